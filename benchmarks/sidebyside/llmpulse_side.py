@@ -1,0 +1,147 @@
+"""llmpulse under test: ``llmpulse serve`` from the venv running the benchmark, REST queries.
+
+Endpoints that do not exist yet (the metrics API comes in a later issue) answer 404 and are
+reported as n/a. Metric endpoints are tried from a short list of candidate shapes; the first
+one that does not answer 404 is used for every repetition.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sidebyside.procmon import ServerProcess, dir_size_bytes, free_port
+from sidebyside.system import InstallSize, NotAvailable, QueryFn, expect_ok
+from sidebyside.workload import WorkloadSpec
+
+REPO = Path(__file__).resolve().parents[2]
+INSTALL_SIZE_SCRIPT = str(Path(__file__).with_name("install_size.py"))
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat()
+
+
+class LlmpulseSystem:
+    """``llmpulse serve`` with its embedded store in a temporary data directory."""
+
+    name = "llmpulse"
+    poll_interval_s = 0.25
+
+    def __init__(self, spec: WorkloadSpec, executable: Path | None = None) -> None:
+        """Pick a port; ``executable`` defaults to ``llmpulse`` beside this interpreter."""
+        self.spec = spec
+        self.exe = executable or Path(sys.executable).parent / "llmpulse"
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._metric_paths: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def prepare(self) -> None:
+        """Check the executable exists (the project's venv provides it)."""
+        if not self.exe.exists():
+            raise FileNotFoundError(f"{self.exe} missing: pip install -e . into the venv first")
+
+    def make_server(self, data_dir: Path, log_path: Path) -> ServerProcess:
+        """``llmpulse serve`` on a free port, OTLP/gRPC off."""
+        argv = [str(self.exe), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        argv += ["--data-dir", str(data_dir), "--grpc-port", "0"]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        return ServerProcess(argv, env, log_path, f"{self.base}/healthz")
+
+    def otlp_url(self) -> str:
+        """OTLP/HTTP on the main port."""
+        return f"{self.base}/v1/traces"
+
+    async def count_spans(self, client: httpx.AsyncClient) -> int:
+        """``num_spans`` of the project in ``GET /api/v1/projects`` (0 before it exists)."""
+        resp = expect_ok(await client.get(f"{self.base}/api/v1/projects"))
+        for p in resp.json()["data"]:
+            if p["name"] == self.spec.project:
+                return int(p["num_spans"])
+        return 0
+
+    async def _spans(self, client: httpx.AsyncClient, **params: Any) -> int:
+        url = f"{self.base}/api/v1/projects/{self.spec.project}/spans"
+        resp = expect_ok(await client.get(url, params={"limit": 100, **params}))
+        return len(resp.json()["data"])
+
+    async def list_latest(self, client: httpx.AsyncClient) -> int:
+        """REST: the 100 newest spans."""
+        return await self._spans(client)
+
+    async def metadata_filter(self, client: httpx.AsyncClient) -> int:
+        """REST with ``attr=metadata.region:eu-west``, 100 newest matches."""
+        return await self._spans(client, attr="metadata.region:eu-west")
+
+    async def _metric(
+        self, client: httpx.AsyncClient, key: str, candidates: list[tuple[str, dict[str, Any]]]
+    ) -> Any:
+        if key not in self._metric_paths:
+            for path, params in candidates:
+                resp = await client.get(f"{self.base}{path}", params=params)
+                if resp.status_code not in (404, 405):
+                    self._metric_paths[key] = (path, params)
+                    break
+            else:
+                raise NotAvailable(f"none of {[p for p, _ in candidates]} exists")
+        path, params = self._metric_paths[key]
+        return expect_ok(await client.get(f"{self.base}{path}", params=params)).json()
+
+    def _window(self) -> dict[str, str]:
+        end = self.spec.base_ns + self.spec.duration_ns + 3_600_000_000_000
+        return {"start": _iso(self.spec.base_ns), "end": _iso(end)}
+
+    async def latency_quantiles(self, client: httpx.AsyncClient) -> int:
+        """p50 and p99 latency over the project (metrics API, when it exists)."""
+        p = f"/api/v1/projects/{self.spec.project}"
+        body = await self._metric(
+            client,
+            "quantiles",
+            [
+                (f"{p}/metrics/latency", {"quantiles": "0.5,0.99", **self._window()}),
+                (f"{p}/metrics", {"metric": "latency_ms", "agg": "p50,p99", **self._window()}),
+            ],
+        )
+        return 2 if body else 0
+
+    async def hourly_counts(self, client: httpx.AsyncClient) -> int:
+        """Span counts per hour (metrics API, when it exists)."""
+        p = f"/api/v1/projects/{self.spec.project}"
+        body = await self._metric(
+            client,
+            "hourly",
+            [
+                (f"{p}/metrics/span_count", {"bucket": "1h", **self._window()}),
+                (f"{p}/metrics", {"metric": "span_count", "bucket": "1h", **self._window()}),
+            ],
+        )
+        data = body.get("data", body) if isinstance(body, dict) else body
+        return len(data) if isinstance(data, list) else 1
+
+    def queries(self) -> dict[str, QueryFn]:
+        """The four timed queries."""
+        return {
+            "list_latest_100": self.list_latest,
+            "latency_p50_p99": self.latency_quantiles,
+            "metadata_filter_100": self.metadata_filter,
+            "hourly_counts": self.hourly_counts,
+        }
+
+    def install_size(self) -> InstallSize:
+        """Closure of the runtime dependencies in pyproject.toml, plus llmpulse's own code."""
+        deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+        out = subprocess.run(
+            [sys.executable, INSTALL_SIZE_SCRIPT, *deps], capture_output=True, check=True
+        )
+        data = json.loads(out.stdout)
+        own = dir_size_bytes(REPO / "src" / "llmpulse")
+        how = "runtime dependencies of pyproject.toml (no extras) + src/llmpulse"
+        return InstallSize(data["bytes"] + own, len(data["distributions"]) + 1, how)

@@ -1,0 +1,167 @@
+"""One measurement of one system at one size: start, ingest, query, stop, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sidebyside.ingest import ingest
+from sidebyside.procmon import RssSampler, ServerProcess, dir_size_bytes
+from sidebyside.requests import RequestSource
+from sidebyside.system import NotAvailable, QueryFn, System
+
+IDLE_SETTLE_S = 3.0
+
+
+@dataclass(slots=True)
+class QueryTiming:
+    """Latencies of one query repeated ``len(samples_ms)`` times."""
+
+    samples_ms: list[float] = field(default_factory=list)
+    num_results: int | None = None
+    error: str | None = None
+
+    @property
+    def median_ms(self) -> float | None:
+        """Median latency, None when the query is not available."""
+        return statistics.median(self.samples_ms) if self.samples_ms else None
+
+    @property
+    def p90_ms(self) -> float | None:
+        """90th percentile latency (nearest rank)."""
+        if not self.samples_ms:
+            return None
+        ordered = sorted(self.samples_ms)
+        return ordered[min(len(ordered) - 1, int(0.9 * len(ordered) + 0.5) - 1)]
+
+
+@dataclass(slots=True)
+class RunResult:
+    """Everything measured for one system at one size."""
+
+    system: str
+    num_spans: int
+    startup_s: float = 0.0
+    restart_with_data_s: float | None = None
+    idle_rss_bytes: int = 0
+    peak_rss_bytes: int = 0
+    disk_bytes_running: int = 0
+    disk_bytes: int = 0
+    ingest: dict[str, Any] = field(default_factory=dict)
+    queries: dict[str, QueryTiming] = field(default_factory=dict)
+
+    @property
+    def disk_bytes_per_span(self) -> float:
+        """Data directory bytes at rest divided by spans stored."""
+        return self.disk_bytes / self.num_spans if self.num_spans else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict with the derived numbers included."""
+        out = asdict(self)
+        out["disk_bytes_per_span"] = self.disk_bytes_per_span
+        for name, q in self.queries.items():
+            out["queries"][name].update(median_ms=q.median_ms, p90_ms=q.p90_ms)
+        return out
+
+
+async def time_query(fn: QueryFn, repeat: int) -> QueryTiming:
+    """Run ``fn`` ``repeat`` times, one after the other, on one keep-alive client."""
+    timing = QueryTiming()
+    async with httpx.AsyncClient(timeout=600.0) as client:
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            try:
+                timing.num_results = await fn(client)
+            except NotAvailable as exc:
+                timing.error = f"n/a: {exc}"
+                timing.samples_ms.clear()
+                return timing
+            except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as exc:
+                timing.error = f"failed: {exc!r}"[:300]
+                timing.samples_ms.clear()
+                return timing
+            timing.samples_ms.append((time.perf_counter() - t0) * 1000.0)
+    return timing
+
+
+def _ingest(
+    system: System, server: ServerProcess, source: RequestSource, res: RunResult, concurrency: int
+) -> None:
+    sampler = RssSampler(server)
+    sampler.start()
+    try:
+        out = asyncio.run(
+            ingest(
+                system.otlp_url(), source, system.count_spans, concurrency, system.poll_interval_s
+            )
+        )
+    finally:
+        res.peak_rss_bytes = sampler.stop()
+    res.ingest = {
+        "send_s": out.send_s,
+        "queryable_s": out.queryable_s,
+        "acked_spans_per_s": out.acked_spans_per_s,
+        "queryable_spans_per_s": out.queryable_spans_per_s,
+        "retries": out.retries,
+        "errors": out.errors,
+        "final_count": out.final_count,
+        "num_requests": out.num_requests,
+        "concurrency": concurrency,
+        "timeline": out.timeline[:: max(1, len(out.timeline) // 200)],
+    }
+
+
+def run_system(
+    system: System, source: RequestSource, work_dir: Path, repeat: int = 20, concurrency: int = 4
+) -> RunResult:
+    """Measure ``system`` on the workload of ``source`` in a fresh data directory."""
+    n = source.spec.num_spans
+    res = RunResult(system.name, n)
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix=f"{system.name}-") as tmp:
+        data_dir = Path(tmp) / "data"
+        data_dir.mkdir()
+        log = work_dir / f"{system.name}-{n}.log"
+        server = system.make_server(data_dir, log)
+        _say(f"{system.name} @ {n:,} spans: starting")
+        res.startup_s = server.start()
+        try:
+            time.sleep(IDLE_SETTLE_S)
+            res.idle_rss_bytes = server.rss_bytes()
+            _say(
+                f"  started in {res.startup_s:.2f} s, idle RSS {res.idle_rss_bytes / 2**20:.0f} MiB"
+            )
+            _ingest(system, server, source, res, concurrency)
+            _say(f"  ingest: {res.ingest['queryable_s']} s, errors {res.ingest['errors'][:2]}")
+            for name, fn in system.queries().items():
+                res.queries[name] = asyncio.run(time_query(fn, repeat))
+                q = res.queries[name]
+                _say(f"  {name}: median {q.median_ms} ms, results {q.num_results} {q.error or ''}")
+            res.disk_bytes_running = dir_size_bytes(data_dir)
+        finally:
+            server.stop()
+        res.disk_bytes = dir_size_bytes(data_dir)
+        res.restart_with_data_s = _restart(system, data_dir, log)
+    return res
+
+
+def _restart(system: System, data_dir: Path, log: Path) -> float | None:
+    server = system.make_server(data_dir, log)
+    try:
+        return server.start()
+    except (RuntimeError, TimeoutError) as exc:
+        _say(f"  restart failed: {exc}")
+        return None
+    finally:
+        server.stop()
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)

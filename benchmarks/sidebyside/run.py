@@ -1,0 +1,166 @@
+"""Command line: measure the ceiling, llmpulse at each size, Phoenix once; write the report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from sidebyside.ceiling import measure_ceiling
+from sidebyside.llmpulse_side import LlmpulseSystem
+from sidebyside.measure import run_system
+from sidebyside.phoenix import PhoenixSystem
+from sidebyside.report import render
+from sidebyside.requests import RequestSource
+from sidebyside.system import System
+from sidebyside.workload import WorkloadSpec
+
+HERE = Path(__file__).resolve().parent.parent
+HOUR_NS = 3_600_000_000_000
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Flags of ``benchmarks/ingest_query.py``."""
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--sizes", default="30000", help="llmpulse sizes in spans, comma-separated")
+    p.add_argument("--phoenix-spans", type=int, default=30_000, help="Phoenix size; 0 = skip")
+    p.add_argument("--reuse-phoenix", type=Path, help="take Phoenix's numbers from this JSON")
+    p.add_argument("--skip-llmpulse", action="store_true")
+    p.add_argument("--repeat", type=int, default=20, help="runs of each query")
+    p.add_argument("--concurrency", type=int, default=4, help="concurrent OTLP senders")
+    p.add_argument("--spans-per-request", type=int, default=300)
+    p.add_argument("--llmpulse-bin", type=Path, help="default: llmpulse beside this python")
+    p.add_argument("--out-dir", type=Path, default=HERE / "results")
+    p.add_argument("--work-dir", type=Path, default=HERE / ".work")
+    p.add_argument("--label", default="", help="suffix of the result file names")
+    return p.parse_args(argv)
+
+
+def _spec(num_spans: int, args: argparse.Namespace, base_ns: int) -> WorkloadSpec:
+    return WorkloadSpec.for_spans(
+        num_spans, traces_per_request=max(1, args.spans_per_request // 3), base_ns=base_ns
+    )
+
+
+def _machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = psutil.virtual_memory().total / 2**30
+    return (
+        f"{os.cpu_count()} cores ({model}), {ram:.0f} GiB RAM, Python {platform.python_version()}"
+    )
+
+
+def _llmpulse_version() -> str:
+    version = metadata.version("llmpulse")
+    rev = subprocess.run(
+        ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return f"{version} ({rev or 'uncommitted tree'})"
+
+
+def _measure(system: System, spec: WorkloadSpec, args: argparse.Namespace) -> dict[str, Any]:
+    system.prepare()
+    source = RequestSource(spec)
+    return run_system(system, source, args.work_dir, args.repeat, args.concurrency).to_json()
+
+
+def _workload_text(spec: WorkloadSpec, args: argparse.Namespace) -> str:
+    return (
+        "RAG traces of 3 spans (CHAIN root, RETRIEVER, LLM), ~3.2 kB of protobuf per span, "
+        "metadata {tier, region, product_line}, session.id; "
+        f"{args.spans_per_request} spans per OTLP/HTTP protobuf request, "
+        f"{args.concurrency} concurrent senders; start times spread over 24 h"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run everything asked for and write ``results/<stamp>.{json,md}``."""
+    args = parse_args(argv)
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    base_ns = (time.time_ns() // HOUR_NS - 24) * HOUR_NS
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    ref = _spec(30_000, args, base_ns)
+    _say("measuring the decode ceiling …")
+    ceiling = measure_ceiling(list(RequestSource(ref)))
+    results: dict[str, Any] = {
+        "meta": {
+            "date": now.strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": _machine(),
+            "workload": _workload_text(ref, args),
+            "repeat": args.repeat,
+            "argv": sys.argv[1:],
+            "notes": [],
+        },
+        "ceiling": {k: getattr(ceiling, k) for k in ceiling.__slots__},
+        "install": {},
+        "runs": [],
+    }
+    if not args.skip_llmpulse:
+        lp = LlmpulseSystem(_spec(sizes[0], args, base_ns), args.llmpulse_bin)
+        lp.prepare()
+        results["meta"]["llmpulse_version"] = _llmpulse_version()
+        results["install"]["llmpulse"] = _inst(lp)
+        for n in sizes:
+            spec = _spec(n, args, base_ns)
+            results["runs"].append(_measure(LlmpulseSystem(spec, args.llmpulse_bin), spec, args))
+    _phoenix(results, args, base_ns)
+    _write(results, args)
+
+
+def _inst(system: LlmpulseSystem | PhoenixSystem) -> dict[str, Any]:
+    s = system.install_size()
+    return {"num_bytes": s.num_bytes, "num_distributions": s.num_distributions, "how": s.how}
+
+
+def _phoenix(results: dict[str, Any], args: argparse.Namespace, base_ns: int) -> None:
+    if args.reuse_phoenix:
+        old = json.loads(args.reuse_phoenix.read_text())
+        results["runs"] += [r for r in old["runs"] if r["system"] == "phoenix"]
+        if "phoenix" in old.get("install", {}):
+            results["install"]["phoenix"] = old["install"]["phoenix"]
+        results["meta"]["phoenix_version"] = old["meta"].get("phoenix_version", "n/a")
+        results["meta"]["notes"].append(
+            f"Phoenix numbers reused from {args.reuse_phoenix.name} ({old['meta']['date']})."
+        )
+        return
+    if args.phoenix_spans <= 0:
+        return
+    spec = _spec(args.phoenix_spans, args, base_ns)
+    ph = PhoenixSystem(spec)
+    ph.prepare()
+    results["meta"]["phoenix_version"] = ph.version()
+    results["install"]["phoenix"] = _inst(ph)
+    results["runs"].append(_measure(ph, spec, args))
+
+
+def _write(results: dict[str, Any], args: argparse.Namespace) -> None:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    name = f"{stamp}{'-' + args.label if args.label else ''}"
+    (args.out_dir / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
+    md = render(results)
+    (args.out_dir / f"{name}.md").write_text(md)
+    print(md)
+    _say(f"wrote {args.out_dir / name}.json and .md")
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)

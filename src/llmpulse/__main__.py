@@ -1,0 +1,5 @@
+"""``python -m llmpulse`` runs the CLI."""
+
+from llmpulse.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The `llmpulse` command line: top layer; may import every package. Entry: `main.main`."""

@@ -1,0 +1,86 @@
+"""`llmpulse` commands: serve, demo."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from llmpulse.server.settings import DEFAULT_GRPC_PORT, DEFAULT_PORT, ServerSettings
+
+app = typer.Typer(
+    name="llmpulse",
+    help="Observability and monitoring for LLM applications.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="LLMPULSE_DATA_DIR",
+        help="Data directory (default ~/.llmpulse/data).",
+    ),
+]
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="LLMPULSE_HOST", help="Interface.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="LLMPULSE_PORT", help="HTTP port.")] = DEFAULT_PORT,
+    grpc_port: Annotated[
+        int, typer.Option(envvar="LLMPULSE_GRPC_PORT", help="OTLP/gRPC port; 0 = off.")
+    ] = DEFAULT_GRPC_PORT,
+    data_dir: DataDirOpt = None,
+    max_body_bytes: Annotated[
+        int, typer.Option(envvar="LLMPULSE_MAX_BODY_BYTES", help="Largest request body.")
+    ] = 32 * 1024 * 1024,
+    max_queued_spans: Annotated[
+        int, typer.Option(envvar="LLMPULSE_MAX_QUEUED_SPANS", help="Ingest queue bound.")
+    ] = 200_000,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Fill the rag-demo project at start if empty.")
+    ] = False,
+) -> None:
+    """Run the server: UI, REST API and OTLP/HTTP on one port, OTLP/gRPC on another."""
+    import uvicorn
+
+    from llmpulse.server.app import create_app
+
+    settings = ServerSettings(
+        host=host,
+        port=port,
+        grpc_port=grpc_port,
+        data_dir=data_dir or ServerSettings().data_dir,
+        max_body_bytes=max_body_bytes,
+        max_queued_spans=max_queued_spans,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    typer.echo(f"llmpulse on http://{host}:{port}  data dir: {settings.data_dir}")
+    uvicorn.run(
+        create_app(settings, demo=demo),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def demo(
+    data_dir: DataDirOpt = None,
+    days: Annotated[int, typer.Option(help="Days of traffic.")] = 7,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
+) -> None:
+    """Fill the rag-demo project with a week of realistic RAG traffic (server stopped)."""
+    from llmpulse.cli.demo_load import load_demo
+
+    load_demo(data_dir or ServerSettings().data_dir, days=days, quiet=quiet)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

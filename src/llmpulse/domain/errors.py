@@ -1,0 +1,98 @@
+"""The llmpulse error tree; the server maps each class to one HTTP status.
+
+::
+
+    LlmpulseError
+    ├── InvalidInput        400  (carries field paths)
+    │   ├── UnsupportedMediaType  415
+    │   └── PayloadTooLarge       413
+    ├── NotFound            404
+    ├── Conflict            409
+    ├── Overloaded          503  (carries retry-after seconds)
+    │   └── RateLimited     429
+    └── Unavailable         503
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one field of the input, by path (``resource_spans[0].spans[3].name``)."""
+
+    path: str
+    message: str
+
+
+class LlmpulseError(Exception):
+    """Base of every error llmpulse raises on purpose."""
+
+    status: int = 500
+    title: str = "Internal error"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class InvalidInput(LlmpulseError):
+    """The request or a field in it is not acceptable."""
+
+    status = 400
+    title = "Invalid input"
+
+
+class UnsupportedMediaType(InvalidInput):
+    """The request's content type is not one the endpoint reads."""
+
+    status = 415
+    title = "Unsupported media type"
+
+
+class PayloadTooLarge(InvalidInput):
+    """The request body is over the configured limit."""
+
+    status = 413
+    title = "Payload too large"
+
+
+class NotFound(LlmpulseError):
+    """The named thing does not exist."""
+
+    status = 404
+    title = "Not found"
+
+
+class Conflict(LlmpulseError):
+    """The request conflicts with the current state."""
+
+    status = 409
+    title = "Conflict"
+
+
+class Overloaded(LlmpulseError):
+    """The server cannot take more work right now; retry after ``retry_after_s`` seconds."""
+
+    status = 503
+    title = "Overloaded"
+
+    def __init__(self, detail: str, retry_after_s: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class RateLimited(Overloaded):
+    """One caller exceeded its rate."""
+
+    status = 429
+    title = "Too many requests"
+
+
+class Unavailable(LlmpulseError):
+    """A dependency (store, writer) is not available."""
+
+    status = 503
+    title = "Unavailable"

@@ -1,0 +1,77 @@
+"""OTLP/gRPC listener (port 4317 by default) sharing the HTTP ingest path.
+
+Overload maps to UNAVAILABLE (the OTel exporters retry it), bad payloads to INVALID_ARGUMENT,
+partial rejections to ``partial_success`` as over HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+from llmpulse.domain.errors import InvalidInput, LlmpulseError, Overloaded
+from llmpulse.ingest.responses import partial_success_message
+
+if TYPE_CHECKING:
+    from llmpulse.ingest.service import IngestService
+
+log = logging.getLogger(__name__)
+
+
+class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
+    def __init__(self, ingest: IngestService) -> None:
+        self._ingest = ingest
+
+    async def Export(
+        self,
+        request: trace_service_pb2.ExportTraceServiceRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
+        header_project = None
+        for key, value in context.invocation_metadata() or ():
+            if key == "x-project-name":
+                header_project = str(value)
+        try:
+            accepted = await self._ingest.accept_otlp_message(request, header_project)
+        except Overloaded as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, exc.detail)
+        except InvalidInput as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.detail)
+        except LlmpulseError as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, exc.detail)
+        response = trace_service_pb2.ExportTraceServiceResponse()
+        if accepted.rejections:
+            response.partial_success.rejected_spans = len(accepted.rejections)
+            response.partial_success.error_message = partial_success_message(accepted.rejections)
+        return response
+
+
+class GrpcListener:
+    """A `Service` running the OTLP/gRPC TraceService on one port."""
+
+    def __init__(
+        self, ingest: IngestService, host: str, port: int, *, max_message_bytes: int = 0
+    ) -> None:
+        self._ingest = ingest
+        self._address = f"{host}:{port}"
+        self._max = max_message_bytes or ingest.max_body_bytes
+        self._server: grpc.aio.Server | None = None
+        self.port = port
+
+    async def start(self) -> None:
+        """Bind and start serving."""
+        self._server = grpc.aio.server(options=[("grpc.max_receive_message_length", self._max)])
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
+            _TraceService(self._ingest), self._server
+        )
+        self.port = self._server.add_insecure_port(self._address)
+        await self._server.start()
+        log.info("OTLP/gRPC listening on %s", self._address)
+
+    async def stop(self) -> None:
+        """Stop accepting calls; let running ones finish for up to 5 s."""
+        if self._server is not None:
+            await self._server.stop(grace=5)

@@ -1,0 +1,285 @@
+"""OTLP span → domain `Span`, or a `Rejection` naming the field that made it unusable.
+
+`to_span` is the per-span pure function; `normalize_request` walks a decoded
+``ExportTraceServiceRequest`` (OTLP/HTTP protobuf and the gRPC listener share it); the JSON
+decoder builds `RawSpan` values itself and calls `build_span`, so both encodings share every
+rule below.
+
+Validation (OTLP trace spec): ``trace_id`` is 16 bytes and not all zero, ``span_id`` 8 bytes and
+not all zero, ``parent_span_id`` empty or 8 bytes; start and end are set, between 1970-01-02
+and 2200-01-01, and the end is not before the start. A failing span becomes a `Rejection`
+whose path points at the field; its neighbours are unaffected.
+
+Project: resource ``openinference.project.name``, else the ``x-project-name`` header, else
+resource ``service.name`` (the SDK's ``unknown_service…`` placeholder does not count), else
+``default``.
+
+Attributes: every span attribute is kept in ``Span.attributes`` except what a typed column
+holds in full (``input.value``, ``output.value``, ``metadata``, ``tag.tags``, the
+role/content/tool-call fields of flattened messages, the id/content/score/metadata of
+retrieved documents, and ``gen_ai.*messages``/``gen_ai.system_instructions`` when every part
+was captured). The instrumentation scope is recorded as ``otel.scope.name`` /
+``otel.scope.version``. Links and the OTel span kind (client/server) are not kept. An event
+whose time is unset or absurd takes the span's start time. The ``resource_attributes`` dict is
+shared by all spans of one resource: treat it as read-only (use `dataclasses.replace`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
+
+from llmpulse.domain.ids import ProjectName, SpanId, TraceId
+from llmpulse.domain.spans import Message, Rejection, Span, SpanEvent, StatusCode
+from llmpulse.ingest import genai
+from llmpulse.ingest.attributes import SCALAR_FIELDS, any_value_to_py, key_values_to_dict
+from llmpulse.ingest.indexed import INDEXED_PREFIXES, parse_indexed
+from llmpulse.ingest.semconv import span_kind, typed_columns
+from llmpulse.ingest.types import Normalized
+
+PROJECT_ATTRIBUTE = "openinference.project.name"
+DEFAULT_PROJECT = ProjectName("default")
+MIN_TIME_NS = 86_400 * 1_000_000_000  # 1970-01-02T00:00:00Z
+MAX_TIME_NS = 7_258_118_400 * 1_000_000_000  # 2200-01-01T00:00:00Z
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_STATUS = {0: StatusCode.UNSET, 1: StatusCode.OK, 2: StatusCode.ERROR}
+_ZERO_TRACE = bytes(16)
+_ZERO_SPAN = bytes(8)
+
+
+@dataclass(slots=True)
+class RawSpan:
+    """The fields of one OTLP span after wire decoding, before any semantic mapping."""
+
+    trace_id: bytes
+    span_id: bytes
+    parent_span_id: bytes
+    name: str
+    start_ns: int
+    end_ns: int
+    attributes: dict[str, Any]
+    indexed: dict[str, Any] = field(default_factory=dict)
+    events: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
+    status_code: int = 0
+    status_message: str = ""
+
+
+def resolve_project(resource_attrs: dict[str, Any], header_project: str | None) -> ProjectName:
+    """Pick the project of a resource's spans (order in the module docstring)."""
+    named = resource_attrs.get(PROJECT_ATTRIBUTE)
+    if isinstance(named, str) and named:
+        return ProjectName(named)
+    if header_project:
+        return ProjectName(header_project)
+    service = resource_attrs.get("service.name")
+    if isinstance(service, str) and service and not service.startswith("unknown_service"):
+        return ProjectName(service)
+    return DEFAULT_PROJECT
+
+
+def normalize_request(req: ExportTraceServiceRequest, header_project: str | None) -> Normalized:
+    """Normalize every span of a decoded export request.
+
+    Args:
+        req: the decoded request (OTLP/HTTP protobuf or gRPC).
+        header_project: the ``x-project-name`` header (or gRPC metadata), if any.
+
+    Returns:
+        The spans kept and, by field path, the ones rejected.
+    """
+    spans: list[Span] = []
+    rejections: list[Rejection] = []
+    for ri, resource_spans in enumerate(req.resource_spans):
+        resource_attrs = key_values_to_dict(resource_spans.resource.attributes)
+        project = resolve_project(resource_attrs, header_project)
+        for si, scope_spans in enumerate(resource_spans.scope_spans):
+            scope = scope_spans.scope
+            prefix = f"resource_spans[{ri}].scope_spans[{si}].spans["
+            for pi, otlp_span in enumerate(scope_spans.spans):
+                result = to_span(resource_attrs, scope, otlp_span, f"{prefix}{pi}]", project)
+                if isinstance(result, Span):
+                    spans.append(result)
+                else:
+                    rejections.append(result)
+    return Normalized(spans=spans, rejections=rejections)
+
+
+def to_span(
+    resource_attrs: dict[str, Any],
+    scope: InstrumentationScope,
+    otlp_span: OtlpSpan,
+    path: str,
+    project: str,
+) -> Span | Rejection:
+    """Turn one protobuf OTLP span into a `Span`, or a `Rejection` with the offending path."""
+    attrs: dict[str, Any] = {}
+    indexed: dict[str, Any] = {}
+    # The hot loop: one pass, scalars inline, indexed keys routed aside by one startswith.
+    for kv in otlp_span.attributes:
+        key = kv.key
+        value = kv.value
+        # Most values are non-empty strings: one attribute read settles them.
+        py = value.string_value
+        if not py:
+            which = value.WhichOneof("value")
+            py = getattr(value, which) if which in SCALAR_FIELDS else any_value_to_py(value)
+        if key.startswith(INDEXED_PREFIXES):
+            indexed[key] = py
+        else:
+            attrs[key] = py
+    status = otlp_span.status
+    raw = RawSpan(
+        trace_id=otlp_span.trace_id,
+        span_id=otlp_span.span_id,
+        parent_span_id=otlp_span.parent_span_id,
+        name=otlp_span.name,
+        start_ns=otlp_span.start_time_unix_nano,
+        end_ns=otlp_span.end_time_unix_nano,
+        attributes=attrs,
+        indexed=indexed,
+        events=[
+            (ev.name, ev.time_unix_nano, key_values_to_dict(ev.attributes))
+            for ev in otlp_span.events
+        ],
+        status_code=status.code,
+        status_message=status.message,
+    )
+    return build_span(raw, resource_attrs, scope.name, scope.version, path, ProjectName(project))
+
+
+def validate(raw: RawSpan, path: str) -> Rejection | None:
+    """Return why ``raw`` cannot be stored, or None when it can."""
+    if len(raw.trace_id) != 16:
+        return Rejection(f"{path}.trace_id", f"must be 16 bytes, got {len(raw.trace_id)}")
+    if raw.trace_id == _ZERO_TRACE:
+        return Rejection(f"{path}.trace_id", "must not be all zeros")
+    if len(raw.span_id) != 8:
+        return Rejection(f"{path}.span_id", f"must be 8 bytes, got {len(raw.span_id)}")
+    if raw.span_id == _ZERO_SPAN:
+        return Rejection(f"{path}.span_id", "must not be all zeros")
+    if len(raw.parent_span_id) not in (0, 8):
+        return Rejection(
+            f"{path}.parent_span_id", f"must be empty or 8 bytes, got {len(raw.parent_span_id)}"
+        )
+    for name, ns in (("start_time_unix_nano", raw.start_ns), ("end_time_unix_nano", raw.end_ns)):
+        if not MIN_TIME_NS <= ns < MAX_TIME_NS:
+            reason = "is missing" if ns == 0 else f"{ns} is not between 1970-01-02 and 2200-01-01"
+            return Rejection(f"{path}.{name}", reason)
+    if raw.end_ns < raw.start_ns:
+        return Rejection(f"{path}.end_time_unix_nano", "ends before it starts")
+    return None
+
+
+def build_span(
+    raw: RawSpan,
+    resource_attrs: dict[str, Any],
+    scope_name: str,
+    scope_version: str,
+    path: str,
+    project: ProjectName,
+) -> Span | Rejection:
+    """Validate ``raw`` and map its attributes to a `Span` (shared by protobuf and JSON)."""
+    rejection = validate(raw, path)
+    if rejection is not None:
+        return rejection
+    attrs = raw.attributes
+    found = parse_indexed(raw.indexed) if raw.indexed else None
+    if found is not None:
+        attrs.update(found.leftovers)
+    input_messages = found.input_messages if found else ()
+    output_messages = found.output_messages if found else ()
+    if not input_messages:
+        input_messages = _genai_input(attrs)
+    if not output_messages:
+        output_messages = _genai_messages(attrs, genai.OUTPUT_MESSAGES)
+    kind = span_kind(attrs, bool(input_messages or output_messages))
+    columns = typed_columns(attrs, resource_attrs)
+    if scope_name:
+        attrs["otel.scope.name"] = scope_name
+        if scope_version:
+            attrs["otel.scope.version"] = scope_version
+    events, exc_type, exc_message = _events(raw.events, raw.start_ns)
+    status_code = _STATUS.get(raw.status_code, StatusCode.UNSET)
+    status_message = raw.status_message
+    if status_code is StatusCode.ERROR and not status_message:
+        status_message = exc_message or exc_type or ""
+    return Span(
+        project=project,
+        trace_id=TraceId(raw.trace_id.hex()),
+        span_id=SpanId(raw.span_id.hex()),
+        parent_span_id=SpanId(raw.parent_span_id.hex()) if raw.parent_span_id else None,
+        name=raw.name,
+        kind=kind,
+        start_time=ns_to_datetime(raw.start_ns),
+        end_time=ns_to_datetime(raw.end_ns),
+        status_code=status_code,
+        status_message=status_message,
+        input_messages=input_messages,
+        output_messages=output_messages,
+        documents=found.documents if found else (),
+        exception_type=exc_type,
+        exception_message=exc_message,
+        events=events,
+        attributes=attrs,
+        resource_attributes=resource_attrs,
+        **columns,
+    )
+
+
+def ns_to_datetime(ns: int) -> datetime:
+    """Unix nanoseconds → aware UTC datetime, exact to the microsecond (no float rounding)."""
+    return _EPOCH + timedelta(microseconds=ns // 1000)
+
+
+def _genai_messages(attrs: dict[str, Any], key: str) -> tuple[Message, ...]:
+    raw = attrs.get(key)
+    if raw is None:
+        return ()
+    parsed = genai.parse_messages(raw)
+    if parsed is None:
+        return ()
+    messages, lossless = parsed
+    if lossless:
+        del attrs[key]
+    return messages
+
+
+def _genai_input(attrs: dict[str, Any]) -> tuple[Message, ...]:
+    messages = _genai_messages(attrs, genai.INPUT_MESSAGES)
+    raw = attrs.get(genai.SYSTEM_INSTRUCTIONS)
+    parsed = genai.parse_system_instructions(raw) if raw is not None else None
+    if parsed is None:
+        return messages
+    system, lossless = parsed
+    if lossless:
+        del attrs[genai.SYSTEM_INSTRUCTIONS]
+    return (system, *messages)
+
+
+def _events(
+    raw_events: list[tuple[str, int, dict[str, Any]]], start_ns: int
+) -> tuple[tuple[SpanEvent, ...], str | None, str | None]:
+    """Convert events; the first ``exception`` event gives the exception type and message."""
+    if not raw_events:
+        return (), None, None
+    exc_type: str | None = None
+    exc_message: str | None = None
+    events = []
+    seen_exception = False
+    for name, ns, attributes in raw_events:
+        when = ns if MIN_TIME_NS <= ns < MAX_TIME_NS else start_ns
+        events.append(SpanEvent(name=name, time=ns_to_datetime(when), attributes=attributes))
+        if name == "exception" and not seen_exception:
+            seen_exception = True
+            exc_type = _str_or_none(attributes.get("exception.type"))
+            exc_message = _str_or_none(attributes.get("exception.message"))
+    return tuple(events), exc_type, exc_message
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,64 @@
+"""`IngestService`: the one path every span takes (OTLP/HTTP, OTLP/gRPC, SDK, demo)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llmpulse.domain.spans import Annotation, Rejection, Span
+from llmpulse.ingest.otlp import Normalized, decode_request, normalize_request
+from llmpulse.ingest.writer import SpanWriter
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """Spans stored durably and spans rejected (with field paths)."""
+
+    num_spans: int
+    rejections: list[Rejection]
+
+
+class IngestService:
+    """Decodes off the event loop, then waits for the writer's durable commit."""
+
+    def __init__(self, writer: SpanWriter, *, max_body_bytes: int) -> None:
+        self._writer = writer
+        self.max_body_bytes = max_body_bytes
+
+    async def accept_otlp(
+        self,
+        body: bytes,
+        content_type: str | None,
+        content_encoding: str | None,
+        header_project: str | None,
+    ) -> Accepted:
+        """Decode an OTLP/HTTP body and store its valid spans.
+
+        Raises:
+            InvalidInput: the body cannot be decoded (or is too large / of the wrong type).
+            Overloaded: the ingest queue is full.
+        """
+        normalized = await asyncio.to_thread(
+            decode_request,
+            body,
+            content_type,
+            content_encoding,
+            max_body_bytes=self.max_body_bytes,
+            header_project=header_project,
+        )
+        return await self.store_normalized(normalized)
+
+    async def accept_otlp_message(self, request: object, header_project: str | None) -> Accepted:
+        """Store an already-parsed ExportTraceServiceRequest (the gRPC path)."""
+        normalized = await asyncio.to_thread(normalize_request, request, header_project)
+        return await self.store_normalized(normalized)
+
+    async def store_normalized(self, normalized: Normalized) -> Accepted:
+        """Submit decoded spans to the writer and wait until they are durable."""
+        await self._writer.submit(normalized.spans)
+        return Accepted(len(normalized.spans), list(normalized.rejections))
+
+    async def store(self, spans: Sequence[Span], annotations: Sequence[Annotation] = ()) -> None:
+        """Store domain spans and annotations (SDK predictions, annotations, demo)."""
+        await self._writer.submit(spans, annotations)

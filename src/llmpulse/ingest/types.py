@@ -1,0 +1,15 @@
+"""The result of decoding one export request: the spans kept and the spans refused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmpulse.domain.spans import Rejection, Span
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """Spans that passed validation and, by field path, the ones that did not."""
+
+    spans: list[Span]
+    rejections: list[Rejection]

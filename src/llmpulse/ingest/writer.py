@@ -1,0 +1,188 @@
+"""Single-writer group commit: requests wait until their spans are durable.
+
+Requests hand batches to `SpanWriter.submit`, which returns only after the writer thread's
+commit that contains them (ADR 0001, ack-after-durable). While one commit runs, new batches
+queue up and the next commit takes all of them at once, so throughput grows with load while
+each request waits at most about one commit. Admission is bounded in spans: a batch that
+does not fit raises `Overloaded` with a retry-after, never a silent drop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from llmpulse.clock import Clock
+from llmpulse.domain.errors import Overloaded, Unavailable
+from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.spans import Annotation, Span
+from llmpulse.store.api import EventStore, StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Work:
+    spans: Sequence[Span]
+    annotations: Sequence[Annotation]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[None]
+
+
+@dataclass(slots=True)
+class WriterStats:
+    """What the writer has done since start."""
+
+    commits: int = 0
+    spans_written: int = 0
+    annotations_written: int = 0
+    rejected_overload: int = 0
+    last_error: str | None = None
+    queued_spans: int = 0
+    commit_seconds: list[float] = field(default_factory=list)
+
+
+class SpanWriter:
+    """Owns the event store's write side; a `Service` (start/stop)."""
+
+    def __init__(
+        self,
+        events: EventStore,
+        state: StateStore,
+        clock: Clock,
+        *,
+        max_queued_spans: int = 200_000,
+        max_commit_spans: int = 50_000,
+    ) -> None:
+        self._events = events
+        self._state = state
+        self._clock = clock
+        self._max_queued = max_queued_spans
+        self._max_commit = max_commit_spans
+        self._queue: queue.Queue[_Work | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._queued = 0
+        self._known_projects: set[ProjectName] = set()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.stats = WriterStats()
+
+    async def start(self) -> None:
+        """Start the writer thread."""
+        self._known_projects = {p.name for p in self._state.list_projects()}
+        self._thread = threading.Thread(target=self._run, name="llmpulse-writer", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        """Drain everything queued, commit it, then stop the thread."""
+        self._stopping = True
+        self._queue.put(None)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+
+    @property
+    def queued_spans(self) -> int:
+        """Spans admitted but not yet committed."""
+        return self._queued
+
+    def retry_after_s(self) -> int:
+        """A retry-after hint proportional to the backlog."""
+        return max(1, min(30, self._queued // 50_000 + 1))
+
+    async def submit(self, spans: Sequence[Span], annotations: Sequence[Annotation] = ()) -> None:
+        """Queue ``spans`` and ``annotations``; return once they are durable.
+
+        Raises:
+            Overloaded: the queue has no room for this batch; nothing was queued.
+            Unavailable: the writer is stopping or the commit failed.
+        """
+        if not spans and not annotations:
+            return
+        if self._stopping or self._thread is None:
+            raise Unavailable("the ingest writer is not running")
+        n = len(spans) + len(annotations)
+        with self._lock:
+            if self._queued > 0 and self._queued + n > self._max_queued:
+                self.stats.rejected_overload += 1
+                raise Overloaded(
+                    f"ingest queue is full ({self._queued} spans waiting)",
+                    retry_after_s=self.retry_after_s(),
+                )
+            self._queued += n
+            self.stats.queued_spans = self._queued
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._queue.put(_Work(spans, annotations, loop, fut))
+        await fut
+
+    def _run(self) -> None:
+        done = False
+        while not done:
+            first = self._queue.get()
+            if first is None:
+                done = True
+                batch = self._drain([])
+            else:
+                batch = self._drain([first])
+                done = any(w is None for w in batch)
+            work = [w for w in batch if w is not None]
+            if work:
+                self._commit(work)
+
+    def _drain(self, batch: list[_Work | None]) -> list[_Work | None]:
+        n = sum(len(w.spans) for w in batch if w is not None)
+        while n < self._max_commit:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            batch.append(item)
+            if item is None:
+                break
+            n += len(item.spans)
+        return batch
+
+    def _commit(self, work: list[_Work]) -> None:
+        spans = [s for w in work for s in w.spans]
+        annotations = [a for w in work for a in w.annotations]
+        n = len(spans) + len(annotations)
+        error: Exception | None = None
+        try:
+            self._ensure_projects(spans, annotations)
+            if spans:
+                self._events.append_spans(spans)
+            if annotations:
+                self._events.append_annotations(annotations)
+        except Exception as exc:
+            log.exception("commit of %d spans failed", len(spans))
+            self.stats.last_error = repr(exc)
+            error = exc
+        with self._lock:
+            self._queued -= n
+            self.stats.queued_spans = self._queued
+        if error is None:
+            self.stats.commits += 1
+            self.stats.spans_written += len(spans)
+            self.stats.annotations_written += len(annotations)
+        for w in work:
+            w.loop.call_soon_threadsafe(_resolve, w.future, error)
+
+    def _ensure_projects(self, spans: list[Span], annotations: list[Annotation]) -> None:
+        names = {s.project for s in spans} | {a.project for a in annotations}
+        new = names - self._known_projects
+        if new:
+            self._state.ensure_projects(sorted(new), self._clock.now())
+            self._known_projects |= new
+
+
+def _resolve(fut: asyncio.Future[None], error: Exception | None) -> None:
+    if fut.done():
+        return
+    if error is None:
+        fut.set_result(None)
+    else:
+        fut.set_exception(Unavailable(f"the store could not commit the batch: {error}"))

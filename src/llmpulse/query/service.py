@@ -1,0 +1,101 @@
+"""`QueryService`: what the REST API, the UI and the CLI read through."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llmpulse.domain.errors import NotFound
+from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
+from llmpulse.domain.spans import Annotation, Span
+from llmpulse.query.traces import SpanNode, build_tree
+from llmpulse.store.api import EventStore, Page, ProjectStats, SpanQuery, StateStore
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSummary:
+    """A project with its counts (zero counts for a project with no spans yet)."""
+
+    name: ProjectName
+    num_spans: int
+    num_traces: int
+    first_seen: object
+    last_seen: object
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """All spans of one trace, flat and as a tree."""
+
+    trace_id: TraceId
+    spans: list[Span]
+    roots: list[SpanNode]
+
+
+class QueryService:
+    """Reads from the stores on worker threads so the event loop never blocks."""
+
+    def __init__(self, events: EventStore, state: StateStore) -> None:
+        self._events = events
+        self._state = state
+
+    async def list_projects(self) -> list[ProjectSummary]:
+        """Every project, with span and trace counts and first/last seen."""
+        stats, projects = await asyncio.gather(
+            asyncio.to_thread(self._events.project_stats),
+            asyncio.to_thread(self._state.list_projects),
+        )
+        by_name: dict[ProjectName, ProjectStats] = {s.name: s for s in stats}
+        names = sorted({p.name for p in projects} | set(by_name))
+        desc = {p.name: p.description for p in projects}
+        out = []
+        for name in names:
+            s = by_name.get(name)
+            out.append(
+                ProjectSummary(
+                    name=name,
+                    num_spans=s.num_spans if s else 0,
+                    num_traces=s.num_traces if s else 0,
+                    first_seen=s.first_seen if s else None,
+                    last_seen=s.last_seen if s else None,
+                    description=desc.get(name, ""),
+                )
+            )
+        return out
+
+    async def require_project(self, name: ProjectName) -> None:
+        """Raise NotFound unless the project exists."""
+        if await asyncio.to_thread(self._state.get_project, name) is None:
+            raise NotFound(f"project {name!r} does not exist")
+
+    async def list_spans(self, q: SpanQuery) -> Page[Span]:
+        """One page of spans, newest first."""
+        return await asyncio.to_thread(self._events.list_spans, q)
+
+    async def get_trace(self, trace_id: TraceId) -> Trace:
+        """A whole trace as a tree."""
+        spans = await asyncio.to_thread(self._events.get_trace, trace_id)
+        if not spans:
+            raise NotFound(f"trace {trace_id} not found")
+        return Trace(trace_id=trace_id, spans=spans, roots=build_tree(spans))
+
+    async def get_span(self, span_id: SpanId) -> Span:
+        """One span by id."""
+        span = await asyncio.to_thread(self._events.get_span, span_id)
+        if span is None:
+            raise NotFound(f"span {span_id} not found")
+        return span
+
+    async def find_prediction(
+        self, project: ProjectName, prediction_id: PredictionId
+    ) -> Span | None:
+        """The span a prediction was logged as, if any."""
+        return await asyncio.to_thread(self._events.find_prediction, project, prediction_id)
+
+    async def list_annotations(
+        self, span_ids: Sequence[SpanId], prediction_ids: Sequence[PredictionId] = ()
+    ) -> list[Annotation]:
+        """Annotations of the given spans and prediction ids."""
+        return await asyncio.to_thread(self._events.list_annotations, span_ids, prediction_ids)

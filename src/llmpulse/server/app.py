@@ -1,0 +1,40 @@
+"""`create_app`: a short composition of settings, services, routes and error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from llmpulse.clock import Clock
+from llmpulse.server.problems import install_problem_handlers
+from llmpulse.server.routes import annotations, health, otlp, predictions, projects, spans
+from llmpulse.server.services import run_services
+from llmpulse.server.settings import ServerSettings
+from llmpulse.ui.pages import mount_ui
+
+API_DESCRIPTION = """llmpulse REST API. Errors are `application/problem+json` with an
+`errors[]` list of `{path, message}`. OTLP/HTTP ingest is at `POST /v1/traces`."""
+
+
+def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
+    """Build the ASGI app for one server process."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with run_services(settings, clock) as services:
+            app.state.services = services
+            yield
+
+    app = FastAPI(
+        title="llmpulse",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    for module in (health, otlp, projects, spans, annotations, predictions):
+        app.include_router(module.router)
+    mount_ui(app)
+    return app

@@ -1,0 +1,1 @@
+"""One module per resource; each handler parses, calls one service, maps the result."""

@@ -1,0 +1,116 @@
+"""Annotations: ``POST /api/v1/annotations`` (feedback, evaluations, late ground truth).
+
+Each item is validated on its own: bad items are reported in ``rejected`` with their path and
+the good ones are stored. An annotation names a span (``span_id``) or a logged prediction
+(``prediction_id`` plus ``project``). A 200 means the stored annotations are durable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from llmpulse.domain.errors import NotFound
+from llmpulse.domain.ids import PredictionId, ProjectName, SpanId
+from llmpulse.domain.spans import Annotation
+from llmpulse.server.deps import get_services
+from llmpulse.server.services import Services
+
+router = APIRouter(prefix="/api/v1", tags=["annotations"])
+MAX_ITEMS = 10_000
+
+
+class AnnotationIn(BaseModel):
+    """One annotation to attach."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    span_id: str | None = Field(None, pattern=r"^[0-9a-fA-F]{16}$")
+    prediction_id: str | None = Field(None, min_length=1, max_length=512)
+    project: str | None = Field(None, min_length=1, max_length=256)
+    name: str = Field(min_length=1, max_length=256)
+    label: str | None = Field(None, max_length=4096)
+    score: float | None = Field(None, allow_inf_nan=False)
+    explanation: str | None = Field(None, max_length=100_000)
+    annotator_kind: Literal["HUMAN", "LLM", "CODE"] = "HUMAN"
+    metadata: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AnnotationIn:
+        if (self.span_id is None) == (self.prediction_id is None):
+            raise ValueError("give exactly one of span_id or prediction_id")
+        if self.label is None and self.score is None and self.explanation is None:
+            raise ValueError("give at least one of label, score or explanation")
+        return self
+
+
+class AnnotationBatchIn(BaseModel):
+    """A batch of annotations; items are checked one by one."""
+
+    data: list[dict[str, Any]] = Field(max_length=MAX_ITEMS)
+
+
+class RejectedItem(BaseModel):
+    """Why one item was not stored."""
+
+    index: int
+    path: str
+    message: str
+
+
+class AnnotationBatchOut(BaseModel):
+    """What was stored and what was rejected."""
+
+    inserted: int
+    ids: list[str]
+    rejected: list[RejectedItem]
+
+
+def _first_error(index: int, exc: ValidationError) -> RejectedItem:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    path = f"data[{index}]" + (f".{loc}" if loc else "")
+    return RejectedItem(index=index, path=path, message=err["msg"])
+
+
+async def _to_domain(item: AnnotationIn, services: Services) -> Annotation:
+    project = item.project
+    span_id = SpanId(item.span_id.lower()) if item.span_id else None
+    if span_id is not None and project is None:
+        span = await services.query.get_span(span_id)
+        project = span.project
+    return Annotation(
+        id=uuid.uuid4().hex,
+        project=ProjectName(project or "default"),
+        span_id=span_id,
+        prediction_id=PredictionId(item.prediction_id) if item.prediction_id else None,
+        name=item.name,
+        annotator_kind=item.annotator_kind,
+        created_at=services.clock.now(),
+        label=item.label,
+        score=item.score,
+        explanation=item.explanation,
+        metadata=item.metadata,
+    )
+
+
+@router.post("/annotations")
+async def create_annotations(
+    body: AnnotationBatchIn, services: Annotated[Services, Depends(get_services)]
+) -> AnnotationBatchOut:
+    """Attach annotations to spans or predictions; bad items are reported, good ones stored."""
+    good: list[Annotation] = []
+    rejected: list[RejectedItem] = []
+    for i, raw in enumerate(body.data):
+        try:
+            good.append(await _to_domain(AnnotationIn.model_validate(raw), services))
+        except ValidationError as exc:
+            rejected.append(_first_error(i, exc))
+        except NotFound as exc:
+            msg = f"{exc.detail}; give project to annotate a span not stored yet"
+            rejected.append(RejectedItem(index=i, path=f"data[{i}].span_id", message=msg))
+    await services.ingest.store([], good)
+    return AnnotationBatchOut(inserted=len(good), ids=[a.id for a in good], rejected=rejected)

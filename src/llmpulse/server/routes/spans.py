@@ -1,0 +1,176 @@
+"""Spans and traces: listing with filters, one trace as a tree, one span.
+
+Filters of ``GET /api/v1/projects/{project}/spans`` (all optional, combined with AND):
+``start``/``end`` (ISO-8601; naive means UTC), ``kind`` (repeatable), ``status``
+(OK/ERROR/UNSET), ``model`` (repeatable), ``name`` (repeatable), ``attr`` (repeatable,
+``key:value``; key is ``metadata.<k>``, ``tag``, a typed column such as ``session_id`` or
+``user_id``, or any OTLP attribute key such as ``llm.provider``), ``q`` (text contained in input
+or output), ``trace_id``, ``root_only``, ``limit`` (1 to 1000) and ``cursor`` (from
+``next_cursor``). Newest first.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.domain.ids import ProjectName, SpanId, TraceId
+from llmpulse.domain.spans import SpanKind, StatusCode
+from llmpulse.query.traces import SpanNode
+from llmpulse.server.deps import get_services
+from llmpulse.server.routes.models import AnnotationOut, SpanOut
+from llmpulse.server.services import Services
+from llmpulse.store.api import AttrEquals, SpanQuery, TimeRange
+
+router = APIRouter(prefix="/api/v1", tags=["spans"])
+
+
+class SpanPage(BaseModel):
+    """One page of spans."""
+
+    data: list[SpanOut]
+    next_cursor: str | None
+
+
+class SpanNodeOut(BaseModel):
+    """A span and its children."""
+
+    span: SpanOut
+    children: list[SpanNodeOut]
+
+    @classmethod
+    def from_node(cls, node: SpanNode) -> SpanNodeOut:
+        """Map a tree node, recursively."""
+        return cls(
+            span=SpanOut.from_domain(node.span),
+            children=[cls.from_node(c) for c in node.children],
+        )
+
+
+class TraceOut(BaseModel):
+    """A whole trace."""
+
+    trace_id: str
+    project: str
+    num_spans: int
+    start_time: datetime
+    end_time: datetime
+    latency_ms: float
+    roots: list[SpanNodeOut]
+
+
+class AnnotationList(BaseModel):
+    """Annotations of one span."""
+
+    data: list[AnnotationOut]
+
+
+def _aware(t: datetime | None) -> datetime | None:
+    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
+
+
+def parse_attrs(values: list[str]) -> tuple[AttrEquals, ...]:
+    """Parse ``key:value`` attribute filters."""
+    out = []
+    for i, raw in enumerate(values):
+        key, sep, value = raw.partition(":")
+        if not sep or not key.strip():
+            raise InvalidInput(
+                f"attr filter {raw!r} is not key:value",
+                [FieldError(f"attr[{i}]", "expected key:value, e.g. metadata.region:eu-west")],
+            )
+        out.append(AttrEquals(key.strip(), value))
+    return tuple(out)
+
+
+E = TypeVar("E", SpanKind, StatusCode)
+
+
+def _parse_enum(kind: type[E], values: list[str], field: str) -> list[E]:
+    out = []
+    for v in values:
+        try:
+            out.append(kind(v.upper()))
+        except ValueError:
+            allowed = ", ".join(k.value for k in kind)
+            raise InvalidInput(
+                f"{field} {v!r} is not one of {allowed}", [FieldError(field, f"unknown {v!r}")]
+            ) from None
+    return out
+
+
+@router.get("/projects/{project}/spans")
+async def list_spans(
+    project: str,
+    services: Annotated[Services, Depends(get_services)],
+    start: datetime | None = None,
+    end: datetime | None = None,
+    kind: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI query list default
+    status: str | None = None,
+    model: Annotated[list[str], Query()] = [],  # noqa: B006
+    name: Annotated[list[str], Query()] = [],  # noqa: B006
+    attr: Annotated[list[str], Query()] = [],  # noqa: B006
+    q: str | None = None,
+    trace_id: str | None = None,
+    root_only: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+) -> SpanPage:
+    """List a project's spans, newest first, with filters and cursor pagination."""
+    await services.query.require_project(ProjectName(project))
+    query = SpanQuery(
+        project=ProjectName(project),
+        time=TimeRange(_aware(start), _aware(end)),
+        kinds=tuple(_parse_enum(SpanKind, kind, "kind")),
+        status=_parse_enum(StatusCode, [status], "status")[0] if status else None,
+        models=tuple(model),
+        names=tuple(name),
+        attributes=parse_attrs(attr),
+        text=q or None,
+        trace_id=TraceId(trace_id.lower()) if trace_id else None,
+        root_only=root_only,
+        limit=limit,
+        cursor=cursor,
+    )
+    page = await services.query.list_spans(query)
+    return SpanPage(data=[SpanOut.from_domain(s) for s in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/traces/{trace_id}")
+async def get_trace(
+    trace_id: str, services: Annotated[Services, Depends(get_services)]
+) -> TraceOut:
+    """One trace with all its spans, as a tree."""
+    trace = await services.query.get_trace(TraceId(trace_id.lower()))
+    start = min(s.start_time for s in trace.spans)
+    end = max(s.end_time for s in trace.spans)
+    return TraceOut(
+        trace_id=trace.trace_id,
+        project=trace.spans[0].project,
+        num_spans=len(trace.spans),
+        start_time=start,
+        end_time=end,
+        latency_ms=(end - start).total_seconds() * 1000.0,
+        roots=[SpanNodeOut.from_node(n) for n in trace.roots],
+    )
+
+
+@router.get("/spans/{span_id}")
+async def get_span(span_id: str, services: Annotated[Services, Depends(get_services)]) -> SpanOut:
+    """One span by id."""
+    return SpanOut.from_domain(await services.query.get_span(SpanId(span_id.lower())))
+
+
+@router.get("/spans/{span_id}/annotations")
+async def list_span_annotations(
+    span_id: str, services: Annotated[Services, Depends(get_services)]
+) -> AnnotationList:
+    """Annotations of one span, including those logged against its prediction id."""
+    span = await services.query.get_span(SpanId(span_id.lower()))
+    pred = [span.prediction_id] if span.prediction_id else []
+    items = await services.query.list_annotations([span.span_id], pred)
+    return AnnotationList(data=[AnnotationOut.from_domain(a) for a in items])

@@ -1,0 +1,64 @@
+"""The typed `Services` container the app and its routes share."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from llmpulse.clock import Clock, SystemClock
+from llmpulse.ingest.grpc_listener import GrpcListener
+from llmpulse.ingest.service import IngestService
+from llmpulse.ingest.writer import SpanWriter
+from llmpulse.query.service import QueryService
+from llmpulse.server.settings import ServerSettings
+from llmpulse.store.api import EventStore, StateStore
+from llmpulse.store.datadir import open_stores
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything a request handler may call."""
+
+    settings: ServerSettings
+    clock: Clock
+    events: EventStore
+    state: StateStore
+    writer: SpanWriter
+    ingest: IngestService
+    query: QueryService
+
+
+@asynccontextmanager
+async def run_services(
+    settings: ServerSettings, clock: Clock | None = None
+) -> AsyncIterator[Services]:
+    """Open the stores, start the writer and the gRPC listener; undo it all in reverse."""
+    clock = clock or SystemClock()
+    async with AsyncExitStack() as stack:
+        events, state = open_stores(settings.data_dir)
+        stack.callback(state.close)
+        stack.callback(events.close)
+        writer = SpanWriter(
+            events,
+            state,
+            clock,
+            max_queued_spans=settings.max_queued_spans,
+            max_commit_spans=settings.max_commit_spans,
+        )
+        await writer.start()
+        stack.push_async_callback(writer.stop)
+        ingest = IngestService(writer, max_body_bytes=settings.max_body_bytes)
+        if settings.grpc_port:
+            listener = GrpcListener(ingest, settings.host, settings.grpc_port)
+            await listener.start()
+            stack.push_async_callback(listener.stop)
+        yield Services(
+            settings=settings,
+            clock=clock,
+            events=events,
+            state=state,
+            writer=writer,
+            ingest=ingest,
+            query=QueryService(events, state),
+        )

@@ -1,0 +1,40 @@
+"""`ServerSettings`: what `llmpulse serve` is configured with (flags or LLMPULSE_* variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_PORT = 7600
+DEFAULT_GRPC_PORT = 4317
+
+
+def default_data_dir() -> Path:
+    """The data directory used when none is given: ``~/.llmpulse/data``."""
+    return Path.home() / ".llmpulse" / "data"
+
+
+class ServerSettings(BaseModel):
+    """Settings of one server process."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = Field("127.0.0.1", description="Interface to listen on (LLMPULSE_HOST).")
+    port: int = Field(DEFAULT_PORT, description="HTTP port for UI, REST and OTLP (LLMPULSE_PORT).")
+    grpc_port: int = Field(
+        DEFAULT_GRPC_PORT, description="OTLP/gRPC port; 0 turns it off (LLMPULSE_GRPC_PORT)."
+    )
+    data_dir: Path | None = Field(
+        default_factory=default_data_dir,
+        description="Data directory; None keeps everything in memory (LLMPULSE_DATA_DIR).",
+    )
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024,
+        description="Largest request body accepted, after decompression (LLMPULSE_MAX_BODY_BYTES).",
+    )
+    max_queued_spans: int = Field(
+        200_000,
+        description="Spans admitted but not yet committed before ingest answers 503.",
+    )
+    max_commit_spans: int = Field(50_000, description="Most spans one group commit takes.")

@@ -1,0 +1,161 @@
+"""The storage vocabulary: `EventStore` and `StateStore` protocols and logical queries.
+
+Callers pass logical query objects and get domain objects back; no SQL text and no engine
+name crosses this boundary. Store methods are blocking: the event store is used from the
+ingest writer's thread and from worker threads of the query service (see ADR 0003).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
+
+from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
+from llmpulse.domain.spans import Annotation, Span, SpanKind, StatusCode
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """A half-open interval [start, end); either side may be open."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttrEquals:
+    """Equality on one attribute.
+
+    ``key`` forms: ``metadata.<k>`` (a key of the span's metadata JSON), ``tag`` (the span's
+    tags contain ``value``), ``session_id``/``user_id``/``environment``/``version``/
+    ``provider``/``prediction_id`` (typed columns), anything else: an OTLP attribute key.
+    """
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpanQuery:
+    """Which spans of one project to list, newest first."""
+
+    project: ProjectName
+    time: TimeRange = TimeRange()
+    kinds: tuple[SpanKind, ...] = ()
+    status: StatusCode | None = None
+    models: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    attributes: tuple[AttrEquals, ...] = ()
+    text: str | None = None  # case-insensitive substring of input or output value
+    trace_id: TraceId | None = None
+    root_only: bool = False
+    limit: int = 100
+    cursor: str | None = None  # opaque, from a previous Page.next_cursor
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of results and the cursor of the next page, if any."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectStats:
+    """What the event store knows of one project."""
+
+    name: ProjectName
+    num_spans: int
+    num_traces: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """Size of the event store."""
+
+    num_spans: int
+    num_annotations: int
+    bytes_on_disk: int
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class EventStore(Protocol):
+    """An `EventStore` keeps spans and annotations, append-only, and answers reads."""
+
+    def append_spans(self, spans: Sequence[Span]) -> int:
+        """Store spans; durable when it returns. Returns the number stored."""
+        ...
+
+    def append_annotations(self, annotations: Sequence[Annotation]) -> int:
+        """Store annotations; durable when it returns."""
+        ...
+
+    def list_spans(self, q: SpanQuery) -> Page[Span]:
+        """List spans matching ``q``, newest first, one page at a time."""
+        ...
+
+    def get_trace(self, trace_id: TraceId) -> list[Span]:
+        """Return every span of one trace (any project), oldest first."""
+        ...
+
+    def get_span(self, span_id: SpanId) -> Span | None:
+        """Return one span by id, or None."""
+        ...
+
+    def find_prediction(self, project: ProjectName, prediction_id: PredictionId) -> Span | None:
+        """Return the span a prediction id was logged as, or None."""
+        ...
+
+    def list_annotations(
+        self, span_ids: Sequence[SpanId], prediction_ids: Sequence[PredictionId] = ()
+    ) -> list[Annotation]:
+        """Annotations attached to any of the spans or prediction ids, oldest first."""
+        ...
+
+    def project_stats(self) -> list[ProjectStats]:
+        """Counts and time span of every project that has spans."""
+        ...
+
+    def stats(self) -> StoreStats:
+        """Size figures of the whole store."""
+        ...
+
+    def close(self) -> None:
+        """Flush and release the engine."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """A project as the state store keeps it."""
+
+    name: ProjectName
+    created_at: datetime
+    description: str = ""
+
+
+class StateStore(Protocol):
+    """A `StateStore` keeps mutable, transactional state: projects today, monitors later."""
+
+    def ensure_projects(self, names: Sequence[ProjectName], now: datetime) -> None:
+        """Create the projects that do not exist yet (idempotent)."""
+        ...
+
+    def list_projects(self) -> list[Project]:
+        """Every known project, by name."""
+        ...
+
+    def get_project(self, name: ProjectName) -> Project | None:
+        """One project, or None."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

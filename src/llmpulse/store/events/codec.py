@@ -1,0 +1,195 @@
+"""Spans and annotations to Arrow tables (the write path) and rows back to domain objects.
+
+The write path is the ingest hot path: columns are built one at a time with C-level helpers
+(`attrgetter`, `orjson`, `pyarrow.array`) and no per-span dict is ever made. Empty JSON values
+(no messages, no metadata) are stored as NULL, which costs nothing on disk and on decode.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
+from llmpulse.domain.spans import (
+    Annotation,
+    Message,
+    RetrievedDocument,
+    Span,
+    SpanEvent,
+    SpanKind,
+    StatusCode,
+)
+from llmpulse.store.events.columns import (
+    ANNOTATION_COLUMNS,
+    SPAN_COLUMNS,
+    Column,
+    ColumnType,
+)
+
+_UTC_US = pa.timestamp("us", tz="UTC")
+_NAIVE_US = pa.timestamp("us")
+_ARROW_TYPES: dict[ColumnType, pa.DataType] = {
+    ColumnType.TEXT: pa.string(),
+    ColumnType.INT: pa.int64(),
+    ColumnType.FLOAT: pa.float64(),
+    ColumnType.TIMESTAMP: _NAIVE_US,
+    ColumnType.JSON: pa.string(),
+    ColumnType.TEXT_LIST: pa.list_(pa.string()),
+}
+_JSON_OPTS = orjson.OPT_NON_STR_KEYS
+
+
+def _json_default(value: object) -> object:
+    """Serialize what OTLP attributes may hold beyond JSON: bytes as base64, sets as lists."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    return str(value)
+
+
+def dumps_json(value: Any) -> str | None:
+    """Encode one JSON column value; empty containers become NULL."""
+    if not value:
+        return None
+    return orjson.dumps(value, default=_json_default, option=_JSON_OPTS).decode()
+
+
+def _column_values(items: Sequence[Any], column: Column) -> list[Any]:
+    """Read one column's values from dataclass instances (same attribute name)."""
+    values = list(map(attrgetter(column.name), items))
+    if column.type is ColumnType.JSON:
+        return [dumps_json(v) for v in values]
+    if column.type is ColumnType.TEXT_LIST:
+        return [list(v) if v else None for v in values]
+    return values
+
+
+def _to_array(column: Column, values: list[Any]) -> pa.Array:
+    """Build one Arrow array; aware datetimes become naive UTC microseconds."""
+    if column.type is ColumnType.TIMESTAMP:
+        return pa.array(values, type=_UTC_US).cast(_NAIVE_US)
+    return pa.array(values, type=_ARROW_TYPES[column.type])
+
+
+def spans_to_arrow(spans: Sequence[Span]) -> pa.Table:
+    """Build the Arrow table of ``spans`` with exactly the columns of `SPAN_COLUMNS`."""
+    arrays: list[pa.Array] = []
+    for column in SPAN_COLUMNS:
+        if column.name == "latency_ms":
+            values: list[Any] = [
+                (s.end_time - s.start_time).total_seconds() * 1000.0 for s in spans
+            ]
+        else:
+            values = _column_values(spans, column)
+        arrays.append(_to_array(column, values))
+    return pa.Table.from_arrays(arrays, names=[c.name for c in SPAN_COLUMNS])
+
+
+def annotations_to_arrow(annotations: Sequence[Annotation]) -> pa.Table:
+    """Build the Arrow table of ``annotations`` with the columns of `ANNOTATION_COLUMNS`."""
+    arrays = [_to_array(c, _column_values(annotations, c)) for c in ANNOTATION_COLUMNS]
+    return pa.Table.from_arrays(arrays, names=[c.name for c in ANNOTATION_COLUMNS])
+
+
+def utc(value: datetime) -> datetime:
+    """Engines hand back naive UTC timestamps; make them aware."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _loads(text: str | None) -> Any:
+    return orjson.loads(text) if text else None
+
+
+def _message(d: dict[str, Any]) -> Message:
+    return Message(
+        role=d.get("role", ""),
+        content=d.get("content", ""),
+        tool_calls=tuple(d.get("tool_calls") or ()),
+    )
+
+
+def _document(d: dict[str, Any]) -> RetrievedDocument:
+    return RetrievedDocument(
+        id=d.get("id"), content=d.get("content", ""), score=d.get("score"),
+        metadata=d.get("metadata"),
+    )  # fmt: skip
+
+
+def _event(d: dict[str, Any]) -> SpanEvent:
+    return SpanEvent(
+        name=d.get("name", ""),
+        time=utc(datetime.fromisoformat(d["time"])),
+        attributes=d.get("attributes") or {},
+    )
+
+
+def _tuple_of(text: str | None, make: Callable[[dict[str, Any]], Any]) -> tuple[Any, ...]:
+    items = _loads(text)
+    return tuple(make(d) for d in items) if items else ()
+
+
+def row_to_span(row: Sequence[Any]) -> Span:
+    """Turn one row with the columns of `SPAN_COLUMNS`, in order, into a `Span`."""
+    r = dict(zip((c.name for c in SPAN_COLUMNS), row, strict=True))
+    return Span(
+        project=ProjectName(r["project"]),
+        trace_id=TraceId(r["trace_id"]),
+        span_id=SpanId(r["span_id"]),
+        parent_span_id=None if r["parent_span_id"] is None else SpanId(r["parent_span_id"]),
+        name=r["name"],
+        kind=SpanKind(r["kind"]),
+        start_time=utc(r["start_time"]),
+        end_time=utc(r["end_time"]),
+        status_code=StatusCode(r["status_code"]),
+        status_message=r["status_message"],
+        model=r["model"],
+        provider=r["provider"],
+        prompt_tokens=r["prompt_tokens"],
+        completion_tokens=r["completion_tokens"],
+        total_tokens=r["total_tokens"],
+        cost_usd=r["cost_usd"],
+        session_id=r["session_id"],
+        user_id=r["user_id"],
+        environment=r["environment"],
+        version=r["version"],
+        prediction_id=None if r["prediction_id"] is None else PredictionId(r["prediction_id"]),
+        http_status=r["http_status"],
+        input_value=r["input_value"],
+        output_value=r["output_value"],
+        input_messages=_tuple_of(r["input_messages"], _message),
+        output_messages=_tuple_of(r["output_messages"], _message),
+        documents=_tuple_of(r["documents"], _document),
+        exception_type=r["exception_type"],
+        exception_message=r["exception_message"],
+        events=_tuple_of(r["events"], _event),
+        metadata=_loads(r["metadata"]) or {},
+        tags=tuple(r["tags"] or ()),
+        attributes=_loads(r["attributes"]) or {},
+        resource_attributes=_loads(r["resource_attributes"]) or {},
+    )
+
+
+def row_to_annotation(row: Sequence[Any]) -> Annotation:
+    """Turn one row with the columns of `ANNOTATION_COLUMNS`, in order, into an `Annotation`."""
+    r = dict(zip((c.name for c in ANNOTATION_COLUMNS), row, strict=True))
+    return Annotation(
+        id=r["id"],
+        project=ProjectName(r["project"]),
+        span_id=SpanId(r["span_id"]) if r["span_id"] is not None else None,
+        prediction_id=PredictionId(r["prediction_id"]) if r["prediction_id"] is not None else None,
+        name=r["name"],
+        annotator_kind=r["annotator_kind"],
+        created_at=utc(r["created_at"]),
+        label=r["label"],
+        score=r["score"],
+        explanation=r["explanation"],
+        metadata=_loads(r["metadata"]) or {},
+    )

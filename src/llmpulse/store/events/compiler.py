@@ -1,0 +1,174 @@
+"""Logical span queries to SQL text plus bound parameters, through a small `Dialect`.
+
+User text never enters SQL text: values, JSON paths and patterns are all bound parameters;
+attribute keys are validated (`columns.resolve_attribute_key`) before they become a path.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import orjson
+
+from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.domain.ids import SpanId
+from llmpulse.store.api import AttrEquals, SpanQuery
+from llmpulse.store.events.columns import json_path, resolve_attribute_key
+
+MAX_LIMIT = 1000
+_EPOCH = datetime(1970, 1, 1)  # naive: the engines' timestamps are naive UTC
+_US = timedelta(microseconds=1)
+
+
+class Dialect(Protocol):
+    """A `Dialect` supplies the engine-specific SQL fragments the compiler needs."""
+
+    name: str
+
+    def json_string(self, column: str) -> str:
+        """Fragment: the JSON text of ``column`` at the path bound to one ``?``, as a string."""
+        ...
+
+    def contains(self, column: str) -> str:
+        """Fragment: ``column`` contains the substring bound to one ``?`` (case-sensitive)."""
+        ...
+
+    def list_contains(self, column: str) -> str:
+        """Fragment: the list ``column`` holds the value bound to one ``?``."""
+        ...
+
+    def ilike(self, column: str) -> str:
+        """Fragment: ``column`` matches the pattern bound to one ``?``, any case, ``\\`` escape."""
+        ...
+
+
+@dataclass(slots=True)
+class Where:
+    """A conjunction of SQL predicates and their parameters, in order."""
+
+    clauses: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, clause: str, *params: Any) -> None:
+        """Add one predicate with its parameters."""
+        self.clauses.append(clause)
+        self.params.extend(params)
+
+    def add_in(self, column: str, values: tuple[str, ...]) -> None:
+        """Add ``column IN (...)`` for a non-empty tuple of values."""
+        if values:
+            self.add(f"{column} IN ({', '.join('?' * len(values))})", *values)
+
+    def sql(self) -> str:
+        """The conjunction as SQL text (``TRUE`` when empty)."""
+        return " AND ".join(self.clauses) if self.clauses else "TRUE"
+
+
+def to_naive_utc(t: datetime) -> datetime:
+    """An aware instant as the naive UTC value the engines store.
+
+    Raises:
+        InvalidInput: ``t`` has no timezone.
+    """
+    if t.tzinfo is None:
+        raise InvalidInput("times must be timezone-aware", [FieldError("time", "naive")])
+    return t.astimezone(UTC).replace(tzinfo=None)
+
+
+def encode_cursor(start_time: datetime, span_id: str) -> str:
+    """The opaque cursor after the row (``start_time`` naive UTC, ``span_id``)."""
+    micros = (start_time.replace(tzinfo=None) - _EPOCH) // _US
+    raw = orjson.dumps([micros, span_id])
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, SpanId]:
+    """Read a cursor made by `encode_cursor`.
+
+    Raises:
+        InvalidInput: the cursor was not made by this store.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        micros, span_id = orjson.loads(raw)
+        if not isinstance(micros, int) or not isinstance(span_id, str):
+            raise TypeError(cursor)
+        return _EPOCH + micros * _US, SpanId(span_id)
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError, OverflowError) as e:
+        raise InvalidInput("cursor is not valid", [FieldError("cursor", str(e))]) from e
+
+
+def _json_prefilter_value(value: str) -> bool:
+    """Whether ``value`` appears verbatim in the stored JSON text whenever the key equals it.
+
+    True for strings JSON does not escape and for integers; floats are left to the exact test
+    because their text form may differ between writer and reader.
+    """
+    if any(ch in value for ch in '"\\') or any(ord(ch) < 0x20 for ch in value):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return True
+    return value.lstrip("-").isdigit()
+
+
+def _add_attribute(where: Where, i: int, cond: AttrEquals, d: Dialect) -> None:
+    ref = resolve_attribute_key(cond.key, f"attributes[{i}].key")
+    if ref.is_tag:
+        where.add(d.list_contains(ref.column), cond.value)
+    elif ref.json_key is None:
+        where.add(f"{ref.column} = ?", cond.value)
+    else:
+        if _json_prefilter_value(cond.value):
+            # A cheap substring scan first: it rejects most rows before any JSON is parsed.
+            where.add(d.contains(ref.column), cond.value)
+        where.add(f"{d.json_string(ref.column)} = ?", json_path(ref.json_key), cond.value)
+
+
+def escape_like(text: str) -> str:
+    """Escape ``%``, ``_`` and the escape character itself for a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def compile_filters(q: SpanQuery, d: Dialect) -> Where:
+    """Every filter of ``q`` except the cursor, as one conjunction.
+
+    Raises:
+        InvalidInput: a key, a time or the limit is not acceptable.
+    """
+    if not 1 <= q.limit <= MAX_LIMIT:
+        raise InvalidInput("limit out of range", [FieldError("limit", f"1..{MAX_LIMIT}")])
+    where = Where()
+    where.add("project = ?", q.project)
+    if q.time.start is not None:
+        where.add("start_time >= ?", to_naive_utc(q.time.start))
+    if q.time.end is not None:
+        where.add("start_time < ?", to_naive_utc(q.time.end))
+    where.add_in("kind", tuple(str(k) for k in q.kinds))
+    if q.status is not None:
+        where.add("status_code = ?", str(q.status))
+    where.add_in("model", q.models)
+    where.add_in("name", q.names)
+    for i, cond in enumerate(q.attributes):
+        _add_attribute(where, i, cond, d)
+    if q.text:
+        pattern = f"%{escape_like(q.text)}%"
+        where.add(f"({d.ilike('input_value')} OR {d.ilike('output_value')})", pattern, pattern)
+    if q.trace_id is not None:
+        where.add("trace_id = ?", q.trace_id)
+    if q.root_only:
+        where.add("parent_span_id IS NULL")
+    return where
+
+
+def add_cursor(where: Where, cursor: str | None) -> None:
+    """Restrict ``where`` to rows strictly after the cursor in (start_time, span_id) DESC."""
+    if cursor is None:
+        return
+    start, span_id = decode_cursor(cursor)
+    where.add("(start_time < ? OR (start_time = ? AND span_id < ?))", start, start, span_id)

@@ -1,0 +1,244 @@
+"""`DuckDBEventStore`: the embedded event store, and the DuckDB SQL dialect.
+
+One write connection serves the ingest writer's thread (appends are serialized by a lock);
+every reading thread gets its own cursor on the same database, because a DuckDB connection
+is not thread-safe but cursors of one database are independent and see committed data.
+An append is one INSERT from an Arrow table, hence one transaction; DuckDB writes and syncs
+its WAL at commit, so the spans are durable when `append_spans` returns.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from llmpulse.domain.errors import Unavailable
+from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
+from llmpulse.domain.spans import Annotation, Span
+from llmpulse.store.api import Page, ProjectStats, SpanQuery, StoreStats
+from llmpulse.store.events.codec import (
+    annotations_to_arrow,
+    row_to_annotation,
+    row_to_span,
+    spans_to_arrow,
+    utc,
+)
+from llmpulse.store.events.columns import ANNOTATION_COLUMN_NAMES, SPAN_COLUMN_NAMES
+from llmpulse.store.events.compiler import add_cursor, compile_filters, encode_cursor
+from llmpulse.store.events.migrate import apply_migrations
+
+_SPAN_COLS = ", ".join(SPAN_COLUMN_NAMES)
+_ANN_COLS = ", ".join(ANNOTATION_COLUMN_NAMES)
+_NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
+_START = SPAN_COLUMN_NAMES.index("start_time")
+_SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
+
+
+class DuckDBDialect:
+    """DuckDB's SQL fragments for the query compiler."""
+
+    name = "duckdb"
+
+    def json_string(self, column: str) -> str:
+        """JSON value at a bound path, as text."""
+        return f"json_extract_string({column}, ?)"
+
+    def contains(self, column: str) -> str:
+        """Substring test (memmem; no pattern semantics)."""
+        return f"contains({column}, ?)"
+
+    def list_contains(self, column: str) -> str:
+        """Membership in a LIST column."""
+        return f"list_contains({column}, ?)"
+
+    def ilike(self, column: str) -> str:
+        """Case-insensitive LIKE with a backslash escape."""
+        return f"{column} ILIKE ? ESCAPE '\\'"
+
+
+DIALECT = DuckDBDialect()
+
+
+class DuckDBEventStore:
+    """An `EventStore` in one DuckDB file (or in memory when ``path`` is None)."""
+
+    def __init__(self, path: Path | None, *, on_close: Callable[[], None] | None = None) -> None:
+        """Open (creating if needed) the database and bring its schema up to date.
+
+        Args:
+            path: the database file; None keeps everything in memory (tests).
+            on_close: called once after the engine is closed (releases a data-dir lock).
+        """
+        self._path = path
+        self._on_close = on_close
+        self._con = duckdb.connect(":memory:" if path is None else str(path))
+        self._schema_version = apply_migrations(self._con, "duckdb")
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._closed = False
+
+    # -- connections -------------------------------------------------------------------
+
+    def _reader(self) -> duckdb.DuckDBPyConnection:
+        if self._closed:
+            raise Unavailable("event store is closed")
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cur is None:
+            with self._write_lock:
+                cur = self._con.cursor()
+                self._cursors.append(cur)
+            self._local.cursor = cur
+        return cur
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
+        return rows
+
+    def _insert(self, table: str, columns: str, batch: Any) -> None:
+        with self._write_lock:
+            if self._closed:
+                raise Unavailable("event store is closed")
+            self._con.register("_llmpulse_batch", batch)
+            try:
+                self._con.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _llmpulse_batch"
+                )
+            finally:
+                self._con.unregister("_llmpulse_batch")
+
+    # -- writes ------------------------------------------------------------------------
+
+    def append_spans(self, spans: Sequence[Span]) -> int:
+        """Store spans in one transaction; durable when it returns. Returns the count."""
+        if not spans:
+            return 0
+        self._insert("spans", _SPAN_COLS, spans_to_arrow(spans))
+        return len(spans)
+
+    def append_annotations(self, annotations: Sequence[Annotation]) -> int:
+        """Store annotations in one transaction; durable when it returns."""
+        if not annotations:
+            return 0
+        self._insert("annotations", _ANN_COLS, annotations_to_arrow(annotations))
+        return len(annotations)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def list_spans(self, q: SpanQuery) -> Page[Span]:
+        """List spans matching ``q``, newest first, one page at a time.
+
+        Raises:
+            InvalidInput: a filter, the limit or the cursor is not acceptable.
+        """
+        where = compile_filters(q, DIALECT)
+        add_cursor(where, q.cursor)
+        rows = self._query(
+            f"SELECT {_SPAN_COLS} FROM spans WHERE {where.sql()} {_NEWEST_FIRST} LIMIT ?",
+            [*where.params, q.limit + 1],
+        )
+        next_cursor = None
+        if len(rows) > q.limit:
+            rows = rows[: q.limit]
+            next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
+        return Page(items=[row_to_span(r) for r in rows], next_cursor=next_cursor)
+
+    def get_trace(self, trace_id: TraceId) -> list[Span]:
+        """Every span of one trace (any project), oldest first."""
+        rows = self._query(
+            f"SELECT {_SPAN_COLS} FROM spans WHERE trace_id = ? ORDER BY start_time, span_id",
+            [trace_id],
+        )
+        return [row_to_span(r) for r in rows]
+
+    def get_span(self, span_id: SpanId) -> Span | None:
+        """One span by id, or None (the first stored copy if it was sent twice)."""
+        rows = self._query(
+            f"SELECT {_SPAN_COLS} FROM spans WHERE span_id = ? ORDER BY start_time LIMIT 1",
+            [span_id],
+        )
+        return row_to_span(rows[0]) if rows else None
+
+    def find_prediction(self, project: ProjectName, prediction_id: PredictionId) -> Span | None:
+        """The newest span logged under ``prediction_id`` in ``project``, or None."""
+        rows = self._query(
+            f"SELECT {_SPAN_COLS} FROM spans WHERE project = ? AND prediction_id = ? "
+            f"{_NEWEST_FIRST} LIMIT 1",
+            [project, prediction_id],
+        )
+        return row_to_span(rows[0]) if rows else None
+
+    def list_annotations(
+        self, span_ids: Sequence[SpanId], prediction_ids: Sequence[PredictionId] = ()
+    ) -> list[Annotation]:
+        """Annotations attached to any of the spans or prediction ids, oldest first."""
+        if not span_ids and not prediction_ids:
+            return []
+        rows = self._query(
+            f"SELECT {_ANN_COLS} FROM annotations "
+            "WHERE list_contains(?::VARCHAR[], span_id) "
+            "OR list_contains(?::VARCHAR[], prediction_id) ORDER BY created_at, id",
+            [list(span_ids), list(prediction_ids)],
+        )
+        return [row_to_annotation(r) for r in rows]
+
+    def project_stats(self) -> list[ProjectStats]:
+        """Counts and time span of every project that has spans, by name."""
+        rows = self._query(
+            "SELECT project, count(*), count(DISTINCT trace_id), min(start_time), "
+            "max(start_time) FROM spans GROUP BY project ORDER BY project"
+        )
+        return [
+            ProjectStats(
+                name=ProjectName(name),
+                num_spans=n,
+                num_traces=t,
+                first_seen=_aware(first),
+                last_seen=_aware(last),
+            )
+            for name, n, t, first, last in rows
+        ]
+
+    def stats(self) -> StoreStats:
+        """Row counts and bytes on disk (database file plus WAL)."""
+        (num_spans,) = self._query("SELECT count(*) FROM spans")[0]
+        (num_annotations,) = self._query("SELECT count(*) FROM annotations")[0]
+        db_bytes = wal_bytes = 0
+        if self._path is not None:
+            db_bytes = _size(self._path)
+            wal_bytes = _size(self._path.with_name(self._path.name + ".wal"))
+        return StoreStats(
+            num_spans=num_spans,
+            num_annotations=num_annotations,
+            bytes_on_disk=db_bytes + wal_bytes,
+            extra={"wal_bytes": wal_bytes, "schema_version": self._schema_version},
+        )
+
+    def close(self) -> None:
+        """Checkpoint, close every cursor and the engine; safe to call twice."""
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            for cur in self._cursors:
+                cur.close()
+            self._cursors.clear()
+            self._con.close()
+        if self._on_close is not None:
+            self._on_close()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return None if value is None else utc(value)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0

@@ -1,0 +1,41 @@
+-- Spans: typed columns for what every query touches, JSON for the rest.
+-- Column names and order follow llmpulse.store.events.columns.SPAN_COLUMNS.
+-- Times are UTC, microseconds. No primary key or index: an ART index would slow the
+-- append path several-fold, and time-ordered arrival lets zonemaps prune row groups.
+CREATE TABLE spans (
+    project             VARCHAR NOT NULL,
+    trace_id            VARCHAR NOT NULL,
+    span_id             VARCHAR NOT NULL,
+    parent_span_id      VARCHAR,
+    name                VARCHAR NOT NULL,
+    kind                VARCHAR NOT NULL,
+    start_time          TIMESTAMP NOT NULL,
+    end_time            TIMESTAMP NOT NULL,
+    latency_ms          DOUBLE NOT NULL,
+    status_code         VARCHAR NOT NULL,
+    status_message      VARCHAR NOT NULL,
+    model               VARCHAR,
+    provider            VARCHAR,
+    prompt_tokens       BIGINT,
+    completion_tokens   BIGINT,
+    total_tokens        BIGINT,
+    cost_usd            DOUBLE,
+    session_id          VARCHAR,
+    user_id             VARCHAR,
+    environment         VARCHAR,
+    version             VARCHAR,
+    prediction_id       VARCHAR,
+    http_status         BIGINT,
+    input_value         VARCHAR,
+    output_value        VARCHAR,
+    exception_type      VARCHAR,
+    exception_message   VARCHAR,
+    input_messages      JSON,
+    output_messages     JSON,
+    documents           JSON,
+    events              JSON,
+    metadata            JSON,
+    attributes          JSON,
+    resource_attributes JSON,
+    tags                VARCHAR[]
+);

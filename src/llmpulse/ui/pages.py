@@ -1,0 +1,146 @@
+"""UI page handlers: projects, a project's traces (with filters), one trace's detail.
+
+Every page reads through a `TraceReader` (the app's `QueryService`, the same one REST uses).
+Unknown projects, traces and pages render a friendly 404 page; unreadable filter input
+renders the traces page with the error, with status 400. Static assets come from the package.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the closure-local `Reader` alias
+# of the route handlers below as a real object, not as a string it cannot resolve.
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from llmpulse.domain.errors import InvalidInput, NotFound
+from llmpulse.domain.ids import ProjectName, TraceId
+from llmpulse.domain.spans import Span
+from llmpulse.query.service import Trace
+from llmpulse.ui import views
+from llmpulse.ui.filters import (
+    KIND_CHOICES,
+    LIMIT_CHOICES,
+    STATUS_CHOICES,
+    FilterForm,
+    replace_param,
+)
+from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
+from llmpulse.ui.templating import STATIC_PREFIX, Renderer, path_quote
+
+
+def mount_ui(app: FastAPI, get_reader: ReaderGetter = app_query_service) -> None:
+    """Add the UI pages and their static assets to ``app``.
+
+    Args:
+        app: the application to extend.
+        get_reader: how a request finds the query service; by default
+            ``request.app.state.services.query``.
+    """
+    app.mount(STATIC_PREFIX, StaticFiles(packages=[("llmpulse.ui", "static")]), name="ui-static")
+    app.include_router(build_router(get_reader, Renderer()))
+
+
+def build_router(get_reader: ReaderGetter, render: Renderer) -> APIRouter:
+    """The UI's routes, bound to a reader getter and a renderer."""
+    router = APIRouter(include_in_schema=False)
+
+    def reader(request: Request) -> TraceReader:
+        return get_reader(request)
+
+    Reader = Annotated[TraceReader, Depends(reader)]
+
+    @router.get("/")
+    @router.get("/ui")
+    @router.get("/ui/")
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/ui/projects", status_code=307)
+
+    @router.get("/ui/projects", response_class=HTMLResponse)
+    async def projects_page(request: Request, reader: Reader) -> Response:
+        projects = await reader.list_projects()
+        return render.page(request, "projects.html", {"title": "Projects", "projects": projects})
+
+    @router.get("/ui/projects/{project}")
+    async def project_home(project: str) -> RedirectResponse:
+        return RedirectResponse(f"/ui/projects/{path_quote(project)}/traces", status_code=307)
+
+    @router.get("/ui/projects/{project}/traces", response_class=HTMLResponse)
+    async def traces_page(request: Request, project: str, reader: Reader) -> Response:
+        try:
+            await reader.require_project(ProjectName(project))
+        except NotFound:
+            return render.not_found(request, f"There is no project named “{project}”.")
+        context = await _traces_context(request, ProjectName(project), reader)
+        status = 400 if context["errors"] else 200
+        return render.page(request, "traces.html", context, status_code=status)
+
+    @router.get("/ui/traces/{trace_id}", response_class=HTMLResponse)
+    async def trace_page(
+        request: Request, trace_id: str, reader: Reader, span: str | None = None
+    ) -> Response:
+        try:
+            trace = await reader.get_trace(TraceId(trace_id.strip().lower()))
+        except NotFound:
+            return render.not_found(request, f"No trace with id “{trace_id}” was found.")
+        context = await _trace_context(trace, span, reader)
+        return render.page(request, "trace.html", context)
+
+    @router.get("/ui/{rest:path}", response_class=HTMLResponse)
+    async def unknown_page(request: Request, rest: str) -> Response:
+        return render.not_found(request, f"There is no page at /ui/{rest}.")
+
+    return router
+
+
+async def _traces_context(
+    request: Request, project: ProjectName, reader: TraceReader
+) -> dict[str, Any]:
+    params = list(request.query_params.multi_items())
+    form = FilterForm.from_params(params)
+    errors: list[str] = []
+    spans: list[Span] = []
+    next_url = None
+    try:
+        page = await reader.list_spans(form.to_query(project))
+    except InvalidInput as e:
+        errors = [f"{fe.path}: {fe.message}" for fe in e.errors] or [e.detail]
+    else:
+        spans = page.items
+        if page.next_cursor:
+            next_url = "?" + replace_param(params, "cursor", page.next_cursor)
+    return {
+        "title": f"{project} · traces",
+        "project": project,
+        "form": form,
+        "errors": errors,
+        "spans": spans,
+        "bars": views.latency_bars(spans),
+        "next_url": next_url,
+        "first_url": ("?" + replace_param(params, "cursor", None)) if form.cursor else None,
+        "toggle_url": "?"
+        + replace_param(
+            [(k, v) for k, v in params if k != "cursor"], "all", None if form.all_spans else "1"
+        ),
+        "kinds": KIND_CHOICES,
+        "statuses": STATUS_CHOICES,
+        "limits": LIMIT_CHOICES,
+    }
+
+
+async def _trace_context(
+    trace: Trace, selected_id: str | None, reader: TraceReader
+) -> dict[str, Any]:
+    span_ids = [s.span_id for s in trace.spans]
+    prediction_ids = [s.prediction_id for s in trace.spans if s.prediction_id]
+    annotations = await reader.list_annotations(span_ids, prediction_ids)
+    view = views.trace_view(trace, annotations)
+    selected = view.find(selected_id.lower() if selected_id else None)
+    return {
+        "title": f"Trace {trace.trace_id}",
+        "view": view,
+        "selected": selected,
+        "annotations": views.annotations_of(selected, annotations),
+        "attributes": views.attribute_rows(selected.attributes),
+        "resource_attributes": views.attribute_rows(selected.resource_attributes),
+    }

@@ -1,0 +1,52 @@
+"""`TraceReader`: the slice of the query service the pages read through.
+
+The UI may not import `llmpulse.server`, so it names what it needs as a protocol and fetches
+the running app's query service by duck typing (``app.state.services.query``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from fastapi import Request
+
+from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
+from llmpulse.domain.spans import Annotation, Span
+from llmpulse.query.service import ProjectSummary, Trace
+from llmpulse.store.api import Page, SpanQuery
+
+
+class TraceReader(Protocol):
+    """A `TraceReader` answers the reads behind every UI page (`QueryService` is one)."""
+
+    async def list_projects(self) -> list[ProjectSummary]:
+        """Every project with its counts."""
+        ...
+
+    async def require_project(self, name: ProjectName) -> None:
+        """Raise NotFound unless the project exists."""
+        ...
+
+    async def list_spans(self, q: SpanQuery) -> Page[Span]:
+        """One page of spans, newest first."""
+        ...
+
+    async def get_trace(self, trace_id: TraceId) -> Trace:
+        """A whole trace as a tree; NotFound when unknown."""
+        ...
+
+    async def list_annotations(
+        self, span_ids: Sequence[SpanId], prediction_ids: Sequence[PredictionId] = ()
+    ) -> list[Annotation]:
+        """Annotations of the given spans and prediction ids."""
+        ...
+
+
+ReaderGetter = Callable[[Request], TraceReader]
+
+
+def app_query_service(request: Request) -> TraceReader:
+    """The running app's query service (``app.state.services.query``)."""
+    reader: TraceReader = request.app.state.services.query
+    return reader

@@ -1,0 +1,50 @@
+// llmpulse UI: small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+
+  // Whole table rows open their link, unless the click was on a link or text was selected.
+  function rowClicks() {
+    document.querySelectorAll("tr[data-href]").forEach(function (row) {
+      row.addEventListener("click", function (ev) {
+        if (ev.target.closest("a") || String(window.getSelection())) { return; }
+        if (ev.metaKey || ev.ctrlKey) { window.open(row.dataset.href, "_blank"); return; }
+        window.location.assign(row.dataset.href);
+      });
+    });
+  }
+
+  // j/k (or arrow keys) move through the span tree on the trace page.
+  function treeKeys() {
+    var rows = Array.prototype.slice.call(document.querySelectorAll(".tree-row"));
+    if (!rows.length) { return; }
+    document.addEventListener("keydown", function (ev) {
+      if (ev.target.closest("input, select, textarea")) { return; }
+      var step = { j: 1, ArrowDown: 1, k: -1, ArrowUp: -1 }[ev.key];
+      if (!step) { return; }
+      var at = rows.findIndex(function (r) { return r.classList.contains("selected"); });
+      var next = rows[Math.min(Math.max(at + step, 0), rows.length - 1)];
+      if (next && next !== rows[at]) { ev.preventDefault(); window.location.assign(next.href); }
+    });
+  }
+
+  // Empty filter fields are left out of the query string, so URLs stay short and readable.
+  function tidyFilters() {
+    var form = document.getElementById("filters");
+    if (!form) { return; }
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("input, select").forEach(function (el) {
+        if (!el.value && el.name) { el.disabled = true; }
+      });
+    });
+    // Coming back through the history cache must not leave fields disabled.
+    window.addEventListener("pageshow", function () {
+      form.querySelectorAll("[disabled]").forEach(function (el) { el.disabled = false; });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    rowClicks();
+    treeKeys();
+    tidyFilters();
+  });
+})();

@@ -1,0 +1,62 @@
+"""The Jinja2 environment of the UI: package-loaded templates, autoescape always on."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from llmpulse.ui import views
+
+STATIC_PREFIX = "/ui/static"
+
+
+def path_quote(value: object) -> str:
+    """Quote one path segment (a project name may hold spaces or slashes)."""
+    return quote(str(value), safe="")
+
+
+def build_environment() -> Environment:
+    """An environment that loads templates from the installed package and escapes everything."""
+    env = Environment(
+        loader=PackageLoader("llmpulse.ui", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        ms=views.format_ms,
+        when=views.format_time,
+        cost=views.format_cost,
+        preview=views.preview,
+        pretty_json=views.pretty_json,
+        value_text=views.value_text,
+        pq=path_quote,
+    )
+    env.globals["static"] = lambda name: f"{STATIC_PREFIX}/{name}"
+    return env
+
+
+class Renderer:
+    """Renders a page template into an HTML response."""
+
+    def __init__(self) -> None:
+        self._templates = Jinja2Templates(env=build_environment())
+
+    def page(
+        self, request: Request, name: str, context: dict[str, Any], status_code: int = 200
+    ) -> HTMLResponse:
+        """Render ``name`` with ``context`` (plus ``request``)."""
+        response = self._templates.TemplateResponse(request, name, context, status_code=status_code)
+        return response
+
+    def not_found(self, request: Request, detail: str) -> HTMLResponse:
+        """The friendly 404 page."""
+        return self.page(
+            request, "not_found.html", {"title": "Not found", "detail": detail}, status_code=404
+        )

@@ -27,6 +27,7 @@ from sidebyside.workload import WorkloadSpec
 
 HERE = Path(__file__).resolve().parent.parent
 HOUR_NS = 3_600_000_000_000
+Run = dict[str, Any]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,6 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out-dir", type=Path, default=HERE / "results")
     p.add_argument("--work-dir", type=Path, default=HERE / ".work")
     p.add_argument("--label", default="", help="suffix of the result file names")
+    p.add_argument("--render", type=Path, help="only re-write the .md of this results JSON")
     return p.parse_args(argv)
 
 
@@ -75,10 +77,19 @@ def _llmpulse_version() -> str:
     return f"{version} ({rev or 'uncommitted tree'})"
 
 
-def _measure(system: System, spec: WorkloadSpec, args: argparse.Namespace) -> dict[str, Any]:
-    system.prepare()
-    source = RequestSource(spec)
-    return run_system(system, source, args.work_dir, args.repeat, args.concurrency).to_json()
+def _measure(system: System, spec: WorkloadSpec, args: argparse.Namespace, results: Run) -> None:
+    """Measure one system at one size; a failure becomes a note, not a crash."""
+    try:
+        system.prepare()
+        source = RequestSource(spec)
+        run = run_system(system, source, args.work_dir, args.repeat, args.concurrency)
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        reason = str(exc).replace(f"{HERE.parent}/", "")
+        note = f"{system.name} @ {spec.num_spans:,} spans failed: {reason}"
+        _say(note)
+        results["meta"]["notes"].append(note)
+        return
+    results["runs"].append(run.to_json())
 
 
 def _workload_text(spec: WorkloadSpec, args: argparse.Namespace) -> str:
@@ -93,6 +104,11 @@ def _workload_text(spec: WorkloadSpec, args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Run everything asked for and write ``results/<stamp>.{json,md}``."""
     args = parse_args(argv)
+    if args.render:
+        md = render(json.loads(args.render.read_text()))
+        args.render.with_suffix(".md").write_text(md)
+        print(md)
+        return
     args.work_dir.mkdir(parents=True, exist_ok=True)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
@@ -121,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
         results["install"]["llmpulse"] = _inst(lp)
         for n in sizes:
             spec = _spec(n, args, base_ns)
-            results["runs"].append(_measure(LlmpulseSystem(spec, args.llmpulse_bin), spec, args))
+            _measure(LlmpulseSystem(spec, args.llmpulse_bin), spec, args, results)
     _phoenix(results, args, base_ns)
     _write(results, args)
 
@@ -149,7 +165,7 @@ def _phoenix(results: dict[str, Any], args: argparse.Namespace, base_ns: int) ->
     ph.prepare()
     results["meta"]["phoenix_version"] = ph.version()
     results["install"]["phoenix"] = _inst(ph)
-    results["runs"].append(_measure(ph, spec, args))
+    _measure(ph, spec, args, results)
 
 
 def _write(results: dict[str, Any], args: argparse.Namespace) -> None:

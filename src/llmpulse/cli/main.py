@@ -76,9 +76,9 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
 ) -> None:
     """Fill the rag-demo project with a week of realistic RAG traffic (server stopped)."""
-    from llmpulse.cli.demo_load import load_demo
+    from llmpulse.cli.demo_load import load_demo_command
 
-    load_demo(data_dir or ServerSettings().data_dir, days=days, quiet=quiet)
+    load_demo_command(data_dir or ServerSettings().data_dir, days=days, quiet=quiet)
 
 
 def main() -> None:

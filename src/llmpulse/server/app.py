@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from llmpulse.clock import Clock
+from llmpulse.server.demo_loader import load_demo_if_empty
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import annotations, health, otlp, predictions, projects, spans
 from llmpulse.server.services import run_services
@@ -18,14 +20,19 @@ API_DESCRIPTION = """llmpulse REST API. Errors are `application/problem+json` wi
 `errors[]` list of `{path, message}`. OTLP/HTTP ingest is at `POST /v1/traces`."""
 
 
-def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
-    """Build the ASGI app for one server process."""
+def create_app(
+    settings: ServerSettings, clock: Clock | None = None, *, demo: bool = False
+) -> FastAPI:
+    """Build the ASGI app for one server process (``demo`` fills rag-demo at start)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with run_services(settings, clock) as services:
             app.state.services = services
+            task = asyncio.create_task(load_demo_if_empty(services)) if demo else None
             yield
+            if task is not None:
+                task.cancel()
 
     app = FastAPI(
         title="llmpulse",

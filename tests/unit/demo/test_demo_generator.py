@@ -71,9 +71,9 @@ def test_generate_demo_builds_rag_traces_inside_the_window(
             assert s.user_id
             assert (s.environment, s.version in {"v1", "v2"}) == ("production", True)
     assert len({s.span_id for s in spans}) == len(spans)
-    kinds = Counter(s.kind for s in spans)
-    assert kinds[SpanKind.TOOL] > 0
-    assert kinds[SpanKind.RERANKER] > 0
+    counts = Counter(s.kind for s in spans)
+    assert counts[SpanKind.TOOL] > 0
+    assert counts[SpanKind.RERANKER] > 0
     sessions = Counter(r.session_id for r in _roots(spans))
     assert max(sessions.values()) > 1
 
@@ -102,16 +102,20 @@ def test_generate_demo_spans_carry_realistic_amounts_of_text(
     assert 1000 <= mean_bytes <= 3000
 
 
+def _error_rate(roots: list[Span]) -> float:
+    return sum(is_error(r) for r in roots) / len(roots)
+
+
 def test_generate_demo_fails_about_one_percent_outside_the_error_burst(
     four_days: tuple[list[Span], list[Annotation]],
 ) -> None:
     burst = (END - timedelta(hours=81), END - timedelta(hours=80))
-    inside, outside = [], []
+    inside: list[Span] = []
+    outside: list[Span] = []
     for r in _roots(four_days[0]):
         (inside if burst[0] <= r.start_time < burst[1] else outside).append(r)
-    err = lambda rs: sum(r.status_code is StatusCode.ERROR for r in rs) / len(rs)  # noqa: E731
-    assert 0.003 <= err(outside) <= 0.025
-    assert 0.2 <= err(inside) <= 0.4
+    assert 0.003 <= _error_rate(outside) <= 0.025
+    assert 0.2 <= _error_rate(inside) <= 0.4
     failed = [s for s in four_days[0] if s.status_code is StatusCode.ERROR]
     assert all(s.exception_type and s.events[0].name == "exception" for s in failed)
 
@@ -131,11 +135,17 @@ def test_generate_demo_plants_an_llm_latency_spike_in_eu_west(
     assert statistics.median(groups["False-True"]) < 2 * statistics.median(groups["False-False"])
 
 
+def _mean_cost(spans: list[Span]) -> float:
+    return statistics.fmean(s.cost_usd or 0.0 for s in spans)
+
+
 def test_generate_demo_plants_a_cost_jump_for_enterprise_sales(
     four_days: tuple[list[Span], list[Annotation]],
 ) -> None:
     jump = END - timedelta(hours=48)
-    before, after, other_after = [], [], []
+    before: list[Span] = []
+    after: list[Span] = []
+    other_after: list[Span] = []
     for s in four_days[0]:
         if s.kind is not SpanKind.LLM or s.cost_usd is None:
             continue
@@ -144,8 +154,7 @@ def test_generate_demo_plants_a_cost_jump_for_enterprise_sales(
             (after if s.start_time >= jump else before).append(s)
         elif s.start_time >= jump:
             other_after.append(s)
-    mean = lambda ss: statistics.fmean(s.cost_usd or 0.0 for s in ss)  # noqa: E731
-    assert mean(after) > 3 * mean(before)
+    assert _mean_cost(after) > 3 * _mean_cost(before)
     assert {s.model for s in after} == {"claude-3-opus"}
     assert "claude-3-opus" not in {s.model for s in other_after}
 
@@ -165,20 +174,20 @@ def test_generate_demo_annotates_roots_with_feedback_and_llm_spans_with_judge(
     four_days: tuple[list[Span], list[Annotation]],
 ) -> None:
     spans, notes = four_days
-    by_id = {s.span_id: s for s in spans}
+    by_id: dict[str | None, Span] = {s.span_id: s for s in spans}
     roots = _roots(spans)
     feedback = [a for a in notes if a.name == "feedback"]
     judged = [a for a in notes if a.name == "hallucination"]
     assert 0.07 <= len(feedback) / len(roots) <= 0.13
     assert {a.label for a in feedback} == {"thumbs_up", "thumbs_down"}
-    assert all(by_id[a.span_id or ""].parent_span_id is None for a in feedback)
+    assert all(by_id[a.span_id].parent_span_id is None for a in feedback)
     assert judged
-    assert all(by_id[a.span_id or ""].kind is SpanKind.LLM for a in judged)
+    assert all(by_id[a.span_id].kind is SpanKind.LLM for a in judged)
     assert all(a.annotator_kind == "LLM" and a.explanation for a in judged)
     assert all(a.created_at <= END for a in notes)
 
     def down_rate(failed: bool) -> float:
-        rated = [a for a in feedback if is_error(by_id[a.span_id or ""]) == failed]
+        rated = [a for a in feedback if is_error(by_id[a.span_id]) == failed]
         return sum(a.label == "thumbs_down" for a in rated) / len(rated)
 
     assert down_rate(failed=True) > 2 * down_rate(failed=False) > 0

@@ -89,10 +89,12 @@ def test_annotation_payload_targets_a_prediction_with_its_project() -> None:
     }
 
 
-@pytest.mark.parametrize("targets", [{}, {"span_id": "00000000000000aa", "prediction_id": "p"}])
-def test_annotation_payload_raises_when_not_exactly_one_target(targets: dict[str, str]) -> None:
+@pytest.mark.parametrize(("span_id", "prediction_id"), [(None, None), ("00000000000000aa", "p")])
+def test_annotation_payload_raises_when_not_exactly_one_target(
+    span_id: str | None, prediction_id: str | None
+) -> None:
     with pytest.raises(ValueError, match="exactly one"):
-        annotation_payload(name="x", label="y", **targets)
+        annotation_payload(name="x", label="y", span_id=span_id, prediction_id=prediction_id)
 
 
 def test_api_error_carries_status_detail_and_field_paths() -> None:

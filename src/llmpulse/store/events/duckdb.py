@@ -21,6 +21,7 @@ from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.store.api import Page, ProjectStats, SpanQuery, StoreStats
+from llmpulse.store.events.checkpointer import Checkpointer
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
     row_to_annotation,
@@ -29,7 +30,12 @@ from llmpulse.store.events.codec import (
     utc,
 )
 from llmpulse.store.events.columns import ANNOTATION_COLUMN_NAMES, SPAN_COLUMN_NAMES
-from llmpulse.store.events.compiler import add_cursor, compile_filters, encode_cursor
+from llmpulse.store.events.compiler import (
+    MAX_LIMIT,
+    add_cursor,
+    compile_filters,
+    encode_cursor,
+)
 from llmpulse.store.events.migrate import apply_migrations
 
 _SPAN_COLS = ", ".join(SPAN_COLUMN_NAMES)
@@ -37,6 +43,10 @@ _ANN_COLS = ", ".join(ANNOTATION_COLUMN_NAMES)
 _NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
 _START = SPAN_COLUMN_NAMES.index("start_time")
 _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
+# The background checkpointer keeps the WAL near 64 MB; DuckDB's own auto-checkpoint (which
+# runs inside a commit and stalls it) only fires if the checkpointer falls far behind.
+_WAL_AUTOCHECKPOINT = "1GB"
+_BACKGROUND_CHECKPOINT_BYTES = 64 << 20
 
 
 class DuckDBDialect:
@@ -77,11 +87,28 @@ class DuckDBEventStore:
         self._path = path
         self._on_close = on_close
         self._con = duckdb.connect(":memory:" if path is None else str(path))
-        self._schema_version = apply_migrations(self._con, "duckdb")
+        # A checkpoint compresses and rewrites the open row group; at DuckDB's default of
+        # 16 MB of WAL that happens every few thousand 3 kB spans and halves append throughput.
+        self._con.execute(f"SET GLOBAL wal_autocheckpoint = '{_WAL_AUTOCHECKPOINT}'")
+        # Top-N over full rows: sort on (start_time, span_id) alone and fetch the page's other
+        # columns by row id afterwards. DuckDB does this only up to 50 rows by default; a page
+        # of 101 full rows otherwise decompresses every column of each row group it scans
+        # (36 ms instead of 7 ms for the newest 100 of 1M spans).
+        self._con.execute(f"SET GLOBAL late_materialization_max_rows = {MAX_LIMIT + 1}")
+        try:
+            self._schema_version = apply_migrations(self._con, "duckdb")
+        except BaseException:
+            self._con.close()
+            raise
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._closed = False
+        self._checkpointer: Checkpointer | None = None
+        if path is not None:
+            wal = path.with_name(path.name + ".wal")
+            self._checkpointer = Checkpointer(self._con, wal, _BACKGROUND_CHECKPOINT_BYTES)
+            self._checkpointer.start()
 
     # -- connections -------------------------------------------------------------------
 
@@ -146,7 +173,7 @@ class DuckDBEventStore:
         if len(rows) > q.limit:
             rows = rows[: q.limit]
             next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
-        return Page(items=[row_to_span(r) for r in rows], next_cursor=next_cursor)
+        return Page(items=_unique_spans(rows), next_cursor=next_cursor)
 
     def get_trace(self, trace_id: TraceId) -> list[Span]:
         """Every span of one trace (any project), oldest first."""
@@ -154,7 +181,7 @@ class DuckDBEventStore:
             f"SELECT {_SPAN_COLS} FROM spans WHERE trace_id = ? ORDER BY start_time, span_id",
             [trace_id],
         )
-        return [row_to_span(r) for r in rows]
+        return _unique_spans(rows)
 
     def get_span(self, span_id: SpanId) -> Span | None:
         """One span by id, or None (the first stored copy if it was sent twice)."""
@@ -225,12 +252,27 @@ class DuckDBEventStore:
             if self._closed:
                 return
             self._closed = True
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
             for cur in self._cursors:
                 cur.close()
             self._cursors.clear()
             self._con.close()
         if self._on_close is not None:
             self._on_close()
+
+
+def _unique_spans(rows: list[tuple[Any, ...]]) -> list[Span]:
+    """Decode rows sorted on (start_time, span_id), dropping copies of a span stored twice
+    (an exporter's retry after a lost response); copies sort next to each other."""
+    spans: list[Span] = []
+    previous: tuple[Any, Any] | None = None
+    for row in rows:
+        key = (row[_START], row[_SPAN_ID])
+        if key != previous:
+            spans.append(row_to_span(row))
+            previous = key
+    return spans
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -1,0 +1,125 @@
+"""`SqlStateStore`: the state store over SQLAlchemy Core (SQLite now, PostgreSQL later).
+
+Dialect differences stay in this module's two small helpers (`_make_engine` and
+`_insert_ignoring_conflicts`); every query is written once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Insert, Table, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+from llmpulse.domain.errors import FieldError, InvalidInput, Unavailable
+from llmpulse.domain.ids import ProjectName
+from llmpulse.store.api import Project
+from llmpulse.store.state.migrate import upgrade_to_head
+from llmpulse.store.state.tables import projects
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _make_engine(url: str) -> Engine:
+    """Create the engine; in-memory SQLite keeps one shared connection for all threads."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    in_memory = parsed.database in (None, "", ":memory:")
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False},
+        poolclass=StaticPool if in_memory else None,
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _insert_ignoring_conflicts(engine: Engine, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING in the engine's dialect (the one dialect switch)."""
+    name = engine.dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"state store does not support {name}")
+
+
+def _project(row: Any) -> Project:
+    return Project(name=ProjectName(row.name), created_at=row.created_at,
+                   description=row.description)  # fmt: skip
+
+
+class SqlStateStore:
+    """A `StateStore` in any SQLAlchemy database (SQLite and PostgreSQL are supported)."""
+
+    def __init__(self, url: str) -> None:
+        """Connect and migrate the schema to head.
+
+        Args:
+            url: a SQLAlchemy URL, e.g. ``sqlite:///data/state.sqlite``; ``sqlite://`` is an
+                in-memory database (tests).
+        """
+        self._engine = _make_engine(url)
+        upgrade_to_head(self._engine)
+        self._known: set[str] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for other stores of this package)."""
+        if self._closed:
+            raise Unavailable("state store is closed")
+        return self._engine
+
+    def ensure_projects(self, names: Sequence[ProjectName], now: datetime) -> None:
+        """Create the projects that do not exist yet (idempotent, safe across replicas).
+
+        Raises:
+            InvalidInput: ``now`` is not timezone-aware.
+        """
+        if now.tzinfo is None:
+            raise InvalidInput("now must be timezone-aware", [FieldError("now", "naive")])
+        with self._lock:
+            missing = sorted({n for n in names if n and n not in self._known})
+        if not missing:
+            return
+        rows = [{"name": n, "created_at": now, "description": ""} for n in missing]
+        with self.engine.begin() as conn:
+            conn.execute(_insert_ignoring_conflicts(self._engine, projects), rows)
+        with self._lock:
+            self._known.update(missing)
+
+    def list_projects(self) -> list[Project]:
+        """Every known project, by name."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(projects).order_by(projects.c.name)).all()
+        return [_project(r) for r in rows]
+
+    def get_project(self, name: ProjectName) -> Project | None:
+        """One project, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(projects).where(projects.c.name == name)).first()
+        return None if row is None else _project(row)
+
+    def close(self) -> None:
+        """Release every pooled connection; safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self._engine.dispose()

@@ -1,0 +1,44 @@
+"""SQLAlchemy Core tables of the state store (SQLite and PostgreSQL alike).
+
+Instants are stored as UTC and always come back timezone-aware (`UtcDateTime`), whatever
+the engine does with time zones.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, Dialect, MetaData, String, Table, Text
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and read back as an aware UTC `datetime`."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive values; store aware ones as naive UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("state store times must be timezone-aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach UTC to what the engine returns."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("description", Text(), nullable=False, server_default=""),
+)

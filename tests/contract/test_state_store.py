@@ -1,0 +1,108 @@
+"""StateStore contract on SQLite (PostgreSQL joins the fixture's params later)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from llmpulse.domain.errors import InvalidInput
+from llmpulse.domain.ids import ProjectName
+from llmpulse.store.api import Project
+from llmpulse.store.state.migrate import current_revision, head_revision, upgrade_to_head
+from llmpulse.store.state.sql import SqlStateStore
+
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite-file", "sqlite-memory"])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'state.sqlite'}" if request.param == "sqlite-file" else "sqlite://"
+
+
+@pytest.fixture
+def state_store(state_url: str) -> Iterator[SqlStateStore]:
+    store = SqlStateStore(state_url)
+    yield store
+    store.close()
+
+
+def test_migrations_reach_head_when_database_is_empty(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    try:
+        assert current_revision(engine) is None
+        upgrade_to_head(engine)
+        assert current_revision(engine) == head_revision() is not None
+        assert {"projects", "alembic_version"} <= set(inspect(engine).get_table_names())
+        upgrade_to_head(engine)  # a second run is a no-op
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_ensure_projects_creates_each_name_once(state_store: SqlStateStore) -> None:
+    state_store.ensure_projects([ProjectName("b"), ProjectName("a"), ProjectName("b")], NOW)
+    state_store.ensure_projects([ProjectName("a"), ProjectName("c")], NOW + timedelta(hours=1))
+    assert state_store.list_projects() == [
+        Project(ProjectName("a"), NOW),
+        Project(ProjectName("b"), NOW),
+        Project(ProjectName("c"), NOW + timedelta(hours=1)),
+    ]
+
+
+def test_ensure_projects_keeps_first_creation_when_another_store_created_it(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    one, two = SqlStateStore(url), SqlStateStore(url)
+    try:
+        one.ensure_projects([ProjectName("p")], NOW)
+        two.ensure_projects([ProjectName("p")], NOW + timedelta(days=1))
+        assert two.get_project(ProjectName("p")) == Project(ProjectName("p"), NOW)
+    finally:
+        one.close()
+        two.close()
+
+
+def test_get_project_returns_aware_utc_or_none(state_store: SqlStateStore) -> None:
+    cet = timezone(timedelta(hours=1))
+    state_store.ensure_projects([ProjectName("x")], datetime(2026, 1, 1, 13, 0, tzinfo=cet))
+    got = state_store.get_project(ProjectName("x"))
+    assert got is not None
+    assert got.created_at == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert got.created_at.tzinfo is UTC
+    assert state_store.get_project(ProjectName("missing")) is None
+
+
+def test_ensure_projects_rejects_naive_time(state_store: SqlStateStore) -> None:
+    with pytest.raises(InvalidInput, match="timezone-aware"):
+        state_store.ensure_projects([ProjectName("n")], datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_state_survives_reopen(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    first = SqlStateStore(url)
+    first.ensure_projects([ProjectName("kept")], NOW)
+    first.close()
+    again = SqlStateStore(url)
+    try:
+        assert [p.name for p in again.list_projects()] == ["kept"]
+    finally:
+        again.close()
+
+
+def test_ensure_projects_is_safe_from_many_threads(state_store: SqlStateStore) -> None:
+    names = [ProjectName(f"p{i}") for i in range(20)]
+    threads = [
+        threading.Thread(target=state_store.ensure_projects, args=(names[i::3], NOW))
+        for i in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(p.name for p in state_store.list_projects()) == sorted(names)

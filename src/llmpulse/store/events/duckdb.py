@@ -43,10 +43,10 @@ _ANN_COLS = ", ".join(ANNOTATION_COLUMN_NAMES)
 _NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
 _START = SPAN_COLUMN_NAMES.index("start_time")
 _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
-# The background checkpointer keeps the WAL near 64 MB; DuckDB's own auto-checkpoint (which
+# The background checkpointer keeps the WAL under about 256 MB; DuckDB's own auto-checkpoint (which
 # runs inside a commit and stalls it) only fires if the checkpointer falls far behind.
 _WAL_AUTOCHECKPOINT = "1GB"
-_BACKGROUND_CHECKPOINT_BYTES = 64 << 20
+_BACKGROUND_CHECKPOINT_BYTES = 256 << 20
 
 
 class DuckDBDialect:

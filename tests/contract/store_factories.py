@@ -116,12 +116,13 @@ def make_annotation(n: int, **overrides: Any) -> Annotation:
     return replace(ann, **overrides) if overrides else ann
 
 
-_WORDS = (
+_VOCABULARY = (
     "the a model answer question context document retrieval customer order refund policy "
     "shipping invoice account password reset price plan upgrade cancel support agent tool "
     "search result score latency token cost region europe asia america premium basic trial "
     "error timeout retry success failure summary detail report analysis because however"
-).split()
+)
+_WORDS = tuple(_VOCABULARY.split())
 
 
 def _sentence(seed: int, words: int) -> str:
@@ -168,8 +169,11 @@ def make_rag_span(n: int, start: datetime = T0, spacing_us: int = 1_000) -> Span
             RetrievedDocument(f"doc-{n % 97}", _sentence(n % 5000, 45), 0.5),
             RetrievedDocument(f"doc-{n % 89}", _sentence(n % 4000, 45), 0.4),
         ),
-        metadata={"tier": ("gold", "silver", "bronze")[n % 3], "region": f"r{n % 7}",
-                  "customer": f"c{n % 10007}"},  # fmt: skip
+        metadata={
+            "tier": ("gold", "silver", "bronze")[n % 3],
+            "region": f"r{n % 7}",
+            "customer": f"c{n % 10007}",
+        },
         tags=("rag",),
         attributes={"llm.model_name": "gpt-4o-mini", "llm.temperature": 0.2},
         resource_attributes={"service.name": "shop"},

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import OpenStore
 from store_factories import (
     T0,
     make_annotation,
@@ -24,6 +24,7 @@ from llmpulse.domain.spans import Span, SpanKind, StatusCode
 from llmpulse.store.api import AttrEquals, EventStore, SpanQuery, TimeRange
 
 P = ProjectName("default")
+OpenStore = Callable[[], EventStore]
 
 
 def _ids(spans: list[Span]) -> list[str]:
@@ -133,9 +134,7 @@ def test_list_spans_treats_hostile_values_as_data(event_store: EventStore) -> No
 
 
 @pytest.mark.parametrize("key", ["", "metadata.", 'llm."x', "a b", "x')--", "k\n"])
-def test_list_spans_rejects_attribute_key_when_malformed(
-    event_store: EventStore, key: str
-) -> None:
+def test_list_spans_rejects_attribute_key_when_malformed(event_store: EventStore, key: str) -> None:
     with pytest.raises(InvalidInput) as info:
         event_store.list_spans(SpanQuery(project=P, attributes=(AttrEquals(key, "v"),)))
     assert info.value.errors[0].path == "attributes[0].key"
@@ -360,3 +359,11 @@ def test_list_spans_shows_span_once_when_it_was_stored_twice(event_store: EventS
             break
     assert seen == [span_id(i) for i in (5, 4, 3, 2, 1, 0)]
     assert _ids(event_store.get_trace(spans[0].trace_id)) == [span_id(0)]
+
+
+def test_append_spans_stores_nothing_when_a_field_has_wrong_type(event_store: EventStore) -> None:
+    bad = make_span(2, prompt_tokens="many")
+    with pytest.raises(InvalidInput) as info:
+        event_store.append_spans([make_span(1), bad])
+    assert info.value.errors[0].path == "prompt_tokens"
+    assert event_store.stats().num_spans == 0

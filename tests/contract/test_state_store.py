@@ -21,7 +21,9 @@ NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
 @pytest.fixture(params=["sqlite-file", "sqlite-memory"])
 def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'state.sqlite'}" if request.param == "sqlite-file" else "sqlite://"
+    return (
+        f"sqlite:///{tmp_path / 'state.sqlite'}" if request.param == "sqlite-file" else "sqlite://"
+    )
 
 
 @pytest.fixture
@@ -80,7 +82,7 @@ def test_get_project_returns_aware_utc_or_none(state_store: SqlStateStore) -> No
 
 def test_ensure_projects_rejects_naive_time(state_store: SqlStateStore) -> None:
     with pytest.raises(InvalidInput, match="timezone-aware"):
-        state_store.ensure_projects([ProjectName("n")], datetime(2026, 1, 1))  # noqa: DTZ001
+        state_store.ensure_projects([ProjectName("n")], datetime(2026, 1, 1))
 
 
 def test_state_survives_reopen(tmp_path: Path) -> None:

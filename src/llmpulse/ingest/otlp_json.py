@@ -61,9 +61,10 @@ def decode_json(data: bytes, header_project: str | None) -> Normalized:
     for ri, item in enumerate(resource_spans):
         path = f"resource_spans[{ri}]"
         try:
-            resource = _object(_get(_object(item), "resource"), "resource")
+            obj = _object(item)
+            resource = _object(_get(obj, "resource"), "resource")
             resource_attrs = _attributes(_get(resource, "attributes"), "resource.attributes")
-            scopes = _list(_get(item, "scopeSpans", "scope_spans"), "scope_spans")
+            scopes = _list(_get(obj, "scopeSpans", "scope_spans"), "scope_spans")
         except _Bad as bad:
             out.rejections.append(bad.at(path))
             continue
@@ -77,10 +78,11 @@ def _decode_scope(
     item: Any, resource_attrs: dict[str, Any], project: Any, path: str, out: Normalized
 ) -> None:
     try:
-        scope = _object(_get(_object(item), "scope"), "scope")
+        obj = _object(item)
+        scope = _object(_get(obj, "scope"), "scope")
         scope_name = _string(_get(scope, "name"), "scope.name")
         scope_version = _string(_get(scope, "version"), "scope.version")
-        spans = _list(_get(item, "spans"), "spans")
+        spans = _list(_get(obj, "spans"), "spans")
     except _Bad as bad:
         out.rejections.append(bad.at(path))
         return

@@ -56,9 +56,19 @@ def test_json_path_quotes_dotted_keys() -> None:
 
 @pytest.mark.parametrize(
     ("value", "safe"),
-    [("gold", True), ("42", True), ("-7", True), ("1.5", False), ("1e3", False),
-     ("nan", False), ('a"b', False), ("a\\b", False), ("tab\there", False), ("", True)],
-)  # fmt: skip
+    [
+        ("gold", True),
+        ("42", True),
+        ("-7", True),
+        ("1.5", False),
+        ("1e3", False),
+        ("nan", False),
+        ('a"b', False),
+        ("a\\b", False),
+        ("tab\there", False),
+        ("", True),
+    ],
+)
 def test_prefilter_applies_only_when_value_text_is_verbatim(value: str, safe: bool) -> None:
     assert _json_prefilter_value(value) is safe
 
@@ -78,6 +88,6 @@ def test_compile_filters_binds_every_user_value() -> None:
 
 
 def test_compile_filters_rejects_naive_time() -> None:
-    q = SpanQuery(project=ProjectName("p"), time=TimeRange(datetime(2026, 1, 1), None))  # noqa: DTZ001
+    q = SpanQuery(project=ProjectName("p"), time=TimeRange(datetime(2026, 1, 1), None))
     with pytest.raises(InvalidInput):
         compile_filters(q, DIALECT)

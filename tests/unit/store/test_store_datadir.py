@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from llmpulse.domain.errors import Conflict
-from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Span, SpanKind
-from llmpulse.domain.ids import SpanId, TraceId
 from llmpulse.store.datadir import LAYOUT_VERSION, DataDir, open_stores
 
 T = datetime(2026, 11, 23, tzinfo=UTC)

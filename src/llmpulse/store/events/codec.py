@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import (
     Annotation,
@@ -27,7 +28,9 @@ from llmpulse.domain.spans import (
     StatusCode,
 )
 from llmpulse.store.events.columns import (
+    ANNOTATION_COLUMN_NAMES,
     ANNOTATION_COLUMNS,
+    SPAN_COLUMN_NAMES,
     SPAN_COLUMNS,
     Column,
     ColumnType,
@@ -79,24 +82,40 @@ def _to_array(column: Column, values: list[Any]) -> pa.Array:
     return pa.array(values, type=_ARROW_TYPES[column.type])
 
 
-def spans_to_arrow(spans: Sequence[Span]) -> pa.Table:
-    """Build the Arrow table of ``spans`` with exactly the columns of `SPAN_COLUMNS`."""
-    arrays: list[pa.Array] = []
-    for column in SPAN_COLUMNS:
+def _build_column(items: Sequence[Any], column: Column) -> pa.Array:
+    """One column's Arrow array; a value of the wrong type fails the batch naming the field."""
+    try:
         if column.name == "latency_ms":
             values: list[Any] = [
-                (s.end_time - s.start_time).total_seconds() * 1000.0 for s in spans
+                (s.end_time - s.start_time).total_seconds() * 1000.0 for s in items
             ]
         else:
-            values = _column_values(spans, column)
-        arrays.append(_to_array(column, values))
-    return pa.Table.from_arrays(arrays, names=[c.name for c in SPAN_COLUMNS])
+            values = _column_values(items, column)
+        return _to_array(column, values)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError) as e:
+        raise InvalidInput(
+            f"cannot store field {column.name}: {e}", [FieldError(column.name, str(e))]
+        ) from e
+
+
+def spans_to_arrow(spans: Sequence[Span]) -> pa.Table:
+    """Build the Arrow table of ``spans`` with exactly the columns of `SPAN_COLUMNS`.
+
+    Raises:
+        InvalidInput: a field holds a value its column cannot take (nothing is stored).
+    """
+    arrays = [_build_column(spans, c) for c in SPAN_COLUMNS]
+    return pa.Table.from_arrays(arrays, names=list(SPAN_COLUMN_NAMES))
 
 
 def annotations_to_arrow(annotations: Sequence[Annotation]) -> pa.Table:
-    """Build the Arrow table of ``annotations`` with the columns of `ANNOTATION_COLUMNS`."""
-    arrays = [_to_array(c, _column_values(annotations, c)) for c in ANNOTATION_COLUMNS]
-    return pa.Table.from_arrays(arrays, names=[c.name for c in ANNOTATION_COLUMNS])
+    """Build the Arrow table of ``annotations`` with the columns of `ANNOTATION_COLUMNS`.
+
+    Raises:
+        InvalidInput: a field holds a value its column cannot take (nothing is stored).
+    """
+    arrays = [_build_column(annotations, c) for c in ANNOTATION_COLUMNS]
+    return pa.Table.from_arrays(arrays, names=list(ANNOTATION_COLUMN_NAMES))
 
 
 def utc(value: datetime) -> datetime:
@@ -118,9 +137,11 @@ def _message(d: dict[str, Any]) -> Message:
 
 def _document(d: dict[str, Any]) -> RetrievedDocument:
     return RetrievedDocument(
-        id=d.get("id"), content=d.get("content", ""), score=d.get("score"),
+        id=d.get("id"),
+        content=d.get("content", ""),
+        score=d.get("score"),
         metadata=d.get("metadata"),
-    )  # fmt: skip
+    )
 
 
 def _event(d: dict[str, Any]) -> SpanEvent:

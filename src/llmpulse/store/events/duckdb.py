@@ -21,7 +21,6 @@ from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.store.api import Page, ProjectStats, SpanQuery, StoreStats
-from llmpulse.store.events.checkpointer import Checkpointer
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
     row_to_annotation,
@@ -43,10 +42,10 @@ _ANN_COLS = ", ".join(ANNOTATION_COLUMN_NAMES)
 _NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
 _START = SPAN_COLUMN_NAMES.index("start_time")
 _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
-# The background checkpointer keeps the WAL under about 256 MB; DuckDB's own auto-checkpoint (which
-# runs inside a commit and stalls it) only fires if the checkpointer falls far behind.
-_WAL_AUTOCHECKPOINT = "1GB"
-_BACKGROUND_CHECKPOINT_BYTES = 256 << 20
+# A checkpoint compresses the WAL's rows into the file and rewrites the open row group. At
+# DuckDB's default (16 MB of WAL: every ~5k spans of 3 kB) that halves append throughput and
+# fragments the file; 256 MB costs a WAL replay of a few seconds after a crash.
+_WAL_AUTOCHECKPOINT = "256MB"
 
 
 class DuckDBDialect:
@@ -86,29 +85,11 @@ class DuckDBEventStore:
         """
         self._path = path
         self._on_close = on_close
-        self._con = duckdb.connect(":memory:" if path is None else str(path))
-        # A checkpoint compresses and rewrites the open row group; at DuckDB's default of
-        # 16 MB of WAL that happens every few thousand 3 kB spans and halves append throughput.
-        self._con.execute(f"SET GLOBAL wal_autocheckpoint = '{_WAL_AUTOCHECKPOINT}'")
-        # Top-N over full rows: sort on (start_time, span_id) alone and fetch the page's other
-        # columns by row id afterwards. DuckDB does this only up to 50 rows by default; a page
-        # of 101 full rows otherwise decompresses every column of each row group it scans
-        # (36 ms instead of 7 ms for the newest 100 of 1M spans).
-        self._con.execute(f"SET GLOBAL late_materialization_max_rows = {MAX_LIMIT + 1}")
-        try:
-            self._schema_version = apply_migrations(self._con, "duckdb")
-        except BaseException:
-            self._con.close()
-            raise
+        self._con, self._schema_version = _connect(path)
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._closed = False
-        self._checkpointer: Checkpointer | None = None
-        if path is not None:
-            wal = path.with_name(path.name + ".wal")
-            self._checkpointer = Checkpointer(self._con, wal, _BACKGROUND_CHECKPOINT_BYTES)
-            self._checkpointer.start()
 
     # -- connections -------------------------------------------------------------------
 
@@ -117,6 +98,7 @@ class DuckDBEventStore:
             raise Unavailable("event store is closed")
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
         if cur is None:
+            # Under the write lock: `cursor()` must not run while an insert uses `_con`.
             with self._write_lock:
                 cur = self._con.cursor()
                 self._cursors.append(cur)
@@ -252,14 +234,28 @@ class DuckDBEventStore:
             if self._closed:
                 return
             self._closed = True
-            if self._checkpointer is not None:
-                self._checkpointer.stop()
             for cur in self._cursors:
                 cur.close()
             self._cursors.clear()
             self._con.close()
         if self._on_close is not None:
             self._on_close()
+
+
+def _connect(path: Path | None) -> tuple[duckdb.DuckDBPyConnection, int]:
+    """Open the database, tune it for this workload and migrate it; return it and its version."""
+    con = duckdb.connect(":memory:" if path is None else str(path))
+    try:
+        con.execute(f"SET GLOBAL wal_autocheckpoint = '{_WAL_AUTOCHECKPOINT}'")
+        # Top-N over full rows: sort on (start_time, span_id) alone, then fetch the page's
+        # other columns by row id. DuckDB does this only up to 50 rows by default; a page of
+        # 101 full rows otherwise decompresses every column of each row group it scans
+        # (36 ms instead of 7 ms for the newest 100 of 1M spans of 3 kB).
+        con.execute(f"SET GLOBAL late_materialization_max_rows = {MAX_LIMIT + 1}")
+        return con, apply_migrations(con, "duckdb")
+    except BaseException:
+        con.close()
+        raise
 
 
 def _unique_spans(rows: list[tuple[Any, ...]]) -> list[Span]:

@@ -61,8 +61,9 @@ def _insert_ignoring_conflicts(engine: Engine, table: Table) -> Insert:
 
 
 def _project(row: Any) -> Project:
-    return Project(name=ProjectName(row.name), created_at=row.created_at,
-                   description=row.description)  # fmt: skip
+    return Project(
+        name=ProjectName(row.name), created_at=row.created_at, description=row.description
+    )
 
 
 class SqlStateStore:

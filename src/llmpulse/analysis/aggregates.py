@@ -1,0 +1,125 @@
+"""Columnar aggregates (n, bad, Σx, Σx²) and the vectorised group-vs-group test on them.
+
+Shared by the segment engine (slice vs complement) and discovery (child vs parent remainder).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from llmpulse.analysis.means import (
+    bernoulli_variance,
+    phi_effect_size,
+    summary_from_sums,
+    welch_from_summary,
+)
+from llmpulse.analysis.proportions import compare_proportions
+from llmpulse.analysis.types import FloatArray, MetricKind, as_float_array
+from llmpulse.domain.errors import InvalidInput
+
+PairTestName = Literal["z", "fisher", "welch"]
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregates:
+    """Additive per-group aggregates; `bad` for proportions, `sum`/`sumsq` for means."""
+
+    n: FloatArray
+    bad: FloatArray | None
+    sum: FloatArray | None
+    sumsq: FloatArray | None
+
+    @classmethod
+    def build(
+        cls,
+        n: npt.ArrayLike,
+        bad: npt.ArrayLike | None = None,
+        total: npt.ArrayLike | None = None,
+        sumsq: npt.ArrayLike | None = None,
+    ) -> Aggregates:
+        """Validate lengths and convert to float arrays."""
+        ns = as_float_array(n)
+        parts = [None if v is None else as_float_array(v) for v in (bad, total, sumsq)]
+        for name, arr in zip(("bad", "sum", "sumsq"), parts, strict=True):
+            if arr is not None and arr.shape != ns.shape:
+                raise InvalidInput(f"{name} has {arr.size} entries, n has {ns.size}")
+        if (parts[1] is None) != (parts[2] is None):
+            raise InvalidInput("sum and sumsq must be given together")
+        if (ns < 0).any():
+            raise InvalidInput("counts must be non-negative")
+        return cls(ns, parts[0], parts[1], parts[2])
+
+    def take(self, idx: npt.NDArray[np.intp]) -> Aggregates:
+        """The rows at `idx`."""
+        return Aggregates(self.n[idx], *(None if a is None else a[idx] for a in self._extra()))
+
+    def minus(self, other: Aggregates) -> Aggregates:
+        """Row-wise self − other (the complement when self is the whole)."""
+        extra = [
+            None if a is None or b is None else a - b
+            for a, b in zip(self._extra(), other._extra(), strict=True)
+        ]
+        return Aggregates(self.n - other.n, *extra)
+
+    def broadcast(self, size: int) -> Aggregates:
+        """A single-row aggregate repeated `size` times."""
+        return Aggregates(
+            np.repeat(self.n, size), *(None if a is None else np.repeat(a, size) for a in self._extra())
+        )
+
+    def _extra(self) -> tuple[FloatArray | None, FloatArray | None, FloatArray | None]:
+        return self.bad, self.sum, self.sumsq
+
+
+@dataclass(frozen=True, slots=True)
+class PairTests:
+    """Group 1 vs group 2, row-wise: values, difference, CI, effect φ, two-sided p."""
+
+    value1: FloatArray
+    value2: FloatArray
+    diff: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+    effect: FloatArray
+    p_value: FloatArray
+    names: list[PairTestName]
+
+    def select(self, mask: npt.NDArray[np.bool_]) -> PairTests:
+        """The rows where `mask` is true."""
+        return PairTests(
+            self.value1[mask], self.value2[mask], self.diff[mask], self.ci_low[mask],
+            self.ci_high[mask], self.effect[mask], self.p_value[mask],
+            [name for name, keep in zip(self.names, mask, strict=True) if keep],
+        )  # fmt: skip
+
+
+def run_pair_tests(
+    kind: MetricKind, a: Aggregates, b: Aggregates, shift: float, confidence: float
+) -> PairTests:
+    """Test group a against group b row by row (METHODS.md §4.2, §4.3, §4.8).
+
+    Proportions: z-test or Fisher (expected counts < 5) with a Newcombe CI, φ from Bernoulli
+    sample variances. Means: Welch from (n, Σx, Σx²) with a t CI, φ from sample variances.
+    """
+    if kind == "proportion":
+        if a.bad is None or b.bad is None:
+            raise InvalidInput("proportion metrics need `bad` counts per slice and in totals")
+        cmp = compare_proportions(a.bad, a.n, b.bad, b.n, confidence=confidence)
+        effect = phi_effect_size(
+            cmp.rate1, bernoulli_variance(a.bad, a.n), cmp.rate2, bernoulli_variance(b.bad, b.n)
+        )
+        names: list[PairTestName] = ["fisher" if e else "z" for e in cmp.exact]
+        return PairTests(
+            cmp.rate1, cmp.rate2, cmp.diff, cmp.ci_low, cmp.ci_high, effect, cmp.p_value, names
+        )
+    if a.sum is None or a.sumsq is None or b.sum is None or b.sumsq is None:
+        raise InvalidInput("mean metrics need `sum` and `sumsq` per slice and in totals")
+    m1, v1 = summary_from_sums(a.n, a.sum, a.sumsq, shift=shift)
+    m2, v2 = summary_from_sums(b.n, b.sum, b.sumsq, shift=shift)
+    w = welch_from_summary(m1, v1, a.n, m2, v2, b.n, confidence=confidence)
+    effect = phi_effect_size(m1, v1, m2, v2)
+    return PairTests(m1, m2, w.diff, w.ci_low, w.ci_high, effect, w.p_value, ["welch"] * m1.size)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from support.server import ServerProcess, free_port
 
 pytestmark = pytest.mark.integration

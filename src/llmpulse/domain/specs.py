@@ -94,9 +94,7 @@ class ModelPrice(_Spec):
 
     @field_validator("tiers")
     @classmethod
-    def _tiers_have_distinct_thresholds(
-        cls, value: tuple[PriceTier, ...]
-    ) -> tuple[PriceTier, ...]:
+    def _tiers_have_distinct_thresholds(cls, value: tuple[PriceTier, ...]) -> tuple[PriceTier, ...]:
         thresholds = [tier.above_input_tokens for tier in value]
         if len(set(thresholds)) != len(thresholds):
             raise ValueError("two tiers share the same above_input_tokens")

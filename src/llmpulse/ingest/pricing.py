@@ -146,8 +146,9 @@ def _group_table(table: PriceTable) -> list[_Versions]:
                 exact=None if model is None else model.casefold(),
                 pattern=None if match is None else re.compile(match, re.IGNORECASE),
                 provider=provider,
-                starts=tuple(_ALWAYS if p.effective_from is None else p.effective_from
-                             for p in prices),
+                starts=tuple(
+                    _ALWAYS if p.effective_from is None else p.effective_from for p in prices
+                ),
                 prices=tuple(prices),
             )
         )
@@ -191,7 +192,8 @@ class PriceBook:
             usable = [g for g in layer if g.provider is None or g.provider == wanted]
             yield from (g for g in usable if g.exact == folded)
             yield from (
-                g for g in usable
+                g
+                for g in usable
                 if g.exact != folded and g.pattern is not None and g.pattern.fullmatch(name)
             )
 
@@ -277,8 +279,11 @@ def _invalid(exc: ValidationError, label: str, lines: dict[Any, int]) -> Invalid
         path = _field_path(loc) or "(document)"
         errors.append(FieldError(path=path, message=error["msg"]))
         line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
-        located.append(f"{label}:{line}: {path}: {error['msg']}" if line else f"{label}: {path}: "
-                       f"{error['msg']}")
+        located.append(
+            f"{label}:{line}: {path}: {error['msg']}"
+            if line
+            else f"{label}: {path}: {error['msg']}"
+        )
     return InvalidInput("invalid price table: " + "; ".join(located), errors=errors)
 
 

@@ -97,6 +97,7 @@ def _ingest(
 ) -> None:
     sampler = RssSampler(server)
     sampler.start()
+    cpu0, client0 = server.cpu_seconds(), time.process_time()
     try:
         out = asyncio.run(
             ingest(
@@ -106,6 +107,8 @@ def _ingest(
     finally:
         res.peak_rss_bytes = sampler.stop()
     res.ingest = {
+        "server_cpu_s": server.cpu_seconds() - cpu0,
+        "client_cpu_s": time.process_time() - client0,
         "send_s": out.send_s,
         "queryable_s": out.queryable_s,
         "acked_spans_per_s": out.acked_spans_per_s,

@@ -70,21 +70,34 @@ class ServerProcess:
         self.stop()
         raise TimeoutError(f"server not healthy after {timeout_s} s; see {self.log_path}")
 
-    def rss_bytes(self) -> int:
-        """Resident memory of the server and all its descendants."""
+    def _tree(self) -> list[psutil.Process]:
         if self.proc is None:
-            return 0
+            return []
         try:
             root = psutil.Process(self.proc.pid)
-            procs = [root, *root.children(recursive=True)]
+            return [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
-            return 0
+            return []
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and all its descendants."""
         total = 0
-        for p in procs:
+        for p in self._tree():
             try:
                 total += p.memory_info().rss
             except psutil.NoSuchProcess:
                 continue
+        return total
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the server and its live descendants."""
+        total = 0.0
+        for p in self._tree():
+            try:
+                t = p.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += t.user + t.system
         return total
 
     def stop(self, timeout_s: float = 60.0) -> None:

@@ -40,9 +40,21 @@ def _size(n: int) -> str:
     return str(n)
 
 
+def _per_10k(r: Run, key: str) -> float | None:
+    v = r["ingest"].get(key)
+    return None if v is None else v / r["num_spans"] * 10_000
+
+
+def _client_share(r: Run) -> float | None:
+    cpu, wall = r["ingest"].get("client_cpu_s"), r["ingest"].get("queryable_s")
+    return None if cpu is None or not wall else 100 * cpu / wall
+
+
 ROWS: list[tuple[str, Callable[[Run], float | None], str]] = [
     ("ingest acked, spans/s", lambda r: r["ingest"].get("acked_spans_per_s"), "higher"),
     ("ingest to queryable, spans/s", lambda r: r["ingest"].get("queryable_spans_per_s"), "higher"),
+    ("ingest: server CPU-s per 10k spans", lambda r: _per_10k(r, "server_cpu_s"), "lower"),
+    ("ingest: harness CPU, % of wall", _client_share, "info"),
     *[(f"{n}, ms median (p90) first", (lambda r, n=n: _q(r, n)), "lower") for n in QUERY_NAMES],
     ("RSS idle after start, MiB", lambda r: r["idle_rss_bytes"] / MIB, "lower"),
     ("RSS peak during ingest, MiB", lambda r: r["peak_rss_bytes"] / MIB, "lower"),
@@ -53,7 +65,7 @@ ROWS: list[tuple[str, Callable[[Run], float | None], str]] = [
 
 
 def _ratio(ours: float | None, theirs: float | None, better: str) -> str:
-    if not ours or not theirs:
+    if not ours or not theirs or better == "info":
         return "n/a"
     if better == "higher":
         return f"{ours / theirs:,.1f}x higher"

@@ -72,11 +72,18 @@ class ManualClock:
         await fut
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
 def from_unix_ns(ns: int) -> datetime:
-    """Convert integer Unix nanoseconds (OTLP and storage edge) to an aware UTC datetime."""
-    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+    """Convert integer Unix nanoseconds (OTLP and storage edge) to an aware UTC datetime.
+
+    Exact to the microsecond (integer arithmetic; a float detour loses the last digit).
+    """
+    return EPOCH + timedelta(microseconds=ns // 1000)
 
 
 def to_unix_ns(t: datetime) -> int:
-    """Convert an aware datetime to integer Unix nanoseconds."""
-    return int(t.timestamp() * 1_000_000) * 1000
+    """Convert an aware datetime to integer Unix nanoseconds (exact)."""
+    return (t - EPOCH) // _US * 1000

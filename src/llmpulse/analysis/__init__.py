@@ -9,10 +9,10 @@ Every formula cites its section of METHODS.md.
 Entry points:
 
 - `segments.compare_slices`, `segments.SliceStats`, `segments.SliceTotals`,
-  `segments.SliceResult` — each slice against its complement (§4.1–4.8).
+  `segments.SliceResult` — each slice against its complement (§4.1-4.8).
 - `discovery.discover_slices` — SliceFinder-style worst-slice discovery (§4.8).
 - `fairness.fairness_report` → `fairness.FairnessReport` (§4.9).
-- `comparison.compare_versions` → `comparison.ComparisonReport` (canary, §4.2–4.5).
+- `comparison.compare_versions` → `comparison.ComparisonReport` (canary, §4.2-4.5).
 - Building blocks: `proportions` (§1.9, §4.2), `means` (§4.3, §4.8), `ranks` (§4.4),
   `percentiles` (§1.10, §4.5), `multiple` (§4.6), `impact` (§4.7), `power`.
 """

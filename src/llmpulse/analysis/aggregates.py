@@ -58,7 +58,7 @@ class Aggregates:
         return Aggregates(self.n[idx], *(None if a is None else a[idx] for a in self._extra()))
 
     def minus(self, other: Aggregates) -> Aggregates:
-        """Row-wise self − other (the complement when self is the whole)."""
+        """Row-wise self - other (the complement when self is the whole)."""
         extra = [
             None if a is None or b is None else a - b
             for a, b in zip(self._extra(), other._extra(), strict=True)
@@ -67,9 +67,8 @@ class Aggregates:
 
     def broadcast(self, size: int) -> Aggregates:
         """A single-row aggregate repeated `size` times."""
-        return Aggregates(
-            np.repeat(self.n, size), *(None if a is None else np.repeat(a, size) for a in self._extra())
-        )
+        extra = (None if a is None else np.repeat(a, size) for a in self._extra())
+        return Aggregates(np.repeat(self.n, size), *extra)
 
     def _extra(self) -> tuple[FloatArray | None, FloatArray | None, FloatArray | None]:
         return self.bad, self.sum, self.sumsq

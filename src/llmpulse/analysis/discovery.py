@@ -1,8 +1,8 @@
 """SliceFinder-style discovery of the worst 1-key and 2-key slices (METHODS.md §4.8).
 
 The store hands over aggregates for every 1-key slice and every 2-key cross at once, so
-instead of SliceFinder's breadth-first search with α-investing we test them all in one
-family (Benjamini–Hochberg, §4.6) and then apply the "prefer simple slices" rule below.
+instead of SliceFinder's breadth-first search with alpha-investing we test them all in one
+family (Benjamini-Hochberg, §4.6) and then apply the "prefer simple slices" rule below.
 """
 
 from __future__ import annotations

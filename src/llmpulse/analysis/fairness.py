@@ -45,7 +45,7 @@ class FairnessReport:
 
     groups: tuple[GroupRate, ...]
     parity_difference: float | None
-    """max_g r_g − min_g r_g; None with fewer than two usable groups."""
+    """max_g r_g - min_g r_g; None with fewer than two usable groups."""
     parity_ratio: float | None
     """min_g r_g / max_g r_g; None with fewer than two usable groups or max rate 0."""
     most_favoured: str | None

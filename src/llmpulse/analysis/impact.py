@@ -17,9 +17,9 @@ from llmpulse.domain.errors import InvalidInput
 def excess_events(
     bad_s: npt.ArrayLike, n_s: npt.ArrayLike, bad_r: npt.ArrayLike, n_r: npt.ArrayLike
 ) -> FloatArray:
-    """Bad events attributable to S being worse than the rest: E_S = (p̂_S − p̂_R)·n_S (§4.7).
+    """Bad events attributable to S being worse than the rest: E_S = (p̂_S - p̂_R)·n_S (§4.7).
 
-    B = 40/400 vs rest 8/800 gives (0.10 − 0.01)·400 = 36. Negative when S is better.
+    B = 40/400 vs rest 8/800 gives (0.10 - 0.01)·400 = 36. Negative when S is better.
     NaN when the rest is empty.
     """
     xs, ns, xr, nr = (as_float_array(v) for v in (bad_s, n_s, bad_r, n_r))
@@ -28,10 +28,8 @@ def excess_events(
         return np.where(nr > 0, (rate_s - xr / nr) * ns, np.nan)
 
 
-def excess_total(
-    mean_s: npt.ArrayLike, mean_r: npt.ArrayLike, n_s: npt.ArrayLike
-) -> FloatArray:
-    """Excess total of a mean metric: (mean_S − mean_R)·n_S (§4.7, generalised to means).
+def excess_total(mean_s: npt.ArrayLike, mean_r: npt.ArrayLike, n_s: npt.ArrayLike) -> FloatArray:
+    """Excess total of a mean metric: (mean_S - mean_R)·n_S (§4.7, generalised to means).
 
     For cost per request it is the extra dollars S spent compared with what the same number of
     requests would have cost at the rest's mean; negative when S is cheaper.
@@ -45,15 +43,15 @@ class RateDecomposition:
     """Per-segment terms of ΔM = Σ_s (rate + mix + interaction) (METHODS.md §4.7)."""
 
     rate: FloatArray
-    """w_s^b·(m_s^c − m_s^b): the segment's own rate change at baseline traffic mix."""
+    """w_s^b·(m_s^c - m_s^b): the segment's own rate change at baseline traffic mix."""
     mix: FloatArray
-    """(w_s^c − w_s^b)·m_s^b: the traffic shift at baseline rates."""
+    """(w_s^c - w_s^b)·m_s^b: the traffic shift at baseline rates."""
     interaction: FloatArray
-    """(w_s^c − w_s^b)·(m_s^c − m_s^b)."""
+    """(w_s^c - w_s^b)·(m_s^c - m_s^b)."""
     total: FloatArray
     """rate + mix + interaction per segment; sums to `delta` over segments."""
     delta: float
-    """Overall rate change M^c − M^b (ratio of sums, R1)."""
+    """Overall rate change M^c - M^b (ratio of sums, R1)."""
 
 
 def decompose_rate_change(

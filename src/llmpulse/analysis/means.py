@@ -25,15 +25,15 @@ def summary_from_sums(
 ) -> tuple[FloatArray, FloatArray]:
     """Mean and sample variance (ddof=1, METHODS.md R6) from n, Σx and Σx² (§4.3 inputs).
 
-    var = (Σx² − Σx·x̄)/(n − 1). The subtraction cancels catastrophically when |x̄| ≫ s, so
-    the store may aggregate shifted values x − c (any constant near the mean, e.g. the overall
+    var = (Σx² - Σx·x̄)/(n - 1). The subtraction cancels catastrophically when |x̄| ≫ s, so
+    the store may aggregate shifted values x - c (any constant near the mean, e.g. the overall
     mean of a previous query) and pass `shift=c`; the mean is shifted back, the variance is
     shift-invariant. Rounding can leave a tiny negative result, which is clipped to 0.
 
     Args:
         n: Counts per slice.
-        total: Σ(x − shift) per slice.
-        sumsq: Σ(x − shift)² per slice.
+        total: Σ(x - shift) per slice.
+        sumsq: Σ(x - shift)² per slice.
         shift: The constant subtracted before aggregation.
 
     Returns:
@@ -50,7 +50,7 @@ def summary_from_sums(
 
 @dataclass(frozen=True, slots=True)
 class WelchResult:
-    """Welch's t-test of mean₁ − mean₂, one entry per slice."""
+    """Welch's t-test of mean₁ - mean₂, one entry per slice."""
 
     diff: FloatArray
     ci_low: FloatArray
@@ -72,9 +72,9 @@ def welch_from_summary(
 ) -> WelchResult:
     """Welch's unequal-variance t-test from summary statistics (METHODS.md §4.3).
 
-    t = (x̄₁ − x̄₂)/√(s₁²/n₁ + s₂²/n₂); Welch–Satterthwaite
-    df = (s₁²/n₁ + s₂²/n₂)² / [(s₁²/n₁)²/(n₁ − 1) + (s₂²/n₂)²/(n₂ − 1)]; two-sided p; the CI
-    of the difference is diff ± t_{df,1−α/2}·se. Matches
+    t = (x̄₁ - x̄₂)/√(s₁²/n₁ + s₂²/n₂); Welch-Satterthwaite
+    df = (s₁²/n₁ + s₂²/n₂)² / [(s₁²/n₁)²/(n₁ - 1) + (s₂²/n₂)²/(n₂ - 1)]; two-sided p; the CI
+    of the difference is diff ± t_{df,1-alpha/2}·se. Matches
     `scipy.stats.ttest_ind(equal_var=False)` on the raw data. When both variances are 0 the
     test is degenerate: equal means give t = 0, p = 1; different means give t = ±inf, p = 0.
 
@@ -111,11 +111,11 @@ def phi_effect_size(
     mean2: npt.ArrayLike,
     var2: npt.ArrayLike,
 ) -> FloatArray:
-    """SliceFinder's effect size φ = (ψ(S) − ψ(S′))/√((σ²_S + σ²_S′)/2) (METHODS.md §4.8).
+    """SliceFinder's effect size φ = (ψ(S) - ψ(S'))/√((sigma²_S + sigma²_S')/2) (METHODS.md §4.8).
 
     The paper's formula (not the reference repository's √ of mean standard deviations), with
-    *sample* variances (ddof=1, R6): S = [1,1,0,1] vs S′ = [0,0,1,0,0,0] gives 1.2780193.
-    For 0/1 outcomes pass the Bernoulli sample variance p̂(1 − p̂)·n/(n − 1). Where both
+    *sample* variances (ddof=1, R6): S = [1,1,0,1] vs S' = [0,0,1,0,0,0] gives 1.2780193.
+    For 0/1 outcomes pass the Bernoulli sample variance p̂(1 - p̂)·n/(n - 1). Where both
     variances are 0, φ is ±inf for different means and 0 for equal ones.
     """
     m1, v1, m2, v2 = (as_float_array(a) for a in (mean1, var1, mean2, var2))
@@ -127,7 +127,7 @@ def phi_effect_size(
 
 
 def bernoulli_variance(x: npt.ArrayLike, n: npt.ArrayLike) -> FloatArray:
-    """Sample variance (ddof=1) of n 0/1 values with x ones: p̂(1 − p̂)·n/(n − 1)."""
+    """Sample variance (ddof=1) of n 0/1 values with x ones: p̂(1 - p̂)·n/(n - 1)."""
     xs, ns = as_float_array(x), as_float_array(n)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = xs / ns

@@ -1,4 +1,4 @@
-"""Multiple comparisons: Benjamini–Hochberg and Benjamini–Yekutieli adjusted p-values (§4.6).
+"""Multiple comparisons: Benjamini-Hochberg and Benjamini-Yekutieli adjusted p-values (§4.6).
 
 m is the number of hypotheses actually tested: callers pass only the p-values of slices that
 passed the support filter (METHODS.md §4.1), never those of filtered-out slices.
@@ -21,7 +21,7 @@ def adjust_pvalues(p_values: npt.ArrayLike, *, method: FdrMethod = "bh") -> Floa
     """FDR-adjusted p-values, in the input order (METHODS.md §4.6).
 
     Sort ascending p_(1..m); adjusted p_(i) = min_{j ≥ i} min(1, c·m·p_(j)/j) with c = 1 for
-    Benjamini–Hochberg and c = Σ_{i=1..m} 1/i for Benjamini–Yekutieli (arbitrary dependence).
+    Benjamini-Hochberg and c = Σ_{i=1..m} 1/i for Benjamini-Yekutieli (arbitrary dependence).
     [0.01, 0.04, 0.03, 0.005] → BH [0.02, 0.04, 0.04, 0.02]. Agrees with
     `scipy.stats.false_discovery_control`.
 
@@ -48,12 +48,12 @@ def adjust_pvalues(p_values: npt.ArrayLike, *, method: FdrMethod = "bh") -> Floa
 
 
 def benjamini_hochberg(p_values: npt.ArrayLike) -> FloatArray:
-    """Benjamini–Hochberg adjusted p-values (METHODS.md §4.6)."""
+    """Benjamini-Hochberg adjusted p-values (METHODS.md §4.6)."""
     return adjust_pvalues(p_values, method="bh")
 
 
 def benjamini_yekutieli(p_values: npt.ArrayLike) -> FloatArray:
-    """Benjamini–Yekutieli adjusted p-values (METHODS.md §4.6)."""
+    """Benjamini-Yekutieli adjusted p-values (METHODS.md §4.6)."""
     return adjust_pvalues(p_values, method="by")
 
 

@@ -1,6 +1,6 @@
 """Exact percentiles, order-statistic CIs and a seeded bootstrap for percentile differences.
 
-The percentile definition is pinned to numpy's "linear" (Hyndman–Fan type 7, METHODS.md §1.10).
+The percentile definition is pinned to numpy's "linear" (Hyndman-Fan type 7, METHODS.md §1.10).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from llmpulse.analysis.types import FloatArray, as_float_array
 from llmpulse.domain.errors import InvalidInput
 
 MIN_TAIL_POINTS = 10.0
-"""A q-percentile comparison needs n·(1 − q) ≥ 10 per sample (METHODS.md §4.1, §4.5)."""
+"""A q-percentile comparison needs n·(1 - q) ≥ 10 per sample (METHODS.md §4.1, §4.5)."""
 
 DEFAULT_RESAMPLES = 2000
 _CHUNK_VALUES = 2_000_000  # resampled values held in memory at once
@@ -46,7 +46,7 @@ class PercentileInterval:
     upper_rank: int
     """u, 1-indexed order statistic."""
     coverage: float
-    """Exact coverage F_B(u − 1) − F_B(l − 1), B ~ Binomial(n, q)."""
+    """Exact coverage F_B(u - 1) - F_B(l - 1), B ~ Binomial(n, q)."""
     sufficient: bool
     """False when n is too small for the ranks to exist; then low/high are NaN."""
 
@@ -54,8 +54,8 @@ class PercentileInterval:
 def order_statistic_ranks(n: int, q: float, *, confidence: float = 0.95) -> tuple[int, int, float]:
     """Equal-tailed order-statistic ranks for the q-quantile (METHODS.md §4.5).
 
-    l = F_B⁻¹(α/2), u = F_B⁻¹(1 − α/2) + 1 with B ~ Binomial(n, q); coverage =
-    F_B(u − 1) − F_B(l − 1). Median n = 100: (40, 61), 0.964800; p99 n = 1000: (983, 997).
+    l = F_B⁻¹(alpha/2), u = F_B⁻¹(1 - alpha/2) + 1 with B ~ Binomial(n, q); coverage =
+    F_B(u - 1) - F_B(l - 1). Median n = 100: (40, 61), 0.964800; p99 n = 1000: (983, 997).
 
     Returns:
         `(l, u, coverage)`; l may be 0 or u may exceed n when n is too small.
@@ -89,14 +89,14 @@ def percentile_interval(
 
 @dataclass(frozen=True, slots=True)
 class BootstrapDifference:
-    """Percentile-bootstrap CI for percentile_q(x) − percentile_q(y) (METHODS.md §4.5)."""
+    """Percentile-bootstrap CI for percentile_q(x) - percentile_q(y) (METHODS.md §4.5)."""
 
     q: float
     diff: float
     ci_low: float
     ci_high: float
     sufficient: bool
-    """False when n·(1 − q) < 10 for a sample; then the CI is NaN (too few tail points)."""
+    """False when n·(1 - q) < 10 for a sample; then the CI is NaN (too few tail points)."""
     n_resamples: int
     seed: int
 
@@ -113,8 +113,8 @@ def bootstrap_percentile_difference(
     """Seeded percentile-bootstrap CI of the difference of q-percentiles (METHODS.md §4.5).
 
     Resamples x and y independently (`numpy.random.default_rng(seed)`), recomputes
-    percentile_q(x*) − percentile_q(y*) and takes the α/2 and 1 − α/2 quantiles. Requires
-    n·(1 − q) ≥ 10 in both samples, else reports `sufficient=False` with NaN bounds, since
+    percentile_q(x*) - percentile_q(y*) and takes the alpha/2 and 1 - alpha/2 quantiles. Requires
+    n·(1 - q) ≥ 10 in both samples, else reports `sufficient=False` with NaN bounds, since
     the bootstrap cannot create values beyond the sample maximum. Same seed ⇒ same result.
     """
     _check_q(q)

@@ -20,7 +20,7 @@ MIN_EXPECTED = 5.0
 
 
 def z_quantile(confidence: float) -> float:
-    """Two-sided normal quantile z_{1−α/2} for a confidence level 1 − α."""
+    """Two-sided normal quantile z_{1-alpha/2} for a confidence level 1 - alpha."""
     if not 0.0 < confidence < 1.0:
         raise InvalidInput(f"confidence must be in (0, 1), got {confidence}")
     return float(stats.norm.ppf(0.5 + confidence / 2.0))
@@ -31,7 +31,7 @@ def wilson_interval(
 ) -> tuple[FloatArray, FloatArray]:
     """Wilson score interval for x successes out of n (METHODS.md §1.9).
 
-    centre = (p̂ + z²/2n)/(1 + z²/n); half = z/(1 + z²/n)·√(p̂(1−p̂)/n + z²/4n²).
+    centre = (p̂ + z²/2n)/(1 + z²/n); half = z/(1 + z²/n)·√(p̂(1-p̂)/n + z²/4n²).
 
     Args:
         x: Event counts.
@@ -58,7 +58,7 @@ def two_proportion_z(
 ) -> tuple[FloatArray, FloatArray]:
     """Pooled two-proportion z-test, two-sided (METHODS.md §4.2).
 
-    z = (p̂₁ − p̂₂)/√(p̄(1 − p̄)(1/n₁ + 1/n₂)), p̄ = (x₁ + x₂)/(n₁ + n₂), p = 2(1 − Φ(|z|)).
+    z = (p̂₁ - p̂₂)/√(p̄(1 - p̄)(1/n₁ + 1/n₂)), p̄ = (x₁ + x₂)/(n₁ + n₂), p = 2(1 - Φ(|z|)).
     When both groups are all-good or all-bad (p̄ ∈ {0, 1}) the rates are equal: z = 0, p = 1.
 
     Returns:
@@ -75,7 +75,7 @@ def two_proportion_z(
 
 
 def fisher_exact(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
-    """Fisher's exact test on the 2×2 table [[x₁, n₁−x₁], [x₂, n₂−x₂]] (METHODS.md §4.2).
+    """Fisher's exact test on the 2x2 table [[x₁, n₁-x₁], [x₂, n₂-x₂]] (METHODS.md §4.2).
 
     Returns:
         `(odds_ratio, two_sided_p_value)` from `scipy.stats.fisher_exact`.
@@ -88,9 +88,9 @@ def fisher_exact(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
 def needs_exact_test(
     x1: npt.ArrayLike, n1: npt.ArrayLike, x2: npt.ArrayLike, n2: npt.ArrayLike
 ) -> BoolArray:
-    """True where some expected cell count of the 2×2 table is below 5 (METHODS.md §4.1).
+    """True where some expected cell count of the 2x2 table is below 5 (METHODS.md §4.1).
 
-    Expected counts are taken under the pooled null (n_g·p̄ and n_g·(1 − p̄) for both groups),
+    Expected counts are taken under the pooled null (n_g·p̄ and n_g·(1 - p̄) for both groups),
     Cochran's rule. It is symmetric in the two groups (a canary comparison has no "rest") and
     implies §4.1's n_S·p̂_R ≥ 5 whenever the segment is not better than the rest.
     """
@@ -109,10 +109,10 @@ def newcombe_interval(
     *,
     confidence: float = 0.95,
 ) -> tuple[FloatArray, FloatArray]:
-    """Newcombe hybrid score interval for p̂₁ − p̂₂ from two Wilson intervals (METHODS.md §4.2).
+    """Newcombe hybrid score interval for p̂₁ - p̂₂ from two Wilson intervals (METHODS.md §4.2).
 
-    With (l_i, u_i) the Wilson bounds: low = d − √((p̂₁ − l₁)² + (u₂ − p̂₂)²),
-    high = d + √((u₁ − p̂₁)² + (p̂₂ − l₂)²) (Newcombe 1998, method 10).
+    With (l_i, u_i) the Wilson bounds: low = d - √((p̂₁ - l₁)² + (u₂ - p̂₂)²),
+    high = d + √((u₁ - p̂₁)² + (p̂₂ - l₂)²) (Newcombe 1998, method 10).
     """
     a1, b1, a2, b2 = (as_float_array(v) for v in (x1, n1, x2, n2))
     l1, u1 = wilson_interval(a1, b1, confidence=confidence)
@@ -152,7 +152,7 @@ def compare_proportions(
     """Compare rates x₁/n₁ against x₂/n₂ (METHODS.md §4.1, §4.2).
 
     Uses the pooled z-test, or Fisher's exact test where an expected cell count is below 5,
-    and a Newcombe interval for the difference p̂₁ − p̂₂.
+    and a Newcombe interval for the difference p̂₁ - p̂₂.
     """
     a1, b1, a2, b2 = (as_float_array(v) for v in (x1, n1, x2, n2))
     z, p = two_proportion_z(a1, b1, a2, b2)

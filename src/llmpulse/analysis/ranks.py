@@ -1,4 +1,4 @@
-"""Mann–Whitney U for latencies, with AUC, Cliff's δ and the Hodges–Lehmann shift (§4.4).
+"""Mann-Whitney U for latencies, with AUC, Cliff's δ and the Hodges-Lehmann shift (§4.4).
 
 Works on bounded raw samples (the store samples a few thousand values per group).
 """
@@ -16,12 +16,12 @@ from llmpulse.analysis.types import FloatArray, as_float_array
 from llmpulse.domain.errors import InvalidInput
 
 MAX_EXACT_PAIRS = 4_000_000
-"""Above this many pairs the Hodges–Lehmann median is found by selection, not enumeration."""
+"""Above this many pairs the Hodges-Lehmann median is found by selection, not enumeration."""
 
 
 @dataclass(frozen=True, slots=True)
 class RankTest:
-    """Mann–Whitney comparison of sample x against sample y (METHODS.md §4.4)."""
+    """Mann-Whitney comparison of sample x against sample y (METHODS.md §4.4)."""
 
     u: float
     """U_x: pairs (x_i, y_j) with x_i > y_j, plus ½ per tie."""
@@ -29,9 +29,9 @@ class RankTest:
     auc: float
     """Probability of superiority P(X > Y) + ½P(X = Y) = U_x/(n_x n_y)."""
     cliffs_delta: float
-    """2·AUC − 1, in [−1, 1]; positive means x tends to be larger."""
+    """2·AUC - 1, in [-1, 1]; positive means x tends to be larger."""
     hodges_lehmann: float
-    """Median of all pairwise differences x_i − y_j (e.g. "how many ms slower")."""
+    """Median of all pairwise differences x_i - y_j (e.g. "how many ms slower")."""
     n_x: int
     n_y: int
 
@@ -43,7 +43,7 @@ def mann_whitney(
     alternative: Literal["two-sided", "less", "greater"] = "two-sided",
     method: Literal["auto", "exact", "asymptotic"] = "auto",
 ) -> RankTest:
-    """Mann–Whitney U test of x against y (METHODS.md §4.4).
+    """Mann-Whitney U test of x against y (METHODS.md §4.4).
 
     The p-value comes from `scipy.stats.mannwhitneyu` (exact when a sample has ≤ 8 values and
     there are no ties under "auto", else normal approximation with tie and continuity
@@ -75,7 +75,7 @@ def mann_whitney(
 
 
 def hodges_lehmann(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
-    """Median of all pairwise differences x_i − y_j (METHODS.md §4.4).
+    """Median of all pairwise differences x_i - y_j (METHODS.md §4.4).
 
     Enumerates the pairs when there are at most `MAX_EXACT_PAIRS`; otherwise finds the middle
     order statistic(s) of the differences by bisection on the value, counting pairs with
@@ -91,13 +91,13 @@ def hodges_lehmann(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
 
 
 def _kth_difference(xs: FloatArray, ys: FloatArray, k: int) -> float:
-    """The k-th smallest (0-indexed) of x_i − y_j for sorted xs, ys, by bisection."""
+    """The k-th smallest (0-indexed) of x_i - y_j for sorted xs, ys, by bisection."""
     lo, hi = float(xs[0] - ys[-1]), float(xs[-1] - ys[0])
     for _ in range(200):
         mid = lo + (hi - lo) / 2.0
         if mid in (lo, hi):
             break
-        # pairs with x_i − y_j ≤ mid  ⇔  y_j ≥ x_i − mid
+        # pairs with x_i - y_j ≤ mid  ⇔  y_j ≥ x_i - mid
         count = int(np.sum(ys.size - np.searchsorted(ys, xs - mid, side="left")))
         if count >= k + 1:
             hi = mid

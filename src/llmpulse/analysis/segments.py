@@ -1,9 +1,9 @@
-"""The segment engine: every slice against its complement, on aggregates (METHODS.md §4.1–4.8).
+"""The segment engine: every slice against its complement, on aggregates (METHODS.md §4.1-4.8).
 
 The store computes, in one GROUPING SETS query, per slice `n` and either `bad` (proportion
 metrics: error rate, thumbs-down rate) or `sum` and `sumsq` (mean metrics: cost, tokens,
 eval score), plus the overall totals. Counts, sums and sums of squares are additive, so the
-complement R = all − S is `totals − slice` and every test runs vectorised over all slices.
+complement R = all - S is `totals - slice` and every test runs vectorised over all slices.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ TestName = Literal["z", "fisher", "welch", "none"]
 class SliceStats:
     """Per-slice aggregates, columnar: entry i of every array belongs to `keys[i]`.
 
-    Proportion metrics need `bad`; mean metrics need `sum` and `sumsq` (of x − `shift`, see
+    Proportion metrics need `bad`; mean metrics need `sum` and `sumsq` (of x - `shift`, see
     `means.summary_from_sums`).
     """
 
@@ -61,9 +61,9 @@ class SliceTotals:
 
 @dataclass(frozen=True, slots=True)
 class SliceResult:
-    """One slice compared with its complement (METHODS.md §4.1–4.8).
+    """One slice compared with its complement (METHODS.md §4.1-4.8).
 
-    `diff = value − rest_value`; `impact` is signed so that positive means S is worse:
+    `diff = value - rest_value`; `impact` is signed so that positive means S is worse:
     excess bad events for proportions, excess total (e.g. dollars) for means (§4.7).
     `explained_share` is max(impact, 0) over the sum of max(impact, 0) of the tested slices
     of the same dimension (same key names, which partition the traffic): S's share of that
@@ -101,13 +101,13 @@ def compare_slices(
     q: float = 0.05,
     confidence: float = 0.95,
 ) -> list[SliceResult]:
-    """Test every slice against its complement and rank the worse ones by impact (§4.1–4.8).
+    """Test every slice against its complement and rank the worse ones by impact (§4.1-4.8).
 
     1. Support filter *before* testing (§4.1): n_S ≥ min_support, n_R ≥ min_support and
        traffic share ≥ min_share. Filtered slices are returned with `tested=False`.
     2. Test (§4.2 z or Fisher with a Newcombe CI; §4.3 Welch with a t CI), effect size φ
        (§4.8, sample variances; Bernoulli variances for proportions).
-    3. Benjamini–Hochberg over the tested slices only (§4.6); significant = p_adj ≤ q.
+    3. Benjamini-Hochberg over the tested slices only (§4.6); significant = p_adj ≤ q.
     4. Impact (§4.7) and rank by impact among significant-and-worse slices.
 
     Returns:
@@ -124,8 +124,9 @@ def compare_slices(
     tests = run_pair_tests(kind, slices.take(idx), rest.take(idx), stats.shift, confidence)
     finite = np.isfinite(tests.p_value)
     tested[idx[~finite]] = False
-    return _assemble(stats.keys, slices.n, share, idx[finite], tests.select(finite),
-                     direction=direction, q=q)
+    return _assemble(
+        stats.keys, slices.n, share, idx[finite], tests.select(finite), direction=direction, q=q
+    )
 
 
 def _assemble(
@@ -209,4 +210,3 @@ def _check_args(kind: str, min_support: int, min_share: float, q: float) -> None
         raise InvalidInput(f"min_share must be in [0, 1), got {min_share}")
     if not 0.0 < q < 1.0:
         raise InvalidInput(f"q must be in (0, 1), got {q}")
-

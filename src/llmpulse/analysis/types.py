@@ -24,5 +24,5 @@ def as_float_array(values: npt.ArrayLike) -> FloatArray:
 
 
 def worse_sign(direction: Direction) -> float:
-    """+1 when a higher value is worse, −1 when a lower value is worse (METHODS.md R7)."""
+    """+1 when a higher value is worse, -1 when a lower value is worse (METHODS.md R7)."""
     return 1.0 if direction == "higher_is_worse" else -1.0

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-API_VERSION = "llmpulse/v1"
+API_VERSION: Literal["llmpulse/v1"] = "llmpulse/v1"
 # $10,000 per million tokens: ten times the dearest public price; anything above is a unit slip.
 MAX_USD_PER_TOKEN = Decimal("0.01")
 

@@ -7,8 +7,9 @@ Rules, per span:
 - A span with a model and a prompt or completion token count is priced with the price in
   force at its ``start_time``; ``cost_usd`` becomes the float of the exact `Decimal` cost and
   ``llmpulse.cost.source = "price_table"``.
-- A span with tokens whose model has no price keeps ``cost_usd = None`` (never a silent 0),
-  gets ``llmpulse.cost.unpriced = True`` and is counted in `EnrichResult.unpriced`.
+- A span with tokens whose model has no price in force (or whose token counts are negative)
+  keeps ``cost_usd = None`` (never a silent 0), gets ``llmpulse.cost.unpriced = True`` and is
+  counted in `EnrichResult.unpriced` under its model name.
 - Anything else (no model, or no prompt/completion count) passes through untouched.
 
 Cache tokens come from ``llm.token_count.prompt_details.cache_read`` / ``.cache_write``
@@ -31,7 +32,7 @@ from typing import Any
 
 from llmpulse.domain.spans import Span
 from llmpulse.ingest.attributes import as_int
-from llmpulse.ingest.pricing import PriceBook, Usage, compute_cost
+from llmpulse.ingest.pricing import PriceBook, Usage, cost_of_buckets
 
 COST_SOURCE = "llmpulse.cost.source"
 COST_UNPRICED = "llmpulse.cost.unpriced"
@@ -47,6 +48,7 @@ CACHE_WRITE = (
     "gen_ai.usage.cache_creation.input_tokens",
     "gen_ai.usage.cache_creation_input_tokens",
 )
+_CACHE_KEYS = frozenset(CACHE_READ + CACHE_WRITE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,28 +80,38 @@ class CostEnricher:
                 out.append(span)
                 continue
             price = price_for(model, span.provider, span.start_time)
-            usage = span_usage(span) if price is not None else None
-            if price is None or usage is None:
+            buckets = _buckets(span) if price is not None else None
+            if price is None or buckets is None:
                 unpriced[model] = unpriced.get(model, 0) + 1
                 out.append(_with_cost(span, None, {**span.attributes, COST_UNPRICED: True}))
                 continue
-            cost = float(compute_cost(price, usage))
+            cost = float(cost_of_buckets(price, *buckets))
             out.append(_with_cost(span, cost, _tagged(span, SOURCE_PRICE_TABLE)))
         return EnrichResult(out, unpriced)
 
 
 def span_usage(span: Span) -> Usage | None:
-    """Disjoint usage buckets of a span, or None when its counts are inconsistent (negative)."""
+    """Disjoint usage buckets of a span, or None when a count is negative."""
+    buckets = _buckets(span)
+    return None if buckets is None else Usage(*buckets)
+
+
+def _buckets(span: Span) -> tuple[int, int, int, int] | None:
+    """(uncached input, cache read, cache write, output), as in `Usage`; None if negative."""
     attrs = span.attributes
-    cache_read = _first_int(attrs, CACHE_READ)
-    cache_write = _first_int(attrs, CACHE_WRITE)
     prompt = span.prompt_tokens or 0
     completion = span.completion_tokens or 0
-    if min(prompt, completion, cache_read, cache_write) < 0:
+    if _CACHE_KEYS.isdisjoint(attrs):
+        if prompt < 0 or completion < 0:
+            return None
+        return prompt, 0, 0, completion
+    read = _first_int(attrs, CACHE_READ)
+    write = _first_int(attrs, CACHE_WRITE)
+    if min(prompt, completion, read, write) < 0:
         return None
-    if cache_read + cache_write > prompt:
-        return Usage.from_exclusive(prompt, completion, cache_read, cache_write)
-    return Usage.from_inclusive(prompt, completion, cache_read, cache_write)
+    if read + write > prompt:  # exclusive (Anthropic) input count: see the module docstring
+        return prompt, read, write, completion
+    return prompt - read - write, read, write, completion
 
 
 def _first_int(attrs: dict[str, Any], keys: tuple[str, ...]) -> int:

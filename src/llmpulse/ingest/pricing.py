@@ -88,23 +88,30 @@ class Usage:
 
 
 def compute_cost(price: ModelPrice, usage: Usage) -> Decimal:
-    """Cost in USD of one request: Σ bucket tokens × bucket price, in `Decimal`.
+    """Cost in USD of one request: the sum of bucket tokens times bucket price, in `Decimal`.
 
     Whole-request tiers (METHODS.md §6.2): when ``usage.input_tokens`` exceeds a tier's
     ``above_input_tokens``, every bucket is priced by the highest such tier. A missing cache
     price falls back to the input price of the same tier (no discount assumed).
     """
+    return cost_of_buckets(
+        price, usage.input_uncached, usage.cache_read, usage.cache_write, usage.output
+    )
+
+
+def cost_of_buckets(
+    price: ModelPrice, input_uncached: int, cache_read: int, cache_write: int, output: int
+) -> Decimal:
+    """`compute_cost` over disjoint, non-negative counts, without building a `Usage` (hot path)."""
     rates: ModelPrice | PriceTier = price
     if price.tiers:
-        rates = _tier_for(price, usage.input_tokens)
-    cache_read = rates.input if rates.cache_read is None else rates.cache_read
-    cache_write = rates.input if rates.cache_write is None else rates.cache_write
-    return (
-        rates.input * usage.input_uncached
-        + cache_read * usage.cache_read
-        + cache_write * usage.cache_write
-        + rates.output * usage.output
-    )
+        rates = _tier_for(price, input_uncached + cache_read + cache_write)
+    cost = rates.input * input_uncached + rates.output * output
+    if cache_read:
+        cost += (rates.input if rates.cache_read is None else rates.cache_read) * cache_read
+    if cache_write:
+        cost += (rates.input if rates.cache_write is None else rates.cache_write) * cache_write
+    return cost
 
 
 def _tier_for(price: ModelPrice, input_tokens: int) -> ModelPrice | PriceTier:
@@ -202,8 +209,8 @@ class _DecimalLoader(yaml.SafeLoader):
     """Safe YAML loader that reads floats as exact `Decimal`s (``2.5e-6`` stays 2.5e-6)."""
 
 
-def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    text = str(loader.construct_scalar(node))
     try:
         return Decimal(text)
     except InvalidOperation:

@@ -57,5 +57,5 @@ async def load_demo_if_empty(services: Services) -> None:
     try:
         if not await has_demo(services):
             await load_demo(services)
-    except Exception:  # noqa: BLE001 - a failed demo load must not take the server down
+    except Exception:
         log.exception("loading the demo failed")

@@ -204,7 +204,10 @@ def test_decode_request_inflates_multi_member_gzip() -> None:
 
 @pytest.mark.parametrize(
     ("body", "detail"),
-    [(b"definitely not gzip", "malformed gzip"), (gzip.compress(b"x" * 1000, mtime=0)[:-12], "truncated")],
+    [
+        (b"definitely not gzip", "malformed gzip"),
+        (gzip.compress(b"x" * 1000, mtime=0)[:-12], "truncated"),
+    ],
 )
 def test_decode_request_raises_invalid_input_for_corrupt_gzip(body: bytes, detail: str) -> None:
     with pytest.raises(InvalidInput) as info:

@@ -53,6 +53,7 @@ class RunResult:
     restart_with_data_s: float | None = None
     idle_rss_bytes: int = 0
     peak_rss_bytes: int = 0
+    rss_after_queries_bytes: int | None = None
     disk_bytes_running: int = 0
     disk_bytes: int = 0
     ingest: dict[str, Any] = field(default_factory=dict)
@@ -147,6 +148,7 @@ def run_system(
                 res.queries[name] = asyncio.run(time_query(fn, repeat))
                 q = res.queries[name]
                 _say(f"  {name}: median {q.median_ms} ms, results {q.num_results} {q.error or ''}")
+            res.rss_after_queries_bytes = server.rss_bytes()
             res.disk_bytes_running = dir_size_bytes(data_dir)
         finally:
             server.stop()

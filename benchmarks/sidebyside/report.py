@@ -45,6 +45,10 @@ def _per_10k(r: Run, key: str) -> float | None:
     return None if v is None else v / r["num_spans"] * 10_000
 
 
+def _mib(v: int | None) -> float | None:
+    return None if v is None else v / MIB
+
+
 def _client_share(r: Run) -> float | None:
     cpu, wall = r["ingest"].get("client_cpu_s"), r["ingest"].get("queryable_s")
     return None if cpu is None or not wall else 100 * cpu / wall
@@ -58,6 +62,11 @@ ROWS: list[tuple[str, Callable[[Run], float | None], str]] = [
     *[(f"{n}, ms median (p90) first", (lambda r, n=n: _q(r, n)), "lower") for n in QUERY_NAMES],
     ("RSS idle after start, MiB", lambda r: r["idle_rss_bytes"] / MIB, "lower"),
     ("RSS peak during ingest, MiB", lambda r: r["peak_rss_bytes"] / MIB, "lower"),
+    (
+        "RSS after ingest and queries, MiB",
+        lambda r: _mib(r.get("rss_after_queries_bytes")),
+        "lower",
+    ),
     ("disk per span, bytes", lambda r: r["disk_bytes_per_span"], "lower"),
     ("start-up (empty data dir), s", lambda r: r["startup_s"], "lower"),
     ("restart with data, s", lambda r: r.get("restart_with_data_s"), "lower"),

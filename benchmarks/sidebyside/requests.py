@@ -20,8 +20,6 @@ from sidebyside.workload import (
     TRACES_PER_SESSION,
     WorkloadSpec,
     build_request,
-    span_id_bytes,
-    trace_id_bytes,
 )
 
 _HEX_MARKER = re.compile(rb"(\[ref |sess-)([0-9a-f]{8})")
@@ -132,8 +130,3 @@ class RequestSource:
     def __iter__(self) -> Iterator[bytes]:
         """Every request, in order."""
         return (self.get(r) for r in range(len(self)))
-
-
-def ids_of(spec: WorkloadSpec, t: int) -> tuple[bytes, bytes]:
-    """Trace id and root span id of trace ``t`` (for spot checks)."""
-    return trace_id_bytes(t), span_id_bytes(t * SPANS_PER_TRACE)

@@ -13,8 +13,9 @@ itself (so no two spans carry identical text and columnar stores cannot dedupe c
 from __future__ import annotations
 
 import json
+import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -59,13 +60,24 @@ class WorkloadSpec:
         return max(1, self.duration_ns // max(1, self.num_traces))
 
     @classmethod
-    def for_spans(cls, num_spans: int, **kwargs: int | str) -> WorkloadSpec:
-        """A spec with at least ``num_spans`` spans (rounded up to whole traces)."""
+    def for_spans(
+        cls,
+        num_spans: int,
+        traces_per_request: int = 100,
+        pool_traces: int = 10_000,
+        base_ns: int | None = None,
+    ) -> WorkloadSpec:
+        """A spec with at least ``num_spans`` spans (rounded up to whole traces).
+
+        The template pool is shrunk to the workload and rounded to whole requests and whole
+        sessions.
+        """
         traces = -(-num_spans // SPANS_PER_TRACE)
-        tpr = int(kwargs.pop("traces_per_request", 100))
-        pool = min(int(kwargs.pop("pool_traces", 10_000)), traces)
-        pool = max(tpr, pool - pool % tpr)
-        return cls(traces, tpr, pool, **kwargs)  # type: ignore[arg-type]
+        step = math.lcm(traces_per_request, TRACES_PER_SESSION)
+        pool = min(pool_traces, traces)
+        pool = max(step, pool - pool % step)
+        spec = cls(traces, traces_per_request, pool)
+        return spec if base_ns is None else replace(spec, base_ns=base_ns)
 
 
 @lru_cache(maxsize=4)
@@ -168,7 +180,7 @@ def _shape(seed: int, k: int) -> _Shape:
     )
 
 
-def _common(spec: WorkloadSpec, t: int, sh: _Shape, kind: str) -> list[KeyValue]:
+def _common(t: int, sh: _Shape, kind: str) -> list[KeyValue]:
     meta = {"tier": sh.tier, "region": sh.region, "product_line": sh.product_line}
     return [
         _kv("openinference.span.kind", kind),
@@ -178,9 +190,9 @@ def _common(spec: WorkloadSpec, t: int, sh: _Shape, kind: str) -> list[KeyValue]
     ]
 
 
-def _chain(spec: WorkloadSpec, t: int, sh: _Shape, start: int, end: int) -> Span:
+def _chain(t: int, sh: _Shape, start: int, end: int) -> Span:
     s0 = t * SPANS_PER_TRACE
-    attrs = _common(spec, t, sh, "CHAIN")
+    attrs = _common(t, sh, "CHAIN")
     attrs += [
         _kv("input.value", sh.question),
         _kv("input.mime_type", "text/plain"),
@@ -212,9 +224,9 @@ def _status(is_error: bool) -> Status:
     return Status(code=Status.STATUS_CODE_OK)
 
 
-def _retriever(spec: WorkloadSpec, t: int, sh: _Shape, start: int) -> Span:
+def _retriever(t: int, sh: _Shape, start: int) -> Span:
     s0 = t * SPANS_PER_TRACE
-    attrs = _common(spec, t, sh, "RETRIEVER")
+    attrs = _common(t, sh, "RETRIEVER")
     attrs.append(_kv("input.value", sh.question))
     for i, (doc_id, content, score) in enumerate(sh.docs):
         body = f"{content} {ref_marker(s0 + 1)}" if i == 0 else content
@@ -236,9 +248,9 @@ def _retriever(spec: WorkloadSpec, t: int, sh: _Shape, start: int) -> Span:
     )
 
 
-def _llm(spec: WorkloadSpec, t: int, sh: _Shape, start: int) -> Span:
+def _llm(t: int, sh: _Shape, start: int) -> Span:
     s0 = t * SPANS_PER_TRACE
-    attrs = _common(spec, t, sh, "LLM")
+    attrs = _common(t, sh, "LLM")
     context = sh.docs[0][1][:400]
     attrs += [
         _kv("llm.model_name", sh.model),
@@ -275,9 +287,9 @@ def build_trace(spec: WorkloadSpec, t: int) -> list[Span]:
     l_start = r_start + (sh.retrieval_ms + 1) * MS
     end = l_start + (sh.llm_ms + sh.overhead_ms // 2) * MS
     return [
-        _chain(spec, t, sh, start, end),
-        _retriever(spec, t, sh, r_start),
-        _llm(spec, t, sh, l_start),
+        _chain(t, sh, start, end),
+        _retriever(t, sh, r_start),
+        _llm(t, sh, l_start),
     ]
 
 

@@ -13,15 +13,39 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 API_VERSION: Literal["llmpulse/v1"] = "llmpulse/v1"
 # $10,000 per million tokens: ten times the dearest public price; anything above is a unit slip.
 MAX_USD_PER_TOKEN = Decimal("0.01")
 
+
+def _per_token(value: Decimal) -> Decimal:
+    if value > MAX_USD_PER_TOKEN:
+        raise ValueError(
+            f"{value} USD per token looks like a per-1M-token price; prices are USD per token "
+            f"(e.g. 2.5e-6 for $2.50 per 1M tokens)"
+        )
+    return value
+
+
 UsdPerToken = Annotated[
     Decimal,
-    Field(ge=0, le=MAX_USD_PER_TOKEN, description="USD per token (not per 1M tokens)"),
+    Field(
+        ge=0,
+        allow_inf_nan=False,
+        description="USD per token (not per 1M tokens)",
+        json_schema_extra={"maximum": float(MAX_USD_PER_TOKEN)},
+    ),
+    AfterValidator(_per_token),
 ]
 
 

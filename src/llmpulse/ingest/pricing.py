@@ -239,9 +239,7 @@ def load_price_table(source: str | os.PathLike[str], *, name: str | None = None)
         node = loader.get_single_node()
         data = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label}:{mark.line + 1}" if mark is not None else label
-        raise InvalidInput(f"{where}: invalid YAML: {exc}") from None
+        raise _invalid_yaml(exc, label) from None
     finally:
         loader.dispose()
     lines: dict[tuple[str | int, ...], int] = {}
@@ -251,6 +249,15 @@ def load_price_table(source: str | os.PathLike[str], *, name: str | None = None)
         return PriceTable.model_validate(data)
     except ValidationError as exc:
         raise _invalid(exc, label, lines) from None
+
+
+def _invalid_yaml(exc: yaml.YAMLError, label: str) -> InvalidInput:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{label}:{mark.line + 1}" if mark is not None else label
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    reason = f"{problem} ({context})" if context else problem
+    return InvalidInput(f"{where}: invalid YAML: {reason}")
 
 
 def _read_source(source: str | os.PathLike[str]) -> tuple[str, str]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
+from llmpulse.domain.metrics import MetricField, MetricSpec
 from llmpulse.domain.spans import Annotation, Span, SpanKind, StatusCode
 
 T = TypeVar("T")
@@ -55,6 +56,101 @@ class SpanQuery:
     root_only: bool = False
     limit: int = 100
     cursor: str | None = None  # opaque, from a previous Page.next_cursor
+
+
+@dataclass(frozen=True, slots=True)
+class SpanFilter:
+    """The span filters shared by metric, slice and sample queries (see `SpanQuery`)."""
+
+    kinds: tuple[SpanKind, ...] = ()
+    status: StatusCode | None = None
+    models: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    attributes: tuple[AttrEquals, ...] = ()
+    root_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MetricQuery:
+    """Metrics over one project, as a series (``bucket`` set) or one window aggregate.
+
+    ``group_by`` holds up to two keys in `AttrEquals` key form, or a typed column (``model``,
+    ``kind``, ``name``, ``status_code``, ``provider``, ``environment``, ``version``,
+    ``session_id``, ``user_id``). Only the ``max_groups`` largest groups are returned.
+    """
+
+    project: ProjectName
+    metrics: tuple[MetricSpec, ...]
+    time: TimeRange = TimeRange()
+    bucket: timedelta | None = None
+    group_by: tuple[str, ...] = ()
+    where: SpanFilter = SpanFilter()
+    max_groups: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    """One bucket and group: span count, each metric's value and its support (non-null inputs)."""
+
+    bucket: datetime | None
+    group: tuple[str | None, ...]
+    n: int
+    values: tuple[float | None, ...]
+    support: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricFrame:
+    """The result of a `MetricQuery`, ordered by bucket then group."""
+
+    metrics: tuple[str, ...]
+    group_by: tuple[str, ...]
+    rows: list[MetricRow]
+
+
+@dataclass(frozen=True, slots=True)
+class SliceQuery:
+    """Per-slice sums of one field for every value of each key and of each pair of keys."""
+
+    project: ProjectName
+    field: MetricField
+    keys: tuple[str, ...]
+    time: TimeRange = TimeRange()
+    where: SpanFilter = SpanFilter()
+    pairs: bool = True
+    max_values_per_key: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SliceRow:
+    """Additive statistics of one slice: n (spans with the field), Σv and Σv²."""
+
+    keys: tuple[tuple[str, str], ...]
+    n: int
+    sum: float
+    sumsq: float
+
+
+@dataclass(frozen=True, slots=True)
+class SliceFrame:
+    """Every slice's statistics and the totals over all spans matched."""
+
+    total: SliceRow
+    rows: list[SliceRow]
+
+
+@dataclass(frozen=True, slots=True)
+class SampleQuery:
+    """A bounded, seeded random sample of one field inside (or outside) a segment."""
+
+    project: ProjectName
+    field: MetricField
+    segment: tuple[AttrEquals, ...] = ()
+    complement: bool = False
+    time: TimeRange = TimeRange()
+    where: SpanFilter = SpanFilter()
+    limit: int = 5000
+    seed: int = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +217,22 @@ class EventStore(Protocol):
 
     def project_stats(self) -> list[ProjectStats]:
         """Counts and time span of every project that has spans."""
+        ...
+
+    def metric(self, q: MetricQuery) -> MetricFrame:
+        """Compute metrics as a series or a window aggregate, optionally grouped."""
+        ...
+
+    def slices(self, q: SliceQuery) -> SliceFrame:
+        """Additive statistics of one field for every slice of the given keys."""
+        ...
+
+    def sample(self, q: SampleQuery) -> list[float]:
+        """A seeded random sample of one field's values (NULLs excluded)."""
+        ...
+
+    def unpriced_models(self, project: ProjectName) -> dict[str, int]:
+        """Models whose spans carry tokens but no cost, with their span counts."""
         ...
 
     def stats(self) -> StoreStats:

@@ -33,15 +33,19 @@ def aggregate(
             mask = np.ones(outcome.size, dtype=bool)
             for k, v in zip(grouping, combo, strict=True):
                 mask &= columns[k] == v
-            keys.append(tuple(zip(grouping, combo, strict=True)))
+            keys.append(tuple((k, str(v)) for k, v in zip(grouping, combo, strict=True)))
             masks.append(mask)
     n = np.array([m.sum() for m in masks], dtype=np.float64)
     if kind == "proportion":
         bad = np.array([outcome[m].sum() for m in masks])
-        return SliceStats(tuple(keys), n, bad=bad), SliceTotals(float(outcome.size), float(outcome.sum()))
+        return SliceStats(tuple(keys), n, bad=bad), SliceTotals(
+            float(outcome.size), float(outcome.sum())
+        )
     sums = np.array([outcome[m].sum() for m in masks])
     sumsq = np.array([(outcome[m] ** 2).sum() for m in masks])
-    totals = SliceTotals(float(outcome.size), sum=float(outcome.sum()), sumsq=float((outcome**2).sum()))
+    totals = SliceTotals(
+        float(outcome.size), sum=float(outcome.sum()), sumsq=float((outcome**2).sum())
+    )
     return SliceStats(tuple(keys), n, sum=sums, sumsq=sumsq), totals
 
 

@@ -20,7 +20,17 @@ import duckdb
 from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
-from llmpulse.store.api import Page, ProjectStats, SpanQuery, StoreStats
+from llmpulse.store.api import (
+    MetricFrame,
+    MetricQuery,
+    Page,
+    ProjectStats,
+    SampleQuery,
+    SliceFrame,
+    SliceQuery,
+    SpanQuery,
+    StoreStats,
+)
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
     row_to_annotation,
@@ -35,7 +45,9 @@ from llmpulse.store.events.compiler import (
     compile_filters,
     encode_cursor,
 )
+from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.migrate import apply_migrations
+from llmpulse.store.events.results import metric_frame, slice_frame
 
 _SPAN_COLS = ", ".join(SPAN_COLUMN_NAMES)
 _ANN_COLS = ", ".join(ANNOTATION_COLUMN_NAMES)
@@ -68,6 +80,30 @@ class DuckDBDialect:
     def ilike(self, column: str) -> str:
         """Case-insensitive LIKE with a backslash escape."""
         return f"{column} ILIKE ? ESCAPE '\\'"
+
+    def bucket(self, width_s: int) -> str:
+        """Epoch-aligned bucket start (UTC) of ``start_time``."""
+        width = f"INTERVAL '{int(width_s)} seconds'"
+        return f"time_bucket({width}, spans.start_time, TIMESTAMP '1970-01-01')"
+
+    def quantile(self, expr: str, q: float) -> str:
+        """Exact quantile, linear interpolation (numpy's default)."""
+        return f"quantile_cont({expr}, {float(q)!r})"
+
+    def number_at(self, column: str) -> str:
+        """JSON value at a bound path, as a double or NULL."""
+        return f"TRY_CAST(json_extract_string({column}, ?) AS DOUBLE)"
+
+    def document_score(self) -> str:
+        """Mean score of the retrieved documents."""
+        return (
+            "list_avg(list_transform(json_extract_string(spans.documents, '$[*].score'), "
+            "lambda x: TRY_CAST(x AS DOUBLE)))"
+        )
+
+    def sample(self, rows: int, seed: int) -> str:
+        """Reservoir sample, repeatable."""
+        return f"USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})"
 
 
 DIALECT = DuckDBDialect()
@@ -195,6 +231,32 @@ class DuckDBEventStore:
             [list(span_ids), list(prediction_ids)],
         )
         return [row_to_annotation(r) for r in rows]
+
+    def metric(self, q: MetricQuery) -> MetricFrame:
+        """Metrics per (bucket, group); see `MetricQuery`."""
+        c = compile_metric(q, DIALECT)
+        rows = self._query(c.sql, c.params)
+        return metric_frame(q, rows)
+
+    def slices(self, q: SliceQuery) -> SliceFrame:
+        """Σ, Σ² and n of one field for every slice of the keys (and pairs)."""
+        c = compile_slices(q, DIALECT)
+        return slice_frame(q, self._query(c.sql, c.params))
+
+    def sample(self, q: SampleQuery) -> list[float]:
+        """A seeded reservoir sample of the field's values."""
+        c = compile_sample(q, DIALECT)
+        return [float(r[0]) for r in self._query(c.sql, c.params)]
+
+    def unpriced_models(self, project: ProjectName) -> dict[str, int]:
+        """Models with token counts but no cost, and how many spans each."""
+        rows = self._query(
+            "SELECT model, count(*) FROM spans WHERE project = ? AND model IS NOT NULL "
+            "AND cost_usd IS NULL AND coalesce(total_tokens, prompt_tokens, completion_tokens) "
+            "IS NOT NULL GROUP BY model ORDER BY count(*) DESC, model",
+            [project],
+        )
+        return {str(m): int(n) for m, n in rows}
 
     def project_stats(self) -> list[ProjectStats]:
         """Counts and time span of every project that has spans, by name."""

@@ -1,0 +1,268 @@
+"""Metric, slice and sample queries compiled to SQL through the `Dialect`.
+
+Every value is a bound parameter; group keys go through `columns.resolve_attribute_key`.
+Annotation fields join the latest annotation of a name per span (and per prediction id), so a
+late annotation counts toward the bucket of the span it annotates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.domain.metrics import Agg, MetricField, MetricSpec, Source
+from llmpulse.store.api import (
+    AttrEquals,
+    MetricQuery,
+    SampleQuery,
+    SliceQuery,
+    SpanFilter,
+    SpanQuery,
+)
+from llmpulse.store.events.columns import json_path, resolve_attribute_key
+from llmpulse.store.events.compiler import Dialect, Where, compile_filters
+
+GROUP_COLUMNS = frozenset(
+    {"model", "kind", "name", "status_code", "provider", "environment", "version"}
+    | {"session_id", "user_id", "prediction_id", "http_status"}
+)
+MAX_KEYS = 4
+MIN_BUCKET = timedelta(minutes=1)
+MAX_BUCKET = timedelta(days=1)
+
+
+class MetricDialect(Dialect, Protocol):
+    """The fragments metric queries need beyond span filtering."""
+
+    def bucket(self, width_s: int) -> str:
+        """Fragment: ``start_time`` floored to an epoch-aligned bucket of ``width_s`` seconds."""
+        ...
+
+    def quantile(self, expr: str, q: float) -> str:
+        """Fragment: exact quantile of ``expr`` with linear interpolation."""
+        ...
+
+    def number_at(self, column: str) -> str:
+        """Fragment: the JSON value at a bound path of ``column`` as a double, NULL if not one."""
+        ...
+
+    def document_score(self) -> str:
+        """Fragment: mean ``score`` of the span's ``documents`` JSON list."""
+        ...
+
+    def sample(self, rows: int, seed: int) -> str:
+        """Clause: a reservoir sample of ``rows`` rows, repeatable with ``seed``."""
+        ...
+
+
+@dataclass(slots=True)
+class Compiled:
+    """SQL text and its parameters, in order of the placeholders."""
+
+    sql: str
+    params: list[Any] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _From:
+    """The FROM clause with annotation joins, and the parameters of those joins."""
+
+    joins: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def annotation(self, project: str, name: str) -> str:
+        if name not in self.aliases:
+            i = len(self.aliases)
+            alias = f"ann{i}"
+            self.aliases[name] = alias
+            for target, col in (("span", "span_id"), ("pred", "prediction_id")):
+                self.joins.append(
+                    f"LEFT JOIN (SELECT {col} AS {alias}{target}_key, "
+                    f"arg_max(score, created_at) AS {alias}{target}_score, "
+                    f"arg_max(label, created_at) AS {alias}{target}_label "
+                    f"FROM annotations WHERE project = ? AND name = ? AND {col} IS NOT NULL "
+                    f"GROUP BY {col}) ON {alias}{target}_key = spans.{col}"
+                )
+                self.params.extend([project, name])
+        return self.aliases[name]
+
+    def sql(self) -> str:
+        return " ".join(["FROM spans", *self.joins])
+
+
+def group_expr(key: str, i: int, d: MetricDialect, params: list[Any]) -> str:
+    """SQL for one group key (typed column or JSON value as text)."""
+    if key in GROUP_COLUMNS:
+        return f"CAST(spans.{key} AS VARCHAR)"
+    ref = resolve_attribute_key(key, f"group_by[{i}]")
+    if ref.is_tag:
+        raise InvalidInput("cannot group by tag", [FieldError(f"group_by[{i}]", "use a key")])
+    if ref.json_key is None:
+        return f"spans.{ref.column}"
+    params.append(json_path(ref.json_key))
+    return d.json_string(f"spans.{ref.column}")
+
+
+def field_expr(
+    f: MetricField, project: str, frm: _From, d: MetricDialect, params: list[Any]
+) -> str:
+    """SQL for a field's per-span value (NULL where the span has none)."""
+    src = f.source
+    if src is Source.COUNT:
+        return "1.0"
+    if src is Source.COLUMN:
+        return f"CAST(spans.{f.column} AS DOUBLE)"
+    if src is Source.ERROR:
+        return "CASE WHEN spans.status_code = 'ERROR' THEN 1.0 ELSE 0.0 END"
+    if src is Source.HTTP_CLASS:
+        lo = (f.http_class or 0) * 100
+        return (
+            f"CASE WHEN spans.http_status IS NULL THEN NULL "
+            f"WHEN spans.http_status BETWEEN {lo} AND {lo + 99} THEN 1.0 ELSE 0.0 END"
+        )
+    if src is Source.DOCUMENT_SCORE:
+        return d.document_score()
+    if src is Source.ATTRIBUTE:
+        params.append(json_path(f.key or ""))
+        return d.number_at("spans.attributes")
+    alias = frm.annotation(project, f.key or "")
+    if src is Source.ANNOTATION_SCORE:
+        return f"COALESCE({alias}span_score, {alias}pred_score)"
+    label = f"COALESCE({alias}span_label, {alias}pred_label)"
+    params.append(f.label)
+    return f"CASE WHEN {label} IS NULL THEN NULL WHEN {label} = ? THEN 1.0 ELSE 0.0 END"
+
+
+def agg_expr(m: MetricSpec, col: str, d: MetricDialect) -> str:
+    """SQL aggregate of the base column ``col`` for metric ``m``."""
+    agg = m.agg
+    if agg is Agg.COUNT:
+        return "count(*)" if m.field.source is Source.COUNT else f"count({col})"
+    if agg in (Agg.SUM, Agg.MEAN, Agg.MIN, Agg.MAX):
+        fn = {Agg.SUM: "sum", Agg.MEAN: "avg", Agg.MIN: "min", Agg.MAX: "max"}[agg]
+        return f"{fn}({col})"
+    if agg is Agg.RATE:
+        return f"avg({col})"  # mean of 0/1 over spans with the field = Σbad / Σtotal (R1)
+    if m.quantile is not None:
+        return d.quantile(col, m.quantile)
+    unit = {Agg.PER_TRACE: "trace_id", Agg.PER_SESSION: "session_id", Agg.PER_USER: "user_id"}
+    return f"sum({col}) / NULLIF(count(DISTINCT {unit[agg]}), 0)"
+
+
+def _filters(project: str, time: Any, where: SpanFilter, d: Dialect) -> Where:
+    q = SpanQuery(
+        project=project,  # type: ignore[arg-type]
+        time=time,
+        kinds=where.kinds,
+        status=where.status,
+        models=where.models,
+        names=where.names,
+        attributes=where.attributes,
+        root_only=where.root_only,
+        limit=1,
+    )
+    return compile_filters(q, d)
+
+
+def _check_bucket(bucket: timedelta | None) -> int | None:
+    if bucket is None:
+        return None
+    if not MIN_BUCKET <= bucket <= MAX_BUCKET or bucket % timedelta(seconds=1):
+        raise InvalidInput("bucket out of range", [FieldError("bucket", "1 minute to 1 day")])
+    return int(bucket.total_seconds())
+
+
+def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
+    """Compile a `MetricQuery`: one row per (bucket, group), largest groups only."""
+    if not q.metrics:
+        raise InvalidInput("no metric asked for", [FieldError("metric", "give at least one")])
+    if len(q.group_by) > 2:
+        raise InvalidInput("too many group keys", [FieldError("group_by", "at most two")])
+    if not 1 <= q.max_groups <= 1000:
+        raise InvalidInput("max_groups out of range", [FieldError("max_groups", "1..1000")])
+    width = _check_bucket(q.bucket)
+    frm, sel_params = _From(), []
+    cols = [d.bucket(width) + " AS bucket" if width else "NULL AS bucket"]
+    gnames = [f"g{i}" for i in range(len(q.group_by))]
+    cols += [f"{group_expr(k, i, d, sel_params)} AS g{i}" for i, k in enumerate(q.group_by)]
+    cols += ["spans.trace_id AS trace_id", "spans.session_id AS session_id"]
+    cols += ["spans.user_id AS user_id"]
+    cols += [
+        f"{field_expr(m.field, q.project, frm, d, sel_params)} AS v{i}"
+        for i, m in enumerate(q.metrics)
+    ]
+    where = _filters(q.project, q.time, q.where, d)
+    base = f"SELECT {', '.join(cols)} {frm.sql()} WHERE {where.sql()}"
+    params = [*sel_params, *frm.params, *where.params]
+    aggs = [f"{agg_expr(m, f'v{i}', d)} AS m{i}" for i, m in enumerate(q.metrics)]
+    aggs += [f"count(v{i}) AS s{i}" for i in range(len(q.metrics))]
+    keys = ", ".join(["bucket", *gnames])
+    top = ""
+    if gnames:
+        g = ", ".join(gnames)
+        on = " AND ".join(f"b.{n} IS NOT DISTINCT FROM t.{n}" for n in gnames)
+        top = (
+            f", top AS (SELECT {g} FROM base GROUP BY {g} ORDER BY count(*) DESC, {g} "
+            f"LIMIT {int(q.max_groups)}) "
+        )
+        source = f"base b SEMI JOIN top t ON {on}"
+    else:
+        source = "base b"
+    sql = (
+        f"WITH base AS ({base}){top} SELECT {keys}, count(*) AS n, {', '.join(aggs)} "
+        f"FROM {source} GROUP BY {keys} ORDER BY {keys}"
+    )
+    return Compiled(sql, params)
+
+
+def compile_slices(q: SliceQuery, d: MetricDialect) -> Compiled:
+    """Compile a `SliceQuery` into one GROUPING SETS query (each key, each pair, the total)."""
+    if not 1 <= len(q.keys) <= MAX_KEYS:
+        raise InvalidInput("wrong number of keys", [FieldError("keys", f"1..{MAX_KEYS}")])
+    frm, sel_params = _From(), []
+    cols = [f"{group_expr(k, i, d, sel_params)} AS k{i}" for i, k in enumerate(q.keys)]
+    cols.append(f"{field_expr(q.field, q.project, frm, d, sel_params)} AS v")
+    where = _filters(q.project, q.time, q.where, d)
+    base = f"SELECT {', '.join(cols)} {frm.sql()} WHERE {where.sql()}"
+    n = len(q.keys)
+    sets = [f"(k{i})" for i in range(n)]
+    if q.pairs:
+        sets += [f"(k{i}, k{j})" for i in range(n) for j in range(i + 1, n)]
+    sets.append("()")
+    knames = ", ".join(f"k{i}" for i in range(n))
+    sql = (
+        f"WITH base AS ({base}) SELECT GROUPING({knames}) AS gid, {knames}, count(v) AS n, "
+        f"sum(v) AS s, sum(v * v) AS ss FROM base WHERE v IS NOT NULL "
+        f"GROUP BY GROUPING SETS ({', '.join(sets)}) ORDER BY gid, n DESC"
+    )
+    return Compiled(sql, [*sel_params, *frm.params, *where.params])
+
+
+def segment_condition(segment: tuple[AttrEquals, ...], d: MetricDialect) -> Compiled:
+    """A conjunction ``key = value`` over group-key expressions."""
+    params: list[Any] = []
+    parts = []
+    for i, cond in enumerate(segment):
+        expr = group_expr(cond.key, i, d, params)
+        parts.append(f"{expr} = ?")
+        params.append(cond.value)
+    return Compiled(" AND ".join(parts) or "TRUE", params)
+
+
+def compile_sample(q: SampleQuery, d: MetricDialect) -> Compiled:
+    """Compile a `SampleQuery`: a seeded reservoir sample of the field's non-null values."""
+    if not 1 <= q.limit <= 100_000:
+        raise InvalidInput("limit out of range", [FieldError("limit", "1..100000")])
+    frm, sel_params = _From(), []
+    value = field_expr(q.field, q.project, frm, d, sel_params)
+    where = _filters(q.project, q.time, q.where, d)
+    seg = segment_condition(q.segment, d)
+    cond = f"NOT COALESCE({seg.sql}, FALSE)" if q.complement else f"COALESCE({seg.sql}, FALSE)"
+    sql = (
+        f"SELECT v FROM (SELECT {value} AS v {frm.sql()} WHERE {where.sql()} AND {cond}) "
+        f"WHERE v IS NOT NULL {d.sample(q.limit, q.seed)}"
+    )
+    return Compiled(sql, [*sel_params, *frm.params, *where.params, *seg.params])

@@ -1,0 +1,59 @@
+"""Engine rows of metric and slice queries → the typed results of `store.api`."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from llmpulse.store.api import MetricFrame, MetricQuery, MetricRow, SliceFrame, SliceQuery, SliceRow
+
+
+def _num(v: Any) -> float | None:
+    if v is None:
+        return None
+    f = float(v)
+    return None if math.isnan(f) else f
+
+
+def _aware(t: datetime | None) -> datetime | None:
+    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
+
+
+def metric_frame(q: MetricQuery, rows: list[tuple[Any, ...]]) -> MetricFrame:
+    """Rows of ``bucket, g…, n, m…, s…`` → `MetricFrame`."""
+    ng, nm = len(q.group_by), len(q.metrics)
+    out = []
+    for r in rows:
+        group = tuple(None if g is None else str(g) for g in r[1 : 1 + ng])
+        n = int(r[1 + ng])
+        values = tuple(_num(v) for v in r[2 + ng : 2 + ng + nm])
+        support = tuple(int(s) for s in r[2 + ng + nm : 2 + ng + 2 * nm])
+        out.append(MetricRow(_aware(r[0]), group, n, values, support))
+    return MetricFrame(tuple(m.name for m in q.metrics), q.group_by, out)
+
+
+def slice_frame(q: SliceQuery, rows: list[tuple[Any, ...]]) -> SliceFrame:
+    """Rows of ``gid, k…, n, s, ss`` → `SliceFrame` (slices with a NULL key value dropped)."""
+    nk = len(q.keys)
+    total = SliceRow((), 0, 0.0, 0.0)
+    out: list[SliceRow] = []
+    per_key: dict[int, int] = {}
+    for r in rows:
+        gid = int(r[0])
+        values = r[1 : 1 + nk]
+        n, s, ss = int(r[1 + nk]), float(r[2 + nk] or 0.0), float(r[3 + nk] or 0.0)
+        grouped = [i for i in range(nk) if not gid & (1 << (nk - 1 - i))]
+        if not grouped:
+            total = SliceRow((), n, s, ss)
+            continue
+        if any(values[i] is None for i in grouped):
+            continue
+        if len(grouped) == 1:
+            k = grouped[0]
+            per_key[k] = per_key.get(k, 0) + 1
+            if per_key[k] > q.max_values_per_key:
+                continue
+        keys = tuple((q.keys[i], str(values[i])) for i in grouped)
+        out.append(SliceRow(keys, n, s, ss))
+    return SliceFrame(total, out)

@@ -1,0 +1,228 @@
+"""EventStore contract: metric series, slices and samples, checked against numpy on the data."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from store_factories import make_span
+
+from llmpulse.domain.errors import InvalidInput
+from llmpulse.domain.ids import PredictionId, ProjectName
+from llmpulse.domain.metrics import parse_field, parse_metric
+from llmpulse.domain.spans import Annotation, RetrievedDocument, Span, StatusCode
+from llmpulse.store.api import (
+    AttrEquals,
+    EventStore,
+    MetricQuery,
+    SampleQuery,
+    SliceQuery,
+)
+
+P = ProjectName("metrics")
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+TIERS = ("free", "pro", "enterprise")
+REGIONS = ("us", "eu")
+
+
+def _spans(n: int = 600, seed: int = 3) -> list[Span]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        tier, region = TIERS[i % 3], REGIONS[(i // 3) % 2]
+        start = T0 + timedelta(seconds=30 * i)  # 600 spans over 5 hours
+        latency = rng.lognormvariate(5, 0.5) * (3 if (tier, region) == ("pro", "eu") else 1)
+        error = rng.random() < (0.3 if tier == "free" and region == "eu" else 0.02)
+        out.append(
+            replace(
+                make_span(i),
+                project=P,
+                start_time=start,
+                end_time=start + timedelta(milliseconds=latency),
+                status_code=StatusCode.ERROR if error else StatusCode.OK,
+                cost_usd=round(rng.uniform(0.001, 0.01), 6),
+                prompt_tokens=rng.randint(100, 900),
+                trace_id=f"{i // 2:032x}",
+                session_id=f"s{i % 40}",
+                http_status=(200, 429, 500, None)[i % 4],
+                metadata={"tier": tier, "region": region},
+                documents=(RetrievedDocument("d", "x", 0.25 + (i % 3) * 0.25),),
+                attributes={"prediction.score": (i % 10) / 10},
+                prediction_id=PredictionId(f"p{i}"),
+            )
+        )
+    return out
+
+
+def _latency(s: Span) -> float:
+    return (s.end_time - s.start_time).total_seconds() * 1000
+
+
+@pytest.fixture
+def loaded(event_store: EventStore) -> tuple[EventStore, list[Span]]:
+    spans = _spans()
+    event_store.append_spans(spans)
+    return event_store, spans
+
+
+def test_metric_window_aggregates_match_numpy(loaded: tuple[EventStore, list[Span]]) -> None:
+    store, spans = loaded
+    metrics = tuple(
+        parse_metric(m)
+        for m in ("count", "latency_ms:p95", "latency_ms:mean", "error:rate", "cost_usd:sum")
+    )
+    frame = store.metric(MetricQuery(P, metrics))
+    assert len(frame.rows) == 1
+    row = frame.rows[0]
+    lat = np.array([_latency(s) for s in spans])
+    assert row.n == len(spans)
+    assert row.values[0] == len(spans)
+    assert row.values[1] == pytest.approx(np.percentile(lat, 95), rel=1e-6)
+    assert row.values[2] == pytest.approx(lat.mean(), rel=1e-6)
+    errors = sum(s.status_code is StatusCode.ERROR for s in spans)
+    assert row.values[3] == pytest.approx(errors / len(spans))
+    assert row.values[4] == pytest.approx(sum(s.cost_usd or 0 for s in spans))
+
+
+def test_metric_series_buckets_are_aligned_and_grouped(
+    loaded: tuple[EventStore, list[Span]],
+) -> None:
+    store, spans = loaded
+    q = MetricQuery(
+        P,
+        (parse_metric("latency_ms:p50"), parse_metric("error:rate")),
+        bucket=timedelta(hours=1),
+        group_by=("metadata.tier",),
+    )
+    frame = store.metric(q)
+    assert {r.group for r in frame.rows} == {(t,) for t in TIERS}
+    assert all(r.bucket is not None and r.bucket.minute == 0 for r in frame.rows)
+    row = next(r for r in frame.rows if r.group == ("pro",) and r.bucket == T0)
+    chosen = [
+        s
+        for s in spans
+        if s.metadata["tier"] == "pro" and T0 <= s.start_time < T0 + timedelta(hours=1)
+    ]
+    assert row.n == len(chosen)
+    assert row.values[0] == pytest.approx(np.percentile([_latency(s) for s in chosen], 50))
+
+
+def test_metric_outcomes_count_only_spans_with_the_field(
+    loaded: tuple[EventStore, list[Span]],
+) -> None:
+    store, spans = loaded
+    frame = store.metric(
+        MetricQuery(P, (parse_metric("http_4xx:rate"), parse_metric("http_5xx:rate")))
+    )
+    with_status = [s for s in spans if s.http_status is not None]
+    row = frame.rows[0]
+    assert row.support == (len(with_status), len(with_status))
+    assert row.values[0] == pytest.approx(
+        sum(400 <= (s.http_status or 0) < 500 for s in with_status) / len(with_status)
+    )
+    assert row.values[1] == pytest.approx(
+        sum((s.http_status or 0) >= 500 for s in with_status) / len(with_status)
+    )
+
+
+def test_metric_per_trace_and_document_and_attribute_fields(
+    loaded: tuple[EventStore, list[Span]],
+) -> None:
+    store, spans = loaded
+    names = ("cost_usd:per_trace", "document_score:mean", "prediction_score:max")
+    row = store.metric(MetricQuery(P, tuple(parse_metric(m) for m in names))).rows[0]
+    traces = {s.trace_id for s in spans}
+    assert row.values[0] == pytest.approx(sum(s.cost_usd or 0 for s in spans) / len(traces))
+    assert row.values[1] == pytest.approx(np.mean([s.documents[0].score for s in spans]))
+    assert row.values[2] == pytest.approx(0.9)
+
+
+def test_metric_annotations_count_toward_the_annotated_span_bucket(
+    loaded: tuple[EventStore, list[Span]],
+) -> None:
+    store, spans = loaded
+    late = T0 + timedelta(days=2)
+    notes = [
+        Annotation(f"a{i}", P, s.span_id, None, "feedback", "HUMAN", late, label=lbl, score=sc)
+        for i, (s, lbl, sc) in enumerate(
+            [(spans[0], "down", 0.0), (spans[1], "up", 1.0), (spans[2], "up", 1.0)]
+        )
+    ]
+    # an older verdict on span 0 is superseded by the newer one above
+    notes.append(Annotation("old", P, spans[0].span_id, None, "feedback", "HUMAN", T0, label="up"))
+    notes.append(
+        Annotation("pred", P, None, PredictionId("p3"), "feedback", "HUMAN", late, label="down")
+    )
+    store.append_annotations(notes)
+    q = MetricQuery(
+        P,
+        (parse_metric("annotation.feedback.label=down:rate"),
+         parse_metric("annotation.feedback.score:mean")),
+        bucket=timedelta(hours=1),
+    )  # fmt: skip
+    first = store.metric(q).rows[0]
+    assert first.bucket == T0
+    assert first.support[0] == 4
+    assert first.values[0] == pytest.approx(2 / 4)
+    assert first.values[1] == pytest.approx(2 / 3)
+
+
+def test_slices_sum_to_the_totals_for_each_key(loaded: tuple[EventStore, list[Span]]) -> None:
+    store, spans = loaded
+    frame = store.slices(
+        SliceQuery(P, parse_field("error"), keys=("metadata.tier", "metadata.region"))
+    )
+    assert frame.total.n == len(spans)
+    singles = [r for r in frame.rows if len(r.keys) == 1 and r.keys[0][0] == "metadata.tier"]
+    assert sum(r.n for r in singles) == frame.total.n
+    assert sum(r.sum for r in singles) == pytest.approx(frame.total.sum)
+    pair = next(
+        r for r in frame.rows if r.keys == (("metadata.tier", "free"), ("metadata.region", "eu"))
+    )
+    chosen = [s for s in spans if s.metadata == {"tier": "free", "region": "eu"}]
+    assert pair.n == len(chosen)
+    assert pair.sum == sum(s.status_code is StatusCode.ERROR for s in chosen)
+
+
+def test_sample_is_seeded_bounded_and_respects_the_segment(
+    loaded: tuple[EventStore, list[Span]],
+) -> None:
+    store, spans = loaded
+    seg = (AttrEquals("metadata.tier", "pro"), AttrEquals("metadata.region", "eu"))
+    q = SampleQuery(P, parse_field("latency_ms"), segment=seg, limit=50, seed=11)
+    a, b = store.sample(q), store.sample(q)
+    assert a == b
+    assert len(a) == 50
+    inside = {round(_latency(s), 3) for s in spans if s.metadata == {"tier": "pro", "region": "eu"}}
+    assert {round(v, 3) for v in a} <= inside
+    rest = store.sample(replace(q, complement=True, limit=10_000))
+    assert len(rest) == len(spans) - len(inside)
+
+
+def test_metric_rejects_bad_buckets_and_keys(loaded: tuple[EventStore, list[Span]]) -> None:
+    store, _ = loaded
+    with pytest.raises(InvalidInput):
+        store.metric(MetricQuery(P, (parse_metric("count"),), bucket=timedelta(seconds=5)))
+    with pytest.raises(InvalidInput):
+        store.metric(MetricQuery(P, (parse_metric("count"),), group_by=("a", "b", "c")))
+    with pytest.raises(InvalidInput):
+        store.metric(MetricQuery(P, (parse_metric("count"),), group_by=("bad key!",)))
+
+
+def test_metric_top_groups_keep_the_largest(loaded: tuple[EventStore, list[Span]]) -> None:
+    store, _ = loaded
+    frame = store.metric(
+        MetricQuery(P, (parse_metric("count"),), group_by=("session_id",), max_groups=5)
+    )
+    assert len({r.group for r in frame.rows}) == 5
+
+
+def test_unpriced_models_lists_models_with_tokens_but_no_cost(event_store: EventStore) -> None:
+    spans = _spans(10)
+    spans[0] = replace(spans[0], model="mystery-1", cost_usd=None)
+    spans[1] = replace(spans[1], model="mystery-1", cost_usd=None)
+    event_store.append_spans(spans)
+    assert event_store.unpriced_models(P) == {"mystery-1": 2}

@@ -108,3 +108,21 @@ def test_ensure_projects_is_safe_from_many_threads(state_store: SqlStateStore) -
     for t in threads:
         t.join()
     assert sorted(p.name for p in state_store.list_projects()) == sorted(names)
+
+
+def test_state_store_documents_round_trip_replace_and_delete(tmp_path: Path) -> None:
+    store = SqlStateStore(f"sqlite:///{tmp_path / 'docs.sqlite'}")
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    store.put_document("cohort", "eu-enterprise", '{"a": 1}', now)
+    store.put_document("cohort", "eu-enterprise", '{"a": 2}', now)
+    store.put_document("cohort", "free", "{}", now)
+    store.put_document("prices", "overrides", "{}", now)
+    doc = store.get_document("cohort", "eu-enterprise")
+    assert doc is not None
+    assert doc.body == '{"a": 2}'
+    assert doc.updated_at == now
+    assert [d.name for d in store.list_documents("cohort")] == ["eu-enterprise", "free"]
+    assert store.delete_document("cohort", "free") is True
+    assert store.delete_document("cohort", "free") is False
+    assert store.get_document("cohort", "free") is None
+    store.close()

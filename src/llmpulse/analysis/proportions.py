@@ -80,7 +80,7 @@ def fisher_exact(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     Returns:
         `(odds_ratio, two_sided_p_value)` from `scipy.stats.fisher_exact`.
     """
-    table = [[int(x1), int(n1 - x1)], [int(x2), int(n2 - x2)]]
+    table = np.array([[x1, n1 - x1], [x2, n2 - x2]], dtype=np.int64)
     res = stats.fisher_exact(table, alternative="two-sided")
     return float(res.statistic), float(res.pvalue)
 

@@ -123,7 +123,6 @@ def compare_slices(
     idx = np.flatnonzero(tested)
     tests = run_pair_tests(kind, slices.take(idx), rest.take(idx), stats.shift, confidence)
     finite = np.isfinite(tests.p_value)
-    tested[idx[~finite]] = False
     return _assemble(
         stats.keys, slices.n, share, idx[finite], tests.select(finite), direction=direction, q=q
     )

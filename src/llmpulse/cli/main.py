@@ -44,6 +44,10 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Fill the rag-demo project at start if empty.")
     ] = False,
+    prices: Annotated[
+        Path | None,
+        typer.Option(envvar="LLMPULSE_PRICES", help="YAML PriceTable over the shipped prices."),
+    ] = None,
 ) -> None:
     """Run the server: UI, REST API and OTLP/HTTP on one port, OTLP/gRPC on another."""
     import uvicorn
@@ -57,6 +61,7 @@ def serve(
         data_dir=data_dir or ServerSettings().data_dir,
         max_body_bytes=max_body_bytes,
         max_queued_spans=max_queued_spans,
+        prices_file=prices,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(f"llmpulse on http://{host}:{port}  data dir: {settings.data_dir}")

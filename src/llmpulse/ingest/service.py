@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from llmpulse.domain.spans import Annotation, Rejection, Span
 from llmpulse.ingest.otlp import Normalized, decode_request, normalize_request
+from llmpulse.ingest.price_config import PriceConfig
 from llmpulse.ingest.writer import SpanWriter
 
 
@@ -22,9 +23,38 @@ class Accepted:
 class IngestService:
     """Decodes off the event loop, then waits for the writer's durable commit."""
 
-    def __init__(self, writer: SpanWriter, *, max_body_bytes: int) -> None:
+    def __init__(self, writer: SpanWriter, prices: PriceConfig, *, max_body_bytes: int) -> None:
         self._writer = writer
+        self.prices = prices
         self.max_body_bytes = max_body_bytes
+        self.unpriced: dict[str, int] = {}
+
+    def _enrich(self, spans: list[Span]) -> list[Span]:
+        """Fill cost from the price book (runs on a worker thread with the decode)."""
+        result = self.prices.enricher.enrich(spans)
+        for model, n in result.unpriced.items():
+            self.unpriced[model] = self.unpriced.get(model, 0) + n
+        return result.spans
+
+    def _decode(
+        self,
+        body: bytes,
+        content_type: str | None,
+        content_encoding: str | None,
+        header_project: str | None,
+    ) -> Normalized:
+        n = decode_request(
+            body,
+            content_type,
+            content_encoding,
+            max_body_bytes=self.max_body_bytes,
+            header_project=header_project,
+        )
+        return Normalized(self._enrich(n.spans), n.rejections)
+
+    def _normalize(self, request: object, header_project: str | None) -> Normalized:
+        n = normalize_request(request, header_project)  # type: ignore[arg-type]
+        return Normalized(self._enrich(n.spans), n.rejections)
 
     async def accept_otlp(
         self,
@@ -40,18 +70,13 @@ class IngestService:
             Overloaded: the ingest queue is full.
         """
         normalized = await asyncio.to_thread(
-            decode_request,
-            body,
-            content_type,
-            content_encoding,
-            max_body_bytes=self.max_body_bytes,
-            header_project=header_project,
+            self._decode, body, content_type, content_encoding, header_project
         )
         return await self.store_normalized(normalized)
 
     async def accept_otlp_message(self, request: object, header_project: str | None) -> Accepted:
         """Store an already-parsed ExportTraceServiceRequest (the gRPC path)."""
-        normalized = await asyncio.to_thread(normalize_request, request, header_project)
+        normalized = await asyncio.to_thread(self._normalize, request, header_project)
         return await self.store_normalized(normalized)
 
     async def store_normalized(self, normalized: Normalized) -> Accepted:
@@ -61,4 +86,5 @@ class IngestService:
 
     async def store(self, spans: Sequence[Span], annotations: Sequence[Annotation] = ()) -> None:
         """Store domain spans and annotations (SDK predictions, annotations, demo)."""
-        await self._writer.submit(spans, annotations)
+        enriched = await asyncio.to_thread(self._enrich, list(spans)) if spans else []
+        await self._writer.submit(enriched, annotations)

@@ -10,7 +10,18 @@ from llmpulse.domain.errors import NotFound
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.query.traces import SpanNode, build_tree
-from llmpulse.store.api import EventStore, Page, ProjectStats, SpanQuery, StateStore
+from llmpulse.store.api import (
+    EventStore,
+    MetricFrame,
+    MetricQuery,
+    Page,
+    ProjectStats,
+    SampleQuery,
+    SliceFrame,
+    SliceQuery,
+    SpanQuery,
+    StateStore,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +110,19 @@ class QueryService:
     ) -> list[Annotation]:
         """Annotations of the given spans and prediction ids."""
         return await asyncio.to_thread(self._events.list_annotations, span_ids, prediction_ids)
+
+    async def metric(self, q: MetricQuery) -> MetricFrame:
+        """Metric series or window aggregates."""
+        return await asyncio.to_thread(self._events.metric, q)
+
+    async def slices(self, q: SliceQuery) -> SliceFrame:
+        """Per-slice additive statistics of one field."""
+        return await asyncio.to_thread(self._events.slices, q)
+
+    async def sample(self, q: SampleQuery) -> list[float]:
+        """A bounded random sample of one field."""
+        return await asyncio.to_thread(self._events.sample, q)
+
+    async def unpriced_models(self, project: ProjectName) -> dict[str, int]:
+        """Models with tokens but no price, with span counts."""
+        return await asyncio.to_thread(self._events.unpriced_models, project)

@@ -11,7 +11,16 @@ from fastapi import FastAPI
 from llmpulse.clock import Clock
 from llmpulse.server.demo_loader import load_demo_if_empty
 from llmpulse.server.problems import install_problem_handlers
-from llmpulse.server.routes import annotations, health, otlp, predictions, projects, spans
+from llmpulse.server.routes import (
+    annotations,
+    health,
+    metrics,
+    otlp,
+    predictions,
+    prices,
+    projects,
+    spans,
+)
 from llmpulse.server.services import run_services
 from llmpulse.server.settings import ServerSettings
 from llmpulse.ui.pages import mount_ui
@@ -41,7 +50,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    for module in (health, otlp, projects, spans, annotations, predictions):
+    for module in (health, otlp, projects, spans, annotations, predictions, metrics, prices):
         app.include_router(module.router)
     mount_ui(app)
     return app

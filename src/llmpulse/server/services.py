@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from llmpulse.clock import Clock, SystemClock
 from llmpulse.ingest.grpc_listener import GrpcListener
+from llmpulse.ingest.price_config import PriceConfig
 from llmpulse.ingest.service import IngestService
 from llmpulse.ingest.writer import SpanWriter
 from llmpulse.query.service import QueryService
@@ -48,7 +49,8 @@ async def run_services(
         )
         await writer.start()
         stack.push_async_callback(writer.stop)
-        ingest = IngestService(writer, max_body_bytes=settings.max_body_bytes)
+        prices = PriceConfig(state, settings.prices_file)
+        ingest = IngestService(writer, prices, max_body_bytes=settings.max_body_bytes)
         if settings.grpc_port:
             listener = GrpcListener(ingest, settings.host, settings.grpc_port)
             await listener.start()

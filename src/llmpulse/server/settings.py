@@ -38,3 +38,6 @@ class ServerSettings(BaseModel):
         description="Spans admitted but not yet committed before ingest answers 503.",
     )
     max_commit_spans: int = Field(50_000, description="Most spans one group commit takes.")
+    prices_file: Path | None = Field(
+        None, description="YAML PriceTable layered over the shipped prices (LLMPULSE_PRICES)."
+    )

@@ -253,6 +253,16 @@ class Project:
     description: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A small named configuration document (JSON text) of one kind."""
+
+    kind: str
+    name: str
+    body: str
+    updated_at: datetime
+
+
 class StateStore(Protocol):
     """A `StateStore` keeps mutable, transactional state: projects today, monitors later."""
 
@@ -266,6 +276,22 @@ class StateStore(Protocol):
 
     def get_project(self, name: ProjectName) -> Project | None:
         """One project, or None."""
+        ...
+
+    def put_document(self, kind: str, name: str, body: str, now: datetime) -> None:
+        """Create or replace a named document (price overrides, saved cohorts)."""
+        ...
+
+    def get_document(self, kind: str, name: str) -> Document | None:
+        """One document, or None."""
+        ...
+
+    def list_documents(self, kind: str) -> list[Document]:
+        """Every document of one kind, by name."""
+        ...
+
+    def delete_document(self, kind: str, name: str) -> bool:
+        """Delete one document; True when it existed."""
         ...
 
     def close(self) -> None:

@@ -26,8 +26,11 @@ def test_compare_versions_holds_when_candidate_error_rate_is_worse() -> None:
     # METHODS.md §4.2: 1 % vs 3 % over 5 000 requests each is clearly worse
     report = compare_versions([ProportionMetric("error_rate", 50, 5000, 150, 5000)])
     (m,) = report.metrics
-    assert m.verdict == "worse" and m.test == "z" and m.p_value < 1e-6
-    assert m.diff == pytest.approx(0.02) and m.ci_low > 0
+    assert m.verdict == "worse"
+    assert m.test == "z"
+    assert m.p_value < 1e-6
+    assert m.diff == pytest.approx(0.02)
+    assert m.ci_low > 0
     assert report.signal == "hold"
     assert m.required_n_per_group == sample_size_two_proportions(0.01, 0.03)
 
@@ -55,7 +58,9 @@ def test_compare_versions_says_better_when_candidate_is_cheaper() -> None:
     base, cand = rng.normal(0.020, 0.004, 500), rng.normal(0.015, 0.004, 500)
     report = compare_versions([_mean("cost_usd", base, cand)])
     (m,) = report.metrics
-    assert m.verdict == "better" and m.test == "welch" and m.effect < 0
+    assert m.verdict == "better"
+    assert m.test == "welch"
+    assert m.effect < 0
     assert m.candidate_value == pytest.approx(cand.mean())
     var = (base.var(ddof=1) + cand.var(ddof=1)) / 2
     assert m.required_n_per_group == sample_size_two_means(var, cand.mean() - base.mean())
@@ -68,8 +73,12 @@ def test_compare_versions_flags_latency_when_candidate_is_slower() -> None:
     base, cand = rng.lognormal(6.0, 0.3, 600), rng.lognormal(6.2, 0.3, 600)
     report = compare_versions([LatencyMetric("latency_ms", base, cand)], n_resamples=400, seed=3)
     (m,) = report.metrics
-    assert m.verdict == "worse" and m.test == "mann_whitney" and m.effect > 0
-    assert m.diff > 0 and m.ci_low > 0 and m.ci_low < m.diff < m.ci_high
+    assert m.verdict == "worse"
+    assert m.test == "mann_whitney"
+    assert m.effect > 0
+    assert m.diff > 0
+    assert m.ci_low > 0
+    assert m.ci_low < m.diff < m.ci_high
     assert report.signal == "hold"
 
 
@@ -113,7 +122,9 @@ def test_compare_versions_sizes_for_minimum_effect_when_given_one() -> None:
 def test_compare_versions_to_rows_carries_signal_when_exported() -> None:
     report = compare_versions([ProportionMetric("error_rate", 50, 5000, 150, 5000)])
     (row,) = report.to_rows()
-    assert row["name"] == "error_rate" and row["signal"] == "hold" and row["verdict"] == "worse"
+    assert row["name"] == "error_rate"
+    assert row["signal"] == "hold"
+    assert row["verdict"] == "worse"
 
 
 def test_compare_versions_rejects_metrics_when_names_repeat() -> None:

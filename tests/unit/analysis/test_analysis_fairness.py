@@ -19,7 +19,8 @@ def test_fairness_report_matches_oracle_when_30_of_100_vs_20_of_100() -> None:
     assert math.isclose(report.parity_ratio or 0, 0.6667, abs_tol=5e-5)
     assert report.most_favoured == "A"
     a, b = report.groups
-    assert a.passes_four_fifths is True and a.impact_ratio == 1.0
+    assert a.passes_four_fifths is True
+    assert a.impact_ratio == 1.0
     assert b.passes_four_fifths is False
     assert report.adverse_groups == ("B",)
 
@@ -36,7 +37,9 @@ def test_fairness_report_suppresses_group_when_below_support() -> None:
     # METHODS.md §4.9 + §4.1: small groups are flagged and excluded from the ratios
     report = fairness_report(["A", "B", "C"], [30, 27, 1], [100, 100, 10])
     c = report.groups[2]
-    assert c.suppressed and c.impact_ratio is None and c.passes_four_fifths is None
+    assert c.suppressed
+    assert c.impact_ratio is None
+    assert c.passes_four_fifths is None
     assert math.isclose(report.parity_difference or 0, 0.03, rel_tol=1e-9)
     assert math.isclose(report.parity_ratio or 0, 0.9, rel_tol=1e-9)
     assert report.adverse_groups == ()
@@ -45,14 +48,16 @@ def test_fairness_report_suppresses_group_when_below_support() -> None:
 def test_fairness_report_has_no_ratios_when_fewer_than_two_groups_are_usable() -> None:
     # METHODS.md R3: no comparison is not a comparison of zero
     report = fairness_report(["A", "B"], [5, 1], [200, 3])
-    assert report.parity_difference is None and report.parity_ratio is None
+    assert report.parity_difference is None
+    assert report.parity_ratio is None
 
 
 def test_fairness_to_rows_gives_one_flat_row_per_group_when_exported() -> None:
     report = fairness_report(["A", "B", "C"], [30, 20, 0], [100, 100, 5])
     rows = report.to_rows()
     assert [r["group"] for r in rows] == ["A", "B", "C"]
-    assert rows[1]["passes_four_fifths"] is False and rows[2]["suppressed"] is True
+    assert rows[1]["passes_four_fifths"] is False
+    assert rows[2]["suppressed"] is True
     assert rows[0]["most_favoured"] is True
     assert {r["parity_ratio"] for r in rows} == {report.parity_ratio}
     assert all(

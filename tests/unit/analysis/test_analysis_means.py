@@ -77,7 +77,8 @@ def test_summary_from_sums_never_returns_negative_variance_when_values_are_const
     # METHODS.md §4.3: rounding is clipped at 0
     x = np.full(1000, 0.1)
     (_,), (var,) = summary_from_sums(x.size, x.sum(), (x**2).sum())
-    assert var >= 0.0 and var < 1e-12
+    assert var >= 0.0
+    assert var < 1e-12
 
 
 def test_phi_matches_both_oracle_conventions_when_given_slicefinder_example() -> None:

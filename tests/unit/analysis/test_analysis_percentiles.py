@@ -61,7 +61,9 @@ def test_percentile_interval_returns_order_statistics_when_values_are_one_to_hun
 def test_percentile_interval_is_insufficient_when_sample_is_too_small() -> None:
     # METHODS.md §4.5: the p99 ranks do not exist for n = 20
     iv = percentile_interval(np.arange(20.0), 0.99)
-    assert not iv.sufficient and math.isnan(iv.low) and math.isnan(iv.high)
+    assert not iv.sufficient
+    assert math.isnan(iv.low)
+    assert math.isnan(iv.high)
 
 
 def test_order_statistic_coverage_is_at_least_nominal_when_n_varies() -> None:
@@ -82,7 +84,8 @@ def test_bootstrap_is_reproducible_when_seed_is_fixed() -> None:
     other = bootstrap_percentile_difference(x, y, 0.9, seed=124)
     assert first == again
     assert (first.ci_low, first.ci_high) != (other.ci_low, other.ci_high)
-    assert first.seed == 123 and first.n_resamples == 2000
+    assert first.seed == 123
+    assert first.n_resamples == 2000
 
 
 def test_bootstrap_brackets_a_real_shift_when_samples_differ() -> None:
@@ -92,7 +95,8 @@ def test_bootstrap_brackets_a_real_shift_when_samples_differ() -> None:
     res = bootstrap_percentile_difference(x, y, 0.9, n_resamples=500, seed=1)
     assert res.sufficient
     assert res.ci_low < res.diff < res.ci_high
-    assert res.ci_low > 90 and res.ci_high < 110
+    assert res.ci_low > 90
+    assert res.ci_high < 110
     assert math.isclose(res.diff, percentile(x, 0.9) - percentile(y, 0.9), rel_tol=1e-12)
 
 
@@ -100,7 +104,8 @@ def test_bootstrap_reports_insufficient_when_tail_has_fewer_than_ten_points() ->
     # METHODS.md §4.1/§4.5: n·(1 - q) ≥ 10 required (here 500·0.01 = 5)
     res = bootstrap_percentile_difference(np.arange(500.0), np.arange(2000.0), 0.99)
     assert not res.sufficient
-    assert math.isnan(res.ci_low) and math.isnan(res.ci_high)
+    assert math.isnan(res.ci_low)
+    assert math.isnan(res.ci_high)
     assert not math.isnan(res.diff)
 
 

@@ -14,12 +14,12 @@ from llmpulse.analysis.power import (
 
 
 def test_two_proportions_sample_size_matches_textbook_when_10_vs_15_percent() -> None:
-    # two-proportion z (METHODS.md §4.2): 0.10 vs 0.15, α 0.05, power 0.8 → 686 per group
+    # two-proportion z (METHODS.md §4.2): 0.10 vs 0.15, alpha 0.05, power 0.8 → 686 per group
     assert sample_size_two_proportions(0.10, 0.15) == 686
 
 
 def test_two_means_sample_size_matches_textbook_when_half_a_standard_deviation() -> None:
-    # two-sample means (METHODS.md §4.3): σ = 1, δ = 0.5 → 2·(1.96 + 0.8416)²/0.25 = 62.8 → 63
+    # two-sample means (METHODS.md §4.3): sigma = 1, δ = 0.5 → 2·(1.96 + 0.8416)²/0.25 = 62.8 → 63
     assert sample_size_two_means(1.0, 0.5) == 63
 
 

@@ -37,7 +37,8 @@ def test_wilson_interval_is_vectorised_and_nan_when_n_is_zero() -> None:
     lo, hi = wilson_interval([5, 0, 3], [100, 20, 0])
     assert math.isclose(lo[0], 0.0215437, abs_tol=5e-7)
     assert math.isclose(hi[1], 0.1611252, abs_tol=5e-7)
-    assert math.isnan(lo[2]) and math.isnan(hi[2])
+    assert math.isnan(lo[2])
+    assert math.isnan(hi[2])
 
 
 def test_two_proportion_z_matches_oracle_when_30_of_200_vs_45_of_1000() -> None:
@@ -88,7 +89,8 @@ def test_fisher_exact_agrees_with_scipy_when_tables_are_random() -> None:
 def test_two_proportion_z_gives_p_one_when_both_groups_have_no_events() -> None:
     # METHODS.md §4.2: degenerate pooled rate 0
     z, p = two_proportion_z(0, 100, 0, 300)
-    assert z[0] == 0.0 and p[0] == 1.0
+    assert z[0] == 0.0
+    assert p[0] == 1.0
 
 
 def test_compare_proportions_falls_back_to_fisher_when_expected_counts_are_small() -> None:
@@ -121,8 +123,10 @@ def test_newcombe_interval_contains_the_difference_when_counts_are_random() -> N
     x1, x2 = rng.binomial(n1, 0.3), rng.binomial(n2, 0.2)
     low, high = newcombe_interval(x1, n1, x2, n2)
     d = x1 / n1 - x2 / n2
-    assert np.all(low <= d + 1e-12) and np.all(d <= high + 1e-12)
-    assert np.all(low >= -1) and np.all(high <= 1)
+    assert np.all(low <= d + 1e-12)
+    assert np.all(d <= high + 1e-12)
+    assert np.all(low >= -1)
+    assert np.all(high <= 1)
 
 
 def test_wilson_interval_rejects_confidence_when_outside_unit_interval() -> None:

@@ -21,7 +21,8 @@ def test_mann_whitney_matches_oracle_when_samples_are_separated() -> None:
     assert math.isclose(exact.p_value, 2 / math.comb(8, 4), rel_tol=1e-9)
     assert math.isclose(exact.p_value, 0.0285714, abs_tol=5e-7)
     assert math.isclose(asym.p_value, 0.0303828, abs_tol=5e-7)
-    assert exact.auc == 0.0 and exact.cliffs_delta == -1.0
+    assert exact.auc == 0.0
+    assert exact.cliffs_delta == -1.0
     assert exact.hodges_lehmann == -4.0
 
 

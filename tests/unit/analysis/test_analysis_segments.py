@@ -37,10 +37,14 @@ def test_compare_slices_ranks_planted_bad_slice_first_when_error_rate_is_quadrup
     results = compare_slices(sliced, totals, kind="proportion", direction="higher_is_worse")
     top = results[0]
     assert top.keys == (("model", "m3"),)
-    assert top.rank == 1 and top.significant and top.worse and top.test == "z"
+    assert top.rank == 1
+    assert top.significant
+    assert top.worse
+    assert top.test == "z"
     m3 = cols["model"] == "m3"
     rate_s, rate_r = errors[m3].mean(), errors[~m3].mean()
-    assert math.isclose(top.value, rate_s) and math.isclose(top.rest_value, rate_r)
+    assert math.isclose(top.value, rate_s)
+    assert math.isclose(top.rest_value, rate_r)
     assert math.isclose(top.impact, (rate_s - rate_r) * m3.sum(), rel_tol=1e-9)
     assert top.ci_low < top.diff < top.ci_high
     # every ranked slice is significant and worse, ranks are 1..k in impact order
@@ -60,8 +64,11 @@ def test_compare_slices_filters_small_slice_before_testing_when_support_is_low()
     results = compare_slices(sliced, totals, kind="proportion", direction="higher_is_worse")
     by_key = {r.keys[0][1]: r for r in results}
     tiny = by_key["tiny"]
-    assert not tiny.tested and tiny.test == "none" and tiny.rank is None
-    assert math.isnan(tiny.p_value) and math.isnan(tiny.p_adjusted)
+    assert not tiny.tested
+    assert tiny.test == "none"
+    assert tiny.rank is None
+    assert math.isnan(tiny.p_value)
+    assert math.isnan(tiny.p_adjusted)
     assert results[-1] is tiny  # untested rows come last
     tested = [r for r in results if r.tested]
     assert len(tested) == 3
@@ -93,7 +100,8 @@ def test_compare_slices_matches_methods_oracles_when_segment_is_40_of_400() -> N
     assert b.test == "z"
     assert math.isclose(b.p_value, 2 * stats.norm.sf(7.5), rel_tol=1e-9)
     assert math.isclose(b.impact, 36.0, rel_tol=1e-12)
-    assert b.rank == 1 and b.explained_share == 1.0
+    assert b.rank == 1
+    assert b.explained_share == 1.0
 
 
 def test_compare_slices_uses_fisher_when_expected_counts_are_below_five() -> None:
@@ -136,7 +144,8 @@ def test_compare_slices_equals_scipy_welch_when_metric_is_a_mean(build_slices: B
         assert math.isclose(
             r.impact, (cost[mask].mean() - cost[~mask].mean()) * mask.sum(), rel_tol=1e-9
         )
-    assert results[0].keys == (("region", "ap"),) and results[0].rank == 1
+    assert results[0].keys == (("region", "ap"),)
+    assert results[0].rank == 1
 
 
 def test_compare_slices_flags_low_slice_as_worse_when_lower_is_worse(build_slices: Builder) -> None:
@@ -148,7 +157,10 @@ def test_compare_slices_flags_low_slice_as_worse_when_lower_is_worse(build_slice
     results = compare_slices(sliced, totals, kind="mean", direction="lower_is_worse")
     top = results[0]
     assert top.keys == (("model", "m2"),)
-    assert top.worse and top.diff < 0 and top.impact > 0 and top.effect < 0
+    assert top.worse
+    assert top.diff < 0
+    assert top.impact > 0
+    assert top.effect < 0
 
 
 def test_compare_slices_explained_shares_sum_to_one_within_a_dimension(

@@ -11,15 +11,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Table, create_engine, event, select
+from sqlalchemy import Engine, Insert, Table, create_engine, delete, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from llmpulse.domain.errors import FieldError, InvalidInput, Unavailable
 from llmpulse.domain.ids import ProjectName
-from llmpulse.store.api import Project
+from llmpulse.store.api import Document, Project
 from llmpulse.store.state.migrate import upgrade_to_head
-from llmpulse.store.state.tables import projects
+from llmpulse.store.state.tables import documents, projects
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -118,6 +118,38 @@ class SqlStateStore:
         with self.engine.connect() as conn:
             row = conn.execute(select(projects).where(projects.c.name == name)).first()
         return None if row is None else _project(row)
+
+    def put_document(self, kind: str, name: str, body: str, now: datetime) -> None:
+        """Create or replace one named document."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(documents).where(documents.c.kind == kind, documents.c.name == name)
+            )
+            conn.execute(documents.insert().values(kind=kind, name=name, body=body, updated_at=now))
+
+    def get_document(self, kind: str, name: str) -> Document | None:
+        """One document, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(documents).where(documents.c.kind == kind, documents.c.name == name)
+            ).first()
+        return None if row is None else Document(row.kind, row.name, row.body, row.updated_at)
+
+    def list_documents(self, kind: str) -> list[Document]:
+        """Every document of one kind, by name."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(documents).where(documents.c.kind == kind).order_by(documents.c.name)
+            ).all()
+        return [Document(r.kind, r.name, r.body, r.updated_at) for r in rows]
+
+    def delete_document(self, kind: str, name: str) -> bool:
+        """Delete one document; True when it existed."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(documents).where(documents.c.kind == kind, documents.c.name == name)
+            )
+        return bool(result.rowcount)
 
     def close(self) -> None:
         """Release every pooled connection; safe to call twice."""

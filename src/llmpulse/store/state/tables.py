@@ -42,3 +42,13 @@ projects = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("description", Text(), nullable=False, server_default=""),
 )
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("kind", String(64), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("body", Text(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+"""Small named configuration documents (price table overrides, saved cohorts), as JSON text."""

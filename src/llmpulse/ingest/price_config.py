@@ -1,0 +1,52 @@
+"""`PriceConfig`: the price book in force = shipped table + YAML file + API overrides.
+
+Precedence, lowest first: the table shipped with the package, the YAML file named by
+``--prices`` (``LLMPULSE_PRICES``), then the overrides set through the API (kept in the state
+store, so they survive restarts). Changing the overrides swaps the book used at ingest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from llmpulse.domain.specs import PriceTable
+from llmpulse.ingest.enrich import CostEnricher
+from llmpulse.ingest.pricing import PriceBook, load_price_table, shipped_price_table
+from llmpulse.store.api import StateStore
+
+DOC_KIND = "prices"
+DOC_NAME = "overrides"
+
+
+class PriceConfig:
+    """Holds the layered price tables and the `CostEnricher` built from them."""
+
+    def __init__(self, state: StateStore, file: Path | None = None) -> None:
+        self._state = state
+        self.file_table = load_price_table(file) if file is not None else None
+        doc = state.get_document(DOC_KIND, DOC_NAME)
+        self.overrides = PriceTable.model_validate_json(doc.body) if doc else None
+        self.enricher = CostEnricher(self._book())
+
+    @property
+    def shipped(self) -> PriceTable:
+        """The table shipped with llmpulse."""
+        return shipped_price_table()
+
+    def _book(self) -> PriceBook:
+        tables = [t for t in (self.shipped, self.file_table, self.overrides) if t is not None]
+        return PriceBook(tables)
+
+    def set_overrides(self, table: PriceTable, now: datetime) -> None:
+        """Persist ``table`` as the API overrides and price new spans with it."""
+        self._state.put_document(DOC_KIND, DOC_NAME, table.model_dump_json(), now)
+        self.overrides = table
+        self.enricher = CostEnricher(self._book())
+
+    def clear_overrides(self) -> bool:
+        """Drop the API overrides; True when there were some."""
+        existed = self._state.delete_document(DOC_KIND, DOC_NAME)
+        self.overrides = None
+        self.enricher = CostEnricher(self._book())
+        return existed

@@ -1,0 +1,95 @@
+"""Metrics: ``GET /api/v1/projects/{project}/metrics`` (series or window aggregates).
+
+``metric`` (repeatable) is ``field:agg`` (see `llmpulse.domain.metrics`), ``bucket`` a duration
+from ``1m`` to ``1d`` (omit for one window aggregate), ``group_by`` up to two keys, and the
+span filters of the spans route. Each row carries ``n`` (spans) and per-metric ``support``
+(spans that had the field): a bucket with no spans has no row (no data is not zero).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from llmpulse.domain.ids import ProjectName
+from llmpulse.server.deps import get_services
+from llmpulse.server.routes.params import parse_duration, parse_metrics, span_filter, time_range
+from llmpulse.server.services import Services
+from llmpulse.store.api import MetricFrame, MetricQuery
+
+router = APIRouter(prefix="/api/v1", tags=["metrics"])
+ListParam = Annotated[list[str], Query()]
+
+
+class MetricRowOut(BaseModel):
+    """One bucket and group."""
+
+    bucket: datetime | None
+    group: list[str | None]
+    n: int
+    values: dict[str, float | None]
+    support: dict[str, int]
+
+
+class MetricFrameOut(BaseModel):
+    """A metric series or window aggregate."""
+
+    metrics: list[str]
+    group_by: list[str]
+    bucket_s: int | None
+    rows: list[MetricRowOut]
+
+    @classmethod
+    def from_frame(cls, f: MetricFrame, bucket_s: int | None) -> MetricFrameOut:
+        """Map a store frame."""
+        return cls(
+            metrics=list(f.metrics),
+            group_by=list(f.group_by),
+            bucket_s=bucket_s,
+            rows=[
+                MetricRowOut(
+                    bucket=r.bucket,
+                    group=list(r.group),
+                    n=r.n,
+                    values=dict(zip(f.metrics, r.values, strict=True)),
+                    support=dict(zip(f.metrics, r.support, strict=True)),
+                )
+                for r in f.rows
+            ],
+        )
+
+
+@router.get("/projects/{project}/metrics")
+async def get_metrics(
+    project: str,
+    services: Annotated[Services, Depends(get_services)],
+    metric: ListParam = [],  # noqa: B006 - FastAPI query list default
+    bucket: str | None = None,
+    group_by: ListParam = [],  # noqa: B006
+    start: datetime | None = None,
+    end: datetime | None = None,
+    kind: ListParam = [],  # noqa: B006
+    status: str | None = None,
+    model: ListParam = [],  # noqa: B006
+    name: ListParam = [],  # noqa: B006
+    attr: ListParam = [],  # noqa: B006
+    root_only: bool = False,
+    max_groups: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> MetricFrameOut:
+    """Compute metrics over a project's spans."""
+    await services.query.require_project(ProjectName(project))
+    width = parse_duration(bucket)
+    q = MetricQuery(
+        project=ProjectName(project),
+        metrics=parse_metrics(metric),
+        time=time_range(start, end),
+        bucket=width,
+        group_by=tuple(group_by),
+        where=span_filter(kind, status, model, name, attr, root_only),
+        max_groups=max_groups,
+    )
+    frame = await services.query.metric(q)
+    return MetricFrameOut.from_frame(frame, int(width.total_seconds()) if width else None)

@@ -23,7 +23,7 @@ from llmpulse.domain.errors import InvalidInput
 SliceKey = tuple[tuple[str, str], ...]
 """One or two (key, value) pairs, e.g. (("model", "gpt-4o"), ("region", "eu"))."""
 
-TestName = Literal["z", "fisher", "welch", "none"]
+TestName = Literal["z", "fisher", "welch", "mann_whitney", "none"]
 
 
 @dataclass(frozen=True)

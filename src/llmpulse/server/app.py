@@ -19,6 +19,7 @@ from llmpulse.server.routes import (
     predictions,
     prices,
     projects,
+    segments,
     spans,
 )
 from llmpulse.server.services import run_services
@@ -50,7 +51,17 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    for module in (health, otlp, projects, spans, annotations, predictions, metrics, prices):
+    for module in (
+        health,
+        otlp,
+        projects,
+        spans,
+        annotations,
+        predictions,
+        metrics,
+        prices,
+        segments,
+    ):
         app.include_router(module.router)
     mount_ui(app)
     return app

@@ -11,6 +11,7 @@ from llmpulse.ingest.grpc_listener import GrpcListener
 from llmpulse.ingest.price_config import PriceConfig
 from llmpulse.ingest.service import IngestService
 from llmpulse.ingest.writer import SpanWriter
+from llmpulse.query.segments import SegmentService
 from llmpulse.query.service import QueryService
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.api import EventStore, StateStore
@@ -28,6 +29,7 @@ class Services:
     writer: SpanWriter
     ingest: IngestService
     query: QueryService
+    segments: SegmentService
 
 
 @asynccontextmanager
@@ -55,6 +57,7 @@ async def run_services(
             listener = GrpcListener(ingest, settings.host, settings.grpc_port)
             await listener.start()
             stack.push_async_callback(listener.stop)
+        query = QueryService(events, state)
         yield Services(
             settings=settings,
             clock=clock,
@@ -62,5 +65,6 @@ async def run_services(
             state=state,
             writer=writer,
             ingest=ingest,
-            query=QueryService(events, state),
+            query=query,
+            segments=SegmentService(query),
         )

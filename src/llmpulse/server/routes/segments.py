@@ -1,0 +1,228 @@
+"""Segments, slice discovery, fairness and version comparison (METHODS.md §4).
+
+* ``GET /api/v1/projects/{project}/segments?metric=&key=``: every value of one key against the
+  rest, with the right test for the metric, BH-adjusted p, effect, CI and impact rank.
+* ``GET /api/v1/projects/{project}/segments/discover?metric=&key=&key=…``: the worst one- and
+  two-key slices.
+* ``GET /api/v1/projects/{project}/fairness?metric=&key=[&format=csv]``: parity report.
+* ``GET /api/v1/projects/{project}/compare?key=&baseline=&candidate=&metric=…``: canary/A-B.
+
+All take the span filters and ``start``/``end`` of the metrics route.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from llmpulse.analysis.segments import SliceResult
+from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.metrics import parse_metric
+from llmpulse.query.segments import Scope, SegmentReport
+from llmpulse.server.deps import get_services
+from llmpulse.server.routes.params import parse_metrics, span_filter, time_range
+from llmpulse.server.services import Services
+
+router = APIRouter(prefix="/api/v1", tags=["segments"])
+ListParam = Annotated[list[str], Query()]
+DirectionParam = Literal["higher_is_worse", "lower_is_worse"]
+DEFAULT_GUARD_RAILS = ("latency_ms:p95", "error:rate", "cost_usd:mean")
+
+
+def clean(value: Any) -> Any:
+    """NaN and infinities become null (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
+
+
+class SliceOut(BaseModel):
+    """One slice compared with the rest."""
+
+    keys: dict[str, str]
+    n: int
+    share: float | None
+    value: float | None
+    rest_value: float | None
+    diff: float | None
+    ci_low: float | None
+    ci_high: float | None
+    effect: float | None
+    p_value: float | None
+    p_adjusted: float | None
+    significant: bool
+    worse: bool
+    impact: float | None
+    explained_share: float | None
+    test: str
+    tested: bool
+    rank: int | None
+
+    @classmethod
+    def from_result(cls, r: SliceResult) -> SliceOut:
+        """Map an analysis result (NaN → null)."""
+        d = {f: getattr(r, f) for f in SliceResult.__dataclass_fields__}
+        d["keys"] = dict(r.keys)
+        return cls.model_validate(clean(d))
+
+
+class SegmentReportOut(BaseModel):
+    """A ranked segment table."""
+
+    metric: str
+    kind: str
+    keys: list[str]
+    total_n: int
+    data: list[SliceOut]
+
+    @classmethod
+    def from_report(cls, r: SegmentReport) -> SegmentReportOut:
+        """Map a report."""
+        rows = [SliceOut.from_result(x) for x in r.rows]
+        return cls(metric=r.metric, kind=r.kind, keys=list(r.keys), total_n=r.total_n, data=rows)
+
+
+def _scope(project: str, start: datetime | None, end: datetime | None, kind: list[str],
+           status: str | None, model: list[str], name: list[str], attr: list[str],
+           root_only: bool) -> Scope:  # fmt: skip
+    return Scope(
+        ProjectName(project),
+        time_range(start, end),
+        span_filter(kind, status, model, name, attr, root_only),
+    )
+
+
+def _one_metric(metric: list[str]) -> Any:
+    if len(metric) != 1:
+        raise InvalidInput("give exactly one metric", [FieldError("metric", "one metric")])
+    return parse_metric(metric[0], "metric")
+
+
+@router.get("/projects/{project}/segments")
+async def compare_segments(
+    project: str, services: Annotated[Services, Depends(get_services)],
+    key: str, metric: ListParam = [],  # noqa: B006
+    direction: DirectionParam = "higher_is_worse",
+    min_support: Annotated[int, Query(ge=1)] = 30,
+    q: Annotated[float, Query(gt=0, lt=1)] = 0.05,
+    start: datetime | None = None, end: datetime | None = None,
+    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
+    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
+) -> SegmentReportOut:  # fmt: skip
+    """Compare each value of ``key`` with the rest of the traffic on one metric."""
+    await services.query.require_project(ProjectName(project))
+    scope = _scope(project, start, end, kind, status, model, name, attr, root_only)
+    report = await services.segments.compare_key(
+        scope, _one_metric(metric), key, direction=direction, min_support=min_support, q=q
+    )
+    return SegmentReportOut.from_report(report)
+
+
+@router.get("/projects/{project}/segments/discover")
+async def discover_segments(
+    project: str, services: Annotated[Services, Depends(get_services)],
+    key: ListParam = [], metric: ListParam = [],  # noqa: B006
+    direction: DirectionParam = "higher_is_worse",
+    min_support: Annotated[int, Query(ge=1)] = 30, k: Annotated[int, Query(ge=1, le=200)] = 20,
+    start: datetime | None = None, end: datetime | None = None,
+    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
+    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
+) -> SegmentReportOut:  # fmt: skip
+    """The slices (one key or a pair) that are significantly worst on a metric."""
+    await services.query.require_project(ProjectName(project))
+    scope = _scope(project, start, end, kind, status, model, name, attr, root_only)
+    report = await services.segments.discover(
+        scope, _one_metric(metric), tuple(key), direction=direction, min_support=min_support, k=k
+    )
+    return SegmentReportOut.from_report(report)
+
+
+class FairnessOut(BaseModel):
+    """Parity of a rate across the groups of a key."""
+
+    metric: str
+    key: str
+    parity_difference: float | None
+    parity_ratio: float | None
+    most_favoured: str | None
+    threshold: float
+    min_support: int
+    groups: list[dict[str, Any]]
+
+
+@router.get("/projects/{project}/fairness", response_model=FairnessOut)
+async def fairness(
+    project: str, services: Annotated[Services, Depends(get_services)],
+    key: str, metric: ListParam = [],  # noqa: B006
+    min_support: Annotated[int, Query(ge=1)] = 30,
+    threshold: Annotated[float, Query(gt=0, le=1)] = 0.8,
+    format: Literal["json", "csv"] = "json",
+    start: datetime | None = None, end: datetime | None = None,
+    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
+    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
+) -> Any:  # fmt: skip
+    """Per-group rates with Wilson CIs, parity difference and ratio, the four-fifths rule."""
+    await services.query.require_project(ProjectName(project))
+    scope = _scope(project, start, end, kind, status, model, name, attr, root_only)
+    m = _one_metric(metric)
+    report = await services.segments.fairness(
+        scope, m, key, min_support=min_support, threshold=threshold
+    )
+    rows = clean(report.to_rows())
+    if format == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["group"])
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(buf.getvalue(), media_type="text/csv")
+    return FairnessOut(
+        metric=m.name, key=key, parity_difference=clean(report.parity_difference),
+        parity_ratio=clean(report.parity_ratio), most_favoured=report.most_favoured,
+        threshold=report.threshold, min_support=report.min_support, groups=rows,
+    )  # fmt: skip
+
+
+class ComparisonOut(BaseModel):
+    """Candidate against baseline: a verdict per metric and an overall signal."""
+
+    key: str
+    baseline: str
+    candidate: str
+    signal: str
+    metrics: list[dict[str, Any]]
+
+
+@router.get("/projects/{project}/compare")
+async def compare(
+    project: str, services: Annotated[Services, Depends(get_services)],
+    baseline: str, candidate: str, key: str = "version",
+    metric: ListParam = [], guard_rail: ListParam = [],  # noqa: B006
+    min_support: Annotated[int, Query(ge=1)] = 30,
+    start: datetime | None = None, end: datetime | None = None,
+    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
+    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
+) -> ComparisonOut:  # fmt: skip
+    """Compare two values of ``key`` (default ``version``): promote or hold."""
+    await services.query.require_project(ProjectName(project))
+    scope = _scope(project, start, end, kind, status, model, name, attr, root_only)
+    specs = parse_metrics(metric or list(DEFAULT_GUARD_RAILS))
+    report = await services.segments.compare_versions(
+        scope, key, baseline, candidate, specs,
+        guard_rails=tuple(guard_rail) or None, min_support=min_support,
+    )  # fmt: skip
+    return ComparisonOut(
+        key=key, baseline=baseline, candidate=candidate, signal=report.signal,
+        metrics=clean(report.to_rows()),
+    )  # fmt: skip

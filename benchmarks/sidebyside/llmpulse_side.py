@@ -1,8 +1,7 @@
 """llmpulse under test: ``llmpulse serve`` from the venv running the benchmark, REST queries.
 
-Endpoints that do not exist yet (the metrics API comes in a later issue) answer 404 and are
-reported as n/a. Metric endpoints are tried from a short list of candidate shapes; the first
-one that does not answer 404 is used for every repetition.
+Quantiles and hourly counts use ``GET /api/v1/projects/{project}/metrics``; an endpoint that
+answers 404 (an older server) is reported as n/a rather than failing the run.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from typing import Any
 import httpx
 
 from sidebyside.procmon import ServerProcess, dir_size_bytes, free_port
-from sidebyside.system import InstallSize, NotAvailable, QueryFn, expect_ok
+from sidebyside.system import InstallSize, QueryFn, expect_ok
 from sidebyside.workload import WorkloadSpec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +41,6 @@ class LlmpulseSystem:
         self.exe = executable or Path(sys.executable).parent / "llmpulse"
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self._metric_paths: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def prepare(self) -> None:
         """Check the executable exists (the project's venv provides it)."""
@@ -81,50 +79,25 @@ class LlmpulseSystem:
         """REST with ``attr=metadata.region:eu-west``, 100 newest matches."""
         return await self._spans(client, attr="metadata.region:eu-west")
 
-    async def _metric(
-        self, client: httpx.AsyncClient, key: str, candidates: list[tuple[str, dict[str, Any]]]
-    ) -> Any:
-        if key not in self._metric_paths:
-            for path, params in candidates:
-                resp = await client.get(f"{self.base}{path}", params=params)
-                if resp.status_code not in (404, 405):
-                    self._metric_paths[key] = (path, params)
-                    break
-            else:
-                raise NotAvailable(f"none of {[p for p, _ in candidates]} exists")
-        path, params = self._metric_paths[key]
-        return expect_ok(await client.get(f"{self.base}{path}", params=params)).json()
+    async def _metrics(self, client: httpx.AsyncClient, params: list[tuple[str, str]]) -> Any:
+        url = f"{self.base}/api/v1/projects/{self.spec.project}/metrics"
+        return expect_ok(await client.get(url, params=tuple(params))).json()
 
-    def _window(self) -> dict[str, str]:
+    def _window(self) -> list[tuple[str, str]]:
         end = self.spec.base_ns + self.spec.duration_ns + 3_600_000_000_000
-        return {"start": _iso(self.spec.base_ns), "end": _iso(end)}
+        return [("start", _iso(self.spec.base_ns)), ("end", _iso(end))]
 
     async def latency_quantiles(self, client: httpx.AsyncClient) -> int:
-        """p50 and p99 latency over the project (metrics API, when it exists)."""
-        p = f"/api/v1/projects/{self.spec.project}"
-        body = await self._metric(
-            client,
-            "quantiles",
-            [
-                (f"{p}/metrics/latency", {"quantiles": "0.5,0.99", **self._window()}),
-                (f"{p}/metrics", {"metric": "latency_ms", "agg": "p50,p99", **self._window()}),
-            ],
-        )
-        return 2 if body else 0
+        """p50 and p99 of root-span (trace) latency, as Phoenix's ``latencyMsQuantile``."""
+        params = [("metric", "latency_ms:p50"), ("metric", "latency_ms:p99"), ("root_only", "true")]
+        body = await self._metrics(client, params)
+        return sum(v is not None for row in body["rows"] for v in row["values"].values())
 
     async def hourly_counts(self, client: httpx.AsyncClient) -> int:
-        """Span counts per hour (metrics API, when it exists)."""
-        p = f"/api/v1/projects/{self.spec.project}"
-        body = await self._metric(
-            client,
-            "hourly",
-            [
-                (f"{p}/metrics/span_count", {"bucket": "1h", **self._window()}),
-                (f"{p}/metrics", {"metric": "span_count", "bucket": "1h", **self._window()}),
-            ],
-        )
-        data = body.get("data", body) if isinstance(body, dict) else body
-        return len(data) if isinstance(data, list) else 1
+        """Span counts per hour over the workload's time span (buckets with spans)."""
+        params = [("metric", "count"), ("bucket", "1h"), *self._window()]
+        body = await self._metrics(client, params)
+        return sum(1 for row in body["rows"] if row["n"])
 
     def queries(self) -> dict[str, QueryFn]:
         """The four timed queries."""

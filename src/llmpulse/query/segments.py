@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 
+from llmpulse.analysis.changes import SliceChange, discover_changes
 from llmpulse.analysis.comparison import (
     ComparisonReport,
     LatencyMetric,
@@ -87,6 +88,18 @@ def to_stats(frame: SliceFrame, kind: Kind) -> tuple[SliceStats, SliceTotals]:
     return stats, SliceTotals(t.n, sum=t.sum, sumsq=t.sumsq)
 
 
+@dataclass(frozen=True, slots=True)
+class ChangeReport:
+    """Slices ranked by how much worse they got from the baseline to the current window."""
+
+    metric: str
+    kind: Kind
+    keys: tuple[str, ...]
+    baseline_n: int
+    current_n: int
+    rows: list[SliceChange]
+
+
 class SegmentService:
     """Segment analyses over one project's spans."""
 
@@ -149,6 +162,25 @@ class SegmentService:
             stats, totals, kind=kind, direction=direction, min_support=min_support, k=k
         )
         return SegmentReport(m.name, kind, keys, frame.total.n, rows)
+
+    async def changes(
+        self, scope: Scope, baseline: TimeRange, m: MetricSpec, keys: tuple[str, ...], *,
+        direction: Direction = "higher_is_worse", min_support: int = 30, k: int = 20,
+    ) -> ChangeReport:  # fmt: skip
+        """Slices whose metric got worse in ``scope.time`` compared with ``baseline``."""
+        if not keys:
+            raise InvalidInput("no keys", [FieldError("key", "give at least one key")])
+        kind = metric_kind(m)
+        kind = "mean" if kind == "distribution" else kind
+        before = replace(scope, time=baseline)
+        cur, base = await asyncio.gather(
+            self._slices(scope, m, keys, pairs=True), self._slices(before, m, keys, pairs=True)
+        )
+        rows = discover_changes(
+            to_stats(base, kind)[0], to_stats(cur, kind)[0], kind=kind, direction=direction,
+            min_support=min_support, k=k,
+        )  # fmt: skip
+        return ChangeReport(m.name, kind, keys, base.total.n, cur.total.n, rows)
 
     async def fairness(
         self, scope: Scope, m: MetricSpec, key: str, *, min_support: int = 30,

@@ -149,6 +149,68 @@ async def discover_segments(
     return SegmentReportOut.from_report(report)
 
 
+class ChangeOut(BaseModel):
+    """One slice, current window against its baseline."""
+
+    keys: dict[str, str]
+    n_baseline: int
+    n_current: int
+    baseline_value: float | None
+    current_value: float | None
+    diff: float | None
+    ci_low: float | None
+    ci_high: float | None
+    effect: float | None
+    p_value: float | None
+    p_adjusted: float | None
+    significant: bool
+    worse: bool
+    impact: float | None
+    explained_by: dict[str, str] | None
+    rank: int | None
+
+
+class ChangeReportOut(BaseModel):
+    """What changed between two windows."""
+
+    metric: str
+    kind: str
+    keys: list[str]
+    baseline_n: int
+    current_n: int
+    data: list[ChangeOut]
+
+
+@router.get("/projects/{project}/segments/changes")
+async def segment_changes(
+    project: str, services: Annotated[Services, Depends(get_services)],
+    baseline_start: datetime, baseline_end: datetime,
+    key: ListParam = [], metric: ListParam = [],  # noqa: B006
+    direction: DirectionParam = "higher_is_worse",
+    min_support: Annotated[int, Query(ge=1)] = 30, k: Annotated[int, Query(ge=1, le=200)] = 20,
+    start: datetime | None = None, end: datetime | None = None,
+    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
+    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
+) -> ChangeReportOut:  # fmt: skip
+    """Slices whose metric got worse from the baseline window to ``start``..``end``."""
+    await services.query.require_project(ProjectName(project))
+    scope = _scope(project, start, end, kind, status, model, name, attr, root_only)
+    report = await services.segments.changes(
+        scope, time_range(baseline_start, baseline_end), _one_metric(metric), tuple(key),
+        direction=direction, min_support=min_support, k=k,
+    )  # fmt: skip
+    rows = []
+    for r in report.rows:
+        d = {f: getattr(r, f) for f in r.__dataclass_fields__}
+        d["keys"] = dict(r.keys)
+        d["explained_by"] = dict(r.explained_by) if r.explained_by else None
+        rows.append(ChangeOut.model_validate(clean(d)))
+    return ChangeReportOut(
+        metric=report.metric, kind=report.kind, keys=list(report.keys),
+        baseline_n=report.baseline_n, current_n=report.current_n, data=rows,
+    )  # fmt: skip
+
+
 class FairnessOut(BaseModel):
     """Parity of a rate across the groups of a key."""
 

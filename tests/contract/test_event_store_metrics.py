@@ -10,16 +10,19 @@ import numpy as np
 import pytest
 from store_factories import make_span
 
+from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import PredictionId, ProjectName
 from llmpulse.domain.metrics import parse_field, parse_metric
 from llmpulse.domain.spans import Annotation, RetrievedDocument, Span, StatusCode
 from llmpulse.store.api import (
-    AttrEquals,
+    CohortKey,
     EventStore,
     MetricQuery,
     SampleQuery,
     SliceQuery,
+    SpanFilter,
+    SpanQuery,
 )
 
 P = ProjectName("metrics")
@@ -191,7 +194,7 @@ def test_sample_is_seeded_bounded_and_respects_the_segment(
     loaded: tuple[EventStore, list[Span]],
 ) -> None:
     store, spans = loaded
-    seg = (AttrEquals("metadata.tier", "pro"), AttrEquals("metadata.region", "eu"))
+    seg = (Condition("metadata.tier", "=", ("pro",)), Condition("metadata.region", "=", ("eu",)))
     q = SampleQuery(P, parse_field("latency_ms"), segment=seg, limit=50, seed=11)
     a, b = store.sample(q), store.sample(q)
     assert a == b
@@ -226,3 +229,27 @@ def test_unpriced_models_lists_models_with_tokens_but_no_cost(event_store: Event
     spans[1] = replace(spans[1], model="mystery-1", cost_usd=None)
     event_store.append_spans(spans)
     assert event_store.unpriced_models(P) == {"mystery-1": 2}
+
+
+def test_cohort_conditions_filter_and_split_spans(loaded: tuple[EventStore, list[Span]]) -> None:
+    store, spans = loaded
+    conds = (
+        Condition("metadata.tier", "in", ("pro", "enterprise")),
+        Condition("metadata.region", "!=", ("eu",)),
+    )
+    inside = [s for s in spans if s.metadata["tier"] != "free" and s.metadata["region"] != "eu"]
+    where = SpanFilter(conditions=conds)
+    row = store.metric(MetricQuery(P, (parse_metric("count"),), where=where)).rows[0]
+    assert row.n == len(inside)
+    key = CohortKey("upmarket-us", conds)
+    frame = store.metric(MetricQuery(P, (parse_metric("count"),), group_by=(key,)))
+    assert frame.group_by == ("cohort:upmarket-us",)
+    assert {r.group: r.n for r in frame.rows} == {
+        ("in",): len(inside),
+        ("out",): len(spans) - len(inside),
+    }
+    not_in = SpanFilter(conditions=(Condition("metadata.tier", "not in", ("free", "pro")),))
+    row = store.metric(MetricQuery(P, (parse_metric("count"),), where=not_in)).rows[0]
+    assert row.n == sum(s.metadata["tier"] == "enterprise" for s in spans)
+    page = store.list_spans(SpanQuery(P, conditions=conds, limit=1000))
+    assert len(page.items) == len(inside)

@@ -1,4 +1,4 @@
-"""`llmpulse` commands: serve, demo."""
+"""`llmpulse` commands: serve, demo, metrics, segments, prices."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from llmpulse.cli.metrics_cmd import metrics_app, prices_app
+from llmpulse.cli.segments_cmd import segments_app
 from llmpulse.server.settings import DEFAULT_GRPC_PORT, DEFAULT_PORT, ServerSettings
 
 app = typer.Typer(
@@ -16,6 +18,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+app.add_typer(metrics_app, name="metrics")
+app.add_typer(segments_app, name="segments")
+app.add_typer(prices_app, name="prices")
 
 DataDirOpt = Annotated[
     Path | None,

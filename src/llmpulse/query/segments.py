@@ -28,12 +28,14 @@ from llmpulse.analysis.discovery import discover_slices
 from llmpulse.analysis.distributions import compare_distributions
 from llmpulse.analysis.fairness import FairnessReport, fairness_report
 from llmpulse.analysis.segments import SliceResult, SliceStats, SliceTotals, compare_slices
+from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import MetricSpec
 from llmpulse.query.service import QueryService
 from llmpulse.store.api import (
-    AttrEquals,
+    CohortKey,
+    GroupKey,
     SampleQuery,
     SliceFrame,
     SliceQuery,
@@ -63,6 +65,18 @@ class SegmentReport:
     keys: tuple[str, ...]
     total_n: int
     rows: list[SliceResult]
+
+
+def labels(keys: tuple[GroupKey, ...]) -> tuple[str, ...]:
+    """Key names as results show them (a cohort as ``cohort:<name>``)."""
+    return tuple(k.label if isinstance(k, CohortKey) else k for k in keys)
+
+
+def segment_of(key: GroupKey, value: str) -> tuple[tuple[Condition, ...], bool]:
+    """The (conditions, complement) that select one value of a key (cohorts: in / out)."""
+    if isinstance(key, CohortKey):
+        return key.conditions, value != "in"
+    return (Condition(key, "=", (value,)),), False
 
 
 def metric_kind(m: MetricSpec) -> Kind:
@@ -107,14 +121,14 @@ class SegmentService:
         self._query = query
 
     async def _slices(
-        self, scope: Scope, m: MetricSpec, keys: tuple[str, ...], pairs: bool
+        self, scope: Scope, m: MetricSpec, keys: tuple[GroupKey, ...], pairs: bool
     ) -> SliceFrame:
         q = SliceQuery(scope.project, m.field, keys, scope.time, scope.where, pairs=pairs)
         return await self._query.slices(q)
 
     async def compare_key(
-        self, scope: Scope, m: MetricSpec, key: str, *, direction: Direction = "higher_is_worse",
-        min_support: int = 30, q: float = 0.05,
+        self, scope: Scope, m: MetricSpec, key: GroupKey, *,
+        direction: Direction = "higher_is_worse", min_support: int = 30, q: float = 0.05,
     ) -> SegmentReport:  # fmt: skip
         """Each value of ``key`` against the rest of the traffic."""
         kind = metric_kind(m)
@@ -126,16 +140,16 @@ class SegmentService:
             rows = compare_slices(
                 stats, totals, kind=kind, direction=direction, min_support=min_support, q=q
             )
-        return SegmentReport(m.name, kind, (key,), frame.total.n, rows)
+        return SegmentReport(m.name, kind, labels((key,)), frame.total.n, rows)
 
     async def _distribution_rows(
-        self, scope: Scope, m: MetricSpec, key: str, frame: SliceFrame, direction: Direction,
+        self, scope: Scope, m: MetricSpec, key: GroupKey, frame: SliceFrame, direction: Direction,
         min_support: int, q: float,
     ) -> list[SliceResult]:  # fmt: skip
         values = [r for r in frame.rows if len(r.keys) == 1][:30]
 
         async def pair(value: str) -> tuple[list[float], list[float]]:
-            base = SampleQuery(scope.project, m.field, (AttrEquals(key, value),), False,
+            base = SampleQuery(scope.project, m.field, *segment_of(key, value),
                                scope.time, scope.where, limit=2000)  # fmt: skip
             return await asyncio.gather(
                 self._query.sample(base), self._query.sample(replace(base, complement=True))
@@ -148,7 +162,7 @@ class SegmentService:
         )  # fmt: skip
 
     async def discover(
-        self, scope: Scope, m: MetricSpec, keys: tuple[str, ...], *,
+        self, scope: Scope, m: MetricSpec, keys: tuple[GroupKey, ...], *,
         direction: Direction = "higher_is_worse", min_support: int = 30, k: int = 20,
     ) -> SegmentReport:  # fmt: skip
         """The worst one- and two-key slices (percentile metrics are searched on the mean)."""
@@ -161,10 +175,10 @@ class SegmentService:
         rows = discover_slices(
             stats, totals, kind=kind, direction=direction, min_support=min_support, k=k
         )
-        return SegmentReport(m.name, kind, keys, frame.total.n, rows)
+        return SegmentReport(m.name, kind, labels(keys), frame.total.n, rows)
 
     async def changes(
-        self, scope: Scope, baseline: TimeRange, m: MetricSpec, keys: tuple[str, ...], *,
+        self, scope: Scope, baseline: TimeRange, m: MetricSpec, keys: tuple[GroupKey, ...], *,
         direction: Direction = "higher_is_worse", min_support: int = 30, k: int = 20,
     ) -> ChangeReport:  # fmt: skip
         """Slices whose metric got worse in ``scope.time`` compared with ``baseline``."""
@@ -180,10 +194,10 @@ class SegmentService:
             to_stats(base, kind)[0], to_stats(cur, kind)[0], kind=kind, direction=direction,
             min_support=min_support, k=k,
         )  # fmt: skip
-        return ChangeReport(m.name, kind, keys, base.total.n, cur.total.n, rows)
+        return ChangeReport(m.name, kind, labels(keys), base.total.n, cur.total.n, rows)
 
     async def fairness(
-        self, scope: Scope, m: MetricSpec, key: str, *, min_support: int = 30,
+        self, scope: Scope, m: MetricSpec, key: GroupKey, *, min_support: int = 30,
         threshold: float = 0.8,
     ) -> FairnessReport:  # fmt: skip
         """Selection-rate parity of an outcome metric across the values of ``key``."""
@@ -202,7 +216,7 @@ class SegmentService:
         )
 
     async def compare_versions(
-        self, scope: Scope, key: str, baseline: str, candidate: str,
+        self, scope: Scope, key: GroupKey, baseline: str, candidate: str,
         metrics: tuple[MetricSpec, ...], *, guard_rails: tuple[str, ...] | None = None,
         min_support: int = 30,
     ) -> ComparisonReport:  # fmt: skip
@@ -216,15 +230,20 @@ class SegmentService:
         )
 
     async def _version_input(
-        self, scope: Scope, key: str, a: str, b: str, m: MetricSpec, guard: bool
+        self, scope: Scope, key: GroupKey, a: str, b: str, m: MetricSpec, guard: bool
     ) -> MetricInput:
         kind = metric_kind(m)
         if kind == "distribution":
-            base = SampleQuery(scope.project, m.field, (AttrEquals(key, a),), False,
+            base = SampleQuery(scope.project, m.field, *segment_of(key, a),
                                scope.time, scope.where, limit=5000)  # fmt: skip
             xa, xb = await asyncio.gather(
                 self._query.sample(base),
-                self._query.sample(replace(base, segment=(AttrEquals(key, b),))),
+                self._query.sample(
+                    replace(
+                        base,
+                        **dict(zip(("segment", "complement"), segment_of(key, b), strict=True)),
+                    )
+                ),
             )
             return LatencyMetric(m.name, np.array(xa), np.array(xb), quantile=m.quantile or 0.5,
                                  guard_rail=guard)  # fmt: skip

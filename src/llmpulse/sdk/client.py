@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from llmpulse.domain.errors import FieldError
+from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.errors import LlmpulseApiError
 from llmpulse.sdk.records import (
     EmbeddingArg,
@@ -92,8 +93,11 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
     return min(max(seconds, 0.0), 60.0)
 
 
-class Client:
+class Client(AnalyticsMixin):
     """A connection to one llmpulse server.
+
+    Logging methods are defined here; metric, segment, fairness, comparison and price
+    methods come from `AnalyticsMixin`.
 
     Args:
         endpoint: base URL of the server (``http://host:7600``).
@@ -136,9 +140,11 @@ class Client:
         path: str,
         *,
         json: object = None,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
     ) -> Any:
-        """Send one request, retrying back-pressure answers; return the decoded JSON body.
+        """Send one request, retrying back-pressure answers; return the decoded body.
+
+        A JSON answer is decoded; any other (CSV) is returned as text.
 
         Raises:
             LlmpulseApiError: for any non-2xx answer left after retries.
@@ -149,7 +155,11 @@ class Client:
                 self._sleep(_retry_after_s(response, attempt))
                 continue
             if response.is_success:
-                return response.json() if response.content else None
+                if not response.content:
+                    return None
+                if "json" not in response.headers.get("content-type", "json"):
+                    return response.text
+                return response.json()
             raise _error(response)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -13,6 +13,7 @@ from llmpulse.server.demo_loader import load_demo_if_empty
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
     annotations,
+    cohorts,
     health,
     metrics,
     otlp,
@@ -61,6 +62,7 @@ def create_app(
         metrics,
         prices,
         segments,
+        cohorts,
     ):
         app.include_router(module.router)
     mount_ui(app)

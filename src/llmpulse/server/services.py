@@ -11,6 +11,7 @@ from llmpulse.ingest.grpc_listener import GrpcListener
 from llmpulse.ingest.price_config import PriceConfig
 from llmpulse.ingest.service import IngestService
 from llmpulse.ingest.writer import SpanWriter
+from llmpulse.query.cohorts import CohortService
 from llmpulse.query.segments import SegmentService
 from llmpulse.query.service import QueryService
 from llmpulse.server.settings import ServerSettings
@@ -30,6 +31,7 @@ class Services:
     ingest: IngestService
     query: QueryService
     segments: SegmentService
+    cohorts: CohortService
 
 
 @asynccontextmanager
@@ -67,4 +69,5 @@ async def run_services(
             ingest=ingest,
             query=query,
             segments=SegmentService(query),
+            cohorts=CohortService(state, clock),
         )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
+from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.metrics import MetricField, MetricSpec
 from llmpulse.domain.spans import Annotation, Span, SpanKind, StatusCode
@@ -54,6 +55,7 @@ class SpanQuery:
     text: str | None = None  # case-insensitive substring of input or output value
     trace_id: TraceId | None = None
     root_only: bool = False
+    conditions: tuple[Condition, ...] = ()  # a saved cohort's conditions, ANDed
     limit: int = 100
     cursor: str | None = None  # opaque, from a previous Page.next_cursor
 
@@ -68,6 +70,23 @@ class SpanFilter:
     names: tuple[str, ...] = ()
     attributes: tuple[AttrEquals, ...] = ()
     root_only: bool = False
+    conditions: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CohortKey:
+    """A group key that splits spans into a cohort (``in``) and the rest (``out``)."""
+
+    name: str
+    conditions: tuple[Condition, ...]
+
+    @property
+    def label(self) -> str:
+        """How the key is named in results: ``cohort:<name>``."""
+        return f"cohort:{self.name}"
+
+
+GroupKey = str | CohortKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +102,7 @@ class MetricQuery:
     metrics: tuple[MetricSpec, ...]
     time: TimeRange = TimeRange()
     bucket: timedelta | None = None
-    group_by: tuple[str, ...] = ()
+    group_by: tuple[GroupKey, ...] = ()
     where: SpanFilter = SpanFilter()
     max_groups: int = 50
 
@@ -104,7 +123,7 @@ class MetricFrame:
     """The result of a `MetricQuery`, ordered by bucket then group."""
 
     metrics: tuple[str, ...]
-    group_by: tuple[str, ...]
+    group_by: tuple[str, ...]  # key labels
     rows: list[MetricRow]
 
 
@@ -114,7 +133,7 @@ class SliceQuery:
 
     project: ProjectName
     field: MetricField
-    keys: tuple[str, ...]
+    keys: tuple[GroupKey, ...]
     time: TimeRange = TimeRange()
     where: SpanFilter = SpanFilter()
     pairs: bool = True
@@ -145,7 +164,7 @@ class SampleQuery:
 
     project: ProjectName
     field: MetricField
-    segment: tuple[AttrEquals, ...] = ()
+    segment: tuple[Condition, ...] = ()  # spans matching all of them (or none, if complement)
     complement: bool = False
     time: TimeRange = TimeRange()
     where: SpanFilter = SpanFilter()

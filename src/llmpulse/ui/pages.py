@@ -1,5 +1,8 @@
 """UI page handlers: projects, a project's traces (with filters), one trace's detail.
 
+`mount_ui` also mounts the dashboard (`llmpulse.ui.dashboard`) and the segment, fairness and
+version-comparison pages (`llmpulse.ui.analysis_pages`), before the catch-all 404 route.
+
 Every page reads through a `TraceReader` (the app's `QueryService`, the same one REST uses).
 Unknown projects, traces and pages render a friendly 404 page; unreadable filter input
 renders the traces page with the error, with status 400. Static assets come from the package.
@@ -18,6 +21,8 @@ from llmpulse.domain.ids import ProjectName, TraceId
 from llmpulse.domain.spans import Span
 from llmpulse.query.service import Trace
 from llmpulse.ui import views
+from llmpulse.ui.analysis_pages import build_analysis_router
+from llmpulse.ui.dashboard import build_dashboard_router
 from llmpulse.ui.filters import (
     KIND_CHOICES,
     LIMIT_CHOICES,
@@ -38,7 +43,10 @@ def mount_ui(app: FastAPI, get_reader: ReaderGetter = app_query_service) -> None
             ``request.app.state.services.query``.
     """
     app.mount(STATIC_PREFIX, StaticFiles(packages=[("llmpulse.ui", "static")]), name="ui-static")
-    app.include_router(build_router(get_reader, Renderer()))
+    render = Renderer()
+    app.include_router(build_dashboard_router(render))
+    app.include_router(build_analysis_router(render))
+    app.include_router(build_router(get_reader, render))
 
 
 def build_router(get_reader: ReaderGetter, render: Renderer) -> APIRouter:

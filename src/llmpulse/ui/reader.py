@@ -1,7 +1,9 @@
 """`TraceReader`: the slice of the query service the pages read through.
 
 The UI may not import `llmpulse.server`, so it names what it needs as a protocol and fetches
-the running app's query service by duck typing (``app.state.services.query``).
+the running app's query service by duck typing (``app.state.services.query``). The dashboard
+and analysis pages use the query and segment services directly (`app_metrics`,
+`app_segments`): the same objects the REST routes call.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from fastapi import Request
 
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
-from llmpulse.query.service import ProjectSummary, Trace
+from llmpulse.query.segments import SegmentService
+from llmpulse.query.service import ProjectSummary, QueryService, Trace
 from llmpulse.store.api import Page, SpanQuery
 
 
@@ -50,3 +53,15 @@ def app_query_service(request: Request) -> TraceReader:
     """The running app's query service (``app.state.services.query``)."""
     reader: TraceReader = request.app.state.services.query
     return reader
+
+
+def app_metrics(request: Request) -> QueryService:
+    """The running app's query service, for metric series (``app.state.services.query``)."""
+    service: QueryService = request.app.state.services.query
+    return service
+
+
+def app_segments(request: Request) -> SegmentService:
+    """The running app's segment service (``app.state.services.segments``)."""
+    service: SegmentService = request.app.state.services.segments
+    return service

@@ -10,7 +10,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from llmpulse.ui import views
+from llmpulse.ui import formats, views
 
 STATIC_PREFIX = "/ui/static"
 
@@ -37,6 +37,11 @@ def build_environment() -> Environment:
         pretty_json=views.pretty_json,
         value_text=views.value_text,
         pq=path_quote,
+        mval=lambda v, metric: formats.format_value(metric, v),
+        mdiff=lambda v, metric: formats.format_diff(metric, v),
+        pval=formats.format_p,
+        num=formats.format_num,
+        pct=lambda v: formats.format_value("share:rate", v),
     )
     env.globals["static"] = lambda name: f"{STATIC_PREFIX}/{name}"
     return env

@@ -77,18 +77,21 @@ async def get_metrics(
     name: ListParam = [],  # noqa: B006
     attr: ListParam = [],  # noqa: B006
     root_only: bool = False,
+    cohort: str | None = None,
     max_groups: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> MetricFrameOut:
-    """Compute metrics over a project's spans."""
-    await services.query.require_project(ProjectName(project))
+    """Compute metrics over a project's spans (``cohort`` filters; ``cohort:<name>`` groups)."""
+    p = ProjectName(project)
+    await services.query.require_project(p)
     width = parse_duration(bucket)
+    conditions = await services.cohorts.conditions(p, cohort)
     q = MetricQuery(
-        project=ProjectName(project),
+        project=p,
         metrics=parse_metrics(metric),
         time=time_range(start, end),
         bucket=width,
-        group_by=tuple(group_by),
-        where=span_filter(kind, status, model, name, attr, root_only),
+        group_by=await services.cohorts.resolve_keys(p, tuple(group_by)),
+        where=span_filter(kind, status, model, name, attr, root_only, conditions),
         max_groups=max_groups,
     )
     frame = await services.query.metric(q)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.metrics import MetricSpec, parse_metric
 from llmpulse.domain.spans import SpanKind, StatusCode
@@ -49,7 +50,7 @@ def time_range(start: datetime | None, end: datetime | None) -> TimeRange:
 
 def span_filter(
     kind: list[str], status: str | None, model: list[str], name: list[str], attr: list[str],
-    root_only: bool,
+    root_only: bool, conditions: tuple[Condition, ...] = (),
 ) -> SpanFilter:  # fmt: skip
     """The shared span filters from query values."""
     try:
@@ -64,4 +65,5 @@ def span_filter(
         names=tuple(name),
         attributes=parse_attrs(attr),
         root_only=root_only,
+        conditions=conditions,
     )

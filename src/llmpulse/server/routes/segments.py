@@ -94,14 +94,17 @@ class SegmentReportOut(BaseModel):
         return cls(metric=r.metric, kind=r.kind, keys=list(r.keys), total_n=r.total_n, data=rows)
 
 
-def _scope(project: str, start: datetime | None, end: datetime | None, kind: list[str],
-           status: str | None, model: list[str], name: list[str], attr: list[str],
-           root_only: bool) -> Scope:  # fmt: skip
+async def _scope(services: Services, project: str, start: datetime | None,
+                 end: datetime | None, kind: list[str], status: str | None, model: list[str],
+                 name: list[str], attr: list[str], root_only: bool,
+                 cohort: str | None) -> Scope:  # fmt: skip
+    p = ProjectName(project)
+    await services.query.require_project(p)
+    conditions = await services.cohorts.conditions(p, cohort)
     return Scope(
-        ProjectName(project),
-        time_range(start, end),
-        span_filter(kind, status, model, name, attr, root_only),
-    )
+        p, time_range(start, end),
+        span_filter(kind, status, model, name, attr, root_only, conditions),
+    )  # fmt: skip
 
 
 def _one_metric(metric: list[str]) -> Any:
@@ -120,12 +123,15 @@ async def compare_segments(
     start: datetime | None = None, end: datetime | None = None,
     kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
     name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
+    cohort: str | None = None,
 ) -> SegmentReportOut:  # fmt: skip
     """Compare each value of ``key`` with the rest of the traffic on one metric."""
-    await services.query.require_project(ProjectName(project))
-    scope = _scope(project, start, end, kind, status, model, name, attr, root_only)
+    scope = await _scope(
+        services, project, start, end, kind, status, model, name, attr, root_only, cohort
+    )
+    (group_key,) = await services.cohorts.resolve_keys(scope.project, (key,))
     report = await services.segments.compare_key(
-        scope, _one_metric(metric), key, direction=direction, min_support=min_support, q=q
+        scope, _one_metric(metric), group_key, direction=direction, min_support=min_support, q=q
     )
     return SegmentReportOut.from_report(report)
 
@@ -139,12 +145,15 @@ async def discover_segments(
     start: datetime | None = None, end: datetime | None = None,
     kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
     name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
+    cohort: str | None = None,
 ) -> SegmentReportOut:  # fmt: skip
     """The slices (one key or a pair) that are significantly worst on a metric."""
-    await services.query.require_project(ProjectName(project))
-    scope = _scope(project, start, end, kind, status, model, name, attr, root_only)
+    scope = await _scope(
+        services, project, start, end, kind, status, model, name, attr, root_only, cohort
+    )
+    keys = await services.cohorts.resolve_keys(scope.project, tuple(key))
     report = await services.segments.discover(
-        scope, _one_metric(metric), tuple(key), direction=direction, min_support=min_support, k=k
+        scope, _one_metric(metric), keys, direction=direction, min_support=min_support, k=k
     )
     return SegmentReportOut.from_report(report)
 
@@ -191,12 +200,15 @@ async def segment_changes(
     start: datetime | None = None, end: datetime | None = None,
     kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
     name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
+    cohort: str | None = None,
 ) -> ChangeReportOut:  # fmt: skip
     """Slices whose metric got worse from the baseline window to ``start``..``end``."""
-    await services.query.require_project(ProjectName(project))
-    scope = _scope(project, start, end, kind, status, model, name, attr, root_only)
+    scope = await _scope(
+        services, project, start, end, kind, status, model, name, attr, root_only, cohort
+    )
+    keys = await services.cohorts.resolve_keys(scope.project, tuple(key))
     report = await services.segments.changes(
-        scope, time_range(baseline_start, baseline_end), _one_metric(metric), tuple(key),
+        scope, time_range(baseline_start, baseline_end), _one_metric(metric), keys,
         direction=direction, min_support=min_support, k=k,
     )  # fmt: skip
     rows = []
@@ -234,13 +246,16 @@ async def fairness(
     start: datetime | None = None, end: datetime | None = None,
     kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
     name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
+    cohort: str | None = None,
 ) -> Any:  # fmt: skip
     """Per-group rates with Wilson CIs, parity difference and ratio, the four-fifths rule."""
-    await services.query.require_project(ProjectName(project))
-    scope = _scope(project, start, end, kind, status, model, name, attr, root_only)
+    scope = await _scope(
+        services, project, start, end, kind, status, model, name, attr, root_only, cohort
+    )
     m = _one_metric(metric)
+    (group_key,) = await services.cohorts.resolve_keys(scope.project, (key,))
     report = await services.segments.fairness(
-        scope, m, key, min_support=min_support, threshold=threshold
+        scope, m, group_key, min_support=min_support, threshold=threshold
     )
     rows = clean(report.to_rows())
     if format == "csv":
@@ -275,13 +290,16 @@ async def compare(
     start: datetime | None = None, end: datetime | None = None,
     kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
     name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
+    cohort: str | None = None,
 ) -> ComparisonOut:  # fmt: skip
     """Compare two values of ``key`` (default ``version``): promote or hold."""
-    await services.query.require_project(ProjectName(project))
-    scope = _scope(project, start, end, kind, status, model, name, attr, root_only)
+    scope = await _scope(
+        services, project, start, end, kind, status, model, name, attr, root_only, cohort
+    )
     specs = parse_metrics(metric or list(DEFAULT_GUARD_RAILS))
+    (group_key,) = await services.cohorts.resolve_keys(scope.project, (key,))
     report = await services.segments.compare_versions(
-        scope, key, baseline, candidate, specs,
+        scope, group_key, baseline, candidate, specs,
         guard_rails=tuple(guard_rail) or None, min_support=min_support,
     )  # fmt: skip
     return ComparisonOut(

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import SpanId
 from llmpulse.store.api import AttrEquals, SpanQuery
@@ -135,6 +136,51 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+GROUP_COLUMNS = frozenset(
+    {"model", "kind", "name", "status_code", "provider", "environment", "version"}
+    | {"session_id", "user_id", "prediction_id", "http_status"}
+)
+
+
+def key_expr(key: str, path: str, d: Dialect, params: list[Any]) -> str:
+    """SQL text of one span key as a string: typed column or JSON value (path bound).
+
+    Raises:
+        InvalidInput: the key is not valid, or is the tags list.
+    """
+    if key in GROUP_COLUMNS:
+        return f"CAST(spans.{key} AS VARCHAR)"
+    ref = resolve_attribute_key(key, path)
+    if ref.is_tag:
+        raise InvalidInput("tag is a list, not a key", [FieldError(path, "use a single key")])
+    if ref.json_key is None:
+        return f"spans.{ref.column}"
+    params.append(json_path(ref.json_key))
+    return d.json_string(f"spans.{ref.column}")
+
+
+def condition_sql(conditions: tuple[Condition, ...], d: Dialect) -> tuple[str, list[Any]]:
+    """A conjunction of cohort conditions (``!=``/``not in`` also match a missing key)."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for i, c in enumerate(conditions):
+        key_params: list[Any] = []
+        expr = key_expr(c.key, f"conditions[{i}].key", d, key_params)
+        marks = ", ".join("?" * len(c.values))
+        if c.op == "=":
+            parts.append(f"{expr} = ?")
+        elif c.op == "!=":
+            parts.append(f"{expr} IS DISTINCT FROM ?")
+        elif c.op == "in":
+            parts.append(f"{expr} IN ({marks})")
+        else:
+            parts.append(f"({expr} IS NULL OR {expr} NOT IN ({marks}))")
+            params.extend(key_params)  # the key expression appears twice
+        params.extend(key_params)
+        params.extend(c.values)
+    return " AND ".join(parts) or "TRUE", params
+
+
 def compile_filters(q: SpanQuery, d: Dialect) -> Where:
     """Every filter of ``q`` except the cursor, as one conjunction.
 
@@ -163,6 +209,9 @@ def compile_filters(q: SpanQuery, d: Dialect) -> Where:
         where.add("trace_id = ?", q.trace_id)
     if q.root_only:
         where.add("parent_span_id IS NULL")
+    if q.conditions:
+        sql, params = condition_sql(q.conditions, d)
+        where.add(f"({sql})", *params)
     return where
 
 

@@ -9,6 +9,7 @@ its WAL at commit, so the spans are durable when `append_spans` returns.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -17,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from llmpulse.domain.errors import Unavailable
+from llmpulse.domain.errors import FieldError, InvalidInput, Unavailable
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.store.api import (
@@ -58,6 +59,8 @@ _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
 # DuckDB's default (16 MB of WAL: every ~5k spans of 3 kB) that halves append throughput and
 # fragments the file; 256 MB costs a WAL replay of a few seconds after a crash.
 _WAL_AUTOCHECKPOINT = "256MB"
+DEFAULT_MEMORY_LIMIT = "1GB"
+_MEMORY_RE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", re.IGNORECASE)
 
 
 class DuckDBDialect:
@@ -112,7 +115,13 @@ DIALECT = DuckDBDialect()
 class DuckDBEventStore:
     """An `EventStore` in one DuckDB file (or in memory when ``path`` is None)."""
 
-    def __init__(self, path: Path | None, *, on_close: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        on_close: Callable[[], None] | None = None,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    ) -> None:
         """Open (creating if needed) the database and bring its schema up to date.
 
         Args:
@@ -121,7 +130,7 @@ class DuckDBEventStore:
         """
         self._path = path
         self._on_close = on_close
-        self._con, self._schema_version = _connect(path)
+        self._con, self._schema_version = _connect(path, memory_limit)
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -304,11 +313,18 @@ class DuckDBEventStore:
             self._on_close()
 
 
-def _connect(path: Path | None) -> tuple[duckdb.DuckDBPyConnection, int]:
+def _connect(path: Path | None, memory_limit: str) -> tuple[duckdb.DuckDBPyConnection, int]:
     """Open the database, tune it for this workload and migrate it; return it and its version."""
+    if not _MEMORY_RE.fullmatch(memory_limit):
+        raise InvalidInput(
+            f"memory limit {memory_limit!r} is not a size",
+            [FieldError("memory_limit", "e.g. 512MB or 2GB")],
+        )
     con = duckdb.connect(":memory:" if path is None else str(path))
     try:
         con.execute(f"SET GLOBAL wal_autocheckpoint = '{_WAL_AUTOCHECKPOINT}'")
+        # Bounded buffer pool: without it DuckDB may cache up to 80 % of RAM (GBs at 1M spans).
+        con.execute(f"SET GLOBAL memory_limit = '{memory_limit}'")
         # Top-N over full rows: sort on (start_time, span_id) alone, then fetch the page's
         # other columns by row id. DuckDB does this only up to 50 rows by default; a page of
         # 101 full rows otherwise decompresses every column of each row group it scans

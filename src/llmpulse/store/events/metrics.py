@@ -14,20 +14,17 @@ from typing import Any, Protocol
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.metrics import Agg, MetricField, MetricSpec, Source
 from llmpulse.store.api import (
-    AttrEquals,
+    CohortKey,
+    GroupKey,
     MetricQuery,
     SampleQuery,
     SliceQuery,
     SpanFilter,
     SpanQuery,
 )
-from llmpulse.store.events.columns import json_path, resolve_attribute_key
-from llmpulse.store.events.compiler import Dialect, Where, compile_filters
+from llmpulse.store.events.columns import json_path
+from llmpulse.store.events.compiler import Dialect, Where, compile_filters, condition_sql, key_expr
 
-GROUP_COLUMNS = frozenset(
-    {"model", "kind", "name", "status_code", "provider", "environment", "version"}
-    | {"session_id", "user_id", "prediction_id", "http_status"}
-)
 MAX_KEYS = 4
 MIN_BUCKET = timedelta(minutes=1)
 MAX_BUCKET = timedelta(days=1)
@@ -93,17 +90,13 @@ class _From:
         return " ".join(["FROM spans", *self.joins])
 
 
-def group_expr(key: str, i: int, d: MetricDialect, params: list[Any]) -> str:
-    """SQL for one group key (typed column or JSON value as text)."""
-    if key in GROUP_COLUMNS:
-        return f"CAST(spans.{key} AS VARCHAR)"
-    ref = resolve_attribute_key(key, f"group_by[{i}]")
-    if ref.is_tag:
-        raise InvalidInput("cannot group by tag", [FieldError(f"group_by[{i}]", "use a key")])
-    if ref.json_key is None:
-        return f"spans.{ref.column}"
-    params.append(json_path(ref.json_key))
-    return d.json_string(f"spans.{ref.column}")
+def group_expr(key: GroupKey, i: int, d: MetricDialect, params: list[Any]) -> str:
+    """SQL for one group key: a span key as text, or a cohort split into 'in' / 'out'."""
+    if isinstance(key, CohortKey):
+        sql, cond_params = condition_sql(key.conditions, d)
+        params.extend(cond_params)
+        return f"CASE WHEN COALESCE({sql}, FALSE) THEN 'in' ELSE 'out' END"
+    return key_expr(key, f"group_by[{i}]", d, params)
 
 
 def field_expr(
@@ -162,6 +155,7 @@ def _filters(project: str, time: Any, where: SpanFilter, d: Dialect) -> Where:
         names=where.names,
         attributes=where.attributes,
         root_only=where.root_only,
+        conditions=where.conditions,
         limit=1,
     )
     return compile_filters(q, d)
@@ -241,17 +235,6 @@ def compile_slices(q: SliceQuery, d: MetricDialect) -> Compiled:
     return Compiled(sql, [*sel_params, *frm.params, *where.params])
 
 
-def segment_condition(segment: tuple[AttrEquals, ...], d: MetricDialect) -> Compiled:
-    """A conjunction ``key = value`` over group-key expressions."""
-    params: list[Any] = []
-    parts = []
-    for i, cond in enumerate(segment):
-        expr = group_expr(cond.key, i, d, params)
-        parts.append(f"{expr} = ?")
-        params.append(cond.value)
-    return Compiled(" AND ".join(parts) or "TRUE", params)
-
-
 def compile_sample(q: SampleQuery, d: MetricDialect) -> Compiled:
     """Compile a `SampleQuery`: a seeded reservoir sample of the field's non-null values."""
     if not 1 <= q.limit <= 100_000:
@@ -259,10 +242,10 @@ def compile_sample(q: SampleQuery, d: MetricDialect) -> Compiled:
     frm, sel_params = _From(), []
     value = field_expr(q.field, q.project, frm, d, sel_params)
     where = _filters(q.project, q.time, q.where, d)
-    seg = segment_condition(q.segment, d)
-    cond = f"NOT COALESCE({seg.sql}, FALSE)" if q.complement else f"COALESCE({seg.sql}, FALSE)"
+    seg_sql, seg_params = condition_sql(q.segment, d)
+    cond = f"NOT COALESCE({seg_sql}, FALSE)" if q.complement else f"COALESCE({seg_sql}, FALSE)"
     sql = (
         f"SELECT v FROM (SELECT {value} AS v {frm.sql()} WHERE {where.sql()} AND {cond}) "
         f"WHERE v IS NOT NULL {d.sample(q.limit, q.seed)}"
     )
-    return Compiled(sql, [*sel_params, *frm.params, *where.params, *seg.params])
+    return Compiled(sql, [*sel_params, *frm.params, *where.params, *seg_params])

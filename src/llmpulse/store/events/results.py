@@ -6,7 +6,21 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from llmpulse.store.api import MetricFrame, MetricQuery, MetricRow, SliceFrame, SliceQuery, SliceRow
+from llmpulse.store.api import (
+    CohortKey,
+    GroupKey,
+    MetricFrame,
+    MetricQuery,
+    MetricRow,
+    SliceFrame,
+    SliceQuery,
+    SliceRow,
+)
+
+
+def key_labels(keys: tuple[GroupKey, ...]) -> tuple[str, ...]:
+    """How group keys are named in results (a cohort as ``cohort:<name>``)."""
+    return tuple(k.label if isinstance(k, CohortKey) else k for k in keys)
 
 
 def _num(v: Any) -> float | None:
@@ -30,12 +44,13 @@ def metric_frame(q: MetricQuery, rows: list[tuple[Any, ...]]) -> MetricFrame:
         values = tuple(_num(v) for v in r[2 + ng : 2 + ng + nm])
         support = tuple(int(s) for s in r[2 + ng + nm : 2 + ng + 2 * nm])
         out.append(MetricRow(_aware(r[0]), group, n, values, support))
-    return MetricFrame(tuple(m.name for m in q.metrics), q.group_by, out)
+    return MetricFrame(tuple(m.name for m in q.metrics), key_labels(q.group_by), out)
 
 
 def slice_frame(q: SliceQuery, rows: list[tuple[Any, ...]]) -> SliceFrame:
     """Rows of ``gid, k…, n, s, ss`` → `SliceFrame` (slices with a NULL key value dropped)."""
     nk = len(q.keys)
+    labels = key_labels(q.keys)
     total = SliceRow((), 0, 0.0, 0.0)
     out: list[SliceRow] = []
     per_key: dict[int, int] = {}
@@ -54,6 +69,6 @@ def slice_frame(q: SliceQuery, rows: list[tuple[Any, ...]]) -> SliceFrame:
             per_key[k] = per_key.get(k, 0) + 1
             if per_key[k] > q.max_values_per_key:
                 continue
-        keys = tuple((q.keys[i], str(values[i])) for i in grouped)
+        keys = tuple((labels[i], str(values[i])) for i in grouped)
         out.append(SliceRow(keys, n, s, ss))
     return SliceFrame(total, out)

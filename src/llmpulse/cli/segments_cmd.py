@@ -1,0 +1,168 @@
+"""`llmpulse segments compare|discover|fairness|versions`: segment analyses of a project.
+
+They talk to the REST API through the SDK client (``--url``, env ``LLMPULSE_URL``) and print
+a plain table, or the server's JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from llmpulse.cli.output import (
+    DEFAULT_URL,
+    ApiKeyOpt,
+    AttrOpt,
+    EndOpt,
+    JsonOpt,
+    SinceOpt,
+    StartOpt,
+    UrlOpt,
+    api_errors,
+    emit,
+    make_client,
+    time_window,
+)
+from llmpulse.sdk.frames import comparison_rows, fairness_rows, slice_rows
+from llmpulse.sdk.query_params import SpanFilters
+
+segments_app = typer.Typer(
+    name="segments",
+    help="Segment comparison, worst-slice discovery, fairness and version comparison.",
+    no_args_is_help=True,
+)
+
+ProjectArg = Annotated[str, typer.Argument(help="Project name.")]
+MetricOpt = Annotated[
+    str, typer.Option("--metric", "-m", help="One metric, field:agg (e.g. error:rate).")
+]
+KeyOpt = Annotated[str, typer.Option("--key", "-k", help="Attribute to slice by.")]
+MinSupportOpt = Annotated[
+    int | None, typer.Option("--min-support", help="Smallest group that is tested.")
+]
+KindOpt = Annotated[list[str] | None, typer.Option("--kind", help="Span kind filter.")]
+ModelOpt = Annotated[list[str] | None, typer.Option("--model", help="Model filter.")]
+StatusOpt = Annotated[str | None, typer.Option("--status", help="OK, ERROR or UNSET.")]
+
+SEGMENT_COLUMNS = ("rank", "slice", "n", "share", "value", "rest_value", "diff", "ci_low",
+                   "ci_high", "p_adjusted", "significant", "worse", "test")  # fmt: skip
+DISCOVER_COLUMNS = ("rank", "slice", "n", "share", "value", "rest_value", "diff", "p_adjusted",
+                    "impact", "explained_share", "test")  # fmt: skip
+FAIRNESS_COLUMNS = ("group", "n", "selected", "selection_rate", "ci_low", "ci_high",
+                    "impact_ratio", "passes_four_fifths", "suppressed", "most_favoured")  # fmt: skip
+VERSION_COLUMNS = ("name", "verdict", "baseline_value", "candidate_value", "diff", "ci_low",
+                   "ci_high", "p_value", "baseline_n", "candidate_n", "guard_rail",
+                   "test")  # fmt: skip
+
+
+def span_filters(
+    since: str | None, start: str | None, end: str | None, attr: list[str] | None,
+    kind: list[str] | None, model: list[str] | None, status: str | None,
+) -> SpanFilters:  # fmt: skip
+    """The SDK's span filters from the shared options."""
+    begin, finish = time_window(since, start, end)
+    return SpanFilters(start=begin, end=finish, attr=attr, kind=kind, model=model, status=status)
+
+
+@segments_app.command("compare")
+def compare(
+    project: ProjectArg, metric: MetricOpt, key: KeyOpt,
+    direction: Annotated[
+        str | None, typer.Option(help="higher_is_worse (default) or lower_is_worse.")
+    ] = None,
+    min_support: MinSupportOpt = None,
+    since: SinceOpt = None, start: StartOpt = None, end: EndOpt = None, attr: AttrOpt = None,
+    kind: KindOpt = None, model: ModelOpt = None, status: StatusOpt = None,
+    url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Each value of KEY against the rest of the traffic on one metric."""
+    filters = span_filters(since, start, end, attr, kind, model, status)
+    with api_errors(), make_client(url, api_key) as client:
+        body = client.get_segments_raw(
+            project, metric, key, direction=direction, min_support=min_support, **filters
+        )
+    emit(body, slice_rows(body), as_json=as_json, columns=SEGMENT_COLUMNS,
+         footer=("metric", "kind", "total_n"))  # fmt: skip
+
+
+@segments_app.command("discover")
+def discover(
+    project: ProjectArg, metric: MetricOpt,
+    key: Annotated[list[str], typer.Option("--key", "-k", help="Candidate key (repeatable).")],
+    top: Annotated[int, typer.Option("--top", "-n", help="How many slices.")] = 20,
+    direction: Annotated[
+        str | None, typer.Option(help="higher_is_worse (default) or lower_is_worse.")
+    ] = None,
+    min_support: MinSupportOpt = None,
+    since: SinceOpt = None, start: StartOpt = None, end: EndOpt = None, attr: AttrOpt = None,
+    kind: KindOpt = None, model: ModelOpt = None, status: StatusOpt = None,
+    url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """The worst one- and two-key slices on one metric, worst first."""
+    filters = span_filters(since, start, end, attr, kind, model, status)
+    with api_errors(), make_client(url, api_key) as client:
+        body = client.discover_slices_raw(
+            project, metric, key, k=top, direction=direction, min_support=min_support,
+            **filters,
+        )  # fmt: skip
+    emit(body, slice_rows(body), as_json=as_json, columns=DISCOVER_COLUMNS,
+         footer=("metric", "kind", "total_n"))  # fmt: skip
+
+
+@segments_app.command("fairness")
+def fairness(
+    project: ProjectArg, metric: MetricOpt, key: KeyOpt,
+    csv: Annotated[bool, typer.Option("--csv", help="Print the server's CSV report.")] = False,
+    threshold: Annotated[
+        float | None, typer.Option(help="Impact-ratio threshold (default 0.8).")
+    ] = None,
+    min_support: MinSupportOpt = None,
+    since: SinceOpt = None, start: StartOpt = None, end: EndOpt = None, attr: AttrOpt = None,
+    kind: KindOpt = None, model: ModelOpt = None, status: StatusOpt = None,
+    url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Parity of a rate metric across the values of KEY (four-fifths rule)."""
+    filters = span_filters(since, start, end, attr, kind, model, status)
+    with api_errors(), make_client(url, api_key) as client:
+        if csv:
+            text = client.fairness_csv(
+                project, metric, key, min_support=min_support, threshold=threshold, **filters
+            )
+            typer.echo(text, nl=False)
+            return
+        body = client.fairness_raw(
+            project, metric, key, min_support=min_support, threshold=threshold, **filters
+        )
+    emit(body, fairness_rows(body), as_json=as_json, columns=FAIRNESS_COLUMNS,
+         footer=("parity_difference", "parity_ratio", "most_favoured", "threshold"))  # fmt: skip
+
+
+@segments_app.command("versions")
+def versions(
+    project: ProjectArg,
+    baseline: Annotated[str, typer.Option(help="Value of KEY in production (e.g. v1).")],
+    candidate: Annotated[str, typer.Option(help="Value of KEY to judge (e.g. v2).")],
+    key: Annotated[str, typer.Option("--key", help="Attribute that tells versions apart.")] = (
+        "version"
+    ),
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", "-m", help="Metric to compare (repeatable).")
+    ] = None,
+    guard_rail: Annotated[
+        list[str] | None, typer.Option("--guard-rail", help="Metric that can hold (repeatable).")
+    ] = None,
+    min_support: MinSupportOpt = None,
+    since: SinceOpt = None, start: StartOpt = None, end: EndOpt = None, attr: AttrOpt = None,
+    kind: KindOpt = None, model: ModelOpt = None, status: StatusOpt = None,
+    url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Candidate against baseline, a verdict per metric and a promote/hold signal."""
+    filters = span_filters(since, start, end, attr, kind, model, status)
+    with api_errors(), make_client(url, api_key) as client:
+        body = client.compare_versions_raw(
+            project, baseline, candidate, key=key, metrics=metric, guard_rails=guard_rail,
+            min_support=min_support, **filters,
+        )  # fmt: skip
+    emit(body, comparison_rows(body), as_json=as_json, columns=VERSION_COLUMNS,
+         footer=("signal",))  # fmt: skip

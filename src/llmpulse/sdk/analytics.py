@@ -1,0 +1,353 @@
+"""`AnalyticsMixin`: the Client's metric, segment, fairness, comparison and price calls.
+
+Each analysis has a ``*_raw`` method that returns the server's JSON (no pandas needed) and a
+DataFrame method built on it (`llmpulse.sdk.frames`). Every call takes the span filters of
+`SpanFilters` as keyword arguments (``start``, ``end``, ``kind``, ``status``, ``model``,
+``name``, ``attr``, ``root_only``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Unpack
+from urllib.parse import quote
+
+from llmpulse.sdk.frames import (
+    JsonDict,
+    comparison_rows,
+    fairness_rows,
+    metric_rows,
+    slice_rows,
+    to_frame,
+    unpriced_rows,
+)
+from llmpulse.sdk.query_params import (
+    ListArg,
+    Params,
+    SpanFilters,
+    filter_params,
+    repeat,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+
+__all__ = ["AnalyticsMixin"]
+
+
+def _project_path(project: str, tail: str) -> str:
+    return f"/api/v1/projects/{quote(project, safe='')}/{tail}"
+
+
+def _optional(**values: Any) -> Params:
+    """Query pairs for the arguments that are not None."""
+    return [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in values.items()
+            if v is not None]  # fmt: skip
+
+
+def _bucket(bucket: str | timedelta | None) -> str | None:
+    if isinstance(bucket, timedelta):
+        return str(int(bucket.total_seconds()))
+    return bucket
+
+
+def _jsonable(value: Any) -> Any:
+    """YAML-loaded values as JSON: dates and datetimes become ISO-8601 text."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+class AnalyticsMixin:
+    """Metric series, segments, slice discovery, fairness, version comparison and prices."""
+
+    if TYPE_CHECKING:
+
+        def request(
+            self, method: str, path: str, *, json: object = None, params: Any = None
+        ) -> Any: ...
+
+    def _get(self, path: str, params: Params) -> JsonDict:
+        body = self.request("GET", path, params=params)
+        return body if isinstance(body, dict) else {"data": body}
+
+    # -- metrics ---------------------------------------------------------------------------
+
+    def get_metrics_raw(
+        self,
+        project: str,
+        metrics: ListArg,
+        *,
+        bucket: str | timedelta | None = None,
+        group_by: ListArg = (),
+        max_groups: int | None = None,
+        **filters: Unpack[SpanFilters],
+    ) -> JsonDict:
+        """``GET …/metrics`` as JSON: ``{metrics, group_by, bucket_s, rows: [...]}``.
+
+        Args:
+            project: project name.
+            metrics: ``field:agg`` texts (``latency_ms:p95``, ``error:rate``, ``count``).
+            bucket: bucket width (``"5m"``, ``"1h"``, a timedelta); None for one aggregate.
+            group_by: up to two keys (``metadata.tier``, ``model``, ``version``, …).
+            max_groups: most groups returned (server default 50).
+            **filters: span filters (see `SpanFilters`).
+        """
+        params = repeat("metric", metrics) + repeat("group_by", group_by)
+        params += _optional(bucket=_bucket(bucket), max_groups=max_groups)
+        return self._get(_project_path(project, "metrics"), params + filter_params(filters))
+
+    def get_metrics(
+        self,
+        project: str,
+        metrics: ListArg,
+        *,
+        bucket: str | timedelta | None = None,
+        group_by: ListArg = (),
+        max_groups: int | None = None,
+        **filters: Unpack[SpanFilters],
+    ) -> pd.DataFrame:
+        """Metric series as a DataFrame, one row per bucket and group.
+
+        Columns: ``bucket`` (UTC datetime; NaT for a window aggregate), one column per
+        ``group_by`` key, ``n`` (spans), one column per metric, and ``support.<metric>``
+        (spans that had the metric's field). A bucket without spans has no row.
+        ``df.attrs`` holds ``metrics``, ``group_by`` and ``bucket_s``.
+        """
+        body = self.get_metrics_raw(
+            project, metrics, bucket=bucket, group_by=group_by, max_groups=max_groups, **filters
+        )
+        return to_frame(metric_rows(body))
+
+    def unpriced_models_raw(self, project: str) -> JsonDict:
+        """``GET …/unpriced-models`` as JSON: ``{data: [{model, spans}]}``."""
+        return self._get(_project_path(project, "unpriced-models"), [])
+
+    def unpriced_models(self, project: str) -> pd.DataFrame:
+        """Models whose spans carry tokens but no price: columns ``model``, ``spans``."""
+        return to_frame(unpriced_rows(self.unpriced_models_raw(project)))
+
+    # -- segments --------------------------------------------------------------------------
+
+    def get_segments_raw(
+        self,
+        project: str,
+        metric: str,
+        key: str,
+        *,
+        direction: str | None = None,
+        min_support: int | None = None,
+        q: float | None = None,
+        **filters: Unpack[SpanFilters],
+    ) -> JsonDict:
+        """``GET …/segments`` as JSON: each value of ``key`` against the rest on ``metric``.
+
+        Args:
+            project: project name.
+            metric: one ``field:agg`` text.
+            key: the attribute to slice by (``metadata.region``).
+            direction: ``higher_is_worse`` (default) or ``lower_is_worse``.
+            min_support: smallest slice that is tested (server default 30).
+            q: false discovery rate for Benjamini-Hochberg (server default 0.05).
+            **filters: span filters (see `SpanFilters`).
+        """
+        params = [("metric", metric), ("key", key)]
+        params += _optional(direction=direction, min_support=min_support, q=q)
+        return self._get(_project_path(project, "segments"), params + filter_params(filters))
+
+    def get_segments(
+        self,
+        project: str,
+        metric: str,
+        key: str,
+        *,
+        direction: str | None = None,
+        min_support: int | None = None,
+        q: float | None = None,
+        **filters: Unpack[SpanFilters],
+    ) -> pd.DataFrame:
+        """Segments as a DataFrame, one row per slice (worst significant ones ranked 1, 2, …).
+
+        Columns: ``slice``, the key, then ``n``, ``share``, ``value``, ``rest_value``,
+        ``diff``, ``ci_low``, ``ci_high``, ``effect``, ``p_value``, ``p_adjusted``,
+        ``significant``, ``worse``, ``impact``, ``explained_share``, ``test``, ``tested``,
+        ``rank``. ``df.attrs``: ``metric``, ``kind``, ``keys``, ``total_n``.
+        """
+        body = self.get_segments_raw(
+            project, metric, key, direction=direction, min_support=min_support, q=q, **filters
+        )
+        return to_frame(slice_rows(body))
+
+    def discover_slices_raw(
+        self,
+        project: str,
+        metric: str,
+        keys: ListArg,
+        *,
+        k: int = 20,
+        direction: str | None = None,
+        min_support: int | None = None,
+        **filters: Unpack[SpanFilters],
+    ) -> JsonDict:
+        """``GET …/segments/discover`` as JSON: the ``k`` worst one- and two-key slices."""
+        params = [("metric", metric), *repeat("key", keys), ("k", str(k))]
+        params += _optional(direction=direction, min_support=min_support)
+        path = _project_path(project, "segments/discover")
+        return self._get(path, params + filter_params(filters))
+
+    def discover_slices(
+        self,
+        project: str,
+        metric: str,
+        keys: ListArg,
+        *,
+        k: int = 20,
+        direction: str | None = None,
+        min_support: int | None = None,
+        **filters: Unpack[SpanFilters],
+    ) -> pd.DataFrame:
+        """The worst slices as a DataFrame, worst first; columns as in `get_segments`.
+
+        A one-key slice has null in the other keys' columns.
+        """
+        body = self.discover_slices_raw(
+            project, metric, keys, k=k, direction=direction, min_support=min_support, **filters
+        )
+        return to_frame(slice_rows(body))
+
+    # -- fairness and versions -------------------------------------------------------------
+
+    def fairness_raw(
+        self,
+        project: str,
+        metric: str,
+        key: str,
+        *,
+        min_support: int | None = None,
+        threshold: float | None = None,
+        **filters: Unpack[SpanFilters],
+    ) -> JsonDict:
+        """``GET …/fairness`` as JSON: parity of a rate metric across the values of ``key``."""
+        params = [("metric", metric), ("key", key)]
+        params += _optional(min_support=min_support, threshold=threshold)
+        return self._get(_project_path(project, "fairness"), params + filter_params(filters))
+
+    def fairness(
+        self,
+        project: str,
+        metric: str,
+        key: str,
+        *,
+        min_support: int | None = None,
+        threshold: float | None = None,
+        **filters: Unpack[SpanFilters],
+    ) -> pd.DataFrame:
+        """The fairness report as a DataFrame, one row per group.
+
+        Columns: ``group``, ``n``, ``selected``, ``selection_rate``, ``ci_low``, ``ci_high``,
+        ``suppressed``, ``impact_ratio``, ``passes_four_fifths``, ``most_favoured``.
+        ``df.attrs``: ``metric``, ``key``, ``most_favoured``, ``parity_difference``,
+        ``parity_ratio``, ``threshold``, ``min_support``.
+        """
+        body = self.fairness_raw(
+            project, metric, key, min_support=min_support, threshold=threshold, **filters
+        )
+        return to_frame(fairness_rows(body))
+
+    def fairness_csv(
+        self,
+        project: str,
+        metric: str,
+        key: str,
+        *,
+        min_support: int | None = None,
+        threshold: float | None = None,
+        **filters: Unpack[SpanFilters],
+    ) -> str:
+        """The fairness report as the server's CSV text (report figures on every row)."""
+        params = [("metric", metric), ("key", key), ("format", "csv")]
+        params += _optional(min_support=min_support, threshold=threshold)
+        path = _project_path(project, "fairness")
+        return str(self.request("GET", path, params=params + filter_params(filters)))
+
+    def compare_versions_raw(
+        self,
+        project: str,
+        baseline: str,
+        candidate: str,
+        *,
+        key: str = "version",
+        metrics: ListArg | None = None,
+        guard_rails: ListArg | None = None,
+        min_support: int | None = None,
+        **filters: Unpack[SpanFilters],
+    ) -> JsonDict:
+        """``GET …/compare`` as JSON: candidate against baseline, a verdict per metric.
+
+        Args:
+            project: project name.
+            baseline: the value of ``key`` in production now (``v1``).
+            candidate: the value of ``key`` to judge (``v2``).
+            key: the attribute that tells versions apart (default ``version``).
+            metrics: metrics to compare (server default: latency p95, error rate, mean cost).
+            guard_rails: the metrics that can hold a promotion (default: all of them).
+            min_support: smallest number of spans per version (server default 30).
+            **filters: span filters (see `SpanFilters`).
+        """
+        params = [("key", key), ("baseline", baseline), ("candidate", candidate)]
+        params += repeat("metric", metrics) + repeat("guard_rail", guard_rails)
+        params += _optional(min_support=min_support)
+        return self._get(_project_path(project, "compare"), params + filter_params(filters))
+
+    def compare_versions(
+        self,
+        project: str,
+        baseline: str,
+        candidate: str,
+        *,
+        key: str = "version",
+        metrics: ListArg | None = None,
+        guard_rails: ListArg | None = None,
+        min_support: int | None = None,
+        **filters: Unpack[SpanFilters],
+    ) -> pd.DataFrame:
+        """The comparison as a DataFrame, one row per metric.
+
+        Columns: ``name``, ``test``, ``baseline_value``, ``candidate_value``, ``diff``,
+        ``ci_low``, ``ci_high``, ``p_value``, ``effect``, ``verdict``,
+        ``required_n_per_group``, ``guard_rail``, ``baseline_n``, ``candidate_n``.
+        ``df.attrs["signal"]`` is ``promote``, ``hold`` or ``insufficient_data``.
+        """
+        body = self.compare_versions_raw(
+            project, baseline, candidate, key=key, metrics=metrics, guard_rails=guard_rails,
+            min_support=min_support, **filters,
+        )  # fmt: skip
+        return to_frame(comparison_rows(body))
+
+    # -- prices ----------------------------------------------------------------------------
+
+    def get_prices(self) -> JsonDict:
+        """The price tables in force: ``{shipped, file, overrides}`` (PriceTable JSON each)."""
+        return self._get("/api/v1/prices", [])
+
+    def set_price_overrides(self, table: Mapping[str, Any] | Any) -> JsonDict:
+        """Replace the server's API price overrides with ``table`` (a PriceTable).
+
+        ``table`` is a mapping (as loaded from YAML; dates are sent as ISO text) or a
+        `llmpulse.domain.specs.PriceTable`. Spans ingested from now on are priced with it.
+        Returns the tables in force afterwards.
+        """
+        dump = getattr(table, "model_dump", None)
+        body = dump(mode="json") if callable(dump) else _jsonable(table)
+        result = self.request("PUT", "/api/v1/prices", json=body)
+        return result if isinstance(result, dict) else {}
+
+    def clear_price_overrides(self) -> JsonDict:
+        """Drop the API price overrides; returns the tables in force afterwards."""
+        result = self.request("DELETE", "/api/v1/prices")
+        return result if isinstance(result, dict) else {}

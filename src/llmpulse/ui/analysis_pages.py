@@ -1,0 +1,93 @@
+"""Routes of the segment, fairness and version-comparison pages.
+
+Each page parses its form (`llmpulse.ui.analysis_forms`), resolves the window against the
+project's data, and calls the `SegmentService` the REST routes call. Unreadable input renders
+the page with the error and status 400; an unknown project renders the 404 page.
+"""
+
+# No `from __future__ import annotations`: FastAPI resolves the handlers' annotations.
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse, Response
+
+from llmpulse.domain.errors import InvalidInput
+from llmpulse.query.service import ProjectSummary
+from llmpulse.ui.analysis_forms import DIRECTIONS, AnalysisForm
+from llmpulse.ui.compare_page import (
+    METRIC_CHOICES,
+    compare_context,
+    compare_defaults,
+    key_values,
+)
+from llmpulse.ui.fairness_page import fairness_context, fairness_defaults
+from llmpulse.ui.page_support import KEY_SUGGESTIONS, METRIC_SUGGESTIONS, error_lines, find_project
+from llmpulse.ui.reader import app_metrics, app_segments
+from llmpulse.ui.segments_pages import segment_defaults, segments_context
+from llmpulse.ui.templating import Renderer
+from llmpulse.ui.windows import WINDOW_LABELS, Window, resolve_window
+
+Builder = Callable[[Request, ProjectSummary, AnalysisForm, Window], Awaitable[dict[str, Any]]]
+Defaults = Callable[[AnalysisForm], AnalysisForm]
+
+
+def build_analysis_router(render: Renderer) -> APIRouter:
+    """The segments, fairness and compare routes, bound to a renderer."""
+    router = APIRouter(include_in_schema=False)
+
+    async def show(
+        request: Request, project: str, page: str, defaults: Defaults, build: Builder
+    ) -> Response:
+        summary = await find_project(app_metrics(request), project)
+        if summary is None:
+            return render.not_found(request, f"There is no project named “{project}”.")
+        form = defaults(AnalysisForm.from_params(request.query_params.multi_items()))
+        context: dict[str, Any] = {
+            "title": f"{project} · {page}", "project": project, "nav": page, "form": form,
+            "windows": WINDOW_LABELS, "keys": KEY_SUGGESTIONS, "metrics": METRIC_SUGGESTIONS,
+            "directions": DIRECTIONS, "errors": [], "report": None, "rows": [],
+        }  # fmt: skip
+        status = 200
+        try:
+            window = resolve_window(form.window, "auto", summary.first_seen, summary.last_seen)
+            context |= await build(request, summary, form, window)
+        except InvalidInput as e:
+            context |= {"errors": error_lines(e), "report": None, "rows": []}
+            status = 400
+        return render.page(request, f"{page}.html", context, status_code=status)
+
+    async def segments(
+        request: Request, summary: ProjectSummary, form: AnalysisForm, window: Window
+    ) -> dict[str, Any]:
+        query, service = app_metrics(request), app_segments(request)
+        return await segments_context(query, service, summary, form, window)
+
+    async def fairness(
+        request: Request, summary: ProjectSummary, form: AnalysisForm, window: Window
+    ) -> dict[str, Any]:
+        return await fairness_context(app_segments(request), summary, form, window)
+
+    @router.get("/ui/projects/{project}/segments", response_class=HTMLResponse)
+    async def segments_page(request: Request, project: str) -> Response:
+        return await show(request, project, "segments", segment_defaults, segments)
+
+    @router.get("/ui/projects/{project}/fairness", response_class=HTMLResponse)
+    async def fairness_page(request: Request, project: str) -> Response:
+        return await show(request, project, "fairness", fairness_defaults, fairness)
+
+    @router.get("/ui/projects/{project}/compare", response_class=HTMLResponse)
+    async def compare_page(request: Request, project: str) -> Response:
+        return await show(request, project, "compare", lambda f: f, _compare)
+
+    return router
+
+
+async def _compare(
+    request: Request, summary: ProjectSummary, form: AnalysisForm, window: Window
+) -> dict[str, Any]:
+    key = form.keys[0] if form.keys else "version"
+    values = await key_values(app_metrics(request), summary, key, window, form.root_only)
+    form = compare_defaults(form, values)
+    context = await compare_context(app_segments(request), summary, form, window)
+    return context | {"form": form, "values": values, "metric_choices": METRIC_CHOICES}

@@ -1,0 +1,166 @@
+"""The segments page: each value of a key against the rest, or the worst discovered slices.
+
+``/ui/projects/{project}/segments?metric=&key=`` calls `SegmentService.compare_key`;
+``&discover=1&key=a&key=b…`` calls `SegmentService.discover` (one- and two-key slices), the
+same calls as ``GET /api/v1/projects/{project}/segments`` and ``…/segments/discover``. Rows
+keep the analysis order (ranked worst slices first) and link to the traces of their slice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from llmpulse.analysis.segments import SliceResult
+from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.domain.metrics import MetricSpec, parse_metric
+from llmpulse.query.segments import SegmentReport, SegmentService
+from llmpulse.query.service import ProjectSummary, QueryService
+from llmpulse.store.api import MetricQuery, SpanFilter
+from llmpulse.ui.analysis_forms import AnalysisForm, scope_of
+from llmpulse.ui.charts import BarChart, BarItem, bar_chart
+from llmpulse.ui.formats import Formatter, compact_number, format_num, formatter_for
+from llmpulse.ui.page_support import slice_label, traces_url
+from llmpulse.ui.windows import Window
+
+DEFAULT_METRIC = "error:rate"
+DEFAULT_KEY = "metadata.tier"
+MAX_BARS = 20
+DISCOVER_K = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SliceRow:
+    """One row of the ranked table, formatted."""
+
+    label: str
+    keys: tuple[tuple[str, str], ...]
+    n: int
+    share: float
+    value: str
+    rest_value: str
+    diff: str
+    ci: str
+    effect: str
+    p_adjusted: float | None
+    badge: str
+    badge_class: str
+    impact: str
+    explained_share: float | None
+    rank: int | None
+    href: str
+
+
+def segment_defaults(form: AnalysisForm) -> AnalysisForm:
+    """The form with the default metric and key filled in when blank."""
+    return AnalysisForm(
+        metrics=form.metrics or (DEFAULT_METRIC,),
+        keys=form.keys or (DEFAULT_KEY,),
+        discover=form.discover, window=form.window, root_only=form.root_only,
+        direction=form.direction, min_support=form.min_support, threshold=form.threshold,
+    )  # fmt: skip
+
+
+async def segments_context(
+    query: QueryService, segments: SegmentService, summary: ProjectSummary,
+    form: AnalysisForm, window: Window,
+) -> dict[str, Any]:  # fmt: skip
+    """Run the comparison (or discovery) and lay out the table and the bar chart.
+
+    Raises:
+        InvalidInput: a bad metric, key, direction or minimum support.
+    """
+    m = parse_metric(form.metric, "metric")
+    if m.field.text == "count":
+        raise InvalidInput("count is not compared", [FieldError("metric", "e.g. error:rate")])
+    direction, min_support = form.parsed_direction(), form.parsed_min_support()
+    scope = scope_of(summary.name, window, form.root_only)
+    if form.discover:
+        report = await segments.discover(
+            scope, m, form.keys, direction=direction, min_support=min_support, k=DISCOVER_K
+        )
+    else:
+        report = await segments.compare_key(
+            scope, m, form.keys[0], direction=direction, min_support=min_support
+        )
+    overall = await _overall(query, summary, m, window, form.root_only)
+    rows = [_row(r, report, m.name, summary.name, window, not form.root_only) for r in report.rows]
+    fmt = formatter_for(m.name)
+    chart = _bars(report.rows, rows, overall, fmt)
+    return {
+        "report": report,
+        "rows": rows,
+        "chart": chart,
+        "overall": overall,
+        "overall_text": fmt(overall) if overall is not None else "–",
+        "metric_name": m.name,
+    }
+
+
+async def _overall(
+    query: QueryService, summary: ProjectSummary, m: MetricSpec, window: Window, roots: bool
+) -> float | None:
+    q = MetricQuery(summary.name, (m,), window.time_range(bounded=False),
+                    where=SpanFilter(root_only=roots))  # fmt: skip
+    frame = await query.metric(q)
+    if not frame.rows or frame.rows[0].values[0] is None:
+        return None
+    return float(frame.rows[0].values[0])
+
+
+def _finite(v: float | None) -> float | None:
+    return v if v is not None and math.isfinite(v) else None
+
+
+def _badge(r: SliceResult) -> tuple[str, str]:
+    if not r.tested:
+        return "low support", "sig-none"
+    if r.significant and r.worse:
+        return "worse", "sig-worse"
+    if r.significant:
+        return "better", "sig-better"
+    return "n.s.", "sig-none"
+
+
+def _row(
+    r: SliceResult, report: SegmentReport, metric: str, project: str, window: Window,
+    all_spans: bool,
+) -> SliceRow:  # fmt: skip
+    fmt = formatter_for(metric)
+
+    def show(v: float | None, f: Formatter = fmt) -> str:
+        x = _finite(v)
+        return "–" if x is None else f(x)
+
+    diff = _finite(r.diff)
+    diff_text = "–" if diff is None else ("+" if diff >= 0 else "-") + fmt(abs(diff))
+    ci = "–"
+    if _finite(r.ci_low) is not None and _finite(r.ci_high) is not None:
+        ci = f"[{_signed(r.ci_low, fmt)}, {_signed(r.ci_high, fmt)}]"
+    impact_fmt = compact_number if report.kind == "proportion" else fmt
+    badge, badge_class = _badge(r)
+    return SliceRow(
+        label=slice_label(r.keys), keys=r.keys, n=r.n, share=r.share,
+        value=show(r.value), rest_value=show(r.rest_value), diff=diff_text, ci=ci,
+        effect=format_num(_finite(r.effect), 2), p_adjusted=_finite(r.p_adjusted),
+        badge=badge, badge_class=badge_class, impact=show(r.impact, impact_fmt),
+        explained_share=_finite(r.explained_share), rank=r.rank,
+        href=traces_url(project, r.keys, window, all_spans),
+    )  # fmt: skip
+
+
+def _signed(v: float, fmt: Formatter) -> str:
+    return ("-" if v < 0 else "") + fmt(abs(v))
+
+
+def _bars(
+    results: list[SliceResult], rows: list[SliceRow], overall: float | None, fmt: Formatter
+) -> BarChart | None:
+    items = []
+    for r, row in list(zip(results, rows, strict=True))[:MAX_BARS]:
+        tone = "worse" if r.significant and r.worse else "better" if r.significant else ""
+        items.append(BarItem(row.label, _finite(r.value), tone, row.href))
+    if not any(i.value is not None for i in items):
+        return None
+    return bar_chart(items, overall, fmt)

@@ -1,8 +1,8 @@
 """The SDK's analytics calls (metrics, segments, discovery, fairness, versions, prices) against a
 real `llmpulse serve` process, on traffic with planted problems whose answers we know.
 
-`load_traffic` posts 480 LLM spans over OTLP/JSON, balanced over region × tier × product line
-× version, with three planted effects: region ``eu-west`` fails far more often, product line
+`load_traffic` posts 480 LLM spans over OTLP/JSON, balanced over region, tier, product line
+and version, with three planted effects: region ``eu-west`` fails far more often, product line
 ``sales`` answers with ten times the tokens (so costs more), and version ``v2`` is twice as
 slow. The CLI tests import it too.
 """
@@ -190,7 +190,8 @@ def test_sdk_get_metrics_returns_utc_buckets_when_a_bucket_is_given(
     client: Client, traffic: Traffic
 ) -> None:
     df = client.get_metrics(traffic.project, "count", bucket=timedelta(minutes=10))
-    assert str(df["bucket"].dtype).startswith("datetime64") and str(df["bucket"].dt.tz) == "UTC"
+    assert str(df["bucket"].dtype).startswith("datetime64")
+    assert str(df["bucket"].dt.tz) == "UTC"
     assert df["n"].sum() == N_SPANS
     assert (df["bucket"].dt.minute % 10 == 0).all()
     assert df["bucket"].is_monotonic_increasing
@@ -220,12 +221,15 @@ def test_sdk_get_segments_ranks_the_planted_region_first_when_it_fails_more(
     top = df.sort_values("rank").iloc[0]
     assert top["metadata.region"] == "eu-west"
     assert top["slice"] == "metadata.region=eu-west"
-    assert top["rank"] == 1 and bool(top["significant"]) and bool(top["worse"])
+    assert top["rank"] == 1
+    assert bool(top["significant"])
+    assert bool(top["worse"])
     truth = traffic.frame()
     eu = truth["region"] == "eu-west"
     assert top["value"] == pytest.approx(truth[eu]["error"].mean())
     assert top["rest_value"] == pytest.approx(truth[~eu]["error"].mean())
-    assert df.attrs["metric"] == "error:rate" and df.attrs["total_n"] == N_SPANS
+    assert df.attrs["metric"] == "error:rate"
+    assert df.attrs["total_n"] == N_SPANS
     others = df[df["metadata.region"] != "eu-west"]
     assert others["rank"].isna().all()
 
@@ -243,7 +247,8 @@ def test_sdk_discover_slices_puts_the_planted_product_line_on_top(
     top = df.iloc[0]
     assert top["slice"] == "metadata.product_line=sales"
     assert top["rank"] == 1
-    assert pd.isna(top["metadata.tier"]) and pd.isna(top["metadata.region"])
+    assert pd.isna(top["metadata.tier"])
+    assert pd.isna(top["metadata.region"])
     assert top["diff"] > 0
     assert list(df["rank"]) == list(range(1, len(df) + 1))
     assert df.attrs["keys"] == ["metadata.tier", "metadata.region", "metadata.product_line"]
@@ -274,10 +279,12 @@ def test_sdk_compare_versions_holds_when_the_candidate_is_slower(
 ) -> None:
     df = client.compare_versions(traffic.project, "v1", "v2")
     assert df.attrs["signal"] == "hold"
-    assert df.attrs["baseline"] == "v1" and df.attrs["candidate"] == "v2"
+    assert df.attrs["baseline"] == "v1"
+    assert df.attrs["candidate"] == "v2"
     latency = df.set_index("name").loc["latency_ms:p95"]
     assert latency["verdict"] == "worse"
-    assert latency["baseline_n"] == N_SPANS // 2 and latency["candidate_n"] == N_SPANS // 2
+    assert latency["baseline_n"] == N_SPANS // 2
+    assert latency["candidate_n"] == N_SPANS // 2
     assert set(df["name"]) == {"latency_ms:p95", "error:rate", "cost_usd:mean"}
 
 
@@ -326,8 +333,8 @@ def test_sdk_prices_override_then_clear_when_a_model_is_unpriced(
     )
     assert after["overrides"]["prices"][0]["model"] == model
     assert client.get_prices()["overrides"]["prices"][0]["model"] == model
-    post_spans(live_server.url, project, [otlp_span(start_ns + 99, 100,
-                                                    llm_attrs(model, 1000, 500), False)])  # fmt: skip
+    new = otlp_span(start_ns + 99, 100, llm_attrs(model, 1000, 500), False)
+    post_spans(live_server.url, project, [new])
     cost = client.get_metrics(project, "cost_usd:sum", model=model)
     assert cost["cost_usd:sum"].iloc[0] == pytest.approx(1000 * 1e-6 + 500 * 2e-6)
     assert client.unpriced_models(project)["spans"].tolist() == [5]

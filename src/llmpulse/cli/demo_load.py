@@ -16,7 +16,7 @@ def run_demo_load(data_dir: Path | None, *, days: int, quiet: bool) -> int:
     """Open the data directory, store the demo week, and return the number of spans."""
 
     async def go() -> int:
-        settings = ServerSettings(data_dir=data_dir, grpc_port=0)
+        settings = ServerSettings(data_dir=data_dir, grpc_port=0, decode_workers=0)
         async with run_services(settings) as services:
             if quiet:
                 return await load_demo(services, days=days)

@@ -50,6 +50,9 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Fill the rag-demo project at start if empty.")
     ] = False,
+    decode_workers: Annotated[
+        int, typer.Option(envvar="LLMPULSE_DECODE_WORKERS", help="Decode processes; 0 = threads.")
+    ] = 1,
     prices: Annotated[
         Path | None,
         typer.Option(envvar="LLMPULSE_PRICES", help="YAML PriceTable over the shipped prices."),
@@ -68,6 +71,7 @@ def serve(
         max_body_bytes=max_body_bytes,
         max_queued_spans=max_queued_spans,
         prices_file=prices,
+        decode_workers=decode_workers,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(f"llmpulse on http://{host}:{port}  data dir: {settings.data_dir}")

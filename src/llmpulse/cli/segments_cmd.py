@@ -50,7 +50,8 @@ SEGMENT_COLUMNS = ("rank", "slice", "n", "share", "value", "rest_value", "diff",
 DISCOVER_COLUMNS = ("rank", "slice", "n", "share", "value", "rest_value", "diff", "p_adjusted",
                     "impact", "explained_share", "test")  # fmt: skip
 FAIRNESS_COLUMNS = ("group", "n", "selected", "selection_rate", "ci_low", "ci_high",
-                    "impact_ratio", "passes_four_fifths", "suppressed", "most_favoured")  # fmt: skip
+                    "impact_ratio", "passes_four_fifths", "suppressed",
+                    "most_favoured")  # fmt: skip
 VERSION_COLUMNS = ("name", "verdict", "baseline_value", "candidate_value", "diff", "ci_low",
                    "ci_high", "p_value", "baseline_n", "candidate_n", "guard_rail",
                    "test")  # fmt: skip

@@ -37,6 +37,19 @@ class LlmpulseError(Exception):
         self.detail = detail
         self.errors = errors or []
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keep the field errors when an error crosses a process boundary (decode workers).
+        return (_rebuild, (type(self), self.detail, self.errors, dict(self.__dict__)))
+
+
+def _rebuild(
+    cls: type[LlmpulseError], detail: str, errors: list[FieldError], state: dict[str, object]
+) -> LlmpulseError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, detail)
+    err.__dict__.update(state)
+    return err
+
 
 class InvalidInput(LlmpulseError):
     """The request or a field in it is not acceptable."""

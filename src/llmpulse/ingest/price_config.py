@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from llmpulse.domain.specs import PriceTable
+from llmpulse.ingest.decode_pool import PriceSnapshot
 from llmpulse.ingest.enrich import CostEnricher
 from llmpulse.ingest.pricing import PriceBook, load_price_table, shipped_price_table
 from llmpulse.store.api import StateStore
@@ -27,7 +28,22 @@ class PriceConfig:
         self.file_table = load_price_table(file) if file is not None else None
         doc = state.get_document(DOC_KIND, DOC_NAME)
         self.overrides = PriceTable.model_validate_json(doc.body) if doc else None
+        self.version = 0
         self.enricher = CostEnricher(self._book())
+        self._snapshot = self._make_snapshot()
+
+    def _make_snapshot(self) -> PriceSnapshot:
+        tables = [t for t in (self.shipped, self.file_table, self.overrides) if t is not None]
+        return PriceSnapshot(self.version, tuple(t.model_dump_json() for t in tables))
+
+    def snapshot(self) -> PriceSnapshot:
+        """The tables in force, versioned, for decode workers."""
+        return self._snapshot
+
+    def _changed(self) -> None:
+        self.version += 1
+        self.enricher = CostEnricher(self._book())
+        self._snapshot = self._make_snapshot()
 
     @property
     def shipped(self) -> PriceTable:
@@ -42,11 +58,11 @@ class PriceConfig:
         """Persist ``table`` as the API overrides and price new spans with it."""
         self._state.put_document(DOC_KIND, DOC_NAME, table.model_dump_json(), now)
         self.overrides = table
-        self.enricher = CostEnricher(self._book())
+        self._changed()
 
     def clear_overrides(self) -> bool:
         """Drop the API overrides; True when there were some."""
         existed = self._state.delete_document(DOC_KIND, DOC_NAME)
         self.overrides = None
-        self.enricher = CostEnricher(self._book())
+        self._changed()
         return existed

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llmpulse.domain.spans import Annotation, Rejection, Span
-from llmpulse.ingest.otlp import Normalized, decode_request, normalize_request
+from llmpulse.ingest.decode_pool import DecodePool
+from llmpulse.ingest.otlp import Normalized, normalize_request
 from llmpulse.ingest.price_config import PriceConfig
 from llmpulse.ingest.writer import SpanWriter
 
@@ -23,8 +24,11 @@ class Accepted:
 class IngestService:
     """Decodes off the event loop, then waits for the writer's durable commit."""
 
-    def __init__(self, writer: SpanWriter, prices: PriceConfig, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, writer: SpanWriter, prices: PriceConfig, pool: DecodePool, *, max_body_bytes: int
+    ) -> None:
         self._writer = writer
+        self._pool = pool
         self.prices = prices
         self.max_body_bytes = max_body_bytes
         self.unpriced: dict[str, int] = {}
@@ -35,22 +39,6 @@ class IngestService:
         for model, n in result.unpriced.items():
             self.unpriced[model] = self.unpriced.get(model, 0) + n
         return result.spans
-
-    def _decode(
-        self,
-        body: bytes,
-        content_type: str | None,
-        content_encoding: str | None,
-        header_project: str | None,
-    ) -> Normalized:
-        n = decode_request(
-            body,
-            content_type,
-            content_encoding,
-            max_body_bytes=self.max_body_bytes,
-            header_project=header_project,
-        )
-        return Normalized(self._enrich(n.spans), n.rejections)
 
     def _normalize(self, request: object, header_project: str | None) -> Normalized:
         n = normalize_request(request, header_project)  # type: ignore[arg-type]
@@ -69,10 +57,15 @@ class IngestService:
             InvalidInput: the body cannot be decoded (or is too large / of the wrong type).
             Overloaded: the ingest queue is full.
         """
-        normalized = await asyncio.to_thread(
-            self._decode, body, content_type, content_encoding, header_project
-        )
-        return await self.store_normalized(normalized)
+        batch = await self._pool.decode(
+            body, content_type, content_encoding, self.max_body_bytes, header_project,
+            self.prices.snapshot(),
+        )  # fmt: skip
+        for model, n in batch.unpriced.items():
+            self.unpriced[model] = self.unpriced.get(model, 0) + n
+        if batch.table is not None:
+            await self._writer.submit_table(batch.table, batch.projects)
+        return Accepted(batch.num_spans, list(batch.rejections))
 
     async def accept_otlp_message(self, request: object, header_project: str | None) -> Accepted:
         """Store an already-parsed ExportTraceServiceRequest (the gRPC path)."""

@@ -16,6 +16,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import pyarrow as pa
+
 from llmpulse.clock import Clock
 from llmpulse.domain.errors import Overloaded, Unavailable
 from llmpulse.domain.ids import ProjectName
@@ -31,6 +33,12 @@ class _Work:
     annotations: Sequence[Annotation]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[None]
+    table: pa.Table | None = None  # spans already in columns (from the decode workers)
+    projects: tuple[str, ...] = ()
+
+    @property
+    def num_spans(self) -> int:
+        return len(self.spans) + (self.table.num_rows if self.table is not None else 0)
 
 
 @dataclass(slots=True)
@@ -102,9 +110,18 @@ class SpanWriter:
         """
         if not spans and not annotations:
             return
+        loop = asyncio.get_running_loop()
+        await self._enqueue(_Work(spans, annotations, loop, loop.create_future()))
+
+    async def submit_table(self, table: pa.Table, projects: Sequence[str]) -> None:
+        """Queue spans already in columns (see `DecodePool`); return once they are durable."""
+        loop = asyncio.get_running_loop()
+        await self._enqueue(_Work((), (), loop, loop.create_future(), table, tuple(projects)))
+
+    async def _enqueue(self, work: _Work) -> None:
         if self._stopping or self._thread is None:
             raise Unavailable("the ingest writer is not running")
-        n = len(spans) + len(annotations)
+        n = work.num_spans + len(work.annotations)
         with self._lock:
             if self._queued > 0 and self._queued + n > self._max_queued:
                 self.stats.rejected_overload += 1
@@ -114,10 +131,8 @@ class SpanWriter:
                 )
             self._queued += n
             self.stats.queued_spans = self._queued
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Work(spans, annotations, loop, fut))
-        await fut
+        self._queue.put(work)
+        await work.future
 
     def _run(self) -> None:
         done = False
@@ -134,7 +149,7 @@ class SpanWriter:
                 self._commit(work)
 
     def _drain(self, batch: list[_Work | None]) -> list[_Work | None]:
-        n = sum(len(w.spans) for w in batch if w is not None)
+        n = sum(w.num_spans for w in batch if w is not None)
         while n < self._max_commit:
             try:
                 item = self._queue.get_nowait()
@@ -143,16 +158,21 @@ class SpanWriter:
             batch.append(item)
             if item is None:
                 break
-            n += len(item.spans)
+            n += item.num_spans
         return batch
 
     def _commit(self, work: list[_Work]) -> None:
         spans = [s for w in work for s in w.spans]
         annotations = [a for w in work for a in w.annotations]
-        n = len(spans) + len(annotations)
+        tables = [w.table for w in work if w.table is not None]
+        num_table_spans = sum(t.num_rows for t in tables)
+        n = len(spans) + num_table_spans + len(annotations)
         error: Exception | None = None
         try:
-            self._ensure_projects(spans, annotations)
+            names = {p for w in work for p in w.projects}
+            self._ensure_projects(spans, annotations, names)
+            if tables:
+                self._events.append_columns(pa.concat_tables(tables))
             if spans:
                 self._events.append_spans(spans)
             if annotations:
@@ -166,13 +186,16 @@ class SpanWriter:
             self.stats.queued_spans = self._queued
         if error is None:
             self.stats.commits += 1
-            self.stats.spans_written += len(spans)
+            self.stats.spans_written += len(spans) + num_table_spans
             self.stats.annotations_written += len(annotations)
         for w in work:
             w.loop.call_soon_threadsafe(_resolve, w.future, error)
 
-    def _ensure_projects(self, spans: list[Span], annotations: list[Annotation]) -> None:
+    def _ensure_projects(
+        self, spans: list[Span], annotations: list[Annotation], extra: set[str]
+    ) -> None:
         names = {s.project for s in spans} | {a.project for a in annotations}
+        names |= {ProjectName(p) for p in extra}
         new = names - self._known_projects
         if new:
             self._state.ensure_projects(sorted(new), self._clock.now())

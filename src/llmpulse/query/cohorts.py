@@ -84,9 +84,7 @@ class CohortService:
                 out.append(key)
         return tuple(out)
 
-    async def conditions(
-        self, project: ProjectName, name: str | None
-    ) -> tuple[Condition, ...]:
+    async def conditions(self, project: ProjectName, name: str | None) -> tuple[Condition, ...]:
         """The conditions of a cohort used as a filter (empty when ``name`` is None)."""
         if not name:
             return ()

@@ -52,12 +52,12 @@ def _bucket(bucket: str | timedelta | None) -> str | None:
     return bucket
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """YAML-loaded values as JSON: dates and datetimes become ISO-8601 text."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
@@ -156,7 +156,7 @@ class AnalyticsMixin:
             q: false discovery rate for Benjamini-Hochberg (server default 0.05).
             **filters: span filters (see `SpanFilters`).
         """
-        params = [("metric", metric), ("key", key)]
+        params: Params = [("metric", metric), ("key", key)]
         params += _optional(direction=direction, min_support=min_support, q=q)
         return self._get(_project_path(project, "segments"), params + filter_params(filters))
 
@@ -195,7 +195,7 @@ class AnalyticsMixin:
         **filters: Unpack[SpanFilters],
     ) -> JsonDict:
         """``GET …/segments/discover`` as JSON: the ``k`` worst one- and two-key slices."""
-        params = [("metric", metric), *repeat("key", keys), ("k", str(k))]
+        params: Params = [("metric", metric), *repeat("key", keys), ("k", str(k))]
         params += _optional(direction=direction, min_support=min_support)
         path = _project_path(project, "segments/discover")
         return self._get(path, params + filter_params(filters))
@@ -233,7 +233,7 @@ class AnalyticsMixin:
         **filters: Unpack[SpanFilters],
     ) -> JsonDict:
         """``GET …/fairness`` as JSON: parity of a rate metric across the values of ``key``."""
-        params = [("metric", metric), ("key", key)]
+        params: Params = [("metric", metric), ("key", key)]
         params += _optional(min_support=min_support, threshold=threshold)
         return self._get(_project_path(project, "fairness"), params + filter_params(filters))
 
@@ -270,7 +270,7 @@ class AnalyticsMixin:
         **filters: Unpack[SpanFilters],
     ) -> str:
         """The fairness report as the server's CSV text (report figures on every row)."""
-        params = [("metric", metric), ("key", key), ("format", "csv")]
+        params: Params = [("metric", metric), ("key", key), ("format", "csv")]
         params += _optional(min_support=min_support, threshold=threshold)
         path = _project_path(project, "fairness")
         return str(self.request("GET", path, params=params + filter_params(filters)))
@@ -299,7 +299,7 @@ class AnalyticsMixin:
             min_support: smallest number of spans per version (server default 30).
             **filters: span filters (see `SpanFilters`).
         """
-        params = [("key", key), ("baseline", baseline), ("candidate", candidate)]
+        params: Params = [("key", key), ("baseline", baseline), ("candidate", candidate)]
         params += repeat("metric", metrics) + repeat("guard_rail", guard_rails)
         params += _optional(min_support=min_support)
         return self._get(_project_path(project, "compare"), params + filter_params(filters))
@@ -343,7 +343,7 @@ class AnalyticsMixin:
         Returns the tables in force afterwards.
         """
         dump = getattr(table, "model_dump", None)
-        body = dump(mode="json") if callable(dump) else _jsonable(table)
+        body = dump(mode="json") if callable(dump) else jsonable(table)
         result = self.request("PUT", "/api/v1/prices", json=body)
         return result if isinstance(result, dict) else {}
 

@@ -21,6 +21,7 @@ import httpx
 from llmpulse.domain.errors import FieldError
 from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.errors import LlmpulseApiError
+from llmpulse.sdk.query_params import Params
 from llmpulse.sdk.records import (
     EmbeddingArg,
     JsonDict,
@@ -140,7 +141,7 @@ class Client(AnalyticsMixin):
         path: str,
         *,
         json: object = None,
-        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        params: Mapping[str, Any] | Params | None = None,
     ) -> Any:
         """Send one request, retrying back-pressure answers; return the decoded body.
 

@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 TimeArg = datetime | str
 ListArg = str | Sequence[str]
 AttrArg = str | Sequence[str] | Mapping[str, Any]
-Params = list[tuple[str, str]]
+Params = list[tuple[str, str | int | float | bool | None]]
 
 
 class SpanFilters(TypedDict, total=False):

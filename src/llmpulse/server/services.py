@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from llmpulse.clock import Clock, SystemClock
+from llmpulse.ingest.decode_pool import DecodePool
 from llmpulse.ingest.grpc_listener import GrpcListener
 from llmpulse.ingest.price_config import PriceConfig
 from llmpulse.ingest.service import IngestService
@@ -54,7 +55,10 @@ async def run_services(
         await writer.start()
         stack.push_async_callback(writer.stop)
         prices = PriceConfig(state, settings.prices_file)
-        ingest = IngestService(writer, prices, max_body_bytes=settings.max_body_bytes)
+        pool = DecodePool(settings.decode_workers)
+        await pool.start()
+        stack.push_async_callback(pool.stop)
+        ingest = IngestService(writer, prices, pool, max_body_bytes=settings.max_body_bytes)
         if settings.grpc_port:
             listener = GrpcListener(ingest, settings.host, settings.grpc_port)
             await listener.start()

@@ -38,6 +38,12 @@ class ServerSettings(BaseModel):
         description="Spans admitted but not yet committed before ingest answers 503.",
     )
     max_commit_spans: int = Field(50_000, description="Most spans one group commit takes.")
+    decode_workers: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="Processes decoding OTLP bodies; 0 = threads (LLMPULSE_DECODE_WORKERS).",
+    )
     prices_file: Path | None = Field(
         None, description="YAML PriceTable layered over the shipped prices (LLMPULSE_PRICES)."
     )

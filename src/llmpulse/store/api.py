@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
+import pyarrow as pa
+
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.metrics import MetricField, MetricSpec
@@ -206,6 +208,10 @@ class EventStore(Protocol):
 
     def append_spans(self, spans: Sequence[Span]) -> int:
         """Store spans; durable when it returns. Returns the number stored."""
+        ...
+
+    def append_columns(self, table: pa.Table) -> int:
+        """Store spans given as an Arrow table of the span columns; durable when it returns."""
         ...
 
     def append_annotations(self, annotations: Sequence[Annotation]) -> int:

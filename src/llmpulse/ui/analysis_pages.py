@@ -47,6 +47,7 @@ def build_analysis_router(render: Renderer) -> APIRouter:
             "title": f"{project} · {page}", "project": project, "nav": page, "form": form,
             "windows": WINDOW_LABELS, "keys": KEY_SUGGESTIONS, "metrics": METRIC_SUGGESTIONS,
             "directions": DIRECTIONS, "errors": [], "report": None, "rows": [],
+            "values": [], "metric_choices": METRIC_CHOICES,
         }  # fmt: skip
         status = 200
         try:
@@ -78,9 +79,13 @@ def build_analysis_router(render: Renderer) -> APIRouter:
 
     @router.get("/ui/projects/{project}/compare", response_class=HTMLResponse)
     async def compare_page(request: Request, project: str) -> Response:
-        return await show(request, project, "compare", lambda f: f, _compare)
+        return await show(request, project, "compare", _no_values, _compare)
 
     return router
+
+
+def _no_values(form: AnalysisForm) -> AnalysisForm:
+    return compare_defaults(form, [])
 
 
 async def _compare(

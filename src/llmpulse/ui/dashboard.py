@@ -199,7 +199,7 @@ def _panel_view(
 def _split_view(frame: MetricFrame, window: Window, form: DashboardForm, project: str) -> PanelView:
     metric = form.split_metric
     series = group_series(frame, metric, zero_fill=metric == "count")
-    chart = _chart(series, window, metric, area=False)
+    chart = _chart(series, window, metric, area=False, width=1200.0)
     panel, name = SPLIT_METRICS[metric]
     segment_metric = "error:rate" if metric == "count" else metric
     return PanelView(
@@ -208,11 +208,13 @@ def _split_view(frame: MetricFrame, window: Window, form: DashboardForm, project
     )  # fmt: skip
 
 
-def _chart(series: list[Series], window: Window, metric: str, area: bool) -> LineChart:
+def _chart(
+    series: list[Series], window: Window, metric: str, area: bool, width: float = 600.0
+) -> LineChart:
     if window.start is None or window.end is None:
         return line_chart([], EPOCH, EPOCH + window.bucket, window.bucket, str)
     return line_chart(series, window.start, window.end, window.bucket, formatter_for(metric),
-                      area=area and len(series) == 1)  # fmt: skip
+                      area=area and len(series) == 1, width=width)  # fmt: skip
 
 
 def _legend(chart: LineChart) -> tuple[tuple[str, str], ...]:

@@ -18,6 +18,7 @@ from llmpulse.query.segments import SegmentService
 from llmpulse.query.service import ProjectSummary
 from llmpulse.ui.analysis_forms import AnalysisForm, api_query, scope_of
 from llmpulse.ui.charts import IntervalMark, interval_mark, nice_ticks
+from llmpulse.ui.formats import DASH
 from llmpulse.ui.page_support import traces_url
 from llmpulse.ui.templating import path_quote
 from llmpulse.ui.windows import Window
@@ -52,7 +53,7 @@ def _verdict(g: GroupRate) -> tuple[str, str]:
     if g.suppressed:
         return "suppressed (low n)", "suppressed"
     if g.passes_four_fifths is None:
-        return "–", "suppressed"
+        return DASH, "suppressed"
     return ("passes", "pass") if g.passes_four_fifths else ("fails 4/5", "fail")
 
 
@@ -82,8 +83,9 @@ async def fairness_context(
                 href=traces_url(summary.name, ((key, g.group),), window, not form.root_only),
             )
         )  # fmt: skip
-    query = api_query(form, window, [("metric", m.name), ("key", key),
-                      ("min_support", str(min_support)), ("threshold", str(threshold))])  # fmt: skip
+    params = [("metric", m.name), ("key", key), ("min_support", str(min_support)),
+              ("threshold", str(threshold))]  # fmt: skip
+    query = api_query(form, window, params)
     api = f"/api/v1/projects/{path_quote(summary.name)}/fairness?{query}"
     return {
         "report": report,

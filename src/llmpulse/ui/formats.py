@@ -31,11 +31,12 @@ def compact_number(v: float) -> str:
 
 
 def percent(v: float) -> str:
-    """A 0..1 rate as a percentage with sensible precision."""
+    """A 0..1 rate as a percentage: ``5%``, ``12.5%``, ``0.37%``."""
     p = v * 100.0
-    if p == 0 or abs(p) >= 10:
-        return f"{p:.0f}%" if float(round(p, 1)).is_integer() else f"{p:.1f}%"
-    return f"{p:.2g}%" if abs(p) < 1 else f"{p:.1f}%"
+    if p != 0 and abs(p) < 1:
+        return f"{p:.2g}%"
+    text = f"{p:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + "%"
 
 
 def short_ms(ms: float) -> str:

@@ -20,7 +20,7 @@ from llmpulse.query.service import ProjectSummary, QueryService
 from llmpulse.store.api import MetricQuery, SpanFilter
 from llmpulse.ui.analysis_forms import AnalysisForm, scope_of
 from llmpulse.ui.charts import BarChart, BarItem, bar_chart
-from llmpulse.ui.formats import Formatter, compact_number, format_num, formatter_for
+from llmpulse.ui.formats import DASH, Formatter, compact_number, format_num, formatter_for
 from llmpulse.ui.page_support import slice_label, traces_url
 from llmpulse.ui.windows import Window
 
@@ -93,7 +93,7 @@ async def segments_context(
         "rows": rows,
         "chart": chart,
         "overall": overall,
-        "overall_text": fmt(overall) if overall is not None else "–",
+        "overall_text": fmt(overall) if overall is not None else DASH,
         "metric_name": m.name,
     }
 
@@ -131,11 +131,11 @@ def _row(
 
     def show(v: float | None, f: Formatter = fmt) -> str:
         x = _finite(v)
-        return "–" if x is None else f(x)
+        return DASH if x is None else f(x)
 
     diff = _finite(r.diff)
-    diff_text = "–" if diff is None else ("+" if diff >= 0 else "-") + fmt(abs(diff))
-    ci = "–"
+    diff_text = DASH if diff is None else ("+" if diff >= 0 else "-") + fmt(abs(diff))
+    ci = DASH
     if _finite(r.ci_low) is not None and _finite(r.ci_high) is not None:
         ci = f"[{_signed(r.ci_low, fmt)}, {_signed(r.ci_high, fmt)}]"
     impact_fmt = compact_number if report.kind == "proportion" else fmt

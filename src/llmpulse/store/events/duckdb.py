@@ -175,6 +175,13 @@ class DuckDBEventStore:
         self._insert("spans", _SPAN_COLS, spans_to_arrow(spans))
         return len(spans)
 
+    def append_columns(self, table: Any) -> int:
+        """Store spans given as an Arrow table with the span columns (see `codec`)."""
+        if table.num_rows == 0:
+            return 0
+        self._insert("spans", _SPAN_COLS, table)
+        return int(table.num_rows)
+
     def append_annotations(self, annotations: Sequence[Annotation]) -> int:
         """Store annotations in one transaction; durable when it returns."""
         if not annotations:

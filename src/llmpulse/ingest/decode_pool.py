@@ -1,0 +1,138 @@
+"""Decode, normalize, price and columnarize OTLP bodies in worker processes.
+
+Per-span Python work (attributes → typed columns → Arrow) is what limits ingest (NOTES: the
+decode itself is cheap); in one process it shares the GIL with HTTP handling and the writer.
+`DecodePool` moves it to ``workers`` processes that return ready Arrow tables, so the server
+process only reads requests and commits batches (DuckDB releases the GIL while inserting).
+With ``workers=0`` the same function runs on a thread of the server process instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import partial
+
+import pyarrow as pa
+
+from llmpulse.domain.errors import Unavailable
+from llmpulse.domain.spans import Rejection, Span
+from llmpulse.domain.specs import PriceTable
+from llmpulse.ingest.enrich import CostEnricher
+from llmpulse.ingest.otlp import decode_request
+from llmpulse.ingest.pricing import PriceBook
+from llmpulse.store.events.codec import spans_to_arrow
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedBatch:
+    """One request's spans as an Arrow table, with what the caller needs to know about them."""
+
+    table: pa.Table | None
+    num_spans: int
+    rejections: list[Rejection]
+    projects: tuple[str, ...]
+    unpriced: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSnapshot:
+    """The price tables in force, tagged with a version so workers rebuild only on change."""
+
+    version: int
+    tables_json: tuple[str, ...]
+
+
+_ENRICHER: tuple[int, CostEnricher] | None = None
+
+
+def _enricher(prices: PriceSnapshot) -> CostEnricher:
+    global _ENRICHER
+    if _ENRICHER is None or _ENRICHER[0] != prices.version:
+        book = PriceBook([PriceTable.model_validate_json(t) for t in prices.tables_json])
+        _ENRICHER = (prices.version, CostEnricher(book))
+    return _ENRICHER[1]
+
+
+def columnarize(
+    spans: list[Span], rejections: list[Rejection], enricher: CostEnricher
+) -> DecodedBatch:
+    """Price spans and turn them into an Arrow table."""
+    result = enricher.enrich(spans)
+    projects = tuple(sorted({s.project for s in result.spans}))
+    table = spans_to_arrow(result.spans) if result.spans else None
+    return DecodedBatch(table, len(result.spans), rejections, projects, dict(result.unpriced))
+
+
+def decode_body(
+    body: bytes,
+    content_type: str | None,
+    content_encoding: str | None,
+    max_body_bytes: int,
+    header_project: str | None,
+    prices: PriceSnapshot,
+) -> DecodedBatch:
+    """The whole per-request CPU work; runs in a worker process (or a thread)."""
+    n = decode_request(
+        body,
+        content_type,
+        content_encoding,
+        max_body_bytes=max_body_bytes,
+        header_project=header_project,
+    )
+    return columnarize(n.spans, n.rejections, _enricher(prices))
+
+
+def _warm_up() -> int:
+    return 0
+
+
+class DecodePool:
+    """A `Service`: the worker processes (or none) that decode request bodies."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._executor: Executor | None = None
+
+    async def start(self) -> None:
+        """Start the workers and warm them up in the background."""
+        if self.workers > 0:
+            ctx = multiprocessing.get_context("spawn")
+            pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._executor = pool
+            for _ in range(self.workers):
+                pool.submit(_warm_up)
+
+    async def stop(self) -> None:
+        """Stop the workers (after the requests they are serving)."""
+        if self._executor is not None:
+            await asyncio.to_thread(self._executor.shutdown, True, cancel_futures=False)
+
+    async def decode(
+        self,
+        body: bytes,
+        content_type: str | None,
+        content_encoding: str | None,
+        max_body_bytes: int,
+        header_project: str | None,
+        prices: PriceSnapshot,
+    ) -> DecodedBatch:
+        """Decode one body off the event loop.
+
+        Raises:
+            InvalidInput: the body cannot be decoded (raised in the worker, re-raised here).
+            Unavailable: the worker pool broke.
+        """
+        call = partial(
+            decode_body, body, content_type, content_encoding, max_body_bytes, header_project,
+            prices,
+        )  # fmt: skip
+        if self._executor is None:
+            return await asyncio.to_thread(call)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        except BrokenProcessPool as exc:
+            raise Unavailable("decode workers are not available") from exc

@@ -101,25 +101,14 @@ def _workload_text(spec: WorkloadSpec, args: argparse.Namespace) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run everything asked for and write ``results/<stamp>.{json,md}``."""
-    args = parse_args(argv)
-    if args.render:
-        md = render(json.loads(args.render.read_text()))
-        args.render.with_suffix(".md").write_text(md)
-        print(md)
-        return
-    args.work_dir.mkdir(parents=True, exist_ok=True)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(UTC)
-    base_ns = (time.time_ns() // HOUR_NS - 24) * HOUR_NS
-    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+def _start_results(args: argparse.Namespace, base_ns: int) -> dict[str, Any]:
+    """Metadata and the decode ceiling (measured on the first 30k spans of the workload)."""
     ref = _spec(30_000, args, base_ns)
     _say("measuring the decode ceiling …")
     ceiling = measure_ceiling(list(RequestSource(ref)))
-    results: dict[str, Any] = {
+    return {
         "meta": {
-            "date": now.strftime("%Y-%m-%d %H:%M UTC"),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": _machine(),
             "workload": _workload_text(ref, args),
             "repeat": args.repeat,
@@ -130,6 +119,21 @@ def main(argv: list[str] | None = None) -> None:
         "install": {},
         "runs": [],
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run everything asked for and write ``results/<stamp>.{json,md}``."""
+    args = parse_args(argv)
+    if args.render:
+        md = render(json.loads(args.render.read_text()))
+        args.render.with_suffix(".md").write_text(md)
+        print(md)
+        return
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    base_ns = (time.time_ns() // HOUR_NS - 24) * HOUR_NS
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    results = _start_results(args, base_ns)
     if not args.skip_llmpulse:
         lp = LlmpulseSystem(_spec(sizes[0], args, base_ns), args.llmpulse_bin)
         lp.prepare()

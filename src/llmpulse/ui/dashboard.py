@@ -64,6 +64,8 @@ PANELS = (
 SPLIT_METRICS = {m: (p, name) for p in PANELS for m, name in zip(p.metrics, p.names, strict=True)}
 DEFAULT_SPLIT_METRIC = "latency_ms:p95"
 DEFAULT_SEGMENT_KEY = "metadata.tier"
+# Keys that LLM or tool spans carry rather than trace roots: a split by them reads every span.
+SPAN_LEVEL_KEYS = frozenset({"model", "provider", "name", "kind", "status_code"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +171,8 @@ async def _frames(
     if form.split:
         keys.append("split")
         panel = SPLIT_METRICS[form.split_metric][0]
-        queries.append(q((form.split_metric,), panel.roots, (form.split,)))
+        roots = panel.roots and form.split not in SPAN_LEVEL_KEYS
+        queries.append(q((form.split_metric,), roots, (form.split,)))
     results = await asyncio.gather(*(query.metric(x) for x in queries))
     return dict(zip(keys, results, strict=True))
 

@@ -49,12 +49,13 @@ def short_ms(ms: float) -> str:
 
 
 def dollars(usd: float) -> str:
-    """Dollars with digits that matter for small amounts."""
+    """Dollars with the digits that matter for small amounts (``$0.000057``, ``$12.50``)."""
     a = abs(usd)
     if a == 0:
         return "$0"
     if a < 0.01:
-        return f"${usd:.2g}"
+        digits = min(-math.floor(math.log10(a)) + 1, 10)
+        return f"${usd:.{digits}f}"
     if a < 100:
         return f"${usd:.2f}"
     return f"${compact_number(usd)}"

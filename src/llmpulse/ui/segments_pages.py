@@ -163,4 +163,4 @@ def _bars(
         items.append(BarItem(row.label, _finite(r.value), tone, row.href))
     if not any(i.value is not None for i in items):
         return None
-    return bar_chart(items, overall, fmt)
+    return bar_chart(items, overall, fmt, width=1100.0)

@@ -32,7 +32,13 @@ from llmpulse.ui.page_support import (
     page_url,
 )
 from llmpulse.ui.reader import app_metrics
-from llmpulse.ui.series import MAX_SPLIT_GROUPS, bucket_starts, group_series, metric_series
+from llmpulse.ui.series import (
+    MAX_SPLIT_GROUPS,
+    NONE_GROUP,
+    bucket_starts,
+    group_series,
+    metric_series,
+)
 from llmpulse.ui.templating import Renderer
 from llmpulse.ui.windows import BUCKET_CHOICES, WINDOW_LABELS, Window, resolve_window
 
@@ -202,6 +208,8 @@ def _panel_view(
 def _split_view(frame: MetricFrame, window: Window, form: DashboardForm, project: str) -> PanelView:
     metric = form.split_metric
     series = group_series(frame, metric, zero_fill=metric == "count")
+    if form.split in SPAN_LEVEL_KEYS:  # spans without a model are not a model
+        series = [s for s in series if s.name != NONE_GROUP]
     chart = _chart(series, window, metric, area=False, width=1200.0)
     panel, name = SPLIT_METRICS[metric]
     segment_metric = "error:rate" if metric == "count" else metric

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from llmpulse.cli.cohorts_cmd import cohorts_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.segments_cmd import segments_app
 from llmpulse.server.settings import DEFAULT_GRPC_PORT, DEFAULT_PORT, ServerSettings
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(segments_app, name="segments")
 app.add_typer(prices_app, name="prices")
+app.add_typer(cohorts_app, name="cohorts")
 
 DataDirOpt = Annotated[
     Path | None,

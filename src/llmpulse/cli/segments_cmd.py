@@ -6,6 +6,7 @@ a plain table, or the server's JSON with ``--json``.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -21,6 +22,7 @@ from llmpulse.cli.output import (
     UrlOpt,
     api_errors,
     emit,
+    format_table,
     make_client,
     time_window,
 )
@@ -167,3 +169,36 @@ def versions(
         )  # fmt: skip
     emit(body, comparison_rows(body), as_json=as_json, columns=VERSION_COLUMNS,
          footer=("signal",))  # fmt: skip
+
+
+@segments_app.command("changes")
+def changes(
+    project: ProjectArg, metric: MetricOpt,
+    key: Annotated[list[str], typer.Option("--key", "-k", help="Candidate key (repeatable).")],
+    baseline_start: Annotated[str, typer.Option(help="Start of the baseline window (ISO).")],
+    baseline_end: Annotated[str, typer.Option(help="End of the baseline window (ISO).")],
+    top: Annotated[int, typer.Option("--top", "-n", help="How many slices.")] = 20,
+    start: StartOpt = None, end: EndOpt = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Span kind filter.")] = None,
+    url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Slices whose metric got worse from the baseline window to the current one."""
+    with api_errors(), make_client(url, api_key) as client:
+        body = client.segment_changes_raw(
+            project, metric, key, baseline_start=baseline_start, baseline_end=baseline_end,
+            start=start, end=end, k=top, kind=kind,
+        )  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(body, indent=2))
+        return
+    rows = [
+        {"rank": r["rank"], "slice": ", ".join(f"{k}={v}" for k, v in r["keys"].items()),
+         "n_baseline": r["n_baseline"], "n_current": r["n_current"],
+         "baseline": r["baseline_value"], "current": r["current_value"],
+         "impact": r["impact"], "p_adjusted": r["p_adjusted"],
+         "explained_by": ", ".join(f"{k}={v}" for k, v in (r["explained_by"] or {}).items())}
+        for r in body["data"]
+    ]  # fmt: skip
+    columns = ("rank", "slice", "n_baseline", "n_current", "baseline", "current", "impact",
+               "p_adjusted", "explained_by")  # fmt: skip
+    typer.echo(format_table(columns, rows) if rows else "(no rows)")

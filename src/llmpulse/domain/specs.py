@@ -23,6 +23,9 @@ from pydantic import (
     model_validator,
 )
 
+from llmpulse.domain.cohorts import parse_cohort
+from llmpulse.domain.errors import InvalidInput
+
 API_VERSION: Literal["llmpulse/v1"] = "llmpulse/v1"
 # $10,000 per million tokens: ten times the dearest public price; anything above is a unit slip.
 MAX_USD_PER_TOKEN = Decimal("0.01")
@@ -158,3 +161,29 @@ class PriceTable(_Spec):
                 )
             seen[ident] = index
         return value
+
+
+class CohortSpec(_Spec):
+    """One saved cohort as written in YAML or sent to the API."""
+
+    name: str = Field(min_length=1, max_length=100)
+    expression: str = Field(min_length=1, max_length=4000)
+    description: str = ""
+
+    @field_validator("expression")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        try:
+            parse_cohort("check", value)
+        except InvalidInput as exc:
+            raise ValueError(exc.detail) from None
+        return value
+
+
+class CohortList(_Spec):
+    """A project's cohorts as config-as-code (``kind: CohortList``)."""
+
+    api_version: Literal["llmpulse/v1"] = API_VERSION
+    kind: Literal["CohortList"] = "CohortList"
+    project: str = Field(min_length=1, max_length=200)
+    cohorts: tuple[CohortSpec, ...] = ()

@@ -20,6 +20,7 @@ import httpx
 
 from llmpulse.domain.errors import FieldError
 from llmpulse.sdk.analytics import AnalyticsMixin
+from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.errors import LlmpulseApiError
 from llmpulse.sdk.query_params import Params
 from llmpulse.sdk.records import (
@@ -94,7 +95,7 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
     return min(max(seconds, 0.0), 60.0)
 
 
-class Client(AnalyticsMixin):
+class Client(AnalyticsMixin, CohortsMixin):
     """A connection to one llmpulse server.
 
     Logging methods are defined here; metric, segment, fairness, comparison and price

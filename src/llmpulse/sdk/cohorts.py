@@ -1,0 +1,125 @@
+"""Saved cohorts and what-changed slice discovery, as `Client` methods (`CohortsMixin`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from llmpulse.sdk.errors import LlmpulseApiError
+
+JsonDict = dict[str, Any]
+
+
+@dataclass
+class CohortPlan:
+    """What applying a cohort list would change: names to create, update, leave, delete."""
+
+    create: list[str] = field(default_factory=list)
+    update: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+
+    @property
+    def has_changes(self) -> bool:
+        """True when applying would change anything."""
+        return bool(self.create or self.update or self.delete)
+
+
+def _path(project: str, tail: str = "") -> str:
+    return f"/api/v1/projects/{quote(project, safe='')}/cohorts{tail}"
+
+
+def _iso(t: datetime | str) -> str:
+    return t if isinstance(t, str) else t.isoformat()
+
+
+class CohortsMixin:
+    """Cohort CRUD, config-as-code apply, and `segment_changes`."""
+
+    if TYPE_CHECKING:
+
+        def request(
+            self, method: str, path: str, *, json: object = None, params: Any = None
+        ) -> Any: ...
+
+    def list_cohorts(self, project: str) -> list[JsonDict]:
+        """The project's saved cohorts."""
+        body = self.request("GET", _path(project))
+        return list(body["data"])
+
+    def put_cohort(
+        self, project: str, name: str, expression: str, description: str = ""
+    ) -> JsonDict:
+        """Create or replace a cohort (``tier = 'enterprise' and region in ('eu-west')``)."""
+        payload = {"expression": expression, "description": description}
+        body: JsonDict = self.request(
+            "PUT", _path(project, f"/{quote(name, safe='')}"), json=payload
+        )
+        return body
+
+    def delete_cohort(self, project: str, name: str) -> None:
+        """Delete a cohort."""
+        self.request("DELETE", _path(project, f"/{quote(name, safe='')}"))
+
+    def plan_cohorts(self, spec: JsonDict, *, prune: bool = False) -> CohortPlan:
+        """Diff a ``kind: CohortList`` document against the server (nothing is changed)."""
+        current = {c["name"]: c for c in self.list_cohorts(spec["project"])}
+        plan = CohortPlan()
+        wanted = {c["name"]: c for c in spec.get("cohorts", [])}
+        for name, c in wanted.items():
+            have = current.get(name)
+            if have is None:
+                plan.create.append(name)
+            elif (have["expression"], have["description"]) != (
+                c["expression"].strip(),
+                c.get("description", ""),
+            ):
+                plan.update.append(name)
+            else:
+                plan.unchanged.append(name)
+        if prune:
+            plan.delete = sorted(set(current) - set(wanted))
+        return plan
+
+    def apply_cohorts(self, spec: JsonDict, *, prune: bool = False) -> CohortPlan:
+        """Make the server's cohorts match a ``kind: CohortList`` document; return the plan."""
+        if spec.get("kind") != "CohortList":
+            raise LlmpulseApiError(400, "expected kind: CohortList", [])
+        plan = self.plan_cohorts(spec, prune=prune)
+        wanted = {c["name"]: c for c in spec.get("cohorts", [])}
+        for name in plan.create + plan.update:
+            c = wanted[name]
+            self.put_cohort(spec["project"], name, c["expression"], c.get("description", ""))
+        for name in plan.delete:
+            self.delete_cohort(spec["project"], name)
+        return plan
+
+    def segment_changes_raw(
+        self,
+        project: str,
+        metric: str,
+        keys: Sequence[str],
+        *,
+        baseline_start: datetime | str,
+        baseline_end: datetime | str,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        k: int = 20,
+        kind: str | None = None,
+    ) -> JsonDict:
+        """Slices whose metric got worse from the baseline window to ``start``..``end``."""
+        params: list[tuple[str, str]] = [("metric", metric), ("k", str(k))]
+        params += [("key", key) for key in keys]
+        params += [("baseline_start", _iso(baseline_start)), ("baseline_end", _iso(baseline_end))]
+        if start is not None:
+            params.append(("start", _iso(start)))
+        if end is not None:
+            params.append(("end", _iso(end)))
+        if kind is not None:
+            params.append(("kind", kind))
+        path = f"/api/v1/projects/{quote(project, safe='')}/segments/changes"
+        body: JsonDict = self.request("GET", path, params=params)
+        return body

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
+class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self, ingest: IngestService) -> None:
         self._ingest = ingest
 
@@ -64,7 +64,7 @@ class GrpcListener:
     async def start(self) -> None:
         """Bind and start serving."""
         self._server = grpc.aio.server(options=[("grpc.max_receive_message_length", self._max)])
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
             _TraceService(self._ingest), self._server
         )
         self.port = self._server.add_insecure_port(self._address)

@@ -79,6 +79,10 @@ def segment_of(key: GroupKey, value: str) -> tuple[tuple[Condition, ...], bool]:
     return (Condition(key, "=", (value,)),), False
 
 
+def _with_segment(q: SampleQuery, segment: tuple[Condition, ...], complement: bool) -> SampleQuery:
+    return replace(q, segment=segment, complement=complement)
+
+
 def metric_kind(m: MetricSpec) -> Kind:
     """Which family of tests a metric takes."""
     if m.field.is_outcome:
@@ -238,12 +242,7 @@ class SegmentService:
                                scope.time, scope.where, limit=5000)  # fmt: skip
             xa, xb = await asyncio.gather(
                 self._query.sample(base),
-                self._query.sample(
-                    replace(
-                        base,
-                        **dict(zip(("segment", "complement"), segment_of(key, b), strict=True)),
-                    )
-                ),
+                self._query.sample(_with_segment(base, *segment_of(key, b))),
             )
             return LatencyMetric(m.name, np.array(xa), np.array(xb), quantile=m.quantile or 0.5,
                                  guard_rail=guard)  # fmt: skip

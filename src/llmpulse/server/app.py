@@ -12,7 +12,9 @@ from llmpulse.clock import Clock
 from llmpulse.server.demo_loader import load_demo_if_empty
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
-    annotations,
+    annotations as annotation_routes,
+)
+from llmpulse.server.routes import (
     cohorts,
     health,
     metrics,
@@ -57,7 +59,7 @@ def create_app(
         otlp,
         projects,
         spans,
-        annotations,
+        annotation_routes,
         predictions,
         metrics,
         prices,

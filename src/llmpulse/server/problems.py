@@ -63,7 +63,8 @@ async def _on_validation_error(_: Request, exc: Exception) -> Response:
 
 async def _on_http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this class only
-    return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers) if exc.headers else None
+    return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:

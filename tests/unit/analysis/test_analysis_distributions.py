@@ -27,9 +27,7 @@ def _samples(seed: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def test_compare_distributions_ranks_the_slow_segment_first_with_scipy_p_values() -> None:
     samples = _samples()
-    out = compare_distributions(
-        [SLOW, FAST, TINY], [400, 400, 10], 810, samples, quantile=0.95
-    )
+    out = compare_distributions([SLOW, FAST, TINY], [400, 400, 10], 810, samples, quantile=0.95)
     assert out[0].keys == SLOW
     assert out[0].rank == 1
     assert out[0].significant
@@ -42,9 +40,7 @@ def test_compare_distributions_ranks_the_slow_segment_first_with_scipy_p_values(
 
 
 def test_compare_distributions_leaves_small_segments_untested_and_out_of_bh() -> None:
-    out = compare_distributions(
-        [SLOW, FAST, TINY], [400, 400, 10], 810, _samples(), quantile=0.95
-    )
+    out = compare_distributions([SLOW, FAST, TINY], [400, 400, 10], 810, _samples(), quantile=0.95)
     tiny = next(r for r in out if r.keys == TINY)
     assert not tiny.tested
     assert tiny.test == "none"

@@ -178,7 +178,8 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
     if not 1 <= q.max_groups <= 1000:
         raise InvalidInput("max_groups out of range", [FieldError("max_groups", "1..1000")])
     width = _check_bucket(q.bucket)
-    frm, sel_params = _From(), []
+    frm = _From()
+    sel_params: list[Any] = []
     cols = [d.bucket(width) + " AS bucket" if width else "NULL AS bucket"]
     gnames = [f"g{i}" for i in range(len(q.group_by))]
     cols += [f"{group_expr(k, i, d, sel_params)} AS g{i}" for i, k in enumerate(q.group_by)]
@@ -216,7 +217,8 @@ def compile_slices(q: SliceQuery, d: MetricDialect) -> Compiled:
     """Compile a `SliceQuery` into one GROUPING SETS query (each key, each pair, the total)."""
     if not 1 <= len(q.keys) <= MAX_KEYS:
         raise InvalidInput("wrong number of keys", [FieldError("keys", f"1..{MAX_KEYS}")])
-    frm, sel_params = _From(), []
+    frm = _From()
+    sel_params: list[Any] = []
     cols = [f"{group_expr(k, i, d, sel_params)} AS k{i}" for i, k in enumerate(q.keys)]
     cols.append(f"{field_expr(q.field, q.project, frm, d, sel_params)} AS v")
     where = _filters(q.project, q.time, q.where, d)
@@ -239,7 +241,8 @@ def compile_sample(q: SampleQuery, d: MetricDialect) -> Compiled:
     """Compile a `SampleQuery`: a seeded reservoir sample of the field's non-null values."""
     if not 1 <= q.limit <= 100_000:
         raise InvalidInput("limit out of range", [FieldError("limit", "1..100000")])
-    frm, sel_params = _From(), []
+    frm = _From()
+    sel_params: list[Any] = []
     value = field_expr(q.field, q.project, frm, d, sel_params)
     where = _filters(q.project, q.time, q.where, d)
     seg_sql, seg_params = condition_sql(q.segment, d)

@@ -1,0 +1,232 @@
+"""The timed questions: p95 latency per 5-minute bucket per region, and a full segment scan.
+
+llmpulse answers each question in one REST request. Phoenix (20.x) has no grouped or
+filtered percentile time series: ``traceLatencyMsPercentileTimeSeries`` bins trace latency
+of the whole project by minute/hour/day and takes no filter. Its nearest equivalent is the
+GraphQL field ``spanLatencyMsQuantile(probability, timeRange, filterCondition)``, one value
+per (bucket, region), asked either one HTTP request per value, or many aliased fields in one
+GraphQL document (its data loader still runs one SQL query per value).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from sidebyside.workload import REGIONS, WorkloadSpec
+
+BUCKET_NS = 300 * 1_000_000_000
+Values = dict[tuple[int, str], float]
+_SPAN_P95 = """query($n: String!, $s: DateTime!, $e: DateTime!, $f: String!) {
+  getProjectByName(name: $n) {
+    v: spanLatencyMsQuantile(probability: 0.95, timeRange: {start: $s, end: $e},
+                             filterCondition: $f) } }"""
+_TRACE_SERIES = """query($n: String!, $s: DateTime!, $e: DateTime!) {
+  getProjectByName(name: $n) {
+    traceLatencyMsPercentileTimeSeries(timeRange: {start: $s, end: $e},
+                                       timeBinConfig: {scale: MINUTE}) {
+      data { timestamp p95 } } } }"""
+
+
+def iso(ns: int) -> str:
+    """An instant in unix ns as ISO 8601 UTC."""
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat()
+
+
+def to_ns(text: str) -> int:
+    """ISO 8601 (as the APIs return it) → unix ns, to the second."""
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()) * 1_000_000_000
+
+
+@dataclass(slots=True)
+class Timing:
+    """One question asked ``len(samples_ms)`` times in a row; the first run is cold."""
+
+    samples_ms: list[float] = field(default_factory=list)
+    num_requests: int = 0
+    num_results: int = 0
+    error: str | None = None
+
+    @property
+    def first_ms(self) -> float | None:
+        """The first (cold) run."""
+        return self.samples_ms[0] if self.samples_ms else None
+
+    @property
+    def median_ms(self) -> float | None:
+        """Median of all runs, the first included."""
+        return statistics.median(self.samples_ms) if self.samples_ms else None
+
+    def to_json(self) -> dict[str, Any]:
+        """Raw samples plus the derived numbers."""
+        return {
+            "samples_ms": [round(s, 3) for s in self.samples_ms],
+            "first_ms": self.first_ms,
+            "median_ms": self.median_ms,
+            "num_requests": self.num_requests,
+            "num_results": self.num_results,
+            "error": self.error,
+        }
+
+
+# A question: runs once, returns (requests sent, results received, values for cross-checks).
+Question = Callable[[httpx.Client], tuple[int, int, Values]]
+
+
+def time_question(client: httpx.Client, ask: Question, repeat: int) -> tuple[Timing, Values]:
+    """Ask ``repeat`` times in a row on one keep-alive client; keep the last values."""
+    timing, values = Timing(), {}
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        try:
+            timing.num_requests, timing.num_results, values = ask(client)
+        except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as exc:
+            timing.error = f"failed: {exc!r}"[:300]
+            return timing, values
+        timing.samples_ms.append((time.perf_counter() - t0) * 1000.0)
+    return timing, values
+
+
+def window(spec: WorkloadSpec) -> tuple[int, int]:
+    """The 7-day (whole-workload) window, in unix ns: [start, end)."""
+    return spec.base_ns, spec.base_ns + spec.duration_ns
+
+
+def buckets(spec: WorkloadSpec) -> list[int]:
+    """Start of every 5-minute bucket of the window."""
+    start, end = window(spec)
+    return list(range(start, end, BUCKET_NS))
+
+
+class LlmpulseQuestions:
+    """The questions asked of ``llmpulse serve`` over its REST API."""
+
+    def __init__(self, base_url: str, spec: WorkloadSpec) -> None:
+        """``base_url`` is the server's root, ``spec`` the workload it holds."""
+        self.base = f"{base_url}/api/v1/projects/{spec.project}"
+        self.spec = spec
+
+    def _get(self, client: httpx.Client, path: str, params: list[tuple[str, str]]) -> Any:
+        resp = client.get(f"{self.base}{path}", params=params)
+        if resp.status_code >= 300:
+            raise RuntimeError(f"GET {path} → {resp.status_code}: {resp.text[:300]}")
+        return resp.json()
+
+    def p95_by_region(self, client: httpx.Client) -> tuple[int, int, Values]:
+        """p95 of span latency per 5-minute bucket per ``metadata.region`` over 7 days."""
+        start, end = window(self.spec)
+        params = [("metric", "latency_ms:p95"), ("bucket", "5m")]
+        params += [("group_by", "metadata.region"), ("start", iso(start)), ("end", iso(end))]
+        rows = self._get(client, "/metrics", params)["rows"]
+        values = {
+            (to_ns(r["bucket"]), r["group"][0]): r["values"]["latency_ms:p95"]
+            for r in rows
+            if r["values"]["latency_ms:p95"] is not None
+        }
+        return 1, len(rows), values
+
+    def discover(self, metric: str) -> Question:
+        """All values of tier, region and product_line and all their pairs, ``k=50``."""
+
+        def ask(client: httpx.Client) -> tuple[int, int, Values]:
+            params = [("metric", metric), ("k", "50")]
+            params += [("key", f"metadata.{k}") for k in ("tier", "region", "product_line")]
+            body = self._get(client, "/segments/discover", params)
+            return 1, len(body["data"]), {}
+
+        return ask
+
+    def support(self, client: httpx.Client, metric: str) -> int:
+        """Spans that carry the metric's field (0: the workload has no such field)."""
+        body = self._get(client, "/metrics", [("metric", metric)])
+        return sum(int(r["support"][metric]) for r in body["rows"])
+
+
+class PhoenixQuestions:
+    """The nearest equivalents Phoenix's GraphQL API offers (see the module docstring)."""
+
+    def __init__(self, base_url: str, spec: WorkloadSpec, aliases_per_document: int = 288) -> None:
+        """``aliases_per_document`` values are asked per document in the batched variant."""
+        self.url = f"{base_url}/graphql"
+        self.spec = spec
+        self.per_doc = aliases_per_document
+
+    def _post(self, client: httpx.Client, query: str, variables: dict[str, Any]) -> Any:
+        body = {"query": query, "variables": {"n": self.spec.project, **variables}}
+        resp = client.post(self.url, json=body)
+        resp.raise_for_status()
+        payload = resp.json()
+        if payload.get("errors"):
+            raise RuntimeError(f"GraphQL errors: {json.dumps(payload['errors'])[:300]}")
+        return payload["data"]["getProjectByName"]
+
+    @staticmethod
+    def region_filter(region: str) -> str:
+        """Phoenix span-filter DSL for one value of the ``metadata`` JSON attribute."""
+        return f"metadata['region'] == '{region}'"
+
+    def _cells(self) -> Iterator[tuple[int, str]]:
+        for region in REGIONS:
+            for b in buckets(self.spec):
+                yield b, region
+
+    def p95_one_request_each(self, client: httpx.Client) -> tuple[int, int, Values]:
+        """One GraphQL request per (5-minute bucket, region) over the 7 days."""
+        values: Values = {}
+        n = 0
+        for b, region in self._cells():
+            variables = {"s": iso(b), "e": iso(b + BUCKET_NS), "f": self.region_filter(region)}
+            v = self._post(client, _SPAN_P95, variables)["v"]
+            n += 1
+            if v is not None:
+                values[(b, region)] = float(v)
+        return n, len(values), values
+
+    def _document(self, cells: list[tuple[int, str]]) -> str:
+        fields = [
+            f'c{i}: spanLatencyMsQuantile(probability: 0.95, timeRange: {{start: "{iso(b)}", '
+            f'end: "{iso(b + BUCKET_NS)}"}}, filterCondition: "{self.region_filter(region)}")'
+            for i, (b, region) in enumerate(cells)
+        ]
+        return "query($n: String!) { getProjectByName(name: $n) { " + " ".join(fields) + " } }"
+
+    def p95_batched(self, client: httpx.Client) -> tuple[int, int, Values]:
+        """The same values, ``aliases_per_document`` aliased fields per GraphQL document."""
+        cells = list(self._cells())
+        values: Values = {}
+        n = 0
+        for i in range(0, len(cells), self.per_doc):
+            chunk = cells[i : i + self.per_doc]
+            data = self._post(client, self._document(chunk), {})
+            n += 1
+            for j, cell in enumerate(chunk):
+                if data[f"c{j}"] is not None:
+                    values[cell] = float(data[f"c{j}"])
+        return n, len(values), values
+
+    def trace_p95_series(self, client: httpx.Client) -> tuple[int, int, Values]:
+        """Phoenix's built-in percentile series: trace p95 per minute, whole project."""
+        start, end = window(self.spec)
+        data = self._post(client, _TRACE_SERIES, {"s": iso(start), "e": iso(end)})
+        points = data["traceLatencyMsPercentileTimeSeries"]["data"]
+        return 1, sum(1 for p in points if p["p95"] is not None), {}
+
+
+def compare_values(ours: Values, theirs: Values) -> dict[str, Any]:
+    """How far two answers to the same question are apart (cells both answered)."""
+    common = sorted(set(ours) & set(theirs))
+    diffs = [abs(ours[c] - theirs[c]) / max(1e-9, abs(theirs[c])) for c in common]
+    return {
+        "cells_llmpulse": len(ours),
+        "cells_phoenix": len(theirs),
+        "cells_both": len(common),
+        "max_rel_diff": max(diffs) if diffs else None,
+        "cells_within_1pct": sum(d <= 0.01 for d in diffs),
+    }

@@ -50,6 +50,7 @@ class WriterStats:
     annotations_written: int = 0
     rejected_overload: int = 0
     last_error: str | None = None
+    checkpoints: int = 0
     queued_spans: int = 0
     commit_seconds: list[float] = field(default_factory=list)
 
@@ -65,12 +66,14 @@ class SpanWriter:
         *,
         max_queued_spans: int = 200_000,
         max_commit_spans: int = 50_000,
+        idle_checkpoint_s: float = 2.0,
     ) -> None:
         self._events = events
         self._state = state
         self._clock = clock
         self._max_queued = max_queued_spans
         self._max_commit = max_commit_spans
+        self._idle_checkpoint_s = idle_checkpoint_s
         self._queue: queue.Queue[_Work | None] = queue.Queue()
         self._lock = threading.Lock()
         self._queued = 0
@@ -136,8 +139,13 @@ class SpanWriter:
 
     def _run(self) -> None:
         done = False
+        dirty = False
         while not done:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=self._idle_checkpoint_s if dirty else None)
+            except queue.Empty:
+                dirty = not self._checkpoint()
+                continue
             if first is None:
                 done = True
                 batch = self._drain([])
@@ -147,6 +155,22 @@ class SpanWriter:
             work = [w for w in batch if w is not None]
             if work:
                 self._commit(work)
+                dirty = True
+
+    def _checkpoint(self) -> bool:
+        """Fold the write-ahead log into the compressed file while ingest is idle.
+
+        Idle only: a checkpoint during a burst would stall commits. It makes restarts fast
+        (no log replay), shrinks the file and lets reads use compressed column segments.
+        Returns True when it ran (False keeps it pending for the next idle period).
+        """
+        try:
+            self._events.checkpoint()
+        except Exception:
+            log.exception("idle checkpoint failed")
+            return False
+        self.stats.checkpoints += 1
+        return True
 
     def _drain(self, batch: list[_Work | None]) -> list[_Work | None]:
         n = sum(w.num_spans for w in batch if w is not None)

@@ -264,6 +264,10 @@ class EventStore(Protocol):
         """Size figures of the whole store."""
         ...
 
+    def checkpoint(self) -> None:
+        """Fold recent writes into the engine's compact storage (no-op where meaningless)."""
+        ...
+
     def close(self) -> None:
         """Flush and release the engine."""
         ...

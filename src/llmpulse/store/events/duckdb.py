@@ -248,6 +248,13 @@ class DuckDBEventStore:
         )
         return [row_to_annotation(r) for r in rows]
 
+    def checkpoint(self) -> None:
+        """Write the WAL's rows into the compressed file (DuckDB CHECKPOINT)."""
+        with self._write_lock:
+            if self._closed:
+                raise Unavailable("event store is closed")
+            self._con.execute("CHECKPOINT")
+
     def metric(self, q: MetricQuery) -> MetricFrame:
         """Metrics per (bucket, group); see `MetricQuery`."""
         c = compile_metric(q, DIALECT)

@@ -1,6 +1,6 @@
 """Seven-day workloads and the direct load of an llmpulse data directory (preparation step).
 
-Loading millions of spans over OTLP/HTTP takes long (≈5–10k spans/s here), and the metrics
+Loading millions of spans over OTLP/HTTP takes long (about 5-10k spans/s here), and the metrics
 benchmark measures queries, not ingest. `load_data_dir` therefore fills a data directory with
 the server's own per-request code path, minus HTTP: every request body of the workload goes
 through ``llmpulse.ingest.decode_pool.decode_body`` (OTLP decode, OpenInference normalization,
@@ -72,7 +72,8 @@ def _init_worker(spec: WorkloadSpec, prices: PriceSnapshot) -> None:
 
 
 def _decode(r: int) -> DecodedBatch:
-    assert _SOURCE is not None and _PRICES is not None
+    assert _SOURCE is not None
+    assert _PRICES is not None
     body = _SOURCE.get(r)
     return decode_body(body, PROTOBUF, None, MAX_BODY_BYTES, None, _PRICES)
 

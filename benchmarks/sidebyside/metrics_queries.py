@@ -152,8 +152,9 @@ class LlmpulseQuestions:
 class PhoenixQuestions:
     """The nearest equivalents Phoenix's GraphQL API offers (see the module docstring)."""
 
-    def __init__(self, base_url: str, spec: WorkloadSpec, aliases_per_document: int = 288) -> None:
-        """``aliases_per_document`` values are asked per document in the batched variant."""
+    def __init__(self, base_url: str, spec: WorkloadSpec, aliases_per_document: int = 50) -> None:
+        """``aliases_per_document`` values per document in the batched variant (Phoenix allows
+        at most 50 aliases in one document)."""
         self.url = f"{base_url}/graphql"
         self.spec = spec
         self.per_doc = aliases_per_document

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
-
+from llmpulse.analysis.lazy_scipy import stats
 from llmpulse.domain.errors import InvalidInput
 
 

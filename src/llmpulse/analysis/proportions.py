@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
+from llmpulse.analysis.lazy_scipy import stats
 from llmpulse.analysis.types import BoolArray, FloatArray, as_float_array
 from llmpulse.domain.errors import InvalidInput
 

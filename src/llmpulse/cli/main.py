@@ -53,8 +53,11 @@ def serve(
         bool, typer.Option("--demo", help="Fill the rag-demo project at start if empty.")
     ] = False,
     decode_workers: Annotated[
-        int, typer.Option(envvar="LLMPULSE_DECODE_WORKERS", help="Decode processes; 0 = threads.")
-    ] = 1,
+        int,
+        typer.Option(
+            envvar="LLMPULSE_DECODE_WORKERS", help="Decode processes; 0 = threads, -1 = auto."
+        ),
+    ] = -1,
     prices: Annotated[
         Path | None,
         typer.Option(envvar="LLMPULSE_PRICES", help="YAML PriceTable over the shipped prices."),

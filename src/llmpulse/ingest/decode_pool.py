@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -90,11 +91,17 @@ def _warm_up() -> int:
     return 0
 
 
+def auto_workers(cpus: int | None) -> int:
+    """Decode processes for ``cpus`` cores: the writer and HTTP keep about two cores busy, so
+    workers pay off only beyond that (0 on a 2-core machine, up to 4)."""
+    return max(0, min(4, (cpus or 1) - 2))
+
+
 class DecodePool:
     """A `Service`: the worker processes (or none) that decode request bodies."""
 
     def __init__(self, workers: int) -> None:
-        self.workers = workers
+        self.workers = auto_workers(os.cpu_count()) if workers < 0 else workers
         self._executor: Executor | None = None
 
     async def start(self) -> None:

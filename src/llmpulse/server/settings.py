@@ -39,10 +39,10 @@ class ServerSettings(BaseModel):
     )
     max_commit_spans: int = Field(50_000, description="Most spans one group commit takes.")
     decode_workers: int = Field(
-        1,
-        ge=0,
+        -1,
+        ge=-1,
         le=64,
-        description="Processes decoding OTLP bodies; 0 = threads (LLMPULSE_DECODE_WORKERS).",
+        description="Decode processes; 0 = threads, -1 = auto (LLMPULSE_DECODE_WORKERS).",
     )
     prices_file: Path | None = Field(
         None, description="YAML PriceTable layered over the shipped prices (LLMPULSE_PRICES)."

@@ -82,7 +82,7 @@ Question = Callable[[httpx.Client], tuple[int, int, Values]]
 
 def time_question(client: httpx.Client, ask: Question, repeat: int) -> tuple[Timing, Values]:
     """Ask ``repeat`` times in a row on one keep-alive client; keep the last values."""
-    timing, values = Timing(), {}
+    timing, values = Timing(), Values()
     for _ in range(repeat):
         t0 = time.perf_counter()
         try:
@@ -114,7 +114,7 @@ class LlmpulseQuestions:
         self.spec = spec
 
     def _get(self, client: httpx.Client, path: str, params: list[tuple[str, str]]) -> Any:
-        resp = client.get(f"{self.base}{path}", params=params)
+        resp = client.get(f"{self.base}{path}", params=tuple(params))
         if resp.status_code >= 300:
             raise RuntimeError(f"GET {path} → {resp.status_code}: {resp.text[:300]}")
         return resp.json()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
-from conftest import OpenStore
 from store_factories import make_rag_span
 
 from llmpulse.domain.ids import ProjectName
-from llmpulse.store.api import SpanQuery
+from llmpulse.store.api import EventStore, SpanQuery
+
+OpenStore = Callable[[], EventStore]
 
 
 def test_checkpoint_keeps_spans_across_reopen(open_event_store: OpenStore) -> None:

@@ -108,3 +108,23 @@ def test_second_server_on_the_same_data_dir_fails_with_a_clear_message(tmp_path:
         assert "lock" in (out.stdout + out.stderr).lower()
     finally:
         server.stop()
+
+
+def test_serve_refuses_a_bad_price_file_with_the_field_path(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("api_version: llmpulse/v1\nkind: PriceTable\nprices:\n  - model: x\n")
+    out = _run("serve", "--prices", str(prices), "--data-dir", str(tmp_path / "d"))
+    assert out.returncode == 1
+    assert "prices[0]" in out.stderr
+
+
+def test_demo_refuses_a_data_dir_a_server_holds(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    server = ServerProcess(data_dir, free_port(), 0).start()
+    try:
+        out = _run("demo", "--data-dir", str(data_dir), "--days", "1", "--quiet")
+        assert out.returncode == 1
+        assert "error:" in out.stderr
+        assert "Traceback" not in out.stderr
+    finally:
+        server.stop()

@@ -68,6 +68,8 @@ def serve(
 
     from llmpulse.server.app import create_app
 
+    check_serve_inputs(data_dir or ServerSettings().data_dir, prices)
+
     settings = ServerSettings(
         host=host,
         port=port,
@@ -98,7 +100,27 @@ def demo(
     """Fill the rag-demo project with a week of realistic RAG traffic (server stopped)."""
     from llmpulse.cli.demo_load import load_demo_command
 
-    load_demo_command(data_dir or ServerSettings().data_dir, days=days, quiet=quiet)
+    target = data_dir or ServerSettings().data_dir
+    check_serve_inputs(target, None)
+    load_demo_command(target, days=days, quiet=quiet)
+
+
+def check_serve_inputs(data_dir: Path | None, prices: Path | None) -> None:
+    """Fail fast, with a message instead of a traceback, on a bad price file or a busy dir."""
+    from llmpulse.domain.errors import LlmpulseError
+    from llmpulse.ingest.pricing import load_price_table
+    from llmpulse.store.datadir import DataDir
+
+    try:
+        if prices is not None:
+            load_price_table(prices)
+        if data_dir is not None:
+            DataDir(data_dir).lock().release()
+    except LlmpulseError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        for e in exc.errors:
+            typer.echo(f"  {e.path}: {e.message}", err=True)
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

@@ -337,6 +337,11 @@ def _connect(path: Path | None, memory_limit: str) -> tuple[duckdb.DuckDBPyConne
     con = duckdb.connect(":memory:" if path is None else str(path))
     try:
         con.execute(f"SET GLOBAL wal_autocheckpoint = '{_WAL_AUTOCHECKPOINT}'")
+        # Span text (prompts, answers, documents, attribute JSON) is what fills the file; zstd
+        # stores the benchmark's RAG spans in ~630 B instead of ~1,800 B (dictionary + FSST)
+        # with list, filter and metric queries measured as fast. Numeric columns keep their
+        # own encodings (zstd applies to strings only).
+        con.execute("SET GLOBAL force_compression = 'zstd'")
         # Bounded buffer pool: without it DuckDB may cache up to 80 % of RAM (GBs at 1M spans).
         con.execute(f"SET GLOBAL memory_limit = '{memory_limit}'")
         # Top-N over full rows: sort on (start_time, span_id) alone, then fetch the page's

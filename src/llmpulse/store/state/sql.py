@@ -7,7 +7,8 @@ Dialect differences stay in this module's two small helpers (`_make_engine` and
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -77,10 +78,22 @@ class SqlStateStore:
                 in-memory database (tests).
         """
         self._engine = _make_engine(url)
+        # SQLite has one writer at a time, and an in-memory database is one shared connection:
+        # serialize its use across threads (PostgreSQL needs no such lock).
+        self._one_at_a_time = self._engine.dialect.name == "sqlite"
+        self._db_lock = threading.RLock()
         upgrade_to_head(self._engine)
         self._known: set[str] = set()
         self._lock = threading.Lock()
         self._closed = False
+
+    @contextmanager
+    def _serial(self) -> Iterator[None]:
+        if self._one_at_a_time:
+            with self._db_lock:
+                yield
+        else:
+            yield
 
     @property
     def engine(self) -> Engine:
@@ -102,26 +115,26 @@ class SqlStateStore:
         if not missing:
             return
         rows = [{"name": n, "created_at": now, "description": ""} for n in missing]
-        with self.engine.begin() as conn:
+        with self._serial(), self.engine.begin() as conn:
             conn.execute(_insert_ignoring_conflicts(self._engine, projects), rows)
         with self._lock:
             self._known.update(missing)
 
     def list_projects(self) -> list[Project]:
         """Every known project, by name."""
-        with self.engine.connect() as conn:
+        with self._serial(), self.engine.connect() as conn:
             rows = conn.execute(select(projects).order_by(projects.c.name)).all()
         return [_project(r) for r in rows]
 
     def get_project(self, name: ProjectName) -> Project | None:
         """One project, or None."""
-        with self.engine.connect() as conn:
+        with self._serial(), self.engine.connect() as conn:
             row = conn.execute(select(projects).where(projects.c.name == name)).first()
         return None if row is None else _project(row)
 
     def put_document(self, kind: str, name: str, body: str, now: datetime) -> None:
         """Create or replace one named document."""
-        with self.engine.begin() as conn:
+        with self._serial(), self.engine.begin() as conn:
             conn.execute(
                 delete(documents).where(documents.c.kind == kind, documents.c.name == name)
             )
@@ -129,7 +142,7 @@ class SqlStateStore:
 
     def get_document(self, kind: str, name: str) -> Document | None:
         """One document, or None."""
-        with self.engine.connect() as conn:
+        with self._serial(), self.engine.connect() as conn:
             row = conn.execute(
                 select(documents).where(documents.c.kind == kind, documents.c.name == name)
             ).first()
@@ -137,7 +150,7 @@ class SqlStateStore:
 
     def list_documents(self, kind: str) -> list[Document]:
         """Every document of one kind, by name."""
-        with self.engine.connect() as conn:
+        with self._serial(), self.engine.connect() as conn:
             rows = conn.execute(
                 select(documents).where(documents.c.kind == kind).order_by(documents.c.name)
             ).all()
@@ -145,7 +158,7 @@ class SqlStateStore:
 
     def delete_document(self, kind: str, name: str) -> bool:
         """Delete one document; True when it existed."""
-        with self.engine.begin() as conn:
+        with self._serial(), self.engine.begin() as conn:
             result = conn.execute(
                 delete(documents).where(documents.c.kind == kind, documents.c.name == name)
             )

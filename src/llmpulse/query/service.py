@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from llmpulse.domain.errors import NotFound
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
@@ -22,6 +24,8 @@ from llmpulse.store.api import (
     SpanQuery,
     StateStore,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +50,38 @@ class Trace:
 
 
 class QueryService:
-    """Reads from the stores on worker threads so the event loop never blocks."""
+    """Reads from the stores on worker threads so the event loop never blocks.
 
-    def __init__(self, events: EventStore, state: StateStore) -> None:
+    Span pages and metric frames are cached per query until the data changes: ``data_version``
+    (the writer's commit count) is part of every cache key, so a write invalidates everything
+    at once and a repeated dashboard or API query costs nothing while no spans arrive.
+    """
+
+    def __init__(
+        self,
+        events: EventStore,
+        state: StateStore,
+        data_version: Callable[[], int] | None = None,
+        cache_size: int = 256,
+    ) -> None:
         self._events = events
         self._state = state
+        self._version = data_version
+        self._cache: OrderedDict[tuple[object, ...], object] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def _cached(self, kind: str, q: Hashable, run: Callable[[], T]) -> T:
+        if self._version is None:
+            return await asyncio.to_thread(run)
+        key = (kind, self._version(), q)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return cast(T, self._cache[key])  # same key, same kind of result
+        result = await asyncio.to_thread(run)
+        self._cache[key] = result
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return result
 
     async def list_projects(self) -> list[ProjectSummary]:
         """Every project, with span and trace counts and first/last seen."""
@@ -83,7 +114,7 @@ class QueryService:
 
     async def list_spans(self, q: SpanQuery) -> Page[Span]:
         """One page of spans, newest first."""
-        return await asyncio.to_thread(self._events.list_spans, q)
+        return await self._cached("spans", q, lambda: self._events.list_spans(q))
 
     async def get_trace(self, trace_id: TraceId) -> Trace:
         """A whole trace as a tree."""
@@ -113,11 +144,11 @@ class QueryService:
 
     async def metric(self, q: MetricQuery) -> MetricFrame:
         """Metric series or window aggregates."""
-        return await asyncio.to_thread(self._events.metric, q)
+        return await self._cached("metric", q, lambda: self._events.metric(q))
 
     async def slices(self, q: SliceQuery) -> SliceFrame:
         """Per-slice additive statistics of one field."""
-        return await asyncio.to_thread(self._events.slices, q)
+        return await self._cached("slices", q, lambda: self._events.slices(q))
 
     async def sample(self, q: SampleQuery) -> list[float]:
         """A bounded random sample of one field."""

@@ -63,7 +63,7 @@ async def run_services(
             listener = GrpcListener(ingest, settings.host, settings.grpc_port)
             await listener.start()
             stack.push_async_callback(listener.stop)
-        query = QueryService(events, state)
+        query = QueryService(events, state, data_version=lambda: writer.stats.commits)
         yield Services(
             settings=settings,
             clock=clock,

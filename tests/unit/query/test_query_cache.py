@@ -1,0 +1,76 @@
+"""Query results are cached per data version: a write (a new version) invalidates them."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from llmpulse.domain.ids import ProjectName, SpanId, TraceId
+from llmpulse.domain.metrics import parse_metric
+from llmpulse.domain.spans import Span, SpanKind
+from llmpulse.query.service import QueryService
+from llmpulse.store.api import MetricQuery, SpanQuery
+from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.state.sql import SqlStateStore
+
+P = ProjectName("cache")
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _span(i: int) -> Span:
+    start = T0 + timedelta(seconds=i)
+    return Span(
+        project=P, trace_id=TraceId(f"{i:032x}"), span_id=SpanId(f"{i + 1:016x}"),
+        parent_span_id=None, name="s", kind=SpanKind.LLM, start_time=start,
+        end_time=start + timedelta(milliseconds=100),
+    )  # fmt: skip
+
+
+def test_query_results_are_reused_until_the_data_version_changes() -> None:
+    events, state = DuckDBEventStore(None), SqlStateStore("sqlite://")
+    version = [0]
+    service = QueryService(events, state, data_version=lambda: version[0])
+    events.append_spans([_span(i) for i in range(10)])
+    count = MetricQuery(P, (parse_metric("count"),))
+
+    async def run() -> tuple[float | None, int, float | None, int]:
+        first = (await service.metric(count)).rows[0].values[0]
+        page1 = len((await service.list_spans(SpanQuery(P, limit=100))).items)
+        events.append_spans([_span(i) for i in range(10, 15)])  # no new version yet
+        cached = (await service.metric(count)).rows[0].values[0]
+        assert cached == first
+        assert len((await service.list_spans(SpanQuery(P, limit=100))).items) == page1
+        version[0] += 1  # what the writer does after each commit
+        fresh = (await service.metric(count)).rows[0].values[0]
+        page2 = len((await service.list_spans(SpanQuery(P, limit=100))).items)
+        return first, page1, fresh, page2
+
+    first, page1, fresh, page2 = asyncio.run(run())
+    assert (first, page1, fresh, page2) == (10.0, 10, 15.0, 15)
+    events.close()
+    state.close()
+
+
+def test_different_queries_get_different_cache_entries() -> None:
+    events, state = DuckDBEventStore(None), SqlStateStore("sqlite://")
+    service = QueryService(events, state, data_version=lambda: 0)
+    events.append_spans([_span(i) for i in range(10)])
+    q = MetricQuery(P, (parse_metric("count"),))
+
+    async def run() -> tuple[int, int]:
+        a = (await service.metric(q)).rows[0].n
+        b = (
+            (
+                await service.metric(
+                    replace(q, time=replace(q.time, start=T0 + timedelta(seconds=5)))
+                )
+            )
+            .rows[0]
+            .n
+        )
+        return a, b
+
+    assert asyncio.run(run()) == (10, 5)
+    events.close()
+    state.close()

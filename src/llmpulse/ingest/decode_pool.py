@@ -103,6 +103,9 @@ class DecodePool:
     def __init__(self, workers: int) -> None:
         self.workers = auto_workers(os.cpu_count()) if workers < 0 else workers
         self._executor: Executor | None = None
+        # Decoding is CPU-bound: more concurrent decodes than cores only hold more decoded
+        # batches in memory at once (threads share the GIL; processes share the cores).
+        self._slots = asyncio.Semaphore(max(2, self.workers))
 
     async def start(self) -> None:
         """Start the workers and warm them up in the background."""
@@ -137,9 +140,10 @@ class DecodePool:
             decode_body, body, content_type, content_encoding, max_body_bytes, header_project,
             prices,
         )  # fmt: skip
-        if self._executor is None:
-            return await asyncio.to_thread(call)
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
-        except BrokenProcessPool as exc:
-            raise Unavailable("decode workers are not available") from exc
+        async with self._slots:
+            if self._executor is None:
+                return await asyncio.to_thread(call)
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+            except BrokenProcessPool as exc:
+                raise Unavailable("decode workers are not available") from exc

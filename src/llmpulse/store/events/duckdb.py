@@ -57,9 +57,10 @@ _START = SPAN_COLUMN_NAMES.index("start_time")
 _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
 # A checkpoint compresses the WAL's rows into the file and rewrites the open row group. At
 # DuckDB's default (16 MB of WAL: every ~5k spans of 3 kB) that halves append throughput and
-# fragments the file; 256 MB costs a WAL replay of a few seconds after a crash.
-_WAL_AUTOCHECKPOINT = "256MB"
-DEFAULT_MEMORY_LIMIT = "1GB"
+# fragments the file; 64 MB keeps the uncheckpointed rows held in memory small (peak RSS
+# during ingest) at no measured cost in throughput. The writer also checkpoints when idle.
+_WAL_AUTOCHECKPOINT = "64MB"
+DEFAULT_MEMORY_LIMIT = "512MB"
 _MEMORY_RE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", re.IGNORECASE)
 
 

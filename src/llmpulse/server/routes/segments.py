@@ -94,10 +94,14 @@ class SegmentReportOut(BaseModel):
         return cls(metric=r.metric, kind=r.kind, keys=list(r.keys), total_n=r.total_n, data=rows)
 
 
-async def _scope(services: Services, project: str, start: datetime | None,
-                 end: datetime | None, kind: list[str], status: str | None, model: list[str],
-                 name: list[str], attr: list[str], root_only: bool,
-                 cohort: str | None) -> Scope:  # fmt: skip
+async def scope_of(
+    project: str, services: Annotated[Services, Depends(get_services)],
+    start: datetime | None = None, end: datetime | None = None,
+    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
+    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
+    cohort: str | None = None,
+) -> Scope:  # fmt: skip
+    """The spans an analysis looks at, from the filters every analysis route shares."""
     p = ProjectName(project)
     await services.query.require_project(p)
     conditions = await services.cohorts.conditions(p, cohort)
@@ -105,6 +109,9 @@ async def _scope(services: Services, project: str, start: datetime | None,
         p, time_range(start, end),
         span_filter(kind, status, model, name, attr, root_only, conditions),
     )  # fmt: skip
+
+
+ScopeDep = Annotated[Scope, Depends(scope_of)]
 
 
 def _one_metric(metric: list[str]) -> Any:
@@ -115,20 +122,13 @@ def _one_metric(metric: list[str]) -> Any:
 
 @router.get("/projects/{project}/segments")
 async def compare_segments(
-    project: str, services: Annotated[Services, Depends(get_services)],
+    scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     key: str, metric: ListParam = [],  # noqa: B006
     direction: DirectionParam = "higher_is_worse",
     min_support: Annotated[int, Query(ge=1)] = 30,
     q: Annotated[float, Query(gt=0, lt=1)] = 0.05,
-    start: datetime | None = None, end: datetime | None = None,
-    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
-    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
-    cohort: str | None = None,
 ) -> SegmentReportOut:  # fmt: skip
     """Compare each value of ``key`` with the rest of the traffic on one metric."""
-    scope = await _scope(
-        services, project, start, end, kind, status, model, name, attr, root_only, cohort
-    )
     (group_key,) = await services.cohorts.resolve_keys(scope.project, (key,))
     report = await services.segments.compare_key(
         scope, _one_metric(metric), group_key, direction=direction, min_support=min_support, q=q
@@ -138,19 +138,12 @@ async def compare_segments(
 
 @router.get("/projects/{project}/segments/discover")
 async def discover_segments(
-    project: str, services: Annotated[Services, Depends(get_services)],
+    scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     key: ListParam = [], metric: ListParam = [],  # noqa: B006
     direction: DirectionParam = "higher_is_worse",
     min_support: Annotated[int, Query(ge=1)] = 30, k: Annotated[int, Query(ge=1, le=200)] = 20,
-    start: datetime | None = None, end: datetime | None = None,
-    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
-    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
-    cohort: str | None = None,
 ) -> SegmentReportOut:  # fmt: skip
     """The slices (one key or a pair) that are significantly worst on a metric."""
-    scope = await _scope(
-        services, project, start, end, kind, status, model, name, attr, root_only, cohort
-    )
     keys = await services.cohorts.resolve_keys(scope.project, tuple(key))
     report = await services.segments.discover(
         scope, _one_metric(metric), keys, direction=direction, min_support=min_support, k=k
@@ -192,20 +185,13 @@ class ChangeReportOut(BaseModel):
 
 @router.get("/projects/{project}/segments/changes")
 async def segment_changes(
-    project: str, services: Annotated[Services, Depends(get_services)],
+    scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     baseline_start: datetime, baseline_end: datetime,
     key: ListParam = [], metric: ListParam = [],  # noqa: B006
     direction: DirectionParam = "higher_is_worse",
     min_support: Annotated[int, Query(ge=1)] = 30, k: Annotated[int, Query(ge=1, le=200)] = 20,
-    start: datetime | None = None, end: datetime | None = None,
-    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
-    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
-    cohort: str | None = None,
 ) -> ChangeReportOut:  # fmt: skip
     """Slices whose metric got worse from the baseline window to ``start``..``end``."""
-    scope = await _scope(
-        services, project, start, end, kind, status, model, name, attr, root_only, cohort
-    )
     keys = await services.cohorts.resolve_keys(scope.project, tuple(key))
     report = await services.segments.changes(
         scope, time_range(baseline_start, baseline_end), _one_metric(metric), keys,
@@ -238,20 +224,13 @@ class FairnessOut(BaseModel):
 
 @router.get("/projects/{project}/fairness", response_model=FairnessOut)
 async def fairness(
-    project: str, services: Annotated[Services, Depends(get_services)],
+    scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     key: str, metric: ListParam = [],  # noqa: B006
     min_support: Annotated[int, Query(ge=1)] = 30,
     threshold: Annotated[float, Query(gt=0, le=1)] = 0.8,
     format: Literal["json", "csv"] = "json",
-    start: datetime | None = None, end: datetime | None = None,
-    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
-    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
-    cohort: str | None = None,
 ) -> Any:  # fmt: skip
     """Per-group rates with Wilson CIs, parity difference and ratio, the four-fifths rule."""
-    scope = await _scope(
-        services, project, start, end, kind, status, model, name, attr, root_only, cohort
-    )
     m = _one_metric(metric)
     (group_key,) = await services.cohorts.resolve_keys(scope.project, (key,))
     report = await services.segments.fairness(
@@ -283,19 +262,12 @@ class ComparisonOut(BaseModel):
 
 @router.get("/projects/{project}/compare")
 async def compare(
-    project: str, services: Annotated[Services, Depends(get_services)],
+    scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     baseline: str, candidate: str, key: str = "version",
     metric: ListParam = [], guard_rail: ListParam = [],  # noqa: B006
     min_support: Annotated[int, Query(ge=1)] = 30,
-    start: datetime | None = None, end: datetime | None = None,
-    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
-    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
-    cohort: str | None = None,
 ) -> ComparisonOut:  # fmt: skip
     """Compare two values of ``key`` (default ``version``): promote or hold."""
-    scope = await _scope(
-        services, project, start, end, kind, status, model, name, attr, root_only, cohort
-    )
     specs = parse_metrics(metric or list(DEFAULT_GUARD_RAILS))
     (group_key,) = await services.cohorts.resolve_keys(scope.project, (key,))
     report = await services.segments.compare_versions(

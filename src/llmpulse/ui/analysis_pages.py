@@ -1,4 +1,4 @@
-"""Routes of the segment, fairness and version-comparison pages.
+"""Routes of the segment, what-changed, fairness, version-comparison and cohort pages.
 
 Each page parses its form (`llmpulse.ui.analysis_forms`), resolves the window against the
 project's data, and calls the `SegmentService` the REST routes call. Unreadable input renders
@@ -15,6 +15,8 @@ from starlette.responses import HTMLResponse, Response
 from llmpulse.domain.errors import InvalidInput
 from llmpulse.query.service import ProjectSummary
 from llmpulse.ui.analysis_forms import DIRECTIONS, AnalysisForm
+from llmpulse.ui.changes_page import changes_context, changes_defaults
+from llmpulse.ui.cohorts_page import build_cohorts_router
 from llmpulse.ui.compare_page import (
     METRIC_CHOICES,
     compare_context,
@@ -22,8 +24,14 @@ from llmpulse.ui.compare_page import (
     key_values,
 )
 from llmpulse.ui.fairness_page import fairness_context, fairness_defaults
-from llmpulse.ui.page_support import KEY_SUGGESTIONS, METRIC_SUGGESTIONS, error_lines, find_project
-from llmpulse.ui.reader import app_metrics, app_segments
+from llmpulse.ui.page_support import (
+    KEY_SUGGESTIONS,
+    METRIC_SUGGESTIONS,
+    error_lines,
+    find_project,
+    page_url,
+)
+from llmpulse.ui.reader import app_cohorts, app_metrics, app_segments
 from llmpulse.ui.segments_pages import segment_defaults, segments_context
 from llmpulse.ui.templating import Renderer
 from llmpulse.ui.windows import WINDOW_LABELS, Window, resolve_window
@@ -33,8 +41,9 @@ Defaults = Callable[[AnalysisForm], AnalysisForm]
 
 
 def build_analysis_router(render: Renderer) -> APIRouter:
-    """The segments, fairness and compare routes, bound to a renderer."""
+    """The segments, changes, fairness, compare and cohorts routes, bound to a renderer."""
     router = APIRouter(include_in_schema=False)
+    router.include_router(build_cohorts_router(render))
 
     async def show(
         request: Request, project: str, page: str, defaults: Defaults, build: Builder
@@ -62,7 +71,8 @@ def build_analysis_router(render: Renderer) -> APIRouter:
         request: Request, summary: ProjectSummary, form: AnalysisForm, window: Window
     ) -> dict[str, Any]:
         query, service = app_metrics(request), app_segments(request)
-        return await segments_context(query, service, summary, form, window)
+        context = {"changes_url": _changes_url(summary.name, form)}
+        return context | await segments_context(query, service, summary, form, window)
 
     async def fairness(
         request: Request, summary: ProjectSummary, form: AnalysisForm, window: Window
@@ -73,6 +83,30 @@ def build_analysis_router(render: Renderer) -> APIRouter:
     async def segments_page(request: Request, project: str) -> Response:
         return await show(request, project, "segments", segment_defaults, segments)
 
+    @router.get("/ui/projects/{project}/changes", response_class=HTMLResponse)
+    async def changes_page(request: Request, project: str) -> Response:
+        summary = await find_project(app_metrics(request), project)
+        if summary is None:
+            return render.not_found(request, f"There is no project named “{project}”.")
+        params = request.query_params
+        form, current = changes_defaults(
+            AnalysisForm.from_params(params.multi_items()), params.get("current", "").strip()
+        )
+        context: dict[str, Any] = {
+            "title": f"{project} · what changed", "project": project, "nav": "segments",
+            "form": form, "current": current, "keys": KEY_SUGGESTIONS,
+            "metrics": METRIC_SUGGESTIONS, "directions": DIRECTIONS, "errors": [],
+            "report": None, "rows": [], "windows": None,
+        }  # fmt: skip
+        status = 200
+        try:
+            segments, cohorts = app_segments(request), app_cohorts(request)
+            context |= await changes_context(segments, cohorts, summary, form, current)
+        except InvalidInput as e:
+            context |= {"errors": error_lines(e), "report": None, "rows": []}
+            status = 400
+        return render.page(request, "changes.html", context, status_code=status)
+
     @router.get("/ui/projects/{project}/fairness", response_class=HTMLResponse)
     async def fairness_page(request: Request, project: str) -> Response:
         return await show(request, project, "fairness", fairness_defaults, fairness)
@@ -82,6 +116,13 @@ def build_analysis_router(render: Renderer) -> APIRouter:
         return await show(request, project, "compare", _no_values, _compare)
 
     return router
+
+
+def _changes_url(project: str, form: AnalysisForm) -> str:
+    params = [("metric", form.metric), *(("key", k) for k in form.keys)]
+    if form.root_only:
+        params.append(("root_only", "1"))
+    return page_url(project, "changes", params)
 
 
 def _no_values(form: AnalysisForm) -> AnalysisForm:

@@ -1,0 +1,185 @@
+"""The what-changed page: slices whose metric got worse in the recent window.
+
+``/ui/projects/{project}/changes?metric=&key=…&baseline=7d&current=1d`` compares the last
+``current`` of the project's data (ending at its last span, like the dashboard's windows) with
+the ``baseline`` before it, through `SegmentService.changes`, the call behind
+``GET /api/v1/projects/{project}/segments/changes``. Keys may name saved cohorts
+(``cohort:<name>``). Rows keep the analysis order: ranked slices first, then the parents that a
+sharper two-key child explains ("explained by"). Durations are a whole number and a unit:
+``m``, ``h``, ``d`` or ``w``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from llmpulse.analysis.changes import SliceChange
+from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.domain.metrics import parse_metric
+from llmpulse.query.cohorts import CohortService
+from llmpulse.query.segments import ChangeReport, Scope, SegmentService
+from llmpulse.query.service import ProjectSummary
+from llmpulse.store.api import SpanFilter, TimeRange
+from llmpulse.ui.analysis_forms import AnalysisForm
+from llmpulse.ui.formats import DASH, Formatter, compact_number, formatter_for
+from llmpulse.ui.page_support import slice_label, traces_url
+from llmpulse.ui.reader import resolve_keys
+from llmpulse.ui.windows import BUCKETS, END_SLACK, Window
+
+DEFAULT_METRIC = "error:rate"
+DEFAULT_KEYS = ("metadata.tier", "metadata.region", "model", "version")
+DEFAULT_BASELINE = "7d"
+DEFAULT_CURRENT = "1d"
+CHANGES_K = 20
+UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1),
+         "w": timedelta(weeks=1)}  # fmt: skip
+_DURATION = re.compile(r"^\s*(\d{1,5})\s*([mhdw])\s*$", re.IGNORECASE)
+TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeWindows:
+    """The two windows compared: baseline [start, cut), current [cut, end)."""
+
+    baseline: TimeRange
+    current: TimeRange
+
+    def text(self, r: TimeRange) -> str:
+        """``2025-11-20 06:00 UTC → 2025-11-20 08:00 UTC``."""
+        s, e = r.start, r.end
+        return f"{_when(s)} → {_when(e)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    """One slice's change, formatted."""
+
+    label: str
+    keys: tuple[tuple[str, str], ...]
+    rank: int | None
+    n_baseline: int
+    n_current: int
+    baseline_value: str
+    current_value: str
+    diff: str
+    ci: str
+    p_adjusted: float | None
+    badge: str
+    badge_class: str
+    impact: str
+    explained_by: str
+    href: str | None
+
+
+def changes_defaults(form: AnalysisForm, current: str) -> tuple[AnalysisForm, str]:
+    """The form (and current duration) with the defaults filled in when blank."""
+    return AnalysisForm(
+        metrics=form.metrics or (DEFAULT_METRIC,), keys=form.keys or DEFAULT_KEYS,
+        root_only=form.root_only, direction=form.direction, min_support=form.min_support,
+        baseline=form.baseline or DEFAULT_BASELINE,
+    ), current or DEFAULT_CURRENT  # fmt: skip
+
+
+def parse_duration(text: str, field: str) -> timedelta:
+    """``90m``, ``6h``, ``7d``, ``2w`` → a positive duration.
+
+    Raises:
+        InvalidInput: anything else.
+    """
+    m = _DURATION.match(text)
+    if not m or int(m.group(1)) < 1:
+        msg = f"{text!r} is not a duration like 2h, 7d or 2w"
+        raise InvalidInput(msg, [FieldError(field, msg)])
+    return int(m.group(1)) * UNITS[m.group(2).lower()]
+
+
+def change_windows(last_seen: datetime, baseline: timedelta, current: timedelta) -> ChangeWindows:
+    """The current window ends at the last span; the baseline ends where it starts."""
+    end = last_seen + END_SLACK
+    cut = end - current
+    return ChangeWindows(TimeRange(cut - baseline, cut), TimeRange(cut, end))
+
+
+async def changes_context(
+    segments: SegmentService, cohorts: CohortService, summary: ProjectSummary,
+    form: AnalysisForm, current: str,
+) -> dict[str, Any]:  # fmt: skip
+    """Run the comparison and lay out the ranked table.
+
+    Raises:
+        InvalidInput: a bad metric, key, duration, direction or minimum support.
+    """
+    m = parse_metric(form.metric, "metric")
+    if m.field.text == "count":
+        raise InvalidInput("count is not compared", [FieldError("metric", "e.g. error:rate")])
+    base_len, cur_len = (
+        parse_duration(form.baseline, "baseline"),
+        parse_duration(current, "current"),
+    )
+    direction, min_support = form.parsed_direction(), form.parsed_min_support()
+    if not isinstance(summary.last_seen, datetime):
+        return {"report": None, "rows": [], "windows": None}
+    windows = change_windows(summary.last_seen, base_len, cur_len)
+    scope = Scope(summary.name, windows.current, SpanFilter(root_only=form.root_only))
+    keys = await resolve_keys(cohorts, summary.name, form.keys)
+    report = await segments.changes(
+        scope, windows.baseline, m, keys, direction=direction, min_support=min_support,
+        k=CHANGES_K,
+    )  # fmt: skip
+    trace_window = Window(
+        "current", windows.current.start, windows.current.end, "1h", BUCKETS["1h"]
+    )
+    rows = [_row(r, report, summary.name, trace_window, not form.root_only) for r in report.rows]
+    return {"report": report, "rows": rows, "windows": windows, "metric_name": m.name}
+
+
+def _when(t: datetime | None) -> str:
+    return t.strftime(TIME_FORMAT) if t is not None else DASH
+
+
+def _finite(v: float | None) -> float | None:
+    return v if v is not None and math.isfinite(v) else None
+
+
+def _signed(v: float | None, fmt: Formatter) -> str:
+    x = _finite(v)
+    return DASH if x is None else ("+" if x >= 0 else "-") + fmt(abs(x))
+
+
+def _badge(r: SliceChange) -> tuple[str, str]:
+    if r.explained_by is not None:
+        return "explained", "sig-none"
+    if r.significant and r.worse:
+        return "worse", "sig-worse"
+    if r.significant:
+        return "better", "sig-better"
+    return "n.s.", "sig-none"
+
+
+def _row(
+    r: SliceChange, report: ChangeReport, project: str, window: Window, all_spans: bool
+) -> ChangeRow:
+    fmt = formatter_for(report.metric)
+
+    def show(v: float | None, f: Formatter = fmt) -> str:
+        x = _finite(v)
+        return DASH if x is None else f(x)
+
+    ci = DASH
+    if _finite(r.ci_low) is not None and _finite(r.ci_high) is not None:
+        ci = f"[{_signed(r.ci_low, fmt)}, {_signed(r.ci_high, fmt)}]"
+    badge, badge_class = _badge(r)
+    cohort = any(k.startswith("cohort:") for k, _ in r.keys)
+    return ChangeRow(
+        label=slice_label(r.keys), keys=r.keys, rank=r.rank, n_baseline=r.n_baseline,
+        n_current=r.n_current, baseline_value=show(r.baseline_value),
+        current_value=show(r.current_value), diff=_signed(r.diff, fmt), ci=ci,
+        p_adjusted=_finite(r.p_adjusted), badge=badge, badge_class=badge_class,
+        impact=show(r.impact, compact_number if report.kind == "proportion" else fmt),
+        explained_by=slice_label(r.explained_by) if r.explained_by else "",
+        href=None if cohort else traces_url(project, r.keys, window, all_spans),
+    )  # fmt: skip

@@ -108,10 +108,25 @@ def buckets(spec: WorkloadSpec) -> list[int]:
 class LlmpulseQuestions:
     """The questions asked of ``llmpulse serve`` over its REST API."""
 
-    def __init__(self, base_url: str, spec: WorkloadSpec) -> None:
-        """``base_url`` is the server's root, ``spec`` the workload it holds."""
+    def __init__(self, base_url: str, spec: WorkloadSpec, fresh: bool = True) -> None:
+        """``base_url`` is the server's root, ``spec`` the workload it holds.
+
+        The server caches metric frames and slice tables per query until the data changes.
+        With ``fresh``, each call moves the window's end 1 ms earlier than the call before
+        (the workload has no span there), so every call is computed, never served from that
+        cache; without it, repeated calls are identical and all but the first are cache hits.
+        """
         self.base = f"{base_url}/api/v1/projects/{spec.project}"
         self.spec = spec
+        self.fresh = fresh
+        self._calls = 0
+
+    def _window(self) -> list[tuple[str, str]]:
+        start, end = window(self.spec)
+        if self.fresh:
+            end -= self._calls * 1_000_000
+            self._calls += 1
+        return [("start", iso(start)), ("end", iso(end))]
 
     def _get(self, client: httpx.Client, path: str, params: list[tuple[str, str]]) -> Any:
         resp = client.get(f"{self.base}{path}", params=tuple(params))
@@ -121,9 +136,8 @@ class LlmpulseQuestions:
 
     def p95_by_region(self, client: httpx.Client) -> tuple[int, int, Values]:
         """p95 of span latency per 5-minute bucket per ``metadata.region`` over 7 days."""
-        start, end = window(self.spec)
-        params = [("metric", "latency_ms:p95"), ("bucket", "5m")]
-        params += [("group_by", "metadata.region"), ("start", iso(start)), ("end", iso(end))]
+        params = [("metric", "latency_ms:p95"), ("bucket", "5m"), ("group_by", "metadata.region")]
+        params += self._window()
         rows = self._get(client, "/metrics", params)["rows"]
         values = {
             (to_ns(r["bucket"]), r["group"][0]): r["values"]["latency_ms:p95"]
@@ -138,6 +152,7 @@ class LlmpulseQuestions:
         def ask(client: httpx.Client) -> tuple[int, int, Values]:
             params = [("metric", metric), ("k", "50")]
             params += [("key", f"metadata.{k}") for k in ("tier", "region", "product_line")]
+            params += self._window()
             body = self._get(client, "/segments/discover", params)
             return 1, len(body["data"]), {}
 

@@ -51,6 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out-dir", type=Path, default=HERE / "results")
     p.add_argument("--work-dir", type=Path, default=HERE / ".work" / "metrics")
     p.add_argument("--label", default="", help="suffix of the result file names")
+    p.add_argument("--reuse-phoenix", type=Path, help="take Phoenix's run from this JSON")
     p.add_argument("--no-wait", action="store_true", help="don't wait for other benchmarks")
     p.add_argument("--render", type=Path, help="only re-write the .md of this results JSON")
     return p.parse_args(argv)
@@ -77,16 +78,34 @@ def _num_spans(client: httpx.Client, base: str, project: str) -> int:
     return 0
 
 
-def _ask_discover(client: httpx.Client, q: LlmpulseQuestions, repeat: int) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _ask_discover(client: httpx.Client, base: str, spec: WorkloadSpec, repeat: int) -> Any:
+    out: dict[str, Any] = {"computed": {}, "cached": {}}
     for metric in DISCOVER_METRICS:
-        if metric.startswith("cost_usd") and q.support(client, metric) == 0:
-            out[metric] = {"error": "n/a: the workload has no cost"}
+        if (
+            metric.startswith("cost_usd")
+            and LlmpulseQuestions(base, spec).support(client, metric) == 0
+        ):
+            out["computed"][metric] = {"error": "n/a: the workload has no cost"}
             continue
-        timing, _ = time_question(client, q.discover(metric), repeat)
-        out[metric] = timing.to_json()
-        _say(f"    discover {metric}: first {timing.first_ms} ms, median {timing.median_ms} ms")
+        for mode, fresh in (("computed", True), ("cached", False)):
+            q = LlmpulseQuestions(base, spec, fresh)
+            timing, _ = time_question(client, q.discover(metric), repeat)
+            out[mode][metric] = timing.to_json()
+            _say(f"    discover {metric} {mode}: first {timing.first_ms} ms, "
+                 f"median {timing.median_ms} ms")  # fmt: skip
     return out
+
+
+def _ask_p95(client: httpx.Client, base: str, spec: WorkloadSpec, repeat: int) -> Any:
+    out: dict[str, Any] = {}
+    values: Values = {}
+    for mode, fresh in (("computed", True), ("cached", False)):
+        q = LlmpulseQuestions(base, spec, fresh)
+        timing, got = time_question(client, q.p95_by_region, repeat)
+        values = values or got
+        out[mode] = timing.to_json()
+        _say(f"  p95 by region {mode}: first {timing.first_ms} ms, median {timing.median_ms} ms")
+    return out, values
 
 
 def measure_llmpulse(
@@ -106,12 +125,9 @@ def measure_llmpulse(
         with httpx.Client(timeout=600.0) as client:
             run["num_spans_served"] = _num_spans(client, system.base, spec.project)
             run["loadavg_1m"] = os.getloadavg()[0]
-            q = LlmpulseQuestions(system.base, spec)
-            timing, values = time_question(client, q.p95_by_region, args.repeat)
-            run["p95_by_region"] = timing.to_json()
-            _say(f"  p95 by region: first {timing.first_ms} ms, median {timing.median_ms} ms")
+            run["p95_by_region"], values = _ask_p95(client, system.base, spec, args.repeat)
             if discover:
-                run["discover"] = _ask_discover(client, q, args.repeat)
+                run["discover"] = _ask_discover(client, system.base, spec, args.repeat)
     finally:
         server.stop()
     return run, values
@@ -178,7 +194,10 @@ def main(argv: list[str] | None = None) -> None:
         run, values = measure_llmpulse(spec, args, n in discover_sizes)
         results["llmpulse"].append(run)
         llmpulse_values[spec.num_spans] = values
-    if args.phoenix_spans > 0:
+    if args.reuse_phoenix:
+        results["phoenix"] = json.loads(args.reuse_phoenix.read_text())["phoenix"]
+        results["phoenix"]["reused_from"] = args.reuse_phoenix.name
+    elif args.phoenix_spans > 0:
         if not args.no_wait:
             wait_for_other_benchmarks()
         spec = seven_day_spec(args.phoenix_spans)

@@ -95,17 +95,20 @@ def _timing(ms: float, runs: int = 3, requests: int = 1) -> dict[str, Any]:
 def test_report_shows_targets_and_ratio_when_both_systems_ran() -> None:
     load = {"num_spans": 1, "seconds": 1.0, "reused": False, "disk_bytes": 1, "how": "x"}
     runs = [
-        {"num_spans": 30_000, "load": load, "p95_by_region": _timing(10.0)},
-        {"num_spans": 1_000_002, "load": load, "p95_by_region": _timing(250.0),
-         "discover": {"error:rate": _timing(900.0)}},
+        {"num_spans": 30_000, "load": load,
+         "p95_by_region": {"computed": _timing(10.0), "cached": _timing(1.0)}},
+        {"num_spans": 1_000_002, "load": load,
+         "p95_by_region": {"computed": _timing(250.0), "cached": _timing(2.0)},
+         "discover": {"computed": {"error:rate": _timing(900.0)},
+                      "cached": {"error:rate": _timing(3.0)}}},
     ]  # fmt: skip
     ph = {"num_spans": 30_000, "ingest": {"queryable_s": 100.0, "errors": []},
           "p95_one_request_each": _timing(50_000.0, requests=8064),
           "p95_batched": _timing(80.0, requests=162), "trace_p95_series": _timing(5.0)}  # fmt: skip
     md = render({"meta": {"date": "d", "machine": "m", "workload": "w"}, "llmpulse": runs,
                  "phoenix": ph})  # fmt: skip
-    assert "| 1M | 250 | 250 (3) | ≤ 200 ms | **missed** |" in md
-    assert "| 1M | 900 | 900 (3) | ≤ 2,000 ms | met |" in md
+    assert "| 1M | 250 | 250 (3) | 2.0 (3) | ≤ 200 ms | **missed** |" in md
+    assert "| 1M | 900 | 900 (3) | 3.0 (3) | ≤ 2,000 ms | met |" in md
     assert "| 5,000x | met |" in md
     assert "| 8.0x | **missed** |" in md
     assert size_label(10_000_002) == "10M"

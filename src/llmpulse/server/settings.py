@@ -35,7 +35,7 @@ class ServerSettings(BaseModel):
     )
     max_queued_spans: int = Field(
         200_000,
-        description="Spans waiting to commit before ingest answers 503 (LLMPULSE_MAX_QUEUED_SPANS).",
+        description="Spans awaiting commit before ingest answers 503 (LLMPULSE_MAX_QUEUED_SPANS).",
     )
     max_commit_spans: int = Field(50_000, description="Most spans one group commit takes.")
     decode_workers: int = Field(

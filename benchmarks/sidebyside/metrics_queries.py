@@ -22,6 +22,8 @@ import httpx
 
 from sidebyside.workload import REGIONS, WorkloadSpec
 
+DAY_NS = 86_400 * 1_000_000_000
+
 BUCKET_NS = 300 * 1_000_000_000
 Values = dict[tuple[int, str], float]
 _SPAN_P95 = """query($n: String!, $s: DateTime!, $e: DateTime!, $f: String!) {
@@ -94,35 +96,41 @@ def time_question(client: httpx.Client, ask: Question, repeat: int) -> tuple[Tim
     return timing, values
 
 
-def window(spec: WorkloadSpec) -> tuple[int, int]:
-    """The 7-day (whole-workload) window, in unix ns: [start, end)."""
+def window(spec: WorkloadSpec, days: int | None = None) -> tuple[int, int]:
+    """The whole workload's window (7 days), or its first ``days`` days, in unix ns: [s, e)."""
+    if days:
+        return spec.base_ns, spec.base_ns + days * DAY_NS
     return spec.base_ns, spec.base_ns + spec.duration_ns
 
 
-def buckets(spec: WorkloadSpec) -> list[int]:
+def buckets(spec: WorkloadSpec, days: int | None = None) -> list[int]:
     """Start of every 5-minute bucket of the window."""
-    start, end = window(spec)
+    start, end = window(spec, days)
     return list(range(start, end, BUCKET_NS))
 
 
 class LlmpulseQuestions:
     """The questions asked of ``llmpulse serve`` over its REST API."""
 
-    def __init__(self, base_url: str, spec: WorkloadSpec, fresh: bool = True) -> None:
+    def __init__(
+        self, base_url: str, spec: WorkloadSpec, fresh: bool = True, days: int | None = None
+    ) -> None:
         """``base_url`` is the server's root, ``spec`` the workload it holds.
 
         The server caches metric frames and slice tables per query until the data changes.
         With ``fresh``, each call moves the window's end 1 ms earlier than the call before
         (the workload has no span there), so every call is computed, never served from that
         cache; without it, repeated calls are identical and all but the first are cache hits.
+        ``days`` narrows the window to the first days of the workload.
         """
         self.base = f"{base_url}/api/v1/projects/{spec.project}"
         self.spec = spec
+        self.days = days
         self.fresh = fresh
         self._calls = 0
 
     def _window(self) -> list[tuple[str, str]]:
-        start, end = window(self.spec)
+        start, end = window(self.spec, self.days)
         if self.fresh:
             end -= self._calls * 1_000_000
             self._calls += 1
@@ -135,7 +143,7 @@ class LlmpulseQuestions:
         return resp.json()
 
     def p95_by_region(self, client: httpx.Client) -> tuple[int, int, Values]:
-        """p95 of span latency per 5-minute bucket per ``metadata.region`` over 7 days."""
+        """p95 of span latency per 5-minute bucket per ``metadata.region`` over the window."""
         params = [("metric", "latency_ms:p95"), ("bucket", "5m"), ("group_by", "metadata.region")]
         params += self._window()
         rows = self._get(client, "/metrics", params)["rows"]
@@ -167,11 +175,18 @@ class LlmpulseQuestions:
 class PhoenixQuestions:
     """The nearest equivalents Phoenix's GraphQL API offers (see the module docstring)."""
 
-    def __init__(self, base_url: str, spec: WorkloadSpec, aliases_per_document: int = 50) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        spec: WorkloadSpec,
+        days: int | None = None,
+        aliases_per_document: int = 50,
+    ) -> None:
         """``aliases_per_document`` values per document in the batched variant (Phoenix allows
-        at most 50 aliases in one document)."""
+        at most 50 aliases in one document); ``days`` narrows the window to the first days."""
         self.url = f"{base_url}/graphql"
         self.spec = spec
+        self.days = days
         self.per_doc = aliases_per_document
 
     def _post(self, client: httpx.Client, query: str, variables: dict[str, Any]) -> Any:
@@ -190,11 +205,11 @@ class PhoenixQuestions:
 
     def _cells(self) -> Iterator[tuple[int, str]]:
         for region in REGIONS:
-            for b in buckets(self.spec):
+            for b in buckets(self.spec, self.days):
                 yield b, region
 
     def p95_one_request_each(self, client: httpx.Client) -> tuple[int, int, Values]:
-        """One GraphQL request per (5-minute bucket, region) over the 7 days."""
+        """One GraphQL request per (5-minute bucket, region) over the window."""
         values: Values = {}
         n = 0
         for b, region in self._cells():
@@ -229,7 +244,7 @@ class PhoenixQuestions:
 
     def trace_p95_series(self, client: httpx.Client) -> tuple[int, int, Values]:
         """Phoenix's built-in percentile series: trace p95 per minute, whole project."""
-        start, end = window(self.spec)
+        start, end = window(self.spec, self.days)
         data = self._post(client, _TRACE_SERIES, {"s": iso(start), "e": iso(end)})
         points = data["traceLatencyMsPercentileTimeSeries"]["data"]
         return 1, sum(1 for p in points if p["p95"] is not None), {}

@@ -45,7 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--discover-sizes", default="30000,1000000", help="sizes for the scan")
     p.add_argument("--phoenix-spans", type=int, default=30_000, help="Phoenix size; 0 = skip")
     p.add_argument("--repeat", type=int, default=10, help="runs of each llmpulse question")
-    p.add_argument("--phoenix-repeat", type=int, default=3, help="runs of each Phoenix set")
+    p.add_argument("--phoenix-repeat", type=int, default=2, help="runs of each Phoenix set")
+    p.add_argument("--phoenix-days", type=int, default=1, help="Phoenix's window; 0 = 7 days")
     p.add_argument("--workers", type=int, default=2, help="decode processes of the load step")
     p.add_argument("--llmpulse-bin", type=Path, help="default: llmpulse beside this python")
     p.add_argument("--out-dir", type=Path, default=HERE / "results")
@@ -96,11 +97,13 @@ def _ask_discover(client: httpx.Client, base: str, spec: WorkloadSpec, repeat: i
     return out
 
 
-def _ask_p95(client: httpx.Client, base: str, spec: WorkloadSpec, repeat: int) -> Any:
-    out: dict[str, Any] = {}
+def _ask_p95(
+    client: httpx.Client, base: str, spec: WorkloadSpec, repeat: int, days: int | None = None
+) -> Any:
+    out: dict[str, Any] = {"days": days or 7}
     values: Values = {}
     for mode, fresh in (("computed", True), ("cached", False)):
-        q = LlmpulseQuestions(base, spec, fresh)
+        q = LlmpulseQuestions(base, spec, fresh, days)
         timing, got = time_question(client, q.p95_by_region, repeat)
         values = values or got
         out[mode] = timing.to_json()
@@ -109,9 +112,13 @@ def _ask_p95(client: httpx.Client, base: str, spec: WorkloadSpec, repeat: int) -
 
 
 def measure_llmpulse(
-    spec: WorkloadSpec, args: argparse.Namespace, discover: bool
+    spec: WorkloadSpec, args: argparse.Namespace, discover: bool, subset_days: int | None = None
 ) -> tuple[dict[str, Any], Values]:
-    """Load (or reuse) the data directory, start ``llmpulse serve`` on it, ask, stop."""
+    """Load (or reuse) the data directory, start ``llmpulse serve`` on it, ask, stop.
+
+    With ``subset_days``, the p95 question is also asked over the first days only (the window
+    Phoenix is asked), and the values returned are that answer's.
+    """
     data_dir = args.work_dir / f"llmpulse-{spec.num_spans}"
     _say(f"llmpulse @ {spec.num_spans:,} spans: preparing {data_dir}")
     load = load_data_dir(data_dir, spec, args.workers)
@@ -126,6 +133,10 @@ def measure_llmpulse(
             run["num_spans_served"] = _num_spans(client, system.base, spec.project)
             run["loadavg_1m"] = os.getloadavg()[0]
             run["p95_by_region"], values = _ask_p95(client, system.base, spec, args.repeat)
+            if subset_days:
+                run["p95_by_region_subset"], values = _ask_p95(
+                    client, system.base, spec, args.repeat, subset_days
+                )
             if discover:
                 run["discover"] = _ask_discover(client, system.base, spec, args.repeat)
     finally:
@@ -168,7 +179,9 @@ def measure_phoenix(spec: WorkloadSpec, args: argparse.Namespace) -> tuple[dict[
             run["ingest"] = {"queryable_s": res.queryable_s, "errors": res.errors,
                              "final_count": res.final_count}  # fmt: skip
             _say(f"  ingested in {res.queryable_s} s, errors {res.errors[:2]}")
-            values = _ask_phoenix(PhoenixQuestions(system.base, spec), args, run)
+            run["days"] = args.phoenix_days or 7
+            q = PhoenixQuestions(system.base, spec, args.phoenix_days or None)
+            values = _ask_phoenix(q, args, run)
         finally:
             server.stop()
     return run, values
@@ -191,7 +204,8 @@ def main(argv: list[str] | None = None) -> None:
         if not args.no_wait:
             wait_for_other_benchmarks()
         spec = seven_day_spec(n)
-        run, values = measure_llmpulse(spec, args, n in discover_sizes)
+        subset = args.phoenix_days if n == args.phoenix_spans and args.phoenix_days else None
+        run, values = measure_llmpulse(spec, args, n in discover_sizes, subset)
         results["llmpulse"].append(run)
         llmpulse_values[spec.num_spans] = values
     if args.reuse_phoenix:

@@ -73,6 +73,7 @@ def test_phoenix_documents_stay_within_its_alias_limit_when_batched() -> None:
     q = PhoenixQuestions("http://127.0.0.1:1", seven_day_spec(3_000))
     cells = list(q._cells())
     assert len(cells) == 4 * 2016
+    assert len(list(PhoenixQuestions("http://x", seven_day_spec(3_000), days=1)._cells())) == 1152
     doc = q._document(cells[:50])
     assert doc.count("spanLatencyMsQuantile(") == 50
     assert "metadata['region'] == 'us-east'" in doc

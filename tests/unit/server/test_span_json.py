@@ -55,3 +55,19 @@ def test_span_to_dict_serializes_whole_second_times_like_span_out() -> None:
     span = replace(span, start_time=whole, end_time=whole + timedelta(seconds=1))
     fast = orjson.loads(orjson.dumps(span_to_dict(span), option=orjson.OPT_UTC_Z))
     assert fast == SpanOut.from_domain(span).model_dump(mode="json")
+
+
+def test_metric_frame_json_matches_the_documented_model() -> None:
+    from llmpulse.server.routes.metrics import MetricFrameOut, frame_json
+    from llmpulse.store.api import MetricFrame, MetricRow
+
+    frame = MetricFrame(
+        ("count", "latency_ms:p95"),
+        ("metadata.tier",),
+        [
+            MetricRow(T, ("pro",), 3, (3.0, 120.5), (3, 3)),
+            MetricRow(T.replace(microsecond=0), (None,), 1, (1.0, None), (1, 0)),
+        ],
+    )
+    fast = orjson.loads(frame_json(frame, 300).body)
+    assert fast == MetricFrameOut.from_frame(frame, 300).model_dump(mode="json")

@@ -11,8 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from llmpulse.domain.ids import ProjectName
 from llmpulse.server.deps import get_services
@@ -62,7 +64,30 @@ class MetricFrameOut(BaseModel):
         )
 
 
-@router.get("/projects/{project}/metrics")
+def frame_json(f: MetricFrame, bucket_s: int | None) -> Response:
+    """`MetricFrameOut` as JSON, serialized directly (a 7-day 5-minute series by region is
+    8,064 rows: response-model validation would cost more than the query)."""
+    names = f.metrics
+    rows = [
+        {
+            "bucket": r.bucket,
+            "group": list(r.group),
+            "n": r.n,
+            "values": dict(zip(names, r.values, strict=True)),
+            "support": dict(zip(names, r.support, strict=True)),
+        }
+        for r in f.rows
+    ]
+    body = {
+        "metrics": list(names),
+        "group_by": list(f.group_by),
+        "bucket_s": bucket_s,
+        "rows": rows,
+    }
+    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")
+
+
+@router.get("/projects/{project}/metrics", response_model=MetricFrameOut)
 async def get_metrics(
     project: str,
     services: Annotated[Services, Depends(get_services)],
@@ -79,7 +104,7 @@ async def get_metrics(
     root_only: bool = False,
     cohort: str | None = None,
     max_groups: Annotated[int, Query(ge=1, le=1000)] = 50,
-) -> MetricFrameOut:
+) -> Response:
     """Compute metrics over a project's spans (``cohort`` filters; ``cohort:<name>`` groups)."""
     p = ProjectName(project)
     await services.query.require_project(p)
@@ -95,4 +120,4 @@ async def get_metrics(
         max_groups=max_groups,
     )
     frame = await services.query.metric(q)
-    return MetricFrameOut.from_frame(frame, int(width.total_seconds()) if width else None)
+    return frame_json(frame, int(width.total_seconds()) if width else None)

@@ -141,8 +141,7 @@ def agg_expr(m: MetricSpec, col: str, d: MetricDialect) -> str:
         return f"avg({col})"  # mean of 0/1 over spans with the field = Σbad / Σtotal (R1)
     if m.quantile is not None:
         return d.quantile(col, m.quantile)
-    unit = {Agg.PER_TRACE: "trace_id", Agg.PER_SESSION: "session_id", Agg.PER_USER: "user_id"}
-    return f"sum({col}) / NULLIF(count(DISTINCT {unit[agg]}), 0)"
+    return f"sum({col}) / NULLIF(count(DISTINCT {_UNIT_COLUMNS[agg]}), 0)"
 
 
 def _filters(project: str, time: Any, where: SpanFilter, d: Dialect) -> Where:
@@ -169,22 +168,33 @@ def _check_bucket(bucket: timedelta | None) -> int | None:
     return int(bucket.total_seconds())
 
 
-def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
-    """Compile a `MetricQuery`: one row per (bucket, group), largest groups only."""
+_UNIT_COLUMNS = {Agg.PER_TRACE: "trace_id", Agg.PER_SESSION: "session_id", Agg.PER_USER: "user_id"}
+
+
+def _check_metric_query(q: MetricQuery) -> int | None:
     if not q.metrics:
         raise InvalidInput("no metric asked for", [FieldError("metric", "give at least one")])
     if len(q.group_by) > 2:
         raise InvalidInput("too many group keys", [FieldError("group_by", "at most two")])
     if not 1 <= q.max_groups <= 1000:
         raise InvalidInput("max_groups out of range", [FieldError("max_groups", "1..1000")])
-    width = _check_bucket(q.bucket)
+    return _check_bucket(q.bucket)
+
+
+def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
+    """Compile a `MetricQuery`: one row per (bucket, group), largest groups only.
+
+    The spans are read and aggregated once (group keys may be JSON values, costly to extract);
+    the largest groups are then picked from the aggregated rows, which are few.
+    """
+    width = _check_metric_query(q)
     frm = _From()
     sel_params: list[Any] = []
     cols = [d.bucket(width) + " AS bucket" if width else "NULL AS bucket"]
     gnames = [f"g{i}" for i in range(len(q.group_by))]
     cols += [f"{group_expr(k, i, d, sel_params)} AS g{i}" for i, k in enumerate(q.group_by)]
-    cols += ["spans.trace_id AS trace_id", "spans.session_id AS session_id"]
-    cols += ["spans.user_id AS user_id"]
+    units = sorted({_UNIT_COLUMNS[m.agg] for m in q.metrics if m.agg in _UNIT_COLUMNS})
+    cols += [f"spans.{u} AS {u}" for u in units]
     cols += [
         f"{field_expr(m.field, q.project, frm, d, sel_params)} AS v{i}"
         for i, m in enumerate(q.metrics)
@@ -195,20 +205,16 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
     aggs = [f"{agg_expr(m, f'v{i}', d)} AS m{i}" for i, m in enumerate(q.metrics)]
     aggs += [f"count(v{i}) AS s{i}" for i in range(len(q.metrics))]
     keys = ", ".join(["bucket", *gnames])
-    top = ""
-    if gnames:
-        g = ", ".join(gnames)
-        on = " AND ".join(f"b.{n} IS NOT DISTINCT FROM t.{n}" for n in gnames)
-        top = (
-            f", top AS (SELECT {g} FROM base GROUP BY {g} ORDER BY count(*) DESC, {g} "
-            f"LIMIT {int(q.max_groups)}) "
-        )
-        source = f"base b SEMI JOIN top t ON {on}"
-    else:
-        source = "base b"
+    agg = f"SELECT {keys}, count(*) AS n, {', '.join(aggs)} FROM base GROUP BY {keys}"
+    if not gnames:
+        return Compiled(f"WITH base AS ({base}) {agg} ORDER BY {keys}", params)
+    g = ", ".join(gnames)
+    on = " AND ".join(f"a.{n} IS NOT DISTINCT FROM t.{n}" for n in gnames)
     sql = (
-        f"WITH base AS ({base}){top} SELECT {keys}, count(*) AS n, {', '.join(aggs)} "
-        f"FROM {source} GROUP BY {keys} ORDER BY {keys}"
+        f"WITH base AS ({base}), agg AS ({agg}), "
+        f"top AS (SELECT {g} FROM agg GROUP BY {g} ORDER BY sum(n) DESC, {g} "
+        f"LIMIT {int(q.max_groups)}) "
+        f"SELECT a.* FROM agg a SEMI JOIN top t ON {on} ORDER BY {keys}"
     )
     return Compiled(sql, params)
 

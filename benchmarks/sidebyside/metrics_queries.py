@@ -78,8 +78,24 @@ class Timing:
         }
 
 
-# A question: runs once, returns (requests sent, results received, values for cross-checks).
-Question = Callable[[httpx.Client], tuple[int, int, Values]]
+# A question runs once and returns the requests it sent, the results it got, its values (for
+# cross-checks) and the seconds the client spent decoding JSON and building those values:
+# they are left out of the timing, so only the HTTP exchange, body read included, counts.
+Answer = tuple[int, int, Values, float]
+Question = Callable[[httpx.Client], Answer]
+
+
+class _ClientWork:
+    """Adds up the client's own decoding time within one question."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def json(self, resp: httpx.Response) -> Any:
+        t0 = time.perf_counter()
+        body = resp.json()
+        self.seconds += time.perf_counter() - t0
+        return body
 
 
 def time_question(client: httpx.Client, ask: Question, repeat: int) -> tuple[Timing, Values]:
@@ -88,11 +104,11 @@ def time_question(client: httpx.Client, ask: Question, repeat: int) -> tuple[Tim
     for _ in range(repeat):
         t0 = time.perf_counter()
         try:
-            timing.num_requests, timing.num_results, values = ask(client)
+            timing.num_requests, timing.num_results, values, client_s = ask(client)
         except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as exc:
             timing.error = f"failed: {exc!r}"[:300]
             return timing, values
-        timing.samples_ms.append((time.perf_counter() - t0) * 1000.0)
+        timing.samples_ms.append((time.perf_counter() - t0 - client_s) * 1000.0)
     return timing, values
 
 
@@ -136,39 +152,44 @@ class LlmpulseQuestions:
             self._calls += 1
         return [("start", iso(start)), ("end", iso(end))]
 
-    def _get(self, client: httpx.Client, path: str, params: list[tuple[str, str]]) -> Any:
+    def _get(
+        self, client: httpx.Client, path: str, params: list[tuple[str, str]], work: _ClientWork
+    ) -> Any:
         resp = client.get(f"{self.base}{path}", params=tuple(params))
         if resp.status_code >= 300:
             raise RuntimeError(f"GET {path} → {resp.status_code}: {resp.text[:300]}")
-        return resp.json()
+        return work.json(resp)
 
-    def p95_by_region(self, client: httpx.Client) -> tuple[int, int, Values]:
+    def p95_by_region(self, client: httpx.Client) -> Answer:
         """p95 of span latency per 5-minute bucket per ``metadata.region`` over the window."""
         params = [("metric", "latency_ms:p95"), ("bucket", "5m"), ("group_by", "metadata.region")]
         params += self._window()
-        rows = self._get(client, "/metrics", params)["rows"]
+        work = _ClientWork()
+        rows = self._get(client, "/metrics", params, work)["rows"]
+        t0 = time.perf_counter()
         values = {
             (to_ns(r["bucket"]), r["group"][0]): r["values"]["latency_ms:p95"]
             for r in rows
             if r["values"]["latency_ms:p95"] is not None
         }
-        return 1, len(rows), values
+        return 1, len(rows), values, work.seconds + time.perf_counter() - t0
 
     def discover(self, metric: str) -> Question:
         """All values of tier, region and product_line and all their pairs, ``k=50``."""
 
-        def ask(client: httpx.Client) -> tuple[int, int, Values]:
+        def ask(client: httpx.Client) -> Answer:
             params = [("metric", metric), ("k", "50")]
             params += [("key", f"metadata.{k}") for k in ("tier", "region", "product_line")]
             params += self._window()
-            body = self._get(client, "/segments/discover", params)
-            return 1, len(body["data"]), {}
+            work = _ClientWork()
+            body = self._get(client, "/segments/discover", params, work)
+            return 1, len(body["data"]), {}, work.seconds
 
         return ask
 
     def support(self, client: httpx.Client, metric: str) -> int:
         """Spans that carry the metric's field (0: the workload has no such field)."""
-        body = self._get(client, "/metrics", [("metric", metric)])
+        body = self._get(client, "/metrics", [("metric", metric)], _ClientWork())
         return sum(int(r["support"][metric]) for r in body["rows"])
 
 
@@ -189,11 +210,13 @@ class PhoenixQuestions:
         self.days = days
         self.per_doc = aliases_per_document
 
-    def _post(self, client: httpx.Client, query: str, variables: dict[str, Any]) -> Any:
+    def _post(
+        self, client: httpx.Client, query: str, variables: dict[str, Any], work: _ClientWork
+    ) -> Any:
         body = {"query": query, "variables": {"n": self.spec.project, **variables}}
         resp = client.post(self.url, json=body)
         resp.raise_for_status()
-        payload = resp.json()
+        payload = work.json(resp)
         if payload.get("errors"):
             raise RuntimeError(f"GraphQL errors: {json.dumps(payload['errors'])[:300]}")
         return payload["data"]["getProjectByName"]
@@ -208,17 +231,18 @@ class PhoenixQuestions:
             for b in buckets(self.spec, self.days):
                 yield b, region
 
-    def p95_one_request_each(self, client: httpx.Client) -> tuple[int, int, Values]:
+    def p95_one_request_each(self, client: httpx.Client) -> Answer:
         """One GraphQL request per (5-minute bucket, region) over the window."""
         values: Values = {}
         n = 0
+        work = _ClientWork()
         for b, region in self._cells():
             variables = {"s": iso(b), "e": iso(b + BUCKET_NS), "f": self.region_filter(region)}
-            v = self._post(client, _SPAN_P95, variables)["v"]
+            v = self._post(client, _SPAN_P95, variables, work)["v"]
             n += 1
             if v is not None:
                 values[(b, region)] = float(v)
-        return n, len(values), values
+        return n, len(values), values, work.seconds
 
     def _document(self, cells: list[tuple[int, str]]) -> str:
         fields = [
@@ -228,26 +252,28 @@ class PhoenixQuestions:
         ]
         return "query($n: String!) { getProjectByName(name: $n) { " + " ".join(fields) + " } }"
 
-    def p95_batched(self, client: httpx.Client) -> tuple[int, int, Values]:
+    def p95_batched(self, client: httpx.Client) -> Answer:
         """The same values, ``aliases_per_document`` aliased fields per GraphQL document."""
         cells = list(self._cells())
         values: Values = {}
         n = 0
+        work = _ClientWork()
         for i in range(0, len(cells), self.per_doc):
             chunk = cells[i : i + self.per_doc]
-            data = self._post(client, self._document(chunk), {})
+            data = self._post(client, self._document(chunk), {}, work)
             n += 1
             for j, cell in enumerate(chunk):
                 if data[f"c{j}"] is not None:
                     values[cell] = float(data[f"c{j}"])
-        return n, len(values), values
+        return n, len(values), values, work.seconds
 
-    def trace_p95_series(self, client: httpx.Client) -> tuple[int, int, Values]:
+    def trace_p95_series(self, client: httpx.Client) -> Answer:
         """Phoenix's built-in percentile series: trace p95 per minute, whole project."""
         start, end = window(self.spec, self.days)
-        data = self._post(client, _TRACE_SERIES, {"s": iso(start), "e": iso(end)})
+        work = _ClientWork()
+        data = self._post(client, _TRACE_SERIES, {"s": iso(start), "e": iso(end)}, work)
         points = data["traceLatencyMsPercentileTimeSeries"]["data"]
-        return 1, sum(1 for p in points if p["p95"] is not None), {}
+        return 1, sum(1 for p in points if p["p95"] is not None), {}, work.seconds
 
 
 def compare_values(ours: Values, theirs: Values) -> dict[str, Any]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.metrics import parse_metric
@@ -15,6 +18,16 @@ from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.state.sql import SqlStateStore
 
 P = ProjectName("cache")
+R = TypeVar("R")
+
+
+def run_async(make: Callable[[], Coroutine[Any, Any, R]]) -> R:
+    """Run a coroutine on a fresh loop in its own thread (the test thread may already have a
+    running loop, e.g. Playwright's sync API in the same xdist worker)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -46,7 +59,7 @@ def test_query_results_are_reused_until_the_data_version_changes() -> None:
         page2 = len((await service.list_spans(SpanQuery(P, limit=100))).items)
         return first, page1, fresh, page2
 
-    first, page1, fresh, page2 = asyncio.run(run())
+    first, page1, fresh, page2 = run_async(run)
     assert (first, page1, fresh, page2) == (10.0, 10, 15.0, 15)
     events.close()
     state.close()
@@ -71,6 +84,6 @@ def test_different_queries_get_different_cache_entries() -> None:
         )
         return a, b
 
-    assert asyncio.run(run()) == (10, 5)
+    assert run_async(run) == (10, 5)
     events.close()
     state.close()

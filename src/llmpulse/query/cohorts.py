@@ -72,13 +72,20 @@ class CohortService:
             raise NotFound(f"cohort {name!r} does not exist in project {project!r}")
 
     async def resolve_keys(
-        self, project: ProjectName, keys: tuple[str, ...]
+        self, project: ProjectName, keys: tuple[GroupKey, ...]
     ) -> tuple[GroupKey, ...]:
-        """Turn ``cohort:<name>`` keys into `CohortKey`s; other keys pass through."""
+        """Turn ``cohort:<name>`` keys into `CohortKey`s; other keys pass through.
+
+        Raises:
+            InvalidInput: a key names a cohort the project does not have.
+        """
         out: list[GroupKey] = []
         for key in keys:
-            if key.startswith(PREFIX):
-                c = await self.get(project, key[len(PREFIX) :])
+            if isinstance(key, str) and key.startswith(PREFIX):
+                try:
+                    c = await self.get(project, key[len(PREFIX) :])
+                except NotFound as exc:
+                    raise InvalidInput(exc.detail, [FieldError("key", exc.detail)]) from exc
                 out.append(CohortKey(c.name, c.conditions))
             else:
                 out.append(key)

@@ -32,6 +32,7 @@ from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import MetricSpec
+from llmpulse.query.cohorts import CohortService
 from llmpulse.query.service import QueryService
 from llmpulse.store.api import (
     CohortKey,
@@ -41,6 +42,7 @@ from llmpulse.store.api import (
     SliceQuery,
     SpanFilter,
     TimeRange,
+    label_of,
 )
 
 Direction = Literal["higher_is_worse", "lower_is_worse"]
@@ -67,11 +69,6 @@ class SegmentReport:
     rows: list[SliceResult]
 
 
-def labels(keys: tuple[GroupKey, ...]) -> tuple[str, ...]:
-    """Key names as results show them (a cohort as ``cohort:<name>``)."""
-    return tuple(k.label if isinstance(k, CohortKey) else k for k in keys)
-
-
 def segment_of(key: GroupKey, value: str) -> tuple[tuple[Condition, ...], bool]:
     """The (conditions, complement) that select one value of a key (cohorts: in / out)."""
     if isinstance(key, CohortKey):
@@ -81,6 +78,11 @@ def segment_of(key: GroupKey, value: str) -> tuple[tuple[Condition, ...], bool]:
 
 def _with_segment(q: SampleQuery, segment: tuple[Condition, ...], complement: bool) -> SampleQuery:
     return replace(q, segment=segment, complement=complement)
+
+
+def aggregate_kind(m: MetricSpec) -> Literal["proportion", "mean"]:
+    """The test family on per-slice sums: percentiles are searched on the mean."""
+    return "proportion" if m.field.is_outcome else "mean"
 
 
 def metric_kind(m: MetricSpec) -> Kind:
@@ -119,10 +121,20 @@ class ChangeReport:
 
 
 class SegmentService:
-    """Segment analyses over one project's spans."""
+    """Segment analyses over one project's spans.
 
-    def __init__(self, query: QueryService) -> None:
+    Keys may name saved cohorts (``cohort:<name>``): every analysis resolves them first, so
+    callers (REST, UI, SDK through REST) pass keys as users wrote them.
+    """
+
+    def __init__(self, query: QueryService, cohorts: CohortService | None = None) -> None:
         self._query = query
+        self._cohorts = cohorts
+
+    async def _resolve(self, scope: Scope, keys: tuple[GroupKey, ...]) -> tuple[GroupKey, ...]:
+        if self._cohorts is None:
+            return keys
+        return await self._cohorts.resolve_keys(scope.project, keys)
 
     async def _slices(
         self, scope: Scope, m: MetricSpec, keys: tuple[GroupKey, ...], pairs: bool
@@ -135,6 +147,7 @@ class SegmentService:
         direction: Direction = "higher_is_worse", min_support: int = 30, q: float = 0.05,
     ) -> SegmentReport:  # fmt: skip
         """Each value of ``key`` against the rest of the traffic."""
+        (key,) = await self._resolve(scope, (key,))
         kind = metric_kind(m)
         frame = await self._slices(scope, m, (key,), pairs=False)
         if kind == "distribution":
@@ -144,7 +157,7 @@ class SegmentService:
             rows = compare_slices(
                 stats, totals, kind=kind, direction=direction, min_support=min_support, q=q
             )
-        return SegmentReport(m.name, kind, labels((key,)), frame.total.n, rows)
+        return SegmentReport(m.name, kind, (label_of(key),), frame.total.n, rows)
 
     async def _distribution_rows(
         self, scope: Scope, m: MetricSpec, key: GroupKey, frame: SliceFrame, direction: Direction,
@@ -172,14 +185,14 @@ class SegmentService:
         """The worst one- and two-key slices (percentile metrics are searched on the mean)."""
         if len(keys) < 1:
             raise InvalidInput("no keys", [FieldError("key", "give at least one key")])
-        kind = metric_kind(m)
-        kind = "mean" if kind == "distribution" else kind
+        keys = await self._resolve(scope, keys)
+        kind = aggregate_kind(m)
         frame = await self._slices(scope, m, keys, pairs=True)
         stats, totals = to_stats(frame, kind)
         rows = discover_slices(
             stats, totals, kind=kind, direction=direction, min_support=min_support, k=k
         )
-        return SegmentReport(m.name, kind, labels(keys), frame.total.n, rows)
+        return SegmentReport(m.name, kind, tuple(map(label_of, keys)), frame.total.n, rows)
 
     async def changes(
         self, scope: Scope, baseline: TimeRange, m: MetricSpec, keys: tuple[GroupKey, ...], *,
@@ -188,8 +201,8 @@ class SegmentService:
         """Slices whose metric got worse in ``scope.time`` compared with ``baseline``."""
         if not keys:
             raise InvalidInput("no keys", [FieldError("key", "give at least one key")])
-        kind = metric_kind(m)
-        kind = "mean" if kind == "distribution" else kind
+        keys = await self._resolve(scope, keys)
+        kind = aggregate_kind(m)
         before = replace(scope, time=baseline)
         cur, base = await asyncio.gather(
             self._slices(scope, m, keys, pairs=True), self._slices(before, m, keys, pairs=True)
@@ -198,7 +211,9 @@ class SegmentService:
             to_stats(base, kind)[0], to_stats(cur, kind)[0], kind=kind, direction=direction,
             min_support=min_support, k=k,
         )  # fmt: skip
-        return ChangeReport(m.name, kind, labels(keys), base.total.n, cur.total.n, rows)
+        return ChangeReport(
+            m.name, kind, tuple(map(label_of, keys)), base.total.n, cur.total.n, rows
+        )
 
     async def fairness(
         self, scope: Scope, m: MetricSpec, key: GroupKey, *, min_support: int = 30,
@@ -209,6 +224,7 @@ class SegmentService:
             raise InvalidInput(
                 "fairness needs a rate metric", [FieldError("metric", "e.g. error:rate")]
             )
+        (key,) = await self._resolve(scope, (key,))
         frame = await self._slices(scope, m, (key,), pairs=False)
         rows = [r for r in frame.rows if len(r.keys) == 1]
         return fairness_report(
@@ -225,6 +241,7 @@ class SegmentService:
         min_support: int = 30,
     ) -> ComparisonReport:  # fmt: skip
         """Candidate against baseline on each metric, with a promote/hold signal."""
+        (key,) = await self._resolve(scope, (key,))
         inputs: list[MetricInput] = []
         for m in metrics:
             guard = guard_rails is None or m.name in guard_rails

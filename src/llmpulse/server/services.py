@@ -63,6 +63,7 @@ async def run_services(
             listener = GrpcListener(ingest, settings.host, settings.grpc_port)
             await listener.start()
             stack.push_async_callback(listener.stop)
+        cohorts = CohortService(state, clock)
         query = QueryService(events, state, data_version=lambda: writer.stats.commits)
         yield Services(
             settings=settings,
@@ -72,6 +73,6 @@ async def run_services(
             writer=writer,
             ingest=ingest,
             query=query,
-            segments=SegmentService(query),
-            cohorts=CohortService(state, clock),
+            segments=SegmentService(query, cohorts),
+            cohorts=cohorts,
         )

@@ -91,6 +91,11 @@ class CohortKey:
 GroupKey = str | CohortKey
 
 
+def label_of(key: GroupKey) -> str:
+    """How a group key is named in results (a cohort as ``cohort:<name>``)."""
+    return key.label if isinstance(key, CohortKey) else key
+
+
 @dataclass(frozen=True, slots=True)
 class MetricQuery:
     """Metrics over one project, as a series (``bucket`` set) or one window aggregate.

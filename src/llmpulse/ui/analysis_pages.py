@@ -31,7 +31,7 @@ from llmpulse.ui.page_support import (
     find_project,
     page_url,
 )
-from llmpulse.ui.reader import app_cohorts, app_metrics, app_segments
+from llmpulse.ui.reader import app_metrics, app_segments
 from llmpulse.ui.segments_pages import segment_defaults, segments_context
 from llmpulse.ui.templating import Renderer
 from llmpulse.ui.windows import WINDOW_LABELS, Window, resolve_window
@@ -100,8 +100,7 @@ def build_analysis_router(render: Renderer) -> APIRouter:
         }  # fmt: skip
         status = 200
         try:
-            segments, cohorts = app_segments(request), app_cohorts(request)
-            context |= await changes_context(segments, cohorts, summary, form, current)
+            context |= await changes_context(app_segments(request), summary, form, current)
         except InvalidInput as e:
             context |= {"errors": error_lines(e), "report": None, "rows": []}
             status = 400

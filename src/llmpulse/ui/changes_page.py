@@ -20,14 +20,12 @@ from typing import Any
 from llmpulse.analysis.changes import SliceChange
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.metrics import parse_metric
-from llmpulse.query.cohorts import CohortService
 from llmpulse.query.segments import ChangeReport, Scope, SegmentService
 from llmpulse.query.service import ProjectSummary
 from llmpulse.store.api import SpanFilter, TimeRange
 from llmpulse.ui.analysis_forms import AnalysisForm
 from llmpulse.ui.formats import DASH, Formatter, compact_number, formatter_for
 from llmpulse.ui.page_support import slice_label, traces_url
-from llmpulse.ui.reader import resolve_keys
 from llmpulse.ui.windows import BUCKETS, END_SLACK, Window
 
 DEFAULT_METRIC = "error:rate"
@@ -105,7 +103,7 @@ def change_windows(last_seen: datetime, baseline: timedelta, current: timedelta)
 
 
 async def changes_context(
-    segments: SegmentService, cohorts: CohortService, summary: ProjectSummary,
+    segments: SegmentService, summary: ProjectSummary,
     form: AnalysisForm, current: str,
 ) -> dict[str, Any]:  # fmt: skip
     """Run the comparison and lay out the ranked table.
@@ -125,9 +123,8 @@ async def changes_context(
         return {"report": None, "rows": [], "windows": None}
     windows = change_windows(summary.last_seen, base_len, cur_len)
     scope = Scope(summary.name, windows.current, SpanFilter(root_only=form.root_only))
-    keys = await resolve_keys(cohorts, summary.name, form.keys)
     report = await segments.changes(
-        scope, windows.baseline, m, keys, direction=direction, min_support=min_support,
+        scope, windows.baseline, m, form.keys, direction=direction, min_support=min_support,
         k=CHANGES_K,
     )  # fmt: skip
     trace_window = Window(

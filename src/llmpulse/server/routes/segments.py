@@ -129,9 +129,8 @@ async def compare_segments(
     q: Annotated[float, Query(gt=0, lt=1)] = 0.05,
 ) -> SegmentReportOut:  # fmt: skip
     """Compare each value of ``key`` with the rest of the traffic on one metric."""
-    (group_key,) = await services.cohorts.resolve_keys(scope.project, (key,))
     report = await services.segments.compare_key(
-        scope, _one_metric(metric), group_key, direction=direction, min_support=min_support, q=q
+        scope, _one_metric(metric), key, direction=direction, min_support=min_support, q=q
     )
     return SegmentReportOut.from_report(report)
 
@@ -144,9 +143,8 @@ async def discover_segments(
     min_support: Annotated[int, Query(ge=1)] = 30, k: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> SegmentReportOut:  # fmt: skip
     """The slices (one key or a pair) that are significantly worst on a metric."""
-    keys = await services.cohorts.resolve_keys(scope.project, tuple(key))
     report = await services.segments.discover(
-        scope, _one_metric(metric), keys, direction=direction, min_support=min_support, k=k
+        scope, _one_metric(metric), tuple(key), direction=direction, min_support=min_support, k=k
     )
     return SegmentReportOut.from_report(report)
 
@@ -192,9 +190,8 @@ async def segment_changes(
     min_support: Annotated[int, Query(ge=1)] = 30, k: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> ChangeReportOut:  # fmt: skip
     """Slices whose metric got worse from the baseline window to ``start``..``end``."""
-    keys = await services.cohorts.resolve_keys(scope.project, tuple(key))
     report = await services.segments.changes(
-        scope, time_range(baseline_start, baseline_end), _one_metric(metric), keys,
+        scope, time_range(baseline_start, baseline_end), _one_metric(metric), tuple(key),
         direction=direction, min_support=min_support, k=k,
     )  # fmt: skip
     rows = []
@@ -232,9 +229,8 @@ async def fairness(
 ) -> Any:  # fmt: skip
     """Per-group rates with Wilson CIs, parity difference and ratio, the four-fifths rule."""
     m = _one_metric(metric)
-    (group_key,) = await services.cohorts.resolve_keys(scope.project, (key,))
     report = await services.segments.fairness(
-        scope, m, group_key, min_support=min_support, threshold=threshold
+        scope, m, key, min_support=min_support, threshold=threshold
     )
     rows = clean(report.to_rows())
     if format == "csv":
@@ -269,9 +265,8 @@ async def compare(
 ) -> ComparisonOut:  # fmt: skip
     """Compare two values of ``key`` (default ``version``): promote or hold."""
     specs = parse_metrics(metric or list(DEFAULT_GUARD_RAILS))
-    (group_key,) = await services.cohorts.resolve_keys(scope.project, (key,))
     report = await services.segments.compare_versions(
-        scope, group_key, baseline, candidate, specs,
+        scope, key, baseline, candidate, specs,
         guard_rails=tuple(guard_rail) or None, min_support=min_support,
     )  # fmt: skip
     return ComparisonOut(

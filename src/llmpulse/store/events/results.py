@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llmpulse.store.api import (
-    CohortKey,
     GroupKey,
     MetricFrame,
     MetricQuery,
@@ -15,12 +14,13 @@ from llmpulse.store.api import (
     SliceFrame,
     SliceQuery,
     SliceRow,
+    label_of,
 )
 
 
 def key_labels(keys: tuple[GroupKey, ...]) -> tuple[str, ...]:
     """How group keys are named in results (a cohort as ``cohort:<name>``)."""
-    return tuple(k.label if isinstance(k, CohortKey) else k for k in keys)
+    return tuple(label_of(k) for k in keys)
 
 
 def _num(v: Any) -> float | None:

@@ -9,15 +9,15 @@ span filters of the spans route. Each row carries ``n`` (spans) and per-metric `
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from llmpulse.domain.ids import ProjectName
 from llmpulse.server.deps import get_services
+from llmpulse.server.routes.models import fast_json
 from llmpulse.server.routes.params import parse_duration, parse_metrics, span_filter, time_range
 from llmpulse.server.services import Services
 from llmpulse.store.api import MetricFrame, MetricQuery
@@ -46,27 +46,12 @@ class MetricFrameOut(BaseModel):
 
     @classmethod
     def from_frame(cls, f: MetricFrame, bucket_s: int | None) -> MetricFrameOut:
-        """Map a store frame."""
-        return cls(
-            metrics=list(f.metrics),
-            group_by=list(f.group_by),
-            bucket_s=bucket_s,
-            rows=[
-                MetricRowOut(
-                    bucket=r.bucket,
-                    group=list(r.group),
-                    n=r.n,
-                    values=dict(zip(f.metrics, r.values, strict=True)),
-                    support=dict(zip(f.metrics, r.support, strict=True)),
-                )
-                for r in f.rows
-            ],
-        )
+        """Map a store frame (the same mapping `frame_to_dict` serializes directly)."""
+        return cls.model_validate(frame_to_dict(f, bucket_s))
 
 
-def frame_json(f: MetricFrame, bucket_s: int | None) -> Response:
-    """`MetricFrameOut` as JSON, serialized directly (a 7-day 5-minute series by region is
-    8,064 rows: response-model validation would cost more than the query)."""
+def frame_to_dict(f: MetricFrame, bucket_s: int | None) -> dict[str, Any]:
+    """A frame as the plain data of `MetricFrameOut`."""
     names = f.metrics
     rows = [
         {
@@ -78,13 +63,18 @@ def frame_json(f: MetricFrame, bucket_s: int | None) -> Response:
         }
         for r in f.rows
     ]
-    body = {
+    return {
         "metrics": list(names),
         "group_by": list(f.group_by),
         "bucket_s": bucket_s,
         "rows": rows,
     }
-    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")
+
+
+def frame_json(f: MetricFrame, bucket_s: int | None) -> Response:
+    """`MetricFrameOut` as JSON, serialized directly (a 7-day 5-minute series by region is
+    8,064 rows: response-model validation would cost more than the query)."""
+    return fast_json(frame_to_dict(f, bucket_s))
 
 
 @router.get("/projects/{project}/metrics", response_model=MetricFrameOut)

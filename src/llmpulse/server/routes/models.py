@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
+from starlette.responses import Response
 
-from llmpulse.domain.spans import Annotation, Message, RetrievedDocument, Span
+from llmpulse.domain.spans import Annotation, Message, Span
 
 
 class MessageOut(BaseModel):
@@ -17,11 +19,6 @@ class MessageOut(BaseModel):
     content: str
     tool_calls: list[dict[str, Any]] = []
 
-    @classmethod
-    def from_domain(cls, m: Message) -> MessageOut:
-        """Map a domain message."""
-        return cls(role=m.role, content=m.content, tool_calls=list(m.tool_calls))
-
 
 class DocumentOut(BaseModel):
     """One retrieved document."""
@@ -30,11 +27,6 @@ class DocumentOut(BaseModel):
     content: str
     score: float | None
     metadata: dict[str, Any] | None
-
-    @classmethod
-    def from_domain(cls, d: RetrievedDocument) -> DocumentOut:
-        """Map a domain document."""
-        return cls(id=d.id, content=d.content, score=d.score, metadata=d.metadata)
 
 
 class EventOut(BaseModel):
@@ -86,44 +78,17 @@ class SpanOut(BaseModel):
 
     @classmethod
     def from_domain(cls, s: Span) -> SpanOut:
-        """Map a domain span."""
-        return cls(
-            project=s.project,
-            trace_id=s.trace_id,
-            span_id=s.span_id,
-            parent_span_id=s.parent_span_id,
-            name=s.name,
-            kind=str(s.kind),
-            start_time=s.start_time,
-            end_time=s.end_time,
-            latency_ms=s.latency_ms,
-            status_code=str(s.status_code),
-            status_message=s.status_message,
-            model=s.model,
-            provider=s.provider,
-            prompt_tokens=s.prompt_tokens,
-            completion_tokens=s.completion_tokens,
-            total_tokens=s.total_tokens,
-            cost_usd=s.cost_usd,
-            session_id=s.session_id,
-            user_id=s.user_id,
-            environment=s.environment,
-            version=s.version,
-            prediction_id=s.prediction_id,
-            http_status=s.http_status,
-            input_value=s.input_value,
-            output_value=s.output_value,
-            input_messages=[MessageOut.from_domain(m) for m in s.input_messages],
-            output_messages=[MessageOut.from_domain(m) for m in s.output_messages],
-            documents=[DocumentOut.from_domain(d) for d in s.documents],
-            exception_type=s.exception_type,
-            exception_message=s.exception_message,
-            events=[EventOut(name=e.name, time=e.time, attributes=e.attributes) for e in s.events],
-            metadata=s.metadata,
-            tags=list(s.tags),
-            attributes=s.attributes,
-            resource_attributes=s.resource_attributes,
-        )
+        """Map a domain span (the same mapping `span_to_dict` serializes directly)."""
+        return cls.model_validate(span_to_dict(s))
+
+
+def fast_json(body: Any) -> Response:
+    """Serialize plain data with orjson (UTC as ``Z``), skipping response-model validation.
+
+    For routes whose documented model is declared with ``response_model`` but whose bodies are
+    large (span pages, long metric series): validation would cost more than the query.
+    """
+    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")
 
 
 def span_to_dict(s: Span) -> dict[str, Any]:

@@ -12,9 +12,8 @@ or output), ``trace_id``, ``root_only``, ``limit`` (1 to 1000) and ``cursor`` (f
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
-import orjson
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.responses import Response
@@ -24,7 +23,7 @@ from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import SpanKind, StatusCode
 from llmpulse.query.traces import SpanNode
 from llmpulse.server.deps import get_services
-from llmpulse.server.routes.models import AnnotationOut, SpanOut, span_to_dict
+from llmpulse.server.routes.models import AnnotationOut, SpanOut, fast_json, span_to_dict
 from llmpulse.server.services import Services
 from llmpulse.store.api import AttrEquals, SpanQuery, TimeRange
 
@@ -105,13 +104,6 @@ def _parse_enum(kind: type[E], values: list[str], field: str) -> list[E]:
     return out
 
 
-def _json(body: Any) -> Response:
-    return Response(
-        orjson.dumps(body, option=orjson.OPT_UTC_Z | orjson.OPT_SERIALIZE_NUMPY),
-        media_type="application/json",
-    )
-
-
 @router.get("/projects/{project}/spans", response_model=SpanPage)
 async def list_spans(
     project: str,
@@ -148,7 +140,9 @@ async def list_spans(
     page = await services.query.list_spans(query)
     # Serialized directly (same shape as SpanPage, which documents it): 100 spans of a few
     # kB each cost several ms through response-model validation.
-    return _json({"data": [span_to_dict(s) for s in page.items], "next_cursor": page.next_cursor})
+    return fast_json(
+        {"data": [span_to_dict(s) for s in page.items], "next_cursor": page.next_cursor}
+    )
 
 
 @router.get("/traces/{trace_id}")
@@ -173,7 +167,7 @@ async def get_trace(
 @router.get("/spans/{span_id}", response_model=SpanOut)
 async def get_span(span_id: str, services: Annotated[Services, Depends(get_services)]) -> Response:
     """One span by id."""
-    return _json(span_to_dict(await services.query.get_span(SpanId(span_id.lower()))))
+    return fast_json(span_to_dict(await services.query.get_span(SpanId(span_id.lower()))))
 
 
 @router.get("/spans/{span_id}/annotations")

@@ -84,11 +84,13 @@ class QueryService:
         return result
 
     async def list_projects(self) -> list[ProjectSummary]:
-        """Every project, with span and trace counts and first/last seen."""
-        stats, projects = await asyncio.gather(
-            asyncio.to_thread(self._events.project_stats),
-            asyncio.to_thread(self._state.list_projects),
-        )
+        """Every project, with span and trace counts and first/last seen.
+
+        The counts scan every span, and the UI asks on each page: the answer is cached until
+        the next commit (projects are created by the writer's commits too).
+        """
+        stats = await self._cached("project_stats", None, self._events.project_stats)
+        projects = await asyncio.to_thread(self._state.list_projects)
         by_name: dict[ProjectName, ProjectStats] = {s.name: s for s in stats}
         names = sorted({p.name for p in projects} | set(by_name))
         desc = {p.name: p.description for p in projects}

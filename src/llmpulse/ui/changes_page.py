@@ -12,12 +12,12 @@ sharper two-key child explains ("explained by"). Durations are a whole number an
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from llmpulse.analysis.changes import SliceChange
+from llmpulse.domain.durations import parse_duration
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.query.segments import ChangeReport, Scope, SegmentService
@@ -33,9 +33,6 @@ DEFAULT_KEYS = ("metadata.tier", "metadata.region", "model", "version")
 DEFAULT_BASELINE = "7d"
 DEFAULT_CURRENT = "1d"
 CHANGES_K = 20
-UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1),
-         "w": timedelta(weeks=1)}  # fmt: skip
-_DURATION = re.compile(r"^\s*(\d{1,5})\s*([mhdw])\s*$", re.IGNORECASE)
 TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
 
 
@@ -80,19 +77,6 @@ def changes_defaults(form: AnalysisForm, current: str) -> tuple[AnalysisForm, st
         root_only=form.root_only, direction=form.direction, min_support=form.min_support,
         baseline=form.baseline or DEFAULT_BASELINE,
     ), current or DEFAULT_CURRENT  # fmt: skip
-
-
-def parse_duration(text: str, field: str) -> timedelta:
-    """``90m``, ``6h``, ``7d``, ``2w`` → a positive duration.
-
-    Raises:
-        InvalidInput: anything else.
-    """
-    m = _DURATION.match(text)
-    if not m or int(m.group(1)) < 1:
-        msg = f"{text!r} is not a duration like 2h, 7d or 2w"
-        raise InvalidInput(msg, [FieldError(field, msg)])
-    return int(m.group(1)) * UNITS[m.group(2).lower()]
 
 
 def change_windows(last_seen: datetime, baseline: timedelta, current: timedelta) -> ChangeWindows:

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from llmpulse.domain.ids import ProjectName
 from llmpulse.server.deps import get_services
 from llmpulse.server.routes.models import fast_json
-from llmpulse.server.routes.params import parse_duration, parse_metrics, span_filter, time_range
+from llmpulse.server.routes.params import parse_bucket, parse_metrics, span_filter, time_range
 from llmpulse.server.services import Services
 from llmpulse.store.api import MetricFrame, MetricQuery
 
@@ -98,7 +98,7 @@ async def get_metrics(
     """Compute metrics over a project's spans (``cohort`` filters; ``cohort:<name>`` groups)."""
     p = ProjectName(project)
     await services.query.require_project(p)
-    width = parse_duration(bucket)
+    width = parse_bucket(bucket)
     conditions = await services.cohorts.conditions(p, cohort)
     q = MetricQuery(
         project=p,

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 from llmpulse.domain.cohorts import Condition
+from llmpulse.domain.durations import parse_duration
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.metrics import MetricSpec, parse_metric
 from llmpulse.domain.spans import SpanKind, StatusCode
 from llmpulse.server.routes.spans import parse_attrs
 from llmpulse.store.api import SpanFilter, TimeRange
 
-_DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)?$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
-
-def parse_duration(text: str | None, field: str = "bucket") -> timedelta | None:
-    """``30s``, ``5m``, ``1h``, ``1d`` or plain seconds."""
-    if not text:
-        return None
-    m = _DURATION.match(text.strip().lower())
-    if not m:
-        raise InvalidInput(
-            f"{field} {text!r} is not a duration", [FieldError(field, "e.g. 5m, 1h, 1d or 300")]
-        )
-    return timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
+def parse_bucket(text: str | None) -> timedelta | None:
+    """The ``bucket`` parameter (``5m``, ``1h``, ``1d`` or seconds); None for no buckets."""
+    return parse_duration(text, "bucket") if text else None
 
 
 def parse_metrics(values: list[str]) -> tuple[MetricSpec, ...]:

@@ -19,13 +19,17 @@ from llmpulse.cli.output import (
     AttrOpt,
     EndOpt,
     JsonOpt,
+    ModelOpt,
+    ProjectArg,
     SinceOpt,
     StartOpt,
+    StatusOpt,
     UrlOpt,
     api_errors,
     emit,
+    fetch_and_emit,
     make_client,
-    time_window,
+    span_filters,
 )
 from llmpulse.sdk.frames import Table, metric_rows, price_rows, unpriced_rows
 
@@ -35,8 +39,6 @@ metrics_app = typer.Typer(
 prices_app = typer.Typer(
     name="prices", help="The model price table: show, override, clear.", no_args_is_help=True
 )
-
-ProjectArg = Annotated[str, typer.Argument(help="Project name.")]
 
 
 @metrics_app.command("query")
@@ -57,19 +59,19 @@ def query(
     end: EndOpt = None,
     attr: AttrOpt = None,
     kind: Annotated[list[str] | None, typer.Option(help="Span kind filter (LLM, …).")] = None,
-    model: Annotated[list[str] | None, typer.Option(help="Model filter.")] = None,
-    status: Annotated[str | None, typer.Option(help="OK, ERROR or UNSET.")] = None,
+    model: ModelOpt = None,
+    status: StatusOpt = None,
     max_groups: Annotated[int | None, typer.Option(help="Most groups returned.")] = None,
     url: UrlOpt = DEFAULT_URL,
     api_key: ApiKeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compute metrics over a project's spans, per bucket and group."""
-    begin, finish = time_window(since, start, end)
+    filters = span_filters(since, start, end, attr, kind, model, status)
     with api_errors(), make_client(url, api_key) as client:
         body = client.get_metrics_raw(
             project, metric, bucket=bucket, group_by=group_by or (), max_groups=max_groups,
-            attr=attr, kind=kind, model=model, status=status, start=begin, end=finish,
+            **filters,
         )  # fmt: skip
     table = metric_rows(body)
     columns = [c for c in table.columns if not c.startswith("support.")]
@@ -86,9 +88,13 @@ def unpriced(
     as_json: JsonOpt = False,
 ) -> None:
     """Models whose spans carry tokens but have no price (so no cost)."""
-    with api_errors(), make_client(url, api_key) as client:
-        body = client.unpriced_models_raw(project)
-    emit(body, unpriced_rows(body), as_json=as_json)
+    fetch_and_emit(
+        url,
+        api_key,
+        lambda client: client.unpriced_models_raw(project),
+        unpriced_rows,
+        as_json=as_json,
+    )
 
 
 @prices_app.command("show")
@@ -101,9 +107,10 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """The price tables in force, lowest precedence first (shipped, file, overrides)."""
-    with api_errors(), make_client(url, api_key) as client:
-        body = client.get_prices()
-    emit(body, only_layer(price_rows(body), layer), as_json=as_json)
+    fetch_and_emit(
+        url, api_key, lambda client: client.get_prices(),
+        lambda body: only_layer(price_rows(body), layer), as_json=as_json,
+    )  # fmt: skip
 
 
 def only_layer(table: Table, layer: str | None) -> Table:
@@ -133,9 +140,10 @@ def set_prices(
     if not isinstance(table, dict):
         typer.echo(f"error: {file} does not hold a PriceTable mapping", err=True)
         raise typer.Exit(EXIT_ERROR)
-    with api_errors(), make_client(url, api_key) as client:
-        body = client.set_price_overrides(table)
-    emit(body, only_layer(price_rows(body), "overrides"), as_json=as_json)
+    fetch_and_emit(
+        url, api_key, lambda client: client.set_price_overrides(table),
+        lambda body: only_layer(price_rows(body), "overrides"), as_json=as_json,
+    )  # fmt: skip
 
 
 @prices_app.command("clear")

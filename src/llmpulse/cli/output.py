@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Annotated, Any, NoReturn
@@ -20,9 +19,12 @@ import httpx
 import typer
 
 from llmpulse.clock import Clock, SystemClock
+from llmpulse.domain.durations import parse_duration
+from llmpulse.domain.errors import InvalidInput
 from llmpulse.sdk.client import DEFAULT_ENDPOINT, Client
 from llmpulse.sdk.errors import LlmpulseApiError
-from llmpulse.sdk.frames import Table
+from llmpulse.sdk.frames import JsonDict, Table
+from llmpulse.sdk.query_params import SpanFilters
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -49,10 +51,11 @@ AttrOpt = Annotated[
     list[str] | None,
     typer.Option("--attr", help="Attribute filter key:value (repeatable), e.g. metadata.tier:pro."),
 ]
+ProjectArg = Annotated[str, typer.Argument(help="Project name.")]
+KindOpt = Annotated[list[str] | None, typer.Option("--kind", help="Span kind filter.")]
+ModelOpt = Annotated[list[str] | None, typer.Option("--model", help="Model filter.")]
+StatusOpt = Annotated[str | None, typer.Option("--status", help="OK, ERROR or UNSET.")]
 DEFAULT_URL = DEFAULT_ENDPOINT
-
-_DURATION = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def bad_parameter(message: str, param: str) -> NoReturn:
@@ -62,10 +65,10 @@ def bad_parameter(message: str, param: str) -> NoReturn:
 
 def parse_since(text: str) -> timedelta:
     """``30m``, ``24h``, ``7d``, ``2w`` as a timedelta (exit 2 on anything else)."""
-    m = _DURATION.match(text.strip().lower())
-    if not m:
+    try:
+        return parse_duration(text, "--since", unit_required=True)
+    except InvalidInput:
         bad_parameter(f"{text!r} is not a duration such as 30m, 24h or 7d", "--since")
-    return timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
 
 
 def _instant(value: str | None, option: str) -> str | None:
@@ -87,6 +90,15 @@ def time_window(
         now = (clock or SystemClock()).now()
         start = (now - parse_since(since)).isoformat()
     return _instant(start, "--start"), _instant(end, "--end")
+
+
+def span_filters(
+    since: str | None, start: str | None, end: str | None, attr: list[str] | None,
+    kind: list[str] | None, model: list[str] | None, status: str | None,
+) -> SpanFilters:  # fmt: skip
+    """The SDK's span filters from the shared filter options (``--since`` or ``--start``/…)."""
+    begin, finish = time_window(since, start, end)
+    return SpanFilters(start=begin, end=finish, attr=attr, kind=kind, model=model, status=status)
 
 
 def make_client(url: str, api_key: str | None) -> Client:
@@ -155,6 +167,22 @@ def emit(
     extra = format_attrs(table.attrs, footer)
     if extra:
         typer.echo(extra)
+
+
+def fetch_and_emit(
+    url: str,
+    api_key: str | None,
+    call: Callable[[Client], JsonDict],
+    rows: Callable[[JsonDict], Table],
+    *,
+    as_json: bool,
+    columns: Sequence[str] | None = None,
+    footer: Sequence[str] = (),
+) -> None:
+    """Run ``call`` on a client (API errors exit 1), then `emit` its answer as ``rows``."""
+    with api_errors(), make_client(url, api_key) as client:
+        body = call(client)
+    emit(body, rows(body), as_json=as_json, columns=columns, footer=footer)
 
 
 def describe_error(exc: LlmpulseApiError) -> str:

@@ -17,17 +17,20 @@ from llmpulse.cli.output import (
     AttrOpt,
     EndOpt,
     JsonOpt,
+    KindOpt,
+    ModelOpt,
+    ProjectArg,
     SinceOpt,
     StartOpt,
+    StatusOpt,
     UrlOpt,
     api_errors,
-    emit,
+    fetch_and_emit,
     format_table,
     make_client,
-    time_window,
+    span_filters,
 )
 from llmpulse.sdk.frames import comparison_rows, fairness_rows, slice_rows
-from llmpulse.sdk.query_params import SpanFilters
 
 segments_app = typer.Typer(
     name="segments",
@@ -35,18 +38,20 @@ segments_app = typer.Typer(
     no_args_is_help=True,
 )
 
-ProjectArg = Annotated[str, typer.Argument(help="Project name.")]
 MetricOpt = Annotated[
     str, typer.Option("--metric", "-m", help="One metric, field:agg (e.g. error:rate).")
 ]
 KeyOpt = Annotated[str, typer.Option("--key", "-k", help="Attribute to slice by.")]
+KeysOpt = Annotated[list[str], typer.Option("--key", "-k", help="Candidate key (repeatable).")]
+TopOpt = Annotated[int, typer.Option("--top", "-n", help="How many slices.")]
+DirectionOpt = Annotated[
+    str | None, typer.Option(help="higher_is_worse (default) or lower_is_worse.")
+]
 MinSupportOpt = Annotated[
     int | None, typer.Option("--min-support", help="Smallest group that is tested.")
 ]
-KindOpt = Annotated[list[str] | None, typer.Option("--kind", help="Span kind filter.")]
-ModelOpt = Annotated[list[str] | None, typer.Option("--model", help="Model filter.")]
-StatusOpt = Annotated[str | None, typer.Option("--status", help="OK, ERROR or UNSET.")]
 
+SLICE_FOOTER = ("metric", "kind", "total_n")
 SEGMENT_COLUMNS = ("rank", "slice", "n", "share", "value", "rest_value", "diff", "ci_low",
                    "ci_high", "p_adjusted", "significant", "worse", "test")  # fmt: skip
 DISCOVER_COLUMNS = ("rank", "slice", "n", "share", "value", "rest_value", "diff", "p_adjusted",
@@ -59,58 +64,43 @@ VERSION_COLUMNS = ("name", "verdict", "baseline_value", "candidate_value", "diff
                    "test")  # fmt: skip
 
 
-def span_filters(
-    since: str | None, start: str | None, end: str | None, attr: list[str] | None,
-    kind: list[str] | None, model: list[str] | None, status: str | None,
-) -> SpanFilters:  # fmt: skip
-    """The SDK's span filters from the shared options."""
-    begin, finish = time_window(since, start, end)
-    return SpanFilters(start=begin, end=finish, attr=attr, kind=kind, model=model, status=status)
-
-
 @segments_app.command("compare")
 def compare(
     project: ProjectArg, metric: MetricOpt, key: KeyOpt,
-    direction: Annotated[
-        str | None, typer.Option(help="higher_is_worse (default) or lower_is_worse.")
-    ] = None,
-    min_support: MinSupportOpt = None,
+    direction: DirectionOpt = None, min_support: MinSupportOpt = None,
     since: SinceOpt = None, start: StartOpt = None, end: EndOpt = None, attr: AttrOpt = None,
     kind: KindOpt = None, model: ModelOpt = None, status: StatusOpt = None,
     url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Each value of KEY against the rest of the traffic on one metric."""
     filters = span_filters(since, start, end, attr, kind, model, status)
-    with api_errors(), make_client(url, api_key) as client:
-        body = client.get_segments_raw(
+    fetch_and_emit(
+        url, api_key,
+        lambda client: client.get_segments_raw(
             project, metric, key, direction=direction, min_support=min_support, **filters
-        )
-    emit(body, slice_rows(body), as_json=as_json, columns=SEGMENT_COLUMNS,
-         footer=("metric", "kind", "total_n"))  # fmt: skip
+        ),
+        slice_rows, as_json=as_json, columns=SEGMENT_COLUMNS, footer=SLICE_FOOTER,
+    )  # fmt: skip
 
 
 @segments_app.command("discover")
 def discover(
-    project: ProjectArg, metric: MetricOpt,
-    key: Annotated[list[str], typer.Option("--key", "-k", help="Candidate key (repeatable).")],
-    top: Annotated[int, typer.Option("--top", "-n", help="How many slices.")] = 20,
-    direction: Annotated[
-        str | None, typer.Option(help="higher_is_worse (default) or lower_is_worse.")
-    ] = None,
-    min_support: MinSupportOpt = None,
+    project: ProjectArg, metric: MetricOpt, key: KeysOpt, top: TopOpt = 20,
+    direction: DirectionOpt = None, min_support: MinSupportOpt = None,
     since: SinceOpt = None, start: StartOpt = None, end: EndOpt = None, attr: AttrOpt = None,
     kind: KindOpt = None, model: ModelOpt = None, status: StatusOpt = None,
     url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """The worst one- and two-key slices on one metric, worst first."""
     filters = span_filters(since, start, end, attr, kind, model, status)
-    with api_errors(), make_client(url, api_key) as client:
-        body = client.discover_slices_raw(
+    fetch_and_emit(
+        url, api_key,
+        lambda client: client.discover_slices_raw(
             project, metric, key, k=top, direction=direction, min_support=min_support,
             **filters,
-        )  # fmt: skip
-    emit(body, slice_rows(body), as_json=as_json, columns=DISCOVER_COLUMNS,
-         footer=("metric", "kind", "total_n"))  # fmt: skip
+        ),
+        slice_rows, as_json=as_json, columns=DISCOVER_COLUMNS, footer=SLICE_FOOTER,
+    )  # fmt: skip
 
 
 @segments_app.command("fairness")
@@ -127,18 +117,21 @@ def fairness(
 ) -> None:  # fmt: skip
     """Parity of a rate metric across the values of KEY (four-fifths rule)."""
     filters = span_filters(since, start, end, attr, kind, model, status)
-    with api_errors(), make_client(url, api_key) as client:
-        if csv:
+    if csv:
+        with api_errors(), make_client(url, api_key) as client:
             text = client.fairness_csv(
                 project, metric, key, min_support=min_support, threshold=threshold, **filters
             )
-            typer.echo(text, nl=False)
-            return
-        body = client.fairness_raw(
+        typer.echo(text, nl=False)
+        return
+    fetch_and_emit(
+        url, api_key,
+        lambda client: client.fairness_raw(
             project, metric, key, min_support=min_support, threshold=threshold, **filters
-        )
-    emit(body, fairness_rows(body), as_json=as_json, columns=FAIRNESS_COLUMNS,
-         footer=("parity_difference", "parity_ratio", "most_favoured", "threshold"))  # fmt: skip
+        ),
+        fairness_rows, as_json=as_json, columns=FAIRNESS_COLUMNS,
+        footer=("parity_difference", "parity_ratio", "most_favoured", "threshold"),
+    )  # fmt: skip
 
 
 @segments_app.command("versions")
@@ -162,22 +155,23 @@ def versions(
 ) -> None:  # fmt: skip
     """Candidate against baseline, a verdict per metric and a promote/hold signal."""
     filters = span_filters(since, start, end, attr, kind, model, status)
-    with api_errors(), make_client(url, api_key) as client:
-        body = client.compare_versions_raw(
+    fetch_and_emit(
+        url, api_key,
+        lambda client: client.compare_versions_raw(
             project, baseline, candidate, key=key, metrics=metric, guard_rails=guard_rail,
             min_support=min_support, **filters,
-        )  # fmt: skip
-    emit(body, comparison_rows(body), as_json=as_json, columns=VERSION_COLUMNS,
-         footer=("signal",))  # fmt: skip
+        ),
+        comparison_rows, as_json=as_json, columns=VERSION_COLUMNS, footer=("signal",),
+    )  # fmt: skip
 
 
 @segments_app.command("changes")
 def changes(
     project: ProjectArg, metric: MetricOpt,
-    key: Annotated[list[str], typer.Option("--key", "-k", help="Candidate key (repeatable).")],
+    key: KeysOpt,
     baseline_start: Annotated[str, typer.Option(help="Start of the baseline window (ISO).")],
     baseline_end: Annotated[str, typer.Option(help="End of the baseline window (ISO).")],
-    top: Annotated[int, typer.Option("--top", "-n", help="How many slices.")] = 20,
+    top: TopOpt = 20,
     start: StartOpt = None, end: EndOpt = None,
     kind: Annotated[str | None, typer.Option("--kind", help="Span kind filter.")] = None,
     url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,

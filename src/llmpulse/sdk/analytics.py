@@ -52,6 +52,14 @@ def _bucket(bucket: str | timedelta | None) -> str | None:
     return bucket
 
 
+def _fairness_params(
+    metric: str, key: str, min_support: int | None, threshold: float | None, fmt: str | None = None
+) -> Params:
+    """Query pairs of the fairness report (``fmt="csv"`` asks for the CSV text)."""
+    params: Params = [("metric", metric), ("key", key)]
+    return params + _optional(format=fmt, min_support=min_support, threshold=threshold)
+
+
 def jsonable(value: Any) -> Any:
     """YAML-loaded values as JSON: dates and datetimes become ISO-8601 text."""
     if isinstance(value, Mapping):
@@ -75,6 +83,12 @@ class AnalyticsMixin:
     def _get(self, path: str, params: Params) -> JsonDict:
         body = self.request("GET", path, params=params)
         return body if isinstance(body, dict) else {"data": body}
+
+    def _get_project(
+        self, project: str, tail: str, params: Params, filters: Mapping[str, Any]
+    ) -> JsonDict:
+        """``GET`` a project endpoint with ``params`` followed by the span ``filters``."""
+        return self._get(_project_path(project, tail), params + filter_params(filters))
 
     # -- metrics ---------------------------------------------------------------------------
 
@@ -100,7 +114,7 @@ class AnalyticsMixin:
         """
         params = repeat("metric", metrics) + repeat("group_by", group_by)
         params += _optional(bucket=_bucket(bucket), max_groups=max_groups)
-        return self._get(_project_path(project, "metrics"), params + filter_params(filters))
+        return self._get_project(project, "metrics", params, filters)
 
     def get_metrics(
         self,
@@ -126,7 +140,7 @@ class AnalyticsMixin:
 
     def unpriced_models_raw(self, project: str) -> JsonDict:
         """``GET …/unpriced-models`` as JSON: ``{data: [{model, spans}]}``."""
-        return self._get(_project_path(project, "unpriced-models"), [])
+        return self._get_project(project, "unpriced-models", [], {})
 
     def unpriced_models(self, project: str) -> pd.DataFrame:
         """Models whose spans carry tokens but no price: columns ``model``, ``spans``."""
@@ -158,7 +172,7 @@ class AnalyticsMixin:
         """
         params: Params = [("metric", metric), ("key", key)]
         params += _optional(direction=direction, min_support=min_support, q=q)
-        return self._get(_project_path(project, "segments"), params + filter_params(filters))
+        return self._get_project(project, "segments", params, filters)
 
     def get_segments(
         self,
@@ -197,8 +211,7 @@ class AnalyticsMixin:
         """``GET …/segments/discover`` as JSON: the ``k`` worst one- and two-key slices."""
         params: Params = [("metric", metric), *repeat("key", keys), ("k", str(k))]
         params += _optional(direction=direction, min_support=min_support)
-        path = _project_path(project, "segments/discover")
-        return self._get(path, params + filter_params(filters))
+        return self._get_project(project, "segments/discover", params, filters)
 
     def discover_slices(
         self,
@@ -233,9 +246,8 @@ class AnalyticsMixin:
         **filters: Unpack[SpanFilters],
     ) -> JsonDict:
         """``GET …/fairness`` as JSON: parity of a rate metric across the values of ``key``."""
-        params: Params = [("metric", metric), ("key", key)]
-        params += _optional(min_support=min_support, threshold=threshold)
-        return self._get(_project_path(project, "fairness"), params + filter_params(filters))
+        params = _fairness_params(metric, key, min_support, threshold)
+        return self._get_project(project, "fairness", params, filters)
 
     def fairness(
         self,
@@ -270,8 +282,7 @@ class AnalyticsMixin:
         **filters: Unpack[SpanFilters],
     ) -> str:
         """The fairness report as the server's CSV text (report figures on every row)."""
-        params: Params = [("metric", metric), ("key", key), ("format", "csv")]
-        params += _optional(min_support=min_support, threshold=threshold)
+        params = _fairness_params(metric, key, min_support, threshold, fmt="csv")
         path = _project_path(project, "fairness")
         return str(self.request("GET", path, params=params + filter_params(filters)))
 
@@ -302,7 +313,7 @@ class AnalyticsMixin:
         params: Params = [("key", key), ("baseline", baseline), ("candidate", candidate)]
         params += repeat("metric", metrics) + repeat("guard_rail", guard_rails)
         params += _optional(min_support=min_support)
-        return self._get(_project_path(project, "compare"), params + filter_params(filters))
+        return self._get_project(project, "compare", params, filters)
 
     def compare_versions(
         self,

@@ -8,16 +8,17 @@ without an offset are read as UTC (what an HTML ``datetime-local`` input sends).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import SpanKind, StatusCode
-from llmpulse.store.api import AttrEquals, SpanQuery, TimeRange
+from llmpulse.query.filters import parse_attr, parse_enum
+from llmpulse.store.api import SpanQuery, TimeRange
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -88,9 +89,13 @@ class FilterForm:
         end = _parse_time(self.end, "end", errors)
         if start and end and end <= start:
             errors.append(FieldError("end", "must be after start"))
-        kinds = tuple(_parse_enum(SpanKind, k, "kind", errors) for k in self.kinds)
-        status = _parse_enum(StatusCode, self.status, "status", errors) if self.status else None
-        attrs = tuple(_parse_attr(i, raw, errors) for i, raw in enumerate(self.attrs))
+        kinds = tuple(_collect(parse_enum, errors, SpanKind, k, "kind") for k in self.kinds)
+        status = (
+            _collect(parse_enum, errors, StatusCode, self.status, "status") if self.status else None
+        )
+        attrs = tuple(
+            _collect(parse_attr, errors, raw, f"attr[{i}]") for i, raw in enumerate(self.attrs)
+        )
         limit = _parse_limit(self.limit, errors)
         if errors:
             raise InvalidInput("; ".join(f"{e.path}: {e.message}" for e in errors), errors)
@@ -120,26 +125,16 @@ def _parse_time(raw: str, field: str, errors: list[FieldError]) -> datetime | No
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t
 
 
-E = TypeVar("E", SpanKind, StatusCode)
+T = TypeVar("T")
 
 
-def _parse_enum(kind: type[E], raw: str, field: str, errors: list[FieldError]) -> E | None:
+def _collect(parse: Callable[..., T], errors: list[FieldError], *args: Any) -> T | None:
+    """Run a shared parser, collecting its field errors so the form reports them all."""
     try:
-        return kind(raw.upper())
-    except ValueError:
-        allowed = ", ".join(k.value for k in kind)
-        errors.append(FieldError(field, f"{raw!r} is not one of {allowed}"))
+        return parse(*args)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
         return None
-
-
-def _parse_attr(index: int, raw: str, errors: list[FieldError]) -> AttrEquals | None:
-    key, sep, value = raw.partition(":")
-    if not sep or not key.strip():
-        errors.append(
-            FieldError(f"attr[{index}]", f"{raw!r} is not key:value, e.g. metadata.region:eu")
-        )
-        return None
-    return AttrEquals(key.strip(), value.strip())
 
 
 def _parse_limit(raw: str, errors: list[FieldError]) -> int:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.durations import parse_duration
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.metrics import MetricSpec, parse_metric
 from llmpulse.domain.spans import SpanKind, StatusCode
-from llmpulse.server.routes.spans import parse_attrs
+from llmpulse.query.filters import as_utc, parse_attrs, parse_enum
 from llmpulse.store.api import SpanFilter, TimeRange
 
 
@@ -25,14 +25,9 @@ def parse_metrics(values: list[str]) -> tuple[MetricSpec, ...]:
     return tuple(parse_metric(v, f"metric[{i}]") for i, v in enumerate(values))
 
 
-def aware(t: datetime | None) -> datetime | None:
-    """Naive times are taken as UTC."""
-    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
-
-
 def time_range(start: datetime | None, end: datetime | None) -> TimeRange:
     """A `TimeRange`, refusing an end before the start."""
-    s, e = aware(start), aware(end)
+    s, e = as_utc(start), as_utc(end)
     if s is not None and e is not None and e < s:
         raise InvalidInput("end is before start", [FieldError("end", "must be after start")])
     return TimeRange(s, e)
@@ -43,14 +38,9 @@ def span_filter(
     root_only: bool, conditions: tuple[Condition, ...] = (),
 ) -> SpanFilter:  # fmt: skip
     """The shared span filters from query values."""
-    try:
-        kinds = tuple(SpanKind(k.upper()) for k in kind)
-        st = StatusCode(status.upper()) if status else None
-    except ValueError as exc:
-        raise InvalidInput(str(exc), [FieldError("kind/status", str(exc))]) from None
     return SpanFilter(
-        kinds=kinds,
-        status=st,
+        kinds=tuple(parse_enum(SpanKind, k, "kind") for k in kind),
+        status=parse_enum(StatusCode, status, "status") if status else None,
         models=tuple(model),
         names=tuple(name),
         attributes=parse_attrs(attr),

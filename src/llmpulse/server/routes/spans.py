@@ -11,21 +11,21 @@ or output), ``trace_id``, ``root_only``, ``limit`` (1 to 1000) and ``cursor`` (f
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import SpanKind, StatusCode
+from llmpulse.query.filters import as_utc, parse_attrs, parse_enum
 from llmpulse.query.traces import SpanNode
 from llmpulse.server.deps import get_services
 from llmpulse.server.routes.models import AnnotationOut, SpanOut, fast_json, span_to_dict
 from llmpulse.server.services import Services
-from llmpulse.store.api import AttrEquals, SpanQuery, TimeRange
+from llmpulse.store.api import SpanQuery, TimeRange
 
 router = APIRouter(prefix="/api/v1", tags=["spans"])
 
@@ -70,40 +70,6 @@ class AnnotationList(BaseModel):
     data: list[AnnotationOut]
 
 
-def _aware(t: datetime | None) -> datetime | None:
-    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
-
-
-def parse_attrs(values: list[str]) -> tuple[AttrEquals, ...]:
-    """Parse ``key:value`` attribute filters."""
-    out = []
-    for i, raw in enumerate(values):
-        key, sep, value = raw.partition(":")
-        if not sep or not key.strip():
-            raise InvalidInput(
-                f"attr filter {raw!r} is not key:value",
-                [FieldError(f"attr[{i}]", "expected key:value, e.g. metadata.region:eu-west")],
-            )
-        out.append(AttrEquals(key.strip(), value))
-    return tuple(out)
-
-
-E = TypeVar("E", SpanKind, StatusCode)
-
-
-def _parse_enum(kind: type[E], values: list[str], field: str) -> list[E]:
-    out = []
-    for v in values:
-        try:
-            out.append(kind(v.upper()))
-        except ValueError:
-            allowed = ", ".join(k.value for k in kind)
-            raise InvalidInput(
-                f"{field} {v!r} is not one of {allowed}", [FieldError(field, f"unknown {v!r}")]
-            ) from None
-    return out
-
-
 @router.get("/projects/{project}/spans", response_model=SpanPage)
 async def list_spans(
     project: str,
@@ -125,9 +91,9 @@ async def list_spans(
     await services.query.require_project(ProjectName(project))
     query = SpanQuery(
         project=ProjectName(project),
-        time=TimeRange(_aware(start), _aware(end)),
-        kinds=tuple(_parse_enum(SpanKind, kind, "kind")),
-        status=_parse_enum(StatusCode, [status], "status")[0] if status else None,
+        time=TimeRange(as_utc(start), as_utc(end)),
+        kinds=tuple(parse_enum(SpanKind, k, "kind") for k in kind),
+        status=parse_enum(StatusCode, status, "status") if status else None,
         models=tuple(model),
         names=tuple(name),
         attributes=parse_attrs(attr),

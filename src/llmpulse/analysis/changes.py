@@ -110,13 +110,9 @@ def _explain_and_rank(rows: dict[SliceKey, SliceChange], share: float, k: int) -
         if len(r.keys) == 1:
             best = max(children.get(r.keys[0], []), key=lambda c: c.impact, default=None)
         if best is not None and best.impact >= share * r.impact:
-            explained.append(_with(r, explained_by=best.keys))
+            explained.append(replace(r, explained_by=best.keys))
         else:
             kept.append(r)
     ranked = sorted(kept, key=lambda r: (-r.impact, r.keys))[:k]
-    ranked = [_with(r, rank=i + 1) for i, r in enumerate(ranked)]
+    ranked = [replace(r, rank=i + 1) for i, r in enumerate(ranked)]
     return ranked + sorted(explained, key=lambda r: (-r.impact, r.keys))
-
-
-def _with(r: SliceChange, **changes: object) -> SliceChange:
-    return replace(r, **changes)  # type: ignore[arg-type]

@@ -89,20 +89,16 @@ def compare_distributions(
         adjusted = adjust_pvalues(np.array([pvals[i] for i in idx]), method="bh")
         for i, padj in zip(idx, adjusted, strict=True):
             sig = bool(padj <= q)
-            rows[i] = _replace(rows[i], p_adjusted=float(padj), significant=sig)
+            rows[i] = replace(rows[i], p_adjusted=float(padj), significant=sig)
     positive = sum(max(r.impact, 0.0) for r in rows if r.tested)
     rows = [
-        _replace(r, explained_share=max(r.impact, 0.0) / positive if positive > 0 else 0.0)
+        replace(r, explained_share=max(r.impact, 0.0) / positive if positive > 0 else 0.0)
         for r in rows
     ]
     ranked = sorted((r for r in rows if r.significant and r.worse), key=lambda r: -r.impact)
-    ranked = [_replace(r, rank=i + 1) for i, r in enumerate(ranked)]
+    ranked = [replace(r, rank=i + 1) for i, r in enumerate(ranked)]
     others = sorted(
         (r for r in rows if not (r.significant and r.worse)),
         key=lambda r: (not r.tested, r.p_adjusted if r.tested else 0.0, r.keys),
     )
     return ranked + others
-
-
-def _replace(r: SliceResult, **changes: object) -> SliceResult:
-    return replace(r, **changes)  # type: ignore[arg-type]

@@ -27,13 +27,13 @@ shared by all spans of one resource: treat it as read-only (use `dataclasses.rep
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 
+from llmpulse.clock import from_unix_ns
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Message, Rejection, Span, SpanEvent, StatusCode
 from llmpulse.ingest import genai
@@ -46,7 +46,6 @@ PROJECT_ATTRIBUTE = "openinference.project.name"
 DEFAULT_PROJECT = ProjectName("default")
 MIN_TIME_NS = 86_400 * 1_000_000_000  # 1970-01-02T00:00:00Z
 MAX_TIME_NS = 7_258_118_400 * 1_000_000_000  # 2200-01-01T00:00:00Z
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _STATUS = {0: StatusCode.UNSET, 1: StatusCode.OK, 2: StatusCode.ERROR}
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
@@ -215,8 +214,8 @@ def build_span(
         parent_span_id=SpanId(raw.parent_span_id.hex()) if raw.parent_span_id else None,
         name=raw.name,
         kind=kind,
-        start_time=ns_to_datetime(raw.start_ns),
-        end_time=ns_to_datetime(raw.end_ns),
+        start_time=from_unix_ns(raw.start_ns),
+        end_time=from_unix_ns(raw.end_ns),
         status_code=status_code,
         status_message=status_message,
         input_messages=input_messages,
@@ -229,11 +228,6 @@ def build_span(
         resource_attributes=resource_attrs,
         **columns,
     )
-
-
-def ns_to_datetime(ns: int) -> datetime:
-    """Unix nanoseconds → aware UTC datetime, exact to the microsecond (no float rounding)."""
-    return _EPOCH + timedelta(microseconds=ns // 1000)
 
 
 def _genai_messages(attrs: dict[str, Any], key: str) -> tuple[Message, ...]:
@@ -273,7 +267,7 @@ def _events(
     seen_exception = False
     for name, ns, attributes in raw_events:
         when = ns if MIN_TIME_NS <= ns < MAX_TIME_NS else start_ns
-        events.append(SpanEvent(name=name, time=ns_to_datetime(when), attributes=attributes))
+        events.append(SpanEvent(name=name, time=from_unix_ns(when), attributes=attributes))
         if name == "exception" and not seen_exception:
             seen_exception = True
             exc_type = _str_or_none(attributes.get("exception.type"))

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 import pyarrow as pa
@@ -36,7 +36,6 @@ class DecodedBatch:
     num_spans: int
     rejections: list[Rejection]
     projects: tuple[str, ...]
-    unpriced: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +64,7 @@ def columnarize(
     result = enricher.enrich(spans)
     projects = tuple(sorted({s.project for s in result.spans}))
     table = spans_to_arrow(result.spans) if result.spans else None
-    return DecodedBatch(table, len(result.spans), rejections, projects, dict(result.unpriced))
+    return DecodedBatch(table, len(result.spans), rejections, projects)
 
 
 def decode_body(
@@ -74,9 +73,13 @@ def decode_body(
     content_encoding: str | None,
     max_body_bytes: int,
     header_project: str | None,
-    prices: PriceSnapshot,
+    prices: PriceSnapshot | CostEnricher,
 ) -> DecodedBatch:
-    """The whole per-request CPU work; runs in a worker process (or a thread)."""
+    """The whole per-request CPU work; runs in a worker process (or a thread).
+
+    ``prices`` is the server's own enricher on a thread, or a picklable snapshot that a worker
+    process turns into an enricher once per price version.
+    """
     n = decode_request(
         body,
         content_type,
@@ -84,7 +87,8 @@ def decode_body(
         max_body_bytes=max_body_bytes,
         header_project=header_project,
     )
-    return columnarize(n.spans, n.rejections, _enricher(prices))
+    enricher = prices if isinstance(prices, CostEnricher) else _enricher(prices)
+    return columnarize(n.spans, n.rejections, enricher)
 
 
 def _warm_up() -> int:
@@ -130,20 +134,19 @@ class DecodePool:
         max_body_bytes: int,
         header_project: str | None,
         prices: PriceSnapshot,
+        enricher: CostEnricher,
     ) -> DecodedBatch:
-        """Decode one body off the event loop.
+        """Decode one body off the event loop (``enricher`` on threads, ``prices`` in workers).
 
         Raises:
             InvalidInput: the body cannot be decoded (raised in the worker, re-raised here).
             Unavailable: the worker pool broke.
         """
-        call = partial(
-            decode_body, body, content_type, content_encoding, max_body_bytes, header_project,
-            prices,
-        )  # fmt: skip
+        args = (body, content_type, content_encoding, max_body_bytes, header_project)
         async with self._slots:
             if self._executor is None:
-                return await asyncio.to_thread(call)
+                return await asyncio.to_thread(decode_body, *args, enricher)
+            call = partial(decode_body, *args, prices)
             try:
                 return await asyncio.get_running_loop().run_in_executor(self._executor, call)
             except BrokenProcessPool as exc:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llmpulse.domain.spans import Annotation, Rejection, Span
-from llmpulse.ingest.decode_pool import DecodePool
-from llmpulse.ingest.otlp import Normalized, normalize_request
+from llmpulse.ingest.decode_pool import DecodedBatch, DecodePool, columnarize
+from llmpulse.ingest.otlp import normalize_request
 from llmpulse.ingest.price_config import PriceConfig
 from llmpulse.ingest.writer import SpanWriter
 
@@ -22,7 +22,7 @@ class Accepted:
 
 
 class IngestService:
-    """Decodes off the event loop, then waits for the writer's durable commit."""
+    """Every span takes one path: decode/normalize, price, Arrow columns, durable commit."""
 
     def __init__(
         self, writer: SpanWriter, prices: PriceConfig, pool: DecodePool, *, max_body_bytes: int
@@ -31,18 +31,6 @@ class IngestService:
         self._pool = pool
         self.prices = prices
         self.max_body_bytes = max_body_bytes
-        self.unpriced: dict[str, int] = {}
-
-    def _enrich(self, spans: list[Span]) -> list[Span]:
-        """Fill cost from the price book (runs on a worker thread with the decode)."""
-        result = self.prices.enricher.enrich(spans)
-        for model, n in result.unpriced.items():
-            self.unpriced[model] = self.unpriced.get(model, 0) + n
-        return result.spans
-
-    def _normalize(self, request: object, header_project: str | None) -> Normalized:
-        n = normalize_request(request, header_project)  # type: ignore[arg-type]
-        return Normalized(self._enrich(n.spans), n.rejections)
 
     async def accept_otlp(
         self,
@@ -59,25 +47,32 @@ class IngestService:
         """
         batch = await self._pool.decode(
             body, content_type, content_encoding, self.max_body_bytes, header_project,
-            self.prices.snapshot(),
+            self.prices.snapshot(), self.prices.enricher,
         )  # fmt: skip
-        for model, n in batch.unpriced.items():
-            self.unpriced[model] = self.unpriced.get(model, 0) + n
-        if batch.table is not None:
-            await self._writer.submit_table(batch.table, batch.projects)
-        return Accepted(batch.num_spans, list(batch.rejections))
+        return await self._commit(batch)
 
     async def accept_otlp_message(self, request: object, header_project: str | None) -> Accepted:
         """Store an already-parsed ExportTraceServiceRequest (the gRPC path)."""
-        normalized = await asyncio.to_thread(self._normalize, request, header_project)
-        return await self.store_normalized(normalized)
 
-    async def store_normalized(self, normalized: Normalized) -> Accepted:
-        """Submit decoded spans to the writer and wait until they are durable."""
-        await self._writer.submit(normalized.spans)
-        return Accepted(len(normalized.spans), list(normalized.rejections))
+        def work() -> DecodedBatch:
+            n = normalize_request(request, header_project)  # type: ignore[arg-type]
+            return columnarize(n.spans, n.rejections, self.prices.enricher)
+
+        return await self._commit(await asyncio.to_thread(work))
 
     async def store(self, spans: Sequence[Span], annotations: Sequence[Annotation] = ()) -> None:
         """Store domain spans and annotations (SDK predictions, annotations, demo)."""
-        enriched = await asyncio.to_thread(self._enrich, list(spans)) if spans else []
-        await self._writer.submit(enriched, annotations)
+        batch = None
+        if spans:
+            batch = await asyncio.to_thread(columnarize, list(spans), [], self.prices.enricher)
+        await self._commit(batch, annotations)
+
+    async def _commit(
+        self, batch: DecodedBatch | None, annotations: Sequence[Annotation] = ()
+    ) -> Accepted:
+        table = batch.table if batch is not None else None
+        projects = batch.projects if batch is not None else ()
+        await self._writer.submit_table(table, projects, annotations)
+        if batch is None:
+            return Accepted(0, [])
+        return Accepted(batch.num_spans, list(batch.rejections))

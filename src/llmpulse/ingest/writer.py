@@ -21,7 +21,7 @@ import pyarrow as pa
 from llmpulse.clock import Clock
 from llmpulse.domain.errors import Overloaded, Unavailable
 from llmpulse.domain.ids import ProjectName
-from llmpulse.domain.spans import Annotation, Span
+from llmpulse.domain.spans import Annotation
 from llmpulse.store.api import EventStore, StateStore
 
 log = logging.getLogger(__name__)
@@ -29,16 +29,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class _Work:
-    spans: Sequence[Span]
+    table: pa.Table | None  # spans in the event store's columns (see `columnarize`)
+    projects: tuple[str, ...]
     annotations: Sequence[Annotation]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[None]
-    table: pa.Table | None = None  # spans already in columns (from the decode workers)
-    projects: tuple[str, ...] = ()
 
     @property
     def num_spans(self) -> int:
-        return len(self.spans) + (self.table.num_rows if self.table is not None else 0)
+        return self.table.num_rows if self.table is not None else 0
 
 
 @dataclass(slots=True)
@@ -104,22 +103,23 @@ class SpanWriter:
         """A retry-after hint proportional to the backlog."""
         return max(1, min(30, self._queued // 50_000 + 1))
 
-    async def submit(self, spans: Sequence[Span], annotations: Sequence[Annotation] = ()) -> None:
-        """Queue ``spans`` and ``annotations``; return once they are durable.
+    async def submit_table(
+        self,
+        table: pa.Table | None,
+        projects: Sequence[str],
+        annotations: Sequence[Annotation] = (),
+    ) -> None:
+        """Queue spans (in columns) and annotations; return once they are durable.
 
         Raises:
             Overloaded: the queue has no room for this batch; nothing was queued.
             Unavailable: the writer is stopping or the commit failed.
         """
-        if not spans and not annotations:
+        if (table is None or table.num_rows == 0) and not annotations:
             return
         loop = asyncio.get_running_loop()
-        await self._enqueue(_Work(spans, annotations, loop, loop.create_future()))
-
-    async def submit_table(self, table: pa.Table, projects: Sequence[str]) -> None:
-        """Queue spans already in columns (see `DecodePool`); return once they are durable."""
-        loop = asyncio.get_running_loop()
-        await self._enqueue(_Work((), (), loop, loop.create_future(), table, tuple(projects)))
+        work = _Work(table, tuple(projects), annotations, loop, loop.create_future())
+        await self._enqueue(work)
 
     async def _enqueue(self, work: _Work) -> None:
         if self._stopping or self._thread is None:
@@ -186,23 +186,20 @@ class SpanWriter:
         return batch
 
     def _commit(self, work: list[_Work]) -> None:
-        spans = [s for w in work for s in w.spans]
         annotations = [a for w in work for a in w.annotations]
-        tables = [w.table for w in work if w.table is not None]
-        num_table_spans = sum(t.num_rows for t in tables)
-        n = len(spans) + num_table_spans + len(annotations)
+        tables = [w.table for w in work if w.table is not None and w.table.num_rows]
+        num_spans = sum(t.num_rows for t in tables)
+        n = num_spans + len(annotations)
         error: Exception | None = None
         try:
-            names = {p for w in work for p in w.projects}
-            self._ensure_projects(spans, annotations, names)
+            names = {p for w in work for p in w.projects} | {a.project for a in annotations}
+            self._ensure_projects(names)
             if tables:
                 self._events.append_columns(pa.concat_tables(tables))
-            if spans:
-                self._events.append_spans(spans)
             if annotations:
                 self._events.append_annotations(annotations)
         except Exception as exc:
-            log.exception("commit of %d spans failed", len(spans))
+            log.exception("commit of %d spans failed", num_spans)
             self.stats.last_error = repr(exc)
             error = exc
         with self._lock:
@@ -210,17 +207,13 @@ class SpanWriter:
             self.stats.queued_spans = self._queued
         if error is None:
             self.stats.commits += 1
-            self.stats.spans_written += len(spans) + num_table_spans
+            self.stats.spans_written += num_spans
             self.stats.annotations_written += len(annotations)
         for w in work:
             w.loop.call_soon_threadsafe(_resolve, w.future, error)
 
-    def _ensure_projects(
-        self, spans: list[Span], annotations: list[Annotation], extra: set[str]
-    ) -> None:
-        names = {s.project for s in spans} | {a.project for a in annotations}
-        names |= {ProjectName(p) for p in extra}
-        new = names - self._known_projects
+    def _ensure_projects(self, names: set[str]) -> None:
+        new = {ProjectName(n) for n in names} - self._known_projects
         if new:
             self._state.ensure_projects(sorted(new), self._clock.now())
             self._known_projects |= new

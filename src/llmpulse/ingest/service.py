@@ -6,11 +6,17 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from llmpulse.clock import Clock
+from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.predictions import Evaluation
 from llmpulse.domain.spans import Annotation, Rejection, Span
+from llmpulse.ingest.annotate import Annotated, to_annotations
 from llmpulse.ingest.decode_pool import DecodedBatch, DecodePool, columnarize
 from llmpulse.ingest.otlp import normalize_request
+from llmpulse.ingest.predictions import ParsedPredictions, parse_predictions, prediction_to_span
 from llmpulse.ingest.price_config import PriceConfig
 from llmpulse.ingest.writer import SpanWriter
+from llmpulse.store.api import EventStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +31,37 @@ class IngestService:
     """Every span takes one path: decode/normalize, price, Arrow columns, durable commit."""
 
     def __init__(
-        self, writer: SpanWriter, prices: PriceConfig, pool: DecodePool, *, max_body_bytes: int
+        self,
+        writer: SpanWriter,
+        prices: PriceConfig,
+        pool: DecodePool,
+        events: EventStore,
+        clock: Clock,
+        *,
+        max_body_bytes: int,
     ) -> None:
         self._writer = writer
         self._pool = pool
+        self._events = events
+        self._clock = clock
         self.prices = prices
         self.max_body_bytes = max_body_bytes
+
+    async def log_predictions(
+        self, project: ProjectName, records: Sequence[object]
+    ) -> ParsedPredictions:
+        """Validate SDK prediction records one by one and store the good ones as spans."""
+        parsed = parse_predictions(records)
+        now = self._clock.now()
+        await self.store([prediction_to_span(rec, project, now) for _, rec in parsed.accepted])
+        return parsed
+
+    async def annotate(self, evaluations: Sequence[Evaluation]) -> Annotated:
+        """Store evaluations as annotations; those of unknown spans (no project) are skipped."""
+        now = self._clock.now()
+        result = await asyncio.to_thread(to_annotations, evaluations, self._events, now)
+        await self.store([], result.annotations)
+        return result
 
     async def accept_otlp(
         self,

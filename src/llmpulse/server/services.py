@@ -58,7 +58,9 @@ async def run_services(
         pool = DecodePool(settings.decode_workers)
         await pool.start()
         stack.push_async_callback(pool.stop)
-        ingest = IngestService(writer, prices, pool, max_body_bytes=settings.max_body_bytes)
+        ingest = IngestService(
+            writer, prices, pool, events, clock, max_body_bytes=settings.max_body_bytes
+        )
         if settings.grpc_port:
             listener = GrpcListener(ingest, settings.host, settings.grpc_port)
             await listener.start()

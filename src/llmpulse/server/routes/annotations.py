@@ -7,15 +7,13 @@ the good ones are stored. An annotation names a span (``span_id``) or a logged p
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from llmpulse.domain.errors import NotFound
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId
-from llmpulse.domain.spans import Annotation
+from llmpulse.domain.predictions import AnnotatorKind, Evaluation
 from llmpulse.server.deps import get_services
 from llmpulse.server.services import Services
 
@@ -76,23 +74,16 @@ def _first_error(index: int, exc: ValidationError) -> RejectedItem:
     return RejectedItem(index=index, path=path, message=err["msg"])
 
 
-async def _to_domain(item: AnnotationIn, services: Services) -> Annotation:
-    project = item.project
-    span_id = SpanId(item.span_id.lower()) if item.span_id else None
-    if span_id is not None and project is None:
-        span = await services.query.get_span(span_id)
-        project = span.project
-    return Annotation(
-        id=uuid.uuid4().hex,
-        project=ProjectName(project or "default"),
-        span_id=span_id,
-        prediction_id=PredictionId(item.prediction_id) if item.prediction_id else None,
+def _to_evaluation(item: AnnotationIn) -> Evaluation:
+    return Evaluation(
         name=item.name,
-        annotator_kind=item.annotator_kind,
-        created_at=services.clock.now(),
+        span_id=SpanId(item.span_id.lower()) if item.span_id else None,
+        prediction_id=PredictionId(item.prediction_id) if item.prediction_id else None,
+        project=ProjectName(item.project) if item.project else None,
         label=item.label,
         score=item.score,
         explanation=item.explanation,
+        annotator_kind=AnnotatorKind(item.annotator_kind),
         metadata=item.metadata,
     )
 
@@ -102,15 +93,18 @@ async def create_annotations(
     body: AnnotationBatchIn, services: Annotated[Services, Depends(get_services)]
 ) -> AnnotationBatchOut:
     """Attach annotations to spans or predictions; bad items are reported, good ones stored."""
-    good: list[Annotation] = []
+    valid: list[tuple[int, Evaluation]] = []
     rejected: list[RejectedItem] = []
     for i, raw in enumerate(body.data):
         try:
-            good.append(await _to_domain(AnnotationIn.model_validate(raw), services))
+            valid.append((i, _to_evaluation(AnnotationIn.model_validate(raw))))
         except ValidationError as exc:
             rejected.append(_first_error(i, exc))
-        except NotFound as exc:
-            msg = f"{exc.detail}; give project to annotate a span not stored yet"
-            rejected.append(RejectedItem(index=i, path=f"data[{i}].span_id", message=msg))
-    await services.ingest.store([], good)
-    return AnnotationBatchOut(inserted=len(good), ids=[a.id for a in good], rejected=rejected)
+    result = await services.ingest.annotate([ev for _, ev in valid])
+    for k in result.unknown_spans:
+        i, ev = valid[k]
+        msg = f"span {ev.span_id} not found; give project to annotate a span not stored yet"
+        rejected.append(RejectedItem(index=i, path=f"data[{i}].span_id", message=msg))
+    rejected.sort(key=lambda r: r.index)
+    stored = result.annotations
+    return AnnotationBatchOut(inserted=len(stored), ids=[a.id for a in stored], rejected=rejected)

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from llmpulse.domain.ids import ProjectName
-from llmpulse.ingest.predictions import parse_predictions, prediction_to_span
 from llmpulse.server.deps import get_services
 from llmpulse.server.routes.annotations import RejectedItem
 from llmpulse.server.services import Services
@@ -40,12 +39,9 @@ async def log_predictions(
     services: Annotated[Services, Depends(get_services)],
 ) -> PredictionBatchOut:
     """Store predictions as spans; bad records are reported, good ones stored."""
-    parsed = parse_predictions(body.records)
-    now = services.clock.now()
-    spans = [prediction_to_span(rec, ProjectName(project), now) for _, rec in parsed.accepted]
-    await services.ingest.store(spans)
+    parsed = await services.ingest.log_predictions(ProjectName(project), body.records)
     return PredictionBatchOut(
-        accepted=len(spans),
+        accepted=len(parsed.accepted),
         rejected=[
             RejectedItem(index=r.index, path=r.path, message=r.message) for r in parsed.rejected
         ],

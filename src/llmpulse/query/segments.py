@@ -31,7 +31,7 @@ from llmpulse.analysis.segments import SliceResult, SliceStats, SliceTotals, com
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName
-from llmpulse.domain.metrics import MetricSpec
+from llmpulse.domain.metrics import MetricSpec, Source
 from llmpulse.query.cohorts import CohortService
 from llmpulse.query.service import QueryService
 from llmpulse.store.api import (
@@ -78,6 +78,17 @@ def segment_of(key: GroupKey, value: str) -> tuple[tuple[Condition, ...], bool]:
 
 def _with_segment(q: SampleQuery, segment: tuple[Condition, ...], complement: bool) -> SampleQuery:
     return replace(q, segment=segment, complement=complement)
+
+
+def comparable(m: MetricSpec) -> MetricSpec:
+    """``m`` itself, unless it cannot differ between groups (``count`` is 1 for every span).
+
+    Raises:
+        InvalidInput: the metric is ``count``.
+    """
+    if m.field.source is Source.COUNT:
+        raise InvalidInput("count is not compared", [FieldError("metric", "e.g. error:rate")])
+    return m
 
 
 def aggregate_kind(m: MetricSpec) -> Literal["proportion", "mean"]:
@@ -148,7 +159,7 @@ class SegmentService:
     ) -> SegmentReport:  # fmt: skip
         """Each value of ``key`` against the rest of the traffic."""
         (key,) = await self._resolve(scope, (key,))
-        kind = metric_kind(m)
+        kind = metric_kind(comparable(m))
         frame = await self._slices(scope, m, (key,), pairs=False)
         if kind == "distribution":
             rows = await self._distribution_rows(scope, m, key, frame, direction, min_support, q)
@@ -186,7 +197,7 @@ class SegmentService:
         if len(keys) < 1:
             raise InvalidInput("no keys", [FieldError("key", "give at least one key")])
         keys = await self._resolve(scope, keys)
-        kind = aggregate_kind(m)
+        kind = aggregate_kind(comparable(m))
         frame = await self._slices(scope, m, keys, pairs=True)
         stats, totals = to_stats(frame, kind)
         rows = discover_slices(
@@ -202,7 +213,7 @@ class SegmentService:
         if not keys:
             raise InvalidInput("no keys", [FieldError("key", "give at least one key")])
         keys = await self._resolve(scope, keys)
-        kind = aggregate_kind(m)
+        kind = aggregate_kind(comparable(m))
         before = replace(scope, time=baseline)
         cur, base = await asyncio.gather(
             self._slices(scope, m, keys, pairs=True), self._slices(before, m, keys, pairs=True)
@@ -243,7 +254,7 @@ class SegmentService:
         """Candidate against baseline on each metric, with a promote/hold signal."""
         (key,) = await self._resolve(scope, (key,))
         inputs: list[MetricInput] = []
-        for m in metrics:
+        for m in map(comparable, metrics):
             guard = guard_rails is None or m.name in guard_rails
             inputs.append(await self._version_input(scope, key, baseline, candidate, m, guard))
         return await asyncio.to_thread(

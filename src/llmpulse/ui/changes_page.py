@@ -18,7 +18,6 @@ from typing import Any
 
 from llmpulse.analysis.changes import SliceChange
 from llmpulse.domain.durations import parse_duration
-from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.query.segments import ChangeReport, Scope, SegmentService
 from llmpulse.query.service import ProjectSummary
@@ -96,8 +95,6 @@ async def changes_context(
         InvalidInput: a bad metric, key, duration, direction or minimum support.
     """
     m = parse_metric(form.metric, "metric")
-    if m.field.text == "count":
-        raise InvalidInput("count is not compared", [FieldError("metric", "e.g. error:rate")])
     base_len, cur_len = (
         parse_duration(form.baseline, "baseline"),
         parse_duration(current, "current"),

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmpulse.analysis.segments import SliceResult
-from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.metrics import MetricSpec, parse_metric
 from llmpulse.query.segments import SegmentReport, SegmentService
 from llmpulse.query.service import ProjectSummary, QueryService
@@ -72,8 +71,6 @@ async def segments_context(
         InvalidInput: a bad metric, key, direction or minimum support.
     """
     m = parse_metric(form.metric, "metric")
-    if m.field.text == "count":
-        raise InvalidInput("count is not compared", [FieldError("metric", "e.g. error:rate")])
     direction, min_support = form.parsed_direction(), form.parsed_min_support()
     scope = scope_of(summary.name, window, form.root_only)
     if form.discover:

@@ -6,6 +6,8 @@ These are screening indicators, not legal determinations. Groups below the suppo
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,6 +58,18 @@ class FairnessReport:
     def adverse_groups(self) -> tuple[str, ...]:
         """Groups whose impact ratio is below the threshold."""
         return tuple(g.group for g in self.groups if g.passes_four_fifths is False)
+
+    def to_csv(self) -> str:
+        """`to_rows` as CSV text; a missing or non-finite number is an empty cell."""
+        rows = [
+            {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in r.items()}
+            for r in self.to_rows()
+        ]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["group"])
+        writer.writeheader()
+        writer.writerows(rows)
+        return buf.getvalue()
 
     def to_rows(self) -> list[dict[str, object]]:
         """One flat dict per group for CSV/JSON export (report-level values repeated)."""

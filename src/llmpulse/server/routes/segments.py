@@ -12,8 +12,6 @@ All take the span filters and ``start``/``end`` of the metrics route.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -232,13 +230,9 @@ async def fairness(
     report = await services.segments.fairness(
         scope, m, key, min_support=min_support, threshold=threshold
     )
-    rows = clean(report.to_rows())
     if format == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["group"])
-        writer.writeheader()
-        writer.writerows(rows)
-        return Response(buf.getvalue(), media_type="text/csv")
+        return Response(report.to_csv(), media_type="text/csv")
+    rows = clean(report.to_rows())
     return FairnessOut(
         metric=m.name, key=key, parity_difference=clean(report.parity_difference),
         parity_ratio=clean(report.parity_ratio), most_favoured=report.most_favoured,

@@ -15,15 +15,13 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from llmpulse.domain.ids import ProjectName
 from llmpulse.server.deps import get_services
 from llmpulse.server.routes.models import fast_json
-from llmpulse.server.routes.params import parse_bucket, parse_metrics, span_filter, time_range
+from llmpulse.server.routes.params import ListParam, ScopeDep, parse_bucket, parse_metrics
 from llmpulse.server.services import Services
 from llmpulse.store.api import MetricFrame, MetricQuery
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"])
-ListParam = Annotated[list[str], Query()]
 
 
 class MetricRowOut(BaseModel):
@@ -79,34 +77,22 @@ def frame_json(f: MetricFrame, bucket_s: int | None) -> Response:
 
 @router.get("/projects/{project}/metrics", response_model=MetricFrameOut)
 async def get_metrics(
-    project: str,
+    scope: ScopeDep,
     services: Annotated[Services, Depends(get_services)],
     metric: ListParam = [],  # noqa: B006 - FastAPI query list default
     bucket: str | None = None,
     group_by: ListParam = [],  # noqa: B006
-    start: datetime | None = None,
-    end: datetime | None = None,
-    kind: ListParam = [],  # noqa: B006
-    status: str | None = None,
-    model: ListParam = [],  # noqa: B006
-    name: ListParam = [],  # noqa: B006
-    attr: ListParam = [],  # noqa: B006
-    root_only: bool = False,
-    cohort: str | None = None,
     max_groups: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> Response:
     """Compute metrics over a project's spans (``cohort`` filters; ``cohort:<name>`` groups)."""
-    p = ProjectName(project)
-    await services.query.require_project(p)
     width = parse_bucket(bucket)
-    conditions = await services.cohorts.conditions(p, cohort)
     q = MetricQuery(
-        project=p,
+        project=scope.project,
         metrics=parse_metrics(metric),
-        time=time_range(start, end),
+        time=scope.time,
         bucket=width,
-        group_by=await services.cohorts.resolve_keys(p, tuple(group_by)),
-        where=span_filter(kind, status, model, name, attr, root_only, conditions),
+        group_by=await services.cohorts.resolve_keys(scope.project, tuple(group_by)),
+        where=scope.where,
         max_groups=max_groups,
     )
     frame = await services.query.metric(q)

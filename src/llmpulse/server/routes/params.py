@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Query
 
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.durations import parse_duration
 from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import MetricSpec, parse_metric
 from llmpulse.domain.spans import SpanKind, StatusCode
 from llmpulse.query.filters import as_utc, parse_attrs, parse_enum
+from llmpulse.query.segments import Scope
+from llmpulse.server.deps import get_services
+from llmpulse.server.services import Services
 from llmpulse.store.api import SpanFilter, TimeRange
 
 
@@ -47,3 +54,26 @@ def span_filter(
         root_only=root_only,
         conditions=conditions,
     )
+
+
+ListParam = Annotated[list[str], Query()]
+
+
+async def scope_of(
+    project: str, services: Annotated[Services, Depends(get_services)],
+    start: datetime | None = None, end: datetime | None = None,
+    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
+    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
+    cohort: str | None = None,
+) -> Scope:  # fmt: skip
+    """The spans an analysis looks at, from the filters every analysis route shares."""
+    p = ProjectName(project)
+    await services.query.require_project(p)
+    conditions = await services.cohorts.conditions(p, cohort)
+    return Scope(
+        p, time_range(start, end),
+        span_filter(kind, status, model, name, attr, root_only, conditions),
+    )  # fmt: skip
+
+
+ScopeDep = Annotated[Scope, Depends(scope_of)]

@@ -22,15 +22,13 @@ from starlette.responses import Response
 
 from llmpulse.analysis.segments import SliceResult
 from llmpulse.domain.errors import FieldError, InvalidInput
-from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
-from llmpulse.query.segments import Scope, SegmentReport
+from llmpulse.query.segments import SegmentReport
 from llmpulse.server.deps import get_services
-from llmpulse.server.routes.params import parse_metrics, span_filter, time_range
+from llmpulse.server.routes.params import ListParam, ScopeDep, parse_metrics, time_range
 from llmpulse.server.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["segments"])
-ListParam = Annotated[list[str], Query()]
 DirectionParam = Literal["higher_is_worse", "lower_is_worse"]
 DEFAULT_GUARD_RAILS = ("latency_ms:p95", "error:rate", "cost_usd:mean")
 
@@ -90,26 +88,6 @@ class SegmentReportOut(BaseModel):
         """Map a report."""
         rows = [SliceOut.from_result(x) for x in r.rows]
         return cls(metric=r.metric, kind=r.kind, keys=list(r.keys), total_n=r.total_n, data=rows)
-
-
-async def scope_of(
-    project: str, services: Annotated[Services, Depends(get_services)],
-    start: datetime | None = None, end: datetime | None = None,
-    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
-    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
-    cohort: str | None = None,
-) -> Scope:  # fmt: skip
-    """The spans an analysis looks at, from the filters every analysis route shares."""
-    p = ProjectName(project)
-    await services.query.require_project(p)
-    conditions = await services.cohorts.conditions(p, cohort)
-    return Scope(
-        p, time_range(start, end),
-        span_filter(kind, status, model, name, attr, root_only, conditions),
-    )  # fmt: skip
-
-
-ScopeDep = Annotated[Scope, Depends(scope_of)]
 
 
 def _one_metric(metric: list[str]) -> Any:

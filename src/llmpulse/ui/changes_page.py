@@ -11,7 +11,6 @@ sharper two-key child explains ("explained by"). Durations are a whole number an
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +22,15 @@ from llmpulse.query.segments import ChangeReport, Scope, SegmentService
 from llmpulse.query.service import ProjectSummary
 from llmpulse.store.api import SpanFilter, TimeRange
 from llmpulse.ui.analysis_forms import AnalysisForm
-from llmpulse.ui.formats import DASH, Formatter, compact_number, formatter_for
+from llmpulse.ui.formats import (
+    DASH,
+    compact_number,
+    finite,
+    format_diff,
+    format_value,
+    formatter_for,
+    with_dash,
+)  # fmt: skip
 from llmpulse.ui.page_support import slice_label, traces_url
 from llmpulse.ui.windows import BUCKETS, END_SLACK, Window
 
@@ -119,15 +126,6 @@ def _when(t: datetime | None) -> str:
     return t.strftime(TIME_FORMAT) if t is not None else DASH
 
 
-def _finite(v: float | None) -> float | None:
-    return v if v is not None and math.isfinite(v) else None
-
-
-def _signed(v: float | None, fmt: Formatter) -> str:
-    x = _finite(v)
-    return DASH if x is None else ("+" if x >= 0 else "-") + fmt(abs(x))
-
-
 def _badge(r: SliceChange) -> tuple[str, str]:
     if r.explained_by is not None:
         return "explained", "sig-none"
@@ -141,23 +139,19 @@ def _badge(r: SliceChange) -> tuple[str, str]:
 def _row(
     r: SliceChange, report: ChangeReport, project: str, window: Window, all_spans: bool
 ) -> ChangeRow:
-    fmt = formatter_for(report.metric)
-
-    def show(v: float | None, f: Formatter = fmt) -> str:
-        x = _finite(v)
-        return DASH if x is None else f(x)
-
+    metric = report.metric
     ci = DASH
-    if _finite(r.ci_low) is not None and _finite(r.ci_high) is not None:
-        ci = f"[{_signed(r.ci_low, fmt)}, {_signed(r.ci_high, fmt)}]"
+    if finite(r.ci_low) is not None and finite(r.ci_high) is not None:
+        ci = f"[{format_diff(metric, r.ci_low)}, {format_diff(metric, r.ci_high)}]"
+    impact_fmt = compact_number if report.kind == "proportion" else formatter_for(metric)
     badge, badge_class = _badge(r)
     cohort = any(k.startswith("cohort:") for k, _ in r.keys)
     return ChangeRow(
         label=slice_label(r.keys), keys=r.keys, rank=r.rank, n_baseline=r.n_baseline,
-        n_current=r.n_current, baseline_value=show(r.baseline_value),
-        current_value=show(r.current_value), diff=_signed(r.diff, fmt), ci=ci,
-        p_adjusted=_finite(r.p_adjusted), badge=badge, badge_class=badge_class,
-        impact=show(r.impact, compact_number if report.kind == "proportion" else fmt),
+        n_current=r.n_current, baseline_value=format_value(metric, r.baseline_value),
+        current_value=format_value(metric, r.current_value), diff=format_diff(metric, r.diff),
+        ci=ci, p_adjusted=finite(r.p_adjusted), badge=badge, badge_class=badge_class,
+        impact=with_dash(impact_fmt, r.impact),
         explained_by=slice_label(r.explained_by) if r.explained_by else "",
         href=None if cohort else traces_url(project, r.keys, window, all_spans),
     )  # fmt: skip

@@ -8,7 +8,6 @@ values in sorted order stand as baseline and candidate (``v1`` → ``v2``).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ from llmpulse.query.segments import SegmentService
 from llmpulse.query.service import ProjectSummary, QueryService
 from llmpulse.store.api import MetricQuery, SpanFilter
 from llmpulse.ui.analysis_forms import AnalysisForm, scope_of
-from llmpulse.ui.formats import DASH, format_diff, format_num, format_p, format_value
+from llmpulse.ui.formats import DASH, finite, format_diff, format_num, format_p, format_value
 from llmpulse.ui.page_support import EVAL_METRIC, FEEDBACK_METRIC
 from llmpulse.ui.windows import Window
 
@@ -83,18 +82,15 @@ def compare_defaults(form: AnalysisForm, values: list[tuple[str, int]]) -> Analy
 
 
 def _row(v: MetricVerdict) -> VerdictRow:
-    def ok(x: float) -> float | None:
-        return x if math.isfinite(x) else None
-
     ci = DASH
-    if ok(v.ci_low) is not None and ok(v.ci_high) is not None:
+    if finite(v.ci_low) is not None and finite(v.ci_high) is not None:
         ci = f"[{format_diff(v.name, v.ci_low)}, {format_diff(v.name, v.ci_high)}]"
     return VerdictRow(
         metric=v.name, verdict=VERDICT_TEXT[v.verdict], verdict_class=v.verdict,
-        test=v.test.replace("_", "-"), baseline=format_value(v.name, ok(v.baseline_value)),
-        candidate=format_value(v.name, ok(v.candidate_value)),
-        diff=format_diff(v.name, ok(v.diff)), ci=ci, p_value=format_p(ok(v.p_value)),
-        effect=format_num(ok(v.effect), 2),
+        test=v.test.replace("_", "-"), baseline=format_value(v.name, v.baseline_value),
+        candidate=format_value(v.name, v.candidate_value),
+        diff=format_diff(v.name, v.diff), ci=ci, p_value=format_p(v.p_value),
+        effect=format_num(v.effect, 2),
         required_n=DASH if v.required_n_per_group is None else f"{v.required_n_per_group:,}",
         baseline_n=v.baseline_n, candidate_n=v.candidate_n, guard_rail=v.guard_rail,
     )  # fmt: skip

@@ -14,6 +14,11 @@ Formatter = Callable[[float], str]
 DASH = "\u2013"  # en dash
 
 
+def finite(v: float | None) -> float | None:
+    """``v`` when it is a finite number, else None (NaN and infinities count as missing)."""
+    return v if v is not None and math.isfinite(v) else None
+
+
 def compact_number(v: float) -> str:
     """``950``, ``12.3k``, ``4.5M``; fractions keep up to three significant digits."""
     a = abs(v)
@@ -40,12 +45,15 @@ def percent(v: float) -> str:
 
 
 def short_ms(ms: float) -> str:
-    """A duration for an axis: ``850 ms``, ``1.2 s``, ``3.5 min``."""
-    if abs(ms) < 1000:
-        return f"{ms:.0f} ms" if abs(ms) >= 10 or ms == 0 else f"{ms:.2g} ms"
-    if abs(ms) < 60_000:
+    """A duration: ``0.50 ms``, ``8.5 ms``, ``850 ms``, ``1.25 s``, ``1.5 min``, ``150 min``."""
+    a = abs(ms)
+    if a < 1:
+        return f"{ms:.2f} ms" if ms != 0 else "0 ms"
+    if a < 1000:
+        return f"{ms:.0f} ms" if a >= 10 else f"{ms:.2g} ms"
+    if a < 60_000:
         return f"{ms / 1000:.3g} s"
-    return f"{ms / 60_000:.2g} min"
+    return f"{ms / 60_000:.2g} min" if a < 600_000 else f"{ms / 60_000:.0f} min"
 
 
 def dollars(usd: float) -> str:
@@ -84,22 +92,26 @@ def formatter_for(metric: str) -> Formatter:
 
 def format_value(metric: str, v: float | None) -> str:
     """``v`` formatted for ``metric``; an en dash when missing or not finite."""
-    if v is None or not math.isfinite(v):
-        return DASH
-    return formatter_for(metric)(v)
+    return with_dash(formatter_for(metric), v)
+
+
+def with_dash(fmt: Formatter, v: float | None) -> str:
+    """``fmt(v)``, or an en dash when ``v`` is missing or not finite."""
+    x = finite(v)
+    return DASH if x is None else fmt(x)
 
 
 def format_diff(metric: str, v: float | None) -> str:
     """A signed difference: ``+1.2%``, ``-35 ms``."""
-    if v is None or not math.isfinite(v):
+    x = finite(v)
+    if x is None:
         return DASH
-    text = formatter_for(metric)(abs(v))
-    return ("+" if v >= 0 else "-") + text
+    return ("+" if x >= 0 else "-") + formatter_for(metric)(abs(x))
 
 
 def format_p(p: float | None) -> str:
     """A p-value: ``<0.0001``, ``0.012``, ``0.43``."""
-    if p is None or not math.isfinite(p):
+    if (p := finite(p)) is None:
         return DASH
     if p < 1e-4:
         return "<0.0001"
@@ -108,6 +120,4 @@ def format_p(p: float | None) -> str:
 
 def format_num(v: float | None, digits: int = 3) -> str:
     """A plain number with ``digits`` significant digits."""
-    if v is None or not math.isfinite(v):
-        return DASH
-    return f"{v:.{digits}g}"
+    return with_dash(lambda x: f"{x:.{digits}g}", v)

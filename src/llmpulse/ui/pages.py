@@ -30,6 +30,7 @@ from llmpulse.ui.filters import (
     FilterForm,
     replace_param,
 )
+from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
 from llmpulse.ui.templating import STATIC_PREFIX, Renderer, path_quote
 
@@ -112,7 +113,7 @@ async def _traces_context(
     try:
         page = await reader.list_spans(form.to_query(project))
     except InvalidInput as e:
-        errors = [f"{fe.path}: {fe.message}" for fe in e.errors] or [e.detail]
+        errors = error_lines(e)
     else:
         spans = page.items
         if page.next_cursor:

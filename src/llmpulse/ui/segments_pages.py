@@ -8,7 +8,6 @@ keep the analysis order (ranked worst slices first) and link to the traces of th
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,17 @@ from llmpulse.query.service import ProjectSummary, QueryService
 from llmpulse.store.api import MetricQuery, SpanFilter
 from llmpulse.ui.analysis_forms import AnalysisForm, scope_of
 from llmpulse.ui.charts import BarChart, BarItem, bar_chart
-from llmpulse.ui.formats import DASH, Formatter, compact_number, format_num, formatter_for
+from llmpulse.ui.formats import (
+    DASH,
+    Formatter,
+    compact_number,
+    finite,
+    format_diff,
+    format_num,
+    format_value,
+    formatter_for,
+    with_dash,
+)  # fmt: skip
 from llmpulse.ui.page_support import slice_label, traces_url
 from llmpulse.ui.windows import Window
 
@@ -106,10 +115,6 @@ async def _overall(
     return float(frame.rows[0].values[0])
 
 
-def _finite(v: float | None) -> float | None:
-    return v if v is not None and math.isfinite(v) else None
-
-
 def _badge(r: SliceResult) -> tuple[str, str]:
     if not r.tested:
         return "low support", "sig-none"
@@ -125,30 +130,20 @@ def _row(
     all_spans: bool,
 ) -> SliceRow:  # fmt: skip
     fmt = formatter_for(metric)
-
-    def show(v: float | None, f: Formatter = fmt) -> str:
-        x = _finite(v)
-        return DASH if x is None else f(x)
-
-    diff = _finite(r.diff)
-    diff_text = DASH if diff is None else ("+" if diff >= 0 else "-") + fmt(abs(diff))
     ci = DASH
-    if _finite(r.ci_low) is not None and _finite(r.ci_high) is not None:
-        ci = f"[{_signed(r.ci_low, fmt)}, {_signed(r.ci_high, fmt)}]"
+    if finite(r.ci_low) is not None and finite(r.ci_high) is not None:
+        ci = f"[{format_diff(metric, r.ci_low)}, {format_diff(metric, r.ci_high)}]"
     impact_fmt = compact_number if report.kind == "proportion" else fmt
     badge, badge_class = _badge(r)
     return SliceRow(
         label=slice_label(r.keys), keys=r.keys, n=r.n, share=r.share,
-        value=show(r.value), rest_value=show(r.rest_value), diff=diff_text, ci=ci,
-        effect=format_num(_finite(r.effect), 2), p_adjusted=_finite(r.p_adjusted),
-        badge=badge, badge_class=badge_class, impact=show(r.impact, impact_fmt),
-        explained_share=_finite(r.explained_share), rank=r.rank,
+        value=format_value(metric, r.value), rest_value=format_value(metric, r.rest_value),
+        diff=format_diff(metric, r.diff), ci=ci, effect=format_num(r.effect, 2),
+        p_adjusted=finite(r.p_adjusted), badge=badge, badge_class=badge_class,
+        impact=with_dash(impact_fmt, r.impact), explained_share=finite(r.explained_share),
+        rank=r.rank,
         href=traces_url(project, r.keys, window, all_spans),
     )  # fmt: skip
-
-
-def _signed(v: float, fmt: Formatter) -> str:
-    return ("-" if v < 0 else "") + fmt(abs(v))
 
 
 def _bars(
@@ -157,7 +152,7 @@ def _bars(
     items = []
     for r, row in list(zip(results, rows, strict=True))[:MAX_BARS]:
         tone = "worse" if r.significant and r.worse else "better" if r.significant else ""
-        items.append(BarItem(row.label, _finite(r.value), tone, row.href))
+        items.append(BarItem(row.label, finite(r.value), tone, row.href))
     if not any(i.value is not None for i in items):
         return None
     return bar_chart(items, overall, fmt, width=1100.0)

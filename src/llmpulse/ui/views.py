@@ -15,6 +15,7 @@ from typing import Any
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.query.service import Trace
 from llmpulse.query.traces import SpanNode
+from llmpulse.ui.formats import short_ms
 
 MIN_BAR_PCT = 0.4  # so that a zero-length span still shows as a sliver
 MIN_CHART_SLOTS = 30  # a short page gets slim bars on the left, not a few fat blocks
@@ -170,16 +171,8 @@ def pretty_json(value: Any) -> str:
 
 
 def format_ms(ms: float | None) -> str:
-    """Milliseconds in a short human unit (``850 ms``, ``1.25 s``, ``2.0 min``)."""
-    if ms is None:
-        return ""
-    if ms < 1:
-        return f"{ms:.2f} ms"
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.2f} s"
-    return f"{ms / 60_000:.1f} min"
+    """Milliseconds in a short human unit (`formats.short_ms`); empty when missing."""
+    return "" if ms is None else short_ms(ms)
 
 
 def format_time(t: datetime | None) -> str:

@@ -8,11 +8,13 @@ exist only at the OTLP and storage edges.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
+
+_US = timedelta(microseconds=1)
 
 
 class SpanKind(StrEnum):
@@ -110,7 +112,7 @@ class Span:
     @property
     def latency_ms(self) -> float:
         """End minus start, in milliseconds."""
-        return (self.end_time - self.start_time).total_seconds() * 1000.0
+        return (self.end_time - self.start_time) / _US / 1000.0
 
 
 @dataclass(frozen=True, slots=True)

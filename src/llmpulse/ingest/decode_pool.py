@@ -23,9 +23,10 @@ from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.spans import Rejection, Span
 from llmpulse.domain.specs import PriceTable
 from llmpulse.ingest.enrich import CostEnricher
-from llmpulse.ingest.otlp import decode_request
+from llmpulse.ingest.otlp import decode_request_rows
 from llmpulse.ingest.pricing import PriceBook
-from llmpulse.store.events.codec import spans_to_arrow
+from llmpulse.ingest.types import RowBatch
+from llmpulse.store.events.codec import rows_to_arrow, spans_to_arrow
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +61,20 @@ def _enricher(prices: PriceSnapshot) -> CostEnricher:
 def columnarize(
     spans: list[Span], rejections: list[Rejection], enricher: CostEnricher
 ) -> DecodedBatch:
-    """Price spans and turn them into an Arrow table."""
+    """Price domain spans and turn them into an Arrow table (the spans are left as they are)."""
     result = enricher.enrich(spans)
     projects = tuple(sorted({s.project for s in result.spans}))
     table = spans_to_arrow(result.spans) if result.spans else None
     return DecodedBatch(table, len(result.spans), rejections, projects)
+
+
+def columnarize_rows(batch: RowBatch, enricher: CostEnricher) -> DecodedBatch:
+    """Price freshly decoded span rows (in place) and turn them into an Arrow table."""
+    rows = batch.rows
+    enricher.enrich_rows(rows)
+    projects = tuple(sorted({row[0] for row in rows}))
+    table = rows_to_arrow(rows) if rows else None
+    return DecodedBatch(table, len(rows), batch.rejections, projects)
 
 
 def decode_body(
@@ -80,7 +90,7 @@ def decode_body(
     ``prices`` is the server's own enricher on a thread, or a picklable snapshot that a worker
     process turns into an enricher once per price version.
     """
-    n = decode_request(
+    batch = decode_request_rows(
         body,
         content_type,
         content_encoding,
@@ -88,7 +98,7 @@ def decode_body(
         header_project=header_project,
     )
     enricher = prices if isinstance(prices, CostEnricher) else _enricher(prices)
-    return columnarize(n.spans, n.rejections, enricher)
+    return columnarize_rows(batch, enricher)
 
 
 def _warm_up() -> int:

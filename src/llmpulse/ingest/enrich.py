@@ -27,12 +27,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta
 from types import MemberDescriptorType
 from typing import Any
 
+from llmpulse.clock import EPOCH
 from llmpulse.domain.spans import Span
 from llmpulse.ingest.attributes import as_int
 from llmpulse.ingest.pricing import PriceBook, Usage, cost_of_buckets
+from llmpulse.store.events.codec import ROW_INDEX, SpanRow
 
 COST_SOURCE = "llmpulse.cost.source"
 COST_UNPRICED = "llmpulse.cost.unpriced"
@@ -49,6 +52,13 @@ CACHE_WRITE = (
     "gen_ai.usage.cache_creation_input_tokens",
 )
 _CACHE_KEYS = frozenset(CACHE_READ + CACHE_WRITE)
+_COST, _ATTRIBUTES, _MODEL, _PROVIDER, _PROMPT, _COMPLETION, _START = (
+    ROW_INDEX[name]
+    for name in (
+        "cost_usd", "attributes", "model", "provider", "prompt_tokens", "completion_tokens",
+        "start_time",
+    )
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +80,6 @@ class CostEnricher:
         """Return the spans with costs filled in, and the unpriced models' span counts."""
         out: list[Span] = []
         unpriced: dict[str, int] = {}
-        price_for = self.book.price_for
         for span in spans:
             if span.cost_usd is not None:
                 out.append(_with_cost(span, span.cost_usd, _tagged(span, SOURCE_INGESTED)))
@@ -79,28 +88,70 @@ class CostEnricher:
             if model is None or (span.prompt_tokens is None and span.completion_tokens is None):
                 out.append(span)
                 continue
-            price = price_for(model, span.provider, span.start_time)
-            buckets = _buckets(span) if price is not None else None
-            if price is None or buckets is None:
+            cost = self._price(
+                model, span.provider, span.start_time,
+                span.prompt_tokens, span.completion_tokens, span.attributes,
+            )  # fmt: skip
+            if cost is None:
                 unpriced[model] = unpriced.get(model, 0) + 1
                 out.append(_with_cost(span, None, {**span.attributes, COST_UNPRICED: True}))
-                continue
-            cost = float(cost_of_buckets(price, *buckets))
-            out.append(_with_cost(span, cost, _tagged(span, SOURCE_PRICE_TABLE)))
+            else:
+                out.append(_with_cost(span, cost, _tagged(span, SOURCE_PRICE_TABLE)))
         return EnrichResult(out, unpriced)
+
+    def enrich_rows(self, rows: list[SpanRow]) -> dict[str, int]:
+        """Price span rows in place, by the same rules as `enrich`; returns the unpriced counts.
+
+        Rows fresh from the decoder own their attribute dicts, so they are updated in place.
+        """
+        unpriced: dict[str, int] = {}
+        for row in rows:
+            attrs = row[_ATTRIBUTES]
+            if row[_COST] is not None:
+                attrs[COST_SOURCE] = SOURCE_INGESTED
+                continue
+            model, prompt, completion = row[_MODEL], row[_PROMPT], row[_COMPLETION]
+            if model is None or (prompt is None and completion is None):
+                continue
+            at = EPOCH + timedelta(microseconds=row[_START])
+            cost = self._price(model, row[_PROVIDER], at, prompt, completion, attrs)
+            if cost is None:
+                unpriced[model] = unpriced.get(model, 0) + 1
+                attrs[COST_UNPRICED] = True
+            else:
+                row[_COST] = cost
+                attrs[COST_SOURCE] = SOURCE_PRICE_TABLE
+        return unpriced
+
+    def _price(
+        self,
+        model: str,
+        provider: str | None,
+        at: datetime,
+        prompt: int | None,
+        completion: int | None,
+        attrs: dict[str, Any],
+    ) -> float | None:
+        """The cost of one call, or None when it cannot be priced."""
+        price = self.book.price_for(model, provider, at)
+        if price is None:
+            return None
+        buckets = _buckets(prompt, completion, attrs)
+        return None if buckets is None else float(cost_of_buckets(price, *buckets))
 
 
 def span_usage(span: Span) -> Usage | None:
     """Disjoint usage buckets of a span, or None when a count is negative."""
-    buckets = _buckets(span)
+    buckets = _buckets(span.prompt_tokens, span.completion_tokens, span.attributes)
     return None if buckets is None else Usage(*buckets)
 
 
-def _buckets(span: Span) -> tuple[int, int, int, int] | None:
+def _buckets(
+    prompt_tokens: int | None, completion_tokens: int | None, attrs: dict[str, Any]
+) -> tuple[int, int, int, int] | None:
     """(uncached input, cache read, cache write, output), as in `Usage`; None if negative."""
-    attrs = span.attributes
-    prompt = span.prompt_tokens or 0
-    completion = span.completion_tokens or 0
+    prompt = prompt_tokens or 0
+    completion = completion_tokens or 0
     if _CACHE_KEYS.isdisjoint(attrs):
         if prompt < 0 or completion < 0:
             return None

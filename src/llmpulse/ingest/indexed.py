@@ -84,16 +84,40 @@ def parse_indexed(indexed: dict[str, Any]) -> Indexed:
     return out
 
 
+# Instrumentations repeat the same few dozen keys: each is split once (bounded, cleared when full).
+_SPLIT_CACHE: dict[str, tuple[str, int, str] | None] = {}
+_SPLIT_CACHE_MAX = 8192
+
+
+def _split(key: str) -> tuple[str, int, str] | None:
+    """``"llm.input_messages.0.message.role"`` → (prefix, 0, ``"message.role"``), or None."""
+    parts = key.split(".", 3)
+    split = None
+    if len(parts) == 4 and parts[2].isdigit():
+        split = (_LIST_NAMES[parts[1]], int(parts[2]), parts[3])
+    if len(_SPLIT_CACHE) >= _SPLIT_CACHE_MAX:
+        _SPLIT_CACHE.clear()
+    _SPLIT_CACHE[key] = split
+    return split
+
+
 def _group(indexed: dict[str, Any], leftovers: dict[str, Any]) -> dict[str, _Items]:
     groups: dict[str, _Items] = {}
+    cache = _SPLIT_CACHE
     for key, value in indexed.items():
-        # "llm.input_messages.0.message.role" → ["llm", "input_messages", "0", "message.role"]
-        parts = key.split(".", 3)
-        if len(parts) < 4 or not parts[2].isdigit():
+        split = cache[key] if key in cache else _split(key)
+        if split is None:
             leftovers[key] = value
             continue
-        prefix = _LIST_NAMES[parts[1]]
-        groups.setdefault(prefix, {}).setdefault(int(parts[2]), {})[parts[3]] = value
+        prefix, index, name = split
+        items = groups.get(prefix)
+        if items is None:
+            items = groups[prefix] = {}
+        item = items.get(index)
+        if item is None:
+            items[index] = {name: value}
+        else:
+            item[name] = value
     return groups
 
 

@@ -34,13 +34,14 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 
 from llmpulse.clock import from_unix_ns
-from llmpulse.domain.ids import ProjectName, SpanId, TraceId
+from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import Message, Rejection, Span, SpanEvent, StatusCode
 from llmpulse.ingest import genai
 from llmpulse.ingest.attributes import SCALAR_FIELDS, any_value_to_py, key_values_to_dict
 from llmpulse.ingest.indexed import INDEXED_PREFIXES, parse_indexed
-from llmpulse.ingest.semconv import span_kind, typed_columns
-from llmpulse.ingest.types import Normalized
+from llmpulse.ingest.semconv import span_kind, typed_values
+from llmpulse.ingest.types import Normalized, RowBatch
+from llmpulse.store.events.codec import SpanRow, span_from_row
 
 PROJECT_ATTRIBUTE = "openinference.project.name"
 DEFAULT_PROJECT = ProjectName("default")
@@ -49,6 +50,7 @@ MAX_TIME_NS = 7_258_118_400 * 1_000_000_000  # 2200-01-01T00:00:00Z
 _STATUS = {0: StatusCode.UNSET, 1: StatusCode.OK, 2: StatusCode.ERROR}
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
+_GENAI_INPUT_KEYS = frozenset((genai.INPUT_MESSAGES, genai.SYSTEM_INSTRUCTIONS))
 
 
 @dataclass(slots=True)
@@ -82,30 +84,41 @@ def resolve_project(resource_attrs: dict[str, Any], header_project: str | None) 
 
 
 def normalize_request(req: ExportTraceServiceRequest, header_project: str | None) -> Normalized:
-    """Normalize every span of a decoded export request.
+    """Normalize every span of a decoded export request into domain `Span` values.
+
+    The ingest path uses `request_rows`; this is the same mapping, as `Span` objects.
+    """
+    batch = request_rows(req, header_project)
+    return Normalized([span_from_row(r) for r in batch.rows], batch.rejections)
+
+
+def request_rows(req: ExportTraceServiceRequest, header_project: str | None) -> RowBatch:
+    """Normalize every span of a decoded export request into store rows.
 
     Args:
         req: the decoded request (OTLP/HTTP protobuf or gRPC).
         header_project: the ``x-project-name`` header (or gRPC metadata), if any.
 
     Returns:
-        The spans kept and, by field path, the ones rejected.
+        The spans kept, as rows in the event store's columns, and the ones rejected by path.
     """
-    spans: list[Span] = []
+    rows: list[SpanRow] = []
     rejections: list[Rejection] = []
     for ri, resource_spans in enumerate(req.resource_spans):
         resource_attrs = key_values_to_dict(resource_spans.resource.attributes)
         project = resolve_project(resource_attrs, header_project)
         for si, scope_spans in enumerate(resource_spans.scope_spans):
             scope = scope_spans.scope
-            prefix = f"resource_spans[{ri}].scope_spans[{si}].spans["
+            scope_name, scope_version = scope.name, scope.version
             for pi, otlp_span in enumerate(scope_spans.spans):
-                result = to_span(resource_attrs, scope, otlp_span, f"{prefix}{pi}]", project)
-                if isinstance(result, Span):
-                    spans.append(result)
+                raw = raw_span(otlp_span)
+                problem = invalid(raw)
+                if problem is None:
+                    rows.append(build_row(raw, resource_attrs, scope_name, scope_version, project))
                 else:
-                    rejections.append(result)
-    return Normalized(spans=spans, rejections=rejections)
+                    path = f"resource_spans[{ri}].scope_spans[{si}].spans[{pi}].{problem[0]}"
+                    rejections.append(Rejection(path, problem[1]))
+    return RowBatch(rows, rejections)
 
 
 def to_span(
@@ -116,6 +129,12 @@ def to_span(
     project: str,
 ) -> Span | Rejection:
     """Turn one protobuf OTLP span into a `Span`, or a `Rejection` with the offending path."""
+    raw = raw_span(otlp_span)
+    return build_span(raw, resource_attrs, scope.name, scope.version, path, ProjectName(project))
+
+
+def raw_span(otlp_span: OtlpSpan) -> RawSpan:
+    """The wire fields of one protobuf span, attributes as Python values."""
     attrs: dict[str, Any] = {}
     indexed: dict[str, Any] = {}
     # The hot loop: one pass, scalars inline, indexed keys routed aside by one startswith.
@@ -132,7 +151,8 @@ def to_span(
         else:
             attrs[key] = py
     status = otlp_span.status
-    raw = RawSpan(
+    events = otlp_span.events
+    return RawSpan(
         trace_id=otlp_span.trace_id,
         span_id=otlp_span.span_id,
         parent_span_id=otlp_span.parent_span_id,
@@ -141,37 +161,41 @@ def to_span(
         end_ns=otlp_span.end_time_unix_nano,
         attributes=attrs,
         indexed=indexed,
-        events=[
-            (ev.name, ev.time_unix_nano, key_values_to_dict(ev.attributes))
-            for ev in otlp_span.events
-        ],
+        events=[(ev.name, ev.time_unix_nano, key_values_to_dict(ev.attributes)) for ev in events]
+        if events
+        else [],
         status_code=status.code,
         status_message=status.message,
     )
-    return build_span(raw, resource_attrs, scope.name, scope.version, path, ProjectName(project))
+
+
+def invalid(raw: RawSpan) -> tuple[str, str] | None:
+    """Return (field, reason) when ``raw`` cannot be stored, or None when it can."""
+    trace_id, span_id = raw.trace_id, raw.span_id
+    if len(trace_id) != 16:
+        return "trace_id", f"must be 16 bytes, got {len(trace_id)}"
+    if trace_id == _ZERO_TRACE:
+        return "trace_id", "must not be all zeros"
+    if len(span_id) != 8:
+        return "span_id", f"must be 8 bytes, got {len(span_id)}"
+    if span_id == _ZERO_SPAN:
+        return "span_id", "must not be all zeros"
+    if len(raw.parent_span_id) not in (0, 8):
+        return "parent_span_id", f"must be empty or 8 bytes, got {len(raw.parent_span_id)}"
+    start, end = raw.start_ns, raw.end_ns
+    if MIN_TIME_NS <= start < MAX_TIME_NS and MIN_TIME_NS <= end < MAX_TIME_NS:
+        return ("end_time_unix_nano", "ends before it starts") if end < start else None
+    for name, ns in (("start_time_unix_nano", start), ("end_time_unix_nano", end)):
+        if not MIN_TIME_NS <= ns < MAX_TIME_NS:
+            reason = "is missing" if ns == 0 else f"{ns} is not between 1970-01-02 and 2200-01-01"
+            return name, reason
+    return None
 
 
 def validate(raw: RawSpan, path: str) -> Rejection | None:
     """Return why ``raw`` cannot be stored, or None when it can."""
-    if len(raw.trace_id) != 16:
-        return Rejection(f"{path}.trace_id", f"must be 16 bytes, got {len(raw.trace_id)}")
-    if raw.trace_id == _ZERO_TRACE:
-        return Rejection(f"{path}.trace_id", "must not be all zeros")
-    if len(raw.span_id) != 8:
-        return Rejection(f"{path}.span_id", f"must be 8 bytes, got {len(raw.span_id)}")
-    if raw.span_id == _ZERO_SPAN:
-        return Rejection(f"{path}.span_id", "must not be all zeros")
-    if len(raw.parent_span_id) not in (0, 8):
-        return Rejection(
-            f"{path}.parent_span_id", f"must be empty or 8 bytes, got {len(raw.parent_span_id)}"
-        )
-    for name, ns in (("start_time_unix_nano", raw.start_ns), ("end_time_unix_nano", raw.end_ns)):
-        if not MIN_TIME_NS <= ns < MAX_TIME_NS:
-            reason = "is missing" if ns == 0 else f"{ns} is not between 1970-01-02 and 2200-01-01"
-            return Rejection(f"{path}.{name}", reason)
-    if raw.end_ns < raw.start_ns:
-        return Rejection(f"{path}.end_time_unix_nano", "ends before it starts")
-    return None
+    problem = invalid(raw)
+    return None if problem is None else Rejection(f"{path}.{problem[0]}", problem[1])
 
 
 def build_span(
@@ -186,48 +210,56 @@ def build_span(
     rejection = validate(raw, path)
     if rejection is not None:
         return rejection
+    return span_from_row(build_row(raw, resource_attrs, scope_name, scope_version, project))
+
+
+def build_row(
+    raw: RawSpan,
+    resource_attrs: dict[str, Any],
+    scope_name: str,
+    scope_version: str,
+    project: ProjectName,
+) -> SpanRow:
+    """Map a valid ``raw`` span (see `invalid`) to its row in the event store's columns."""
     attrs = raw.attributes
     found = parse_indexed(raw.indexed) if raw.indexed else None
     if found is not None:
         attrs.update(found.leftovers)
-    input_messages = found.input_messages if found else ()
-    output_messages = found.output_messages if found else ()
-    if not input_messages:
+        input_messages = found.input_messages or _genai_input(attrs)
+        output_messages = found.output_messages or _genai_messages(attrs, genai.OUTPUT_MESSAGES)
+        documents = found.documents
+    else:
         input_messages = _genai_input(attrs)
-    if not output_messages:
         output_messages = _genai_messages(attrs, genai.OUTPUT_MESSAGES)
+        documents = ()
     kind = span_kind(attrs, bool(input_messages or output_messages))
-    columns = typed_columns(attrs, resource_attrs)
+    (
+        model, provider, prompt_tokens, completion_tokens, total_tokens, cost_usd, session_id,
+        user_id, environment, version, http_status, input_value, output_value, metadata, tags,
+    ) = typed_values(attrs, resource_attrs)  # fmt: skip
     if scope_name:
         attrs["otel.scope.name"] = scope_name
         if scope_version:
             attrs["otel.scope.version"] = scope_version
-    events, exc_type, exc_message = _events(raw.events, raw.start_ns)
+    if raw.events:
+        events, exc_type, exc_message = _events(raw.events, raw.start_ns)
+    else:
+        events, exc_type, exc_message = (), None, None
     status_code = _STATUS.get(raw.status_code, StatusCode.UNSET)
     status_message = raw.status_message
     if status_code is StatusCode.ERROR and not status_message:
         status_message = exc_message or exc_type or ""
-    return Span(
-        project=project,
-        trace_id=TraceId(raw.trace_id.hex()),
-        span_id=SpanId(raw.span_id.hex()),
-        parent_span_id=SpanId(raw.parent_span_id.hex()) if raw.parent_span_id else None,
-        name=raw.name,
-        kind=kind,
-        start_time=from_unix_ns(raw.start_ns),
-        end_time=from_unix_ns(raw.end_ns),
-        status_code=status_code,
-        status_message=status_message,
-        input_messages=input_messages,
-        output_messages=output_messages,
-        documents=found.documents if found else (),
-        exception_type=exc_type,
-        exception_message=exc_message,
-        events=events,
-        attributes=attrs,
-        resource_attributes=resource_attrs,
-        **columns,
-    )
+    start_us = raw.start_ns // 1000
+    end_us = raw.end_ns // 1000
+    parent = raw.parent_span_id
+    return [
+        project, raw.trace_id.hex(), raw.span_id.hex(), parent.hex() if parent else None,
+        raw.name, kind, start_us, end_us, (end_us - start_us) / 1000.0, status_code,
+        status_message, model, provider, prompt_tokens, completion_tokens, total_tokens,
+        cost_usd, session_id, user_id, environment, version, None, http_status, input_value,
+        output_value, exc_type, exc_message, input_messages, output_messages, documents,
+        events, metadata, attrs, resource_attrs, tags,
+    ]  # fmt: skip
 
 
 def _genai_messages(attrs: dict[str, Any], key: str) -> tuple[Message, ...]:
@@ -244,6 +276,8 @@ def _genai_messages(attrs: dict[str, Any], key: str) -> tuple[Message, ...]:
 
 
 def _genai_input(attrs: dict[str, Any]) -> tuple[Message, ...]:
+    if _GENAI_INPUT_KEYS.isdisjoint(attrs):
+        return ()
     messages = _genai_messages(attrs, genai.INPUT_MESSAGES)
     raw = attrs.get(genai.SYSTEM_INSTRUCTIONS)
     parsed = genai.parse_system_instructions(raw) if raw is not None else None

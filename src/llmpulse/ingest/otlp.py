@@ -20,14 +20,16 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from llmpulse.domain.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from llmpulse.ingest.openinference import normalize_request, to_span
-from llmpulse.ingest.otlp_json import decode_json
-from llmpulse.ingest.types import Normalized
+from llmpulse.ingest.openinference import normalize_request, request_rows, to_span
+from llmpulse.ingest.otlp_json import decode_json_rows
+from llmpulse.ingest.types import Normalized, RowBatch
+from llmpulse.store.events.codec import span_from_row
 
 __all__ = [
     "ACCEPTED_MEDIA_TYPES",
     "Normalized",
     "decode_request",
+    "decode_request_rows",
     "decompress",
     "media_type",
     "normalize_request",
@@ -60,7 +62,32 @@ def decode_request(
         header_project: the ``x-project-name`` header, used when the resource names no project.
 
     Returns:
-        The normalized spans and the per-span rejections.
+        The normalized spans and the per-span rejections (see `decode_request_rows`).
+
+    Raises:
+        UnsupportedMediaType: the content type is neither protobuf nor JSON.
+        PayloadTooLarge: the body, compressed or not, is over ``max_body_bytes``.
+        InvalidInput: unknown encoding, or the body is not valid gzip, protobuf or JSON.
+    """
+    batch = decode_request_rows(
+        body,
+        content_type,
+        content_encoding,
+        max_body_bytes=max_body_bytes,
+        header_project=header_project,
+    )
+    return Normalized([span_from_row(r) for r in batch.rows], batch.rejections)
+
+
+def decode_request_rows(
+    body: bytes,
+    content_type: str | None,
+    content_encoding: str | None,
+    *,
+    max_body_bytes: int,
+    header_project: str | None,
+) -> RowBatch:
+    """`decode_request` for the ingest path: the spans kept come back as store rows.
 
     Raises:
         UnsupportedMediaType: the content type is neither protobuf nor JSON.
@@ -70,12 +97,12 @@ def decode_request(
     kind = media_type(content_type)
     data = decompress(body, content_encoding, max_body_bytes)
     if kind == JSON:
-        return decode_json(data, header_project)
+        return decode_json_rows(data, header_project)
     try:
         request = ExportTraceServiceRequest.FromString(data)
     except DecodeError as exc:
         raise InvalidInput(f"malformed protobuf ExportTraceServiceRequest: {exc}") from exc
-    return normalize_request(request, header_project)
+    return request_rows(request, header_project)
 
 
 def media_type(content_type: str | None) -> str:

@@ -22,10 +22,11 @@ from typing import Any
 import orjson
 
 from llmpulse.domain.errors import InvalidInput
-from llmpulse.domain.spans import Rejection, Span
+from llmpulse.domain.spans import Rejection
 from llmpulse.ingest.indexed import INDEXED_PREFIXES
-from llmpulse.ingest.openinference import RawSpan, build_span, resolve_project
-from llmpulse.ingest.types import Normalized
+from llmpulse.ingest.openinference import RawSpan, build_row, invalid, resolve_project
+from llmpulse.ingest.types import Normalized, RowBatch
+from llmpulse.store.events.codec import span_from_row
 
 _START = "start_time_unix_nano"
 _END = "end_time_unix_nano"
@@ -45,7 +46,17 @@ class _Bad(Exception):
 
 
 def decode_json(data: bytes, header_project: str | None) -> Normalized:
-    """Decode an OTLP/JSON ``ExportTraceServiceRequest`` and normalize its spans.
+    """Decode an OTLP/JSON ``ExportTraceServiceRequest`` into domain `Span` values.
+
+    Raises:
+        InvalidInput: the body is not JSON, or not an object with a ``resourceSpans`` list.
+    """
+    batch = decode_json_rows(data, header_project)
+    return Normalized([span_from_row(r) for r in batch.rows], batch.rejections)
+
+
+def decode_json_rows(data: bytes, header_project: str | None) -> RowBatch:
+    """Decode an OTLP/JSON ``ExportTraceServiceRequest`` and normalize its spans into rows.
 
     Raises:
         InvalidInput: the body is not JSON, or not an object with a ``resourceSpans`` list.
@@ -57,7 +68,7 @@ def decode_json(data: bytes, header_project: str | None) -> Normalized:
     resource_spans = _get(doc, "resourceSpans", "resource_spans") if isinstance(doc, dict) else None
     if not isinstance(resource_spans, list):
         raise InvalidInput("OTLP/JSON body must be an object with a resourceSpans list")
-    out = Normalized(spans=[], rejections=[])
+    out = RowBatch(rows=[], rejections=[])
     for ri, item in enumerate(resource_spans):
         path = f"resource_spans[{ri}]"
         try:
@@ -75,7 +86,7 @@ def decode_json(data: bytes, header_project: str | None) -> Normalized:
 
 
 def _decode_scope(
-    item: Any, resource_attrs: dict[str, Any], project: Any, path: str, out: Normalized
+    item: Any, resource_attrs: dict[str, Any], project: Any, path: str, out: RowBatch
 ) -> None:
     try:
         obj = _object(item)
@@ -93,11 +104,11 @@ def _decode_scope(
         except _Bad as bad:
             out.rejections.append(bad.at(span_path))
             continue
-        result = build_span(raw, resource_attrs, scope_name, scope_version, span_path, project)
-        if isinstance(result, Span):
-            out.spans.append(result)
+        problem = invalid(raw)
+        if problem is None:
+            out.rows.append(build_row(raw, resource_attrs, scope_name, scope_version, project))
         else:
-            out.rejections.append(result)
+            out.rejections.append(Rejection(f"{span_path}.{problem[0]}", problem[1]))
 
 
 def _raw_span(item: Any) -> RawSpan:

@@ -81,9 +81,15 @@ HTTP_STATUS = ("http.response.status_code", "http.status_code")
 _COST = ("llm.cost.total", "llm.cost.prompt", "llm.cost.completion")
 # Most spans (chains, retrievers, tools) carry none of these: one C-level set test skips them.
 _MODEL_KEYS = frozenset(MODEL + PROVIDER + PROMPT_TOKENS + COMPLETION_TOKENS + TOTAL_TOKENS + _COST)
-_NO_MODEL_COLUMNS: dict[str, Any] = dict.fromkeys(
-    ("model", "provider", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd")
-)
+_NO_MODEL_VALUES = (None, None, None, None, None, None)
+_SPAN_ONLY_KEYS = frozenset(SESSION + USER + ENVIRONMENT + SPAN_VERSION + HTTP_STATUS)
+
+TYPED_COLUMNS = (
+    "model", "provider", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd",
+    "session_id", "user_id", "environment", "version", "http_status", "input_value",
+    "output_value", "metadata", "tags",
+)  # fmt: skip
+"""The span columns `typed_values` reads, in the order it returns them."""
 
 
 def span_kind(attrs: dict[str, Any], has_messages: bool) -> SpanKind:
@@ -100,45 +106,57 @@ def span_kind(attrs: dict[str, Any], has_messages: bool) -> SpanKind:
 
 
 def typed_columns(attrs: dict[str, Any], resource_attrs: dict[str, Any]) -> dict[str, Any]:
-    """Read the typed `Span` columns; pops what they fully capture from ``attrs``.
+    """`typed_values` by column name."""
+    return dict(zip(TYPED_COLUMNS, typed_values(attrs, resource_attrs), strict=True))
 
-    Popped: ``input.value``, ``output.value``, ``metadata`` and ``tag.tags`` (the bulky or
-    structured ones); small scalars such as ``llm.model_name`` stay in the attributes too, so
-    filters on the original keys keep working.
+
+def typed_values(attrs: dict[str, Any], resource_attrs: dict[str, Any]) -> tuple[Any, ...]:
+    """Read the typed span columns named by `TYPED_COLUMNS`, in that order.
+
+    Pops what they fully capture from ``attrs``: ``input.value``, ``output.value``,
+    ``metadata`` and ``tag.tags`` (the bulky or structured ones); small scalars such as
+    ``llm.model_name`` stay in the attributes too, so filters on the original keys keep working.
     """
-    columns = _NO_MODEL_COLUMNS if _MODEL_KEYS.isdisjoint(attrs) else _model_columns(attrs)
-    return {
-        **columns,
-        "session_id": as_str(first_present(attrs, SESSION)),
-        "user_id": as_str(first_present(attrs, USER)),
-        "environment": as_str(
-            first_present(attrs, ENVIRONMENT) or first_present(resource_attrs, ENVIRONMENT)
-        ),
-        "version": as_str(
-            first_present(attrs, SPAN_VERSION) or resource_attrs.get("service.version")
-        ),
-        "http_status": as_int(first_present(attrs, HTTP_STATUS)),
-        "input_value": _pop_str(attrs, "input.value"),
-        "output_value": _pop_str(attrs, "output.value"),
-        "metadata": _pop_metadata(attrs),
-        "tags": _pop_tags(attrs),
-    }
+    model = _NO_MODEL_VALUES if _MODEL_KEYS.isdisjoint(attrs) else _model_values(attrs)
+    if _SPAN_ONLY_KEYS.isdisjoint(attrs):
+        session = user = span_env = span_version = http_status = None
+    else:
+        session = as_str(first_present(attrs, SESSION))
+        user = as_str(first_present(attrs, USER))
+        span_env = first_present(attrs, ENVIRONMENT)
+        span_version = first_present(attrs, SPAN_VERSION)
+        http_status = as_int(first_present(attrs, HTTP_STATUS))
+    environment = as_str(span_env or first_present(resource_attrs, ENVIRONMENT))
+    version = as_str(span_version or resource_attrs.get("service.version"))
+    raw_metadata = attrs.pop("metadata", None)
+    return (
+        *model,
+        session,
+        user,
+        environment,
+        version,
+        http_status,
+        _pop_str(attrs, "input.value"),
+        _pop_str(attrs, "output.value"),
+        {} if raw_metadata is None else parse_json_object(raw_metadata),
+        _pop_tags(attrs) if "tag.tags" in attrs else (),
+    )
 
 
-def _model_columns(attrs: dict[str, Any]) -> dict[str, Any]:
+def _model_values(attrs: dict[str, Any]) -> tuple[Any, ...]:
     prompt = as_int(first_present(attrs, PROMPT_TOKENS))
     completion = as_int(first_present(attrs, COMPLETION_TOKENS))
     total = as_int(first_present(attrs, TOTAL_TOKENS))
     if total is None and (prompt is not None or completion is not None):
         total = (prompt or 0) + (completion or 0)
-    return {
-        "model": as_str(first_present(attrs, MODEL)),
-        "provider": as_str(first_present(attrs, PROVIDER)),
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": total,
-        "cost_usd": _cost(attrs),
-    }
+    return (
+        as_str(first_present(attrs, MODEL)),
+        as_str(first_present(attrs, PROVIDER)),
+        prompt,
+        completion,
+        total,
+        _cost(attrs),
+    )
 
 
 def _cost(attrs: dict[str, Any]) -> float | None:
@@ -154,15 +172,12 @@ def _cost(attrs: dict[str, Any]) -> float | None:
 
 def _pop_str(attrs: dict[str, Any], key: str) -> str | None:
     value = attrs.get(key)
+    if value is None:
+        return None
     text = as_str(value)
     if text is not None:
         del attrs[key]
     return text
-
-
-def _pop_metadata(attrs: dict[str, Any]) -> dict[str, Any]:
-    raw = attrs.pop("metadata", None)
-    return {} if raw is None else parse_json_object(raw)
 
 
 def _pop_tags(attrs: dict[str, Any]) -> tuple[str, ...]:

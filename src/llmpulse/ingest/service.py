@@ -11,8 +11,8 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.predictions import Evaluation
 from llmpulse.domain.spans import Annotation, Rejection, Span
 from llmpulse.ingest.annotate import Annotated, to_annotations
-from llmpulse.ingest.decode_pool import DecodedBatch, DecodePool, columnarize
-from llmpulse.ingest.otlp import normalize_request
+from llmpulse.ingest.decode_pool import DecodedBatch, DecodePool, columnarize, columnarize_rows
+from llmpulse.ingest.openinference import request_rows
 from llmpulse.ingest.predictions import ParsedPredictions, parse_predictions, prediction_to_span
 from llmpulse.ingest.price_config import PriceConfig
 from llmpulse.ingest.writer import SpanWriter
@@ -86,8 +86,8 @@ class IngestService:
         """Store an already-parsed ExportTraceServiceRequest (the gRPC path)."""
 
         def work() -> DecodedBatch:
-            n = normalize_request(request, header_project)  # type: ignore[arg-type]
-            return columnarize(n.spans, n.rejections, self.prices.enricher)
+            rows = request_rows(request, header_project)  # type: ignore[arg-type]
+            return columnarize_rows(rows, self.prices.enricher)
 
         return await self._commit(await asyncio.to_thread(work))
 

@@ -21,6 +21,7 @@ from llmpulse.ingest.enrich import (
     span_usage,
 )
 from llmpulse.ingest.pricing import PriceBook, Usage, compute_cost, default_price_book
+from llmpulse.store.events.codec import span_from_row, span_to_row
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 DEMO_MODELS = ("gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "llama-3.1-70b", "claude-3-opus")
@@ -220,3 +221,18 @@ def test_enrich_counts_span_unpriced_when_token_counts_are_negative() -> None:
     result = _enrich(span)
     assert result.unpriced == {"gpt-4o": 1}
     assert result.spans[0].cost_usd is None
+
+
+def test_enrich_rows_prices_rows_in_place_like_enrich_prices_spans() -> None:
+    spans = [
+        _span(1, model="gpt-4o-mini", provider="openai", prompt_tokens=50, completion_tokens=7),
+        _span(2, model="no-such-model", prompt_tokens=5, completion_tokens=1),
+        _span(3, model="gpt-4o", cost_usd=0.25, prompt_tokens=1, completion_tokens=1),
+        _span(4, attributes={"x": 1}),
+        _span(5, at=START - timedelta(days=900), model="gpt-4o", prompt_tokens=9),
+    ]
+    expected = _enrich(*spans)
+    rows = [span_to_row(dataclasses.replace(s, attributes=dict(s.attributes))) for s in spans]
+    unpriced = CostEnricher(default_price_book()).enrich_rows(rows)
+    assert unpriced == expected.unpriced == {"no-such-model": 1}
+    assert [span_from_row(r) for r in rows] == expected.spans

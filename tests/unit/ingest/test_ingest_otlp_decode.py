@@ -15,7 +15,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from llmpulse.domain.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from llmpulse.domain.spans import Message, Rejection, RetrievedDocument, SpanKind, StatusCode
-from llmpulse.ingest.otlp import Normalized, decode_request
+from llmpulse.ingest.otlp import Normalized, decode_request, decode_request_rows
+from llmpulse.store.events.codec import rows_to_arrow, span_from_row, spans_to_arrow
 
 DATA = Path(__file__).parents[2] / "data"
 PB = "application/x-protobuf"
@@ -256,3 +257,15 @@ def test_decode_request_uses_header_project_when_resource_names_none() -> None:
 
 def test_decode_request_accepts_empty_protobuf_body_as_empty_request() -> None:
     assert decode(b"") == Normalized(spans=[], rejections=[])
+
+
+@pytest.mark.parametrize("content_type", [PB, "application/json"])
+def test_decode_rows_give_the_same_arrow_table_as_the_decoded_spans(content_type: str) -> None:
+    body = rag_body()
+    if content_type != PB:
+        body = json.dumps(to_otlp_json(body)).encode()
+    spans = decode(body, content_type).spans
+    batch = decode_request_rows(body, content_type, None, max_body_bytes=LIMIT, header_project=None)
+    assert len(batch.rows) == len(spans) == 3
+    assert rows_to_arrow(batch.rows).equals(spans_to_arrow(spans))
+    assert [span_from_row(r) for r in batch.rows] == spans

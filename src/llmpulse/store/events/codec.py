@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -75,7 +75,7 @@ def _column_values(items: Sequence[Any], column: Column) -> list[Any]:
     return values
 
 
-def _to_array(column: Column, values: list[Any]) -> pa.Array:
+def _to_array(column: Column, values: Sequence[Any]) -> pa.Array:
     """Build one Arrow array; aware datetimes become naive UTC microseconds."""
     if column.type is ColumnType.TIMESTAMP:
         return pa.array(values, type=_UTC_US).cast(_NAIVE_US)
@@ -85,17 +85,126 @@ def _to_array(column: Column, values: list[Any]) -> pa.Array:
 def _build_column(items: Sequence[Any], column: Column) -> pa.Array:
     """One column's Arrow array; a value of the wrong type fails the batch naming the field."""
     try:
-        if column.name == "latency_ms":
-            values: list[Any] = [
-                (s.end_time - s.start_time).total_seconds() * 1000.0 for s in items
-            ]
-        else:
-            values = _column_values(items, column)
-        return _to_array(column, values)
+        return _to_array(column, _column_values(items, column))
     except (pa.ArrowException, TypeError, ValueError, OverflowError) as e:
-        raise InvalidInput(
-            f"cannot store field {column.name}: {e}", [FieldError(column.name, str(e))]
-        ) from e
+        raise _unstorable(column, e) from e
+
+
+def _unstorable(column: Column, e: Exception) -> InvalidInput:
+    return InvalidInput(f"cannot store field {column.name}: {e}", [FieldError(column.name, str(e))])
+
+
+# -- span rows: the ingest hot path ----------------------------------------------------------
+
+SpanRow = list[Any]
+"""One span as the values of `SPAN_COLUMNS`, in order, before encoding: ``start_time`` and
+``end_time`` are integer Unix microseconds (UTC); messages, documents and events are tuples of
+their domain objects; metadata, attributes and resource attributes are dicts; tags a tuple."""
+
+ROW_INDEX: dict[str, int] = {c.name: i for i, c in enumerate(SPAN_COLUMNS)}
+"""Position of each span column in a `SpanRow`."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def unix_us(t: datetime) -> int:
+    """An aware datetime as integer Unix microseconds (exact)."""
+    return (t - _EPOCH) // _US
+
+
+def latency_ms(start_us: int, end_us: int) -> float:
+    """End minus start in milliseconds, from integer microseconds (the stored precision)."""
+    return (end_us - start_us) / 1000.0
+
+
+def span_to_row(span: Span) -> SpanRow:
+    """The `SpanRow` of a domain `Span`."""
+    start, end = unix_us(span.start_time), unix_us(span.end_time)
+    return [
+        span.project, span.trace_id, span.span_id, span.parent_span_id, span.name, span.kind,
+        start, end, latency_ms(start, end), span.status_code, span.status_message,
+        span.model, span.provider, span.prompt_tokens, span.completion_tokens,
+        span.total_tokens, span.cost_usd, span.session_id, span.user_id, span.environment,
+        span.version, span.prediction_id, span.http_status, span.input_value,
+        span.output_value, span.exception_type, span.exception_message, span.input_messages,
+        span.output_messages, span.documents, span.events, span.metadata, span.attributes,
+        span.resource_attributes, span.tags,
+    ]  # fmt: skip
+
+
+def span_from_row(row: SpanRow) -> Span:
+    """The domain `Span` of a `SpanRow` (the inverse of `span_to_row`)."""
+    (
+        project, trace_id, span_id, parent_span_id, name, kind, start, end, _latency,
+        status_code, status_message, model, provider, prompt_tokens, completion_tokens,
+        total_tokens, cost_usd, session_id, user_id, environment, version, prediction_id,
+        http_status, input_value, output_value, exception_type, exception_message,
+        input_messages, output_messages, documents, events, metadata, attributes,
+        resource_attributes, tags,
+    ) = row  # fmt: skip
+    return Span(
+        project=project,
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent_span_id,
+        name=name,
+        kind=kind,
+        start_time=_EPOCH + timedelta(microseconds=start),
+        end_time=_EPOCH + timedelta(microseconds=end),
+        status_code=status_code,
+        status_message=status_message,
+        model=model,
+        provider=provider,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=total_tokens,
+        cost_usd=cost_usd,
+        session_id=session_id,
+        user_id=user_id,
+        environment=environment,
+        version=version,
+        prediction_id=prediction_id,
+        http_status=http_status,
+        input_value=input_value,
+        output_value=output_value,
+        input_messages=input_messages,
+        output_messages=output_messages,
+        documents=documents,
+        exception_type=exception_type,
+        exception_message=exception_message,
+        events=events,
+        metadata=metadata,
+        tags=tags,
+        attributes=attributes,
+        resource_attributes=resource_attributes,
+    )
+
+
+def _row_array(column: Column, values: Sequence[Any]) -> pa.Array:
+    kind = column.type
+    if kind is ColumnType.JSON:
+        return pa.array([dumps_json(v) for v in values], type=pa.string())
+    if kind is ColumnType.TEXT_LIST:
+        return pa.array([list(v) if v else None for v in values], type=pa.list_(pa.string()))
+    if kind is ColumnType.TIMESTAMP:
+        return pa.array(values, type=_NAIVE_US)
+    return pa.array(values, type=_ARROW_TYPES[kind])
+
+
+def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
+    """Build the Arrow table of span rows with exactly the columns of `SPAN_COLUMNS`.
+
+    Raises:
+        InvalidInput: a field holds a value its column cannot take (nothing is stored).
+    """
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in SPAN_COLUMNS]
+    arrays = []
+    for column, values in zip(SPAN_COLUMNS, columns, strict=True):
+        try:
+            arrays.append(_row_array(column, values))
+        except (pa.ArrowException, TypeError, ValueError, OverflowError) as e:
+            raise _unstorable(column, e) from e
+    return pa.Table.from_arrays(arrays, names=list(SPAN_COLUMN_NAMES))
 
 
 def spans_to_arrow(spans: Sequence[Span]) -> pa.Table:
@@ -104,8 +213,7 @@ def spans_to_arrow(spans: Sequence[Span]) -> pa.Table:
     Raises:
         InvalidInput: a field holds a value its column cannot take (nothing is stored).
     """
-    arrays = [_build_column(spans, c) for c in SPAN_COLUMNS]
-    return pa.Table.from_arrays(arrays, names=list(SPAN_COLUMN_NAMES))
+    return rows_to_arrow([span_to_row(s) for s in spans])
 
 
 def annotations_to_arrow(annotations: Sequence[Annotation]) -> pa.Table:

@@ -22,6 +22,7 @@ from llmpulse.domain.errors import InvalidInput, Unavailable
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId
 from llmpulse.domain.spans import Span, SpanKind, StatusCode
 from llmpulse.store.api import AttrEquals, EventStore, SpanQuery, TimeRange
+from llmpulse.store.events.codec import spans_to_arrow
 
 P = ProjectName("default")
 OpenStore = Callable[[], EventStore]
@@ -50,6 +51,18 @@ def test_append_spans_round_trips_defaults_when_fields_are_empty(event_store: Ev
     assert got is not None
     assert got.start_time.tzinfo is not None
     assert got.latency_ms == pytest.approx(250.007)
+
+
+def test_append_columns_refuses_table_when_columns_are_out_of_order(
+    event_store: EventStore,
+) -> None:
+    table = spans_to_arrow([make_span(1)])
+    names = table.column_names
+    swapped = table.select([names[1], names[0], *names[2:]])
+    with pytest.raises(ValueError, match="columns"):
+        event_store.append_columns(swapped)
+    assert event_store.stats().num_spans == 0
+    assert event_store.append_columns(table) == 1
 
 
 def test_append_spans_returns_zero_when_batch_is_empty(event_store: EventStore) -> None:

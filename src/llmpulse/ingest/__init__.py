@@ -4,13 +4,15 @@ May import `llmpulse.domain`, `llmpulse.clock`, `llmpulse.store` (protocols) and
 `opentelemetry.proto` (this is the only package that may). Must not import `query`, `server`
 or anything above it.
 
-Entry points: `otlp.decode_request` (OTLP/HTTP body → `types.Normalized`),
-`openinference.normalize_request` (a decoded ``ExportTraceServiceRequest``, shared with the
-gRPC listener, → `types.Normalized`) and `openinference.to_span`, the per-span pure function;
-`service.IngestService` hands normalized spans to `writer.SpanWriter`.
+Entry points: `otlp.decode_request_rows` (OTLP/HTTP body → `types.RowBatch`, the ingest
+path) and `openinference.request_rows` (a decoded ``ExportTraceServiceRequest``, the gRPC
+path); each span becomes a row of the event store's columns (`store.events.codec.SpanRow`).
+`otlp.decode_request`, `openinference.normalize_request` and `openinference.to_span` are the
+same mapping returning domain `Span` values. `service.IngestService` prices the rows, builds
+Arrow tables and hands them to `writer.SpanWriter`.
 
 Decode and normalize modules: `otlp` (transport: content type, gzip, size limits, protobuf),
-`otlp_json` (OTLP/JSON walker), `openinference` (validation, Span assembly, project),
+`otlp_json` (OTLP/JSON walker), `openinference` (validation, row assembly, project),
 `semconv` (typed columns and span kind), `indexed` (flattened messages and documents),
 `genai` (structured ``gen_ai.*messages``), `attributes` (AnyValue → Python).
 """

@@ -1,9 +1,10 @@
-"""OTLP span → domain `Span`, or a `Rejection` naming the field that made it unusable.
+"""OTLP span → a row of the event store's columns, or a `Rejection` naming the bad field.
 
-`to_span` is the per-span pure function; `normalize_request` walks a decoded
-``ExportTraceServiceRequest`` (OTLP/HTTP protobuf and the gRPC listener share it); the JSON
-decoder builds `RawSpan` values itself and calls `build_span`, so both encodings share every
-rule below.
+`request_rows` walks a decoded ``ExportTraceServiceRequest`` (OTLP/HTTP protobuf and the gRPC
+listener share it): `raw_span` reads the wire fields, `invalid` checks them and `build_row`
+maps them to a `SpanRow`. The JSON decoder builds `RawSpan` values itself and calls the same
+`invalid` and `build_row`, so both encodings share every rule below. `to_span`,
+`build_span` and `normalize_request` return the same mapping as domain `Span` values.
 
 Validation (OTLP trace spec): ``trace_id`` is 16 bytes and not all zero, ``span_id`` 8 bytes and
 not all zero, ``parent_span_id`` empty or 8 bytes; start and end are set, between 1970-01-02

@@ -26,7 +26,7 @@ from llmpulse.ingest.enrich import CostEnricher
 from llmpulse.ingest.otlp import decode_request_rows
 from llmpulse.ingest.pricing import PriceBook
 from llmpulse.ingest.types import RowBatch
-from llmpulse.store.events.codec import rows_to_arrow, spans_to_arrow
+from llmpulse.store.events.codec import ROW_INDEX, rows_to_arrow, span_to_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,7 @@ class PriceSnapshot:
 
 
 _ENRICHER: tuple[int, CostEnricher] | None = None
+_ATTRIBUTES = ROW_INDEX["attributes"]
 
 
 def _enricher(prices: PriceSnapshot) -> CostEnricher:
@@ -58,14 +59,12 @@ def _enricher(prices: PriceSnapshot) -> CostEnricher:
     return _ENRICHER[1]
 
 
-def columnarize(
-    spans: list[Span], rejections: list[Rejection], enricher: CostEnricher
-) -> DecodedBatch:
+def columnarize(spans: list[Span], enricher: CostEnricher) -> DecodedBatch:
     """Price domain spans and turn them into an Arrow table (the spans are left as they are)."""
-    result = enricher.enrich(spans)
-    projects = tuple(sorted({s.project for s in result.spans}))
-    table = spans_to_arrow(result.spans) if result.spans else None
-    return DecodedBatch(table, len(result.spans), rejections, projects)
+    rows = [span_to_row(s) for s in spans]
+    for row in rows:
+        row[_ATTRIBUTES] = dict(row[_ATTRIBUTES])  # pricing writes into the row's own copy
+    return columnarize_rows(RowBatch(rows, []), enricher)
 
 
 def columnarize_rows(batch: RowBatch, enricher: CostEnricher) -> DecodedBatch:

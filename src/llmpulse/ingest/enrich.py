@@ -9,7 +9,7 @@ Rules, per span:
   ``llmpulse.cost.source = "price_table"``.
 - A span with tokens whose model has no price in force (or whose token counts are negative)
   keeps ``cost_usd = None`` (never a silent 0), gets ``llmpulse.cost.unpriced = True`` and is
-  counted in `EnrichResult.unpriced` under its model name.
+  counted under its model name in what `CostEnricher.enrich_rows` returns.
 - Anything else (no model, or no prompt/completion count) passes through untouched.
 
 Cache tokens come from ``llm.token_count.prompt_details.cache_read`` / ``.cache_write``
@@ -20,15 +20,14 @@ count includes them, so spans are normalised with `Usage.from_inclusive`; when t
 counts exceed the prompt count, the instrumentation evidently reported Anthropic's exclusive
 ``input_tokens``, and `Usage.from_exclusive` is used instead.
 
-Attributes are never mutated: a changed span gets a copied attributes dict.
+Enrichment works on `SpanRow` values and updates them in place, attributes included: the
+decoder's rows own their dicts, and `decode_pool.columnarize` copies a domain span's
+attributes before its row is priced.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
-from types import MemberDescriptorType
 from typing import Any
 
 from llmpulse.clock import EPOCH
@@ -61,49 +60,15 @@ _COST, _ATTRIBUTES, _MODEL, _PROVIDER, _PROMPT, _COMPLETION, _START = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class EnrichResult:
-    """Enriched spans (same order) and, per unpriced model name, how many spans it had."""
-
-    spans: list[Span]
-    unpriced: dict[str, int]
-
-
 class CostEnricher:
-    """Fills ``Span.cost_usd`` from a `PriceBook` (rules in the module docstring)."""
+    """Fills the ``cost_usd`` of span rows from a `PriceBook` (rules in the module docstring)."""
 
     def __init__(self, book: PriceBook) -> None:
         """Price spans with ``book``; swap books by building a new enricher."""
         self.book = book
 
-    def enrich(self, spans: list[Span]) -> EnrichResult:
-        """Return the spans with costs filled in, and the unpriced models' span counts."""
-        out: list[Span] = []
-        unpriced: dict[str, int] = {}
-        for span in spans:
-            if span.cost_usd is not None:
-                out.append(_with_cost(span, span.cost_usd, _tagged(span, SOURCE_INGESTED)))
-                continue
-            model = span.model
-            if model is None or (span.prompt_tokens is None and span.completion_tokens is None):
-                out.append(span)
-                continue
-            cost = self._price(
-                model, span.provider, span.start_time,
-                span.prompt_tokens, span.completion_tokens, span.attributes,
-            )  # fmt: skip
-            if cost is None:
-                unpriced[model] = unpriced.get(model, 0) + 1
-                out.append(_with_cost(span, None, {**span.attributes, COST_UNPRICED: True}))
-            else:
-                out.append(_with_cost(span, cost, _tagged(span, SOURCE_PRICE_TABLE)))
-        return EnrichResult(out, unpriced)
-
     def enrich_rows(self, rows: list[SpanRow]) -> dict[str, int]:
-        """Price span rows in place, by the same rules as `enrich`; returns the unpriced counts.
-
-        Rows fresh from the decoder own their attribute dicts, so they are updated in place.
-        """
+        """Price span rows in place; returns, per unpriced model name, how many rows it had."""
         unpriced: dict[str, int] = {}
         for row in rows:
             attrs = row[_ATTRIBUTES]
@@ -171,39 +136,3 @@ def _first_int(attrs: dict[str, Any], keys: tuple[str, ...]) -> int:
         if value is not None:
             return as_int(value) or 0
     return 0
-
-
-def _tagged(span: Span, source: str) -> dict[str, Any]:
-    return {**span.attributes, COST_SOURCE: source}
-
-
-def _build_copier() -> Callable[[Span, float | None, dict[str, Any]], Span]:
-    """A copy of a span with new ``cost_usd`` and ``attributes``, equal to `dataclasses.replace`.
-
-    `dataclasses.replace` re-runs the frozen ``__init__`` (one ``object.__setattr__`` per
-    field, ~10 µs for `Span`'s 36 fields); writing the slots through their descriptors takes a
-    third of that, and this runs once per LLM span on the ingest hot path. The function is
-    generated from `dataclasses.fields`, the way `dataclasses` generates ``__init__``, so a new
-    `Span` field is copied without edits here. Falls back to `replace` if `Span` ever gains a
-    ``__post_init__`` or loses its slots.
-    """
-    names = [f.name for f in fields(Span)]
-    slotted = all(isinstance(Span.__dict__.get(n), MemberDescriptorType) for n in names)
-    if not slotted or hasattr(Span, "__post_init__"):
-        return lambda span, cost, attributes: replace(span, cost_usd=cost, attributes=attributes)
-    new_value = {"cost_usd": "cost", "attributes": "attributes"}
-    body = "".join(
-        f"    _set_{i}(copy, {new_value.get(name, 'span.' + name)})\n"
-        for i, name in enumerate(names)
-    )
-    source = (
-        f"def _with_cost(span, cost, attributes):\n    copy = _new(_Span)\n{body}    return copy\n"
-    )
-    namespace: dict[str, Any] = {"_new": object.__new__, "_Span": Span}
-    namespace.update({f"_set_{i}": Span.__dict__[n].__set__ for i, n in enumerate(names)})
-    exec(source, namespace)  # noqa: S102 - source built above from Span's own field names
-    copier: Callable[[Span, float | None, dict[str, Any]], Span] = namespace["_with_cost"]
-    return copier
-
-
-_with_cost = _build_copier()

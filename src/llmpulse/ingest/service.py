@@ -95,7 +95,7 @@ class IngestService:
         """Store domain spans and annotations (SDK predictions, annotations, demo)."""
         batch = None
         if spans:
-            batch = await asyncio.to_thread(columnarize, list(spans), [], self.prices.enricher)
+            batch = await asyncio.to_thread(columnarize, list(spans), self.prices.enricher)
         await self._commit(batch, annotations)
 
     async def _commit(

@@ -13,11 +13,11 @@ from llmpulse.demo.traces import PROVIDERS
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Message, Span, SpanKind, StatusCode
 from llmpulse.domain.specs import PriceTable
+from llmpulse.ingest.decode_pool import columnarize
 from llmpulse.ingest.enrich import (
     COST_SOURCE,
     COST_UNPRICED,
     CostEnricher,
-    EnrichResult,
     span_usage,
 )
 from llmpulse.ingest.pricing import PriceBook, Usage, compute_cost, default_price_book
@@ -41,8 +41,17 @@ def _span(n: int = 0, at: datetime = START, **kw: Any) -> Span:
     )
 
 
-def _enrich(*spans: Span, book: PriceBook | None = None) -> EnrichResult:
-    return CostEnricher(book or default_price_book()).enrich(list(spans))
+@dataclasses.dataclass
+class Enriched:
+    spans: list[Span]
+    unpriced: dict[str, int]
+
+
+def _enrich(*spans: Span, book: PriceBook | None = None) -> Enriched:
+    """Price the spans' rows (each with its own attributes dict) and read them back."""
+    rows = [span_to_row(dataclasses.replace(s, attributes=dict(s.attributes))) for s in spans]
+    unpriced = CostEnricher(book or default_price_book()).enrich_rows(rows)
+    return Enriched([span_from_row(r) for r in rows], unpriced)
 
 
 def test_enrich_costs_span_by_table_arithmetic_when_openinference_cache_read_present() -> None:
@@ -177,12 +186,11 @@ def test_enrich_passes_span_through_when_no_model_or_no_tokens() -> None:
     chain = _span(1, attributes={"x": 1})
     total_only = _span(2, model="gpt-4o", total_tokens=100)
     result = _enrich(chain, total_only)
-    assert result.spans[0] is chain
-    assert result.spans[1] is total_only
+    assert result.spans == [chain, total_only]
     assert result.unpriced == {}
 
 
-def test_enrich_copy_matches_dataclasses_replace_when_span_has_every_field_set() -> None:
+def test_enrich_changes_only_cost_and_attributes_when_span_has_every_field_set() -> None:
     span = _span(
         7,
         status_code=StatusCode.ERROR,
@@ -223,16 +231,10 @@ def test_enrich_counts_span_unpriced_when_token_counts_are_negative() -> None:
     assert result.spans[0].cost_usd is None
 
 
-def test_enrich_rows_prices_rows_in_place_like_enrich_prices_spans() -> None:
-    spans = [
-        _span(1, model="gpt-4o-mini", provider="openai", prompt_tokens=50, completion_tokens=7),
-        _span(2, model="no-such-model", prompt_tokens=5, completion_tokens=1),
-        _span(3, model="gpt-4o", cost_usd=0.25, prompt_tokens=1, completion_tokens=1),
-        _span(4, attributes={"x": 1}),
-        _span(5, at=START - timedelta(days=900), model="gpt-4o", prompt_tokens=9),
-    ]
-    expected = _enrich(*spans)
-    rows = [span_to_row(dataclasses.replace(s, attributes=dict(s.attributes))) for s in spans]
-    unpriced = CostEnricher(default_price_book()).enrich_rows(rows)
-    assert unpriced == expected.unpriced == {"no-such-model": 1}
-    assert [span_from_row(r) for r in rows] == expected.spans
+def test_columnarize_prices_a_copy_and_leaves_domain_spans_untouched() -> None:
+    span = _span(1, model="gpt-4o-mini", prompt_tokens=50, completion_tokens=7, attributes={})
+    batch = columnarize([span], CostEnricher(default_price_book()))
+    assert span.attributes == {}
+    assert span.cost_usd is None
+    assert batch.table is not None
+    assert batch.table.column("cost_usd")[0].as_py() == _enrich(span).spans[0].cost_usd

@@ -81,9 +81,19 @@ def from_unix_ns(ns: int) -> datetime:
 
     Exact to the microsecond (integer arithmetic; a float detour loses the last digit).
     """
-    return EPOCH + timedelta(microseconds=ns // 1000)
+    return from_unix_us(ns // 1000)
 
 
 def to_unix_ns(t: datetime) -> int:
     """Convert an aware datetime to integer Unix nanoseconds (exact)."""
-    return (t - EPOCH) // _US * 1000
+    return to_unix_us(t) * 1000
+
+
+def from_unix_us(us: int) -> datetime:
+    """Convert integer Unix microseconds (the stored precision) to an aware UTC datetime."""
+    return EPOCH + timedelta(microseconds=us)
+
+
+def to_unix_us(t: datetime) -> int:
+    """Convert an aware datetime to integer Unix microseconds (exact)."""
+    return (t - EPOCH) // _US

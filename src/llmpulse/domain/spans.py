@@ -8,13 +8,12 @@ exist only at the OTLP and storage edges.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from llmpulse.clock import to_unix_us
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
-
-_US = timedelta(microseconds=1)
 
 
 class SpanKind(StrEnum):
@@ -112,7 +111,12 @@ class Span:
     @property
     def latency_ms(self) -> float:
         """End minus start, in milliseconds."""
-        return (self.end_time - self.start_time) / _US / 1000.0
+        return latency_ms(to_unix_us(self.start_time), to_unix_us(self.end_time))
+
+
+def latency_ms(start_us: int, end_us: int) -> float:
+    """End minus start in milliseconds, from integer Unix microseconds (the stored precision)."""
+    return (end_us - start_us) / 1000.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,10 +27,10 @@ attributes before its row is priced.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from llmpulse.clock import EPOCH
+from llmpulse.clock import from_unix_us
 from llmpulse.domain.spans import Span
 from llmpulse.ingest.attributes import as_int
 from llmpulse.ingest.pricing import PriceBook, Usage, cost_of_buckets
@@ -78,7 +78,7 @@ class CostEnricher:
             model, prompt, completion = row[_MODEL], row[_PROMPT], row[_COMPLETION]
             if model is None or (prompt is None and completion is None):
                 continue
-            at = EPOCH + timedelta(microseconds=row[_START])
+            at = from_unix_us(row[_START])
             cost = self._price(model, row[_PROVIDER], at, prompt, completion, attrs)
             if cost is None:
                 unpriced[model] = unpriced.get(model, 0) + 1

@@ -36,7 +36,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 
 from llmpulse.clock import from_unix_ns
 from llmpulse.domain.ids import ProjectName
-from llmpulse.domain.spans import Message, Rejection, Span, SpanEvent, StatusCode
+from llmpulse.domain.spans import Message, Rejection, Span, SpanEvent, StatusCode, latency_ms
 from llmpulse.ingest import genai
 from llmpulse.ingest.attributes import SCALAR_FIELDS, any_value_to_py, key_values_to_dict
 from llmpulse.ingest.indexed import INDEXED_PREFIXES, parse_indexed
@@ -255,7 +255,7 @@ def build_row(
     parent = raw.parent_span_id
     return [
         project, raw.trace_id.hex(), raw.span_id.hex(), parent.hex() if parent else None,
-        raw.name, kind, start_us, end_us, (end_us - start_us) / 1000.0, status_code,
+        raw.name, kind, start_us, end_us, latency_ms(start_us, end_us), status_code,
         status_message, model, provider, prompt_tokens, completion_tokens, total_tokens,
         cost_usd, session_id, user_id, environment, version, None, http_status, input_value,
         output_value, exc_type, exc_message, input_messages, output_messages, documents,

@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from llmpulse.clock import EPOCH
 from llmpulse.ui.formats import Formatter
 
 PALETTE = (
     "#4f46e5", "#0d9488", "#d97706", "#e11d48", "#0284c7", "#7c3aed", "#16a34a", "#475569",
 )  # fmt: skip
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TIME_STEPS = tuple(
     timedelta(minutes=m) for m in (5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080)
 )

@@ -16,12 +16,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
+from llmpulse.clock import EPOCH
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.query.service import ProjectSummary, QueryService
 from llmpulse.store.api import MetricFrame, MetricQuery, SpanFilter
-from llmpulse.ui.charts import EPOCH, LineChart, Series, line_chart
+from llmpulse.ui.charts import LineChart, Series, line_chart
 from llmpulse.ui.formats import formatter_for
 from llmpulse.ui.page_support import (
     EVAL_METRIC,

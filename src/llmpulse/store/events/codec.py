@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
+from llmpulse.clock import from_unix_us, to_unix_us
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import (
@@ -26,6 +27,7 @@ from llmpulse.domain.spans import (
     SpanEvent,
     SpanKind,
     StatusCode,
+    latency_ms,
 )
 from llmpulse.store.events.columns import (
     ANNOTATION_COLUMN_NAMES,
@@ -103,23 +105,11 @@ their domain objects; metadata, attributes and resource attributes are dicts; ta
 
 ROW_INDEX: dict[str, int] = {c.name: i for i, c in enumerate(SPAN_COLUMNS)}
 """Position of each span column in a `SpanRow`."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
-
-
-def unix_us(t: datetime) -> int:
-    """An aware datetime as integer Unix microseconds (exact)."""
-    return (t - _EPOCH) // _US
-
-
-def latency_ms(start_us: int, end_us: int) -> float:
-    """End minus start in milliseconds, from integer microseconds (the stored precision)."""
-    return (end_us - start_us) / 1000.0
 
 
 def span_to_row(span: Span) -> SpanRow:
     """The `SpanRow` of a domain `Span`."""
-    start, end = unix_us(span.start_time), unix_us(span.end_time)
+    start, end = to_unix_us(span.start_time), to_unix_us(span.end_time)
     return [
         span.project, span.trace_id, span.span_id, span.parent_span_id, span.name, span.kind,
         start, end, latency_ms(start, end), span.status_code, span.status_message,
@@ -149,8 +139,8 @@ def span_from_row(row: SpanRow) -> Span:
         parent_span_id=parent_span_id,
         name=name,
         kind=kind,
-        start_time=_EPOCH + timedelta(microseconds=start),
-        end_time=_EPOCH + timedelta(microseconds=end),
+        start_time=from_unix_us(start),
+        end_time=from_unix_us(end),
         status_code=status_code,
         status_message=status_message,
         model=model,

@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
 
+from llmpulse.clock import from_unix_us, to_unix_us
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import SpanId
@@ -21,8 +22,6 @@ from llmpulse.store.api import AttrEquals, SpanQuery
 from llmpulse.store.events.columns import json_path, resolve_attribute_key
 
 MAX_LIMIT = 1000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
 
 
 class Dialect(Protocol):
@@ -82,7 +81,7 @@ def to_naive_utc(t: datetime) -> datetime:
 
 def encode_cursor(start_time: datetime, span_id: str) -> str:
     """The opaque cursor after the row (``start_time`` naive UTC, ``span_id``)."""
-    micros = (start_time.replace(tzinfo=UTC) - _EPOCH) // _US
+    micros = to_unix_us(start_time.replace(tzinfo=UTC))
     raw = orjson.dumps([micros, span_id])
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
@@ -98,7 +97,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, SpanId]:
         micros, span_id = orjson.loads(raw)
         if not isinstance(micros, int) or not isinstance(span_id, str):
             raise TypeError(cursor)
-        return (_EPOCH + micros * _US).replace(tzinfo=None), SpanId(span_id)
+        return from_unix_us(micros).replace(tzinfo=None), SpanId(span_id)
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError, OverflowError) as e:
         raise InvalidInput("cursor is not valid", [FieldError("cursor", str(e))]) from e
 

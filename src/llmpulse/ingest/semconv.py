@@ -84,13 +84,6 @@ _MODEL_KEYS = frozenset(MODEL + PROVIDER + PROMPT_TOKENS + COMPLETION_TOKENS + T
 _NO_MODEL_VALUES = (None, None, None, None, None, None)
 _SPAN_ONLY_KEYS = frozenset(SESSION + USER + ENVIRONMENT + SPAN_VERSION + HTTP_STATUS)
 
-TYPED_COLUMNS = (
-    "model", "provider", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd",
-    "session_id", "user_id", "environment", "version", "http_status", "input_value",
-    "output_value", "metadata", "tags",
-)  # fmt: skip
-"""The span columns `typed_values` reads, in the order it returns them."""
-
 
 def span_kind(attrs: dict[str, Any], has_messages: bool) -> SpanKind:
     """Decide the span kind (see the module docstring for the rules)."""
@@ -105,13 +98,10 @@ def span_kind(attrs: dict[str, Any], has_messages: bool) -> SpanKind:
     return SpanKind.UNKNOWN
 
 
-def typed_columns(attrs: dict[str, Any], resource_attrs: dict[str, Any]) -> dict[str, Any]:
-    """`typed_values` by column name."""
-    return dict(zip(TYPED_COLUMNS, typed_values(attrs, resource_attrs), strict=True))
-
-
 def typed_values(attrs: dict[str, Any], resource_attrs: dict[str, Any]) -> tuple[Any, ...]:
-    """Read the typed span columns named by `TYPED_COLUMNS`, in that order.
+    """Read the typed span columns, in this order: model, provider, prompt_tokens,
+    completion_tokens, total_tokens, cost_usd, session_id, user_id, environment, version,
+    http_status, input_value, output_value, metadata, tags.
 
     Pops what they fully capture from ``attrs``: ``input.value``, ``output.value``,
     ``metadata`` and ``tag.tags`` (the bulky or structured ones); small scalars such as

@@ -32,9 +32,12 @@ class PriceConfig:
         self.enricher = CostEnricher(self._book())
         self._snapshot = self._make_snapshot()
 
+    def _tables(self) -> list[PriceTable]:
+        """The layers in force, lowest precedence first."""
+        return [t for t in (self.shipped, self.file_table, self.overrides) if t is not None]
+
     def _make_snapshot(self) -> PriceSnapshot:
-        tables = [t for t in (self.shipped, self.file_table, self.overrides) if t is not None]
-        return PriceSnapshot(self.version, tuple(t.model_dump_json() for t in tables))
+        return PriceSnapshot(self.version, tuple(t.model_dump_json() for t in self._tables()))
 
     def snapshot(self) -> PriceSnapshot:
         """The tables in force, versioned, for decode workers."""
@@ -51,8 +54,7 @@ class PriceConfig:
         return shipped_price_table()
 
     def _book(self) -> PriceBook:
-        tables = [t for t in (self.shipped, self.file_table, self.overrides) if t is not None]
-        return PriceBook(tables)
+        return PriceBook(self._tables())
 
     def set_overrides(self, table: PriceTable, now: datetime) -> None:
         """Persist ``table`` as the API overrides and price new spans with it."""

@@ -29,6 +29,7 @@ from llmpulse.ui.formats import (
     format_diff,
     format_value,
     formatter_for,
+    significance_badge,
     with_dash,
 )  # fmt: skip
 from llmpulse.ui.page_support import slice_label, traces_url
@@ -129,11 +130,7 @@ def _when(t: datetime | None) -> str:
 def _badge(r: SliceChange) -> tuple[str, str]:
     if r.explained_by is not None:
         return "explained", "sig-none"
-    if r.significant and r.worse:
-        return "worse", "sig-worse"
-    if r.significant:
-        return "better", "sig-better"
-    return "n.s.", "sig-none"
+    return significance_badge(r.significant, r.worse)
 
 
 def _row(

@@ -121,3 +121,12 @@ def format_p(p: float | None) -> str:
 def format_num(v: float | None, digits: int = 3) -> str:
     """A plain number with ``digits`` significant digits."""
     return with_dash(lambda x: f"{x:.{digits}g}", v)
+
+
+def significance_badge(significant: bool, worse: bool) -> tuple[str, str]:
+    """The badge text and CSS class of a tested difference: worse, better or n.s."""
+    if significant and worse:
+        return "worse", "sig-worse"
+    if significant:
+        return "better", "sig-better"
+    return "n.s.", "sig-none"

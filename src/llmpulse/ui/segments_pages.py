@@ -27,6 +27,7 @@ from llmpulse.ui.formats import (
     format_num,
     format_value,
     formatter_for,
+    significance_badge,
     with_dash,
 )  # fmt: skip
 from llmpulse.ui.page_support import slice_label, traces_url
@@ -118,11 +119,7 @@ async def _overall(
 def _badge(r: SliceResult) -> tuple[str, str]:
     if not r.tested:
         return "low support", "sig-none"
-    if r.significant and r.worse:
-        return "worse", "sig-worse"
-    if r.significant:
-        return "better", "sig-better"
-    return "n.s.", "sig-none"
+    return significance_badge(r.significant, r.worse)
 
 
 def _row(

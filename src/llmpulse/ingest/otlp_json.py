@@ -25,8 +25,7 @@ from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.spans import Rejection
 from llmpulse.ingest.indexed import INDEXED_PREFIXES
 from llmpulse.ingest.openinference import RawSpan, build_row, invalid, resolve_project
-from llmpulse.ingest.types import Normalized, RowBatch
-from llmpulse.store.events.codec import span_from_row
+from llmpulse.ingest.types import RowBatch
 
 _START = "start_time_unix_nano"
 _END = "end_time_unix_nano"
@@ -43,16 +42,6 @@ class _Bad(Exception):
 
     def at(self, path: str) -> Rejection:
         return Rejection(f"{path}.{self.field}" if self.field else path, self.reason)
-
-
-def decode_json(data: bytes, header_project: str | None) -> Normalized:
-    """Decode an OTLP/JSON ``ExportTraceServiceRequest`` into domain `Span` values.
-
-    Raises:
-        InvalidInput: the body is not JSON, or not an object with a ``resourceSpans`` list.
-    """
-    batch = decode_json_rows(data, header_project)
-    return Normalized([span_from_row(r) for r in batch.rows], batch.rejections)
 
 
 def decode_json_rows(data: bytes, header_project: str | None) -> RowBatch:

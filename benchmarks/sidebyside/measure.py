@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 import httpx
 
 from sidebyside.ingest import ingest
+from sidebyside.output import say
 from sidebyside.procmon import RssSampler, ServerProcess, dir_size_bytes
 from sidebyside.requests import RequestSource
 from sidebyside.system import NotAvailable, QueryFn, System
@@ -134,20 +134,20 @@ def run_system(
         data_dir.mkdir()
         log = work_dir / f"{system.name}-{n}.log"
         server = system.make_server(data_dir, log)
-        _say(f"{system.name} @ {n:,} spans: starting")
+        say(f"{system.name} @ {n:,} spans: starting")
         res.startup_s = server.start()
         try:
             time.sleep(IDLE_SETTLE_S)
             res.idle_rss_bytes = server.rss_bytes()
-            _say(
+            say(
                 f"  started in {res.startup_s:.2f} s, idle RSS {res.idle_rss_bytes / 2**20:.0f} MiB"
             )
             _ingest(system, server, source, res, concurrency)
-            _say(f"  ingest: {res.ingest['queryable_s']} s, errors {res.ingest['errors'][:2]}")
+            say(f"  ingest: {res.ingest['queryable_s']} s, errors {res.ingest['errors'][:2]}")
             for name, fn in system.queries().items():
                 res.queries[name] = asyncio.run(time_query(fn, repeat))
                 q = res.queries[name]
-                _say(f"  {name}: median {q.median_ms} ms, results {q.num_results} {q.error or ''}")
+                say(f"  {name}: median {q.median_ms} ms, results {q.num_results} {q.error or ''}")
             res.rss_after_queries_bytes = server.rss_bytes()
             res.disk_bytes_running = dir_size_bytes(data_dir)
         finally:
@@ -162,11 +162,7 @@ def _restart(system: System, data_dir: Path, log: Path) -> float | None:
     try:
         return server.start()
     except (RuntimeError, TimeoutError) as exc:
-        _say(f"  restart failed: {exc}")
+        say(f"  restart failed: {exc}")
         return None
     finally:
         server.stop()
-
-
-def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)

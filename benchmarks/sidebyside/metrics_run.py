@@ -28,9 +28,9 @@ from sidebyside.metrics_queries import (
     time_question,
 )
 from sidebyside.metrics_report import render
+from sidebyside.output import machine, say, write_results
 from sidebyside.phoenix import PhoenixSystem
 from sidebyside.requests import RequestSource
-from sidebyside.run import _machine
 from sidebyside.workload import WorkloadSpec
 
 HERE = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ def wait_for_other_benchmarks(check_s: float = 60.0) -> None:
         out = subprocess.run(["pgrep", "-f", OTHER_BENCHMARKS], capture_output=True, text=True)
         if not out.stdout.split():
             return
-        _say(f"another benchmark is running ({out.stdout.split()}); re-checking in {check_s} s")
+        say(f"another benchmark is running ({out.stdout.split()}); re-checking in {check_s} s")
         time.sleep(check_s)
 
 
@@ -92,7 +92,7 @@ def _ask_discover(client: httpx.Client, base: str, spec: WorkloadSpec, repeat: i
             q = LlmpulseQuestions(base, spec, fresh)
             timing, _ = time_question(client, q.discover(metric), repeat)
             out[mode][metric] = timing.to_json()
-            _say(f"    discover {metric} {mode}: first {timing.first_ms} ms, "
+            say(f"    discover {metric} {mode}: first {timing.first_ms} ms, "
                  f"median {timing.median_ms} ms")  # fmt: skip
     return out
 
@@ -107,7 +107,7 @@ def _ask_p95(
         timing, got = time_question(client, q.p95_by_region, repeat)
         values = values or got
         out[mode] = timing.to_json()
-        _say(f"  p95 by region {mode}: first {timing.first_ms} ms, median {timing.median_ms} ms")
+        say(f"  p95 by region {mode}: first {timing.first_ms} ms, median {timing.median_ms} ms")
     return out, values
 
 
@@ -120,9 +120,9 @@ def measure_llmpulse(
     Phoenix is asked), and the values returned are that answer's.
     """
     data_dir = args.work_dir / f"llmpulse-{spec.num_spans}"
-    _say(f"llmpulse @ {spec.num_spans:,} spans: preparing {data_dir}")
+    say(f"llmpulse @ {spec.num_spans:,} spans: preparing {data_dir}")
     load = load_data_dir(data_dir, spec, args.workers)
-    _say(f"  {'reused' if load.reused else f'loaded in {load.seconds:.0f} s'}")
+    say(f"  {'reused' if load.reused else f'loaded in {load.seconds:.0f} s'}")
     system = LlmpulseSystem(spec, args.llmpulse_bin)
     system.prepare()
     server = system.make_server(data_dir, args.work_dir / f"llmpulse-{spec.num_spans}.log")
@@ -156,7 +156,7 @@ def _ask_phoenix(q: PhoenixQuestions, args: argparse.Namespace, run: dict[str, A
             timing, got = time_question(client, ask, repeat)
             values = values or got
             run[name] = timing.to_json()
-            _say(
+            say(
                 f"  {name}: first {timing.first_ms} ms, median {timing.median_ms} ms "
                 f"({timing.num_requests} requests, {timing.num_results} values)"
             )
@@ -171,14 +171,14 @@ def measure_phoenix(spec: WorkloadSpec, args: argparse.Namespace) -> tuple[dict[
     values: Values = {}
     with tempfile.TemporaryDirectory(dir=args.work_dir, prefix="phoenix-") as tmp:
         server = system.make_server(Path(tmp), args.work_dir / f"phoenix-{spec.num_spans}.log")
-        _say(f"phoenix @ {spec.num_spans:,} spans: starting and ingesting over OTLP/HTTP")
+        say(f"phoenix @ {spec.num_spans:,} spans: starting and ingesting over OTLP/HTTP")
         run["startup_s"] = server.start(timeout_s=300.0)
         try:
             res = asyncio.run(ingest(system.otlp_url(), RequestSource(spec), system.count_spans,
                                      4, system.poll_interval_s, stall_s=600.0))  # fmt: skip
             run["ingest"] = {"queryable_s": res.queryable_s, "errors": res.errors,
                              "final_count": res.final_count}  # fmt: skip
-            _say(f"  ingested in {res.queryable_s} s, errors {res.errors[:2]}")
+            say(f"  ingested in {res.queryable_s} s, errors {res.errors[:2]}")
             run["days"] = args.phoenix_days or 7
             q = PhoenixQuestions(system.base, spec, args.phoenix_days or None)
             values = _ask_phoenix(q, args, run)
@@ -219,30 +219,16 @@ def main(argv: list[str] | None = None) -> None:
         if spec.num_spans in llmpulse_values:
             run["agreement"] = compare_values(llmpulse_values[spec.num_spans], values)
         results["phoenix"] = run
-    _write(results, args)
+    write_results(results, args.out_dir, "metrics", args.label, render)
 
 
 def _meta(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": _machine(),
+        "machine": machine(),
         "argv": sys.argv[1:],
         "repeat": args.repeat,
         "phoenix_repeat": args.phoenix_repeat,
         "workload": "RAG traces of 3 spans (sidebyside/workload.py, seed 7), start times spread "
         "evenly over 7 days from 2025-01-01T00:00Z, metadata {tier, region, product_line}",
     }
-
-
-def _write(results: dict[str, Any], args: argparse.Namespace) -> None:
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    name = f"{stamp}-metrics{'-' + args.label if args.label else ''}"
-    (args.out_dir / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
-    md = render(results)
-    (args.out_dir / f"{name}.md").write_text(md)
-    print(md)
-    _say(f"wrote {args.out_dir / name}.json and .md")
-
-
-def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -14,11 +12,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from sidebyside.ceiling import measure_ceiling
 from sidebyside.llmpulse_side import LlmpulseSystem
 from sidebyside.measure import run_system
+from sidebyside.output import machine, say, write_results
 from sidebyside.phoenix import PhoenixSystem
 from sidebyside.report import render
 from sidebyside.requests import RequestSource
@@ -54,21 +51,6 @@ def _spec(num_spans: int, args: argparse.Namespace, base_ns: int) -> WorkloadSpe
     )
 
 
-def _machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = psutil.virtual_memory().total / 2**30
-    return (
-        f"{os.cpu_count()} cores ({model}), {ram:.0f} GiB RAM, Python {platform.python_version()}"
-    )
-
-
 def _llmpulse_version() -> str:
     version = metadata.version("llmpulse")
     rev = subprocess.run(
@@ -86,7 +68,7 @@ def _measure(system: System, spec: WorkloadSpec, args: argparse.Namespace, resul
     except (OSError, RuntimeError, TimeoutError) as exc:
         reason = str(exc).replace(f"{HERE.parent}/", "")
         note = f"{system.name} @ {spec.num_spans:,} spans failed: {reason}"
-        _say(note)
+        say(note)
         results["meta"]["notes"].append(note)
         return
     results["runs"].append(run.to_json())
@@ -104,12 +86,12 @@ def _workload_text(spec: WorkloadSpec, args: argparse.Namespace) -> str:
 def _start_results(args: argparse.Namespace, base_ns: int) -> dict[str, Any]:
     """Metadata and the decode ceiling (measured on the first 30k spans of the workload)."""
     ref = _spec(30_000, args, base_ns)
-    _say("measuring the decode ceiling …")
+    say("measuring the decode ceiling …")
     ceiling = measure_ceiling(list(RequestSource(ref)))
     return {
         "meta": {
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": _machine(),
+            "machine": machine(),
             "workload": _workload_text(ref, args),
             "repeat": args.repeat,
             "argv": sys.argv[1:],
@@ -143,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
             spec = _spec(n, args, base_ns)
             _measure(LlmpulseSystem(spec, args.llmpulse_bin), spec, args, results)
     _phoenix(results, args, base_ns)
-    _write(results, args)
+    write_results(results, args.out_dir, "", args.label, render)
 
 
 def _inst(system: LlmpulseSystem | PhoenixSystem) -> dict[str, Any]:
@@ -170,17 +152,3 @@ def _phoenix(results: dict[str, Any], args: argparse.Namespace, base_ns: int) ->
     results["meta"]["phoenix_version"] = ph.version()
     results["install"]["phoenix"] = _inst(ph)
     _measure(ph, spec, args, results)
-
-
-def _write(results: dict[str, Any], args: argparse.Namespace) -> None:
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    name = f"{stamp}{'-' + args.label if args.label else ''}"
-    (args.out_dir / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
-    md = render(results)
-    (args.out_dir / f"{name}.md").write_text(md)
-    print(md)
-    _say(f"wrote {args.out_dir / name}.json and .md")
-
-
-def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)

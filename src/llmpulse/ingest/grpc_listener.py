@@ -1,7 +1,10 @@
 """OTLP/gRPC listener (port 4317 by default) sharing the HTTP ingest path.
 
-Overload maps to UNAVAILABLE (the OTel exporters retry it), bad payloads to INVALID_ARGUMENT,
-partial rejections to ``partial_success`` as over HTTP.
+``Export`` is registered with no request deserializer: the handler gets the serialized
+``ExportTraceServiceRequest`` and hands it to the same decode as an OTLP/HTTP protobuf body
+(the native wire decoder, size limit, decode pool). Overload maps to UNAVAILABLE (the OTel
+exporters retry it), bad payloads to INVALID_ARGUMENT, partial rejections to
+``partial_success`` as over HTTP.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from llmpulse.domain.errors import InvalidInput, LlmpulseError, Overloaded
 from llmpulse.ingest.responses import partial_success_message
@@ -20,22 +23,31 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+PROTOBUF = "application/x-protobuf"
 
-class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
+
+class _TraceService:
     def __init__(self, ingest: IngestService) -> None:
         self._ingest = ingest
 
-    async def Export(
-        self,
-        request: trace_service_pb2.ExportTraceServiceRequest,
-        context: grpc.aio.ServicerContext,
+    def handler(self) -> grpc.GenericRpcHandler:
+        export = grpc.unary_unary_rpc_method_handler(
+            self.export,
+            request_deserializer=None,  # the body as bytes, decoded like OTLP/HTTP protobuf
+            response_serializer=trace_service_pb2.ExportTraceServiceResponse.SerializeToString,
+        )
+        return grpc.method_handlers_generic_handler(SERVICE, {"Export": export})
+
+    async def export(
+        self, body: bytes, context: grpc.aio.ServicerContext[bytes, object]
     ) -> trace_service_pb2.ExportTraceServiceResponse:
         header_project = None
         for key, value in context.invocation_metadata() or ():
             if key == "x-project-name":
                 header_project = str(value)
         try:
-            accepted = await self._ingest.accept_otlp_message(request, header_project)
+            accepted = await self._ingest.accept_otlp(body, PROTOBUF, None, header_project)
         except Overloaded as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, exc.detail)
         except InvalidInput as exc:
@@ -64,9 +76,7 @@ class GrpcListener:
     async def start(self) -> None:
         """Bind and start serving."""
         self._server = grpc.aio.server(options=[("grpc.max_receive_message_length", self._max)])
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            _TraceService(self._ingest), self._server
-        )
+        self._server.add_generic_rpc_handlers((_TraceService(self._ingest).handler(),))
         self.port = self._server.add_insecure_port(self._address)
         await self._server.start()
         log.info("OTLP/gRPC listening on %s", self._address)

@@ -71,6 +71,12 @@ class RawSpan:
     status_message: str = ""
 
 
+RawScope = tuple[str, str, list[RawSpan]]
+"""One ``ScopeSpans``: the scope's name and version, and its spans."""
+RawResource = tuple[dict[str, Any], list[RawScope]]
+"""One ``ResourceSpans``: the resource attributes and its scopes."""
+
+
 def resolve_project(resource_attrs: dict[str, Any], header_project: str | None) -> ProjectName:
     """Pick the project of a resource's spans (order in the module docstring)."""
     named = resource_attrs.get(PROJECT_ATTRIBUTE)
@@ -103,16 +109,31 @@ def request_rows(req: ExportTraceServiceRequest, header_project: str | None) -> 
     Returns:
         The spans kept, as rows in the event store's columns, and the ones rejected by path.
     """
+    return rows_from_raw(raw_resources(req), header_project)
+
+
+def raw_resources(req: ExportTraceServiceRequest) -> list[RawResource]:
+    """The raw spans of a upb-decoded request, grouped as the wire groups them."""
+    return [
+        (
+            key_values_to_dict(resource_spans.resource.attributes),
+            [
+                (ss.scope.name, ss.scope.version, [raw_span(s) for s in ss.spans])
+                for ss in resource_spans.scope_spans
+            ],
+        )
+        for resource_spans in req.resource_spans
+    ]
+
+
+def rows_from_raw(resources: list[RawResource], header_project: str | None) -> RowBatch:
+    """Validate and map raw spans (from upb or from the native wire decoder) to store rows."""
     rows: list[SpanRow] = []
     rejections: list[Rejection] = []
-    for ri, resource_spans in enumerate(req.resource_spans):
-        resource_attrs = key_values_to_dict(resource_spans.resource.attributes)
+    for ri, (resource_attrs, scopes) in enumerate(resources):
         project = resolve_project(resource_attrs, header_project)
-        for si, scope_spans in enumerate(resource_spans.scope_spans):
-            scope = scope_spans.scope
-            scope_name, scope_version = scope.name, scope.version
-            for pi, otlp_span in enumerate(scope_spans.spans):
-                raw = raw_span(otlp_span)
+        for si, (scope_name, scope_version, spans) in enumerate(scopes):
+            for pi, raw in enumerate(spans):
                 problem = invalid(raw)
                 if problem is None:
                     rows.append(build_row(raw, resource_attrs, scope_name, scope_version, project))

@@ -20,9 +20,10 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from llmpulse.domain.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from llmpulse.ingest.openinference import normalize_request, request_rows, to_span
+from llmpulse.ingest.openinference import normalize_request, request_rows, rows_from_raw, to_span
 from llmpulse.ingest.otlp_json import decode_json_rows
 from llmpulse.ingest.types import Normalized, RowBatch
+from llmpulse.ingest.wire import decode_raw
 from llmpulse.store.events.codec import span_from_row
 
 __all__ = [
@@ -98,6 +99,9 @@ def decode_request_rows(
     data = decompress(body, content_encoding, max_body_bytes)
     if kind == JSON:
         return decode_json_rows(data, header_project)
+    resources = decode_raw(data)
+    if resources is not None:
+        return rows_from_raw(resources, header_project)
     try:
         request = ExportTraceServiceRequest.FromString(data)
     except DecodeError as exc:

@@ -11,8 +11,7 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.predictions import Evaluation
 from llmpulse.domain.spans import Annotation, Rejection, Span
 from llmpulse.ingest.annotate import Annotated, to_annotations
-from llmpulse.ingest.decode_pool import DecodedBatch, DecodePool, columnarize, columnarize_rows
-from llmpulse.ingest.openinference import request_rows
+from llmpulse.ingest.decode_pool import DecodedBatch, DecodePool, columnarize
 from llmpulse.ingest.predictions import ParsedPredictions, parse_predictions, prediction_to_span
 from llmpulse.ingest.price_config import PriceConfig
 from llmpulse.ingest.writer import SpanWriter
@@ -81,15 +80,6 @@ class IngestService:
             self.prices.snapshot(), self.prices.enricher,
         )  # fmt: skip
         return await self._commit(batch)
-
-    async def accept_otlp_message(self, request: object, header_project: str | None) -> Accepted:
-        """Store an already-parsed ExportTraceServiceRequest (the gRPC path)."""
-
-        def work() -> DecodedBatch:
-            rows = request_rows(request, header_project)  # type: ignore[arg-type]
-            return columnarize_rows(rows, self.prices.enricher)
-
-        return await self._commit(await asyncio.to_thread(work))
 
     async def store(self, spans: Sequence[Span], annotations: Sequence[Annotation] = ()) -> None:
         """Store domain spans and annotations (SDK predictions, annotations, demo)."""

@@ -1,0 +1,41 @@
+"""The native OTLP protobuf decoder (``_wire.c``) and its upb fallback.
+
+`decode_raw` turns an ``ExportTraceServiceRequest`` body into the raw spans of
+`openinference.raw_resources` without building a protobuf object per field (ADR 0007). The
+C decoder reads what it is sure to read exactly as upb does and refuses the rest with
+``Unsupported`` (malformed or unusual bodies); then, and when the extension is not built,
+upb parses the body, so the result — spans, rejections or the 400 — never depends on which
+decoder ran. `NATIVE` says whether the extension is loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from llmpulse.ingest.indexed import INDEXED_PREFIXES
+from llmpulse.ingest.openinference import RawResource, RawSpan
+
+
+def _load() -> ModuleType | None:
+    try:
+        return importlib.import_module("llmpulse.ingest._wire")
+    except ImportError:  # only where the package was installed without a compiler
+        return None
+
+
+_native = _load()
+
+NATIVE = _native is not None
+"""True when the C decoder is built and used."""
+
+
+def decode_raw(data: bytes) -> list[RawResource] | None:
+    """The raw spans of a protobuf body, or None when upb must decode it."""
+    if _native is None:
+        return None
+    try:
+        resources: list[RawResource] = _native.decode(data, INDEXED_PREFIXES, RawSpan)
+    except _native.Unsupported:
+        return None
+    return resources

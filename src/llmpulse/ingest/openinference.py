@@ -1,9 +1,11 @@
 """OTLP span → a row of the event store's columns, or a `Rejection` naming the bad field.
 
-`request_rows` walks a decoded ``ExportTraceServiceRequest`` (OTLP/HTTP protobuf and the gRPC
-listener share it): `raw_span` reads the wire fields, `invalid` checks them and `build_row`
-maps them to a `SpanRow`. The JSON decoder builds `RawSpan` values itself and calls the same
-`invalid` and `build_row`, so both encodings share every rule below. `to_span`,
+`rows_from_raw` validates raw spans (`invalid`) and maps them to `SpanRow` values
+(`build_row`). The raw spans come from the native wire decoder (`wire.decode_raw`, the
+ingest path for protobuf bodies) or from upb through `raw_resources` / `raw_span`
+(`request_rows`); both give equal values, which tests check. The JSON decoder builds `RawSpan`
+values itself and calls the same `invalid` and `build_row`, so every encoding shares every rule
+below. `to_span`,
 `build_span` and `normalize_request` return the same mapping as domain `Span` values.
 
 Validation (OTLP trace spec): ``trace_id`` is 16 bytes and not all zero, ``span_id`` 8 bytes and

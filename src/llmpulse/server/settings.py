@@ -37,7 +37,9 @@ class ServerSettings(BaseModel):
         200_000,
         description="Spans awaiting commit before ingest answers 503 (LLMPULSE_MAX_QUEUED_SPANS).",
     )
-    max_commit_spans: int = Field(50_000, description="Most spans one group commit takes.")
+    load_spans: int = Field(
+        16_384, ge=1, description="Spans per event-store commit while ingest is busy."
+    )
     decode_workers: int = Field(
         -1,
         ge=-1,

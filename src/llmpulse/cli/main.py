@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -15,6 +16,11 @@ from llmpulse.cli.segments_cmd import segments_app
 from llmpulse.server.settings import DEFAULT_GRPC_PORT, DEFAULT_PORT, ServerSettings
 
 SWITCH_INTERVAL_S = 0.0002
+# Ingest allocates a few dozen short-lived containers per span, so CPython's default first
+# generation (700) collects every ~30 spans and each older collection walks the whole server
+# (ADR 0007): after start-up the app's own objects are frozen out of collections and the
+# first generation holds 50,000.
+GC_THRESHOLDS = (50_000, 20, 20)
 
 app = typer.Typer(
     name="llmpulse",
@@ -89,8 +95,11 @@ def serve(
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(f"llmpulse on http://{host}:{port}  data dir: {settings.data_dir}")
+    app = create_app(settings, demo=demo)
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     uvicorn.run(
-        create_app(settings, demo=demo),
+        app,
         host=host,
         port=port,
         log_level="warning",

@@ -380,26 +380,3 @@ def test_append_spans_stores_nothing_when_a_field_has_wrong_type(event_store: Ev
         event_store.append_spans([make_span(1), bad])
     assert info.value.errors[0].path == "prompt_tokens"
     assert event_store.stats().num_spans == 0
-
-
-def test_append_columns_records_the_journal_position_in_the_same_commit(
-    event_store: EventStore,
-) -> None:
-    assert event_store.journal_position() == 0
-    event_store.append_columns(spans_to_arrow([make_span(1)]), 7)
-    assert event_store.journal_position() == 7
-    event_store.append_columns(spans_to_arrow([make_span(2)]))
-    assert event_store.journal_position() == 7
-    event_store.append_columns(spans_to_arrow([make_span(3)]), 9)
-    assert (event_store.journal_position(), len(_list(event_store))) == (9, 3)
-
-
-def test_append_columns_keeps_the_journal_position_when_the_insert_fails(
-    event_store: EventStore,
-) -> None:
-    event_store.append_columns(spans_to_arrow([make_span(1)]), 3)
-    table = spans_to_arrow([make_span(2)])
-    swapped = table.select([1, 0, *range(2, table.num_columns)])
-    with pytest.raises(ValueError, match="columns"):
-        event_store.append_columns(swapped, 4)
-    assert event_store.journal_position() == 3

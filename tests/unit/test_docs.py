@@ -39,7 +39,7 @@ def test_readme_names_every_cli_command() -> None:
 def test_readme_documents_the_environment_variable_of_every_server_setting() -> None:
     documented = set(re.findall(r"LLMPULSE_[A-Z_]+", README))
     for name, field in ServerSettings.model_fields.items():
-        if name == "load_spans":
+        if name == "max_commit_spans":
             continue  # an internal tuning knob with no flag or variable
         env = re.findall(r"LLMPULSE_[A-Z_]+", field.description or "")
         assert env, f"{name} names no environment variable in its description"

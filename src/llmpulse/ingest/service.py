@@ -58,7 +58,6 @@ class IngestService:
     async def annotate(self, evaluations: Sequence[Evaluation]) -> Annotated:
         """Store evaluations as annotations; those of unknown spans (no project) are skipped."""
         now = self._clock.now()
-        await self._writer.sync()  # the spans they annotate may have been acknowledged just now
         result = await asyncio.to_thread(to_annotations, evaluations, self._events, now)
         await self.store([], result.annotations)
         return result

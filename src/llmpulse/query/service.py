@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -55,8 +55,6 @@ class QueryService:
     Span pages and metric frames are cached per query until the data changes: ``data_version``
     (the writer's commit count) is part of every cache key, so a write invalidates everything
     at once and a repeated dashboard or API query costs nothing while no spans arrive.
-    Every read of events first awaits ``sync`` (the writer's), so spans acknowledged before
-    the read are in its answer.
     """
 
     def __init__(
@@ -65,23 +63,14 @@ class QueryService:
         state: StateStore,
         data_version: Callable[[], int] | None = None,
         cache_size: int = 256,
-        sync: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._events = events
         self._state = state
         self._version = data_version
-        self._sync = sync
         self._cache: OrderedDict[tuple[object, ...], object] = OrderedDict()
         self._cache_size = cache_size
 
-    async def _read(self, run: Callable[[], T]) -> T:
-        if self._sync is not None:
-            await self._sync()
-        return await asyncio.to_thread(run)
-
     async def _cached(self, kind: str, q: Hashable, run: Callable[[], T]) -> T:
-        if self._sync is not None:
-            await self._sync()
         if self._version is None:
             return await asyncio.to_thread(run)
         key = (kind, self._version(), q)
@@ -121,8 +110,8 @@ class QueryService:
         return out
 
     async def require_project(self, name: ProjectName) -> None:
-        """Raise NotFound unless the project exists (the writer creates them as it loads)."""
-        if await self._read(lambda: self._state.get_project(name)) is None:
+        """Raise NotFound unless the project exists."""
+        if await asyncio.to_thread(self._state.get_project, name) is None:
             raise NotFound(f"project {name!r} does not exist")
 
     async def list_spans(self, q: SpanQuery) -> Page[Span]:
@@ -131,14 +120,14 @@ class QueryService:
 
     async def get_trace(self, trace_id: TraceId) -> Trace:
         """A whole trace as a tree."""
-        spans = await self._read(lambda: self._events.get_trace(trace_id))
+        spans = await asyncio.to_thread(self._events.get_trace, trace_id)
         if not spans:
             raise NotFound(f"trace {trace_id} not found")
         return Trace(trace_id=trace_id, spans=spans, roots=build_tree(spans))
 
     async def get_span(self, span_id: SpanId) -> Span:
         """One span by id."""
-        span = await self._read(lambda: self._events.get_span(span_id))
+        span = await asyncio.to_thread(self._events.get_span, span_id)
         if span is None:
             raise NotFound(f"span {span_id} not found")
         return span
@@ -147,13 +136,13 @@ class QueryService:
         self, project: ProjectName, prediction_id: PredictionId
     ) -> Span | None:
         """The span a prediction was logged as, if any."""
-        return await self._read(lambda: self._events.find_prediction(project, prediction_id))
+        return await asyncio.to_thread(self._events.find_prediction, project, prediction_id)
 
     async def list_annotations(
         self, span_ids: Sequence[SpanId], prediction_ids: Sequence[PredictionId] = ()
     ) -> list[Annotation]:
         """Annotations of the given spans and prediction ids."""
-        return await self._read(lambda: self._events.list_annotations(span_ids, prediction_ids))
+        return await asyncio.to_thread(self._events.list_annotations, span_ids, prediction_ids)
 
     async def metric(self, q: MetricQuery) -> MetricFrame:
         """Metric series or window aggregates."""
@@ -165,8 +154,8 @@ class QueryService:
 
     async def sample(self, q: SampleQuery) -> list[float]:
         """A bounded random sample of one field."""
-        return await self._read(lambda: self._events.sample(q))
+        return await asyncio.to_thread(self._events.sample, q)
 
     async def unpriced_models(self, project: ProjectName) -> dict[str, int]:
         """Models with tokens but no price, with span counts."""
-        return await self._read(lambda: self._events.unpriced_models(project))
+        return await asyncio.to_thread(self._events.unpriced_models, project)

@@ -17,8 +17,7 @@ from llmpulse.query.segments import SegmentService
 from llmpulse.query.service import QueryService
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.api import EventStore, StateStore
-from llmpulse.store.datadir import DataDir, open_stores
-from llmpulse.store.journal import Journal
+from llmpulse.store.datadir import open_stores
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +45,12 @@ async def run_services(
         events, state = open_stores(settings.data_dir)
         stack.callback(state.close)
         stack.callback(events.close)
-        journal = None
-        if settings.data_dir is not None:
-            journal = Journal(DataDir(settings.data_dir).journal_path)
-            stack.callback(journal.close)
         writer = SpanWriter(
             events,
             state,
             clock,
-            journal=journal,
             max_queued_spans=settings.max_queued_spans,
-            load_spans=settings.load_spans,
+            max_commit_spans=settings.max_commit_spans,
         )
         await writer.start()
         stack.push_async_callback(writer.stop)
@@ -72,9 +66,7 @@ async def run_services(
             await listener.start()
             stack.push_async_callback(listener.stop)
         cohorts = CohortService(state, clock)
-        query = QueryService(
-            events, state, data_version=lambda: writer.stats.commits, sync=writer.sync
-        )
+        query = QueryService(events, state, data_version=lambda: writer.stats.commits)
         yield Services(
             settings=settings,
             clock=clock,

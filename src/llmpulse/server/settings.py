@@ -37,9 +37,7 @@ class ServerSettings(BaseModel):
         200_000,
         description="Spans awaiting commit before ingest answers 503 (LLMPULSE_MAX_QUEUED_SPANS).",
     )
-    load_spans: int = Field(
-        16_384, ge=1, description="Spans per event-store commit while ingest is busy."
-    )
+    max_commit_spans: int = Field(50_000, description="Most spans one group commit takes.")
     decode_workers: int = Field(
         -1,
         ge=-1,

@@ -215,15 +215,8 @@ class EventStore(Protocol):
         """Store spans; durable when it returns. Returns the number stored."""
         ...
 
-    def append_columns(self, table: pa.Table, journal_seq: int | None = None) -> int:
-        """Store spans given as an Arrow table of the span columns; durable when it returns.
-
-        With ``journal_seq``, the same transaction records it as `journal_position`.
-        """
-        ...
-
-    def journal_position(self) -> int:
-        """The highest ingest-journal sequence whose spans are stored (0: none)."""
+    def append_columns(self, table: pa.Table) -> int:
+        """Store spans given as an Arrow table of the span columns; durable when it returns."""
         ...
 
     def append_annotations(self, annotations: Sequence[Annotation]) -> int:

@@ -5,7 +5,6 @@
     <data dir>/
     ├── events.duckdb      spans and annotations (DuckDBEventStore), plus events.duckdb.wal
     ├── state.sqlite       projects, monitors, ... (SqlStateStore, Alembic-migrated)
-    ├── journal/           acknowledged spans on their way into events.duckdb (Journal)
     ├── llmpulse.lock      flock()ed while a process has the directory open
     └── VERSION            layout version of the directory, one integer
 
@@ -49,11 +48,6 @@ class DataDir:
     def state_url(self) -> str:
         """SQLAlchemy URL of the state database."""
         return f"sqlite:///{self.state_path}"
-
-    @property
-    def journal_path(self) -> Path:
-        """The ingest journal's directory (see `store.journal`)."""
-        return self.path / "journal"
 
     @property
     def lock_path(self) -> Path:

@@ -160,9 +160,7 @@ class DuckDBEventStore:
         rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
         return rows
 
-    def _insert(
-        self, table: str, columns: tuple[str, ...], batch: Any, journal_seq: int | None = None
-    ) -> None:
+    def _insert(self, table: str, columns: tuple[str, ...], batch: Any) -> None:
         if tuple(batch.column_names) != columns:
             raise ValueError(f"{table} batch columns {batch.column_names} are not {columns}")
         with self._write_lock:
@@ -172,20 +170,9 @@ class DuckDBEventStore:
             # under a busy Python thread a 300-span insert took 8 ms instead of 12 (DuckDB
             # takes the GIL back between tasks). Columns go by position: the Arrow tables
             # are built from the same column list as the migrations (a contract test).
-            if journal_seq is None:
-                self._con.from_arrow(batch).insert_into(table)
-                return
-            self._con.begin()
-            try:
-                self._con.from_arrow(batch).insert_into(table)
-                self._con.execute(
-                    "UPDATE ingest_journal SET applied_seq = greatest(applied_seq, ?)",
-                    [journal_seq],
-                )
-                self._con.commit()
-            except BaseException:
-                self._con.rollback()
-                raise
+            self._con.from_arrow(batch).insert_into(table)
+
+    # -- writes ------------------------------------------------------------------------
 
     def append_spans(self, spans: Sequence[Span]) -> int:
         """Store spans in one transaction; durable when it returns. Returns the count."""
@@ -194,17 +181,12 @@ class DuckDBEventStore:
         self._insert("spans", SPAN_COLUMN_NAMES, spans_to_arrow(spans))
         return len(spans)
 
-    def append_columns(self, table: Any, journal_seq: int | None = None) -> int:
-        """Store spans given as an Arrow table with the span columns (see `codec`); with
-        ``journal_seq``, record it as the `journal_position` in the same transaction."""
+    def append_columns(self, table: Any) -> int:
+        """Store spans given as an Arrow table with the span columns (see `codec`)."""
         if table.num_rows == 0:
             return 0
-        self._insert("spans", SPAN_COLUMN_NAMES, table, journal_seq)
+        self._insert("spans", SPAN_COLUMN_NAMES, table)
         return int(table.num_rows)
-
-    def journal_position(self) -> int:
-        """The highest ingest-journal sequence whose spans are stored (0: none)."""
-        return int(self._query("SELECT applied_seq FROM ingest_journal")[0][0])
 
     def append_annotations(self, annotations: Sequence[Annotation]) -> int:
         """Store annotations in one transaction; durable when it returns."""

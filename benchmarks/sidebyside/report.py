@@ -132,14 +132,19 @@ def _row(target: str, measured: str, ok: bool | None) -> str:
     return f"| {target} | {measured} | {_check(ok)} |"
 
 
-def _ingest_targets(runs: list[Run], ceiling: float | None) -> list[str]:
+def _ingest_targets(runs: list[Run], ceiling: dict[str, Any]) -> list[str]:
     out = []
-    for r in (r for r in runs if r["system"] == "llmpulse"):
-        rate = r["ingest"].get("queryable_spans_per_s")
-        share = rate / ceiling if rate and ceiling else None
-        measured = f"{_fmt(share and 100 * share)}% of {_fmt(ceiling)} spans/s"
-        target = f"ingest-to-queryable >= 50% of ceiling @ {_size(r['num_spans'])}"
-        out.append(_row(target, measured, None if share is None else share >= 0.5))
+    for key, what in (
+        ("rows_spans_per_s", "ceiling (dict rows)"),
+        ("store_rows_spans_per_s", "plain-Python decode into store rows"),
+    ):
+        base = ceiling.get(key)
+        for r in (r for r in runs if r["system"] == "llmpulse"):
+            rate = r["ingest"].get("queryable_spans_per_s")
+            share = rate / base if rate and base else None
+            measured = f"{_fmt(share and 100 * share)}% of {_fmt(base)} spans/s"
+            target = f"ingest-to-queryable >= 50% of the {what} @ {_size(r['num_spans'])}"
+            out.append(_row(target, measured, None if share is None else share >= 0.5))
     return out
 
 
@@ -186,7 +191,7 @@ def targets(results: dict[str, Any]) -> list[str]:
     """One line per target with the measured value and whether it is met."""
     runs: list[Run] = results["runs"]
     ph, pair = pick_pair(runs)
-    ceiling = results.get("ceiling", {}).get("rows_spans_per_s")
+    ceiling = results.get("ceiling", {})
     return [
         "| target | measured | verdict |",
         "|---|---|---|",
@@ -210,7 +215,9 @@ def render(results: dict[str, Any]) -> str:
         f"Decode ceiling (one core, {c.get('protobuf_backend', '?')}): parse only "
         f"{_fmt(c.get('parse_spans_per_s'))} spans/s; parse + attributes to dicts "
         f"**{_fmt(c.get('rows_spans_per_s'))} spans/s** (the ceiling); + JSON-encoding the "
-        f"attributes {_fmt(c.get('rows_json_spans_per_s'))} spans/s.",
+        f"attributes {_fmt(c.get('rows_json_spans_per_s'))} spans/s; upb + llmpulse's plain-Python "
+        f"mapping into store rows {_fmt(c.get('store_rows_spans_per_s'))} spans/s (the server "
+        "runs its native wire decoder instead).",
         "",
         *table(results),
         "",

@@ -110,8 +110,12 @@ class QueryService:
         return out
 
     async def require_project(self, name: ProjectName) -> None:
-        """Raise NotFound unless the project exists."""
-        if await asyncio.to_thread(self._state.get_project, name) is None:
+        """Raise NotFound unless the project exists.
+
+        Projects are created only by the writer's commits, so the answer is cached per data
+        version like the reads (every analysis request asks first).
+        """
+        if await self._cached("project", name, lambda: self._state.get_project(name)) is None:
             raise NotFound(f"project {name!r} does not exist")
 
     async def list_spans(self, q: SpanQuery) -> Page[Span]:

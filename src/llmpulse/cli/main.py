@@ -95,11 +95,11 @@ def serve(
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(f"llmpulse on http://{host}:{port}  data dir: {settings.data_dir}")
-    app = create_app(settings, demo=demo)
+    asgi_app = create_app(settings, demo=demo)
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
     uvicorn.run(
-        app,
+        asgi_app,
         host=host,
         port=port,
         log_level="warning",

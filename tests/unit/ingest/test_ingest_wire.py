@@ -11,7 +11,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest_payloads import rag_trace, request
+from ingest_payloads import any_value, rag_trace, request
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import (
     AnyValue,
@@ -19,7 +19,6 @@ from opentelemetry.proto.common.v1.common_pb2 import (
     EntityRef,
     InstrumentationScope,
     KeyValue,
-    KeyValueList,
 )
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
@@ -174,26 +173,9 @@ values = st.recursive(
 )
 
 
-def to_any(value: Any) -> AnyValue:
-    if value is None:
-        return AnyValue()
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    if isinstance(value, bytes):
-        return AnyValue(bytes_value=value)
-    if isinstance(value, list):
-        return AnyValue(array_value=ArrayValue(values=[to_any(v) for v in value]))
-    if isinstance(value, dict):
-        return AnyValue(kvlist_value=KeyValueList(values=to_kvs(list(value.items()))))
-    return AnyValue(string_value=value)
-
-
 def to_kvs(items: list[tuple[str, Any]]) -> list[KeyValue]:
-    return [KeyValue(key=k, value=to_any(v)) for k, v in items]
+    """Like `key_values`, but from pairs, so a key may repeat (the later one wins)."""
+    return [KeyValue(key=k, value=any_value(v)) for k, v in items]
 
 
 attributes = st.lists(st.tuples(keys, values), max_size=6).map(to_kvs)

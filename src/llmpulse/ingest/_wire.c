@@ -491,31 +491,22 @@ static PyObject *decode(PyObject *module, PyObject *const *args, Py_ssize_t narg
     Prefixes pre = {NULL, NULL, 0};
     PyObject *out = NULL;
     Buf b = {(const uint8_t *)view.buf, (const uint8_t *)view.buf + view.len};
-    uint32_t field, wire;
     Buf sub;
+    int more = 0;
     if (read_prefixes(args[1], &pre) < 0 || (out = PyList_New(0)) == NULL) {
         goto fail;
     }
     /* ExportTraceServiceRequest: 1 resource_spans. */
-    while (b.p < b.end) {
-        if (read_tag(&b, &field, &wire) < 0) {
-            goto fail;
-        }
-        if (field != 1) {
-            if (skip_field(&b, wire) < 0) {
-                goto fail;
-            }
-            continue;
-        }
-        if (expect_wire(wire, 2) < 0 || read_len(&b, &sub) < 0) {
-            goto fail;
-        }
+    while ((more = next_repeated(&b, &sub)) > 0) {
         PyObject *rs = resource_spans(sub, &pre, args[2]);
         if (rs == NULL || PyList_Append(out, rs) < 0) {
             Py_XDECREF(rs);
             goto fail;
         }
         Py_DECREF(rs);
+    }
+    if (more < 0) {
+        goto fail;
     }
     PyMem_Free(pre.bytes);
     PyMem_Free(pre.lens);

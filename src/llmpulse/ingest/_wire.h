@@ -35,6 +35,9 @@ PyObject *key_str(Buf s);
 /* KeyValue -> (key, value) new references; `depth` counts AnyValue nesting. */
 int key_value(Buf b, int depth, PyObject **key, PyObject **value);
 int put_key_value(PyObject *into, Buf kv, int depth);
+/* The next length-delimited field 1 of `b` (other fields skipped) in `sub`: 1 when found, 0 at
+   the end, -1 on error. Field 1 is the repeated field of the request and of the list values. */
+int next_repeated(Buf *b, Buf *sub);
 /* One length-delimited KeyValue field of a message, into the dict `into`. */
 int attributes_field(Buf *b, uint32_t wire, PyObject *into);
 

@@ -241,61 +241,56 @@ int put_key_value(PyObject *into, Buf kv, int depth) {
     return rc;
 }
 
-/* ArrayValue: 1 values (repeated AnyValue). */
-static PyObject *array_value(Buf b, int depth) {
-    PyObject *out = PyList_New(0);
+int next_repeated(Buf *b, Buf *sub) {
     uint32_t field, wire;
-    Buf sub;
-    while (out != NULL && b.p < b.end) {
-        if (read_tag(&b, &field, &wire) < 0) {
-            goto fail;
+    while (b->p < b->end) {
+        if (read_tag(b, &field, &wire) < 0) {
+            return -1;
         }
         if (field != 1) {
-            if (skip_field(&b, wire) < 0) {
-                goto fail;
+            if (skip_field(b, wire) < 0) {
+                return -1;
             }
             continue;
         }
-        if (expect_wire(wire, 2) < 0 || read_len(&b, &sub) < 0) {
-            goto fail;
-        }
+        return expect_wire(wire, 2) < 0 || read_len(b, sub) < 0 ? -1 : 1;
+    }
+    return 0;
+}
+
+/* ArrayValue: 1 values (repeated AnyValue). */
+static PyObject *array_value(Buf b, int depth) {
+    PyObject *out = PyList_New(0);
+    Buf sub;
+    int more = 0;
+    while (out != NULL && (more = next_repeated(&b, &sub)) > 0) {
         PyObject *item = any_value(sub, depth + 1);
-        if (item == NULL || PyList_Append(out, item) < 0) {
-            Py_XDECREF(item);
-            goto fail;
+        int failed = item == NULL || PyList_Append(out, item) < 0;
+        Py_XDECREF(item);
+        if (failed) {
+            Py_CLEAR(out);
         }
-        Py_DECREF(item);
+    }
+    if (more < 0) {
+        Py_CLEAR(out);
     }
     return out;
-fail:
-    Py_XDECREF(out);
-    return NULL;
 }
 
 /* KeyValueList: 1 values (repeated KeyValue). */
 static PyObject *kvlist_value(Buf b, int depth) {
     PyObject *out = PyDict_New();
-    uint32_t field, wire;
     Buf sub;
-    while (out != NULL && b.p < b.end) {
-        if (read_tag(&b, &field, &wire) < 0) {
-            goto fail;
-        }
-        if (field != 1) {
-            if (skip_field(&b, wire) < 0) {
-                goto fail;
-            }
-            continue;
-        }
-        if (expect_wire(wire, 2) < 0 || read_len(&b, &sub) < 0 ||
-            put_key_value(out, sub, depth + 1) < 0) {
-            goto fail;
+    int more = 0;
+    while (out != NULL && (more = next_repeated(&b, &sub)) > 0) {
+        if (put_key_value(out, sub, depth + 1) < 0) {
+            Py_CLEAR(out);
         }
     }
+    if (more < 0) {
+        Py_CLEAR(out);
+    }
     return out;
-fail:
-    Py_XDECREF(out);
-    return NULL;
 }
 
 /* One AnyValue member: 1 string, 2 bool, 3 int64, 4 double, 5 array, 6 kvlist, 7 bytes. */

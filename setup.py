@@ -11,7 +11,11 @@ setup(
     ext_modules=[
         Extension(
             "llmpulse.ingest._wire",
-            sources=["src/llmpulse/ingest/_wire.c", "src/llmpulse/ingest/_wire_values.c"],
+            sources=[
+                "src/llmpulse/ingest/_wire.c",
+                "src/llmpulse/ingest/_wire_values.c",
+                "src/llmpulse/ingest/_wire_indexed.c",
+            ],
             depends=["src/llmpulse/ingest/_wire.h"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
         )

@@ -524,6 +524,9 @@ static PyMethodDef methods[] = {
     {"decode", (PyCFunction)(void (*)(void))decode, METH_FASTCALL,
      "decode(data, prefixes, raw_span) -> [(resource_attrs, [(scope_name, scope_version, "
      "[raw spans])])]; raises Unsupported where upb must decide."},
+    {"indexed_fast", (PyCFunction)(void (*)(void))indexed_fast, METH_FASTCALL,
+     "indexed_fast(indexed, message, document, parse_json_object) -> (input_messages, "
+     "output_messages, documents) or None where parse_indexed must decide."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "the OTLP wire decoder assumes a little-endian host"
+#error "the OTLP wire decoder assumes a little-endian host"/* The common case of `indexed.parse_indexed` (see _wire_indexed.c). */
+PyObject *indexed_fast(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
 #endif
 
 /* A slice of the request body being read. */
@@ -40,5 +42,7 @@ int put_key_value(PyObject *into, Buf kv, int depth);
 int next_repeated(Buf *b, Buf *sub);
 /* One length-delimited KeyValue field of a message, into the dict `into`. */
 int attributes_field(Buf *b, uint32_t wire, PyObject *into);
+/* The common case of `indexed.parse_indexed` (see _wire_indexed.c). */
+PyObject *indexed_fast(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
 #endif

@@ -11,7 +11,9 @@ it stays in the span's attributes under its original key.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import orjson
@@ -35,6 +37,16 @@ _OI_TOOL_CALL = {
 _GENAI_TOOL_CALL = {"id": "id", "name": "name", "arguments": "arguments"}
 _OI_CONTENTS = "message.contents."
 
+
+def _load_native() -> ModuleType | None:
+    try:
+        return importlib.import_module("llmpulse.ingest._wire")
+    except ImportError:  # only where the package was installed without a compiler
+        return None
+
+
+_native = _load_native()
+
 # The list name (second dotted component) of each indexed prefix.
 _LIST_NAMES = {prefix.split(".")[1]: prefix for prefix in INDEXED_PREFIXES}
 
@@ -56,6 +68,10 @@ class Indexed:
 def parse_indexed(indexed: dict[str, Any]) -> Indexed:
     """Turn the indexed attributes of one span into messages and documents.
 
+    The common OpenInference case (role/content messages; id/content/score/metadata
+    documents) is done by the native ``indexed_fast`` where it is built (ADR 0007); it gives
+    what `parse_indexed_py` gives, which does everything else.
+
     Args:
         indexed: attributes whose key starts with one of `INDEXED_PREFIXES`.
 
@@ -63,6 +79,15 @@ def parse_indexed(indexed: dict[str, Any]) -> Indexed:
         The messages (OpenInference form preferred over the legacy GenAI form), documents and
         the attributes no typed column took.
     """
+    if _native is not None:
+        fast = _native.indexed_fast(indexed, Message, RetrievedDocument, parse_json_object)
+        if fast is not None:
+            return Indexed(fast[0], fast[1], fast[2])
+    return parse_indexed_py(indexed)
+
+
+def parse_indexed_py(indexed: dict[str, Any]) -> Indexed:
+    """`parse_indexed` in Python: every form, leftovers included."""
     out = Indexed()
     left = out.leftovers
     groups = _group(indexed, left)
@@ -89,11 +114,16 @@ _SPLIT_CACHE: dict[str, tuple[str, int, str] | None] = {}
 _SPLIT_CACHE_MAX = 8192
 
 
+def _is_index(text: str) -> bool:
+    """A list index: ASCII digits only (``str.isdigit`` also takes "²", which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def _split(key: str) -> tuple[str, int, str] | None:
     """``"llm.input_messages.0.message.role"`` → (prefix, 0, ``"message.role"``), or None."""
     parts = key.split(".", 3)
     split = None
-    if len(parts) == 4 and parts[2].isdigit():
+    if len(parts) == 4 and _is_index(parts[2]):
         split = (_LIST_NAMES[parts[1]], int(parts[2]), parts[3])
     if len(_SPLIT_CACHE) >= _SPLIT_CACHE_MAX:
         _SPLIT_CACHE.clear()
@@ -169,7 +199,7 @@ def _contents_text(item: _Item) -> str | None:
     for name, value in item.items():
         if name.startswith(_OI_CONTENTS) and name.endswith(".message_content.text"):
             index = name[len(_OI_CONTENTS) :].partition(".")[0]
-            if index.isdigit() and isinstance(value, str):
+            if _is_index(index) and isinstance(value, str):
                 texts[int(index)] = value
     return "\n".join(texts[i] for i in sorted(texts)) if texts else None
 
@@ -181,7 +211,7 @@ def _tool_calls(
     for name in [n for n in item if n.startswith(prefix)]:
         index, _, sub = name[len(prefix) :].partition(".")
         target = tool_fields.get(sub)
-        if target is None or not index.isdigit():
+        if target is None or not _is_index(index):
             continue
         call = calls.setdefault(int(index), {"id": None, "name": None, "arguments": None})
         value = item.pop(name)

@@ -12,6 +12,8 @@ it stays in the span's attributes under its original key.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -46,6 +48,21 @@ def _load_native() -> ModuleType | None:
 
 
 _native = _load_native()
+
+
+@contextmanager
+def python_only() -> Iterator[None]:
+    """Use the Python mapping even where the native common case is built.
+
+    For measuring the plain-Python decode (the benchmark's store-rows ceiling); not thread-safe.
+    """
+    global _native
+    saved, _native = _native, None
+    try:
+        yield
+    finally:
+        _native = saved
+
 
 # The list name (second dotted component) of each indexed prefix.
 _LIST_NAMES = {prefix.split(".")[1]: prefix for prefix in INDEXED_PREFIXES}

@@ -11,16 +11,15 @@ it stays in the span's attributes under its original key.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 import orjson
 
 from llmpulse.domain.spans import Message, RetrievedDocument
+from llmpulse.ingest import native
 from llmpulse.ingest.attributes import as_float, as_str
 
 OI_INPUT = "llm.input_messages."
@@ -40,14 +39,7 @@ _GENAI_TOOL_CALL = {"id": "id", "name": "name", "arguments": "arguments"}
 _OI_CONTENTS = "message.contents."
 
 
-def _load_native() -> ModuleType | None:
-    try:
-        return importlib.import_module("llmpulse.ingest._wire")
-    except ImportError:  # only where the package was installed without a compiler
-        return None
-
-
-_native = _load_native()
+_native = native.module
 
 
 @contextmanager

@@ -10,21 +10,11 @@ decoder ran. `NATIVE` says whether the extension is loaded.
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-
+from llmpulse.ingest import native
 from llmpulse.ingest.indexed import INDEXED_PREFIXES
 from llmpulse.ingest.openinference import RawResource, RawSpan
 
-
-def _load() -> ModuleType | None:
-    try:
-        return importlib.import_module("llmpulse.ingest._wire")
-    except ImportError:  # only where the package was installed without a compiler
-        return None
-
-
-_native = _load()
+_native = native.module
 
 NATIVE = _native is not None
 """True when the C decoder is built and used."""

@@ -13,8 +13,9 @@ same mapping returning domain `Span` values. `service.IngestService` prices the 
 Arrow tables and hands them to `writer.SpanWriter`.
 
 Decode and normalize modules: `otlp` (transport: content type, gzip, size limits, protobuf),
-`wire` (the native protobuf decoder, ``_wire.c``, with upb as its fallback),
-`native` (the C extension or None), `otlp_json` (OTLP/JSON walker), `openinference` (validation, row assembly, project),
+`wire` (the native protobuf decoder, ``_wire.c``, with upb as its fallback), `native` (the
+C extension or None), `otlp_json` (OTLP/JSON walker), `openinference` (validation, row
+assembly, project),
 `semconv` (typed columns and span kind), `indexed` (flattened messages and documents),
 `genai` (structured ``gen_ai.*messages``), `attributes` (AnyValue → Python).
 """

@@ -210,15 +210,11 @@ static int span_field(Buf *b, uint32_t field, uint32_t wire, SpanFields *s, cons
             return -1;
         }
         return split_key_value(s->attrs, s->indexed, sub, pre);
-    case 11: {
+    case 11:
         if (span_bytes_field(b, wire, &sub) < 0) {
             return -1;
         }
-        PyObject *ev = event(sub);
-        int rc = ev == NULL ? -1 : PyList_Append(s->events, ev);
-        Py_XDECREF(ev);
-        return rc;
-    }
+        return append_new(s->events, event(sub));
     case 13:
         return span_bytes_field(b, wire, &sub) < 0 ? -1 : check_link(sub);
     case 15:
@@ -342,12 +338,9 @@ static PyObject *scope_spans(Buf b, const Prefixes *pre, PyObject *raw_span) {
                 goto fail;
             }
         } else if (field == 2) {
-            PyObject *s = span(sub, pre, raw_span);
-            if (s == NULL || PyList_Append(spans, s) < 0) {
-                Py_XDECREF(s);
+            if (append_new(spans, span(sub, pre, raw_span)) < 0) {
                 goto fail;
             }
-            Py_DECREF(s);
         } else if (field == 3 && check_utf8(sub) < 0) {
             goto fail;
         }
@@ -439,12 +432,9 @@ static PyObject *resource_spans(Buf b, const Prefixes *pre, PyObject *raw_span) 
                 goto fail;
             }
         } else if (field == 2) {
-            PyObject *s = scope_spans(sub, pre, raw_span);
-            if (s == NULL || PyList_Append(scopes, s) < 0) {
-                Py_XDECREF(s);
+            if (append_new(scopes, scope_spans(sub, pre, raw_span)) < 0) {
                 goto fail;
             }
-            Py_DECREF(s);
         } else if (check_utf8(sub) < 0) {
             goto fail;
         }
@@ -498,12 +488,9 @@ static PyObject *decode(PyObject *module, PyObject *const *args, Py_ssize_t narg
     }
     /* ExportTraceServiceRequest: 1 resource_spans. */
     while ((more = next_repeated(&b, &sub)) > 0) {
-        PyObject *rs = resource_spans(sub, &pre, args[2]);
-        if (rs == NULL || PyList_Append(out, rs) < 0) {
-            Py_XDECREF(rs);
+        if (append_new(out, resource_spans(sub, &pre, args[2])) < 0) {
             goto fail;
         }
-        Py_DECREF(rs);
     }
     if (more < 0) {
         goto fail;

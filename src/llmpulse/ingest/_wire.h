@@ -37,6 +37,8 @@ PyObject *key_str(Buf s);
 /* KeyValue -> (key, value) new references; `depth` counts AnyValue nesting. */
 int key_value(Buf b, int depth, PyObject **key, PyObject **value);
 int put_key_value(PyObject *into, Buf kv, int depth);
+/* Append `item`, a new reference (NULL: an error already set), to `list` and release it. */
+int append_new(PyObject *list, PyObject *item);
 /* The next length-delimited field 1 of `b` (other fields skipped) in `sub`: 1 when found, 0 at
    the end, -1 on error. Field 1 is the repeated field of the request and of the list values. */
 int next_repeated(Buf *b, Buf *sub);

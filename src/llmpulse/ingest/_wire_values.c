@@ -241,6 +241,12 @@ int put_key_value(PyObject *into, Buf kv, int depth) {
     return rc;
 }
 
+int append_new(PyObject *list, PyObject *item) {
+    int rc = item == NULL ? -1 : PyList_Append(list, item);
+    Py_XDECREF(item);
+    return rc;
+}
+
 int next_repeated(Buf *b, Buf *sub) {
     uint32_t field, wire;
     while (b->p < b->end) {
@@ -264,10 +270,7 @@ static PyObject *array_value(Buf b, int depth) {
     Buf sub;
     int more = 0;
     while (out != NULL && (more = next_repeated(&b, &sub)) > 0) {
-        PyObject *item = any_value(sub, depth + 1);
-        int failed = item == NULL || PyList_Append(out, item) < 0;
-        Py_XDECREF(item);
-        if (failed) {
+        if (append_new(out, any_value(sub, depth + 1)) < 0) {
             Py_CLEAR(out);
         }
     }

@@ -130,17 +130,26 @@ static PyObject *or_empty(PyObject *v) {
     return v != NULL ? Py_NewRef(v) : PyUnicode_New(0, 127);
 }
 
-static PyObject *message(const Item *item, PyObject *cls) {
-    PyObject *args[3] = {or_empty(item->fields[ROLE]), or_empty(item->fields[CONTENT]),
-                         PyTuple_New(0)};
+/* cls(*args) with `n` new references (NULL: an error already set), all released after. */
+static PyObject *call_owned(PyObject *cls, PyObject **args, size_t n) {
     PyObject *out = NULL;
-    if (args[0] && args[1] && args[2]) {
-        out = PyObject_Vectorcall(cls, args, 3, NULL);
+    size_t ready = 0;
+    while (ready < n && args[ready] != NULL) {
+        ready++;
     }
-    for (int i = 0; i < 3; i++) {
+    if (ready == n) {
+        out = PyObject_Vectorcall(cls, args, n, NULL);
+    }
+    for (size_t i = 0; i < n; i++) {
         Py_XDECREF(args[i]);
     }
     return out;
+}
+
+static PyObject *message(const Item *item, PyObject *cls) {
+    PyObject *args[3] = {or_empty(item->fields[ROLE]), or_empty(item->fields[CONTENT]),
+                         PyTuple_New(0)};
+    return call_owned(cls, args, 3);
 }
 
 static PyObject *document(const Item *item, PyObject *cls, PyObject *parse_json_object) {
@@ -152,14 +161,7 @@ static PyObject *document(const Item *item, PyObject *cls, PyObject *parse_json_
         score == NULL ? Py_NewRef(Py_None) : PyNumber_Float(score),
         meta == NULL ? Py_NewRef(Py_None) : PyObject_CallOneArg(parse_json_object, meta),
     };
-    PyObject *out = NULL;
-    if (args[1] && args[2] && args[3]) {
-        out = PyObject_Vectorcall(cls, args, 4, NULL);
-    }
-    for (int i = 0; i < 4; i++) {
-        Py_XDECREF(args[i]);
-    }
-    return out;
+    return call_owned(cls, args, 4);
 }
 
 static PyObject *build(List *list, int which, PyObject *const *args) {

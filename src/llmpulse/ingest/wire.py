@@ -5,7 +5,7 @@
 C decoder reads what it is sure to read exactly as upb does and refuses the rest with
 ``Unsupported`` (malformed or unusual bodies); then, and when the extension is not built,
 upb parses the body, so the result — spans, rejections or the 400 — never depends on which
-decoder ran. `NATIVE` says whether the extension is loaded.
+decoder ran (`native.module` says whether the extension is loaded).
 """
 
 from __future__ import annotations
@@ -14,18 +14,14 @@ from llmpulse.ingest import native
 from llmpulse.ingest.indexed import INDEXED_PREFIXES
 from llmpulse.ingest.openinference import RawResource, RawSpan
 
-_native = native.module
-
-NATIVE = _native is not None
-"""True when the C decoder is built and used."""
-
 
 def decode_raw(data: bytes) -> list[RawResource] | None:
     """The raw spans of a protobuf body, or None when upb must decode it."""
-    if _native is None:
+    ext = native.module
+    if ext is None:
         return None
     try:
-        resources: list[RawResource] = _native.decode(data, INDEXED_PREFIXES, RawSpan)
-    except _native.Unsupported:
+        resources: list[RawResource] = ext.decode(data, INDEXED_PREFIXES, RawSpan)
+    except ext.Unsupported:
         return None
     return resources

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -26,6 +26,7 @@ from llmpulse.store.api import (
 )
 
 T = TypeVar("T")
+_MISSING = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,9 @@ class QueryService:
 
     Span pages and metric frames are cached per query until the data changes: ``data_version``
     (the writer's commit count) is part of every cache key, so a write invalidates everything
-    at once and a repeated dashboard or API query costs nothing while no spans arrive.
+    at once and a repeated dashboard or API query costs nothing while no spans arrive. Values
+    derived from them (`memo`: the routes' serialized answers) share the same LRU of
+    ``cache_size`` entries.
     """
 
     def __init__(
@@ -71,14 +74,25 @@ class QueryService:
         self._cache_size = cache_size
 
     async def _cached(self, kind: str, q: Hashable, run: Callable[[], T]) -> T:
+        return await self.memo(kind, q, lambda: asyncio.to_thread(run))
+
+    async def memo(self, kind: str, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+        """``await compute()``, cached until the data version changes, like the reads.
+
+        For values derived from reads alone, such as a route's serialized answer. Only a
+        commit invalidates the cache, so ``key`` must hold every other input of the value
+        (the logical query with its resolved cohort conditions, presentation options), and
+        ``kind`` must name what ``compute`` returns (one kind, one type of value).
+        """
         if self._version is None:
-            return await asyncio.to_thread(run)
-        key = (kind, self._version(), q)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return cast(T, self._cache[key])  # same key, same kind of result
-        result = await asyncio.to_thread(run)
-        self._cache[key] = result
+            return await compute()
+        full = (kind, self._version(), key)
+        hit = self._cache.get(full, _MISSING)
+        if hit is not _MISSING:
+            self._cache.move_to_end(full)
+            return cast(T, hit)  # same kind, same type of value
+        result = await compute()
+        self._cache[full] = result
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return result

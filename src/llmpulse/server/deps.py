@@ -7,7 +7,11 @@ from fastapi import Request
 from llmpulse.server.services import Services
 
 
-def get_services(request: Request) -> Services:
-    """The running app's `Services`."""
+async def get_services(request: Request) -> Services:
+    """The running app's `Services`.
+
+    Async although it never awaits: FastAPI runs a plain ``def`` dependency on a worker
+    thread, a hop that cost ~0.1 ms on every request (``/healthz`` 0.44 -> 0.21 ms).
+    """
     services: Services = request.app.state.services
     return services

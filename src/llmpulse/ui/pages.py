@@ -54,7 +54,7 @@ def build_router(get_reader: ReaderGetter, render: Renderer) -> APIRouter:
     """The UI's routes, bound to a reader getter and a renderer."""
     router = APIRouter(include_in_schema=False)
 
-    def reader(request: Request) -> TraceReader:
+    async def reader(request: Request) -> TraceReader:  # async: no worker-thread hop
         return get_reader(request)
 
     Reader = Annotated[TraceReader, Depends(reader)]

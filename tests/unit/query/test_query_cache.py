@@ -87,3 +87,62 @@ def test_different_queries_get_different_cache_entries() -> None:
     assert run_async(run) == (10, 5)
     events.close()
     state.close()
+
+
+def test_memo_reuses_a_derived_value_until_the_data_version_changes() -> None:
+    events, state = DuckDBEventStore(None), SqlStateStore("sqlite://")
+    version = [0]
+    service = QueryService(events, state, data_version=lambda: version[0])
+    calls: list[str] = []
+
+    async def compute(label: str) -> str:
+        calls.append(label)
+        return f"{label}@{version[0]}"
+
+    async def run() -> list[str]:
+        out = [await service.memo("body", "a", lambda: compute("a")) for _ in range(3)]
+        out.append(await service.memo("body", "b", lambda: compute("b")))  # another key
+        version[0] += 1
+        out.append(await service.memo("body", "a", lambda: compute("a")))
+        return out
+
+    assert run_async(run) == ["a@0", "a@0", "a@0", "b@0", "a@1"]
+    assert calls == ["a", "b", "a"]
+    events.close()
+    state.close()
+
+
+def test_memo_computes_every_time_without_a_data_version() -> None:
+    events, state = DuckDBEventStore(None), SqlStateStore("sqlite://")
+    service = QueryService(events, state)
+    calls: list[int] = []
+
+    async def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    async def run() -> list[int]:
+        return [await service.memo("body", "a", compute) for _ in range(2)]
+
+    assert run_async(run) == [1, 2]
+    events.close()
+    state.close()
+
+
+def test_cache_keeps_at_most_cache_size_entries_and_drops_the_least_recent() -> None:
+    events, state = DuckDBEventStore(None), SqlStateStore("sqlite://")
+    service = QueryService(events, state, data_version=lambda: 0, cache_size=2)
+    calls: list[str] = []
+
+    async def compute(label: str) -> str:
+        calls.append(label)
+        return label
+
+    async def run() -> None:
+        for label in ("a", "b", "a", "c", "a", "b"):  # c evicts b (a was used after b)
+            await service.memo("body", label, lambda label=label: compute(label))
+
+    run_async(run)
+    assert calls == ["a", "b", "c", "b"]
+    events.close()
+    state.close()

@@ -58,7 +58,8 @@ def test_span_to_dict_serializes_whole_second_times_like_span_out() -> None:
 
 
 def test_metric_frame_json_matches_the_documented_model() -> None:
-    from llmpulse.server.routes.metrics import MetricFrameOut, frame_json
+    from llmpulse.server.routes.metrics import MetricFrameOut, frame_to_dict
+    from llmpulse.server.routes.models import to_json
     from llmpulse.store.api import MetricFrame, MetricRow
 
     frame = MetricFrame(
@@ -69,5 +70,5 @@ def test_metric_frame_json_matches_the_documented_model() -> None:
             MetricRow(T.replace(microsecond=0), (None,), 1, (1.0, None), (1, 0)),
         ],
     )
-    fast = orjson.loads(frame_json(frame, 300).body)
+    fast = orjson.loads(to_json(frame_to_dict(frame, 300)))  # what get_metrics sends
     assert fast == MetricFrameOut.from_frame(frame, 300).model_dump(mode="json")

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from llmpulse.query.service import QueryService
 from llmpulse.server.deps import get_services
-from llmpulse.server.routes.models import fast_json
+from llmpulse.server.routes.models import json_response, to_json
 from llmpulse.server.routes.params import ListParam, ScopeDep, parse_bucket, parse_metrics
 from llmpulse.server.services import Services
 from llmpulse.store.api import MetricFrame, MetricQuery
@@ -69,10 +70,20 @@ def frame_to_dict(f: MetricFrame, bucket_s: int | None) -> dict[str, Any]:
     }
 
 
-def frame_json(f: MetricFrame, bucket_s: int | None) -> Response:
-    """`MetricFrameOut` as JSON, serialized directly (a 7-day 5-minute series by region is
-    8,064 rows: response-model validation would cost more than the query)."""
-    return fast_json(frame_to_dict(f, bucket_s))
+async def metric_json(query: QueryService, q: MetricQuery, bucket_s: int | None) -> bytes:
+    """The body of `get_metrics`: `MetricFrameOut` as JSON, cached serialized with the frame.
+
+    Serialized directly: a 7-day 5-minute series by region is 8,064 rows, and response-model
+    validation would cost more than the query. The body is a function of the data version,
+    ``q`` (cohort conditions and cohort group keys are resolved into it, so an edited cohort
+    is another key) and ``bucket_s``; prices apply at ingest, so a price change shows only
+    through new spans, that is a new data version.
+    """
+
+    async def render() -> bytes:
+        return to_json(frame_to_dict(await query.metric(q), bucket_s))
+
+    return await query.memo("metric_json", (q, bucket_s), render)
 
 
 @router.get("/projects/{project}/metrics", response_model=MetricFrameOut)
@@ -95,5 +106,5 @@ async def get_metrics(
         where=scope.where,
         max_groups=max_groups,
     )
-    frame = await services.query.metric(q)
-    return frame_json(frame, int(width.total_seconds()) if width else None)
+    bucket_s = int(width.total_seconds()) if width else None
+    return json_response(await metric_json(services.query, q, bucket_s))

@@ -21,9 +21,17 @@ from starlette.responses import Response
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import SpanKind, StatusCode
 from llmpulse.query.filters import as_utc, parse_attrs, parse_enum
+from llmpulse.query.service import QueryService
 from llmpulse.query.traces import SpanNode
 from llmpulse.server.deps import get_services
-from llmpulse.server.routes.models import AnnotationOut, SpanOut, fast_json, span_to_dict
+from llmpulse.server.routes.models import (
+    AnnotationOut,
+    SpanOut,
+    fast_json,
+    json_response,
+    span_to_dict,
+    to_json,
+)
 from llmpulse.server.services import Services
 from llmpulse.store.api import SpanQuery, TimeRange
 
@@ -103,12 +111,24 @@ async def list_spans(
         limit=limit,
         cursor=cursor,
     )
-    page = await services.query.list_spans(query)
-    # Serialized directly (same shape as SpanPage, which documents it): 100 spans of a few
-    # kB each cost several ms through response-model validation.
-    return fast_json(
-        {"data": [span_to_dict(s) for s in page.items], "next_cursor": page.next_cursor}
-    )
+    return json_response(await span_page_json(services.query, query))
+
+
+async def span_page_json(query: QueryService, q: SpanQuery) -> bytes:
+    """The body of `list_spans`, cached serialized with the page (a function of the data
+    version and ``q`` alone).
+
+    Serialized directly (same shape as SpanPage, which documents it): 100 spans of a few kB
+    each cost several ms through response-model validation, and ~1 ms as plain data.
+    """
+
+    async def render() -> bytes:
+        page = await query.list_spans(q)
+        return to_json(
+            {"data": [span_to_dict(s) for s in page.items], "next_cursor": page.next_cursor}
+        )
+
+    return await query.memo("spans_json", q, render)
 
 
 @router.get("/traces/{trace_id}")

@@ -27,6 +27,7 @@ from llmpulse.server.routes import (
 )
 from llmpulse.server.services import run_services
 from llmpulse.server.settings import ServerSettings
+from llmpulse.store.events.codec import skip_pandas_probe
 from llmpulse.ui.pages import mount_ui
 
 API_DESCRIPTION = """llmpulse REST API. Errors are `application/problem+json` with an
@@ -37,6 +38,7 @@ def create_app(
     settings: ServerSettings, clock: Clock | None = None, *, demo: bool = False
 ) -> FastAPI:
     """Build the ASGI app for one server process (``demo`` fills rag-demo at start)."""
+    skip_pandas_probe()  # the server converts lists to Arrow, never pandas objects
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from sidebyside.procmon import ServerProcess, dir_size_bytes, free_port
+from sidebyside.query_client import QueryClient
 from sidebyside.system import InstallSize, QueryFn, expect_ok
 from sidebyside.workload import WorkloadSpec
 
@@ -66,37 +67,36 @@ class LlmpulseSystem:
                 return int(p["num_spans"])
         return 0
 
-    async def _spans(self, client: httpx.AsyncClient, **params: Any) -> int:
+    def _spans(self, client: QueryClient, **params: Any) -> int:
         url = f"{self.base}/api/v1/projects/{self.spec.project}/spans"
-        resp = expect_ok(await client.get(url, params={"limit": 100, **params}))
-        return len(resp.json()["data"])
+        return len(client.get(url, {"limit": 100, **params}).json()["data"])
 
-    async def list_latest(self, client: httpx.AsyncClient) -> int:
+    def list_latest(self, client: QueryClient) -> int:
         """REST: the 100 newest spans."""
-        return await self._spans(client)
+        return self._spans(client)
 
-    async def metadata_filter(self, client: httpx.AsyncClient) -> int:
+    def metadata_filter(self, client: QueryClient) -> int:
         """REST with ``attr=metadata.region:eu-west``, 100 newest matches."""
-        return await self._spans(client, attr="metadata.region:eu-west")
+        return self._spans(client, attr="metadata.region:eu-west")
 
-    async def _metrics(self, client: httpx.AsyncClient, params: list[tuple[str, str]]) -> Any:
+    def _metrics(self, client: QueryClient, params: list[tuple[str, str]]) -> Any:
         url = f"{self.base}/api/v1/projects/{self.spec.project}/metrics"
-        return expect_ok(await client.get(url, params=tuple(params))).json()
+        return client.get(url, params).json()
 
     def _window(self) -> list[tuple[str, str]]:
         end = self.spec.base_ns + self.spec.duration_ns + 3_600_000_000_000
         return [("start", _iso(self.spec.base_ns)), ("end", _iso(end))]
 
-    async def latency_quantiles(self, client: httpx.AsyncClient) -> int:
+    def latency_quantiles(self, client: QueryClient) -> int:
         """p50 and p99 of root-span (trace) latency, as Phoenix's ``latencyMsQuantile``."""
         params = [("metric", "latency_ms:p50"), ("metric", "latency_ms:p99"), ("root_only", "true")]
-        body = await self._metrics(client, params)
+        body = self._metrics(client, params)
         return sum(v is not None for row in body["rows"] for v in row["values"].values())
 
-    async def hourly_counts(self, client: httpx.AsyncClient) -> int:
+    def hourly_counts(self, client: QueryClient) -> int:
         """Span counts per hour over the workload's time span (buckets with spans)."""
         params = [("metric", "count"), ("bucket", "1h"), *self._window()]
-        body = await self._metrics(client, params)
+        body = self._metrics(client, params)
         return sum(1 for row in body["rows"] if row["n"])
 
     def queries(self) -> dict[str, QueryFn]:

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 
 from sidebyside.procmon import ServerProcess, free_port
-from sidebyside.system import InstallSize, NotAvailable, QueryFn, expect_ok
+from sidebyside.query_client import NotAvailable, QueryClient
+from sidebyside.system import InstallSize, QueryFn, expect_ok
 from sidebyside.workload import WorkloadSpec
 
 VENV = Path(__file__).resolve().parent.parent / ".phoenix-venv"
@@ -32,6 +33,13 @@ _HOURLY = """query($n: String!, $start: DateTime!, $end: DateTime!) { getProject
 
 def _iso(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat()
+
+
+def _project(payload: Any) -> Any:
+    """``data.getProjectByName`` of a GraphQL answer; GraphQL errors raise."""
+    if payload.get("errors"):
+        raise RuntimeError(f"GraphQL errors: {json.dumps(payload['errors'])[:300]}")
+    return payload["data"]["getProjectByName"]
 
 
 class PhoenixSystem:
@@ -84,42 +92,42 @@ class PhoenixSystem:
         """OTLP/HTTP on the UI port."""
         return f"{self.base}/v1/traces"
 
-    async def _graphql(self, client: httpx.AsyncClient, query: str, **variables: Any) -> Any:
-        body = {"query": query, "variables": {"n": self.spec.project, **variables}}
-        resp = expect_ok(await client.post(f"{self.base}/graphql", json=body))
-        payload = resp.json()
-        if payload.get("errors"):
-            raise RuntimeError(f"GraphQL errors: {json.dumps(payload['errors'])[:300]}")
-        return payload["data"]["getProjectByName"]
+    def _graphql_body(self, query: str, **variables: Any) -> dict[str, Any]:
+        return {"query": query, "variables": {"n": self.spec.project, **variables}}
+
+    def _graphql(self, client: QueryClient, query: str, **variables: Any) -> Any:
+        reply = client.post_json(f"{self.base}/graphql", self._graphql_body(query, **variables))
+        return _project(reply.json())
 
     async def count_spans(self, client: httpx.AsyncClient) -> int:
         """``recordCount`` of the project (all spans), 0 before it exists."""
-        project = await self._graphql(client, _COUNT)
+        resp = await client.post(f"{self.base}/graphql", json=self._graphql_body(_COUNT))
+        project = _project(expect_ok(resp).json())
         return int(project["recordCount"]) if project else 0
 
-    async def _rest_spans(self, client: httpx.AsyncClient, **params: Any) -> int:
+    def _rest_spans(self, client: QueryClient, **params: Any) -> int:
         url = f"{self.base}/v1/projects/{self.spec.project}/spans"
         params = {"limit": 100, "sort": "start_time", "order": "desc", **params}
-        return len(expect_ok(await client.get(url, params=params)).json()["data"])
+        return len(client.get(url, params).json()["data"])
 
-    async def list_latest(self, client: httpx.AsyncClient) -> int:
+    def list_latest(self, client: QueryClient) -> int:
         """REST: the 100 most recent spans by start time."""
-        return await self._rest_spans(client)
+        return self._rest_spans(client)
 
-    async def latency_quantiles(self, client: httpx.AsyncClient) -> int:
+    def latency_quantiles(self, client: QueryClient) -> int:
         """GraphQL ``latencyMsQuantile`` at 0.5 and 0.99 (Phoenix: trace latency)."""
-        project = await self._graphql(client, _QUANTILES)
+        project = self._graphql(client, _QUANTILES)
         return sum(project[k] is not None for k in ("p50", "p99"))
 
-    async def metadata_filter(self, client: httpx.AsyncClient) -> int:
+    def metadata_filter(self, client: QueryClient) -> int:
         """REST with ``attribute=metadata.region:eu-west``, 100 newest matches."""
-        return await self._rest_spans(client, attribute="metadata.region:eu-west")
+        return self._rest_spans(client, attribute="metadata.region:eu-west")
 
-    async def hourly_counts(self, client: httpx.AsyncClient) -> int:
+    def hourly_counts(self, client: QueryClient) -> int:
         """GraphQL ``spanCountTimeSeries`` binned by hour over the workload's time span."""
         start = _iso(self.spec.base_ns)
         end = _iso(self.spec.base_ns + self.spec.duration_ns + 3_600_000_000_000)
-        project = await self._graphql(client, _HOURLY, start=start, end=end)
+        project = self._graphql(client, _HOURLY, start=start, end=end)
         if project is None:
             raise NotAvailable("project not found")
         return sum(1 for p in project["spanCountTimeSeries"]["data"] if p["totalCount"])

@@ -17,6 +17,7 @@ from sidebyside.llmpulse_side import LlmpulseSystem
 from sidebyside.measure import run_system
 from sidebyside.output import machine, say, write_results
 from sidebyside.phoenix import PhoenixSystem
+from sidebyside.query_client import CLIENT_ID
 from sidebyside.report import render
 from sidebyside.requests import RequestSource
 from sidebyside.system import System
@@ -94,6 +95,7 @@ def _start_results(args: argparse.Namespace, base_ns: int) -> dict[str, Any]:
             "machine": machine(),
             "workload": _workload_text(ref, args),
             "repeat": args.repeat,
+            "query_client": CLIENT_ID,
             "argv": sys.argv[1:],
             "notes": [],
         },
@@ -143,6 +145,11 @@ def _phoenix(results: dict[str, Any], args: argparse.Namespace, base_ns: int) ->
         results["meta"]["notes"].append(
             f"Phoenix numbers reused from {args.reuse_phoenix.name} ({old['meta']['date']})."
         )
+        if old["meta"].get("query_client") != CLIENT_ID:
+            results["meta"]["notes"].append(
+                "The reused Phoenix queries were timed with httpx, not with this run's client: "
+                "their query ratios are not like for like."
+            )
         return
     if args.phoenix_spans <= 0:
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -10,15 +10,13 @@ from typing import Protocol
 import httpx
 
 from sidebyside.procmon import ServerProcess
+from sidebyside.query_client import NotAvailable, QueryClient
 
-# A query returns how many items it got back (rows, buckets or quantiles) as a sanity check.
-QueryFn = Callable[[httpx.AsyncClient], Awaitable[int]]
+# A timed query returns how many items it got back (rows, buckets or quantiles) as a sanity
+# check. It runs on the benchmark's own lightweight client (see `sidebyside.query_client`).
+QueryFn = Callable[[QueryClient], int]
 
 QUERY_NAMES = ("list_latest_100", "latency_p50_p99", "metadata_filter_100", "hourly_counts")
-
-
-class NotAvailable(Exception):
-    """The system has no endpoint for this query (reported as n/a)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +54,8 @@ class System(Protocol):
 
 
 def expect_ok(resp: httpx.Response) -> httpx.Response:
-    """Raise NotAvailable on 404/405, an error on any other non-2xx."""
+    """Raise NotAvailable on 404/405, an error on any other non-2xx (httpx, for counting;
+    `QueryClient` checks the timed queries' answers the same way)."""
     if resp.status_code in (404, 405):
         raise NotAvailable(f"{resp.request.method} {resp.request.url.path} → {resp.status_code}")
     resp.raise_for_status()

@@ -11,6 +11,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from sidebyside.ceiling import measure_ceiling, to_rows
 from sidebyside.install_size import closure
+from sidebyside.query_client import CLIENT_ID
 from sidebyside.report import render
 from sidebyside.requests import RequestSource
 from sidebyside.workload import WorkloadSpec, build_request
@@ -120,3 +121,14 @@ def test_report_shows_ratios_and_verdicts_when_both_systems_ran() -> None:
     assert "| latency_p50_p99 >= 10x faster than Phoenix | n/ax | not measured |" in md
     assert "| peak RSS <= 1/2 of Phoenix's | 0.25x | met |" in md
     assert "| install size, MiB | 1.0 | 1.0 | 8.0 | 8.0x lower |" in md
+    assert "- Queries were timed with httpx.AsyncClient" in md  # results without a client id
+
+
+def test_report_names_the_query_client_when_the_results_record_it() -> None:
+    results = {
+        "meta": {"date": "d", "machine": "m", "workload": "w", "query_client": CLIENT_ID},
+        "runs": [_run("llmpulse", 30_000, 0.5, 2**20)],
+    }
+    md = render(results)
+    assert "- Queries are timed through one client for both systems: the stdlib http.client" in md
+    assert "httpx.AsyncClient, whose ~0.8 ms" in md

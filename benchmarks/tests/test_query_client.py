@@ -1,0 +1,127 @@
+"""The timed queries' client against a stdlib HTTP/1.1 server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from sidebyside.measure import time_query
+from sidebyside.phoenix import PhoenixSystem
+from sidebyside.query_client import NotAvailable, QueryClient, QueryFailed
+from sidebyside.workload import WorkloadSpec
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    connections: set[int] = set()  # noqa: RUF012 - shared by the test server's threads
+    seen: list[dict[str, Any]] = []  # noqa: RUF012
+
+    def _answer(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        _Handler.connections.add(id(self.connection))
+        self._record(b"")
+        status = {"/missing": 404, "/broken": 500}.get(self.path.split("?")[0], 200)
+        self._answer(status, {"data": [1, 2, 3], "path": self.path})
+
+    def do_POST(self) -> None:
+        _Handler.connections.add(id(self.connection))
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self._record(body)
+        if self.path != "/graphql":
+            self._answer(200, {"echo": json.loads(body)})
+            return
+        project = {"recordCount": 7, "p50": 12.5, "p99": None}  # a quantile may be null
+        self._answer(200, {"data": {"getProjectByName": project}})
+
+    def _record(self, body: bytes) -> None:
+        _Handler.seen.append({"path": self.path, "headers": dict(self.headers), "body": body})
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def base() -> Iterator[str]:
+    _Handler.connections.clear()
+    _Handler.seen.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_client_reuses_one_connection_for_gets_and_json_posts(base: str) -> None:
+    with QueryClient() as client:
+        reply = client.get(f"{base}/spans", [("metric", "a"), ("metric", "b"), ("limit", 100)])
+        assert reply.json()["path"] == "/spans?metric=a&metric=b&limit=100"
+        assert client.post_json(f"{base}/echo", {"query": "q"}).json() == {"echo": {"query": "q"}}
+        assert client.get(f"{base}/spans").json()["path"] == "/spans"
+        assert client.wire_s > 0
+    assert len(_Handler.connections) == 1
+    post = _Handler.seen[1]
+    assert post["headers"]["Content-Type"] == "application/json"
+    assert post["headers"]["Accept-Encoding"] == "identity"  # no server compresses
+
+
+def test_client_raises_not_available_on_404_and_failed_on_other_errors(base: str) -> None:
+    with QueryClient() as client:
+        with pytest.raises(NotAvailable, match="404"):
+            client.get(f"{base}/missing")
+        with pytest.raises(QueryFailed, match="500"):
+            client.get(f"{base}/broken")
+        assert client.get(f"{base}/ok").status == 200  # the connection is still usable
+
+
+def test_time_query_records_wire_times_and_errors_like_before(base: str) -> None:
+    ok = time_query(lambda c: len(c.get(f"{base}/spans").json()["data"]), repeat=5)
+    assert (ok.num_results, ok.error, len(ok.samples_ms)) == (3, None, 5)
+    assert all(0 < s < 1000 for s in ok.samples_ms)
+
+    missing = time_query(lambda c: len(c.get(f"{base}/missing").json()), repeat=5)
+    assert str(missing.error).startswith("n/a:")
+    assert (missing.samples_ms, missing.median_ms) == ([], None)
+
+    broken = time_query(lambda c: len(c.get(f"{base}/broken").json()), repeat=5)
+    assert str(broken.error).startswith("failed: QueryFailed")
+
+    refused = time_query(lambda c: len(c.get("http://127.0.0.1:9/x").json()), repeat=5)
+    assert str(refused.error).startswith("failed: ConnectionRefused")
+
+
+def test_phoenix_queries_go_through_the_query_client_and_counting_through_httpx(
+    base: str,
+) -> None:
+    phoenix = PhoenixSystem(WorkloadSpec.for_spans(300))
+    phoenix.base = base  # the fake speaks the bits of Phoenix's REST and GraphQL used here
+    timed = {name: time_query(fn, repeat=3) for name, fn in phoenix.queries().items()}
+    assert timed["latency_p50_p99"].num_results == 1
+    assert timed["list_latest_100"].num_results == 3
+    graphql = json.loads(next(s["body"] for s in _Handler.seen if s["path"] == "/graphql"))
+    assert "latencyMsQuantile" in graphql["query"]
+    assert graphql["variables"] == {"n": "rag-bench"}
+    spans = next(s for s in _Handler.seen if s["path"].startswith("/v1/projects/"))
+    assert spans["path"] == "/v1/projects/rag-bench/spans?limit=100&sort=start_time&order=desc"
+
+    async def count() -> int:
+        async with httpx.AsyncClient() as client:
+            return await phoenix.count_spans(client)
+
+    assert asyncio.run(count()) == 7

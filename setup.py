@@ -15,6 +15,7 @@ setup(
                 "src/llmpulse/ingest/_wire.c",
                 "src/llmpulse/ingest/_wire_values.c",
                 "src/llmpulse/ingest/_wire_indexed.c",
+                "src/llmpulse/ingest/_wire_row.c",
             ],
             depends=["src/llmpulse/ingest/_wire.h"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],

@@ -6,7 +6,7 @@ Two rows are measured, in this process, with no server and no I/O:
   ids, times, status and attributes into a dict. The floor of per-span work any Python server
   must do; ingest-to-queryable throughput is judged against it.
 - **store rows**: parse with upb, then llmpulse's own plain-Python mapping into the rows the
-  event store takes (`openinference.request_rows` under `indexed.python_only`: typed
+  event store takes (`openinference.request_rows` under `native.python_only`: typed
   columns, messages, documents, kind; no pricing, no Arrow). This is the plain Python decode
   the server would run without its native code, and the second figure the target is
   reported against.
@@ -23,7 +23,7 @@ import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from llmpulse.ingest.indexed import python_only
+from llmpulse.ingest.native import python_only
 from llmpulse.ingest.openinference import request_rows
 
 

@@ -514,6 +514,11 @@ static PyMethodDef methods[] = {
     {"indexed_fast", (PyCFunction)(void (*)(void))indexed_fast, METH_FASTCALL,
      "indexed_fast(indexed, message, document, parse_json_object) -> (input_messages, "
      "output_messages, documents) or None where parse_indexed must decide."},
+    {"row_setup", (PyCFunction)row_setup, METH_O,
+     "row_setup(context) hands over the constants rows_fast reads (openinference)."},
+    {"rows_fast", (PyCFunction)(void (*)(void))rows_fast, METH_FASTCALL,
+     "rows_fast(spans, resource_attrs, scope_name, scope_version, project) -> (rows, "
+     "deferred): per raw span its store row, or None where build_row must decide."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -10,6 +10,9 @@
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the OTLP wire decoder assumes a little-endian host"/* The common case of `indexed.parse_indexed` (see _wire_indexed.c). */
 PyObject *indexed_fast(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+/* The common case of `openinference.build_row` (see _wire_row.c). */
+PyObject *row_setup(PyObject *module, PyObject *context);
+PyObject *rows_fast(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
 #endif
 
@@ -46,5 +49,8 @@ int next_repeated(Buf *b, Buf *sub);
 int attributes_field(Buf *b, uint32_t wire, PyObject *into);
 /* The common case of `indexed.parse_indexed` (see _wire_indexed.c). */
 PyObject *indexed_fast(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+/* The common case of `openinference.build_row` (see _wire_row.c). */
+PyObject *row_setup(PyObject *module, PyObject *context);
+PyObject *rows_fast(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
 #endif

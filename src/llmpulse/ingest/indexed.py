@@ -11,8 +11,6 @@ it stays in the span's attributes under its original key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,23 +35,6 @@ _OI_TOOL_CALL = {
 }
 _GENAI_TOOL_CALL = {"id": "id", "name": "name", "arguments": "arguments"}
 _OI_CONTENTS = "message.contents."
-
-
-_native = native.module
-
-
-@contextmanager
-def python_only() -> Iterator[None]:
-    """Use the Python mapping even where the native common case is built.
-
-    For measuring the plain-Python decode (the benchmark's store-rows ceiling); not thread-safe.
-    """
-    global _native
-    saved, _native = _native, None
-    try:
-        yield
-    finally:
-        _native = saved
 
 
 # The list name (second dotted component) of each indexed prefix.
@@ -88,8 +69,9 @@ def parse_indexed(indexed: dict[str, Any]) -> Indexed:
         The messages (OpenInference form preferred over the legacy GenAI form), documents and
         the attributes no typed column took.
     """
-    if _native is not None:
-        fast = _native.indexed_fast(indexed, Message, RetrievedDocument, parse_json_object)
+    ext = native.module
+    if ext is not None:
+        fast = ext.indexed_fast(indexed, Message, RetrievedDocument, parse_json_object)
         if fast is not None:
             return Indexed(fast[0], fast[1], fast[2])
     return parse_indexed_py(indexed)

@@ -38,10 +38,24 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 
 from llmpulse.clock import from_unix_ns
 from llmpulse.domain.ids import ProjectName
-from llmpulse.domain.spans import Message, Rejection, Span, SpanEvent, StatusCode, latency_ms
-from llmpulse.ingest import genai
-from llmpulse.ingest.attributes import SCALAR_FIELDS, any_value_to_py, key_values_to_dict
-from llmpulse.ingest.indexed import INDEXED_PREFIXES, parse_indexed
+from llmpulse.domain.spans import (
+    Message,
+    Rejection,
+    RetrievedDocument,
+    Span,
+    SpanEvent,
+    StatusCode,
+    latency_ms,
+)
+from llmpulse.ingest import genai, native, semconv
+from llmpulse.ingest.attributes import (
+    SCALAR_FIELDS,
+    any_value_to_py,
+    as_float,
+    as_int,
+    key_values_to_dict,
+)
+from llmpulse.ingest.indexed import INDEXED_PREFIXES, parse_indexed, parse_json_object
 from llmpulse.ingest.semconv import span_kind, typed_values
 from llmpulse.ingest.types import Normalized, RowBatch
 from llmpulse.store.events.codec import SpanRow, span_from_row
@@ -129,13 +143,30 @@ def raw_resources(req: ExportTraceServiceRequest) -> list[RawResource]:
 
 
 def rows_from_raw(resources: list[RawResource], header_project: str | None) -> RowBatch:
-    """Validate and map raw spans (from upb or from the native wire decoder) to store rows."""
+    """Validate and map raw spans (from upb or from the native wire decoder) to store rows.
+
+    Where the extension is built, its ``rows_fast`` maps the common case (ADR 0008) and
+    leaves the rest (rejections, events, GenAI messages, unusual indexed keys) to `build_row`.
+    """
     rows: list[SpanRow] = []
     rejections: list[Rejection] = []
+    ext = native.module
     for ri, (resource_attrs, scopes) in enumerate(resources):
         project = resolve_project(resource_attrs, header_project)
         for si, (scope_name, scope_version, spans) in enumerate(scopes):
+            built: list[SpanRow | None] | None = None
+            if ext is not None:
+                built, deferred = _rows_fast(
+                    ext, spans, resource_attrs, scope_name, scope_version, project
+                )
+                if not deferred:
+                    rows.extend(built)  # type: ignore[arg-type]  # no None when none deferred
+                    continue
             for pi, raw in enumerate(spans):
+                row = built[pi] if built is not None else None
+                if row is not None:
+                    rows.append(row)
+                    continue
                 problem = invalid(raw)
                 if problem is None:
                     rows.append(build_row(raw, resource_attrs, scope_name, scope_version, project))
@@ -143,6 +174,34 @@ def rows_from_raw(resources: list[RawResource], header_project: str | None) -> R
                     path = f"resource_spans[{ri}].scope_spans[{si}].spans[{pi}].{problem[0]}"
                     rejections.append(Rejection(path, problem[1]))
     return RowBatch(rows, rejections)
+
+
+_GENAI_MESSAGE_KEYS = (genai.INPUT_MESSAGES, genai.OUTPUT_MESSAGES, genai.SYSTEM_INSTRUCTIONS)
+_native_ready: object = None
+
+
+def _rows_fast(
+    ext: Any,
+    spans: list[RawSpan],
+    resource_attrs: dict[str, Any],
+    scope_name: str,
+    scope_version: str,
+    project: ProjectName,
+) -> tuple[list[SpanRow | None], int]:
+    """The native common case of `build_row` over one scope's spans (None: not handled)."""
+    global _native_ready
+    if _native_ready is not ext:
+        ext.row_setup(
+            (
+                *semconv.native_constants(), _GENAI_MESSAGE_KEYS, _STATUS, StatusCode.UNSET,
+                as_int, as_float, parse_json_object, Message, RetrievedDocument,
+            )
+        )  # fmt: skip
+        _native_ready = ext
+    result: tuple[list[SpanRow | None], int] = ext.rows_fast(
+        spans, resource_attrs, scope_name, scope_version, project
+    )
+    return result
 
 
 def to_span(

@@ -85,6 +85,16 @@ _NO_MODEL_VALUES = (None, None, None, None, None, None)
 _SPAN_ONLY_KEYS = frozenset(SESSION + USER + ENVIRONMENT + SPAN_VERSION + HTTP_STATUS)
 
 
+def native_constants() -> tuple[Any, ...]:
+    """The rules above as the native ``rows_fast`` reads them (the first values of its
+    ``row_setup`` context: kinds, the LLM markers, then each column's keys in order)."""
+    return (
+        _KINDS, SpanKind.UNKNOWN, SpanKind.LLM, _GENAI_OPERATION_KINDS, _LLM_MARKERS, MODEL,
+        PROVIDER, PROMPT_TOKENS, COMPLETION_TOKENS, TOTAL_TOKENS, SESSION, USER, ENVIRONMENT,
+        SPAN_VERSION, HTTP_STATUS,
+    )  # fmt: skip
+
+
 def span_kind(attrs: dict[str, Any], has_messages: bool) -> SpanKind:
     """Decide the span kind (see the module docstring for the rules)."""
     declared = attrs.get(SPAN_KIND)

@@ -9,13 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmpulse.domain.spans import Message, RetrievedDocument
-from llmpulse.ingest.indexed import (
-    Indexed,
-    parse_indexed,
-    parse_indexed_py,
-    parse_json_object,
-    python_only,
-)
+from llmpulse.ingest import native as native_loader
+from llmpulse.ingest.indexed import Indexed, parse_indexed, parse_indexed_py, parse_json_object
 
 native = importlib.import_module("llmpulse.ingest._wire")
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -135,11 +130,10 @@ def test_parse_indexed_keeps_keys_with_non_ascii_digit_indexes_as_leftovers() ->
 
 
 def test_python_only_runs_the_python_mapping_and_restores_the_native_one() -> None:
-    import llmpulse.ingest.indexed as indexed_module
-
-    built = indexed_module._native
-    with python_only():
-        assert indexed_module._native is None
+    built = native_loader.module
+    assert built is not None
+    with native_loader.python_only():
+        assert native_loader.module is None
         out = parse_indexed({"llm.input_messages.0.message.role": "user"})
-    assert indexed_module._native is built
+    assert native_loader.module is built
     assert out.input_messages == (Message(role="user", content=""),)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -137,3 +138,32 @@ def test_python_only_runs_the_python_mapping_and_restores_the_native_one() -> No
         out = parse_indexed({"llm.input_messages.0.message.role": "user"})
     assert native_loader.module is built
     assert out.input_messages == (Message(role="user", content=""),)
+
+
+def test_indexed_fast_runs_the_init_of_a_class_it_cannot_build_directly() -> None:
+    # Message and RetrievedDocument are built slot by slot, as their dataclass __init__ would;
+    # a class with a __post_init__ (or of another shape) must still go through __init__.
+    seen: list[str] = []
+
+    @dataclass(frozen=True, slots=True)
+    class Checked:
+        role: str
+        content: str
+        tool_calls: tuple[Any, ...] = ()
+
+        def __post_init__(self) -> None:
+            seen.append(self.role)
+
+    class Plain:
+        def __init__(self, *args: Any) -> None:
+            self.args = args
+
+    out = native.indexed_fast(
+        {"llm.input_messages.0.message.role": "user", "retrieval.documents.0.document.id": "d"},
+        Checked,
+        Plain,
+        parse_json_object,
+    )
+    assert out[0] == (Checked("user", ""),)
+    assert seen == ["user", "user"]  # once by indexed_fast, once by the comparison's Checked
+    assert out[2][0].args == ("d", "", None, None)

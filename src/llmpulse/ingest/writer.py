@@ -79,6 +79,7 @@ class SpanWriter:
         self._known_projects: set[ProjectName] = set()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._attempts = 0
         self.stats = WriterStats()
 
     async def start(self) -> None:
@@ -93,6 +94,13 @@ class SpanWriter:
         self._queue.put(None)
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join)
+
+    @property
+    def data_version(self) -> int:
+        """Changes whenever the stores may have changed: after every commit attempt, failed
+        ones included (a commit fails as a whole for its requests, but its project rows or
+        its spans may already be written when a later step fails)."""
+        return self._attempts
 
     @property
     def queued_spans(self) -> int:
@@ -202,6 +210,7 @@ class SpanWriter:
             log.exception("commit of %d spans failed", num_spans)
             self.stats.last_error = repr(exc)
             error = exc
+        self._attempts += 1
         with self._lock:
             self._queued -= n
             self.stats.queued_spans = self._queued

@@ -54,9 +54,10 @@ class QueryService:
     """Reads from the stores on worker threads so the event loop never blocks.
 
     Span pages and metric frames are cached per query until the data changes: ``data_version``
-    (the writer's commit count) is part of every cache key, so a write invalidates everything
-    at once and a repeated dashboard or API query costs nothing while no spans arrive. Values
-    derived from them (`memo`: the routes' serialized answers) share the same LRU of
+    (it moves with every commit attempt of the writer) is part of every cache key, so a write
+    invalidates everything at once and a repeated dashboard or API query costs nothing while
+    no spans arrive; the entries of older versions are dropped as soon as the version moves.
+    Values derived from them (`memo`: the routes' serialized answers) share the same LRU of
     ``cache_size`` entries.
     """
 
@@ -72,6 +73,7 @@ class QueryService:
         self._version = data_version
         self._cache: OrderedDict[tuple[object, ...], object] = OrderedDict()
         self._cache_size = cache_size
+        self._cached_version: int | None = None
 
     async def _cached(self, kind: str, q: Hashable, run: Callable[[], T]) -> T:
         return await self.memo(kind, q, lambda: asyncio.to_thread(run))
@@ -86,7 +88,13 @@ class QueryService:
         """
         if self._version is None:
             return await compute()
-        full = (kind, self._version(), key)
+        version = self._version()
+        if version != self._cached_version:
+            # Keys of an older version can never be asked again: drop them at once, so the
+            # cache holds the answers of one data version (span pages are up to ~1 MB each).
+            self._cache.clear()
+            self._cached_version = version
+        full = (kind, version, key)
         hit = self._cache.get(full, _MISSING)
         if hit is not _MISSING:
             self._cache.move_to_end(full)

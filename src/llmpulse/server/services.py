@@ -66,7 +66,7 @@ async def run_services(
             await listener.start()
             stack.push_async_callback(listener.stop)
         cohorts = CohortService(state, clock)
-        query = QueryService(events, state, data_version=lambda: writer.stats.commits)
+        query = QueryService(events, state, data_version=lambda: writer.data_version)
         yield Services(
             settings=settings,
             clock=clock,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -144,5 +145,31 @@ def test_cache_keeps_at_most_cache_size_entries_and_drops_the_least_recent() -> 
 
     run_async(run)
     assert calls == ["a", "b", "c", "b"]
+    events.close()
+    state.close()
+
+
+def test_a_new_data_version_drops_every_older_entry_at_once() -> None:
+    events, state = DuckDBEventStore(None), SqlStateStore("sqlite://")
+    version = [0]
+    service = QueryService(events, state, data_version=lambda: version[0], cache_size=8)
+    held: list[object] = []
+
+    async def compute(label: str) -> bytes:
+        value = label.encode() * 1000
+        held.append(value)
+        return value
+
+    async def run() -> None:
+        for label in ("a", "b", "c"):
+            await service.memo("body", label, lambda label=label: compute(label))
+        version[0] += 1
+        await service.memo("body", "a", lambda: compute("a"))
+
+    run_async(run)
+    # Only the answer of the current version is still referenced by the cache (one reference
+    # more than the three of the older version, which only `held` keeps).
+    counts = [sys.getrefcount(v) for v in held]
+    assert counts[0] == counts[1] == counts[2] == counts[3] - 1
     events.close()
     state.close()

@@ -1,0 +1,58 @@
+"""The writer's data version moves after every commit attempt, failed ones included."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from llmpulse.clock import SystemClock
+from llmpulse.domain.errors import Unavailable
+from llmpulse.domain.ids import ProjectName, SpanId
+from llmpulse.domain.spans import Annotation
+from llmpulse.ingest.openinference import request_rows
+from llmpulse.ingest.writer import SpanWriter
+from llmpulse.store.events.codec import rows_to_arrow
+from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.state.sql import SqlStateStore
+from support.otlp import make_request, make_span
+
+
+class AnnotationsFail(DuckDBEventStore):
+    """A real in-memory event store whose annotation append fails (a full disk, say) after
+    the spans of the same commit are written."""
+
+    def append_annotations(self, annotations: Sequence[Annotation]) -> int:
+        raise OSError("no space left on device")
+
+
+def _annotation(span_id: str) -> Annotation:
+    return Annotation(
+        id="a1", project=ProjectName("p"), span_id=SpanId(span_id), prediction_id=None,
+        name="quality", annotator_kind="HUMAN", created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+
+
+def test_a_commit_that_fails_after_writing_spans_still_moves_the_data_version() -> None:
+    events, state = AnnotationsFail(None), SqlStateStore("sqlite://")
+    rows = request_rows(make_request([make_span("s")], "p"), None).rows
+    table = rows_to_arrow(rows)
+
+    async def run() -> tuple[int, int]:
+        writer = SpanWriter(events, state, SystemClock())
+        await writer.start()
+        before = writer.data_version
+        with pytest.raises(Unavailable):
+            await writer.submit_table(table, ["p"], [_annotation(rows[0][2])])
+        after = writer.data_version
+        await writer.stop()
+        return before, after
+
+    before, after = asyncio.run(run())
+    assert after > before  # cached answers from before this commit are not served again
+    assert [p.name for p in state.list_projects()] == ["p"]
+    assert [s.num_spans for s in events.project_stats()] == [1]
+    events.close()
+    state.close()

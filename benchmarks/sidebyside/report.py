@@ -135,8 +135,8 @@ def _row(target: str, measured: str, ok: bool | None) -> str:
 def _ingest_targets(runs: list[Run], ceiling: dict[str, Any]) -> list[str]:
     out = []
     for key, what in (
-        ("rows_spans_per_s", "ceiling (dict rows)"),
-        ("store_rows_spans_per_s", "plain-Python decode into store rows"),
+        ("store_rows_spans_per_s", "ceiling (plain-Python decode into store rows)"),
+        ("rows_spans_per_s", "stricter floor (upb parse + dict rows)"),
     ):
         base = ceiling.get(key)
         for r in (r for r in runs if r["system"] == "llmpulse"):
@@ -228,12 +228,14 @@ def render(results: dict[str, Any]) -> str:
         f"llmpulse {meta.get('llmpulse_version', 'n/a')}.",
         f"Workload: {meta['workload']}",
         "",
-        f"Decode ceiling (one core, {c.get('protobuf_backend', '?')}): parse only "
-        f"{_fmt(c.get('parse_spans_per_s'))} spans/s; parse + attributes to dicts "
-        f"**{_fmt(c.get('rows_spans_per_s'))} spans/s** (the ceiling); + JSON-encoding the "
-        f"attributes {_fmt(c.get('rows_json_spans_per_s'))} spans/s; upb + llmpulse's plain-Python "
-        f"mapping into store rows {_fmt(c.get('store_rows_spans_per_s'))} spans/s (the server "
-        "runs its native wire decoder instead).",
+        f"Decode ceiling (one core, {c.get('protobuf_backend', '?')}): upb + llmpulse's "
+        "plain-Python mapping into the rows the store takes "
+        f"**{_fmt(c.get('store_rows_spans_per_s'))} spans/s** (the ceiling: a plain Python "
+        "decode of the same requests into rows; the server runs its native code instead). "
+        f"Stricter floors: parse + attributes to dicts {_fmt(c.get('rows_spans_per_s'))} "
+        "spans/s (no typed columns, no Arrow); + JSON-encoding the attributes "
+        f"{_fmt(c.get('rows_json_spans_per_s'))} spans/s; parse only "
+        f"{_fmt(c.get('parse_spans_per_s'))} spans/s.",
         "",
         *table(results),
         "",

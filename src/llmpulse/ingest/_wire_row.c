@@ -13,6 +13,9 @@
  * bool, int, float, str) are inline; anything else calls the Python function itself, so the
  * rules live in one place. `row_setup(context)` hands over, once, the constants the mapping
  * reads (the key tuples of `semconv`, the enum members, the helper functions).
+ *
+ * The spans must be `openinference.RawSpan` values: their fields are slots, which keep the
+ * objects read here alive while a row is built (they are used as borrowed references).
  */
 #include "_wire.h"
 

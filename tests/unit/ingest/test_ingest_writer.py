@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -50,7 +51,10 @@ def test_a_commit_that_fails_after_writing_spans_still_moves_the_data_version() 
         await writer.stop()
         return before, after
 
-    before, after = asyncio.run(run())
+    # A loop of its own, on its own thread: the test thread may already run one (Playwright's
+    # sync API in the same xdist worker).
+    with ThreadPoolExecutor(1) as pool:
+        before, after = pool.submit(lambda: asyncio.run(run())).result()
     assert after > before  # cached answers from before this commit are not served again
     assert [p.name for p in state.list_projects()] == ["p"]
     assert [s.num_spans for s in events.project_stats()] == [1]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
@@ -49,3 +50,17 @@ def test_worker_decode_errors_keep_their_status_and_detail(pooled: ServerProcess
     assert j.status_code == 400
     assert j.json()["detail"]
     assert httpx.get(f"{pooled.url}/healthz").status_code == 200
+
+
+def test_no_process_of_the_server_loads_pandas_while_decoding(pooled: ServerProcess) -> None:
+    # pyarrow's first list conversion would import pandas (56 MiB) into each decode worker.
+    body = make_request([make_span("p", attrs={"input.value": "x"})], "nopandas")
+    for _ in range(4):  # reach every worker
+        r = httpx.post(f"{pooled.url}/v1/traces", content=body.SerializeToString(), headers=PB)
+        assert r.status_code == 200
+    assert pooled.proc is not None
+    root = psutil.Process(pooled.proc.pid)
+    procs = [root, *root.children(recursive=True)]
+    assert len(procs) >= 3  # the server and its two decode workers
+    loaded = [p.pid for p in procs if "/pandas/" in Path(f"/proc/{p.pid}/maps").read_text()]
+    assert loaded == []

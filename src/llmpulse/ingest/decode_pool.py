@@ -26,7 +26,7 @@ from llmpulse.ingest.enrich import CostEnricher
 from llmpulse.ingest.otlp import decode_request_rows
 from llmpulse.ingest.pricing import PriceBook
 from llmpulse.ingest.types import RowBatch
-from llmpulse.store.events.codec import ROW_INDEX, rows_to_arrow, span_to_row
+from llmpulse.store.events.codec import ROW_INDEX, rows_to_arrow, skip_pandas_probe, span_to_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +125,9 @@ class DecodePool:
         """Start the workers and warm them up in the background."""
         if self.workers > 0:
             ctx = multiprocessing.get_context("spawn")
-            pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=ctx, initializer=skip_pandas_probe
+            )
             self._executor = pool
             for _ in range(self.workers):
                 pool.submit(_warm_up)

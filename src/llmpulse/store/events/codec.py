@@ -66,8 +66,9 @@ def skip_pandas_probe() -> None:
     """Stop pyarrow from importing pandas into a process that never hands it pandas objects.
 
     The first ``pa.array`` of a Python list makes pyarrow import pandas, only to ask whether
-    the list is a pandas object: in the server, that is 56 MiB of RSS and half a second in the
-    first ingest request. With pandas hidden for that one probe, pyarrow records that pandas
+    the list is a pandas object: in the server and in each decode worker process, that is
+    56 MiB of RSS and half a second in the first ingest request (`create_app` and the decode
+    pool's worker initializer call this). With pandas hidden for that one probe, pyarrow records that pandas
     is not there; an explicit conversion (``to_pandas``) still imports it when asked. No-op once
     pandas is imported.
     """

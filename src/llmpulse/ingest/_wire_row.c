@@ -23,7 +23,7 @@
 #define MIN_TIME_NS 86400000000000LL      /* 1970-01-02T00:00:00Z */
 #define MAX_TIME_NS 7258118400000000000LL /* 2200-01-01T00:00:00Z */
 
-/* What `row_setup` hands over, in this order (see `openinference._row_context`). */
+/* What `row_setup` hands over, in this order (the call at the end of `openinference`). */
 enum {
     C_KINDS, C_KIND_UNKNOWN, C_KIND_LLM, C_GENAI_OPERATION_KINDS, C_LLM_MARKERS,
     C_MODEL, C_PROVIDER, C_PROMPT, C_COMPLETION, C_TOTAL, C_SESSION, C_USER, C_ENVIRONMENT,
@@ -51,7 +51,7 @@ static const char *const name_text[NUM_NAMES] = {
     "indexed", "events", "status_code", "status_message",
 };
 static PyObject *names[NUM_NAMES];
-static PyObject *empty_tuple;
+static PyObject *empty_tuple, *no_indexed; /* (), and ((), (), ()) for no indexed keys */
 
 PyObject *row_setup(PyObject *module, PyObject *context) {
     (void)module;
@@ -68,6 +68,10 @@ PyObject *row_setup(PyObject *module, PyObject *context) {
         }
     }
     if (empty_tuple == NULL && (empty_tuple = PyTuple_New(0)) == NULL) {
+        return NULL;
+    }
+    if (no_indexed == NULL &&
+        (no_indexed = PyTuple_Pack(3, empty_tuple, empty_tuple, empty_tuple)) == NULL) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -347,7 +351,7 @@ static int read_fields(PyObject *raw, Fields *fs) {
 static PyObject *indexed(PyObject *module, Fields *fs) {
     PyObject *ind = FIELD(fs, F_INDEXED);
     if (PyDict_GET_SIZE(ind) == 0) {
-        return PyTuple_Pack(3, empty_tuple, empty_tuple, empty_tuple);
+        return Py_NewRef(no_indexed);
     }
     PyObject *args[4] = {ind, ctx[C_MESSAGE], ctx[C_DOCUMENT], ctx[C_PARSE_JSON_OBJECT]};
     return indexed_fast(module, args, 4);

@@ -177,7 +177,6 @@ def rows_from_raw(resources: list[RawResource], header_project: str | None) -> R
 
 
 _GENAI_MESSAGE_KEYS = (genai.INPUT_MESSAGES, genai.OUTPUT_MESSAGES, genai.SYSTEM_INSTRUCTIONS)
-_native_ready: object = None
 
 
 def _rows_fast(
@@ -189,19 +188,19 @@ def _rows_fast(
     project: ProjectName,
 ) -> tuple[list[SpanRow | None], int]:
     """The native common case of `build_row` over one scope's spans (None: not handled)."""
-    global _native_ready
-    if _native_ready is not ext:
-        ext.row_setup(
-            (
-                *semconv.native_constants(), _GENAI_MESSAGE_KEYS, _STATUS, StatusCode.UNSET,
-                as_int, as_float, parse_json_object, Message, RetrievedDocument,
-            )
-        )  # fmt: skip
-        _native_ready = ext
     result: tuple[list[SpanRow | None], int] = ext.rows_fast(
         spans, resource_attrs, scope_name, scope_version, project
     )
     return result
+
+
+if native.module is not None:  # the constants `rows_fast` reads, handed over once
+    native.module.row_setup(
+        (
+            *semconv.native_constants(), _GENAI_MESSAGE_KEYS, _STATUS, StatusCode.UNSET,
+            as_int, as_float, parse_json_object, Message, RetrievedDocument,
+        )
+    )  # fmt: skip
 
 
 def to_span(

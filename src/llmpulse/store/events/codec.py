@@ -68,9 +68,9 @@ def skip_pandas_probe() -> None:
     The first ``pa.array`` of a Python list makes pyarrow import pandas, only to ask whether
     the list is a pandas object: in the server and in each decode worker process, that is
     56 MiB of RSS and half a second in the first ingest request (`create_app` and the decode
-    pool's worker initializer call this). With pandas hidden for that one probe, pyarrow records that pandas
-    is not there; an explicit conversion (``to_pandas``) still imports it when asked. No-op once
-    pandas is imported.
+    pool's worker initializer call this). With pandas hidden for that one probe, pyarrow
+    records that pandas is not there; an explicit conversion (``to_pandas``) still imports it
+    when asked. No-op once pandas is imported.
     """
     if "pandas" in sys.modules:
         return

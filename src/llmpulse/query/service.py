@@ -75,16 +75,20 @@ class QueryService:
         self._cache_size = cache_size
         self._cached_version: int | None = None
 
-    async def _cached(self, kind: str, q: Hashable, run: Callable[[], T]) -> T:
-        return await self.memo(kind, q, lambda: asyncio.to_thread(run))
+    async def _cached(self, kind: str, q: Hashable, run: Callable[[], T], keep: bool = True) -> T:
+        return await self.memo(kind, q, lambda: asyncio.to_thread(run), keep=keep)
 
-    async def memo(self, kind: str, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+    async def memo(
+        self, kind: str, key: Hashable, compute: Callable[[], Awaitable[T]], *, keep: bool = True
+    ) -> T:
         """``await compute()``, cached until the data version changes, like the reads.
 
         For values derived from reads alone, such as a route's serialized answer. Only a
         commit invalidates the cache, so ``key`` must hold every other input of the value
         (the logical query with its resolved cohort conditions, presentation options), and
-        ``kind`` must name what ``compute`` returns (one kind, one type of value).
+        ``kind`` must name what ``compute`` returns (one kind, one type of value). With
+        ``keep=False`` a cached value is still used, but a computed one is not stored (for a
+        read whose caller caches what it derives from it instead).
         """
         if self._version is None:
             return await compute()
@@ -100,6 +104,8 @@ class QueryService:
             self._cache.move_to_end(full)
             return cast(T, hit)  # same kind, same type of value
         result = await compute()
+        if not keep:
+            return result
         self._cache[full] = result
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
@@ -140,9 +146,9 @@ class QueryService:
         if await self._cached("project", name, lambda: self._state.get_project(name)) is None:
             raise NotFound(f"project {name!r} does not exist")
 
-    async def list_spans(self, q: SpanQuery) -> Page[Span]:
-        """One page of spans, newest first."""
-        return await self._cached("spans", q, lambda: self._events.list_spans(q))
+    async def list_spans(self, q: SpanQuery, *, keep: bool = True) -> Page[Span]:
+        """One page of spans, newest first (``keep``: see `memo`)."""
+        return await self._cached("spans", q, lambda: self._events.list_spans(q), keep)
 
     async def get_trace(self, trace_id: TraceId) -> Trace:
         """A whole trace as a tree."""
@@ -170,9 +176,9 @@ class QueryService:
         """Annotations of the given spans and prediction ids."""
         return await asyncio.to_thread(self._events.list_annotations, span_ids, prediction_ids)
 
-    async def metric(self, q: MetricQuery) -> MetricFrame:
-        """Metric series or window aggregates."""
-        return await self._cached("metric", q, lambda: self._events.metric(q))
+    async def metric(self, q: MetricQuery, *, keep: bool = True) -> MetricFrame:
+        """Metric series or window aggregates (``keep``: see `memo`)."""
+        return await self._cached("metric", q, lambda: self._events.metric(q), keep)
 
     async def slices(self, q: SliceQuery) -> SliceFrame:
         """Per-slice additive statistics of one field."""

@@ -173,3 +173,24 @@ def test_a_new_data_version_drops_every_older_entry_at_once() -> None:
     assert counts[0] == counts[1] == counts[2] == counts[3] - 1
     events.close()
     state.close()
+
+
+def test_memo_without_keep_uses_a_cached_value_but_stores_none() -> None:
+    events, state = DuckDBEventStore(None), SqlStateStore("sqlite://")
+    service = QueryService(events, state, data_version=lambda: 0)
+    calls: list[str] = []
+
+    async def compute(label: str) -> str:
+        calls.append(label)
+        return label
+
+    async def run() -> None:
+        await service.memo("read", "a", lambda: compute("a"), keep=False)
+        await service.memo("read", "a", lambda: compute("a"), keep=False)  # not stored: again
+        await service.memo("read", "a", lambda: compute("a"))  # stored
+        await service.memo("read", "a", lambda: compute("a"), keep=False)  # the stored one
+
+    run_async(run)
+    assert calls == ["a", "a", "a"]
+    events.close()
+    state.close()

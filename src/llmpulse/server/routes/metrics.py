@@ -81,7 +81,8 @@ async def metric_json(query: QueryService, q: MetricQuery, bucket_s: int | None)
     """
 
     async def render() -> bytes:
-        return to_json(frame_to_dict(await query.metric(q), bucket_s))
+        frame = await query.metric(q, keep=False)  # the cache keeps the bytes instead
+        return to_json(frame_to_dict(frame, bucket_s))
 
     return await query.memo("metric_json", (q, bucket_s), render)
 

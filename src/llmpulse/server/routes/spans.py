@@ -123,7 +123,7 @@ async def span_page_json(query: QueryService, q: SpanQuery) -> bytes:
     """
 
     async def render() -> bytes:
-        page = await query.list_spans(q)
+        page = await query.list_spans(q, keep=False)  # the cache keeps the bytes instead
         return to_json(
             {"data": [span_to_dict(s) for s in page.items], "next_cursor": page.next_cursor}
         )

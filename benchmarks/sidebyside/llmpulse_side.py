@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from sidebyside.procmon import ServerProcess, dir_size_bytes, free_port
-from sidebyside.query_client import QueryClient
+from sidebyside.query_client import NotAvailable, QueryClient
 from sidebyside.system import InstallSize, QueryFn, expect_ok
 from sidebyside.workload import WorkloadSpec
 
@@ -67,10 +67,10 @@ class LlmpulseSystem:
         and this poll runs four times a second while spans arrive.
         """
         url = f"{self.base}/api/v1/projects/{self.spec.project}/metrics"
-        resp = await client.get(url, params={"metric": "count"})
-        if resp.status_code == 404:
+        try:
+            rows = expect_ok(await client.get(url, params={"metric": "count"})).json()["rows"]
+        except NotAvailable:  # no such project yet
             return 0
-        rows = expect_ok(resp).json()["rows"]
         return int(rows[0]["n"]) if rows else 0
 
     def _spans(self, client: QueryClient, **params: Any) -> int:

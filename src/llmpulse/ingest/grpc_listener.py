@@ -5,6 +5,12 @@
 (the native wire decoder, size limit, decode pool). Overload maps to UNAVAILABLE (the OTel
 exporters retry it), bad payloads to INVALID_ARGUMENT, partial rejections to
 ``partial_success`` as over HTTP.
+
+Request bytes count against the same `ByteBudget` as OTLP/HTTP bodies: a call that does not
+fit is answered UNAVAILABLE with a ``google.rpc.RetryInfo`` (the OTLP/gRPC throttling signal)
+before it is decoded. The port is bound without ``SO_REUSEPORT`` (grpc turns it on by
+default), so a second server on the same port fails to start instead of silently splitting
+the exports with the first.
 """
 
 from __future__ import annotations
@@ -15,7 +21,11 @@ from typing import TYPE_CHECKING
 import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from llmpulse.domain.errors import InvalidInput, LlmpulseError, Overloaded
+from google.protobuf import duration_pb2
+from google.rpc import error_details_pb2, status_pb2
+
+from llmpulse.domain.errors import InvalidInput, LlmpulseError, Overloaded, PortInUse
+from llmpulse.ingest.admission import ByteBudget
 from llmpulse.ingest.responses import partial_success_message
 
 if TYPE_CHECKING:
@@ -28,8 +38,9 @@ PROTOBUF = "application/x-protobuf"
 
 
 class _TraceService:
-    def __init__(self, ingest: IngestService) -> None:
+    def __init__(self, ingest: IngestService, budget: ByteBudget) -> None:
         self._ingest = ingest
+        self._budget = budget
 
     def handler(self) -> grpc.GenericRpcHandler:
         export = grpc.unary_unary_rpc_method_handler(
@@ -46,14 +57,23 @@ class _TraceService:
         for key, value in context.invocation_metadata() or ():
             if key == "x-project-name":
                 header_project = str(value)
+        if not self._budget.try_reserve(len(body)):
+            await _abort_retry_later(
+                context,
+                f"{self._budget.in_flight} request bytes in flight, over the "
+                f"{self._budget.limit}-byte bound (LLMPULSE_MAX_INFLIGHT_BYTES)",
+                self._budget.retry_after_s(),
+            )
         try:
             accepted = await self._ingest.accept_otlp(body, PROTOBUF, None, header_project)
         except Overloaded as exc:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, exc.detail)
+            await _abort_retry_later(context, exc.detail, exc.retry_after_s)
         except InvalidInput as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.detail)
         except LlmpulseError as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, exc.detail)
+        finally:
+            self._budget.release(len(body))
         response = trace_service_pb2.ExportTraceServiceResponse()
         if accepted.rejections:
             response.partial_success.rejected_spans = len(accepted.rejections)
@@ -61,23 +81,55 @@ class _TraceService:
         return response
 
 
+async def _abort_retry_later(
+    context: grpc.aio.ServicerContext[bytes, object], detail: str, retry_after_s: int
+) -> None:
+    """UNAVAILABLE with RetryInfo in ``grpc-status-details-bin`` (how OTLP/gRPC throttles)."""
+    info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=retry_after_s))
+    status = status_pb2.Status(code=grpc.StatusCode.UNAVAILABLE.value[0], message=detail)
+    status.details.add().Pack(info)
+    context.set_trailing_metadata((("grpc-status-details-bin", status.SerializeToString()),))
+    await context.abort(grpc.StatusCode.UNAVAILABLE, detail)
+
+
 class GrpcListener:
     """A `Service` running the OTLP/gRPC TraceService on one port."""
 
     def __init__(
-        self, ingest: IngestService, host: str, port: int, *, max_message_bytes: int = 0
+        self,
+        ingest: IngestService,
+        host: str,
+        port: int,
+        *,
+        max_message_bytes: int = 0,
+        budget: ByteBudget | None = None,
     ) -> None:
         self._ingest = ingest
+        self._budget = budget or ByteBudget(ingest.max_body_bytes * 4)
         self._address = f"{host}:{port}"
         self._max = max_message_bytes or ingest.max_body_bytes
         self._server: grpc.aio.Server | None = None
         self.port = port
 
     async def start(self) -> None:
-        """Bind and start serving."""
-        self._server = grpc.aio.server(options=[("grpc.max_receive_message_length", self._max)])
-        self._server.add_generic_rpc_handlers((_TraceService(self._ingest).handler(),))
-        self.port = self._server.add_insecure_port(self._address)
+        """Bind and start serving.
+
+        Raises:
+            PortInUse: another process listens on the port.
+        """
+        self._server = grpc.aio.server(
+            options=[("grpc.max_receive_message_length", self._max), ("grpc.so_reuseport", 0)]
+        )
+        self._server.add_generic_rpc_handlers(
+            (_TraceService(self._ingest, self._budget).handler(),)
+        )
+        try:
+            self.port = self._server.add_insecure_port(self._address)
+        except RuntimeError as exc:
+            raise PortInUse(
+                f"OTLP/gRPC port {self.port} on {self._address.rsplit(':', 1)[0]} is already in "
+                "use; choose another with --grpc-port (LLMPULSE_GRPC_PORT), or 0 to turn gRPC off"
+            ) from exc
         await self._server.start()
         log.info("OTLP/gRPC listening on %s", self._address)
 

@@ -19,10 +19,16 @@ class HealthOut(BaseModel):
     status: str
     queued_spans: int
     spans_written: int
+    inflight_bytes: int
 
 
 @router.get("/healthz")
 async def healthz(services: Annotated[Services, Depends(get_services)]) -> HealthOut:
-    """Answer 200 while the server runs; shows the writer's backlog."""
+    """Answer 200 while the server runs; shows the writer's backlog and body bytes in flight."""
     w = services.writer.stats
-    return HealthOut(status="ok", queued_spans=w.queued_spans, spans_written=w.spans_written)
+    return HealthOut(
+        status="ok",
+        queued_spans=w.queued_spans,
+        spans_written=w.spans_written,
+        inflight_bytes=services.budget.in_flight,
+    )

@@ -73,10 +73,12 @@ def test_flood_of_large_bodies_keeps_rss_bounded_and_gets_503_with_retry_after(
         assert set(counts) <= {200, 503}, counts
         assert counts[503] > 0, "a 16 MiB bound must refuse some of 120 concurrent 2.6 MB bodies"
         assert counts[200] > 0
-        refusals = [ra for s, ra in zip(result.statuses, result.retry_after) if s == 503]
+        pairs = zip(result.statuses, result.retry_after, strict=True)
+        refusals = [ra for status, ra in pairs if status == 503]
         assert all(ra is not None and int(ra) >= 1 for ra in refusals)
         assert rss.growth_mib < 384, f"peak RSS grew by {rss.growth_mib:.0f} MiB"
-        assert result.acked and stored_ids(server.url, "flood") == result.acked
+        assert result.acked
+        assert stored_ids(server.url, "flood") == result.acked
         assert inflight(server.url) == 0
 
 
@@ -115,7 +117,9 @@ def test_declared_body_that_does_not_fit_gets_503_before_it_is_sent(
         assert read_response(holder).status == 400
     assert inflight(url) == 0
     body, ids = otlp_body("after", 100, 1000)  # room again once the held body was answered
-    r = httpx.post(f"{url}/v1/traces", content=body, headers={"content-type": "application/x-protobuf"})
+    r = httpx.post(
+        f"{url}/v1/traces", content=body, headers={"content-type": "application/x-protobuf"}
+    )
     assert r.status_code == 200
     assert stored_ids(url, "after") == set(ids)
 
@@ -158,7 +162,8 @@ def test_grpc_flood_gets_unavailable_with_retry_info_and_keeps_acknowledged_span
     assert counts[grpc.StatusCode.OK] > 0, counts
     assert len(delays) == counts[grpc.StatusCode.UNAVAILABLE]
     assert all(d >= 1 for d in delays)
-    assert acked and stored_ids(small_budget.url, "grpc-flood") == acked
+    assert acked
+    assert stored_ids(small_budget.url, "grpc-flood") == acked
     assert inflight(small_budget.url) == 0
 
 

@@ -66,7 +66,9 @@ def test_second_server_on_the_same_grpc_port_exits_and_the_first_keeps_every_exp
     spans = [make_span(f"s{i}") for i in range(20)]
     with grpc.insecure_channel(f"127.0.0.1:{first.grpc_port}") as channel:
         export = channel.unary_unary(
-            EXPORT, request_serializer=None, response_deserializer=ExportTraceServiceResponse.FromString
+            EXPORT,
+            request_serializer=None,
+            response_deserializer=ExportTraceServiceResponse.FromString,
         )
         for span in spans:  # one connection per export would spread them over listeners
             export(make_request([span], "ports").SerializeToString(), timeout=30)

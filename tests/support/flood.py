@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -82,10 +83,8 @@ class PeakRss:
         """RSS of the process tree now, in bytes."""
         total = 0
         for p in [self._proc, *self._proc.children(recursive=True)]:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 total += p.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
         return total
 
     def _run(self) -> None:

@@ -25,7 +25,11 @@ def connect(port: int, timeout_s: float = 10.0) -> socket.socket:
 
 def head(method: str, path: str, headers: dict[str, str]) -> bytes:
     """The request line and headers, ending with the blank line."""
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 

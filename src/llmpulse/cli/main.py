@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer

@@ -19,10 +19,9 @@ import logging
 from typing import TYPE_CHECKING
 
 import grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-
 from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2, status_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from llmpulse.domain.errors import InvalidInput, LlmpulseError, Overloaded, PortInUse
 from llmpulse.ingest.admission import ByteBudget

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from llmpulse.clock import Clock
 from llmpulse.ingest.admission import ByteBudget
-from llmpulse.server.body_limits import BodyLimits
+from llmpulse.server.body_limits import BodyLimits, document_limits
 from llmpulse.server.demo_loader import load_demo_if_empty
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
@@ -80,4 +80,5 @@ def create_app(
     ):
         app.include_router(module.router)
     mount_ui(app)
+    document_limits(app)
     return app

@@ -16,6 +16,9 @@ so the client can read the answer), never kept.
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -147,3 +150,29 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+_LIMIT_RESPONSES = {
+    "413": {"description": "Request body over its size limit (the detail names the setting)"},
+    "503": {"description": "Request bodies in flight over the bound; retry after Retry-After"},
+}
+
+
+def document_limits(app: FastAPI) -> None:
+    """Add the 413 and 503 `BodyLimits` can answer to every operation that takes a body."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if isinstance(operation, dict) and "requestBody" in operation:
+                    responses = operation.setdefault("responses", {})
+                    for code, answer in _LIMIT_RESPONSES.items():
+                        responses.setdefault(code, dict(answer))
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

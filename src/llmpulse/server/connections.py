@@ -121,9 +121,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def _arm(self, phase: str) -> None:
         self._disarm()
         self._phase = phase
-        timeout = (
-            self.limits.header_timeout_s if phase == "headers" else self.limits.body_timeout_s
-        )
+        timeout = self.limits.header_timeout_s if phase == "headers" else self.limits.body_timeout_s
         self._deadline = self.loop.call_later(timeout, self._expired, phase)
 
     def _disarm(self) -> None:
@@ -159,9 +157,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def _make_room(self) -> None:
         oldest: GuardedHttpProtocol | None = None
         for conn in self.connections:
-            if isinstance(conn, GuardedHttpProtocol) and conn is not self and conn._idle():
-                if oldest is None or conn._idle_since < oldest._idle_since:
-                    oldest = conn
+            if not isinstance(conn, GuardedHttpProtocol) or conn is self or not conn._idle():
+                continue
+            if oldest is None or conn._idle_since < oldest._idle_since:
+                oldest = conn
         if oldest is not None:
             self.limits.stats.evicted_idle += 1
             oldest._disarm()
@@ -170,7 +169,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.limits.stats.refused += 1
         self._disarm()
         detail = f"{self.limits.max_connections} connections are busy"
-        self.transport.write(_raw_response(503, "Service Unavailable", detail, b"retry-after: 1\r\n"))
+        self.transport.write(
+            _raw_response(503, "Service Unavailable", detail, b"retry-after: 1\r\n")
+        )
         self.transport.close()
 
 

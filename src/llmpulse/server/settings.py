@@ -43,7 +43,7 @@ class ServerSettings(BaseModel):
         "(LLMPULSE_MAX_REST_BODY_BYTES).",
     )
     max_inflight_bytes: int = Field(
-        128 * 1024 * 1024,
+        64 * 1024 * 1024,
         ge=1,
         description="Request body bytes held at once (read, decoding or awaiting commit); beyond "
         "it requests get 503 + Retry-After before their body is read "

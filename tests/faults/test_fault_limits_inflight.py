@@ -85,7 +85,7 @@ def test_flood_of_large_bodies_keeps_rss_bounded_and_gets_503_with_retry_after(
 @pytest.fixture
 def small_budget(tmp_path: Path) -> Iterator[ServerProcess]:
     args = ("--max-inflight-bytes", str(MIB), "--decode-workers", "0")
-    with running_server(tmp_path / "data", *args, grpc=True) as server:
+    with running_server(tmp_path / "data", *args) as server:
         yield server
 
 
@@ -124,26 +124,29 @@ def test_declared_body_that_does_not_fit_gets_503_before_it_is_sent(
     assert stored_ids(url, "after") == set(ids)
 
 
-def test_grpc_flood_gets_unavailable_with_retry_info_and_keeps_acknowledged_spans(
-    small_budget: ServerProcess,
+def test_grpc_flood_keeps_rss_bounded_and_gets_unavailable_with_retry_info(
+    tmp_path: Path,
 ) -> None:
-    bodies = [otlp_body("grpc-flood", 300, 2500) for _ in range(4)]  # ~0.8 MB each
+    # 120 exporters (one connection each) x 2 exports of 2.6 MB. Before: every message was
+    # received and decoded at once, +1.1 GiB peak RSS for 150 exporters and no refusal.
+    bodies = [otlp_body("grpc-flood", 1000, 2500) for _ in range(6)]
     acked: set[str] = set()
     codes: list[grpc.StatusCode] = []
     delays: list[int] = []
     lock = threading.Lock()
 
-    def send(k: int) -> None:
-        with grpc.insecure_channel(f"127.0.0.1:{small_budget.grpc_port}") as channel:
+    def send(port: int, k: int) -> None:
+        options = [("grpc.use_local_subchannel_pool", 1)]  # a connection per exporter
+        with grpc.insecure_channel(f"127.0.0.1:{port}", options=options) as channel:
             export = channel.unary_unary(
                 EXPORT,
                 request_serializer=None,
                 response_deserializer=ExportTraceServiceResponse.FromString,
             )
-            for r in range(3):
+            for r in range(2):
                 body, ids = bodies[(k + r) % len(bodies)]
                 try:
-                    export(body, timeout=60)
+                    export(body, timeout=120)
                 except grpc.RpcError as exc:
                     delay = _retry_delay(exc)
                     with lock:
@@ -155,16 +158,21 @@ def test_grpc_flood_gets_unavailable_with_retry_info_and_keeps_acknowledged_span
                     codes.append(grpc.StatusCode.OK)
                     acked.update(ids)
 
-    run_threads(send, 16)
-    counts = Counter(codes)
-    assert set(counts) <= {grpc.StatusCode.OK, grpc.StatusCode.UNAVAILABLE}, counts
-    assert counts[grpc.StatusCode.UNAVAILABLE] > 0, counts
-    assert counts[grpc.StatusCode.OK] > 0, counts
-    assert len(delays) == counts[grpc.StatusCode.UNAVAILABLE]
-    assert all(d >= 1 for d in delays)
-    assert acked
-    assert stored_ids(small_budget.url, "grpc-flood") == acked
-    assert inflight(small_budget.url) == 0
+    args = ("--max-inflight-bytes", str(16 * MIB))
+    with running_server(tmp_path / "data", *args, grpc=True) as server:
+        assert server.proc is not None
+        with PeakRss(server.proc.pid) as rss:
+            run_threads(lambda k: send(server.grpc_port, k), 120)
+        counts = Counter(codes)
+        assert set(counts) <= {grpc.StatusCode.OK, grpc.StatusCode.UNAVAILABLE}, counts
+        assert counts[grpc.StatusCode.UNAVAILABLE] > 0, counts
+        assert counts[grpc.StatusCode.OK] > 0, counts
+        assert len(delays) == counts[grpc.StatusCode.UNAVAILABLE]  # each refusal has RetryInfo
+        assert all(d >= 1 for d in delays)
+        assert rss.growth_mib < 384, f"peak RSS grew by {rss.growth_mib:.0f} MiB"
+        assert acked
+        assert stored_ids(server.url, "grpc-flood") == acked
+        assert inflight(server.url) == 0
 
 
 def _retry_delay(exc: grpc.RpcError) -> int | None:

@@ -6,16 +6,19 @@
 exporters retry it), bad payloads to INVALID_ARGUMENT, partial rejections to
 ``partial_success`` as over HTTP.
 
-Request bytes count against the same `ByteBudget` as OTLP/HTTP bodies: a call that does not
-fit is answered UNAVAILABLE with a ``google.rpc.RetryInfo`` (the OTLP/gRPC throttling signal)
-before it is decoded. The port is bound without ``SO_REUSEPORT`` (grpc turns it on by
-default), so a second server on the same port fails to start instead of silently splitting
-the exports with the first.
+Request bytes count against the same `ByteBudget` as OTLP/HTTP bodies. ``Export`` is
+registered as client-streaming (a unary call's bytes on the wire are the same), so the handler
+runs before the message is read: it takes a provisional 4 MiB from the budget, or refuses the
+call unread with UNAVAILABLE and a ``google.rpc.RetryInfo`` (the OTLP/gRPC throttling
+signal); once read, the reservation is trued up to the message's size. The port is bound
+without ``SO_REUSEPORT`` (grpc turns it on by default), so a second server on the same port
+fails to start instead of silently splitting the exports with the first.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import grpc
@@ -34,15 +37,21 @@ log = logging.getLogger(__name__)
 
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 PROTOBUF = "application/x-protobuf"
+# Taken from the byte budget before a call's message is read (its size is not known yet),
+# then trued up to the message's size: most exports are far smaller (OTel batches of 512).
+PROVISIONAL_BYTES = 4 * 1024 * 1024
 
 
 class _TraceService:
-    def __init__(self, ingest: IngestService, budget: ByteBudget) -> None:
+    def __init__(self, ingest: IngestService, budget: ByteBudget, max_message_bytes: int) -> None:
         self._ingest = ingest
         self._budget = budget
+        self._provisional = min(PROVISIONAL_BYTES, max_message_bytes)
 
     def handler(self) -> grpc.GenericRpcHandler:
-        export = grpc.unary_unary_rpc_method_handler(
+        # Registered as client-streaming (the same bytes on the wire as a unary call) so that
+        # the handler runs before the message is read and can refuse it unread.
+        export = grpc.stream_unary_rpc_method_handler(
             self.export,
             request_deserializer=None,  # the body as bytes, decoded like OTLP/HTTP protobuf
             response_serializer=trace_service_pb2.ExportTraceServiceResponse.SerializeToString,
@@ -50,20 +59,21 @@ class _TraceService:
         return grpc.method_handlers_generic_handler(SERVICE, {"Export": export})
 
     async def export(
-        self, body: bytes, context: grpc.aio.ServicerContext[bytes, object]
+        self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, object]
     ) -> trace_service_pb2.ExportTraceServiceResponse:
         header_project = None
         for key, value in context.invocation_metadata() or ():
             if key == "x-project-name":
                 header_project = str(value)
-        if not self._budget.try_reserve(len(body)):
-            await _abort_retry_later(
-                context,
-                f"{self._budget.in_flight} request bytes in flight, over the "
-                f"{self._budget.limit}-byte bound (LLMPULSE_MAX_INFLIGHT_BYTES)",
-                self._budget.retry_after_s(),
-            )
+        held = self._provisional
+        if not self._budget.try_reserve(held):
+            await self._refuse(context)
         try:
+            body = await _one_message(requests, context)
+            if len(body) > held and not self._budget.try_reserve(len(body) - held):
+                await self._refuse(context)
+            self._budget.release(held - len(body))
+            held = len(body)
             accepted = await self._ingest.accept_otlp(body, PROTOBUF, None, header_project)
         except Overloaded as exc:
             await _abort_retry_later(context, exc.detail, exc.retry_after_s)
@@ -72,12 +82,30 @@ class _TraceService:
         except LlmpulseError as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, exc.detail)
         finally:
-            self._budget.release(len(body))
+            self._budget.release(held)
         response = trace_service_pb2.ExportTraceServiceResponse()
         if accepted.rejections:
             response.partial_success.rejected_spans = len(accepted.rejections)
             response.partial_success.error_message = partial_success_message(accepted.rejections)
         return response
+
+    async def _refuse(self, context: grpc.aio.ServicerContext[bytes, object]) -> None:
+        await _abort_retry_later(
+            context,
+            f"{self._budget.in_flight} request bytes in flight, over the "
+            f"{self._budget.limit}-byte bound (LLMPULSE_MAX_INFLIGHT_BYTES)",
+            self._budget.retry_after_s(),
+        )
+
+
+async def _one_message(
+    requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, object]
+) -> bytes:
+    """The call's single request message (Export is unary on the client's side)."""
+    async for message in requests:
+        return message
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no ExportTraceServiceRequest sent")
+    raise AssertionError("unreachable")  # abort raises
 
 
 async def _abort_retry_later(
@@ -117,10 +145,17 @@ class GrpcListener:
             PortInUse: another process listens on the port.
         """
         self._server = grpc.aio.server(
-            options=[("grpc.max_receive_message_length", self._max), ("grpc.so_reuseport", 0)]
+            options=[
+                ("grpc.max_receive_message_length", self._max),
+                ("grpc.so_reuseport", 0),
+                # BDP probing grows each connection's HTTP/2 window to megabytes, and grpc
+                # buffers that much per connection before any handler runs: 150 connections
+                # sending 2.6 MB exports took ~470 MiB with it, ~230 MiB without.
+                ("grpc.http2.bdp_probe", 0),
+            ]
         )
         self._server.add_generic_rpc_handlers(
-            (_TraceService(self._ingest, self._budget).handler(),)
+            (_TraceService(self._ingest, self._budget, self._max).handler(),)
         )
         try:
             self.port = self._server.add_insecure_port(self._address)

@@ -65,6 +65,7 @@ def test_1100_idle_and_slowloris_connections_leave_healthz_answering(tmp_path: P
 def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     data_dir = tmp_path_factory.mktemp("timeouts") / "data"
     args = ("--header-timeout", "1.5", "--body-timeout", "1.5", "--max-connections", "40")
+    args += ("--max-rest-body-bytes", "1000")
     with running_server(data_dir, *args, "--decode-workers", "0") as server:
         yield server
 
@@ -145,6 +146,27 @@ def test_keep_alive_connection_trickling_its_next_request_is_closed(strict: Serv
             closed, _ = closed_within(sock, 0.3)
         elapsed = time.monotonic() - start
     assert 1.2 < elapsed < 3.0, elapsed
+
+
+def test_after_an_early_answer_the_next_request_has_a_header_deadline(
+    strict: ServerProcess,
+) -> None:
+    with connect(strict.port) as sock:
+        headers = {"Content-Type": "application/json", "Content-Length": "2000"}
+        sock.sendall(head("PUT", "/api/v1/prices", headers))
+        assert read_response(sock).status == 413  # answered before the body was sent
+        sock.sendall(b" " * 2000)  # the client sends its body anyway; it is drained
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # then trickles its next request
+        start = time.monotonic()
+        closed = False
+        while time.monotonic() - start < 6 and not closed:
+            try:
+                sock.sendall(b"X-A: b\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            closed, _ = closed_within(sock, 0.3)
+        elapsed = time.monotonic() - start
+    assert elapsed < 3.0, elapsed
 
 
 def test_requests_within_the_deadlines_are_served(strict: ServerProcess) -> None:

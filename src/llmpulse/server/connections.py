@@ -105,9 +105,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        """The body is in: the app has the request."""
+        """The body is in: the app has the request (or has answered it already)."""
         self._disarm()
-        self._phase = "app"
+        cycle = self.cycle
+        if cycle is not None and cycle.response_complete:  # answered early, body drained
+            self._phase = "idle"
+            self._idle_since = self.loop.time()
+        else:
+            self._phase = "app"
         super().on_message_complete()
 
     def on_response_complete(self) -> None:

@@ -13,12 +13,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from support.rawhttp import chunk, closed_within, connect, get, head, read_response
 from support.server import ServerProcess, free_port, running_server
 
 pytestmark = pytest.mark.integration
+
+
+def _connection_stats(server: ServerProcess) -> dict[str, int]:
+    stats: dict[str, int] = httpx.get(f"{server.url}/healthz").json()["connections"]
+    return stats
 
 
 def _healthz_times(port: int, n: int) -> list[float]:
@@ -89,6 +95,7 @@ def test_trickled_headers_are_answered_408_and_closed(strict: ServerProcess) -> 
     assert 1.2 < elapsed < 3.0, elapsed
     assert got.startswith(b"HTTP/1.1 408 Request Timeout"), got[:80]
     assert b"request headers not received within 1.5 s" in got
+    assert _connection_stats(strict)["header_timeouts"] >= 1
 
 
 def test_silent_connection_is_closed_after_the_header_timeout(strict: ServerProcess) -> None:
@@ -120,6 +127,7 @@ def test_trickled_body_is_answered_408_and_closed(strict: ServerProcess) -> None
     assert 1.2 < elapsed < 3.0, elapsed
     assert got.startswith(b"HTTP/1.1 408 Request Timeout"), got[:80]
     assert b"request body not received within 1.5 s" in got
+    assert _connection_stats(strict)["body_timeouts"] >= 1
 
 
 def test_chunked_body_that_stalls_is_closed_too(strict: ServerProcess) -> None:
@@ -224,6 +232,7 @@ def test_past_the_cap_the_longest_idle_connection_makes_room(capped: ServerProce
         busy.sendall(b'les": []}')
         answer = read_response(busy)  # a request under way is never evicted
         assert answer.status < 500, answer
+        assert _connection_stats(capped)["evicted_idle"] >= 20
     finally:
         busy.close()
         for sock in idle:
@@ -251,3 +260,4 @@ def test_when_every_connection_is_busy_a_new_one_gets_503(capped: ServerProcess)
             sock.close()
     time.sleep(0.2)
     assert _healthz_times(capped.port, 3)
+    assert _connection_stats(capped)["refused"] >= 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import uvicorn
+from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from llmpulse.server.connections import ConnectionLimits, fit_fd_limit, guarded_protocol
@@ -36,6 +37,8 @@ def serve_app(asgi_app: ASGIApp, settings: ServerSettings, sock: socket.socket) 
         body_timeout_s=settings.body_timeout_s,
         max_connections=fit_fd_limit(settings.max_connections),
     )
+    if isinstance(asgi_app, Starlette):
+        asgi_app.state.connection_stats = limits.stats  # shown by /healthz
     config = uvicorn.Config(
         asgi_app,
         host=settings.host,

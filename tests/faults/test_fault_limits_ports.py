@@ -25,10 +25,12 @@ pytestmark = pytest.mark.integration
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 
-def serve(data_dir: Path, port: int, grpc_port: int) -> subprocess.CompletedProcess[str]:
+def serve(
+    data_dir: Path, port: int, grpc_port: int, *args: str
+) -> subprocess.CompletedProcess[str]:
     """Run ``llmpulse serve`` expecting it to give up at start."""
     cmd = [sys.executable, "-m", "llmpulse", "serve", "--port", str(port)]
-    cmd += ["--grpc-port", str(grpc_port), "--data-dir", str(data_dir)]
+    cmd += ["--grpc-port", str(grpc_port), "--data-dir", str(data_dir), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -95,3 +97,11 @@ def test_grpc_listener_refuses_a_port_another_grpc_server_shares_by_so_reuseport
     detail = asyncio.run(scenario())
     assert "already in use" in detail
     assert "--grpc-port (LLMPULSE_GRPC_PORT)" in detail
+
+
+def test_a_limit_out_of_range_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+    result = serve(tmp_path / "data", free_port(), 0, "--max-connections", "3")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: max_connections: Input should be greater than or equal to 8"
+    ]

@@ -101,7 +101,7 @@ def serve(
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     check_serve_inputs(data_dir or ServerSettings().data_dir, prices)
 
-    settings = ServerSettings(
+    settings = _settings_or_exit(
         host=host,
         port=port,
         grpc_port=grpc_port,
@@ -137,6 +137,19 @@ def demo(
     target = data_dir or ServerSettings().data_dir
     check_serve_inputs(target, None)
     load_demo_command(target, days=days, quiet=quiet)
+
+
+def _settings_or_exit(**values: object) -> ServerSettings:
+    """`ServerSettings` from the flags; a bad value is one line naming the setting, exit 2."""
+    from pydantic import ValidationError
+
+    try:
+        return ServerSettings.model_validate(values)
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"])
+            typer.echo(f"error: {name}: {err['msg']}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _or_exit(start: Callable[[], T]) -> T:

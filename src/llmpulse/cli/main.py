@@ -5,8 +5,9 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -15,6 +16,8 @@ from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.segments_cmd import segments_app
 from llmpulse.server.settings import DEFAULT_GRPC_PORT, DEFAULT_PORT, ServerSettings
 
+T = TypeVar("T")
+_DEFAULTS = ServerSettings(data_dir=None)
 SWITCH_INTERVAL_S = 0.0002
 # Ingest allocates a few dozen short-lived containers per span, so CPython's default first
 # generation (700) collects every ~30 spans and each older collection walks the whole server
@@ -58,6 +61,22 @@ def serve(
     max_queued_spans: Annotated[
         int, typer.Option(envvar="LLMPULSE_MAX_QUEUED_SPANS", help="Ingest queue bound.")
     ] = 200_000,
+    max_rest_body_bytes: Annotated[
+        int, typer.Option(envvar="LLMPULSE_MAX_REST_BODY_BYTES", help="Largest REST/UI body.")
+    ] = _DEFAULTS.max_rest_body_bytes,
+    max_inflight_bytes: Annotated[
+        int,
+        typer.Option(envvar="LLMPULSE_MAX_INFLIGHT_BYTES", help="Request body bytes held at once."),
+    ] = _DEFAULTS.max_inflight_bytes,
+    header_timeout: Annotated[
+        float, typer.Option(envvar="LLMPULSE_HEADER_TIMEOUT", help="Seconds to send headers.")
+    ] = _DEFAULTS.header_timeout_s,
+    body_timeout: Annotated[
+        float, typer.Option(envvar="LLMPULSE_BODY_TIMEOUT", help="Seconds to send a body.")
+    ] = _DEFAULTS.body_timeout_s,
+    max_connections: Annotated[
+        int, typer.Option(envvar="LLMPULSE_MAX_CONNECTIONS", help="Open HTTP connections.")
+    ] = _DEFAULTS.max_connections,
     demo: Annotated[
         bool, typer.Option("--demo", help="Fill the rag-demo project at start if empty.")
     ] = False,
@@ -73,9 +92,8 @@ def serve(
     ] = None,
 ) -> None:
     """Run the server: UI, REST API and OTLP/HTTP on one port, OTLP/gRPC on another."""
-    import uvicorn
-
     from llmpulse.server.app import create_app
+    from llmpulse.server.runner import bind_ports, serve_app
 
     # DuckDB takes the GIL back between the tasks of every statement, so a commit waits up
     # to one switch interval per task while a decode holds the GIL: with CPython's 5 ms a
@@ -83,7 +101,7 @@ def serve(
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     check_serve_inputs(data_dir or ServerSettings().data_dir, prices)
 
-    settings = ServerSettings(
+    settings = _settings_or_exit(
         host=host,
         port=port,
         grpc_port=grpc_port,
@@ -92,19 +110,19 @@ def serve(
         max_queued_spans=max_queued_spans,
         prices_file=prices,
         decode_workers=decode_workers,
+        max_rest_body_bytes=max_rest_body_bytes,
+        max_inflight_bytes=max_inflight_bytes,
+        header_timeout_s=header_timeout,
+        body_timeout_s=body_timeout,
+        max_connections=max_connections,
     )
+    sock = _or_exit(lambda: bind_ports(settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(f"llmpulse on http://{host}:{port}  data dir: {settings.data_dir}")
     asgi_app = create_app(settings, demo=demo)
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-    uvicorn.run(
-        asgi_app,
-        host=host,
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=10,
-    )
+    serve_app(asgi_app, settings, sock)
 
 
 @app.command()
@@ -119,6 +137,30 @@ def demo(
     target = data_dir or ServerSettings().data_dir
     check_serve_inputs(target, None)
     load_demo_command(target, days=days, quiet=quiet)
+
+
+def _settings_or_exit(**values: object) -> ServerSettings:
+    """`ServerSettings` from the flags; a bad value is one line naming the setting, exit 2."""
+    from pydantic import ValidationError
+
+    try:
+        return ServerSettings.model_validate(values)
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"])
+            typer.echo(f"error: {name}: {err['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _or_exit(start: Callable[[], T]) -> T:
+    """Run a start-up step; an `LlmpulseError` (a port in use) becomes one line and exit 1."""
+    from llmpulse.domain.errors import LlmpulseError
+
+    try:
+        return start()
+    except LlmpulseError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
 
 
 def check_serve_inputs(data_dir: Path | None, prices: Path | None) -> None:

@@ -10,7 +10,8 @@
     ├── Conflict            409
     ├── Overloaded          503  (carries retry-after seconds)
     │   └── RateLimited     429
-    └── Unavailable         503
+    ├── Unavailable         503
+    └── PortInUse           (start-up: a port to listen on is taken)
 """
 
 from __future__ import annotations
@@ -109,3 +110,9 @@ class Unavailable(LlmpulseError):
 
     status = 503
     title = "Unavailable"
+
+
+class PortInUse(LlmpulseError):
+    """A port the server should listen on is taken by another process."""
+
+    title = "Port in use"

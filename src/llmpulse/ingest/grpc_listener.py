@@ -5,17 +5,29 @@
 (the native wire decoder, size limit, decode pool). Overload maps to UNAVAILABLE (the OTel
 exporters retry it), bad payloads to INVALID_ARGUMENT, partial rejections to
 ``partial_success`` as over HTTP.
+
+Request bytes count against the same `ByteBudget` as OTLP/HTTP bodies. ``Export`` is
+registered as client-streaming (a unary call's bytes on the wire are the same), so the handler
+runs before the message is read: it takes a provisional 4 MiB from the budget, or refuses the
+call unread with UNAVAILABLE and a ``google.rpc.RetryInfo`` (the OTLP/gRPC throttling
+signal); once read, the reservation is trued up to the message's size. The port is bound
+without ``SO_REUSEPORT`` (grpc turns it on by default), so a second server on the same port
+fails to start instead of silently splitting the exports with the first.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import grpc
+from google.protobuf import duration_pb2
+from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from llmpulse.domain.errors import InvalidInput, LlmpulseError, Overloaded
+from llmpulse.domain.errors import InvalidInput, LlmpulseError, Overloaded, PortInUse
+from llmpulse.ingest.admission import ByteBudget
 from llmpulse.ingest.responses import partial_success_message
 
 if TYPE_CHECKING:
@@ -25,14 +37,21 @@ log = logging.getLogger(__name__)
 
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 PROTOBUF = "application/x-protobuf"
+# Taken from the byte budget before a call's message is read (its size is not known yet),
+# then trued up to the message's size: most exports are far smaller (OTel batches of 512).
+PROVISIONAL_BYTES = 4 * 1024 * 1024
 
 
 class _TraceService:
-    def __init__(self, ingest: IngestService) -> None:
+    def __init__(self, ingest: IngestService, budget: ByteBudget, max_message_bytes: int) -> None:
         self._ingest = ingest
+        self._budget = budget
+        self._provisional = min(PROVISIONAL_BYTES, max_message_bytes)
 
     def handler(self) -> grpc.GenericRpcHandler:
-        export = grpc.unary_unary_rpc_method_handler(
+        # Registered as client-streaming (the same bytes on the wire as a unary call) so that
+        # the handler runs before the message is read and can refuse it unread.
+        export = grpc.stream_unary_rpc_method_handler(
             self.export,
             request_deserializer=None,  # the body as bytes, decoded like OTLP/HTTP protobuf
             response_serializer=trace_service_pb2.ExportTraceServiceResponse.SerializeToString,
@@ -40,44 +59,111 @@ class _TraceService:
         return grpc.method_handlers_generic_handler(SERVICE, {"Export": export})
 
     async def export(
-        self, body: bytes, context: grpc.aio.ServicerContext[bytes, object]
+        self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, object]
     ) -> trace_service_pb2.ExportTraceServiceResponse:
         header_project = None
         for key, value in context.invocation_metadata() or ():
             if key == "x-project-name":
                 header_project = str(value)
+        held = self._provisional
+        if not self._budget.try_reserve(held):
+            await self._refuse(context)
         try:
+            body = await _one_message(requests, context)
+            if len(body) > held and not self._budget.try_reserve(len(body) - held):
+                await self._refuse(context)
+            self._budget.release(held - len(body))
+            held = len(body)
             accepted = await self._ingest.accept_otlp(body, PROTOBUF, None, header_project)
         except Overloaded as exc:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, exc.detail)
+            await _abort_retry_later(context, exc.detail, exc.retry_after_s)
         except InvalidInput as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.detail)
         except LlmpulseError as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, exc.detail)
+        finally:
+            self._budget.release(held)
         response = trace_service_pb2.ExportTraceServiceResponse()
         if accepted.rejections:
             response.partial_success.rejected_spans = len(accepted.rejections)
             response.partial_success.error_message = partial_success_message(accepted.rejections)
         return response
 
+    async def _refuse(self, context: grpc.aio.ServicerContext[bytes, object]) -> None:
+        await _abort_retry_later(
+            context,
+            f"{self._budget.in_flight} request bytes in flight, over the "
+            f"{self._budget.limit}-byte bound (LLMPULSE_MAX_INFLIGHT_BYTES)",
+            self._budget.retry_after_s(),
+        )
+
+
+async def _one_message(
+    requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, object]
+) -> bytes:
+    """The call's single request message (Export is unary on the client's side)."""
+    async for message in requests:
+        return message
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no ExportTraceServiceRequest sent")
+    raise AssertionError("unreachable")  # abort raises
+
+
+async def _abort_retry_later(
+    context: grpc.aio.ServicerContext[bytes, object], detail: str, retry_after_s: int
+) -> None:
+    """UNAVAILABLE with RetryInfo in ``grpc-status-details-bin`` (how OTLP/gRPC throttles)."""
+    info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=retry_after_s))
+    status = status_pb2.Status(code=grpc.StatusCode.UNAVAILABLE.value[0], message=detail)
+    status.details.add().Pack(info)
+    context.set_trailing_metadata((("grpc-status-details-bin", status.SerializeToString()),))
+    await context.abort(grpc.StatusCode.UNAVAILABLE, detail)
+
 
 class GrpcListener:
     """A `Service` running the OTLP/gRPC TraceService on one port."""
 
     def __init__(
-        self, ingest: IngestService, host: str, port: int, *, max_message_bytes: int = 0
+        self,
+        ingest: IngestService,
+        host: str,
+        port: int,
+        *,
+        max_message_bytes: int = 0,
+        budget: ByteBudget | None = None,
     ) -> None:
         self._ingest = ingest
+        self._budget = budget or ByteBudget(ingest.max_body_bytes * 4)
         self._address = f"{host}:{port}"
         self._max = max_message_bytes or ingest.max_body_bytes
         self._server: grpc.aio.Server | None = None
         self.port = port
 
     async def start(self) -> None:
-        """Bind and start serving."""
-        self._server = grpc.aio.server(options=[("grpc.max_receive_message_length", self._max)])
-        self._server.add_generic_rpc_handlers((_TraceService(self._ingest).handler(),))
-        self.port = self._server.add_insecure_port(self._address)
+        """Bind and start serving.
+
+        Raises:
+            PortInUse: another process listens on the port.
+        """
+        self._server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", self._max),
+                ("grpc.so_reuseport", 0),
+                # BDP probing grows each connection's HTTP/2 window to megabytes, and grpc
+                # buffers that much per connection before any handler runs: 150 connections
+                # sending 2.6 MB exports took ~470 MiB with it, ~230 MiB without.
+                ("grpc.http2.bdp_probe", 0),
+            ]
+        )
+        self._server.add_generic_rpc_handlers(
+            (_TraceService(self._ingest, self._budget, self._max).handler(),)
+        )
+        try:
+            self.port = self._server.add_insecure_port(self._address)
+        except RuntimeError as exc:
+            raise PortInUse(
+                f"OTLP/gRPC port {self.port} on {self._address.rsplit(':', 1)[0]} is already in "
+                "use; choose another with --grpc-port (LLMPULSE_GRPC_PORT), or 0 to turn gRPC off"
+            ) from exc
         await self._server.start()
         log.info("OTLP/gRPC listening on %s", self._address)
 

@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from llmpulse.clock import Clock
+from llmpulse.ingest.admission import ByteBudget
+from llmpulse.server.body_limits import BodyLimits, document_limits
 from llmpulse.server.demo_loader import load_demo_if_empty
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
@@ -40,9 +42,11 @@ def create_app(
     """Build the ASGI app for one server process (``demo`` fills rag-demo at start)."""
     skip_pandas_probe()  # the server converts lists to Arrow, never pandas objects
 
+    budget = ByteBudget(settings.max_inflight_bytes)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with run_services(settings, clock) as services:
+        async with run_services(settings, clock, budget) as services:
             app.state.services = services
             task = asyncio.create_task(load_demo_if_empty(services)) if demo else None
             yield
@@ -56,6 +60,12 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    app.add_middleware(
+        BodyLimits,
+        rest_limit=settings.max_rest_body_bytes,
+        otlp_limit=settings.max_body_bytes,
+        budget=budget,
+    )
     for module in (
         health,
         otlp,
@@ -70,4 +80,5 @@ def create_app(
     ):
         app.include_router(module.router)
     mount_ui(app)
+    document_limits(app)
     return app

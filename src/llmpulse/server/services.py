@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from llmpulse.clock import Clock, SystemClock
+from llmpulse.ingest.admission import ByteBudget
 from llmpulse.ingest.decode_pool import DecodePool
 from llmpulse.ingest.grpc_listener import GrpcListener
 from llmpulse.ingest.price_config import PriceConfig
@@ -33,14 +34,20 @@ class Services:
     query: QueryService
     segments: SegmentService
     cohorts: CohortService
+    budget: ByteBudget
 
 
 @asynccontextmanager
 async def run_services(
-    settings: ServerSettings, clock: Clock | None = None
+    settings: ServerSettings, clock: Clock | None = None, budget: ByteBudget | None = None
 ) -> AsyncIterator[Services]:
-    """Open the stores, start the writer and the gRPC listener; undo it all in reverse."""
+    """Open the stores, start the writer and the gRPC listener; undo it all in reverse.
+
+    ``budget`` bounds request body bytes in flight; the HTTP middleware and the gRPC listener
+    share it (a fresh one from the settings when not given).
+    """
     clock = clock or SystemClock()
+    budget = budget or ByteBudget(settings.max_inflight_bytes)
     async with AsyncExitStack() as stack:
         events, state = open_stores(settings.data_dir)
         stack.callback(state.close)
@@ -62,7 +69,7 @@ async def run_services(
             writer, prices, pool, events, clock, max_body_bytes=settings.max_body_bytes
         )
         if settings.grpc_port:
-            listener = GrpcListener(ingest, settings.host, settings.grpc_port)
+            listener = GrpcListener(ingest, settings.host, settings.grpc_port, budget=budget)
             await listener.start()
             stack.push_async_callback(listener.stop)
         cohorts = CohortService(state, clock)
@@ -77,4 +84,5 @@ async def run_services(
             query=query,
             segments=SegmentService(query, cohorts),
             cohorts=cohorts,
+            budget=budget,
         )

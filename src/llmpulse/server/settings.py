@@ -31,7 +31,40 @@ class ServerSettings(BaseModel):
     )
     max_body_bytes: int = Field(
         32 * 1024 * 1024,
-        description="Largest request body accepted, after decompression (LLMPULSE_MAX_BODY_BYTES).",
+        description=(
+            "Largest OTLP/HTTP or OTLP/gRPC body accepted, before and after decompression "
+            "(LLMPULSE_MAX_BODY_BYTES)."
+        ),
+    )
+    max_rest_body_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1,
+        description="Largest REST or UI request body; larger ones get 413 "
+        "(LLMPULSE_MAX_REST_BODY_BYTES).",
+    )
+    max_inflight_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1,
+        description="Request body bytes held at once (read, decoding or awaiting commit); beyond "
+        "it requests get 503 + Retry-After before their body is read "
+        "(LLMPULSE_MAX_INFLIGHT_BYTES).",
+    )
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a client has to send a request's headers (LLMPULSE_HEADER_TIMEOUT).",
+    )
+    body_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a client has to send a request's body once its headers arrived "
+        "(LLMPULSE_BODY_TIMEOUT).",
+    )
+    max_connections: int = Field(
+        1000,
+        ge=8,
+        description="Open HTTP connections; past it the longest-idle one is closed "
+        "(LLMPULSE_MAX_CONNECTIONS).",
     )
     max_queued_spans: int = Field(
         200_000,

@@ -47,6 +47,7 @@ from llmpulse.store.events.compiler import (
     encode_cursor,
 )
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
+from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL
 from llmpulse.store.events.migrate import apply_migrations
 from llmpulse.store.events.results import metric_frame, slice_frame
 
@@ -169,8 +170,12 @@ class DuckDBEventStore:
             # The relation API, not INSERT … SELECT from a registered view: same rows, but
             # under a busy Python thread a 300-span insert took 8 ms instead of 12 (DuckDB
             # takes the GIL back between tasks). Columns go by position: the Arrow tables
-            # are built from the same column list as the migrations (a contract test).
-            self._con.from_arrow(batch).insert_into(table)
+            # are built from the same column list as the migrations (a contract test), and
+            # spans get the store's derived columns appended (`layout`).
+            rel = self._con.from_arrow(batch)
+            if table == "spans":
+                rel = rel.project(f"*, {METADATA_KV_SQL} AS {METADATA_KV_COLUMN}")
+            rel.insert_into(table)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -351,11 +356,6 @@ def _connect(path: Path | None, memory_limit: str) -> tuple[duckdb.DuckDBPyConne
         con.execute(f"ATTACH '{_quote(target)}' AS {_CATALOG} (ROW_GROUP_SIZE {_ROW_GROUP_SIZE})")
         con.execute(f"USE {_CATALOG}")
         con.execute(f"SET GLOBAL wal_autocheckpoint = '{_WAL_AUTOCHECKPOINT}'")
-        # Span text (prompts, answers, documents, attribute JSON) is what fills the file; zstd
-        # stores the benchmark's RAG spans in ~630 B instead of ~1,800 B (dictionary + FSST)
-        # with list, filter and metric queries measured as fast. Numeric columns keep their
-        # own encodings (zstd applies to strings only).
-        con.execute("SET GLOBAL force_compression = 'zstd'")
         # Bounded buffer pool: without it DuckDB may cache up to 80 % of RAM (GBs at 1M spans).
         con.execute(f"SET GLOBAL memory_limit = '{memory_limit}'")
         # Top-N over full rows: sort on (start_time, span_id) alone, then fetch the page's

@@ -19,13 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sidebyside.variants import params_for  # noqa: E402
-from sidebyside.workload import WorkloadSpec  # noqa: E402
-
-from llmpulse.domain.ids import ProjectName  # noqa: E402
-from llmpulse.domain.metrics import parse_metric  # noqa: E402
-from llmpulse.store.api import AttrEquals, MetricQuery, SpanFilter, SpanQuery, TimeRange  # noqa: E402
-from llmpulse.store.events.duckdb import DuckDBEventStore  # noqa: E402
+from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.metrics import parse_metric
+from llmpulse.store.api import AttrEquals, MetricQuery, SpanFilter, SpanQuery, TimeRange
+from llmpulse.store.events.duckdb import DuckDBEventStore
+from sidebyside.variants import params_for
+from sidebyside.workload import WorkloadSpec
 
 P = ProjectName("rag-bench")
 

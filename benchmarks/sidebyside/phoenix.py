@@ -25,7 +25,8 @@ from sidebyside.workload import WorkloadSpec
 VENV = Path(__file__).resolve().parent.parent / ".phoenix-venv"
 INSTALL_SIZE_SCRIPT = str(Path(__file__).with_name("install_size.py"))
 _COUNT = "query($n: String!) { getProjectByName(name: $n) { recordCount } }"
-_QUANTILES = """query($n: String!, $start: DateTime!, $end: DateTime!) { getProjectByName(name: $n) {
+_QUANTILES = """query($n: String!, $start: DateTime!, $end: DateTime!) {
+  getProjectByName(name: $n) {
   p50: latencyMsQuantile(probability: 0.5, timeRange: {start: $start, end: $end})
   p99: latencyMsQuantile(probability: 0.99, timeRange: {start: $start, end: $end}) } }"""
 _FILTERED_COUNT = """query($n: String!, $start: DateTime!, $end: DateTime!, $f: String!) {

@@ -141,5 +141,6 @@ def test_cold_runs_never_repeat_a_question_and_the_cached_run_always_does() -> N
     assert params_for(spec, None) == params_for(spec, None)
     for p in cold:  # every window still covers most of the 24 h of data
         for start, end in (p.latency_window, p.metadata_window):
-            assert spec.base_ns <= start < end and end - start > spec.duration_ns * 0.8
+            assert spec.base_ns <= start < end
+            assert end - start > spec.duration_ns * 0.8
         assert p.hourly_window[1] - p.hourly_window[0] == 7 * 24 * 3600 * 10**9

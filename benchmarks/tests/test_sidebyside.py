@@ -13,8 +13,8 @@ from sidebyside.ceiling import measure_ceiling, to_rows
 from sidebyside.install_size import closure
 from sidebyside.query_client import CLIENT_ID
 from sidebyside.report import render
-from sidebyside.system import QUERY_NAMES
 from sidebyside.requests import RequestSource
+from sidebyside.system import QUERY_NAMES
 from sidebyside.workload import WorkloadSpec, build_request
 
 
@@ -99,7 +99,7 @@ def _run(system: str, n: int, list_ms: float, rss: int) -> dict[str, Any]:
             "metadata_filter_100": q,
             "hourly_counts": q,
         },
-        "queries": {name: cached for name in QUERY_NAMES},
+        "queries": dict.fromkeys(QUERY_NAMES, cached),
     }
 
 

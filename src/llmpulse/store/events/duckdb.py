@@ -46,8 +46,8 @@ from llmpulse.store.events.compiler import (
     compile_filters,
     encode_cursor,
 )
-from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL
+from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.migrate import apply_migrations
 from llmpulse.store.events.results import metric_frame, slice_frame
 

@@ -176,7 +176,7 @@ def _time_streaming(
     try:
         time.sleep(2.0)  # let the stream settle into its pace
         for name, fn in system.queries().items():
-            res.cold_streaming[name] = time_query(fn, repeat, first_run=10_000)
+            res.cold_streaming[name] = time_query(fn, repeat, first_run=repeat)
             _say(name, f"cold while streaming {spans_per_s:g} spans/s", res.cold_streaming[name])
     finally:
         stats = stream.stop()

@@ -360,7 +360,7 @@ def _connect(path: Path | None, memory_limit: str) -> tuple[duckdb.DuckDBPyConne
         con.execute(f"SET GLOBAL memory_limit = '{memory_limit}'")
         # A long statement (a migration that rewrites the span table) would otherwise draw
         # DuckDB's progress bar on the server's stdout.
-        con.execute("SET GLOBAL enable_progress_bar = false")
+        con.execute("SET enable_progress_bar = false")
         # Top-N over full rows: sort on (start_time, span_id) alone, then fetch the page's
         # other columns by row id. DuckDB does this only up to 50 rows by default; a page of
         # 101 full rows otherwise decompresses every column of each row group it scans

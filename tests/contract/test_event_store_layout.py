@@ -4,6 +4,7 @@ promoted metadata pairs change no result, on new databases and on migrated ones.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -100,3 +101,39 @@ def test_metadata_filter_matches_exactly_what_the_json_test_matches(
     assert sum(int(r.n) for r in count.rows) == len(want)
     if key == "region" and value in ("eu-west", "3"):
         assert want  # the planted matches exist, so the comparison is not vacuous
+
+
+@pytest.mark.parametrize("width_s", [60, 90, 3600, 86_400])
+def test_buckets_are_epoch_aligned_floors_before_and_after_1970(
+    event_store: EventStore, width_s: int
+) -> None:
+    """Buckets are grouped as integers (ADR 0009 notes): the start each span lands in is
+    still the epoch-aligned floor, also for instants before 1970 and on bucket edges."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    instants = [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1969, 12, 31, 22, 30, tzinfo=UTC),
+        epoch - timedelta(microseconds=1),
+        epoch,
+        datetime(2026, 12, 4, 13, 0, tzinfo=UTC),
+        datetime(2026, 12, 4, 13, 59, 59, 999_999, tzinfo=UTC),
+        datetime(9999, 12, 30, tzinfo=UTC),
+    ]
+    spans = [
+        make_span(i, start_time=t, end_time=t + timedelta(milliseconds=5))
+        for i, t in enumerate(instants)
+    ]
+    event_store.append_spans(spans)
+    frame = event_store.metric(
+        MetricQuery(
+            ProjectName("default"),
+            (parse_metric("count", "metric"),),
+            bucket=timedelta(seconds=width_s),
+        )
+    )
+    width = timedelta(seconds=width_s)
+    want: dict[datetime, int] = {}
+    for t in instants:
+        start = epoch + ((t - epoch) // width) * width
+        want[start] = want.get(start, 0) + 1
+    assert {r.bucket: int(r.n) for r in frame.rows} == want

@@ -20,6 +20,7 @@ import httpx
 from sidebyside.procmon import ServerProcess, dir_size_bytes, free_port
 from sidebyside.query_client import NotAvailable, QueryClient
 from sidebyside.system import InstallSize, QueryFn, expect_ok
+from sidebyside.variants import params_for
 from sidebyside.workload import WorkloadSpec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,6 +29,10 @@ INSTALL_SIZE_SCRIPT = str(Path(__file__).with_name("install_size.py"))
 
 def _iso(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat()
+
+
+def _window(window: tuple[int, int]) -> list[tuple[str, str]]:
+    return [("start", _iso(window[0])), ("end", _iso(window[1]))]
 
 
 class LlmpulseSystem:
@@ -73,36 +78,40 @@ class LlmpulseSystem:
             return 0
         return int(rows[0]["n"]) if rows else 0
 
-    def _spans(self, client: QueryClient, **params: Any) -> int:
+    def _spans(self, client: QueryClient, params: list[tuple[str, str]]) -> int:
         url = f"{self.base}/api/v1/projects/{self.spec.project}/spans"
-        return len(client.get(url, {"limit": 100, **params}).json()["data"])
+        return len(client.get(url, [("limit", "100"), *params]).json()["data"])
 
-    def list_latest(self, client: QueryClient) -> int:
-        """REST: the 100 newest spans."""
-        return self._spans(client)
+    def list_latest(self, client: QueryClient, k: int | None = None) -> int:
+        """REST: the 100 newest spans (run ``k``: starting before a varying end)."""
+        end = params_for(self.spec, k).list_end
+        return self._spans(client, [] if end is None else [("end", _iso(end))])
 
-    def metadata_filter(self, client: QueryClient) -> int:
-        """REST with ``attr=metadata.region:eu-west``, 100 newest matches."""
-        return self._spans(client, attr="metadata.region:eu-west")
+    def metadata_filter(self, client: QueryClient, k: int | None = None) -> int:
+        """``attr=metadata.<key>:<value>`` over a window: the count and the 100 newest."""
+        p = params_for(self.spec, k)
+        scope = [("attr", f"metadata.region:{p.region}"), *_window(p.metadata_window)]
+        body = self._metrics(client, [("metric", "count"), *scope])
+        count = int(body["rows"][0]["n"]) if body["rows"] else 0
+        listed = self._spans(client, scope)
+        if count < listed:
+            raise RuntimeError(f"count {count} below the {listed} spans listed")
+        return listed
 
     def _metrics(self, client: QueryClient, params: list[tuple[str, str]]) -> Any:
         url = f"{self.base}/api/v1/projects/{self.spec.project}/metrics"
         return client.get(url, params).json()
 
-    def _window(self) -> list[tuple[str, str]]:
-        end = self.spec.base_ns + self.spec.duration_ns + 3_600_000_000_000
-        return [("start", _iso(self.spec.base_ns)), ("end", _iso(end))]
-
-    def latency_quantiles(self, client: QueryClient) -> int:
+    def latency_quantiles(self, client: QueryClient, k: int | None = None) -> int:
         """p50 and p99 of root-span (trace) latency, as Phoenix's ``latencyMsQuantile``."""
         params = [("metric", "latency_ms:p50"), ("metric", "latency_ms:p99"), ("root_only", "true")]
-        body = self._metrics(client, params)
+        body = self._metrics(client, params + _window(params_for(self.spec, k).latency_window))
         return sum(v is not None for row in body["rows"] for v in row["values"].values())
 
-    def hourly_counts(self, client: QueryClient) -> int:
-        """Span counts per hour over the workload's time span (buckets with spans)."""
-        params = [("metric", "count"), ("bucket", "1h"), *self._window()]
-        body = self._metrics(client, params)
+    def hourly_counts(self, client: QueryClient, k: int | None = None) -> int:
+        """Span counts per hour over 7 days ending after the newest span (buckets with spans)."""
+        params = [("metric", "count"), ("bucket", "1h")]
+        body = self._metrics(client, params + _window(params_for(self.spec, k).hourly_window))
         return sum(1 for row in body["rows"] if row["n"])
 
     def queries(self) -> dict[str, QueryFn]:

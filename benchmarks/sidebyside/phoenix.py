@@ -19,13 +19,19 @@ import httpx
 from sidebyside.procmon import ServerProcess, free_port
 from sidebyside.query_client import NotAvailable, QueryClient
 from sidebyside.system import InstallSize, QueryFn, expect_ok
+from sidebyside.variants import params_for
 from sidebyside.workload import WorkloadSpec
 
 VENV = Path(__file__).resolve().parent.parent / ".phoenix-venv"
 INSTALL_SIZE_SCRIPT = str(Path(__file__).with_name("install_size.py"))
 _COUNT = "query($n: String!) { getProjectByName(name: $n) { recordCount } }"
-_QUANTILES = """query($n: String!) { getProjectByName(name: $n) {
-  p50: latencyMsQuantile(probability: 0.5) p99: latencyMsQuantile(probability: 0.99) } }"""
+_QUANTILES = """query($n: String!, $start: DateTime!, $end: DateTime!) {
+  getProjectByName(name: $n) {
+  p50: latencyMsQuantile(probability: 0.5, timeRange: {start: $start, end: $end})
+  p99: latencyMsQuantile(probability: 0.99, timeRange: {start: $start, end: $end}) } }"""
+_FILTERED_COUNT = """query($n: String!, $start: DateTime!, $end: DateTime!, $f: String!) {
+  getProjectByName(name: $n) {
+    recordCount(timeRange: {start: $start, end: $end}, filterCondition: $f) } }"""
 _HOURLY = """query($n: String!, $start: DateTime!, $end: DateTime!) { getProjectByName(name: $n) {
   spanCountTimeSeries(timeRange: {start: $start, end: $end}, timeBinConfig: {scale: HOUR}) {
     data { timestamp totalCount } } } }"""
@@ -110,24 +116,34 @@ class PhoenixSystem:
         params = {"limit": 100, "sort": "start_time", "order": "desc", **params}
         return len(client.get(url, params).json()["data"])
 
-    def list_latest(self, client: QueryClient) -> int:
-        """REST: the 100 most recent spans by start time."""
-        return self._rest_spans(client)
+    def list_latest(self, client: QueryClient, k: int | None = None) -> int:
+        """REST: the 100 most recent spans by start time (run ``k``: before a varying end)."""
+        end = params_for(self.spec, k).list_end
+        return self._rest_spans(client, **({} if end is None else {"end_time": _iso(end)}))
 
-    def latency_quantiles(self, client: QueryClient) -> int:
+    def latency_quantiles(self, client: QueryClient, k: int | None = None) -> int:
         """GraphQL ``latencyMsQuantile`` at 0.5 and 0.99 (Phoenix: trace latency)."""
-        project = self._graphql(client, _QUANTILES)
-        return sum(project[k] is not None for k in ("p50", "p99"))
+        start, end = params_for(self.spec, k).latency_window
+        project = self._graphql(client, _QUANTILES, start=_iso(start), end=_iso(end))
+        return sum(project[key] is not None for key in ("p50", "p99"))
 
-    def metadata_filter(self, client: QueryClient) -> int:
-        """REST with ``attribute=metadata.region:eu-west``, 100 newest matches."""
-        return self._rest_spans(client, attribute="metadata.region:eu-west")
+    def metadata_filter(self, client: QueryClient, k: int | None = None) -> int:
+        """``recordCount`` with a metadata filter condition, then the 100 newest by REST."""
+        p = params_for(self.spec, k)
+        start, end = _iso(p.metadata_window[0]), _iso(p.metadata_window[1])
+        cond = f"metadata['region'] == '{p.region}'"
+        project = self._graphql(client, _FILTERED_COUNT, start=start, end=end, f=cond)
+        listed = self._rest_spans(
+            client, attribute=f"metadata.region:{p.region}", start_time=start, end_time=end
+        )
+        if project is None or int(project["recordCount"]) < listed:
+            raise RuntimeError(f"recordCount {project} below the {listed} spans listed")
+        return listed
 
-    def hourly_counts(self, client: QueryClient) -> int:
-        """GraphQL ``spanCountTimeSeries`` binned by hour over the workload's time span."""
-        start = _iso(self.spec.base_ns)
-        end = _iso(self.spec.base_ns + self.spec.duration_ns + 3_600_000_000_000)
-        project = self._graphql(client, _HOURLY, start=start, end=end)
+    def hourly_counts(self, client: QueryClient, k: int | None = None) -> int:
+        """GraphQL ``spanCountTimeSeries`` binned by hour over 7 days."""
+        start, end = params_for(self.spec, k).hourly_window
+        project = self._graphql(client, _HOURLY, start=_iso(start), end=_iso(end))
         if project is None:
             raise NotAvailable("project not found")
         return sum(1 for p in project["spanCountTimeSeries"]["data"] if p["totalCount"])

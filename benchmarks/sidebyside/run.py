@@ -35,7 +35,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--phoenix-spans", type=int, default=30_000, help="Phoenix size; 0 = skip")
     p.add_argument("--reuse-phoenix", type=Path, help="take Phoenix's numbers from this JSON")
     p.add_argument("--skip-llmpulse", action="store_true")
-    p.add_argument("--repeat", type=int, default=20, help="runs of each query")
+    p.add_argument("--repeat", type=int, default=20, help="runs of each query series")
+    p.add_argument(
+        "--stream-spans-per-s",
+        type=float,
+        default=300.0,
+        help="llmpulse: steady ingest rate during a second cold series (0 = skip)",
+    )
     p.add_argument("--concurrency", type=int, default=4, help="concurrent OTLP senders")
     p.add_argument("--spans-per-request", type=int, default=300)
     p.add_argument("--llmpulse-bin", type=Path, help="default: llmpulse beside this python")
@@ -65,7 +71,9 @@ def _measure(system: System, spec: WorkloadSpec, args: argparse.Namespace, resul
     try:
         system.prepare()
         source = RequestSource(spec)
-        run = run_system(system, source, args.work_dir, args.repeat, args.concurrency)
+        # Phoenix ingests ~70 spans/s here: a 300 spans/s stream would only queue up.
+        rate = args.stream_spans_per_s if system.name == "llmpulse" else 0.0
+        run = run_system(system, source, args.work_dir, args.repeat, args.concurrency, rate)
     except (OSError, RuntimeError, TimeoutError) as exc:
         reason = str(exc).replace(f"{HERE.parent}/", "")
         note = f"{system.name} @ {spec.num_spans:,} spans failed: {reason}"
@@ -95,6 +103,7 @@ def _start_results(args: argparse.Namespace, base_ns: int) -> dict[str, Any]:
             "machine": machine(),
             "workload": _workload_text(ref, args),
             "repeat": args.repeat,
+            "stream_spans_per_s": args.stream_spans_per_s,
             "query_client": CLIENT_ID,
             "argv": sys.argv[1:],
             "notes": [],

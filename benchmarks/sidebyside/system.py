@@ -14,7 +14,9 @@ from sidebyside.query_client import NotAvailable, QueryClient
 
 # A timed query returns how many items it got back (rows, buckets or quantiles) as a sanity
 # check. It runs on the benchmark's own lightweight client (see `sidebyside.query_client`).
-QueryFn = Callable[[QueryClient], int]
+# The int is the run number of a cold series (its parameters vary, `sidebyside.variants`);
+# None asks the fixed question of the cached series.
+QueryFn = Callable[[QueryClient, int | None], int]
 
 QUERY_NAMES = ("list_latest_100", "latency_p50_p99", "metadata_filter_100", "hourly_counts")
 

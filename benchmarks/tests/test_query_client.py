@@ -15,7 +15,8 @@ import pytest
 from sidebyside.measure import time_query
 from sidebyside.phoenix import PhoenixSystem
 from sidebyside.query_client import NotAvailable, QueryClient, QueryFailed
-from sidebyside.workload import WorkloadSpec
+from sidebyside.variants import params_for
+from sidebyside.workload import REGIONS, WorkloadSpec
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -91,18 +92,18 @@ def test_client_raises_not_available_on_404_and_failed_on_other_errors(base: str
 
 
 def test_time_query_records_wire_times_and_errors_like_before(base: str) -> None:
-    ok = time_query(lambda c: len(c.get(f"{base}/spans").json()["data"]), repeat=5)
+    ok = time_query(lambda c, k: len(c.get(f"{base}/spans").json()["data"]), repeat=5)
     assert (ok.num_results, ok.error, len(ok.samples_ms)) == (3, None, 5)
     assert all(0 < s < 1000 for s in ok.samples_ms)
 
-    missing = time_query(lambda c: len(c.get(f"{base}/missing").json()), repeat=5)
+    missing = time_query(lambda c, k: len(c.get(f"{base}/missing").json()), repeat=5)
     assert str(missing.error).startswith("n/a:")
     assert (missing.samples_ms, missing.median_ms) == ([], None)
 
-    broken = time_query(lambda c: len(c.get(f"{base}/broken").json()), repeat=5)
+    broken = time_query(lambda c, k: len(c.get(f"{base}/broken").json()), repeat=5)
     assert str(broken.error).startswith("failed: QueryFailed")
 
-    refused = time_query(lambda c: len(c.get("http://127.0.0.1:9/x").json()), repeat=5)
+    refused = time_query(lambda c, k: len(c.get("http://127.0.0.1:9/x").json()), repeat=5)
     assert str(refused.error).startswith("failed: ConnectionRefused")
 
 
@@ -116,7 +117,11 @@ def test_phoenix_queries_go_through_the_query_client_and_counting_through_httpx(
     assert timed["list_latest_100"].num_results == 3
     graphql = json.loads(next(s["body"] for s in _Handler.seen if s["path"] == "/graphql"))
     assert "latencyMsQuantile" in graphql["query"]
-    assert graphql["variables"] == {"n": "rag-bench"}
+    assert graphql["variables"] == {
+        "n": "rag-bench",
+        "start": "2025-01-01T00:00:00+00:00",
+        "end": "2025-01-02T01:00:00+00:00",
+    }
     spans = next(s for s in _Handler.seen if s["path"].startswith("/v1/projects/"))
     assert spans["path"] == "/v1/projects/rag-bench/spans?limit=100&sort=start_time&order=desc"
 
@@ -125,3 +130,17 @@ def test_phoenix_queries_go_through_the_query_client_and_counting_through_httpx(
             return await phoenix.count_spans(client)
 
     assert asyncio.run(count()) == 7
+
+
+def test_cold_runs_never_repeat_a_question_and_the_cached_run_always_does() -> None:
+    spec = WorkloadSpec.for_spans(30_000)
+    cold = [params_for(spec, k) for k in range(200)]
+    for field in ("list_end", "latency_window", "metadata_window", "hourly_window"):
+        assert len({getattr(p, field) for p in cold}) == 200, field
+    assert {p.region for p in cold[:4]} == set(REGIONS)
+    assert params_for(spec, None) == params_for(spec, None)
+    for p in cold:  # every window still covers most of the 24 h of data
+        for start, end in (p.latency_window, p.metadata_window):
+            assert spec.base_ns <= start < end
+            assert end - start > spec.duration_ns * 0.8
+        assert p.hourly_window[1] - p.hourly_window[0] == 7 * 24 * 3600 * 10**9

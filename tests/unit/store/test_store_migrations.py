@@ -15,6 +15,7 @@ from llmpulse.store.events.columns import (
     ColumnType,
 )
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.events.layout import DERIVED_SPAN_COLUMNS, METADATA_KV_SQL
 from llmpulse.store.events.migrate import apply_migrations, load_migrations
 
 _DUCK_TYPES = {
@@ -39,7 +40,7 @@ def _expected(columns: tuple[Column, ...]) -> list[tuple[str, str, bool]]:
 def test_duckdb_migrations_create_logical_columns_in_order() -> None:
     con = duckdb.connect()
     assert apply_migrations(con, "duckdb") == len(load_migrations("duckdb"))
-    assert _describe(con, "spans") == _expected(SPAN_COLUMNS)
+    assert _describe(con, "spans") == _expected(SPAN_COLUMNS + DERIVED_SPAN_COLUMNS)
     assert _describe(con, "annotations") == _expected(ANNOTATION_COLUMNS)
 
 
@@ -59,3 +60,8 @@ def test_event_store_refuses_database_when_schema_is_newer(tmp_path: Path) -> No
     con.close()
     with pytest.raises(Conflict, match="newer"):
         DuckDBEventStore(path)
+
+
+def test_store_and_migration_derive_metadata_pairs_with_one_expression() -> None:
+    sql = next(m.sql for m in load_migrations("duckdb") if m.name == "span_layout")
+    assert METADATA_KV_SQL in sql

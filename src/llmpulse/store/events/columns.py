@@ -106,7 +106,8 @@ METADATA_PREFIX = "metadata."
 
 # Keys that may be turned into a JSON path. OTLP keys are dotted ASCII words
 # (`llm.model_name`, `http.response.status_code`); anything else is refused rather than quoted.
-_KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-:/@]{0,255}")
+KEY_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.\-:/@]{0,255}"
+_KEY_RE = re.compile(KEY_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)

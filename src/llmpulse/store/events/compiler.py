@@ -20,6 +20,7 @@ from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import SpanId
 from llmpulse.store.api import AttrEquals, SpanQuery
 from llmpulse.store.events.columns import json_path, resolve_attribute_key
+from llmpulse.store.events.layout import METADATA_KV_COLUMN, metadata_pair
 
 MAX_LIMIT = 1000
 
@@ -123,6 +124,9 @@ def _add_attribute(where: Where, i: int, cond: AttrEquals, d: Dialect) -> None:
         where.add(d.list_contains(ref.column), cond.value)
     elif ref.json_key is None:
         where.add(f"{ref.column} = ?", cond.value)
+    elif ref.column == "metadata":
+        # The promoted pairs answer exactly what the JSON test would (see `layout`).
+        where.add(d.list_contains(METADATA_KV_COLUMN), metadata_pair(ref.json_key, cond.value))
     else:
         if _json_prefilter_value(cond.value):
             # A cheap substring scan first: it rejects most rows before any JSON is parsed.

@@ -46,6 +46,7 @@ from llmpulse.store.events.compiler import (
     compile_filters,
     encode_cursor,
 )
+from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.migrate import apply_migrations
 from llmpulse.store.events.results import metric_frame, slice_frame
@@ -90,9 +91,17 @@ class DuckDBDialect:
         return f"{column} ILIKE ? ESCAPE '\\'"
 
     def bucket(self, width_s: int) -> str:
-        """Epoch-aligned bucket start (UTC) of ``start_time``."""
-        width = f"INTERVAL '{int(width_s)} seconds'"
-        return f"time_bucket({width}, spans.start_time, TIMESTAMP '1970-01-01')"
+        """Epoch-aligned bucket number of ``start_time``: an integer, grouped on faster than
+        ``time_bucket``'s timestamps (hourly counts over 1M spans: 12-29 ms instead of
+        27-41 ms, paired). The offset, a whole number of buckets, keeps every instant from
+        year 1 on non-negative, so integer division floors."""
+        w = int(width_s) * 1_000_000
+        return f"((epoch_us(spans.start_time) + {_bucket_offset(w)}) // {w})"
+
+    def bucket_start(self, key: str, width_s: int) -> str:
+        """The bucket's start (UTC timestamp) from its number (see `bucket`)."""
+        w = int(width_s) * 1_000_000
+        return f"make_timestamp({key} * {w} - {_bucket_offset(w)})"
 
     def quantile(self, expr: str, q: float) -> str:
         """Exact quantile, linear interpolation (numpy's default)."""
@@ -115,6 +124,12 @@ class DuckDBDialect:
 
 
 DIALECT = DuckDBDialect()
+# Microseconds from 0001-01-01 to 1970-01-01: instants the store can hold are not earlier.
+_YEAR_ONE_US = 62_135_596_800_000_000
+
+
+def _bucket_offset(width_us: int) -> int:
+    return -(-_YEAR_ONE_US // width_us) * width_us
 
 
 class DuckDBEventStore:
@@ -169,8 +184,12 @@ class DuckDBEventStore:
             # The relation API, not INSERT … SELECT from a registered view: same rows, but
             # under a busy Python thread a 300-span insert took 8 ms instead of 12 (DuckDB
             # takes the GIL back between tasks). Columns go by position: the Arrow tables
-            # are built from the same column list as the migrations (a contract test).
-            self._con.from_arrow(batch).insert_into(table)
+            # are built from the same column list as the migrations (a contract test), and
+            # spans get the store's derived columns appended (`layout`).
+            rel = self._con.from_arrow(batch)
+            if table == "spans":
+                rel = rel.project(f"*, {METADATA_KV_SQL} AS {METADATA_KV_COLUMN}")
+            rel.insert_into(table)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -351,13 +370,11 @@ def _connect(path: Path | None, memory_limit: str) -> tuple[duckdb.DuckDBPyConne
         con.execute(f"ATTACH '{_quote(target)}' AS {_CATALOG} (ROW_GROUP_SIZE {_ROW_GROUP_SIZE})")
         con.execute(f"USE {_CATALOG}")
         con.execute(f"SET GLOBAL wal_autocheckpoint = '{_WAL_AUTOCHECKPOINT}'")
-        # Span text (prompts, answers, documents, attribute JSON) is what fills the file; zstd
-        # stores the benchmark's RAG spans in ~630 B instead of ~1,800 B (dictionary + FSST)
-        # with list, filter and metric queries measured as fast. Numeric columns keep their
-        # own encodings (zstd applies to strings only).
-        con.execute("SET GLOBAL force_compression = 'zstd'")
         # Bounded buffer pool: without it DuckDB may cache up to 80 % of RAM (GBs at 1M spans).
         con.execute(f"SET GLOBAL memory_limit = '{memory_limit}'")
+        # A long statement (a migration that rewrites the span table) would otherwise draw
+        # DuckDB's progress bar on the server's stdout.
+        con.execute("SET enable_progress_bar = false")
         # Top-N over full rows: sort on (start_time, span_id) alone, then fetch the page's
         # other columns by row id. DuckDB does this only up to 50 rows by default; a page of
         # 101 full rows otherwise decompresses every column of each row group it scans

@@ -34,7 +34,12 @@ class MetricDialect(Dialect, Protocol):
     """The fragments metric queries need beyond span filtering."""
 
     def bucket(self, width_s: int) -> str:
-        """Fragment: ``start_time`` floored to an epoch-aligned bucket of ``width_s`` seconds."""
+        """Fragment: the number of ``start_time``'s epoch-aligned bucket of ``width_s`` seconds
+        (any order-preserving integer; `bucket_start` turns it into the bucket's start)."""
+        ...
+
+    def bucket_start(self, key: str, width_s: int) -> str:
+        """Fragment: the start timestamp of the bucket numbered ``key`` (see `bucket`)."""
         ...
 
     def quantile(self, expr: str, q: float) -> str:
@@ -206,15 +211,22 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
     aggs += [f"count(v{i}) AS s{i}" for i in range(len(q.metrics))]
     keys = ", ".join(["bucket", *gnames])
     agg = f"SELECT {keys}, count(*) AS n, {', '.join(aggs)} FROM base GROUP BY {keys}"
+    # Buckets are grouped as integers and turned into timestamps on the few result rows.
+    out = f"{d.bucket_start('a.bucket', width)} AS bucket" if width else "a.bucket"
     if not gnames:
-        return Compiled(f"WITH base AS ({base}) {agg} ORDER BY {keys}", params)
+        sql = (
+            f"WITH base AS ({base}), agg AS ({agg}) "
+            f"SELECT {out}, a.* EXCLUDE (bucket) FROM agg a ORDER BY a.bucket"
+        )
+        return Compiled(sql, params)
     g = ", ".join(gnames)
     on = " AND ".join(f"a.{n} IS NOT DISTINCT FROM t.{n}" for n in gnames)
+    order = ", ".join(f"a.{k}" for k in ["bucket", *gnames])
     sql = (
         f"WITH base AS ({base}), agg AS ({agg}), "
         f"top AS (SELECT {g} FROM agg GROUP BY {g} ORDER BY sum(n) DESC, {g} "
         f"LIMIT {int(q.max_groups)}) "
-        f"SELECT a.* FROM agg a SEMI JOIN top t ON {on} ORDER BY {keys}"
+        f"SELECT {out}, a.* EXCLUDE (bucket) FROM agg a SEMI JOIN top t ON {on} ORDER BY {order}"
     )
     return Compiled(sql, params)
 

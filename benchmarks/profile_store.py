@@ -1,0 +1,93 @@
+"""Time the four benchmark query kinds on an event store file directly, cold (varying
+parameters, as `sidebyside.variants`), with the store's own compiled SQL.
+
+    .venv/bin/python benchmarks/profile_store.py DATA_DIR [--repeat 20] [--explain]
+
+DATA_DIR is an llmpulse data directory holding ``events.duckdb`` and a ``base_ns`` file (the
+workload's first start time, written by whoever loaded it). Prints median and p95 per query
+kind. A profiling aid for store changes (docs/adr/0009...), no server and no HTTP involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.metrics import parse_metric
+from llmpulse.store.api import AttrEquals, MetricQuery, SpanFilter, SpanQuery, TimeRange
+from llmpulse.store.events.duckdb import DuckDBEventStore
+from sidebyside.variants import params_for
+from sidebyside.workload import WorkloadSpec
+
+P = ProjectName("rag-bench")
+
+
+def _t(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+
+
+def _tr(w: tuple[int, int]) -> TimeRange:
+    return TimeRange(_t(w[0]), _t(w[1]))
+
+
+def queries(store: DuckDBEventStore, spec: WorkloadSpec, k: int | None) -> dict[str, object]:
+    p = params_for(spec, k)
+    q50, q99, count = (parse_metric(m, "m") for m in ("latency_ms:p50", "latency_ms:p99", "count"))
+    meta = SpanFilter(attributes=(AttrEquals("metadata.region", p.region),))
+    return {
+        "list_latest_100": lambda: store.list_spans(
+            SpanQuery(P, TimeRange(None, None if p.list_end is None else _t(p.list_end)))
+        ),
+        "latency_p50_p99": lambda: store.metric(
+            MetricQuery(P, (q50, q99), _tr(p.latency_window), where=SpanFilter(root_only=True))
+        ),
+        "metadata_filter_100": lambda: (
+            store.metric(MetricQuery(P, (count,), _tr(p.metadata_window), where=meta)),
+            store.list_spans(SpanQuery(P, _tr(p.metadata_window), attributes=meta.attributes)),
+        ),
+        "hourly_counts": lambda: store.metric(
+            MetricQuery(P, (count,), _tr(p.hourly_window), bucket=timedelta(hours=1))
+        ),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data_dir", type=Path)
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--offset", type=int, default=0, help="first run number")
+    a = ap.parse_args()
+    base_ns = int((a.data_dir / "base_ns").read_text())
+    t0 = time.perf_counter()
+    store = DuckDBEventStore(a.data_dir / "events.duckdb")
+    print(f"open {1000 * (time.perf_counter() - t0):.0f} ms")
+    (n,) = store._query("SELECT count(*) FROM spans")[0]
+    spec = WorkloadSpec.for_spans(n, traces_per_request=100, base_ns=base_ns)
+    try:
+        names = list(queries(store, spec, None))
+        samples: dict[str, list[float]] = {name: [] for name in names}
+        for i in range(a.repeat):
+            for name, fn in queries(store, spec, a.offset + i).items():
+                t = time.perf_counter()
+                fn()  # type: ignore[operator]
+                samples[name].append(1000 * (time.perf_counter() - t))
+        for name, s in samples.items():
+            s_sorted = sorted(s)
+            p95 = s_sorted[max(0, int(0.95 * len(s) + 0.999) - 1)]
+            print(
+                f"{name:22s} median {statistics.median(s):7.1f} ms  p95 {p95:7.1f}  "
+                f"first {s[0]:7.1f}"
+            )
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    main()

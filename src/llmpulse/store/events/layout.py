@@ -1,0 +1,32 @@
+"""Physical layout of the DuckDB span table beyond the logical columns (ADRs 0009, 0010).
+
+``metadata_kv`` is a derived column the store fills on insert, never a writer: each
+top-level metadata entry whose key a query may name (`columns.resolve_attribute_key`
+accepts it) as ``key || chr(31) || json_extract_string(metadata, key)``. An equality
+filter on ``metadata.<key>`` becomes ``list_contains(metadata_kv, key || chr(31) || value)``,
+which holds exactly when ``json_extract_string(metadata, '$."key"') = value``: the key can
+hold no ``chr(31)`` (the key pattern refuses control characters), so the first separator
+splits key and value unambiguously. Migration ``0003_span_layout.sql`` fills it for rows
+stored before; a test checks both use `METADATA_KV_SQL` verbatim.
+"""
+
+from __future__ import annotations
+
+from llmpulse.store.events.columns import KEY_PATTERN, Column, ColumnType
+
+METADATA_KV_COLUMN = "metadata_kv"
+METADATA_KV_SEP = "\x1f"
+# Columns of the span table after the logical ones, filled by the store itself.
+DERIVED_SPAN_COLUMNS: tuple[Column, ...] = (Column(METADATA_KV_COLUMN, ColumnType.TEXT_LIST),)
+# The key pattern as an RE2 class list: `-` last in the class instead of escaped.
+_SQL_KEY_PATTERN = KEY_PATTERN.replace("\\-", "").replace("@]", "@-]")
+METADATA_KV_SQL = (
+    "list_transform(list_filter(json_keys(metadata), "
+    f"lambda k: regexp_full_match(k, '{_SQL_KEY_PATTERN}')), "
+    "lambda k: k || chr(31) || json_extract_string(metadata, '$.\"' || k || '\"'))"
+)
+
+
+def metadata_pair(key: str, value: str) -> str:
+    """The ``metadata_kv`` element that stands for ``metadata.<key> = value``."""
+    return f"{key}{METADATA_KV_SEP}{value}"

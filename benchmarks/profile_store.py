@@ -5,7 +5,7 @@ parameters, as `sidebyside.variants`), with the store's own compiled SQL.
 
 DATA_DIR is an llmpulse data directory holding ``events.duckdb`` and a ``base_ns`` file (the
 workload's first start time, written by whoever loaded it). Prints median and p95 per query
-kind. A profiling aid for store changes (docs/adr/0009...), no server and no HTTP involved.
+kind. A profiling aid for store changes (docs/adr/0010...), no server and no HTTP involved.
 """
 
 from __future__ import annotations

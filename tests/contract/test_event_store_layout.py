@@ -1,4 +1,4 @@
-"""The span table's physical layout (ADRs 0009, 0010): per-column compression and the
+"""The span table's physical layout (ADRs 0010, 0011): per-column compression and the
 promoted metadata pairs change no result, on new databases and on migrated ones."""
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def test_metadata_filter_matches_exactly_what_the_json_test_matches(
 def test_buckets_are_epoch_aligned_floors_before_and_after_1970(
     event_store: EventStore, width_s: int
 ) -> None:
-    """Buckets are grouped as integers (ADR 0009 notes): the start each span lands in is
+    """Buckets are grouped as integers (ADR 0010 notes): the start each span lands in is
     still the epoch-aligned floor, also for instants before 1970 and on bucket edges."""
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     instants = [

@@ -1,4 +1,4 @@
-"""Physical layout of the DuckDB span table beyond the logical columns (ADRs 0009, 0010).
+"""Physical layout of the DuckDB span table beyond the logical columns (ADRs 0010, 0011).
 
 ``metadata_kv`` is a derived column the store fills on insert, never a writer: each
 top-level metadata entry whose key a query may name (`columns.resolve_attribute_key`

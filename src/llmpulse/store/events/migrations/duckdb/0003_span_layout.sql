@@ -1,5 +1,5 @@
--- Spans, physical layout v3 (docs/adr/0009-per-column-compression.md and
--- docs/adr/0010-promoted-metadata-pairs.md); the logical columns are unchanged.
+-- Spans, physical layout v3 (docs/adr/0010-per-column-compression.md and
+-- docs/adr/0011-promoted-metadata-pairs.md); the logical columns are unchanged.
 -- * zstd only for the bulky text and JSON columns (prompts, answers, documents, attributes);
 --   ids, names, project, parent_span_id and the small metadata JSON keep DuckDB's own choice
 --   (dictionary/FSST), so filters on them read a few kB per row group instead of

@@ -8,6 +8,7 @@ import asyncio
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -94,7 +95,9 @@ def test_grpc_listener_refuses_a_port_another_grpc_server_shares_by_so_reuseport
         finally:
             await other.stop(None)
 
-    detail = asyncio.run(scenario())
+    # A thread of its own: a browser test's loop may be running in this xdist worker.
+    with ThreadPoolExecutor(1) as pool:
+        detail = pool.submit(lambda: asyncio.run(scenario())).result()
     assert "already in use" in detail
     assert "--grpc-port (LLMPULSE_GRPC_PORT)" in detail
 

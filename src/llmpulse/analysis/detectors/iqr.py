@@ -15,7 +15,6 @@ from llmpulse.analysis.detectors.base import (
     Side,
     Verdict,
     check_side,
-    crossed,
     from_scale,
 )
 from llmpulse.analysis.detectors.zscores import scaled_values
@@ -83,8 +82,8 @@ class TukeyIQR:
         iqr = baseline.scale if baseline.scale > 0 else math.inf
         up_stat = (x - p["upper_fence"]) / iqr if iqr != math.inf else x - p["upper_fence"]
         down_stat = (p["lower_fence"] - x) / iqr if iqr != math.inf else p["lower_fence"] - x
-        stat = {"up": up_stat, "down": -down_stat, "both": max(up_stat, down_stat)}[self.side]
-        hit = crossed(stat, 0.0, self.side)
+        stat = {"up": up_stat, "down": down_stat, "both": max(up_stat, down_stat)}[self.side]
+        hit = stat > 0
         lower = None if self.side == "up" else from_scale(p["lower_fence"], self.log)
         upper = None if self.side == "down" else from_scale(p["upper_fence"], self.log)
         detail = f"value {raw:.4g} {'outside' if hit else 'inside'} the {self.factor:g}·IQR fences"

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from llmpulse.analysis.detectors.base import Series
-from llmpulse.analysis.detectors.proportions import PChart, WilsonBound, p_chart_limits
+from llmpulse.analysis.detectors.proportions import (
+    PChart,
+    WilsonBound,
+    binomial_limits,
+    p_chart_limits,
+)
 from llmpulse.domain.errors import InvalidInput
 
 
@@ -53,7 +58,7 @@ def test_p_chart_false_alarm_rate_on_binomial_null_and_power_on_planted_rise() -
     base = det.fit(Series.counts(rng.binomial(100, 0.01, 10_000), [100] * 10_000))
     null = [det.score(base, Series.counts([rng.binomial(500, 0.01)], [500])) for _ in range(5000)]
     assert sum(v.breached for v in null) / 5000 < 0.01
-    up = [det.score(base, Series.counts([rng.binomial(500, 0.04)], [500])) for _ in range(500)]
+    up = [det.score(base, Series.counts([rng.binomial(500, 0.05)], [500])) for _ in range(500)]
     assert sum(v.breached for v in up) / 500 > 0.95
 
 
@@ -80,3 +85,23 @@ def test_wilson_uses_the_pooled_baseline_rate_without_threshold() -> None:
     assert math.isclose(base.centre, 0.01)
     assert det.score(base, Series.counts([12], [200])).breached  # Wilson low 0.035 > 0.01
     assert not det.score(base, Series.counts([4], [200])).breached
+
+
+def test_p_chart_uses_exact_binomial_limits_when_n_p_bar_is_small() -> None:
+    # METHODS.md §1.8 a: n·p̄ = 2 < 5, the normal UCL (7 errors of 200) is crossed with
+    # probability 0.0045; the exact limit (breach from 8 errors) keeps the one-sided 3-sigma
+    # rate 0.00135
+    ucl = p_chart_limits(0.01, 200)[2]
+    assert math.isclose(ucl, 0.0311, abs_tol=1e-4)
+    assert binomial_limits(0.01, 200) == (0.0, 7 / 200)
+    rng = np.random.default_rng(11)
+    det = PChart()
+    base = det.fit(Series.counts([100] * 100, [10_000] * 100))  # p̄ = 0.01 exactly
+    values, counts = np.unique(rng.binomial(200, 0.01, 20_000), return_counts=True)
+    verdicts = [det.score(base, Series.counts([int(x)], [200])) for x in values]
+    hits = sum(int(c) for v, c in zip(verdicts, counts, strict=True) if v.breached)
+    assert hits / 20_000 < 0.0027  # nominal 0.00135; the normal limits gave about 0.0045
+    assert not det.score(base, Series.counts([7], [200])).breached
+    v = det.score(base, Series.counts([8], [200]))
+    assert v.breached
+    assert v.upper == 7 / 200

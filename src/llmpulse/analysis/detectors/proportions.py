@@ -15,6 +15,7 @@ from llmpulse.analysis.detectors.base import (
     check_side,
     crossed,
 )
+from llmpulse.analysis.lazy_scipy import stats
 from llmpulse.analysis.proportions import wilson_interval
 from llmpulse.domain.errors import InvalidInput
 
@@ -28,6 +29,36 @@ def p_chart_limits(p_bar: float, n: float, sigmas: float = 3.0) -> tuple[float, 
     return sd, max(0.0, p_bar - sigmas * sd), min(1.0, p_bar + sigmas * sd)
 
 
+def _normal_ok(n: float, p_bar: float) -> bool:
+    """The normal approximation holds when n·p̄ ≥ 5 and n·(1 - p̄) ≥ 5 (§1.8 a)."""
+    return n * p_bar >= 5.0 and n * (1.0 - p_bar) >= 5.0
+
+
+def binomial_limits(p_bar: float, n: int, sigmas: float = 3.0) -> tuple[float, float]:
+    """Probability limits (LCL, UCL) as rates: the exact binomial counts whose tails are
+    Φ(-sigmas) each, for windows too small for the normal limits (§1.8 a).
+
+    With n = 200 and p̄ = 0.01 (n·p̄ = 2) the normal UCL 0.0311 is crossed by 7 errors,
+    which has probability 0.0045 under p̄ instead of 0.00135; exactly, 8 errors breach
+    (UCL 7/200).
+    """
+    alpha = float(stats.norm.sf(sigmas))
+    hi = float(stats.binom.isf(alpha, n, p_bar))  # P(X > hi) <= alpha
+    lo = float(stats.binom.ppf(alpha, n, p_bar))  # P(X < lo) < alpha
+    return lo / n, hi / n
+
+
+def _exact(bad: float, n: float, p_bar: float, sigmas: float) -> tuple[float, float, float]:
+    """(equivalent z, LCL, UCL) from the exact binomial tails: z = Φ⁻¹ of the tail probability."""
+    k, m = round(bad), round(n)
+    lcl, ucl = binomial_limits(p_bar, m, sigmas)
+    if k / m >= p_bar:
+        z = float(stats.norm.isf(stats.binom.sf(k - 1, m, p_bar)))  # P(X >= k)
+    else:
+        z = -float(stats.norm.isf(stats.binom.cdf(k, m, p_bar)))  # P(X <= k)
+    return z, lcl, ucl
+
+
 def _counts(series: Series) -> tuple[float, float]:
     if series.bad is None or series.total is None:
         raise InvalidInput("this detector needs counts (bad and total per bucket), not values")
@@ -38,6 +69,9 @@ def _counts(series: Series) -> tuple[float, float]:
 class PChart:
     """p-chart: the window's rate against p̄ ± 3·√(p̄(1 - p̄)/n) for the window's own n.
 
+    When n·p̄ < 5 the normal limits are wrong (§1.8 a: a skewed binomial crosses them far
+    more often than 3 sigma promise), so the window is judged by its exact binomial tail
+    probability instead, reported as the equivalent z (`binomial_limits`).
     p̄ is pooled over the baseline (Σbad/Σtotal, R1). A window with fewer than `min_total`
     trials is not judged (§1.8: n_min = 20 for error rates), and fewer than `min_bad` events
     never breach upward, so one failure never pages on its own when p̄ is near 0.
@@ -90,11 +124,14 @@ class PChart:
         if n < self.min_total:
             return Verdict.no_data(f"{n:g} trials in the window < {self.min_total}")
         p = bad / n
-        sd, lcl, ucl = p_chart_limits(baseline.centre, n, self.sigmas)
-        if sd > 0:
-            z = (p - baseline.centre) / sd
-        else:  # p̄ is 0 or 1: any other rate is infinitely far out
-            z = 0.0 if p == baseline.centre else math.copysign(math.inf, p - baseline.centre)
+        if _normal_ok(n, baseline.centre):
+            sd, lcl, ucl = p_chart_limits(baseline.centre, n, self.sigmas)
+            if sd > 0:
+                z = (p - baseline.centre) / sd
+            else:  # p̄ is 0 or 1: any other rate is infinitely far out
+                z = 0.0 if p == baseline.centre else math.copysign(math.inf, p - baseline.centre)
+        else:
+            z, lcl, ucl = _exact(bad, n, baseline.centre, self.sigmas)
         hit = crossed(z, self.sigmas, self.side) and not (
             p > baseline.centre and bad < self.min_bad
         )

@@ -49,6 +49,9 @@ class Tally:
             "recall_by_kind": {k: self.detected[k] / v for k, v in self.incidents.items() if v},
             "precision": self.true_alarms / alarms if alarms else None,
             "within_2": sum(d <= 2 for d in abrupt_ttd) / abrupt_inc if abrupt_inc else None,
+            "within_2_by_kind": {
+                k: sum(d <= 2 for d in self.ttd[k]) / v for k, v in self.incidents.items() if v
+            },
             "median_ttd": statistics.median(abrupt_ttd) if abrupt_ttd else None,
             "ramp_median_ttd": statistics.median(self.ttd["ramp"]) if self.ttd["ramp"] else None,
             "fa_per_week": self.false_alarms / self.weeks if self.weeks else None,
@@ -61,21 +64,36 @@ class Tally:
         }
 
 
-def detector_for(name: str, s: Synthetic) -> Detector | None:
-    """The detector at default settings, or None if it does not apply to the metric."""
+def parse_variant(text: str) -> tuple[str, dict[str, object]]:
+    """`adaptive:k=4,log=false` -> ("adaptive", {"k": 4.0, "log": False})."""
+    name, _, rest = text.partition(":")
+    params: dict[str, object] = {}
+    for item in filter(None, rest.split(",")):
+        key, _, raw = item.partition("=")
+        low = raw.lower()
+        params[key] = low == "true" if low in ("true", "false") else float(raw)
+    return name, params
+
+
+def detector_for(variant: str, s: Synthetic) -> Detector | None:
+    """The detector (default settings unless the variant says otherwise), or None if it
+    does not apply to the metric."""
+    name, params = parse_variant(variant)
     kind = "proportion" if s.bad is not None else "value"
     if kind not in REGISTRY[name].applies_to:
         return None
     if name == "static":  # no default bound exists: take the history's 99.9th percentile
         history = s.values[:EVAL_START]
-        return build(name, {"upper": float(np.nanpercentile(history, 99.9))})
-    return build(name)
+        params.setdefault("upper", float(np.nanpercentile(history, 99.9)))
+    return build(name, params)
 
 
-def run(seeds: list[int], names: list[str]) -> dict[str, dict[str, dict[str, Tally]]]:
+def run(
+    seeds: list[int], names: list[str], count_window: int, metrics: tuple[str, ...] = METRICS
+) -> dict[str, dict[str, dict[str, Tally]]]:
     """Tallies by metric, detector and policy."""
     out: dict[str, dict[str, dict[str, Tally]]] = {}
-    for metric in METRICS:
+    for metric in metrics:
         out[metric] = defaultdict(lambda: {p: Tally() for p in POLICIES})
         for kind in KINDS:
             for seed in seeds:
@@ -84,7 +102,7 @@ def run(seeds: list[int], names: list[str]) -> dict[str, dict[str, dict[str, Tal
                     det = detector_for(name, s)
                     if det is None:
                         continue
-                    found = verdicts(name, det, s)
+                    found = verdicts(parse_variant(name)[0], det, s, count_window)
                     for pname, policy in POLICIES.items():
                         _add(
                             out[metric][name][pname],
@@ -116,17 +134,32 @@ def main() -> None:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seeds", type=int, default=3, help="series per incident kind and metric")
-    ap.add_argument("--detectors", nargs="*", default=sorted(REGISTRY))
+    ap.add_argument(
+        "--detectors",
+        nargs="*",
+        default=sorted(REGISTRY),
+        help="registry names, or variants such as adaptive:k=4,sigmas=3.5",
+    )
     ap.add_argument("--label", default="")
+    ap.add_argument(
+        "--count-window", type=int, default=1, help="minutes pooled per error-rate window"
+    )
+    ap.add_argument("--metrics", nargs="*", default=list(METRICS), choices=METRICS)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "results")
     args = ap.parse_args()
     started = time.perf_counter()
-    tallies = run(list(range(1, args.seeds + 1)), args.detectors)
+    tallies = run(
+        list(range(1, args.seeds + 1)), args.detectors, args.count_window, tuple(args.metrics)
+    )
     summary = {
         metric: {name: {p: t.as_dict() for p, t in by_p.items()} for name, by_p in by_name.items()}
         for metric, by_name in tallies.items()
     }
-    meta = {"seeds": args.seeds, "seconds": round(time.perf_counter() - started, 1)}
+    meta = {
+        "seeds": args.seeds,
+        "count_window": args.count_window,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     text = render(summary, meta)
     print(text)
     stamp = time.strftime("%Y%m%d-%H%M", time.gmtime())

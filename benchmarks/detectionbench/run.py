@@ -43,11 +43,16 @@ def _slice(s: Synthetic, lo: int, hi: int, starts: np.ndarray) -> Series:
     return Series.of(s.values[lo:hi], starts[lo:hi])
 
 
-def verdicts(name: str, det: Detector, s: Synthetic) -> list[Verdict]:
-    """The detector's verdict at every minute of the evaluated week of `s`."""
+def verdicts(name: str, det: Detector, s: Synthetic, count_window: int = 1) -> list[Verdict]:
+    """The detector's verdict at every minute of the evaluated week of `s`.
+
+    Point detectors judge the last bucket, or for counts the last `count_window` buckets
+    pooled (Σbad/Σtotal, exact: R1); a latency percentile is never pooled from per-minute
+    percentiles (R2), so latency windows are one bucket.
+    """
     starts = s.start_s
     back = 4 * MIN_PER_WEEK if name in LONG_BASELINE else 7 * MIN_PER_DAY
-    width = 10 if name in SEQUENTIAL else 1
+    width = 10 if name in SEQUENTIAL else (count_window if s.bad is not None else 1)
     out: list[Verdict] = []
     base: Baseline | None = None
     for t in range(EVAL_START, TOTAL_MIN):

@@ -1,12 +1,15 @@
 """The default adaptive detector: what a monitor gets when it names no detector (ADR 0009).
 
-Chosen with `benchmarks/detection.py`: a p-chart for proportions (§1.9, with the minimum
-samples of §1.8) and, for values, a robust z on the log scale against the same hour of week
-(§1.7), which falls back to a whole-baseline robust z until three weeks of history exist.
+Chosen with `benchmarks/detection.py`: a p-chart for proportions (§1.9, 4 sigma, exact
+binomial limits when n·p̄ < 5, the minimum samples of §1.8) and, for values, a robust z on the
+log scale against the same hour of week (§1.7), which falls back to a whole-baseline robust z
+until three weeks of history exist. The benchmark's figures hold with the `for` durations in
+`DEFAULT_FOR_INTERVALS`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -14,12 +17,19 @@ from llmpulse.analysis.detectors.base import (
     Baseline,
     DetectorInfo,
     Series,
+    SeriesKind,
     Side,
     Verdict,
     check_side,
 )
 from llmpulse.analysis.detectors.proportions import PChart
 from llmpulse.analysis.detectors.seasonal import Seasonal
+
+DEFAULT_FOR_INTERVALS: Mapping[SeriesKind, int] = {"value": 1, "proportion": 0}
+"""The `for` duration, in evaluation intervals, that monitors using `adaptive` get by default
+(ADR 0009): one interval for values (a percentile of one minute's requests has a heavy right
+tail: two breaches in a row keep false alarms under one a week), none for counts (exact
+binomial limits are calibrated on their own)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +54,7 @@ class Adaptive:
             "k": 3.0,
             "fallback_k": 4.0,
             "log": True,
-            "sigmas": 3.0,
+            "sigmas": 4.0,
             "min_total": 20,
             "min_bad": 3,
             "side": "up",
@@ -54,7 +64,7 @@ class Adaptive:
     k: float = 3.0
     fallback_k: float = 4.0
     log: bool = True
-    sigmas: float = 3.0
+    sigmas: float = 4.0
     min_total: int = 20
     min_bad: int = 3
     side: Side = "up"

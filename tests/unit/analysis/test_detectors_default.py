@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 
 from llmpulse.analysis.detectors.adaptive import DEFAULT_FOR_INTERVALS
 from llmpulse.analysis.detectors.base import Series
@@ -23,6 +24,8 @@ WEEK = 10_080
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 T0_S = T0.timestamp()
 Floats = npt.NDArray[np.float64]
+
+pytestmark = pytest.mark.slow  # weeks of one-minute evaluations
 
 
 def latency_p95(rng: np.random.Generator, minutes: int, mult: Floats | None = None) -> Floats:

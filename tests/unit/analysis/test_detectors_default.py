@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pytest
 
 from llmpulse.analysis.detectors.adaptive import DEFAULT_FOR_INTERVALS
-from llmpulse.analysis.detectors.base import Series
+from llmpulse.analysis.detectors.base import Series, SeriesKind
 from llmpulse.analysis.detectors.registry import DEFAULT_DETECTOR, build
 from llmpulse.monitors.evaluation import Evaluation
 from llmpulse.monitors.policy import StatePolicy
@@ -46,7 +46,7 @@ def firing_minutes(
     values: Floats, first: int, bad: Floats | None = None, total: Floats | None = None
 ) -> list[int]:
     """Minutes (from `first`) at which the default detector's alert starts firing."""
-    kind = "value" if bad is None else "proportion"
+    kind: SeriesKind = "value" if bad is None else "proportion"
     policy = StatePolicy(for_duration=timedelta(minutes=DEFAULT_FOR_INTERVALS[kind]))
     det = build(DEFAULT_DETECTOR)
     starts = T0_S + 60.0 * np.arange(values.size)

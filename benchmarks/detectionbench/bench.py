@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from detectionbench.report import render
-from detectionbench.run import alerts, match, verdicts
+from detectionbench.run import Outcome, alerts, match, verdicts
 from detectionbench.series import ABRUPT, EVAL_START, KINDS, Synthetic, generate
 from llmpulse.analysis.detectors.base import Detector
 from llmpulse.analysis.detectors.registry import REGISTRY, build
@@ -113,10 +113,7 @@ def run(
     return out
 
 
-def _add(t: Tally, s: Synthetic, o: object) -> None:
-    from detectionbench.run import Outcome
-
-    assert isinstance(o, Outcome)
+def _add(t: Tally, s: Synthetic, o: Outcome) -> None:
     t.weeks += 1
     t.true_alarms += o.true_alarms
     t.false_alarms += o.false_alarms

@@ -105,3 +105,16 @@ def test_p_chart_uses_exact_binomial_limits_when_n_p_bar_is_small() -> None:
     v = det.score(base, Series.counts([8], [200]))
     assert v.breached
     assert v.upper == 7 / 200
+
+
+def test_p_chart_exact_tail_is_zero_at_the_baseline_rate_and_signed_by_direction() -> None:
+    det = PChart(side="both")
+    zero = det.fit(Series.counts([0] * 10, [100] * 10))  # p̄ = 0
+    v = det.score(zero, Series.counts([0], [50]))
+    assert v.status == "normal"
+    assert v.score == 0.0
+    low = det.fit(Series.counts([1] * 10, [100] * 10))  # p̄ = 0.01, n·p̄ = 0.3 below
+    quiet = det.score(low, Series.counts([0], [30]))
+    assert quiet.score is not None
+    assert quiet.score <= 0.0  # fewer errors than expected never scores as a rise
+    assert quiet.status == "normal"

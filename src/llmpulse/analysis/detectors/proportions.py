@@ -52,10 +52,12 @@ def _exact(bad: float, n: float, p_bar: float, sigmas: float) -> tuple[float, fl
     """(equivalent z, LCL, UCL) from the exact binomial tails: z = Φ⁻¹ of the tail probability."""
     k, m = round(bad), round(n)
     lcl, ucl = binomial_limits(p_bar, m, sigmas)
-    if k / m >= p_bar:
-        z = float(stats.norm.isf(stats.binom.sf(k - 1, m, p_bar)))  # P(X >= k)
+    if k / m > p_bar:
+        z = max(0.0, float(stats.norm.isf(stats.binom.sf(k - 1, m, p_bar))))  # P(X >= k)
+    elif k / m < p_bar:
+        z = min(0.0, -float(stats.norm.isf(stats.binom.cdf(k, m, p_bar))))  # P(X <= k)
     else:
-        z = -float(stats.norm.isf(stats.binom.cdf(k, m, p_bar)))  # P(X <= k)
+        z = 0.0
     return z, lcl, ucl
 
 

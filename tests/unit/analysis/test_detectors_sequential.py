@@ -76,3 +76,10 @@ def test_cusum_oracle_detector_on_standardised_window() -> None:
     down = CUSUM(k=0.5, h=4.0, side="down").score(base, Series.of([-2.0] * 4))
     assert down.breached
     assert down.score == 6.0
+
+
+def test_cusum_on_a_zero_scale_baseline_breaches_without_dividing_by_zero() -> None:
+    # A constant baseline with the floors turned off (rel_floor 0) has scale 0
+    base = Baseline(5.0, 0.0, 100)
+    assert CUSUM().score(base, Series.of([5.0, 5.0, 6.0])).breached
+    assert not CUSUM().score(base, Series.of([5.0, 5.0, 5.0])).breached

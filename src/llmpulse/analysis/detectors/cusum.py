@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -105,7 +106,8 @@ class CUSUM:
         data = scaled_values(window, self.log)
         if data.size == 0:
             return Verdict.no_data("window has no data")
-        y = (data - baseline.centre) / baseline.scale
+        scale = baseline.scale if baseline.scale > 0 else math.ulp(1.0)
+        y = (data - baseline.centre) / scale
         hi, lo = cusum_path(y, self.k)
         up, down = float(hi[-1]), float(lo[-1])
         stat = {"up": up, "down": down, "both": max(up, down)}[self.side]
@@ -113,8 +115,8 @@ class CUSUM:
         # The bounds are the last value that keeps the sum at h, given the sum before it.
         prev_hi = float(hi[-2]) if hi.size > 1 else 0.0
         prev_lo = float(lo[-2]) if lo.size > 1 else 0.0
-        up_b = baseline.centre + (self.h - prev_hi + self.k) * baseline.scale
-        lo_b = baseline.centre - (self.h - prev_lo + self.k) * baseline.scale
+        up_b = baseline.centre + (self.h - prev_hi + self.k) * scale
+        lo_b = baseline.centre - (self.h - prev_lo + self.k) * scale
         raw = float(window.finite()[-1])
         return Verdict(
             "breached" if hit else "normal",

@@ -1,4 +1,4 @@
-"""The default adaptive detector: what a monitor gets when it names no detector (ADR 0009).
+"""The default adaptive detector: what a monitor gets when it names no detector (ADR 0013).
 
 Chosen with `benchmarks/detection.py`: a p-chart for proportions (§1.9, 4 sigma, exact
 binomial limits when n·p̄ < 5, the minimum samples of §1.8) and, for values, a robust z on the
@@ -27,7 +27,7 @@ from llmpulse.analysis.detectors.seasonal import Seasonal
 
 DEFAULT_FOR_INTERVALS: Mapping[SeriesKind, int] = {"value": 1, "proportion": 0}
 """The `for` duration, in evaluation intervals, that monitors using `adaptive` get by default
-(ADR 0009): one interval for values (a percentile of one minute's requests has a heavy right
+(ADR 0013): one interval for values (a percentile of one minute's requests has a heavy right
 tail: two breaches in a row keep false alarms under one a week), none for counts (exact
 binomial limits are calibrated on their own)."""
 
@@ -59,7 +59,7 @@ class Adaptive:
             "min_bad": 3,
             "side": "up",
         },
-        method_ref="METHODS.md §1.7, §1.2, §1.9, §1.8 (choice: ADR 0009)",
+        method_ref="METHODS.md §1.7, §1.2, §1.9, §1.8 (choice: ADR 0013)",
     )
     k: float = 3.0
     fallback_k: float = 4.0

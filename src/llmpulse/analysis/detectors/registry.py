@@ -41,7 +41,7 @@ REGISTRY: Mapping[str, DetectorInfo] = MappingProxyType({info.name: info for inf
 """Every detector's `DetectorInfo`, by name."""
 
 DEFAULT_DETECTOR = Adaptive.info.name
-"""The detector a monitor gets when it names none (chosen by benchmarks/detection.py, ADR 0009)."""
+"""The detector a monitor gets when it names none (chosen by benchmarks/detection.py, ADR 0013)."""
 
 
 def build(

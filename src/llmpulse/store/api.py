@@ -212,11 +212,13 @@ class EventStore(Protocol):
     """An `EventStore` keeps spans and annotations, append-only, and answers reads."""
 
     def append_spans(self, spans: Sequence[Span]) -> int:
-        """Store spans; durable when it returns. Returns the number stored."""
+        """Store spans; durable when it returns. Returns the number newly stored: a copy of a
+        stored span (same project, trace id, span id and start time: a retry) is skipped."""
         ...
 
     def append_columns(self, table: pa.Table) -> int:
-        """Store spans given as an Arrow table of the span columns; durable when it returns."""
+        """Store spans given as an Arrow table of the span columns; durable when it returns.
+        Copies of stored spans are skipped as by `append_spans`."""
         ...
 
     def append_annotations(self, annotations: Sequence[Annotation]) -> int:

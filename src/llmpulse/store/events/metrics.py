@@ -71,15 +71,19 @@ class _From:
     aliases: dict[str, str] = field(default_factory=dict)
 
     def annotation(self, project: str, name: str) -> str:
+        """Join the latest annotation ``name`` per span and per prediction id; return its alias.
+
+        The label and the score both come from that one annotation (the newest by
+        ``created_at``, then ``id``), never one from each of two annotations; see `latest`.
+        """
         if name not in self.aliases:
-            i = len(self.aliases)
-            alias = f"ann{i}"
+            alias = f"ann{len(self.aliases)}"
             self.aliases[name] = alias
             for target, col in (("span", "span_id"), ("pred", "prediction_id")):
                 self.joins.append(
                     f"LEFT JOIN (SELECT {col} AS {alias}{target}_key, "
-                    f"arg_max(score, created_at) AS {alias}{target}_score, "
-                    f"arg_max(label, created_at) AS {alias}{target}_label "
+                    "arg_max_null({'score': score, 'label': label, 'at': (created_at, id)}, "
+                    f"(created_at, id)) AS {alias}{target} "
                     f"FROM annotations WHERE project = ? AND name = ? AND {col} IS NOT NULL "
                     f"GROUP BY {col}) ON {alias}{target}_key = spans.{col}"
                 )
@@ -123,10 +127,19 @@ def field_expr(
         return d.number_at("spans.attributes")
     alias = frm.annotation(project, f.key or "")
     if src is Source.ANNOTATION_SCORE:
-        return f"COALESCE({alias}span_score, {alias}pred_score)"
-    label = f"COALESCE({alias}span_label, {alias}pred_label)"
+        return f"{latest(alias)}.score"
+    label = f"{latest(alias)}.label"
     params.append(f.label)
     return f"CASE WHEN {label} IS NULL THEN NULL WHEN {label} = ? THEN 1.0 ELSE 0.0 END"
+
+
+def latest(alias: str) -> str:
+    """The newer of a span's latest annotation on its span id and on its prediction id."""
+    span, pred = f"{alias}span", f"{alias}pred"
+    return (
+        f"(CASE WHEN {pred} IS NULL OR ({span} IS NOT NULL AND {span}.at >= {pred}.at) "
+        f"THEN {span} ELSE {pred} END)"
+    )
 
 
 def agg_expr(m: MetricSpec, col: str, d: MetricDialect) -> str:

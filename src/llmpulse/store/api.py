@@ -116,13 +116,16 @@ class MetricQuery:
 
 @dataclass(frozen=True, slots=True)
 class MetricRow:
-    """One bucket and group: span count, each metric's value and its support (non-null inputs)."""
+    """One bucket and group: span count, each metric's value and its support (non-null inputs;
+    for a per-trace, -session or -user metric, the units averaged), and per metric the units
+    left out because their value is unknown (traces with an unpriced LLM call; 0 otherwise)."""
 
     bucket: datetime | None
     group: tuple[str | None, ...]
     n: int
     values: tuple[float | None, ...]
     support: tuple[int, ...]
+    excluded: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

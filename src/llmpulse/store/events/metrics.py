@@ -24,6 +24,13 @@ from llmpulse.store.api import (
 )
 from llmpulse.store.events.columns import json_path
 from llmpulse.store.events.compiler import Dialect, Where, compile_filters, condition_sql, key_expr
+from llmpulse.store.events.per_unit import (
+    UNIT_COLUMNS,
+    is_per_unit,
+    joined_agg,
+    unit_ctes,
+    unknown_expr,
+)
 
 MAX_KEYS = 4
 MIN_BUCKET = timedelta(minutes=1)
@@ -154,7 +161,7 @@ def agg_expr(m: MetricSpec, col: str, d: MetricDialect) -> str:
         return f"avg({col})"  # mean of 0/1 over spans with the field = Σbad / Σtotal (R1)
     if m.quantile is not None:
         return d.quantile(col, m.quantile)
-    return f"sum({col}) / NULLIF(count(DISTINCT {_UNIT_COLUMNS[agg]}), 0)"
+    return "NULL"  # per trace, session or user: computed by `per_unit`, joined afterwards
 
 
 def _filters(project: str, time: Any, where: SpanFilter, d: Dialect) -> Where:
@@ -181,9 +188,6 @@ def _check_bucket(bucket: timedelta | None) -> int | None:
     return int(bucket.total_seconds())
 
 
-_UNIT_COLUMNS = {Agg.PER_TRACE: "trace_id", Agg.PER_SESSION: "session_id", Agg.PER_USER: "user_id"}
-
-
 def _check_metric_query(q: MetricQuery) -> int | None:
     if not q.metrics:
         raise InvalidInput("no metric asked for", [FieldError("metric", "give at least one")])
@@ -206,12 +210,13 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
     cols = [d.bucket(width) + " AS bucket" if width else "NULL AS bucket"]
     gnames = [f"g{i}" for i in range(len(q.group_by))]
     cols += [f"{group_expr(k, i, d, sel_params)} AS g{i}" for i, k in enumerate(q.group_by)]
-    units = sorted({_UNIT_COLUMNS[m.agg] for m in q.metrics if m.agg in _UNIT_COLUMNS})
+    units = sorted({UNIT_COLUMNS[m.agg] for m in q.metrics if is_per_unit(m)})
     cols += [f"spans.{u} AS {u}" for u in units]
     cols += [
         f"{field_expr(m.field, q.project, frm, d, sel_params)} AS v{i}"
         for i, m in enumerate(q.metrics)
     ]
+    cols += [f"{unknown_expr(m.field)} AS x{i}" for i, m in enumerate(q.metrics) if is_per_unit(m)]
     where = _filters(q.project, q.time, q.where, d)
     base = f"SELECT {', '.join(cols)} {frm.sql()} WHERE {where.sql()}"
     params = [*sel_params, *frm.params, *where.params]
@@ -219,12 +224,17 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
     aggs += [f"count(v{i}) AS s{i}" for i in range(len(q.metrics))]
     keys = ", ".join(["bucket", *gnames])
     agg = f"SELECT {keys}, count(*) AS n, {', '.join(aggs)} FROM base GROUP BY {keys}"
+    if units:  # per-unit metrics: units summed first, in CTEs joined to the span aggregates
+        joined = joined_agg(q.metrics, ["bucket", *gnames])
+        ctes = ", ".join([f"agg0 AS ({agg})", *unit_ctes(q.metrics, keys), f"agg AS ({joined})"])
+    else:
+        ctes = f"agg AS ({agg})"
     if not gnames:
-        return Compiled(f"WITH base AS ({base}) {agg} ORDER BY {keys}", params)
+        return Compiled(f"WITH base AS ({base}), {ctes} SELECT * FROM agg ORDER BY {keys}", params)
     g = ", ".join(gnames)
     on = " AND ".join(f"a.{n} IS NOT DISTINCT FROM t.{n}" for n in gnames)
     sql = (
-        f"WITH base AS ({base}), agg AS ({agg}), "
+        f"WITH base AS ({base}), {ctes}, "
         f"top AS (SELECT {g} FROM agg GROUP BY {g} ORDER BY sum(n) DESC, {g} "
         f"LIMIT {int(q.max_groups)}) "
         f"SELECT a.* FROM agg a SEMI JOIN top t ON {on} ORDER BY {keys}"

@@ -33,8 +33,9 @@ def _body() -> bytes:
     for t in range(8):
         trace = new_trace_id()
         session = f"s{t % 2}" if t < 4 else None
-        spans.append(_llm(trace, "gpt-4o-mini", BASE_NS + t * 10**9, session))
-        if t >= 6:  # two traces also call a model nobody can price
+        if t < 7:
+            spans.append(_llm(trace, "gpt-4o-mini", BASE_NS + t * 10**9, session))
+        if t >= 6:  # two traces call a model nobody can price (one of them only that model)
             spans.append(_llm(trace, "in-house-llm", BASE_NS + t * 10**9 + 5, session))
     return make_request(spans, PROJECT).SerializeToString()  # type: ignore[arg-type]
 

@@ -22,7 +22,7 @@ from llmpulse.store.api import (
     SpanFilter,
     SpanQuery,
 )
-from llmpulse.store.events.columns import json_path
+from llmpulse.store.events.columns import checked_json_key, json_path
 from llmpulse.store.events.compiler import Dialect, Where, compile_filters, condition_sql, key_expr
 from llmpulse.store.events.per_unit import (
     UNIT_COLUMNS,
@@ -130,7 +130,7 @@ def field_expr(
     if src is Source.DOCUMENT_SCORE:
         return d.document_score()
     if src is Source.ATTRIBUTE:
-        params.append(json_path(f.key or ""))
+        params.append(json_path(checked_json_key(f.key or "", "metric", shown=f.text)))
         return d.number_at("spans.attributes")
     alias = frm.annotation(project, f.key or "")
     if src is Source.ANNOTATION_SCORE:

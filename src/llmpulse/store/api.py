@@ -7,7 +7,7 @@ ingest writer's thread and from worker threads of the query service (see ADR 000
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
@@ -331,6 +331,13 @@ class StateStore(Protocol):
 
     def delete_document(self, kind: str, name: str) -> bool:
         """Delete one document; True when it existed."""
+        ...
+
+    def apply_documents(
+        self, kind: str, puts: Mapping[str, str], deletes: Sequence[str], now: datetime
+    ) -> None:
+        """Create or replace the documents in ``puts`` and delete those named in ``deletes``, in
+        one transaction: all of it happens, or (on any error) none of it."""
         ...
 
     def close(self) -> None:

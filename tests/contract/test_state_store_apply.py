@@ -38,6 +38,6 @@ def test_apply_documents_changes_nothing_when_one_write_fails(state_store: SqlSt
     state_store.put_document("cohort", "p/a", "1", NOW)
     state_store.put_document("cohort", "p/b", "2", NOW)
     broken: Any = None  # the body column is NOT NULL: the last insert of the batch fails
-    with pytest.raises(Exception, match="(?i)null"):
+    with pytest.raises(Exception, match=r"(?i)null"):
         state_store.apply_documents("cohort", {"p/a": "10", "p/z": broken}, ["p/b"], NOW)
     assert _names(state_store) == {"p/a": "1", "p/b": "2"}

@@ -11,11 +11,13 @@ views) sees each span once without paying for it at query time (ADR 0009):
 * copies of stored spans are found with one semi join of the batch's keys against the spans
   whose ``start_time`` is one of the batch's start times; the start-time condition lets DuckDB
   skip every row group whose zonemap lies outside the batch's time range, so new traffic only
-  reads the newest row groups.
+  reads the newest row groups. Rows that start after every stored span skip the lookup
+  (`RetryFilter` remembers the newest start time stored).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -33,20 +35,52 @@ _STORED_COPIES = (
 )
 
 
-def new_spans(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> pa.Table:
-    """The rows of ``batch`` that are not already stored nor repeated earlier in the batch.
+class RetryFilter:
+    """Drops the rows of a batch that are copies of stored spans or of earlier rows.
 
-    Call it and insert the result under the same write lock, so that no other append can
-    slip in between the check and the insert.
+    It remembers the newest ``start_time`` stored (read once when the store opens, then
+    raised by every batch): a row that starts later than every stored span cannot be a copy of
+    one, so only older rows are looked up. In-order traffic mostly skips the lookup; a batch
+    with older rows (a retry, a long root span exported after its children) pays one semi
+    join, bounded by those rows' start times.
     """
-    keys = batch.select(list(KEY_COLUMNS))
-    keep = _first_of_each(keys)
-    stored = _stored_rows(con, keys)
-    if stored:
-        keep = pc.and_(keep, pc.invert(pc.is_in(pa.array(range(batch.num_rows)), pa.array(stored))))
-    if pc.all(keep).as_py():
-        return batch
-    return batch.filter(keep)
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Read the newest stored start time from the store's write connection."""
+        (newest,) = con.execute("SELECT max(start_time) FROM spans").fetchall()[0]
+        self._newest: datetime | None = newest
+
+    def new_spans(self, con: duckdb.DuckDBPyConnection, batch: pa.Table) -> pa.Table:
+        """The rows of ``batch`` that are not already stored nor repeated earlier in it.
+
+        Call it and insert the result under the same write lock, so that no other append can
+        slip in between the check and the insert. The newest start time is raised before the
+        insert: if the insert then fails, later batches only look up more than they need.
+        """
+        keys = batch.select(list(KEY_COLUMNS))
+        keep = _first_of_each(keys)
+        older = _not_newer_than(keys, self._newest)
+        stored = _stored_rows(con, keys, older) if older is not None else []
+        newest = pc.max(keys["start_time"]).as_py()
+        if newest is not None and (self._newest is None or newest > self._newest):
+            self._newest = newest
+        if stored:
+            rows = pa.array(range(batch.num_rows), pa.int64())
+            keep = pc.and_(keep, pc.invert(pc.is_in(rows, pa.array(stored, pa.int64()))))
+        if pc.all(keep).as_py():
+            return batch
+        return batch.filter(keep)
+
+
+def _not_newer_than(keys: pa.Table, newest: datetime | None) -> pa.Array | None:
+    """Row numbers of the batch that start no later than ``newest`` (None if there are none)."""
+    if newest is None:
+        return None
+    starts = keys["start_time"]
+    mask = pc.less_equal(starts, pa.scalar(newest, type=starts.type))
+    if not pc.any(mask).as_py():
+        return None
+    return pc.indices_nonzero(mask)
 
 
 def _first_of_each(keys: pa.Table) -> pa.ChunkedArray | pa.Array:
@@ -59,15 +93,15 @@ def _first_of_each(keys: pa.Table) -> pa.ChunkedArray | pa.Array:
     return pc.is_in(pa.array(range(n), pa.int64()), firsts[f"{_ROW}_min"])
 
 
-def _stored_rows(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> list[int]:
-    """Row numbers of the batch whose span is already stored."""
-    bounds = pc.min_max(keys["start_time"]).as_py()
-    incoming = keys.append_column(_ROW, pa.array(range(keys.num_rows), pa.int64()))
+def _stored_rows(con: duckdb.DuckDBPyConnection, keys: pa.Table, rows: pa.Array) -> list[int]:
+    """Those of ``rows`` (row numbers of the batch) whose span is already stored."""
+    incoming = keys.take(rows).append_column(_ROW, rows.cast(pa.int64()))
+    bounds = pc.min_max(incoming["start_time"]).as_py()
     con.register(_INCOMING, incoming)
     try:
-        rows: list[tuple[Any, ...]] = con.execute(
+        found: list[tuple[Any, ...]] = con.execute(
             _STORED_COPIES, [bounds["min"], bounds["max"]]
         ).fetchall()
     finally:
         con.unregister(_INCOMING)
-    return [int(r[0]) for r in rows]
+    return [int(r[0]) for r in found]

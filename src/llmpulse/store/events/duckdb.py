@@ -46,7 +46,7 @@ from llmpulse.store.events.compiler import (
     compile_filters,
     encode_cursor,
 )
-from llmpulse.store.events.dedupe import new_spans
+from llmpulse.store.events.dedupe import RetryFilter
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.migrate import apply_migrations
 from llmpulse.store.events.results import metric_frame, slice_frame
@@ -137,6 +137,7 @@ class DuckDBEventStore:
         self._path = path
         self._on_close = on_close
         self._con, self._schema_version = _connect(path, memory_limit)
+        self._retries = RetryFilter(self._con)
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -174,7 +175,7 @@ class DuckDBEventStore:
             # takes the GIL back between tasks). Columns go by position: the Arrow tables
             # are built from the same column list as the migrations (a contract test).
             if table == "spans":
-                batch = new_spans(self._con, batch)  # an exporter's retry is stored once
+                batch = self._retries.new_spans(self._con, batch)  # a retry is stored once
             if batch.num_rows:
                 self._con.from_arrow(batch).insert_into(table)
             return int(batch.num_rows)

@@ -3,6 +3,9 @@ reported, never counted as $0, and session-less spans stay out of the per-sessio
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -65,3 +68,12 @@ def test_cost_per_trace_excludes_unpriced_traces_and_reports_them(tmp_path: Path
         df = client.get_metrics(PROJECT, ["cost_usd:per_trace"])
         assert df["excluded.cost_usd:per_trace"].tolist() == [2]
         assert df["cost_usd:per_trace"].tolist() == [pytest.approx(0.15)]
+        cli = subprocess.run(
+            [sys.executable, "-m", "llmpulse", "metrics", "query", PROJECT,
+             "-m", "cost_usd:per_trace", "--url", server.url],
+            capture_output=True, text=True, timeout=120, check=False, env=dict(os.environ),
+        )  # fmt: skip
+        assert cli.returncode == 0, cli.stderr
+        header, row = cli.stdout.splitlines()[:2]
+        assert "excluded.cost_usd:per_trace" in header
+        assert row.split()[-1] == "2"

@@ -3,9 +3,9 @@
 OTLP exporters retry a request after a timeout or a 503 (and after a server restart), so the
 same span can arrive twice; counting both copies would double counts, costs, tokens and
 errors. A copy has the same ``project``, ``trace_id``, ``span_id`` and ``start_time`` (a retry
-re-sends the span as it was). The copies are removed on the
-append path, under the store's write lock, so every read (metrics, segments, exports, trace
-views) sees each span once without paying for it at query time (ADR 0009):
+re-sends the span as it was). Copies are removed on the append path, under the store's write
+lock, so every read (metrics, segments, exports, trace views) sees each span once without
+paying for it at query time (ADR 0009):
 
 * copies inside one batch (two retries merged into one group commit) keep the first row;
 * copies of stored spans are found with one semi join of the batch's keys against the spans

@@ -229,6 +229,8 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
         ctes = ", ".join([f"agg0 AS ({agg})", *unit_ctes(q.metrics, keys), f"agg AS ({joined})"])
     else:
         ctes = f"agg AS ({agg})"
+    if not gnames and not units:
+        return Compiled(f"WITH base AS ({base}) {agg} ORDER BY {keys}", params)
     if not gnames:
         return Compiled(f"WITH base AS ({base}), {ctes} SELECT * FROM agg ORDER BY {keys}", params)
     g = ", ".join(gnames)

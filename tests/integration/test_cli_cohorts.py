@@ -8,9 +8,11 @@ import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from llmpulse.sdk.client import Client
+from support.otlp import make_request, make_span
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.integration
@@ -25,10 +27,19 @@ def _cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def _create_project(server: ServerProcess, project: str) -> None:
+    body = make_request([make_span("first")], project).SerializeToString()
+    r = httpx.post(
+        f"{server.url}/v1/traces", content=body, headers={"content-type": "application/x-protobuf"}
+    )
+    assert r.status_code == 200
+
+
 def test_cohorts_apply_plans_then_applies_then_reports_nothing(
     live_server: ServerProcess, tmp_path: Path
 ) -> None:
     project = f"cli-cohorts-{uuid.uuid4().hex[:6]}"
+    _create_project(live_server, project)
     file = tmp_path / "cohorts.yaml"
     file.write_text(DATA.read_text().replace("PROJECT", project))
     dry = _cli(live_server, "cohorts", "apply", "-f", str(file), "--dry-run")
@@ -54,3 +65,20 @@ def test_cohorts_apply_rejects_a_bad_file_offline_with_the_field_path(
     out = _cli(live_server, "cohorts", "apply", "-f", str(file))
     assert out.returncode == 1
     assert "cohorts.1.expression" in out.stderr
+
+
+def test_cohorts_apply_refuses_repeated_names_offline_and_unknown_projects(
+    live_server: ServerProcess, tmp_path: Path
+) -> None:
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(DATA.read_text().replace("name: not-free", "name: eu-enterprise"))
+    out = _cli(live_server, "cohorts", "apply", "-f", str(twice))
+    assert out.returncode == 1
+    assert "cohorts[1].name 'eu-enterprise' repeats cohorts[0]" in out.stderr
+    nowhere = tmp_path / "nowhere.yaml"
+    nowhere.write_text(DATA.read_text().replace("PROJECT", "no-such-project"))
+    out = _cli(live_server, "cohorts", "apply", "-f", str(nowhere))
+    assert out.returncode != 0
+    assert "no-such-project" in out.stderr
+    with Client(live_server.url) as client:
+        assert client.list_cohorts("no-such-project") == []

@@ -187,3 +187,15 @@ class CohortList(_Spec):
     kind: Literal["CohortList"] = "CohortList"
     project: str = Field(min_length=1, max_length=200)
     cohorts: tuple[CohortSpec, ...] = ()
+
+    @field_validator("cohorts")
+    @classmethod
+    def _no_duplicate_names(cls, value: tuple[CohortSpec, ...]) -> tuple[CohortSpec, ...]:
+        seen: dict[str, int] = {}
+        for index, cohort in enumerate(value):
+            if cohort.name in seen:
+                raise ValueError(
+                    f"cohorts[{index}].name {cohort.name!r} repeats cohorts[{seen[cohort.name]}]"
+                )
+            seen[cohort.name] = index
+        return value

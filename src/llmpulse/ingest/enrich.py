@@ -15,7 +15,8 @@ Rules, per span:
 Cache tokens come from ``llm.token_count.prompt_details.cache_read`` / ``.cache_write``
 (OpenInference) or ``gen_ai.usage.cache_read.input_tokens`` /
 ``gen_ai.usage.cache_creation.input_tokens`` (OTel GenAI; the older
-``gen_ai.usage.cache_*_input_tokens`` spellings are read too). Both conventions say the prompt
+``gen_ai.usage.cache_*_input_tokens`` spellings are read too, ``cache_write_input_tokens``
+included). Both conventions say the prompt
 count includes them, so spans are normalised with `Usage.from_inclusive`; when the cache
 counts exceed the prompt count, the instrumentation evidently reported Anthropic's exclusive
 ``input_tokens``, and `Usage.from_exclusive` is used instead.
@@ -49,6 +50,7 @@ CACHE_WRITE = (
     "llm.token_count.prompt_details.cache_write",
     "gen_ai.usage.cache_creation.input_tokens",
     "gen_ai.usage.cache_creation_input_tokens",
+    "gen_ai.usage.cache_write_input_tokens",  # Strands Agents (Bedrock) before 1.34
 )
 _CACHE_KEYS = frozenset(CACHE_READ + CACHE_WRITE)
 _COST, _ATTRIBUTES, _MODEL, _PROVIDER, _PROMPT, _COMPLETION, _START = (

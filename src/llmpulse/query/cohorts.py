@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from llmpulse.clock import Clock
 from llmpulse.domain.cohorts import Cohort, Condition, parse_cohort
 from llmpulse.domain.errors import FieldError, InvalidInput, NotFound
 from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.specs import CohortSpec
 from llmpulse.store.api import CohortKey, GroupKey, StateStore
 
 KIND = "cohort"
@@ -17,6 +20,17 @@ PREFIX = "cohort:"
 
 def _doc_name(project: ProjectName, name: str) -> str:
     return f"{project}/{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class CohortPlan:
+    """What applying a cohort list changes (or would change, on a dry run)."""
+
+    create: list[str] = field(default_factory=list)
+    update: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    applied: bool = False
 
 
 class CohortService:
@@ -31,7 +45,7 @@ class CohortService:
     ) -> Cohort:
         """Create or replace a cohort (validated first)."""
         cohort = parse_cohort(name, expression, description)
-        body = json.dumps({"expression": cohort.expression, "description": description})
+        body = _body(cohort.expression, description)
         await asyncio.to_thread(
             self._state.put_document, KIND, _doc_name(project, name), body, self._clock.now()
         )
@@ -60,6 +74,46 @@ class CohortService:
                 name = d.name[len(prefix) :]
                 out.append(parse_cohort(name, body["expression"], body.get("description", "")))
         return out
+
+    async def apply(
+        self,
+        project: ProjectName,
+        cohorts: Sequence[CohortSpec],
+        *,
+        prune: bool = False,
+        dry_run: bool = False,
+    ) -> CohortPlan:
+        """Make the project's cohorts match ``cohorts``: all of the changes, or none of them.
+
+        Everything is checked before anything is written (the project exists, names are
+        unique, every expression parses), and the writes are one state-store transaction.
+
+        Raises:
+            NotFound: the project has never received a span.
+            InvalidInput: a name repeats or an expression does not parse (the path names it).
+        """
+        if await asyncio.to_thread(self._state.get_project, project) is None:
+            raise NotFound(f"project {project!r} does not exist (it has received no spans)")
+        wanted = _checked(cohorts)
+        current = {c.name: c for c in await self.list(project)}
+        plan = CohortPlan(delete=sorted(set(current) - set(wanted)) if prune else [])
+        for name, c in wanted.items():
+            have = current.get(name)
+            if have is None:
+                plan.create.append(name)
+            elif (have.expression, have.description) != (c.expression, c.description):
+                plan.update.append(name)
+            else:
+                plan.unchanged.append(name)
+        if dry_run or not (plan.create or plan.update or plan.delete):
+            return plan
+        puts = {
+            _doc_name(project, n): _body(wanted[n].expression, wanted[n].description)
+            for n in plan.create + plan.update
+        }
+        deletes = [_doc_name(project, n) for n in plan.delete]
+        await asyncio.to_thread(self._state.apply_documents, KIND, puts, deletes, self._clock.now())
+        return CohortPlan(plan.create, plan.update, plan.unchanged, plan.delete, applied=True)
 
     async def delete(self, project: ProjectName, name: str) -> None:
         """Delete a cohort.
@@ -98,3 +152,26 @@ class CohortService:
         if name.startswith(PREFIX):
             raise InvalidInput("give the cohort's bare name", [FieldError("cohort", name)])
         return (await self.get(project, name)).conditions
+
+
+def _body(expression: str, description: str) -> str:
+    return json.dumps({"expression": expression, "description": description})
+
+
+def _checked(cohorts: Sequence[CohortSpec]) -> dict[str, Cohort]:
+    """Parse every cohort; refuse repeated names and bad expressions by their path."""
+    out: dict[str, Cohort] = {}
+    for i, spec in enumerate(cohorts):
+        if spec.name in out:
+            raise InvalidInput(
+                f"cohort name {spec.name!r} appears twice",
+                [FieldError(f"cohorts[{i}].name", "repeats an earlier cohort")],
+            )
+        try:
+            out[spec.name] = parse_cohort(spec.name, spec.expression, spec.description)
+        except InvalidInput as exc:
+            where = "name" if any(e.path == "name" for e in exc.errors) else "expression"
+            raise InvalidInput(
+                exc.detail, [FieldError(f"cohorts[{i}].{where}", exc.detail)]
+            ) from exc
+    return out

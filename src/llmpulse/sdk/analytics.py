@@ -129,8 +129,11 @@ class AnalyticsMixin:
         """Metric series as a DataFrame, one row per bucket and group.
 
         Columns: ``bucket`` (UTC datetime; NaT for a window aggregate), one column per
-        ``group_by`` key, ``n`` (spans), one column per metric, and ``support.<metric>``
-        (spans that had the metric's field). A bucket without spans has no row.
+        ``group_by`` key, ``n`` (spans), one column per metric, ``support.<metric>`` (spans
+        that had the metric's field; units averaged for ``per_trace``, ``per_session`` and
+        ``per_user``) and, for those per-unit metrics, ``excluded.<metric>`` (traces, sessions
+        or users left out because an LLM call in them could not be priced). A bucket without
+        spans has no row.
         ``df.attrs`` holds ``metrics``, ``group_by`` and ``bucket_s``.
         """
         body = self.get_metrics_raw(

@@ -66,36 +66,27 @@ class CohortsMixin:
 
     def plan_cohorts(self, spec: JsonDict, *, prune: bool = False) -> CohortPlan:
         """Diff a ``kind: CohortList`` document against the server (nothing is changed)."""
-        current = {c["name"]: c for c in self.list_cohorts(spec["project"])}
-        plan = CohortPlan()
-        wanted = {c["name"]: c for c in spec.get("cohorts", [])}
-        for name, c in wanted.items():
-            have = current.get(name)
-            if have is None:
-                plan.create.append(name)
-            elif (have["expression"], have["description"]) != (
-                c["expression"].strip(),
-                c.get("description", ""),
-            ):
-                plan.update.append(name)
-            else:
-                plan.unchanged.append(name)
-        if prune:
-            plan.delete = sorted(set(current) - set(wanted))
-        return plan
+        return self._apply(spec, prune=prune, dry_run=True)
 
     def apply_cohorts(self, spec: JsonDict, *, prune: bool = False) -> CohortPlan:
-        """Make the server's cohorts match a ``kind: CohortList`` document; return the plan."""
+        """Make the server's cohorts match a ``kind: CohortList`` document; return the plan.
+
+        The server applies the whole list in one transaction: a repeated name, a bad
+        expression or an unknown project changes nothing (`LlmpulseApiError`, 400 or 404).
+        """
+        return self._apply(spec, prune=prune, dry_run=False)
+
+    def _apply(self, spec: JsonDict, *, prune: bool, dry_run: bool) -> CohortPlan:
         if spec.get("kind") != "CohortList":
             raise LlmpulseApiError(400, "expected kind: CohortList", [])
-        plan = self.plan_cohorts(spec, prune=prune)
-        wanted = {c["name"]: c for c in spec.get("cohorts", [])}
-        for name in plan.create + plan.update:
-            c = wanted[name]
-            self.put_cohort(spec["project"], name, c["expression"], c.get("description", ""))
-        for name in plan.delete:
-            self.delete_cohort(spec["project"], name)
-        return plan
+        payload = {"cohorts": list(spec.get("cohorts", [])), "prune": prune, "dry_run": dry_run}
+        body = self.request("POST", _path(spec["project"], "/apply"), json=payload)
+        return CohortPlan(
+            create=list(body["create"]),
+            update=list(body["update"]),
+            unchanged=list(body["unchanged"]),
+            delete=list(body["delete"]),
+        )
 
     def segment_changes_raw(
         self,

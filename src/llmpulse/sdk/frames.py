@@ -58,12 +58,17 @@ def _list(value: object) -> list[Any]:
 def metric_rows(body: object) -> Table:
     """Rows of ``GET …/metrics``: bucket, one column per group key, n, the metrics, support.
 
-    ``support.<metric>`` counts the spans that had the metric's field in that row.
+    ``support.<metric>`` counts the spans that had the metric's field in that row (for a
+    ``per_trace``, ``per_session`` or ``per_user`` metric, the units averaged), and
+    ``excluded.<metric>`` (per-unit metrics only) the units left out because their cost is
+    unknown (an unpriced LLM call).
     """
     b = _dict(body)
     metrics = [str(m) for m in _list(b.get("metrics"))]
     group_by = [str(g) for g in _list(b.get("group_by"))]
     support = [f"support.{m}" for m in metrics]
+    per_unit = [m for m in metrics if m.rsplit(":", 1)[-1] in _PER_UNIT]
+    excluded = [f"excluded.{m}" for m in per_unit]
     rows: list[JsonDict] = []
     for raw in _list(b.get("rows")):
         r = _dict(raw)
@@ -73,13 +78,19 @@ def metric_rows(body: object) -> Table:
             row[key] = groups[i] if i < len(groups) else None
         row["n"] = r.get("n")
         values, counts = _dict(r.get("values")), _dict(r.get("support"))
+        left_out = _dict(r.get("excluded"))
         for m in metrics:
             row[m] = values.get(m)
             row[f"support.{m}"] = counts.get(m)
+        for m in per_unit:
+            row[f"excluded.{m}"] = left_out.get(m, 0)
         rows.append(row)
     attrs = {"metrics": metrics, "group_by": group_by, "bucket_s": b.get("bucket_s")}
-    columns = ["bucket", *group_by, "n", *metrics, *support]
-    return Table(columns, rows, attrs, ("bucket",), ("n", *support), tuple(metrics))
+    columns = ["bucket", *group_by, "n", *metrics, *excluded, *support]
+    return Table(columns, rows, attrs, ("bucket",), ("n", *excluded, *support), tuple(metrics))
+
+
+_PER_UNIT = frozenset({"per_trace", "per_session", "per_user"})
 
 
 def slice_label(keys: Mapping[str, Any]) -> str:

@@ -7,7 +7,7 @@ ingest writer's thread and from worker threads of the query service (see ADR 000
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
@@ -116,13 +116,16 @@ class MetricQuery:
 
 @dataclass(frozen=True, slots=True)
 class MetricRow:
-    """One bucket and group: span count, each metric's value and its support (non-null inputs)."""
+    """One bucket and group: span count, each metric's value and its support (non-null inputs;
+    for a per-trace, -session or -user metric, the units averaged), and per metric the units
+    left out because their value is unknown (traces with an unpriced LLM call; 0 otherwise)."""
 
     bucket: datetime | None
     group: tuple[str | None, ...]
     n: int
     values: tuple[float | None, ...]
     support: tuple[int, ...]
+    excluded: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,11 +215,13 @@ class EventStore(Protocol):
     """An `EventStore` keeps spans and annotations, append-only, and answers reads."""
 
     def append_spans(self, spans: Sequence[Span]) -> int:
-        """Store spans; durable when it returns. Returns the number stored."""
+        """Store spans; durable when it returns. Returns the number newly stored: a copy of a
+        stored span (same project, trace id, span id and start time: a retry) is skipped."""
         ...
 
     def append_columns(self, table: pa.Table) -> int:
-        """Store spans given as an Arrow table of the span columns; durable when it returns."""
+        """Store spans given as an Arrow table of the span columns; durable when it returns.
+        Copies of stored spans are skipped as by `append_spans`."""
         ...
 
     def append_annotations(self, annotations: Sequence[Annotation]) -> int:
@@ -326,6 +331,13 @@ class StateStore(Protocol):
 
     def delete_document(self, kind: str, name: str) -> bool:
         """Delete one document; True when it existed."""
+        ...
+
+    def apply_documents(
+        self, kind: str, puts: Mapping[str, str], deletes: Sequence[str], now: datetime
+    ) -> None:
+        """Create or replace the documents in ``puts`` and delete those named in ``deletes``, in
+        one transaction: all of it happens, or (on any error) none of it."""
         ...
 
     def close(self) -> None:

@@ -238,3 +238,27 @@ def test_columnarize_prices_a_copy_and_leaves_domain_spans_untouched() -> None:
     assert span.cost_usd is None
     assert batch.table is not None
     assert batch.table.column("cost_usd")[0].as_py() == _enrich(span).spans[0].cost_usd
+
+
+def test_enrich_prices_bedrock_agent_cached_usage_with_its_exclusive_input_count() -> None:
+    # Strands Agents on Bedrock: a cross-region profile id, input_tokens without the cache,
+    # and the older cache_write_input_tokens spelling for the cache write.
+    attrs = {
+        "gen_ai.usage.cache_read_input_tokens": 35574,
+        "gen_ai.usage.cache_write_input_tokens": 17787,
+    }
+    span = _span(
+        model="us.anthropic.claude-sonnet-4-20250514-v1:0",
+        prompt_tokens=4299,
+        completion_tokens=631,
+        attributes=attrs,
+    )
+    enriched = _enrich(span)
+    expected = (
+        4299 * Decimal("3e-6")
+        + 35574 * Decimal("3e-7")
+        + 17787 * Decimal("3.75e-6")
+        + 631 * Decimal("1.5e-5")
+    )
+    assert enriched.unpriced == {}
+    assert enriched.spans[0].cost_usd == float(expected)

@@ -1,6 +1,7 @@
 """Saved cohorts: named filter expressions (``tier = 'enterprise' and region in ('eu-west')``).
 
-``GET /api/v1/projects/{project}/cohorts``, ``PUT|GET|DELETE .../cohorts/{name}``. A cohort
+``GET /api/v1/projects/{project}/cohorts``, ``PUT|GET|DELETE .../cohorts/{name}``, and
+``POST .../cohorts/apply`` (config-as-code: the whole list at once, all or nothing). A cohort
 filters any metric or segment query (``cohort=<name>``) and can be compared with the rest of
 the traffic as a segment key (``key=cohort:<name>``). Grammar: `llmpulse.domain.cohorts`.
 """
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from llmpulse.domain.cohorts import Cohort
 from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.specs import CohortSpec
 from llmpulse.server.deps import get_services
 from llmpulse.server.services import Services
 
@@ -94,3 +96,42 @@ async def delete_cohort(
 ) -> None:
     """Delete a cohort."""
     await services.cohorts.delete(ProjectName(project), name)
+
+
+class CohortApplyIn(BaseModel):
+    """A project's desired cohorts (the ``cohorts`` of a ``kind: CohortList`` file)."""
+
+    cohorts: list[CohortSpec] = Field(default_factory=list, max_length=1000)
+    prune: bool = False  # delete the project's cohorts that are not in the list
+    dry_run: bool = False  # only plan
+
+
+class CohortPlanOut(BaseModel):
+    """What applying changed (or would change, on a dry run)."""
+
+    create: list[str]
+    update: list[str]
+    unchanged: list[str]
+    delete: list[str]
+    applied: bool
+
+
+@router.post("/projects/{project}/cohorts/apply")
+async def apply_cohorts(
+    project: str, body: CohortApplyIn, services: Annotated[Services, Depends(get_services)]
+) -> CohortPlanOut:
+    """Make the project's cohorts match the list in one transaction: all of it or nothing.
+
+    404 when the project has received no spans; 400 naming ``cohorts[i].name`` when a name
+    repeats, or ``cohorts[i].expression`` when an expression does not parse.
+    """
+    plan = await services.cohorts.apply(
+        ProjectName(project), body.cohorts, prune=body.prune, dry_run=body.dry_run
+    )
+    return CohortPlanOut(
+        create=plan.create,
+        update=plan.update,
+        unchanged=plan.unchanged,
+        delete=plan.delete,
+        applied=plan.applied,
+    )

@@ -2,8 +2,11 @@
 
 ``metric`` (repeatable) is ``field:agg`` (see `llmpulse.domain.metrics`), ``bucket`` a duration
 from ``1m`` to ``1d`` (omit for one window aggregate), ``group_by`` up to two keys, and the
-span filters of the spans route. Each row carries ``n`` (spans) and per-metric ``support``
-(spans that had the field): a bucket with no spans has no row (no data is not zero).
+span filters of the spans route. Each row carries ``n`` (spans), per-metric ``support``
+(spans that had the field; for ``per_trace``, ``per_session`` and ``per_user`` the units
+averaged) and ``excluded`` (units left out because their cost is unknown: a trace with an
+unpriced LLM call is never counted as cheaper). A bucket with no spans has no row (no data is
+not zero).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class MetricRowOut(BaseModel):
     n: int
     values: dict[str, float | None]
     support: dict[str, int]
+    excluded: dict[str, int] = {}
 
 
 class MetricFrameOut(BaseModel):
@@ -59,6 +63,7 @@ def frame_to_dict(f: MetricFrame, bucket_s: int | None) -> dict[str, Any]:
             "n": r.n,
             "values": dict(zip(names, r.values, strict=True)),
             "support": dict(zip(names, r.support, strict=True)),
+            "excluded": dict(zip(names, r.excluded or (0,) * len(names), strict=True)),
         }
         for r in f.rows
     ]

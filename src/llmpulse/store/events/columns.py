@@ -136,14 +136,26 @@ def resolve_attribute_key(key: str, path: str) -> AttributeRef:
     column, json_key = "attributes", key
     if key.startswith(METADATA_PREFIX):
         column, json_key = "metadata", key[len(METADATA_PREFIX) :]
+    return AttributeRef(column=column, json_key=checked_json_key(json_key, path, shown=key))
+
+
+def checked_json_key(json_key: str, path: str, *, shown: str | None = None) -> str:
+    """``json_key`` if it may name a JSON attribute; an `InvalidInput` naming ``path`` if not.
+
+    Raises:
+        InvalidInput: the key is empty, too long or holds a character outside the key set
+            (a ``"`` or ``\\`` would otherwise end or escape the quoted JSON path).
+    """
     if not _KEY_RE.fullmatch(json_key):
         raise InvalidInput(
-            f"attribute key {key!r} is not a valid key",
+            f"attribute key {shown if shown is not None else json_key!r} is not a valid key",
             [FieldError(path, "letters, digits and _ . - : / @ only, at most 256")],
         )
-    return AttributeRef(column=column, json_key=json_key)
+    return json_key
 
 
 def json_path(json_key: str) -> str:
-    """The JSON path that names one top-level key, quoted so dots stay part of the key."""
-    return f'$."{json_key}"'
+    """The JSON path that names one top-level key, quoted so dots stay part of the key (and
+    escaped, so that no key can end the quotes: keys are also checked before they get here)."""
+    escaped = json_key.replace("\\", "\\\\").replace('"', '\\"')
+    return f'$."{escaped}"'

@@ -46,6 +46,7 @@ from llmpulse.store.events.compiler import (
     compile_filters,
     encode_cursor,
 )
+from llmpulse.store.events.dedupe import RetryFilter
 from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.migrate import apply_migrations
@@ -151,6 +152,7 @@ class DuckDBEventStore:
         self._path = path
         self._on_close = on_close
         self._con, self._schema_version = _connect(path, memory_limit)
+        self._retries = RetryFilter(self._con)
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -175,7 +177,9 @@ class DuckDBEventStore:
         rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
         return rows
 
-    def _insert(self, table: str, columns: tuple[str, ...], batch: Any) -> None:
+    def _insert(self, table: str, columns: tuple[str, ...], batch: Any) -> int:
+        """Append ``batch`` to ``table``; spans already stored are skipped. Returns the rows
+        written."""
         if tuple(batch.column_names) != columns:
             raise ValueError(f"{table} batch columns {batch.column_names} are not {columns}")
         with self._write_lock:
@@ -186,33 +190,42 @@ class DuckDBEventStore:
             # takes the GIL back between tasks). Columns go by position: the Arrow tables
             # are built from the same column list as the migrations (a contract test), and
             # spans get the store's derived columns appended (`layout`).
+            if table == "spans":
+                batch = self._retries.new_spans(self._con, batch)  # a retry is stored once
+            if not batch.num_rows:
+                return 0
             rel = self._con.from_arrow(batch)
             if table == "spans":
                 rel = rel.project(f"*, {METADATA_KV_SQL} AS {METADATA_KV_COLUMN}")
             rel.insert_into(table)
+            return int(batch.num_rows)
 
     # -- writes ------------------------------------------------------------------------
 
     def append_spans(self, spans: Sequence[Span]) -> int:
-        """Store spans in one transaction; durable when it returns. Returns the count."""
+        """Store spans in one transaction; durable when it returns.
+
+        Copies of spans already stored (same project, trace, span id and start time: an
+        exporter's retry) are skipped, see `dedupe`. Returns the spans newly stored.
+        """
         if not spans:
             return 0
-        self._insert("spans", SPAN_COLUMN_NAMES, spans_to_arrow(spans))
-        return len(spans)
+        return self._insert("spans", SPAN_COLUMN_NAMES, spans_to_arrow(spans))
 
     def append_columns(self, table: Any) -> int:
-        """Store spans given as an Arrow table with the span columns (see `codec`)."""
+        """Store spans given as an Arrow table with the span columns (see `codec`); copies
+        of stored spans are skipped as in `append_spans`. Returns the spans newly stored."""
         if table.num_rows == 0:
             return 0
-        self._insert("spans", SPAN_COLUMN_NAMES, table)
-        return int(table.num_rows)
+        return self._insert("spans", SPAN_COLUMN_NAMES, table)
 
     def append_annotations(self, annotations: Sequence[Annotation]) -> int:
         """Store annotations in one transaction; durable when it returns."""
         if not annotations:
             return 0
-        self._insert("annotations", ANNOTATION_COLUMN_NAMES, annotations_to_arrow(annotations))
-        return len(annotations)
+        return self._insert(
+            "annotations", ANNOTATION_COLUMN_NAMES, annotations_to_arrow(annotations)
+        )
 
     # -- reads -------------------------------------------------------------------------
 

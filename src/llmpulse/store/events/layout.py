@@ -6,7 +6,7 @@ accepts it) as ``key || chr(31) || json_extract_string(metadata, key)``. An equa
 filter on ``metadata.<key>`` becomes ``list_contains(metadata_kv, key || chr(31) || value)``,
 which holds exactly when ``json_extract_string(metadata, '$."key"') = value``: the key can
 hold no ``chr(31)`` (the key pattern refuses control characters), so the first separator
-splits key and value unambiguously. Migration ``0003_span_layout.sql`` fills it for rows
+splits key and value unambiguously. Migration ``0004_span_layout.sql`` fills it for rows
 stored before; a test checks both use `METADATA_KV_SQL` verbatim.
 """
 

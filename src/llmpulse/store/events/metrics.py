@@ -22,8 +22,15 @@ from llmpulse.store.api import (
     SpanFilter,
     SpanQuery,
 )
-from llmpulse.store.events.columns import json_path
+from llmpulse.store.events.columns import checked_json_key, json_path
 from llmpulse.store.events.compiler import Dialect, Where, compile_filters, condition_sql, key_expr
+from llmpulse.store.events.per_unit import (
+    UNIT_COLUMNS,
+    is_per_unit,
+    joined_agg,
+    unit_ctes,
+    unknown_expr,
+)
 
 MAX_KEYS = 4
 MIN_BUCKET = timedelta(minutes=1)
@@ -76,15 +83,19 @@ class _From:
     aliases: dict[str, str] = field(default_factory=dict)
 
     def annotation(self, project: str, name: str) -> str:
+        """Join the latest annotation ``name`` per span and per prediction id; return its alias.
+
+        The label and the score both come from that one annotation (the newest by
+        ``created_at``, then ``id``), never one from each of two annotations; see `latest`.
+        """
         if name not in self.aliases:
-            i = len(self.aliases)
-            alias = f"ann{i}"
+            alias = f"ann{len(self.aliases)}"
             self.aliases[name] = alias
             for target, col in (("span", "span_id"), ("pred", "prediction_id")):
                 self.joins.append(
                     f"LEFT JOIN (SELECT {col} AS {alias}{target}_key, "
-                    f"arg_max(score, created_at) AS {alias}{target}_score, "
-                    f"arg_max(label, created_at) AS {alias}{target}_label "
+                    "arg_max_null({'score': score, 'label': label, 'at': (created_at, id)}, "
+                    f"(created_at, id)) AS {alias}{target} "
                     f"FROM annotations WHERE project = ? AND name = ? AND {col} IS NOT NULL "
                     f"GROUP BY {col}) ON {alias}{target}_key = spans.{col}"
                 )
@@ -124,14 +135,23 @@ def field_expr(
     if src is Source.DOCUMENT_SCORE:
         return d.document_score()
     if src is Source.ATTRIBUTE:
-        params.append(json_path(f.key or ""))
+        params.append(json_path(checked_json_key(f.key or "", "metric", shown=f.text)))
         return d.number_at("spans.attributes")
     alias = frm.annotation(project, f.key or "")
     if src is Source.ANNOTATION_SCORE:
-        return f"COALESCE({alias}span_score, {alias}pred_score)"
-    label = f"COALESCE({alias}span_label, {alias}pred_label)"
+        return f"{latest(alias)}.score"
+    label = f"{latest(alias)}.label"
     params.append(f.label)
     return f"CASE WHEN {label} IS NULL THEN NULL WHEN {label} = ? THEN 1.0 ELSE 0.0 END"
+
+
+def latest(alias: str) -> str:
+    """The newer of a span's latest annotation on its span id and on its prediction id."""
+    span, pred = f"{alias}span", f"{alias}pred"
+    return (
+        f"(CASE WHEN {pred} IS NULL OR ({span} IS NOT NULL AND {span}.at >= {pred}.at) "
+        f"THEN {span} ELSE {pred} END)"
+    )
 
 
 def agg_expr(m: MetricSpec, col: str, d: MetricDialect) -> str:
@@ -146,7 +166,7 @@ def agg_expr(m: MetricSpec, col: str, d: MetricDialect) -> str:
         return f"avg({col})"  # mean of 0/1 over spans with the field = Σbad / Σtotal (R1)
     if m.quantile is not None:
         return d.quantile(col, m.quantile)
-    return f"sum({col}) / NULLIF(count(DISTINCT {_UNIT_COLUMNS[agg]}), 0)"
+    return "NULL"  # per trace, session or user: computed by `per_unit`, joined afterwards
 
 
 def _filters(project: str, time: Any, where: SpanFilter, d: Dialect) -> Where:
@@ -173,9 +193,6 @@ def _check_bucket(bucket: timedelta | None) -> int | None:
     return int(bucket.total_seconds())
 
 
-_UNIT_COLUMNS = {Agg.PER_TRACE: "trace_id", Agg.PER_SESSION: "session_id", Agg.PER_USER: "user_id"}
-
-
 def _check_metric_query(q: MetricQuery) -> int | None:
     if not q.metrics:
         raise InvalidInput("no metric asked for", [FieldError("metric", "give at least one")])
@@ -198,12 +215,13 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
     cols = [d.bucket(width) + " AS bucket" if width else "NULL AS bucket"]
     gnames = [f"g{i}" for i in range(len(q.group_by))]
     cols += [f"{group_expr(k, i, d, sel_params)} AS g{i}" for i, k in enumerate(q.group_by)]
-    units = sorted({_UNIT_COLUMNS[m.agg] for m in q.metrics if m.agg in _UNIT_COLUMNS})
+    units = sorted({UNIT_COLUMNS[m.agg] for m in q.metrics if is_per_unit(m)})
     cols += [f"spans.{u} AS {u}" for u in units]
     cols += [
         f"{field_expr(m.field, q.project, frm, d, sel_params)} AS v{i}"
         for i, m in enumerate(q.metrics)
     ]
+    cols += [f"{unknown_expr(m.field)} AS x{i}" for i, m in enumerate(q.metrics) if is_per_unit(m)]
     where = _filters(q.project, q.time, q.where, d)
     base = f"SELECT {', '.join(cols)} {frm.sql()} WHERE {where.sql()}"
     params = [*sel_params, *frm.params, *where.params]
@@ -211,11 +229,16 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
     aggs += [f"count(v{i}) AS s{i}" for i in range(len(q.metrics))]
     keys = ", ".join(["bucket", *gnames])
     agg = f"SELECT {keys}, count(*) AS n, {', '.join(aggs)} FROM base GROUP BY {keys}"
+    if units:  # per-unit metrics: units summed first, in CTEs joined to the span aggregates
+        joined = joined_agg(q.metrics, ["bucket", *gnames])
+        ctes = ", ".join([f"agg0 AS ({agg})", *unit_ctes(q.metrics, keys), f"agg AS ({joined})"])
+    else:
+        ctes = f"agg AS ({agg})"
     # Buckets are grouped as integers and turned into timestamps on the few result rows.
     out = f"{d.bucket_start('a.bucket', width)} AS bucket" if width else "a.bucket"
     if not gnames:
         sql = (
-            f"WITH base AS ({base}), agg AS ({agg}) "
+            f"WITH base AS ({base}), {ctes} "
             f"SELECT {out}, a.* EXCLUDE (bucket) FROM agg a ORDER BY a.bucket"
         )
         return Compiled(sql, params)
@@ -223,7 +246,7 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
     on = " AND ".join(f"a.{n} IS NOT DISTINCT FROM t.{n}" for n in gnames)
     order = ", ".join(f"a.{k}" for k in ["bucket", *gnames])
     sql = (
-        f"WITH base AS ({base}), agg AS ({agg}), "
+        f"WITH base AS ({base}), {ctes}, "
         f"top AS (SELECT {g} FROM agg GROUP BY {g} ORDER BY sum(n) DESC, {g} "
         f"LIMIT {int(q.max_groups)}) "
         f"SELECT {out}, a.* EXCLUDE (bucket) FROM agg a SEMI JOIN top t ON {on} ORDER BY {order}"

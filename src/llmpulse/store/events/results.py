@@ -35,7 +35,7 @@ def _aware(t: datetime | None) -> datetime | None:
 
 
 def metric_frame(q: MetricQuery, rows: list[tuple[Any, ...]]) -> MetricFrame:
-    """Rows of ``bucket, g…, n, m…, s…`` → `MetricFrame`."""
+    """Rows of ``bucket, g…, n, m…, s…`` (then ``x…`` with per-unit metrics) → `MetricFrame`."""
     ng, nm = len(q.group_by), len(q.metrics)
     out = []
     for r in rows:
@@ -43,7 +43,8 @@ def metric_frame(q: MetricQuery, rows: list[tuple[Any, ...]]) -> MetricFrame:
         n = int(r[1 + ng])
         values = tuple(_num(v) for v in r[2 + ng : 2 + ng + nm])
         support = tuple(int(s) for s in r[2 + ng + nm : 2 + ng + 2 * nm])
-        out.append(MetricRow(_aware(r[0]), group, n, values, support))
+        excluded = tuple(int(x) for x in r[2 + ng + 2 * nm : 2 + ng + 3 * nm]) or (0,) * nm
+        out.append(MetricRow(_aware(r[0]), group, n, values, support, excluded))
     return MetricFrame(tuple(m.name for m in q.metrics), key_labels(q.group_by), out)
 
 

@@ -7,7 +7,7 @@ Dialect differences stay in this module's two small helpers (`_make_engine` and
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -163,6 +163,25 @@ class SqlStateStore:
                 delete(documents).where(documents.c.kind == kind, documents.c.name == name)
             )
         return bool(result.rowcount)
+
+    def apply_documents(
+        self, kind: str, puts: Mapping[str, str], deletes: Sequence[str], now: datetime
+    ) -> None:
+        """Replace the documents in ``puts`` and delete those in ``deletes`` in one transaction."""
+        names = sorted({*puts, *deletes})
+        with self._serial(), self.engine.begin() as conn:
+            if names:
+                conn.execute(
+                    delete(documents).where(documents.c.kind == kind, documents.c.name.in_(names))
+                )
+            if puts:
+                conn.execute(
+                    documents.insert(),
+                    [
+                        {"kind": kind, "name": n, "body": b, "updated_at": now}
+                        for n, b in puts.items()
+                    ],
+                )
 
     def close(self) -> None:
         """Release every pooled connection; safe to call twice."""

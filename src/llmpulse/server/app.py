@@ -25,6 +25,7 @@ from llmpulse.server.routes import (
     segments,
     spans,
 )
+from llmpulse.server.security import AccessControl
 from llmpulse.server.services import run_services
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.events.codec import skip_pandas_probe
@@ -56,6 +57,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    app.add_middleware(AccessControl, allowed_hosts=settings.host_names())
     for module in (
         health,
         otlp,

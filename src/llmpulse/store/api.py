@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
+from llmpulse.domain.keys import ApiKeyRecord
 from llmpulse.domain.metrics import MetricField, MetricSpec
 from llmpulse.domain.spans import Annotation, Span, SpanKind, StatusCode
 
@@ -326,6 +327,22 @@ class StateStore(Protocol):
 
     def delete_document(self, kind: str, name: str) -> bool:
         """Delete one document; True when it existed."""
+        ...
+
+    def add_api_key(self, record: ApiKeyRecord) -> None:
+        """Store a new API key (its token's hash, never the token)."""
+        ...
+
+    def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
+        """One key by its lookup id (revoked ones too), or None."""
+        ...
+
+    def list_api_keys(self) -> list[ApiKeyRecord]:
+        """Every key, revoked ones too, oldest first."""
+        ...
+
+    def revoke_api_key(self, key_id: str, now: datetime) -> bool:
+        """Mark a key revoked; True when it existed and was active."""
         ...
 
     def close(self) -> None:

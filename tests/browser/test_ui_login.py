@@ -19,7 +19,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, dict[str, str]]]:
+def keyed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ServerProcess, dict[str, str]]]:
     data_dir = tmp_path_factory.mktemp("ui-login") / "data"
     tokens = create_keys(data_dir, {"admin": ("admin", None), "read": ("read", None)})
     server = ServerProcess(data_dir, free_port(), 0).start()

@@ -124,7 +124,9 @@ def test_open_server_rest_calls_without_origin_still_work(live_server: ServerPro
 
 
 @pytest.fixture(scope="module")
-def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, dict[str, str]]]:
+def keyed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ServerProcess, dict[str, str]]]:
     data_dir = tmp_path_factory.mktemp("keyed") / "data"
     tokens = create_keys(data_dir, {"admin": ("admin", None), "ingest": ("ingest", None)})
     server = ServerProcess(data_dir, free_port(), 0).start()

@@ -1,4 +1,4 @@
-"""The security matrix: every route of the app × (no key, wrong key, ingest, read, admin).
+"""The security matrix: every route of the app x (no key, wrong key, ingest, read, admin).
 
 The routes are walked from the app itself (`flat_routes`, what the access layer matches on),
 so a route added later is in the matrix without editing this file. A refusal must be the
@@ -89,9 +89,7 @@ ROUTES = app_routes()
 
 def test_the_walk_finds_every_documented_route() -> None:
     app = create_app(ServerSettings(data_dir=None))
-    documented = {
-        (m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops
-    }
+    documented = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
     assert documented <= set(ROUTES)
     assert ("POST", "/ui/projects/{project}/cohorts") in ROUTES  # UI routes too
     assert len(ROUTES) >= 45
@@ -204,9 +202,7 @@ def test_project_ingest_key_writes_only_its_project(secured: Secured) -> None:
     assert stored["project"] == "shop"
 
 
-def test_revoked_key_is_refused_within_the_cache_ttl(
-    secured: Secured, tmp_path: Path
-) -> None:
+def test_revoked_key_is_refused_within_the_cache_ttl(secured: Secured, tmp_path: Path) -> None:
     from llmpulse.clock import SystemClock
     from llmpulse.governance.keys import KeyService, key_id_of
     from llmpulse.store.datadir import DataDir

@@ -68,9 +68,7 @@ def wait_for_span(url: str, token: str, span_id: str, timeout_s: float = 10.0) -
     """The stored span, polled until it is visible."""
     deadline = time.monotonic() + timeout_s
     while True:
-        r = httpx.get(
-            f"{url}/api/v1/spans/{span_id}", headers={"authorization": f"Bearer {token}"}
-        )
+        r = httpx.get(f"{url}/api/v1/spans/{span_id}", headers={"authorization": f"Bearer {token}"})
         if r.status_code == 200:
             data: dict[str, Any] = r.json()
             return data

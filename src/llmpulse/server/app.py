@@ -17,6 +17,7 @@ from llmpulse.server.routes import (
 from llmpulse.server.routes import (
     cohorts,
     health,
+    keys,
     metrics,
     otlp,
     predictions,
@@ -25,14 +26,16 @@ from llmpulse.server.routes import (
     segments,
     spans,
 )
-from llmpulse.server.security import AccessControl
+from llmpulse.server.security import AUTH_RESPONSES, AccessControl
 from llmpulse.server.services import run_services
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.events.codec import skip_pandas_probe
 from llmpulse.ui.pages import mount_ui
 
 API_DESCRIPTION = """llmpulse REST API. Errors are `application/problem+json` with an
-`errors[]` list of `{path, message}`. OTLP/HTTP ingest is at `POST /v1/traces`."""
+`errors[]` list of `{path, message}`. OTLP/HTTP ingest is at `POST /v1/traces`.
+When the server has API keys, every route but `/healthz` needs `Authorization: Bearer <key>`:
+reads need the `read` scope, ingest the `ingest` scope, every change `admin`."""
 
 
 def create_app(
@@ -58,8 +61,8 @@ def create_app(
     )
     install_problem_handlers(app)
     app.add_middleware(AccessControl, allowed_hosts=settings.host_names())
+    app.include_router(health.router)
     for module in (
-        health,
         otlp,
         projects,
         spans,
@@ -69,7 +72,8 @@ def create_app(
         prices,
         segments,
         cohorts,
+        keys,
     ):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)
     return app

@@ -60,7 +60,9 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    app.add_middleware(AccessControl, allowed_hosts=settings.host_names())
+    app.add_middleware(
+        AccessControl, allowed_hosts=settings.host_names(), open_allowed=settings.open_allowed()
+    )
     app.include_router(health.router)
     for module in (
         otlp,

@@ -7,14 +7,14 @@ from llmpulse.governance.keys import KeyService
 from llmpulse.ingest.grpc_listener import Authorizer
 
 
-def grpc_authorizer(keys: KeyService) -> Authorizer:
+def grpc_authorizer(keys: KeyService, open_allowed: bool) -> Authorizer:
     """Check the ``authorization`` metadata (``Bearer <key>``) of an Export call.
 
-    Open (200) while no key is active, like the HTTP port.
+    Open (200) while no key is active and ``open_allowed``, like the HTTP port.
     """
 
     def authorize(authorization: str | None) -> tuple[int, str, str | None]:
-        if not keys.any_active():
+        if open_allowed and not keys.any_active():
             return 200, "", None
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -126,10 +126,18 @@ def route_of(table: Sequence[RouteInfo], method: str, path: str) -> tuple[str | 
 class AccessControl:
     """The ASGI layer described in the module docstring."""
 
-    def __init__(self, app: ASGIApp, allowed_hosts: frozenset[str]) -> None:
-        """Wrap ``app``; ``allowed_hosts`` holds lower-case names (``*`` allows any)."""
+    def __init__(self, app: ASGIApp, allowed_hosts: frozenset[str], open_allowed: bool) -> None:
+        """Wrap ``app``.
+
+        Args:
+            app: the application.
+            allowed_hosts: lower-case names the Host header may carry (``*`` allows any).
+            open_allowed: whether the server may run open while no key is active (a loopback
+                bind, or ``--insecure``); otherwise revoking the last key locks it.
+        """
         self.app = app
         self.allowed_hosts = allowed_hosts
+        self.open_allowed = open_allowed
         self._table: list[RouteInfo] | None = None
 
     async def __call__(self, scope: Scope_, receive: Receive, send: Send) -> None:
@@ -150,7 +158,7 @@ class AccessControl:
         if self._table is None:  # routes are fixed once the app serves
             self._table = list(flat_routes(scope["app"].router.routes))
         template, project = route_of(self._table, scope["method"], scope["path"])
-        check = _Check(self.app, services, scope, receive, send, headers)
+        check = _Check(self.app, services, scope, receive, send, headers, self.open_allowed)
         await check.run(template, None if project is None else unquote(project))
 
 
@@ -159,8 +167,9 @@ class _Check:
 
     def __init__(
         self, app: ASGIApp, services: Services, scope: Scope_, receive: Receive, send: Send,
-        headers: Headers,
+        headers: Headers, open_allowed: bool,
     ) -> None:  # fmt: skip
+        self.open_allowed = open_allowed
         self.app, self.services, self.scope = app, services, scope
         self.receive, self.send, self.headers = receive, send, headers
         self.cookies = cookie_parser(headers.get("cookie", ""))
@@ -190,7 +199,7 @@ class _Check:
 
     def _authenticate(self, token: str | None) -> Principal | None:
         keys = self.services.keys
-        if not keys.any_active():
+        if self.open_allowed and not keys.any_active():
             return OPEN
         if token is not None:
             return keys.verify(token)

@@ -75,7 +75,10 @@ async def run_services(
             raise Unavailable(refusal)
         if settings.grpc_port:
             listener = GrpcListener(
-                ingest, settings.host, settings.grpc_port, authorize=grpc_authorizer(keys)
+                ingest,
+                settings.host,
+                settings.grpc_port,
+                authorize=grpc_authorizer(keys, settings.open_allowed()),
             )
             await listener.start()
             stack.push_async_callback(listener.stop)

@@ -77,3 +77,7 @@ class ServerSettings(BaseModel):
         names = {"localhost", "127.0.0.1", "::1", self.host.strip("[]").lower()}
         names.update(h.strip().lower() for h in self.allowed_hosts if h.strip())
         return frozenset(names)
+
+    def open_allowed(self) -> bool:
+        """Whether the server may serve without any API key (loopback, or ``insecure``)."""
+        return self.insecure or is_loopback_host(self.host)

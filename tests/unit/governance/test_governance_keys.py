@@ -36,7 +36,7 @@ def test_only_the_tokens_hash_is_stored(keys: KeyService, state: SqlStateStore) 
     assert record is not None
     assert record.token_sha256 == hashlib.sha256(created.token.encode()).hexdigest()
     with state.engine.connect() as conn:
-        dump = "\n".join(conn.connection.iterdump())  # type: ignore[attr-defined]
+        dump = "\n".join(conn.connection.iterdump())
     assert created.token not in dump
     assert created.token.split("_")[-1] not in dump
     assert key_id_of(created.token) == created.record.key_id

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from llmpulse.domain.keys import Principal, Scope
 from llmpulse.server.settings import is_loopback_host
 
-PUBLIC_PATHS = frozenset({"/healthz", "/ui/login", "/ui/logout"})
+# Probes stay public (a load balancer has no key); /readyz is listed ahead of its route.
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/ui/login", "/ui/logout"})
 PUBLIC_PREFIXES = ("/ui/static/",)
 INGEST_ROUTES = frozenset(
     {

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from llmpulse.clock import Clock
 from llmpulse.server.demo_loader import load_demo_if_empty
+from llmpulse.server.openapi_security import AUTH_RESPONSES, document_security
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
     annotations as annotation_routes,
@@ -26,7 +27,7 @@ from llmpulse.server.routes import (
     segments,
     spans,
 )
-from llmpulse.server.security import AUTH_RESPONSES, AccessControl
+from llmpulse.server.security import AccessControl
 from llmpulse.server.services import run_services
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.events.codec import skip_pandas_probe
@@ -78,4 +79,5 @@ def create_app(
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)
+    document_security(app)
     return app

@@ -51,13 +51,6 @@ ASGIApp = Callable[[Scope_, Receive, Send], Awaitable[None]]
 OPEN = Principal("open", "open server (no API keys)", frozenset(Scope), None)
 MAX_FORM_BYTES = 65_536
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="llmpulse"'}
-AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No API key, or an unknown or revoked one (problem+json)"},
-    403: {
-        "description": "The key lacks the scope or the project, or a cross-origin or "
-        "CSRF-less browser request (problem+json)"
-    },
-}
 
 
 def host_name(host_header: str) -> str:

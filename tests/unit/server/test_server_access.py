@@ -69,3 +69,17 @@ def test_host_names_default_and_configured() -> None:
     assert host_name("Example.org:443") == "example.org"
     assert host_name("example.org") == "example.org"
     assert host_name("::1") == "::1"
+
+
+def test_openapi_declares_the_bearer_scheme_on_every_route_but_the_probes() -> None:
+    from llmpulse.server.app import create_app
+
+    doc = create_app(ServerSettings(data_dir=None, grpc_port=0)).openapi()
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            if path == "/healthz":
+                assert "security" not in op
+                continue
+            assert op["security"] == [{"bearer": []}, {}], (method, path)
+            assert {"401", "403"} <= set(op["responses"]), (method, path)

@@ -97,6 +97,7 @@ def test_read_key_session_sees_pages_but_cannot_save(
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         page.click("#save-cohort")
     assert posted.value.status == 403
+    expect(page.locator("#forbidden-reason")).to_contain_text("lacks the 'admin' scope")
     assert _cohorts(server, tokens["admin"], project) == set()
 
 

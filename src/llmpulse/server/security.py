@@ -18,6 +18,7 @@ The principal and the CSRF token are left in ``request.state`` for handlers and 
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from urllib.parse import parse_qsl, quote, unquote
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, compile_path
 
 from llmpulse.domain.keys import Principal, Scope
@@ -50,6 +51,11 @@ ASGIApp = Callable[[Scope_, Receive, Send], Awaitable[None]]
 
 OPEN = Principal("open", "open server (no API keys)", frozenset(Scope), None)
 MAX_FORM_BYTES = 65_536
+FORBIDDEN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Forbidden · llmpulse</title><link rel="stylesheet" href="/ui/static/style.css"></head>
+<body><main><h1>Forbidden</h1><p id="forbidden-reason">{why}.</p>
+<p><a href="/ui/projects">Projects</a> · <a href="/ui/login">Sign in with another key</a></p>
+</main></body></html>"""
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="llmpulse"'}
 
 
@@ -180,7 +186,7 @@ class _Check:
         if self.method not in SAFE_METHODS and token is None:
             why = await self._csrf_refusal(principal)
             if why is not None:
-                await problem(403, "Forbidden", why)(self.scope, self.receive, self.send)
+                await self._forbidden(why)(self.scope, self.receive, self.send)
                 return
         state = self.scope.setdefault("state", {})
         state["principal"] = principal
@@ -214,7 +220,14 @@ class _Check:
                 detail = "the API key is unknown or revoked"
             return problem(401, "Unauthorized", detail, headers=CHALLENGE)
         why = denial(principal, need)
-        return None if why is None else problem(403, "Forbidden", why)
+        return None if why is None else self._forbidden(why)
+
+    def _forbidden(self, why: str) -> Response:
+        """403: problem+json, or a short page for a browser on a UI path."""
+        if is_ui(self.path) and "text/html" in self.headers.get("accept", ""):
+            page = FORBIDDEN_PAGE.format(why=html.escape(why))
+            return HTMLResponse(page, status_code=403)
+        return problem(403, "Forbidden", why)
 
     async def _csrf_refusal(self, principal: Principal | None) -> str | None:
         origin = self.headers.get("origin")

@@ -55,6 +55,14 @@ def test_cross_origin_form_post_cannot_create_or_delete_a_cohort(
     )
     assert r.status_code == 403
     assert "evil.example" in r.json()["detail"]
+    other_port = f"http://127.0.0.1:{live_server.port + 1}"  # same host, another origin
+    for origin in ("null", other_port, "http://localhost.evil.example"):
+        r = httpx.post(
+            f"{url}/ui/projects/{project}/cohorts",
+            content=b"name=pwned&expression=model+%3D+%27x%27",
+            headers={**FORM, "origin": origin},
+        )
+        assert r.status_code == 403, origin
     assert _cohorts(url, project) == []
     httpx.put(f"{url}/api/v1/projects/{project}/cohorts/keep", json={"expression": "model = 'x'"})
     r = httpx.post(f"{url}/ui/projects/{project}/cohorts/keep/delete", headers=evil)

@@ -23,7 +23,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
@@ -56,6 +56,7 @@ FORBIDDEN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <body><main><h1>Forbidden</h1><p id="forbidden-reason">{why}.</p>
 <p><a href="/ui/projects">Projects</a> · <a href="/ui/login">Sign in with another key</a></p>
 </main></body></html>"""
+RETRY = {"Retry-After": "1"}
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="llmpulse"'}
 
 
@@ -151,8 +152,9 @@ class AccessControl:
             await problem(400, "Invalid Host header", detail)(scope, receive, send)
             return
         services: Services | None = getattr(scope["app"].state, "services", None)
-        if services is None:  # not started yet
-            await self.app(scope, receive, send)
+        if services is None:  # not started (or failed to): fail closed
+            starting = problem(503, "Unavailable", "the server is starting", headers=RETRY)
+            await starting(scope, receive, send)
             return
         if self._table is None:  # routes are fixed once the app serves
             self._table = list(flat_routes(scope["app"].router.routes))
@@ -231,8 +233,8 @@ class _Check:
 
     async def _csrf_refusal(self, principal: Principal | None) -> str | None:
         origin = self.headers.get("origin")
-        scheme = self.scope.get("scheme", "http")
-        if origin is not None and origin != f"{scheme}://{self.headers.get('host', '')}":
+        # Host and port, not scheme: behind a TLS proxy the app may see http for an https page.
+        if origin is not None and urlsplit(origin).netloc != self.headers.get("host", ""):
             return f"cross-origin request from {origin} refused"
         if self.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             return "cross-site request refused"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -34,7 +35,20 @@ def run(
             async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
                 await body(client)
 
-    asyncio.run(main())
+    # On a thread of its own: the browser tests leave Playwright's event loop on this one.
+    failures: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the test's thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
 
 
 def _admin(tmp_path: Path) -> tuple[Path, str]:

@@ -142,9 +142,11 @@ def test_route_answers_each_credential_as_its_scope_says(
 ) -> None:
     r = call(secured, credential, method, template)
     assert r.status_code < 500, r.text
-    refused_by_access = r.status_code in (401, 403) and r.headers.get(
-        "content-type", ""
-    ).startswith("application/problem+json")
+    media = r.headers.get("content-type", "")
+    refused_by_access = r.status_code in (401, 403) and (
+        media.startswith("application/problem+json")
+        or (template == "/v1/traces" and r.json()["code"] in (7, 16))  # google.rpc.Status
+    )
     if is_public(fill(template, secured)):
         if credential == "none" and method == "POST" and is_ui(template):
             assert r.status_code == 403  # a browser's post: refused without the CSRF token
@@ -224,3 +226,25 @@ def test_revoked_key_is_refused_within_the_cache_ttl(secured: Secured, tmp_path:
         assert time.monotonic() < deadline, "revoked key still accepted after 5 s"
         time.sleep(0.2)
     assert _get(secured, extra, "/api/v1/projects").status_code == 401
+
+
+def test_otlp_refusals_are_google_rpc_status_in_the_request_encoding(secured: Secured) -> None:
+    from google.rpc import status_pb2
+
+    url = f"{secured.server.url}/v1/traces"
+    proto = {"content-type": "application/x-protobuf"}
+    r = httpx.post(url, content=b"", headers=proto)
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/x-protobuf"
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    status = status_pb2.Status.FromString(r.content)
+    assert status.code == 16  # UNAUTHENTICATED
+    assert "API key" in status.message
+    read = {**proto, "authorization": f"Bearer {secured.tokens['read']}"}
+    r = httpx.post(url, content=b"", headers=read)
+    assert r.status_code == 403
+    assert status_pb2.Status.FromString(r.content).code == 7  # PERMISSION_DENIED
+    r = httpx.post(url, json={}, headers={"authorization": f"Bearer {WRONG}"})
+    assert r.status_code == 401
+    assert r.json()["code"] == 16
+    assert r.json()["detail"] == "the API key is unknown or revoked"

@@ -40,6 +40,7 @@ from llmpulse.governance.sessions import (
     new_csrf_token,
     same_token,
 )
+from llmpulse.ingest.responses import error_response
 from llmpulse.server.access import SAFE_METHODS, Requirement, denial, requirement
 from llmpulse.server.problems import problem
 from llmpulse.server.services import Services
@@ -57,6 +58,7 @@ FORBIDDEN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <p><a href="/ui/projects">Projects</a> · <a href="/ui/login">Sign in with another key</a></p>
 </main></body></html>"""
 RETRY = {"Retry-After": "1"}
+OTLP_PATH = "/v1/traces"  # its errors are google.rpc.Status (ADR 0004)
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="llmpulse"'}
 
 
@@ -220,7 +222,7 @@ class _Check:
             detail = "a valid API key is required (Authorization: Bearer <key>)"
             if has_token:
                 detail = "the API key is unknown or revoked"
-            return problem(401, "Unauthorized", detail, headers=CHALLENGE)
+            return self._problem(401, "Unauthorized", detail, CHALLENGE)
         why = denial(principal, need)
         return None if why is None else self._forbidden(why)
 
@@ -229,7 +231,16 @@ class _Check:
         if is_ui(self.path) and "text/html" in self.headers.get("accept", ""):
             page = FORBIDDEN_PAGE.format(why=html.escape(why))
             return HTMLResponse(page, status_code=403)
-        return problem(403, "Forbidden", why)
+        return self._problem(403, "Forbidden", why)
+
+    def _problem(
+        self, status: int, title: str, detail: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        """problem+json; on the OTLP route a google.rpc.Status in the request's encoding."""
+        if self.path != OTLP_PATH:
+            return problem(status, title, detail, headers=headers)
+        body, media = error_response(status, title, detail, [], self.headers.get("content-type"))
+        return Response(body, status, headers=headers, media_type=media)
 
     async def _csrf_refusal(self, principal: Principal | None) -> str | None:
         origin = self.headers.get("origin")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -23,6 +23,7 @@ from support.server import ServerProcess, free_port
 
 pytestmark = pytest.mark.integration
 HEADERS_ENV = "OTEL_EXPORTER_OTLP_HEADERS"
+MakeExporter = Callable[[ServerProcess], SpanExporter]
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +77,11 @@ def _grpc(server: ServerProcess) -> SpanExporter:
 
 @pytest.mark.parametrize("make", [_http, _grpc], ids=["http", "grpc"])
 def test_exporter_with_the_otel_headers_variable_is_accepted(
-    keyed: tuple[ServerProcess, dict[str, str]], make: object, monkeypatch: pytest.MonkeyPatch
+    keyed: tuple[ServerProcess, dict[str, str]], make: MakeExporter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, tokens = keyed
     project = f"otel-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv(HEADERS_ENV, f"authorization=Bearer {tokens['ingest']}")
-    assert callable(make)
     assert _export(make(server), project) == SpanExportResult.SUCCESS
     assert _stored(server, tokens["read"], project) == 1
 
@@ -90,7 +90,7 @@ def test_exporter_with_the_otel_headers_variable_is_accepted(
 @pytest.mark.parametrize("header", [None, "authorization=Bearer lp_000000000000_" + "z" * 43])
 def test_exporter_without_a_valid_key_is_refused_and_nothing_is_stored(
     keyed: tuple[ServerProcess, dict[str, str]],
-    make: object,
+    make: MakeExporter,
     header: str | None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -100,17 +100,15 @@ def test_exporter_without_a_valid_key_is_refused_and_nothing_is_stored(
         monkeypatch.delenv(HEADERS_ENV, raising=False)
     else:
         monkeypatch.setenv(HEADERS_ENV, header)
-    assert callable(make)
     assert _export(make(server), project) == SpanExportResult.FAILURE
     assert _stored(server, tokens["read"], project) == 0
 
 
 @pytest.mark.parametrize("make", [_http, _grpc], ids=["http", "grpc"])
 def test_read_key_cannot_ingest_and_project_key_cannot_write_elsewhere(
-    keyed: tuple[ServerProcess, dict[str, str]], make: object, monkeypatch: pytest.MonkeyPatch
+    keyed: tuple[ServerProcess, dict[str, str]], make: MakeExporter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, tokens = keyed
-    assert callable(make)
     project = f"otel-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv(HEADERS_ENV, f"authorization=Bearer {tokens['read']}")
     assert _export(make(server), project) == SpanExportResult.FAILURE

@@ -12,9 +12,15 @@ from typing import Annotated, TypeVar
 import typer
 
 from llmpulse.cli.cohorts_cmd import cohorts_app
+from llmpulse.cli.keys_cmd import keys_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.segments_cmd import segments_app
-from llmpulse.server.settings import DEFAULT_GRPC_PORT, DEFAULT_PORT, ServerSettings
+from llmpulse.server.settings import (
+    DEFAULT_GRPC_PORT,
+    DEFAULT_PORT,
+    ServerSettings,
+    is_loopback_host,
+)
 
 T = TypeVar("T")
 _DEFAULTS = ServerSettings(data_dir=None)
@@ -36,6 +42,7 @@ app.add_typer(metrics_app, name="metrics")
 app.add_typer(segments_app, name="segments")
 app.add_typer(prices_app, name="prices")
 app.add_typer(cohorts_app, name="cohorts")
+app.add_typer(keys_app, name="keys")
 
 DataDirOpt = Annotated[
     Path | None,
@@ -90,6 +97,19 @@ def serve(
         Path | None,
         typer.Option(envvar="LLMPULSE_PRICES", help="YAML PriceTable over the shipped prices."),
     ] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="LLMPULSE_ALLOWED_HOSTS",
+            help="Host header name to accept (repeat or comma-list; * = any).",
+        ),
+    ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure", envvar="LLMPULSE_INSECURE", help="Serve a non-loopback host with no key."
+        ),
+    ] = False,
 ) -> None:
     """Run the server: UI, REST API and OTLP/HTTP on one port, OTLP/gRPC on another."""
     from llmpulse.server.app import create_app
@@ -100,6 +120,7 @@ def serve(
     # 300-span insert took ~50 ms instead of ~6 (ADR 0006). 0.2 ms keeps that wait small.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     check_serve_inputs(data_dir or ServerSettings().data_dir, prices)
+    check_exposure(host, insecure, data_dir or ServerSettings().data_dir)
 
     settings = _settings_or_exit(
         host=host,
@@ -115,6 +136,8 @@ def serve(
         header_timeout_s=header_timeout,
         body_timeout_s=body_timeout,
         max_connections=max_connections,
+        allowed_hosts=tuple(h for v in allowed_host or [] for h in v.split(",")),
+        insecure=insecure,
     )
     sock = _or_exit(lambda: bind_ports(settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -179,6 +202,22 @@ def check_serve_inputs(data_dir: Path | None, prices: Path | None) -> None:
         for e in exc.errors:
             typer.echo(f"  {e.path}: {e.message}", err=True)
         raise typer.Exit(1) from None
+
+
+def check_exposure(host: str, insecure: bool, data_dir: Path | None) -> None:
+    """Refuse, with a message, to serve a non-loopback interface while no API key exists."""
+    from llmpulse.server.access import exposure_problem
+
+    active = 0
+    if data_dir is not None and not is_loopback_host(host) and not insecure:
+        from llmpulse.cli.keys_cmd import key_service
+
+        with key_service(data_dir) as keys:
+            active = sum(1 for r in keys.list() if r.active)
+    problem = exposure_problem(host, insecure, active)
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -6,6 +6,8 @@
     ├── InvalidInput        400  (carries field paths)
     │   ├── UnsupportedMediaType  415
     │   └── PayloadTooLarge       413
+    ├── Unauthorized        401  (no key, or a wrong one)
+    ├── Forbidden           403  (the key lacks the scope or the project)
     ├── NotFound            404
     ├── Conflict            409
     ├── Overloaded          503  (carries retry-after seconds)
@@ -71,6 +73,20 @@ class PayloadTooLarge(InvalidInput):
 
     status = 413
     title = "Payload too large"
+
+
+class Unauthorized(LlmpulseError):
+    """No API key or session, or one that is unknown or revoked."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(LlmpulseError):
+    """The caller is known but its key lacks the scope or the project the request needs."""
+
+    status = 403
+    title = "Forbidden"
 
 
 class NotFound(LlmpulseError):

@@ -4,7 +4,9 @@
 ``ExportTraceServiceRequest`` and hands it to the same decode as an OTLP/HTTP protobuf body
 (the native wire decoder, size limit, decode pool). Overload maps to UNAVAILABLE (the OTel
 exporters retry it), bad payloads to INVALID_ARGUMENT, partial rejections to
-``partial_success`` as over HTTP.
+``partial_success`` as over HTTP. An `Authorizer` (the server's API-key check) sees the
+``authorization`` metadata first: UNAUTHENTICATED for no or a wrong key, PERMISSION_DENIED
+for a key without the ``ingest`` scope or for spans of another project.
 
 Request bytes count against the same `ByteBudget` as OTLP/HTTP bodies. ``Export`` is
 registered as client-streaming (a unary call's bytes on the wire are the same), so the handler
@@ -18,7 +20,7 @@ fails to start instead of silently splitting the exports with the first.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 import grpc
@@ -26,7 +28,7 @@ from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from llmpulse.domain.errors import InvalidInput, LlmpulseError, Overloaded, PortInUse
+from llmpulse.domain.errors import Forbidden, InvalidInput, LlmpulseError, Overloaded, PortInUse
 from llmpulse.ingest.admission import ByteBudget
 from llmpulse.ingest.responses import partial_success_message
 
@@ -41,10 +43,24 @@ PROTOBUF = "application/x-protobuf"
 # then trued up to the message's size: most exports are far smaller (OTel batches of 512).
 PROVISIONAL_BYTES = 4 * 1024 * 1024
 
+Authorizer = Callable[[str | None], tuple[int, str, str | None]]
+"""Given the ``authorization`` metadata: (200, 401 or 403, a message, the key's project)."""
+
+
+def _open(_authorization: str | None) -> tuple[int, str, str | None]:
+    return 200, "", None
+
 
 class _TraceService:
-    def __init__(self, ingest: IngestService, budget: ByteBudget, max_message_bytes: int) -> None:
+    def __init__(
+        self,
+        ingest: IngestService,
+        budget: ByteBudget,
+        max_message_bytes: int,
+        authorize: Authorizer,
+    ) -> None:
         self._ingest = ingest
+        self._authorize = authorize
         self._budget = budget
         self._provisional = min(PROVISIONAL_BYTES, max_message_bytes)
 
@@ -61,10 +77,7 @@ class _TraceService:
     async def export(
         self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, object]
     ) -> trace_service_pb2.ExportTraceServiceResponse:
-        header_project = None
-        for key, value in context.invocation_metadata() or ():
-            if key == "x-project-name":
-                header_project = str(value)
+        header_project, only_project = await self._check_access(context)
         held = self._provisional
         if not self._budget.try_reserve(held):
             await self._refuse(context)
@@ -74,7 +87,11 @@ class _TraceService:
                 await self._refuse(context)
             self._budget.release(held - len(body))
             held = len(body)
-            accepted = await self._ingest.accept_otlp(body, PROTOBUF, None, header_project)
+            accepted = await self._ingest.accept_otlp(
+                body, PROTOBUF, None, header_project, only_project
+            )
+        except Forbidden as exc:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, exc.detail)
         except Overloaded as exc:
             await _abort_retry_later(context, exc.detail, exc.retry_after_s)
         except InvalidInput as exc:
@@ -88,6 +105,23 @@ class _TraceService:
             response.partial_success.rejected_spans = len(accepted.rejections)
             response.partial_success.error_message = partial_success_message(accepted.rejections)
         return response
+
+    async def _check_access(
+        self, context: grpc.aio.ServicerContext[bytes, object]
+    ) -> tuple[str | None, str | None]:
+        """The ``x-project-name`` header and the key's project; aborts a refused call."""
+        header_project = authorization = None
+        for key, value in context.invocation_metadata() or ():
+            if key == "x-project-name":
+                header_project = str(value)
+            elif key == "authorization":
+                authorization = str(value)
+        status, message, only_project = self._authorize(authorization)
+        if status == 401:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+        elif status != 200:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, message)
+        return header_project, only_project
 
     async def _refuse(self, context: grpc.aio.ServicerContext[bytes, object]) -> None:
         await _abort_retry_later(
@@ -130,8 +164,10 @@ class GrpcListener:
         *,
         max_message_bytes: int = 0,
         budget: ByteBudget | None = None,
+        authorize: Authorizer = _open,
     ) -> None:
         self._ingest = ingest
+        self._authorize = authorize
         self._budget = budget or ByteBudget(ingest.max_body_bytes * 4)
         self._address = f"{host}:{port}"
         self._max = max_message_bytes or ingest.max_body_bytes
@@ -155,7 +191,7 @@ class GrpcListener:
             ]
         )
         self._server.add_generic_rpc_handlers(
-            (_TraceService(self._ingest, self._budget, self._max).handler(),)
+            (_TraceService(self._ingest, self._budget, self._max, self._authorize).handler(),)
         )
         try:
             self.port = self._server.add_insecure_port(self._address)

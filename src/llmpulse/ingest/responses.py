@@ -19,7 +19,9 @@ from llmpulse.domain.spans import Rejection
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
-_GRPC_CODE_BY_HTTP = {400: 3, 413: 3, 415: 3, 404: 5, 429: 8, 503: 14, 500: 13}
+_GRPC_CODE_BY_HTTP = {
+    400: 3, 401: 16, 403: 7, 413: 3, 415: 3, 404: 5, 429: 8, 503: 14, 500: 13,
+}  # fmt: skip
 
 
 def is_json(content_type: str | None) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llmpulse.clock import Clock
+from llmpulse.domain.errors import Forbidden
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.predictions import Evaluation
 from llmpulse.domain.spans import Annotation, Rejection, Span
@@ -68,17 +69,28 @@ class IngestService:
         content_type: str | None,
         content_encoding: str | None,
         header_project: str | None,
+        only_project: str | None = None,
     ) -> Accepted:
         """Decode an OTLP/HTTP body and store its valid spans.
 
+        ``only_project`` (a project-scoped API key's project) is where spans that name no
+        project go; a body with spans of any other project is refused whole.
+
         Raises:
             InvalidInput: the body cannot be decoded (or is too large / of the wrong type).
+            Forbidden: spans of a project other than ``only_project``.
             Overloaded: the ingest queue is full.
         """
         batch = await self._pool.decode(
-            body, content_type, content_encoding, self.max_body_bytes, header_project,
-            self.prices.snapshot(), self.prices.enricher,
+            body, content_type, content_encoding, self.max_body_bytes,
+            only_project or header_project, self.prices.snapshot(), self.prices.enricher,
         )  # fmt: skip
+        if only_project is not None:
+            others = sorted(set(batch.projects) - {only_project})
+            if others:
+                raise Forbidden(
+                    f"this API key may write project {only_project!r} only, not {others[0]!r}"
+                )
         return await self._commit(batch)
 
     async def store(self, spans: Sequence[Span], annotations: Sequence[Annotation] = ()) -> None:

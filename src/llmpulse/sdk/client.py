@@ -8,6 +8,7 @@ raises `LlmpulseApiError` with the problem's field paths.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,7 @@ from llmpulse.domain.errors import FieldError
 from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.errors import LlmpulseApiError
+from llmpulse.sdk.keys import KeysMixin
 from llmpulse.sdk.query_params import Params
 from llmpulse.sdk.records import (
     EmbeddingArg,
@@ -95,7 +97,7 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
     return min(max(seconds, 0.0), 60.0)
 
 
-class Client(AnalyticsMixin, CohortsMixin):
+class Client(AnalyticsMixin, CohortsMixin, KeysMixin):
     """A connection to one llmpulse server.
 
     Logging methods are defined here; metric, segment, fairness, comparison and price
@@ -103,7 +105,7 @@ class Client(AnalyticsMixin, CohortsMixin):
 
     Args:
         endpoint: base URL of the server (``http://host:7600``).
-        api_key: sent as ``Authorization: Bearer <key>`` when given.
+        api_key: sent as ``Authorization: Bearer <key>``; default: ``LLMPULSE_API_KEY``.
         timeout: seconds per HTTP request.
         max_retries: how often a back-pressure answer (429/502/503/504) is retried.
         sleep: how to wait between retries (``time.sleep``; tests may pass a recorder).
@@ -119,6 +121,7 @@ class Client(AnalyticsMixin, CohortsMixin):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         headers = {"user-agent": "llmpulse-sdk"}
+        api_key = api_key or os.environ.get("LLMPULSE_API_KEY") or None
         if api_key:
             headers["authorization"] = f"Bearer {api_key}"
         self.endpoint = endpoint.rstrip("/")

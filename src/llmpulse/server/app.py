@@ -12,6 +12,7 @@ from llmpulse.clock import Clock
 from llmpulse.ingest.admission import ByteBudget
 from llmpulse.server.body_limits import BodyLimits, document_limits
 from llmpulse.server.demo_loader import load_demo_if_empty
+from llmpulse.server.openapi_security import AUTH_RESPONSES, document_security
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
     annotations as annotation_routes,
@@ -19,6 +20,7 @@ from llmpulse.server.routes import (
 from llmpulse.server.routes import (
     cohorts,
     health,
+    keys,
     metrics,
     otlp,
     predictions,
@@ -27,13 +29,16 @@ from llmpulse.server.routes import (
     segments,
     spans,
 )
+from llmpulse.server.security import AccessControl
 from llmpulse.server.services import run_services
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.events.codec import skip_pandas_probe
 from llmpulse.ui.pages import mount_ui
 
 API_DESCRIPTION = """llmpulse REST API. Errors are `application/problem+json` with an
-`errors[]` list of `{path, message}`. OTLP/HTTP ingest is at `POST /v1/traces`."""
+`errors[]` list of `{path, message}`. OTLP/HTTP ingest is at `POST /v1/traces`.
+When the server has API keys, every route but `/healthz` needs `Authorization: Bearer <key>`:
+reads need the `read` scope, ingest the `ingest` scope, every change `admin`."""
 
 
 def create_app(
@@ -60,14 +65,19 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    # The last added runs first: body limits bound what access control reads (a form's
+    # CSRF field) as well as what the routes read.
+    app.add_middleware(
+        AccessControl, allowed_hosts=settings.host_names(), open_allowed=settings.open_allowed()
+    )
     app.add_middleware(
         BodyLimits,
         rest_limit=settings.max_rest_body_bytes,
         otlp_limit=settings.max_body_bytes,
         budget=budget,
     )
+    app.include_router(health.router)
     for module in (
-        health,
         otlp,
         projects,
         spans,
@@ -77,8 +87,10 @@ def create_app(
         prices,
         segments,
         cohorts,
+        keys,
     ):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)
     document_limits(app)
+    document_security(app)
     return app

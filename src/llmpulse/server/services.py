@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from llmpulse.clock import Clock, SystemClock
+from llmpulse.domain.errors import Unavailable
+from llmpulse.governance.keys import KeyService
+from llmpulse.governance.sessions import SessionSigner, load_secret
 from llmpulse.ingest.admission import ByteBudget
 from llmpulse.ingest.decode_pool import DecodePool
 from llmpulse.ingest.grpc_listener import GrpcListener
@@ -16,6 +20,8 @@ from llmpulse.ingest.writer import SpanWriter
 from llmpulse.query.cohorts import CohortService
 from llmpulse.query.segments import SegmentService
 from llmpulse.query.service import QueryService
+from llmpulse.server.access import exposure_problem
+from llmpulse.server.grpc_auth import grpc_authorizer
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.api import EventStore, StateStore
 from llmpulse.store.datadir import open_stores
@@ -35,6 +41,8 @@ class Services:
     segments: SegmentService
     cohorts: CohortService
     budget: ByteBudget
+    keys: KeyService
+    sessions: SessionSigner
 
 
 @asynccontextmanager
@@ -68,8 +76,18 @@ async def run_services(
         ingest = IngestService(
             writer, prices, pool, events, clock, max_body_bytes=settings.max_body_bytes
         )
+        keys = KeyService(state, clock)
+        refusal = exposure_problem(settings.host, settings.insecure, int(keys.any_active()))
+        if refusal is not None:
+            raise Unavailable(refusal)
         if settings.grpc_port:
-            listener = GrpcListener(ingest, settings.host, settings.grpc_port, budget=budget)
+            listener = GrpcListener(
+                ingest,
+                settings.host,
+                settings.grpc_port,
+                authorize=grpc_authorizer(keys, settings.open_allowed()),
+                budget=budget,
+            )
             await listener.start()
             stack.push_async_callback(listener.stop)
         cohorts = CohortService(state, clock)
@@ -85,4 +103,8 @@ async def run_services(
             segments=SegmentService(query, cohorts),
             cohorts=cohorts,
             budget=budget,
+            keys=keys,
+            sessions=SessionSigner(
+                load_secret(state, clock.now()), keys, timedelta(hours=settings.session_hours)
+            ),
         )

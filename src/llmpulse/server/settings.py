@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_PORT = 7600
 DEFAULT_GRPC_PORT = 4317
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for an interface only this machine reaches (127.0.0.0/8, ::1, localhost)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def default_data_dir() -> Path:
@@ -77,6 +89,28 @@ class ServerSettings(BaseModel):
         le=64,
         description="Decode processes; 0 = threads, -1 = auto (LLMPULSE_DECODE_WORKERS).",
     )
+    allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description="Host header names accepted besides localhost, 127.0.0.1, ::1 and the bind "
+        "address; * accepts any (LLMPULSE_ALLOWED_HOSTS, comma-separated).",
+    )
+    insecure: bool = Field(
+        False,
+        description="Serve a non-loopback interface with no API key (LLMPULSE_INSECURE).",
+    )
+    session_hours: float = Field(
+        12.0, gt=0, description="Lifetime of a UI login (LLMPULSE_SESSION_HOURS)."
+    )
     prices_file: Path | None = Field(
         None, description="YAML PriceTable layered over the shipped prices (LLMPULSE_PRICES)."
     )
+
+    def host_names(self) -> frozenset[str]:
+        """Names the ``Host`` header may carry (lower case, no port)."""
+        names = {"localhost", "127.0.0.1", "::1", self.host.strip("[]").lower()}
+        names.update(h.strip().lower() for h in self.allowed_hosts if h.strip())
+        return frozenset(names)
+
+    def open_allowed(self) -> bool:
+        """Whether the server may serve without any API key (loopback, or ``insecure``)."""
+        return self.insecure or is_loopback_host(self.host)

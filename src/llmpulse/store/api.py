@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
+from llmpulse.domain.keys import ApiKeyRecord
 from llmpulse.domain.metrics import MetricField, MetricSpec
 from llmpulse.domain.spans import Annotation, Span, SpanKind, StatusCode
 
@@ -338,6 +339,22 @@ class StateStore(Protocol):
     ) -> None:
         """Create or replace the documents in ``puts`` and delete those named in ``deletes``, in
         one transaction: all of it happens, or (on any error) none of it."""
+        ...
+
+    def add_api_key(self, record: ApiKeyRecord) -> None:
+        """Store a new API key (its token's hash, never the token)."""
+        ...
+
+    def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
+        """One key by its lookup id (revoked ones too), or None."""
+        ...
+
+    def list_api_keys(self) -> list[ApiKeyRecord]:
+        """Every key, revoked ones too, oldest first."""
+        ...
+
+    def revoke_api_key(self, key_id: str, now: datetime) -> bool:
+        """Mark a key revoked; True when it existed and was active."""
         ...
 
     def close(self) -> None:

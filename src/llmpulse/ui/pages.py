@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from llmpulse.domain.errors import InvalidInput, NotFound
 from llmpulse.domain.ids import ProjectName, TraceId
 from llmpulse.domain.spans import Span
+from llmpulse.governance.sessions import sees
 from llmpulse.query.service import Trace
 from llmpulse.ui import views
 from llmpulse.ui.analysis_pages import build_analysis_router
@@ -30,6 +31,7 @@ from llmpulse.ui.filters import (
     FilterForm,
     replace_param,
 )
+from llmpulse.ui.login_page import build_login_router
 from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
 from llmpulse.ui.templating import STATIC_PREFIX, Renderer, path_quote
@@ -47,6 +49,7 @@ def mount_ui(app: FastAPI, get_reader: ReaderGetter = app_query_service) -> None
     render = Renderer()
     app.include_router(build_dashboard_router(render))
     app.include_router(build_analysis_router(render))
+    app.include_router(build_login_router(render))
     app.include_router(build_router(get_reader, render))
 
 
@@ -67,7 +70,7 @@ def build_router(get_reader: ReaderGetter, render: Renderer) -> APIRouter:
 
     @router.get("/ui/projects", response_class=HTMLResponse)
     async def projects_page(request: Request, reader: Reader) -> Response:
-        projects = await reader.list_projects()
+        projects = [p for p in await reader.list_projects() if sees(request, p.name)]
         return render.page(request, "projects.html", {"title": "Projects", "projects": projects})
 
     @router.get("/ui/projects/{project}")
@@ -90,6 +93,8 @@ def build_router(get_reader: ReaderGetter, render: Renderer) -> APIRouter:
     ) -> Response:
         try:
             trace = await reader.get_trace(TraceId(trace_id.strip().lower()))
+            if not sees(request, trace.spans[0].project):
+                raise NotFound("another project's trace")
         except NotFound:
             return render.not_found(request, f"No trace with id “{trace_id}” was found.")
         context = await _trace_context(trace, span, reader)

@@ -56,7 +56,14 @@ class Renderer:
     def page(
         self, request: Request, name: str, context: dict[str, Any], status_code: int = 200
     ) -> HTMLResponse:
-        """Render ``name`` with ``context`` (plus ``request``)."""
+        """Render ``name`` with ``context`` (plus ``request``, the CSRF token and the session)."""
+        state = request.scope.get("state") or {}
+        principal = state.get("principal")
+        context = {
+            "csrf_token": state.get("csrf_token", ""),
+            "signed_in": principal is not None and principal.key_id != "open",
+            **context,
+        }
         response = self._templates.TemplateResponse(request, name, context, status_code=status_code)
         return response
 

@@ -17,6 +17,7 @@ from llmpulse.domain.errors import LlmpulseError, PayloadTooLarge
 from llmpulse.ingest.responses import error_response, export_response
 from llmpulse.server.deps import get_services
 from llmpulse.server.problems import retry_headers
+from llmpulse.server.security import only_project
 from llmpulse.server.services import Services
 
 router = APIRouter(tags=["otlp"])
@@ -43,6 +44,8 @@ async def read_body(request: Request, limit: int) -> bytes:
     responses={
         200: {"description": "ExportTraceServiceResponse (partial_success if any span was bad)"},
         400: {"description": "Undecodable body"},
+        401: {"description": "No or a wrong API key (when keys are in use)"},
+        403: {"description": "The key lacks the ingest scope, or spans of another project"},
         413: {"description": "Body over the limit"},
         415: {"description": "Unsupported content type"},
         503: {"description": "Ingest queue full; retry after Retry-After seconds"},
@@ -60,6 +63,7 @@ async def export_traces(
             content_type,
             request.headers.get("content-encoding"),
             request.headers.get("x-project-name"),
+            only_project(request),
         )
     except LlmpulseError as exc:
         payload, media = error_response(exc.status, exc.title, exc.detail, exc.errors, content_type)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
+from llmpulse.governance.sessions import sees
 from llmpulse.query.service import ProjectSummary
 from llmpulse.server.deps import get_services
 from llmpulse.server.services import Services
@@ -47,7 +48,9 @@ class ProjectList(BaseModel):
 
 
 @router.get("/projects")
-async def list_projects(services: Annotated[Services, Depends(get_services)]) -> ProjectList:
-    """List projects with span and trace counts and first/last seen."""
-    projects = await services.query.list_projects()
+async def list_projects(
+    request: Request, services: Annotated[Services, Depends(get_services)]
+) -> ProjectList:
+    """List projects with span and trace counts and first/last seen (a project key's only)."""
+    projects = [p for p in await services.query.list_projects() if sees(request, p.name)]
     return ProjectList(data=[ProjectOut.from_domain(p) for p in projects])

@@ -14,12 +14,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from llmpulse.domain.errors import NotFound
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
-from llmpulse.domain.spans import SpanKind, StatusCode
+from llmpulse.domain.spans import Span, SpanKind, StatusCode
+from llmpulse.governance.sessions import sees
 from llmpulse.query.filters import as_utc, parse_attrs, parse_enum
 from llmpulse.query.service import QueryService
 from llmpulse.query.traces import SpanNode
@@ -133,10 +135,12 @@ async def span_page_json(query: QueryService, q: SpanQuery) -> bytes:
 
 @router.get("/traces/{trace_id}")
 async def get_trace(
-    trace_id: str, services: Annotated[Services, Depends(get_services)]
+    request: Request, trace_id: str, services: Annotated[Services, Depends(get_services)]
 ) -> TraceOut:
     """One trace with all its spans, as a tree."""
     trace = await services.query.get_trace(TraceId(trace_id.lower()))
+    if not sees(request, trace.spans[0].project):
+        raise NotFound(f"trace {trace_id} not found")
     start = min(s.start_time for s in trace.spans)
     end = max(s.end_time for s in trace.spans)
     return TraceOut(
@@ -151,17 +155,26 @@ async def get_trace(
 
 
 @router.get("/spans/{span_id}", response_model=SpanOut)
-async def get_span(span_id: str, services: Annotated[Services, Depends(get_services)]) -> Response:
+async def get_span(
+    request: Request, span_id: str, services: Annotated[Services, Depends(get_services)]
+) -> Response:
     """One span by id."""
-    return fast_json(span_to_dict(await services.query.get_span(SpanId(span_id.lower()))))
+    return fast_json(span_to_dict(await _visible_span(request, span_id, services)))
+
+
+async def _visible_span(request: Request, span_id: str, services: Services) -> Span:
+    span = await services.query.get_span(SpanId(span_id.lower()))
+    if not sees(request, span.project):
+        raise NotFound(f"span {span_id} not found")
+    return span
 
 
 @router.get("/spans/{span_id}/annotations")
 async def list_span_annotations(
-    span_id: str, services: Annotated[Services, Depends(get_services)]
+    request: Request, span_id: str, services: Annotated[Services, Depends(get_services)]
 ) -> AnnotationList:
     """Annotations of one span, including those logged against its prediction id."""
-    span = await services.query.get_span(SpanId(span_id.lower()))
+    span = await _visible_span(request, span_id, services)
     pred = [span.prediction_id] if span.prediction_id else []
     items = await services.query.list_annotations([span.span_id], pred)
     return AnnotationList(data=[AnnotationOut.from_domain(a) for a in items])

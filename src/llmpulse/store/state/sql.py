@@ -12,15 +12,16 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Table, create_engine, delete, event, select
+from sqlalchemy import Engine, Insert, Table, create_engine, delete, event, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from llmpulse.domain.errors import FieldError, InvalidInput, Unavailable
 from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.keys import ApiKeyRecord, Scope
 from llmpulse.store.api import Document, Project
 from llmpulse.store.state.migrate import upgrade_to_head
-from llmpulse.store.state.tables import documents, projects
+from llmpulse.store.state.tables import api_keys, documents, projects
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -64,6 +65,18 @@ def _insert_ignoring_conflicts(engine: Engine, table: Table) -> Insert:
 def _project(row: Any) -> Project:
     return Project(
         name=ProjectName(row.name), created_at=row.created_at, description=row.description
+    )
+
+
+def _api_key(row: Any) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        key_id=row.key_id,
+        name=row.name,
+        token_sha256=row.token_sha256,
+        scopes=frozenset(Scope(s) for s in row.scopes.split(",") if s),
+        project=row.project,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
     )
 
 
@@ -182,6 +195,44 @@ class SqlStateStore:
                         for n, b in puts.items()
                     ],
                 )
+
+    def add_api_key(self, record: ApiKeyRecord) -> None:
+        """Store a new API key (its token's hash, never the token)."""
+        row = {
+            "key_id": record.key_id,
+            "name": record.name,
+            "token_sha256": record.token_sha256,
+            "scopes": ",".join(sorted(s.value for s in record.scopes)),
+            "project": record.project,
+            "created_at": record.created_at,
+            "revoked_at": record.revoked_at,
+        }
+        with self._serial(), self.engine.begin() as conn:
+            conn.execute(api_keys.insert().values(**row))
+
+    def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
+        """One key by its lookup id (revoked ones too), or None."""
+        with self._serial(), self.engine.connect() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+        return None if row is None else _api_key(row)
+
+    def list_api_keys(self) -> list[ApiKeyRecord]:
+        """Every key, revoked ones too, oldest first."""
+        with self._serial(), self.engine.connect() as conn:
+            rows = conn.execute(
+                select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id)
+            ).all()
+        return [_api_key(r) for r in rows]
+
+    def revoke_api_key(self, key_id: str, now: datetime) -> bool:
+        """Mark a key revoked; True when it existed and was active."""
+        with self._serial(), self.engine.begin() as conn:
+            result = conn.execute(
+                update(api_keys)
+                .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        return bool(result.rowcount)
 
     def close(self) -> None:
         """Release every pooled connection; safe to call twice."""

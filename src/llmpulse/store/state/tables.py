@@ -52,3 +52,16 @@ documents = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 """Small named configuration documents (price table overrides, saved cohorts), as JSON text."""
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("token_sha256", String(64), nullable=False),
+    Column("scopes", String(64), nullable=False),  # comma-separated Scope values, sorted
+    Column("project", String(200), nullable=True),  # NULL: every project
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+)
+"""API keys: only the SHA-256 of each token is kept (`llmpulse.governance.keys`)."""

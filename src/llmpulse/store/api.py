@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from llmpulse.domain.cohorts import Condition
@@ -165,6 +167,44 @@ class SliceFrame:
     rows: list[SliceRow]
 
 
+Unit = Literal["trace", "session", "user", "span"]
+"""The unit of analysis (METHODS.md §4.10): spans of one unit share their fate."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnitQuery:
+    """One field per (value of a key, unit): the clustered data of METHODS.md §4.10.
+
+    Aggregated (``raw=False``): one row per (value, unit) with n, Σv, Σv², first and last
+    start time. Raw: one row per span with its value (for percentiles). Spans lacking the key
+    or the field are left out; a span without a session (user) is its trace's own unit.
+    """
+
+    project: ProjectName
+    field: MetricField
+    key: GroupKey
+    unit: Unit = "trace"
+    time: TimeRange = TimeRange()
+    where: SpanFilter = SpanFilter()
+    raw: bool = False
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class UnitFrame:
+    """Columns of a `UnitQuery`'s rows; ``group[i]`` indexes ``values``, clusters are 0..C-1."""
+
+    values: tuple[str, ...]
+    group: npt.NDArray[np.int64]
+    cluster: npt.NDArray[np.int64]
+    n: npt.NDArray[np.float64]
+    sum: npt.NDArray[np.float64]
+    sumsq: npt.NDArray[np.float64]
+    first: tuple[datetime | None, ...] = ()
+    """Earliest start time per value (aggregated frames only)."""
+    last: tuple[datetime | None, ...] = ()
+    """Latest start time per value (aggregated frames only)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SampleQuery:
     """A bounded, seeded random sample of one field inside (or outside) a segment."""
@@ -259,6 +299,10 @@ class EventStore(Protocol):
 
     def sample(self, q: SampleQuery) -> list[float]:
         """A seeded random sample of one field's values (NULLs excluded)."""
+        ...
+
+    def units(self, q: UnitQuery) -> UnitFrame:
+        """One field per (key value, unit of analysis), or per span (see `UnitQuery`)."""
         ...
 
     def unpriced_models(self, project: ProjectName) -> dict[str, int]:

@@ -28,6 +28,8 @@ from llmpulse.store.api import (
     ProjectStats,
     SampleQuery,
     SliceFrame,
+    UnitFrame,
+    UnitQuery,
     SliceQuery,
     SpanQuery,
     StoreStats,
@@ -48,6 +50,7 @@ from llmpulse.store.events.compiler import (
 )
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.migrate import apply_migrations
+from llmpulse.store.events.units import compile_units, unit_frame
 from llmpulse.store.events.results import metric_frame, slice_frame
 
 _SPAN_COLS = ", ".join(SPAN_COLUMN_NAMES)
@@ -276,6 +279,11 @@ class DuckDBEventStore:
         """A seeded reservoir sample of the field's values."""
         c = compile_sample(q, DIALECT)
         return [float(r[0]) for r in self._query(c.sql, c.params)]
+
+    def units(self, q: UnitQuery) -> UnitFrame:
+        """One field per (key value, unit of analysis), or per span (see `UnitQuery`)."""
+        c = compile_units(q, DIALECT)
+        return unit_frame(q, self._reader().sql(c.sql, params=c.params).to_arrow_table())
 
     def unpriced_models(self, project: ProjectName) -> dict[str, int]:
         """Models with token counts but no cost, and how many spans each."""

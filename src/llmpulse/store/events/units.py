@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from llmpulse.store.api import UnitFrame, UnitQuery
+from llmpulse.store.events.results import _aware
 from llmpulse.store.events.metrics import (
     Compiled,
     MetricDialect,
@@ -78,5 +79,6 @@ def unit_frame(q: UnitQuery, table: pa.Table) -> UnitFrame:
         first[g] = a if first[g] is None else min(first[g], a)
         last[g] = b if last[g] is None else max(last[g], b)
     return UnitFrame(
-        values, group, cluster.astype(np.int64), n, s, ss, tuple(first), tuple(last)
-    )
+        values, group, cluster.astype(np.int64), n, s, ss, tuple(map(_aware, first)),
+        tuple(map(_aware, last)),
+    )  # fmt: skip

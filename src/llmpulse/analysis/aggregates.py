@@ -21,7 +21,7 @@ from llmpulse.analysis.proportions import compare_proportions
 from llmpulse.analysis.types import FloatArray, MetricKind, as_float_array
 from llmpulse.domain.errors import InvalidInput
 
-PairTestName = Literal["z", "fisher", "welch"]
+PairTestName = Literal["z", "fisher", "welch", "delta_method", "quantile_test"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,8 +114,9 @@ class QuantileEstimate:
 
 
 def quantile_estimate(
-    sorted_values: FloatArray, clusters: IntArray, q: float, *, confidence: float = 0.95
-) -> QuantileEstimate:
+    sorted_values: FloatArray, clusters: IntArray, q: float, *, confidence: float = 0.95,
+    n_clusters: int | None = None,
+) -> QuantileEstimate:  # fmt: skip
     """Woodruff interval of the q-quantile with cluster-robust variance (module docstring).
 
     Args:
@@ -123,20 +124,34 @@ def quantile_estimate(
         clusters: Dense cluster code (0..C-1) of each value, in the same order.
         q: Quantile in (0, 1).
         confidence: Level of the interval whose half-width defines the standard error.
+        n_clusters: When given, `clusters` are codes below it (not necessarily all present),
+            which skips re-coding them.
     """
     n = int(sorted_values.size)
     if n == 0:
         return QuantileEstimate(math.nan, math.nan, 0, 0)
-    codes, inverse = np.unique(clusters, return_inverse=True)
-    xi = float(np.quantile(sorted_values, q, method="linear"))
+    if n_clusters is None:
+        codes, inverse = np.unique(clusters, return_inverse=True)
+        n_clusters = int(codes.size)
+    else:
+        inverse = clusters
+    xi = float(sorted_values[0]) if n == 1 else float(_sorted_quantile(sorted_values, q))
     below = np.searchsorted(sorted_values, xi, side="right")
-    y = np.bincount(inverse[:below], minlength=codes.size).astype(np.float64)
-    m = np.bincount(inverse, minlength=codes.size).astype(np.float64)
+    y = np.bincount(inverse[:below], minlength=n_clusters).astype(np.float64)
+    m = np.bincount(inverse, minlength=n_clusters).astype(np.float64)
     est = ratio_estimate(y, m)
     if not math.isfinite(est.variance):
-        return QuantileEstimate(xi, math.nan, n, int(codes.size))
+        return QuantileEstimate(xi, math.nan, n, est.clusters)
     z = float(stats.norm.ppf(0.5 + confidence / 2.0))
     half = z * math.sqrt(est.variance)
     lo_q, hi_q = max(0.0, q - half), min(1.0, q + half)
-    lo, hi = np.quantile(sorted_values, [lo_q, hi_q], method="linear")
-    return QuantileEstimate(xi, float(hi - lo) / (2.0 * z), n, int(codes.size))
+    lo, hi = _sorted_quantile(sorted_values, lo_q), _sorted_quantile(sorted_values, hi_q)
+    return QuantileEstimate(xi, float(hi - lo) / (2.0 * z), n, est.clusters)
+
+
+def _sorted_quantile(sorted_values: FloatArray, q: float) -> float:
+    """numpy's "linear" quantile of an already sorted array, in O(1)."""
+    pos = q * (sorted_values.size - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, sorted_values.size - 1)
+    return float(sorted_values[lo] + (pos - lo) * (sorted_values[hi] - sorted_values[lo]))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Literal, TypeAlias
 
 import numpy as np
@@ -127,6 +128,14 @@ class ComparisonReport:
     signal: Signal
     alpha: float
     power: float
+    unit: str | None = None
+    """Unit of analysis (trace, session, user) when the inputs carried units."""
+    window_start: datetime | None = None
+    """Start of the time window compared (both versions live), when windowed."""
+    window_end: datetime | None = None
+    """End (exclusive) of that window."""
+    windowed: bool = False
+    """True when the window is the intersection of the versions' active periods."""
 
     def to_rows(self) -> list[dict[str, object]]:
         """One flat dict per metric for CSV/JSON export."""

@@ -59,3 +59,19 @@ def metric_direction(field: MetricField) -> Direction:
 def favourable(direction: Direction) -> str:
     """How the favourable outcome reads: "lower" or "higher" is better."""
     return "lower" if direction == "higher_is_worse" else "higher"
+
+
+def unit_of_measure(field: MetricField) -> str:
+    """What a value of ``field`` is measured in: "ms", "USD", "tokens", "fraction", "score"."""
+    if field.is_outcome:
+        return "fraction"
+    column = field.column or ""
+    if column.endswith("_ms"):
+        return "ms"
+    if column.endswith("_usd"):
+        return "USD"
+    if column.endswith("tokens"):
+        return "tokens"
+    if field.source is Source.COUNT:
+        return "spans"
+    return "score"

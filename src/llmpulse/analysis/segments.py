@@ -23,7 +23,10 @@ from llmpulse.domain.errors import InvalidInput
 SliceKey = tuple[tuple[str, str], ...]
 """One or two (key, value) pairs, e.g. (("model", "gpt-4o"), ("region", "eu"))."""
 
-TestName = Literal["z", "fisher", "welch", "mann_whitney", "none"]
+TestName = Literal[
+    "z", "fisher", "welch", "mann_whitney", "delta_method", "quantile_test",
+    "none",
+]
 
 
 @dataclass(frozen=True)
@@ -123,12 +126,12 @@ def compare_slices(
     idx = np.flatnonzero(tested)
     tests = run_pair_tests(kind, slices.take(idx), rest.take(idx), stats.shift, confidence)
     finite = np.isfinite(tests.p_value)
-    return _assemble(
+    return assemble_results(
         stats.keys, slices.n, share, idx[finite], tests.select(finite), direction=direction, q=q
     )
 
 
-def _assemble(
+def assemble_results(
     keys: tuple[SliceKey, ...],
     n: FloatArray,
     share: FloatArray,
@@ -138,7 +141,11 @@ def _assemble(
     direction: Direction,
     q: float,
 ) -> list[SliceResult]:
-    """Adjust p-values, compute impact and shares, rank, and build the result rows."""
+    """Adjust p-values, compute impact and shares, rank, and build the result rows.
+
+    `idx` are the rows of `keys` that were tested, in the order of `tests`; the others are
+    returned untested ("too small to test").
+    """
     sign = worse_sign(direction)
     p_adj = adjust_pvalues(tests.p_value, method="bh")
     worse = sign * tests.diff > 0

@@ -1,19 +1,26 @@
 """`SegmentService`: segment comparison, slice discovery, fairness and version comparison.
 
-The store computes additive per-slice statistics (one GROUPING SETS query) and bounded samples;
-`llmpulse.analysis` does the statistics. Which test runs depends on the metric
-(METHODS.md §4): outcome rates (``error:rate``) → two-proportion z / Fisher; means
-(``cost_usd:mean``) → Welch; percentiles (``latency_ms:p95``) → Mann-Whitney on samples with a
-bootstrap interval of the percentile difference, then Benjamini-Hochberg across segments.
+Segment comparison, fairness and versions work at a unit of analysis (METHODS.md §4.10: trace
+by default, or session, user, span): the store returns per-(value, unit) totals, or per-span
+values with their unit for percentiles, and `llmpulse.analysis` tests rates and means by the
+delta method and percentiles as percentiles (Woodruff intervals across segments, a cluster
+bootstrap for versions). Discovery and what-changed search one- and two-key slices on additive
+per-slice statistics (one GROUPING SETS query) for rates and means only.
+
+Every analysis takes the metric's own direction (`analysis.direction`) unless told otherwise,
+and refuses an aggregate it cannot compute as asked (`SUPPORTED`) with a 400 naming the ones
+it can.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from llmpulse.analysis.changes import SliceChange, discover_changes
 from llmpulse.analysis.comparison import (
@@ -24,14 +31,16 @@ from llmpulse.analysis.comparison import (
     ProportionMetric,
     compare_versions,
 )
+from llmpulse.analysis.direction import metric_direction, unit_of_measure
+from llmpulse.analysis.clustered import ratio_estimate
 from llmpulse.analysis.discovery import discover_slices
-from llmpulse.analysis.distributions import compare_distributions
 from llmpulse.analysis.fairness import FairnessReport, fairness_report
-from llmpulse.analysis.segments import SliceResult, SliceStats, SliceTotals, compare_slices
+from llmpulse.analysis.segments import SliceResult, SliceStats, SliceTotals
+from llmpulse.analysis.unit_segments import UnitRows, compare_unit_slices
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName
-from llmpulse.domain.metrics import MetricSpec, Source
+from llmpulse.domain.metrics import Agg, MetricField, MetricSpec, Source
 from llmpulse.query.cohorts import CohortService
 from llmpulse.query.service import QueryService
 from llmpulse.store.api import (
@@ -42,11 +51,42 @@ from llmpulse.store.api import (
     SliceQuery,
     SpanFilter,
     TimeRange,
+    Unit,
+    UnitFrame,
+    UnitQuery,
     label_of,
 )
 
 Direction = Literal["higher_is_worse", "lower_is_worse"]
 Kind = Literal["proportion", "mean", "distribution"]
+_PERCENTILES = (Agg.P50, Agg.P90, Agg.P95, Agg.P99)
+SUPPORTED: dict[str, tuple[Agg, ...]] = {
+    "segments": (Agg.RATE, Agg.MEAN, *_PERCENTILES),
+    "discover": (Agg.RATE, Agg.MEAN),
+    "changes": (Agg.RATE, Agg.MEAN),
+    "fairness": (Agg.RATE,),
+    "compare": (Agg.RATE, Agg.MEAN, *_PERCENTILES),
+}
+"""The aggregates each analysis computes as asked; any other is refused (issue 15 defect 6)."""
+
+
+def supported(m: MetricSpec, analysis: str) -> MetricSpec:
+    """``m`` if ``analysis`` computes its aggregate as asked.
+
+    Raises:
+        InvalidInput: names the aggregates of every analysis, so the caller can pick a route.
+    """
+    comparable(m)
+    if m.agg in SUPPORTED[analysis]:
+        return m
+    listing = "; ".join(f"{k}: {', '.join(a.value for a in v)}" for k, v in SUPPORTED.items())
+    why = f"{analysis} does not compute {m.agg.value}; aggregates by analysis: {listing}"
+    raise InvalidInput(f"metric {m.name!r}: {why}", [FieldError("metric", why)])
+
+
+def direction_for(m: MetricSpec, direction: Direction | None) -> Direction:
+    """The caller's direction, or the metric's own (errors, latency, cost: higher is worse)."""
+    return direction if direction is not None else metric_direction(m.field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +107,14 @@ class SegmentReport:
     keys: tuple[str, ...]
     total_n: int
     rows: list[SliceResult]
+    unit: Unit = "span"
+    """The unit of analysis the tests treated as independent (METHODS.md §4.10)."""
+    direction: Direction = "higher_is_worse"
+    value_unit: str = ""
+    """What values are measured in: "ms", "USD", "tokens", "fraction", "score"."""
+    truncated: bool = False
+    """True when a key had more values than the store returns (the smallest were dropped)."""
+    total_units: int | None = None
 
 
 def segment_of(key: GroupKey, value: str) -> tuple[tuple[Condition, ...], bool]:
@@ -129,6 +177,10 @@ class ChangeReport:
     baseline_n: int
     current_n: int
     rows: list[SliceChange]
+    direction: Direction = "higher_is_worse"
+    value_unit: str = ""
+    truncated: bool = False
+    unit: Unit = "span"
 
 
 class SegmentService:
@@ -153,135 +205,197 @@ class SegmentService:
         q = SliceQuery(scope.project, m.field, keys, scope.time, scope.where, pairs=pairs)
         return await self._query.slices(q)
 
+    async def units(
+        self, scope: Scope, m: MetricSpec, key: GroupKey, unit: Unit, *, raw: bool = False
+    ) -> UnitFrame:
+        """Per (value, unit) totals of ``m``'s field, or per-span values (``raw``)."""
+        q = UnitQuery(scope.project, m.field, key, unit, scope.time, scope.where, raw=raw)
+        return await self._query.units(q)
+
     async def compare_key(
         self, scope: Scope, m: MetricSpec, key: GroupKey, *,
-        direction: Direction = "higher_is_worse", min_support: int = 30, q: float = 0.05,
+        direction: Direction | None = None, min_support: int = 30, q: float = 0.05,
+        unit: Unit = "trace",
     ) -> SegmentReport:  # fmt: skip
-        """Each value of ``key`` against the rest of the traffic."""
+        """Each value of ``key`` against the rest, the ``unit`` as the independent unit.
+
+        The rest is the other values of the key: spans without the key are left out.
+        """
         (key,) = await self._resolve(scope, (key,))
-        kind = metric_kind(comparable(m))
-        frame = await self._slices(scope, m, (key,), pairs=False)
-        if kind == "distribution":
-            rows = await self._distribution_rows(scope, m, key, frame, direction, min_support, q)
-        else:
-            stats, totals = to_stats(frame, kind)
-            rows = compare_slices(
-                stats, totals, kind=kind, direction=direction, min_support=min_support, q=q
-            )
-        return SegmentReport(m.name, kind, (label_of(key),), frame.total.n, rows)
-
-    async def _distribution_rows(
-        self, scope: Scope, m: MetricSpec, key: GroupKey, frame: SliceFrame, direction: Direction,
-        min_support: int, q: float,
-    ) -> list[SliceResult]:  # fmt: skip
-        values = [r for r in frame.rows if len(r.keys) == 1][:30]
-
-        async def pair(value: str) -> tuple[list[float], list[float]]:
-            base = SampleQuery(scope.project, m.field, *segment_of(key, value),
-                               scope.time, scope.where, limit=2000)  # fmt: skip
-            return await asyncio.gather(
-                self._query.sample(base), self._query.sample(replace(base, complement=True))
-            )
-
-        samples = await asyncio.gather(*(pair(r.keys[0][1]) for r in values))
-        return compare_distributions(
-            [r.keys for r in values], [r.n for r in values], frame.total.n, samples,
-            quantile=m.quantile or 0.5, direction=direction, min_support=min_support, q=q,
+        kind = metric_kind(supported(m, "segments"))
+        d = direction_for(m, direction)
+        frame = await self.units(scope, m, key, unit, raw=kind == "distribution")
+        rows = UnitRows(frame.values, frame.group, frame.cluster, frame.n, frame.sum, frame.sumsq)
+        results = await asyncio.to_thread(
+            compare_unit_slices, rows, label_of(key), kind=kind, direction=d,
+            quantile=m.quantile or 0.5, min_support=min_support, q=q,
+        )  # fmt: skip
+        return SegmentReport(
+            m.name, kind, (label_of(key),), int(frame.n.sum()), results, unit, d,
+            unit_of_measure(m.field), False, rows.units,
         )  # fmt: skip
 
     async def discover(
         self, scope: Scope, m: MetricSpec, keys: tuple[GroupKey, ...], *,
-        direction: Direction = "higher_is_worse", min_support: int = 30, k: int = 20,
+        direction: Direction | None = None, min_support: int = 30, k: int = 20,
     ) -> SegmentReport:  # fmt: skip
-        """The worst one- and two-key slices (percentile metrics are searched on the mean)."""
+        """The worst one- and two-key slices on a rate or a mean."""
         if len(keys) < 1:
             raise InvalidInput("no keys", [FieldError("key", "give at least one key")])
+        kind = aggregate_kind(supported(m, "discover"))
+        d = direction_for(m, direction)
         keys = await self._resolve(scope, keys)
-        kind = aggregate_kind(comparable(m))
         frame = await self._slices(scope, m, keys, pairs=True)
         stats, totals = to_stats(frame, kind)
-        rows = discover_slices(
-            stats, totals, kind=kind, direction=direction, min_support=min_support, k=k
-        )
-        return SegmentReport(m.name, kind, tuple(map(label_of, keys)), frame.total.n, rows)
+        rows = discover_slices(stats, totals, kind=kind, direction=d, min_support=min_support, k=k)
+        return SegmentReport(
+            m.name, kind, tuple(map(label_of, keys)), frame.total.n, rows, "span", d,
+            unit_of_measure(m.field), frame.truncated,
+        )  # fmt: skip
 
     async def changes(
         self, scope: Scope, baseline: TimeRange, m: MetricSpec, keys: tuple[GroupKey, ...], *,
-        direction: Direction = "higher_is_worse", min_support: int = 30, k: int = 20,
+        direction: Direction | None = None, min_support: int = 30, k: int = 20,
     ) -> ChangeReport:  # fmt: skip
         """Slices whose metric got worse in ``scope.time`` compared with ``baseline``."""
         if not keys:
             raise InvalidInput("no keys", [FieldError("key", "give at least one key")])
+        kind = aggregate_kind(supported(m, "changes"))
+        d = direction_for(m, direction)
         keys = await self._resolve(scope, keys)
-        kind = aggregate_kind(comparable(m))
         before = replace(scope, time=baseline)
         cur, base = await asyncio.gather(
             self._slices(scope, m, keys, pairs=True), self._slices(before, m, keys, pairs=True)
         )
         rows = discover_changes(
-            to_stats(base, kind)[0], to_stats(cur, kind)[0], kind=kind, direction=direction,
+            to_stats(base, kind)[0], to_stats(cur, kind)[0], kind=kind, direction=d,
             min_support=min_support, k=k,
         )  # fmt: skip
         return ChangeReport(
-            m.name, kind, tuple(map(label_of, keys)), base.total.n, cur.total.n, rows
-        )
+            m.name, kind, tuple(map(label_of, keys)), base.total.n, cur.total.n, rows, d,
+            unit_of_measure(m.field), cur.truncated or base.truncated,
+        )  # fmt: skip
 
     async def fairness(
         self, scope: Scope, m: MetricSpec, key: GroupKey, *, min_support: int = 30,
-        threshold: float = 0.8,
+        threshold: float = 0.8, unit: Unit = "trace", direction: Direction | None = None,
     ) -> FairnessReport:  # fmt: skip
-        """Selection-rate parity of an outcome metric across the values of ``key``."""
+        """Parity of an outcome rate across the values of ``key`` (on the favourable outcome).
+
+        Rate variances are cluster-robust at ``unit`` (METHODS.md §4.10).
+        """
         if not m.field.is_outcome:
             raise InvalidInput(
                 "fairness needs a rate metric", [FieldError("metric", "e.g. error:rate")]
             )
+        supported(m, "fairness")
         (key,) = await self._resolve(scope, (key,))
-        frame = await self._slices(scope, m, (key,), pairs=False)
-        rows = [r for r in frame.rows if len(r.keys) == 1]
+        frame = await self.units(scope, m, key, unit)
+        bad, n, var = group_rates(frame)
         return fairness_report(
-            [r.keys[0][1] for r in rows],
-            [r.sum for r in rows],
-            [r.n for r in rows],
-            min_support=min_support,
-            threshold=threshold,
-        )
+            list(frame.values), bad, n, min_support=min_support, threshold=threshold,
+            direction=direction_for(m, direction), variances=var,
+        )  # fmt: skip
 
     async def compare_versions(
         self, scope: Scope, key: GroupKey, baseline: str, candidate: str,
         metrics: tuple[MetricSpec, ...], *, guard_rails: tuple[str, ...] | None = None,
-        min_support: int = 30,
+        min_support: int = 30, unit: Unit = "trace", overlap: bool = True,
     ) -> ComparisonReport:  # fmt: skip
-        """Candidate against baseline on each metric, with a promote/hold signal."""
+        """Candidate against baseline on each metric, with a promote/hold signal.
+
+        With ``overlap`` (the default) both versions are compared only over the time both were
+        live: the intersection of their first-to-last span times within the scope (METHODS.md
+        §4.11). The report carries that window and the unit of analysis.
+        """
+        for m in metrics:
+            supported(m, "compare")
         (key,) = await self._resolve(scope, (key,))
+        window = scope.time
+        if overlap:
+            window = await self._overlap(scope, key, baseline, candidate, unit)
+        live = replace(scope, time=window)
         inputs: list[MetricInput] = []
-        for m in map(comparable, metrics):
+        for m in metrics:
             guard = guard_rails is None or m.name in guard_rails
-            inputs.append(await self._version_input(scope, key, baseline, candidate, m, guard))
-        return await asyncio.to_thread(
+            inputs.append(await self._version_input(live, key, baseline, candidate, m, guard, unit))
+        report = await asyncio.to_thread(
             compare_versions, inputs, min_support=min_support, n_resamples=1000
         )
+        return replace(report, unit=unit, window_start=window.start, window_end=window.end,
+                       windowed=overlap)  # fmt: skip
+
+    async def _overlap(
+        self, scope: Scope, key: GroupKey, a: str, b: str, unit: Unit
+    ) -> TimeRange:
+        """The scope's time cut to when both values of ``key`` had spans (end exclusive)."""
+        frame = await self.units(scope, COUNT, key, unit)
+        where = {v: i for i, v in enumerate(frame.values)}
+        if a not in where or b not in where:
+            return scope.time
+        firsts = [frame.first[where[a]], frame.first[where[b]]]
+        lasts = [frame.last[where[a]], frame.last[where[b]]]
+        if None in firsts or None in lasts:
+            return scope.time
+        start = max(t for t in firsts if t is not None)
+        end = min(t for t in lasts if t is not None) + timedelta(microseconds=1)
+        if end <= start:  # never live together: nothing to compare
+            return TimeRange(start, start)
+        return TimeRange(start, end)
 
     async def _version_input(
-        self, scope: Scope, key: GroupKey, a: str, b: str, m: MetricSpec, guard: bool
-    ) -> MetricInput:
+        self, scope: Scope, key: GroupKey, a: str, b: str, m: MetricSpec, guard: bool,
+        unit: Unit,
+    ) -> MetricInput:  # fmt: skip
         kind = metric_kind(m)
+        d = metric_direction(m.field)
+        frame = await self.units(scope, m, key, unit, raw=kind == "distribution")
+        where = {v: i for i, v in enumerate(frame.values)}
+
+        def pick(value: str) -> tuple[npt.NDArray[np.float64], ...]:
+            inside = frame.group == where.get(value, -1)
+            return frame.n[inside], frame.sum[inside], frame.sumsq[inside], \
+                frame.cluster[inside].astype(np.float64)  # fmt: skip
+
+        (na, sa, qa, ca), (nb, sb, qb, cb) = pick(a), pick(b)
         if kind == "distribution":
-            base = SampleQuery(scope.project, m.field, *segment_of(key, a),
-                               scope.time, scope.where, limit=5000)  # fmt: skip
-            xa, xb = await asyncio.gather(
-                self._query.sample(base),
-                self._query.sample(_with_segment(base, *segment_of(key, b))),
-            )
-            return LatencyMetric(m.name, np.array(xa), np.array(xb), quantile=m.quantile or 0.5,
-                                 guard_rail=guard)  # fmt: skip
-        frame = await self._slices(scope, m, (key,), pairs=False)
-        rows = {r.keys[0][1]: r for r in frame.rows if len(r.keys) == 1}
-        ra, rb = rows.get(a), rows.get(b)
-        na, nb = (ra.n if ra else 0), (rb.n if rb else 0)
+            return LatencyMetric(
+                m.name, sa, sb, quantile=m.quantile or 0.5, direction=d, guard_rail=guard,
+                baseline_units=ca.astype(np.int64), candidate_units=cb.astype(np.int64),
+            )  # fmt: skip
+        ua, ub = _per_unit(ca, sa, na), _per_unit(cb, sb, nb)
         if kind == "proportion":
-            return ProportionMetric(m.name, int(ra.sum if ra else 0), na, int(rb.sum if rb else 0),
-                                    nb, guard_rail=guard)  # fmt: skip
+            return ProportionMetric(
+                m.name, int(sa.sum()), int(na.sum()), int(sb.sum()), int(nb.sum()),
+                direction=d, guard_rail=guard, baseline_units=ua, candidate_units=ub,
+            )  # fmt: skip
         return MeanMetric(
-            m.name, na, ra.sum if ra else 0.0, ra.sumsq if ra else 0.0,
-            nb, rb.sum if rb else 0.0, rb.sumsq if rb else 0.0, guard_rail=guard,
+            m.name, int(na.sum()), float(sa.sum()), float(qa.sum()), int(nb.sum()),
+            float(sb.sum()), float(qb.sum()), direction=d, guard_rail=guard,
+            baseline_units=ua, candidate_units=ub,
         )  # fmt: skip
+
+
+COUNT = MetricSpec(MetricField("count", Source.COUNT), Agg.COUNT)
+
+
+def _per_unit(
+    units: npt.NDArray[np.float64], y: npt.NDArray[np.float64], n: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(Σy, Σn) per unit code present."""
+    _, inverse = np.unique(units, return_inverse=True)
+    return np.bincount(inverse, weights=y).astype(np.float64), np.bincount(inverse, weights=n).astype(np.float64)
+
+
+def group_rates(
+    frame: UnitFrame,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per value of the key: bad events, spans and the cluster-robust variance of the rate."""
+    g = len(frame.values)
+    bad = np.bincount(frame.group, weights=frame.sum, minlength=g).astype(np.float64)
+    n = np.bincount(frame.group, weights=frame.n, minlength=g).astype(np.float64)
+    var = np.full(g, np.nan)
+    for i in range(g):
+        inside = frame.group == i
+        var[i] = ratio_estimate(frame.sum[inside], frame.n[inside]).variance
+    return bad, n, var

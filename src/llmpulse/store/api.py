@@ -165,6 +165,8 @@ class SliceFrame:
 
     total: SliceRow
     rows: list[SliceRow]
+    truncated: bool = False
+    """True when some key had more than ``max_values_per_key`` values (the smallest dropped)."""
 
 
 Unit = Literal["trace", "session", "user", "span"]

@@ -54,6 +54,7 @@ def slice_frame(q: SliceQuery, rows: list[tuple[Any, ...]]) -> SliceFrame:
     total = SliceRow((), 0, 0.0, 0.0)
     out: list[SliceRow] = []
     per_key: dict[int, int] = {}
+    truncated = False
     for r in rows:
         gid = int(r[0])
         values = r[1 : 1 + nk]
@@ -68,7 +69,8 @@ def slice_frame(q: SliceQuery, rows: list[tuple[Any, ...]]) -> SliceFrame:
             k = grouped[0]
             per_key[k] = per_key.get(k, 0) + 1
             if per_key[k] > q.max_values_per_key:
+                truncated = True
                 continue
         keys = tuple((labels[i], str(values[i])) for i in grouped)
         out.append(SliceRow(keys, n, s, ss))
-    return SliceFrame(total, out)
+    return SliceFrame(total, out, truncated)

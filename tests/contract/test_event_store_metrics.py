@@ -278,7 +278,8 @@ def test_units_aggregate_per_value_and_trace_and_match_the_spans(
     for i, t in enumerate(frame.values):
         assert frame.sum[frame.group == i].sum() == per_tier[t]
         chosen = [s.start_time for s in spans if s.metadata["tier"] == t]
-        assert frame.first[i] == min(chosen) and frame.last[i] == max(chosen)
+        assert frame.first[i] == min(chosen)
+        assert frame.last[i] == max(chosen)
 
 
 def test_units_raw_are_sorted_values_with_sessions_as_clusters(

@@ -95,9 +95,7 @@ def _resample(
     others = np.ones(nc, dtype=np.bool_)
     others[inside] = False
     base = int(per_cluster.max()) + 1
-    pairs, counts = np.unique(
-        per_cluster[others] * base + below[others], return_counts=True
-    )
+    pairs, counts = np.unique(per_cluster[others] * base + below[others], return_counts=True)
     size_n = np.concatenate([pairs // base, per_cluster[inside]]).astype(np.float64)
     size_below = np.concatenate([pairs % base, below[inside]]).astype(np.float64)
     pvals = np.concatenate([counts, np.ones(inside.size)]).astype(np.float64) / nc

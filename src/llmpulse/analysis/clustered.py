@@ -152,6 +152,6 @@ def quantile_estimate(
 def _sorted_quantile(sorted_values: FloatArray, q: float) -> float:
     """numpy's "linear" quantile of an already sorted array, in O(1)."""
     pos = q * (sorted_values.size - 1)
-    lo = int(math.floor(pos))
+    lo = math.floor(pos)
     hi = min(lo + 1, sorted_values.size - 1)
     return float(sorted_values[lo] + (pos - lo) * (sorted_values[hi] - sorted_values[lo]))

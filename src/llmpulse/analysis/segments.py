@@ -24,7 +24,12 @@ SliceKey = tuple[tuple[str, str], ...]
 """One or two (key, value) pairs, e.g. (("model", "gpt-4o"), ("region", "eu"))."""
 
 TestName = Literal[
-    "z", "fisher", "welch", "mann_whitney", "delta_method", "quantile_test",
+    "z",
+    "fisher",
+    "welch",
+    "mann_whitney",
+    "delta_method",
+    "quantile_test",
     "none",
 ]
 

@@ -29,13 +29,13 @@ from typing import Literal
 
 import numpy as np
 
+from llmpulse.analysis.aggregates import PairTestName, PairTests
 from llmpulse.analysis.clustered import (
     compare_ratios,
     difference,
     quantile_estimate,
     ratio_estimate,
 )
-from llmpulse.analysis.aggregates import PairTests, PairTestName
 from llmpulse.analysis.means import phi_effect_size, summary_from_sums
 from llmpulse.analysis.segments import SliceKey, SliceResult, assemble_results
 from llmpulse.analysis.types import Direction, FloatArray, IntArray
@@ -124,8 +124,12 @@ def _ratio_test(
 ) -> _Test | None:  # fmt: skip
     inside = rows.group == g
     units = rows.units
-    y_in = np.bincount(rows.unit[inside], weights=rows.sum[inside], minlength=units).astype(np.float64)
-    n_in = np.bincount(rows.unit[inside], weights=rows.n[inside], minlength=units).astype(np.float64)
+    y_in = np.bincount(rows.unit[inside], weights=rows.sum[inside], minlength=units).astype(
+        np.float64
+    )
+    n_in = np.bincount(rows.unit[inside], weights=rows.n[inside], minlength=units).astype(
+        np.float64
+    )
     a, b = ratio_estimate(y_in, n_in), ratio_estimate(y_all - y_in, n_all - n_in)
     if a.clusters < 2 or b.clusters < 2:
         return None
@@ -168,9 +172,7 @@ def _percentile_test(
     flag, per_unit = above
     n_all = np.bincount(rows.unit, minlength=units).astype(np.float64)
     n_in = np.bincount(rows.unit[inside], minlength=units).astype(np.float64)
-    y_in = np.bincount(rows.unit[inside], weights=flag[inside], minlength=units).astype(
-        np.float64
-    )
+    y_in = np.bincount(rows.unit[inside], weights=flag[inside], minlength=units).astype(np.float64)
     test = compare_ratios(y_in, n_in, per_unit - y_in, n_all - n_in, confidence=confidence)
     d = difference(a.value, a.se**2, b.value, b.se**2, confidence=confidence)
     rel = d.diff / d.value2 if d.value2 else math.nan

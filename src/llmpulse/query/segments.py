@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from llmpulse.analysis.changes import SliceChange, discover_changes
+from llmpulse.analysis.clustered import ratio_estimate
 from llmpulse.analysis.comparison import (
     ComparisonReport,
     LatencyMetric,
@@ -32,7 +33,6 @@ from llmpulse.analysis.comparison import (
     compare_versions,
 )
 from llmpulse.analysis.direction import metric_direction, unit_of_measure
-from llmpulse.analysis.clustered import ratio_estimate
 from llmpulse.analysis.discovery import discover_slices
 from llmpulse.analysis.fairness import FairnessReport, fairness_report
 from llmpulse.analysis.segments import SliceResult, SliceStats, SliceTotals
@@ -325,9 +325,7 @@ class SegmentService:
         return replace(report, unit=unit, window_start=window.start, window_end=window.end,
                        windowed=overlap)  # fmt: skip
 
-    async def _overlap(
-        self, scope: Scope, key: GroupKey, a: str, b: str, unit: Unit
-    ) -> TimeRange:
+    async def _overlap(self, scope: Scope, key: GroupKey, a: str, b: str, unit: Unit) -> TimeRange:
         """The scope's time cut to when both values of ``key`` had spans (end exclusive)."""
         frame = await self.units(scope, COUNT, key, unit)
         where = {v: i for i, v in enumerate(frame.values)}
@@ -384,7 +382,9 @@ def _per_unit(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """(Σy, Σn) per unit code present."""
     _, inverse = np.unique(units, return_inverse=True)
-    return np.bincount(inverse, weights=y).astype(np.float64), np.bincount(inverse, weights=n).astype(np.float64)
+    return np.bincount(inverse, weights=y).astype(np.float64), np.bincount(
+        inverse, weights=n
+    ).astype(np.float64)
 
 
 def group_rates(

@@ -21,10 +21,10 @@ from llmpulse.store.api import (
     SampleQuery,
     SliceFrame,
     SliceQuery,
-    UnitFrame,
-    UnitQuery,
     SpanQuery,
     StateStore,
+    UnitFrame,
+    UnitQuery,
 )
 
 T = TypeVar("T")

@@ -87,6 +87,12 @@ def slice_label(keys: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in keys.items())
 
 
+SLICE_REPORT_FIELDS = ("metric", "kind", "total_n", "unit", "total_units", "direction",
+                       "value_unit", "truncated")  # fmt: skip
+COMPARISON_REPORT_FIELDS = ("signal", "key", "baseline", "candidate", "unit", "windowed",
+                            "window_start", "window_end")  # fmt: skip
+
+
 def slice_rows(body: object) -> Table:
     """Rows of ``GET …/segments`` and ``…/segments/discover``: one per slice.
 
@@ -106,7 +112,7 @@ def slice_rows(body: object) -> Table:
         row.update({k: slice_keys.get(k) for k in keys})
         row.update({c: r.get(c) for c in SLICE_COLUMNS})
         rows.append(row)
-    attrs = {k: b.get(k) for k in ("metric", "kind", "total_n")} | {"keys": keys}
+    attrs = {k: b.get(k) for k in SLICE_REPORT_FIELDS} | {"keys": keys}
     floats = tuple(c for c in SLICE_COLUMNS if c not in _SLICE_NON_FLOAT)
     return Table(["slice", *keys, *SLICE_COLUMNS], rows, attrs, (), ("n", "rank"), floats)
 
@@ -131,7 +137,7 @@ def comparison_rows(body: object) -> Table:
     for m in metrics:
         columns += [c for c in m if c not in columns and c != "signal"]
     rows = [{c: m.get(c) for c in columns} for m in metrics]
-    attrs = {k: b.get(k) for k in ("signal", "key", "baseline", "candidate")}
+    attrs = {k: b.get(k) for k in COMPARISON_REPORT_FIELDS}
     ints = ("required_n_per_group", "baseline_n", "candidate_n")
     return Table(columns or ["name"], rows, attrs, (), ints)
 

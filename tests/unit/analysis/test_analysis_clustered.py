@@ -75,9 +75,7 @@ def test_cluster_bootstrap_equals_resampling_whole_clusters_by_brute_force() -> 
     fast = resampled_quantiles(v, u, 0.9, 300, np.random.default_rng(9))
     draws = np.random.default_rng(10).integers(0, 800, size=(1500, 800))
     groups = [v[u == c] for c in range(800)]
-    brute = np.array(
-        [np.quantile(np.concatenate([groups[c] for c in d]), 0.9) for d in draws]
-    )
+    brute = np.array([np.quantile(np.concatenate([groups[c] for c in d]), 0.9) for d in draws])
     # same law: the 2.5 %, 50 % and 97.5 % points of the two bootstrap distributions agree
     qs = [0.025, 0.5, 0.975]
     assert np.quantile(fast, qs) == pytest.approx(np.quantile(brute, qs), rel=0.03)
@@ -110,8 +108,12 @@ def test_version_gate_holds_a_heavier_p95_even_when_the_median_improved() -> Non
     ]
     report = compare_versions(metrics, n_resamples=1000, seed=1)
     p50, p95 = report.metrics
-    assert p50.verdict == "better" and p50.diff < 0 and p50.ci_high < 0
-    assert p95.verdict == "worse" and p95.diff > 0 and p95.ci_low > 0
+    assert p50.verdict == "better"
+    assert p50.diff < 0
+    assert p50.ci_high < 0
+    assert p95.verdict == "worse"
+    assert p95.diff > 0
+    assert p95.ci_low > 0
     assert p95.baseline_value == pytest.approx(np.quantile(base, 0.95))
     assert p95.candidate_value == pytest.approx(np.quantile(cand, 0.95))
     assert report.signal == "hold"
@@ -126,9 +128,11 @@ def test_version_gate_verdicts_agree_in_sign_with_the_values_shown() -> None:
             [LatencyMetric("x", base, cand)], n_resamples=1000, seed=seed
         ).metrics
         if m.verdict == "worse":
-            assert m.candidate_value > m.baseline_value and m.ci_low > 0
+            assert m.candidate_value > m.baseline_value
+            assert m.ci_low > 0
         if m.verdict == "better":
-            assert m.candidate_value < m.baseline_value and m.ci_high < 0
+            assert m.candidate_value < m.baseline_value
+            assert m.ci_high < 0
 
 
 def test_version_gate_with_units_resamples_traces_not_spans() -> None:
@@ -139,5 +143,6 @@ def test_version_gate_with_units_resamples_traces_not_spans() -> None:
         [LatencyMetric("x", v, w, baseline_units=u, candidate_units=z)], n_resamples=1000
     ).metrics
     (iid,) = compare_versions([LatencyMetric("x", v, w)], n_resamples=1000).metrics
-    assert m.baseline_units == 400 and m.candidate_units == 400
+    assert m.baseline_units == 400
+    assert m.candidate_units == 400
     assert (m.ci_high - m.ci_low) > 1.3 * (iid.ci_high - iid.ci_low)

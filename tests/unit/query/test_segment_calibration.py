@@ -3,7 +3,7 @@
 The demo generator's traffic is loaded into a real DuckDB store and read back per unit
 (`UnitQuery`). Group labels are then shuffled across units (traces for the error rate and
 latency, users for cost), 200 times with a fixed seed: there is no effect, so a test at
-α = 0.05 must reject 3-7 % of the time. The span-level tests that assumed independent spans
+alpha = 0.05 must reject 3-7 % of the time. The span-level tests that assumed independent spans
 reject far more often on the same shuffles, which is the defect.
 """
 
@@ -21,7 +21,7 @@ from llmpulse.analysis.unit_segments import UnitKind, UnitRows, compare_unit_sli
 from llmpulse.demo.generator import generate_demo
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_field
-from llmpulse.store.api import SpanFilter, UnitFrame, UnitQuery
+from llmpulse.store.api import UnitFrame, UnitQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
 SHUFFLES = 200
@@ -40,10 +40,9 @@ def demo_store() -> Iterator[DuckDBEventStore]:
     store.close()
 
 
-def _units(store: DuckDBEventStore, field: str, unit: str, raw: bool = False,
-           where: SpanFilter = SpanFilter()) -> UnitFrame:  # fmt: skip
+def _units(store: DuckDBEventStore, field: str, unit: str, raw: bool = False) -> UnitFrame:
     # key = the project itself: one value, so rows are per unit only
-    q = UnitQuery(P, parse_field(field), "environment", unit, where=where, raw=raw)  # type: ignore[arg-type]
+    q = UnitQuery(P, parse_field(field), "environment", unit, raw=raw)  # type: ignore[arg-type]
     return store.units(q)
 
 
@@ -56,9 +55,7 @@ def _unit_p(frame: UnitFrame, label: np.ndarray, kind: UnitKind) -> float:
     """p-value of "a" against the rest from the production path (`compare_unit_slices`)."""
     group = np.where(label[frame.cluster], 0, 1).astype(np.int64)
     rows = UnitRows(("a", "b"), group, frame.cluster, frame.n, frame.sum, frame.sumsq)
-    out = compare_unit_slices(
-        rows, "label", kind=kind, direction="higher_is_worse", quantile=0.95
-    )
+    out = compare_unit_slices(rows, "label", kind=kind, direction="higher_is_worse", quantile=0.95)
     (a,) = [r for r in out if r.keys == (("label", "a"),)]
     assert a.tested
     return a.p_value

@@ -28,11 +28,11 @@ from llmpulse.store.api import (
     ProjectStats,
     SampleQuery,
     SliceFrame,
-    UnitFrame,
-    UnitQuery,
     SliceQuery,
     SpanQuery,
     StoreStats,
+    UnitFrame,
+    UnitQuery,
 )
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
@@ -50,8 +50,8 @@ from llmpulse.store.events.compiler import (
 )
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.migrate import apply_migrations
-from llmpulse.store.events.units import compile_units, unit_frame
 from llmpulse.store.events.results import metric_frame, slice_frame
+from llmpulse.store.events.units import compile_units, unit_frame
 
 _SPAN_COLS = ", ".join(SPAN_COLUMN_NAMES)
 _ANN_COLS = ", ".join(ANNOTATION_COLUMN_NAMES)

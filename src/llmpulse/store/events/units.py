@@ -14,7 +14,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from llmpulse.store.api import UnitFrame, UnitQuery
-from llmpulse.store.events.results import _aware
 from llmpulse.store.events.metrics import (
     Compiled,
     MetricDialect,
@@ -23,6 +22,7 @@ from llmpulse.store.events.metrics import (
     field_expr,
     group_expr,
 )
+from llmpulse.store.events.results import _aware
 
 UNIT_EXPR = {
     "trace": "spans.trace_id",

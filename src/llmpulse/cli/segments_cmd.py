@@ -199,13 +199,21 @@ def changes(
         typer.echo(json.dumps(body, indent=2))
         return
     rows = [
-        {"rank": r["rank"], "slice": ", ".join(f"{k}={v}" for k, v in r["keys"].items()),
+        {"rank": r["rank"], "status": r["status"],
+         "slice": ", ".join(f"{k}={v}" for k, v in r["keys"].items()) or "(all segments)",
          "n_baseline": r["n_baseline"], "n_current": r["n_current"],
          "baseline": r["baseline_value"], "current": r["current_value"],
          "impact": r["impact"], "p_adjusted": r["p_adjusted"],
-         "explained_by": ", ".join(f"{k}={v}" for k, v in (r["explained_by"] or {}).items())}
+         "explained_by": _under(r["explained_by"])}
         for r in body["data"]
     ]  # fmt: skip
-    columns = ("rank", "slice", "n_baseline", "n_current", "baseline", "current", "impact",
-               "p_adjusted", "explained_by")  # fmt: skip
+    columns = ("rank", "status", "slice", "n_baseline", "n_current", "baseline", "current",
+               "impact", "p_adjusted", "explained_by")  # fmt: skip
     typer.echo(format_table(columns, rows) if rows else "(no rows)")
+
+
+def _under(explained_by: dict[str, str] | None) -> str:
+    """The finding a slice is folded under, as text."""
+    if explained_by is None:
+        return ""
+    return ", ".join(f"{k}={v}" for k, v in explained_by.items()) or "(all segments)"

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from llmpulse.analysis.changes import SliceChange, discover_changes
+from llmpulse.analysis.changes import Overlap, SliceChange, discover_changes
 from llmpulse.analysis.clustered import ratio_estimate
 from llmpulse.analysis.comparison import (
     ComparisonReport,
@@ -35,7 +35,7 @@ from llmpulse.analysis.comparison import (
 from llmpulse.analysis.direction import metric_direction, unit_of_measure
 from llmpulse.analysis.discovery import discover_slices
 from llmpulse.analysis.fairness import FairnessReport, fairness_report
-from llmpulse.analysis.segments import SliceResult, SliceStats, SliceTotals
+from llmpulse.analysis.segments import SliceKey, SliceResult, SliceStats, SliceTotals
 from llmpulse.analysis.unit_segments import UnitRows, compare_unit_slices
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import FieldError, InvalidInput
@@ -46,7 +46,6 @@ from llmpulse.query.service import QueryService
 from llmpulse.store.api import (
     CohortKey,
     GroupKey,
-    SampleQuery,
     SliceFrame,
     SliceQuery,
     SpanFilter,
@@ -124,8 +123,14 @@ def segment_of(key: GroupKey, value: str) -> tuple[tuple[Condition, ...], bool]:
     return (Condition(key, "=", (value,)),), False
 
 
-def _with_segment(q: SampleQuery, segment: tuple[Condition, ...], complement: bool) -> SampleQuery:
-    return replace(q, segment=segment, complement=complement)
+def _within(scope: Scope, conditions: list[Condition]) -> Scope:
+    """The scope narrowed to spans meeting every condition."""
+    where = replace(scope.where, conditions=(*scope.where.conditions, *conditions))
+    return replace(scope, where=where)
+
+
+MAX_OVERLAPS = 5
+"""Reported what-changed findings whose overlaps with the others are read (2 queries each)."""
 
 
 def comparable(m: MetricSpec) -> MetricSpec:
@@ -257,7 +262,12 @@ class SegmentService:
         self, scope: Scope, baseline: TimeRange, m: MetricSpec, keys: tuple[GroupKey, ...], *,
         direction: Direction | None = None, min_support: int = 30, k: int = 20,
     ) -> ChangeReport:  # fmt: skip
-        """Slices whose metric got worse in ``scope.time`` compared with ``baseline``."""
+        """Slices whose metric got worse in ``scope.time`` compared with ``baseline``.
+
+        Findings are folded (`analysis.folding`): the first pass names the reported slices,
+        the spans each shares with the others are read with a query filtered on it, and a
+        second pass folds what they explain.
+        """
         if not keys:
             raise InvalidInput("no keys", [FieldError("key", "give at least one key")])
         kind = aggregate_kind(supported(m, "changes"))
@@ -267,14 +277,46 @@ class SegmentService:
         cur, base = await asyncio.gather(
             self._slices(scope, m, keys, pairs=True), self._slices(before, m, keys, pairs=True)
         )
-        rows = discover_changes(
-            to_stats(base, kind)[0], to_stats(cur, kind)[0], kind=kind, direction=d,
-            min_support=min_support, k=k,
-        )  # fmt: skip
+        (sb, tb), (sc, tc) = to_stats(base, kind), to_stats(cur, kind)
+
+        def run(overlaps: dict[SliceKey, Overlap]) -> list[SliceChange]:
+            return discover_changes(
+                sb, sc, kind=kind, direction=d, min_support=min_support, k=k,
+                totals=(tb, tc), overlaps=overlaps,
+            )  # fmt: skip
+
+        rows = run({})
+        reported = [r.keys for r in rows if r.status == "reported"][:MAX_OVERLAPS]
+        if len(reported) > 1:
+            overlaps = await self._overlaps(scope, before, m, keys, kind, reported)
+            rows = run(overlaps)
         return ChangeReport(
             m.name, kind, tuple(map(label_of, keys)), base.total.n, cur.total.n, rows, d,
             unit_of_measure(m.field), cur.truncated or base.truncated,
         )  # fmt: skip
+
+    async def _overlaps(
+        self, scope: Scope, before: Scope, m: MetricSpec, keys: tuple[GroupKey, ...],
+        kind: Literal["proportion", "mean"], targets: list[SliceKey],
+    ) -> dict[SliceKey, Overlap]:  # fmt: skip
+        """Aggregates of every slice within each target slice, in both windows."""
+        by_label = {label_of(key): key for key in keys}
+        out: dict[SliceKey, Overlap] = {}
+        for target in targets:
+            conditions: list[Condition] = []
+            for label, value in target:
+                cond, complement = segment_of(by_label[label], value)
+                if complement:
+                    break
+                conditions.extend(cond)
+            else:
+                frames = [
+                    self._slices(_within(sc, conditions), m, keys, pairs=True)
+                    for sc in (before, scope)
+                ]
+                b, c = await asyncio.gather(*frames)
+                out[target] = Overlap(to_stats(b, kind)[0], to_stats(c, kind)[0])
+        return out
 
     async def fairness(
         self, scope: Scope, m: MetricSpec, key: GroupKey, *, min_support: int = 30,

@@ -128,9 +128,19 @@ def _when(t: datetime | None) -> str:
 
 
 def _badge(r: SliceChange) -> tuple[str, str]:
+    if r.status == "global":
+        return "affects all segments", "sig-worse"
     if r.explained_by is not None:
         return "explained", "sig-none"
+    if r.status == "too_small":
+        return "too small to test", "sig-none"
     return significance_badge(r.significant, r.worse)
+
+
+def _under(key: tuple[tuple[str, str], ...] | None) -> str:
+    if key is None:
+        return ""
+    return slice_label(key) if key else "all segments"
 
 
 def _row(
@@ -144,11 +154,11 @@ def _row(
     badge, badge_class = _badge(r)
     cohort = any(k.startswith("cohort:") for k, _ in r.keys)
     return ChangeRow(
-        label=slice_label(r.keys), keys=r.keys, rank=r.rank, n_baseline=r.n_baseline,
+        label=slice_label(r.keys) if r.keys else "all segments", keys=r.keys, rank=r.rank, n_baseline=r.n_baseline,
         n_current=r.n_current, baseline_value=format_value(metric, r.baseline_value),
         current_value=format_value(metric, r.current_value), diff=format_diff(metric, r.diff),
         ci=ci, p_adjusted=finite(r.p_adjusted), badge=badge, badge_class=badge_class,
         impact=with_dash(impact_fmt, r.impact),
-        explained_by=slice_label(r.explained_by) if r.explained_by else "",
-        href=None if cohort else traces_url(project, r.keys, window, all_spans),
+        explained_by=_under(r.explained_by),
+        href=None if cohort or not r.keys else traces_url(project, r.keys, window, all_spans),
     )  # fmt: skip

@@ -158,7 +158,10 @@ class ChangeOut(BaseModel):
     worse: bool
     impact: float | None
     explained_by: dict[str, str] | None
+    """The finding this slice is folded under; ``{}`` when that is a shift of all traffic."""
     rank: int | None
+    status: str
+    """reported, folded, global (``keys`` is ``{}``), improved, not_significant, too_small."""
 
 
 class ChangeReportOut(BaseModel):
@@ -173,6 +176,8 @@ class ChangeReportOut(BaseModel):
     direction: str
     value_unit: str
     truncated: bool
+    affects_all_segments: bool
+    """True when the change is one shift of all traffic (the first row, ``status: global``)."""
     data: list[ChangeOut]
 
 
@@ -193,13 +198,13 @@ async def segment_changes(
     for r in report.rows:
         d = {f: getattr(r, f) for f in r.__dataclass_fields__}
         d["keys"] = dict(r.keys)
-        d["explained_by"] = dict(r.explained_by) if r.explained_by else None
+        d["explained_by"] = None if r.explained_by is None else dict(r.explained_by)
         rows.append(ChangeOut.model_validate(clean(d)))
     return ChangeReportOut(
         metric=report.metric, kind=report.kind, keys=list(report.keys),
         baseline_n=report.baseline_n, current_n=report.current_n, unit=report.unit,
         direction=report.direction, value_unit=report.value_unit, truncated=report.truncated,
-        data=rows,
+        affects_all_segments=any(r.status == "global" for r in report.rows), data=rows,
     )  # fmt: skip
 
 

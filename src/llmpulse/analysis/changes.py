@@ -9,7 +9,8 @@ excess events applied over time instead of against the rest).
 Every slice is returned with a `status` (nothing is skipped silently): ``reported`` findings
 (ranked), ``folded`` under the finding that explains them, ``global`` for a shift that affects
 all segments, ``improved``, ``not_significant``, or ``too_small`` (under the minimum size in a
-window, or absent from the baseline). How findings are folded is `folding.fold_changes` (METHODS §4.11).
+window, or absent from the baseline). How findings are folded: `folding.fold_changes`
+(METHODS.md §4.11).
 """
 
 from __future__ import annotations

@@ -122,7 +122,8 @@ def test_a_nested_incident_is_reported_once_and_its_overlaps_fold_under_it(
     assert folded[(("line", "sales"),)] == target
     assert folded[(("region", "us"), ("tier", "enterprise"))] == target
     assert folded[(("line", "sales"), ("region", "eu"))] == target
-    assert out[0].rank == 1 and out[0].keys == target
+    assert out[0].rank == 1
+    assert out[0].keys == target
 
 
 def test_a_shift_in_every_segment_is_reported_once_as_affecting_all(
@@ -137,10 +138,13 @@ def test_a_shift_in_every_segment_is_reported_once_as_affecting_all(
     cur, tc = build_slices(cols_c, y_c, kind="proportion")
     out = discover_changes(base, cur, kind="proportion", direction="higher_is_worse",
                            totals=(tb, tc))  # fmt: skip
-    assert out[0].status == "global" and out[0].keys == () and out[0].rank == 1
+    assert out[0].status == "global"
+    assert out[0].keys == ()
+    assert out[0].rank == 1
     assert [r for r in out if r.status == "reported"] == []
     free = next(r for r in out if r.keys == (("tier", "free"),))
-    assert free.status == "folded" and free.explained_by == ()
+    assert free.status == "folded"
+    assert free.explained_by == ()
 
 
 def test_a_parent_wide_change_is_not_reported_again_through_its_crosses(
@@ -158,5 +162,6 @@ def test_a_parent_wide_change_is_not_reported_again_through_its_crosses(
                            totals=(tb, tc))  # fmt: skip
     assert [r.keys for r in out if r.status == "reported"] == [(("tier", "enterprise"),)]
     crosses = [r for r in out if len(r.keys) == 2 and ("tier", "enterprise") in r.keys]
-    assert crosses and all(r.status == "folded" for r in crosses)
+    assert crosses
+    assert all(r.status == "folded" for r in crosses)
     assert all(r.explained_by == (("tier", "enterprise"),) for r in crosses)

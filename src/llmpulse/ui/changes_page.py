@@ -155,7 +155,8 @@ def _row(
     cohort = any(k.startswith("cohort:") for k, _ in r.keys)
     return ChangeRow(
         label=slice_label(r.keys) if r.keys else "all segments", keys=r.keys, rank=r.rank,
-        n_baseline=r.n_baseline, n_current=r.n_current, baseline_value=format_value(metric, r.baseline_value),
+        n_baseline=r.n_baseline, n_current=r.n_current,
+        baseline_value=format_value(metric, r.baseline_value),
         current_value=format_value(metric, r.current_value), diff=format_diff(metric, r.diff),
         ci=ci, p_adjusted=finite(r.p_adjusted), badge=badge, badge_class=badge_class,
         impact=with_dash(impact_fmt, r.impact),

@@ -96,6 +96,8 @@ class SliceResult:
     test: TestName
     tested: bool
     rank: int | None
+    explained_by: SliceKey | None = None
+    """Discovery: the more specific reported slice this one is folded under."""
 
 
 def compare_slices(
@@ -108,8 +110,13 @@ def compare_slices(
     min_share: float = 0.005,
     q: float = 0.05,
     confidence: float = 0.95,
+    rest_within_key: bool = False,
 ) -> list[SliceResult]:
     """Test every slice against its complement and rank the worse ones by impact (§4.1-4.8).
+
+    With ``rest_within_key`` the complement of a slice is the other slices of the same keys
+    (a dimension: the slices of one key, or of one pair of keys), so spans that lack a key are
+    never "the rest" of its values; the dimension's total is the sum of its slices.
 
     1. Support filter *before* testing (§4.1): n_S ≥ min_support, n_R ≥ min_support and
        traffic share ≥ min_share. Filtered slices are returned with `tested=False`.
@@ -125,7 +132,11 @@ def compare_slices(
     _check_args(kind, min_support, min_share, q)
     slices = stats.aggregates
     whole = Aggregates.build([totals.n], _opt(totals.bad), _opt(totals.sum), _opt(totals.sumsq))
-    rest = whole.broadcast(slices.n.size).minus(slices)
+    if rest_within_key:
+        whole_rows = dimension_totals(stats.keys, slices)
+    else:
+        whole_rows = whole.broadcast(slices.n.size)
+    rest = whole_rows.minus(slices)
     share = slices.n / totals.n if totals.n > 0 else np.zeros_like(slices.n)
     tested = (slices.n >= min_support) & (rest.n >= min_support) & (share >= min_share)
     idx = np.flatnonzero(tested)
@@ -206,6 +217,23 @@ def _explained_share(keys: list[SliceKey], impact: FloatArray) -> FloatArray:
         [v / denom[d] if denom[d] > 0 else 0.0 for d, v in zip(dims, positive, strict=True)],
         dtype=np.float64,
     )
+
+
+def dimension_totals(keys: tuple[SliceKey, ...], slices: Aggregates) -> Aggregates:
+    """Per row, the sum of the rows that slice the same keys (its dimension)."""
+    dims = [tuple(k for k, _ in key) for key in keys]
+    code = {d: i for i, d in enumerate(dict.fromkeys(dims))}
+    idx = np.array([code[d] for d in dims], dtype=np.intp)
+
+    def total(values: FloatArray | None) -> FloatArray | None:
+        if values is None:
+            return None
+        sums = np.bincount(idx, weights=values, minlength=len(code)).astype(np.float64)
+        return sums[idx]
+
+    n = total(slices.n)
+    assert n is not None
+    return Aggregates(n, total(slices.bad), total(slices.sum), total(slices.sumsq))
 
 
 def _opt(value: float | None) -> list[float] | None:

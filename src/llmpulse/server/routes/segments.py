@@ -69,13 +69,17 @@ class SliceOut(BaseModel):
     explained_share: float | None
     test: str
     tested: bool
+    """False: too small to test (under the minimum size), listed rather than left out."""
     rank: int | None
+    explained_by: dict[str, str] | None = None
+    """Discovery: the reported two-key slice this one is folded under."""
 
     @classmethod
     def from_result(cls, r: SliceResult) -> SliceOut:
         """Map an analysis result (NaN → null)."""
         d = {f: getattr(r, f) for f in SliceResult.__dataclass_fields__}
         d["keys"] = dict(r.keys)
+        d["explained_by"] = None if r.explained_by is None else dict(r.explained_by)
         return cls.model_validate(clean(d))
 
 

@@ -225,15 +225,14 @@ def dimension_totals(keys: tuple[SliceKey, ...], slices: Aggregates) -> Aggregat
     code = {d: i for i, d in enumerate(dict.fromkeys(dims))}
     idx = np.array([code[d] for d in dims], dtype=np.intp)
 
-    def total(values: FloatArray | None) -> FloatArray | None:
-        if values is None:
-            return None
+    def total(values: FloatArray) -> FloatArray:
         sums = np.bincount(idx, weights=values, minlength=len(code)).astype(np.float64)
         return sums[idx]
 
-    n = total(slices.n)
-    assert n is not None
-    return Aggregates(n, total(slices.bad), total(slices.sum), total(slices.sumsq))
+    def maybe(values: FloatArray | None) -> FloatArray | None:
+        return None if values is None else total(values)
+
+    return Aggregates(total(slices.n), maybe(slices.bad), maybe(slices.sum), maybe(slices.sumsq))
 
 
 def _opt(value: float | None) -> list[float] | None:

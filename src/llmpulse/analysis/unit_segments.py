@@ -22,7 +22,6 @@ impact ranking of `segments.compare_slices` (§4.6, §4.7).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -31,14 +30,13 @@ import numpy as np
 
 from llmpulse.analysis.aggregates import PairTestName, PairTests
 from llmpulse.analysis.clustered import (
-    compare_ratios,
     difference,
-    quantile_estimate,
     ratio_estimate,
 )
 from llmpulse.analysis.means import phi_effect_size, summary_from_sums
 from llmpulse.analysis.segments import SliceKey, SliceResult, assemble_results
 from llmpulse.analysis.types import Direction, FloatArray, IntArray
+from llmpulse.analysis.unit_percentiles import PercentileTest, percentile_tests
 
 UnitKind = Literal["proportion", "mean", "distribution"]
 
@@ -72,11 +70,18 @@ def compare_unit_slices(
     keys: tuple[SliceKey, ...] = tuple(((key, v),) for v in rows.values)
     tested = (n_g >= min_support) & (total - n_g >= min_support) & (share >= min_share)
     if kind == "distribution":
-        above = _above(rows, quantile)
-        stats = [
-            _percentile_test(rows, g, quantile, confidence, above) if tested[g] else None
-            for g in range(g_count)
-        ]
+        stats: list[PercentileTest | _Test | None] = list(
+            percentile_tests(
+                rows.sum,
+                rows.group,
+                rows.unit,
+                g_count,
+                rows.units,
+                quantile,
+                tested,
+                confidence=confidence,
+            )
+        )
     else:
         y_all = np.bincount(rows.unit, weights=rows.sum, minlength=rows.units).astype(np.float64)
         n_all = np.bincount(rows.unit, weights=rows.n, minlength=rows.units).astype(np.float64)
@@ -148,35 +153,6 @@ def _effect(rows: UnitRows, inside: np.ndarray, kind: UnitKind) -> float:
         ss1, ss2 = float(rows.sumsq[inside].sum()), float(rows.sumsq[~inside].sum())
     m, v = summary_from_sums(np.array([n1, n2]), np.array([s1, s2]), np.array([ss1, ss2]))
     return float(phi_effect_size(m[0], v[0], m[1], v[1])[0])
-
-
-def _above(rows: UnitRows, quantile: float) -> tuple[FloatArray, FloatArray]:
-    """Per unit: spans above the pooled q-percentile ξ, and spans (raw rows, sorted)."""
-    xi = float(np.quantile(rows.sum, quantile, method="linear"))
-    flag = (rows.sum > xi).astype(np.float64)
-    return flag, np.bincount(rows.unit, weights=flag, minlength=rows.units).astype(np.float64)
-
-
-def _percentile_test(
-    rows: UnitRows, g: int, quantile: float, confidence: float,
-    above: tuple[FloatArray, FloatArray],
-) -> _Test | None:  # fmt: skip
-    inside = rows.group == g
-    units = rows.units
-    a = quantile_estimate(rows.sum[inside], rows.unit[inside], quantile,
-                          confidence=confidence, n_clusters=units)  # fmt: skip
-    b = quantile_estimate(rows.sum[~inside], rows.unit[~inside], quantile,
-                          confidence=confidence, n_clusters=units)  # fmt: skip
-    if a.clusters < 2 or b.clusters < 2 or a.n * (1 - quantile) < 10 or b.n * (1 - quantile) < 10:
-        return None
-    flag, per_unit = above
-    n_all = np.bincount(rows.unit, minlength=units).astype(np.float64)
-    n_in = np.bincount(rows.unit[inside], minlength=units).astype(np.float64)
-    y_in = np.bincount(rows.unit[inside], weights=flag[inside], minlength=units).astype(np.float64)
-    test = compare_ratios(y_in, n_in, per_unit - y_in, n_all - n_in, confidence=confidence)
-    d = difference(a.value, a.se**2, b.value, b.se**2, confidence=confidence)
-    rel = d.diff / d.value2 if d.value2 else math.nan
-    return _Test(d.value1, d.value2, d.diff, d.ci_low, d.ci_high, rel, test.p_value)
 
 
 def rows_of(

@@ -146,3 +146,35 @@ def test_version_gate_with_units_resamples_traces_not_spans() -> None:
     assert m.baseline_units == 400
     assert m.candidate_units == 400
     assert (m.ci_high - m.ci_low) > 1.3 * (iid.ci_high - iid.ci_low)
+
+
+def test_fast_percentile_tests_equal_the_direct_computation() -> None:
+    # unit_percentiles never materialises the rest; here the rest is built and tested directly
+    from llmpulse.analysis.clustered import compare_ratios, difference
+    from llmpulse.analysis.unit_percentiles import percentile_tests
+
+    rng = np.random.default_rng(11)
+    v, u = _clustered(rng, 2500)
+    order = np.argsort(v)
+    v, u = v[order], u[order]
+    g = rng.integers(0, 4, v.size)
+    out = percentile_tests(v, g, u, 4, int(u.max()) + 1, 0.95, np.ones(4, dtype=bool))
+    xi = np.quantile(v, 0.95)
+    for k, got in enumerate(out):
+        assert got is not None
+        inside = g == k
+        a = quantile_estimate(v[inside], u[inside], 0.95)
+        b = quantile_estimate(v[~inside], u[~inside], 0.95)
+        want = difference(a.value, a.se**2, b.value, b.se**2)
+        units = int(u.max()) + 1
+        above = (v > xi).astype(float)
+        y1 = np.bincount(u[inside], weights=above[inside], minlength=units)
+        n1 = np.bincount(u[inside], minlength=units).astype(float)
+        y2 = np.bincount(u[~inside], weights=above[~inside], minlength=units)
+        n2 = np.bincount(u[~inside], minlength=units).astype(float)
+        p = compare_ratios(y1, n1, y2, n2).p_value
+        assert got.value1 == pytest.approx(want.value1, rel=1e-12)
+        assert got.value2 == pytest.approx(want.value2, rel=1e-12)
+        assert got.ci_low == pytest.approx(want.ci_low, rel=1e-9)
+        assert got.ci_high == pytest.approx(want.ci_high, rel=1e-9)
+        assert got.p_value == pytest.approx(p, rel=1e-9)

@@ -72,12 +72,14 @@ def unit_frame(q: UnitQuery, table: pa.Table) -> UnitFrame:
     n = table.column("n").to_numpy().astype(np.float64)
     s = table.column("s").to_numpy().astype(np.float64)
     ss = table.column("ss").to_numpy().astype(np.float64)
-    firsts, lasts = table.column("first").to_pylist(), table.column("last").to_pylist()
-    first: list[Any] = [None] * len(values)
-    last: list[Any] = [None] * len(values)
-    for g, a, b in zip(group.tolist(), firsts, lasts, strict=True):
-        first[g] = a if first[g] is None else min(first[g], a)
-        last[g] = b if last[g] is None else max(last[g], b)
+    spans = table.group_by("k").aggregate([("first", "min"), ("last", "max")])
+    when = {
+        str(k): (a, b)
+        for k, a, b in zip(spans.column("k").to_pylist(), spans.column("first_min").to_pylist(),
+                           spans.column("last_max").to_pylist(), strict=True)
+    }  # fmt: skip
+    first: list[Any] = [when[v][0] for v in values]
+    last: list[Any] = [when[v][1] for v in values]
     return UnitFrame(
         values, group, cluster.astype(np.int64), n, s, ss, tuple(map(_aware, first)),
         tuple(map(_aware, last)),

@@ -294,3 +294,25 @@ def test_units_raw_are_sorted_values_with_sessions_as_clusters(
     eu = frame.values.index("eu")
     want = sorted(_latency(s) for s in spans if s.metadata["region"] == "eu")
     assert frame.sum[frame.group == eu] == pytest.approx(want, rel=1e-6)
+
+
+def test_slices_by_unit_carry_the_unit_sums_of_each_slice(
+    loaded: tuple[EventStore, list[Span]],
+) -> None:
+    store, spans = loaded
+    keys = ("metadata.tier", "metadata.region")
+    plain = store.slices(SliceQuery(P, parse_field("cost_usd"), keys=keys))
+    frame = store.slices(SliceQuery(P, parse_field("cost_usd"), keys=keys, unit="session"))
+    assert sorted((r.keys, r.n) for r in frame.rows) == sorted((r.keys, r.n) for r in plain.rows)
+    for row in [*frame.rows, frame.total]:
+        chosen = [s for s in spans if all(s.metadata[k.split(".")[1]] == v for k, v in row.keys)]
+        per: dict[str, list[float]] = {}
+        for s in chosen:
+            per.setdefault(str(s.session_id), []).append(float(s.cost_usd or 0.0))
+        y = np.array([sum(v) for v in per.values()])
+        n = np.array([len(v) for v in per.values()], dtype=float)
+        assert row.units is not None
+        assert row.units[0] == len(per)
+        assert row.units[1:] == pytest.approx((y @ y, y @ n, n @ n), rel=1e-9)
+        assert row.sum == pytest.approx(y.sum())
+        assert row.n == n.sum()

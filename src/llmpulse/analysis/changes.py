@@ -79,7 +79,11 @@ def _align(base: SliceStats, cur: SliceStats) -> tuple[list[SliceKey], Aggregate
     ba = base.aggregates
     n = np.zeros(len(keys), dtype=np.float64)
     n[present] = ba.n[rows[present]]
-    return keys, Aggregates(n, pick(ba.bad), pick(ba.sum), pick(ba.sumsq)), cur.aggregates
+    units = None
+    if ba.units is not None:
+        units = np.zeros((len(keys), 4), dtype=np.float64)
+        units[present] = ba.units[rows[present]]
+    return keys, Aggregates(n, pick(ba.bad), pick(ba.sum), pick(ba.sumsq), units), cur.aggregates
 
 
 def discover_changes(

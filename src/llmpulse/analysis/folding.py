@@ -145,13 +145,14 @@ def _single(stats: SliceStats, index: Mapping[SliceKey, int], key: SliceKey) -> 
 
 def _zero(like: Aggregates) -> Aggregates:
     z = np.zeros(1, dtype=np.float64)
-    return Aggregates(z, *(None if a is None else z.copy() for a in (like.bad, like.sum,
-                                                                     like.sumsq)))  # fmt: skip
+    e = tuple(None if a is None else z.copy() for a in (like.bad, like.sum, like.sumsq))
+    units = None if like.units is None else np.zeros((1, 4), dtype=np.float64)
+    return Aggregates(z, e[0], e[1], e[2], units)
 
 
 def _minus(a: Aggregates, b: Aggregates) -> Aggregates:
     out = a.minus(b)
-    return Aggregates(np.maximum(out.n, 0.0), out.bad, out.sum, out.sumsq)
+    return Aggregates(np.maximum(out.n, 0.0), out.bad, out.sum, out.sumsq, out.units)
 
 
 def _shared(
@@ -199,8 +200,8 @@ def _global(
 ) -> SliceChange | None:  # fmt: skip
     """The all-traffic change when it is a shift shared by every value of every key."""
     base_t, cur_t = totals
-    b = Aggregates.build([base_t.n], *_opt(base_t))
-    c = Aggregates.build([cur_t.n], *_opt(cur_t))
+    b = Aggregates.build([base_t.n], *_opt(base_t), _units(base_t))
+    c = Aggregates.build([cur_t.n], *_opt(cur_t), _units(cur_t))
     if b.n[0] < 2 or c.n[0] < 2:
         return None
     t = run_pair_tests(kind, c, b, shift, confidence)
@@ -241,6 +242,10 @@ def _heterogeneous(singles: list[SliceChange], diff: float, width: float, q: flo
 
     p = 2.0 * stats.norm.sf(np.abs(np.array(z)))
     return bool((adjust_pvalues(p, method="bh") <= q).any())
+
+
+def _units(t: SliceTotals) -> list[tuple[float, float, float, float]] | None:
+    return None if t.units is None else [t.units]
 
 
 def _opt(t: SliceTotals) -> tuple[list[float] | None, list[float] | None, list[float] | None]:

@@ -48,10 +48,12 @@ class SliceStats:
     sum: npt.ArrayLike | None = None
     sumsq: npt.ArrayLike | None = None
     shift: float = 0.0
+    units: npt.ArrayLike | None = None
+    """Optional (C, Σy_c², Σy_c·n_c, Σn_c²) per slice: tests become delta-method (§4.10)."""
     aggregates: Aggregates = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        agg = Aggregates.build(self.n, self.bad, self.sum, self.sumsq)
+        agg = Aggregates.build(self.n, self.bad, self.sum, self.sumsq, self.units)
         if agg.n.size != len(self.keys):
             raise InvalidInput(f"{len(self.keys)} slice keys but {agg.n.size} counts")
         object.__setattr__(self, "aggregates", agg)
@@ -65,6 +67,7 @@ class SliceTotals:
     bad: float | None = None
     sum: float | None = None
     sumsq: float | None = None
+    units: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +134,10 @@ def compare_slices(
     """
     _check_args(kind, min_support, min_share, q)
     slices = stats.aggregates
-    whole = Aggregates.build([totals.n], _opt(totals.bad), _opt(totals.sum), _opt(totals.sumsq))
+    whole = Aggregates.build(
+        [totals.n], _opt(totals.bad), _opt(totals.sum), _opt(totals.sumsq),
+        None if totals.units is None else [totals.units],
+    )  # fmt: skip
     if rest_within_key:
         whole_rows = dimension_totals(stats.keys, slices)
     else:
@@ -232,7 +238,12 @@ def dimension_totals(keys: tuple[SliceKey, ...], slices: Aggregates) -> Aggregat
     def maybe(values: FloatArray | None) -> FloatArray | None:
         return None if values is None else total(values)
 
-    return Aggregates(total(slices.n), maybe(slices.bad), maybe(slices.sum), maybe(slices.sumsq))
+    units = None
+    if slices.units is not None:
+        units = np.stack([total(slices.units[:, j]) for j in range(4)], axis=1)
+    return Aggregates(
+        total(slices.n), maybe(slices.bad), maybe(slices.sum), maybe(slices.sumsq), units
+    )
 
 
 def _opt(value: float | None) -> list[float] | None:

@@ -93,7 +93,7 @@ def compare(
 @segments_app.command("discover")
 def discover(
     project: ProjectArg, metric: MetricOpt, key: KeysOpt, top: TopOpt = 20,
-    direction: DirectionOpt = None, min_support: MinSupportOpt = None,
+    direction: DirectionOpt = None, min_support: MinSupportOpt = None, unit: UnitOpt = None,
     since: SinceOpt = None, start: StartOpt = None, end: EndOpt = None, attr: AttrOpt = None,
     kind: KindOpt = None, model: ModelOpt = None, status: StatusOpt = None,
     url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,
@@ -104,7 +104,7 @@ def discover(
         url, api_key,
         lambda client: client.discover_slices_raw(
             project, metric, key, k=top, direction=direction, min_support=min_support,
-            **filters,
+            unit=unit, **filters,
         ),
         slice_rows, as_json=as_json, columns=DISCOVER_COLUMNS, footer=SLICE_FOOTER,
     )  # fmt: skip
@@ -187,13 +187,14 @@ def changes(
     top: TopOpt = 20,
     start: StartOpt = None, end: EndOpt = None,
     kind: Annotated[str | None, typer.Option("--kind", help="Span kind filter.")] = None,
+    unit: UnitOpt = None,
     url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Slices whose metric got worse from the baseline window to the current one."""
     with api_errors(), make_client(url, api_key) as client:
         body = client.segment_changes_raw(
             project, metric, key, baseline_start=baseline_start, baseline_end=baseline_end,
-            start=start, end=end, k=top, kind=kind,
+            start=start, end=end, k=top, kind=kind, unit=unit,
         )  # fmt: skip
     if as_json:
         typer.echo(json.dumps(body, indent=2))

@@ -163,13 +163,18 @@ def to_stats(frame: SliceFrame, kind: Kind) -> tuple[SliceStats, SliceTotals]:
     keys = tuple(r.keys for r in frame.rows)
     n = [r.n for r in frame.rows]
     t = frame.total
+    units: list[tuple[float, float, float, float]] | None = None
+    if t.units is not None:
+        units = [r.units for r in frame.rows if r.units is not None]
+        units = units if len(units) == len(frame.rows) else None
     if kind == "proportion":
-        stats = SliceStats(keys, n, bad=[r.sum for r in frame.rows])
-        return stats, SliceTotals(t.n, bad=t.sum)
+        stats = SliceStats(keys, n, bad=[r.sum for r in frame.rows], units=units)
+        return stats, SliceTotals(t.n, bad=t.sum, units=t.units if units else None)
     stats = SliceStats(
-        keys, n, sum=[r.sum for r in frame.rows], sumsq=[r.sumsq for r in frame.rows]
-    )
-    return stats, SliceTotals(t.n, sum=t.sum, sumsq=t.sumsq)
+        keys, n, sum=[r.sum for r in frame.rows], sumsq=[r.sumsq for r in frame.rows],
+        units=units,
+    )  # fmt: skip
+    return stats, SliceTotals(t.n, sum=t.sum, sumsq=t.sumsq, units=t.units if units else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +210,11 @@ class SegmentService:
         return await self._cohorts.resolve_keys(scope.project, keys)
 
     async def _slices(
-        self, scope: Scope, m: MetricSpec, keys: tuple[GroupKey, ...], pairs: bool
-    ) -> SliceFrame:
-        q = SliceQuery(scope.project, m.field, keys, scope.time, scope.where, pairs=pairs)
+        self, scope: Scope, m: MetricSpec, keys: tuple[GroupKey, ...], pairs: bool,
+        unit: Unit = "span",
+    ) -> SliceFrame:  # fmt: skip
+        q = SliceQuery(scope.project, m.field, keys, scope.time, scope.where, pairs=pairs,
+                       unit=unit)  # fmt: skip
         return await self._query.slices(q)
 
     async def units(
@@ -243,24 +250,32 @@ class SegmentService:
     async def discover(
         self, scope: Scope, m: MetricSpec, keys: tuple[GroupKey, ...], *,
         direction: Direction | None = None, min_support: int = 30, k: int = 20,
+        unit: Unit = "trace",
     ) -> SegmentReport:  # fmt: skip
-        """The worst one- and two-key slices on a rate or a mean."""
+        """The worst one- and two-key slices on a rate or a mean, ``unit`` as the unit.
+
+        Unit sums are exact for keys that are constant within a unit (a trace's tier); for a
+        key that varies within one (``model`` in a trace) a unit's spans of two values count
+        as two units.
+        """
         if len(keys) < 1:
             raise InvalidInput("no keys", [FieldError("key", "give at least one key")])
         kind = aggregate_kind(supported(m, "discover"))
         d = direction_for(m, direction)
         keys = await self._resolve(scope, keys)
-        frame = await self._slices(scope, m, keys, pairs=True)
+        frame = await self._slices(scope, m, keys, pairs=True, unit=unit)
         stats, totals = to_stats(frame, kind)
         rows = discover_slices(stats, totals, kind=kind, direction=d, min_support=min_support, k=k)
         return SegmentReport(
-            m.name, kind, tuple(map(label_of, keys)), frame.total.n, rows, "span", d,
+            m.name, kind, tuple(map(label_of, keys)), frame.total.n, rows, unit, d,
             unit_of_measure(m.field), frame.truncated,
+            None if frame.total.units is None else int(frame.total.units[0]),
         )  # fmt: skip
 
     async def changes(
         self, scope: Scope, baseline: TimeRange, m: MetricSpec, keys: tuple[GroupKey, ...], *,
         direction: Direction | None = None, min_support: int = 30, k: int = 20,
+        unit: Unit = "trace",
     ) -> ChangeReport:  # fmt: skip
         """Slices whose metric got worse in ``scope.time`` compared with ``baseline``.
 
@@ -275,7 +290,8 @@ class SegmentService:
         keys = await self._resolve(scope, keys)
         before = replace(scope, time=baseline)
         cur, base = await asyncio.gather(
-            self._slices(scope, m, keys, pairs=True), self._slices(before, m, keys, pairs=True)
+            self._slices(scope, m, keys, pairs=True, unit=unit),
+            self._slices(before, m, keys, pairs=True, unit=unit),
         )
         (sb, tb), (sc, tc) = to_stats(base, kind), to_stats(cur, kind)
 
@@ -288,16 +304,16 @@ class SegmentService:
         rows = run({})
         reported = [r.keys for r in rows if r.status == "reported"][:MAX_OVERLAPS]
         if len(reported) > 1:
-            overlaps = await self._overlaps(scope, before, m, keys, kind, reported)
+            overlaps = await self._overlaps(scope, before, m, keys, kind, reported, unit)
             rows = run(overlaps)
         return ChangeReport(
             m.name, kind, tuple(map(label_of, keys)), base.total.n, cur.total.n, rows, d,
-            unit_of_measure(m.field), cur.truncated or base.truncated,
+            unit_of_measure(m.field), cur.truncated or base.truncated, unit,
         )  # fmt: skip
 
     async def _overlaps(
         self, scope: Scope, before: Scope, m: MetricSpec, keys: tuple[GroupKey, ...],
-        kind: Literal["proportion", "mean"], targets: list[SliceKey],
+        kind: Literal["proportion", "mean"], targets: list[SliceKey], unit: Unit,
     ) -> dict[SliceKey, Overlap]:  # fmt: skip
         """Aggregates of every slice within each target slice, in both windows."""
         by_label = {label_of(key): key for key in keys}
@@ -311,7 +327,7 @@ class SegmentService:
                 conditions.extend(cond)
             else:
                 frames = [
-                    self._slices(_within(sc, conditions), m, keys, pairs=True)
+                    self._slices(_within(sc, conditions), m, keys, pairs=True, unit=unit)
                     for sc in (before, scope)
                 ]
                 b, c = await asyncio.gather(*frames)

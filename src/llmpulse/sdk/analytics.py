@@ -211,11 +211,12 @@ class AnalyticsMixin:
         k: int = 20,
         direction: str | None = None,
         min_support: int | None = None,
+        unit: str | None = None,
         **filters: Unpack[SpanFilters],
     ) -> JsonDict:
         """``GET …/segments/discover`` as JSON: the ``k`` worst one- and two-key slices."""
         params: Params = [("metric", metric), *repeat("key", keys), ("k", str(k))]
-        params += _optional(direction=direction, min_support=min_support)
+        params += _optional(direction=direction, min_support=min_support, unit=unit)
         return self._get_project(project, "segments/discover", params, filters)
 
     def discover_slices(
@@ -227,6 +228,7 @@ class AnalyticsMixin:
         k: int = 20,
         direction: str | None = None,
         min_support: int | None = None,
+        unit: str | None = None,
         **filters: Unpack[SpanFilters],
     ) -> pd.DataFrame:
         """The worst slices as a DataFrame, worst first; columns as in `get_segments`.
@@ -234,8 +236,9 @@ class AnalyticsMixin:
         A one-key slice has null in the other keys' columns.
         """
         body = self.discover_slices_raw(
-            project, metric, keys, k=k, direction=direction, min_support=min_support, **filters
-        )
+            project, metric, keys, k=k, direction=direction, min_support=min_support, unit=unit,
+            **filters,
+        )  # fmt: skip
         return to_frame(slice_rows(body))
 
     # -- fairness and versions -------------------------------------------------------------

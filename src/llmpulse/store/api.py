@@ -136,6 +136,10 @@ class MetricFrame:
     rows: list[MetricRow]
 
 
+Unit = Literal["trace", "session", "user", "span"]
+"""The unit of analysis (METHODS.md §4.10): spans of one unit share their fate."""
+
+
 @dataclass(frozen=True, slots=True)
 class SliceQuery:
     """Per-slice sums of one field for every value of each key and of each pair of keys."""
@@ -147,16 +151,23 @@ class SliceQuery:
     where: SpanFilter = SpanFilter()
     pairs: bool = True
     max_values_per_key: int = 200
+    unit: Unit = "span"
+    """With a unit other than span, each row also carries its unit sums (`SliceRow.units`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class SliceRow:
-    """Additive statistics of one slice: n (spans with the field), Σv and Σv²."""
+    """Additive statistics of one slice: n (spans with the field), Σv and Σv².
+
+    ``units`` (when the query names a unit of analysis): the number of units C and, over them,
+    Σy_c², Σy_c·n_c and Σn_c² with y_c = Σv and n_c = spans of unit c within the slice.
+    """
 
     keys: tuple[tuple[str, str], ...]
     n: int
     sum: float
     sumsq: float
+    units: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +178,6 @@ class SliceFrame:
     rows: list[SliceRow]
     truncated: bool = False
     """True when some key had more than ``max_values_per_key`` values (the smallest dropped)."""
-
-
-Unit = Literal["trace", "session", "user", "span"]
-"""The unit of analysis (METHODS.md §4.10): spans of one unit share their fate."""
 
 
 @dataclass(frozen=True, slots=True)

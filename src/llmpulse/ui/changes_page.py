@@ -82,7 +82,7 @@ def changes_defaults(form: AnalysisForm, current: str) -> tuple[AnalysisForm, st
     return AnalysisForm(
         metrics=form.metrics or (DEFAULT_METRIC,), keys=form.keys or DEFAULT_KEYS,
         root_only=form.root_only, direction=form.direction, min_support=form.min_support,
-        baseline=form.baseline or DEFAULT_BASELINE,
+        baseline=form.baseline or DEFAULT_BASELINE, unit=form.unit,
     ), current or DEFAULT_CURRENT  # fmt: skip
 
 
@@ -114,7 +114,7 @@ async def changes_context(
     scope = Scope(summary.name, windows.current, SpanFilter(root_only=form.root_only))
     report = await segments.changes(
         scope, windows.baseline, m, form.keys, direction=direction, min_support=min_support,
-        k=CHANGES_K,
+        k=CHANGES_K, unit=form.parsed_unit(),
     )  # fmt: skip
     trace_window = Window(
         "current", windows.current.start, windows.current.end, "1h", BUCKETS["1h"]

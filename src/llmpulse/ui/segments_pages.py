@@ -86,8 +86,9 @@ async def segments_context(
     scope = scope_of(summary.name, window, form.root_only)
     if form.discover:
         report = await segments.discover(
-            scope, m, form.keys, direction=direction, min_support=min_support, k=DISCOVER_K
-        )
+            scope, m, form.keys, direction=direction, min_support=min_support, k=DISCOVER_K,
+            unit=form.parsed_unit(),
+        )  # fmt: skip
     else:
         report = await segments.compare_key(
             scope, m, form.keys[0], direction=direction, min_support=min_support,

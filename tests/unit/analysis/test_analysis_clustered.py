@@ -178,3 +178,24 @@ def test_fast_percentile_tests_equal_the_direct_computation() -> None:
         assert got.ci_low == pytest.approx(want.ci_low, rel=1e-9)
         assert got.ci_high == pytest.approx(want.ci_high, rel=1e-9)
         assert got.p_value == pytest.approx(p, rel=1e-9)
+
+
+def test_pair_tests_on_unit_sums_equal_the_delta_method_on_unit_totals() -> None:
+    # what the store returns per slice (C, Σy², Σyn, Σn²) gives the same test as the totals
+    from llmpulse.analysis.aggregates import Aggregates, run_pair_tests
+
+    rng = np.random.default_rng(12)
+    sizes_a, sizes_b = rng.integers(1, 6, 300), rng.integers(1, 6, 400)
+    ya, yb = rng.binomial(sizes_a, 0.2).astype(float), rng.binomial(sizes_b, 0.1).astype(float)
+    na, nb = sizes_a.astype(float), sizes_b.astype(float)
+
+    def agg(y: np.ndarray, n: np.ndarray) -> Aggregates:
+        units = [[y.size, y @ y, y @ n, n @ n]]
+        return Aggregates.build([n.sum()], [y.sum()], units=units)
+
+    t = run_pair_tests("proportion", agg(ya, na), agg(yb, nb), 0.0, 0.95)
+    want = compare_ratios(ya, na, yb, nb)
+    assert t.names == ["delta_method"]
+    assert t.diff[0] == pytest.approx(want.diff)
+    assert t.p_value[0] == pytest.approx(want.p_value, rel=1e-9)
+    assert t.ci_low[0] == pytest.approx(want.ci_low, rel=1e-9)

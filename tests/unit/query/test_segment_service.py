@@ -204,3 +204,30 @@ def test_discover_and_changes_refuse_aggregates_they_would_not_compute(
     assert err.value.errors[0].path == "metric"
     assert "discover: rate, mean" in err.value.errors[0].message
     assert "segments: rate, mean, p50, p90, p95, p99" in err.value.errors[0].message
+
+
+def test_discover_and_changes_analyse_traces_as_units() -> None:
+    rng = np.random.default_rng(8)
+    b = Builder()
+    for i in range(3000):
+        tier = ("free", "pro", "enterprise")[i % 3]
+        p = 0.25 if tier == "free" else 0.03
+        b.trace(T0 + timedelta(seconds=i), 300, spans=3, error=rng.random() < p, tier=tier,
+                region=("eu", "us")[i % 2])  # fmt: skip
+    svc = b.service()
+    keys = ("metadata.tier", "metadata.region")
+    report = run(lambda: svc.discover(Scope(P), parse_metric("error:rate"), keys))
+    assert report.unit == "trace"
+    assert report.total_units == 3000
+    top = report.rows[0]
+    assert top.keys == (("metadata.tier", "free"),)
+    assert top.test == "delta_method"
+    # spans of a trace fail together: the trace-level interval is wider than the span-level one
+    spans = run(lambda: svc.discover(Scope(P), parse_metric("error:rate"), keys, unit="span"))
+    top_spans = next(r for r in spans.rows if r.keys == top.keys)
+    assert (top.ci_high - top.ci_low) > 1.4 * (top_spans.ci_high - top_spans.ci_low)
+    half = T0 + timedelta(seconds=1500)
+    changes = run(lambda: svc.changes(Scope(P, TimeRange(half)), TimeRange(T0, half),
+                                      parse_metric("error:rate"), keys))  # fmt: skip
+    assert changes.unit == "trace"
+    assert not any(r.status == "reported" for r in changes.rows)  # nothing changed

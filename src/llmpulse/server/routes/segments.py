@@ -136,11 +136,13 @@ async def discover_segments(
     key: ListParam = [], metric: ListParam = [],  # noqa: B006
     direction: DirectionParam = None,
     min_support: Annotated[int, Query(ge=1)] = 30, k: Annotated[int, Query(ge=1, le=200)] = 20,
+    unit: UnitParam = "trace",
 ) -> SegmentReportOut:  # fmt: skip
     """The slices (one key or a pair) that are significantly worst on a rate or a mean."""
     report = await services.segments.discover(
-        scope, _one_metric(metric), tuple(key), direction=direction, min_support=min_support, k=k
-    )
+        scope, _one_metric(metric), tuple(key), direction=direction, min_support=min_support,
+        k=k, unit=unit,
+    )  # fmt: skip
     return SegmentReportOut.from_report(report)
 
 
@@ -192,11 +194,12 @@ async def segment_changes(
     key: ListParam = [], metric: ListParam = [],  # noqa: B006
     direction: DirectionParam = None,
     min_support: Annotated[int, Query(ge=1)] = 30, k: Annotated[int, Query(ge=1, le=200)] = 20,
+    unit: UnitParam = "trace",
 ) -> ChangeReportOut:  # fmt: skip
     """Slices whose metric got worse from the baseline window to ``start``..``end``."""
     report = await services.segments.changes(
         scope, time_range(baseline_start, baseline_end), _one_metric(metric), tuple(key),
-        direction=direction, min_support=min_support, k=k,
+        direction=direction, min_support=min_support, k=k, unit=unit,
     )  # fmt: skip
     rows = []
     for r in report.rows:

@@ -59,9 +59,13 @@ def slice_frame(q: SliceQuery, rows: list[tuple[Any, ...]]) -> SliceFrame:
         gid = int(r[0])
         values = r[1 : 1 + nk]
         n, s, ss = int(r[1 + nk]), float(r[2 + nk] or 0.0), float(r[3 + nk] or 0.0)
+        units = None
+        if len(r) > 4 + nk:  # a unit of analysis: C, Σy², Σy·n, Σn²
+            c, yy, yn, nn = (float(x or 0.0) for x in r[4 + nk : 8 + nk])
+            units = (c, yy, yn, nn)
         grouped = [i for i in range(nk) if not gid & (1 << (nk - 1 - i))]
         if not grouped:
-            total = SliceRow((), n, s, ss)
+            total = SliceRow((), n, s, ss, units)
             continue
         if any(values[i] is None for i in grouped):
             continue
@@ -72,5 +76,5 @@ def slice_frame(q: SliceQuery, rows: list[tuple[Any, ...]]) -> SliceFrame:
                 truncated = True
                 continue
         keys = tuple((labels[i], str(values[i])) for i in grouped)
-        out.append(SliceRow(keys, n, s, ss))
+        out.append(SliceRow(keys, n, s, ss, units))
     return SliceFrame(total, out, truncated)

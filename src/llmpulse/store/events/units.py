@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from llmpulse.store.api import UnitFrame, UnitQuery
 from llmpulse.store.events.metrics import (
+    UNIT_SQL,
     Compiled,
     MetricDialect,
     _filters,
@@ -24,12 +25,7 @@ from llmpulse.store.events.metrics import (
 )
 from llmpulse.store.events.results import _aware
 
-UNIT_EXPR = {
-    "trace": "spans.trace_id",
-    "session": "COALESCE(spans.session_id, 'trace:' || spans.trace_id)",
-    "user": "COALESCE(spans.user_id, 'trace:' || spans.trace_id)",
-    "span": "spans.span_id",
-}
+UNIT_EXPR = UNIT_SQL
 
 
 def compile_units(q: UnitQuery, d: MetricDialect) -> Compiled:

@@ -23,6 +23,7 @@ from llmpulse.store.api import (
     SliceQuery,
     SpanFilter,
     SpanQuery,
+    TimeRange,
     UnitQuery,
 )
 
@@ -316,3 +317,14 @@ def test_slices_by_unit_carry_the_unit_sums_of_each_slice(
         assert row.units[1:] == pytest.approx((y @ y, y @ n, n @ n), rel=1e-9)
         assert row.sum == pytest.approx(y.sum())
         assert row.n == n.sum()
+
+
+def test_slices_by_unit_over_no_spans_have_an_empty_total(
+    loaded: tuple[EventStore, list[Span]],
+) -> None:
+    store, _ = loaded
+    empty = TimeRange(T0 - timedelta(days=2), T0 - timedelta(days=1))
+    q = SliceQuery(P, parse_field("error"), keys=("metadata.tier",), time=empty, unit="trace")
+    frame = store.slices(q)
+    assert frame.rows == []
+    assert frame.total.n == 0

@@ -58,7 +58,7 @@ def slice_frame(q: SliceQuery, rows: list[tuple[Any, ...]]) -> SliceFrame:
     for r in rows:
         gid = int(r[0])
         values = r[1 : 1 + nk]
-        n, s, ss = int(r[1 + nk]), float(r[2 + nk] or 0.0), float(r[3 + nk] or 0.0)
+        n, s, ss = int(r[1 + nk] or 0), float(r[2 + nk] or 0.0), float(r[3 + nk] or 0.0)
         units = None
         if len(r) > 4 + nk:  # a unit of analysis: C, Σy², Σy·n, Σn²
             c, yy, yn, nn = (float(x or 0.0) for x in r[4 + nk : 8 + nk])

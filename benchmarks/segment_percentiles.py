@@ -9,6 +9,7 @@ with no query cache:
 * ``segments latency_ms:p95`` by a typed column (``model``) and by a metadata key
   (``metadata.region``), trace as the unit: every value that passes the minimum size is tested
   (pooled-quantile test, Woodruff intervals);
+* ``segments error:rate`` and ``discover latency_ms:mean`` (delta method over traces);
 * the version gate on ``latency_ms:p95`` (cluster bootstrap, B = 1000) over all spans.
 
 Prints the median and the spread of ``--runs`` runs of each. The machine is shared: quote
@@ -103,6 +104,9 @@ def main() -> None:
                 lambda: svc.compare_key(Scope(P), p95, "metadata.region"),
             "segments error:rate by metadata.region":
                 lambda: svc.compare_key(Scope(P), parse_metric("error:rate"), "metadata.region"),
+            "discover latency_ms:mean, model x region":
+                lambda: svc.discover(Scope(P), parse_metric("latency_ms:mean"),
+                                     ("model", "metadata.region")),
             "version gate p95, B = 1000 (all spans)":
                 lambda: svc.compare_versions(Scope(P), "version", "v1", "v2", (p95,)),
         }  # fmt: skip

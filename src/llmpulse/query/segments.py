@@ -16,20 +16,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from typing import Literal
 
-import numpy as np
-import numpy.typing as npt
-
 from llmpulse.analysis.changes import Overlap, SliceChange, discover_changes
-from llmpulse.analysis.clustered import ratio_estimate
 from llmpulse.analysis.comparison import (
     ComparisonReport,
-    LatencyMetric,
-    MeanMetric,
     MetricInput,
-    ProportionMetric,
     compare_versions,
 )
 from llmpulse.analysis.direction import metric_direction, unit_of_measure
@@ -40,9 +32,10 @@ from llmpulse.analysis.unit_segments import UnitRows, compare_unit_slices
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName
-from llmpulse.domain.metrics import Agg, MetricField, MetricSpec, Source
+from llmpulse.domain.metrics import Agg, MetricSpec, Source
 from llmpulse.query.cohorts import CohortService
 from llmpulse.query.service import QueryService
+from llmpulse.query.versions import COUNT, group_rates, overlap_window, version_input
 from llmpulse.store.api import (
     CohortKey,
     GroupKey,
@@ -385,75 +378,11 @@ class SegmentService:
 
     async def _overlap(self, scope: Scope, key: GroupKey, a: str, b: str, unit: Unit) -> TimeRange:
         """The scope's time cut to when both values of ``key`` had spans (end exclusive)."""
-        frame = await self.units(scope, COUNT, key, unit)
-        where = {v: i for i, v in enumerate(frame.values)}
-        if a not in where or b not in where:
-            return scope.time
-        firsts = [frame.first[where[a]], frame.first[where[b]]]
-        lasts = [frame.last[where[a]], frame.last[where[b]]]
-        if None in firsts or None in lasts:
-            return scope.time
-        start = max(t for t in firsts if t is not None)
-        end = min(t for t in lasts if t is not None) + timedelta(microseconds=1)
-        if end <= start:  # never live together: nothing to compare
-            return TimeRange(start, start)
-        return TimeRange(start, end)
+        return overlap_window(await self.units(scope, COUNT, key, unit), a, b, scope.time)
 
     async def _version_input(
         self, scope: Scope, key: GroupKey, a: str, b: str, m: MetricSpec, guard: bool,
         unit: Unit,
     ) -> MetricInput:  # fmt: skip
-        kind = metric_kind(m)
-        d = metric_direction(m.field)
-        frame = await self.units(scope, m, key, unit, raw=kind == "distribution")
-        where = {v: i for i, v in enumerate(frame.values)}
-
-        def pick(value: str) -> tuple[npt.NDArray[np.float64], ...]:
-            inside = frame.group == where.get(value, -1)
-            return frame.n[inside], frame.sum[inside], frame.sumsq[inside], \
-                frame.cluster[inside].astype(np.float64)  # fmt: skip
-
-        (na, sa, qa, ca), (nb, sb, qb, cb) = pick(a), pick(b)
-        if kind == "distribution":
-            return LatencyMetric(
-                m.name, sa, sb, quantile=m.quantile or 0.5, direction=d, guard_rail=guard,
-                baseline_units=ca.astype(np.int64), candidate_units=cb.astype(np.int64),
-            )  # fmt: skip
-        ua, ub = _per_unit(ca, sa, na), _per_unit(cb, sb, nb)
-        if kind == "proportion":
-            return ProportionMetric(
-                m.name, int(sa.sum()), int(na.sum()), int(sb.sum()), int(nb.sum()),
-                direction=d, guard_rail=guard, baseline_units=ua, candidate_units=ub,
-            )  # fmt: skip
-        return MeanMetric(
-            m.name, int(na.sum()), float(sa.sum()), float(qa.sum()), int(nb.sum()),
-            float(sb.sum()), float(qb.sum()), direction=d, guard_rail=guard,
-            baseline_units=ua, candidate_units=ub,
-        )  # fmt: skip
-
-
-COUNT = MetricSpec(MetricField("count", Source.COUNT), Agg.COUNT)
-
-
-def _per_unit(
-    units: npt.NDArray[np.float64], y: npt.NDArray[np.float64], n: npt.NDArray[np.float64]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """(Σy, Σn) per unit code present."""
-    _, inverse = np.unique(units, return_inverse=True)
-    return np.bincount(inverse, weights=y).astype(np.float64), np.bincount(
-        inverse, weights=n
-    ).astype(np.float64)
-
-
-def group_rates(
-    frame: UnitFrame,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Per value of the key: bad events, spans and the cluster-robust variance of the rate."""
-    g = len(frame.values)
-    bad = np.bincount(frame.group, weights=frame.sum, minlength=g).astype(np.float64)
-    n = np.bincount(frame.group, weights=frame.n, minlength=g).astype(np.float64)
-    var = np.full(g, np.nan)
-    for i in range(g):
-        inside = frame.group == i
-        var[i] = ratio_estimate(frame.sum[inside], frame.n[inside]).variance
-    return bad, n, var
+        raw = metric_kind(m) == "distribution"
+        return version_input(await self.units(scope, m, key, unit, raw=raw), a, b, m, guard)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from llmpulse.analysis.cluster_bootstrap import cluster_bootstrap_difference
 from llmpulse.analysis.means import summary_from_sums, welch_from_summary
 from llmpulse.analysis.proportions import two_proportion_z
 from llmpulse.analysis.unit_segments import UnitKind, UnitRows, compare_unit_slices
@@ -114,4 +115,21 @@ def test_latency_p95_by_trace_is_calibrated(demo_store: DuckDBEventStore) -> Non
     rejected = 0
     for _ in range(SHUFFLES):
         rejected += int(_unit_p(frame, _labels(rng, units), "distribution") < ALPHA)
+    assert BAND[0] <= rejected / SHUFFLES <= BAND[1], rejected / SHUFFLES
+
+
+@pytest.mark.slow
+def test_version_gate_bootstrap_of_p95_by_trace_is_calibrated(demo_store: DuckDBEventStore) -> None:
+    # the version gate's cluster bootstrap (B = 1000): labels shuffled across traces
+    frame = _units(demo_store, "latency_ms", "trace", raw=True)
+    units = int(frame.cluster.max()) + 1
+    rng = np.random.default_rng(4)
+    rejected = 0
+    for i in range(SHUFFLES):
+        a = _labels(rng, units)[frame.cluster]
+        r = cluster_bootstrap_difference(
+            frame.sum[a], frame.cluster[a], frame.sum[~a], frame.cluster[~a], 0.95,
+            n_resamples=1000, seed=i,
+        )  # fmt: skip
+        rejected += int(r.ci_low > 0 or r.ci_high < 0)
     assert BAND[0] <= rejected / SHUFFLES <= BAND[1], rejected / SHUFFLES

@@ -80,6 +80,9 @@ def test_dashboard_is_reached_from_traces_and_links_to_segments(
     expect(page).to_have_url(re.compile(rf"/ui/projects/{data.project}/dashboard$"))
     page.locator("#panel-errors a.seglink").click()
     expect(page).to_have_url(re.compile(r"/segments\?metric=error%3Arate&key=metadata.tier"))
+    # issue 15: the chart counts trace roots, so the linked page does too (same overall value)
+    expect(page).to_have_url(re.compile(r"root_only=1"))
+    expect(page.locator("#a-roots")).to_be_checked()
     expect(page.locator("#segments-table tbody tr")).to_have_count(3)
 
 

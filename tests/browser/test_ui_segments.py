@@ -113,9 +113,16 @@ def test_compare_shows_hold_signal_when_candidate_is_slower(
     page.goto(_url(data, "compare"))
     expect(page.locator("#a-baseline")).to_have_value("v1")
     expect(page.locator("#a-candidate")).to_have_value("v2")
+    # 180 requests per version hold 9 beyond a p95: too few to compare it (METHODS §4.5)
+    p95 = page.locator("#compare-table tr[data-metric='latency_ms:p95']")
+    expect(p95.locator(".verdict")).to_have_text("insufficient data")
+    expect(page.locator("#signal")).to_have_attribute("data-signal", "insufficient_data")
+    expect(page.locator("#compare-window")).to_contain_text("unit of analysis: trace")
+    metrics = "metric=latency_ms:p90&metric=error:rate&metric=cost_usd:mean"
+    page.goto(_url(data, "compare", f"key=version&baseline=v1&candidate=v2&{metrics}"))
     expect(page.locator("#signal")).to_have_attribute("data-signal", "hold")
     expect(page.locator("#signal .word")).to_have_text(re.compile("hold", re.I))
-    latency = page.locator("#compare-table tr[data-metric='latency_ms:p95']")
+    latency = page.locator("#compare-table tr[data-metric='latency_ms:p90']")
     expect(latency.locator(".verdict")).to_have_text("worse")
     expect(page.locator("#compare-table tbody tr")).to_have_count(3)
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
@@ -124,9 +131,9 @@ def test_compare_shows_hold_signal_when_candidate_is_slower(
 def test_compare_swapped_versions_promote_when_candidate_is_faster(
     page: Page, data: AnalyticsProject
 ) -> None:
-    page.goto(_url(data, "compare", "key=version&baseline=v2&candidate=v1&metric=latency_ms:p95"))
+    page.goto(_url(data, "compare", "key=version&baseline=v2&candidate=v1&metric=latency_ms:p90"))
     expect(page.locator("#signal")).to_have_attribute("data-signal", "promote")
-    row = page.locator("#compare-table tr[data-metric='latency_ms:p95']")
+    row = page.locator("#compare-table tr[data-metric='latency_ms:p90']")
     expect(row.locator(".verdict")).to_have_text("better")
 
 

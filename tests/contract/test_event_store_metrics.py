@@ -23,6 +23,8 @@ from llmpulse.store.api import (
     SliceQuery,
     SpanFilter,
     SpanQuery,
+    TimeRange,
+    UnitQuery,
 )
 
 P = ProjectName("metrics")
@@ -253,3 +255,76 @@ def test_cohort_conditions_filter_and_split_spans(loaded: tuple[EventStore, list
     assert row.n == sum(s.metadata["tier"] == "enterprise" for s in spans)
     page = store.list_spans(SpanQuery(P, conditions=conds, limit=1000))
     assert len(page.items) == len(inside)
+
+
+def test_units_aggregate_per_value_and_trace_and_match_the_spans(
+    loaded: tuple[EventStore, list[Span]],
+) -> None:
+    store, spans = loaded
+    frame = store.units(UnitQuery(P, parse_field("error"), "metadata.tier", unit="trace"))
+    assert frame.values == tuple(sorted(TIERS))
+    expected: dict[tuple[str, str], list[float]] = {}
+    for s in spans:
+        bad = 1.0 if s.status_code is StatusCode.ERROR else 0.0
+        expected.setdefault((s.metadata["tier"], s.trace_id), []).append(bad)
+    assert len(frame.n) == len(expected)
+    assert frame.n.sum() == len(spans)
+    # cluster codes identify traces: a trace's spans (here in two tiers) share one code
+    per_cluster = np.bincount(frame.cluster, weights=frame.n)
+    assert sorted(per_cluster.tolist()) == [2.0] * len({s.trace_id for s in spans})
+    rows = sorted(zip(frame.group.tolist(), frame.n.tolist(), frame.sum.tolist(), strict=True))
+    want = sorted((frame.values.index(t), len(v), sum(v)) for (t, _), v in expected.items())
+    assert rows == want
+    per_tier = {t: sum(sum(v) for k, v in expected.items() if k[0] == t) for t in TIERS}
+    for i, t in enumerate(frame.values):
+        assert frame.sum[frame.group == i].sum() == per_tier[t]
+        chosen = [s.start_time for s in spans if s.metadata["tier"] == t]
+        assert frame.first[i] == min(chosen)
+        assert frame.last[i] == max(chosen)
+
+
+def test_units_raw_are_sorted_values_with_sessions_as_clusters(
+    loaded: tuple[EventStore, list[Span]],
+) -> None:
+    store, spans = loaded
+    q = UnitQuery(P, parse_field("latency_ms"), "metadata.region", unit="session", raw=True)
+    frame = store.units(q)
+    assert frame.n.size == len(spans)
+    assert np.all(np.diff(frame.sum) >= 0)
+    assert np.unique(frame.cluster).size == len({s.session_id for s in spans})
+    eu = frame.values.index("eu")
+    want = sorted(_latency(s) for s in spans if s.metadata["region"] == "eu")
+    assert frame.sum[frame.group == eu] == pytest.approx(want, rel=1e-6)
+
+
+def test_slices_by_unit_carry_the_unit_sums_of_each_slice(
+    loaded: tuple[EventStore, list[Span]],
+) -> None:
+    store, spans = loaded
+    keys = ("metadata.tier", "metadata.region")
+    plain = store.slices(SliceQuery(P, parse_field("cost_usd"), keys=keys))
+    frame = store.slices(SliceQuery(P, parse_field("cost_usd"), keys=keys, unit="session"))
+    assert sorted((r.keys, r.n) for r in frame.rows) == sorted((r.keys, r.n) for r in plain.rows)
+    for row in [*frame.rows, frame.total]:
+        chosen = [s for s in spans if all(s.metadata[k.split(".")[1]] == v for k, v in row.keys)]
+        per: dict[str, list[float]] = {}
+        for s in chosen:
+            per.setdefault(str(s.session_id), []).append(float(s.cost_usd or 0.0))
+        y = np.array([sum(v) for v in per.values()])
+        n = np.array([len(v) for v in per.values()], dtype=float)
+        assert row.units is not None
+        assert row.units[0] == len(per)
+        assert row.units[1:] == pytest.approx((y @ y, y @ n, n @ n), rel=1e-9)
+        assert row.sum == pytest.approx(y.sum())
+        assert row.n == n.sum()
+
+
+def test_slices_by_unit_over_no_spans_have_an_empty_total(
+    loaded: tuple[EventStore, list[Span]],
+) -> None:
+    store, _ = loaded
+    empty = TimeRange(T0 - timedelta(days=2), T0 - timedelta(days=1))
+    q = SliceQuery(P, parse_field("error"), keys=("metadata.tier",), time=empty, unit="trace")
+    frame = store.slices(q)
+    assert frame.rows == []
+    assert frame.total.n == 0

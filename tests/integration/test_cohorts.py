@@ -63,11 +63,17 @@ def test_cohort_filters_metrics_and_compares_against_the_rest(live_server: Serve
     assert {tuple(r["group"]): r["n"] for r in split["rows"]} == {("in",): 40, ("out",): 200}
 
     seg = httpx.get(
-        f"{base}/segments", params={"metric": "latency_ms:p95", "key": "cohort:eu-enterprise"}
+        f"{base}/segments", params={"metric": "latency_ms:p50", "key": "cohort:eu-enterprise"}
     ).json()
     top = seg["data"][0]
     assert top["keys"] == {"cohort:eu-enterprise": "in"}
     assert top["rank"] == 1
+    # a p95 of 40 spans rests on 2 values beyond it: listed as too small to test (METHODS §4.1)
+    p95 = httpx.get(
+        f"{base}/segments", params={"metric": "latency_ms:p95", "key": "cohort:eu-enterprise"}
+    ).json()
+    cohort = next(r for r in p95["data"] if r["keys"] == {"cohort:eu-enterprise": "in"})
+    assert cohort["tested"] is False
 
 
 def test_cohort_errors_name_the_problem(live_server: ServerProcess) -> None:

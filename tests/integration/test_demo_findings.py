@@ -87,13 +87,16 @@ def test_latency_spike_ranks_eu_west_first_on_p95(demo_server: ServerProcess) ->
         metric="latency_ms:p95",
         key="metadata.region",
         kind="LLM",
-        start=(end - 31 * H).isoformat(),
-        end=(end - 27 * H).isoformat(),
+        # a p95 comparison needs n·(1 - 0.95) ≥ 10 spans a side (METHODS §4.1): 4 hours around
+        # the 2-hour spike hold too few eu-west LLM spans, 10 hours enough
+        start=(end - 34 * H).isoformat(),
+        end=(end - 24 * H).isoformat(),
     )
     top = report["data"][0]
     assert top["rank"] == 1
     assert top["keys"] == {"metadata.region": "eu-west"}
-    assert top["test"] == "mann_whitney"
+    assert top["test"] == "quantile_test"
+    assert report["unit"] == "trace"
 
 
 def test_cost_of_a_known_span_is_the_price_table_arithmetic(live_server: ServerProcess) -> None:

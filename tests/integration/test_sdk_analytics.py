@@ -266,7 +266,11 @@ def test_sdk_fairness_gives_group_rates_and_parity_when_asked(
         assert got.loc[tier, "selected"] == truth.sum()[tier]
         assert got.loc[tier, "selection_rate"] == pytest.approx(rates[tier])
     assert df.attrs["parity_difference"] == pytest.approx(rates.max() - rates.min())
-    assert df.attrs["parity_ratio"] == pytest.approx(rates.min() / rates.max())
+    # errors are a bad outcome: the ratio is on 1 - error rate, the fewest errors most favoured
+    good = 1 - rates
+    assert df.attrs["parity_ratio"] == pytest.approx(good.min() / good.max())
+    assert df.attrs["most_favoured"] == rates.idxmin()
+    assert got.loc[rates.idxmin(), "four_fifths"] == "pass"
     assert df.attrs["min_support"] == 10
     assert "parity_ratio" not in df.columns
     csv = client.fairness_csv(traffic.project, "error:rate", "metadata.tier", min_support=10)
@@ -281,8 +285,15 @@ def test_sdk_compare_versions_holds_when_the_candidate_is_slower(
     assert df.attrs["signal"] == "hold"
     assert df.attrs["baseline"] == "v1"
     assert df.attrs["candidate"] == "v2"
+    assert df.attrs["windowed"] is True
+    assert df.attrs["unit"] == "trace"
     latency = df.set_index("name").loc["latency_ms:p95"]
     assert latency["verdict"] == "worse"
+    assert latency["test"] == "cluster_bootstrap"
+    assert 0 < latency["baseline_n"] <= N_SPANS // 2  # only while both versions were live
+    whole = client.compare_versions(traffic.project, "v1", "v2", overlap=False)
+    assert whole.attrs["windowed"] is False
+    latency = whole.set_index("name").loc["latency_ms:p95"]
     assert latency["baseline_n"] == N_SPANS // 2
     assert latency["candidate_n"] == N_SPANS // 2
     assert set(df["name"]) == {"latency_ms:p95", "error:rate", "cost_usd:mean"}

@@ -19,6 +19,7 @@ from llmpulse.analysis.segments import (
     SliceStats,
     SliceTotals,
     compare_slices,
+    dimension_totals,
 )
 from llmpulse.analysis.types import Direction, MetricKind, worse_sign
 from llmpulse.domain.errors import InvalidInput
@@ -52,16 +53,23 @@ def discover_slices(
        each remainder must meet `min_support`). Then its problem is not explained by a
        parent: it is concentrated in the cross. A cross whose parent remainder is too small
        to test is treated as explained by that parent. Both parents must be in `stats`.
-    4. Sort by impact (descending, ties by key), keep the first k and renumber `rank` 1..k.
+    4. A reported one-key slice that contains a reported two-key slice is folded under it
+       (`explained_by`, no rank) when, without the child's spans, it is no longer
+       significantly worse than the rest of its key (at q / reported slices; METHODS §4.11).
+    5. Sort by impact (descending, ties by key), keep the first k and renumber `rank` 1..k.
+
+    The rest of a slice is the other values of its key(s): spans lacking a key never count as
+    the rest of its values. Slices under the minimum size follow, ``tested=False`` ("too small
+    to test"), so none is silently left out.
 
     Returns:
-        At most k `SliceResult`s, worst first.
+        The ranked slices, worst first (at most k), the folded ones, then the untested ones.
     """
     if k < 1:
         raise InvalidInput(f"k must be ≥ 1, got {k}")
     results = compare_slices(
         stats, totals, kind=kind, direction=direction, min_support=min_support,
-        min_share=min_share, q=q, confidence=confidence,
+        min_share=min_share, q=q, confidence=confidence, rest_within_key=True,
     )  # fmt: skip
     sign = worse_sign(direction)
     problematic = [
@@ -73,8 +81,44 @@ def discover_slices(
         stats, crosses, kind=kind, direction=direction, min_support=min_support, q=q,
         confidence=confidence,
     )  # fmt: skip
+    singles, folded = _fold_parents(stats, singles, kept, kind=kind, direction=direction, q=q,
+                                    min_support=min_support, confidence=confidence)  # fmt: skip
     chosen = sorted(singles + kept, key=lambda r: (-r.impact, r.keys))[:k]
-    return [dataclasses.replace(r, rank=i + 1) for i, r in enumerate(chosen)]
+    ranked = [dataclasses.replace(r, rank=i + 1) for i, r in enumerate(chosen)]
+    untested = [r for r in results if not r.tested]
+    return ranked + sorted(folded, key=lambda r: (-r.impact, r.keys)) + untested
+
+
+def _fold_parents(
+    stats: SliceStats, singles: list[SliceResult], crosses: list[SliceResult], *,
+    kind: MetricKind, direction: Direction, q: float, min_support: int, confidence: float,
+) -> tuple[list[SliceResult], list[SliceResult]]:  # fmt: skip
+    """Split reported one-key slices into (kept, folded under a reported cross)."""
+    if not crosses:
+        return singles, []
+    index = {key: i for i, key in enumerate(stats.keys)}
+    agg = stats.aggregates
+    whole = dimension_totals(stats.keys, agg)
+    level = q / max(len(singles) + len(crosses), 1)
+    sign = worse_sign(direction)
+    kept, folded = [], []
+    for r in singles:
+        inside = [c for c in crosses if r.keys[0] in c.keys and c.keys in index]
+        if not inside:
+            kept.append(r)
+            continue
+        at = np.array([index[r.keys]], dtype=np.intp)
+        parent, rest = agg.take(at), whole.take(at).minus(agg.take(at))
+        for c in inside:
+            parent = parent.minus(agg.take(np.array([index[c.keys]], dtype=np.intp)))
+        t = run_pair_tests(kind, parent, rest, stats.shift, confidence)
+        still = parent.n[0] >= min_support and t.p_value[0] <= level and sign * t.diff[0] > 0
+        if still:
+            kept.append(r)
+        else:
+            top = max(inside, key=lambda c: (c.impact, c.keys))
+            folded.append(dataclasses.replace(r, explained_by=top.keys, rank=None))
+    return kept, folded
 
 
 def _crosses_beyond_parents(

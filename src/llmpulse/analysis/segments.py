@@ -23,7 +23,15 @@ from llmpulse.domain.errors import InvalidInput
 SliceKey = tuple[tuple[str, str], ...]
 """One or two (key, value) pairs, e.g. (("model", "gpt-4o"), ("region", "eu"))."""
 
-TestName = Literal["z", "fisher", "welch", "mann_whitney", "none"]
+TestName = Literal[
+    "z",
+    "fisher",
+    "welch",
+    "mann_whitney",
+    "delta_method",
+    "quantile_test",
+    "none",
+]
 
 
 @dataclass(frozen=True)
@@ -40,10 +48,12 @@ class SliceStats:
     sum: npt.ArrayLike | None = None
     sumsq: npt.ArrayLike | None = None
     shift: float = 0.0
+    units: npt.ArrayLike | None = None
+    """Optional (C, Σy_c², Σy_c·n_c, Σn_c²) per slice: tests become delta-method (§4.10)."""
     aggregates: Aggregates = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        agg = Aggregates.build(self.n, self.bad, self.sum, self.sumsq)
+        agg = Aggregates.build(self.n, self.bad, self.sum, self.sumsq, self.units)
         if agg.n.size != len(self.keys):
             raise InvalidInput(f"{len(self.keys)} slice keys but {agg.n.size} counts")
         object.__setattr__(self, "aggregates", agg)
@@ -57,6 +67,7 @@ class SliceTotals:
     bad: float | None = None
     sum: float | None = None
     sumsq: float | None = None
+    units: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +99,8 @@ class SliceResult:
     test: TestName
     tested: bool
     rank: int | None
+    explained_by: SliceKey | None = None
+    """Discovery: the more specific reported slice this one is folded under."""
 
 
 def compare_slices(
@@ -100,8 +113,13 @@ def compare_slices(
     min_share: float = 0.005,
     q: float = 0.05,
     confidence: float = 0.95,
+    rest_within_key: bool = False,
 ) -> list[SliceResult]:
     """Test every slice against its complement and rank the worse ones by impact (§4.1-4.8).
+
+    With ``rest_within_key`` the complement of a slice is the other slices of the same keys
+    (a dimension: the slices of one key, or of one pair of keys), so spans that lack a key are
+    never "the rest" of its values; the dimension's total is the sum of its slices.
 
     1. Support filter *before* testing (§4.1): n_S ≥ min_support, n_R ≥ min_support and
        traffic share ≥ min_share. Filtered slices are returned with `tested=False`.
@@ -116,19 +134,26 @@ def compare_slices(
     """
     _check_args(kind, min_support, min_share, q)
     slices = stats.aggregates
-    whole = Aggregates.build([totals.n], _opt(totals.bad), _opt(totals.sum), _opt(totals.sumsq))
-    rest = whole.broadcast(slices.n.size).minus(slices)
+    whole = Aggregates.build(
+        [totals.n], _opt(totals.bad), _opt(totals.sum), _opt(totals.sumsq),
+        None if totals.units is None else [totals.units],
+    )  # fmt: skip
+    if rest_within_key:
+        whole_rows = dimension_totals(stats.keys, slices)
+    else:
+        whole_rows = whole.broadcast(slices.n.size)
+    rest = whole_rows.minus(slices)
     share = slices.n / totals.n if totals.n > 0 else np.zeros_like(slices.n)
     tested = (slices.n >= min_support) & (rest.n >= min_support) & (share >= min_share)
     idx = np.flatnonzero(tested)
     tests = run_pair_tests(kind, slices.take(idx), rest.take(idx), stats.shift, confidence)
     finite = np.isfinite(tests.p_value)
-    return _assemble(
+    return assemble_results(
         stats.keys, slices.n, share, idx[finite], tests.select(finite), direction=direction, q=q
     )
 
 
-def _assemble(
+def assemble_results(
     keys: tuple[SliceKey, ...],
     n: FloatArray,
     share: FloatArray,
@@ -138,7 +163,11 @@ def _assemble(
     direction: Direction,
     q: float,
 ) -> list[SliceResult]:
-    """Adjust p-values, compute impact and shares, rank, and build the result rows."""
+    """Adjust p-values, compute impact and shares, rank, and build the result rows.
+
+    `idx` are the rows of `keys` that were tested, in the order of `tests`; the others are
+    returned untested ("too small to test").
+    """
     sign = worse_sign(direction)
     p_adj = adjust_pvalues(tests.p_value, method="bh")
     worse = sign * tests.diff > 0
@@ -193,6 +222,27 @@ def _explained_share(keys: list[SliceKey], impact: FloatArray) -> FloatArray:
     return np.array(
         [v / denom[d] if denom[d] > 0 else 0.0 for d, v in zip(dims, positive, strict=True)],
         dtype=np.float64,
+    )
+
+
+def dimension_totals(keys: tuple[SliceKey, ...], slices: Aggregates) -> Aggregates:
+    """Per row, the sum of the rows that slice the same keys (its dimension)."""
+    dims = [tuple(k for k, _ in key) for key in keys]
+    code = {d: i for i, d in enumerate(dict.fromkeys(dims))}
+    idx = np.array([code[d] for d in dims], dtype=np.intp)
+
+    def total(values: FloatArray) -> FloatArray:
+        sums = np.bincount(idx, weights=values, minlength=len(code)).astype(np.float64)
+        return sums[idx]
+
+    def maybe(values: FloatArray | None) -> FloatArray | None:
+        return None if values is None else total(values)
+
+    units = None
+    if slices.units is not None:
+        units = np.stack([total(slices.units[:, j]) for j in range(4)], axis=1)
+    return Aggregates(
+        total(slices.n), maybe(slices.bad), maybe(slices.sum), maybe(slices.sumsq), units
     )
 
 

@@ -23,6 +23,8 @@ from llmpulse.store.api import (
     SliceQuery,
     SpanQuery,
     StateStore,
+    UnitFrame,
+    UnitQuery,
 )
 
 T = TypeVar("T")
@@ -187,6 +189,10 @@ class QueryService:
     async def sample(self, q: SampleQuery) -> list[float]:
         """A bounded random sample of one field."""
         return await asyncio.to_thread(self._events.sample, q)
+
+    async def units(self, q: UnitQuery) -> UnitFrame:
+        """A field per (key value, unit of analysis), or per span; raw frames are not kept."""
+        return await self._cached("units", q, lambda: self._events.units(q), keep=not q.raw)
 
     async def unpriced_models(self, project: ProjectName) -> dict[str, int]:
         """Models with tokens but no price, with span counts."""

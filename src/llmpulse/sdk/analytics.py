@@ -160,21 +160,23 @@ class AnalyticsMixin:
         direction: str | None = None,
         min_support: int | None = None,
         q: float | None = None,
+        unit: str | None = None,
         **filters: Unpack[SpanFilters],
     ) -> JsonDict:
-        """``GET …/segments`` as JSON: each value of ``key`` against the rest on ``metric``.
+        """``GET …/segments`` as JSON: each value of ``key`` against the other values.
 
         Args:
             project: project name.
-            metric: one ``field:agg`` text.
+            metric: one ``field:agg`` text (rate, mean or p50/p90/p95/p99).
             key: the attribute to slice by (``metadata.region``).
-            direction: ``higher_is_worse`` (default) or ``lower_is_worse``.
+            direction: ``higher_is_worse`` or ``lower_is_worse`` (default: the metric's own).
             min_support: smallest slice that is tested (server default 30).
             q: false discovery rate for Benjamini-Hochberg (server default 0.05).
+            unit: unit of analysis, ``trace`` (default), ``session``, ``user`` or ``span``.
             **filters: span filters (see `SpanFilters`).
         """
         params: Params = [("metric", metric), ("key", key)]
-        params += _optional(direction=direction, min_support=min_support, q=q)
+        params += _optional(direction=direction, min_support=min_support, q=q, unit=unit)
         return self._get_project(project, "segments", params, filters)
 
     def get_segments(
@@ -186,6 +188,7 @@ class AnalyticsMixin:
         direction: str | None = None,
         min_support: int | None = None,
         q: float | None = None,
+        unit: str | None = None,
         **filters: Unpack[SpanFilters],
     ) -> pd.DataFrame:
         """Segments as a DataFrame, one row per slice (worst significant ones ranked 1, 2, …).
@@ -193,11 +196,13 @@ class AnalyticsMixin:
         Columns: ``slice``, the key, then ``n``, ``share``, ``value``, ``rest_value``,
         ``diff``, ``ci_low``, ``ci_high``, ``effect``, ``p_value``, ``p_adjusted``,
         ``significant``, ``worse``, ``impact``, ``explained_share``, ``test``, ``tested``,
-        ``rank``. ``df.attrs``: ``metric``, ``kind``, ``keys``, ``total_n``.
+        ``rank``. ``df.attrs``: ``metric``, ``kind``, ``keys``, ``total_n``, ``unit``,
+        ``total_units``, ``direction``, ``value_unit``, ``truncated``.
         """
         body = self.get_segments_raw(
-            project, metric, key, direction=direction, min_support=min_support, q=q, **filters
-        )
+            project, metric, key, direction=direction, min_support=min_support, q=q, unit=unit,
+            **filters,
+        )  # fmt: skip
         return to_frame(slice_rows(body))
 
     def discover_slices_raw(
@@ -209,11 +214,12 @@ class AnalyticsMixin:
         k: int = 20,
         direction: str | None = None,
         min_support: int | None = None,
+        unit: str | None = None,
         **filters: Unpack[SpanFilters],
     ) -> JsonDict:
         """``GET …/segments/discover`` as JSON: the ``k`` worst one- and two-key slices."""
         params: Params = [("metric", metric), *repeat("key", keys), ("k", str(k))]
-        params += _optional(direction=direction, min_support=min_support)
+        params += _optional(direction=direction, min_support=min_support, unit=unit)
         return self._get_project(project, "segments/discover", params, filters)
 
     def discover_slices(
@@ -225,6 +231,7 @@ class AnalyticsMixin:
         k: int = 20,
         direction: str | None = None,
         min_support: int | None = None,
+        unit: str | None = None,
         **filters: Unpack[SpanFilters],
     ) -> pd.DataFrame:
         """The worst slices as a DataFrame, worst first; columns as in `get_segments`.
@@ -232,8 +239,9 @@ class AnalyticsMixin:
         A one-key slice has null in the other keys' columns.
         """
         body = self.discover_slices_raw(
-            project, metric, keys, k=k, direction=direction, min_support=min_support, **filters
-        )
+            project, metric, keys, k=k, direction=direction, min_support=min_support, unit=unit,
+            **filters,
+        )  # fmt: skip
         return to_frame(slice_rows(body))
 
     # -- fairness and versions -------------------------------------------------------------
@@ -246,10 +254,15 @@ class AnalyticsMixin:
         *,
         min_support: int | None = None,
         threshold: float | None = None,
+        unit: str | None = None,
         **filters: Unpack[SpanFilters],
     ) -> JsonDict:
-        """``GET …/fairness`` as JSON: parity of a rate metric across the values of ``key``."""
-        params = _fairness_params(metric, key, min_support, threshold)
+        """``GET …/fairness`` as JSON: parity of a rate across the values of ``key``.
+
+        Ratios are on the favourable outcome (1 - rate for errors); each group passes, fails
+        or is inconclusive (``four_fifths``) by its ratio's CI; ``unit`` as in `get_segments`.
+        """
+        params = _fairness_params(metric, key, min_support, threshold) + _optional(unit=unit)
         return self._get_project(project, "fairness", params, filters)
 
     def fairness(
@@ -260,18 +273,21 @@ class AnalyticsMixin:
         *,
         min_support: int | None = None,
         threshold: float | None = None,
+        unit: str | None = None,
         **filters: Unpack[SpanFilters],
     ) -> pd.DataFrame:
         """The fairness report as a DataFrame, one row per group.
 
         Columns: ``group``, ``n``, ``selected``, ``selection_rate``, ``ci_low``, ``ci_high``,
-        ``suppressed``, ``impact_ratio``, ``passes_four_fifths``, ``most_favoured``.
+        ``suppressed``, ``favourable_rate``, ``impact_ratio``, ``ratio_ci_low``,
+        ``ratio_ci_high``, ``four_fifths``, ``passes_four_fifths``, ``most_favoured``.
         ``df.attrs``: ``metric``, ``key``, ``most_favoured``, ``parity_difference``,
         ``parity_ratio``, ``threshold``, ``min_support``.
         """
         body = self.fairness_raw(
-            project, metric, key, min_support=min_support, threshold=threshold, **filters
-        )
+            project, metric, key, min_support=min_support, threshold=threshold, unit=unit,
+            **filters,
+        )  # fmt: skip
         return to_frame(fairness_rows(body))
 
     def fairness_csv(
@@ -282,10 +298,12 @@ class AnalyticsMixin:
         *,
         min_support: int | None = None,
         threshold: float | None = None,
+        unit: str | None = None,
         **filters: Unpack[SpanFilters],
     ) -> str:
         """The fairness report as the server's CSV text (report figures on every row)."""
         params = _fairness_params(metric, key, min_support, threshold, fmt="csv")
+        params += _optional(unit=unit)
         path = _project_path(project, "fairness")
         return str(self.request("GET", path, params=params + filter_params(filters)))
 
@@ -299,6 +317,8 @@ class AnalyticsMixin:
         metrics: ListArg | None = None,
         guard_rails: ListArg | None = None,
         min_support: int | None = None,
+        unit: str | None = None,
+        overlap: bool | None = None,
         **filters: Unpack[SpanFilters],
     ) -> JsonDict:
         """``GET …/compare`` as JSON: candidate against baseline, a verdict per metric.
@@ -311,11 +331,13 @@ class AnalyticsMixin:
             metrics: metrics to compare (server default: latency p95, error rate, mean cost).
             guard_rails: the metrics that can hold a promotion (default: all of them).
             min_support: smallest number of spans per version (server default 30).
+            unit: unit of analysis, ``trace`` (default), ``session``, ``user`` or ``span``.
+            overlap: compare only while both were live (server default true).
             **filters: span filters (see `SpanFilters`).
         """
         params: Params = [("key", key), ("baseline", baseline), ("candidate", candidate)]
         params += repeat("metric", metrics) + repeat("guard_rail", guard_rails)
-        params += _optional(min_support=min_support)
+        params += _optional(min_support=min_support, unit=unit, overlap=overlap)
         return self._get_project(project, "compare", params, filters)
 
     def compare_versions(
@@ -328,6 +350,8 @@ class AnalyticsMixin:
         metrics: ListArg | None = None,
         guard_rails: ListArg | None = None,
         min_support: int | None = None,
+        unit: str | None = None,
+        overlap: bool | None = None,
         **filters: Unpack[SpanFilters],
     ) -> pd.DataFrame:
         """The comparison as a DataFrame, one row per metric.
@@ -335,11 +359,12 @@ class AnalyticsMixin:
         Columns: ``name``, ``test``, ``baseline_value``, ``candidate_value``, ``diff``,
         ``ci_low``, ``ci_high``, ``p_value``, ``effect``, ``verdict``,
         ``required_n_per_group``, ``guard_rail``, ``baseline_n``, ``candidate_n``.
-        ``df.attrs["signal"]`` is ``promote``, ``hold`` or ``insufficient_data``.
+        ``df.attrs["signal"]`` is ``promote``, ``hold`` or ``insufficient_data``; ``attrs``
+        also carry ``unit``, ``windowed``, ``window_start`` and ``window_end``.
         """
         body = self.compare_versions_raw(
             project, baseline, candidate, key=key, metrics=metrics, guard_rails=guard_rails,
-            min_support=min_support, **filters,
+            min_support=min_support, unit=unit, overlap=overlap, **filters,
         )  # fmt: skip
         return to_frame(comparison_rows(body))
 

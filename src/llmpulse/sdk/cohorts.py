@@ -100,8 +100,13 @@ class CohortsMixin:
         end: datetime | str | None = None,
         k: int = 20,
         kind: str | None = None,
+        unit: str | None = None,
     ) -> JsonDict:
-        """Slices whose metric got worse from the baseline window to ``start``..``end``."""
+        """Slices whose metric got worse from the baseline window to ``start``..``end``.
+
+        Every slice comes with a ``status`` (reported, folded under ``explained_by``, global,
+        improved, not_significant, too_small); ``unit`` is the unit of analysis (default trace).
+        """
         params: list[tuple[str, str]] = [("metric", metric), ("k", str(k))]
         params += [("key", key) for key in keys]
         params += [("baseline_start", _iso(baseline_start)), ("baseline_end", _iso(baseline_end))]
@@ -111,6 +116,8 @@ class CohortsMixin:
             params.append(("end", _iso(end)))
         if kind is not None:
             params.append(("kind", kind))
+        if unit is not None:
+            params.append(("unit", unit))
         path = f"/api/v1/projects/{quote(project, safe='')}/segments/changes"
         body: JsonDict = self.request("GET", path, params=params)
         return body

@@ -98,6 +98,17 @@ def slice_label(keys: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in keys.items())
 
 
+SLICE_REPORT_FIELDS = ("metric", "kind", "total_n")
+SLICE_REPORT_EXTRA = ("unit", "total_units", "direction", "value_unit", "truncated")
+COMPARISON_REPORT_FIELDS = ("signal", "key", "baseline", "candidate")
+COMPARISON_REPORT_EXTRA = ("unit", "windowed", "window_start", "window_end")
+
+
+def _extra(body: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The report fields of ``names`` that the answer carries."""
+    return {k: body[k] for k in names if k in body}
+
+
 def slice_rows(body: object) -> Table:
     """Rows of ``GET …/segments`` and ``…/segments/discover``: one per slice.
 
@@ -117,7 +128,8 @@ def slice_rows(body: object) -> Table:
         row.update({k: slice_keys.get(k) for k in keys})
         row.update({c: r.get(c) for c in SLICE_COLUMNS})
         rows.append(row)
-    attrs = {k: b.get(k) for k in ("metric", "kind", "total_n")} | {"keys": keys}
+    attrs = {k: b.get(k) for k in SLICE_REPORT_FIELDS} | {"keys": keys}
+    attrs |= _extra(b, SLICE_REPORT_EXTRA)
     floats = tuple(c for c in SLICE_COLUMNS if c not in _SLICE_NON_FLOAT)
     return Table(["slice", *keys, *SLICE_COLUMNS], rows, attrs, (), ("n", "rank"), floats)
 
@@ -142,7 +154,7 @@ def comparison_rows(body: object) -> Table:
     for m in metrics:
         columns += [c for c in m if c not in columns and c != "signal"]
     rows = [{c: m.get(c) for c in columns} for m in metrics]
-    attrs = {k: b.get(k) for k in ("signal", "key", "baseline", "candidate")}
+    attrs = {k: b.get(k) for k in COMPARISON_REPORT_FIELDS} | _extra(b, COMPARISON_REPORT_EXTRA)
     ints = ("required_n_per_group", "baseline_n", "candidate_n")
     return Table(columns or ["name"], rows, attrs, (), ints)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from llmpulse.domain.cohorts import Condition
@@ -138,6 +140,10 @@ class MetricFrame:
     rows: list[MetricRow]
 
 
+Unit = Literal["trace", "session", "user", "span"]
+"""The unit of analysis (METHODS.md §4.10): spans of one unit share their fate."""
+
+
 @dataclass(frozen=True, slots=True)
 class SliceQuery:
     """Per-slice sums of one field for every value of each key and of each pair of keys."""
@@ -149,16 +155,23 @@ class SliceQuery:
     where: SpanFilter = SpanFilter()
     pairs: bool = True
     max_values_per_key: int = 200
+    unit: Unit = "span"
+    """With a unit other than span, each row also carries its unit sums (`SliceRow.units`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class SliceRow:
-    """Additive statistics of one slice: n (spans with the field), Σv and Σv²."""
+    """Additive statistics of one slice: n (spans with the field), Σv and Σv².
+
+    ``units`` (when the query names a unit of analysis): the number of units C and, over them,
+    Σy_c², Σy_c·n_c and Σn_c² with y_c = Σv and n_c = spans of unit c within the slice.
+    """
 
     keys: tuple[tuple[str, str], ...]
     n: int
     sum: float
     sumsq: float
+    units: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +180,42 @@ class SliceFrame:
 
     total: SliceRow
     rows: list[SliceRow]
+    truncated: bool = False
+    """True when some key had more than ``max_values_per_key`` values (the smallest dropped)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnitQuery:
+    """One field per (value of a key, unit): the clustered data of METHODS.md §4.10.
+
+    Aggregated (``raw=False``): one row per (value, unit) with n, Σv, Σv², first and last
+    start time. Raw: one row per span with its value (for percentiles). Spans lacking the key
+    or the field are left out; a span without a session (user) is its trace's own unit.
+    """
+
+    project: ProjectName
+    field: MetricField
+    key: GroupKey
+    unit: Unit = "trace"
+    time: TimeRange = TimeRange()
+    where: SpanFilter = SpanFilter()
+    raw: bool = False
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class UnitFrame:
+    """Columns of a `UnitQuery`'s rows; ``group[i]`` indexes ``values``, clusters are 0..C-1."""
+
+    values: tuple[str, ...]
+    group: npt.NDArray[np.int64]
+    cluster: npt.NDArray[np.int64]
+    n: npt.NDArray[np.float64]
+    sum: npt.NDArray[np.float64]
+    sumsq: npt.NDArray[np.float64]
+    first: tuple[datetime | None, ...] = ()
+    """Earliest start time per value (aggregated frames only)."""
+    last: tuple[datetime | None, ...] = ()
+    """Latest start time per value (aggregated frames only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +314,10 @@ class EventStore(Protocol):
 
     def sample(self, q: SampleQuery) -> list[float]:
         """A seeded random sample of one field's values (NULLs excluded)."""
+        ...
+
+    def units(self, q: UnitQuery) -> UnitFrame:
+        """One field per (key value, unit of analysis), or per span (see `UnitQuery`)."""
         ...
 
     def unpriced_models(self, project: ProjectName) -> dict[str, int]:

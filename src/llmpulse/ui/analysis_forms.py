@@ -1,7 +1,7 @@
 """The query values of the segment, fairness and comparison pages, and the scope they imply.
 
-The names follow the REST routes (``metric``, ``key``, ``direction``, ``min_support``,
-``threshold``, ``baseline``, ``candidate``, ``root_only``) plus the UI's ``window``
+The names follow the REST routes (``metric``, ``key``, ``direction``, ``unit``,
+``min_support``, ``threshold``, ``baseline``, ``candidate``, ``root_only``) plus the UI's ``window``
 (see `llmpulse.ui.windows`) and ``discover=1`` for slice discovery over several keys.
 """
 
@@ -14,10 +14,13 @@ from urllib.parse import urlencode
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName
 from llmpulse.query.segments import Direction, Scope
-from llmpulse.store.api import SpanFilter
+from llmpulse.store.api import SpanFilter, Unit
 from llmpulse.ui.windows import Window
 
-DIRECTIONS: tuple[Direction, ...] = ("higher_is_worse", "lower_is_worse")
+AUTO = "auto"
+"""The metric's own direction (errors, latency, cost: higher is worse)."""
+DIRECTIONS: tuple[str, ...] = (AUTO, "higher_is_worse", "lower_is_worse")
+UNITS: tuple[Unit, ...] = ("trace", "session", "user", "span")
 TRUE_WORDS = ("1", "true", "on", "yes")
 
 
@@ -30,7 +33,8 @@ class AnalysisForm:
     discover: bool = False
     window: str = "all"
     root_only: bool = False
-    direction: str = "higher_is_worse"
+    direction: str = AUTO
+    unit: str = "trace"
     min_support: str = "30"
     threshold: str = "0.8"
     baseline: str = ""
@@ -53,7 +57,8 @@ class AnalysisForm:
             discover=one("discover").lower() in TRUE_WORDS,
             window=one("window", "all"),
             root_only=one("root_only").lower() in TRUE_WORDS,
-            direction=one("direction", "higher_is_worse"),
+            direction=one("direction", AUTO),
+            unit=one("unit", "trace"),
             min_support=one("min_support", "30"),
             threshold=one("threshold", "0.8"),
             baseline=one("baseline"),
@@ -65,18 +70,32 @@ class AnalysisForm:
         """The first metric (pages that take one)."""
         return self.metrics[0] if self.metrics else ""
 
-    def parsed_direction(self) -> Direction:
-        """The direction, checked.
+    def parsed_direction(self) -> Direction | None:
+        """The direction, checked; None for ``auto`` (the metric's own).
 
         Raises:
-            InvalidInput: not ``higher_is_worse`` or ``lower_is_worse``.
+            InvalidInput: not ``auto``, ``higher_is_worse`` or ``lower_is_worse``.
         """
-        for d in DIRECTIONS:
-            if d == self.direction:
-                return d
+        if self.direction == AUTO:
+            return None
+        if self.direction == "higher_is_worse":
+            return "higher_is_worse"
+        if self.direction == "lower_is_worse":
+            return "lower_is_worse"
         raise InvalidInput(
             "unknown direction", [FieldError("direction", f"one of {', '.join(DIRECTIONS)}")]
         )
+
+    def parsed_unit(self) -> Unit:
+        """The unit of analysis, checked.
+
+        Raises:
+            InvalidInput: not one of trace, session, user, span.
+        """
+        for u in UNITS:
+            if u == self.unit:
+                return u
+        raise InvalidInput("unknown unit", [FieldError("unit", f"one of {', '.join(UNITS)}")])
 
     def parsed_min_support(self) -> int:
         """The minimum support, a whole number ≥ 1.

@@ -82,7 +82,7 @@ def changes_defaults(form: AnalysisForm, current: str) -> tuple[AnalysisForm, st
     return AnalysisForm(
         metrics=form.metrics or (DEFAULT_METRIC,), keys=form.keys or DEFAULT_KEYS,
         root_only=form.root_only, direction=form.direction, min_support=form.min_support,
-        baseline=form.baseline or DEFAULT_BASELINE,
+        baseline=form.baseline or DEFAULT_BASELINE, unit=form.unit,
     ), current or DEFAULT_CURRENT  # fmt: skip
 
 
@@ -114,7 +114,7 @@ async def changes_context(
     scope = Scope(summary.name, windows.current, SpanFilter(root_only=form.root_only))
     report = await segments.changes(
         scope, windows.baseline, m, form.keys, direction=direction, min_support=min_support,
-        k=CHANGES_K,
+        k=CHANGES_K, unit=form.parsed_unit(),
     )  # fmt: skip
     trace_window = Window(
         "current", windows.current.start, windows.current.end, "1h", BUCKETS["1h"]
@@ -128,9 +128,19 @@ def _when(t: datetime | None) -> str:
 
 
 def _badge(r: SliceChange) -> tuple[str, str]:
+    if r.status == "global":
+        return "affects all segments", "sig-worse"
     if r.explained_by is not None:
         return "explained", "sig-none"
+    if r.status == "too_small":
+        return "too small to test", "sig-none"
     return significance_badge(r.significant, r.worse)
+
+
+def _under(key: tuple[tuple[str, str], ...] | None) -> str:
+    if key is None:
+        return ""
+    return slice_label(key) if key else "all segments"
 
 
 def _row(
@@ -144,11 +154,12 @@ def _row(
     badge, badge_class = _badge(r)
     cohort = any(k.startswith("cohort:") for k, _ in r.keys)
     return ChangeRow(
-        label=slice_label(r.keys), keys=r.keys, rank=r.rank, n_baseline=r.n_baseline,
-        n_current=r.n_current, baseline_value=format_value(metric, r.baseline_value),
+        label=slice_label(r.keys) if r.keys else "all segments", keys=r.keys, rank=r.rank,
+        n_baseline=r.n_baseline, n_current=r.n_current,
+        baseline_value=format_value(metric, r.baseline_value),
         current_value=format_value(metric, r.current_value), diff=format_diff(metric, r.diff),
         ci=ci, p_adjusted=finite(r.p_adjusted), badge=badge, badge_class=badge_class,
         impact=with_dash(impact_fmt, r.impact),
-        explained_by=slice_label(r.explained_by) if r.explained_by else "",
-        href=None if cohort else traces_url(project, r.keys, window, all_spans),
+        explained_by=_under(r.explained_by),
+        href=None if cohort or not r.keys else traces_url(project, r.keys, window, all_spans),
     )  # fmt: skip

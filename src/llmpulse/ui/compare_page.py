@@ -77,7 +77,7 @@ def compare_defaults(form: AnalysisForm, values: list[tuple[str, int]]) -> Analy
     return AnalysisForm(
         metrics=form.metrics or DEFAULT_METRICS, keys=form.keys[:1] or (DEFAULT_KEY,),
         window=form.window, root_only=form.root_only, min_support=form.min_support,
-        baseline=baseline, candidate=candidate,
+        baseline=baseline, candidate=candidate, unit=form.unit,
     )  # fmt: skip
 
 
@@ -113,7 +113,7 @@ async def compare_context(
     scope = scope_of(summary.name, window, form.root_only)
     report = await segments.compare_versions(
         scope, form.keys[0], form.baseline, form.candidate, specs,
-        min_support=form.parsed_min_support(),
+        min_support=form.parsed_min_support(), unit=form.parsed_unit(),
     )  # fmt: skip
     return {
         "report": report,

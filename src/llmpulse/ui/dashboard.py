@@ -184,11 +184,16 @@ async def _frames(
     return dict(zip(keys, results, strict=True))
 
 
-def _segments_url(project: str, metric: str, window: Window, form: DashboardForm) -> str:
-    return page_url(
-        project, "segments",
-        [("metric", metric), ("key", form.split or DEFAULT_SEGMENT_KEY), ("window", window.key)],
-    )  # fmt: skip
+def _segments_url(
+    project: str, metric: str, window: Window, form: DashboardForm, roots: bool
+) -> str:
+    """The segment page on the chart's metric and scope: a chart of trace roots links to
+    root spans only, so the page's overall value is the chart's."""
+    params = [("metric", metric), ("key", form.split or DEFAULT_SEGMENT_KEY),
+              ("window", window.key)]  # fmt: skip
+    if roots:
+        params.append(("root_only", "1"))
+    return page_url(project, "segments", params)
 
 
 def _panel_view(
@@ -201,9 +206,11 @@ def _panel_view(
             series.append(metric_series(frame, metric, name, fill if metric == "count" else ()))
     chart = _chart(series, window, panel.metrics[-1], panel.area)
     main = "error:rate" if panel.id == "volume" else panel.metrics[min(1, len(panel.metrics) - 1)]
+    roots = panel.roots and form.split not in SPAN_LEVEL_KEYS
     return PanelView(
-        panel.id, panel.title, chart, _legend(chart), _segments_url(project, main, window, form)
-    )
+        panel.id, panel.title, chart, _legend(chart),
+        _segments_url(project, main, window, form, roots),
+    )  # fmt: skip
 
 
 def _split_view(frame: MetricFrame, window: Window, form: DashboardForm, project: str) -> PanelView:
@@ -214,9 +221,10 @@ def _split_view(frame: MetricFrame, window: Window, form: DashboardForm, project
     chart = _chart(series, window, metric, area=False, width=1200.0)
     panel, name = SPLIT_METRICS[metric]
     segment_metric = "error:rate" if metric == "count" else metric
+    roots = panel.roots and form.split not in SPAN_LEVEL_KEYS
     return PanelView(
         "split", f"{panel.title.split(' (')[0]} · {name} by {form.split}", chart, _legend(chart),
-        _segments_url(project, segment_metric, window, form),
+        _segments_url(project, segment_metric, window, form, roots),
     )  # fmt: skip
 
 

@@ -45,13 +45,15 @@ def fairness_defaults(form: AnalysisForm) -> AnalysisForm:
     return AnalysisForm(
         metrics=form.metrics or (DEFAULT_METRIC,), keys=form.keys[:1] or (DEFAULT_KEY,),
         window=form.window, root_only=form.root_only, min_support=form.min_support,
-        threshold=form.threshold,
+        threshold=form.threshold, unit=form.unit, direction=form.direction,
     )  # fmt: skip
 
 
 def _verdict(g: GroupRate) -> tuple[str, str]:
     if g.suppressed:
         return "suppressed (low n)", "suppressed"
+    if g.four_fifths == "inconclusive":
+        return "inconclusive (CI spans the threshold)", "suppressed"
     if g.passes_four_fifths is None:
         return DASH, "suppressed"
     return ("passes", "pass") if g.passes_four_fifths else ("fails 4/5", "fail")
@@ -69,7 +71,11 @@ async def fairness_context(
     key = form.keys[0]
     min_support, threshold = form.parsed_min_support(), form.parsed_threshold()
     scope = scope_of(summary.name, window, form.root_only)
-    report = await segments.fairness(scope, m, key, min_support=min_support, threshold=threshold)
+    unit = form.parsed_unit()
+    report = await segments.fairness(
+        scope, m, key, min_support=min_support, threshold=threshold, unit=unit,
+        direction=form.parsed_direction(),
+    )  # fmt: skip
     highs = [g.ci_high for g in report.groups if math.isfinite(g.ci_high)]
     top = nice_ticks(0.0, max([*highs, 0.0]) or 1.0)[-1]
     rows = []
@@ -84,7 +90,7 @@ async def fairness_context(
             )
         )  # fmt: skip
     params = [("metric", m.name), ("key", key), ("min_support", str(min_support)),
-              ("threshold", str(threshold))]  # fmt: skip
+              ("threshold", str(threshold)), ("unit", unit)]  # fmt: skip
     query = api_query(form, window, params)
     api = f"/api/v1/projects/{path_quote(summary.name)}/fairness?{query}"
     return {

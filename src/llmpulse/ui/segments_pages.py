@@ -67,7 +67,8 @@ def segment_defaults(form: AnalysisForm) -> AnalysisForm:
         metrics=form.metrics or (DEFAULT_METRIC,),
         keys=form.keys or (DEFAULT_KEY,),
         discover=form.discover, window=form.window, root_only=form.root_only,
-        direction=form.direction, min_support=form.min_support, threshold=form.threshold,
+        direction=form.direction, unit=form.unit, min_support=form.min_support,
+        threshold=form.threshold,
     )  # fmt: skip
 
 
@@ -85,12 +86,14 @@ async def segments_context(
     scope = scope_of(summary.name, window, form.root_only)
     if form.discover:
         report = await segments.discover(
-            scope, m, form.keys, direction=direction, min_support=min_support, k=DISCOVER_K
-        )
+            scope, m, form.keys, direction=direction, min_support=min_support, k=DISCOVER_K,
+            unit=form.parsed_unit(),
+        )  # fmt: skip
     else:
         report = await segments.compare_key(
-            scope, m, form.keys[0], direction=direction, min_support=min_support
-        )
+            scope, m, form.keys[0], direction=direction, min_support=min_support,
+            unit=form.parsed_unit(),
+        )  # fmt: skip
     overall = await _overall(query, summary, m, window, form.root_only)
     rows = [_row(r, report, m.name, summary.name, window, not form.root_only) for r in report.rows]
     fmt = formatter_for(m.name)
@@ -118,7 +121,7 @@ async def _overall(
 
 def _badge(r: SliceResult) -> tuple[str, str]:
     if not r.tested:
-        return "low support", "sig-none"
+        return "too small to test", "sig-none"
     return significance_badge(r.significant, r.worse)
 
 

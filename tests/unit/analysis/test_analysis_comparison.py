@@ -74,7 +74,7 @@ def test_compare_versions_flags_latency_when_candidate_is_slower() -> None:
     report = compare_versions([LatencyMetric("latency_ms", base, cand)], n_resamples=400, seed=3)
     (m,) = report.metrics
     assert m.verdict == "worse"
-    assert m.test == "mann_whitney"
+    assert m.test == "cluster_bootstrap"
     assert m.effect > 0
     assert m.diff > 0
     assert m.ci_low > 0

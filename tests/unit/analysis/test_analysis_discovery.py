@@ -45,8 +45,15 @@ def test_discover_reports_cross_when_badness_is_an_interaction(build_slices: Bui
     keys = [r.keys for r in found]
     assert (("model", "m1"), ("region", "eu")) in keys
     assert all(len(k) == 1 or k == (("model", "m1"), ("region", "eu")) for k in keys)
-    assert [r.rank for r in found] == list(range(1, len(found) + 1))
-    assert [r.impact for r in found] == sorted((r.impact for r in found), reverse=True)
+    ranked = [r for r in found if r.rank is not None]
+    assert [r.rank for r in ranked] == list(range(1, len(ranked) + 1))
+    # issue 15 defect 5: the parents are worse only through the cross, so they fold under it
+    folded = {r.keys: r.explained_by for r in found if r.explained_by is not None}
+    assert folded == {
+        (("model", "m1"),): (("model", "m1"), ("region", "eu")),
+        (("region", "eu"),): (("model", "m1"), ("region", "eu")),
+    }
+    assert [r.keys for r in ranked] == [(("model", "m1"), ("region", "eu"))]
 
 
 def test_discover_ignores_slice_when_effect_is_below_threshold(build_slices: Builder) -> None:
@@ -98,3 +105,18 @@ def test_discover_rejects_k_when_not_positive(build_slices: Builder) -> None:
     sliced, totals = build_slices(_traffic(1, n=200), np.zeros(200), kind="proportion")
     with pytest.raises(InvalidInput):
         discover_slices(sliced, totals, kind="proportion", direction="higher_is_worse", k=0)
+
+
+def test_discover_leaves_spans_without_the_key_out_of_the_rest(build_slices: Builder) -> None:
+    # issue 15: "the rest" of model=X must not include chain spans, which carry no model
+    rng = np.random.default_rng(9)
+    n = 6000
+    model = rng.choice(np.array(["m1", "m2"]), n)
+    has_model = rng.random(n) < 0.5  # LLM spans; the others are chains without the key
+    errors = (rng.random(n) < np.where(has_model, 0.08, 0.0)).astype(float)
+    sliced, _ = build_slices({"model": model[has_model]}, errors[has_model], kind="proportion")
+    totals = SliceTotals(float(n), float(errors.sum()))  # every span in scope, chains included
+    found = discover_slices(sliced, totals, kind="proportion", direction="higher_is_worse")
+    # both models err at 8 %: neither is worse than the other; against all spans (the old
+    # rest, 4 % errors with the error-free chains) both would have been "worse"
+    assert [r for r in found if r.rank is not None] == []

@@ -7,7 +7,11 @@
 * ``GET /api/v1/projects/{project}/fairness?metric=&key=[&format=csv]``: parity report.
 * ``GET /api/v1/projects/{project}/compare?key=&baseline=&candidate=&metric=…``: canary/A-B.
 
-All take the span filters and ``start``/``end`` of the metrics route.
+All take the span filters and ``start``/``end`` of the metrics route. ``direction`` defaults to
+the metric's own (errors, latency, cost, tokens: higher is worse); ``unit`` (trace, session,
+user or span) is the unit of analysis of segments, fairness and compare (METHODS.md §4.10).
+An aggregate a route does not compute as asked is refused with a 400 that lists, per route,
+the aggregates it supports.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from llmpulse.server.routes.params import ListParam, ScopeDep, parse_metrics, ti
 from llmpulse.server.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["segments"])
-DirectionParam = Literal["higher_is_worse", "lower_is_worse"]
+DirectionParam = Literal["higher_is_worse", "lower_is_worse"] | None
+UnitParam = Literal["trace", "session", "user", "span"]
 DEFAULT_GUARD_RAILS = ("latency_ms:p95", "error:rate", "cost_usd:mean")
 
 
@@ -64,30 +69,43 @@ class SliceOut(BaseModel):
     explained_share: float | None
     test: str
     tested: bool
+    """False: too small to test (under the minimum size), listed rather than left out."""
     rank: int | None
+    explained_by: dict[str, str] | None = None
+    """Discovery: the reported two-key slice this one is folded under."""
 
     @classmethod
     def from_result(cls, r: SliceResult) -> SliceOut:
         """Map an analysis result (NaN → null)."""
         d = {f: getattr(r, f) for f in SliceResult.__dataclass_fields__}
         d["keys"] = dict(r.keys)
+        d["explained_by"] = None if r.explained_by is None else dict(r.explained_by)
         return cls.model_validate(clean(d))
 
 
 class SegmentReportOut(BaseModel):
-    """A ranked segment table."""
+    """A ranked segment table; ``unit`` is the unit of analysis, ``value_unit`` the measure."""
 
     metric: str
     kind: str
     keys: list[str]
     total_n: int
+    unit: str
+    total_units: int | None
+    direction: str
+    value_unit: str
+    truncated: bool
     data: list[SliceOut]
 
     @classmethod
     def from_report(cls, r: SegmentReport) -> SegmentReportOut:
         """Map a report."""
         rows = [SliceOut.from_result(x) for x in r.rows]
-        return cls(metric=r.metric, kind=r.kind, keys=list(r.keys), total_n=r.total_n, data=rows)
+        return cls(
+            metric=r.metric, kind=r.kind, keys=list(r.keys), total_n=r.total_n, unit=r.unit,
+            total_units=r.total_units, direction=r.direction, value_unit=r.value_unit,
+            truncated=r.truncated, data=rows,
+        )  # fmt: skip
 
 
 def _one_metric(metric: list[str]) -> Any:
@@ -100,14 +118,15 @@ def _one_metric(metric: list[str]) -> Any:
 async def compare_segments(
     scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     key: str, metric: ListParam = [],  # noqa: B006
-    direction: DirectionParam = "higher_is_worse",
+    direction: DirectionParam = None,
     min_support: Annotated[int, Query(ge=1)] = 30,
-    q: Annotated[float, Query(gt=0, lt=1)] = 0.05,
+    q: Annotated[float, Query(gt=0, lt=1)] = 0.05, unit: UnitParam = "trace",
 ) -> SegmentReportOut:  # fmt: skip
-    """Compare each value of ``key`` with the rest of the traffic on one metric."""
+    """Compare each value of ``key`` with the other values on one metric, per ``unit``."""
     report = await services.segments.compare_key(
-        scope, _one_metric(metric), key, direction=direction, min_support=min_support, q=q
-    )
+        scope, _one_metric(metric), key, direction=direction, min_support=min_support, q=q,
+        unit=unit,
+    )  # fmt: skip
     return SegmentReportOut.from_report(report)
 
 
@@ -115,13 +134,15 @@ async def compare_segments(
 async def discover_segments(
     scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     key: ListParam = [], metric: ListParam = [],  # noqa: B006
-    direction: DirectionParam = "higher_is_worse",
+    direction: DirectionParam = None,
     min_support: Annotated[int, Query(ge=1)] = 30, k: Annotated[int, Query(ge=1, le=200)] = 20,
+    unit: UnitParam = "trace",
 ) -> SegmentReportOut:  # fmt: skip
-    """The slices (one key or a pair) that are significantly worst on a metric."""
+    """The slices (one key or a pair) that are significantly worst on a rate or a mean."""
     report = await services.segments.discover(
-        scope, _one_metric(metric), tuple(key), direction=direction, min_support=min_support, k=k
-    )
+        scope, _one_metric(metric), tuple(key), direction=direction, min_support=min_support,
+        k=k, unit=unit,
+    )  # fmt: skip
     return SegmentReportOut.from_report(report)
 
 
@@ -143,7 +164,10 @@ class ChangeOut(BaseModel):
     worse: bool
     impact: float | None
     explained_by: dict[str, str] | None
+    """The finding this slice is folded under; ``{}`` when that is a shift of all traffic."""
     rank: int | None
+    status: str
+    """reported, folded, global (``keys`` is ``{}``), improved, not_significant, too_small."""
 
 
 class ChangeReportOut(BaseModel):
@@ -154,6 +178,12 @@ class ChangeReportOut(BaseModel):
     keys: list[str]
     baseline_n: int
     current_n: int
+    unit: str
+    direction: str
+    value_unit: str
+    truncated: bool
+    affects_all_segments: bool
+    """True when the change is one shift of all traffic (the first row, ``status: global``)."""
     data: list[ChangeOut]
 
 
@@ -162,23 +192,26 @@ async def segment_changes(
     scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     baseline_start: datetime, baseline_end: datetime,
     key: ListParam = [], metric: ListParam = [],  # noqa: B006
-    direction: DirectionParam = "higher_is_worse",
+    direction: DirectionParam = None,
     min_support: Annotated[int, Query(ge=1)] = 30, k: Annotated[int, Query(ge=1, le=200)] = 20,
+    unit: UnitParam = "trace",
 ) -> ChangeReportOut:  # fmt: skip
     """Slices whose metric got worse from the baseline window to ``start``..``end``."""
     report = await services.segments.changes(
         scope, time_range(baseline_start, baseline_end), _one_metric(metric), tuple(key),
-        direction=direction, min_support=min_support, k=k,
+        direction=direction, min_support=min_support, k=k, unit=unit,
     )  # fmt: skip
     rows = []
     for r in report.rows:
         d = {f: getattr(r, f) for f in r.__dataclass_fields__}
         d["keys"] = dict(r.keys)
-        d["explained_by"] = dict(r.explained_by) if r.explained_by else None
+        d["explained_by"] = None if r.explained_by is None else dict(r.explained_by)
         rows.append(ChangeOut.model_validate(clean(d)))
     return ChangeReportOut(
         metric=report.metric, kind=report.kind, keys=list(report.keys),
-        baseline_n=report.baseline_n, current_n=report.current_n, data=rows,
+        baseline_n=report.baseline_n, current_n=report.current_n, unit=report.unit,
+        direction=report.direction, value_unit=report.value_unit, truncated=report.truncated,
+        affects_all_segments=any(r.status == "global" for r in report.rows), data=rows,
     )  # fmt: skip
 
 
@@ -192,6 +225,8 @@ class FairnessOut(BaseModel):
     most_favoured: str | None
     threshold: float
     min_support: int
+    unit: str
+    direction: str
     groups: list[dict[str, Any]]
 
 
@@ -201,30 +236,44 @@ async def fairness(
     key: str, metric: ListParam = [],  # noqa: B006
     min_support: Annotated[int, Query(ge=1)] = 30,
     threshold: Annotated[float, Query(gt=0, le=1)] = 0.8,
-    format: Literal["json", "csv"] = "json",
+    format: Literal["json", "csv"] = "json", unit: UnitParam = "trace",
+    direction: DirectionParam = None,
 ) -> Any:  # fmt: skip
-    """Per-group rates with Wilson CIs, parity difference and ratio, the four-fifths rule."""
+    """Per-group rates with Wilson CIs, the four-fifths rule on the favourable outcome.
+
+    Each group passes, fails or is inconclusive by the confidence interval of its impact ratio.
+    """
     m = _one_metric(metric)
     report = await services.segments.fairness(
-        scope, m, key, min_support=min_support, threshold=threshold
-    )
+        scope, m, key, min_support=min_support, threshold=threshold, unit=unit,
+        direction=direction,
+    )  # fmt: skip
     if format == "csv":
         return Response(report.to_csv(), media_type="text/csv")
     rows = clean(report.to_rows())
     return FairnessOut(
         metric=m.name, key=key, parity_difference=clean(report.parity_difference),
         parity_ratio=clean(report.parity_ratio), most_favoured=report.most_favoured,
-        threshold=report.threshold, min_support=report.min_support, groups=rows,
+        threshold=report.threshold, min_support=report.min_support, unit=unit,
+        direction=report.direction, groups=rows,
     )  # fmt: skip
 
 
 class ComparisonOut(BaseModel):
-    """Candidate against baseline: a verdict per metric and an overall signal."""
+    """Candidate against baseline: a verdict per metric and an overall signal.
+
+    ``window_start``/``window_end`` is the time compared: by default the period when both
+    versions were live (``windowed``); ``unit`` the unit of analysis.
+    """
 
     key: str
     baseline: str
     candidate: str
     signal: str
+    unit: str | None
+    windowed: bool
+    window_start: datetime | None
+    window_end: datetime | None
     metrics: list[dict[str, Any]]
 
 
@@ -233,15 +282,21 @@ async def compare(
     scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     baseline: str, candidate: str, key: str = "version",
     metric: ListParam = [], guard_rail: ListParam = [],  # noqa: B006
-    min_support: Annotated[int, Query(ge=1)] = 30,
+    min_support: Annotated[int, Query(ge=1)] = 30, unit: UnitParam = "trace",
+    overlap: bool = True,
 ) -> ComparisonOut:  # fmt: skip
-    """Compare two values of ``key`` (default ``version``): promote or hold."""
+    """Compare two values of ``key`` (default ``version``): promote or hold.
+
+    With ``overlap`` (default) only the time both values were live is compared.
+    """
     specs = parse_metrics(metric or list(DEFAULT_GUARD_RAILS))
     report = await services.segments.compare_versions(
         scope, key, baseline, candidate, specs,
-        guard_rails=tuple(guard_rail) or None, min_support=min_support,
+        guard_rails=tuple(guard_rail) or None, min_support=min_support, unit=unit,
+        overlap=overlap,
     )  # fmt: skip
     return ComparisonOut(
         key=key, baseline=baseline, candidate=candidate, signal=report.signal,
-        metrics=clean(report.to_rows()),
+        unit=report.unit, windowed=report.windowed, window_start=report.window_start,
+        window_end=report.window_end, metrics=clean(report.to_rows()),
     )  # fmt: skip

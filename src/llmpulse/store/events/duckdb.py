@@ -31,6 +31,8 @@ from llmpulse.store.api import (
     SliceQuery,
     SpanQuery,
     StoreStats,
+    UnitFrame,
+    UnitQuery,
 )
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
@@ -51,6 +53,7 @@ from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.migrate import apply_migrations
 from llmpulse.store.events.results import metric_frame, slice_frame
+from llmpulse.store.events.units import compile_units, unit_frame
 
 _SPAN_COLS = ", ".join(SPAN_COLUMN_NAMES)
 _ANN_COLS = ", ".join(ANNOTATION_COLUMN_NAMES)
@@ -308,6 +311,11 @@ class DuckDBEventStore:
         """A seeded reservoir sample of the field's values."""
         c = compile_sample(q, DIALECT)
         return [float(r[0]) for r in self._query(c.sql, c.params)]
+
+    def units(self, q: UnitQuery) -> UnitFrame:
+        """One field per (key value, unit of analysis), or per span (see `UnitQuery`)."""
+        c = compile_units(q, DIALECT)
+        return unit_frame(q, self._reader().sql(c.sql, params=c.params).to_arrow_table())
 
     def unpriced_models(self, project: ProjectName) -> dict[str, int]:
         """Models with token counts but no cost, and how many spans each."""

@@ -265,6 +265,10 @@ def compile_slices(q: SliceQuery, d: MetricDialect) -> Compiled:
     where = _filters(q.project, q.time, q.where, d)
     base = f"SELECT {', '.join(cols)} {frm.sql()} WHERE {where.sql()}"
     n = len(q.keys)
+    if q.unit != "span":
+        cols.append(f"{UNIT_SQL[q.unit]} AS u")
+        base = f"SELECT {', '.join(cols)} {frm.sql()} WHERE {where.sql()}"
+        return Compiled(_unit_sets(base, n, q.pairs), [*sel_params, *frm.params, *where.params])
     sets = [f"(k{i})" for i in range(n)]
     if q.pairs:
         sets += [f"(k{i}, k{j})" for i in range(n) for j in range(i + 1, n)]
@@ -276,6 +280,42 @@ def compile_slices(q: SliceQuery, d: MetricDialect) -> Compiled:
         f"GROUP BY GROUPING SETS ({', '.join(sets)}) ORDER BY gid, n DESC"
     )
     return Compiled(sql, [*sel_params, *frm.params, *where.params])
+
+
+UNIT_SQL = {
+    "trace": "spans.trace_id",
+    "session": "COALESCE(spans.session_id, 'trace:' || spans.trace_id)",
+    "user": "COALESCE(spans.user_id, 'trace:' || spans.trace_id)",
+    "span": "spans.span_id",
+}
+"""The unit of analysis of a span (METHODS.md §4.10); without a session or user, its trace."""
+
+
+def _unit_sets(base: str, n: int, pairs: bool) -> str:
+    """Per grouping set, units first (y_c, n_c per slice and unit), then the slice's sums.
+
+    Same columns as the plain GROUPING SETS query plus C, Σy², Σy·n, Σn²; one branch per
+    set, so a unit's totals are those within the slice it is summed into.
+    """
+    sets: list[tuple[int, ...]] = [(i,) for i in range(n)]
+    if pairs:
+        sets += [(i, j) for i in range(n) for j in range(i + 1, n)]
+    sets.append(())
+    branches = []
+    for grouped in sets:
+        gid = sum(1 << (n - 1 - i) for i in range(n) if i not in grouped)
+        keys = [f"k{i}" for i in grouped]
+        outer = ", ".join(f"k{i}" if i in grouped else f"NULL AS k{i}" for i in range(n))
+        inner_by = ", ".join([*keys, "u"])
+        not_null = "".join(f" AND k{i} IS NOT NULL" for i in grouped)
+        group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
+        branches.append(
+            f"SELECT {gid} AS gid, {outer}, sum(c) AS n, sum(y) AS s, sum(yy) AS ss, "
+            f"count(*) AS units, sum(y * y) AS uyy, sum(y * c) AS uyn, sum(c * c) AS unn "
+            f"FROM (SELECT {inner_by}, count(v) AS c, sum(v) AS y, sum(v * v) AS yy "
+            f"FROM base WHERE v IS NOT NULL{not_null} GROUP BY {inner_by}){group_by}"
+        )
+    return f"WITH base AS ({base}) " + " UNION ALL ".join(branches) + " ORDER BY gid, n DESC"
 
 
 def compile_sample(q: SampleQuery, d: MetricDialect) -> Compiled:

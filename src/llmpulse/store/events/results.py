@@ -55,13 +55,18 @@ def slice_frame(q: SliceQuery, rows: list[tuple[Any, ...]]) -> SliceFrame:
     total = SliceRow((), 0, 0.0, 0.0)
     out: list[SliceRow] = []
     per_key: dict[int, int] = {}
+    truncated = False
     for r in rows:
         gid = int(r[0])
         values = r[1 : 1 + nk]
-        n, s, ss = int(r[1 + nk]), float(r[2 + nk] or 0.0), float(r[3 + nk] or 0.0)
+        n, s, ss = int(r[1 + nk] or 0), float(r[2 + nk] or 0.0), float(r[3 + nk] or 0.0)
+        units = None
+        if len(r) > 4 + nk:  # a unit of analysis: C, Σy², Σy·n, Σn²
+            c, yy, yn, nn = (float(x or 0.0) for x in r[4 + nk : 8 + nk])
+            units = (c, yy, yn, nn)
         grouped = [i for i in range(nk) if not gid & (1 << (nk - 1 - i))]
         if not grouped:
-            total = SliceRow((), n, s, ss)
+            total = SliceRow((), n, s, ss, units)
             continue
         if any(values[i] is None for i in grouped):
             continue
@@ -69,7 +74,8 @@ def slice_frame(q: SliceQuery, rows: list[tuple[Any, ...]]) -> SliceFrame:
             k = grouped[0]
             per_key[k] = per_key.get(k, 0) + 1
             if per_key[k] > q.max_values_per_key:
+                truncated = True
                 continue
         keys = tuple((labels[i], str(values[i])) for i in grouped)
-        out.append(SliceRow(keys, n, s, ss))
-    return SliceFrame(total, out)
+        out.append(SliceRow(keys, n, s, ss, units))
+    return SliceFrame(total, out, truncated)

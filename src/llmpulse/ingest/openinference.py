@@ -68,6 +68,7 @@ _STATUS = {0: StatusCode.UNSET, 1: StatusCode.OK, 2: StatusCode.ERROR}
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
 _GENAI_INPUT_KEYS = frozenset((genai.INPUT_MESSAGES, genai.SYSTEM_INSTRUCTIONS))
+TOO_DEEP = "values are nested too deeply to store"
 
 
 @dataclass(slots=True)
@@ -148,32 +149,50 @@ def rows_from_raw(resources: list[RawResource], header_project: str | None) -> R
     Where the extension is built, its ``rows_fast`` maps the common case (ADR 0008) and
     leaves the rest (rejections, events, GenAI messages, unusual indexed keys) to `build_row`.
     """
-    rows: list[SpanRow] = []
-    rejections: list[Rejection] = []
+    out = RowBatch([], [])
     ext = native.module
     for ri, (resource_attrs, scopes) in enumerate(resources):
         project = resolve_project(resource_attrs, header_project)
         for si, (scope_name, scope_version, spans) in enumerate(scopes):
+            scope_path = f"resource_spans[{ri}].scope_spans[{si}]"
             built: list[SpanRow | None] | None = None
             if ext is not None:
                 built, deferred = _rows_fast(
                     ext, spans, resource_attrs, scope_name, scope_version, project
                 )
                 if not deferred:
-                    rows.extend(built)  # type: ignore[arg-type]  # no None when none deferred
+                    out.add_origin(scope_path, None)
+                    out.rows.extend(built)  # type: ignore[arg-type]  # no None when none deferred
                     continue
+            kept: list[int] = []
+            out.add_origin(scope_path, kept)
             for pi, raw in enumerate(spans):
                 row = built[pi] if built is not None else None
-                if row is not None:
-                    rows.append(row)
-                    continue
-                problem = invalid(raw)
-                if problem is None:
-                    rows.append(build_row(raw, resource_attrs, scope_name, scope_version, project))
+                if row is None:
+                    row = checked_row(raw, resource_attrs, scope_name, scope_version, project)
+                if isinstance(row, list):
+                    kept.append(pi)
+                    out.rows.append(row)
                 else:
-                    path = f"resource_spans[{ri}].scope_spans[{si}].spans[{pi}].{problem[0]}"
-                    rejections.append(Rejection(path, problem[1]))
-    return RowBatch(rows, rejections)
+                    out.rejections.append(Rejection(f"{scope_path}.spans[{pi}].{row[0]}", row[1]))
+    return out
+
+
+def checked_row(
+    raw: RawSpan,
+    resource_attrs: dict[str, Any],
+    scope_name: str,
+    scope_version: str,
+    project: ProjectName,
+) -> SpanRow | tuple[str, str]:
+    """`build_row` of a valid span, else (field, reason) naming why it cannot be stored."""
+    problem = invalid(raw)
+    if problem is not None:
+        return problem
+    try:
+        return build_row(raw, resource_attrs, scope_name, scope_version, project)
+    except RecursionError:
+        return "attributes", TOO_DEEP
 
 
 _GENAI_MESSAGE_KEYS = (genai.INPUT_MESSAGES, genai.OUTPUT_MESSAGES, genai.SYSTEM_INSTRUCTIONS)

@@ -24,7 +24,7 @@ import orjson
 from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.spans import Rejection
 from llmpulse.ingest.indexed import INDEXED_PREFIXES
-from llmpulse.ingest.openinference import RawSpan, build_row, invalid, resolve_project
+from llmpulse.ingest.openinference import TOO_DEEP, RawSpan, checked_row, resolve_project
 from llmpulse.ingest.types import RowBatch
 
 _START = "start_time_unix_nano"
@@ -86,6 +86,8 @@ def _decode_scope(
     except _Bad as bad:
         out.rejections.append(bad.at(path))
         return
+    kept: list[int] = []
+    out.add_origin(path, kept)
     for pi, span in enumerate(spans):
         span_path = f"{path}.spans[{pi}]"
         try:
@@ -93,11 +95,15 @@ def _decode_scope(
         except _Bad as bad:
             out.rejections.append(bad.at(span_path))
             continue
-        problem = invalid(raw)
-        if problem is None:
-            out.rows.append(build_row(raw, resource_attrs, scope_name, scope_version, project))
+        except RecursionError:
+            out.rejections.append(Rejection(f"{span_path}.attributes", TOO_DEEP))
+            continue
+        row = checked_row(raw, resource_attrs, scope_name, scope_version, project)
+        if isinstance(row, list):
+            kept.append(pi)
+            out.rows.append(row)
         else:
-            out.rejections.append(Rejection(f"{span_path}.{problem[0]}", problem[1]))
+            out.rejections.append(Rejection(f"{span_path}.{row[0]}", row[1]))
 
 
 def _raw_span(item: Any) -> RawSpan:

@@ -23,7 +23,7 @@ from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.spans import Rejection, Span
 from llmpulse.domain.specs import PriceTable
 from llmpulse.ingest.enrich import CostEnricher
-from llmpulse.ingest.isolate import storable_table
+from llmpulse.ingest.isolate import Unstorable, storable_table
 from llmpulse.ingest.otlp import decode_request_rows
 from llmpulse.ingest.pricing import PriceBook
 from llmpulse.ingest.types import RowBatch
@@ -38,6 +38,7 @@ class DecodedBatch:
     num_spans: int
     rejections: list[Rejection]
     projects: tuple[str, ...]
+    refused: tuple[Unstorable, ...] = ()  # rows found unstorable, by index in the input
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ def columnarize_rows(batch: RowBatch, enricher: CostEnricher) -> DecodedBatch:
         ]
         rows = [rows[i] for i in kept]
     projects = tuple(sorted({row[0] for row in rows}))
-    return DecodedBatch(table, len(rows), rejections, projects)
+    return DecodedBatch(table, len(rows), rejections, projects, tuple(bad))
 
 
 def decode_body(

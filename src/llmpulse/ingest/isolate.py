@@ -11,12 +11,15 @@ extra encodings and a clean batch costs nothing extra.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import pyarrow as pa
 
 from llmpulse.domain.errors import InvalidInput
-from llmpulse.store.events.codec import SpanRow, rows_to_arrow
+from llmpulse.domain.spans import Annotation
+from llmpulse.store.events.codec import SpanRow, annotations_to_arrow, rows_to_arrow
 
+_T = TypeVar("_T")
 Unstorable = tuple[int, str, str]
 """A row that cannot be stored: its index in the batch, the field, and why."""
 
@@ -31,13 +34,13 @@ def _problem(exc: Exception) -> tuple[str, str]:
 
 
 def split_storable(
-    rows: Sequence[SpanRow], check: Callable[[Sequence[SpanRow]], object] = rows_to_arrow
+    rows: Sequence[_T], check: Callable[[Sequence[_T]], object]
 ) -> tuple[list[int], list[Unstorable]]:
-    """The indexes of the rows ``check`` accepts and, for the others, what it said.
+    """The indexes of the items ``check`` accepts and, for the others, what it said.
 
     Args:
-        rows: the batch.
-        check: raises for a group of rows that cannot be stored (default: `rows_to_arrow`).
+        rows: the batch (span rows, annotations).
+        check: raises for a group of items that cannot be stored (e.g. `rows_to_arrow`).
 
     Returns:
         The kept indexes in order, and one `Unstorable` per refused row.
@@ -74,6 +77,15 @@ def storable_table(rows: list[SpanRow]) -> tuple[pa.Table | None, list[int], lis
         return rows_to_arrow(rows), list(range(len(rows))), []
     except InvalidInput:
         pass
-    kept, bad = split_storable(rows)
+    kept, bad = split_storable(rows, rows_to_arrow)
     table = rows_to_arrow([rows[i] for i in kept]) if kept else None
     return table, kept, bad
+
+
+def storable_annotations(annotations: Sequence[Annotation]) -> tuple[list[int], list[Unstorable]]:
+    """Which annotations encode (metadata JSON, score, …): checked before the write batch."""
+    try:
+        annotations_to_arrow(annotations)
+    except InvalidInput:
+        return split_storable(annotations, annotations_to_arrow)
+    return list(range(len(annotations))), []

@@ -167,9 +167,12 @@ def rows_from_raw(resources: list[RawResource], header_project: str | None) -> R
             kept: list[int] = []
             out.add_origin(scope_path, kept)
             for pi, raw in enumerate(spans):
-                row = built[pi] if built is not None else None
-                if row is None:
-                    row = checked_row(raw, resource_attrs, scope_name, scope_version, project)
+                fast = built[pi] if built is not None else None
+                row = (
+                    fast
+                    if fast is not None
+                    else checked_row(raw, resource_attrs, scope_name, scope_version, project)
+                )
                 if isinstance(row, list):
                     kept.append(pi)
                     out.rows.append(row)

@@ -64,7 +64,9 @@ def pb_with_bad(attrs: dict[str, Any]) -> bytes:
 def test_metadata_nested_past_the_json_encoder_limit_rejects_only_that_span() -> None:
     batch = decode(pb_with_bad({"metadata": nested_json(300)}))
     assert names(batch) == ["g0", "g2"]
-    assert [r.path for r in batch.rejections] == ["resource_spans[0].scope_spans[0].spans[1].metadata"]
+    assert [r.path for r in batch.rejections] == [
+        "resource_spans[0].scope_spans[0].spans[1].metadata"
+    ]
     assert batch.num_spans == 2
 
 

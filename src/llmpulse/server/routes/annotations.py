@@ -105,6 +105,10 @@ async def create_annotations(
         i, ev = valid[k]
         msg = f"span {ev.span_id} not found; give project to annotate a span not stored yet"
         rejected.append(RejectedItem(index=i, path=f"data[{i}].span_id", message=msg))
+    for i, field, reason in result.unstorable:
+        rejected.append(
+            RejectedItem(index=valid[i][0], path=f"data[{valid[i][0]}].{field}", message=reason)
+        )
     rejected.sort(key=lambda r: r.index)
     stored = result.annotations
     return AnnotationBatchOut(inserted=len(stored), ids=[a.id for a in stored], rejected=rejected)

@@ -35,9 +35,7 @@ async def _burst(server: ServerProcess, project: str, span_id: str) -> tuple[lis
             for i in range(20)
         ]
         otlp = [
-            client.post(
-                "/v1/traces", content=b, headers={"content-type": "application/x-protobuf"}
-            )
+            client.post("/v1/traces", content=b, headers={"content-type": "application/x-protobuf"})
             for b in bodies
         ]
         annotations = client.post(

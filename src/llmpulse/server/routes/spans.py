@@ -20,6 +20,8 @@ from starlette.responses import Response
 
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import SpanKind, StatusCode
+from llmpulse.query.clip import FIELDS as CLIP_FIELDS
+from llmpulse.query.clip import clip_span, full_value
 from llmpulse.query.filters import as_utc, parse_attrs, parse_enum
 from llmpulse.query.service import QueryService
 from llmpulse.query.traces import SpanNode
@@ -55,7 +57,7 @@ class SpanNodeOut(BaseModel):
     def from_node(cls, node: SpanNode) -> SpanNodeOut:
         """Map a tree node, recursively."""
         return cls(
-            span=SpanOut.from_domain(node.span),
+            span=SpanOut.from_domain(*clip_span(node.span)),
             children=[cls.from_node(c) for c in node.children],
         )
 
@@ -125,7 +127,10 @@ async def span_page_json(query: QueryService, q: SpanQuery) -> bytes:
     async def render() -> bytes:
         page = await query.list_spans(q, keep=False)  # the cache keeps the bytes instead
         return to_json(
-            {"data": [span_to_dict(s) for s in page.items], "next_cursor": page.next_cursor}
+            {
+                "data": [span_to_dict(*clip_span(s)) for s in page.items],
+                "next_cursor": page.next_cursor,
+            }
         )
 
     return await query.memo("spans_json", q, render)
@@ -154,6 +159,30 @@ async def get_trace(
 async def get_span(span_id: str, services: Annotated[Services, Depends(get_services)]) -> Response:
     """One span by id."""
     return fast_json(span_to_dict(await services.query.get_span(SpanId(span_id.lower()))))
+
+
+@router.get(
+    "/spans/{span_id}/value",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The full value: text for a string, else JSON",
+            "content": {"text/plain": {}, "application/json": {}},
+        }
+    },
+)
+async def get_span_value(
+    span_id: str,
+    services: Annotated[Services, Depends(get_services)],
+    field: Annotated[str, Query(description=f"one of: {', '.join(CLIP_FIELDS)}")],
+    key: Annotated[str | None, Query(description="attribute key, or item index")] = None,
+) -> Response:
+    """One value of a span in full (listings cut long values; their ``truncated`` links here)."""
+    span = await services.query.get_span(SpanId(span_id.lower()))
+    value = full_value(span, field, key)
+    if isinstance(value, str):
+        return Response(value, media_type="text/plain; charset=utf-8")
+    return fast_json(value)
 
 
 @router.get("/spans/{span_id}/annotations")

@@ -37,7 +37,7 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 
 from llmpulse.clock import from_unix_ns
-from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.ids import ProjectName, project_name_problem
 from llmpulse.domain.spans import (
     Message,
     Rejection,
@@ -107,6 +107,22 @@ def resolve_project(resource_attrs: dict[str, Any], header_project: str | None) 
     return DEFAULT_PROJECT
 
 
+def project_rejection(
+    project: str, resource_attrs: dict[str, Any], resource_path: str
+) -> Rejection | None:
+    """The rejection of every span of a resource whose project name cannot be used."""
+    problem = project_name_problem(project)
+    if problem is None:
+        return None
+    if resource_attrs.get(PROJECT_ATTRIBUTE) == project:
+        where = f"{resource_path}.resource.attributes[{PROJECT_ATTRIBUTE}]"
+    elif resource_attrs.get("service.name") == project:
+        where = f"{resource_path}.resource.attributes[service.name]"
+    else:
+        where = "x-project-name"
+    return Rejection(where, f"project name {problem}")
+
+
 def normalize_request(req: ExportTraceServiceRequest, header_project: str | None) -> Normalized:
     """Normalize every span of a decoded export request into domain `Span` values.
 
@@ -153,6 +169,10 @@ def rows_from_raw(resources: list[RawResource], header_project: str | None) -> R
     ext = native.module
     for ri, (resource_attrs, scopes) in enumerate(resources):
         project = resolve_project(resource_attrs, header_project)
+        refused = project_rejection(project, resource_attrs, f"resource_spans[{ri}]")
+        if refused is not None:
+            out.rejections.extend(refused for _, _, spans in scopes for _ in spans)
+            continue
         for si, (scope_name, scope_version, spans) in enumerate(scopes):
             scope_path = f"resource_spans[{ri}].scope_spans[{si}]"
             built: list[SpanRow | None] | None = None

@@ -24,7 +24,13 @@ import orjson
 from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.spans import Rejection
 from llmpulse.ingest.indexed import INDEXED_PREFIXES
-from llmpulse.ingest.openinference import TOO_DEEP, RawSpan, checked_row, resolve_project
+from llmpulse.ingest.openinference import (
+    TOO_DEEP,
+    RawSpan,
+    checked_row,
+    project_rejection,
+    resolve_project,
+)
 from llmpulse.ingest.types import RowBatch
 
 _START = "start_time_unix_nano"
@@ -69,6 +75,11 @@ def decode_json_rows(data: bytes, header_project: str | None) -> RowBatch:
             out.rejections.append(bad.at(path))
             continue
         project = resolve_project(resource_attrs, header_project)
+        refused = project_rejection(project, resource_attrs, path)
+        if refused is not None:
+            n = sum(len(s.get("spans") or []) if isinstance(s, dict) else 1 for s in scopes)
+            out.rejections.extend(refused for _ in range(max(1, n)))
+            continue
         for si, scope_spans in enumerate(scopes):
             _decode_scope(scope_spans, resource_attrs, project, f"{path}.scope_spans[{si}]", out)
     return out

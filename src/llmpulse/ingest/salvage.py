@@ -25,7 +25,12 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.spans import Rejection
 from llmpulse.ingest.attributes import key_values_to_dict
-from llmpulse.ingest.openinference import checked_row, raw_span, resolve_project
+from llmpulse.ingest.openinference import (
+    checked_row,
+    project_rejection,
+    raw_span,
+    resolve_project,
+)
 from llmpulse.ingest.types import RowBatch
 
 _LEN = 2
@@ -127,6 +132,11 @@ def _salvage_resource(data: bytes, path: str, header_project: str | None, out: R
         return
     resource_attrs = key_values_to_dict(resource.attributes)
     project = resolve_project(resource_attrs, header_project)
+    refused = project_rejection(project, resource_attrs, path)
+    if refused is not None:
+        n = sum(len(_children(scope, _SPANS, spath, "spans")) for spath, scope in scopes)
+        out.rejections.extend(refused for _ in range(max(1, n)))
+        return
     for spath, scope_spans in scopes:
         spans = _children(scope_spans, _SPANS, spath, "spans")
         try:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
 from llmpulse.clock import Clock
 from llmpulse.server.demo_loader import load_demo_if_empty
+from llmpulse.server.docs_pages import mount_docs
+from llmpulse.server.openapi_doc import build_openapi
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
     annotations as annotation_routes,
@@ -54,8 +57,12 @@ def create_app(
         version="0.1.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served with local assets by `mount_docs`, never from a CDN
+        redoc_url=None,
     )
+    app.openapi = partial(build_openapi, app)  # type: ignore[method-assign]
     install_problem_handlers(app)
+    mount_docs(app)
     for module in (
         health,
         otlp,

@@ -43,8 +43,14 @@ _DESCRIPTIONS = {
     "400": "Invalid input; `errors` names each field at fault",
     "404": "The project, trace, span or cohort named in the path does not exist",
 }
-_NO_404 = frozenset({("post", "/api/v1/projects/{project}/predictions")})
-"""Operations whose path parameter names something they create rather than look up."""
+_NO_404 = frozenset(
+    {
+        ("post", "/api/v1/projects/{project}/predictions"),
+        ("get", "/api/v1/projects/{project}/cohorts"),
+        ("put", "/api/v1/projects/{project}/cohorts/{name}"),
+    }
+)
+"""Operations whose path names something they create (or list) rather than look up."""
 
 
 def _problem_response(description: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import orjson
 from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.spans import Rejection
 from llmpulse.ingest.indexed import INDEXED_PREFIXES
+from llmpulse.ingest.json_locate import error_offset, locate
 from llmpulse.ingest.openinference import (
     TOO_DEEP,
     RawSpan,
@@ -59,7 +60,9 @@ def decode_json_rows(data: bytes, header_project: str | None) -> RowBatch:
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"malformed JSON: {exc}") from exc
+        where = locate(data, error_offset(data, exc.pos))
+        at = f" at {where}" if where else ""
+        raise InvalidInput(f"malformed JSON{at}: {exc}") from exc
     resource_spans = _get(doc, "resourceSpans", "resource_spans") if isinstance(doc, dict) else None
     if not isinstance(resource_spans, list):
         raise InvalidInput("OTLP/JSON body must be an object with a resourceSpans list")

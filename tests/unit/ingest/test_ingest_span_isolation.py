@@ -198,3 +198,25 @@ def test_rejection_paths_of_several_scopes_point_at_their_own_spans() -> None:
             batch.rejections[0].reason,
         )
     ]
+
+
+def _json_body_with_second_span(raw_span: bytes) -> bytes:
+    first = b'{"name": "caf\xc3\xa9"}'  # a multi-byte character before the fault
+    return (
+        b'{"resourceSpans": [{"scopeSpans": [{"spans": []}, {"spans": ['
+        + first
+        + b", "
+        + raw_span
+        + b"]}]}]}"
+    )
+
+
+def test_json_nested_past_the_parser_limit_is_a_400_naming_the_span() -> None:
+    deep = b'{"attributes": [{"key": "k", "value": ' + b"[" * 1100 + b"]" * 1100 + b"}]}"
+    with pytest.raises(InvalidInput, match=r"at resource_spans\[0\]\.scope_spans\[1\]\.spans\[1\]"):
+        decode(_json_body_with_second_span(deep), JSON)
+
+
+def test_json_body_that_is_not_utf8_is_a_400_naming_the_span() -> None:
+    with pytest.raises(InvalidInput, match=r"at resource_spans\[0\]\.scope_spans\[1\]\.spans\[1\]"):
+        decode(_json_body_with_second_span(b'{"name": "a\xff"}'), JSON)

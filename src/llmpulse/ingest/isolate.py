@@ -10,12 +10,14 @@ extra encodings and a clean batch costs nothing extra.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from llmpulse.domain.errors import InvalidInput
+from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.spans import Annotation
 from llmpulse.store.events.codec import SpanRow, annotations_to_arrow, rows_to_arrow
 
@@ -66,6 +68,24 @@ def split_storable(
     return kept, bad
 
 
+def encode_rows(rows: Sequence[SpanRow]) -> pa.Table:
+    """`rows_to_arrow`, refusing what the store could hold but no metric should: a cost that
+    is NaN or infinite (one would turn every sum and mean of its project into NaN).
+
+    Raises:
+        InvalidInput: a row cannot be stored, naming the field.
+    """
+    table = rows_to_arrow(rows)
+    cost = table.column("cost_usd")
+    if cost.null_count < len(cost) and not pc.all(pc.is_finite(cost)).as_py():
+        bad = next(v for v in cost.to_pylist() if v is not None and not math.isfinite(v))
+        reason = f"must be a finite number, got {bad}"
+        raise InvalidInput(
+            f"cannot store field cost_usd: {reason}", [FieldError("cost_usd", reason)]
+        )
+    return table
+
+
 def storable_table(rows: list[SpanRow]) -> tuple[pa.Table | None, list[int], list[Unstorable]]:
     """The Arrow table of the storable rows, their indexes, and the refused rows.
 
@@ -74,11 +94,11 @@ def storable_table(rows: list[SpanRow]) -> tuple[pa.Table | None, list[int], lis
     if not rows:
         return None, [], []
     try:
-        return rows_to_arrow(rows), list(range(len(rows))), []
+        return encode_rows(rows), list(range(len(rows))), []
     except InvalidInput:
         pass
-    kept, bad = split_storable(rows, rows_to_arrow)
-    table = rows_to_arrow([rows[i] for i in kept]) if kept else None
+    kept, bad = split_storable(rows, encode_rows)
+    table = encode_rows([rows[i] for i in kept]) if kept else None
     return table, kept, bad
 
 

@@ -69,6 +69,7 @@ _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
 _GENAI_INPUT_KEYS = frozenset((genai.INPUT_MESSAGES, genai.SYSTEM_INSTRUCTIONS))
 TOO_DEEP = "values are nested too deeply to store"
+_MAPPING_ERRORS = (ValueError, TypeError, OverflowError, RecursionError)
 
 
 @dataclass(slots=True)
@@ -177,9 +178,12 @@ def rows_from_raw(resources: list[RawResource], header_project: str | None) -> R
             scope_path = f"resource_spans[{ri}].scope_spans[{si}]"
             built: list[SpanRow | None] | None = None
             if ext is not None:
-                built, deferred = _rows_fast(
-                    ext, spans, resource_attrs, scope_name, scope_version, project
-                )
+                try:
+                    built, deferred = _rows_fast(
+                        ext, spans, resource_attrs, scope_name, scope_version, project
+                    )
+                except _MAPPING_ERRORS:  # one odd span: map them one by one, reject that one
+                    built, deferred = None, len(spans)
                 if not deferred:
                     out.add_origin(scope_path, None)
                     out.rows.extend(built)  # type: ignore[arg-type]  # no None when none deferred
@@ -216,6 +220,8 @@ def checked_row(
         return build_row(raw, resource_attrs, scope_name, scope_version, project)
     except RecursionError:
         return "attributes", TOO_DEEP
+    except _MAPPING_ERRORS as exc:
+        return "attributes", f"cannot map the span's attributes: {exc}"
 
 
 _GENAI_MESSAGE_KEYS = (genai.INPUT_MESSAGES, genai.OUTPUT_MESSAGES, genai.SYSTEM_INSTRUCTIONS)

@@ -220,3 +220,24 @@ def test_json_nested_past_the_parser_limit_is_a_400_naming_the_span() -> None:
 def test_json_body_that_is_not_utf8_is_a_400_naming_the_span() -> None:
     with pytest.raises(InvalidInput, match=r"at resource_spans\[0\]\.scope_spans\[1\]\.spans\[1\]"):
         decode(_json_body_with_second_span(b'{"name": "a\xff"}'), JSON)
+
+
+@pytest.mark.usefixtures("decoder")
+@pytest.mark.parametrize("cost", [float("nan"), float("inf"), "-inf", "nan"])
+def test_cost_that_is_not_finite_rejects_only_that_span(cost: object) -> None:
+    batch = decode(pb_with_bad({"llm.cost.total": cost}))
+    assert names(batch) == ["g0", "g2"]
+    (rejection,) = batch.rejections
+    assert rejection.path == "resource_spans[0].scope_spans[0].spans[1].cost_usd"
+    assert "finite" in rejection.reason
+
+
+def test_json_cost_past_the_float_range_rejects_only_that_span() -> None:
+    bad = json_span("bad", "11" * 16, "22" * 8)
+    bad["attributes"].append({"key": "llm.cost.total", "value": {"intValue": "1" + "0" * 400}})
+    good = json_span("good", "11" * 16, "23" * 8)
+    batch = decode(json_request([bad, good], "iso"), JSON)
+    assert names(batch) == ["good"]
+    assert [r.path.rsplit(".", 1)[0] for r in batch.rejections] == [
+        "resource_spans[0].scope_spans[0].spans[0]"
+    ]

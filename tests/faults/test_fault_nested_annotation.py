@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from llmpulse.sdk.client import Client
 from support.otlp import make_request, make_span
 from support.server import ServerProcess
 
@@ -95,3 +96,34 @@ def test_prediction_with_unstorable_token_count_is_rejected_alone(
     assert [(x["index"], x["path"]) for x in body["rejected"]] == [(1, "records[1].prompt_tokens")]
     spans = httpx.get(f"{live_server.url}/api/v1/projects/{project}/spans").json()["data"]
     assert len(spans) == 2
+
+
+def test_sdk_feedback_and_predictions_report_the_unstorable_item(
+    live_server: ServerProcess,
+) -> None:
+    project = f"sdk-{uuid.uuid4().hex[:8]}"
+    with Client(live_server.url) as client:
+        logged = client.log_records(
+            [
+                {"prediction_id": "p0", "prediction_label": "a"},
+                {"prediction_id": "p1", "prediction_label": "a", "total_tokens": 10**30},
+            ],
+            project=project,
+        )
+        assert logged.accepted == 1
+        assert [(r.index, r.path) for r in logged.rejected] == [(1, "records[1].total_tokens")]
+        result = client.log_annotations(
+            [
+                {
+                    "prediction_id": "p0",
+                    "project": project,
+                    "name": "bad",
+                    "score": 1.0,
+                    "metadata": deep(300),
+                },
+                {"prediction_id": "p0", "project": project, "name": "good", "score": 1.0},
+            ]
+        )
+    assert result.inserted == 1
+    assert [r.index for r in result.rejected] == [0]
+    assert result.rejected[0].path.endswith("metadata")

@@ -45,8 +45,9 @@ def compile_pattern(text: str) -> CompiledPattern:
         compiled: CompiledPattern = re2.compile(text, _options())
     except re2.error as exc:
         reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        shown = text if len(text) <= 80 else text[:80] + "…"
         raise ValueError(
-            f"not a valid RE2 regular expression ({reason}); backreferences and lookaround "
-            "are not supported"
+            f"pattern {shown!r} is not a valid RE2 regular expression ({reason}); "
+            "backreferences and lookaround are not supported"
         ) from None
     return compiled

@@ -109,12 +109,15 @@ def test_json_span_with_int_past_int64_and_deep_metadata_are_rejected_by_index()
     deep = json_span("deep", "11" * 16, "24" * 8, attrs={"metadata": nested_json(300)})
     attr_big = json_span("attr-big", "11" * 16, "25" * 8)
     attr_big["attributes"].append({"key": "n", "value": {"intValue": str(2**70)}})
-    batch = decode(json_request([big, good, deep, attr_big], "iso"), JSON)
+    status = json_span("status", "11" * 16, "26" * 8)
+    status["attributes"].append({"key": "http.status_code", "value": {"intValue": str(2**64)}})
+    batch = decode(json_request([big, good, deep, attr_big, status], "iso"), JSON)
     assert names(batch) == ["good"]
     assert [r.path for r in batch.rejections] == [
         "resource_spans[0].scope_spans[0].spans[0].prompt_tokens",
         "resource_spans[0].scope_spans[0].spans[2].metadata",
         "resource_spans[0].scope_spans[0].spans[3].attributes",
+        "resource_spans[0].scope_spans[0].spans[4].http_status",
     ]
 
 

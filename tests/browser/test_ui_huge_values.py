@@ -34,7 +34,12 @@ def huge(live_server: ServerProcess) -> Huge:
     project = f"ui-huge-{secrets.token_hex(4)}"
     span = make_span(
         "llm",
-        attrs={"big.blob": "b" * HUGE, "input.value": "i" * (5 * 1024 * 1024), "small": "ok"},
+        attrs={
+            "big.blob": "b" * HUGE,
+            "input.value": "i" * (5 * 1024 * 1024),
+            "session.id": "s" * 1_000_000,
+            "small": "ok",
+        },
     )
     r = httpx.post(
         f"{live_server.url}/v1/traces",
@@ -59,6 +64,9 @@ def test_trace_page_of_a_20mb_attribute_is_small_and_links_to_the_full_value(
     expect(link).to_have_attribute("data-full-value", "attributes/big.blob")
     expect(page.locator("#input-value a.more-link")).to_have_count(1)
     expect(page.locator("#attributes tr", has_text="small").locator("a.more-link")).to_have_count(0)
+    expect(page.locator("#span-summary a.more-link")).to_have_attribute(
+        "data-full-value", "session_id"
+    )
     href = link.get_attribute("href")
     assert href is not None
     full = httpx.get(huge.url + href, timeout=60)
@@ -75,7 +83,12 @@ def test_json_listings_cut_huge_values_and_say_where_the_full_value_is(huge: Hug
     assert span["attributes"]["big.blob"] == "b" * MAX_CHARS + "…"
     assert span["attributes"]["small"] == "ok"
     cut = {(t["field"], t["key"]): t["url"] for t in span["truncated"]}
-    assert set(cut) == {("attributes", "big.blob"), ("input_value", None)}
+    assert set(cut) == {
+        ("attributes", "big.blob"),
+        ("attributes", "session.id"),  # the attribute is kept beside the typed column
+        ("input_value", None),
+        ("session_id", None),
+    }
     full = httpx.get(huge.url + cut[("input_value", None)], timeout=60)
     assert len(full.text) == 5 * 1024 * 1024
     trace = httpx.get(f"{huge.url}/api/v1/traces/{huge.trace_id}", timeout=60)
@@ -93,3 +106,11 @@ def test_full_value_route_answers_404_and_400_naming_the_problem(huge: Huge) -> 
     assert "field" in bad.json()["detail"]
     whole = httpx.get(base, params={"field": "attributes", "key": "small"})
     assert whole.text == "ok"
+
+
+def test_traces_list_page_stays_small(page: Page, huge: Huge) -> None:
+    response = page.goto(f"{huge.url}/ui/projects/{huge.project}/traces")
+    assert response is not None
+    assert response.status == 200
+    assert len(response.body()) < 200_000
+    expect(page.locator("#traces tbody tr")).to_have_count(1)

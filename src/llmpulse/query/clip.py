@@ -26,7 +26,11 @@ MAX_CHARS = 10_000
 MAX_ITEMS = 200
 """Most messages, documents or events shown in a listing or a page."""
 
-_TEXT_FIELDS = ("name", "status_message", "input_value", "output_value", "exception_message")
+_TEXT_FIELDS = (
+    "name", "status_message", "model", "provider", "session_id", "user_id", "environment",
+    "version", "prediction_id", "input_value", "output_value", "exception_type",
+    "exception_message",
+)  # fmt: skip
 _DICT_FIELDS = ("metadata", "attributes", "resource_attributes")
 _LIST_FIELDS = ("input_messages", "output_messages", "documents", "events")
 FIELDS = _TEXT_FIELDS + _DICT_FIELDS + _LIST_FIELDS

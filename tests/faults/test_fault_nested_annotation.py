@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -63,7 +64,12 @@ def test_deep_annotation_metadata_is_rejected_and_poisons_nothing(
         headers={"content-type": "application/x-protobuf"},
     )
     assert r.status_code == 200
-    statuses, annotated = asyncio.run(_burst(fresh_server, project, target.span_id.hex()))
+    # A loop of its own, on its own thread: this xdist worker may already run one (the
+    # browser tests' Playwright sync API).
+    with ThreadPoolExecutor(1) as pool:
+        statuses, annotated = pool.submit(
+            asyncio.run, _burst(fresh_server, project, target.span_id.hex())
+        ).result()
     assert statuses == [200] * 20
     assert annotated.status_code == 200, annotated.text
     body = annotated.json()

@@ -8,7 +8,6 @@ never per-1M units): a price above `MAX_USD_PER_TOKEN` is refused as a probable 
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -25,6 +24,7 @@ from pydantic import (
 
 from llmpulse.domain.cohorts import parse_cohort
 from llmpulse.domain.errors import InvalidInput
+from llmpulse.domain.patterns import compile_pattern
 
 API_VERSION: Literal["llmpulse/v1"] = "llmpulse/v1"
 # $10,000 per million tokens: ten times the dearest public price; anything above is a unit slip.
@@ -74,8 +74,9 @@ class PriceTier(_Spec):
 class ModelPrice(_Spec):
     """The price of one model (or a family matched by a pattern), from an effective instant on.
 
-    Matching: ``model`` is an exact, case-insensitive name; ``match`` is a regular expression
-    that must match the **whole** model name, case-insensitively (write it anchored, e.g.
+    Matching: ``model`` is an exact, case-insensitive name; ``match`` is an RE2 regular
+    expression (linear-time: no backreferences or lookaround; see `domain.patterns`) that must
+    match the **whole** model name, case-insensitively (write it anchored, e.g.
     ``(?i)^(openai/)?gpt-4o(-\\d{4}-\\d{2}-\\d{2})?$``). Give at least one of the two.
     ``provider`` restricts the entry to spans of that provider (case-insensitive).
 
@@ -100,10 +101,7 @@ class ModelPrice(_Spec):
     @classmethod
     def _match_compiles(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
+            compile_pattern(value)  # RE2: linear-time matching, refused here if unsupported
         return value
 
     @field_validator("effective_from", mode="before")

@@ -19,10 +19,13 @@ from llmpulse.store.api import EventStore
 
 @dataclass(frozen=True, slots=True)
 class Annotated:
-    """The annotations built, and the indexes of evaluations whose span was not found."""
+    """The annotations built, the indexes of evaluations whose span was not found, and the
+    evaluations that cannot be stored (index, field, reason), e.g. metadata nested too deep."""
 
     annotations: list[Annotation] = field(default_factory=list)
     unknown_spans: list[int] = field(default_factory=list)
+    unstorable: list[tuple[int, str, str]] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)  # evaluation index of each annotation
 
 
 def to_annotations(
@@ -41,6 +44,7 @@ def to_annotations(
             if project is None:
                 out.unknown_spans.append(i)
                 continue
+        out.sources.append(i)
         out.annotations.append(
             Annotation(
                 id=uuid.uuid4().hex,

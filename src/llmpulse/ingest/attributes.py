@@ -9,6 +9,7 @@ the scalar case is a set lookup and one ``getattr``.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -70,8 +71,13 @@ def as_float(value: Any) -> float | None:
     """Return ``value`` as a float when it is a number or a numeric string."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # past 1.8e308: infinite, refused where it would be stored
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, str):
         try:
             return float(value.strip())

@@ -23,10 +23,11 @@ from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.spans import Rejection, Span
 from llmpulse.domain.specs import PriceTable
 from llmpulse.ingest.enrich import CostEnricher
+from llmpulse.ingest.isolate import Unstorable, storable_table
 from llmpulse.ingest.otlp import decode_request_rows
 from llmpulse.ingest.pricing import PriceBook
 from llmpulse.ingest.types import RowBatch
-from llmpulse.store.events.codec import ROW_INDEX, rows_to_arrow, skip_pandas_probe, span_to_row
+from llmpulse.store.events.codec import ROW_INDEX, skip_pandas_probe, span_to_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class DecodedBatch:
     num_spans: int
     rejections: list[Rejection]
     projects: tuple[str, ...]
+    refused: tuple[Unstorable, ...] = ()  # rows found unstorable, by index in the input
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +73,15 @@ def columnarize_rows(batch: RowBatch, enricher: CostEnricher) -> DecodedBatch:
     """Price freshly decoded span rows (in place) and turn them into an Arrow table."""
     rows = batch.rows
     enricher.enrich_rows(rows)
+    table, kept, bad = storable_table(rows)
+    rejections = batch.rejections
+    if bad:  # rare: name each refused span by its OTLP path, keep the rest
+        rejections = rejections + [
+            Rejection(f"{batch.span_path(i)}.{field}", reason) for i, field, reason in bad
+        ]
+        rows = [rows[i] for i in kept]
     projects = tuple(sorted({row[0] for row in rows}))
-    table = rows_to_arrow(rows) if rows else None
-    return DecodedBatch(table, len(rows), batch.rejections, projects)
+    return DecodedBatch(table, len(rows), rejections, projects, tuple(bad))
 
 
 def decode_body(

@@ -37,7 +37,7 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 
 from llmpulse.clock import from_unix_ns
-from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.ids import ProjectName, project_name_problem
 from llmpulse.domain.spans import (
     Message,
     Rejection,
@@ -68,6 +68,8 @@ _STATUS = {0: StatusCode.UNSET, 1: StatusCode.OK, 2: StatusCode.ERROR}
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
 _GENAI_INPUT_KEYS = frozenset((genai.INPUT_MESSAGES, genai.SYSTEM_INSTRUCTIONS))
+TOO_DEEP = "values are nested too deeply to store"
+_MAPPING_ERRORS = (ValueError, TypeError, OverflowError, RecursionError)
 
 
 @dataclass(slots=True)
@@ -104,6 +106,22 @@ def resolve_project(resource_attrs: dict[str, Any], header_project: str | None) 
     if isinstance(service, str) and service and not service.startswith("unknown_service"):
         return ProjectName(service)
     return DEFAULT_PROJECT
+
+
+def project_rejection(
+    project: str, resource_attrs: dict[str, Any], resource_path: str
+) -> Rejection | None:
+    """The rejection of every span of a resource whose project name cannot be used."""
+    problem = project_name_problem(project)
+    if problem is None:
+        return None
+    if resource_attrs.get(PROJECT_ATTRIBUTE) == project:
+        where = f"{resource_path}.resource.attributes[{PROJECT_ATTRIBUTE}]"
+    elif resource_attrs.get("service.name") == project:
+        where = f"{resource_path}.resource.attributes[service.name]"
+    else:
+        where = "x-project-name"
+    return Rejection(where, f"project name {problem}")
 
 
 def normalize_request(req: ExportTraceServiceRequest, header_project: str | None) -> Normalized:
@@ -148,32 +166,62 @@ def rows_from_raw(resources: list[RawResource], header_project: str | None) -> R
     Where the extension is built, its ``rows_fast`` maps the common case (ADR 0008) and
     leaves the rest (rejections, events, GenAI messages, unusual indexed keys) to `build_row`.
     """
-    rows: list[SpanRow] = []
-    rejections: list[Rejection] = []
+    out = RowBatch([], [])
     ext = native.module
     for ri, (resource_attrs, scopes) in enumerate(resources):
         project = resolve_project(resource_attrs, header_project)
+        refused = project_rejection(project, resource_attrs, f"resource_spans[{ri}]")
+        if refused is not None:
+            out.rejections.extend(refused for _, _, spans in scopes for _ in spans)
+            continue
         for si, (scope_name, scope_version, spans) in enumerate(scopes):
+            scope_path = f"resource_spans[{ri}].scope_spans[{si}]"
             built: list[SpanRow | None] | None = None
             if ext is not None:
-                built, deferred = _rows_fast(
-                    ext, spans, resource_attrs, scope_name, scope_version, project
-                )
+                try:
+                    built, deferred = _rows_fast(
+                        ext, spans, resource_attrs, scope_name, scope_version, project
+                    )
+                except _MAPPING_ERRORS:  # one odd span: map them one by one, reject that one
+                    built, deferred = None, len(spans)
                 if not deferred:
-                    rows.extend(built)  # type: ignore[arg-type]  # no None when none deferred
+                    out.add_origin(scope_path, None)
+                    out.rows.extend(built)  # type: ignore[arg-type]  # no None when none deferred
                     continue
+            kept: list[int] = []
+            out.add_origin(scope_path, kept)
             for pi, raw in enumerate(spans):
-                row = built[pi] if built is not None else None
-                if row is not None:
-                    rows.append(row)
-                    continue
-                problem = invalid(raw)
-                if problem is None:
-                    rows.append(build_row(raw, resource_attrs, scope_name, scope_version, project))
+                fast = built[pi] if built is not None else None
+                row = (
+                    fast
+                    if fast is not None
+                    else checked_row(raw, resource_attrs, scope_name, scope_version, project)
+                )
+                if isinstance(row, list):
+                    kept.append(pi)
+                    out.rows.append(row)
                 else:
-                    path = f"resource_spans[{ri}].scope_spans[{si}].spans[{pi}].{problem[0]}"
-                    rejections.append(Rejection(path, problem[1]))
-    return RowBatch(rows, rejections)
+                    out.rejections.append(Rejection(f"{scope_path}.spans[{pi}].{row[0]}", row[1]))
+    return out
+
+
+def checked_row(
+    raw: RawSpan,
+    resource_attrs: dict[str, Any],
+    scope_name: str,
+    scope_version: str,
+    project: ProjectName,
+) -> SpanRow | tuple[str, str]:
+    """`build_row` of a valid span, else (field, reason) naming why it cannot be stored."""
+    problem = invalid(raw)
+    if problem is not None:
+        return problem
+    try:
+        return build_row(raw, resource_attrs, scope_name, scope_version, project)
+    except RecursionError:
+        return "attributes", TOO_DEEP
+    except _MAPPING_ERRORS as exc:
+        return "attributes", f"cannot map the span's attributes: {exc}"
 
 
 _GENAI_MESSAGE_KEYS = (genai.INPUT_MESSAGES, genai.OUTPUT_MESSAGES, genai.SYSTEM_INSTRUCTIONS)

@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from llmpulse.domain.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from llmpulse.ingest.openinference import normalize_request, request_rows, rows_from_raw, to_span
 from llmpulse.ingest.otlp_json import decode_json_rows
+from llmpulse.ingest.salvage import salvage_rows
 from llmpulse.ingest.types import Normalized, RowBatch
 from llmpulse.ingest.wire import decode_raw
 from llmpulse.store.events.codec import span_from_row
@@ -105,7 +106,8 @@ def decode_request_rows(
     try:
         request = ExportTraceServiceRequest.FromString(data)
     except DecodeError as exc:
-        raise InvalidInput(f"malformed protobuf ExportTraceServiceRequest: {exc}") from exc
+        # One span upb refuses (too deep, not UTF-8) must not sink the others.
+        return salvage_rows(data, header_project, str(exc))
     return request_rows(request, header_project)
 
 

@@ -24,7 +24,14 @@ import orjson
 from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.spans import Rejection
 from llmpulse.ingest.indexed import INDEXED_PREFIXES
-from llmpulse.ingest.openinference import RawSpan, build_row, invalid, resolve_project
+from llmpulse.ingest.json_locate import error_offset, locate
+from llmpulse.ingest.openinference import (
+    TOO_DEEP,
+    RawSpan,
+    checked_row,
+    project_rejection,
+    resolve_project,
+)
 from llmpulse.ingest.types import RowBatch
 
 _START = "start_time_unix_nano"
@@ -53,7 +60,9 @@ def decode_json_rows(data: bytes, header_project: str | None) -> RowBatch:
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"malformed JSON: {exc}") from exc
+        where = locate(data, error_offset(data, exc.pos))
+        at = f" at {where}" if where else ""
+        raise InvalidInput(f"malformed JSON{at}: {exc}") from exc
     resource_spans = _get(doc, "resourceSpans", "resource_spans") if isinstance(doc, dict) else None
     if not isinstance(resource_spans, list):
         raise InvalidInput("OTLP/JSON body must be an object with a resourceSpans list")
@@ -69,6 +78,11 @@ def decode_json_rows(data: bytes, header_project: str | None) -> RowBatch:
             out.rejections.append(bad.at(path))
             continue
         project = resolve_project(resource_attrs, header_project)
+        refused = project_rejection(project, resource_attrs, path)
+        if refused is not None:
+            n = sum(len(s.get("spans") or []) if isinstance(s, dict) else 1 for s in scopes)
+            out.rejections.extend(refused for _ in range(max(1, n)))
+            continue
         for si, scope_spans in enumerate(scopes):
             _decode_scope(scope_spans, resource_attrs, project, f"{path}.scope_spans[{si}]", out)
     return out
@@ -86,6 +100,8 @@ def _decode_scope(
     except _Bad as bad:
         out.rejections.append(bad.at(path))
         return
+    kept: list[int] = []
+    out.add_origin(path, kept)
     for pi, span in enumerate(spans):
         span_path = f"{path}.spans[{pi}]"
         try:
@@ -93,11 +109,15 @@ def _decode_scope(
         except _Bad as bad:
             out.rejections.append(bad.at(span_path))
             continue
-        problem = invalid(raw)
-        if problem is None:
-            out.rows.append(build_row(raw, resource_attrs, scope_name, scope_version, project))
+        except RecursionError:
+            out.rejections.append(Rejection(f"{span_path}.attributes", TOO_DEEP))
+            continue
+        row = checked_row(raw, resource_attrs, scope_name, scope_version, project)
+        if isinstance(row, list):
+            kept.append(pi)
+            out.rows.append(row)
         else:
-            out.rejections.append(Rejection(f"{span_path}.{problem[0]}", problem[1]))
+            out.rejections.append(Rejection(f"{span_path}.{row[0]}", row[1]))
 
 
 def _raw_span(item: Any) -> RawSpan:

@@ -24,7 +24,6 @@ table are versions of one price; the first candidate with a version in force at 
 from __future__ import annotations
 
 import os
-import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ import yaml
 from pydantic import ValidationError
 
 from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.domain.patterns import CompiledPattern, compile_pattern
 from llmpulse.domain.specs import ModelPrice, PriceTable, PriceTier
 
 _ALWAYS = datetime.min.replace(tzinfo=UTC)  # sort key of effective_from=None
@@ -128,7 +128,7 @@ class _Versions:
     """One model/pattern/provider entry of one table: its prices by effective date."""
 
     exact: str | None  # casefolded model name
-    pattern: re.Pattern[str] | None
+    pattern: CompiledPattern | None
     provider: str | None  # casefolded
     starts: tuple[datetime, ...]  # sorted; _ALWAYS for effective_from=None
     prices: tuple[ModelPrice, ...]
@@ -151,7 +151,7 @@ def _group_table(table: PriceTable) -> list[_Versions]:
         out.append(
             _Versions(
                 exact=None if model is None else model.casefold(),
-                pattern=None if match is None else re.compile(match, re.IGNORECASE),
+                pattern=None if match is None else compile_pattern(match),
                 provider=provider,
                 starts=tuple(
                     _ALWAYS if p.effective_from is None else p.effective_from for p in prices

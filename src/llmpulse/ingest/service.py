@@ -13,10 +13,22 @@ from llmpulse.domain.predictions import Evaluation
 from llmpulse.domain.spans import Annotation, Rejection, Span
 from llmpulse.ingest.annotate import Annotated, to_annotations
 from llmpulse.ingest.decode_pool import DecodedBatch, DecodePool, columnarize
-from llmpulse.ingest.predictions import ParsedPredictions, parse_predictions, prediction_to_span
+from llmpulse.ingest.isolate import Unstorable, storable_annotations
+from llmpulse.ingest.predictions import (
+    ParsedPredictions,
+    RecordRejection,
+    parse_predictions,
+    prediction_to_span,
+)
 from llmpulse.ingest.price_config import PriceConfig
 from llmpulse.ingest.writer import SpanWriter
 from llmpulse.store.api import EventStore
+
+# The record field a prediction span's column comes from (see `prediction_to_span`).
+_RECORD_FIELDS = {
+    "metadata": "tags", "attributes": "features", "model": "model_id",
+    "version": "model_version", "input_value": "input", "output_value": "output",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +62,41 @@ class IngestService:
     async def log_predictions(
         self, project: ProjectName, records: Sequence[object]
     ) -> ParsedPredictions:
-        """Validate SDK prediction records one by one and store the good ones as spans."""
+        """Validate SDK prediction records one by one and store the good ones as spans.
+
+        A record that passes validation but cannot be stored (a count past int64, …) is
+        moved to ``rejected``; the others are stored all the same.
+        """
         parsed = parse_predictions(records)
         now = self._clock.now()
-        await self.store([prediction_to_span(rec, project, now) for _, rec in parsed.accepted])
+        spans = [prediction_to_span(rec, project, now) for _, rec in parsed.accepted]
+        refused = await self.store(spans)
+        if refused:
+            for k, column, reason in refused:
+                i = parsed.accepted[k][0]
+                path = f"records[{i}].{_RECORD_FIELDS.get(column, column)}"
+                parsed.rejected.append(RecordRejection(i, path, reason))
+            dropped = {k for k, _, _ in refused}
+            parsed = ParsedPredictions(
+                [a for k, a in enumerate(parsed.accepted) if k not in dropped],
+                sorted(parsed.rejected, key=lambda r: r.index),
+            )
         return parsed
 
     async def annotate(self, evaluations: Sequence[Evaluation]) -> Annotated:
-        """Store evaluations as annotations; those of unknown spans (no project) are skipped."""
+        """Store evaluations as annotations; those of unknown spans (no project) are skipped.
+
+        Each annotation is checked before it joins a write batch: one that cannot be stored
+        (metadata nested too deep, …) is reported in ``unstorable`` and never reaches the
+        writer, so it cannot fail the group commit it would have shared with others.
+        """
         now = self._clock.now()
         result = await asyncio.to_thread(to_annotations, evaluations, self._events, now)
+        kept, bad = await asyncio.to_thread(storable_annotations, result.annotations)
+        if bad:
+            result.unstorable.extend((result.sources[k], f, why) for k, f, why in bad)
+            result.annotations[:] = [result.annotations[k] for k in kept]
+            result.sources[:] = [result.sources[k] for k in kept]
         await self.store([], result.annotations)
         return result
 
@@ -93,12 +130,19 @@ class IngestService:
                 )
         return await self._commit(batch)
 
-    async def store(self, spans: Sequence[Span], annotations: Sequence[Annotation] = ()) -> None:
-        """Store domain spans and annotations (SDK predictions, annotations, demo)."""
+    async def store(
+        self, spans: Sequence[Span], annotations: Sequence[Annotation] = ()
+    ) -> tuple[Unstorable, ...]:
+        """Store domain spans and annotations (SDK predictions, annotations, demo).
+
+        Returns the spans that could not be stored (index in ``spans``, field, reason); the
+        others are stored.
+        """
         batch = None
         if spans:
             batch = await asyncio.to_thread(columnarize, list(spans), self.prices.enricher)
         await self._commit(batch, annotations)
+        return batch.refused if batch is not None else ()
 
     async def _commit(
         self, batch: DecodedBatch | None, annotations: Sequence[Annotation] = ()

@@ -13,8 +13,9 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import pyarrow as pa
 
@@ -25,6 +26,7 @@ from llmpulse.domain.spans import Annotation
 from llmpulse.store.api import EventStore, StateStore
 
 log = logging.getLogger(__name__)
+_P = TypeVar("_P")
 
 
 @dataclass(slots=True)
@@ -194,38 +196,82 @@ class SpanWriter:
         return batch
 
     def _commit(self, work: list[_Work]) -> None:
-        annotations = [a for w in work for a in w.annotations]
-        tables = [w.table for w in work if w.table is not None and w.table.num_rows]
-        num_spans = sum(t.num_rows for t in tables)
-        n = num_spans + len(annotations)
-        error: Exception | None = None
+        """Commit a group; each request learns the fate of its own spans and annotations.
+
+        The group is written with one insert per table. When one fails, the requests of that
+        table are retried one by one (a failed insert stores nothing), so a request whose
+        data cannot be stored fails alone and never takes its neighbours with it.
+        """
+        errors: dict[int, Exception] = {}
         try:
-            names = {p for w in work for p in w.projects} | {a.project for a in annotations}
-            self._ensure_projects(names)
-            if tables:
-                self._events.append_columns(pa.concat_tables(tables))
-            if annotations:
-                self._events.append_annotations(annotations)
+            names = {p for w in work for p in w.projects}
+            self._ensure_projects(names | {a.project for w in work for a in w.annotations})
         except Exception as exc:
-            log.exception("commit of %d spans failed", num_spans)
-            self.stats.last_error = repr(exc)
-            error = exc
+            log.exception("commit of %d requests failed: projects", len(work))
+            errors = dict.fromkeys(range(len(work)), exc)
+        else:
+            errors = self._write_part(work, _spans_of, self._append_tables)
+            for i, err in self._write_part(work, _annotations_of, self._append_annotations).items():
+                errors.setdefault(i, err)
         self._attempts += 1
         with self._lock:
-            self._queued -= n
+            self._queued -= sum(w.num_spans + len(w.annotations) for w in work)
             self.stats.queued_spans = self._queued
-        if error is None:
+        ok = [w for i, w in enumerate(work) if i not in errors]
+        if ok:
             self.stats.commits += 1
-            self.stats.spans_written += num_spans
-            self.stats.annotations_written += len(annotations)
-        for w in work:
-            w.loop.call_soon_threadsafe(_resolve, w.future, error)
+            self.stats.spans_written += sum(w.num_spans for w in ok)
+            self.stats.annotations_written += sum(len(w.annotations) for w in ok)
+        if errors:
+            self.stats.last_error = repr(next(iter(errors.values())))
+        for i, w in enumerate(work):
+            w.loop.call_soon_threadsafe(_resolve, w.future, errors.get(i))
+
+    def _append_tables(self, tables: list[pa.Table]) -> None:
+        self._events.append_columns(pa.concat_tables(tables))
+
+    def _append_annotations(self, groups: list[Sequence[Annotation]]) -> None:
+        self._events.append_annotations([a for g in groups for a in g])
+
+    def _write_part(
+        self,
+        work: list[_Work],
+        part: Callable[[_Work], _P | None],
+        write: Callable[[list[_P]], None],
+    ) -> dict[int, Exception]:
+        """Write one part (spans or annotations) of every request; failures by request."""
+        items = [(i, p) for i, w in enumerate(work) if (p := part(w)) is not None]
+        if not items:
+            return {}
+        try:
+            write([p for _, p in items])
+            return {}
+        except Exception as exc:
+            log.exception("group insert of %d requests failed", len(items))
+            if len(items) == 1:
+                return {items[0][0]: exc}
+        errors: dict[int, Exception] = {}
+        for i, p in items:  # isolate the request(s) at fault
+            try:
+                write([p])
+            except Exception as exc:
+                log.exception("insert of request %d of the group failed", i)
+                errors[i] = exc
+        return errors
 
     def _ensure_projects(self, names: set[str]) -> None:
         new = {ProjectName(n) for n in names} - self._known_projects
         if new:
             self._state.ensure_projects(sorted(new), self._clock.now())
             self._known_projects |= new
+
+
+def _spans_of(w: _Work) -> pa.Table | None:
+    return w.table if w.num_spans else None
+
+
+def _annotations_of(w: _Work) -> Sequence[Annotation] | None:
+    return w.annotations or None
 
 
 def _resolve(fut: asyncio.Future[None], error: Exception | None) -> None:

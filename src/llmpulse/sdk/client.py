@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from llmpulse.domain.errors import FieldError
+from llmpulse.domain.ids import check_project_name
 from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.errors import LlmpulseApiError
@@ -171,7 +172,12 @@ class Client(AnalyticsMixin, CohortsMixin, KeysMixin):
     # -- predictions ---------------------------------------------------------------------
 
     def log_records(self, records: Sequence[JsonDict], project: str) -> LogResult:
-        """Send ready ``PredictionIn`` objects in requests of at most 10,000 records."""
+        """Send ready ``PredictionIn`` objects in requests of at most 10,000 records.
+
+        Raises:
+            ValueError: ``project`` cannot name a project (``.``, ``..``, a ``/`` in it, …).
+        """
+        check_project_name(project)
         accepted, rejected = 0, []
         url = f"/api/v1/projects/{quote(project, safe='')}/predictions"
         for start in range(0, len(records), MAX_RECORDS_PER_REQUEST):

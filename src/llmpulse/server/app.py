@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -12,6 +13,8 @@ from llmpulse.clock import Clock
 from llmpulse.ingest.admission import ByteBudget
 from llmpulse.server.body_limits import BodyLimits, document_limits
 from llmpulse.server.demo_loader import load_demo_if_empty
+from llmpulse.server.docs_pages import mount_docs
+from llmpulse.server.openapi_doc import build_openapi
 from llmpulse.server.openapi_security import AUTH_RESPONSES, document_security
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
@@ -63,7 +66,10 @@ def create_app(
         version="0.1.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served with local assets by `mount_docs`, never from a CDN
+        redoc_url=None,
     )
+    app.openapi = partial(build_openapi, app)  # type: ignore[method-assign]
     install_problem_handlers(app)
     # The last added runs first: body limits bound what access control reads (a form's
     # CSRF field) as well as what the routes read.
@@ -77,6 +83,7 @@ def create_app(
         budget=budget,
     )
     app.include_router(health.router)
+    mount_docs(app)
     for module in (
         otlp,
         projects,

@@ -20,6 +20,7 @@ from llmpulse.domain.errors import InvalidInput, NotFound
 from llmpulse.domain.ids import ProjectName, TraceId
 from llmpulse.domain.spans import Span
 from llmpulse.governance.sessions import sees
+from llmpulse.query.clip import clip_span
 from llmpulse.query.service import Trace
 from llmpulse.ui import views
 from llmpulse.ui.analysis_pages import build_analysis_router
@@ -149,12 +150,14 @@ async def _trace_context(
     prediction_ids = [s.prediction_id for s in trace.spans if s.prediction_id]
     annotations = await reader.list_annotations(span_ids, prediction_ids)
     view = views.trace_view(trace, annotations)
-    selected = view.find(selected_id.lower() if selected_id else None)
+    full = view.find(selected_id.lower() if selected_id else None)
+    selected, clipped = clip_span(full)  # a 20 MB attribute must not make a 20 MB page
     return {
         "title": f"Trace {trace.trace_id}",
         "view": view,
         "selected": selected,
-        "annotations": views.annotations_of(selected, annotations),
+        "truncated": {(c.field, c.key): c.url(full.span_id) for c in clipped},
+        "annotations": views.annotations_of(full, annotations),
         "attributes": views.attribute_rows(selected.attributes),
         "resource_attributes": views.attribute_rows(selected.resource_attributes),
     }

@@ -195,5 +195,5 @@ def preview(text: str | None, limit: int = 120) -> str:
     """The first ``limit`` characters of ``text`` on one line."""
     if not text:
         return ""
-    flat = " ".join(text.split())
+    flat = " ".join(text[: limit * 8].split())  # never split a huge value whole
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -58,5 +60,65 @@ def test_a_commit_that_fails_after_writing_spans_still_moves_the_data_version() 
     assert after > before  # cached answers from before this commit are not served again
     assert [p.name for p in state.list_projects()] == ["p"]
     assert [s.num_spans for s in events.project_stats()] == [1]
+    events.close()
+    state.close()
+
+
+class HoldsFirstCommit(DuckDBEventStore):
+    """A real in-memory store whose first span insert waits for the test, so that the
+    requests sent meanwhile share the next group commit."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.release = threading.Event()
+        self.first = True
+
+    def append_columns(self, table: object) -> int:
+        if self.first:
+            self.first = False
+            self.release.wait(10)
+        return super().append_columns(table)
+
+
+def _deep(depth: int) -> dict[str, object]:
+    value: dict[str, object] = {"leaf": 1}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def test_one_unstorable_annotation_fails_only_its_own_request_in_a_group_commit() -> None:
+    events, state = HoldsFirstCommit(), SqlStateStore("sqlite://")
+    first = rows_to_arrow(request_rows(make_request([make_span("s0")], "p"), None).rows)
+    rows = request_rows(make_request([make_span("s1")], "p"), None).rows
+    good = _annotation(rows[0][2])
+    bad = dataclasses.replace(good, id="bad", metadata=_deep(300))
+
+    async def run() -> list[BaseException | None]:
+        writer = SpanWriter(events, state, SystemClock())
+        await writer.start()
+        held = asyncio.ensure_future(writer.submit_table(first, ["p"]))
+        await asyncio.sleep(0.2)  # the writer thread is inside the first commit now
+        group = [
+            asyncio.ensure_future(writer.submit_table(rows_to_arrow(rows), ["p"])),
+            asyncio.ensure_future(writer.submit_table(None, [], [bad])),
+            asyncio.ensure_future(writer.submit_table(None, [], [good])),
+        ]
+        await asyncio.sleep(0.2)
+        events.release.set()
+        await held
+        results = await asyncio.gather(*group, return_exceptions=True)
+        await writer.stop()
+        assert writer.stats.commits == 2  # the three requests shared one commit
+        return [r if isinstance(r, BaseException) else None for r in results]
+
+    with ThreadPoolExecutor(1) as pool:
+        spans_ok, bad_result, good_ok = pool.submit(lambda: asyncio.run(run())).result()
+    assert spans_ok is None
+    assert isinstance(bad_result, Unavailable)
+    assert good_ok is None
+    assert [s.num_spans for s in events.project_stats()] == [2]
+    stored = events.list_annotations([SpanId(rows[0][2])])
+    assert [a.id for a in stored] == ["a1"]
     events.close()
     state.close()

@@ -10,9 +10,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
-from llmpulse.domain.ids import PredictionId, ProjectName, SpanId
+from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, check_project_name
 from llmpulse.domain.predictions import AnnotatorKind, Evaluation
 from llmpulse.server.deps import get_services
 from llmpulse.server.services import Services
@@ -28,7 +35,9 @@ class AnnotationIn(BaseModel):
 
     span_id: str | None = Field(None, pattern=r"^[0-9a-fA-F]{16}$")
     prediction_id: str | None = Field(None, min_length=1, max_length=512)
-    project: str | None = Field(None, min_length=1, max_length=256)
+    project: Annotated[str, AfterValidator(check_project_name)] | None = Field(
+        None, min_length=1, max_length=256
+    )
     name: str = Field(min_length=1, max_length=256)
     label: str | None = Field(None, max_length=4096)
     score: float | None = Field(None, allow_inf_nan=False)
@@ -88,7 +97,10 @@ def _to_evaluation(item: AnnotationIn) -> Evaluation:
     )
 
 
-@router.post("/annotations")
+@router.post(
+    "/annotations",
+    responses={503: {"description": "Ingest queue full; retry after Retry-After seconds"}},
+)
 async def create_annotations(
     body: AnnotationBatchIn, services: Annotated[Services, Depends(get_services)]
 ) -> AnnotationBatchOut:
@@ -105,6 +117,10 @@ async def create_annotations(
         i, ev = valid[k]
         msg = f"span {ev.span_id} not found; give project to annotate a span not stored yet"
         rejected.append(RejectedItem(index=i, path=f"data[{i}].span_id", message=msg))
+    for i, field, reason in result.unstorable:
+        rejected.append(
+            RejectedItem(index=valid[i][0], path=f"data[{valid[i][0]}].{field}", message=reason)
+        )
     rejected.sort(key=lambda r: r.index)
     stored = result.annotations
     return AnnotationBatchOut(inserted=len(stored), ids=[a.id for a in stored], rejected=rejected)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from llmpulse.domain.cohorts import Cohort
-from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.ids import ProjectName, check_project_name
 from llmpulse.domain.specs import CohortSpec
 from llmpulse.server.deps import get_services
 from llmpulse.server.services import Services
@@ -75,7 +75,10 @@ async def list_cohorts(
 
 @router.put("/projects/{project}/cohorts/{name}")
 async def put_cohort(
-    project: str, name: str, body: CohortIn, services: Annotated[Services, Depends(get_services)]
+    project: Annotated[str, AfterValidator(check_project_name)],
+    name: str,
+    body: CohortIn,
+    services: Annotated[Services, Depends(get_services)],
 ) -> CohortOut:
     """Create or replace a cohort."""
     c = await services.cohorts.put(ProjectName(project), name, body.expression, body.description)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from llmpulse.domain.spans import Annotation, Message, Span
+from llmpulse.query.clip import Clipped
 
 
 class MessageOut(BaseModel):
@@ -35,6 +37,14 @@ class EventOut(BaseModel):
     name: str
     time: datetime
     attributes: dict[str, Any]
+
+
+class TruncatedOut(BaseModel):
+    """A value a listing shows cut (see `llmpulse.query.clip`), and where to get it whole."""
+
+    field: str
+    key: str | None
+    url: str
 
 
 class SpanOut(BaseModel):
@@ -75,11 +85,12 @@ class SpanOut(BaseModel):
     tags: list[str]
     attributes: dict[str, Any]
     resource_attributes: dict[str, Any]
+    truncated: list[TruncatedOut] = []
 
     @classmethod
-    def from_domain(cls, s: Span) -> SpanOut:
+    def from_domain(cls, s: Span, clipped: Sequence[Clipped] = ()) -> SpanOut:
         """Map a domain span (the same mapping `span_to_dict` serializes directly)."""
-        return cls.model_validate(span_to_dict(s))
+        return cls.model_validate(span_to_dict(s, clipped))
 
 
 def fast_json(body: Any) -> Response:
@@ -101,8 +112,11 @@ def json_response(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
-def span_to_dict(s: Span) -> dict[str, Any]:
-    """The `SpanOut` shape as plain data, for fast serialization of span lists (orjson)."""
+def span_to_dict(s: Span, clipped: Sequence[Clipped] = ()) -> dict[str, Any]:
+    """The `SpanOut` shape as plain data, for fast serialization of span lists (orjson).
+
+    ``clipped`` lists the values of ``s`` that `clip_span` cut (``truncated`` in the answer).
+    """
     return {
         "project": s.project,
         "trace_id": s.trace_id,
@@ -142,6 +156,7 @@ def span_to_dict(s: Span) -> dict[str, Any]:
         "tags": list(s.tags),
         "attributes": s.attributes,
         "resource_attributes": s.resource_attributes,
+        "truncated": [{"field": c.field, "key": c.key, "url": c.url(s.span_id)} for c in clipped],
     }
 
 

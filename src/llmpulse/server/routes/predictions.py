@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.ids import ProjectName, check_project_name
 from llmpulse.server.deps import get_services
 from llmpulse.server.routes.annotations import RejectedItem
 from llmpulse.server.services import Services
@@ -32,9 +32,14 @@ class PredictionBatchOut(BaseModel):
     rejected: list[RejectedItem]
 
 
-@router.post("/projects/{project}/predictions")
+@router.post(
+    "/projects/{project}/predictions",
+    responses={503: {"description": "Ingest queue full; retry after Retry-After seconds"}},
+)
 async def log_predictions(
-    project: Annotated[str, Field(min_length=1, max_length=256)],
+    project: Annotated[
+        str, Field(min_length=1, max_length=256), AfterValidator(check_project_name)
+    ],
     body: PredictionBatchIn,
     services: Annotated[Services, Depends(get_services)],
 ) -> PredictionBatchOut:

@@ -22,6 +22,8 @@ from llmpulse.domain.errors import NotFound
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Span, SpanKind, StatusCode
 from llmpulse.governance.sessions import sees
+from llmpulse.query.clip import FIELDS as CLIP_FIELDS
+from llmpulse.query.clip import clip_span, full_value
 from llmpulse.query.filters import as_utc, parse_attrs, parse_enum
 from llmpulse.query.service import QueryService
 from llmpulse.query.traces import SpanNode
@@ -57,7 +59,7 @@ class SpanNodeOut(BaseModel):
     def from_node(cls, node: SpanNode) -> SpanNodeOut:
         """Map a tree node, recursively."""
         return cls(
-            span=SpanOut.from_domain(node.span),
+            span=SpanOut.from_domain(*clip_span(node.span)),
             children=[cls.from_node(c) for c in node.children],
         )
 
@@ -127,7 +129,10 @@ async def span_page_json(query: QueryService, q: SpanQuery) -> bytes:
     async def render() -> bytes:
         page = await query.list_spans(q, keep=False)  # the cache keeps the bytes instead
         return to_json(
-            {"data": [span_to_dict(s) for s in page.items], "next_cursor": page.next_cursor}
+            {
+                "data": [span_to_dict(*clip_span(s)) for s in page.items],
+                "next_cursor": page.next_cursor,
+            }
         )
 
     return await query.memo("spans_json", q, render)
@@ -167,6 +172,30 @@ async def _visible_span(request: Request, span_id: str, services: Services) -> S
     if not sees(request, span.project):
         raise NotFound(f"span {span_id} not found")
     return span
+
+
+@router.get(
+    "/spans/{span_id}/value",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The full value: text for a string, else JSON",
+            "content": {"text/plain": {}, "application/json": {}},
+        }
+    },
+)
+async def get_span_value(
+    span_id: str,
+    services: Annotated[Services, Depends(get_services)],
+    field: Annotated[str, Query(description=f"one of: {', '.join(CLIP_FIELDS)}")],
+    key: Annotated[str | None, Query(description="attribute key, or item index")] = None,
+) -> Response:
+    """One value of a span in full (listings cut long values; their ``truncated`` links here)."""
+    span = await services.query.get_span(SpanId(span_id.lower()))
+    value = full_value(span, field, key)
+    if isinstance(value, str):
+        return Response(value, media_type="text/plain; charset=utf-8")
+    return fast_json(value)
 
 
 @router.get("/spans/{span_id}/annotations")

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -87,10 +88,10 @@ def _first_of_each(keys: pa.Table) -> pa.ChunkedArray | pa.Array:
     """True for the first row of each span identity in the batch."""
     n = keys.num_rows
     if pc.count_distinct(keys["span_id"]).as_py() == n:  # the usual case: no repeats at all
-        return pa.array([True] * n)
-    indexed = keys.append_column(_ROW, pa.array(range(n), pa.int64()))
+        return pa.array(np.ones(n, dtype=np.bool_))  # not from a list: no pandas probe
+    indexed = keys.append_column(_ROW, pa.array(np.arange(n, dtype=np.int64)))
     firsts = indexed.group_by(list(KEY_COLUMNS), use_threads=False).aggregate([(_ROW, "min")])
-    return pc.is_in(pa.array(range(n), pa.int64()), firsts[f"{_ROW}_min"])
+    return pc.is_in(pa.array(np.arange(n, dtype=np.int64)), firsts[f"{_ROW}_min"])
 
 
 def _stored_rows(con: duckdb.DuckDBPyConnection, keys: pa.Table, rows: pa.Array) -> list[int]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from llmpulse.clock import Clock
-from llmpulse.domain.errors import Overloaded, Unavailable
+from llmpulse.domain.errors import LlmpulseError, Overloaded, Unavailable
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import Annotation
 from llmpulse.store.api import EventStore, StateStore
@@ -49,6 +49,7 @@ class WriterStats:
     annotations_written: int = 0
     rejected_overload: int = 0
     last_error: str | None = None
+    failing: str | None = None  # why the latest commit failed; None once one succeeds
     checkpoints: int = 0
     queued_spans: int = 0
     commit_seconds: list[float] = field(default_factory=list)
@@ -214,6 +215,7 @@ class SpanWriter:
         with self._lock:
             self._queued -= n
             self.stats.queued_spans = self._queued
+        self.stats.failing = None if error is None else _detail(error)
         if error is None:
             self.stats.commits += 1
             self.stats.spans_written += num_spans
@@ -233,5 +235,11 @@ def _resolve(fut: asyncio.Future[None], error: Exception | None) -> None:
         return
     if error is None:
         fut.set_result(None)
+    elif isinstance(error, Unavailable):
+        fut.set_exception(Unavailable(error.detail, retry_after_s=error.retry_after_s))
     else:
         fut.set_exception(Unavailable(f"the store could not commit the batch: {error}"))
+
+
+def _detail(error: Exception) -> str:
+    return error.detail if isinstance(error, LlmpulseError) else repr(error)

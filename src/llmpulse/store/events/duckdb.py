@@ -9,7 +9,7 @@ its WAL at commit, so the spans are durable when `append_spans` returns.
 
 from __future__ import annotations
 
-import re
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from llmpulse.domain.errors import FieldError, InvalidInput, Unavailable
+from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.store.api import (
@@ -41,31 +41,27 @@ from llmpulse.store.events.codec import (
 )
 from llmpulse.store.events.columns import ANNOTATION_COLUMN_NAMES, SPAN_COLUMN_NAMES
 from llmpulse.store.events.compiler import (
-    MAX_LIMIT,
     add_cursor,
     compile_filters,
     encode_cursor,
 )
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
-from llmpulse.store.events.migrate import apply_migrations
+from llmpulse.store.events.duckdb_open import (
+    CATALOG,
+    DEFAULT_MEMORY_LIMIT,
+    WalRecovery,
+    attach,
+    connect,
+    wal_path,
+)
 from llmpulse.store.events.results import metric_frame, slice_frame
 
+log = logging.getLogger(__name__)
 _SPAN_COLS = ", ".join(SPAN_COLUMN_NAMES)
 _ANN_COLS = ", ".join(ANNOTATION_COLUMN_NAMES)
 _NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
 _START = SPAN_COLUMN_NAMES.index("start_time")
 _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
-# A checkpoint compresses the WAL's rows into the file and rewrites the open row group, inside
-# the commit that triggers it. DuckDB's default (16 MB of WAL: every ~5k spans of 3 kB) halves
-# append throughput. With 16k-row row groups, 300-span commits cost 41 µs per span at 64 MB
-# and 29 at 256 MB; over OTLP (150k spans, 4 senders) 256 MB gave 16-18k spans/s instead of
-# 14k at the same peak RSS (the memory limit bounds the buffer pool either way). The writer
-# also checkpoints whenever ingest pauses, so a restart rarely replays a long log.
-_WAL_AUTOCHECKPOINT = "256MB"
-_CATALOG = "events"
-_ROW_GROUP_SIZE = 16_384
-DEFAULT_MEMORY_LIMIT = "512MB"
-_MEMORY_RE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", re.IGNORECASE)
 
 
 class DuckDBDialect:
@@ -135,10 +131,15 @@ class DuckDBEventStore:
         """
         self._path = path
         self._on_close = on_close
-        self._con, self._schema_version = _connect(path, memory_limit)
+        self._con, self._schema_version, recovery = connect(path, memory_limit)
+        self.wal_recovery: WalRecovery | None = recovery
+        """What replaying a damaged write-ahead log at open recovered and lost (None: intact)."""
+        self.reattaches = 0
+        """Times the database was re-attached after DuckDB invalidated it (failed checkpoint)."""
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._generation = 0
         self._closed = False
 
     # -- connections -------------------------------------------------------------------
@@ -147,18 +148,56 @@ class DuckDBEventStore:
         if self._closed:
             raise Unavailable("event store is closed")
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
-        if cur is None:
+        if cur is None or getattr(self._local, "generation", -1) != self._generation:
             # Under the write lock: `cursor()` must not run while an insert uses `_con`.
             with self._write_lock:
                 cur = self._con.cursor()
-                cur.execute(f"USE {_CATALOG}")  # a cursor starts in the empty in-memory catalog
+                cur.execute(f"USE {CATALOG}")  # a cursor starts in the empty in-memory catalog
                 self._cursors.append(cur)
+                self._local.generation = self._generation
             self._local.cursor = cur
         return cur
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
+        try:
+            rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
+        except duckdb.Error as exc:
+            if not _invalidated(exc):
+                raise
+            self._reattach(exc)  # a checkpoint failed (disk full): re-attach, then ask again
+            rows = self._reader().execute(sql, list(params)).fetchall()
         return rows
+
+    def _reattach(self, cause: BaseException) -> None:
+        """Detach and re-attach the file after DuckDB invalidated it (a failed checkpoint).
+
+        Re-attaching replays the write-ahead log, so every committed span is back; reads
+        work at once and writes as soon as the disk has room again (no restart).
+
+        Raises:
+            Unavailable: the file cannot be attached again (yet).
+        """
+        with self._write_lock:
+            if self._closed:
+                raise Unavailable("event store is closed")
+            try:
+                self._con.execute(f"SELECT count(*) FROM {CATALOG}.annotations").fetchall()
+                return  # another thread re-attached it already
+            except duckdb.Error:
+                pass
+            log.warning("event store invalidated (%s); re-attaching it", cause)
+            try:
+                self._con.execute("USE memory")
+                self._con.execute(f"DETACH DATABASE IF EXISTS {CATALOG}")
+                attach(self._con, self._path)
+                self._con.execute(f"USE {CATALOG}")
+            except duckdb.Error as exc:
+                raise Unavailable(f"the event store cannot be re-opened yet: {exc}") from exc
+            for cur in self._cursors:
+                cur.close()
+            self._cursors.clear()
+            self._generation += 1
+            self.reattaches += 1
 
     def _insert(self, table: str, columns: tuple[str, ...], batch: Any) -> None:
         if tuple(batch.column_names) != columns:
@@ -170,7 +209,28 @@ class DuckDBEventStore:
             # under a busy Python thread a 300-span insert took 8 ms instead of 12 (DuckDB
             # takes the GIL back between tasks). Columns go by position: the Arrow tables
             # are built from the same column list as the migrations (a contract test).
-            self._con.from_arrow(batch).insert_into(table)
+            try:
+                self._con.from_arrow(batch).insert_into(table)
+            except duckdb.Error as exc:
+                failure = exc
+            else:
+                return
+        raise self._write_failed(failure)
+
+    def _write_failed(self, exc: duckdb.Error) -> Unavailable:
+        """The error for a failed write; re-attaches first when DuckDB invalidated the file."""
+        if _invalidated(exc):
+            try:
+                self._reattach(exc)
+            except Unavailable as again:
+                log.warning("%s", again.detail)
+        if _NO_SPACE in str(exc):
+            return Unavailable(
+                f"the data directory's disk is full ({_first_line(exc)}); ingest resumes by "
+                "itself once space is freed",
+                retry_after_s=10,
+            )
+        return Unavailable(f"the event store could not write: {_first_line(exc)}")
 
     # -- writes ------------------------------------------------------------------------
 
@@ -259,7 +319,13 @@ class DuckDBEventStore:
         with self._write_lock:
             if self._closed:
                 raise Unavailable("event store is closed")
-            self._con.execute("CHECKPOINT")
+            try:
+                self._con.execute("CHECKPOINT")
+            except duckdb.Error as exc:
+                failure = exc
+            else:
+                return
+        raise self._write_failed(failure)
 
     def metric(self, q: MetricQuery) -> MetricFrame:
         """Metrics per (bucket, group); see `MetricQuery`."""
@@ -311,12 +377,18 @@ class DuckDBEventStore:
         db_bytes = wal_bytes = 0
         if self._path is not None:
             db_bytes = _size(self._path)
-            wal_bytes = _size(self._path.with_name(self._path.name + ".wal"))
+            wal_bytes = _size(wal_path(self._path))
         return StoreStats(
             num_spans=num_spans,
             num_annotations=num_annotations,
             bytes_on_disk=db_bytes + wal_bytes,
-            extra={"wal_bytes": wal_bytes, "schema_version": self._schema_version},
+            extra={
+                "wal_bytes": wal_bytes,
+                "schema_version": self._schema_version,
+                "reattaches": self.reattaches,
+                "wal_recovered_spans": r.spans_recovered if (r := self.wal_recovery) else 0,
+                "wal_lost_bytes": r.lost_bytes if (r := self.wal_recovery) else 0,
+            },
         )
 
     def close(self) -> None:
@@ -333,45 +405,16 @@ class DuckDBEventStore:
             self._on_close()
 
 
-def _connect(path: Path | None, memory_limit: str) -> tuple[duckdb.DuckDBPyConnection, int]:
-    """Open the database, tune it for this workload and migrate it; return it and its version."""
-    if not _MEMORY_RE.fullmatch(memory_limit):
-        raise InvalidInput(
-            f"memory limit {memory_limit!r} is not a size",
-            [FieldError("memory_limit", "e.g. 512MB or 2GB")],
-        )
-    con = duckdb.connect(":memory:")
-    try:
-        # Row groups of 16k rows instead of 122,880: a checkpoint recompresses the table's last,
-        # partly filled row group, and at ~3 kB per span a full-size one is ~400 MB of text.
-        # Appending 300k benchmark spans in 3k-span commits took 54 µs per span with the
-        # default (single checkpoints up to 4 s) and 26 µs with 16k. The size is an ATTACH
-        # option that the file does not remember, so every open attaches with it.
-        target = ":memory:" if path is None else str(path)
-        con.execute(f"ATTACH '{_quote(target)}' AS {_CATALOG} (ROW_GROUP_SIZE {_ROW_GROUP_SIZE})")
-        con.execute(f"USE {_CATALOG}")
-        con.execute(f"SET GLOBAL wal_autocheckpoint = '{_WAL_AUTOCHECKPOINT}'")
-        # Span text (prompts, answers, documents, attribute JSON) is what fills the file; zstd
-        # stores the benchmark's RAG spans in ~630 B instead of ~1,800 B (dictionary + FSST)
-        # with list, filter and metric queries measured as fast. Numeric columns keep their
-        # own encodings (zstd applies to strings only).
-        con.execute("SET GLOBAL force_compression = 'zstd'")
-        # Bounded buffer pool: without it DuckDB may cache up to 80 % of RAM (GBs at 1M spans).
-        con.execute(f"SET GLOBAL memory_limit = '{memory_limit}'")
-        # Top-N over full rows: sort on (start_time, span_id) alone, then fetch the page's
-        # other columns by row id. DuckDB does this only up to 50 rows by default; a page of
-        # 101 full rows otherwise decompresses every column of each row group it scans
-        # (36 ms instead of 7 ms for the newest 100 of 1M spans of 3 kB).
-        con.execute(f"SET GLOBAL late_materialization_max_rows = {MAX_LIMIT + 1}")
-        return con, apply_migrations(con, "duckdb")
-    except BaseException:
-        con.close()
-        raise
+_NO_SPACE = "No space left on device"
 
 
-def _quote(text: str) -> str:
-    """``text`` inside a single-quoted SQL string literal."""
-    return text.replace("'", "''")
+def _invalidated(exc: BaseException) -> bool:
+    return "has been invalidated" in str(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _unique_spans(rows: list[tuple[Any, ...]]) -> list[Span]:

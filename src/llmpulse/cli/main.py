@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from llmpulse.cli.cohorts_cmd import cohorts_app
+from llmpulse.cli.datadir_cmd import backup, open_verified, restore
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.segments_cmd import segments_app
 from llmpulse.server.settings import DEFAULT_GRPC_PORT, DEFAULT_PORT, ServerSettings
@@ -33,6 +34,8 @@ app.add_typer(metrics_app, name="metrics")
 app.add_typer(segments_app, name="segments")
 app.add_typer(prices_app, name="prices")
 app.add_typer(cohorts_app, name="cohorts")
+app.command()(backup)
+app.command()(restore)
 
 DataDirOpt = Annotated[
     Path | None,
@@ -71,6 +74,12 @@ def serve(
         Path | None,
         typer.Option(envvar="LLMPULSE_PRICES", help="YAML PriceTable over the shipped prices."),
     ] = None,
+    min_free_bytes: Annotated[
+        int,
+        typer.Option(
+            envvar="LLMPULSE_MIN_FREE_BYTES", help="Free disk below which /readyz says full."
+        ),
+    ] = 16 * 1024 * 1024,
 ) -> None:
     """Run the server: UI, REST API and OTLP/HTTP on one port, OTLP/gRPC on another."""
     import uvicorn
@@ -92,10 +101,12 @@ def serve(
         max_queued_spans=max_queued_spans,
         prices_file=prices,
         decode_workers=decode_workers,
+        min_free_bytes=min_free_bytes,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stores = open_verified(settings.data_dir)
     typer.echo(f"llmpulse on http://{host}:{port}  data dir: {settings.data_dir}")
-    asgi_app = create_app(settings, demo=demo)
+    asgi_app = create_app(settings, demo=demo, stores=stores)
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
     uvicorn.run(

@@ -97,6 +97,11 @@ class SpanWriter:
             await asyncio.to_thread(self._thread.join)
 
     @property
+    def running(self) -> bool:
+        """True while the writer thread is alive and not stopping."""
+        return self._thread is not None and self._thread.is_alive() and not self._stopping
+
+    @property
     def data_version(self) -> int:
         """Changes whenever the stores may have changed: after every commit attempt, failed
         ones included (a commit fails as a whole for its requests, but its project rows or

@@ -15,6 +15,7 @@ from llmpulse.server.routes import (
     annotations as annotation_routes,
 )
 from llmpulse.server.routes import (
+    backup,
     cohorts,
     health,
     metrics,
@@ -25,7 +26,7 @@ from llmpulse.server.routes import (
     segments,
     spans,
 )
-from llmpulse.server.services import run_services
+from llmpulse.server.services import OpenedStores, run_services
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.events.codec import skip_pandas_probe
 from llmpulse.ui.pages import mount_ui
@@ -35,14 +36,22 @@ API_DESCRIPTION = """llmpulse REST API. Errors are `application/problem+json` wi
 
 
 def create_app(
-    settings: ServerSettings, clock: Clock | None = None, *, demo: bool = False
+    settings: ServerSettings,
+    clock: Clock | None = None,
+    *,
+    demo: bool = False,
+    stores: OpenedStores | None = None,
 ) -> FastAPI:
-    """Build the ASGI app for one server process (``demo`` fills rag-demo at start)."""
+    """Build the ASGI app for one server process (``demo`` fills rag-demo at start).
+
+    ``stores`` are the data directory's stores when the caller opened (and so verified) them
+    already, as ``llmpulse serve`` does; the app closes them when it stops.
+    """
     skip_pandas_probe()  # the server converts lists to Arrow, never pandas objects
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with run_services(settings, clock) as services:
+        async with run_services(settings, clock, stores=stores) as services:
             app.state.services = services
             task = asyncio.create_task(load_demo_if_empty(services)) if demo else None
             yield
@@ -67,6 +76,7 @@ def create_app(
         prices,
         segments,
         cohorts,
+        backup,
     ):
         app.include_router(module.router)
     mount_ui(app)

@@ -29,20 +29,25 @@ class Services:
     events: EventStore
     state: StateStore
     writer: SpanWriter
+    pool: DecodePool
     ingest: IngestService
     query: QueryService
     segments: SegmentService
     cohorts: CohortService
 
 
+OpenedStores = tuple[EventStore, StateStore]
+
+
 @asynccontextmanager
 async def run_services(
-    settings: ServerSettings, clock: Clock | None = None
+    settings: ServerSettings, clock: Clock | None = None, *, stores: OpenedStores | None = None
 ) -> AsyncIterator[Services]:
-    """Open the stores, start the writer and the gRPC listener; undo it all in reverse."""
+    """Open the stores (unless given), start the writer and the gRPC listener; undo it all in
+    reverse (given stores are closed too)."""
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
-        events, state = open_stores(settings.data_dir)
+        events, state = stores or open_stores(settings.data_dir)
         stack.callback(state.close)
         stack.callback(events.close)
         writer = SpanWriter(
@@ -73,6 +78,7 @@ async def run_services(
             events=events,
             state=state,
             writer=writer,
+            pool=pool,
             ingest=ingest,
             query=query,
             segments=SegmentService(query, cohorts),

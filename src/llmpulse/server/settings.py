@@ -44,6 +44,12 @@ class ServerSettings(BaseModel):
         le=64,
         description="Decode processes; 0 = threads, -1 = auto (LLMPULSE_DECODE_WORKERS).",
     )
+    min_free_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=0,
+        description="Free disk space below which /readyz reports the data directory's disk as "
+        "full (LLMPULSE_MIN_FREE_BYTES).",
+    )
     prices_file: Path | None = Field(
         None, description="YAML PriceTable layered over the shipped prices (LLMPULSE_PRICES)."
     )

@@ -45,15 +45,16 @@ from llmpulse.store.events.compiler import (
     compile_filters,
     encode_cursor,
 )
-from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.duckdb_open import (
     CATALOG,
     DEFAULT_MEMORY_LIMIT,
     WalRecovery,
     attach,
     connect,
+    quote,
     wal_path,
 )
+from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.results import metric_frame, slice_frame
 
 log = logging.getLogger(__name__)
@@ -313,6 +314,32 @@ class DuckDBEventStore:
             [list(span_ids), list(prediction_ids)],
         )
         return [row_to_annotation(r) for r in rows]
+
+    def backup_to(self, target: Path) -> int:
+        """Copy the database to a new file ``target`` as of one snapshot; returns its spans.
+
+        ``COPY FROM DATABASE`` runs in one read transaction on a reader cursor, so the copy
+        is consistent while ingest keeps committing (MVCC): nothing waits for it.
+        """
+        cur = self._reader()
+        cur.execute(f"ATTACH '{quote(str(target))}' AS backup_target (ROW_GROUP_SIZE 16384)")
+        try:
+            cur.execute(f"COPY FROM DATABASE {CATALOG} TO backup_target")
+            (n,) = cur.execute("SELECT count(*) FROM backup_target.spans").fetchall()[0]
+            cur.execute("CHECKPOINT backup_target")
+        finally:
+            cur.execute("DETACH backup_target")
+        return int(n)
+
+    def warnings(self) -> list[str]:
+        """The damaged-log report of this open, and re-attaches after invalidation."""
+        notes = [self.wal_recovery.message()] if self.wal_recovery else []
+        if self.reattaches:
+            notes.append(
+                f"the event store was re-attached {self.reattaches} time(s) after DuckDB "
+                "invalidated it (a checkpoint failed, e.g. on a full disk)"
+            )
+        return notes
 
     def checkpoint(self) -> None:
         """Write the WAL's rows into the compressed file (DuckDB CHECKPOINT)."""

@@ -54,23 +54,16 @@ class WalRecovery:
         """Bytes of the log after the point where replay stopped."""
         return self.wal_bytes - self.replayed_bytes
 
-    @property
-    def spans_lost_estimate(self) -> int:
-        """Spans in the unreadable tail, estimated from the readable part's bytes per span."""
-        if self.spans_recovered == 0 or self.replayed_bytes == 0:
-            return 0
-        return round(self.lost_bytes * self.spans_recovered / self.replayed_bytes)
-
     def message(self) -> str:
         """One paragraph for the log and the readiness report."""
         return (
             f"the event store's write-ahead log was damaged: replay stopped at byte "
             f"{self.replayed_bytes} of {self.wal_bytes}. Recovered {self.spans_recovered} "
             f"spans from its readable part ({self.spans_in_file} were already in the data "
-            f"file); the last {self.lost_bytes} bytes could not be read (about "
-            f"{self.spans_lost_estimate} spans, estimated), a copy is kept at "
-            f"{self.kept_copy}. A cut-off last commit after a crash was never acknowledged; "
-            f"any other loss means acknowledged spans are missing: {HELP}."
+            f"file); the last {self.lost_bytes} bytes could not be read, and a log cut short "
+            f"may have lost more that no longer shows in it. A copy of the damaged log is kept "
+            f"at {self.kept_copy}. A commit cut off by a crash was never acknowledged; any "
+            f"other loss means acknowledged spans are missing: {HELP}."
         )
 
 

@@ -188,9 +188,14 @@ class DuckDBEventStore:
                 pass
             log.warning("event store invalidated (%s); re-attaching it", cause)
             try:
-                self._con.execute("USE memory")
-                self._con.execute(f"DETACH DATABASE IF EXISTS {CATALOG}")
-                attach(self._con, self._path)
+                # From a fresh cursor: the write connection cannot leave (USE) or detach an
+                # invalidated default database, a new cursor starts outside it.
+                helper = self._con.cursor()
+                try:
+                    helper.execute(f"DETACH DATABASE IF EXISTS {CATALOG}")
+                    attach(helper, self._path)
+                finally:
+                    helper.close()
                 self._con.execute(f"USE {CATALOG}")
             except duckdb.Error as exc:
                 raise Unavailable(f"the event store cannot be re-opened yet: {exc}") from exc

@@ -1,0 +1,97 @@
+"""`llmpulse backup` while the server ingests, then `llmpulse restore`: a round trip."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support.faults import send, stored_ids
+from support.server import ServerProcess, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+PROJECT = "backup"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "llmpulse", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_backup_while_ingesting_then_restore_round_trips(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = ServerProcess(data, free_port(), 0, ["--decode-workers", "0"]).start()
+    before: set[str] = set()
+    for _ in range(10):
+        status, ids = send(server, PROJECT, 100)
+        assert status == 200
+        before |= ids
+    during: set[str] = set()
+    stop = threading.Event()
+
+    def keep_sending() -> None:
+        while not stop.is_set():
+            status, ids = send(server, PROJECT, 50)
+            if status == 200:
+                during.update(ids)
+
+    sender = threading.Thread(target=keep_sending)
+    sender.start()
+    try:
+        backup = tmp_path / "backup"
+        done = _cli("backup", str(backup), "--data-dir", str(data), "--url", server.url, "--json")
+        stop.set()
+        sender.join(30)
+        assert done.returncode == 0, done.stderr
+        assert len(during) > 0, "ingest went on during the backup"
+        live = stored_ids(server, PROJECT)
+    finally:
+        stop.set()
+        server.stop()
+    reported = int(done.stdout.split('"spans": ')[1].split(",")[0])
+    assert reported >= len(before)
+    assert set(live) == before | during
+
+    restored = tmp_path / "restored"
+    done = _cli("restore", str(backup), "--data-dir", str(restored))
+    assert done.returncode == 0, done.stderr
+    server = ServerProcess(restored, free_port(), 0, ["--decode-workers", "0"]).start()
+    try:
+        back = stored_ids(server, PROJECT)
+        ready = httpx.get(f"{server.url}/readyz").json()
+    finally:
+        server.stop()
+    assert len(back) == len(set(back)), "no span is stored twice"
+    assert before <= set(back) <= before | during  # a snapshot taken mid-ingest
+    assert len(back) == reported
+    assert ready["ready"] is True and ready["warnings"] == []
+
+
+def test_restore_refuses_a_running_server_and_a_non_backup(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = ServerProcess(data, free_port(), 0, ["--decode-workers", "0"]).start()
+    try:
+        assert send(server, PROJECT, 10)[0] == 200
+        backup = tmp_path / "backup"
+        done = _cli("backup", str(backup), "--data-dir", str(data), "--url", server.url)
+        assert done.returncode == 0, done.stderr
+        busy = _cli("restore", str(backup), "--data-dir", str(data))
+        assert busy.returncode == 1 and "in use by another llmpulse process" in busy.stderr
+        again = _cli("backup", str(backup), "--data-dir", str(data), "--url", server.url)
+        assert again.returncode == 1 and "not an empty directory" in again.stderr
+    finally:
+        server.stop()
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    bad = _cli("restore", str(junk), "--data-dir", str(tmp_path / "other"))
+    assert bad.returncode == 1 and "is not an llmpulse backup" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -18,7 +18,7 @@ PROJECT = "backup"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own CLI
+    return subprocess.run(
         [sys.executable, "-m", "llmpulse", *args],
         capture_output=True,
         text=True,
@@ -73,7 +73,8 @@ def test_backup_while_ingesting_then_restore_round_trips(tmp_path: Path) -> None
     assert len(back) == len(set(back)), "no span is stored twice"
     assert before <= set(back) <= before | during  # a snapshot taken mid-ingest
     assert len(back) == reported
-    assert ready["ready"] is True and ready["warnings"] == []
+    assert ready["ready"] is True
+    assert ready["warnings"] == []
 
 
 def test_restore_refuses_a_running_server_and_a_non_backup(tmp_path: Path) -> None:
@@ -85,13 +86,16 @@ def test_restore_refuses_a_running_server_and_a_non_backup(tmp_path: Path) -> No
         done = _cli("backup", str(backup), "--data-dir", str(data), "--url", server.url)
         assert done.returncode == 0, done.stderr
         busy = _cli("restore", str(backup), "--data-dir", str(data))
-        assert busy.returncode == 1 and "in use by another llmpulse process" in busy.stderr
+        assert busy.returncode == 1
+        assert "in use by another llmpulse process" in busy.stderr
         again = _cli("backup", str(backup), "--data-dir", str(data), "--url", server.url)
-        assert again.returncode == 1 and "not an empty directory" in again.stderr
+        assert again.returncode == 1
+        assert "not an empty directory" in again.stderr
     finally:
         server.stop()
     junk = tmp_path / "junk"
     junk.mkdir()
     bad = _cli("restore", str(junk), "--data-dir", str(tmp_path / "other"))
-    assert bad.returncode == 1 and "is not an llmpulse backup" in bad.stderr
+    assert bad.returncode == 1
+    assert "is not an llmpulse backup" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -48,7 +48,8 @@ def test_truncated_wal_is_replayed_up_to_the_cut_and_the_loss_is_reported(tmp_pa
     assert f"of {size // 2}" in note
     assert "write-ahead log was damaged" in log  # the server's log says it too
     kept = [p for p in data.iterdir() if p.name.startswith("events.duckdb.wal.damaged")]
-    assert len(kept) == 1 and kept[0].read_bytes() == damaged  # evidence kept for forensics
+    assert len(kept) == 1
+    assert kept[0].read_bytes() == damaged
 
 
 def test_intact_wal_after_a_kill_is_replayed_without_a_warning(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def stored_ids(server: ServerProcess, project: str) -> list[str]:
 def serve_once(data_dir: Path, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
     """Run ``llmpulse serve`` expecting it to refuse to start; return how it exited."""
     cmd = [sys.executable, "-m", "llmpulse", "serve", "--port", "0", "--grpc-port", "0"]
-    return subprocess.run(  # noqa: S603 - our own CLI
+    return subprocess.run(
         [*cmd, "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,

@@ -113,9 +113,7 @@ def restore_data_dir(backup: Path, data_dir: Path, now: datetime) -> Path | None
     held = layout.lock()
     try:
         present = [
-            p
-            for p in data_dir.iterdir()
-            if p.name in _FILES or p.name.startswith("events.duckdb.wal")
+            p for p in data_dir.iterdir() if p.name in _FILES or p.name.startswith("events.duckdb.")
         ]
         aside: Path | None = None
         if present:

@@ -71,9 +71,14 @@ def test_a_killed_decode_worker_is_replaced_and_ingest_goes_on(tmp_path: Path) -
 
 def test_decode_workers_exit_when_the_server_is_killed(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data", free_port(), 0, ["--decode-workers", "2"]).start()
-    workers = [psutil.Process(pid) for pid in _wait_for_workers(server, 2)]
-    assert len(workers) >= 2
-    server.kill()
+    workers: list[psutil.Process] = []
+    try:
+        workers = [psutil.Process(pid) for pid in _wait_for_workers(server, 2)]
+        assert len(workers) >= 2
+    finally:
+        server.kill()
     gone, alive = psutil.wait_procs(workers, timeout=5)
+    for p in alive:  # never leave orphans behind, even when the assertion below fails
+        p.kill()
     assert alive == [], f"orphaned decode workers: {[p.pid for p in alive]}"
     assert len(gone) == len(workers)

@@ -80,6 +80,14 @@ def serve(
             envvar="LLMPULSE_MIN_FREE_BYTES", help="Free disk below which /readyz says full."
         ),
     ] = 16 * 1024 * 1024,
+    ingest_journal: Annotated[
+        bool,
+        typer.Option(
+            "--ingest-journal/--no-ingest-journal",
+            envvar="LLMPULSE_INGEST_JOURNAL",
+            help="Journal ingest batches so a damaged WAL loses no acknowledged span.",
+        ),
+    ] = True,
 ) -> None:
     """Run the server: UI, REST API and OTLP/HTTP on one port, OTLP/gRPC on another."""
     import uvicorn
@@ -102,9 +110,10 @@ def serve(
         prices_file=prices,
         decode_workers=decode_workers,
         min_free_bytes=min_free_bytes,
+        ingest_journal=ingest_journal,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    stores = open_verified(settings.data_dir)
+    stores = open_verified(settings.data_dir, journal=ingest_journal)
     typer.echo(f"llmpulse on http://{host}:{port}  data dir: {settings.data_dir}")
     asgi_app = create_app(settings, demo=demo, stores=stores)
     gc.freeze()

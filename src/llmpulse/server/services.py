@@ -47,7 +47,7 @@ async def run_services(
     reverse (given stores are closed too)."""
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
-        events, state = stores or open_stores(settings.data_dir)
+        events, state = stores or open_stores(settings.data_dir, journal=settings.ingest_journal)
         stack.callback(state.close)
         stack.callback(events.close)
         writer = SpanWriter(

@@ -50,6 +50,12 @@ class ServerSettings(BaseModel):
         description="Free disk space below which /readyz reports the data directory's disk as "
         "full (LLMPULSE_MIN_FREE_BYTES).",
     )
+    ingest_journal: bool = Field(
+        True,
+        description="Journal every ingest batch beside the event store (synced before the "
+        "commit) so a damaged write-ahead log loses no acknowledged span "
+        "(LLMPULSE_INGEST_JOURNAL).",
+    )
     prices_file: Path | None = Field(
         None, description="YAML PriceTable layered over the shipped prices (LLMPULSE_PRICES)."
     )

@@ -4,6 +4,7 @@
 
     <data dir>/
     ├── events.duckdb      spans and annotations (DuckDBEventStore), plus events.duckdb.wal
+    ├── events.duckdb.journal  the ingest journal: batches since the last checkpoint
     ├── state.sqlite       projects, monitors, ... (SqlStateStore, Alembic-migrated)
     ├── llmpulse.lock      flock()ed while a process has the directory open
     └── VERSION            layout version of the directory, one integer
@@ -115,7 +116,9 @@ class DataDirLock:
             self._handle = None
 
 
-def open_stores(data_dir: Path | None) -> tuple[DuckDBEventStore, SqlStateStore]:
+def open_stores(
+    data_dir: Path | None, *, journal: bool = True
+) -> tuple[DuckDBEventStore, SqlStateStore]:
     """Open the event and state stores of a data directory (None: both in memory).
 
     The directory's lock is held until the event store is closed; close both stores when
@@ -134,7 +137,7 @@ def open_stores(data_dir: Path | None) -> tuple[DuckDBEventStore, SqlStateStore]
         check_sqlite(layout.state_path)
         state = SqlStateStore(layout.state_url)
         try:
-            events = DuckDBEventStore(layout.events_path, on_close=held.release)
+            events = DuckDBEventStore(layout.events_path, on_close=held.release, journal=journal)
         except BaseException:
             state.close()
             raise

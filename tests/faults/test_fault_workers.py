@@ -11,7 +11,7 @@ import httpx
 import psutil
 import pytest
 
-from support.faults import send, stored_ids
+from support.faults import send, stored_count, stored_ids
 from support.server import ServerProcess, free_port
 
 pytestmark = [pytest.mark.integration]
@@ -63,9 +63,10 @@ def test_a_killed_decode_worker_is_replaced_and_ingest_goes_on(tmp_path: Path) -
         assert ready.status_code == 200, ready.text
         assert ready.json()["decode_workers_alive"] == 2
         stored = stored_ids(server, "workers")
+        count = stored_count(server, "workers")
     finally:
         server.stop()
-    assert len(stored) == len(set(stored))
+    assert count == len(set(stored)), "no span is stored twice"
     assert acked <= set(stored)
 
 

@@ -39,6 +39,14 @@ def stored_ids(server: ServerProcess, project: str) -> list[str]:
             return ids
 
 
+def stored_count(server: ServerProcess, project: str) -> int:
+    """Rows stored for ``project``, copies included (the span list shows each span once)."""
+    r = httpx.get(f"{server.url}/api/v1/projects", timeout=30)
+    assert r.status_code == 200, r.text
+    counts = [p["num_spans"] for p in r.json()["data"] if p["name"] == project]
+    return int(counts[0]) if counts else 0
+
+
 def serve_once(data_dir: Path, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
     """Run ``llmpulse serve`` expecting it to refuse to start; return how it exited."""
     cmd = [sys.executable, "-m", "llmpulse", "serve", "--port", "0", "--grpc-port", "0"]

@@ -58,6 +58,9 @@ class PriceSnapshot:
     tables_json: tuple[str, ...]
 
 
+log = logging.getLogger(__name__)
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_PARENT_POLL_S = 1.0
 _ENRICHER: tuple[int, CostEnricher] | None = None
 _ATTRIBUTES = ROW_INDEX["attributes"]
 
@@ -109,11 +112,6 @@ def decode_body(
     )
     enricher = prices if isinstance(prices, CostEnricher) else _enricher(prices)
     return columnarize_rows(batch, enricher)
-
-
-log = logging.getLogger(__name__)
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-_PARENT_POLL_S = 1.0
 
 
 def _warm_up() -> int:

@@ -154,7 +154,7 @@ class JournalRestore:
             notes.append(
                 f"restored {self.spans} spans and {self.annotations} annotations from the "
                 "ingest journal that the event store had lost (its write-ahead log was "
-                "damaged); every commit acknowledged since the last checkpoint is back"
+                "damaged)"
             )
         if self.damaged_bytes:
             notes.append(

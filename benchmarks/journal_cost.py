@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support.otlp import make_request, make_span  # noqa: E402
-from support.server import ServerProcess, free_port  # noqa: E402
+from support.otlp import make_request, make_span
+from support.server import ServerProcess, free_port
 
 PB = {"content-type": "application/x-protobuf"}
 

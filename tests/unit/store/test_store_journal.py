@@ -43,7 +43,8 @@ def test_reading_stops_at_a_torn_or_corrupted_record(tmp_path: Path) -> None:
     path.write_bytes(bytes(raw[:-7]))  # torn tail
     torn = read_journal(path)
     assert [t.num_rows for _, t in torn.records] == [3]
-    assert torn.readable_bytes == first and torn.damaged_bytes == len(raw) - 7 - first
+    assert torn.readable_bytes == first
+    assert torn.damaged_bytes == len(raw) - 7 - first
     raw[first + 20] ^= 0xFF  # a flipped bit inside the second record's payload
     path.write_bytes(bytes(raw))
     assert [t.num_rows for _, t in read_journal(path).records] == [3]

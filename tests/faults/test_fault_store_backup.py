@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -29,7 +30,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_backup_while_ingesting_then_restore_round_trips(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    server = ServerProcess(data, free_port(), 0, ["--decode-workers", "0"]).start()
+    backups = tmp_path / "backups"
+    extra = ["--decode-workers", "0", "--backup-dir", str(backups)]
+    server = ServerProcess(data, free_port(), 0, extra).start()
     before: set[str] = set()
     for _ in range(10):
         status, ids = send(server, PROJECT, 100)
@@ -47,8 +50,8 @@ def test_backup_while_ingesting_then_restore_round_trips(tmp_path: Path) -> None
     sender = threading.Thread(target=keep_sending)
     sender.start()
     try:
-        backup = tmp_path / "backup"
-        done = _cli("backup", str(backup), "--data-dir", str(data), "--url", server.url, "--json")
+        backup = backups / "snap1"
+        done = _cli("backup", "snap1", "--data-dir", str(data), "--url", server.url, "--json")
         stop.set()
         sender.join(30)
         assert done.returncode == 0, done.stderr
@@ -80,20 +83,34 @@ def test_backup_while_ingesting_then_restore_round_trips(tmp_path: Path) -> None
 
 def test_restore_refuses_a_running_server_and_a_non_backup(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    server = ServerProcess(data, free_port(), 0, ["--decode-workers", "0"]).start()
+    backups = tmp_path / "backups"
+    extra = ["--decode-workers", "0", "--backup-dir", str(backups)]
+    server = ServerProcess(data, free_port(), 0, extra).start()
     try:
         assert send(server, PROJECT, 10)[0] == 200
-        backup = tmp_path / "backup"
-        done = _cli("backup", str(backup), "--data-dir", str(data), "--url", server.url)
+        done = _cli("backup", "b1", "--data-dir", str(data), "--url", server.url)
         assert done.returncode == 0, done.stderr
-        busy = _cli("restore", str(backup), "--data-dir", str(data))
+        busy = _cli("restore", str(backups / "b1"), "--data-dir", str(data))
         assert busy.returncode == 1
         assert "in use by another llmpulse process" in busy.stderr
-        again = _cli("backup", str(backup), "--data-dir", str(data), "--url", server.url)
+        again = _cli("backup", "b1", "--data-dir", str(data), "--url", server.url)
         assert again.returncode == 1
-        assert "not an empty directory" in again.stderr
+        assert "exists already" in again.stderr
+        path = _cli("backup", str(tmp_path / "x"), "--data-dir", str(data), "--url", server.url)
+        assert path.returncode == 1
+        assert "give a name, not a path" in path.stderr
+        for name in ("../escape", "/etc/x", ".hidden", "a/b", ""):
+            r = httpx.post(f"{server.url}/api/v1/admin/backup", json={"name": name})
+            assert r.status_code == 400, (name, r.text)
+            assert r.json()["errors"][0]["path"] == "name"
+        assert sorted(p.name for p in backups.iterdir()) == ["b1"]
+        assert not (tmp_path / "escape").exists()
     finally:
         server.stop()
+    local = _cli("backup", str(tmp_path / "local"), "--data-dir", str(data), "--json")
+    assert local.returncode == 0, local.stderr  # server stopped: taken by the CLI itself
+    manifest = json.loads((tmp_path / "local" / "BACKUP.json").read_text())
+    assert manifest["spans"] == 10
     junk = tmp_path / "junk"
     junk.mkdir()
     bad = _cli("restore", str(junk), "--data-dir", str(tmp_path / "other"))

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,7 +23,7 @@ from llmpulse.clock import SystemClock
 from llmpulse.domain.errors import Conflict, LlmpulseError
 from llmpulse.server.services import OpenedStores
 from llmpulse.server.settings import ServerSettings
-from llmpulse.store.backup import backup_data_dir, restore_data_dir
+from llmpulse.store.backup import backup_data_dir, default_backup_dir, restore_data_dir
 from llmpulse.store.datadir import DataDir, open_stores
 
 log = logging.getLogger("llmpulse.cli")
@@ -58,7 +58,13 @@ def open_verified(data_dir: Path | None, *, journal: bool = True) -> OpenedStore
 
 
 def backup(
-    target: Annotated[Path, typer.Argument(help="A new or empty directory for the copy.")],
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            help="Server stopped: a new directory. Server running: a name inside its backup "
+            "directory. Default: the UTC time, in the backup directory."
+        ),
+    ] = None,
     data_dir: DataDirOpt = None,
     url: UrlOpt = DEFAULT_URL,
     api_key: ApiKeyOpt = None,
@@ -66,33 +72,51 @@ def backup(
 ) -> None:
     """Copy a data directory consistently, also while the server is ingesting.
 
-    With the server stopped the copy is taken here; while it runs (it holds the directory),
-    the server at --url takes it, into TARGET on its own machine.
+    With the server stopped the copy is taken here. While it runs (it holds the directory),
+    the server at --url takes it, into its own backup directory (serve --backup-dir), so a
+    request can never make the server write elsewhere.
     """
     source = data_dir or ServerSettings().data_dir
     assert source is not None  # noqa: S101 - the default is a path
     try:
         DataDir(source).lock().release()
     except Conflict:
-        with api_errors(), make_client(url, api_key) as client:
-            report = client.request(
-                "POST", "/api/v1/admin/backup", json={"target": str(target.resolve())}
-            )
+        report = _backup_remote(target, url, api_key)
     else:
-        with refusal():
-            events, state = open_stores(source)
-            try:
-                r = backup_data_dir(events, source, target, SystemClock().now())
-            finally:
-                events.close()
-                state.close()
-        report = {"target": r.target, "spans": r.spans, "bytes": r.bytes}
-        report["created_at"] = r.created_at
+        report = _backup_local(source, target)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
         spans, size, where = report["spans"], report["bytes"], report["target"]
         typer.echo(f"backed up {spans} spans ({size} bytes) to {where}")
+
+
+def _backup_remote(target: str | None, url: str, api_key: str | None) -> dict[str, Any]:
+    if target is not None and "/" in target:
+        typer.echo(
+            "error: the server is running, so it takes the backup into its own backup "
+            "directory (serve --backup-dir): give a name, not a path",
+            err=True,
+        )
+        raise typer.Exit(1)
+    with api_errors(), make_client(url, api_key) as client:
+        report: dict[str, Any] = client.request(
+            "POST", "/api/v1/admin/backup", json={"name": target}
+        )
+    return report
+
+
+def _backup_local(source: Path, target: str | None) -> dict[str, Any]:
+    now = SystemClock().now()
+    where = Path(target) if target else default_backup_dir(source) / now.strftime("%Y%m%dT%H%M%SZ")
+    with refusal():
+        events, state = open_stores(source)
+        try:
+            r = backup_data_dir(events, source, where, now)
+        finally:
+            events.close()
+            state.close()
+    return {"target": r.target, "spans": r.spans, "bytes": r.bytes, "created_at": r.created_at}
 
 
 def restore(

@@ -88,6 +88,12 @@ def serve(
             help="Journal ingest batches so a damaged WAL loses no acknowledged span.",
         ),
     ] = True,
+    backup_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="LLMPULSE_BACKUP_DIR", help="Where REST backups go (default: beside the data)."
+        ),
+    ] = None,
 ) -> None:
     """Run the server: UI, REST API and OTLP/HTTP on one port, OTLP/gRPC on another."""
     import uvicorn
@@ -111,6 +117,7 @@ def serve(
         decode_workers=decode_workers,
         min_free_bytes=min_free_bytes,
         ingest_journal=ingest_journal,
+        backup_dir=backup_dir,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     stores = open_verified(settings.data_dir, journal=ingest_journal)

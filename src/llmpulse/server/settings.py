@@ -50,6 +50,11 @@ class ServerSettings(BaseModel):
         description="Free disk space below which /readyz reports the data directory's disk as "
         "full (LLMPULSE_MIN_FREE_BYTES).",
     )
+    backup_dir: Path | None = Field(
+        None,
+        description="Where `POST /api/v1/admin/backup` writes backups; default `backups` "
+        "beside the data directory (LLMPULSE_BACKUP_DIR).",
+    )
     ingest_journal: bool = Field(
         True,
         description="Journal every ingest batch beside the event store (synced before the "

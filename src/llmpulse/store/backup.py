@@ -38,6 +38,11 @@ class BackupReport:
     created_at: str
 
 
+def default_backup_dir(data_dir: Path) -> Path:
+    """Where backups go unless configured: ``backups`` beside the data directory."""
+    return data_dir.resolve().parent / "backups"
+
+
 def backup_data_dir(events: EventStore, source: Path, target: Path, now: datetime) -> BackupReport:
     """Write a consistent copy of the open data directory ``source`` into ``target``.
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from llmpulse.sdk.client import Client
 from support.faults import send, stored_count, stored_ids
 from support.server import ServerProcess, free_port
 
@@ -103,7 +104,11 @@ def test_restore_refuses_a_running_server_and_a_non_backup(tmp_path: Path) -> No
             r = httpx.post(f"{server.url}/api/v1/admin/backup", json={"name": name})
             assert r.status_code == 400, (name, r.text)
             assert r.json()["errors"][0]["path"] == "name"
-        assert sorted(p.name for p in backups.iterdir()) == ["b1"]
+        with Client(server.url) as client:  # the SDK takes one the same way
+            report = client.backup("sdk1")
+        assert report["spans"] == 10
+        assert report["target"] == str((backups / "sdk1").resolve())
+        assert sorted(p.name for p in backups.iterdir()) == ["b1", "sdk1"]
         assert not (tmp_path / "escape").exists()
     finally:
         server.stop()

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from llmpulse.sdk.client import Client
 from support.faults import send, stored_count, stored_ids
 from support.otlp import make_request, make_span
 from support.server import ServerProcess, free_port
@@ -77,6 +78,10 @@ def test_ingest_resumes_by_itself_after_the_disk_is_freed(small_fs: Path) -> Non
         assert ready.status_code == 503
         assert ready.headers["retry-after"]
         assert any("disk full" in reason for reason in ready.json()["reasons"]), ready.text
+        with Client(server.url) as client:  # the SDK sees the same, without retrying
+            sdk_ready = client.ready()
+        assert sdk_ready["ready"] is False
+        assert any("disk full" in reason for reason in sdk_ready["reasons"])
         health = httpx.get(f"{server.url}/healthz")
         assert health.status_code == 200
         assert health.json()["status"] == "degraded"

@@ -100,9 +100,7 @@ def _backup_remote(target: str | None, url: str, api_key: str | None) -> dict[st
         )
         raise typer.Exit(1)
     with api_errors(), make_client(url, api_key) as client:
-        report: dict[str, Any] = client.request(
-            "POST", "/api/v1/admin/backup", json={"name": target}
-        )
+        report: dict[str, Any] = client.backup(target)
     return report
 
 

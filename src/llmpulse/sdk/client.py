@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from llmpulse.domain.errors import FieldError
+from llmpulse.sdk.admin import AdminMixin
 from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.errors import LlmpulseApiError
@@ -95,7 +96,7 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
     return min(max(seconds, 0.0), 60.0)
 
 
-class Client(AnalyticsMixin, CohortsMixin):
+class Client(AnalyticsMixin, CohortsMixin, AdminMixin):
     """A connection to one llmpulse server.
 
     Logging methods are defined here; metric, segment, fairness, comparison and price

@@ -85,9 +85,12 @@ def test_ingest_resumes_by_itself_after_the_disk_is_freed(small_fs: Path) -> Non
         health = httpx.get(f"{server.url}/healthz")
         assert health.status_code == 200
         assert health.json()["status"] == "degraded"
-        # Reads keep answering from what was committed.
+        # Reads keep answering from what was committed, although the failed checkpoint
+        # invalidated DuckDB's database: the store re-attached it.
         assert set(stored_ids(server, PROJECT)) >= acked
         assert httpx.get(f"{server.url}/api/v1/projects").status_code == 200
+        notes = httpx.get(f"{server.url}/readyz").json()["warnings"]
+        assert any("re-attached" in note for note in notes), notes
 
         filler.unlink()  # space is back; no restart from here on
         deadline = time.monotonic() + 20

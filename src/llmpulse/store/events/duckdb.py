@@ -9,11 +9,10 @@ its WAL at commit, so the spans are durable when `append_spans` returns.
 
 from __future__ import annotations
 
-import errno
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,18 +46,22 @@ from llmpulse.store.events.compiler import (
     compile_filters,
     encode_cursor,
 )
+from llmpulse.store.events.duckdb_faults import (
+    first_line,
+    insert_journalled,
+    invalidated,
+    reattach,
+    write_error,
+)
 from llmpulse.store.events.duckdb_open import (
     CATALOG,
     DEFAULT_MEMORY_LIMIT,
     WalRecovery,
-    attach,
     connect,
     quote,
     wal_path,
 )
 from llmpulse.store.events.journal import (
-    ANNOTATIONS,
-    SPANS,
     IngestJournal,
     JournalRestore,
     journal_path,
@@ -188,17 +191,15 @@ class DuckDBEventStore:
         try:
             rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
         except duckdb.Error as exc:
-            if not _invalidated(exc):
+            if not invalidated(exc):
                 raise
             self._reattach(exc)  # a checkpoint failed (disk full): re-attach, then ask again
             rows = self._reader().execute(sql, list(params)).fetchall()
         return rows
 
     def _reattach(self, cause: BaseException) -> None:
-        """Detach and re-attach the file after DuckDB invalidated it (a failed checkpoint).
-
-        Re-attaching replays the write-ahead log, so every committed span is back; reads
-        work at once and writes as soon as the disk has room again (no restart).
+        """Re-attach the file after DuckDB invalidated it (see `duckdb_faults.reattach`);
+        reads work at once and writes as soon as the disk has room again (no restart).
 
         Raises:
             Unavailable: the file cannot be attached again (yet).
@@ -206,24 +207,9 @@ class DuckDBEventStore:
         with self._write_lock:
             if self._closed:
                 raise Unavailable("event store is closed")
-            try:
-                self._con.execute(f"SELECT count(*) FROM {CATALOG}.annotations").fetchall()
-                return  # another thread re-attached it already
-            except duckdb.Error:
-                pass
-            log.warning("event store invalidated (%s); re-attaching it", cause)
-            try:
-                # From a fresh cursor: the write connection cannot leave (USE) or detach an
-                # invalidated default database, a new cursor starts outside it.
-                helper = self._con.cursor()
-                try:
-                    helper.execute(f"DETACH DATABASE IF EXISTS {CATALOG}")
-                    attach(helper, self._path)
-                finally:
-                    helper.close()
-                self._con.execute(f"USE {CATALOG}")
-            except duckdb.Error as exc:
-                raise Unavailable(f"the event store cannot be re-opened yet: {exc}") from exc
+            if not reattach(self._con, self._path):
+                return
+            log.warning("event store was invalidated (%s); re-attached it", first_line(cause))
             for cur in self._cursors:
                 cur.close()
             self._cursors.clear()
@@ -244,40 +230,13 @@ class DuckDBEventStore:
                 if self._journal is None:
                     self._con.from_arrow(batch).insert_into(table)
                 else:
-                    self._insert_journalled(table, batch, self._journal)
+                    insert_journalled(self._con, self._journal, self._journal_thread, table, batch)
             except duckdb.Error as exc:
                 failure = exc
             else:
                 self._after_commit()
                 return
         raise self._write_failed(failure)
-
-    def _insert_journalled(self, table: str, batch: Any, journal: IngestJournal) -> None:
-        """Insert in a transaction that commits only once the journal holds the batch too.
-
-        The journal record is written and synced on the journal thread while DuckDB does
-        the insert, so its sync overlaps the insert instead of adding to it. A journal that
-        cannot be written rolls the insert back (503, nothing stored); a DuckDB commit that
-        fails cuts the journal record off again (the journal holds acknowledged rows only).
-        """
-        kind = SPANS if table == "spans" else ANNOTATIONS
-        pending = self._journal_thread.submit(journal.append, kind, batch)
-        self._con.begin()
-        try:
-            self._con.from_arrow(batch).insert_into(table)
-            mark = pending.result()
-        except OSError as exc:
-            self._con.rollback()
-            raise _journal_failed(exc) from exc
-        except BaseException:
-            self._con.rollback()
-            _undo(journal, pending)
-            raise
-        try:
-            self._con.commit()
-        except BaseException:
-            journal.rollback(mark)
-            raise
 
     def _after_commit(self) -> None:
         """Empty the journal when DuckDB's automatic checkpoint emptied its log."""
@@ -290,18 +249,12 @@ class DuckDBEventStore:
 
     def _write_failed(self, exc: duckdb.Error) -> Unavailable:
         """The error for a failed write; re-attaches first when DuckDB invalidated the file."""
-        if _invalidated(exc):
+        if invalidated(exc):
             try:
                 self._reattach(exc)
             except Unavailable as again:
                 log.warning("%s", again.detail)
-        if _NO_SPACE in str(exc):
-            return Unavailable(
-                f"the data directory's disk is full ({_first_line(exc)}); ingest resumes by "
-                "itself once space is freed",
-                retry_after_s=10,
-            )
-        return Unavailable(f"the event store could not write: {_first_line(exc)}")
+        return write_error(exc)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -510,37 +463,6 @@ class DuckDBEventStore:
             self._journal_thread.shutdown()
         if self._on_close is not None:
             self._on_close()
-
-
-_NO_SPACE = "No space left on device"
-
-
-def _journal_failed(exc: OSError) -> Unavailable:
-    if exc.errno == errno.ENOSPC:
-        return Unavailable(
-            f"the data directory's disk is full ({exc}); ingest resumes by itself once "
-            "space is freed",
-            retry_after_s=10,
-        )
-    return Unavailable(f"the ingest journal could not be written: {exc}")
-
-
-def _undo(journal: IngestJournal, pending: Future[int]) -> None:
-    """Cut off a journal record whose insert failed (a failed append cut itself off)."""
-    try:
-        mark = pending.result()
-    except OSError:
-        return
-    journal.rollback(mark)
-
-
-def _invalidated(exc: BaseException) -> bool:
-    return "has been invalidated" in str(exc)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc)
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _unique_spans(rows: list[tuple[Any, ...]]) -> list[Span]:

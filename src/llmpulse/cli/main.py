@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from llmpulse.cli.cohorts_cmd import cohorts_app
+from llmpulse.cli.datadir_cmd import backup, open_verified, restore
 from llmpulse.cli.keys_cmd import keys_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.segments_cmd import segments_app
@@ -43,6 +44,8 @@ app.add_typer(segments_app, name="segments")
 app.add_typer(prices_app, name="prices")
 app.add_typer(cohorts_app, name="cohorts")
 app.add_typer(keys_app, name="keys")
+app.command()(backup)
+app.command()(restore)
 
 DataDirOpt = Annotated[
     Path | None,
@@ -110,6 +113,26 @@ def serve(
             "--insecure", envvar="LLMPULSE_INSECURE", help="Serve a non-loopback host with no key."
         ),
     ] = False,
+    min_free_bytes: Annotated[
+        int,
+        typer.Option(
+            envvar="LLMPULSE_MIN_FREE_BYTES", help="Free disk below which /readyz says full."
+        ),
+    ] = 16 * 1024 * 1024,
+    ingest_journal: Annotated[
+        bool,
+        typer.Option(
+            "--ingest-journal/--no-ingest-journal",
+            envvar="LLMPULSE_INGEST_JOURNAL",
+            help="Journal ingest batches so a damaged WAL loses no acknowledged span.",
+        ),
+    ] = True,
+    backup_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="LLMPULSE_BACKUP_DIR", help="Where REST backups go (default: beside the data)."
+        ),
+    ] = None,
 ) -> None:
     """Run the server: UI, REST API and OTLP/HTTP on one port, OTLP/gRPC on another."""
     from llmpulse.server.app import create_app
@@ -138,11 +161,15 @@ def serve(
         max_connections=max_connections,
         allowed_hosts=tuple(h for v in allowed_host or [] for h in v.split(",")),
         insecure=insecure,
+        min_free_bytes=min_free_bytes,
+        ingest_journal=ingest_journal,
+        backup_dir=backup_dir,
     )
     sock = _or_exit(lambda: bind_ports(settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stores = open_verified(settings.data_dir, journal=ingest_journal)
     typer.echo(f"llmpulse on http://{host}:{port}  data dir: {settings.data_dir}")
-    asgi_app = create_app(settings, demo=demo)
+    asgi_app = create_app(settings, demo=demo, stores=stores)
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
     serve_app(asgi_app, settings, sock)

@@ -12,7 +12,8 @@
     ├── Conflict            409
     ├── Overloaded          503  (carries retry-after seconds)
     │   └── RateLimited     429
-    ├── Unavailable         503
+    ├── Unavailable         503  (carries retry-after seconds too)
+    │   └── StoreDamaged    503  (a data file cannot be read; the server refuses to start)
     └── PortInUse           (start-up: a port to listen on is taken)
 """
 
@@ -122,10 +123,22 @@ class RateLimited(Overloaded):
 
 
 class Unavailable(LlmpulseError):
-    """A dependency (store, writer) is not available."""
+    """A dependency (store, writer, decode workers, disk space) is not available right now."""
 
     status = 503
     title = "Unavailable"
+
+    def __init__(
+        self, detail: str, errors: list[FieldError] | None = None, retry_after_s: int = 5
+    ) -> None:
+        super().__init__(detail, errors)
+        self.retry_after_s = retry_after_s
+
+
+class StoreDamaged(Unavailable):
+    """A file of the data directory is damaged or unreadable; the message says what to do."""
+
+    title = "Store damaged"
 
 
 class PortInUse(LlmpulseError):

@@ -5,13 +5,24 @@ decode itself is cheap); in one process it shares the GIL with HTTP handling and
 `DecodePool` moves it to ``workers`` processes that return ready Arrow tables, so the server
 process only reads requests and commits batches (DuckDB releases the GIL while inserting).
 With ``workers=0`` the same function runs on a thread of the server process instead.
+
+A worker that dies (killed, out of memory) breaks its `ProcessPoolExecutor`; the pool is then
+replaced by a fresh one, so later requests decode again without a restart. Workers ask Linux
+to kill them when the server dies (``PR_SET_PDEATHSIG``), and also watch their parent's pid,
+so a crashed server leaves no orphaned workers behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import logging
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -49,6 +60,9 @@ class PriceSnapshot:
     tables_json: tuple[str, ...]
 
 
+log = logging.getLogger(__name__)
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_PARENT_POLL_S = 1.0
 _ENRICHER: tuple[int, CostEnricher] | None = None
 _ATTRIBUTES = ROW_INDEX["attributes"]
 
@@ -112,6 +126,25 @@ def _warm_up() -> int:
     return 0
 
 
+def init_worker(parent_pid: int) -> None:
+    """Worker start-up: die with the server, and skip pyarrow's pandas probe."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # The parent may have died before prctl ran, and on other systems there is no prctl:
+    # a daemon thread checks the parent pid once a second.
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    skip_pandas_probe()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_POLL_S)
+    os._exit(1)
+
+
 def auto_workers(cpus: int | None) -> int:
     """Decode processes for ``cpus`` cores: the writer and HTTP keep about two cores busy, so
     workers pay off only beyond that (0 on a 2-core machine, up to 4)."""
@@ -124,6 +157,8 @@ class DecodePool:
     def __init__(self, workers: int) -> None:
         self.workers = auto_workers(os.cpu_count()) if workers < 0 else workers
         self._executor: Executor | None = None
+        self.replaced = 0
+        """How many times a broken pool (a dead worker) was replaced."""
         # Decoding is CPU-bound: on threads it holds the GIL, so one decode at a time is as
         # fast as several and keeps one decoded batch in memory instead of several (peak RSS
         # during ingest 403 MiB instead of ~450 at the same throughput); one per process.
@@ -132,13 +167,46 @@ class DecodePool:
     async def start(self) -> None:
         """Start the workers and warm them up in the background."""
         if self.workers > 0:
-            ctx = multiprocessing.get_context("spawn")
-            pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=ctx, initializer=skip_pandas_probe
-            )
-            self._executor = pool
-            for _ in range(self.workers):
-                pool.submit(_warm_up)
+            self._executor = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        ctx = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=init_worker,
+            initargs=(os.getpid(),),
+        )
+        for _ in range(self.workers):
+            pool.submit(_warm_up)
+        return pool
+
+    def _replace(self, broken: Executor) -> None:
+        """Swap a broken pool for a new one (once, however many requests saw it break)."""
+        if self._executor is not broken:
+            return
+        log.warning("a decode worker died; starting a new pool of %d workers", self.workers)
+        broken.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._new_pool()
+        self.replaced += 1
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live decode workers (empty on threads)."""
+        pool = self._executor
+        if not isinstance(pool, ProcessPoolExecutor):
+            return []
+        procs = dict(getattr(pool, "_processes", None) or {})
+        return [pid for pid, p in procs.items() if p.is_alive()]
+
+    def problem(self) -> str | None:
+        """Why decoding cannot run right now, or None; replaces a broken pool on the way."""
+        pool = self._executor
+        if not isinstance(pool, ProcessPoolExecutor):
+            return None
+        if getattr(pool, "_broken", False):
+            self._replace(pool)
+            return "a decode worker died; a new pool is starting"
+        return None
 
     async def stop(self) -> None:
         """Stop the workers (after the requests they are serving)."""
@@ -166,7 +234,22 @@ class DecodePool:
             if self._executor is None:
                 return await asyncio.to_thread(decode_body, *args, enricher)
             call = partial(decode_body, *args, prices)
+            loop = asyncio.get_running_loop()
+            pool = self._executor
             try:
-                return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+                pending = loop.run_in_executor(pool, call)
+            except BrokenProcessPool:
+                # The pool broke before this body reached it (a worker was killed): the body
+                # is not to blame, so it goes to a fresh pool at once.
+                self._replace(pool)
+                pool = self._executor
+                pending = loop.run_in_executor(pool, call)
+            try:
+                return await pending
             except BrokenProcessPool as exc:
-                raise Unavailable("decode workers are not available") from exc
+                # A worker died while holding this body; the body may be what killed it, so
+                # it is not retried here: the client retries after Retry-After.
+                self._replace(pool)
+                raise Unavailable(
+                    "a decode worker died while decoding this request; retry", retry_after_s=1
+                ) from exc

@@ -20,7 +20,7 @@ from typing import TypeVar
 import pyarrow as pa
 
 from llmpulse.clock import Clock
-from llmpulse.domain.errors import Overloaded, Unavailable
+from llmpulse.domain.errors import LlmpulseError, Overloaded, Unavailable
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import Annotation
 from llmpulse.store.api import EventStore, StateStore
@@ -51,6 +51,7 @@ class WriterStats:
     annotations_written: int = 0
     rejected_overload: int = 0
     last_error: str | None = None
+    failing: str | None = None  # why the latest commit failed; None once one succeeds
     checkpoints: int = 0
     queued_spans: int = 0
     commit_seconds: list[float] = field(default_factory=list)
@@ -96,6 +97,11 @@ class SpanWriter:
         self._queue.put(None)
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join)
+
+    @property
+    def running(self) -> bool:
+        """True while the writer thread is alive and not stopping."""
+        return self._thread is not None and self._thread.is_alive() and not self._stopping
 
     @property
     def data_version(self) -> int:
@@ -217,6 +223,10 @@ class SpanWriter:
         with self._lock:
             self._queued -= sum(w.num_spans + len(w.annotations) for w in work)
             self.stats.queued_spans = self._queued
+        # Failing (for /readyz) when nothing of the group could be stored, e.g. a full disk;
+        # one request's unstorable item is that request's error, not the writer's.
+        failed_all = bool(errors) and len(errors) == len(work)
+        self.stats.failing = _detail(next(iter(errors.values()))) if failed_all else None
         ok = [w for i, w in enumerate(work) if i not in errors]
         if ok:
             self.stats.commits += 1
@@ -279,5 +289,11 @@ def _resolve(fut: asyncio.Future[None], error: Exception | None) -> None:
         return
     if error is None:
         fut.set_result(None)
+    elif isinstance(error, Unavailable):
+        fut.set_exception(Unavailable(error.detail, retry_after_s=error.retry_after_s))
     else:
         fut.set_exception(Unavailable(f"the store could not commit the batch: {error}"))
+
+
+def _detail(error: Exception) -> str:
+    return error.detail if isinstance(error, LlmpulseError) else repr(error)

@@ -21,6 +21,7 @@ from llmpulse.server.routes import (
     annotations as annotation_routes,
 )
 from llmpulse.server.routes import (
+    backup,
     cohorts,
     health,
     keys,
@@ -33,7 +34,7 @@ from llmpulse.server.routes import (
     spans,
 )
 from llmpulse.server.security import AccessControl
-from llmpulse.server.services import run_services
+from llmpulse.server.services import OpenedStores, run_services
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.events.codec import skip_pandas_probe
 from llmpulse.ui.pages import mount_ui
@@ -45,16 +46,24 @@ reads need the `read` scope, ingest the `ingest` scope, every change `admin`."""
 
 
 def create_app(
-    settings: ServerSettings, clock: Clock | None = None, *, demo: bool = False
+    settings: ServerSettings,
+    clock: Clock | None = None,
+    *,
+    demo: bool = False,
+    stores: OpenedStores | None = None,
 ) -> FastAPI:
-    """Build the ASGI app for one server process (``demo`` fills rag-demo at start)."""
+    """Build the ASGI app for one server process (``demo`` fills rag-demo at start).
+
+    ``stores`` are the data directory's stores when the caller opened (and so verified) them
+    already, as ``llmpulse serve`` does; the app closes them when it stops.
+    """
     skip_pandas_probe()  # the server converts lists to Arrow, never pandas objects
 
     budget = ByteBudget(settings.max_inflight_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with run_services(settings, clock, budget) as services:
+        async with run_services(settings, clock, budget, stores=stores) as services:
             app.state.services = services
             task = asyncio.create_task(load_demo_if_empty(services)) if demo else None
             yield
@@ -95,6 +104,7 @@ def create_app(
         segments,
         cohorts,
         keys,
+        backup,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

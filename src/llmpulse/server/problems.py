@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from llmpulse.domain.errors import FieldError, LlmpulseError, Overloaded
+from llmpulse.domain.errors import FieldError, LlmpulseError, Overloaded, Unavailable
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -35,9 +35,11 @@ def problem(
 
 
 def retry_headers(exc: LlmpulseError) -> dict[str, str] | None:
-    """``Retry-After`` for back-pressure errors."""
-    if isinstance(exc, Overloaded):
+    """``Retry-After`` for back-pressure errors: every 503 (and 429) carries one."""
+    if isinstance(exc, Overloaded | Unavailable):
         return {"Retry-After": str(exc.retry_after_s)}
+    if exc.status == 503:
+        return {"Retry-After": "5"}
     return None
 
 
@@ -64,6 +66,8 @@ async def _on_validation_error(_: Request, exc: Exception) -> Response:
 async def _on_http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this class only
     headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 503 and not any(k.lower() == "retry-after" for k in headers or {}):
+        headers = {**(headers or {}), "Retry-After": "5"}
     return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers)
 
 

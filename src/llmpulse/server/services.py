@@ -36,6 +36,7 @@ class Services:
     events: EventStore
     state: StateStore
     writer: SpanWriter
+    pool: DecodePool
     ingest: IngestService
     query: QueryService
     segments: SegmentService
@@ -45,11 +46,19 @@ class Services:
     sessions: SessionSigner
 
 
+OpenedStores = tuple[EventStore, StateStore]
+
+
 @asynccontextmanager
 async def run_services(
-    settings: ServerSettings, clock: Clock | None = None, budget: ByteBudget | None = None
+    settings: ServerSettings,
+    clock: Clock | None = None,
+    budget: ByteBudget | None = None,
+    *,
+    stores: OpenedStores | None = None,
 ) -> AsyncIterator[Services]:
-    """Open the stores, start the writer and the gRPC listener; undo it all in reverse.
+    """Open the stores (unless given), start the writer and the gRPC listener; undo it all in
+    reverse (given stores are closed too).
 
     ``budget`` bounds request body bytes in flight; the HTTP middleware and the gRPC listener
     share it (a fresh one from the settings when not given).
@@ -57,7 +66,7 @@ async def run_services(
     clock = clock or SystemClock()
     budget = budget or ByteBudget(settings.max_inflight_bytes)
     async with AsyncExitStack() as stack:
-        events, state = open_stores(settings.data_dir)
+        events, state = stores or open_stores(settings.data_dir, journal=settings.ingest_journal)
         stack.callback(state.close)
         stack.callback(events.close)
         writer = SpanWriter(
@@ -98,6 +107,7 @@ async def run_services(
             events=events,
             state=state,
             writer=writer,
+            pool=pool,
             ingest=ingest,
             query=query,
             segments=SegmentService(query, cohorts),

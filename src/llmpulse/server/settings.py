@@ -101,6 +101,23 @@ class ServerSettings(BaseModel):
     session_hours: float = Field(
         12.0, gt=0, description="Lifetime of a UI login (LLMPULSE_SESSION_HOURS)."
     )
+    min_free_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=0,
+        description="Free disk space below which /readyz reports the data directory's disk as "
+        "full (LLMPULSE_MIN_FREE_BYTES).",
+    )
+    backup_dir: Path | None = Field(
+        None,
+        description="Where `POST /api/v1/admin/backup` writes backups; default `backups` "
+        "beside the data directory (LLMPULSE_BACKUP_DIR).",
+    )
+    ingest_journal: bool = Field(
+        True,
+        description="Journal every ingest batch beside the event store (synced before the "
+        "commit) so a damaged write-ahead log loses no acknowledged span "
+        "(LLMPULSE_INGEST_JOURNAL).",
+    )
     prices_file: Path | None = Field(
         None, description="YAML PriceTable layered over the shipped prices (LLMPULSE_PRICES)."
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Generic, Literal, Protocol, TypeVar
 
 import numpy as np
@@ -326,6 +327,14 @@ class EventStore(Protocol):
 
     def stats(self) -> StoreStats:
         """Size figures of the whole store."""
+        ...
+
+    def backup_to(self, target: Path) -> int:
+        """Copy the events as of one snapshot into a new database file; return its spans."""
+        ...
+
+    def warnings(self) -> list[str]:
+        """What an operator should know about this store (e.g. a damaged log replayed at open)."""
         ...
 
     def checkpoint(self) -> None:

@@ -4,6 +4,7 @@
 
     <data dir>/
     ├── events.duckdb      spans and annotations (DuckDBEventStore), plus events.duckdb.wal
+    ├── events.duckdb.journal  the ingest journal: batches since the last checkpoint
     ├── state.sqlite       projects, monitors, ... (SqlStateStore, Alembic-migrated)
     ├── llmpulse.lock      flock()ed while a process has the directory open
     └── VERSION            layout version of the directory, one integer
@@ -17,11 +18,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from llmpulse.domain.errors import Conflict
+from llmpulse.domain.errors import Conflict, FieldError, StoreDamaged
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.state.sql import SqlStateStore
 
@@ -114,7 +116,9 @@ class DataDirLock:
             self._handle = None
 
 
-def open_stores(data_dir: Path | None) -> tuple[DuckDBEventStore, SqlStateStore]:
+def open_stores(
+    data_dir: Path | None, *, journal: bool = True
+) -> tuple[DuckDBEventStore, SqlStateStore]:
     """Open the event and state stores of a data directory (None: both in memory).
 
     The directory's lock is held until the event store is closed; close both stores when
@@ -122,6 +126,7 @@ def open_stores(data_dir: Path | None) -> tuple[DuckDBEventStore, SqlStateStore]
 
     Raises:
         Conflict: the directory is locked by another process or has a newer layout.
+        StoreDamaged: the event or the state database cannot be read (see its message).
     """
     if data_dir is None:
         return DuckDBEventStore(None), SqlStateStore("sqlite://")
@@ -129,9 +134,10 @@ def open_stores(data_dir: Path | None) -> tuple[DuckDBEventStore, SqlStateStore]
     held = layout.lock()
     try:
         layout.prepare()
+        check_sqlite(layout.state_path)
         state = SqlStateStore(layout.state_url)
         try:
-            events = DuckDBEventStore(layout.events_path, on_close=held.release)
+            events = DuckDBEventStore(layout.events_path, on_close=held.release, journal=journal)
         except BaseException:
             state.close()
             raise
@@ -139,3 +145,31 @@ def open_stores(data_dir: Path | None) -> tuple[DuckDBEventStore, SqlStateStore]
         held.release()
         raise
     return events, state
+
+
+def check_sqlite(path: Path) -> None:
+    """Run SQLite's ``quick_check`` on the state database, if there is one.
+
+    Raises:
+        StoreDamaged: the file is not a readable SQLite database or fails the check.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        verdict = str(exc)
+    else:
+        try:
+            verdict = str(con.execute("PRAGMA quick_check").fetchone()[0])
+        except sqlite3.Error as exc:
+            verdict = str(exc)
+        finally:
+            con.close()
+    if verdict != "ok":
+        raise StoreDamaged(
+            f"the state database {path} is damaged ({verdict}). llmpulse will not start on "
+            "it; restore the data directory from a backup "
+            "(docs/how-to/backup-and-restore.md).",
+            [FieldError("data_dir", f"{path.name} is damaged")],
+        )

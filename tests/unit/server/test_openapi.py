@@ -19,6 +19,8 @@ def test_openapi_documents_every_rest_route() -> None:
     for route in (
         "/v1/traces",
         "/healthz",
+        "/readyz",
+        "/api/v1/admin/backup",
         "/api/v1/projects",
         "/api/v1/projects/{project}/spans",
         "/api/v1/traces/{trace_id}",

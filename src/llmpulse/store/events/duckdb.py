@@ -9,16 +9,17 @@ its WAL at commit, so the spans are durable when `append_spans` returns.
 
 from __future__ import annotations
 
-import re
+import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from llmpulse.domain.errors import FieldError, InvalidInput, Unavailable
+from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.store.api import (
@@ -43,34 +44,43 @@ from llmpulse.store.events.codec import (
 )
 from llmpulse.store.events.columns import ANNOTATION_COLUMN_NAMES, SPAN_COLUMN_NAMES
 from llmpulse.store.events.compiler import (
-    MAX_LIMIT,
     add_cursor,
     compile_filters,
     encode_cursor,
 )
 from llmpulse.store.events.dedupe import RetryFilter
-from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL
+from llmpulse.store.events.duckdb_faults import (
+    first_line,
+    insert_journalled,
+    insert_rows,
+    invalidated,
+    reattach,
+    write_error,
+)
+from llmpulse.store.events.duckdb_open import (
+    CATALOG,
+    DEFAULT_MEMORY_LIMIT,
+    WalRecovery,
+    connect,
+    quote,
+    wal_path,
+)
+from llmpulse.store.events.journal import (
+    IngestJournal,
+    JournalRestore,
+    journal_path,
+    reconcile,
+)
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
-from llmpulse.store.events.migrate import apply_migrations
 from llmpulse.store.events.results import metric_frame, slice_frame
 from llmpulse.store.events.units import compile_units, unit_frame
 
+log = logging.getLogger(__name__)
 _SPAN_COLS = ", ".join(SPAN_COLUMN_NAMES)
 _ANN_COLS = ", ".join(ANNOTATION_COLUMN_NAMES)
 _NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
 _START = SPAN_COLUMN_NAMES.index("start_time")
 _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
-# A checkpoint compresses the WAL's rows into the file and rewrites the open row group, inside
-# the commit that triggers it. DuckDB's default (16 MB of WAL: every ~5k spans of 3 kB) halves
-# append throughput. With 16k-row row groups, 300-span commits cost 41 µs per span at 64 MB
-# and 29 at 256 MB; over OTLP (150k spans, 4 senders) 256 MB gave 16-18k spans/s instead of
-# 14k at the same peak RSS (the memory limit bounds the buffer pool either way). The writer
-# also checkpoints whenever ingest pauses, so a restart rarely replays a long log.
-_WAL_AUTOCHECKPOINT = "256MB"
-_CATALOG = "events"
-_ROW_GROUP_SIZE = 16_384
-DEFAULT_MEMORY_LIMIT = "512MB"
-_MEMORY_RE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", re.IGNORECASE)
 
 
 class DuckDBDialect:
@@ -145,20 +155,40 @@ class DuckDBEventStore:
         *,
         on_close: Callable[[], None] | None = None,
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        journal: bool = True,
     ) -> None:
         """Open (creating if needed) the database and bring its schema up to date.
 
         Args:
             path: the database file; None keeps everything in memory (tests).
             on_close: called once after the engine is closed (releases a data-dir lock).
+            journal: keep the ingest journal beside a database file (see `journal`).
         """
         self._path = path
         self._on_close = on_close
-        self._con, self._schema_version = _connect(path, memory_limit)
+        self._con, self._schema_version, recovery = connect(path, memory_limit)
+        self.wal_recovery: WalRecovery | None = recovery
+        """What replaying a damaged write-ahead log at open recovered and lost (None: intact)."""
+        self.journal_restore: JournalRestore | None = None
+        """What the ingest journal put back at open (None: it was empty or is off)."""
+        self._journal: IngestJournal | None = None
+        self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix="llmpulse-journal")
+        self._wal_size = 0
+        if path is not None and journal:
+            try:
+                self.journal_restore = reconcile(self._con, path)
+                self._journal = IngestJournal(journal_path(path))
+            except BaseException:
+                self._con.close()
+                raise
+            self._wal_size = _size(wal_path(path))
         self._retries = RetryFilter(self._con)
+        self.reattaches = 0
+        """Times the database was re-attached after DuckDB invalidated it (failed checkpoint)."""
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._generation = 0
         self._closed = False
 
     # -- connections -------------------------------------------------------------------
@@ -167,18 +197,44 @@ class DuckDBEventStore:
         if self._closed:
             raise Unavailable("event store is closed")
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
-        if cur is None:
+        if cur is None or getattr(self._local, "generation", -1) != self._generation:
             # Under the write lock: `cursor()` must not run while an insert uses `_con`.
             with self._write_lock:
                 cur = self._con.cursor()
-                cur.execute(f"USE {_CATALOG}")  # a cursor starts in the empty in-memory catalog
+                cur.execute(f"USE {CATALOG}")  # a cursor starts in the empty in-memory catalog
                 self._cursors.append(cur)
+                self._local.generation = self._generation
             self._local.cursor = cur
         return cur
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
+        try:
+            rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
+        except duckdb.Error as exc:
+            if not invalidated(exc):
+                raise
+            self._reattach(exc)  # a checkpoint failed (disk full): re-attach, then ask again
+            rows = self._reader().execute(sql, list(params)).fetchall()
         return rows
+
+    def _reattach(self, cause: BaseException) -> None:
+        """Re-attach the file after DuckDB invalidated it (see `duckdb_faults.reattach`);
+        reads work at once and writes as soon as the disk has room again (no restart).
+
+        Raises:
+            Unavailable: the file cannot be attached again (yet).
+        """
+        with self._write_lock:
+            if self._closed:
+                raise Unavailable("event store is closed")
+            if not reattach(self._con, self._path):
+                return
+            log.warning("event store was invalidated (%s); re-attached it", first_line(cause))
+            for cur in self._cursors:
+                cur.close()
+            self._cursors.clear()
+            self._generation += 1
+            self.reattaches += 1
 
     def _insert(self, table: str, columns: tuple[str, ...], batch: Any) -> int:
         """Append ``batch`` to ``table``; spans already stored are skipped. Returns the rows
@@ -188,20 +244,41 @@ class DuckDBEventStore:
         with self._write_lock:
             if self._closed:
                 raise Unavailable("event store is closed")
-            # The relation API, not INSERT … SELECT from a registered view: same rows, but
-            # under a busy Python thread a 300-span insert took 8 ms instead of 12 (DuckDB
-            # takes the GIL back between tasks). Columns go by position: the Arrow tables
-            # are built from the same column list as the migrations (a contract test), and
-            # spans get the store's derived columns appended (`layout`).
-            if table == "spans":
-                batch = self._retries.new_spans(self._con, batch)  # a retry is stored once
-            if not batch.num_rows:
-                return 0
-            rel = self._con.from_arrow(batch)
-            if table == "spans":
-                rel = rel.project(f"*, {METADATA_KV_SQL} AS {METADATA_KV_COLUMN}")
-            rel.insert_into(table)
-            return int(batch.num_rows)
+            # `insert_rows` appends the derived span columns; the journal, when on, holds
+            # each batch before DuckDB commits it (ADR 0018).
+            try:
+                if table == "spans":
+                    batch = self._retries.new_spans(self._con, batch)  # a retry is stored once
+                if not batch.num_rows:
+                    return 0
+                if self._journal is None:
+                    insert_rows(self._con, table, batch)
+                else:
+                    insert_journalled(self._con, self._journal, self._journal_thread, table, batch)
+            except duckdb.Error as exc:
+                failure = exc
+            else:
+                self._after_commit()
+                return int(batch.num_rows)
+        raise self._write_failed(failure)
+
+    def _after_commit(self) -> None:
+        """Empty the journal when DuckDB's automatic checkpoint emptied its log."""
+        if self._journal is None or self._path is None:
+            return
+        wal = _size(wal_path(self._path))
+        if wal < self._wal_size:
+            self._journal.reset()
+        self._wal_size = wal
+
+    def _write_failed(self, exc: duckdb.Error) -> Unavailable:
+        """The error for a failed write; re-attaches first when DuckDB invalidated the file."""
+        if invalidated(exc):
+            try:
+                self._reattach(exc)
+            except Unavailable as again:
+                log.warning("%s", again.detail)
+        return write_error(exc)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -289,12 +366,49 @@ class DuckDBEventStore:
         )
         return [row_to_annotation(r) for r in rows]
 
+    def backup_to(self, target: Path) -> int:
+        """Copy the database to a new file ``target`` as of one snapshot; returns its spans.
+
+        ``COPY FROM DATABASE`` runs in one read transaction on a reader cursor, so the copy
+        is consistent while ingest keeps committing (MVCC): nothing waits for it.
+        """
+        cur = self._reader()
+        cur.execute(f"ATTACH '{quote(str(target))}' AS backup_target (ROW_GROUP_SIZE 16384)")
+        try:
+            cur.execute(f"COPY FROM DATABASE {CATALOG} TO backup_target")
+            (n,) = cur.execute("SELECT count(*) FROM backup_target.spans").fetchall()[0]
+            cur.execute("CHECKPOINT backup_target")
+        finally:
+            cur.execute("DETACH backup_target")
+        return int(n)
+
+    def warnings(self) -> list[str]:
+        """The damaged-log report of this open, and re-attaches after invalidation."""
+        notes = [self.wal_recovery.message()] if self.wal_recovery else []
+        if self.journal_restore is not None:
+            notes.extend(self.journal_restore.messages())
+        if self.reattaches:
+            notes.append(
+                f"the event store was re-attached {self.reattaches} time(s) after DuckDB "
+                "invalidated it (a checkpoint failed, e.g. on a full disk)"
+            )
+        return notes
+
     def checkpoint(self) -> None:
         """Write the WAL's rows into the compressed file (DuckDB CHECKPOINT)."""
         with self._write_lock:
             if self._closed:
                 raise Unavailable("event store is closed")
-            self._con.execute("CHECKPOINT")
+            try:
+                self._con.execute("CHECKPOINT")
+            except duckdb.Error as exc:
+                failure = exc
+            else:
+                if self._journal is not None:
+                    self._journal.reset()  # the data file holds every committed row now
+                self._after_commit()
+                return
+        raise self._write_failed(failure)
 
     def metric(self, q: MetricQuery) -> MetricFrame:
         """Metrics per (bucket, group); see `MetricQuery`."""
@@ -351,12 +465,18 @@ class DuckDBEventStore:
         db_bytes = wal_bytes = 0
         if self._path is not None:
             db_bytes = _size(self._path)
-            wal_bytes = _size(self._path.with_name(self._path.name + ".wal"))
+            wal_bytes = _size(wal_path(self._path))
         return StoreStats(
             num_spans=num_spans,
             num_annotations=num_annotations,
             bytes_on_disk=db_bytes + wal_bytes,
-            extra={"wal_bytes": wal_bytes, "schema_version": self._schema_version},
+            extra={
+                "wal_bytes": wal_bytes,
+                "schema_version": self._schema_version,
+                "reattaches": self.reattaches,
+                "wal_recovered_spans": r.spans_recovered if (r := self.wal_recovery) else 0,
+                "wal_lost_bytes": r.lost_bytes if (r := self.wal_recovery) else 0,
+            },
         )
 
     def close(self) -> None:
@@ -369,47 +489,13 @@ class DuckDBEventStore:
                 cur.close()
             self._cursors.clear()
             self._con.close()
+            if self._journal is not None and self._path is not None:
+                if not _size(wal_path(self._path)):
+                    self._journal.reset()  # closing checkpointed: the file holds it all
+                self._journal.close()
+            self._journal_thread.shutdown()
         if self._on_close is not None:
             self._on_close()
-
-
-def _connect(path: Path | None, memory_limit: str) -> tuple[duckdb.DuckDBPyConnection, int]:
-    """Open the database, tune it for this workload and migrate it; return it and its version."""
-    if not _MEMORY_RE.fullmatch(memory_limit):
-        raise InvalidInput(
-            f"memory limit {memory_limit!r} is not a size",
-            [FieldError("memory_limit", "e.g. 512MB or 2GB")],
-        )
-    con = duckdb.connect(":memory:")
-    try:
-        # Row groups of 16k rows instead of 122,880: a checkpoint recompresses the table's last,
-        # partly filled row group, and at ~3 kB per span a full-size one is ~400 MB of text.
-        # Appending 300k benchmark spans in 3k-span commits took 54 µs per span with the
-        # default (single checkpoints up to 4 s) and 26 µs with 16k. The size is an ATTACH
-        # option that the file does not remember, so every open attaches with it.
-        target = ":memory:" if path is None else str(path)
-        con.execute(f"ATTACH '{_quote(target)}' AS {_CATALOG} (ROW_GROUP_SIZE {_ROW_GROUP_SIZE})")
-        con.execute(f"USE {_CATALOG}")
-        con.execute(f"SET GLOBAL wal_autocheckpoint = '{_WAL_AUTOCHECKPOINT}'")
-        # Bounded buffer pool: without it DuckDB may cache up to 80 % of RAM (GBs at 1M spans).
-        con.execute(f"SET GLOBAL memory_limit = '{memory_limit}'")
-        # A long statement (a migration that rewrites the span table) would otherwise draw
-        # DuckDB's progress bar on the server's stdout.
-        con.execute("SET enable_progress_bar = false")
-        # Top-N over full rows: sort on (start_time, span_id) alone, then fetch the page's
-        # other columns by row id. DuckDB does this only up to 50 rows by default; a page of
-        # 101 full rows otherwise decompresses every column of each row group it scans
-        # (36 ms instead of 7 ms for the newest 100 of 1M spans of 3 kB).
-        con.execute(f"SET GLOBAL late_materialization_max_rows = {MAX_LIMIT + 1}")
-        return con, apply_migrations(con, "duckdb")
-    except BaseException:
-        con.close()
-        raise
-
-
-def _quote(text: str) -> str:
-    """``text`` inside a single-quoted SQL string literal."""
-    return text.replace("'", "''")
 
 
 def _unique_spans(rows: list[tuple[Any, ...]]) -> list[Span]:

@@ -66,10 +66,36 @@
     });
   }
 
+  // A banner under the top bar when /readyz reports the server not ready (full disk, a
+  // store that cannot commit, dead decode workers) or has warnings (a damaged log replayed).
+  function serverStatus() {
+    var box = document.getElementById("server-status");
+    if (!box || !window.fetch) { return; }
+    fetch("/readyz", { headers: { accept: "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (s) {
+        var notes = (s.reasons || []).concat(s.warnings || []);
+        if (!notes.length) { return; }
+        box.className = "server-status " + (s.ready ? "warn" : "down");
+        var head = document.createElement("strong");
+        head.textContent = s.ready ? "Server warning" : "Server not ready";
+        var list = document.createElement("ul");
+        notes.forEach(function (n) {
+          var item = document.createElement("li");
+          item.textContent = n;
+          list.appendChild(item);
+        });
+        box.replaceChildren(head, list);
+        box.hidden = false;
+      })
+      .catch(function () { /* the page itself still works */ });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     rowClicks();
     treeKeys();
     tidyForms();
     chartTips();
+    serverStatus();
   });
 })();

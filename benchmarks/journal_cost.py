@@ -1,0 +1,84 @@
+"""Paired runs: OTLP ingest spans/s with the ingest journal on and off (issue #9).
+
+Starts a server per run on a fresh data directory, sends the same requests from four
+threads and reports spans/s until the last request was acknowledged. Runs alternate
+(on, off, on, off, ...) so load from elsewhere on the machine hits both alike.
+
+    .venv/bin/python benchmarks/journal_cost.py --pairs 5 --spans 30000
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.otlp import make_request, make_span
+from support.server import ServerProcess, free_port
+
+PB = {"content-type": "application/x-protobuf"}
+
+
+def one_run(journal: bool, spans: int, per_request: int, senders: int) -> float:
+    bodies = [
+        make_request(
+            [make_span(f"s{i}", attrs={"input.value": "x" * 1000}) for i in range(per_request)],
+            "bench",
+        ).SerializeToString()
+        for _ in range(spans // per_request)
+    ]
+    flag = "--ingest-journal" if journal else "--no-ingest-journal"
+    with tempfile.TemporaryDirectory() as tmp:
+        server = ServerProcess(Path(tmp) / "data", free_port(), 0, [flag]).start()
+        try:
+            chunks = [bodies[i::senders] for i in range(senders)]
+
+            def send(chunk: list[bytes]) -> None:
+                with httpx.Client(timeout=60) as client:
+                    for body in chunk:
+                        r = client.post(f"{server.url}/v1/traces", content=body, headers=PB)
+                        assert r.status_code == 200, r.status_code
+
+            threads = [threading.Thread(target=send, args=(c,)) for c in chunks]
+            start = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            return len(bodies) * per_request / (time.perf_counter() - start)
+        finally:
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--spans", type=int, default=30_000)
+    parser.add_argument("--per-request", type=int, default=300)
+    parser.add_argument("--senders", type=int, default=4)
+    args = parser.parse_args()
+    on: list[float] = []
+    off: list[float] = []
+    for i in range(args.pairs):
+        order = (True, False) if i % 2 == 0 else (False, True)
+        for journal in order:
+            rate = one_run(journal, args.spans, args.per_request, args.senders)
+            (on if journal else off).append(rate)
+            print(f"pair {i + 1} journal={'on ' if journal else 'off'} {rate:,.0f} spans/s")
+    ratios = [a / b for a, b in zip(on, off, strict=True)]
+    print(
+        f"median spans/s: journal on {statistics.median(on):,.0f}, "
+        f"off {statistics.median(off):,.0f}; median paired ratio on/off "
+        f"{statistics.median(ratios):.3f} (per pair: {', '.join(f'{r:.2f}' for r in ratios)})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""A full disk: ingest answers 503 + Retry-After, reads keep working, and ingest resumes by
+itself once space is freed (no restart). On a real 50 MB tmpfs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from llmpulse.sdk.client import Client
+from support.faults import send, stored_count, stored_ids
+from support.otlp import make_request, make_span
+from support.server import ServerProcess, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+PROJECT = "diskfull"
+MIN_FREE = 8 * 1024 * 1024
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "fs"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=50m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"mounting a tmpfs was refused here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(fs: Path, leave: int) -> Path:
+    st = os.statvfs(fs)
+    filler = fs / "filler"
+    with filler.open("wb") as f:
+        f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
+    return filler
+
+
+def test_ingest_resumes_by_itself_after_the_disk_is_freed(small_fs: Path) -> None:
+    extra = ["--decode-workers", "0", "--min-free-bytes", str(MIN_FREE)]
+    server = ServerProcess(small_fs / "data", free_port(), 0, extra).start()
+    acked: set[str] = set()
+    try:
+        for _ in range(3):
+            status, ids = send(server, PROJECT, 100, size=2000)
+            assert status == 200
+            acked |= ids
+        filler = _fill(small_fs, leave=256 * 1024)
+        refusals = []
+        for _ in range(40):
+            spans_status, ids = send(server, PROJECT, 100, size=2000)
+            if spans_status == 200:
+                acked |= ids
+                continue
+            refusals.append(spans_status)
+            break
+        assert refusals == [503], "a full disk must refuse ingest with 503"
+        time.sleep(3)  # the writer's idle checkpoint runs (and fails) on the full disk
+        status, ids = send(server, PROJECT, 100, size=2000)
+        assert status == 503
+        r = _post(server, 100)
+        assert r.status_code == 503
+        assert int(r.headers["retry-after"]) >= 1
+        assert "disk is full" in r.text
+        ready = httpx.get(f"{server.url}/readyz")
+        assert ready.status_code == 503
+        assert ready.headers["retry-after"]
+        assert any("disk full" in reason for reason in ready.json()["reasons"]), ready.text
+        with Client(server.url) as client:  # the SDK sees the same, without retrying
+            sdk_ready = client.ready()
+        assert sdk_ready["ready"] is False
+        assert any("disk full" in reason for reason in sdk_ready["reasons"])
+        health = httpx.get(f"{server.url}/healthz")
+        assert health.status_code == 200
+        assert health.json()["status"] == "degraded"
+        # Reads keep answering from what was committed, although the failed checkpoint
+        # invalidated DuckDB's database: the store re-attached it.
+        assert set(stored_ids(server, PROJECT)) >= acked
+        assert httpx.get(f"{server.url}/api/v1/projects").status_code == 200
+        notes = httpx.get(f"{server.url}/readyz").json()["warnings"]
+        assert any("re-attached" in note for note in notes), notes
+
+        filler.unlink()  # space is back; no restart from here on
+        deadline = time.monotonic() + 20
+        status = 0
+        while status != 200 and time.monotonic() < deadline:
+            status, ids = send(server, PROJECT, 100, size=2000)
+            if status == 200:
+                acked |= ids
+            else:
+                time.sleep(0.5)
+        assert status == 200, "ingest did not resume after the disk was freed"
+        for _ in range(3):
+            status, ids = send(server, PROJECT, 100, size=2000)
+            assert status == 200
+            acked |= ids
+        assert httpx.get(f"{server.url}/readyz").status_code == 200
+        stored = stored_ids(server, PROJECT)
+        count = stored_count(server, PROJECT)
+    finally:
+        server.kill()
+    assert count == len(set(stored)), "no span is stored twice"
+    assert acked <= set(stored), f"{len(acked - set(stored))} acknowledged spans missing"
+
+    # And after a crash, the acknowledged spans are all still there.
+    restarted = ServerProcess(small_fs / "data", free_port(), 0, extra).start()
+    try:
+        after = stored_ids(restarted, PROJECT)
+        count = stored_count(restarted, PROJECT)
+    finally:
+        restarted.stop()
+    assert acked <= set(after)
+    assert count == len(set(after))
+
+
+def _post(server: ServerProcess, n: int) -> httpx.Response:
+    spans = [make_span(f"s{i}", attrs={"input.value": "x" * 2000}) for i in range(n)]
+    body = make_request(spans, PROJECT).SerializeToString()
+    return httpx.post(
+        f"{server.url}/v1/traces",
+        content=body,
+        headers={"content-type": "application/x-protobuf"},
+        timeout=30,
+    )

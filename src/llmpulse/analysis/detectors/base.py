@@ -7,10 +7,11 @@ empty window, or a baseline with too few points, yields an `insufficient_data` v
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, Protocol, TypeAlias
+from typing import Any, ClassVar, Literal, Protocol, TypeAlias, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -196,6 +197,37 @@ class Detector(Protocol):
     def score(self, baseline: Baseline, window: Series) -> Verdict:
         """Judge one evaluation window against a fitted baseline."""
         ...
+
+
+class _Described(Protocol):
+    """A dataclass detector whose `info` the `described` decorator fills in."""
+
+    info: ClassVar[DetectorInfo]
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+
+_D = TypeVar("_D", bound=_Described)
+
+
+def described(
+    *, name: str, summary: str, applies_to: frozenset[SeriesKind], method_ref: str
+) -> Callable[[type[_D]], type[_D]]:
+    """Class decorator giving a dataclass detector its `info`, `defaults` read off its fields.
+
+    The fields' defaults are the one place a detector's default parameters are written, so
+    the registry, YAML and REST cannot drift from the constructor.
+    """
+
+    def attach(cls: type[_D]) -> type[_D]:
+        defaults: dict[str, Param] = {}
+        for f in dataclasses.fields(cls):
+            if not isinstance(f.default, float | int | str | bool):
+                raise TypeError(f"{cls.__name__}.{f.name} needs a float, str or bool default")
+            defaults[f.name] = f.default
+        cls.info = DetectorInfo(name, summary, applies_to, defaults, method_ref)
+        return cls
+
+    return attach
 
 
 def _opt(x: float | None) -> float | None:

@@ -15,9 +15,10 @@ from llmpulse.analysis.detectors.base import (
     Side,
     Verdict,
     check_side,
+    described,
     from_scale,
 )
-from llmpulse.analysis.detectors.zscores import RobustZ, ZScore, scaled_values
+from llmpulse.analysis.detectors.zscores import InControlFit, window_on_scale
 from llmpulse.analysis.types import FloatArray
 
 
@@ -52,8 +53,14 @@ def first_signal(hi: FloatArray, lo: FloatArray, h: float, side: Side = "both") 
     return int(idx[0]) if idx.size else None
 
 
+@described(
+    name="cusum",
+    summary="tabular CUSUM over the window's buckets (k = 0.5sigma, h = 5sigma)",
+    applies_to=frozenset({"value", "proportion"}),
+    method_ref="METHODS.md §1.5",
+)
 @dataclass(frozen=True)
-class CUSUM:
+class CUSUM(InControlFit):
     """CUSUM sums over the window's buckets, standardised by the baseline, reset per window.
 
     The sums start at 0 at the window's first bucket (the reset after an alarm of §1.5), so a
@@ -69,20 +76,7 @@ class CUSUM:
         log: Standardise log(x).
     """
 
-    info: ClassVar[DetectorInfo] = DetectorInfo(
-        name="cusum",
-        summary="tabular CUSUM over the window's buckets (k = 0.5sigma, h = 5sigma)",
-        applies_to=frozenset({"value", "proportion"}),
-        defaults={
-            "k": 0.5,
-            "h": 5.0,
-            "side": "up",
-            "min_points": 30,
-            "robust": True,
-            "log": False,
-        },
-        method_ref="METHODS.md §1.5",
-    )
+    info: ClassVar[DetectorInfo]
     k: float = 0.5
     h: float = 5.0
     side: Side = "up"
@@ -93,19 +87,11 @@ class CUSUM:
     def __post_init__(self) -> None:
         check_side(self.side)
 
-    def fit(self, baseline: Series) -> Baseline:
-        """μ0 and sigma of the in-control baseline."""
-        if self.robust:
-            return RobustZ(side=self.side, min_points=self.min_points, log=self.log).fit(baseline)
-        return ZScore(side=self.side, min_points=self.min_points, log=self.log).fit(baseline)
-
     def score(self, baseline: Baseline, window: Series) -> Verdict:
         """Breached when the alerting sum at the window's last bucket exceeds h."""
-        if not baseline.ready:
-            return Verdict.no_data(baseline.reason)
-        data = scaled_values(window, self.log)
-        if data.size == 0:
-            return Verdict.no_data("window has no data")
+        data = window_on_scale(baseline, window, self.log)
+        if isinstance(data, Verdict):
+            return data
         scale = baseline.scale if baseline.scale > 0 else math.ulp(1.0)
         y = (data - baseline.centre) / scale
         hi, lo = cusum_path(y, self.k)

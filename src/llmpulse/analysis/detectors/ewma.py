@@ -16,10 +16,11 @@ from llmpulse.analysis.detectors.base import (
     Verdict,
     band,
     check_side,
+    described,
     from_scale,
     verdict,
 )
-from llmpulse.analysis.detectors.zscores import RobustZ, ZScore, scaled_values
+from llmpulse.analysis.detectors.zscores import InControlFit, window_on_scale
 from llmpulse.analysis.types import FloatArray
 from llmpulse.domain.errors import InvalidInput
 
@@ -42,8 +43,14 @@ def ewma_half_width(sigma: float, lam: float, L: float, t: int | None = None) ->
     return L * sigma * math.sqrt(factor)
 
 
+@described(
+    name="ewma",
+    summary="EWMA control chart over the window's buckets (λ = 0.2, L = 2.962)",
+    applies_to=frozenset({"value", "proportion"}),
+    method_ref="METHODS.md §1.4",
+)
 @dataclass(frozen=True)
-class EWMA:
+class EWMA(InControlFit):
     """EWMA of the window's buckets, started at the baseline centre, against its limits.
 
     μ0 and sigma come from an in-control baseline (robust median/MAD by default, else mean/sd
@@ -60,20 +67,7 @@ class EWMA:
         log: Chart log(x).
     """
 
-    info: ClassVar[DetectorInfo] = DetectorInfo(
-        name="ewma",
-        summary="EWMA control chart over the window's buckets (λ = 0.2, L = 2.962)",
-        applies_to=frozenset({"value", "proportion"}),
-        defaults={
-            "lam": 0.2,
-            "L": 2.962,
-            "side": "up",
-            "min_points": 30,
-            "robust": True,
-            "log": False,
-        },
-        method_ref="METHODS.md §1.4",
-    )
+    info: ClassVar[DetectorInfo]
     lam: float = 0.2
     L: float = 2.962
     side: Side = "up"
@@ -86,19 +80,11 @@ class EWMA:
         if not 0.0 < self.lam <= 1.0:
             raise InvalidInput("ewma: lam must be in (0, 1]")
 
-    def fit(self, baseline: Series) -> Baseline:
-        """μ0 and sigma of the in-control baseline."""
-        if self.robust:
-            return RobustZ(side=self.side, min_points=self.min_points, log=self.log).fit(baseline)
-        return ZScore(side=self.side, min_points=self.min_points, log=self.log).fit(baseline)
-
     def score(self, baseline: Baseline, window: Series) -> Verdict:
         """Score = (z_t - μ0) / sd_z(t) at the window's last bucket; breached beyond L."""
-        if not baseline.ready:
-            return Verdict.no_data(baseline.reason)
-        data = scaled_values(window, self.log)
-        if data.size == 0:
-            return Verdict.no_data("window has no data")
+        data = window_on_scale(baseline, window, self.log)
+        if isinstance(data, Verdict):
+            return data
         z = float(ewma_path(data, baseline.centre, self.lam)[-1])
         half = ewma_half_width(baseline.scale, self.lam, self.L, data.size)
         stat = (z - baseline.centre) / (half / self.L) if half > 0 else 0.0

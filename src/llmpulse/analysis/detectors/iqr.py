@@ -15,6 +15,7 @@ from llmpulse.analysis.detectors.base import (
     Side,
     Verdict,
     check_side,
+    described,
     from_scale,
 )
 from llmpulse.analysis.detectors.zscores import scaled_values
@@ -35,6 +36,12 @@ def tukey_fences(
     return q1, q3, q1 - factor * iqr, q3 + factor * iqr
 
 
+@described(
+    name="iqr",
+    summary="Tukey fences Q1 - f·IQR, Q3 + f·IQR of the baseline (f = 3, outer fences)",
+    applies_to=frozenset({"value", "proportion"}),
+    method_ref="METHODS.md §1.3",
+)
 @dataclass(frozen=True)
 class TukeyIQR:
     """Breached when the window's value is beyond Q1 - f·IQR or Q3 + f·IQR of the baseline.
@@ -46,13 +53,7 @@ class TukeyIQR:
         log: Fences on log(x), for skewed metrics (latency, cost).
     """
 
-    info: ClassVar[DetectorInfo] = DetectorInfo(
-        name="iqr",
-        summary="Tukey fences Q1 - f·IQR, Q3 + f·IQR of the baseline (f = 3, outer fences)",
-        applies_to=frozenset({"value", "proportion"}),
-        defaults={"factor": 3.0, "side": "up", "min_points": 20, "log": False},
-        method_ref="METHODS.md §1.3",
-    )
+    info: ClassVar[DetectorInfo]
     factor: float = 3.0
     side: Side = "up"
     min_points: int = 20

@@ -14,6 +14,7 @@ from llmpulse.analysis.detectors.base import (
     Verdict,
     check_side,
     crossed,
+    described,
 )
 from llmpulse.analysis.lazy_scipy import stats
 from llmpulse.analysis.proportions import wilson_interval
@@ -67,6 +68,12 @@ def _counts(series: Series) -> tuple[float, float]:
     return float(series.bad.sum()), float(series.total.sum())
 
 
+@described(
+    name="p_chart",
+    summary="p-chart: window rate against pooled p̄ ± 3sigma for its own sample size",
+    applies_to=frozenset({"proportion"}),
+    method_ref="METHODS.md §1.9 (p-chart), §1.8 (minimum samples)",
+)
 @dataclass(frozen=True)
 class PChart:
     """p-chart: the window's rate against p̄ ± 3·√(p̄(1 - p̄)/n) for the window's own n.
@@ -86,19 +93,7 @@ class PChart:
         min_baseline_total: Fewest trials in the baseline.
     """
 
-    info: ClassVar[DetectorInfo] = DetectorInfo(
-        name="p_chart",
-        summary="p-chart: window rate against pooled p̄ ± 3sigma for its own sample size",
-        applies_to=frozenset({"proportion"}),
-        defaults={
-            "sigmas": 3.0,
-            "side": "up",
-            "min_total": 20,
-            "min_bad": 3,
-            "min_baseline_total": 200,
-        },
-        method_ref="METHODS.md §1.9 (p-chart), §1.8 (minimum samples)",
-    )
+    info: ClassVar[DetectorInfo]
     sigmas: float = 3.0
     side: Side = "up"
     min_total: int = 20
@@ -143,6 +138,12 @@ class PChart:
         return Verdict("breached" if hit else "normal", p, baseline.centre, lower, upper, z, detail)
 
 
+@described(
+    name="wilson",
+    summary="Wilson 95 % interval of the window's rate wholly beyond a threshold rate",
+    applies_to=frozenset({"proportion"}),
+    method_ref="METHODS.md §1.9 (Wilson score interval, alerting recipe)",
+)
 @dataclass(frozen=True)
 class WilsonBound:
     """Breached when the window's Wilson interval lies wholly beyond a rate threshold T.
@@ -158,13 +159,7 @@ class WilsonBound:
         min_total: Fewest trials in the window.
     """
 
-    info: ClassVar[DetectorInfo] = DetectorInfo(
-        name="wilson",
-        summary="Wilson 95 % interval of the window's rate wholly beyond a threshold rate",
-        applies_to=frozenset({"proportion"}),
-        defaults={"threshold": math.nan, "confidence": 0.95, "side": "up", "min_total": 20},
-        method_ref="METHODS.md §1.9 (Wilson score interval, alerting recipe)",
-    )
+    info: ClassVar[DetectorInfo]
     threshold: float = math.nan
     confidence: float = 0.95
     side: Side = "up"

@@ -15,6 +15,7 @@ from llmpulse.analysis.detectors.base import (
     Side,
     Verdict,
     check_side,
+    described,
     sigma_floor,
     to_scale,
 )
@@ -53,6 +54,12 @@ def seasonal_table(
     return table
 
 
+@described(
+    name="seasonal",
+    summary="robust z against the same hour of week over the previous 4 weeks",
+    applies_to=frozenset({"value", "proportion"}),
+    method_ref="METHODS.md §1.7 (method A)",
+)
 @dataclass(frozen=True)
 class Seasonal:
     """Robust z of the window against the same slot of week in the previous `weeks` weeks.
@@ -73,24 +80,7 @@ class Seasonal:
         log: Judge log(x) (multiplicative seasonality: traffic, tokens, cost).
     """
 
-    info: ClassVar[DetectorInfo] = DetectorInfo(
-        name="seasonal",
-        summary="robust z against the same hour of week over the previous 4 weeks",
-        applies_to=frozenset({"value", "proportion"}),
-        defaults={
-            "k": 3.0,
-            "weeks": 4,
-            "min_weeks": 3,
-            "slot_minutes": 60,
-            "utc_offset_minutes": 0,
-            "min_points": 3,
-            "fallback_k": 4.0,
-            "side": "up",
-            "rel_floor": 0.05,
-            "log": False,
-        },
-        method_ref="METHODS.md §1.7 (method A)",
-    )
+    info: ClassVar[DetectorInfo]
     k: float = 3.0
     weeks: int = 4
     min_weeks: int = 3

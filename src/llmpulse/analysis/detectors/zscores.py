@@ -16,6 +16,7 @@ from llmpulse.analysis.detectors.base import (
     Verdict,
     band,
     check_side,
+    described,
     from_scale,
     sigma_floor,
     to_scale,
@@ -44,7 +45,33 @@ def robust_centre_scale(data: FloatArray) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class ZScore:
+class _LocationZ:
+    """Fields and scoring shared by `ZScore` and `RobustZ`; they differ only in `fit`."""
+
+    info: ClassVar[DetectorInfo]
+    k: float = 3.0
+    side: Side = "up"
+    min_points: int = 30
+    rel_floor: float = 0.05
+    abs_floor: float = 0.0
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        check_side(self.side)
+
+    def score(self, baseline: Baseline, window: Series) -> Verdict:
+        """z of the window's value; breached when beyond k on the alerting side."""
+        return judge_location(self.info.name, self.k, self.side, self.log, baseline, window)
+
+
+@described(
+    name="zscore",
+    summary="z-score of the window against the trailing baseline's mean and sd (k = 3)",
+    applies_to=frozenset({"value", "proportion"}),
+    method_ref="METHODS.md §1.1",
+)
+@dataclass(frozen=True)
+class ZScore(_LocationZ):
     """z = (x - mean(B)) / s(B), s with ddof=1 and the sigma floor of §1.1.
 
     Attributes:
@@ -56,30 +83,6 @@ class ZScore:
         log: Judge log(x) (heavy-tailed metrics: latency, cost; §1.1 c).
     """
 
-    info: ClassVar[DetectorInfo] = DetectorInfo(
-        name="zscore",
-        summary="z-score of the window against the trailing baseline's mean and sd (k = 3)",
-        applies_to=frozenset({"value", "proportion"}),
-        defaults={
-            "k": 3.0,
-            "side": "up",
-            "min_points": 30,
-            "rel_floor": 0.05,
-            "abs_floor": 0.0,
-            "log": False,
-        },
-        method_ref="METHODS.md §1.1",
-    )
-    k: float = 3.0
-    side: Side = "up"
-    min_points: int = 30
-    rel_floor: float = 0.05
-    abs_floor: float = 0.0
-    log: bool = False
-
-    def __post_init__(self) -> None:
-        check_side(self.side)
-
     def fit(self, baseline: Series) -> Baseline:
         """Mean and sample sd (ddof=1, R6) of the baseline buckets, with the sigma floor."""
         data = scaled_values(baseline, self.log)
@@ -90,13 +93,15 @@ class ZScore:
         scale = sigma_floor(s, mean, self.rel_floor, self.abs_floor, self.log)
         return Baseline(mean, scale, data.size, params={"sd": s})
 
-    def score(self, baseline: Baseline, window: Series) -> Verdict:
-        """z of the window's value; breached when beyond k on the alerting side."""
-        return judge_location(self.info.name, self.k, self.side, self.log, baseline, window)
 
-
+@described(
+    name="robust_z",
+    summary="robust z against the baseline's median and 1.4826·MAD (k = 3.5)",
+    applies_to=frozenset({"value", "proportion"}),
+    method_ref="METHODS.md §1.2",
+)
 @dataclass(frozen=True)
-class RobustZ:
+class RobustZ(_LocationZ):
     """Robust z = (x - median(B)) / (1.4826·MAD(B)) (§1.2); breakdown point 50 %.
 
     Attributes:
@@ -108,29 +113,7 @@ class RobustZ:
         log: Judge log(x).
     """
 
-    info: ClassVar[DetectorInfo] = DetectorInfo(
-        name="robust_z",
-        summary="robust z against the baseline's median and 1.4826·MAD (k = 3.5)",
-        applies_to=frozenset({"value", "proportion"}),
-        defaults={
-            "k": 3.5,
-            "side": "up",
-            "min_points": 30,
-            "rel_floor": 0.05,
-            "abs_floor": 0.0,
-            "log": False,
-        },
-        method_ref="METHODS.md §1.2",
-    )
     k: float = 3.5
-    side: Side = "up"
-    min_points: int = 30
-    rel_floor: float = 0.05
-    abs_floor: float = 0.0
-    log: bool = False
-
-    def __post_init__(self) -> None:
-        check_side(self.side)
 
     def fit(self, baseline: Series) -> Baseline:
         """Median and sigma^ (MAD, then meanAD, then the sigma floor of §1.1)."""
@@ -141,9 +124,36 @@ class RobustZ:
         scale = sigma_floor(raw, med, self.rel_floor, self.abs_floor, self.log)
         return Baseline(med, scale, data.size, params={"sigma_hat": raw})
 
-    def score(self, baseline: Baseline, window: Series) -> Verdict:
-        """Robust z of the window's value; breached when beyond k on the alerting side."""
-        return judge_location(self.info.name, self.k, self.side, self.log, baseline, window)
+
+class InControlFit:
+    """`fit` shared by the control charts (EWMA, CUSUM): μ0 and sigma of an in-control baseline.
+
+    Median/MAD (`RobustZ`, §1.2) when `robust`, else mean/sd with the sigma floor (`ZScore`,
+    §1.1); never estimated from the chart's own series.
+    """
+
+    side: Side
+    min_points: int
+    robust: bool
+    log: bool
+
+    def fit(self, baseline: Series) -> Baseline:
+        """μ0 and sigma of the in-control baseline."""
+        kind = RobustZ if self.robust else ZScore
+        return kind(side=self.side, min_points=self.min_points, log=self.log).fit(baseline)
+
+
+def window_on_scale(baseline: Baseline, window: Series, log: bool) -> FloatArray | Verdict:
+    """The window's values on the detector's scale, or the verdict when it cannot be judged.
+
+    That verdict is `insufficient_data` (R3): a baseline not ready, or a window without data.
+    """
+    if not baseline.ready:
+        return Verdict.no_data(baseline.reason)
+    data = scaled_values(window, log)
+    if data.size == 0:
+        return Verdict.no_data("window has no data")
+    return data
 
 
 def scaled_values(series: Series, log: bool) -> FloatArray:

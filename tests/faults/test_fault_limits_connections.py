@@ -37,6 +37,25 @@ def _healthz_times(port: int, n: int) -> list[float]:
     return times
 
 
+def _trickle(sock: socket.socket, byte: bytes) -> tuple[bool, bytes, float]:
+    """Send `byte` every 0.3 s for up to 6 s until the server closes the connection.
+
+    Returns whether it closed, what it sent back, and the seconds that took.
+    """
+    start = time.monotonic()
+    closed = False
+    got = b""
+    while time.monotonic() - start < 6 and not closed:
+        try:
+            sock.sendall(byte)
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+        closed, more = closed_within(sock, 0.3)
+        got += more
+    return closed, got, time.monotonic() - start
+
+
 def test_1100_idle_and_slowloris_connections_leave_healthz_answering(tmp_path: Path) -> None:
     # The server starts with the open-file soft limit many systems default to (1,024): 1,100
     # connections used to exhaust it, and accept() failing meant /healthz failed too.
@@ -79,18 +98,7 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def test_trickled_headers_are_answered_408_and_closed(strict: ServerProcess) -> None:
     with connect(strict.port) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-        start = time.monotonic()
-        closed = False
-        got = b""
-        while time.monotonic() - start < 6 and not closed:
-            try:
-                sock.sendall(b"a")  # a byte every 0.3 s never completes the headers
-            except (BrokenPipeError, ConnectionResetError):
-                closed = True
-                break
-            closed, more = closed_within(sock, 0.3)
-            got += more
-        elapsed = time.monotonic() - start
+        closed, got, elapsed = _trickle(sock, b"a")  # never completes the headers
     assert closed, "a slowloris connection must be closed"
     assert 1.2 < elapsed < 3.0, elapsed
     assert got.startswith(b"HTTP/1.1 408 Request Timeout"), got[:80]
@@ -111,18 +119,7 @@ def test_trickled_body_is_answered_408_and_closed(strict: ServerProcess) -> None
     with connect(strict.port) as sock:
         headers = {"Content-Type": "application/json", "Content-Length": "1000"}
         sock.sendall(head("PUT", "/api/v1/prices", headers) + b"{")
-        start = time.monotonic()
-        closed = False
-        got = b""
-        while time.monotonic() - start < 6 and not closed:
-            try:
-                sock.sendall(b" ")
-            except (BrokenPipeError, ConnectionResetError):
-                closed = True
-                break
-            closed, more = closed_within(sock, 0.3)
-            got += more
-        elapsed = time.monotonic() - start
+        closed, got, elapsed = _trickle(sock, b" ")
     assert closed, "a slow-body connection must be closed"
     assert 1.2 < elapsed < 3.0, elapsed
     assert got.startswith(b"HTTP/1.1 408 Request Timeout"), got[:80]
@@ -144,15 +141,7 @@ def test_keep_alive_connection_trickling_its_next_request_is_closed(strict: Serv
         sock.sendall(head("GET", "/healthz", {}))
         assert read_response(sock).status == 200
         sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # the next request, never finished
-        start = time.monotonic()
-        closed = False
-        while time.monotonic() - start < 6 and not closed:
-            try:
-                sock.sendall(b"X-A: b\r\n")
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            closed, _ = closed_within(sock, 0.3)
-        elapsed = time.monotonic() - start
+        _, _, elapsed = _trickle(sock, b"X-A: b\r\n")
     assert 1.2 < elapsed < 3.0, elapsed
 
 
@@ -165,15 +154,7 @@ def test_after_an_early_answer_the_next_request_has_a_header_deadline(
         assert read_response(sock).status == 413  # answered before the body was sent
         sock.sendall(b" " * 2000)  # the client sends its body anyway; it is drained
         sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # then trickles its next request
-        start = time.monotonic()
-        closed = False
-        while time.monotonic() - start < 6 and not closed:
-            try:
-                sock.sendall(b"X-A: b\r\n")
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            closed, _ = closed_within(sock, 0.3)
-        elapsed = time.monotonic() - start
+        _, _, elapsed = _trickle(sock, b"X-A: b\r\n")
     assert elapsed < 3.0, elapsed
 
 

@@ -7,9 +7,11 @@ import dataclasses
 import math
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
+from llmpulse.analysis.detectors.base import DetectorInfo, described
 from llmpulse.analysis.detectors.registry import DEFAULT_DETECTOR, REGISTRY, build
 from llmpulse.domain.errors import InvalidInput
 
@@ -91,3 +93,33 @@ def test_build_names_the_field_of_bad_input() -> None:
 def test_build_applies_parameters_over_defaults() -> None:
     det = build("zscore", {"k": 4, "min_points": 10.0, "log": True})
     assert (det.k, det.min_points, det.log) == (4.0, 10, True)  # type: ignore[attr-defined]
+
+
+def test_described_reads_defaults_off_the_fields_in_order() -> None:
+    @described(name="probe", summary="s", applies_to=frozenset({"value"}), method_ref="M")
+    @dataclasses.dataclass(frozen=True)
+    class Probe:
+        info: ClassVar[DetectorInfo]
+        k: float = 2.5
+        side: str = "down"
+        min_points: int = 7
+        log: bool = True
+
+    assert Probe.info == DetectorInfo(
+        "probe",
+        "s",
+        frozenset({"value"}),
+        {"k": 2.5, "side": "down", "min_points": 7, "log": True},
+        "M",
+    )
+    assert list(Probe.info.defaults) == ["k", "side", "min_points", "log"]
+
+
+def test_described_refuses_a_field_without_a_scalar_default() -> None:
+    with pytest.raises(TypeError, match=r"Probe\.weights"):
+
+        @described(name="probe", summary="s", applies_to=frozenset({"value"}), method_ref="M")
+        @dataclasses.dataclass(frozen=True)
+        class Probe:
+            info: ClassVar[DetectorInfo]
+            weights: tuple[float, ...] = (1.0,)

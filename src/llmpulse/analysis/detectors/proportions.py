@@ -68,6 +68,18 @@ def _counts(series: Series) -> tuple[float, float]:
     return float(series.bad.sum()), float(series.total.sum())
 
 
+def _window_counts(
+    baseline: Baseline, window: Series, min_total: int
+) -> tuple[float, float] | Verdict:
+    """The window's (Σbad, Σtotal), or `insufficient_data` when it cannot be judged (§1.8)."""
+    bad, n = _counts(window)
+    if not baseline.ready:
+        return Verdict.no_data(baseline.reason)
+    if n < min_total:
+        return Verdict.no_data(f"{n:g} trials in the window < {min_total}")
+    return bad, n
+
+
 @described(
     name="p_chart",
     summary="p-chart: window rate against pooled p̄ ± 3sigma for its own sample size",
@@ -115,11 +127,10 @@ class PChart:
 
     def score(self, baseline: Baseline, window: Series) -> Verdict:
         """Score = (p - p̄)/sd_i; breached beyond `sigmas` on the alerting side."""
-        bad, n = _counts(window)
-        if not baseline.ready:
-            return Verdict.no_data(baseline.reason)
-        if n < self.min_total:
-            return Verdict.no_data(f"{n:g} trials in the window < {self.min_total}")
+        counts = _window_counts(baseline, window, self.min_total)
+        if isinstance(counts, Verdict):
+            return counts
+        bad, n = counts
         p = bad / n
         if _normal_ok(n, baseline.centre):
             sd, lcl, ucl = p_chart_limits(baseline.centre, n, self.sigmas)
@@ -179,11 +190,10 @@ class WilsonBound:
 
     def score(self, baseline: Baseline, window: Series) -> Verdict:
         """Score = distance of the nearer interval end beyond T (> 0 means breached)."""
-        bad, n = _counts(window)
-        if not baseline.ready:
-            return Verdict.no_data(baseline.reason)
-        if n < self.min_total:
-            return Verdict.no_data(f"{n:g} trials in the window < {self.min_total}")
+        counts = _window_counts(baseline, window, self.min_total)
+        if isinstance(counts, Verdict):
+            return counts
+        bad, n = counts
         lo_a, hi_a = wilson_interval(bad, n, confidence=self.confidence)
         lo, hi = float(lo_a[0]), float(hi_a[0])
         t = baseline.centre

@@ -86,8 +86,6 @@ def parse_matcher(text: str) -> Matcher:
     if best is None:
         raise InvalidInput(f"matcher {text!r}: expected name, one of = != =~ !~, and a value")
     at, op = best
-    if op is MatchOp.EQUAL and text[at - 1] == "!":  # pragma: no cover - `!=` is found first
-        op, at = MatchOp.NOT_EQUAL, at - 1
     name = text[:at].strip()
     value = text[at + len(op.value) :].strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':

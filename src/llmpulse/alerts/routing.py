@@ -160,7 +160,5 @@ def _build(
     else:
         own = "{" + ",".join(str(m) for m in spec.matchers) + "}"
         key = f"{parent_key}/{own}/{path[-1]}"
-    children = tuple(
-        _build(child, opts, key, (*path, i)) for i, child in enumerate(spec.routes)
-    )
+    children = tuple(_build(child, opts, key, (*path, i)) for i, child in enumerate(spec.routes))
     return Route(opts, tuple(spec.matchers), spec.continue_, key, children)

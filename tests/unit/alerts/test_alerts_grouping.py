@@ -20,8 +20,12 @@ ROOT = build_route(
         receiver="default",
         group_by=("monitor",),
         routes=(
-            RouteSpec(receiver="oncall", matchers=(parse_matcher("severity=page"),), continue_=True),
-            RouteSpec(receiver="all", matchers=(parse_matcher('severity=~".+"'),), group_by=("...",)),
+            RouteSpec(
+                receiver="oncall", matchers=(parse_matcher("severity=page"),), continue_=True
+            ),
+            RouteSpec(
+                receiver="all", matchers=(parse_matcher('severity=~".+"'),), group_by=("...",)
+            ),
         ),
     )
 )
@@ -64,15 +68,22 @@ def test_alerts_split_by_group_labels_and_routes() -> None:
 def test_group_key_is_stable_and_distinct() -> None:
     oncall = ROOT.routes[0]
     k = group_key(oncall, {"monitor": "latency"})
-    assert k == group_key(build_route(
-        RouteSpec(
-            receiver="default",
-            group_by=("monitor",),
-            routes=(
-                RouteSpec(receiver="oncall", matchers=(parse_matcher("severity=page"),), continue_=True),
-            ),
-        )
-    ).routes[0], {"monitor": "latency"})
+    assert k == group_key(
+        build_route(
+            RouteSpec(
+                receiver="default",
+                group_by=("monitor",),
+                routes=(
+                    RouteSpec(
+                        receiver="oncall",
+                        matchers=(parse_matcher("severity=page"),),
+                        continue_=True,
+                    ),
+                ),
+            )
+        ).routes[0],
+        {"monitor": "latency"},
+    )
     # golden: the key must not change between releases (it is the PagerDuty dedup key)
     assert oncall.key == '{}/{severity="page"}/0'
     assert k == "4ddd8d211f1e213682eec743790c1bf3"
@@ -89,7 +100,8 @@ def test_repeated_fingerprint_updates_the_series_instead_of_duplicating() -> Non
     oncall = next(g for g in groups.values() if g.route.opts.receiver == "oncall")
     assert len(oncall.alerts) == 1
     (alert,) = oncall.alerts.values()
-    assert alert.starts_at == T0 and alert.ends_at == T0 + 5 * MIN
+    assert alert.starts_at == T0
+    assert alert.ends_at == T0 + 5 * MIN
     assert oncall.created_at == T0
     assert list(oncall.firing(T0 + 4 * MIN)) == [alert.fingerprint]
     assert list(oncall.resolved(T0 + 5 * MIN)) == [alert.fingerprint]

@@ -36,7 +36,11 @@ CASES = [
     ({"monitor": "latency", "region": "eu", "severity": "info"}, [SOURCE], False),
     ({"monitor": "latency", "region": "eu", "severity": "warning"}, [], False),
     # missing label counts as empty on both sides
-    ({"monitor": "latency", "severity": "warning"}, [_alert(monitor="latency", severity="critical")], True),
+    (
+        {"monitor": "latency", "severity": "warning"},
+        [_alert(monitor="latency", severity="critical")],
+        True,
+    ),
     ({"monitor": "latency", "severity": "warning"}, [SOURCE], False),
 ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmpulse.alerts.matchers import MatchOp, Matcher, matches_all, parse_matcher
+from llmpulse.alerts.matchers import Matcher, MatchOp, matches_all, parse_matcher
 from llmpulse.domain.errors import InvalidInput
 
 CASES = [

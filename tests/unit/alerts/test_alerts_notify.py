@@ -18,11 +18,17 @@ S = timedelta(seconds=1)
 
 
 def _root(send_resolved: bool = True) -> Route:
-    return build_route(RouteSpec(receiver="oncall", group_by=("monitor",), send_resolved=send_resolved))
+    return build_route(
+        RouteSpec(receiver="oncall", group_by=("monitor",), send_resolved=send_resolved)
+    )
 
 
 def _alert(name: str, start: int, end: int | None = None) -> Alert:
-    return Alert({"monitor": "latency", "series": name}, T0 + start * S, None if end is None else T0 + end * S)
+    return Alert(
+        {"monitor": "latency", "series": name},
+        T0 + start * S,
+        None if end is None else T0 + end * S,
+    )
 
 
 def _run(
@@ -43,7 +49,12 @@ def _run(
             if d.notify:
                 log.record(d.entry(group.route.opts.receiver, group.key))
                 sent.append(
-                    (second, d.reason, sorted(names[f] for f in d.firing), sorted(names[f] for f in d.resolved))
+                    (
+                        second,
+                        d.reason,
+                        sorted(names[f] for f in d.firing),
+                        sorted(names[f] for f in d.resolved),
+                    )
                 )
         clock.advance(S)
     return sent
@@ -61,7 +72,11 @@ def test_methods_oracle_group_wait_interval_and_repeat() -> None:
 
 
 def test_resolved_notifications() -> None:
-    arrivals = {0: [_alert("A", 0), _alert("B", 0)], 400: [_alert("A", 0, 400)], 700: [_alert("B", 0, 700)]}
+    arrivals = {
+        0: [_alert("A", 0), _alert("B", 0)],
+        400: [_alert("A", 0, 400)],
+        700: [_alert("B", 0, 700)],
+    }
     assert _run(_root(), arrivals, until=1000) == [
         (30, Reason.NEW_GROUP, ["A", "B"], []),
         (630, Reason.NEW_RESOLVED, ["B"], ["A"]),
@@ -136,7 +151,12 @@ def test_one_notification_per_tick_and_none_during_group_wait() -> None:
     group = _group(_alert("A", 0))
     log = NotificationLog()
     d = should_notify(group, log, T0 + 29 * S)
-    assert (d.notify, d.reason, d.tick, d.next_tick) == (False, Reason.GROUP_WAIT, None, T0 + 30 * S)
+    assert (d.notify, d.reason, d.tick, d.next_tick) == (
+        False,
+        Reason.GROUP_WAIT,
+        None,
+        T0 + 30 * S,
+    )
     with pytest.raises(ValueError, match="group_wait"):
         d.entry("oncall", group.key)
     d = should_notify(group, log, T0 + 45 * S)  # a late flush belongs to the 30 s tick

@@ -22,7 +22,9 @@ TREE = RouteSpec(
             receiver="notify-A",
             matchers=_m('owner="team-A"'),
             routes=(
-                RouteSpec(receiver="notify-testing", matchers=_m('env="testing"'), group_by=("...",)),
+                RouteSpec(
+                    receiver="notify-testing", matchers=_m('env="testing"'), group_by=("...",)
+                ),
                 RouteSpec(
                     receiver="notify-productionA",
                     matchers=_m('env="production"'),

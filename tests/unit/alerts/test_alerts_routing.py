@@ -46,6 +46,14 @@ TREE = RouteSpec(
             matchers=_m('owner=~"team-(B|C)"'),
             group_by=("foo", "bar"),
             group_wait=timedelta(minutes=2),
+            repeat_interval=timedelta(hours=1),
+            routes=(
+                RouteSpec(
+                    receiver="notify-BC-prod",
+                    matchers=_m('env="production"'),
+                    group_interval=timedelta(minutes=1),
+                ),
+            ),
         ),
         RouteSpec(
             matchers=_m('group_by="role"'),
@@ -76,8 +84,10 @@ S30, M1, M2, M5, H1, H4 = (
 CASES = [
     ({"owner": "team-A"}, [("notify-A", (), S30, M5, H4)]),
     ({"owner": "team-A", "env": "unset"}, [("notify-A", (), S30, M5, H4)]),
-    ({"owner": "team-C"}, [("notify-BC", ("foo", "bar"), M2, M5, H4)]),
-    ({"owner": "team-B"}, [("notify-BC", ("foo", "bar"), M2, M5, H4)]),
+    ({"owner": "team-C"}, [("notify-BC", ("foo", "bar"), M2, M5, H1)]),
+    ({"owner": "team-B"}, [("notify-BC", ("foo", "bar"), M2, M5, H1)]),
+    # a child inherits group_by, group_wait and repeat_interval, overrides group_interval
+    ({"owner": "team-B", "env": "production"}, [("notify-BC-prod", ("foo", "bar"), M2, M1, H1)]),
     ({"owner": "team-D"}, [("notify-def", (), S30, M5, H4)]),
     ({"owner": "team-BC"}, [("notify-def", (), S30, M5, H4)]),  # regex is anchored
     ({"owner": "team-A", "env": "testing"}, [("notify-testing", ("...",), S30, M5, H4)]),

@@ -14,6 +14,7 @@ pure"). Modelled on Prometheus Alertmanager (METHODS.md §1.12, STYLE.md Part 2 
 - `silences.Silence`: matchers + start/end; pending / active / expired; `silenced_by`.
 - `inhibition.InhibitRule` / `inhibited`: a firing source alert mutes targets whose `equal`
   labels match.
+- `muting.muted`: the fingerprints of a group muted by an active silence or by inhibition.
 - `notify.should_notify(group, log, now)`: the notification decision on flush ticks
   (group_wait, group_interval, repeat_interval, resolved notifications).
 """

@@ -57,8 +57,10 @@ def _predicted_minutes(rule: BurnRule, e: float) -> float:
     return float(rule.threshold) * rule.long.total_seconds() / 60 / e
 
 
-@pytest.mark.parametrize(("e", "rule_name"), [(1.0, "page_quick"), (0.1, "page_quick"),
-                                               (0.1, "page_slow"), (0.03, "page_slow")])
+@pytest.mark.parametrize(
+    ("e", "rule_name"),
+    [(1.0, "page_quick"), (0.1, "page_quick"), (0.1, "page_slow"), (0.03, "page_slow")],
+)
 def test_outage_fires_rule_when_method_predicts_on_clean_traffic(e: float, rule_name: str) -> None:
     start, minutes = 24 * 60, 2 * 24 * 60
     ratio = np.zeros(minutes)
@@ -104,7 +106,7 @@ def test_slow_leak_raises_only_the_ticket() -> None:
     assert not firing["page"].any()
     assert not firing["ticket_quick"].any()
     assert firing["ticket"].any()
-    # 3 d window passes ε once (0.002·k + 0.0002·(4320 − k))/4320 > 0.001 → k ≈ 1920 min
+    # 3 d window passes ε once (0.002·k + 0.0002·(4320 - k))/4320 > 0.001 → k ≈ 1920 min
     fired_after = _first(firing["ticket"], start)
     assert 1800 <= fired_after <= 2100
     assert firing["ticket"][-1]
@@ -144,7 +146,7 @@ def test_low_traffic_guard_needs_139_events_in_short_window() -> None:
 
 
 def test_evaluate_at_reports_window_ratios_by_hand() -> None:
-    # 60 minutes × 100 requests; the last 5 minutes have 10 bad each: short 50/500, long 50/6000
+    # 60 minutes x 100 requests; the last 5 minutes have 10 bad each: short 50/500, long 50/6000
     valid = np.full(60, 100.0)
     bad = np.zeros(60)
     bad[55:] = 10

@@ -93,12 +93,22 @@ def test_status_is_breached_and_remaining_negative_when_overspent() -> None:
 
 def test_status_is_healthy_exactly_at_budget_and_breached_one_event_over() -> None:
     at = budget_status(
-        SLO_999, 999_000, 1_000_000, current_good=1, current_valid=1,
-        period=THIRTY_DAYS, time_left=THIRTY_DAYS,
+        SLO_999,
+        999_000,
+        1_000_000,
+        current_good=1,
+        current_valid=1,
+        period=THIRTY_DAYS,
+        time_left=THIRTY_DAYS,
     )
     over = budget_status(
-        SLO_999, 998_999, 1_000_000, current_good=1, current_valid=1,
-        period=THIRTY_DAYS, time_left=THIRTY_DAYS,
+        SLO_999,
+        998_999,
+        1_000_000,
+        current_good=1,
+        current_valid=1,
+        period=THIRTY_DAYS,
+        time_left=THIRTY_DAYS,
     )
     assert at.consumed == pytest.approx(1.0)
     assert at.status == "at_risk"  # nothing left, but the objective is still met
@@ -107,8 +117,13 @@ def test_status_is_healthy_exactly_at_budget_and_breached_one_event_over() -> No
 
 def test_status_is_at_risk_when_little_budget_remains() -> None:
     s = budget_status(
-        SLO_999, 1_000_000 - 800, 1_000_000, current_good=1000, current_valid=1000,
-        period=THIRTY_DAYS, time_left=THIRTY_DAYS,
+        SLO_999,
+        1_000_000 - 800,
+        1_000_000,
+        current_good=1000,
+        current_valid=1000,
+        period=THIRTY_DAYS,
+        time_left=THIRTY_DAYS,
     )
     assert s.remaining == pytest.approx(0.2)
     assert s.status == "at_risk"

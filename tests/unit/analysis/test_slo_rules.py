@@ -48,7 +48,10 @@ def test_seven_day_slo_recomputes_factors_instead_of_reusing_30_day_ones() -> No
     # §2.2 pitfall: 0.02·168 h / 1 h = 3.36, not 14.4
     rules = burn_rules(SLO(Decimal("0.99"), timedelta(days=7)))
     assert [r.factor for r in rules] == [
-        Decimal("3.36"), Decimal("1.4"), Decimal("0.7"), Decimal("0.2333333333333333333333333333")
+        Decimal("3.36"),
+        Decimal("1.4"),
+        Decimal("0.7"),
+        Decimal("0.2333333333333333333333333333"),
     ]
 
 
@@ -57,7 +60,10 @@ def test_short_window_minimum_matches_low_traffic_oracle() -> None:
     rule = burn_rules(SLO(Decimal("0.999"), timedelta(days=30)))[0]
     assert rule.min_short_valid == 139
     assert 2 / 139 < float(rule.threshold) < 3 / 139
-    assert burn_rules(SLO(Decimal("0.999"), timedelta(days=30)), min_failures=1)[0].min_short_valid == 0
+    assert (
+        burn_rules(SLO(Decimal("0.999"), timedelta(days=30)), min_failures=1)[0].min_short_valid
+        == 0
+    )
 
 
 def test_custom_table_row_derives_factor_from_budget_share() -> None:
@@ -81,7 +87,10 @@ def test_row_with_short_window_not_shorter_than_long_is_rejected() -> None:
 def test_scaled_table_keeps_30_day_factors_for_a_one_day_slo() -> None:
     table = scale_table(GOOGLE_TABLE, timedelta(days=1))
     assert [(r.long, r.short) for r in table] == [
-        (2 * M, M), (12 * M, M), (48 * M, 4 * M), (144 * M, 12 * M)
+        (2 * M, M),
+        (12 * M, M),
+        (48 * M, 4 * M),
+        (144 * M, 12 * M),
     ]
     rules = burn_rules(SLO(Decimal("0.99"), timedelta(days=1)), table)
     assert [r.factor for r in rules] == [Decimal("14.4"), Decimal("6"), Decimal("3"), Decimal("1")]

@@ -1,6 +1,6 @@
 """Error budget, consumption, burn rate and time to exhaustion (METHODS.md §2.2, §2.3).
 
-ε = 1 − objective is computed in decimal, so 99.9 % gives exactly 0.001 (Sloth's float
+ε = 1 - objective is computed in decimal, so 99.9 % gives exactly 0.001 (Sloth's float
 arithmetic gives 0.0009999999999999432, §2.5 pitfall a). Counts are totals over a window,
 summed before dividing (R1); a window without valid events has no ratio (R3).
 """
@@ -55,7 +55,7 @@ class SLO:
 
     @property
     def epsilon(self) -> Decimal:
-        """The error budget as a ratio, ε = 1 − objective (exact)."""
+        """The error budget as a ratio, ε = 1 - objective (exact)."""
         return Decimal(1) - self.objective
 
     @property
@@ -73,7 +73,7 @@ def month_bounds(at: datetime) -> tuple[datetime, datetime]:
 
 
 def period_length(slo: SLO, at: datetime) -> timedelta:
-    """Length of the SLO's period at `at`: the rolling window, or 28–31 days for a month."""
+    """Length of the SLO's period at `at`: the rolling window, or 28-31 days for a month."""
     if isinstance(slo.period, timedelta):
         return slo.period
     start, end = month_bounds(at)
@@ -127,7 +127,7 @@ class BudgetStatus:
         allowed_bad: Error budget in events, ε·N_valid.
         bad: Bad events so far.
         consumed: C = bad/(ε·N_valid); may exceed 1.
-        remaining: R = 1 − C; negative when overspent (not clamped).
+        remaining: R = 1 - C; negative when overspent (not clamped).
         burn_rate: Current burn rate (over the `current` window passed in).
         time_to_exhaustion: R·P/b, `None` if never at the current rate.
         status: healthy / at_risk / breached / insufficient_data.

@@ -53,7 +53,7 @@ class PeriodCompliance:
         sli: good/valid; NaN without data (R3).
         met: SLI ≥ objective; `None` without data.
         consumed: Budget consumed, bad/(ε·valid); may exceed 1.
-        remaining: 1 − consumed (not clamped).
+        remaining: 1 - consumed (not clamped).
         max_burn: Highest burn rate per window (keyed by the window) among buckets ending in
             the period.
         time_firing: Time each rule spent firing, by rule name.
@@ -87,9 +87,11 @@ def compliance(
     windows = sorted({r.long for r in rules} | {r.short for r in rules})
     burns = {}
     for w in windows:
-        bad, valid = series.window_sums(w)
+        w_bad, w_valid = series.window_sums(w)
         with np.errstate(divide="ignore", invalid="ignore"):
-            burns[w] = np.where(valid > 0, bad / np.where(valid > 0, valid, 1.0) / eps, np.nan)
+            burns[w] = np.where(
+                w_valid > 0, w_bad / np.where(w_valid > 0, w_valid, 1.0) / eps, np.nan
+            )
     starts = np.array([series.start + series.bucket * i for i in range(len(series))])
     out = []
     for p in periods:
@@ -117,8 +119,17 @@ def compliance(
                 time_firing[name] = series.bucket * int(np.count_nonzero(f[idx]))
         out.append(
             PeriodCompliance(
-                p, good, valid, sli, met, consumed, 1.0 - consumed, max_burn, time_firing,
-                alerts, coverage,
+                p,
+                good,
+                valid,
+                sli,
+                met,
+                consumed,
+                1.0 - consumed,
+                max_burn,
+                time_firing,
+                alerts,
+                coverage,
             )
         )
     return out

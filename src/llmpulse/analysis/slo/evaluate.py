@@ -136,7 +136,11 @@ def evaluate_at(rules: list[BurnRule], series: BucketSeries, at: datetime) -> li
         short_valid = series.window_sums(rule.short)[1][i]
         verdicts.append(
             RuleVerdict(
-                rule, float(long_ratio[i]), float(short_ratio[i]), float(short_valid), bool(firing[i])
+                rule,
+                float(long_ratio[i]),
+                float(short_ratio[i]),
+                float(short_valid),
+                bool(firing[i]),
             )
         )
     return verdicts

@@ -2,7 +2,7 @@
 
 A table row names a share of the error budget and a long/short window pair. As in Sloth
 (`internal/alert/window.go`), the burn factor is derived from the SLO's period:
-factor = (budget share × P) / long window, so the Google table gives 14.4 / 6 / 3 / 1 for
+factor = (budget share x P) / long window, so the Google table gives 14.4 / 6 / 3 / 1 for
 30 d and 13.44 / 5.6 / 2.8 / 0.9333 for 28 d. Decimal arithmetic keeps those exact.
 """
 
@@ -20,7 +20,7 @@ from llmpulse.domain.errors import InvalidInput
 Severity: TypeAlias = Literal["page", "ticket"]
 
 MIN_FAILURES = 3
-"""k in the short-window minimum n ≥ (k − 1)/(factor·ε): two failures never fire (§2.4)."""
+"""k in the short-window minimum n ≥ (k - 1)/(factor·ε): two failures never fire (§2.4)."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class BurnRule:
         severity: `page` or `ticket`; rows of one severity are OR-ed.
         long: Long window (significance).
         short: Short window (fast reset after recovery).
-        factor: Burn-rate factor, budget share × P / long.
+        factor: Burn-rate factor, budget share x P / long.
         threshold: Error-ratio threshold, factor·ε.
         min_short_valid: Valid events the short window needs before the rule may fire.
     """
@@ -85,7 +85,7 @@ def burn_rules(
         table: Window rows; each long window must be shorter than the SLO's period and
             longer than its short window.
         min_failures: k of the low-traffic guard; the short window needs
-            n ≥ (k − 1)/(factor·ε) valid events.
+            n ≥ (k - 1)/(factor·ε) valid events.
 
     Raises:
         InvalidInput: A row's windows do not fit the SLO's period.

@@ -1,0 +1,1 @@
+"""Alerts: what is sent when a monitor fires or resolves, and the notifiers that send it."""

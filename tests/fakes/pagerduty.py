@@ -36,7 +36,9 @@ def _payload_errors(payload: Any) -> list[str]:
     if not isinstance(payload.get("source"), str) or not payload.get("source"):
         errors.append("'payload.source' is missing or blank")
     if payload.get("severity") not in SEVERITIES:
-        errors.append("'payload.severity' is invalid (must be one of critical, error, warning, info)")
+        errors.append(
+            "'payload.severity' is invalid (must be one of critical, error, warning, info)"
+        )
     ts = payload.get("timestamp")
     if ts is not None:
         try:
@@ -68,7 +70,9 @@ def event_errors(event: Any) -> list[str]:
     if action == "trigger":
         errors += _payload_errors(event.get("payload"))
     links = event.get("links", [])
-    if not isinstance(links, list) or any(not isinstance(x, dict) or "href" not in x for x in links):
+    if not isinstance(links, list) or any(
+        not isinstance(x, dict) or "href" not in x for x in links
+    ):
         errors.append("'links' must be a list of objects with 'href'")
     return errors
 
@@ -96,7 +100,11 @@ class PagerDutyFake:
             event = None
         errors = event_errors(event)
         if errors:
-            body = {"status": "invalid event", "message": "Event object is invalid", "errors": errors}
+            body = {
+                "status": "invalid event",
+                "message": "Event object is invalid",
+                "errors": errors,
+            }
             return Reply(400, json.dumps(body).encode(), {"Content-Type": "application/json"})
         assert isinstance(event, dict)
         self.events.append(event)

@@ -30,46 +30,57 @@ def _text_obj(obj: Any, where: str, limit: int, plain_only: bool = False) -> lis
     return []
 
 
+def _section(block: dict[str, Any], where: str) -> list[str]:
+    errors: list[str] = []
+    if "text" not in block and "fields" not in block:
+        errors.append(f"{where}: needs text or fields")
+    if "text" in block:
+        errors += _text_obj(block["text"], f"{where}.text", 3000)
+    fields = block.get("fields", [])
+    if not isinstance(fields, list) or len(fields) > 10:
+        return [*errors, f"{where}.fields: at most 10"]
+    return errors + [
+        e for j, f in enumerate(fields) for e in _text_obj(f, f"{where}.fields[{j}]", 2000)
+    ]
+
+
+def _context(block: dict[str, Any], where: str) -> list[str]:
+    elements = block.get("elements")
+    if not isinstance(elements, list) or not 1 <= len(elements) <= 10:
+        return [f"{where}.elements: 1 to 10"]
+    return [e for j, el in enumerate(elements) for e in _text_obj(el, f"{where}[{j}]", 3000)]
+
+
+def _button(el: Any, where: str) -> list[str]:
+    if not isinstance(el, dict) or el.get("type") != "button":
+        return [f"{where}: only buttons are checked"]
+    errors = _text_obj(el.get("text"), f"{where}.text", 75, plain_only=True)
+    url = el.get("url")
+    if url is not None and (not isinstance(url, str) or len(url) > 3000):
+        errors.append(f"{where}.url: string of at most 3000")
+    return errors
+
+
+def _actions(block: dict[str, Any], where: str) -> list[str]:
+    elements = block.get("elements")
+    if not isinstance(elements, list) or not 1 <= len(elements) <= 25:
+        return [f"{where}.elements: 1 to 25"]
+    return [e for j, el in enumerate(elements) for e in _button(el, f"{where}.elements[{j}]")]
+
+
+def _header(block: dict[str, Any], where: str) -> list[str]:
+    return _text_obj(block.get("text"), f"{where}.text", 150, plain_only=True)
+
+
+CHECKS = {"header": _header, "section": _section, "context": _context, "actions": _actions}
+
+
 def _block_errors(block: Any, i: int) -> list[str]:
     where = f"blocks[{i}]"
     if not isinstance(block, dict) or block.get("type") not in BLOCK_TYPES:
         return [f"{where}: unknown block type"]
-    kind = block["type"]
-    if kind == "header":
-        return _text_obj(block.get("text"), f"{where}.text", 150, plain_only=True)
-    if kind == "section":
-        errors: list[str] = []
-        if "text" not in block and "fields" not in block:
-            errors.append(f"{where}: needs text or fields")
-        if "text" in block:
-            errors += _text_obj(block["text"], f"{where}.text", 3000)
-        fields = block.get("fields", [])
-        if not isinstance(fields, list) or len(fields) > 10:
-            errors.append(f"{where}.fields: at most 10")
-        else:
-            for j, f in enumerate(fields):
-                errors += _text_obj(f, f"{where}.fields[{j}]", 2000)
-        return errors
-    if kind == "context":
-        elements = block.get("elements")
-        if not isinstance(elements, list) or not 1 <= len(elements) <= 10:
-            return [f"{where}.elements: 1 to 10"]
-        return [e for j, el in enumerate(elements) for e in _text_obj(el, f"{where}[{j}]", 3000)]
-    if kind == "actions":
-        elements = block.get("elements")
-        if not isinstance(elements, list) or not 1 <= len(elements) <= 25:
-            return [f"{where}.elements: 1 to 25"]
-        errors = []
-        for j, el in enumerate(elements):
-            if not isinstance(el, dict) or el.get("type") != "button":
-                errors.append(f"{where}.elements[{j}]: only buttons are checked")
-                continue
-            errors += _text_obj(el.get("text"), f"{where}.elements[{j}].text", 75, True)
-            url = el.get("url")
-            if url is not None and (not isinstance(url, str) or len(url) > 3000):
-                errors.append(f"{where}.elements[{j}].url: string of at most 3000")
-        return errors
-    return []
+    check = CHECKS.get(block["type"])
+    return check(block, where) if check is not None else []
 
 
 def slack_errors(message: Any) -> tuple[str, list[str]]:

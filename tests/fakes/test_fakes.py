@@ -66,7 +66,11 @@ def test_pagerduty_fake_accepts_documented_trigger_then_resolve() -> None:
         assert fake.alerts == {"srv01/mysql": "triggered"}
         r = httpx.post(fake.url, json=load("pagerduty_resolve.json"))
     assert t.status_code == 202
-    assert t.json() == {"status": "success", "message": "Event processed", "dedup_key": "srv01/mysql"}
+    assert t.json() == {
+        "status": "success",
+        "message": "Event processed",
+        "dedup_key": "srv01/mysql",
+    }
     assert r.status_code == 202
     assert fake.alerts == {"srv01/mysql": "resolved"}
 
@@ -83,7 +87,9 @@ def test_pagerduty_fake_accepts_documented_trigger_then_resolve() -> None:
         (("dedup_key",), "k" * 256, "dedup_key"),
     ],
 )
-def test_pagerduty_fake_refuses_invalid_events(path: tuple[str, ...], value: str, needle: str) -> None:
+def test_pagerduty_fake_refuses_invalid_events(
+    path: tuple[str, ...], value: str, needle: str
+) -> None:
     event = copy.deepcopy(load("pagerduty_trigger.json"))
     target = event
     for key in path[:-1]:

@@ -51,11 +51,36 @@ def _string_map(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
 
+def _alert_errors(alert: Any, where: str) -> list[str]:
+    if not isinstance(alert, dict):
+        return [f"{where}: not an object"]
+    errors = [
+        f"{where}.{k}: missing or not {t.__name__}"
+        for k, t in ALERT.items()
+        if not isinstance(alert.get(k), t)
+    ]
+    if errors:
+        return errors
+    if alert["status"] not in {"firing", "resolved"}:
+        errors.append(f"{where}.status: firing or resolved")
+    errors += [
+        f"{where}.{k}: values must be strings"
+        for k in ("labels", "annotations")
+        if not _string_map(alert[k])
+    ]
+    errors += [
+        f"{where}.{k}: not RFC 3339" for k in ("startsAt", "endsAt") if not _rfc3339(alert[k])
+    ]
+    return errors
+
+
 def alertmanager_errors(doc: Any) -> list[str]:
     """Return how ``doc`` departs from Alertmanager's webhook JSON, version 4."""
     if not isinstance(doc, dict):
         return ["not an object"]
-    errors = [f"{k}: missing or not {t.__name__}" for k, t in TOP.items() if not isinstance(doc.get(k), t)]
+    errors = [
+        f"{k}: missing or not {t.__name__}" for k, t in TOP.items() if not isinstance(doc.get(k), t)
+    ]
     if errors:
         return errors
     if doc["version"] != "4":
@@ -66,22 +91,7 @@ def alertmanager_errors(doc: Any) -> list[str]:
         if not _string_map(doc[k]):
             errors.append(f"{k}: values must be strings")
     for i, alert in enumerate(doc["alerts"]):
-        if not isinstance(alert, dict):
-            errors.append(f"alerts[{i}]: not an object")
-            continue
-        for k, t in ALERT.items():
-            if not isinstance(alert.get(k), t):
-                errors.append(f"alerts[{i}].{k}: missing or not {t.__name__}")
-        if errors:
-            continue
-        if alert["status"] not in {"firing", "resolved"}:
-            errors.append(f"alerts[{i}].status: firing or resolved")
-        for k in ("labels", "annotations"):
-            if not _string_map(alert[k]):
-                errors.append(f"alerts[{i}].{k}: values must be strings")
-        for k in ("startsAt", "endsAt"):
-            if not _rfc3339(alert[k]):
-                errors.append(f"alerts[{i}].{k}: not RFC 3339")
+        errors += _alert_errors(alert, f"alerts[{i}]")
     return errors
 
 

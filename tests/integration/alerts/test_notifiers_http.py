@@ -6,11 +6,11 @@ import asyncio
 import json
 
 from batches import LINK, alert, batch
+
 from fakes.http_receiver import Reply
 from fakes.pagerduty import PagerDutyFake
 from fakes.slack import slack_errors, slack_receiver
 from fakes.webhook import alertmanager_errors, webhook_receiver
-
 from llmpulse.alerts.notifiers import (
     AlertStatus,
     PagerDutyNotifier,
@@ -36,7 +36,8 @@ class Sleeps:
 def test_webhook_signs_the_body_and_the_receiver_verifies_it() -> None:
     with webhook_receiver(secret="s3cret") as rx:
         d = asyncio.run(WebhookNotifier(rx.url + "/hook", secret="s3cret").send(batch()))
-    assert d.ok and d.attempts == 1
+    assert d.ok
+    assert d.attempts == 1
     req = rx.requests[0]
     assert verify_signature("s3cret", req.body, req.headers["x-llmpulse-signature"])
     doc = json.loads(req.body)
@@ -58,13 +59,18 @@ def test_webhook_alertmanager_format_is_accepted_as_version_4() -> None:
     assert d.ok, d.detail
     doc = json.loads(rx.requests[0].body)
     assert alertmanager_errors(doc) == []
-    assert doc["version"] == "4" and doc["status"] == "firing"
+    assert doc["version"] == "4"
+    assert doc["status"] == "firing"
     assert doc["groupKey"] == b.group_key
-    assert doc["commonLabels"]["metric"] == "latency_ms:p95" and "region" not in doc["commonLabels"]
+    assert doc["commonLabels"]["metric"] == "latency_ms:p95"
+    assert "region" not in doc["commonLabels"]
     eu, us = doc["alerts"]
-    assert eu["endsAt"] == "0001-01-01T00:00:00Z" and us["endsAt"] == "2026-11-14T10:00:00Z"
-    assert eu["annotations"]["value"] == "912.5" and eu["generatorURL"] == LINK
-    assert eu["fingerprint"] != us["fingerprint"] and len(eu["fingerprint"]) == 16
+    assert eu["endsAt"] == "0001-01-01T00:00:00Z"
+    assert us["endsAt"] == "2026-11-14T10:00:00Z"
+    assert eu["annotations"]["value"] == "912.5"
+    assert eu["generatorURL"] == LINK
+    assert eu["fingerprint"] != us["fingerprint"]
+    assert len(eu["fingerprint"]) == 16
 
 
 def test_webhook_alertmanager_max_alerts_counts_truncated() -> None:
@@ -82,7 +88,9 @@ def test_webhook_retries_5xx_and_429_honouring_retry_after() -> None:
         rx.script = [Reply(503), Reply(429, headers={"Retry-After": "7"}), Reply(502)]
         policy = RetryPolicy(attempts=5, base_delay_s=0.5, max_delay_s=30)
         d = asyncio.run(WebhookNotifier(rx.url, retry=policy, sleep=sleeps).send(batch()))
-    assert d.ok and d.attempts == 4 and len(rx.requests) == 4
+    assert d.ok
+    assert d.attempts == 4
+    assert len(rx.requests) == 4
     # back-off 0.5, then Retry-After 7 beats back-off 1.0, then back-off 2.0
     assert sleeps.waits == [0.5, 7.0, 2.0]
     assert len({r.body for r in rx.requests}) == 1
@@ -111,7 +119,8 @@ def test_slack_message_is_valid_block_kit_with_the_evidence_and_link() -> None:
     b = batch(alert("eu"), alert("us", AlertStatus.RESOLVED))
     with slack_receiver() as rx:
         d = asyncio.run(SlackNotifier(rx.url + "/services/T/B/X").send(b))
-    assert d.ok and rx.replies[0].body == b"ok"
+    assert d.ok
+    assert rx.replies[0].body == b"ok"
     msg = json.loads(rx.requests[0].body)
     assert slack_errors(msg) == ("", [])
     assert msg["blocks"][0]["text"]["text"] == "[FIRING:1] checkout-latency"
@@ -141,7 +150,9 @@ def test_slack_rate_limit_is_retried_after_retry_after() -> None:
     with slack_receiver() as rx:
         rx.script = [Reply(429, b"rate_limited", {"Retry-After": "3"})]
         d = asyncio.run(SlackNotifier(rx.url, sleep=sleeps).send(batch()))
-    assert d.ok and d.attempts == 2 and sleeps.waits == [3.0]
+    assert d.ok
+    assert d.attempts == 2
+    assert sleeps.waits == [3.0]
 
 
 def test_slack_refusal_is_final() -> None:
@@ -162,15 +173,24 @@ def test_pagerduty_trigger_then_resolve_share_the_dedup_key() -> None:
         again = asyncio.run(n.send(firing))
         assert fake.alerts == {firing.group_key: "triggered"}
         done = asyncio.run(n.send(resolved))
-    assert first.ok and again.ok and done.ok
+    assert first.ok
+    assert again.ok
+    assert done.ok
     assert [r.status for r in fake.receiver.replies] == [202, 202, 202]
     assert fake.alerts == {firing.group_key: "resolved"}
     trigger, _, resolve = fake.events
     assert trigger["dedup_key"] == resolve["dedup_key"] == firing.group_key
-    assert resolve == {"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": firing.group_key}
+    assert resolve == {
+        "routing_key": ROUTING_KEY,
+        "event_action": "resolve",
+        "dedup_key": firing.group_key,
+    }
     p = trigger["payload"]
     assert (p["severity"], p["source"], p["component"], p["class"]) == (
-        "critical", "rag-demo", "checkout-latency", "latency_ms:p95",
+        "critical",
+        "rag-demo",
+        "checkout-latency",
+        "latency_ms:p95",
     )
     assert p["custom_details"]["alerts"][0]["value"] == 912.5
     assert trigger["links"] == [{"href": LINK, "text": "Open in llmpulse"}]
@@ -184,7 +204,8 @@ def test_pagerduty_long_group_key_becomes_a_stable_255_char_dedup_key() -> None:
         assert asyncio.run(n.send(b)).ok
         assert asyncio.run(n.send(b)).ok
     keys = {e["dedup_key"] for e in fake.events}
-    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert len(keys) == 1
+    assert len(keys.pop()) == 64
 
 
 def test_pagerduty_invalid_event_is_not_retried() -> None:
@@ -192,7 +213,8 @@ def test_pagerduty_invalid_event_is_not_retried() -> None:
     with fake.receiver:
         d = asyncio.run(PagerDutyNotifier("too-short", url=fake.url).send(batch()))
     assert (d.ok, d.retryable, d.attempts) == (False, False, 1)
-    assert "routing_key" in d.detail and fake.alerts == {}
+    assert "routing_key" in d.detail
+    assert fake.alerts == {}
 
 
 def test_pagerduty_429_is_retried() -> None:
@@ -201,5 +223,7 @@ def test_pagerduty_429_is_retried() -> None:
     with fake.receiver:
         fake.receiver.script = [Reply(429, b"{}"), Reply(500)]
         d = asyncio.run(PagerDutyNotifier(ROUTING_KEY, url=fake.url, sleep=sleeps).send(batch()))
-    assert d.ok and d.attempts == 3 and sleeps.waits == [0.5, 1.0]
+    assert d.ok
+    assert d.attempts == 3
+    assert sleeps.waits == [0.5, 1.0]
     assert fake.alerts == {batch().group_key: "triggered"}

@@ -40,7 +40,7 @@ class RetryPolicy:
 
     def delay(self, retry: int, retry_after_s: float | None) -> float:
         """Return the wait before retry number ``retry`` (1-based)."""
-        backoff = self.base_delay_s * (2 ** (retry - 1))
+        backoff = self.base_delay_s * 2.0 ** (retry - 1)
         wanted = max(backoff, retry_after_s or 0.0)
         return min(wanted, self.max_delay_s)
 

@@ -56,7 +56,9 @@ def _summary(batch: AlertBatch) -> str:
     return text if len(text) <= 1024 else text[:1023] + "…"
 
 
-def pagerduty_event(batch: AlertBatch, routing_key: str, source: str, now_rfc3339: str) -> dict[str, Any]:
+def pagerduty_event(
+    batch: AlertBatch, routing_key: str, source: str, now_rfc3339: str
+) -> dict[str, Any]:
     """Return the Events API v2 event for ``batch`` (trigger or resolve)."""
     key = dedup_key(batch.group_key)
     if batch.status is AlertStatus.RESOLVED:

@@ -2,7 +2,8 @@
 
 Stage ⑥ of the flow (… → monitors → **alerts**). May import `llmpulse.monitors`,
 `llmpulse.domain` and `llmpulse.clock`; nothing here does I/O (contract "Alert decisions are
-pure"). Modelled on Prometheus Alertmanager (METHODS.md §1.12, STYLE.md Part 2 shape 9):
+pure") except `notifiers`, which send what was decided over HTTP and SMTP. Modelled on
+Prometheus Alertmanager (METHODS.md §1.12, STYLE.md Part 2 shape 9):
 
 - `matchers.Matcher`: label matchers `=`, `!=`, `=~`, `!~` (RE2, anchored, like Alertmanager);
   a missing label matches as the empty string.
@@ -17,4 +18,5 @@ pure"). Modelled on Prometheus Alertmanager (METHODS.md §1.12, STYLE.md Part 2 
 - `muting.muted`: the fingerprints of a group muted by an active silence or by inhibition.
 - `notify.should_notify(group, log, now)`: the notification decision on flush ticks
   (group_wait, group_interval, repeat_interval, resolved notifications).
+- `notifiers`: webhook, Slack, PagerDuty Events v2 and e-mail senders of an `AlertBatch`.
 """

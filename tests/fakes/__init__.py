@@ -1,0 +1,1 @@
+"""Faithful local receivers for third-party services, on loopback, speaking their wire format."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from functools import partial
 
 from llmpulse.analysis.explain.contextcite import context_cite
 from llmpulse.analysis.explain.lexical import chunk_scores
@@ -45,25 +46,23 @@ def _toy_logprobs(chunks: list[list[str]], answer: list[str], kept: frozenset[in
     return [math.log(floor + LAMBDA * counts[w] / size) for w in answer]
 
 
+def _toy_loglik(chunks: list[list[str]], answer: list[str], kept: frozenset[int]) -> float:
+    return math.fsum(_toy_logprobs(chunks, answer, kept))
+
+
 def _rate(method: str) -> float:
     rng = random.Random(13)
     hits = 0
     for case in range(N_CASES):
         chunks, answer, key = _case(rng)
         if method == "contextcite":
-            fit = context_cite(
-                N_CHUNKS, lambda kept: _toy_logprobs(chunks, answer, kept), seed=case
-            )
+            fit = context_cite(N_CHUNKS, partial(_toy_logprobs, chunks, answer), seed=case)
             top = fit.ranking()[0]
         elif method == "lexical":
             scores = chunk_scores(" ".join(answer) + ".", [" ".join(c) for c in chunks])
             top = max(range(N_CHUNKS), key=lambda j: (scores[j], -j))
         else:
-
-            def value(kept: frozenset[int]) -> float:
-                return math.fsum(_toy_logprobs(chunks, answer, kept))
-
-            phi = exact_shapley(N_CHUNKS, value)
+            phi = exact_shapley(N_CHUNKS, partial(_toy_loglik, chunks, answer))
             top = max(range(N_CHUNKS), key=lambda j: (phi[j], -j))
         hits += top == key
     return hits / N_CASES

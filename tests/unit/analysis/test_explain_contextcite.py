@@ -50,7 +50,7 @@ def test_lasso_matches_the_contextcite_solver_oracle() -> None:
 
 
 def test_num_tokens_scaling_shrinks_less_per_token() -> None:
-    # Target divided by 2 tokens: soft-threshold 0.01 applies to half-size weights, rescaled ×2.
+    # Target divided by 2 tokens: soft-threshold 0.01 applies to half-size weights, rescaled x2.
     fit = fit_surrogate(ALL_MASKS, TARGET, alpha=0.01, num_tokens=2)
     assert fit.weights == pytest.approx((1.96, 0.0, 0.46), abs=1e-9)
 

@@ -32,7 +32,8 @@ def test_greedy_in_shapley_order_finds_a_verified_minimal_set() -> None:
     assert removal.chunks == frozenset({0, 1})
     assert (removal.original, removal.counterfactual) == (True, False)
     kept = greedy_sufficient(3, _or_pair, attribution=phi)
-    assert kept is not None and kept.chunks == frozenset({0})
+    assert kept is not None
+    assert kept.chunks == frozenset({0})
 
 
 def test_greedy_prunes_chunks_the_flip_does_not_need() -> None:
@@ -41,7 +42,8 @@ def test_greedy_prunes_chunks_the_flip_does_not_need() -> None:
         return 1 in s
 
     removal = greedy_necessary(4, outcome, attribution=[0.0, 0.5, 0.1, 0.9])
-    assert removal is not None and removal.chunks == frozenset({1})
+    assert removal is not None
+    assert removal.chunks == frozenset({1})
 
 
 def test_no_flip_and_exhausted_budget_return_none() -> None:

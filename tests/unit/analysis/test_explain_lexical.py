@@ -68,4 +68,5 @@ def test_each_sentence_is_supported_by_its_own_chunk() -> None:
     assert [s.chunks[0][0] for s in support] == [2, 0]
     assert support[0].chunks[0][1] == 1.0
     scores = chunk_scores(answer, chunks)
-    assert scores[1] < scores[0] and scores[1] < scores[2]
+    assert scores[1] < scores[0]
+    assert scores[1] < scores[2]

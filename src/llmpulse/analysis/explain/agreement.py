@@ -43,7 +43,9 @@ def confusion_matrix(
         InvalidInput: If lengths differ, there are no items, or a label is not in ``labels``.
     """
     if len(judge) != len(human):
-        raise InvalidInput(f"judge and human must have equal length, got {len(judge)}, {len(human)}")
+        raise InvalidInput(
+            f"judge and human must have equal length, got {len(judge)}, {len(human)}"
+        )
     if not judge:
         raise InvalidInput("judge and human must not be empty")
     order = tuple(labels) if labels is not None else tuple(sorted(set(judge) | set(human)))
@@ -57,10 +59,10 @@ def confusion_matrix(
 
 
 def cohen_kappa(matrix: ConfusionMatrix) -> float:
-    """Cohen's κ = (p_o − p_e)/(1 − p_e), agreement beyond chance (§5.9).
+    """Cohen's κ = (p_o - p_e)/(1 - p_e), agreement beyond chance (§5.9).
 
     Args:
-        matrix: A judge × human confusion matrix.
+        matrix: A judge x human confusion matrix.
 
     Returns:
         κ; 1.0 when both raters put every item in one and the same class (p_e = 1).

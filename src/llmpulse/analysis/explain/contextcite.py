@@ -1,11 +1,11 @@
 """ContextCite-style ablation surrogate for RAG attribution (METHODS.md §5.5).
 
 Sources (sentences or chunks) are ablated with random keep masks; for every mask the fixed
-original response is scored (teacher forcing) and its logit y = log p − log(1 − p) becomes the
+original response is scored (teacher forcing) and its logit y = log p - log(1 - p) becomes the
 target of a sparse linear surrogate y ≈ w·mask + b, fitted by LASSO on standardised masks with
 the target divided by the number of response tokens (weights rescaled back), as in the reference
 package ``MadryLab/context-cite`` (``solver.py``). The LASSO is a numpy coordinate descent with
-scikit-learn's objective (1/(2n))·‖y − Xw − b‖² + α‖w‖₁; scikit-learn is not a dependency.
+scikit-learn's objective (1/(2n))·‖y - Xw - b‖² + alpha‖w‖₁; scikit-learn is not a dependency.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Surrogate:
 def response_logit(token_logprobs: Sequence[float]) -> float:
     """Logit of the response probability from its token log-probs (§5.5).
 
-    log p = Σ_t log p(token_t); y = log p − log(1 − p), computed as log p − log(−expm1(log p)).
+    log p = Σ_t log p(token_t); y = log p - log(1 - p), computed as log p - log(-expm1(log p)).
 
     Args:
         token_logprobs: Natural-log probability of each response token (each ≤ 0).
@@ -108,7 +108,7 @@ def lasso(
 ) -> tuple[FloatArray, float]:
     """LASSO with intercept by cyclic coordinate descent (scikit-learn's objective, §5.5).
 
-    Minimises (1/(2n))·‖y − Xw − b‖² + α‖w‖₁. Columns with zero variance get weight 0.
+    Minimises (1/(2n))·‖y - Xw - b‖² + alpha‖w‖₁. Columns with zero variance get weight 0.
 
     Args:
         x: Design matrix, shape (n, p).

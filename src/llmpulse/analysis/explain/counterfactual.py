@@ -66,6 +66,49 @@ def _order(n_chunks: int, attribution: Sequence[float] | None) -> list[int]:
     return sorted(range(n_chunks), key=lambda j: (-attribution[j], j))
 
 
+class _Search:
+    """Greedy search state: the budgeted outcome, the original outcome and the goal."""
+
+    def __init__(self, n_chunks: int, outcome: Outcome, budget: int, necessary: bool) -> None:
+        self.everyone = frozenset(range(n_chunks))
+        self.call = _Budget(outcome, budget)
+        self.necessary = necessary
+        self.original = self.call(self.everyone)
+
+    def kept_for(self, chosen: frozenset[int]) -> frozenset[int]:
+        return self.everyone - chosen if self.necessary else chosen
+
+    def works(self, chosen: frozenset[int]) -> bool | None:
+        """Whether ``chosen`` achieves the goal; None once the budget is spent."""
+        result = self.call(self.kept_for(chosen))
+        if result is None:
+            return None
+        return (result != self.original) if self.necessary else (result == self.original)
+
+    def grow(self, order: list[int]) -> frozenset[int] | None:
+        """Add chunks in order until the goal is verified."""
+        chosen: frozenset[int] = frozenset()
+        for j in order:
+            chosen = chosen | {j}
+            verdict = self.works(chosen)
+            if verdict is None:
+                return None
+            if verdict:
+                return chosen
+        return None
+
+    def prune(self, chosen: frozenset[int], order: list[int]) -> frozenset[int]:
+        """Drop, last-added first, every chunk the verified goal does not need."""
+        for j in reversed(order):
+            if j in chosen and len(chosen) > 1:
+                verdict = self.works(chosen - {j})
+                if verdict is None:
+                    break
+                if verdict:
+                    chosen = chosen - {j}
+        return chosen
+
+
 def _greedy(
     n_chunks: int,
     outcome: Outcome,
@@ -76,40 +119,13 @@ def _greedy(
     if budget < 2:
         raise InvalidInput(f"budget must be at least 2, got {budget}")
     order = _order(n_chunks, attribution)
-    everyone = frozenset(range(n_chunks))
-    call = _Budget(outcome, budget)
-    original = call(everyone)
-
-    def kept_for(chosen: frozenset[int]) -> frozenset[int]:
-        return everyone - chosen if necessary else chosen
-
-    def works(chosen: frozenset[int]) -> bool | None:
-        result = call(kept_for(chosen))
-        if result is None:
-            return None
-        return (result != original) if necessary else (result == original)
-
-    chosen: frozenset[int] = frozenset()
-    found = False
-    for j in order:
-        chosen = chosen | {j}
-        verdict = works(chosen)
-        if verdict is None:
-            return None
-        if verdict:
-            found = True
-            break
-    if not found:
+    search = _Search(n_chunks, outcome, budget, necessary)
+    found = search.grow(order)
+    if found is None:
         return None
-    for j in reversed(order):
-        if j in chosen and len(chosen) > 1:
-            smaller = chosen - {j}
-            verdict = works(smaller)
-            if verdict is None:
-                break
-            if verdict:
-                chosen = smaller
-    return Counterfactual(chosen, original, call.cache[kept_for(chosen)], call.calls)
+    chosen = search.prune(found, order)
+    counterfactual = search.call.cache[search.kept_for(chosen)]
+    return Counterfactual(chosen, search.original, counterfactual, search.call.calls)
 
 
 def greedy_necessary(

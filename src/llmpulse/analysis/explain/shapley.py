@@ -30,8 +30,8 @@ def _check_players(n_players: int) -> None:
 def exact_shapley(n_players: int, value: ValueFunction) -> list[float]:
     """Exact Shapley values by enumerating all coalitions (§5.1).
 
-    φ_i = Σ_{S ⊆ N∖{i}} |S|!(M − |S| − 1)!/M! · [v(S ∪ {i}) − v(S)]. Each coalition is
-    evaluated once (2^M calls), and Σφ_i = v(N) − v(∅) (efficiency).
+    φ_i = Σ_{S ⊆ N - {i}} |S|!(M - |S| - 1)!/M! · [v(S + i) - v(S)]. Each coalition is
+    evaluated once (2^M calls), and Σφ_i = v(N) - v(∅) (efficiency).
 
     Args:
         n_players: Number of players M (1..12).
@@ -64,7 +64,7 @@ def exact_shapley(n_players: int, value: ValueFunction) -> list[float]:
 
 
 def leave_one_out(n_players: int, value: ValueFunction) -> list[float]:
-    """Leave-one-out attribution Δ_i = v(N) − v(N ∖ {i}) (§5.4); M + 1 calls of v.
+    """Leave-one-out attribution Δ_i = v(N) - v(N  -  {i}) (§5.4); M + 1 calls of v.
 
     It misses redundancy: mutually substituting players each get about 0.
 

@@ -1,8 +1,8 @@
 """Issue 13 acceptance: attribution recovers a planted supporting chunk (METHODS.md §5.5, §5.6).
 
 Each synthetic RAG case has five chunks of random words; the answer copies words, in order, from
-one known chunk, and distractor chunks share a few answer words (hard negatives) plus common
-filler. The toy language model scores a token by a cache mixture: a uniform floor plus the
+one known chunk (plus two generated words found in no chunk), chunks vary in length, and every
+distractor shares three answer words (hard negatives) plus common filler. The toy language model scores a token by a cache mixture: a uniform floor plus the
 token's frequency in the kept context, so the answer is likely only when its source is kept.
 """
 
@@ -20,20 +20,25 @@ from llmpulse.analysis.explain.shapley import exact_shapley
 VOCAB = [f"w{i}" for i in range(400)]
 FILLER = ["the", "a", "is", "of", "and"]
 N_CHUNKS = 5
-N_CASES = 120
+N_CASES = 200
 LAMBDA = 0.9
 
 
 def _case(rng: random.Random) -> tuple[list[list[str]], list[str], int]:
-    chunks = [rng.sample(VOCAB, 10) + rng.sample(FILLER, 3) for _ in range(N_CHUNKS)]
+    chunks = [
+        rng.sample(VOCAB, rng.randint(6, 18)) + rng.sample(FILLER, 3) for _ in range(N_CHUNKS)
+    ]
     for chunk in chunks:
         rng.shuffle(chunk)
     key = rng.randrange(N_CHUNKS)
-    picked = sorted(rng.sample(range(len(chunks[key])), 7))
+    picked = sorted(rng.sample(range(len(chunks[key])), 6))
     answer = [chunks[key][i] for i in picked]
+    for novel in rng.sample(VOCAB, 2):  # generated words found in no chunk
+        answer.insert(rng.randrange(len(answer) + 1), novel)
+    copied = [w for w in answer if w in chunks[key]]
     for j in range(N_CHUNKS):
-        if j != key:  # hard negatives: each distractor shares two answer words
-            for word in rng.sample(answer, 2):
+        if j != key:  # hard negatives: each distractor shares three copied answer words
+            for word in rng.sample(copied, 3):
                 chunks[j][rng.randrange(len(chunks[j]))] = word
     return chunks, answer, key
 

@@ -2,8 +2,9 @@
 
 Each synthetic RAG case has five chunks of random words; the answer copies words, in order, from
 one known chunk (plus two generated words found in no chunk), chunks vary in length, and every
-distractor shares three answer words (hard negatives) plus common filler. The toy language model scores a token by a cache mixture: a uniform floor plus the
-token's frequency in the kept context, so the answer is likely only when its source is kept.
+distractor shares three answer words (hard negatives) plus common filler. The toy language model
+scores a token by a cache mixture: a uniform floor plus the token's frequency in the kept
+context, so the answer is likely only when its source is kept.
 """
 
 from __future__ import annotations

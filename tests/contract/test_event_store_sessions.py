@@ -146,6 +146,7 @@ def test_users_sum_their_sessions(store: EventStore) -> None:
     assert rows["u-2"].feedback.count == 2
     ordered = store.users(SessionQuery(P, sort=SessionSort.TOKENS, descending=False))
     assert [r.user_id for r in ordered] == ["u-2", "u-1"]
+    assert [r.user_id for r in store.users(SessionQuery(P, user_id="u-2"))] == ["u-2"]
 
 
 @pytest.mark.parametrize(("alias", "column"), [("session.id", "s-a"), ("user.id", "u-2")])

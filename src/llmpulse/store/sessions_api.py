@@ -35,7 +35,7 @@ class SessionQuery:
 
     project: ProjectName
     time: TimeRange = field(default_factory=TimeRange)
-    user_id: str | None = None  # sessions only: those with a span of this user
+    user_id: str | None = None  # sessions with a span of this user; users: only this one
     sort: SessionSort = SessionSort.LAST_SEEN
     descending: bool = True
     limit: int = 100

@@ -107,7 +107,7 @@ def list_sessions(query: Query, q: SessionQuery) -> list[SessionRow]:
 
 
 def list_users(query: Query, q: SessionQuery) -> list[UserRow]:
-    """The users of ``q.project`` with their volume and totals (``q.user_id`` is ignored).
+    """The users of ``q.project`` with their volume and totals (only ``q.user_id``, if set).
 
     Raises:
         InvalidInput: the limit is out of range.
@@ -116,6 +116,9 @@ def list_users(query: Query, q: SessionQuery) -> list[UserRow]:
     params: list[Any] = [q.project, q.project]
     where = ["s.project = ?", "s.user_id IS NOT NULL"]
     _time(q.time, where, params)
+    if q.user_id is not None:
+        where.append("s.user_id = ?")
+        params.append(q.user_id)
     sql = (
         f"SELECT s.user_id, count(DISTINCT s.session_id) AS sessions, {_TOTALS} FROM spans s "
         f"{_FEEDBACK_JOIN} WHERE {' AND '.join(where)} GROUP BY s.user_id "

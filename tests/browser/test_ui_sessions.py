@@ -77,6 +77,11 @@ def test_session_page_shows_the_conversation_with_links_to_traces(
     expect(page.locator("#session-summary")).to_contain_text(f"{top['total_tokens']} tokens")
     items.nth(0).locator("a.trace-link").click()
     expect(page).to_have_url(re.compile(rf"/ui/traces/{turns[0]['trace_id']}"))
+    page.locator("#span-session-link").click()  # and back from the trace to its session
+    expect(page.locator("#session-id")).to_have_text(top["session_id"])
+    page.locator("#turns li.turn").nth(0).locator("a.trace-link").click()
+    page.locator("#span-user-link").click()
+    expect(page.locator("#user-id")).to_have_text(top["user_id"])
 
 
 def test_users_page_and_a_users_sessions(page: Page, demo: ServerProcess) -> None:

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from store_factories import T0, make_annotation, make_span, span_id, trace_id
 
+from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
@@ -170,3 +171,12 @@ def test_openinference_names_group_like_their_columns(
 
     assert groups(alias) == groups(column)
     assert groups(alias)[("u-1",) if alias == "user.id" else ("s-a",)] > 0
+
+
+def test_openinference_names_work_in_cohort_conditions(store: EventStore) -> None:
+    def count(key: str) -> int:
+        cond = Condition(key, "in", ("u-2", "s-b"))
+        return len(store.list_spans(SpanQuery(P, conditions=(cond,))).items)
+
+    assert count("user.id") == count("user_id") == 2
+    assert count("session.id") == count("session_id") == 2

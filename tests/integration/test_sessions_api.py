@@ -69,6 +69,23 @@ def test_session_totals_match_its_spans_found_by_the_openinference_key(
     assert {s["user_id"] for s in spans} == {top["user_id"]}
 
 
+@pytest.mark.parametrize(
+    ("alias", "column"), [("session.id", "session_id"), ("user.id", "user_id")]
+)
+def test_openinference_names_group_metrics_over_rest(
+    demo_server: ServerProcess, alias: str, column: str
+) -> None:
+    def groups(key: str) -> dict[str, int]:
+        r = _get(demo_server, "metrics", metric="count", group_by=key, max_groups=20)
+        assert r.status_code == 200, r.text
+        return {row["group"][0]: row["n"] for row in r.json()["rows"]}
+
+    by_alias = groups(alias)
+    assert by_alias == groups(column)
+    assert len(by_alias) == 20
+    assert None not in by_alias  # a JSON lookup of the dotted name would find no value
+
+
 def test_session_page_lists_turns_in_order_with_their_traces(demo_server: ServerProcess) -> None:
     top = _get(demo_server, "sessions", sort="turns", limit=1).json()["data"][0]
     r = _get(demo_server, f"sessions/{top['session_id']}")

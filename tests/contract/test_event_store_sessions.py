@@ -2,7 +2,8 @@
 
 Planted: session ``s-a`` (user ``u-1``) has three turns, each a trace of a root and an LLM
 child, planted out of order; session ``s-b`` (user ``u-1``) has one failing turn; session
-``s-c`` (user ``u-2``) one turn with feedback; and a trace with no session or user at all.
+``s-c`` (user ``u-2``) one turn with feedback (one judgement replaced by a later one of the
+same name); and a trace with no session or user at all.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def store(event_store: EventStore) -> EventStore:
     event_store.append_spans(spans)
     event_store.append_annotations(
         [
-            make_annotation(50, score=1.0),
+            make_annotation(50, id="ann-50-old", created_at=T0, score=0.2),  # replaced:
+            make_annotation(50, score=1.0),  # the latest of its name on its span counts
             make_annotation(51, id="ann-51b", score=0.0),
         ]
     )

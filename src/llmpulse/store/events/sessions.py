@@ -1,6 +1,7 @@
 """SQL of the sessions and users views (`EventStore.sessions`, `.session_turns`, `.users`).
 
 Every value is a bound parameter; the sort column comes from a fixed map, never from input.
+Feedback counts annotations attached to a span (not those attached by prediction id only).
 """
 
 from __future__ import annotations
@@ -42,10 +43,14 @@ _TOTALS = (
     "sum(s.cost_usd) AS cost, count(*) FILTER (WHERE s.status_code = 'ERROR') AS errors, "
     "coalesce(sum(a.n), 0) AS fb_n, sum(a.total) / NULLIF(sum(a.scored), 0) AS fb_mean"
 )
-# Per span: how many annotations, the sum of their scores and how many have one.
+# Per span: how many annotation names it has, the sum of their scores and how many have one;
+# of each name only the latest annotation counts (newest ``created_at``, then ``id``), as in
+# the metrics (an edited or repeated judgement replaces the old one).
 _FEEDBACK_JOIN = (
     "LEFT JOIN (SELECT span_id, count(*) AS n, sum(score) AS total, count(score) AS scored "
-    "FROM annotations WHERE project = ? AND span_id IS NOT NULL GROUP BY span_id) a "
+    "FROM (SELECT span_id, score, row_number() OVER (PARTITION BY span_id, name "
+    "ORDER BY created_at DESC, id DESC) AS rn FROM annotations "
+    "WHERE project = ? AND span_id IS NOT NULL) WHERE rn = 1 GROUP BY span_id) a "
     "ON a.span_id = s.span_id"
 )
 

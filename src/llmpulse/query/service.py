@@ -26,6 +26,7 @@ from llmpulse.store.api import (
     UnitFrame,
     UnitQuery,
 )
+from llmpulse.store.sessions_api import SessionQuery, SessionRow, Turn, UserRow
 
 T = TypeVar("T")
 _MISSING = object()
@@ -197,3 +198,20 @@ class QueryService:
     async def unpriced_models(self, project: ProjectName) -> dict[str, int]:
         """Models with tokens but no price, with span counts."""
         return await asyncio.to_thread(self._events.unpriced_models, project)
+
+    async def sessions(self, q: SessionQuery) -> list[SessionRow]:
+        """Sessions with their turns, times and totals, sorted."""
+        return await self._cached("sessions", q, lambda: self._events.sessions(q))
+
+    async def session_turns(self, project: ProjectName, session_id: str) -> list[Turn]:
+        """One session's turns in order; NotFound if the session has none."""
+        key = (project, session_id)
+        run = lambda: self._events.session_turns(project, session_id)  # noqa: E731
+        turns = await self._cached("turns", key, run)
+        if not turns:
+            raise NotFound(f"session {session_id!r} not found")
+        return turns
+
+    async def users(self, q: SessionQuery) -> list[UserRow]:
+        """Users with their volume and totals, sorted."""
+        return await self._cached("users", q, lambda: self._events.users(q))

@@ -35,6 +35,7 @@ from llmpulse.sdk.records import (
     prediction_payload,
 )
 from llmpulse.sdk.schema import Schema, dataframe_to_records, evaluations_to_annotations
+from llmpulse.sdk.sessions import SessionsMixin
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
@@ -99,7 +100,7 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
     return min(max(seconds, 0.0), 60.0)
 
 
-class Client(AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin):
+class Client(AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin):
     """A connection to one llmpulse server.
 
     Logging methods are defined here; metric, segment, fairness, comparison and price

@@ -31,6 +31,7 @@ from llmpulse.server.routes import (
     prices,
     projects,
     segments,
+    sessions,
     spans,
 )
 from llmpulse.server.security import AccessControl
@@ -102,6 +103,7 @@ def create_app(
         metrics,
         prices,
         segments,
+        sessions,
         cohorts,
         keys,
         backup,

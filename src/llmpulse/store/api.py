@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +22,9 @@ from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.keys import ApiKeyRecord
 from llmpulse.domain.metrics import MetricField, MetricSpec
 from llmpulse.domain.spans import Annotation, Span, SpanKind, StatusCode
+
+if TYPE_CHECKING:
+    from llmpulse.store.sessions_api import SessionQuery, SessionRow, Turn, UserRow
 
 T = TypeVar("T")
 
@@ -319,6 +322,18 @@ class EventStore(Protocol):
 
     def units(self, q: UnitQuery) -> UnitFrame:
         """One field per (key value, unit of analysis), or per span (see `UnitQuery`)."""
+        ...
+
+    def sessions(self, q: SessionQuery) -> list[SessionRow]:
+        """Sessions (spans sharing a ``session.id``) with turns, times and totals, sorted."""
+        ...
+
+    def session_turns(self, project: ProjectName, session_id: str) -> list[Turn]:
+        """One session's turns (its traces, by root span) in the order they started."""
+        ...
+
+    def users(self, q: SessionQuery) -> list[UserRow]:
+        """Users (spans sharing a ``user.id``) with their volume and totals, sorted."""
         ...
 
     def unpriced_models(self, project: ProjectName) -> dict[str, int]:

@@ -35,6 +35,7 @@ from llmpulse.ui.filters import (
 from llmpulse.ui.login_page import build_login_router
 from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
+from llmpulse.ui.sessions_page import build_sessions_router
 from llmpulse.ui.templating import STATIC_PREFIX, Renderer, path_quote
 
 
@@ -51,6 +52,7 @@ def mount_ui(app: FastAPI, get_reader: ReaderGetter = app_query_service) -> None
     app.include_router(build_dashboard_router(render))
     app.include_router(build_analysis_router(render))
     app.include_router(build_login_router(render))
+    app.include_router(build_sessions_router(render))
     app.include_router(build_router(get_reader, render))
 
 

@@ -101,6 +101,8 @@ ANNOTATION_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in ANNOTATION_COLU
 TYPED_ATTRIBUTE_KEYS: frozenset[str] = frozenset(
     {"session_id", "user_id", "environment", "version", "provider", "prediction_id"}
 )
+# OpenInference names of typed columns, accepted wherever a key is (filters, group-by, cohorts).
+KEY_ALIASES: dict[str, str] = {"session.id": "session_id", "user.id": "user_id"}
 TAG_KEY = "tag"
 METADATA_PREFIX = "metadata."
 
@@ -129,6 +131,7 @@ def resolve_attribute_key(key: str, path: str) -> AttributeRef:
     Raises:
         InvalidInput: the key is empty or holds characters a key may not hold.
     """
+    key = canonical_key(key)
     if key in TYPED_ATTRIBUTE_KEYS:
         return AttributeRef(column=key)
     if key == TAG_KEY:
@@ -137,6 +140,12 @@ def resolve_attribute_key(key: str, path: str) -> AttributeRef:
     if key.startswith(METADATA_PREFIX):
         column, json_key = "metadata", key[len(METADATA_PREFIX) :]
     return AttributeRef(column=column, json_key=checked_json_key(json_key, path, shown=key))
+
+
+def canonical_key(key: str) -> str:
+    """The typed column an OpenInference key names (``session.id`` → ``session_id``), or
+    ``key`` itself."""
+    return KEY_ALIASES.get(key, key)
 
 
 def checked_json_key(json_key: str, path: str, *, shown: str | None = None) -> str:

@@ -19,7 +19,7 @@ from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import SpanId
 from llmpulse.store.api import AttrEquals, SpanQuery
-from llmpulse.store.events.columns import json_path, resolve_attribute_key
+from llmpulse.store.events.columns import canonical_key, json_path, resolve_attribute_key
 from llmpulse.store.events.layout import METADATA_KV_COLUMN, metadata_pair
 
 MAX_LIMIT = 1000
@@ -151,6 +151,7 @@ def key_expr(key: str, path: str, d: Dialect, params: list[Any]) -> str:
     Raises:
         InvalidInput: the key is not valid, or is the tags list.
     """
+    key = canonical_key(key)
     if key in GROUP_COLUMNS:
         return f"CAST(spans.{key} AS VARCHAR)"
     ref = resolve_attribute_key(key, path)

@@ -35,6 +35,7 @@ from llmpulse.store.api import (
     UnitFrame,
     UnitQuery,
 )
+from llmpulse.store.events import sessions as sessions_sql
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
     row_to_annotation,
@@ -74,6 +75,7 @@ from llmpulse.store.events.journal import (
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.results import metric_frame, slice_frame
 from llmpulse.store.events.units import compile_units, unit_frame
+from llmpulse.store.sessions_api import SessionQuery, SessionRow, Turn, UserRow
 
 log = logging.getLogger(__name__)
 _SPAN_COLS = ", ".join(SPAN_COLUMN_NAMES)
@@ -430,6 +432,18 @@ class DuckDBEventStore:
         """One field per (key value, unit of analysis), or per span (see `UnitQuery`)."""
         c = compile_units(q, DIALECT)
         return unit_frame(q, self._reader().sql(c.sql, params=c.params).to_arrow_table())
+
+    def sessions(self, q: SessionQuery) -> list[SessionRow]:
+        """Sessions with their totals (see `store.events.sessions`)."""
+        return sessions_sql.list_sessions(self._query, q)
+
+    def session_turns(self, project: ProjectName, session_id: str) -> list[Turn]:
+        """One session's turns (see `store.events.sessions`)."""
+        return sessions_sql.session_turns(self._query, project, session_id)
+
+    def users(self, q: SessionQuery) -> list[UserRow]:
+        """Users with their totals (see `store.events.sessions`)."""
+        return sessions_sql.list_users(self._query, q)
 
     def unpriced_models(self, project: ProjectName) -> dict[str, int]:
         """Models with token counts but no cost, and how many spans each."""

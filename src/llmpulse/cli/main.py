@@ -1,4 +1,4 @@
-"""`llmpulse` commands: serve, demo, metrics, segments, prices."""
+"""`llmpulse` commands: serve, demo, metrics, segments, prices, cohorts, db."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from llmpulse.cli.cohorts_cmd import cohorts_app
+from llmpulse.cli.db_cmd import db_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.segments_cmd import segments_app
 from llmpulse.server.settings import DEFAULT_GRPC_PORT, DEFAULT_PORT, ServerSettings
@@ -36,6 +37,7 @@ app.add_typer(metrics_app, name="metrics")
 app.add_typer(segments_app, name="segments")
 app.add_typer(prices_app, name="prices")
 app.add_typer(cohorts_app, name="cohorts")
+app.add_typer(db_app, name="db")
 
 DataDirOpt = Annotated[
     Path | None,

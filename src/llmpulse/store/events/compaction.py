@@ -37,6 +37,10 @@ from pathlib import Path
 
 import duckdb
 
+from llmpulse.store.api import CompactionResult
+
+__all__ = ["CompactionResult"]
+
 COMPACT_SUFFIX = ".compact"
 COMPACT_CATALOG = "events_compact"
 # Tables copied row by row; ``schema_version`` comes from running the migrations.
@@ -44,17 +48,6 @@ COPIED_TABLES: tuple[tuple[str, str], ...] = (
     ("spans", "project, start_time, rowid"),
     ("annotations", "rowid"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CompactionResult:
-    """What one compaction did."""
-
-    bytes_before: int
-    bytes_after: int
-    num_spans: int
-    num_tail_rows: int
-    pause_s: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,12 +57,14 @@ def test_compaction_keeps_every_row_and_frees_the_blocks(tmp_path: Path) -> None
     page = store.list_spans(SpanQuery(ProjectName("proj-1"), limit=10))
     store.close()
 
-    assert done is not None and done.num_spans == n
+    assert done is not None
+    assert done.num_spans == n
     assert after.free_blocks == 0
     assert done.bytes_after < done.bytes_before
     assert len(page.items) == 10
     assert _dump(path) == rows_before
-    assert not compact_path(path).exists() and not done_path(path).exists()
+    assert not compact_path(path).exists()
+    assert not done_path(path).exists()
 
 
 def test_compaction_keeps_spans_appended_and_answers_queries_meanwhile(tmp_path: Path) -> None:
@@ -107,7 +109,8 @@ def test_compaction_keeps_spans_appended_and_answers_queries_meanwhile(tmp_path:
         for t in threads:
             t.join()
     assert not errors
-    assert done is not None and done.num_tail_rows >= 0
+    assert done is not None
+    assert done.num_tail_rows >= 0
     assert during > 0, "no query answered during the compaction"
     total = acked[-1]
     assert store.stats().num_spans == total
@@ -121,12 +124,12 @@ def test_compaction_keeps_spans_appended_and_answers_queries_meanwhile(tmp_path:
 def test_second_compaction_at_the_same_time_is_refused(tmp_path: Path) -> None:
     store = DuckDBEventStore(tmp_path / "events.duckdb")
     _stream(store, 0, 5)
-    assert store._compacting.acquire(blocking=False)  # noqa: SLF001 - stands for a running one
+    assert store._compacting.acquire(blocking=False)
     try:
         with pytest.raises(Conflict):
             store.compact()
     finally:
-        store._compacting.release()  # noqa: SLF001
+        store._compacting.release()
         store.close()
 
 
@@ -143,7 +146,7 @@ def test_compaction_starts_only_past_the_free_ratio_and_size(tmp_path: Path) -> 
     ratio = store.free_space().free_ratio
     assert ratio > 0.01
     assert store.compact_if_fragmented()
-    thread = store._compact_thread  # noqa: SLF001
+    thread = store._compact_thread
     assert thread is not None
     thread.join(120)
     assert store.free_space().free_blocks == 0
@@ -168,7 +171,8 @@ def test_open_discards_an_unfinished_copy(tmp_path: Path) -> None:
     store = DuckDBEventStore(path)
     assert store.stats().num_spans == n
     store.close()
-    assert not compact_path(path).exists() and not wal_path(compact_path(path)).exists()
+    assert not compact_path(path).exists()
+    assert not wal_path(compact_path(path)).exists()
 
 
 def test_open_finishes_a_swap_whose_copy_was_marked_complete(tmp_path: Path) -> None:
@@ -188,4 +192,5 @@ def test_open_finishes_a_swap_whose_copy_was_marked_complete(tmp_path: Path) -> 
     store = DuckDBEventStore(path)
     assert store.stats().num_spans == n + 1
     store.close()
-    assert not copy.exists() and not done_path(path).exists()
+    assert not copy.exists()
+    assert not done_path(path).exists()

@@ -70,5 +70,6 @@ def test_every_acknowledged_span_survives_a_kill_during_compaction(tmp_path: Pat
         con.close()
         assert stored >= acked, f"kill after {delay_s}s: {acked - stored} acknowledged lost"
         assert distinct == stored, f"kill after {delay_s}s: a span stored twice"
-        assert not compact_path(path).exists() and not done_path(path).exists()
+        assert not compact_path(path).exists()
+        assert not done_path(path).exists()
     assert kills_during_compaction >= len(DELAYS_S) // 2

@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
 
-from store_factories import make_rag_span  # noqa: E402
+from store_factories import make_rag_span
 
-from llmpulse.store.events.duckdb import DuckDBEventStore  # noqa: E402
+from llmpulse.store.events.duckdb import DuckDBEventStore
 
 COMMIT = 200
 

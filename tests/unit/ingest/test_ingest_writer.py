@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from contract.store_factories import make_rag_span
 from llmpulse.clock import SystemClock
 from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import ProjectName, SpanId
@@ -58,5 +60,50 @@ def test_a_commit_that_fails_after_writing_spans_still_moves_the_data_version() 
     assert after > before  # cached answers from before this commit are not served again
     assert [p.name for p in state.list_projects()] == ["p"]
     assert [s.num_spans for s in events.project_stats()] == [1]
+    events.close()
+    state.close()
+
+
+def _fragment(events: DuckDBEventStore) -> None:
+    """Stream 60 commits of 300 RAG spans with a checkpoint after each: free blocks remain."""
+    for n in range(0, 60 * 300, 300):
+        events.append_spans([make_rag_span(n + k) for k in range(300)])
+        events.checkpoint()
+
+
+def test_writer_starts_a_compaction_after_an_idle_checkpoint_once_blocks_are_free(
+    tmp_path: Path,
+) -> None:
+    events = DuckDBEventStore(
+        tmp_path / "events.duckdb", compact_free_ratio=0.05, compact_min_bytes=0
+    )
+    state = SqlStateStore("sqlite://")
+
+    async def run() -> tuple[int, float, int]:
+        writer = SpanWriter(events, state, SystemClock(), idle_checkpoint_s=0.05)
+        await writer.start()
+        at_start = writer.stats.compactions  # an empty store: nothing to compact
+        await asyncio.to_thread(_fragment, events)  # earlier streaming, beside the writer
+        fragmented = events.free_space().free_ratio
+        spans = [make_span("last", attrs={"input.value": "x"})]
+        rows = request_rows(make_request(spans, "p"), None).rows
+        await writer.submit_table(rows_to_arrow(rows), ["p"], [])
+        for _ in range(100):  # idle: the writer checkpoints, then starts a compaction
+            await asyncio.sleep(0.05)
+            if writer.stats.compactions:
+                break
+        await writer.stop()
+        return at_start, fragmented, writer.stats.compactions
+
+    with ThreadPoolExecutor(1) as pool:
+        at_start, fragmented, compactions = pool.submit(lambda: asyncio.run(run())).result()
+    thread = events._compact_thread
+    assert thread is not None, (at_start, fragmented, compactions, events.free_space())
+    thread.join(60)
+    assert at_start == 0
+    assert fragmented > 0.05
+    assert compactions == 1
+    assert events.free_space().free_blocks == 0
+    assert events.stats().num_spans == 60 * 300 + 1
     events.close()
     state.close()

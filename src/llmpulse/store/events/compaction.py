@@ -137,11 +137,13 @@ def _sync_dir(folder: Path) -> None:
 
 def free_space(cur: duckdb.DuckDBPyConnection, catalog: str, path: Path) -> FreeSpace:
     """Total and free blocks of the attached database ``catalog``."""
-    row = cur.execute(
+    # fetchall, not fetchone: a result left unread keeps the cursor's transaction open, and
+    # an open transaction keeps every block it could read from being counted (or reused) as free.
+    rows = cur.execute(
         "SELECT total_blocks, free_blocks FROM pragma_database_size() WHERE database_name = ?",
         [catalog],
-    ).fetchone()
-    total, free = (int(row[0]), int(row[1])) if row else (0, 0)
+    ).fetchall()
+    total, free = (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
     return FreeSpace(total_blocks=total, free_blocks=free, bytes_on_disk=file_size(path))
 
 

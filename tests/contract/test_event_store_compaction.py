@@ -13,8 +13,10 @@ from store_factories import make_annotation, make_rag_span
 from llmpulse.domain.errors import Conflict
 from llmpulse.domain.ids import ProjectName
 from llmpulse.store.api import SpanQuery
+from llmpulse.store.events.codec import spans_to_arrow
 from llmpulse.store.events.compaction import compact_path, done_path, wal_path
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.events.migrate import current_version, load_migrations
 
 COMMIT = 300
 
@@ -145,7 +147,7 @@ def test_compaction_starts_only_past_the_free_ratio_and_size(tmp_path: Path) -> 
     store = DuckDBEventStore(path, compact_free_ratio=0.01, compact_min_bytes=0)
     ratio = store.free_space().free_ratio
     assert ratio > 0.01
-    assert store.compact_if_fragmented()
+    assert store.compact_if_fragmented(), migrated
     thread = store._compact_thread
     assert thread is not None
     thread.join(120)
@@ -194,3 +196,30 @@ def test_open_finishes_a_swap_whose_copy_was_marked_complete(tmp_path: Path) -> 
     store.close()
     assert not copy.exists()
     assert not done_path(path).exists()
+
+
+def test_a_file_left_half_free_by_the_layout_migration_gets_compacted(tmp_path: Path) -> None:
+    """Migration 0003 rewrites the span table; the old blocks stay free until compaction."""
+    path = tmp_path / "events.duckdb"
+    con = duckdb.connect(str(path))
+    current_version(con)
+    for m in load_migrations("duckdb")[:2]:
+        con.execute(m.sql)
+        con.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [m.version, m.name])
+    batch = spans_to_arrow([make_rag_span(i) for i in range(20_000)])
+    con.register("batch", batch)
+    con.execute("INSERT INTO spans SELECT * FROM batch")
+    con.close()
+
+    store = DuckDBEventStore(path, compact_free_ratio=0.25, compact_min_bytes=0)
+    migrated = store.free_space()
+    assert store.compact_if_fragmented(), migrated
+    thread = store._compact_thread
+    assert thread is not None
+    thread.join(120)
+    after = store.free_space()
+    assert store.stats().num_spans == 20_000
+    store.close()
+    assert migrated.free_ratio >= 0.25
+    assert after.free_blocks == 0
+    assert after.bytes_on_disk < migrated.bytes_on_disk

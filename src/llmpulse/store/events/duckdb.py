@@ -67,7 +67,7 @@ from llmpulse.store.events.compiler import (
 )
 from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
-from llmpulse.store.events.migrate import apply_migrations
+from llmpulse.store.events.migrate import apply_migrations, current_version
 from llmpulse.store.events.results import metric_frame, slice_frame
 
 _SPAN_COLS = ", ".join(SPAN_COLUMN_NAMES)
@@ -564,7 +564,13 @@ def _connect(path: Path | None, memory_limit: str) -> tuple[duckdb.DuckDBPyConne
         # 101 full rows otherwise decompresses every column of each row group it scans
         # (36 ms instead of 7 ms for the newest 100 of 1M spans of 3 kB).
         con.execute(f"SET GLOBAL late_materialization_max_rows = {MAX_LIMIT + 1}")
-        return con, apply_migrations(con, "duckdb")
+        before = current_version(con)
+        version = apply_migrations(con, "duckdb")
+        if version != before:
+            # A migration that rewrote a table frees the old blocks only at a checkpoint;
+            # without it the writer's first compaction check would see none free (ADR 0013).
+            con.execute(f"CHECKPOINT {_CATALOG}")
+        return con, version
     except BaseException:
         con.close()
         raise

@@ -223,3 +223,10 @@ def test_a_file_left_half_free_by_the_layout_migration_gets_compacted(tmp_path: 
     assert migrated.free_ratio >= 0.25
     assert after.free_blocks == 0
     assert after.bytes_on_disk < migrated.bytes_on_disk
+
+
+def test_spilled_sorts_go_beside_the_database(tmp_path: Path) -> None:
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    ((spill,),) = store._query("SELECT current_setting('temp_directory')")
+    store.close()
+    assert Path(spill) == tmp_path / "events.duckdb.tmp"

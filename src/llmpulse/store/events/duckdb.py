@@ -559,6 +559,11 @@ def _connect(path: Path | None, memory_limit: str) -> tuple[duckdb.DuckDBPyConne
         # A long statement (a migration that rewrites the span table) would otherwise draw
         # DuckDB's progress bar on the server's stdout.
         con.execute("SET enable_progress_bar = false")
+        if path is not None:
+            # Sorts that spill (a compaction's copy, a layout migration) write beside the
+            # database, not into `.tmp` under whatever directory the process started in.
+            spill = path.with_name(path.name + ".tmp")
+            con.execute(f"SET temp_directory = '{_quote(str(spill))}'")
         # Top-N over full rows: sort on (start_time, span_id) alone, then fetch the page's
         # other columns by row id. DuckDB does this only up to 50 rows by default; a page of
         # 101 full rows otherwise decompresses every column of each row group it scans

@@ -147,7 +147,7 @@ def test_compaction_starts_only_past_the_free_ratio_and_size(tmp_path: Path) -> 
     store = DuckDBEventStore(path, compact_free_ratio=0.01, compact_min_bytes=0)
     ratio = store.free_space().free_ratio
     assert ratio > 0.01
-    assert store.compact_if_fragmented(), migrated
+    assert store.compact_if_fragmented()
     thread = store._compact_thread
     assert thread is not None
     thread.join(120)

@@ -132,6 +132,10 @@ class DuckDBDialect:
         """Exact quantile, linear interpolation (numpy's default)."""
         return f"quantile_cont({expr}, {float(q)!r})"
 
+    def quantiles(self, expr: str, qs: Sequence[float]) -> str:
+        """Exact quantiles (one sort), as a list indexed from 1."""
+        return f"quantile_cont({expr}, [{', '.join(repr(float(q)) for q in qs)}])"
+
     def number_at(self, column: str) -> str:
         """JSON value at a bound path, as a double or NULL."""
         return f"TRY_CAST(json_extract_string({column}, ?) AS DOUBLE)"

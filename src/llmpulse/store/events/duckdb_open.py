@@ -21,7 +21,7 @@ import duckdb
 
 from llmpulse.domain.errors import FieldError, InvalidInput, StoreDamaged
 from llmpulse.store.events.compiler import MAX_LIMIT
-from llmpulse.store.events.migrate import apply_migrations
+from llmpulse.store.events.migrate import apply_migrations, current_version
 
 CATALOG = "events"
 ROW_GROUP_SIZE = 16_384
@@ -90,7 +90,17 @@ def connect(
         con.execute(f"USE {CATALOG}")
         if path is not None:
             verify_blocks(con, path)
-        return con, apply_migrations(con, "duckdb"), recovery
+            # Sorts that spill (a compaction's copy, a layout migration) write beside the
+            # database, not into `.tmp` under whatever directory the process started in.
+            spill = path.with_name(path.name + ".tmp")
+            con.execute(f"SET temp_directory = '{quote(str(spill))}'")
+        before = current_version(con)
+        version = apply_migrations(con, "duckdb")
+        if version != before:
+            # A migration that rewrote a table frees the old blocks only at a checkpoint;
+            # without it the writer's first compaction check would see none free (ADR 0019).
+            con.execute(f"CHECKPOINT {CATALOG}")
+        return con, version, recovery
     except BaseException:
         con.close()
         raise

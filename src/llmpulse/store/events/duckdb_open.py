@@ -200,18 +200,22 @@ def verify_blocks(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         StoreDamaged: the file is truncated.
     """
     rows = con.execute(
-        "SELECT block_size, total_blocks FROM pragma_database_size() WHERE database_name = ?",
+        "SELECT block_size, total_blocks, free_blocks FROM pragma_database_size() "
+        "WHERE database_name = ?",
         [CATALOG],
     ).fetchall()
     if not rows:
         return
-    block_size, total_blocks = (int(v) for v in rows[0])
-    need = _HEADER_BYTES + block_size * total_blocks if total_blocks else 0
+    block_size, total_blocks, free_blocks = (int(v) for v in rows[0])
+    # A checkpoint cuts free blocks off the end of the file but still counts them in the
+    # header's total, so only the used blocks are sure to be on disk.
+    used = total_blocks - free_blocks
+    need = _HEADER_BYTES + block_size * used if used else 0
     have = _size(path)
     if have < need:
         raise StoreDamaged(
             f"the event store {path} is damaged: it is {have} bytes long but its header "
-            f"lists {total_blocks} blocks of {block_size} bytes ({need} bytes), so the file "
+            f"lists {used} used blocks of {block_size} bytes ({need} bytes), so the file "
             f"was cut off. llmpulse will not start on it; {HELP}.",
             [FieldError("data_dir", f"{path.name} is truncated")],
         )

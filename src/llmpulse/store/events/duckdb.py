@@ -418,14 +418,15 @@ class DuckDBEventStore:
         ``COPY FROM DATABASE`` runs in one read transaction on a reader cursor, so the copy
         is consistent while ingest keeps committing (MVCC): nothing waits for it.
         """
-        cur = self._reader()
-        cur.execute(f"ATTACH '{quote(str(target))}' AS backup_target (ROW_GROUP_SIZE 16384)")
-        try:
-            cur.execute(f"COPY FROM DATABASE {CATALOG} TO backup_target")
-            (n,) = cur.execute("SELECT count(*) FROM backup_target.spans").fetchall()[0]
-            cur.execute("CHECKPOINT backup_target")
-        finally:
-            cur.execute("DETACH backup_target")
+        with self._swap.shared():  # a compaction does not swap the file out under the copy
+            cur = self._reader()
+            cur.execute(f"ATTACH '{quote(str(target))}' AS backup_target (ROW_GROUP_SIZE 16384)")
+            try:
+                cur.execute(f"COPY FROM DATABASE {CATALOG} TO backup_target")
+                (n,) = cur.execute("SELECT count(*) FROM backup_target.spans").fetchall()[0]
+                cur.execute("CHECKPOINT backup_target")
+            finally:
+                cur.execute("DETACH backup_target")
         return int(n)
 
     def warnings(self) -> list[str]:

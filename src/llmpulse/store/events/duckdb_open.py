@@ -149,12 +149,38 @@ def _attach_checked(con: duckdb.DuckDBPyConnection, path: Path) -> WalRecovery |
         return None
     except duckdb.Error as exc:
         position = _WAL_POSITION.search(str(exc))
-        if "replaying WAL" not in str(exc) or position is None:
+        torn = torn_entry(wal) if "not enough data" in str(exc) else None
+        if "replaying WAL" not in str(exc) or (position is None and torn is None):
             raise damaged(path, exc) from None
-        replayed = int(position.group(1))
+        replayed = int(position.group(1)) if position is not None else int(torn or 0)
     finally:
         con.execute("SET debug_abort_on_wal_failure = false")
     return _recover(con, path, wal_bytes, replayed)
+
+
+def torn_entry(wal: Path) -> int | None:
+    """Where the entry that a cut tore open starts, when the cut fell inside its 16-byte frame
+    header: DuckDB then says only "not enough data" instead of a byte position.
+
+    After the log's version entry, every entry is framed as a little-endian u64 payload size,
+    a u64 checksum and the payload. The frame chain is found as the first offset from which
+    at least three whole entries follow one another up to a torn one at the end of the file.
+    None when no such chain is found (the file is damaged otherwise).
+    """
+    data = wal.read_bytes()
+    for start in range(1, min(len(data), 4096)):
+        off, whole = start, 0
+        while off + 16 <= len(data):
+            size = int.from_bytes(data[off : off + 8], "little")
+            if not 0 < size <= len(data):
+                break
+            if off + 16 + size > len(data):
+                return off if whole >= 3 else None  # a torn payload: DuckDB names a position
+            off, whole = off + 16 + size, whole + 1
+        else:
+            if whole >= 3 and off < len(data):
+                return off  # the cut fell inside this entry's frame header
+    return None
 
 
 def _recover(

@@ -328,3 +328,41 @@ def test_slices_by_unit_over_no_spans_have_an_empty_total(
     frame = store.slices(q)
     assert frame.rows == []
     assert frame.total.n == 0
+
+
+def test_several_quantiles_of_one_field_per_bucket_and_group_match_numpy(
+    loaded: tuple[EventStore, list[Span]],
+) -> None:
+    """Quantiles of one field are computed together (one list quantile); each lands in its
+    own place between other metrics, with its own support count."""
+    store, spans = loaded
+    names = (
+        "latency_ms:p99", "count", "prompt_tokens:p50", "latency_ms:p50",
+        "cost_usd:sum", "prompt_tokens:p95", "latency_ms:p95",
+    )  # fmt: skip
+    q = MetricQuery(
+        P,
+        tuple(parse_metric(m) for m in names),
+        bucket=timedelta(hours=1),
+        group_by=("metadata.region",),
+    )
+    frame = store.metric(q)
+    assert frame.metrics == names
+    assert len(frame.rows) == 10  # 5 hours x 2 regions
+    for row in frame.rows:
+        assert row.bucket is not None
+        chosen = [
+            s
+            for s in spans
+            if (s.metadata or {})["region"] == row.group[0]
+            and row.bucket <= s.start_time < row.bucket + timedelta(hours=1)
+        ]
+        lat = np.array([_latency(s) for s in chosen])
+        tok = np.array([s.prompt_tokens for s in chosen], dtype=float)
+        expected = (
+            np.percentile(lat, 99), len(chosen), np.percentile(tok, 50), np.percentile(lat, 50),
+            sum(s.cost_usd or 0 for s in chosen), np.percentile(tok, 95), np.percentile(lat, 95),
+        )  # fmt: skip
+        assert row.n == len(chosen)
+        assert row.values == pytest.approx(expected, rel=1e-9)
+        assert row.support == (len(chosen),) * len(names)

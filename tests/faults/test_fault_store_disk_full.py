@@ -40,9 +40,9 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def _fill(fs: Path, leave: int) -> Path:
+def _fill(fs: Path, leave: int, name: str = "filler") -> Path:
     st = os.statvfs(fs)
-    filler = fs / "filler"
+    filler = fs / name
     with filler.open("wb") as f:
         f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
     return filler
@@ -67,6 +67,9 @@ def test_ingest_resumes_by_itself_after_the_disk_is_freed(small_fs: Path) -> Non
             refusals.append(spans_status)
             break
         assert refusals == [503], "a full disk must refuse ingest with 503"
+        # The failed commit gave its log bytes back: take them too, so that the checkpoint
+        # cannot fit in the file's free blocks either.
+        refill = _fill(small_fs, leave=64 * 1024, name="refill")
         time.sleep(3)  # the writer's idle checkpoint runs (and fails) on the full disk
         status, ids = send(server, PROJECT, 100, size=2000)
         assert status == 503
@@ -93,6 +96,7 @@ def test_ingest_resumes_by_itself_after_the_disk_is_freed(small_fs: Path) -> Non
         assert any("re-attached" in note for note in notes), notes
 
         filler.unlink()  # space is back; no restart from here on
+        refill.unlink()
         deadline = time.monotonic() + 20
         status = 0
         while status != 200 and time.monotonic() < deadline:

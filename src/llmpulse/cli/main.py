@@ -1,4 +1,4 @@
-"""`llmpulse` commands: serve, demo, metrics, segments, prices."""
+"""`llmpulse` commands: serve, demo, metrics, segments, prices, cohorts, db."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import typer
 
 from llmpulse.cli.cohorts_cmd import cohorts_app
 from llmpulse.cli.datadir_cmd import backup, open_verified, restore
+from llmpulse.cli.db_cmd import db_app
 from llmpulse.cli.keys_cmd import keys_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.segments_cmd import segments_app
@@ -46,6 +47,7 @@ app.add_typer(cohorts_app, name="cohorts")
 app.add_typer(keys_app, name="keys")
 app.command()(backup)
 app.command()(restore)
+app.add_typer(db_app, name="db")
 
 DataDirOpt = Annotated[
     Path | None,

@@ -53,6 +53,7 @@ class WriterStats:
     last_error: str | None = None
     failing: str | None = None  # why the latest commit failed; None once one succeeds
     checkpoints: int = 0
+    compactions: int = 0
     queued_spans: int = 0
     commit_seconds: list[float] = field(default_factory=list)
 
@@ -156,11 +157,14 @@ class SpanWriter:
     def _run(self) -> None:
         done = False
         dirty = False
+        self._maintain()
         while not done:
             try:
                 first = self._queue.get(timeout=self._idle_checkpoint_s if dirty else None)
             except queue.Empty:
                 dirty = not self._checkpoint()
+                if not dirty:
+                    self._maintain()
                 continue
             if first is None:
                 done = True
@@ -187,6 +191,15 @@ class SpanWriter:
             return False
         self.stats.checkpoints += 1
         return True
+
+    def _maintain(self) -> None:
+        """Start a background compaction if the store's file has too much free space (the
+        store decides; ADR 0019). Runs at start and after each idle checkpoint."""
+        try:
+            if self._events.compact_if_fragmented():
+                self.stats.compactions += 1
+        except Exception:
+            log.exception("could not start a compaction")
 
     def _drain(self, batch: list[_Work | None]) -> list[_Work | None]:
         n = sum(w.num_spans for w in batch if w is not None)

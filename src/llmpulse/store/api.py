@@ -265,6 +265,17 @@ class StoreStats:
     extra: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class CompactionResult:
+    """What one compaction of the event store did (sizes include the write-ahead log)."""
+
+    bytes_before: int
+    bytes_after: int
+    num_spans: int
+    num_tail_rows: int
+    pause_s: float
+
+
 class EventStore(Protocol):
     """An `EventStore` keeps spans and annotations, append-only, and answers reads."""
 
@@ -354,6 +365,15 @@ class EventStore(Protocol):
 
     def checkpoint(self) -> None:
         """Fold recent writes into the engine's compact storage (no-op where meaningless)."""
+        ...
+
+    def compact(self) -> CompactionResult | None:
+        """Give the engine's free space back, ingest and reads going on; None where
+        meaningless."""
+        ...
+
+    def compact_if_fragmented(self) -> bool:
+        """Start a background compaction if enough of the storage is free; True if started."""
         ...
 
     def close(self) -> None:

@@ -3,7 +3,9 @@
 ::
 
     <data dir>/
-    ├── events.duckdb      spans and annotations (DuckDBEventStore), plus events.duckdb.wal
+    ├── events.duckdb      spans and annotations (DuckDBEventStore), plus events.duckdb.wal,
+    │                      events.duckdb.tmp/ (spilled sorts) and, during a compaction,
+    │                      events.duckdb.compact (ADR 0019)
     ├── events.duckdb.journal  the ingest journal: batches since the last checkpoint
     ├── state.sqlite       projects, monitors, ... (SqlStateStore, Alembic-migrated)
     ├── llmpulse.lock      flock()ed while a process has the directory open

@@ -8,9 +8,11 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from contract.store_factories import make_rag_span
 from llmpulse.clock import SystemClock
 from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import ProjectName, SpanId
@@ -120,5 +122,48 @@ def test_one_unstorable_annotation_fails_only_its_own_request_in_a_group_commit(
     assert [s.num_spans for s in events.project_stats()] == [2]
     stored = events.list_annotations([SpanId(rows[0][2])])
     assert [a.id for a in stored] == ["a1"]
+
+
+def _fragment(events: DuckDBEventStore) -> None:
+    """Stream 60 commits of 300 RAG spans with a checkpoint after each: free blocks remain."""
+    for n in range(0, 60 * 300, 300):
+        events.append_spans([make_rag_span(n + k) for k in range(300)])
+        events.checkpoint()
+
+
+def test_writer_starts_a_compaction_after_an_idle_checkpoint_once_blocks_are_free(
+    tmp_path: Path,
+) -> None:
+    events = DuckDBEventStore(
+        tmp_path / "events.duckdb", compact_free_ratio=0.05, compact_min_bytes=0
+    )
+    state = SqlStateStore("sqlite://")
+
+    async def run() -> tuple[int, float, int]:
+        writer = SpanWriter(events, state, SystemClock(), idle_checkpoint_s=0.05)
+        await writer.start()
+        at_start = writer.stats.compactions  # an empty store: nothing to compact
+        await asyncio.to_thread(_fragment, events)  # earlier streaming, beside the writer
+        fragmented = events.free_space().free_ratio
+        spans = [make_span("last", attrs={"input.value": "x"})]
+        rows = request_rows(make_request(spans, "p"), None).rows
+        await writer.submit_table(rows_to_arrow(rows), ["p"], [])
+        for _ in range(100):  # idle: the writer checkpoints, then starts a compaction
+            await asyncio.sleep(0.05)
+            if writer.stats.compactions:
+                break
+        await writer.stop()
+        return at_start, fragmented, writer.stats.compactions
+
+    with ThreadPoolExecutor(1) as pool:
+        at_start, fragmented, compactions = pool.submit(lambda: asyncio.run(run())).result()
+    thread = events._compact_thread
+    assert thread is not None, (at_start, fragmented, compactions, events.free_space())
+    thread.join(60)
+    assert at_start == 0
+    assert fragmented > 0.05
+    assert compactions == 1
+    assert events.free_space().free_blocks == 0
+    assert events.stats().num_spans == 60 * 300 + 1
     events.close()
     state.close()

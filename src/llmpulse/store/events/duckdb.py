@@ -9,6 +9,7 @@ its WAL at commit, so the spans are durable when `append_spans` returns.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -19,7 +20,8 @@ from typing import Any
 
 import duckdb
 
-from llmpulse.domain.errors import Unavailable
+from llmpulse.clock import SystemClock
+from llmpulse.domain.errors import Conflict, Unavailable
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.store.api import (
@@ -44,6 +46,22 @@ from llmpulse.store.events.codec import (
     utc,
 )
 from llmpulse.store.events.columns import ANNOTATION_COLUMN_NAMES, SPAN_COLUMN_NAMES
+from llmpulse.store.events.compaction import (
+    COMPACT_CATALOG,
+    CompactionResult,
+    FreeSpace,
+    SwapLock,
+    compact_path,
+    copy_snapshot,
+    copy_tail,
+    file_size,
+    finish_swap,
+    free_space,
+    mark_done,
+    recover,
+    remove_leftovers,
+    take_marks,
+)
 from llmpulse.store.events.compiler import (
     add_cursor,
     compile_filters,
@@ -61,6 +79,7 @@ from llmpulse.store.events.duckdb_faults import (
 from llmpulse.store.events.duckdb_open import (
     CATALOG,
     DEFAULT_MEMORY_LIMIT,
+    ROW_GROUP_SIZE,
     WalRecovery,
     connect,
     quote,
@@ -83,6 +102,11 @@ _ANN_COLS = ", ".join(ANNOTATION_COLUMN_NAMES)
 _NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
 _START = SPAN_COLUMN_NAMES.index("start_time")
 _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
+# Compact when at least this share of the file's blocks is free (ADR 0019): 300 commits of
+# 300 spans left 30 % free, the layout migration about half.
+DEFAULT_COMPACT_FREE_RATIO = 0.25
+# ... and the file is at least this large (a small file is not worth a rewrite).
+DEFAULT_COMPACT_MIN_BYTES = 64 * 1024 * 1024
 
 
 class DuckDBDialect:
@@ -123,6 +147,10 @@ class DuckDBDialect:
         """Exact quantile, linear interpolation (numpy's default)."""
         return f"quantile_cont({expr}, {float(q)!r})"
 
+    def quantiles(self, expr: str, qs: Sequence[float]) -> str:
+        """Exact quantiles (one sort), as a list indexed from 1."""
+        return f"quantile_cont({expr}, [{', '.join(repr(float(q)) for q in qs)}])"
+
     def number_at(self, column: str) -> str:
         """JSON value at a bound path, as a double or NULL."""
         return f"TRY_CAST(json_extract_string({column}, ?) AS DOUBLE)"
@@ -158,16 +186,26 @@ class DuckDBEventStore:
         on_close: Callable[[], None] | None = None,
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
         journal: bool = True,
+        compact_free_ratio: float = DEFAULT_COMPACT_FREE_RATIO,
+        compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES,
     ) -> None:
         """Open (creating if needed) the database and bring its schema up to date.
 
         Args:
             path: the database file; None keeps everything in memory (tests).
             on_close: called once after the engine is closed (releases a data-dir lock).
+            memory_limit: DuckDB's buffer pool bound.
             journal: keep the ingest journal beside a database file (see `journal`).
+            compact_free_ratio: `compact_if_fragmented` compacts from this free share on.
+            compact_min_bytes: ... and only files at least this large.
         """
         self._path = path
         self._on_close = on_close
+        self._memory_limit = memory_limit
+        self._compact_free_ratio = compact_free_ratio
+        self._compact_min_bytes = compact_min_bytes
+        if path is not None:
+            recover(path)  # finish or undo a compaction that a crash interrupted
         self._con, self._schema_version, recovery = connect(path, memory_limit)
         self.wal_recovery: WalRecovery | None = recovery
         """What replaying a damaged write-ahead log at open recovered and lost (None: intact)."""
@@ -183,14 +221,18 @@ class DuckDBEventStore:
             except BaseException:
                 self._con.close()
                 raise
-            self._wal_size = _size(wal_path(path))
+            self._wal_size = file_size(wal_path(path))
         self._retries = RetryFilter(self._con)
         self.reattaches = 0
         """Times the database was re-attached after DuckDB invalidated it (failed checkpoint)."""
         self._write_lock = threading.Lock()
+        self._swap = SwapLock()
+        self._generation = 0
+        self._compacting = threading.Lock()
+        self._compact_cursor: duckdb.DuckDBPyConnection | None = None
+        self._compact_thread: threading.Thread | None = None
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
-        self._generation = 0
         self._closed = False
 
     # -- connections -------------------------------------------------------------------
@@ -202,21 +244,25 @@ class DuckDBEventStore:
         if cur is None or getattr(self._local, "generation", -1) != self._generation:
             # Under the write lock: `cursor()` must not run while an insert uses `_con`.
             with self._write_lock:
+                if self._closed:
+                    raise Unavailable("event store is closed")
                 cur = self._con.cursor()
                 cur.execute(f"USE {CATALOG}")  # a cursor starts in the empty in-memory catalog
                 self._cursors.append(cur)
-                self._local.generation = self._generation
             self._local.cursor = cur
+            self._local.generation = self._generation
         return cur
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        try:
-            rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
-        except duckdb.Error as exc:
-            if not invalidated(exc):
-                raise
-            self._reattach(exc)  # a checkpoint failed (disk full): re-attach, then ask again
-            rows = self._reader().execute(sql, list(params)).fetchall()
+        # The swap lock keeps a compaction from replacing the file under a running query.
+        with self._swap.shared():
+            try:
+                rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
+            except duckdb.Error as exc:
+                if not invalidated(exc):
+                    raise
+                self._reattach(exc)  # a checkpoint failed (disk full): re-attach, ask again
+                rows = self._reader().execute(sql, list(params)).fetchall()
         return rows
 
     def _reattach(self, cause: BaseException) -> None:
@@ -268,7 +314,7 @@ class DuckDBEventStore:
         """Empty the journal when DuckDB's automatic checkpoint emptied its log."""
         if self._journal is None or self._path is None:
             return
-        wal = _size(wal_path(self._path))
+        wal = file_size(wal_path(self._path))
         if wal < self._wal_size:
             self._journal.reset()
         self._wal_size = wal
@@ -374,14 +420,15 @@ class DuckDBEventStore:
         ``COPY FROM DATABASE`` runs in one read transaction on a reader cursor, so the copy
         is consistent while ingest keeps committing (MVCC): nothing waits for it.
         """
-        cur = self._reader()
-        cur.execute(f"ATTACH '{quote(str(target))}' AS backup_target (ROW_GROUP_SIZE 16384)")
-        try:
-            cur.execute(f"COPY FROM DATABASE {CATALOG} TO backup_target")
-            (n,) = cur.execute("SELECT count(*) FROM backup_target.spans").fetchall()[0]
-            cur.execute("CHECKPOINT backup_target")
-        finally:
-            cur.execute("DETACH backup_target")
+        with self._swap.shared():  # a compaction does not swap the file out under the copy
+            cur = self._reader()
+            cur.execute(f"ATTACH '{quote(str(target))}' AS backup_target (ROW_GROUP_SIZE 16384)")
+            try:
+                cur.execute(f"COPY FROM DATABASE {CATALOG} TO backup_target")
+                (n,) = cur.execute("SELECT count(*) FROM backup_target.spans").fetchall()[0]
+                cur.execute("CHECKPOINT backup_target")
+            finally:
+                cur.execute("DETACH backup_target")
         return int(n)
 
     def warnings(self) -> list[str]:
@@ -402,7 +449,7 @@ class DuckDBEventStore:
             if self._closed:
                 raise Unavailable("event store is closed")
             try:
-                self._con.execute("CHECKPOINT")
+                self._con.execute(f"CHECKPOINT {CATALOG}")
             except duckdb.Error as exc:
                 failure = exc
             else:
@@ -411,6 +458,148 @@ class DuckDBEventStore:
                 self._after_commit()
                 return
         raise self._write_failed(failure)
+
+    # -- compaction (ADR 0019) ---------------------------------------------------------
+
+    def free_space(self) -> FreeSpace:
+        """Block counts and size of the database file."""
+        with self._swap.shared():
+            cur = self._reader()
+            return free_space(cur, CATALOG, self._path) if self._path else FreeSpace(0, 0, 0)
+
+    def compact(self) -> CompactionResult | None:
+        """Rewrite the database into a new file without free blocks and swap it in.
+
+        Appends and queries go on during the copy; they wait only while the rows appended
+        meanwhile are copied and the files are swapped. None for an in-memory store.
+
+        Raises:
+            Conflict: a compaction is already running.
+        """
+        if self._path is None:
+            return None
+        if not self._compacting.acquire(blocking=False):
+            raise Conflict("a compaction of the event store is already running")
+        try:
+            return self._compact(self._path)
+        finally:
+            self._compacting.release()
+
+    def compact_if_fragmented(self) -> bool:
+        """Start a background compaction if the free share of the file passes the threshold.
+
+        Returns:
+            True when a compaction was started.
+        """
+        if self._path is None or self._closed:
+            return False
+        space = self.free_space()
+        if space.bytes_on_disk < self._compact_min_bytes:
+            return False
+        if space.free_ratio < self._compact_free_ratio:
+            return False
+        if not self._compacting.acquire(blocking=False):
+            return False
+        log.info(
+            "compacting the event store: %.0f %% of its blocks are free", space.free_ratio * 100
+        )
+        self._compact_thread = threading.Thread(
+            target=self._compact_in_background, name="llmpulse-compact", daemon=True
+        )
+        self._compact_thread.start()
+        return True
+
+    def _compact_in_background(self) -> None:
+        try:
+            if self._path is not None:
+                done = self._compact(self._path)
+                log.info(
+                    "event store compacted: %d -> %d bytes", done.bytes_before, done.bytes_after
+                )
+        except Exception:
+            if not self._closed:
+                log.exception("event store compaction failed")
+        finally:
+            self._compacting.release()
+
+    def _compact(self, path: Path) -> CompactionResult:
+        target = compact_path(path)
+        remove_leftovers(path)
+        bytes_before = file_size(path) + file_size(wal_path(path))
+        schema, _, _ = connect(target, self._memory_limit)  # the migrations make the schema
+        schema.close()
+        with self._write_lock:
+            if self._closed:
+                raise Unavailable("event store is closed")
+            self._con.execute(
+                f"ATTACH '{quote(str(target))}' AS {COMPACT_CATALOG} "
+                f"(ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
+            )
+            cur = self._compact_cursor = self._con.cursor()
+            marks = take_marks(cur, CATALOG)  # no append is in flight: a clean snapshot
+        try:
+            copy_snapshot(cur, CATALOG, marks)
+            with self._write_lock:  # catch up with the rows appended meanwhile
+                first, marks = marks, take_marks(cur, CATALOG)
+                self._con.execute(f"CHECKPOINT {CATALOG}")  # a short log for the swap
+                if self._journal is not None:
+                    self._journal.reset()  # the data file holds every committed row now
+                self._after_commit()
+            copy_snapshot(cur, CATALOG, marks, after=first)
+            with self._swap.exclusive(), self._write_lock:
+                paused_at = SystemClock().monotonic_s()
+                if self._closed:
+                    raise Unavailable("event store is closed")
+                tail = copy_tail(cur, CATALOG, marks)
+                (num_spans,) = cur.execute(f"SELECT count(*) FROM {CATALOG}.spans").fetchall()[0]
+                cur.execute(f"CHECKPOINT {COMPACT_CATALOG}")
+                self._con.execute(f"DETACH {COMPACT_CATALOG}")
+                mark_done(path)
+                self._swap_in(path)
+                pause_s = SystemClock().monotonic_s() - paused_at
+        except BaseException:
+            self._abandon_compaction(cur, path)
+            raise
+        return CompactionResult(bytes_before, file_size(path), int(num_spans), tail, pause_s)
+
+    def _swap_in(self, path: Path) -> None:
+        """Close the old database, put the new one in its place and reopen (locks held)."""
+        # Every row of the old database is in the new file: detach it without a checkpoint.
+        con = self._con
+        self._con = duckdb.connect(":memory:")  # closed by `_close_engine` in its place
+        self._close_engine()
+        con.execute("SET checkpoint_on_detach = 'DISABLED'")
+        con.execute(f"USE memory; DETACH {CATALOG}")
+        con.close()
+        try:
+            finish_swap(path)
+        finally:
+            recover(path)  # roll a half-finished swap forward (the marker is written)
+            self._con, self._schema_version, _ = connect(path, self._memory_limit)
+            self._generation += 1
+            self._retries = RetryFilter(self._con)  # it reads through the new connection
+        # The new file holds every committed row and has no log: the journal starts empty.
+        self._wal_size = file_size(wal_path(path))
+        if self._journal is not None:
+            self._journal.reset()
+
+    def _abandon_compaction(self, cur: duckdb.DuckDBPyConnection, path: Path) -> None:
+        with self._write_lock:
+            if not self._closed:
+                for sql in ("ROLLBACK", f"DETACH DATABASE IF EXISTS {COMPACT_CATALOG}"):
+                    with contextlib.suppress(duckdb.Error):
+                        (cur if sql == "ROLLBACK" else self._con).execute(sql)
+            self._compact_cursor = None
+        remove_leftovers(path)
+
+    def _close_engine(self) -> None:
+        if self._compact_cursor is not None:
+            self._compact_cursor.close()
+            self._compact_cursor = None
+        for cur in self._cursors:
+            cur.close()
+        self._cursors.clear()
+        self._con.close()
 
     def metric(self, q: MetricQuery) -> MetricFrame:
         """Metrics per (bucket, group); see `MetricQuery`."""
@@ -478,8 +667,8 @@ class DuckDBEventStore:
         (num_annotations,) = self._query("SELECT count(*) FROM annotations")[0]
         db_bytes = wal_bytes = 0
         if self._path is not None:
-            db_bytes = _size(self._path)
-            wal_bytes = _size(wal_path(self._path))
+            db_bytes = file_size(self._path)
+            wal_bytes = file_size(wal_path(self._path))
         return StoreStats(
             num_spans=num_spans,
             num_annotations=num_annotations,
@@ -494,17 +683,21 @@ class DuckDBEventStore:
         )
 
     def close(self) -> None:
-        """Checkpoint, close every cursor and the engine; safe to call twice."""
+        """Stop a running compaction, checkpoint, close every cursor and the engine; safe to
+        call twice."""
         with self._write_lock:
             if self._closed:
                 return
             self._closed = True
-            for cur in self._cursors:
-                cur.close()
-            self._cursors.clear()
-            self._con.close()
+            if self._compact_cursor is not None:
+                self._compact_cursor.interrupt()
+        thread = self._compact_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        with self._write_lock:
+            self._close_engine()
             if self._journal is not None and self._path is not None:
-                if not _size(wal_path(self._path)):
+                if not file_size(wal_path(self._path)):
                     self._journal.reset()  # closing checkpointed: the file holds it all
                 self._journal.close()
             self._journal_thread.shutdown()
@@ -527,10 +720,3 @@ def _unique_spans(rows: list[tuple[Any, ...]]) -> list[Span]:
 
 def _aware(value: datetime | None) -> datetime | None:
     return None if value is None else utc(value)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0

@@ -21,7 +21,7 @@ import duckdb
 
 from llmpulse.domain.errors import FieldError, InvalidInput, StoreDamaged
 from llmpulse.store.events.compiler import MAX_LIMIT
-from llmpulse.store.events.migrate import apply_migrations
+from llmpulse.store.events.migrate import apply_migrations, current_version
 
 CATALOG = "events"
 ROW_GROUP_SIZE = 16_384
@@ -90,7 +90,17 @@ def connect(
         con.execute(f"USE {CATALOG}")
         if path is not None:
             verify_blocks(con, path)
-        return con, apply_migrations(con, "duckdb"), recovery
+            # Sorts that spill (a compaction's copy, a layout migration) write beside the
+            # database, not into `.tmp` under whatever directory the process started in.
+            spill = path.with_name(path.name + ".tmp")
+            con.execute(f"SET temp_directory = '{quote(str(spill))}'")
+        before = current_version(con)
+        version = apply_migrations(con, "duckdb")
+        if version != before:
+            # A migration that rewrote a table frees the old blocks only at a checkpoint;
+            # without it the writer's first compaction check would see none free (ADR 0019).
+            con.execute(f"CHECKPOINT {CATALOG}")
+        return con, version, recovery
     except BaseException:
         con.close()
         raise
@@ -139,12 +149,38 @@ def _attach_checked(con: duckdb.DuckDBPyConnection, path: Path) -> WalRecovery |
         return None
     except duckdb.Error as exc:
         position = _WAL_POSITION.search(str(exc))
-        if "replaying WAL" not in str(exc) or position is None:
+        torn = torn_entry(wal) if "not enough data" in str(exc) else None
+        if "replaying WAL" not in str(exc) or (position is None and torn is None):
             raise damaged(path, exc) from None
-        replayed = int(position.group(1))
+        replayed = int(position.group(1)) if position is not None else int(torn or 0)
     finally:
         con.execute("SET debug_abort_on_wal_failure = false")
     return _recover(con, path, wal_bytes, replayed)
+
+
+def torn_entry(wal: Path) -> int | None:
+    """Where the entry that a cut tore open starts, when the cut fell inside its 16-byte frame
+    header: DuckDB then says only "not enough data" instead of a byte position.
+
+    After the log's version entry, every entry is framed as a little-endian u64 payload size,
+    a u64 checksum and the payload. The frame chain is found as the first offset from which
+    at least three whole entries follow one another up to a torn one at the end of the file.
+    None when no such chain is found (the file is damaged otherwise).
+    """
+    data = wal.read_bytes()
+    for start in range(1, min(len(data), 4096)):
+        off, whole = start, 0
+        while off + 16 <= len(data):
+            size = int.from_bytes(data[off : off + 8], "little")
+            if not 0 < size <= len(data):
+                break
+            if off + 16 + size > len(data):
+                return off if whole >= 3 else None  # a torn payload: DuckDB names a position
+            off, whole = off + 16 + size, whole + 1
+        else:
+            if whole >= 3 and off < len(data):
+                return off  # the cut fell inside this entry's frame header
+    return None
 
 
 def _recover(
@@ -190,18 +226,22 @@ def verify_blocks(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         StoreDamaged: the file is truncated.
     """
     rows = con.execute(
-        "SELECT block_size, total_blocks FROM pragma_database_size() WHERE database_name = ?",
+        "SELECT block_size, total_blocks, free_blocks FROM pragma_database_size() "
+        "WHERE database_name = ?",
         [CATALOG],
     ).fetchall()
     if not rows:
         return
-    block_size, total_blocks = (int(v) for v in rows[0])
-    need = _HEADER_BYTES + block_size * total_blocks if total_blocks else 0
+    block_size, total_blocks, free_blocks = (int(v) for v in rows[0])
+    # A checkpoint cuts free blocks off the end of the file but still counts them in the
+    # header's total, so only the used blocks are sure to be on disk.
+    used = total_blocks - free_blocks
+    need = _HEADER_BYTES + block_size * used if used else 0
     have = _size(path)
     if have < need:
         raise StoreDamaged(
             f"the event store {path} is damaged: it is {have} bytes long but its header "
-            f"lists {total_blocks} blocks of {block_size} bytes ({need} bytes), so the file "
+            f"lists {used} used blocks of {block_size} bytes ({need} bytes), so the file "
             f"was cut off. llmpulse will not start on it; {HELP}.",
             [FieldError("data_dir", f"{path.name} is truncated")],
         )

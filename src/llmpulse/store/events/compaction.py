@@ -1,0 +1,262 @@
+"""Compaction of the DuckDB event file (ADR 0019).
+
+DuckDB reuses free blocks for new rows but never shrinks its file, and neither ``VACUUM``
+nor ``CHECKPOINT`` gives free blocks back: under streaming ingest (many small commits) and
+after a layout migration a third to a half of the file is free. Compaction writes every row
+into a fresh file next to the database and swaps the two:
+
+1. *Prepare* (no lock): a new file ``<db>.compact`` gets the current schema from the
+   migrations themselves, so column compression and derived columns are exactly those of a
+   new store.
+2. *Copy* (no lock; appends and queries go on): one read transaction, opened under the
+   writer's lock so that no append is in flight, notes each table's highest ``rowid`` and
+   copies the rows up to it in ``(project, start_time)`` order. A second such pass copies
+   what was appended during the first, so that little is left for the locked step.
+3. *Tail* (writer's lock held: appends wait): rows appended meanwhile (``rowid`` above the
+   mark; the tables are append-only) are copied, the row counts of both files are compared
+   (a mismatch abandons the compaction), and the new file is checkpointed.
+4. *Swap* (writer's lock and the readers' swap lock): a marker file ``<db>.compact.done``
+   records that the new file is complete and durable; the old database is closed without a
+   checkpoint (its rows are all in the new file), its write-ahead log deleted, the new file
+   renamed over it, the directory synced and the marker removed; the store reopens.
+
+The marker is the commit point. `recover` runs at every open: without a marker, a
+``.compact`` file is an unfinished copy and is deleted (the old file and its log are
+untouched); with one, the swap is finished (roll forward), since the old log would otherwise
+be replayed onto the new file.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from llmpulse.store.api import CompactionResult
+
+__all__ = ["CompactionResult"]
+
+COMPACT_SUFFIX = ".compact"
+COMPACT_CATALOG = "events_compact"
+# Tables copied row by row; ``schema_version`` comes from running the migrations.
+COPIED_TABLES: tuple[tuple[str, str], ...] = (
+    ("spans", "project, start_time, rowid"),
+    ("annotations", "rowid"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FreeSpace:
+    """Block counts of the database file (``pragma_database_size``)."""
+
+    total_blocks: int
+    free_blocks: int
+    bytes_on_disk: int
+
+    @property
+    def free_ratio(self) -> float:
+        """Share of the file's blocks that hold nothing."""
+        return self.free_blocks / self.total_blocks if self.total_blocks else 0.0
+
+
+def compact_path(path: Path) -> Path:
+    """Where the compacted copy of ``path`` is written before the swap."""
+    return path.with_name(path.name + COMPACT_SUFFIX)
+
+
+def wal_path(path: Path) -> Path:
+    """DuckDB's write-ahead log of the database file ``path``."""
+    return path.with_name(path.name + ".wal")
+
+
+def done_path(path: Path) -> Path:
+    """The marker that says the compacted copy of ``path`` is complete."""
+    return path.with_name(path.name + COMPACT_SUFFIX + ".done")
+
+
+def remove_leftovers(path: Path) -> None:
+    """Delete an unfinished compacted copy (and its log)."""
+    target = compact_path(path)
+    for leftover in (target, wal_path(target)):
+        leftover.unlink(missing_ok=True)
+
+
+def recover(path: Path) -> None:
+    """Finish or undo a compaction that a crash interrupted (see the module docstring)."""
+    marker = done_path(path)
+    if marker.exists():
+        if compact_path(path).exists():
+            finish_swap(path)
+        else:
+            marker.unlink()
+            _sync_dir(path.parent)
+    remove_leftovers(path)
+
+
+def mark_done(path: Path) -> None:
+    """Record durably that the compacted copy is complete (the commit point).
+
+    Raises:
+        RuntimeError: the copy still has a write-ahead log (it was not checkpointed).
+    """
+    target = compact_path(path)
+    if wal_path(target).exists():
+        raise RuntimeError(f"write-ahead log {wal_path(target).name} left after checkpoint")
+    for synced in (target, path.parent):
+        fd = os.open(synced, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    with done_path(path).open("wb") as marker:
+        os.fsync(marker.fileno())
+    _sync_dir(path.parent)
+
+
+def finish_swap(path: Path) -> None:
+    """Replace the database by its complete compacted copy (old log first), then unmark."""
+    wal_path(path).unlink(missing_ok=True)
+    os.replace(compact_path(path), path)
+    _sync_dir(path.parent)
+    done_path(path).unlink()
+    _sync_dir(path.parent)
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def free_space(cur: duckdb.DuckDBPyConnection, catalog: str, path: Path) -> FreeSpace:
+    """Total and free blocks of the attached database ``catalog``."""
+    # fetchall, not fetchone: a result left unread keeps the cursor's transaction open, and
+    # an open transaction keeps every block it could read from being counted (or reused) as free.
+    rows = cur.execute(
+        "SELECT total_blocks, free_blocks FROM pragma_database_size() WHERE database_name = ?",
+        [catalog],
+    ).fetchall()
+    total, free = (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+    return FreeSpace(total_blocks=total, free_blocks=free, bytes_on_disk=file_size(path))
+
+
+def file_size(path: Path) -> int:
+    """Bytes of a file, 0 if it does not exist."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def copy_snapshot(
+    cur: duckdb.DuckDBPyConnection,
+    source: str,
+    marks: dict[str, int],
+    after: dict[str, int] | None = None,
+) -> None:
+    """Copy each table's rows up to its mark (and above ``after``'s) into the compacted copy,
+    in the transaction `take_marks` opened, and commit it."""
+    for table, order in COPIED_TABLES:
+        cur.execute(
+            f"INSERT INTO {COMPACT_CATALOG}.{table} SELECT * FROM {source}.{table} "
+            f"WHERE rowid > ? AND rowid <= ? ORDER BY {order}",
+            [-1 if after is None else after[table], marks[table]],
+        )
+    cur.execute("COMMIT")
+
+
+def take_marks(cur: duckdb.DuckDBPyConnection, source: str) -> dict[str, int]:
+    """Open a read transaction on ``cur`` and note each table's highest row id in it."""
+    cur.execute("BEGIN TRANSACTION")
+    marks: dict[str, int] = {}
+    for table, _ in COPIED_TABLES:
+        row = cur.execute(f"SELECT coalesce(max(rowid), -1) FROM {source}.{table}").fetchone()
+        marks[table] = int(row[0]) if row else -1
+    return marks
+
+
+def copy_tail(cur: duckdb.DuckDBPyConnection, source: str, marks: dict[str, int]) -> int:
+    """Copy rows appended after the marks; check both files hold the same rows.
+
+    Returns:
+        The number of rows copied.
+
+    Raises:
+        RuntimeError: the row counts differ (rows were removed meanwhile): do not swap.
+    """
+    copied = 0
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        for table, _ in COPIED_TABLES:
+            row = cur.execute(
+                f"SELECT count(*) FROM {source}.{table} WHERE rowid > ?", [marks[table]]
+            ).fetchone()
+            copied += int(row[0]) if row else 0
+            cur.execute(
+                f"INSERT INTO {COMPACT_CATALOG}.{table} SELECT * FROM {source}.{table} "
+                "WHERE rowid > ? ORDER BY rowid",
+                [marks[table]],
+            )
+            _check_counts(cur, source, table)
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    return copied
+
+
+def _check_counts(cur: duckdb.DuckDBPyConnection, source: str, table: str) -> None:
+    row = cur.execute(
+        f"SELECT (SELECT count(*) FROM {source}.{table}), "
+        f"(SELECT count(*) FROM {COMPACT_CATALOG}.{table})"
+    ).fetchone()
+    if row is None or row[0] != row[1]:
+        raise RuntimeError(f"compaction of {table} copied {row and row[1]} of {row and row[0]}")
+
+
+class SwapLock:
+    """Many readers or one swapper; a waiting swapper holds off new readers."""
+
+    def __init__(self) -> None:
+        """An unheld lock."""
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._swapping = False
+        self._waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        """Held by a query for its duration."""
+        with self._cond:
+            while self._swapping or self._waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Held while the database file is swapped."""
+        with self._cond:
+            self._waiting += 1
+            while self._swapping or self._readers:
+                self._cond.wait()
+            self._waiting -= 1
+            self._swapping = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._swapping = False
+                self._cond.notify_all()

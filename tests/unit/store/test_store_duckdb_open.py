@@ -1,0 +1,114 @@
+"""Opening a DuckDB event file: the truncation check does not mistake free tail blocks."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from contract.store_factories import make_rag_span
+from llmpulse.domain.errors import StoreDamaged
+from llmpulse.store.events.duckdb import DuckDBEventStore
+
+
+def _blocks(path: Path) -> tuple[int, int, int]:
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"ATTACH '{path}' AS x (READ_ONLY)")
+        rows = con.execute(
+            "SELECT block_size, total_blocks, free_blocks FROM pragma_database_size() "
+            "WHERE database_name = 'x'"
+        ).fetchall()
+    finally:
+        con.close()
+    size, total, free = (int(v) for v in rows[0])
+    return size, total, free
+
+
+def _fragmented(path: Path) -> int:
+    """Streamed commits with checkpoints, then one more open and append: the last checkpoint
+    leaves free blocks at the end of the file, which DuckDB cuts off but still counts."""
+    store = DuckDBEventStore(path)
+    for n in range(0, 900, 300):
+        store.append_spans([make_rag_span(n + k) for k in range(300)])
+        store.checkpoint()
+    store.close()
+    store = DuckDBEventStore(path)
+    store.append_spans([make_rag_span(900)])
+    store.close()
+    return 901
+
+
+def test_a_file_whose_free_tail_blocks_were_cut_off_opens(tmp_path: Path) -> None:
+    path = tmp_path / "events.duckdb"
+    n = _fragmented(path)
+    size, total, free = _blocks(path)
+    assert path.stat().st_size < 3 * 4096 + size * total  # the header counts a missing block
+    assert free > 0
+    store = DuckDBEventStore(path)
+    assert store.stats().num_spans == n
+    store.close()
+
+
+def test_a_file_cut_inside_its_used_blocks_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "events.duckdb"
+    _fragmented(path)
+    size, total, free = _blocks(path)
+    os.truncate(path, 3 * 4096 + size * (total - free - 1))
+    with pytest.raises(StoreDamaged, match="cut off"):
+        DuckDBEventStore(path).close()
+
+
+def _crash_copy(tmp_path: Path) -> Path:
+    """A data file and its log as a crash leaves them: copied while the store is open, after
+    20 commits and before any checkpoint."""
+    store = DuckDBEventStore(tmp_path / "live.duckdb", journal=False)
+    for n in range(0, 2000, 100):
+        store.append_spans([make_rag_span(n + k) for k in range(100)])
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for name in ("live.duckdb", "live.duckdb.wal"):
+        shutil.copyfile(tmp_path / name, crashed / name.replace("live", "events"))
+    store.close()
+    return crashed / "events.duckdb"
+
+
+def _entry_after(path: Path, cut: int) -> int:
+    """Where DuckDB says the entry torn by a cut at ``cut`` starts its payload."""
+    wal = path.with_name(path.name + ".wal")
+    whole = wal.read_bytes()
+    os.truncate(wal, cut)
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET debug_abort_on_wal_failure = true")
+        with pytest.raises(duckdb.Error, match="byte position") as caught:
+            con.execute(f"ATTACH '{path}' AS x (READ_ONLY)")
+    finally:
+        con.close()
+        wal.write_bytes(whole)
+    found = re.search(r"byte position (\d+)", str(caught.value))
+    assert found is not None
+    return int(found.group(1))
+
+
+def test_a_log_cut_inside_an_entry_frame_is_replayed_up_to_that_entry(tmp_path: Path) -> None:
+    """A cut inside an entry's 16-byte frame header: DuckDB names no byte position."""
+    path = _crash_copy(tmp_path)
+    wal = path.with_name(path.name + ".wal")
+    payload = _entry_after(path, wal.stat().st_size // 2)
+    frame = payload - 16
+    os.truncate(wal, frame + 8)  # inside the frame: size read, checksum cut
+    store = DuckDBEventStore(path, journal=False)
+    try:
+        recovery = store.wal_recovery
+        assert recovery is not None
+        assert recovery.replayed_bytes == frame
+        assert recovery.wal_bytes == frame + 8
+        assert 0 < recovery.spans_recovered < 2000
+        assert store.stats().num_spans == recovery.spans_in_file + recovery.spans_recovered
+    finally:
+        store.close()

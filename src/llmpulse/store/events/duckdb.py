@@ -32,6 +32,7 @@ from llmpulse.store.api import (
     SliceQuery,
     SpanQuery,
     StoreStats,
+    TraceTotals,
     UnitFrame,
     UnitQuery,
 )
@@ -48,6 +49,7 @@ from llmpulse.store.events.compiler import (
     compile_filters,
     encode_cursor,
 )
+from llmpulse.store.events import listing
 from llmpulse.store.events.dedupe import RetryFilter
 from llmpulse.store.events.duckdb_faults import (
     first_line,
@@ -316,6 +318,10 @@ class DuckDBEventStore:
             InvalidInput: a filter, the limit or the cursor is not acceptable.
         """
         where = compile_filters(q, DIALECT)
+        if not listing.newest_first(q):
+            rows, after = listing.sorted_rows(self._query, q, where, _SPAN_COLS)
+            return Page(items=_unique_spans(rows), next_cursor=after)
+        listing.add_ranges(where, q)
         add_cursor(where, q.cursor)
         rows = self._query(
             f"SELECT {_SPAN_COLS} FROM spans WHERE {where.sql()} {_NEWEST_FIRST} LIMIT ?",
@@ -326,6 +332,14 @@ class DuckDBEventStore:
             rows = rows[: q.limit]
             next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
         return Page(items=_unique_spans(rows), next_cursor=next_cursor)
+
+    def count_spans(self, q: SpanQuery) -> int:
+        """How many spans match ``q``'s filters (its cursor and limit are ignored)."""
+        return listing.count_rows(self._query, q, compile_filters(q, DIALECT))
+
+    def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
+        """Per trace: total tokens, cost, error count and span count over all its spans."""
+        return listing.trace_totals(self._query, trace_ids)
 
     def get_trace(self, trace_id: TraceId) -> list[Span]:
         """Every span of one trace (any project), oldest first."""

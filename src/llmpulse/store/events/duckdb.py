@@ -36,6 +36,7 @@ from llmpulse.store.api import (
     UnitFrame,
     UnitQuery,
 )
+from llmpulse.store.events import listing
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
     row_to_annotation,
@@ -49,7 +50,6 @@ from llmpulse.store.events.compiler import (
     compile_filters,
     encode_cursor,
 )
-from llmpulse.store.events import listing
 from llmpulse.store.events.dedupe import RetryFilter
 from llmpulse.store.events.duckdb_faults import (
     first_line,

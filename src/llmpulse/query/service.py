@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar, cast
 
 from llmpulse.domain.errors import NotFound
@@ -23,6 +23,7 @@ from llmpulse.store.api import (
     SliceQuery,
     SpanQuery,
     StateStore,
+    TraceTotals,
     UnitFrame,
     UnitQuery,
 )
@@ -152,6 +153,15 @@ class QueryService:
     async def list_spans(self, q: SpanQuery, *, keep: bool = True) -> Page[Span]:
         """One page of spans, newest first (``keep``: see `memo`)."""
         return await self._cached("spans", q, lambda: self._events.list_spans(q), keep)
+
+    async def count_spans(self, q: SpanQuery) -> int:
+        """How many spans match ``q``'s filters (cursor and limit ignored)."""
+        key = replace(q, cursor=None, limit=1, sort="time", descending=True)
+        return await self._cached("count", key, lambda: self._events.count_spans(key))
+
+    async def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
+        """Per trace: total tokens, cost, error count and span count over all its spans."""
+        return await asyncio.to_thread(self._events.trace_totals, trace_ids)
 
     async def get_trace(self, trace_id: TraceId) -> Trace:
         """A whole trace as a tree."""

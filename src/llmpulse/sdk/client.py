@@ -19,12 +19,11 @@ from urllib.parse import quote
 
 import httpx
 
-from llmpulse.domain.errors import FieldError
 from llmpulse.domain.ids import check_project_name
 from llmpulse.sdk.admin import AdminMixin
 from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
-from llmpulse.sdk.errors import LlmpulseApiError
+from llmpulse.sdk.errors import error_from as _error
 from llmpulse.sdk.keys import KeysMixin
 from llmpulse.sdk.query_params import Params
 from llmpulse.sdk.records import (
@@ -36,6 +35,7 @@ from llmpulse.sdk.records import (
 )
 from llmpulse.sdk.schema import Schema, dataframe_to_records, evaluations_to_annotations
 from llmpulse.sdk.sessions import SessionsMixin
+from llmpulse.sdk.traces import TracesMixin
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
@@ -75,22 +75,6 @@ def _rejections(items: object, offset: int) -> list[RejectedRecord]:
     return out
 
 
-def _error(response: httpx.Response) -> LlmpulseApiError:
-    try:
-        body = response.json()
-    except ValueError:
-        return LlmpulseApiError(response.status_code, response.text[:500] or response.reason_phrase)
-    if not isinstance(body, dict):
-        return LlmpulseApiError(response.status_code, str(body)[:500])
-    errors = [
-        FieldError(str(e.get("path", "")), str(e.get("message", "")))
-        for e in body.get("errors") or []
-        if isinstance(e, dict)
-    ]
-    detail = body.get("detail") or body.get("title") or response.reason_phrase
-    return LlmpulseApiError(response.status_code, str(detail), errors)
-
-
 def _retry_after_s(response: httpx.Response, attempt: int) -> float:
     header = str(response.headers.get("retry-after", ""))
     try:
@@ -100,7 +84,7 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
     return min(max(seconds, 0.0), 60.0)
 
 
-class Client(AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin):
+class Client(AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin):
     """A connection to one llmpulse server.
 
     Logging methods are defined here; metric, segment, fairness, comparison and price

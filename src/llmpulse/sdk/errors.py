@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from llmpulse.domain.errors import FieldError, LlmpulseError
 
 
@@ -21,3 +23,20 @@ class LlmpulseApiError(LlmpulseError):
     def __str__(self) -> str:
         first = f" ({self.errors[0].path}: {self.errors[0].message})" if self.errors else ""
         return f"HTTP {self.status}: {self.detail}{first}"
+
+
+def error_from(response: httpx.Response) -> LlmpulseApiError:
+    """The error of a non-2xx answer, with the problem's field paths when it has them."""
+    try:
+        body = response.json()
+    except ValueError:
+        return LlmpulseApiError(response.status_code, response.text[:500] or response.reason_phrase)
+    if not isinstance(body, dict):
+        return LlmpulseApiError(response.status_code, str(body)[:500])
+    errors = [
+        FieldError(str(e.get("path", "")), str(e.get("message", "")))
+        for e in body.get("errors") or []
+        if isinstance(e, dict)
+    ]
+    detail = body.get("detail") or body.get("title") or response.reason_phrase
+    return LlmpulseApiError(response.status_code, str(detail), errors)

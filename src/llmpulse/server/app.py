@@ -23,6 +23,7 @@ from llmpulse.server.routes import (
 from llmpulse.server.routes import (
     backup,
     cohorts,
+    export,
     health,
     keys,
     metrics,
@@ -98,6 +99,7 @@ def create_app(
         otlp,
         projects,
         spans,
+        export,
         annotation_routes,
         predictions,
         metrics,

@@ -67,6 +67,28 @@ class SpanQuery:
     conditions: tuple[Condition, ...] = ()  # a saved cohort's conditions, ANDed
     limit: int = 100
     cursor: str | None = None  # opaque, from a previous Page.next_cursor
+    sort: str = "time"  # one of time, latency, tokens, cost (see store.events.listing)
+    descending: bool = True
+    ranges: tuple[ValueRange, ...] = ()  # numeric bounds on latency_ms, cost_usd, total_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRange:
+    """Inclusive bounds on one numeric span column (``None``: unbounded)."""
+
+    key: str  # latency, tokens or cost
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TraceTotals:
+    """What a trace's root row shows: sums over all the trace's spans."""
+
+    total_tokens: int
+    cost_usd: float
+    errors: int
+    num_spans: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +317,14 @@ class EventStore(Protocol):
 
     def list_spans(self, q: SpanQuery) -> Page[Span]:
         """List spans matching ``q``, newest first, one page at a time."""
+        ...
+
+    def count_spans(self, q: SpanQuery) -> int:
+        """How many spans match ``q``'s filters and ranges (cursor and limit ignored)."""
+        ...
+
+    def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
+        """Per trace id: totals over all its spans (ids without spans are left out)."""
         ...
 
     def get_trace(self, trace_id: TraceId) -> list[Span]:

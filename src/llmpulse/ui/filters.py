@@ -19,6 +19,7 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import SpanKind, StatusCode
 from llmpulse.query.filters import parse_attr, parse_enum
 from llmpulse.store.api import SpanQuery, TimeRange
+from llmpulse.ui.sorting import BOUND_PARAMS, parse_bounds, parse_sort
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -46,6 +47,9 @@ class FilterForm:
     all_spans: bool = False
     limit: str = ""
     cursor: str = ""
+    sort: str = ""
+    order: str = ""
+    bounds: tuple[tuple[str, str], ...] = ()  # (parameter, raw value) of the range inputs
 
     @classmethod
     def from_params(cls, params: Iterable[tuple[str, str]]) -> FilterForm:
@@ -69,14 +73,21 @@ class FilterForm:
             all_spans=one("all").lower() in ("1", "true", "on", "yes"),
             limit=one("limit"),
             cursor=one("cursor"),
+            sort=one("sort"),
+            order=one("order"),
+            bounds=tuple((k, one(k)) for k in BOUND_PARAMS if one(k)),
         )
+
+    def bound(self, param: str) -> str:
+        """The raw value of one range input (``min_latency_ms``, …), or ``""``."""
+        return dict(self.bounds).get(param, "")
 
     @property
     def is_filtered(self) -> bool:
         """Whether any narrowing filter is set (the root/all toggle does not count)."""
         return any(
             (self.start, self.end, self.kinds, self.status, self.models, self.names)
-        ) or bool(self.attrs or self.text)
+        ) or bool(self.attrs or self.text or self.bounds)
 
     def to_query(self, project: ProjectName) -> SpanQuery:
         """Build the logical query.
@@ -97,6 +108,8 @@ class FilterForm:
             _collect(parse_attr, errors, raw, f"attr[{i}]") for i, raw in enumerate(self.attrs)
         )
         limit = _parse_limit(self.limit, errors)
+        sort, descending = parse_sort(self.sort, self.order, errors)
+        ranges = parse_bounds(dict(self.bounds), errors)
         if errors:
             raise InvalidInput("; ".join(f"{e.path}: {e.message}" for e in errors), errors)
         return SpanQuery(
@@ -111,6 +124,9 @@ class FilterForm:
             root_only=not self.all_spans,
             limit=limit,
             cursor=self.cursor or None,
+            sort=sort,
+            descending=descending,
+            ranges=ranges,
         )
 
 

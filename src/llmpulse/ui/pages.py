@@ -22,6 +22,7 @@ from llmpulse.domain.spans import Span
 from llmpulse.governance.sessions import sees
 from llmpulse.query.clip import clip_span
 from llmpulse.query.service import Trace
+from llmpulse.store.api import SpanQuery, TraceTotals
 from llmpulse.ui import views
 from llmpulse.ui.analysis_pages import build_analysis_router
 from llmpulse.ui.dashboard import build_dashboard_router
@@ -36,6 +37,7 @@ from llmpulse.ui.login_page import build_login_router
 from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
 from llmpulse.ui.sessions_page import build_sessions_router
+from llmpulse.ui.sorting import EXPORT_FORMATS, SORT_CHOICES, export_url, sort_url
 from llmpulse.ui.templating import STATIC_PREFIX, Renderer, path_quote
 
 
@@ -118,15 +120,29 @@ async def _traces_context(
     errors: list[str] = []
     spans: list[Span] = []
     next_url = None
+    total: int | None = None
+    totals: dict[str, TraceTotals] = {}
+    query: SpanQuery | None = None
     try:
-        page = await reader.list_spans(form.to_query(project))
+        query = form.to_query(project)
+        page = await reader.list_spans(query)
     except InvalidInput as e:
         errors = error_lines(e)
     else:
         spans = page.items
         if page.next_cursor:
             next_url = "?" + replace_param(params, "cursor", page.next_cursor)
+        total = await reader.count_spans(query)
+        totals = await reader.trace_totals([s.trace_id for s in spans if not s.parent_span_id])
+    current = (query.sort, query.descending) if query else ("time", True)
     return {
+        "total": total,
+        "totals": totals,
+        "sort": current,
+        "sort_urls": {k: sort_url(params, k, current) for k in SORT_CHOICES},
+        "export_urls": {
+            f: export_url(path_quote(project), params, form.all_spans, f) for f in EXPORT_FORMATS
+        },
         "title": f"{project} · traces",
         "project": project,
         "form": form,

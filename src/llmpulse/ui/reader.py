@@ -20,7 +20,7 @@ from llmpulse.domain.spans import Annotation, Span
 from llmpulse.query.cohorts import CohortService
 from llmpulse.query.segments import SegmentService
 from llmpulse.query.service import ProjectSummary, QueryService, Trace
-from llmpulse.store.api import Page, SpanQuery
+from llmpulse.store.api import Page, SpanQuery, TraceTotals
 
 
 class TraceReader(Protocol):
@@ -36,6 +36,14 @@ class TraceReader(Protocol):
 
     async def list_spans(self, q: SpanQuery) -> Page[Span]:
         """One page of spans, newest first."""
+        ...
+
+    async def count_spans(self, q: SpanQuery) -> int:
+        """How many spans match ``q``'s filters (cursor and limit ignored)."""
+        ...
+
+    async def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
+        """Per trace: total tokens, cost, error count and span count."""
         ...
 
     async def get_trace(self, trace_id: TraceId) -> Trace:

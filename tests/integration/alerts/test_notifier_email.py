@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from batches import LINK, alert, batch
 
 from fakes.smtp import SmtpFake, free_port
 from llmpulse.alerts.notifiers import AlertStatus, EmailNotifier, SmtpConfig
+from support.aio import run as run_coro
 
 
 def config(port: int, *to: str) -> SmtpConfig:
@@ -17,7 +16,7 @@ def config(port: int, *to: str) -> SmtpConfig:
 def test_email_is_delivered_with_text_and_html_parts() -> None:
     b = batch(alert("eu"), alert("us", AlertStatus.RESOLVED))
     with SmtpFake() as fake:
-        d = asyncio.run(EmailNotifier(config(fake.port, "a@example.org", "b@example.org")).send(b))
+        d = run_coro(EmailNotifier(config(fake.port, "a@example.org", "b@example.org")).send(b))
     assert d.ok, d.detail
     ((sender, rcpts, msg),) = fake.messages
     assert sender == "llmpulse@example.org"
@@ -36,8 +35,8 @@ def test_email_permanent_refusal_is_final_and_temporary_is_retryable() -> None:
     with SmtpFake() as fake:
         fake.reject_rcpt["gone@example.org"] = "550 5.1.1 no such user"
         fake.reject_rcpt["busy@example.org"] = "451 4.3.0 try again later"
-        gone = asyncio.run(EmailNotifier(config(fake.port, "gone@example.org")).send(batch()))
-        busy = asyncio.run(EmailNotifier(config(fake.port, "busy@example.org")).send(batch()))
+        gone = run_coro(EmailNotifier(config(fake.port, "gone@example.org")).send(batch()))
+        busy = run_coro(EmailNotifier(config(fake.port, "busy@example.org")).send(batch()))
     assert (gone.ok, gone.retryable) == (False, False)
     assert "550" in gone.detail
     assert (busy.ok, busy.retryable) == (False, True)
@@ -46,5 +45,5 @@ def test_email_permanent_refusal_is_final_and_temporary_is_retryable() -> None:
 
 
 def test_email_to_a_server_that_is_down_is_retryable() -> None:
-    d = asyncio.run(EmailNotifier(config(free_port())).send(batch()))
+    d = run_coro(EmailNotifier(config(free_port())).send(batch()))
     assert (d.ok, d.retryable) == (False, True)

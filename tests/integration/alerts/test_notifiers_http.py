@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from batches import LINK, alert, batch
@@ -19,6 +18,7 @@ from llmpulse.alerts.notifiers import (
     WebhookNotifier,
 )
 from llmpulse.alerts.notifiers.webhook import verify_signature
+from support.aio import run as run_coro
 
 ROUTING_KEY = "e93facc04764012d7bfb002500d5d1a6"
 
@@ -35,7 +35,7 @@ class Sleeps:
 
 def test_webhook_signs_the_body_and_the_receiver_verifies_it() -> None:
     with webhook_receiver(secret="s3cret") as rx:
-        d = asyncio.run(WebhookNotifier(rx.url + "/hook", secret="s3cret").send(batch()))
+        d = run_coro(WebhookNotifier(rx.url + "/hook", secret="s3cret").send(batch()))
     assert d.ok
     assert d.attempts == 1
     req = rx.requests[0]
@@ -47,7 +47,7 @@ def test_webhook_signs_the_body_and_the_receiver_verifies_it() -> None:
 
 def test_webhook_with_the_wrong_secret_is_refused_and_not_retried() -> None:
     with webhook_receiver(secret="s3cret") as rx:
-        d = asyncio.run(WebhookNotifier(rx.url, secret="other").send(batch()))
+        d = run_coro(WebhookNotifier(rx.url, secret="other").send(batch()))
     assert (d.ok, d.retryable, d.attempts, len(rx.requests)) == (False, False, 1, 1)
     assert "401" in d.detail
 
@@ -55,7 +55,7 @@ def test_webhook_with_the_wrong_secret_is_refused_and_not_retried() -> None:
 def test_webhook_alertmanager_format_is_accepted_as_version_4() -> None:
     b = batch(alert("eu"), alert("us", AlertStatus.RESOLVED))
     with webhook_receiver(alertmanager=True) as rx:
-        d = asyncio.run(WebhookNotifier(rx.url, payload_format="alertmanager").send(b))
+        d = run_coro(WebhookNotifier(rx.url, payload_format="alertmanager").send(b))
     assert d.ok, d.detail
     doc = json.loads(rx.requests[0].body)
     assert alertmanager_errors(doc) == []
@@ -77,7 +77,7 @@ def test_webhook_alertmanager_max_alerts_counts_truncated() -> None:
     b = batch(alert("eu"), alert("us"), alert("ap"))
     with webhook_receiver(alertmanager=True) as rx:
         n = WebhookNotifier(rx.url, payload_format="alertmanager", max_alerts=2)
-        assert asyncio.run(n.send(b)).ok
+        assert run_coro(n.send(b)).ok
     doc = json.loads(rx.requests[0].body)
     assert (len(doc["alerts"]), doc["truncatedAlerts"]) == (2, 1)
 
@@ -87,7 +87,7 @@ def test_webhook_retries_5xx_and_429_honouring_retry_after() -> None:
     with webhook_receiver() as rx:
         rx.script = [Reply(503), Reply(429, headers={"Retry-After": "7"}), Reply(502)]
         policy = RetryPolicy(attempts=5, base_delay_s=0.5, max_delay_s=30)
-        d = asyncio.run(WebhookNotifier(rx.url, retry=policy, sleep=sleeps).send(batch()))
+        d = run_coro(WebhookNotifier(rx.url, retry=policy, sleep=sleeps).send(batch()))
     assert d.ok
     assert d.attempts == 4
     assert len(rx.requests) == 4
@@ -101,7 +101,7 @@ def test_webhook_gives_up_after_the_attempts_and_says_it_may_be_retried_later() 
     with webhook_receiver() as rx:
         rx.script = [Reply(503, headers={"Retry-After": "120"})] * 3
         policy = RetryPolicy(attempts=3, base_delay_s=1, max_delay_s=10)
-        d = asyncio.run(WebhookNotifier(rx.url, retry=policy, sleep=sleeps).send(batch()))
+        d = run_coro(WebhookNotifier(rx.url, retry=policy, sleep=sleeps).send(batch()))
     assert (d.ok, d.retryable, d.retry_after_s, d.attempts) == (False, True, 120.0, 3)
     assert sleeps.waits == [10, 10]  # capped by max_delay_s
 
@@ -110,7 +110,7 @@ def test_webhook_to_a_closed_port_is_a_retryable_failure() -> None:
     with webhook_receiver() as rx:
         url = rx.url
     sleeps = Sleeps()
-    d = asyncio.run(WebhookNotifier(url, retry=RetryPolicy(attempts=2), sleep=sleeps).send(batch()))
+    d = run_coro(WebhookNotifier(url, retry=RetryPolicy(attempts=2), sleep=sleeps).send(batch()))
     assert (d.ok, d.retryable, d.attempts) == (False, True, 2)
     assert "ConnectError" in d.detail
 
@@ -118,7 +118,7 @@ def test_webhook_to_a_closed_port_is_a_retryable_failure() -> None:
 def test_slack_message_is_valid_block_kit_with_the_evidence_and_link() -> None:
     b = batch(alert("eu"), alert("us", AlertStatus.RESOLVED))
     with slack_receiver() as rx:
-        d = asyncio.run(SlackNotifier(rx.url + "/services/T/B/X").send(b))
+        d = run_coro(SlackNotifier(rx.url + "/services/T/B/X").send(b))
     assert d.ok
     assert rx.replies[0].body == b"ok"
     msg = json.loads(rx.requests[0].body)
@@ -138,7 +138,7 @@ def test_slack_message_is_valid_block_kit_with_the_evidence_and_link() -> None:
 def test_slack_message_stays_within_block_limits_for_a_large_group() -> None:
     b = batch(*(alert(f"r{i}") for i in range(120)))
     with slack_receiver() as rx:
-        d = asyncio.run(SlackNotifier(rx.url).send(b))
+        d = run_coro(SlackNotifier(rx.url).send(b))
     assert d.ok, d.detail
     msg = json.loads(rx.requests[0].body)
     assert len(msg["blocks"]) <= 50
@@ -149,7 +149,7 @@ def test_slack_rate_limit_is_retried_after_retry_after() -> None:
     sleeps = Sleeps()
     with slack_receiver() as rx:
         rx.script = [Reply(429, b"rate_limited", {"Retry-After": "3"})]
-        d = asyncio.run(SlackNotifier(rx.url, sleep=sleeps).send(batch()))
+        d = run_coro(SlackNotifier(rx.url, sleep=sleeps).send(batch()))
     assert d.ok
     assert d.attempts == 2
     assert sleeps.waits == [3.0]
@@ -158,7 +158,7 @@ def test_slack_rate_limit_is_retried_after_retry_after() -> None:
 def test_slack_refusal_is_final() -> None:
     with slack_receiver() as rx:
         rx.script = [Reply(404, b"no_service")]
-        d = asyncio.run(SlackNotifier(rx.url).send(batch()))
+        d = run_coro(SlackNotifier(rx.url).send(batch()))
     assert (d.ok, d.retryable, d.attempts) == (False, False, 1)
     assert "no_service" in d.detail
 
@@ -169,10 +169,10 @@ def test_pagerduty_trigger_then_resolve_share_the_dedup_key() -> None:
     resolved = batch(alert("eu", AlertStatus.RESOLVED), alert("us", AlertStatus.RESOLVED))
     with fake.receiver:
         n = PagerDutyNotifier(ROUTING_KEY, url=fake.url, source="rag-demo")
-        first = asyncio.run(n.send(firing))
-        again = asyncio.run(n.send(firing))
+        first = run_coro(n.send(firing))
+        again = run_coro(n.send(firing))
         assert fake.alerts == {firing.group_key: "triggered"}
-        done = asyncio.run(n.send(resolved))
+        done = run_coro(n.send(resolved))
     assert first.ok
     assert again.ok
     assert done.ok
@@ -201,8 +201,8 @@ def test_pagerduty_long_group_key_becomes_a_stable_255_char_dedup_key() -> None:
     b = batch(group_key="g" * 400)
     with fake.receiver:
         n = PagerDutyNotifier(ROUTING_KEY, url=fake.url)
-        assert asyncio.run(n.send(b)).ok
-        assert asyncio.run(n.send(b)).ok
+        assert run_coro(n.send(b)).ok
+        assert run_coro(n.send(b)).ok
     keys = {e["dedup_key"] for e in fake.events}
     assert len(keys) == 1
     assert len(keys.pop()) == 64
@@ -211,7 +211,7 @@ def test_pagerduty_long_group_key_becomes_a_stable_255_char_dedup_key() -> None:
 def test_pagerduty_invalid_event_is_not_retried() -> None:
     fake = PagerDutyFake()
     with fake.receiver:
-        d = asyncio.run(PagerDutyNotifier("too-short", url=fake.url).send(batch()))
+        d = run_coro(PagerDutyNotifier("too-short", url=fake.url).send(batch()))
     assert (d.ok, d.retryable, d.attempts) == (False, False, 1)
     assert "routing_key" in d.detail
     assert fake.alerts == {}
@@ -222,7 +222,7 @@ def test_pagerduty_429_is_retried() -> None:
     sleeps = Sleeps()
     with fake.receiver:
         fake.receiver.script = [Reply(429, b"{}"), Reply(500)]
-        d = asyncio.run(PagerDutyNotifier(ROUTING_KEY, url=fake.url, sleep=sleeps).send(batch()))
+        d = run_coro(PagerDutyNotifier(ROUTING_KEY, url=fake.url, sleep=sleeps).send(batch()))
     assert d.ok
     assert d.attempts == 3
     assert sleeps.waits == [0.5, 1.0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import threading
 from collections.abc import Awaitable, Callable
@@ -15,6 +14,7 @@ from llmpulse.domain.errors import Unavailable
 from llmpulse.governance.keys import key_id_of
 from llmpulse.server.app import create_app
 from llmpulse.server.settings import ServerSettings
+from support.aio import run as run_coro
 from support.keys import create_keys
 
 Body = Callable[[httpx.AsyncClient], Awaitable[None]]
@@ -40,7 +40,7 @@ def run(
 
     def target() -> None:
         try:
-            asyncio.run(main())
+            run_coro(main())
         except BaseException as exc:  # noqa: BLE001 - re-raised on the test's thread
             failures.append(exc)
 

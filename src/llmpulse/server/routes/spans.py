@@ -1,16 +1,13 @@
 """Spans and traces: listing with filters, one trace as a tree, one span.
 
-Filters of ``GET /api/v1/projects/{project}/spans`` (all optional, combined with AND):
-``start``/``end`` (ISO-8601; naive means UTC), ``kind`` (repeatable), ``status``
-(OK/ERROR/UNSET), ``model`` (repeatable), ``name`` (repeatable), ``attr`` (repeatable,
-``key:value``; key is ``metadata.<k>``, ``tag``, a typed column such as ``session_id`` or
-``user_id``, or any OTLP attribute key such as ``llm.provider``), ``q`` (text contained in input
-or output), ``trace_id``, ``root_only``, ``limit`` (1 to 1000) and ``cursor`` (from
-``next_cursor``). Newest first.
+``GET /api/v1/projects/{project}/spans`` takes the traces-table view parameters
+(`llmpulse.server.routes.span_params`: filters, ``sort`` and ``order``), ``limit`` (1 to 1000)
+and ``cursor`` (from ``next_cursor``, valid for the same sort and order only).
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Annotated
 
@@ -20,11 +17,10 @@ from starlette.responses import Response
 
 from llmpulse.domain.errors import NotFound
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
-from llmpulse.domain.spans import Span, SpanKind, StatusCode
+from llmpulse.domain.spans import Span
 from llmpulse.governance.sessions import sees
 from llmpulse.query.clip import FIELDS as CLIP_FIELDS
 from llmpulse.query.clip import clip_span, full_value
-from llmpulse.query.filters import as_utc, parse_attrs, parse_enum
 from llmpulse.query.service import QueryService
 from llmpulse.query.traces import SpanNode
 from llmpulse.server.deps import get_services
@@ -36,17 +32,34 @@ from llmpulse.server.routes.models import (
     span_to_dict,
     to_json,
 )
+from llmpulse.server.routes.span_params import view_query
 from llmpulse.server.services import Services
-from llmpulse.store.api import SpanQuery, TimeRange
+from llmpulse.store.api import SpanQuery
 
 router = APIRouter(prefix="/api/v1", tags=["spans"])
+
+
+class TraceTotalsOut(BaseModel):
+    """Sums over every span of a root span's trace."""
+
+    total_tokens: int
+    cost_usd: float
+    errors: int
+    num_spans: int
+
+
+class SpanRowOut(SpanOut):
+    """A span as a traces-table row: root spans carry their trace's totals."""
+
+    trace: TraceTotalsOut | None = None
 
 
 class SpanPage(BaseModel):
     """One page of spans."""
 
-    data: list[SpanOut]
+    data: list[SpanRowOut]
     next_cursor: str | None
+    total: int | None = None
 
 
 class SpanNodeOut(BaseModel):
@@ -86,39 +99,23 @@ class AnnotationList(BaseModel):
 async def list_spans(
     project: str,
     services: Annotated[Services, Depends(get_services)],
-    start: datetime | None = None,
-    end: datetime | None = None,
-    kind: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI query list default
-    status: str | None = None,
-    model: Annotated[list[str], Query()] = [],  # noqa: B006
-    name: Annotated[list[str], Query()] = [],  # noqa: B006
-    attr: Annotated[list[str], Query()] = [],  # noqa: B006
-    q: str | None = None,
-    trace_id: str | None = None,
-    root_only: bool = False,
+    view: Annotated[SpanQuery, Depends(view_query)],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
+    total: Annotated[bool, Query(description="count every matching span (`total`)")] = False,
 ) -> Response:
-    """List a project's spans, newest first, with filters and cursor pagination."""
+    """List a project's spans in the view's order, with filters and cursor pagination.
+
+    Root spans carry their trace's totals (``trace``); with ``total=true`` the answer counts
+    every span that matches the filters.
+    """
     await services.query.require_project(ProjectName(project))
-    query = SpanQuery(
-        project=ProjectName(project),
-        time=TimeRange(as_utc(start), as_utc(end)),
-        kinds=tuple(parse_enum(SpanKind, k, "kind") for k in kind),
-        status=parse_enum(StatusCode, status, "status") if status else None,
-        models=tuple(model),
-        names=tuple(name),
-        attributes=parse_attrs(attr),
-        text=q or None,
-        trace_id=TraceId(trace_id.lower()) if trace_id else None,
-        root_only=root_only,
-        limit=limit,
-        cursor=cursor,
-    )
-    return json_response(await span_page_json(services.query, query))
+    query = replace(view, limit=limit, cursor=cursor)
+    body = await span_page_json(services.query, query, with_total=total)
+    return json_response(body)
 
 
-async def span_page_json(query: QueryService, q: SpanQuery) -> bytes:
+async def span_page_json(query: QueryService, q: SpanQuery, *, with_total: bool = False) -> bytes:
     """The body of `list_spans`, cached serialized with the page (a function of the data
     version and ``q`` alone).
 
@@ -128,14 +125,19 @@ async def span_page_json(query: QueryService, q: SpanQuery) -> bytes:
 
     async def render() -> bytes:
         page = await query.list_spans(q, keep=False)  # the cache keeps the bytes instead
-        return to_json(
-            {
-                "data": [span_to_dict(*clip_span(s)) for s in page.items],
-                "next_cursor": page.next_cursor,
-            }
-        )
+        roots = [s.trace_id for s in page.items if s.parent_span_id is None]
+        totals = await query.trace_totals(roots) if roots else {}
+        data = []
+        for s in page.items:
+            row = span_to_dict(*clip_span(s))
+            t = totals.get(s.trace_id) if s.parent_span_id is None else None
+            row["trace"] = asdict(t) if t is not None else None
+            data.append(row)
+        body: dict[str, object] = {"data": data, "next_cursor": page.next_cursor}
+        body["total"] = await query.count_spans(q) if with_total else None
+        return to_json(body)
 
-    return await query.memo("spans_json", q, render)
+    return await query.memo("spans_json", (q, with_total), render)
 
 
 @router.get("/traces/{trace_id}")

@@ -34,9 +34,11 @@ from llmpulse.store.api import (
     SliceQuery,
     SpanQuery,
     StoreStats,
+    TraceTotals,
     UnitFrame,
     UnitQuery,
 )
+from llmpulse.store.events import listing
 from llmpulse.store.events import sessions as sessions_sql
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
@@ -364,6 +366,10 @@ class DuckDBEventStore:
             InvalidInput: a filter, the limit or the cursor is not acceptable.
         """
         where = compile_filters(q, DIALECT)
+        if not listing.newest_first(q):
+            rows, after = listing.sorted_rows(self._query, q, where, _SPAN_COLS)
+            return Page(items=_unique_spans(rows), next_cursor=after)
+        listing.add_ranges(where, q)
         add_cursor(where, q.cursor)
         rows = self._query(
             f"SELECT {_SPAN_COLS} FROM spans WHERE {where.sql()} {_NEWEST_FIRST} LIMIT ?",
@@ -374,6 +380,14 @@ class DuckDBEventStore:
             rows = rows[: q.limit]
             next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
         return Page(items=_unique_spans(rows), next_cursor=next_cursor)
+
+    def count_spans(self, q: SpanQuery) -> int:
+        """How many spans match ``q``'s filters (its cursor and limit are ignored)."""
+        return listing.count_rows(self._query, q, compile_filters(q, DIALECT))
+
+    def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
+        """Per trace: total tokens, cost, error count and span count over all its spans."""
+        return listing.trace_totals(self._query, trace_ids)
 
     def get_trace(self, trace_id: TraceId) -> list[Span]:
         """Every span of one trace (any project), oldest first."""

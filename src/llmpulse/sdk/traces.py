@@ -1,0 +1,128 @@
+"""The traces table as `Client` methods (`TracesMixin`): sorted pages, exports, DataFrames.
+
+A view is a project, span filters (``kind``, ``status``, ``model``, ``name``, ``attr``, ``q``,
+``trace_id``, ``start``, ``end``, ``root_only``, ``min_latency_ms``/``max_latency_ms``,
+``min_tokens``/``max_tokens``, ``min_cost``/``max_cost``), a ``sort`` (``time``, ``latency``,
+``tokens`` or ``cost``) and an ``order`` (``desc`` or ``asc``): what the UI's traces table
+shows. Exports are streamed from the server to a file without holding the whole body.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from llmpulse.sdk.errors import error_from
+
+if TYPE_CHECKING:
+    import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+
+JsonDict = dict[str, Any]
+ExportFormat = Literal["csv", "jsonl", "parquet"]
+_CHUNK = 1 << 16
+
+
+def _params(filters: dict[str, Any]) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, value in filters.items():
+        if value is None:
+            continue
+        values = value if isinstance(value, list | tuple) else [value]
+        out += [(key, str(v).lower() if isinstance(v, bool) else v) for v in values]
+    return out
+
+
+class TracesMixin:
+    """`traces_page`, `export_traces` and `traces_frame`."""
+
+    _http: httpx.Client
+
+    if TYPE_CHECKING:
+
+        def request(
+            self, method: str, path: str, *, json: object = None, params: Any = None
+        ) -> Any: ...
+
+    def traces_page(
+        self,
+        project: str,
+        *,
+        sort: str = "time",
+        order: str = "desc",
+        limit: int = 100,
+        cursor: str | None = None,
+        total: bool = False,
+        **filters: Any,
+    ) -> JsonDict:
+        """One page of the traces table: ``data`` (root rows carry ``trace`` totals),
+        ``next_cursor`` and, with ``total=True``, ``total`` (every matching span)."""
+        params = _params(
+            {**filters, "sort": sort, "order": order, "limit": limit, "cursor": cursor}
+        )
+        if total:
+            params.append(("total", "true"))
+        body: JsonDict = self.request(
+            "GET", f"/api/v1/projects/{quote(project, safe='')}/spans", params=params
+        )
+        return body
+
+    def export_traces(
+        self,
+        project: str,
+        dest: str | Path | IO[bytes],
+        *,
+        format: ExportFormat = "parquet",
+        sort: str = "time",
+        order: str = "desc",
+        max_rows: int | None = None,
+        **filters: Any,
+    ) -> int:
+        """Stream a view's export (CSV, JSON lines or Parquet) into ``dest``; returns bytes.
+
+        Raises:
+            LlmpulseApiError: the server refused the view (bad filter: the field is named).
+        """
+        params = _params(
+            {**filters, "format": format, "sort": sort, "order": order, "max_rows": max_rows}
+        )
+        url = f"/api/v1/projects/{quote(project, safe='')}/spans/export"
+        with self._http.stream("GET", url, params=params) as response:
+            if not response.is_success:
+                response.read()
+                raise error_from(response)
+            if isinstance(dest, str | Path):
+                with Path(dest).open("wb") as out:
+                    return _copy(response, out)
+            return _copy(response, dest)
+
+    def traces_frame(
+        self,
+        project: str,
+        *,
+        sort: str = "time",
+        order: str = "desc",
+        max_rows: int | None = None,
+        **filters: Any,
+    ) -> pd.DataFrame:
+        """A view's spans as a pandas DataFrame, in the view's order (via a Parquet export;
+        needs pandas installed)."""
+        import pyarrow.parquet as pq
+
+        buf = io.BytesIO()
+        self.export_traces(
+            project, buf, format="parquet", sort=sort, order=order, max_rows=max_rows, **filters
+        )
+        buf.seek(0)
+        return pq.read_table(buf).to_pandas()
+
+
+def _copy(response: httpx.Response, out: IO[bytes]) -> int:
+    n = 0
+    for chunk in response.iter_bytes(_CHUNK):
+        out.write(chunk)
+        n += len(chunk)
+    return n

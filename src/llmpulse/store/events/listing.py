@@ -1,0 +1,167 @@
+"""Span listing sorted by time, latency, tokens or cost, with keyset cursors and range filters.
+
+The cursor names the sort it was made for and the last row's (sort value, span id); the next
+page holds the rows strictly after it in that order, so rows that arrive between pages never
+shift or repeat the pages already read. Spans without tokens or cost sort as -1 (after every
+priced span when descending).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.store.api import SpanQuery, TraceTotals
+from llmpulse.store.events.compiler import Where
+
+Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+
+SORTS: dict[str, str] = {
+    "time": "epoch_us(start_time)",
+    "latency": "latency_ms",
+    "tokens": "coalesce(total_tokens, -1)",
+    "cost": "coalesce(cost_usd, -1.0)",
+}
+"""Sort key → SQL expression of its value."""
+
+RANGE_COLUMNS: dict[str, str] = {
+    "latency": "latency_ms",
+    "tokens": "total_tokens",
+    "cost": "cost_usd",
+}
+"""Range filter key → the column it bounds."""
+
+
+def check_sort(q: SpanQuery) -> str:
+    """The SQL value expression of ``q.sort``.
+
+    Raises:
+        InvalidInput: the sort key is unknown.
+    """
+    expr = SORTS.get(q.sort)
+    if expr is None:
+        raise InvalidInput(
+            f"unknown sort {q.sort!r}", [FieldError("sort", f"one of: {', '.join(SORTS)}")]
+        )
+    return expr
+
+
+def add_ranges(where: Where, q: SpanQuery) -> None:
+    """Restrict ``where`` to ``q.ranges`` (inclusive bounds).
+
+    Raises:
+        InvalidInput: a range key is unknown or its bounds are crossed.
+    """
+    for r in q.ranges:
+        column = RANGE_COLUMNS.get(r.key)
+        if column is None:
+            raise InvalidInput(
+                f"unknown range {r.key!r}",
+                [FieldError(r.key, f"one of: {', '.join(RANGE_COLUMNS)}")],
+            )
+        if r.low is not None and r.high is not None and r.low > r.high:
+            raise InvalidInput(
+                f"{r.key} range is empty", [FieldError(r.key, f"min {r.low} > max {r.high}")]
+            )
+        if r.low is not None:
+            where.add(f"{column} >= ?", r.low)
+        if r.high is not None:
+            where.add(f"{column} <= ?", r.high)
+
+
+def encode_sorted_cursor(q: SpanQuery, value: float | int, span_id: str) -> str:
+    """The opaque cursor after a row of value ``value`` and id ``span_id`` in ``q``'s order."""
+    raw = orjson.dumps([q.sort, q.descending, value, span_id])
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def add_sorted_cursor(where: Where, q: SpanQuery, expr: str) -> None:
+    """Restrict ``where`` to rows strictly after ``q.cursor`` in ``q``'s order.
+
+    Raises:
+        InvalidInput: the cursor is not valid or was made for another sort.
+    """
+    if q.cursor is None:
+        return
+    try:
+        raw = base64.urlsafe_b64decode(q.cursor + "=" * (-len(q.cursor) % 4))
+        sort, descending, value, span_id = orjson.loads(raw)
+        if not isinstance(value, int | float) or not isinstance(span_id, str):
+            raise TypeError(q.cursor)
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as e:
+        raise InvalidInput("cursor is not valid", [FieldError("cursor", str(e))]) from e
+    if sort != q.sort or descending != q.descending:
+        raise InvalidInput(
+            "cursor was made for another sort",
+            [FieldError("cursor", f"made for sort={sort} descending={descending}")],
+        )
+    op = "<" if q.descending else ">"
+    where.add(f"({expr} {op} ? OR ({expr} = ? AND span_id {op} ?))", value, value, span_id)
+
+
+def order_by(q: SpanQuery, expr: str) -> str:
+    """The ORDER BY clause of ``q``'s order, span id breaking ties."""
+    direction = "DESC" if q.descending else "ASC"
+    return f"ORDER BY {expr} {direction}, span_id {direction}"
+
+
+def trace_totals(query: Query, trace_ids: Sequence[str]) -> dict[str, TraceTotals]:
+    """Per trace: (total tokens, cost, error count, span count) over all its spans."""
+    if not trace_ids:
+        return {}
+    ids = sorted(set(trace_ids))
+    marks = ", ".join("?" * len(ids))
+    rows = query(
+        "SELECT trace_id, coalesce(sum(total_tokens), 0), coalesce(sum(cost_usd), 0.0), "
+        "count_if(status_code = 'ERROR'), count(*) "
+        f"FROM spans WHERE trace_id IN ({marks}) GROUP BY trace_id",
+        ids,
+    )
+    return {str(r[0]): TraceTotals(int(r[1]), float(r[2]), int(r[3]), int(r[4])) for r in rows}
+
+
+def newest_first(q: SpanQuery) -> bool:
+    """Whether ``q`` asks for the store's native order (newest first, time cursors)."""
+    return q.sort == "time" and q.descending
+
+
+def sorted_rows(
+    query: Query, q: SpanQuery, where: Where, columns: str
+) -> tuple[list[tuple[Any, ...]], str | None]:
+    """One page of span rows of ``q`` in its sort order, and the cursor after it.
+
+    Args:
+        query: runs SQL with parameters on the store.
+        q: the listing; its ``sort``, ``descending``, ``cursor`` and ``limit`` apply.
+        where: the compiled filters of ``q`` (ranges and cursor are added here).
+        columns: the span columns to select, in order.
+
+    Raises:
+        InvalidInput: the sort, a range or the cursor is not acceptable.
+    """
+    expr = check_sort(q)
+    add_ranges(where, q)
+    add_sorted_cursor(where, q, expr)
+    rows = query(
+        f"SELECT {columns}, {expr} AS sort_value, span_id AS sort_id FROM spans "
+        f"WHERE {where.sql()} {order_by(q, expr)} LIMIT ?",
+        [*where.params, q.limit + 1],
+    )
+    next_cursor = None
+    if len(rows) > q.limit:
+        rows = rows[: q.limit]
+        next_cursor = encode_sorted_cursor(q, rows[-1][-2], rows[-1][-1])
+    return [r[:-2] for r in rows], next_cursor
+
+
+def count_rows(query: Query, q: SpanQuery, where: Where) -> int:
+    """How many spans match ``q``'s filters and ranges (cursor and limit ignored)."""
+    check_sort(q)
+    add_ranges(where, q)
+    ((n,),) = query(f"SELECT count(*) FROM spans WHERE {where.sql()}", list(where.params))
+    return int(n)

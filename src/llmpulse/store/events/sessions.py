@@ -7,14 +7,12 @@ Feedback counts annotations attached to a span (not those attached by prediction
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
-from llmpulse.store.api import TimeRange
+from llmpulse.store.events.codec import utc
 from llmpulse.store.events.compiler import to_naive_utc
-from llmpulse.store.events.results import _aware
 from llmpulse.store.sessions_api import (
     MAX_ROWS,
     Feedback,
@@ -60,18 +58,39 @@ def _check(q: SessionQuery) -> None:
         raise InvalidInput("limit out of range", [FieldError("limit", f"1..{MAX_ROWS}")])
 
 
-def _time(time: TimeRange, where: list[str], params: list[Any]) -> None:
-    if time.start is not None:
+def _grouped(
+    query: Query, q: SessionQuery, key: str, extra: str, of_user: str, user_params: list[Any]
+) -> list[tuple[Any, ...]]:
+    """Rows ``key, extra, _TOTALS`` of the spans of ``q`` with a ``key``, one per ``key``.
+
+    ``of_user`` (with ``user_params``) restricts them to ``q.user_id`` when it is set.
+
+    Raises:
+        InvalidInput: the limit is out of range.
+    """
+    _check(q)
+    params: list[Any] = [q.project, q.project]
+    where = ["s.project = ?", f"{key} IS NOT NULL"]
+    if q.time.start is not None:
         where.append("s.start_time >= ?")
-        params.append(to_naive_utc(time.start))
-    if time.end is not None:
+        params.append(to_naive_utc(q.time.start))
+    if q.time.end is not None:
         where.append("s.start_time < ?")
-        params.append(to_naive_utc(time.end))
-
-
-def _order(q: SessionQuery, key: str) -> str:
+        params.append(to_naive_utc(q.time.end))
+    if q.user_id is not None:
+        where.append(of_user)
+        params += user_params
     direction = "DESC" if q.descending else "ASC"
-    return f"ORDER BY {_SORT[q.sort]} {direction} NULLS LAST, {key} ASC LIMIT {int(q.limit)}"
+    sql = (
+        f"SELECT {key}, {extra}, {_TOTALS} FROM spans s {_FEEDBACK_JOIN} "
+        f"WHERE {' AND '.join(where)} GROUP BY {key} "
+        f"ORDER BY {_SORT[q.sort]} {direction} NULLS LAST, {key} ASC LIMIT {int(q.limit)}"
+    )
+    return query(sql, params)
+
+
+def _cost(v: Any) -> float | None:
+    return None if v is None else float(v)
 
 
 def list_sessions(query: Query, q: SessionQuery) -> list[SessionRow]:
@@ -80,19 +99,9 @@ def list_sessions(query: Query, q: SessionQuery) -> list[SessionRow]:
     Raises:
         InvalidInput: the limit is out of range.
     """
-    _check(q)
-    params: list[Any] = [q.project, q.project]
-    where = ["s.project = ?", "s.session_id IS NOT NULL"]
-    _time(q.time, where, params)
-    if q.user_id is not None:
-        where.append(
-            "s.session_id IN (SELECT session_id FROM spans WHERE project = ? AND user_id = ?)"
-        )
-        params += [q.project, q.user_id]
-    sql = (
-        f"SELECT s.session_id, min(s.user_id) AS user_id, {_TOTALS} FROM spans s "
-        f"{_FEEDBACK_JOIN} WHERE {' AND '.join(where)} GROUP BY s.session_id "
-        f"{_order(q, 's.session_id')}"
+    of_user = "s.session_id IN (SELECT session_id FROM spans WHERE project = ? AND user_id = ?)"
+    rows = _grouped(
+        query, q, "s.session_id", "min(s.user_id) AS user_id", of_user, [q.project, q.user_id]
     )
     return [
         SessionRow(
@@ -100,14 +109,14 @@ def list_sessions(query: Query, q: SessionQuery) -> list[SessionRow]:
             user_id=r[1],
             turns=int(r[2]),
             spans=int(r[3]),
-            first_seen=_utc(r[4]),
-            last_seen=_utc(r[5]),
+            first_seen=utc(r[4]),
+            last_seen=utc(r[5]),
             total_tokens=int(r[6]),
-            cost_usd=None if r[7] is None else float(r[7]),
+            cost_usd=_cost(r[7]),
             errors=int(r[8]),
-            feedback=Feedback(int(r[9]), None if r[10] is None else float(r[10])),
+            feedback=Feedback(int(r[9]), _cost(r[10])),
         )
-        for r in query(sql, params)
+        for r in rows
     ]
 
 
@@ -117,32 +126,22 @@ def list_users(query: Query, q: SessionQuery) -> list[UserRow]:
     Raises:
         InvalidInput: the limit is out of range.
     """
-    _check(q)
-    params: list[Any] = [q.project, q.project]
-    where = ["s.project = ?", "s.user_id IS NOT NULL"]
-    _time(q.time, where, params)
-    if q.user_id is not None:
-        where.append("s.user_id = ?")
-        params.append(q.user_id)
-    sql = (
-        f"SELECT s.user_id, count(DISTINCT s.session_id) AS sessions, {_TOTALS} FROM spans s "
-        f"{_FEEDBACK_JOIN} WHERE {' AND '.join(where)} GROUP BY s.user_id "
-        f"{_order(q, 's.user_id')}"
-    )
+    sessions = "count(DISTINCT s.session_id) AS sessions"
+    rows = _grouped(query, q, "s.user_id", sessions, "s.user_id = ?", [q.user_id])
     return [
         UserRow(
             user_id=r[0],
             sessions=int(r[1]),
             traces=int(r[2]),
             spans=int(r[3]),
-            first_seen=_utc(r[4]),
-            last_seen=_utc(r[5]),
+            first_seen=utc(r[4]),
+            last_seen=utc(r[5]),
             total_tokens=int(r[6]),
-            cost_usd=None if r[7] is None else float(r[7]),
+            cost_usd=_cost(r[7]),
             errors=int(r[8]),
-            feedback=Feedback(int(r[9]), None if r[10] is None else float(r[10])),
+            feedback=Feedback(int(r[9]), _cost(r[10])),
         )
-        for r in query(sql, params)
+        for r in rows
     ]
 
 
@@ -169,21 +168,14 @@ def session_turns(query: Query, project: ProjectName, session_id: str) -> list[T
             trace_id=TraceId(r[0]),
             span_id=SpanId(r[1]),
             name=r[2],
-            start_time=_utc(r[3]),
+            start_time=utc(r[3]),
             latency_ms=float(r[4]),
             status_code=str(r[5]),
             input_value=r[6],
             output_value=r[7],
             total_tokens=int(r[8]),
-            cost_usd=None if r[9] is None else float(r[9]),
+            cost_usd=_cost(r[9]),
             errors=int(r[10]),
         )
         for r in query(sql, [project, session_id, project])
     ]
-
-
-def _utc(t: datetime) -> datetime:
-    out = _aware(t)
-    if out is None:  # pragma: no cover - the columns are NOT NULL
-        raise ValueError("timestamp expected")
-    return out

@@ -25,8 +25,6 @@ from llmpulse.store.events.metrics import (
 )
 from llmpulse.store.events.results import _aware
 
-UNIT_EXPR = UNIT_SQL
-
 
 def compile_units(q: UnitQuery, d: MetricDialect) -> Compiled:
     """Compile a `UnitQuery` (see its docstring)."""
@@ -36,7 +34,7 @@ def compile_units(q: UnitQuery, d: MetricDialect) -> Compiled:
     value = field_expr(q.field, q.project, frm, d, sel)
     where = _filters(q.project, q.time, q.where, d)
     base = (
-        f"SELECT {key} AS k, hash({UNIT_EXPR[q.unit]}) AS u, {value} AS v, "
+        f"SELECT {key} AS k, hash({UNIT_SQL[q.unit]}) AS u, {value} AS v, "
         f"spans.start_time AS t {frm.sql()} WHERE {where.sql()}"
     )
     params = [*sel, *frm.params, *where.params]

@@ -14,7 +14,6 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +44,6 @@ from llmpulse.store.events.codec import (
     row_to_annotation,
     row_to_span,
     spans_to_arrow,
-    utc,
 )
 from llmpulse.store.events.columns import ANNOTATION_COLUMN_NAMES, SPAN_COLUMN_NAMES
 from llmpulse.store.events.compaction import (
@@ -94,7 +92,7 @@ from llmpulse.store.events.journal import (
     reconcile,
 )
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
-from llmpulse.store.events.results import metric_frame, slice_frame
+from llmpulse.store.events.results import _aware, metric_frame, slice_frame
 from llmpulse.store.events.units import compile_units, unit_frame
 from llmpulse.store.sessions_api import SessionQuery, SessionRow, Turn, UserRow
 
@@ -730,7 +728,3 @@ def _unique_spans(rows: list[tuple[Any, ...]]) -> list[Span]:
             spans.append(row_to_span(row))
             previous = key
     return spans
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return None if value is None else utc(value)

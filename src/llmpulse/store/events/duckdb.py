@@ -92,6 +92,7 @@ from llmpulse.store.events.journal import (
     reconcile,
 )
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
+from llmpulse.store.events.per_unit import UNPRICED_SQL
 from llmpulse.store.events.results import _aware, metric_frame, slice_frame
 from llmpulse.store.events.units import compile_units, unit_frame
 from llmpulse.store.sessions_api import SessionQuery, SessionRow, Turn, UserRow
@@ -649,9 +650,8 @@ class DuckDBEventStore:
     def unpriced_models(self, project: ProjectName) -> dict[str, int]:
         """Models with token counts but no cost, and how many spans each."""
         rows = self._query(
-            "SELECT model, count(*) FROM spans WHERE project = ? AND model IS NOT NULL "
-            "AND cost_usd IS NULL AND coalesce(total_tokens, prompt_tokens, completion_tokens) "
-            "IS NOT NULL GROUP BY model ORDER BY count(*) DESC, model",
+            f"SELECT model, count(*) FROM spans WHERE project = ? AND {UNPRICED_SQL} "
+            "GROUP BY model ORDER BY count(*) DESC, model",
             [project],
         )
         return {str(m): int(n) for m, n in rows}

@@ -23,8 +23,8 @@ from llmpulse.domain.metrics import Agg, MetricField, MetricSpec, Source
 
 UNIT_COLUMNS = {Agg.PER_TRACE: "trace_id", Agg.PER_SESSION: "session_id", Agg.PER_USER: "user_id"}
 
-# The span is an LLM call whose cost could not be computed (the `unpriced_models` rule).
-_UNPRICED = (
+# The span is an LLM call whose cost could not be computed (`unpriced_models` lists its model).
+UNPRICED_SQL = (
     "(spans.cost_usd IS NULL AND spans.model IS NOT NULL AND "
     "coalesce(spans.total_tokens, spans.prompt_tokens, spans.completion_tokens) IS NOT NULL)"
 )
@@ -38,7 +38,7 @@ def is_per_unit(m: MetricSpec) -> bool:
 def unknown_expr(f: MetricField) -> str:
     """SQL: TRUE where the span's value of ``f`` is unknown (so is its unit's sum)."""
     if f.source is Source.COLUMN and f.column == "cost_usd":
-        return _UNPRICED
+        return UNPRICED_SQL
     return "FALSE"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.faults import stored_ids
 from support.otlp import make_request, make_span
 from support.server import ServerProcess, free_port
 
@@ -30,22 +31,6 @@ def _sender(url: str, acked: set[str], lock: threading.Lock, stop: threading.Eve
             if r.status_code == 200:
                 with lock:
                     acked.update(s.span_id.hex() for s in spans)
-
-
-def _all_span_ids(server: ServerProcess) -> set[str]:
-    ids: set[str] = set()
-    cursor = None
-    while True:
-        params: dict[str, str | int] = {"limit": 1000}
-        if cursor:
-            params["cursor"] = cursor
-        r = httpx.get(f"{server.url}/api/v1/projects/{PROJECT}/spans", params=params, timeout=30)
-        assert r.status_code == 200, r.text
-        page = r.json()
-        ids.update(s["span_id"] for s in page["data"])
-        cursor = page["next_cursor"]
-        if not cursor:
-            return ids
 
 
 def test_ingest_keeps_every_acknowledged_span_when_the_server_is_killed(tmp_path: Path) -> None:
@@ -71,7 +56,7 @@ def test_ingest_keeps_every_acknowledged_span_when_the_server_is_killed(tmp_path
 
     restarted = ServerProcess(data_dir, free_port(), 0).start()
     try:
-        stored = _all_span_ids(restarted)
+        stored = set(stored_ids(restarted, PROJECT))
     finally:
         restarted.stop()
     missing = acked - stored

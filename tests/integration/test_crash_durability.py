@@ -11,7 +11,7 @@ import pytest
 
 from support.faults import stored_ids
 from support.otlp import make_request, make_span
-from support.server import ServerProcess, free_port
+from support.server import ServerProcess, free_port, running_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PROJECT = "crash"
@@ -54,10 +54,7 @@ def test_ingest_keeps_every_acknowledged_span_when_the_server_is_killed(tmp_path
         t.join(15)
     assert len(acked) >= 3000
 
-    restarted = ServerProcess(data_dir, free_port(), 0).start()
-    try:
+    with running_server(data_dir) as restarted:
         stored = set(stored_ids(restarted, PROJECT))
-    finally:
-        restarted.stop()
     missing = acked - stored
     assert not missing, f"{len(missing)} acknowledged spans lost"

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from support.keys import create_keys, otlp_body, post_otlp
-from support.server import ServerProcess, free_port
+from support.server import ServerProcess, free_port, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -24,11 +24,8 @@ def keyed(
 ) -> Iterator[tuple[ServerProcess, dict[str, str]]]:
     data_dir = tmp_path_factory.mktemp("ui-login") / "data"
     tokens = create_keys(data_dir, {"admin": ("admin", None), "read": ("read", None)})
-    server = ServerProcess(data_dir, free_port(), 0).start()
-    try:
+    with running_server(data_dir) as server:
         yield server, tokens
-    finally:
-        server.stop()
 
 
 def _project(server: ServerProcess, token: str) -> str:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from support.server import ServerProcess, free_port
+from support.server import running_demo_server
 
 pytestmark = pytest.mark.browser
 PROJECT = "rag-demo"
@@ -22,15 +20,8 @@ PROJECT = "rag-demo"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server on one day of demo data; yields its base URL."""
-    data_dir = tmp_path_factory.mktemp("demo-traces") / "data"
-    subprocess.run(
-        [sys.executable, "-m", "llmpulse", "demo", "--data-dir", str(data_dir), "--days", "1",
-         "--quiet"],
-        check=True, timeout=600,
-    )  # fmt: skip
-    server = ServerProcess(data_dir, free_port(), 0).start()
-    yield server.url
-    server.stop()
+    with running_demo_server(tmp_path_factory.mktemp("demo-traces") / "data", days=1) as server:
+        yield server.url
 
 
 def _latencies(page: Page) -> list[float]:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from support.faults import stored_ids
 from support.otlp import json_request, json_span, make_request, make_span
 from support.server import ServerProcess
 from support.wire import deep_any_value, request_of_span_bytes, span_with_attribute
@@ -29,12 +30,6 @@ def nested_json(depth: int) -> str:
     for _ in range(depth):
         text = '{"a":' + text + "}"
     return text
-
-
-def stored_ids(server: ServerProcess, project: str) -> list[str]:
-    r = httpx.get(f"{server.url}/api/v1/projects/{project}/spans", params={"limit": 1000})
-    assert r.status_code == 200, r.text
-    return [s["span_id"] for s in r.json()["data"]]
 
 
 def pb_body(project: str) -> tuple[bytes, set[str]]:

@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.faults import stored_ids
 from support.otlp import make_request, make_span
-from support.server import ServerProcess, free_port
+from support.server import ServerProcess, free_port, running_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PROJECT = "crash"
@@ -30,22 +31,6 @@ def _sender(url: str, acked: set[str], lock: threading.Lock, stop: threading.Eve
             if r.status_code == 200:
                 with lock:
                     acked.update(s.span_id.hex() for s in spans)
-
-
-def _all_span_ids(server: ServerProcess) -> set[str]:
-    ids: set[str] = set()
-    cursor = None
-    while True:
-        params: dict[str, str | int] = {"limit": 1000}
-        if cursor:
-            params["cursor"] = cursor
-        r = httpx.get(f"{server.url}/api/v1/projects/{PROJECT}/spans", params=params, timeout=30)
-        assert r.status_code == 200, r.text
-        page = r.json()
-        ids.update(s["span_id"] for s in page["data"])
-        cursor = page["next_cursor"]
-        if not cursor:
-            return ids
 
 
 def test_ingest_keeps_every_acknowledged_span_when_the_server_is_killed(tmp_path: Path) -> None:
@@ -69,10 +54,7 @@ def test_ingest_keeps_every_acknowledged_span_when_the_server_is_killed(tmp_path
         t.join(15)
     assert len(acked) >= 3000
 
-    restarted = ServerProcess(data_dir, free_port(), 0).start()
-    try:
-        stored = _all_span_ids(restarted)
-    finally:
-        restarted.stop()
+    with running_server(data_dir) as restarted:
+        stored = set(stored_ids(restarted, PROJECT))
     missing = acked - stored
     assert not missing, f"{len(missing)} acknowledged spans lost"

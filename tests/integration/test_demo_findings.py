@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,7 +13,7 @@ import pytest
 
 from llmpulse.ingest.pricing import shipped_price_table
 from support.otlp import make_request, make_span
-from support.server import ServerProcess, free_port
+from support.server import ServerProcess, running_demo_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 H = timedelta(hours=1)
@@ -23,15 +21,8 @@ H = timedelta(hours=1)
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data_dir = tmp_path_factory.mktemp("demo") / "data"
-    subprocess.run(
-        [sys.executable, "-m", "llmpulse", "demo", "--data-dir", str(data_dir), "--days", "4",
-         "--quiet"],
-        check=True, timeout=600,
-    )  # fmt: skip
-    server = ServerProcess(data_dir, free_port(), 0).start()
-    yield server
-    server.stop()
+    with running_demo_server(tmp_path_factory.mktemp("demo") / "data", days=4) as server:
+        yield server
 
 
 def _get(server: ServerProcess, path: str, **params: Any) -> Any:

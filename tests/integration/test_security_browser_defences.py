@@ -15,7 +15,7 @@ import pytest
 
 from llmpulse.governance.sessions import CSRF_COOKIE, SESSION_COOKIE
 from support.keys import create_keys, otlp_body, post_otlp
-from support.server import ServerProcess, free_port
+from support.server import ServerProcess, free_port, running_server
 
 pytestmark = pytest.mark.integration
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -137,11 +137,8 @@ def keyed(
 ) -> Iterator[tuple[ServerProcess, dict[str, str]]]:
     data_dir = tmp_path_factory.mktemp("keyed") / "data"
     tokens = create_keys(data_dir, {"admin": ("admin", None), "ingest": ("ingest", None)})
-    server = ServerProcess(data_dir, free_port(), 0).start()
-    try:
+    with running_server(data_dir) as server:
         yield server, tokens
-    finally:
-        server.stop()
 
 
 def _login(client: httpx.Client, key: str, next_url: str = "/ui/projects") -> httpx.Response:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +10,7 @@ import pytest
 
 from llmpulse.sdk.client import Client
 from llmpulse.sdk.errors import LlmpulseApiError
-from support.server import ServerProcess, free_port
+from support.server import ServerProcess, running_demo_server
 
 pytestmark = pytest.mark.integration
 P = "rag-demo"
@@ -20,15 +18,8 @@ P = "rag-demo"
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data_dir = tmp_path_factory.mktemp("demo-sessions") / "data"
-    subprocess.run(
-        [sys.executable, "-m", "llmpulse", "demo", "--data-dir", str(data_dir), "--days", "1",
-         "--quiet"],
-        check=True, timeout=600,
-    )  # fmt: skip
-    server = ServerProcess(data_dir, free_port(), 0).start()
-    yield server
-    server.stop()
+    with running_demo_server(tmp_path_factory.mktemp("demo-sessions") / "data", days=1) as server:
+        yield server
 
 
 def _get(server: ServerProcess, path: str, **params: Any) -> httpx.Response:

@@ -103,3 +103,15 @@ def running_server(data_dir: Path, *args: str, grpc: bool = False) -> Iterator[S
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def running_demo_server(data_dir: Path, days: int) -> Iterator[ServerProcess]:
+    """A server on ``days`` of `llmpulse demo` data (project ``rag-demo``) in ``data_dir``."""
+    subprocess.run(
+        [sys.executable, "-m", "llmpulse", "demo", "--data-dir", str(data_dir), "--days", str(days),
+         "--quiet"],
+        check=True, timeout=600,
+    )  # fmt: skip
+    with running_server(data_dir) as server:
+        yield server

@@ -22,7 +22,6 @@ impact ranking of `segments.compare_slices` (§4.6, §4.7).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -134,11 +133,3 @@ def _effect(rows: UnitRows, inside: np.ndarray, kind: UnitKind) -> float:
         ss1, ss2 = float(rows.sumsq[inside].sum()), float(rows.sumsq[~inside].sum())
     m, v = summary_from_sums(np.array([n1, n2]), np.array([s1, s2]), np.array([ss1, ss2]))
     return float(phi_effect_size(m[0], v[0], m[1], v[1])[0])
-
-
-def rows_of(
-    values: Sequence[str], group: IntArray, unit: IntArray, n: FloatArray, total: FloatArray,
-    sumsq: FloatArray,
-) -> UnitRows:  # fmt: skip
-    """Build `UnitRows` (a convenience for callers holding a store frame's columns)."""
-    return UnitRows(tuple(values), group, unit, n, total, sumsq)

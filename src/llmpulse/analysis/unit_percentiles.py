@@ -29,7 +29,10 @@ from llmpulse.analysis.types import BoolArray, FloatArray, IntArray
 
 @dataclass(frozen=True, slots=True)
 class PercentileTest:
-    """One value against the rest: percentiles, difference, interval, effect, p-value."""
+    """One value against the rest: values, difference, interval, effect, p-value.
+
+    Also the result of `unit_segments`' rate and mean tests (there `effect` is φ).
+    """
 
     value1: float
     value2: float

@@ -22,7 +22,6 @@ impact ranking of `segments.compare_slices` (§4.6, §4.7).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -35,7 +34,7 @@ from llmpulse.analysis.clustered import (
 )
 from llmpulse.analysis.means import phi_effect_size, summary_from_sums
 from llmpulse.analysis.segments import SliceKey, SliceResult, assemble_results
-from llmpulse.analysis.types import Direction, FloatArray, IntArray
+from llmpulse.analysis.types import Direction, FloatArray, IntArray, worse_sign
 from llmpulse.analysis.unit_percentiles import PercentileTest, percentile_tests
 
 UnitKind = Literal["proportion", "mean", "distribution"]
@@ -70,18 +69,10 @@ def compare_unit_slices(
     keys: tuple[SliceKey, ...] = tuple(((key, v),) for v in rows.values)
     tested = (n_g >= min_support) & (total - n_g >= min_support) & (share >= min_share)
     if kind == "distribution":
-        stats: list[PercentileTest | _Test | None] = list(
-            percentile_tests(
-                rows.sum,
-                rows.group,
-                rows.unit,
-                g_count,
-                rows.units,
-                quantile,
-                tested,
-                confidence=confidence,
-            )
-        )
+        stats = percentile_tests(
+            rows.sum, rows.group, rows.unit, g_count, rows.units, quantile, tested,
+            confidence=confidence,
+        )  # fmt: skip
     else:
         y_all = np.bincount(rows.unit, weights=rows.sum, minlength=rows.units).astype(np.float64)
         n_all = np.bincount(rows.unit, weights=rows.n, minlength=rows.units).astype(np.float64)
@@ -103,7 +94,7 @@ def compare_unit_slices(
                            direction=direction, q=q)  # fmt: skip
     if kind != "distribution":
         return out
-    sign = 1.0 if direction == "higher_is_worse" else -1.0
+    sign = worse_sign(direction)
     return [  # percentile excess weighted by traffic share, in value units (e.g. ms)
         replace(r, impact=sign * r.diff * r.share) if r.tested else r for r in out
     ]
@@ -112,21 +103,10 @@ def compare_unit_slices(
 _FIELDS = ("value1", "value2", "diff", "ci_low", "ci_high", "effect", "p_value")
 
 
-@dataclass(frozen=True, slots=True)
-class _Test:
-    value1: float
-    value2: float
-    diff: float
-    ci_low: float
-    ci_high: float
-    effect: float
-    p_value: float
-
-
 def _ratio_test(
     rows: UnitRows, g: int, kind: UnitKind, confidence: float, y_all: FloatArray,
     n_all: FloatArray,
-) -> _Test | None:  # fmt: skip
+) -> PercentileTest | None:  # fmt: skip
     inside = rows.group == g
     units = rows.units
     y_in = np.bincount(rows.unit[inside], weights=rows.sum[inside], minlength=units).astype(
@@ -140,7 +120,7 @@ def _ratio_test(
         return None
     d = difference(a.value, a.variance, b.value, b.variance, confidence=confidence)
     effect = _effect(rows, inside, kind)
-    return _Test(d.value1, d.value2, d.diff, d.ci_low, d.ci_high, effect, d.p_value)
+    return PercentileTest(d.value1, d.value2, d.diff, d.ci_low, d.ci_high, effect, d.p_value)
 
 
 def _effect(rows: UnitRows, inside: np.ndarray, kind: UnitKind) -> float:
@@ -153,11 +133,3 @@ def _effect(rows: UnitRows, inside: np.ndarray, kind: UnitKind) -> float:
         ss1, ss2 = float(rows.sumsq[inside].sum()), float(rows.sumsq[~inside].sum())
     m, v = summary_from_sums(np.array([n1, n2]), np.array([s1, s2]), np.array([ss1, ss2]))
     return float(phi_effect_size(m[0], v[0], m[1], v[1])[0])
-
-
-def rows_of(
-    values: Sequence[str], group: IntArray, unit: IntArray, n: FloatArray, total: FloatArray,
-    sumsq: FloatArray,
-) -> UnitRows:  # fmt: skip
-    """Build `UnitRows` (a convenience for callers holding a store frame's columns)."""
-    return UnitRows(tuple(values), group, unit, n, total, sumsq)

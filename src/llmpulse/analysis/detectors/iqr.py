@@ -80,9 +80,9 @@ class TukeyIQR:
             return Verdict.no_data("window has no data")
         x = math.log(raw) if self.log else raw
         p = baseline.params
-        iqr = baseline.scale if baseline.scale > 0 else math.inf
-        up_stat = (x - p["upper_fence"]) / iqr if iqr != math.inf else x - p["upper_fence"]
-        down_stat = (p["lower_fence"] - x) / iqr if iqr != math.inf else p["lower_fence"] - x
+        iqr = baseline.scale if baseline.scale > 0 else 1.0  # IQR 0: distance in raw units
+        up_stat = (x - p["upper_fence"]) / iqr
+        down_stat = (p["lower_fence"] - x) / iqr
         stat = {"up": up_stat, "down": down_stat, "both": max(up_stat, down_stat)}[self.side]
         hit = stat > 0
         lower = None if self.side == "up" else from_scale(p["lower_fence"], self.log)

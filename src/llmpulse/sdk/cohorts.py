@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from llmpulse.sdk.errors import LlmpulseApiError
+from llmpulse.sdk.query_params import project_path
 
 JsonDict = dict[str, Any]
 
@@ -29,7 +30,7 @@ class CohortPlan:
 
 
 def _path(project: str, tail: str = "") -> str:
-    return f"/api/v1/projects/{quote(project, safe='')}/cohorts{tail}"
+    return project_path(project, f"cohorts{tail}")
 
 
 def _iso(t: datetime | str) -> str:
@@ -118,6 +119,6 @@ class CohortsMixin:
             params.append(("kind", kind))
         if unit is not None:
             params.append(("unit", unit))
-        path = f"/api/v1/projects/{quote(project, safe='')}/segments/changes"
+        path = project_path(project, "segments/changes")
         body: JsonDict = self.request("GET", path, params=params)
         return body

@@ -29,6 +29,7 @@ from llmpulse.sdk.query_params import (
     project_path,
     repeat,
 )
+from llmpulse.sdk.requester import Requester
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
@@ -67,14 +68,8 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-class AnalyticsMixin:
+class AnalyticsMixin(Requester):
     """Metric series, segments, slice discovery, fairness, version comparison and prices."""
-
-    if TYPE_CHECKING:
-
-        def request(
-            self, method: str, path: str, *, json: object = None, params: Any = None
-        ) -> Any: ...
 
     def _get(self, path: str, params: Params) -> JsonDict:
         body = self.request("GET", path, params=params)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from llmpulse.sdk.query_params import project_path
+from llmpulse.sdk.requester import Requester
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
@@ -40,14 +41,8 @@ def _flat(rows: list[JsonDict]) -> list[JsonDict]:
     return out
 
 
-class SessionsMixin:
+class SessionsMixin(Requester):
     """Sessions (spans sharing a ``session.id``) and users (sharing a ``user.id``)."""
-
-    if TYPE_CHECKING:
-
-        def request(
-            self, method: str, path: str, *, json: object = None, params: Any = None
-        ) -> Any: ...
 
     def list_sessions_raw(
         self, project: str, *, sort: Sort = "last_seen", order: Order = "desc",

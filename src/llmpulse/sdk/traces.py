@@ -17,6 +17,7 @@ import httpx
 
 from llmpulse.sdk.errors import error_from
 from llmpulse.sdk.query_params import project_path
+from llmpulse.sdk.requester import Requester
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
@@ -36,16 +37,8 @@ def _params(filters: dict[str, Any]) -> list[tuple[str, Any]]:
     return out
 
 
-class TracesMixin:
+class TracesMixin(Requester):
     """`traces_page`, `export_traces` and `traces_frame`."""
-
-    _http: httpx.Client
-
-    if TYPE_CHECKING:
-
-        def request(
-            self, method: str, path: str, *, json: object = None, params: Any = None
-        ) -> Any: ...
 
     def traces_page(
         self,

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import httpx
+from llmpulse.sdk.requester import Requester
 
 JsonDict = dict[str, Any]
 
 
-class AdminMixin:
+class AdminMixin(Requester):
     """`ready` (``GET /readyz``) and `backup` (``POST /api/v1/admin/backup``)."""
-
-    _http: httpx.Client
-
-    if TYPE_CHECKING:
-
-        def request(
-            self, method: str, path: str, *, json: object = None, params: Any = None
-        ) -> Any: ...
 
     def ready(self) -> JsonDict:
         """The server's readiness: ``ready``, ``reasons``, ``warnings``, disk and workers.

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Unpack
-from urllib.parse import quote
 
 from llmpulse.sdk.frames import (
     JsonDict,
@@ -27,17 +26,15 @@ from llmpulse.sdk.query_params import (
     Params,
     SpanFilters,
     filter_params,
+    project_path,
     repeat,
 )
+from llmpulse.sdk.requester import Requester
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
 __all__ = ["AnalyticsMixin"]
-
-
-def _project_path(project: str, tail: str) -> str:
-    return f"/api/v1/projects/{quote(project, safe='')}/{tail}"
 
 
 def _optional(**values: Any) -> Params:
@@ -71,14 +68,8 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-class AnalyticsMixin:
+class AnalyticsMixin(Requester):
     """Metric series, segments, slice discovery, fairness, version comparison and prices."""
-
-    if TYPE_CHECKING:
-
-        def request(
-            self, method: str, path: str, *, json: object = None, params: Any = None
-        ) -> Any: ...
 
     def _get(self, path: str, params: Params) -> JsonDict:
         body = self.request("GET", path, params=params)
@@ -88,7 +79,7 @@ class AnalyticsMixin:
         self, project: str, tail: str, params: Params, filters: Mapping[str, Any]
     ) -> JsonDict:
         """``GET`` a project endpoint with ``params`` followed by the span ``filters``."""
-        return self._get(_project_path(project, tail), params + filter_params(filters))
+        return self._get(project_path(project, tail), params + filter_params(filters))
 
     # -- metrics ---------------------------------------------------------------------------
 
@@ -304,7 +295,7 @@ class AnalyticsMixin:
         """The fairness report as the server's CSV text (report figures on every row)."""
         params = _fairness_params(metric, key, min_support, threshold, fmt="csv")
         params += _optional(unit=unit)
-        path = _project_path(project, "fairness")
+        path = project_path(project, "fairness")
         return str(self.request("GET", path, params=params + filter_params(filters)))
 
     def compare_versions_raw(

@@ -25,7 +25,7 @@ from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.errors import error_from as _error
 from llmpulse.sdk.keys import KeysMixin
-from llmpulse.sdk.query_params import Params
+from llmpulse.sdk.query_params import Params, project_path
 from llmpulse.sdk.records import (
     EmbeddingArg,
     JsonDict,
@@ -165,7 +165,7 @@ class Client(AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin,
         """
         check_project_name(project)
         accepted, rejected = 0, []
-        url = f"/api/v1/projects/{quote(project, safe='')}/predictions"
+        url = project_path(project, "predictions")
         for start in range(0, len(records), MAX_RECORDS_PER_REQUEST):
             chunk = list(records[start : start + MAX_RECORDS_PER_REQUEST])
             body = self.request("POST", url, json={"records": chunk}) or {}
@@ -334,7 +334,7 @@ class Client(AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin,
         ``attr`` (``"metadata.region:eu-west"``; lists repeat), ``q``, ``trace_id``,
         ``start``, ``end``, ``root_only``.
         """
-        url = f"/api/v1/projects/{quote(project, safe='')}/spans"
+        url = project_path(project, "spans")
         params = {k: v for k, v in filters.items() if v is not None}
         out: list[JsonDict] = []
         cursor: str | None = None

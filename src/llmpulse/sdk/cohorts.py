@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from llmpulse.sdk.errors import LlmpulseApiError
+from llmpulse.sdk.query_params import project_path
+from llmpulse.sdk.requester import Requester
 
 JsonDict = dict[str, Any]
 
@@ -29,21 +31,15 @@ class CohortPlan:
 
 
 def _path(project: str, tail: str = "") -> str:
-    return f"/api/v1/projects/{quote(project, safe='')}/cohorts{tail}"
+    return project_path(project, f"cohorts{tail}")
 
 
 def _iso(t: datetime | str) -> str:
     return t if isinstance(t, str) else t.isoformat()
 
 
-class CohortsMixin:
+class CohortsMixin(Requester):
     """Cohort CRUD, config-as-code apply, and `segment_changes`."""
-
-    if TYPE_CHECKING:
-
-        def request(
-            self, method: str, path: str, *, json: object = None, params: Any = None
-        ) -> Any: ...
 
     def list_cohorts(self, project: str) -> list[JsonDict]:
         """The project's saved cohorts."""
@@ -118,6 +114,6 @@ class CohortsMixin:
             params.append(("kind", kind))
         if unit is not None:
             params.append(("unit", unit))
-        path = f"/api/v1/projects/{quote(project, safe='')}/segments/changes"
+        path = project_path(project, "segments/changes")
         body: JsonDict = self.request("GET", path, params=params)
         return body

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
+
+from llmpulse.sdk.requester import Requester
 
 JsonDict = dict[str, Any]
 
 
-class KeysMixin:
+class KeysMixin(Requester):
     """List, create and revoke API keys."""
-
-    if TYPE_CHECKING:
-
-        def request(
-            self, method: str, path: str, *, json: object = None, params: Any = None
-        ) -> Any: ...
 
     def list_keys(self) -> list[JsonDict]:
         """Every key (id, name, scopes, project, created, revoked); never tokens."""

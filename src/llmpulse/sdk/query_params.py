@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypedDict
+from urllib.parse import quote
 
 TimeArg = datetime | str
 ListArg = str | Sequence[str]
@@ -88,3 +89,8 @@ def filter_params(filters: Mapping[str, Any]) -> Params:
 def repeat(name: str, values: ListArg | None) -> Params:
     """``name=v`` once per value."""
     return [(name, v) for v in as_list(values)]
+
+
+def project_path(project: str, tail: str) -> str:
+    """The API path ``tail`` under a project (the project name quoted)."""
+    return f"/api/v1/projects/{quote(project, safe='')}/{tail}"

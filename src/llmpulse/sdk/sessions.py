@@ -10,16 +10,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
+from llmpulse.sdk.query_params import project_path
+from llmpulse.sdk.requester import Requester
+
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
 JsonDict = dict[str, Any]
 Sort = Literal["last_seen", "first_seen", "turns", "tokens", "cost", "errors", "feedback"]
 Order = Literal["desc", "asc"]
-
-
-def _path(project: str, tail: str) -> str:
-    return f"/api/v1/projects/{quote(project, safe='')}/{tail}"
 
 
 def _params(**values: Any) -> list[tuple[str, str]]:
@@ -42,14 +41,8 @@ def _flat(rows: list[JsonDict]) -> list[JsonDict]:
     return out
 
 
-class SessionsMixin:
+class SessionsMixin(Requester):
     """Sessions (spans sharing a ``session.id``) and users (sharing a ``user.id``)."""
-
-    if TYPE_CHECKING:
-
-        def request(
-            self, method: str, path: str, *, json: object = None, params: Any = None
-        ) -> Any: ...
 
     def list_sessions_raw(
         self, project: str, *, sort: Sort = "last_seen", order: Order = "desc",
@@ -60,7 +53,7 @@ class SessionsMixin:
         last_seen, total_tokens, cost_usd, errors, feedback: {count, mean_score}}]}``."""
         params = _params(sort=sort, order=order, user_id=user_id, start=start, end=end,
                          limit=limit)  # fmt: skip
-        body: JsonDict = self.request("GET", _path(project, "sessions"), params=params)
+        body: JsonDict = self.request("GET", project_path(project, "sessions"), params=params)
         return body
 
     def list_sessions(
@@ -79,7 +72,7 @@ class SessionsMixin:
         """One session's turns in order: ``{session_id, turns: [{trace_id, span_id, name,
         start_time, input_value, output_value, …}]}``."""
         tail = f"sessions/{quote(session_id, safe='')}"
-        body: JsonDict = self.request("GET", _path(project, tail))
+        body: JsonDict = self.request("GET", project_path(project, tail))
         return body
 
     def list_users_raw(
@@ -89,7 +82,7 @@ class SessionsMixin:
         """``GET …/users``: ``{data: [{user_id, sessions, traces, spans, first_seen, last_seen,
         total_tokens, cost_usd, errors, feedback}]}``."""
         params = _params(sort=sort, order=order, start=start, end=end, limit=limit)
-        body: JsonDict = self.request("GET", _path(project, "users"), params=params)
+        body: JsonDict = self.request("GET", project_path(project, "users"), params=params)
         return body
 
     def list_users(
@@ -106,5 +99,7 @@ class SessionsMixin:
     def get_user(self, project: str, user_id: str, *, limit: int = 100) -> JsonDict:
         """One user's totals and sessions: ``{user: {…}, sessions: [{…}]}``."""
         tail = f"users/{quote(user_id, safe='')}"
-        body: JsonDict = self.request("GET", _path(project, tail), params=_params(limit=limit))
+        body: JsonDict = self.request(
+            "GET", project_path(project, tail), params=_params(limit=limit)
+        )
         return body

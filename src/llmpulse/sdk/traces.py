@@ -12,11 +12,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
 
 import httpx
 
 from llmpulse.sdk.errors import error_from
+from llmpulse.sdk.query_params import project_path
+from llmpulse.sdk.requester import Requester
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
@@ -36,16 +37,8 @@ def _params(filters: dict[str, Any]) -> list[tuple[str, Any]]:
     return out
 
 
-class TracesMixin:
+class TracesMixin(Requester):
     """`traces_page`, `export_traces` and `traces_frame`."""
-
-    _http: httpx.Client
-
-    if TYPE_CHECKING:
-
-        def request(
-            self, method: str, path: str, *, json: object = None, params: Any = None
-        ) -> Any: ...
 
     def traces_page(
         self,
@@ -65,9 +58,7 @@ class TracesMixin:
         )
         if total:
             params.append(("total", "true"))
-        body: JsonDict = self.request(
-            "GET", f"/api/v1/projects/{quote(project, safe='')}/spans", params=params
-        )
+        body: JsonDict = self.request("GET", project_path(project, "spans"), params=params)
         return body
 
     def export_traces(
@@ -89,7 +80,7 @@ class TracesMixin:
         params = _params(
             {**filters, "format": format, "sort": sort, "order": order, "max_rows": max_rows}
         )
-        url = f"/api/v1/projects/{quote(project, safe='')}/spans/export"
+        url = project_path(project, "spans/export")
         with self._http.stream("GET", url, params=params) as response:
             if not response.is_success:
                 response.read()

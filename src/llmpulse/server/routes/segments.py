@@ -77,10 +77,7 @@ class SliceOut(BaseModel):
     @classmethod
     def from_result(cls, r: SliceResult) -> SliceOut:
         """Map an analysis result (NaN → null)."""
-        d = {f: getattr(r, f) for f in SliceResult.__dataclass_fields__}
-        d["keys"] = dict(r.keys)
-        d["explained_by"] = None if r.explained_by is None else dict(r.explained_by)
-        return cls.model_validate(clean(d))
+        return cls.model_validate(_slice_fields(r))
 
 
 class SegmentReportOut(BaseModel):
@@ -106,6 +103,14 @@ class SegmentReportOut(BaseModel):
             total_units=r.total_units, direction=r.direction, value_unit=r.value_unit,
             truncated=r.truncated, data=rows,
         )  # fmt: skip
+
+
+def _slice_fields(r: Any) -> Any:
+    """A slice result as plain data (``keys``, ``explained_by`` as dicts; NaN → null)."""
+    d = {f: getattr(r, f) for f in r.__dataclass_fields__}
+    d["keys"] = dict(r.keys)
+    d["explained_by"] = None if r.explained_by is None else dict(r.explained_by)
+    return clean(d)
 
 
 def _one_metric(metric: list[str]) -> Any:
@@ -201,12 +206,7 @@ async def segment_changes(
         scope, time_range(baseline_start, baseline_end), _one_metric(metric), tuple(key),
         direction=direction, min_support=min_support, k=k, unit=unit,
     )  # fmt: skip
-    rows = []
-    for r in report.rows:
-        d = {f: getattr(r, f) for f in r.__dataclass_fields__}
-        d["keys"] = dict(r.keys)
-        d["explained_by"] = None if r.explained_by is None else dict(r.explained_by)
-        rows.append(ChangeOut.model_validate(clean(d)))
+    rows = [ChangeOut.model_validate(_slice_fields(r)) for r in report.rows]
     return ChangeReportOut(
         metric=report.metric, kind=report.kind, keys=list(report.keys),
         baseline_n=report.baseline_n, current_n=report.current_n, unit=report.unit,

@@ -106,11 +106,15 @@ def running_server(data_dir: Path, *args: str, grpc: bool = False) -> Iterator[S
 
 
 @contextmanager
-def running_demo_server(data_dir: Path, days: int) -> Iterator[ServerProcess]:
-    """A server on ``days`` of `llmpulse demo` data (project ``rag-demo``) in ``data_dir``."""
+def running_demo_server(
+    data_dir: Path, days: int, end: str | None = None
+) -> Iterator[ServerProcess]:
+    """A server on ``days`` of `llmpulse demo` data (project ``rag-demo``) in ``data_dir``,
+    ending now or at ``end`` (``%Y-%m-%dT%H:%M:%S%z``: the same spans on every run)."""
+    at = ["--end", end] if end else []
     subprocess.run(
         [sys.executable, "-m", "llmpulse", "demo", "--data-dir", str(data_dir), "--days", str(days),
-         "--quiet"],
+         "--quiet", *at],
         check=True, timeout=600,
     )  # fmt: skip
     with running_server(data_dir) as server:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -12,14 +13,16 @@ from llmpulse.server.services import run_services
 from llmpulse.server.settings import ServerSettings
 
 
-def run_demo_load(data_dir: Path | None, *, days: int, quiet: bool) -> int:
+def run_demo_load(
+    data_dir: Path | None, *, days: int, quiet: bool, end: datetime | None = None
+) -> int:
     """Open the data directory, store the demo week, and return the number of spans."""
 
     async def go() -> int:
         settings = ServerSettings(data_dir=data_dir, grpc_port=0, decode_workers=0)
         async with run_services(settings) as services:
             if quiet:
-                return await load_demo(services, days=days)
+                return await load_demo(services, days=days, end=end)
             with typer.progressbar(length=100, label=f"demo → {DEMO_PROJECT}") as bar:
                 done = [0]
 
@@ -28,15 +31,17 @@ def run_demo_load(data_dir: Path | None, *, days: int, quiet: bool) -> int:
                     bar.update(pct - done[0])
                     done[0] = pct
 
-                n = await load_demo(services, days=days, progress=step)
+                n = await load_demo(services, days=days, progress=step, end=end)
                 bar.update(100 - done[0])
                 return n
 
     return asyncio.run(go())
 
 
-def load_demo_command(data_dir: Path | None, *, days: int, quiet: bool) -> None:
+def load_demo_command(
+    data_dir: Path | None, *, days: int, quiet: bool, end: datetime | None = None
+) -> None:
     """CLI body of `llmpulse demo`."""
-    n = run_demo_load(data_dir, days=days, quiet=quiet)
+    n = run_demo_load(data_dir, days=days, quiet=quiet, end=end)
     if not quiet:
         typer.echo(f"stored {n} spans in project {DEMO_PROJECT} under {data_dir}")

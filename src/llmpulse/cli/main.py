@@ -6,6 +6,7 @@ import gc
 import logging
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -182,13 +183,20 @@ def demo(
     data_dir: DataDirOpt = None,
     days: Annotated[int, typer.Option(help="Days of traffic.")] = 7,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
+    end: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M:%S%z"],
+            help="When the traffic ends (default now); the same end gives the same spans.",
+        ),
+    ] = None,
 ) -> None:
     """Fill the rag-demo project with a week of realistic RAG traffic (server stopped)."""
     from llmpulse.cli.demo_load import load_demo_command
 
     target = data_dir or ServerSettings().data_dir
     check_serve_inputs(target, None)
-    load_demo_command(target, days=days, quiet=quiet)
+    load_demo_command(target, days=days, quiet=quiet, end=end)
 
 
 def _settings_or_exit(**values: object) -> ServerSettings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from llmpulse.demo.generator import generate_demo
 from llmpulse.domain.ids import ProjectName
@@ -27,15 +27,20 @@ async def load_demo(
     *,
     days: int = 7,
     progress: Callable[[int, int], None] | None = None,
+    end: datetime | None = None,
 ) -> int:
-    """Generate the demo week ending now and store it; returns the number of spans stored.
+    """Generate the demo week ending now (or at ``end``) and store it; returns the number of
+    spans stored.
 
     Args:
         services: running services (the writer must be started).
         days: days of traffic.
         progress: called with (traces done, traces expected) after each batch.
+        end: when the generated traffic ends (default: the next whole minute); a fixed end
+            makes the same spans on every run.
     """
-    end = services.clock.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    if end is None:
+        end = services.clock.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
     data = generate_demo(end=end, days=days, project=DEMO_PROJECT)
     it = iter(data)
     stored = traces = 0

@@ -34,6 +34,7 @@ from llmpulse.ui.page_support import (
 from llmpulse.ui.reader import app_metrics, app_segments
 from llmpulse.ui.segments_pages import segment_defaults, segments_context
 from llmpulse.ui.templating import Renderer
+from llmpulse.ui.timerange import range_values
 from llmpulse.ui.windows import WINDOW_LABELS, Window, resolve_window
 
 Builder = Callable[[Request, ProjectSummary, AnalysisForm, Window], Awaitable[dict[str, Any]]]
@@ -60,7 +61,11 @@ def build_analysis_router(render: Renderer) -> APIRouter:
         }  # fmt: skip
         status = 200
         try:
-            window = resolve_window(form.window, "auto", summary.first_seen, summary.last_seen)
+            _, start, end = range_values(request.query_params.multi_items())
+            window = resolve_window(
+                form.window, "auto", summary.first_seen, summary.last_seen, start, end
+            )
+            context["window"] = window
             context |= await build(request, summary, form, window)
         except InvalidInput as e:
             context |= {"errors": error_lines(e), "report": None, "rows": []}
@@ -100,7 +105,11 @@ def build_analysis_router(render: Renderer) -> APIRouter:
         }  # fmt: skip
         status = 200
         try:
-            context |= await changes_context(app_segments(request), summary, form, current)
+            window, start, end = range_values(params.multi_items())
+            chosen = resolve_window(window, "auto", summary.first_seen, summary.last_seen,
+                                    start, end)  # fmt: skip
+            context["window"] = chosen
+            context |= await changes_context(app_segments(request), summary, form, current, chosen)
         except InvalidInput as e:
             context |= {"errors": error_lines(e), "report": None, "rows": []}
             status = 400

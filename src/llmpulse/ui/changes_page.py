@@ -95,9 +95,12 @@ def change_windows(last_seen: datetime, baseline: timedelta, current: timedelta)
 
 async def changes_context(
     segments: SegmentService, summary: ProjectSummary,
-    form: AnalysisForm, current: str,
+    form: AnalysisForm, current: str, chosen: Window | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Run the comparison and lay out the ranked table.
+
+    With a ``chosen`` time range (the picker's; ``all`` does not count) the recent window is
+    that range and the baseline the ``baseline`` duration before it.
 
     Raises:
         InvalidInput: a bad metric, key, duration, direction or minimum support.
@@ -111,6 +114,9 @@ async def changes_context(
     if not isinstance(summary.last_seen, datetime):
         return {"report": None, "rows": [], "windows": None}
     windows = change_windows(summary.last_seen, base_len, cur_len)
+    if chosen is not None and chosen.key != "all" and chosen.start and chosen.end:
+        cut = chosen.start
+        windows = ChangeWindows(TimeRange(cut - base_len, cut), TimeRange(cut, chosen.end))
     scope = Scope(summary.name, windows.current, SpanFilter(root_only=form.root_only))
     report = await segments.changes(
         scope, windows.baseline, m, form.keys, direction=direction, min_support=min_support,

@@ -83,6 +83,8 @@ class DashboardForm:
     bucket: str = "auto"
     split: str = ""
     split_metric: str = DEFAULT_SPLIT_METRIC
+    start: str = ""
+    end: str = ""
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> "DashboardForm":
@@ -92,6 +94,8 @@ class DashboardForm:
             bucket=params.get("bucket", "").strip() or "auto",
             split=params.get("split", "").strip(),
             split_metric=params.get("split_metric", "").strip() or DEFAULT_SPLIT_METRIC,
+            start=params.get("start", "").strip(),
+            end=params.get("end", "").strip(),
         )
 
 
@@ -139,7 +143,9 @@ async def dashboard_context(
     Raises:
         InvalidInput: a bad window, bucket, split key or split metric.
     """
-    window = resolve_window(form.window, form.bucket, summary.first_seen, summary.last_seen)
+    window = resolve_window(
+        form.window, form.bucket, summary.first_seen, summary.last_seen, form.start, form.end
+    )
     if form.split_metric not in SPLIT_METRICS:
         allowed = ", ".join(SPLIT_METRICS)
         error = FieldError("split_metric", f"one of {allowed}")
@@ -190,7 +196,7 @@ def _segments_url(
     """The segment page on the chart's metric and scope: a chart of trace roots links to
     root spans only, so the page's overall value is the chart's."""
     params = [("metric", metric), ("key", form.split or DEFAULT_SEGMENT_KEY),
-              ("window", window.key)]  # fmt: skip
+              *window.page_params()]  # fmt: skip
     if roots:
         params.append(("root_only", "1"))
     return page_url(project, "segments", params)

@@ -33,6 +33,7 @@ from llmpulse.ui.filters import (
     FilterForm,
     replace_param,
 )
+from llmpulse.ui.live import FAVICON, FAVICON_CACHE, ranged_query
 from llmpulse.ui.login_page import build_login_router
 from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
@@ -105,6 +106,10 @@ def build_router(get_reader: ReaderGetter, render: Renderer) -> APIRouter:
         context = await _trace_context(trace, span, reader)
         return render.page(request, "trace.html", context)
 
+    @router.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(FAVICON, media_type="image/svg+xml", headers=FAVICON_CACHE)
+
     @router.get("/ui/{rest:path}", response_class=HTMLResponse)
     async def unknown_page(request: Request, rest: str) -> Response:
         return render.not_found(request, f"There is no page at /ui/{rest}.")
@@ -124,7 +129,7 @@ async def _traces_context(
     totals: dict[str, TraceTotals] = {}
     query: SpanQuery | None = None
     try:
-        query = form.to_query(project)
+        query = await ranged_query(form.to_query(project), params, reader)
         page = await reader.list_spans(query)
     except InvalidInput as e:
         errors = error_lines(e)

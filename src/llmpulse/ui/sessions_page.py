@@ -18,13 +18,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
-from llmpulse.domain.errors import NotFound
+from llmpulse.domain.errors import InvalidInput, NotFound
 from llmpulse.domain.ids import ProjectName
 from llmpulse.store.api import TimeRange
 from llmpulse.store.sessions_api import SessionQuery, SessionSort
-from llmpulse.ui.page_support import find_project, page_url
+from llmpulse.ui.page_support import error_lines, find_project, page_url
 from llmpulse.ui.reader import app_metrics
 from llmpulse.ui.templating import Renderer
+from llmpulse.ui.timerange import range_values
+from llmpulse.ui.windows import Window, resolve_window
 
 PAGE_ROWS = 200
 SESSION_COLUMNS = (
@@ -55,7 +57,12 @@ def sort_of(request: Request) -> tuple[SessionSort, bool]:
 
 
 def sort_links(
-    project: str, page: str, columns: tuple[tuple[str, str], ...], sort: SessionSort, desc: bool
+    project: str,
+    page: str,
+    columns: tuple[tuple[str, str], ...],
+    sort: SessionSort,
+    desc: bool,
+    keep: list[tuple[str, str]] | None = None,
 ) -> list[SortLink]:
     """Each column's header link: a click sorts by it descending, a second click ascending."""
     links = []
@@ -64,29 +71,40 @@ def sort_links(
         order = "asc" if on and desc else "desc"
         arrow = ("▼" if desc else "▲") if on else ""
         links.append(
-            SortLink(key, label, page_url(project, page, [("sort", key), ("order", order)]), arrow)
+            SortLink(
+                key,
+                label,
+                page_url(project, page, [*(keep or []), ("sort", key), ("order", order)]),
+                arrow,
+            )
         )
     return links
 
 
 async def _context(request: Request, project: str, nav: str) -> dict[str, Any]:
-    """The page context's common part.
+    """The page context's common part, with the picker's time range as ``window``.
 
     Raises:
         NotFound: there is no such project.
+        InvalidInput: an unreadable time range.
     """
-    if await find_project(app_metrics(request), project) is None:
+    summary = await find_project(app_metrics(request), project)
+    if summary is None:
         raise NotFound(f"There is no project named “{project}”.")
-    return {"title": f"{project} · {nav}", "project": project, "nav": nav}
+    window, start, end = range_values(request.query_params.multi_items())
+    chosen = resolve_window(window, "auto", summary.first_seen, summary.last_seen, start, end)
+    return {"title": f"{project} · {nav}", "project": project, "nav": nav, "window": chosen}
 
 
 async def sessions_context(request: Request, project: str) -> dict[str, Any]:
     """The sessions list, sorted as the query asks."""
     ctx = await _context(request, project, "sessions")
     sort, desc = sort_of(request)
-    q = SessionQuery(ProjectName(project), TimeRange(), None, sort, desc, PAGE_ROWS)
+    q = SessionQuery(ProjectName(project), _time(ctx), None, sort, desc, PAGE_ROWS)
     ctx["rows"] = await app_metrics(request).sessions(q)
-    ctx["columns"] = sort_links(project, "sessions", SESSION_COLUMNS, sort, desc)
+    ctx["columns"] = sort_links(
+        project, "sessions", SESSION_COLUMNS, sort, desc, ctx["window"].page_params()
+    )
     return ctx
 
 
@@ -112,9 +130,11 @@ async def users_context(request: Request, project: str) -> dict[str, Any]:
     sort, desc = sort_of(request)
     if sort in (SessionSort.TURNS, SessionSort.FIRST_SEEN):
         sort = SessionSort.LAST_SEEN
-    q = SessionQuery(ProjectName(project), TimeRange(), None, sort, desc, PAGE_ROWS)
+    q = SessionQuery(ProjectName(project), _time(ctx), None, sort, desc, PAGE_ROWS)
     ctx["rows"] = await app_metrics(request).users(q)
-    ctx["columns"] = sort_links(project, "users", USER_COLUMNS, sort, desc)
+    ctx["columns"] = sort_links(
+        project, "users", USER_COLUMNS, sort, desc, ctx["window"].page_params()
+    )
     return ctx
 
 
@@ -126,13 +146,19 @@ async def user_context(request: Request, project: str, user_id: str) -> dict[str
     """
     ctx = await _context(request, project, "users")
     sort, desc = sort_of(request)
-    q = SessionQuery(ProjectName(project), TimeRange(), user_id, sort, desc, PAGE_ROWS)
+    q = SessionQuery(ProjectName(project), _time(ctx), user_id, sort, desc, PAGE_ROWS)
     users = await app_metrics(request).users(q)
     if not users:
         raise NotFound(f"No span of {project} carries user “{user_id}”.")
     ctx.update(title=f"{project} · user {user_id}", user=users[0])
     ctx["rows"] = await app_metrics(request).sessions(q)
     return ctx
+
+
+def _time(ctx: dict[str, Any]) -> TimeRange:
+    """The store's range of the page's window (``all`` is unbounded)."""
+    window: Window = ctx["window"]
+    return window.time_range(bounded=False)
 
 
 def build_sessions_router(render: Renderer) -> APIRouter:
@@ -144,6 +170,10 @@ def build_sessions_router(render: Renderer) -> APIRouter:
             ctx = await build
         except NotFound as e:
             return render.not_found(request, e.detail)
+        except InvalidInput as e:
+            context = {"title": "Bad time range", "heading": "400 · Bad time range",
+                       "detail": "; ".join(error_lines(e))}  # fmt: skip
+            return render.page(request, "not_found.html", context, status_code=400)
         return render.page(request, name, ctx)
 
     @router.get("/ui/projects/{project}/sessions", response_class=HTMLResponse)

@@ -11,8 +11,10 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from llmpulse.ui import formats, views
+from llmpulse.ui.timerange import time_picker
 
 STATIC_PREFIX = "/ui/static"
+RANGED_PREFIXES = ("/ui/projects", "/ui/traces/")  # pages that show the time-range picker
 
 
 def path_quote(value: object) -> str:
@@ -59,9 +61,11 @@ class Renderer:
         """Render ``name`` with ``context`` (plus ``request``, the CSRF token and the session)."""
         state = request.scope.get("state") or {}
         principal = state.get("principal")
+        ranged = request.url.path.startswith(RANGED_PREFIXES) and status_code != 404
         context = {
             "csrf_token": state.get("csrf_token", ""),
             "signed_in": principal is not None and principal.key_id != "open",
+            "time_picker": time_picker(request.query_params.multi_items()) if ranged else None,
             **context,
         }
         response = self._templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -8,7 +8,7 @@ is not zero), and a series without points draws nothing, so the page can say "no
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,11 +41,16 @@ class Tick:
 
 @dataclass(frozen=True, slots=True)
 class Dot:
-    """A data point with its tooltip text."""
+    """A data point with its tooltip text and, when the chart links, what a click opens."""
 
     x: float
     y: float
     label: str
+    href: str = ""
+
+
+PointLink = Callable[[str, datetime], str]
+"""``(series name, bucket start) -> URL`` of what a click on a point opens."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,8 @@ class LineChart:
     x_ticks: tuple[Tick, ...]
     y_ticks: tuple[Tick, ...]
     lines: tuple[Line, ...]
+    t_left: datetime = EPOCH  # the instants at box.left and box.right (drag-to-zoom maps x)
+    t_right: datetime = EPOCH
 
     @property
     def is_empty(self) -> bool:
@@ -147,10 +154,12 @@ def _runs(points: Sequence[tuple[datetime, float]], bucket: timedelta) -> list[l
 def line_chart(
     series: Sequence[Series], start: datetime, end: datetime, bucket: timedelta,
     fmt: Formatter, *, area: bool = False, width: float = 600.0, height: float = 210.0,
+    link: PointLink | None = None,
 ) -> LineChart:  # fmt: skip
     """Lay out ``series`` on a [start, end] time axis with a y axis from 0 (or below) up.
 
-    Each point sits at the middle of its bucket; a missing bucket breaks the line.
+    Each point sits at the middle of its bucket; a missing bucket breaks the line. With
+    ``link``, each point links to ``link(series name, bucket start)``.
     """
     box = Box(width, height, left=58.0, top=10.0, right=width - 12.0, bottom=height - 24.0)
     drawn = [s for s in series if s.points]
@@ -177,7 +186,12 @@ def line_chart(
             first_x, last_x = xy[run[0]][0], xy[run[-1]][0]
             fill.append(f"M{first_x},{y_of(max(lo, 0.0))} L{pts} L{last_x},{y_of(max(lo, 0.0))} Z")
         dots = tuple(
-            Dot(x, y, f"{t.strftime('%b %d %H:%M')} · {s.name}: {fmt(v)}")
+            Dot(
+                x,
+                y,
+                f"{t.strftime('%b %d %H:%M')} · {s.name}: {fmt(v)}",
+                link(s.name, t) if link else "",
+            )
             for (x, y), (t, v) in zip(xy, s.points, strict=True)
         )
         color = PALETTE[i % len(PALETTE)]
@@ -186,7 +200,8 @@ def line_chart(
     step = steps[1] - steps[0] if len(steps) > 1 else end - start
     x_ticks = tuple(Tick(x_of(t - bucket / 2), time_label(t, step)) for t in steps)
     y_ticks = tuple(Tick(y_of(v), fmt(v)) for v in ys)
-    return LineChart(box, x_ticks, y_ticks, tuple(lines))
+    t_right = t0 + timedelta(seconds=total_s)
+    return LineChart(box, x_ticks, y_ticks, tuple(lines), t0, t_right)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,8 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.query.service import ProjectSummary, QueryService
 from llmpulse.store.api import MetricFrame, MetricQuery, SpanFilter
-from llmpulse.ui.charts import LineChart, Series, line_chart
+from llmpulse.ui.charts import LineChart, PointLink, Series, line_chart
+from llmpulse.ui.drill import point_link
 from llmpulse.ui.formats import formatter_for
 from llmpulse.ui.page_support import (
     EVAL_METRIC,
@@ -210,7 +211,8 @@ def _panel_view(
         fill = bucket_starts(window.start, window.end, window.bucket)
         for metric, name in zip(panel.metrics, panel.names, strict=True):
             series.append(metric_series(frame, metric, name, fill if metric == "count" else ()))
-    chart = _chart(series, window, panel.metrics[-1], panel.area)
+    link = point_link(project, window, panel.roots, panel.metrics[-1])
+    chart = _chart(series, window, panel.metrics[-1], panel.area, link=link)
     main = "error:rate" if panel.id == "volume" else panel.metrics[min(1, len(panel.metrics) - 1)]
     roots = panel.roots and form.split not in SPAN_LEVEL_KEYS
     return PanelView(
@@ -224,10 +226,11 @@ def _split_view(frame: MetricFrame, window: Window, form: DashboardForm, project
     series = group_series(frame, metric, zero_fill=metric == "count")
     if form.split in SPAN_LEVEL_KEYS:  # spans without a model are not a model
         series = [s for s in series if s.name != NONE_GROUP]
-    chart = _chart(series, window, metric, area=False, width=1200.0)
     panel, name = SPLIT_METRICS[metric]
     segment_metric = "error:rate" if metric == "count" else metric
     roots = panel.roots and form.split not in SPAN_LEVEL_KEYS
+    link = point_link(project, window, roots, metric, form.split)
+    chart = _chart(series, window, metric, area=False, width=1200.0, link=link)
     return PanelView(
         "split", f"{panel.title.split(' (')[0]} · {name} by {form.split}", chart, _legend(chart),
         _segments_url(project, segment_metric, window, form, roots),
@@ -235,12 +238,13 @@ def _split_view(frame: MetricFrame, window: Window, form: DashboardForm, project
 
 
 def _chart(
-    series: list[Series], window: Window, metric: str, area: bool, width: float = 600.0
-) -> LineChart:
+    series: list[Series], window: Window, metric: str, area: bool, width: float = 600.0,
+    link: PointLink | None = None,
+) -> LineChart:  # fmt: skip
     if window.start is None or window.end is None:
         return line_chart([], EPOCH, EPOCH + window.bucket, window.bucket, str)
     return line_chart(series, window.start, window.end, window.bucket, formatter_for(metric),
-                      area=area and len(series) == 1, width=width)  # fmt: skip
+                      area=area and len(series) == 1, width=width, link=link)  # fmt: skip
 
 
 def _legend(chart: LineChart) -> tuple[tuple[str, str], ...]:

@@ -46,23 +46,22 @@
   }
 
   // Chart points show their value in a small tooltip (the SVG <title> stays for no-JS).
+  // Listening on the document also covers charts that a live dashboard redraws.
   function chartTips() {
     var tip = null;
-    document.querySelectorAll("svg.linechart").forEach(function (svg) {
-      svg.addEventListener("mouseover", function (ev) {
-        var title = ev.target.tagName === "circle" && ev.target.querySelector("title");
-        if (!title) { return; }
-        if (!tip) {
-          tip = document.createElement("div");
-          tip.className = "chart-tip";
-          document.body.appendChild(tip);
-        }
-        tip.textContent = title.textContent;
-        tip.style.left = (ev.clientX + 12) + "px";
-        tip.style.top = (ev.clientY - 28) + "px";
-        tip.hidden = false;
-      });
-      svg.addEventListener("mouseout", function () { if (tip) { tip.hidden = true; } });
+    document.addEventListener("mouseover", function (ev) {
+      var onChart = ev.target.closest && ev.target.closest("svg.linechart");
+      var title = onChart && ev.target.tagName === "circle" && ev.target.querySelector("title");
+      if (!title) { if (tip) { tip.hidden = true; } return; }
+      if (!tip) {
+        tip = document.createElement("div");
+        tip.className = "chart-tip";
+        document.body.appendChild(tip);
+      }
+      tip.textContent = title.textContent;
+      tip.style.left = (ev.clientX + 12) + "px";
+      tip.style.top = (ev.clientY - 28) + "px";
+      tip.hidden = false;
     });
   }
 

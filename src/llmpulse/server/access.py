@@ -17,7 +17,7 @@ from llmpulse.domain.keys import Principal, Scope
 from llmpulse.server.settings import is_loopback_host
 
 # Probes stay public (a load balancer has no key); /readyz is listed ahead of its route.
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/ui/login", "/ui/logout"})
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/ui/login", "/ui/logout", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/ui/static/", "/docs-assets/")  # static files, nothing to protect
 INGEST_ROUTES = frozenset(
     {

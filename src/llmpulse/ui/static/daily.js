@@ -101,6 +101,8 @@
         return !seen[r.dataset.href];
       });
       if (!added.length) { return; }
+      // The browser's own scroll anchoring may move the page as well: one mechanism only.
+      document.documentElement.style.overflowAnchor = "none";
       var anchor = body.rows[0];
       var before = anchor ? anchor.getBoundingClientRect().top : 0;
       var atTop = window.scrollY === 0;

@@ -76,7 +76,7 @@ def build_analysis_router(render: Renderer) -> APIRouter:
         request: Request, summary: ProjectSummary, form: AnalysisForm, window: Window
     ) -> dict[str, Any]:
         query, service = app_metrics(request), app_segments(request)
-        context = {"changes_url": _changes_url(summary.name, form)}
+        context = {"changes_url": _changes_url(summary.name, form, window)}
         return context | await segments_context(query, service, summary, form, window)
 
     async def fairness(
@@ -126,8 +126,8 @@ def build_analysis_router(render: Renderer) -> APIRouter:
     return router
 
 
-def _changes_url(project: str, form: AnalysisForm) -> str:
-    params = [("metric", form.metric), *(("key", k) for k in form.keys)]
+def _changes_url(project: str, form: AnalysisForm, window: Window) -> str:
+    params = [("metric", form.metric), *(("key", k) for k in form.keys), *window.page_params()]
     if form.root_only:
         params.append(("root_only", "1"))
     return page_url(project, "changes", params)

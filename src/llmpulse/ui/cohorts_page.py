@@ -12,6 +12,7 @@ Calls the `CohortService` the REST routes call. Form bodies are read as
 """
 
 # No `from __future__ import annotations`: FastAPI resolves the handlers' annotations.
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -25,6 +26,7 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.ui.page_support import error_lines, find_project, page_url
 from llmpulse.ui.reader import app_cohorts, app_metrics
 from llmpulse.ui.templating import Renderer
+from llmpulse.ui.timerange import time_picker
 
 SEGMENT_METRIC = "error:rate"
 MAX_FORM_BYTES = 16_384
@@ -59,14 +61,15 @@ def condition_text(c: Condition) -> str:
     return f"{c.key} {c.op} {c.values[0] if c.values else ''}"
 
 
-def cohort_row(project: str, c: Cohort) -> CohortRow:
-    """A cohort with its conditions spelled out and its analysis links."""
+def cohort_row(project: str, c: Cohort, keep: Sequence[tuple[str, str]] = ()) -> CohortRow:
+    """A cohort with its conditions spelled out and its analysis links (``keep``: the page's
+    time range, carried to the analysis pages)."""
     key = ("key", f"cohort:{c.name}")
     return CohortRow(
         name=c.name, expression=c.expression, description=c.description,
         conditions=tuple(condition_text(x) for x in c.conditions),
-        segments_href=page_url(project, "segments", [("metric", SEGMENT_METRIC), key]),
-        changes_href=page_url(project, "changes", [("metric", SEGMENT_METRIC), key]),
+        segments_href=page_url(project, "segments", [("metric", SEGMENT_METRIC), key, *keep]),
+        changes_href=page_url(project, "changes", [("metric", SEGMENT_METRIC), key, *keep]),
     )  # fmt: skip
 
 
@@ -91,9 +94,10 @@ def build_cohorts_router(render: Renderer) -> APIRouter:
         if await find_project(app_metrics(request), project) is None:
             return render.not_found(request, f"There is no project named “{project}”.")
         cohorts = await app_cohorts(request).list(ProjectName(project))
+        keep = time_picker(request.query_params.multi_items()).params
         context: dict[str, Any] = {
             "title": f"{project} · cohorts", "project": project, "nav": "cohorts",
-            "rows": [cohort_row(project, c) for c in cohorts], "form": form,
+            "rows": [cohort_row(project, c, keep) for c in cohorts], "form": form,
             "errors": errors, "example": EXAMPLE,
         }  # fmt: skip
         return render.page(request, "cohorts.html", context, status_code=status)

@@ -17,10 +17,11 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from analytics_data import post_analytics_project
 from playwright.sync_api import Page, expect
 
 from llmpulse.demo.incidents import plan_incidents
-from support.server import running_demo_server
+from support.server import ServerProcess, running_demo_server
 
 pytestmark = pytest.mark.browser
 PROJECT = "rag-demo"
@@ -259,3 +260,43 @@ def test_slowest_trace_of_the_last_day_is_two_clicks_from_home(page: Page, demo:
     page.locator("#projects tr", has_text=PROJECT).locator(".slowest-link").click()  # 1
     page.locator("#traces tbody tr").first.locator(".trace-link").click()  # 2
     expect(page).to_have_url(re.compile(rf"/ui/traces/{slowest}"))
+
+
+def test_a_split_chart_point_opens_its_segments_traces_in_its_bucket(
+    page: Page, live_server: ServerProcess
+) -> None:
+    data = post_analytics_project(live_server.url, "ui-drill")
+    page.goto(
+        f"{data.url}/ui/projects/{data.project}/dashboard"
+        "?window=6h&split=metadata.tier&split_metric=latency_ms:p95"  # free: 3x slower, apart
+    )
+    free = page.locator('#chart-split g.series[data-name="free"] a.point')
+    expect(free.first).to_be_visible()
+    point = free.nth(2)
+    point.click()
+    expect(page).to_have_url(re.compile(r"/traces\?.*attr=metadata.tier%3Afree.*start="))
+    query = parse_qs(urlparse(page.url).query)
+    start = datetime.fromisoformat(query["start"][0] + "+00:00")
+    end = datetime.fromisoformat(query["end"][0] + "+00:00")
+    assert end - start == timedelta(minutes=5)
+    names = set(page.locator("#traces tbody tr .trace-link").all_inner_texts())
+    assert names == {"answer-free"}
+    r = httpx.get(
+        f"{data.url}/api/v1/projects/{data.project}/spans",
+        params={"attr": "metadata.tier:free", "start": start.isoformat(),
+                "end": end.isoformat(), "total": "true", "limit": 1},
+    )  # fmt: skip
+    expect(page.locator("#match-count strong")).to_have_text(str(r.json()["total"]))
+
+
+def test_page_forms_keep_the_range_when_applied(page: Page, demo: Demo) -> None:
+    page.goto(demo.page("dashboard", "window=6h"))
+    page.select_option("#d-bucket", "1h")
+    page.click("#apply-dashboard")
+    expect(page).to_have_url(re.compile(r"window=6h.*bucket=1h|bucket=1h.*window=6h"))
+    expect(page.locator("#window-facts")).to_contain_text("1h buckets")
+    page.goto(demo.page("segments", "window=1h"))
+    page.locator("#a-metric").fill("latency_ms:p95")
+    page.click("#run-segments")
+    expect(page).to_have_url(re.compile(r"window=1h"))
+    expect(page.locator("#range-1h")).to_have_attribute("aria-current", "true")

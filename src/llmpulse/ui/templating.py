@@ -14,7 +14,7 @@ from llmpulse.ui import formats, views
 from llmpulse.ui.timerange import time_picker
 
 STATIC_PREFIX = "/ui/static"
-RANGED_PREFIXES = ("/ui/projects", "/ui/traces/")  # pages that show the time-range picker
+RANGED_PREFIXES = ("/ui/projects",)  # pages that show the time-range picker
 
 
 def path_quote(value: object) -> str:

@@ -300,3 +300,27 @@ def test_page_forms_keep_the_range_when_applied(page: Page, demo: Demo) -> None:
     page.click("#run-segments")
     expect(page).to_have_url(re.compile(r"window=1h"))
     expect(page.locator("#range-1h")).to_have_attribute("aria-current", "true")
+
+
+@pytest.mark.parametrize("name", [*(p for p in PAGES if p != "cohorts"), "changes"])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("window=2w", "window"), ("start=yesterday", "start"),
+     ("start=2026-12-04T10:00&end=2026-12-04T09:00", "end")],
+)  # fmt: skip
+def test_an_unreadable_range_is_a_400_page_naming_the_field(
+    demo: Demo, name: str, query: str, field: str
+) -> None:
+    r = httpx.get(demo.page(name, query), timeout=30)
+    assert r.status_code == 400, (name, query, r.status_code)
+    assert r.headers["content-type"].startswith("text/html")
+    assert f"{field}:" in r.text or f"{field} " in r.text, r.text[-2000:]
+
+
+def test_the_traces_page_shows_the_bounds_of_a_preset(page: Page, demo: Demo) -> None:
+    page.goto(demo.page("traces", "window=15m"))
+    start, end = _last(demo, 0.25)
+    expect(page.locator("#range-resolved")).to_have_text(
+        f"{start.strftime('%Y-%m-%d %H:%M:%S')}.{start.microsecond // 1000:03d} UTC → "
+        f"{end.strftime('%Y-%m-%d %H:%M:%S')}.{end.microsecond // 1000:03d} UTC"
+    )

@@ -18,7 +18,7 @@ from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.store.api import SpanQuery, TimeRange
 from llmpulse.ui.reader import TraceReader
 from llmpulse.ui.timerange import range_values
-from llmpulse.ui.windows import parse_instant, resolve_window
+from llmpulse.ui.windows import BUCKETS, CUSTOM, Window, parse_instant, resolve_window
 
 FAVICON = files("llmpulse.ui").joinpath("static", "favicon.svg").read_bytes()
 FAVICON_CACHE = {"cache-control": "public, max-age=86400"}
@@ -50,3 +50,10 @@ async def ranged_query(
         if since is not None and (time.start is None or since > time.start):
             time = TimeRange(since, time.end)
     return dataclasses.replace(query, time=time) if time != query.time else query
+
+
+def shown_range(time: TimeRange) -> Window | None:
+    """The table's time bounds as the picker shows them (None unless both are set)."""
+    if time.start is None or time.end is None:
+        return None
+    return Window(CUSTOM, time.start, time.end, "1h", BUCKETS["1h"])

@@ -33,7 +33,7 @@ from llmpulse.ui.filters import (
     FilterForm,
     replace_param,
 )
-from llmpulse.ui.live import FAVICON, FAVICON_CACHE, ranged_query
+from llmpulse.ui.live import FAVICON, FAVICON_CACHE, ranged_query, shown_range
 from llmpulse.ui.login_page import build_login_router
 from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
@@ -141,6 +141,7 @@ async def _traces_context(
         totals = await reader.trace_totals([s.trace_id for s in spans if not s.parent_span_id])
     current = (query.sort, query.descending) if query else ("time", True)
     return {
+        "window": shown_range(query.time) if query else None,
         "total": total,
         "totals": totals,
         "sort": current,

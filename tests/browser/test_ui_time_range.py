@@ -324,3 +324,15 @@ def test_the_traces_page_shows_the_bounds_of_a_preset(page: Page, demo: Demo) ->
         f"{start.strftime('%Y-%m-%d %H:%M:%S')}.{start.microsecond // 1000:03d} UTC → "
         f"{end.strftime('%Y-%m-%d %H:%M:%S')}.{end.microsecond // 1000:03d} UTC"
     )
+
+
+def test_export_of_a_preset_range_exports_that_range(page: Page, demo: Demo) -> None:
+    page.goto(demo.page("traces", "window=1h&status=OK"))
+    href = page.locator("#export-jsonl").get_attribute("href")
+    assert href is not None
+    assert "window=" not in href
+    r = httpx.get(f"{demo.url}{href}", timeout=60)
+    assert r.status_code == 200, r.text
+    lines = [line for line in r.text.splitlines() if line.strip()]
+    expect(page.locator("#match-count strong")).to_have_text(str(len(lines)))
+    assert len(lines) < _count(demo, None, None, root_only="true")

@@ -18,7 +18,14 @@ from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.store.api import SpanQuery, TimeRange
 from llmpulse.ui.reader import TraceReader
 from llmpulse.ui.timerange import range_values
-from llmpulse.ui.windows import BUCKETS, CUSTOM, Window, parse_instant, resolve_window
+from llmpulse.ui.windows import (
+    BUCKETS,
+    CUSTOM,
+    Window,
+    local_text,
+    parse_instant,
+    resolve_window,
+)
 
 FAVICON = files("llmpulse.ui").joinpath("static", "favicon.svg").read_bytes()
 FAVICON_CACHE = {"cache-control": "public, max-age=86400"}
@@ -57,3 +64,14 @@ def shown_range(time: TimeRange) -> Window | None:
     if time.start is None or time.end is None:
         return None
     return Window(CUSTOM, time.start, time.end, "1h", BUCKETS["1h"])
+
+
+def api_params(params: Sequence[tuple[str, str]], query: SpanQuery | None) -> list[tuple[str, str]]:
+    """The page's query values for a REST call (the export links): the REST routes know no
+    ``window``, so a preset becomes the ``start``/``end`` it resolved to."""
+    kept = [(k, v) for k, v in params if k not in ("window", "since", "live")]
+    window, start, end = range_values(params)
+    if query is None or not window or start or end:
+        return kept
+    bounds = [("start", query.time.start), ("end", query.time.end)]
+    return kept + [(k, local_text(t)) for k, t in bounds if t is not None]

@@ -33,7 +33,7 @@ from llmpulse.ui.filters import (
     FilterForm,
     replace_param,
 )
-from llmpulse.ui.live import FAVICON, FAVICON_CACHE, ranged_query, shown_range
+from llmpulse.ui.live import FAVICON, FAVICON_CACHE, api_params, ranged_query, shown_range
 from llmpulse.ui.login_page import build_login_router
 from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
@@ -147,7 +147,8 @@ async def _traces_context(
         "sort": current,
         "sort_urls": {k: sort_url(params, k, current) for k in SORT_CHOICES},
         "export_urls": {
-            f: export_url(path_quote(project), params, form.all_spans, f) for f in EXPORT_FORMATS
+            f: export_url(path_quote(project), api_params(params, query), form.all_spans, f)
+            for f in EXPORT_FORMATS
         },
         "title": f"{project} · traces",
         "project": project,

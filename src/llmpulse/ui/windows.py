@@ -58,13 +58,13 @@ class Window:
     def label(self) -> str:
         """How the picker names this window."""
         if self.key == CUSTOM:
-            return f"{_local(self.start)} → {_local(self.end)}"
+            return f"{local_text(self.start)} → {local_text(self.end)}"
         return WINDOW_LABELS[self.key]
 
     def page_params(self) -> list[tuple[str, str]]:
         """The query values that select this window on another page (none for ``all``)."""
         if self.key == CUSTOM:
-            return [("start", _local(self.start)), ("end", _local(self.end))]
+            return [("start", local_text(self.start)), ("end", local_text(self.end))]
         return [] if self.key == "all" else [("window", self.key)]
 
     def time_range(self, bounded: bool = True) -> TimeRange:
@@ -77,10 +77,10 @@ class Window:
         """``start``/``end`` for the traces page filter (UTC, as a datetime input sends)."""
         if self.key == "all" or self.start is None or self.end is None:
             return []
-        return [("start", _local(self.start)), ("end", _local(self.end))]
+        return [("start", local_text(self.start)), ("end", local_text(self.end))]
 
 
-def _local(t: datetime | None) -> str:
+def local_text(t: datetime | None) -> str:
     """``2024-05-01T12:00:03.250``: UTC to the millisecond (rounded up), no offset, as an HTML
     ``datetime-local`` input shows it; the traces filter reads it back as UTC."""
     if t is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -107,6 +107,10 @@ class SqlStateStore:
                 yield
         else:
             yield
+
+    def serial(self) -> AbstractContextManager[None]:
+        """Hold the write lock of an SQLite database (a no-op on PostgreSQL)."""
+        return self._serial()
 
     @property
     def engine(self) -> Engine:

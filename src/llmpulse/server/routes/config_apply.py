@@ -1,0 +1,80 @@
+"""Configuration as code over REST: ``POST /api/v1/apply``, ``GET /api/v1/export`` and the
+audit log ``GET /api/v1/audit``.
+
+``apply`` takes the manifests of a multi-document YAML file (as a JSON list), validates all
+of them (errors name ``documents[i].<field>``), and returns the plan: per object ``create``,
+``update`` (with the changed fields), ``unchanged``, or with ``prune`` ``delete`` (objects of
+the applied kinds and projects that the list leaves out). ``dry_run`` stops at the plan;
+otherwise every change is written in one transaction with one audit entry each. ``export``
+returns the stored objects as manifests, so apply → export → apply changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from llmpulse.server.deps import get_services
+from llmpulse.server.routes.config_models import AuditEntryOut, PlanOut, actor_of
+from llmpulse.server.services import Services
+from llmpulse.store.config_api import AuditQuery
+
+router = APIRouter(prefix="/api/v1", tags=["config as code"])
+Svc = Annotated[Services, Depends(get_services)]
+
+
+class ApplyIn(BaseModel):
+    """Manifests to apply."""
+
+    documents: list[dict[str, Any]] = Field(max_length=10_000)
+    prune: bool = False
+    dry_run: bool = False
+
+
+class ExportOut(BaseModel):
+    """Stored objects as manifests (receivers first, then monitors, routes, silences)."""
+
+    documents: list[dict[str, Any]]
+
+
+class AuditOut(BaseModel):
+    """Audit entries, newest first; ``next_before_id`` pages to older ones."""
+
+    data: list[AuditEntryOut]
+    next_before_id: int | None
+
+
+@router.post("/apply")
+async def apply(body: ApplyIn, request: Request, services: Svc) -> PlanOut:
+    """Plan the manifests against the stored objects and (unless ``dry_run``) apply them."""
+    plan = await services.config.apply(
+        body.documents, actor_of(request), prune=body.prune, dry_run=body.dry_run
+    )
+    return PlanOut.of(plan)
+
+
+@router.get("/export")
+async def export(
+    services: Svc,
+    project: Annotated[str | None, Query(description="One project's objects")] = None,
+) -> ExportOut:
+    """Every stored object as a manifest (one project's, plus the receivers)."""
+    return ExportOut(documents=await services.config.export(project))
+
+
+@router.get("/audit")
+async def audit(
+    services: Svc,
+    kind: Annotated[str | None, Query(description="Monitor, AlertRoute, ...")] = None,
+    project: str | None = None,
+    name: str | None = None,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AuditOut:
+    """Who changed which configuration object when, with the spec before and after."""
+    q = AuditQuery(kind=kind, project=project, name=name, before_id=before_id, limit=limit)
+    entries = await services.config.audit(q)
+    more = entries[-1].id if len(entries) == limit else None
+    return AuditOut(data=[AuditEntryOut.of(e) for e in entries], next_before_id=more)

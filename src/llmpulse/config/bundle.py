@@ -8,6 +8,7 @@ field inside it. Two documents with the same kind, project and name are refused.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 import yaml
@@ -29,10 +30,22 @@ def load_documents(text: str) -> list[Any]:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         raise InvalidInput(f"not valid YAML: {exc}", [FieldError("documents", str(exc))]) from exc
+    docs = [_plain(d) for d in docs]
     if len(docs) > MAX_DOCUMENTS:
         msg = f"at most {MAX_DOCUMENTS} documents"
         raise InvalidInput(msg, [FieldError("documents", msg)])
     return docs
+
+
+def _plain(value: Any) -> Any:
+    """YAML's timestamps as ISO text, so a document is plain JSON (as a REST body is)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
 
 
 def parse_documents(docs: Sequence[Any]) -> list[Resource]:

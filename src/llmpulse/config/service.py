@@ -118,7 +118,10 @@ class ConfigService:
             InvalidInput: the manifest is invalid.
             Conflict: ``create_only`` and the object exists.
         """
-        p = await self.plan([doc])
+        try:
+            p = await self.plan([doc])
+        except InvalidInput as exc:
+            raise _unprefixed(exc) from exc
         if create_only and p.changes[0].action != "create":
             raise Conflict(f"{p.changes[0].label} exists already")
         if p.has_changes:
@@ -196,6 +199,16 @@ class ConfigService:
                 ObjectWrite(w.kind, w.project, w.name, "expire", w.before, w.after) for w in writes
             ]
         await asyncio.to_thread(self._store.write_objects, writes, actor, self._clock.now())
+
+
+def _unprefixed(exc: InvalidInput) -> InvalidInput:
+    """A one-document error with paths inside the document (``spec.window``)."""
+    head = "documents[0]"
+    errors = [
+        FieldError(e.path.removeprefix(head).removeprefix(".") or "$", e.message)
+        for e in exc.errors
+    ]
+    return InvalidInput(exc.detail.removeprefix(head).removeprefix("."), errors)
 
 
 def _check_references(

@@ -7,6 +7,7 @@ demand, their secrets read from the environment then), and the project's silence
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +17,9 @@ from llmpulse.alerts.routing import Route
 from llmpulse.alerts.silences import Silence, SilenceState
 from llmpulse.config.receiver_kind import build_notifier
 from llmpulse.config.resources import Resource
-from llmpulse.domain.errors import NotFound
+from llmpulse.domain.errors import InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,17 @@ class RoutingConfig:
         if resource is None:
             raise NotFound(f"receiver {receiver!r} does not exist")
         return build_notifier(resource, self.env)
+
+    def notifiers(self) -> dict[str, Notifier]:
+        """Every receiver's notifier; a receiver whose secret is missing is logged and left out
+        (its notifications fail as undeliverable instead of stopping the others)."""
+        out: dict[str, Notifier] = {}
+        for name in self.receivers:
+            try:
+                out[name] = self.notifier(name)
+            except InvalidInput as exc:
+                log.warning("receiver %s is unusable: %s", name, exc.detail)
+        return out
 
     def active_silences(self, now: datetime) -> tuple[Silence, ...]:
         """The silences in force at ``now``."""

@@ -15,17 +15,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from llmpulse.alerts.notifiers import Delivery
-from llmpulse.alerts.routing import build_route
 from llmpulse.clock import Clock
 from llmpulse.config.bundle import parse_documents
 from llmpulse.config.kinds import stored_kinds
-from llmpulse.config.monitor_kind import monitor_of
 from llmpulse.config.plan import Change, Plan, final_state, plan
 from llmpulse.config.receiver_test import send_test
 from llmpulse.config.resources import Resource
 from llmpulse.config.route_kind import RouteNode
 from llmpulse.config.routing_config import RoutingConfig
-from llmpulse.config.silence_kind import silence_of
+from llmpulse.config.source import StoredConfigSource
 from llmpulse.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from llmpulse.monitors.spec import MonitorSpec
 from llmpulse.store.config_api import (
@@ -62,6 +60,8 @@ class ConfigService:
         self._store = store
         self._clock = clock
         self._env = os.environ if env is None else env
+        self.source = StoredConfigSource(store, self._env)
+        """The same configuration for the scheduler, read synchronously."""
 
     @property
     def clock(self) -> Clock:
@@ -154,17 +154,14 @@ class ConfigService:
 
     async def list_monitors(self, project: str | None = None) -> list[MonitorSpec]:
         """Every monitor (of one project when given), by project and name."""
-        return [monitor_of(r) for r in await self.objects("Monitor", project)]
+        return await asyncio.to_thread(self.source.list_monitors, project)
 
-    async def routing_config(self, project: str) -> RoutingConfig:
-        """The project's routing tree, every receiver and the project's silences."""
-        routes = await self.objects("AlertRoute", project)
-        route = None
-        if routes:
-            route = build_route(RouteNode.model_validate(dict(routes[0].spec)).route_spec())
-        receivers = {r.name: r for r in await self.objects("Receiver")}
-        silences = tuple(silence_of(r) for r in await self.objects("Silence", project))
-        return RoutingConfig(project, route, receivers, silences, self._env)
+    async def routing_config(self, project: str) -> RoutingConfig | None:
+        """The project's routing tree, every receiver and the project's silences.
+
+        None when the project has no ``AlertRoute`` (its alerts notify nobody).
+        """
+        return await asyncio.to_thread(self.source.routing_config, project)
 
     async def test_receiver(self, name: str) -> Delivery:
         """Send a test notification through a receiver; report what the service answered.

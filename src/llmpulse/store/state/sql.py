@@ -6,9 +6,10 @@ Dialect differences stay in this module's two small helpers (`_make_engine` and
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -108,8 +109,8 @@ class SqlStateStore:
         else:
             yield
 
-    def serial(self) -> AbstractContextManager[None]:
-        """Hold the write lock of an SQLite database (a no-op on PostgreSQL)."""
+    def serial(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the one-writer lock (SQLite) around a use of `engine` by another store."""
         return self._serial()
 
     @property

@@ -23,7 +23,7 @@ from llmpulse.domain.ids import check_project_name
 from llmpulse.sdk.admin import AdminMixin
 from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
-from llmpulse.sdk.config import ConfigMixin
+from llmpulse.sdk.config_objects import ConfigMixin
 from llmpulse.sdk.errors import error_from as _error
 from llmpulse.sdk.keys import KeysMixin
 from llmpulse.sdk.query_params import Params, project_path

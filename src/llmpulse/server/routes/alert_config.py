@@ -17,7 +17,13 @@ from pydantic import AfterValidator, BaseModel
 from llmpulse.config.route_kind import ROUTE_NAME
 from llmpulse.domain.ids import check_project_name
 from llmpulse.server.deps import get_services
-from llmpulse.server.routes.config_models import ManifestIn, ManifestList, ManifestOut, actor_of
+from llmpulse.server.routes.config_models import (
+    CONFLICT,
+    ManifestIn,
+    ManifestList,
+    ManifestOut,
+    actor_of,
+)
 from llmpulse.server.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["alert routing"])
@@ -31,7 +37,7 @@ async def get_route(project: str, services: Svc) -> ManifestOut:
     return ManifestOut.of(await services.config.get("AlertRoute", project, ROUTE_NAME))
 
 
-@router.put("/projects/{project}/route")
+@router.put("/projects/{project}/route", responses=CONFLICT)
 async def put_route(
     project: Project, body: ManifestIn, request: Request, services: Svc
 ) -> ManifestOut:
@@ -41,7 +47,7 @@ async def put_route(
     return ManifestOut.of(plan.changes[0].after)  # type: ignore[arg-type]
 
 
-@router.delete("/projects/{project}/route", status_code=204)
+@router.delete("/projects/{project}/route", status_code=204, responses=CONFLICT)
 async def delete_route(project: str, request: Request, services: Svc) -> None:
     """Delete the project's routing tree."""
     await services.config.delete("AlertRoute", project, ROUTE_NAME, actor_of(request))
@@ -54,7 +60,7 @@ async def list_receivers(services: Svc) -> ManifestList:
     return ManifestList(data=[ManifestOut.of(r) for r in found])
 
 
-@router.post("/receivers", status_code=201)
+@router.post("/receivers", status_code=201, responses=CONFLICT)
 async def create_receiver(body: ManifestIn, request: Request, services: Svc) -> ManifestOut:
     """Create a receiver (409 when the name is taken)."""
     doc = body.document("Receiver", None, None)
@@ -68,14 +74,14 @@ async def get_receiver(name: str, services: Svc) -> ManifestOut:
     return ManifestOut.of(await services.config.get("Receiver", "", name))
 
 
-@router.put("/receivers/{name}")
+@router.put("/receivers/{name}", responses=CONFLICT)
 async def put_receiver(name: str, body: ManifestIn, request: Request, services: Svc) -> ManifestOut:
     """Create or replace a receiver."""
     plan = await services.config.put(body.document("Receiver", None, name), actor_of(request))
     return ManifestOut.of(plan.changes[0].after)  # type: ignore[arg-type]
 
 
-@router.delete("/receivers/{name}", status_code=204)
+@router.delete("/receivers/{name}", status_code=204, responses=CONFLICT)
 async def delete_receiver(name: str, request: Request, services: Svc) -> None:
     """Delete a receiver (409 while a project's route names it)."""
     await services.config.delete("Receiver", "", name, actor_of(request))
@@ -91,7 +97,10 @@ class DeliveryOut(BaseModel):
     attempts: int
 
 
-@router.post("/receivers/{name}/test")
+@router.post(
+    "/receivers/{name}/test",
+    responses={400: {"description": "A secret's environment variable is not set on the server"}},
+)
 async def test_receiver(name: str, services: Svc) -> DeliveryOut:
     """Send a test notification now (one attempt); ``ok`` says whether it was accepted."""
     d = await services.config.test_receiver(name)

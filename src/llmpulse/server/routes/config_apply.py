@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from llmpulse.server.deps import get_services
-from llmpulse.server.routes.config_models import AuditEntryOut, PlanOut, actor_of
+from llmpulse.server.routes.config_models import CONFLICT, AuditEntryOut, PlanOut, actor_of
 from llmpulse.server.services import Services
 from llmpulse.store.config_api import AuditQuery
 
@@ -46,7 +46,7 @@ class AuditOut(BaseModel):
     next_before_id: int | None
 
 
-@router.post("/apply")
+@router.post("/apply", responses=CONFLICT)
 async def apply(body: ApplyIn, request: Request, services: Svc) -> PlanOut:
     """Plan the manifests against the stored objects and (unless ``dry_run``) apply them."""
     plan = await services.config.apply(

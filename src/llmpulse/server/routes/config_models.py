@@ -19,6 +19,9 @@ from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.store.config_api import AuditEntry
 
 ACTOR_HEADER = "x-llmpulse-actor"
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The object exists already, is in use, or changed meanwhile"}
+}
 
 
 def actor_of(request: Request, default: str = "api") -> str:

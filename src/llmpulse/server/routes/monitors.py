@@ -14,7 +14,13 @@ from pydantic import AfterValidator
 
 from llmpulse.domain.ids import check_project_name
 from llmpulse.server.deps import get_services
-from llmpulse.server.routes.config_models import ManifestIn, ManifestList, ManifestOut, actor_of
+from llmpulse.server.routes.config_models import (
+    CONFLICT,
+    ManifestIn,
+    ManifestList,
+    ManifestOut,
+    actor_of,
+)
 from llmpulse.server.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["monitors"])
@@ -30,7 +36,7 @@ async def list_monitors(project: str, services: Svc) -> ManifestList:
     return ManifestList(data=[ManifestOut.of(r) for r in found])
 
 
-@router.post("/projects/{project}/monitors", status_code=201)
+@router.post("/projects/{project}/monitors", status_code=201, responses=CONFLICT)
 async def create_monitor(
     project: Project, body: ManifestIn, request: Request, services: Svc
 ) -> ManifestOut:
@@ -46,7 +52,7 @@ async def get_monitor(project: str, name: str, services: Svc) -> ManifestOut:
     return ManifestOut.of(await services.config.get(KIND, project, name))
 
 
-@router.put("/projects/{project}/monitors/{name}")
+@router.put("/projects/{project}/monitors/{name}", responses=CONFLICT)
 async def put_monitor(
     project: Project, name: str, body: ManifestIn, request: Request, services: Svc
 ) -> ManifestOut:
@@ -55,7 +61,7 @@ async def put_monitor(
     return ManifestOut.of(plan.changes[0].after)  # type: ignore[arg-type]
 
 
-@router.delete("/projects/{project}/monitors/{name}", status_code=204)
+@router.delete("/projects/{project}/monitors/{name}", status_code=204, responses=CONFLICT)
 async def delete_monitor(project: str, name: str, request: Request, services: Svc) -> None:
     """Delete a monitor."""
     await services.config.delete(KIND, project, name, actor_of(request))

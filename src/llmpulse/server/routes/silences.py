@@ -24,7 +24,7 @@ from llmpulse.config.silence_service import (
 )
 from llmpulse.domain.ids import check_project_name
 from llmpulse.server.deps import get_services
-from llmpulse.server.routes.config_models import actor_of
+from llmpulse.server.routes.config_models import CONFLICT, actor_of
 from llmpulse.server.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["silences"])
@@ -87,7 +87,7 @@ async def silences(
     return SilenceList(data=[SilenceOut.of(v) for v in found])
 
 
-@router.post("/projects/{project}/silences", status_code=201)
+@router.post("/projects/{project}/silences", status_code=201, responses=CONFLICT)
 async def add_silence(
     project: Project, body: SilenceIn, request: Request, services: Svc
 ) -> SilenceOut:
@@ -103,7 +103,7 @@ async def silence(project: str, name: str, services: Svc) -> SilenceOut:
     return SilenceOut.of(await get_silence(services.config, project, name))
 
 
-@router.post("/projects/{project}/silences/{name}/expire")
+@router.post("/projects/{project}/silences/{name}/expire", responses=CONFLICT)
 async def expire(project: str, name: str, request: Request, services: Svc) -> SilenceOut:
     """End a silence now (409 when it has expired already)."""
     view = await expire_silence(services.config, project, name, actor_of(request))

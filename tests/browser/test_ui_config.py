@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -152,3 +153,40 @@ def test_receivers_page_sends_a_test_notification_and_shows_the_outcome(
     page.locator(f'tr[data-receiver="broken-{tag}"] .test-receiver').click()
     expect(outcome).to_contain_text("failed")
     expect(outcome).to_contain_text("UNSET_VARIABLE is not set")
+
+
+STACK = Path(__file__).resolve().parents[1] / "data" / "config" / "stack.yaml"
+
+
+def test_config_page_plans_applies_and_reapplying_the_export_changes_nothing(
+    page: Page, rig: Rig
+) -> None:
+    project = _project()
+    text = STACK.read_text().replace("rag-demo", project)
+    text = text.replace("oncall-slack", f"slack-{project}").replace("oncall-pager", f"pd-{project}")
+    page.goto(f"{rig.server.url}/ui/config")
+    page.fill("#c-manifests", text.replace("window: 10m", "window: later"))
+    page.click("#show-plan")
+    expect(page.locator("#page-errors")).to_contain_text("doc 3: spec.window:")
+    page.fill("#c-manifests", text)
+    page.click("#show-plan")
+    expect(page.locator("#plan")).to_have_attribute("data-applied", "no")
+    expect(page.locator("#plan-lines")).to_contain_text(f"+ create Monitor {project}/errors")
+    expect(page.locator("#plan-counts")).to_have_text(
+        "6 to create, 0 to update, 0 to delete, 0 unchanged"
+    )
+    assert httpx.get(f"{rig.server.url}/api/v1/projects/{project}/monitors").json()["data"] == []
+    page.click("#apply-config")
+    expect(page.locator("#plan")).to_have_attribute("data-applied", "yes")
+    monitors = httpx.get(f"{rig.server.url}/api/v1/projects/{project}/monitors").json()["data"]
+    assert [m["metadata"]["name"] for m in monitors] == ["checkout-latency", "errors"]
+
+    page.goto(f"{rig.server.url}/ui/config?export=1&project={project}")
+    exported = page.locator("#c-manifests").input_value()
+    assert exported.count("kind: Monitor") == 2
+    assert "urlFromEnv: SLACK_URL" in exported
+    page.click("#show-plan")
+    expect(page.locator("#plan-counts")).to_contain_text("0 to create, 0 to update, 0 to delete")
+    page.fill("#c-manifests", text.replace("window: 30m", "window: 45m"))
+    page.click("#show-plan")
+    expect(page.locator("#plan-lines")).to_contain_text("spec.window: 30m -> 45m")

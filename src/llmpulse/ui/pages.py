@@ -25,6 +25,7 @@ from llmpulse.query.service import Trace
 from llmpulse.store.api import SpanQuery, TraceTotals
 from llmpulse.ui import views
 from llmpulse.ui.analysis_pages import build_analysis_router
+from llmpulse.ui.apply_page import build_apply_router
 from llmpulse.ui.dashboard import build_dashboard_router
 from llmpulse.ui.filters import (
     KIND_CHOICES,
@@ -61,6 +62,7 @@ def mount_ui(app: FastAPI, get_reader: ReaderGetter = app_query_service) -> None
     app.include_router(build_monitors_router(render))
     app.include_router(build_silences_router(render))
     app.include_router(build_receivers_router(render))
+    app.include_router(build_apply_router(render))
     app.include_router(build_router(get_reader, render))
 
 

@@ -44,12 +44,15 @@ class Rig:
     smtp: SmtpFake
     secrets: tuple[str, ...]
     admin_token: str
+    reader_token: str
 
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     data_dir = tmp_path_factory.mktemp("receivers") / "data"
-    tokens = create_keys(data_dir, {"ops-admin": ("admin", None)})
+    tokens = create_keys(
+        data_dir, {"ops-admin": ("admin", None), "rcv-reader": ("read", "rcv-proj")}
+    )
     pd = PagerDutyFake()
     with slack_receiver() as slack, webhook_receiver(secret=HOOK_SECRET) as hook, pd.receiver, \
             SmtpFake() as smtp:  # fmt: skip
@@ -63,7 +66,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
         try:
             yield Rig(
                 server, slack, hook, pd, smtp, (slack_url, HOOK_SECRET, ROUTING_KEY,
-                SMTP_PASSWORD), tokens["ops-admin"],
+                SMTP_PASSWORD), tokens["ops-admin"], tokens["rcv-reader"],
             )  # fmt: skip
         finally:
             server.stop()
@@ -176,3 +179,21 @@ def test_a_receiver_a_route_uses_cannot_be_deleted_and_the_audit_names_the_key(r
         entries = c.audit_log(kind="AlertRoute", project="rcv-proj")
     assert entries[0]["actor"] == "ops-admin"
     assert entries[0]["after"] == {"group_by": ["alertname"], "receiver": "routed"}
+
+
+def test_a_project_key_reads_only_its_projects_audit_and_export(rig: Rig) -> None:
+    with _client(rig) as c:
+        c.put_receiver("for-reader", "slack", {"urlFromEnv": "SLACK_URL"})
+        c.put_route("rcv-proj", {"receiver": "for-reader"})
+        c.put_route("other-proj", {"receiver": "for-reader"})
+    with Client(rig.server.url, api_key=rig.reader_token) as reader:
+        entries = reader.audit_log(limit=1000)
+        assert entries
+        assert {e["project"] for e in entries} == {"rcv-proj"}
+        docs = reader.export()
+        assert {d["metadata"].get("project") for d in docs if d["kind"] != "Receiver"} == {
+            "rcv-proj"
+        }
+        with pytest.raises(LlmpulseApiError) as err:
+            reader.audit_log(project="other-proj")
+        assert err.value.status == 403

@@ -16,8 +16,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from llmpulse.domain.errors import Forbidden
 from llmpulse.server.deps import get_services
 from llmpulse.server.routes.config_models import CONFLICT, AuditEntryOut, PlanOut, actor_of
+from llmpulse.server.security import only_project
 from llmpulse.server.services import Services
 from llmpulse.store.config_api import AuditQuery
 
@@ -55,17 +57,32 @@ async def apply(body: ApplyIn, request: Request, services: Svc) -> PlanOut:
     return PlanOut.of(plan)
 
 
-@router.get("/export")
+def _own_project(request: Request, project: str | None) -> str | None:
+    """``project``, or the key's own project for a project-scoped key (403 for another)."""
+    scoped = only_project(request)
+    if scoped is None:
+        return project
+    if project is not None and project != scoped:
+        raise Forbidden(f"this API key is for project {scoped!r} only")
+    return scoped
+
+
+@router.get("/export", responses={403: {"description": "Another project than the key's"}})
 async def export(
+    request: Request,
     services: Svc,
     project: Annotated[str | None, Query(description="One project's objects")] = None,
 ) -> ExportOut:
-    """Every stored object as a manifest (one project's, plus the receivers)."""
-    return ExportOut(documents=await services.config.export(project))
+    """Every stored object as a manifest (one project's, plus the receivers).
+
+    A project-scoped key exports its own project.
+    """
+    return ExportOut(documents=await services.config.export(_own_project(request, project)))
 
 
-@router.get("/audit")
+@router.get("/audit", responses={403: {"description": "Another project than the key's"}})
 async def audit(
+    request: Request,
     services: Svc,
     kind: Annotated[str | None, Query(description="Monitor, AlertRoute, ...")] = None,
     project: str | None = None,
@@ -73,7 +90,11 @@ async def audit(
     before_id: Annotated[int | None, Query(ge=1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditOut:
-    """Who changed which configuration object when, with the spec before and after."""
+    """Who changed which configuration object when, with the spec before and after.
+
+    A project-scoped key reads its own project's entries only.
+    """
+    project = _own_project(request, project)
     q = AuditQuery(kind=kind, project=project, name=name, before_id=before_id, limit=limit)
     entries = await services.config.audit(q)
     more = entries[-1].id if len(entries) == limit else None

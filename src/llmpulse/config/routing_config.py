@@ -1,7 +1,7 @@
 """`RoutingConfig`: what the alert pipeline of one project needs, read from the stored config.
 
-The scheduler takes it from `ConfigService.routing_config(project)`: the built routing tree
-(None when the project has no ``AlertRoute``), the receivers by name (built into notifiers on
+The scheduler takes it from `ConfigService.routing_config(project)` (None when the project has
+no ``AlertRoute``): the built routing tree, the receivers by name (built into notifiers on
 demand, their secrets read from the environment then), and the project's silences.
 """
 
@@ -27,7 +27,7 @@ class RoutingConfig:
     """A project's routing tree, the receivers and the project's silences."""
 
     project: str
-    route: Route | None
+    route: Route
     receivers: Mapping[str, Resource] = field(default_factory=dict)
     silences: tuple[Silence, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict, repr=False)

@@ -36,7 +36,7 @@ class ApplyIn(BaseModel):
 
 
 class ExportOut(BaseModel):
-    """Stored objects as manifests (receivers first, then monitors, routes, silences)."""
+    """Stored objects as manifests, by kind (monitors, routes, receivers, silences)."""
 
     documents: list[dict[str, Any]]
 

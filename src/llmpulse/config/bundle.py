@@ -21,7 +21,7 @@ MAX_DOCUMENTS = 10_000
 
 
 def load_documents(text: str) -> list[Any]:
-    """Parse multi-document YAML, skipping empty documents.
+    """Parse multi-document YAML (or one list of manifests, as JSON), skipping empty documents.
 
     Raises:
         InvalidInput: the text is not YAML (the error gives line and column).
@@ -30,6 +30,8 @@ def load_documents(text: str) -> list[Any]:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         raise InvalidInput(f"not valid YAML: {exc}", [FieldError("documents", str(exc))]) from exc
+    if len(docs) == 1 and isinstance(docs[0], list):  # a JSON (or YAML) list of manifests
+        docs = docs[0]
     docs = [_plain(d) for d in docs]
     if len(docs) > MAX_DOCUMENTS:
         msg = f"at most {MAX_DOCUMENTS} documents"

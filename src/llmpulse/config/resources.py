@@ -120,8 +120,8 @@ def spec_errors(err: ValidationError, prefix: str = "spec") -> InvalidInput:
 
 def prefixed(err: InvalidInput, prefix: str) -> InvalidInput:
     """The same error with every path under ``prefix`` (``documents[2]``)."""
-    errors = [FieldError(f"{prefix}.{e.path}", e.message) for e in err.errors] or [
-        FieldError(prefix, err.detail)
-    ]
+    errors = [
+        FieldError(prefix if e.path == "$" else f"{prefix}.{e.path}", e.message) for e in err.errors
+    ] or [FieldError(prefix, err.detail)]
     detail = f"{errors[0].path}: {errors[0].message}"
     return InvalidInput(detail, errors)

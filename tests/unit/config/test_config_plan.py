@@ -43,6 +43,16 @@ def test_load_skips_empty_documents_and_turns_timestamps_into_text() -> None:
     assert [r.kind for r in parse_documents(docs)] == ["Monitor", "Monitor", "Silence"]
 
 
+def test_a_json_list_of_manifests_is_read_and_a_non_mapping_is_named_by_index() -> None:
+    docs = load_documents('[{"apiVersion": "llmpulse/v1", "kind": "Monitor",'
+                          ' "metadata": {"name": "a", "project": "p"},'
+                          ' "spec": {"metric": "error:rate"}}, 7]')  # fmt: skip
+    assert len(docs) == 2
+    with pytest.raises(InvalidInput) as err:
+        parse_documents(docs)
+    assert [e.path for e in err.value.errors] == ["documents[1]"]
+
+
 def test_yaml_syntax_errors_are_invalid_input() -> None:
     with pytest.raises(InvalidInput) as err:
         load_documents("a: [1,\n")

@@ -216,6 +216,7 @@ def test_sdk_silences_add_list_expire_and_cli(live_server: ServerProcess) -> Non
             client.create_silence(project, ['team=""'], duration="1h")
         assert empty.value.errors[0].path == "spec.matchers"
         assert [x["name"] for x in client.list_silences(project, "active")] == [s["name"]]
+        assert client.get_silence(project, s["name"])["comment"] == "deploy"
     added = _cli(live_server, "silences", "add", project, "-m", 'severity="info"',
                  "--duration", "30m", "--comment", "noisy")  # fmt: skip
     assert added.returncode == 0, added.stderr

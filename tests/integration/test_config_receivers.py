@@ -177,8 +177,18 @@ def test_a_receiver_a_route_uses_cannot_be_deleted_and_the_audit_names_the_key(r
             c.delete_receiver("routed")
         assert err.value.status == 409
         entries = c.audit_log(kind="AlertRoute", project="rcv-proj")
-    assert entries[0]["actor"] == "ops-admin"
-    assert entries[0]["after"] == {"group_by": ["alertname"], "receiver": "routed"}
+        assert entries[0]["actor"] == "ops-admin"
+        assert entries[0]["after"] == {"group_by": ["alertname"], "receiver": "routed"}
+        c.delete_route("rcv-proj")
+        c.delete_receiver("routed")  # no route names it any more
+        with pytest.raises(LlmpulseApiError) as gone:
+            c.get_receiver("routed")
+        assert gone.value.status == 404
+        c.put_receiver("kept", "webhook", {"urlFromEnv": "HOOK_URL"})
+        assert c.get_receiver("kept")["spec"] == {
+            "type": "webhook",
+            "settings": {"urlFromEnv": "HOOK_URL"},
+        }
 
 
 def test_a_project_key_reads_only_its_projects_audit_and_export(rig: Rig) -> None:

@@ -67,6 +67,15 @@ class ConfigMixin(Requester):
         body: JsonDict = self.request("PUT", project_path(project, "route"), json={"spec": spec})
         return body
 
+    def delete_route(self, project: str) -> None:
+        """Delete the project's routing tree (its alerts then notify nobody)."""
+        self.request("DELETE", project_path(project, "route"))
+
+    def get_receiver(self, name: str) -> JsonDict:
+        """One receiver's manifest."""
+        body: JsonDict = self.request("GET", f"/api/v1/receivers/{_q(name)}")
+        return body
+
     def list_receivers(self) -> list[JsonDict]:
         """Every receiver as a manifest (secrets as environment references only)."""
         return list(self.request("GET", "/api/v1/receivers")["data"])
@@ -113,6 +122,11 @@ class ConfigMixin(Requester):
         """The project's silences: ``active``, ``pending``, ``expired`` or ``all``."""
         path = project_path(project, "silences")
         return list(self.request("GET", path, params={"state": state})["data"])
+
+    def get_silence(self, project: str, name: str) -> JsonDict:
+        """One silence with its state now."""
+        body: JsonDict = self.request("GET", project_path(project, f"silences/{_q(name)}"))
+        return body
 
     def expire_silence(self, project: str, name: str) -> JsonDict:
         """End a silence now."""

@@ -23,6 +23,7 @@ from llmpulse.domain.ids import check_project_name
 from llmpulse.sdk.admin import AdminMixin
 from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
+from llmpulse.sdk.config_objects import ConfigMixin
 from llmpulse.sdk.errors import error_from as _error
 from llmpulse.sdk.keys import KeysMixin
 from llmpulse.sdk.query_params import Params, project_path
@@ -84,7 +85,9 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
     return min(max(seconds, 0.0), 60.0)
 
 
-class Client(AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin):
+class Client(
+    AnalyticsMixin, CohortsMixin, ConfigMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin
+):
     """A connection to one llmpulse server.
 
     Logging methods are defined here; metric, segment, fairness, comparison and price
@@ -96,6 +99,8 @@ class Client(AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin,
         timeout: seconds per HTTP request.
         max_retries: how often a back-pressure answer (429/502/503/504) is retried.
         sleep: how to wait between retries (``time.sleep``; tests may pass a recorder).
+        actor: who the audit log names for changes on a server without API keys (with keys,
+            it names the key).
     """
 
     def __init__(
@@ -106,8 +111,11 @@ class Client(AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin,
         *,
         max_retries: int = 4,
         sleep: Callable[[float], None] = time.sleep,
+        actor: str | None = None,
     ) -> None:
         headers = {"user-agent": "llmpulse-sdk"}
+        if actor:  # who the audit log names on a server without API keys (e.g. "cli")
+            headers["x-llmpulse-actor"] = actor
         api_key = api_key or os.environ.get("LLMPULSE_API_KEY") or None
         if api_key:
             headers["authorization"] = f"Bearer {api_key}"

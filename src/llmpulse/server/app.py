@@ -18,22 +18,26 @@ from llmpulse.server.openapi_doc import build_openapi
 from llmpulse.server.openapi_security import AUTH_RESPONSES, document_security
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
-    annotations as annotation_routes,
-)
-from llmpulse.server.routes import (
+    alert_config,
     backup,
     cohorts,
+    config_apply,
     export,
     health,
     keys,
     metrics,
+    monitors,
     otlp,
     predictions,
     prices,
     projects,
     segments,
     sessions,
+    silences,
     spans,
+)
+from llmpulse.server.routes import (
+    annotations as annotation_routes,
 )
 from llmpulse.server.security import AccessControl
 from llmpulse.server.services import OpenedStores, run_services
@@ -109,6 +113,10 @@ def create_app(
         cohorts,
         keys,
         backup,
+        monitors,
+        alert_config,
+        silences,
+        config_apply,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

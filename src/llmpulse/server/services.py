@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from llmpulse.clock import Clock, SystemClock
+from llmpulse.config.service import ConfigService
 from llmpulse.domain.errors import Unavailable
 from llmpulse.governance.keys import KeyService
 from llmpulse.governance.sessions import SessionSigner, load_secret
@@ -25,6 +26,7 @@ from llmpulse.server.grpc_auth import grpc_authorizer
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.api import EventStore, StateStore
 from llmpulse.store.datadir import open_stores
+from llmpulse.store.state.config_store import config_store_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,7 @@ class Services:
     budget: ByteBudget
     keys: KeyService
     sessions: SessionSigner
+    config: ConfigService
 
 
 OpenedStores = tuple[EventStore, StateStore]
@@ -117,4 +120,5 @@ async def run_services(
             sessions=SessionSigner(
                 load_secret(state, clock.now()), keys, timedelta(hours=settings.session_hours)
             ),
+            config=ConfigService(config_store_for(state), clock),
         )

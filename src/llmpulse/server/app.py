@@ -23,6 +23,8 @@ from llmpulse.server.routes import (
 from llmpulse.server.routes import (
     backup,
     cohorts,
+    explain_rag,
+    explanations,
     export,
     health,
     keys,
@@ -109,6 +111,8 @@ def create_app(
         cohorts,
         keys,
         backup,
+        explanations,
+        explain_rag,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

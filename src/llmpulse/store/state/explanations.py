@@ -176,3 +176,16 @@ class SqlExplanationRecords:
                 )
             out.append((rec, columns, r.body))
         return out
+
+
+def explanation_store(state: object) -> SqlExplanationRecords:
+    """The explanation records of a `SqlStateStore`, sharing its engine and writer lock.
+
+    Raises:
+        TypeError: ``state`` is not a `SqlStateStore`.
+    """
+    from llmpulse.store.state.sql import SqlStateStore
+
+    if not isinstance(state, SqlStateStore):
+        raise TypeError(f"explanation records need a SqlStateStore, not {type(state).__name__}")
+    return SqlExplanationRecords(state.engine, state.write_lock)

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from llmpulse.domain.errors import FieldError, InvalidInput, NotFound
-from llmpulse.domain.explanations import ExplanationRecord, SubjectKind
+from llmpulse.domain.explanations import ExplanationDraft, ExplanationRecord, SubjectKind
 from llmpulse.domain.reason_codes import ReasonCodes, ReasonSpec
+from llmpulse.explain.records import inputs_hash
 from llmpulse.server.deps import get_services
 from llmpulse.server.routes.params import parse_bucket, time_range
 from llmpulse.server.services import Services
@@ -108,6 +109,32 @@ async def verify_records(project: str, services: Svc) -> VerifyOut:
         ok=check.ok, records=check.records, head_hash=check.head_hash,
         first_bad_record=check.first_bad_record, reason=check.reason,
     )  # fmt: skip
+
+
+class RecordIn(BaseModel):
+    """An explanation computed elsewhere (an SDK what-if with the caller's own model)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject_kind: SubjectKind
+    subject_id: str = Field(min_length=1, max_length=200)
+    method: str = Field(min_length=1, max_length=64)
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, Any]
+    model_versions: dict[str, str] = Field(default_factory=dict, max_length=20)
+    external_ids: ExternalIds
+
+
+@router.post("/projects/{project}/explanations/records", status_code=201)
+async def add_record(project: str, body: RecordIn, services: Svc) -> RecordOut:
+    """Store an explanation computed by the caller as the next record of the chain (the
+    ``inputs`` are hashed, not stored)."""
+    draft = ExplanationDraft(
+        project=project, subject_kind=body.subject_kind, subject_id=body.subject_id,
+        method=body.method, inputs_hash=inputs_hash(body.inputs), outputs=body.outputs,
+        model_versions=body.model_versions, external_ids=body.external_ids,
+    )  # fmt: skip
+    return RecordOut.of(await services.explainers.records.add(draft))
 
 
 class ExplainIn(BaseModel):

@@ -22,7 +22,9 @@ explanations_app = typer.Typer(
     name="explanations", help="Explanations: SHAP, RAG attribution, records.",
     no_args_is_help=True,
 )  # fmt: skip
-reason_codes_app = typer.Typer(name="reason-codes", help="Reason-code tables.", no_args_is_help=True)
+reason_codes_app = typer.Typer(
+    name="reason-codes", help="Reason-code tables.", no_args_is_help=True
+)
 explanations_app.add_typer(reason_codes_app, name="reason-codes")
 ProjectArg = Annotated[str, typer.Argument(help="Project name.")]
 ExternalOpt = Annotated[
@@ -58,9 +60,7 @@ def verify_cmd(
     elif result["ok"]:
         typer.echo(f"ok: {result['records']} records, head {result['head_hash']}")
     else:
-        typer.echo(
-            f"BROKEN at record {result['first_bad_record']}: {result['reason']}", err=True
-        )
+        typer.echo(f"BROKEN at record {result['first_bad_record']}: {result['reason']}", err=True)
     if not result["ok"]:
         raise typer.Exit(1)
 

@@ -6,7 +6,7 @@ YAML (``kind: ReasonCodes``), REST body and SDK argument alike::
     kind: ReasonCodes
     project: credit
     reasons:
-      - {feature: debt_ratio, direction: increase, code: R01, text: "Debt is high relative to income"}
+      - {feature: debt_ratio, direction: increase, code: R01, text: "Debt is high"}
 """
 
 from __future__ import annotations

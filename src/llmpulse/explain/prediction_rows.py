@@ -14,6 +14,8 @@ from llmpulse.store.api import AttrEquals, SpanQuery, TimeRange
 PAGE = 1000
 MAX_ROWS = 20_000
 
+ALL_TIME = TimeRange()
+
 
 @dataclass(frozen=True)
 class PredictionRow:
@@ -59,7 +61,7 @@ async def load_rows(
     project: str,
     *,
     version: str | None = None,
-    time: TimeRange = TimeRange(),
+    time: TimeRange = ALL_TIME,
     limit: int = MAX_ROWS,
 ) -> list[PredictionRow]:
     """The project's logged predictions (newest first), at most ``limit``."""

@@ -18,7 +18,9 @@ def scoring_prefix(question: str, chunks: Sequence[str], kept: Sequence[int]) ->
     return f"{SYSTEM}\nContext:\n{context_block(chunks, kept)}\nQuestion: {question}\nAnswer:"
 
 
-def chat_messages(question: str, chunks: Sequence[str], kept: Sequence[int]) -> list[dict[str, str]]:
+def chat_messages(
+    question: str, chunks: Sequence[str], kept: Sequence[int]
+) -> list[dict[str, str]]:
     """Chat messages that ask for the answer given the kept chunks (the what-if)."""
     user = f"Context:\n{context_block(chunks, kept)}\n\nQuestion: {question}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

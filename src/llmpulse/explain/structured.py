@@ -37,6 +37,8 @@ from llmpulse.store.api import StateStore, TimeRange
 
 REASONS_KIND = "explain.reason_codes"
 
+ALL_TIME = TimeRange()
+
 
 @dataclass(frozen=True)
 class SurrogateKey:
@@ -57,9 +59,7 @@ def _json_value(value: object) -> object:
 class StructuredExplainer:
     """Explains logged predictions; every per-prediction explanation can become a record."""
 
-    def __init__(
-        self, query: QueryService, state: StateStore, records: ExplanationRecords
-    ) -> None:
+    def __init__(self, query: QueryService, state: StateStore, records: ExplanationRecords) -> None:
         """Read predictions through ``query``; keep tables in ``state``; records in ``records``."""
         self._query = query
         self._state = state
@@ -183,9 +183,12 @@ class StructuredExplainer:
                 subject_id=row.prediction_id,
                 method=str(out["method"]),
                 inputs_hash=inputs_hash(
-                    {"features": {k: _json_value(v) for k, v in row.features.items()},
-                     "prediction": out["prediction"], "version": row.version}
-                ),  # fmt: skip
+                    {
+                        "features": {k: _json_value(v) for k, v in row.features.items()},
+                        "prediction": out["prediction"],
+                        "version": row.version,
+                    }
+                ),
                 outputs=out,
                 model_versions=versions,
                 external_ids=external_ids or {},
@@ -261,9 +264,12 @@ class StructuredExplainer:
             subject_id=row.prediction_id,
             method="counterfactual.surrogate",
             inputs_hash=inputs_hash(
-                {"features": {k: _json_value(v) for k, v in row.features.items()},
-                 "actionable": wanted, "version": row.version}
-            ),  # fmt: skip
+                {
+                    "features": {k: _json_value(v) for k, v in row.features.items()},
+                    "actionable": wanted,
+                    "version": row.version,
+                }
+            ),
             outputs=out,
             model_versions={"model_version": row.version or ""},
             external_ids=external_ids or {},
@@ -275,7 +281,7 @@ class StructuredExplainer:
         project: str,
         *,
         version: str | None = None,
-        time: TimeRange = TimeRange(),
+        time: TimeRange = ALL_TIME,
         bucket: timedelta | None = None,
         segment: str | None = None,
         method: str = "auto",

@@ -24,6 +24,8 @@ PAGE = 500
 _REASONS = (("confidence", "confidence"), ("no confidence", "confidence"), ("not in the", "sample"),
             ("workflow", "workflow"), ("kind", "kind"), ("name", "name"))  # fmt: skip
 
+ALL_TIME = TimeRange()
+
 
 def reason_class(reason: str) -> str:
     """The condition a skip reason names: confidence, sample, workflow, kind, name, attribute."""
@@ -37,7 +39,7 @@ async def explain_selected(
     policy: TriggeringPolicy,
     *,
     target: str = "predictions",
-    time: TimeRange = TimeRange(),
+    time: TimeRange = ALL_TIME,
     limit: int = 1000,
 ) -> dict[str, Any]:
     """Explain the spans the policy picks, up to ``limit`` of them; count the others.

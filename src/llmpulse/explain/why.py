@@ -1,4 +1,4 @@
-""""Why this answer?": a compact, end-user-facing summary of an explanation (issue 13, item 6).
+""" "Why this answer?": a compact, end-user-facing summary of an explanation (issue 13, item 6).
 
 For a prediction: the decision and its top reasons (reason codes with their weights). For a
 span: the answer's supporting sources (document id, snippet, score) and, per answer sentence,
@@ -47,10 +47,14 @@ def _span_why(
         "answer": out.get("answer"),
         "method": out.get("method"),
         "sources": [
-            {"index": c["index"], "id": c.get("id"), "score": c["score"],
-             "snippet": str(c.get("text", ""))[:SNIPPET]}
+            {
+                "index": c["index"],
+                "id": c.get("id"),
+                "score": c["score"],
+                "snippet": str(c.get("text", ""))[:SNIPPET],
+            }
             for c in chunks
-        ],  # fmt: skip
+        ],
         "sentences": [
             {"text": s["text"], "sources": [c["index"] for c in s.get("chunks", [])]}
             for s in out.get("sentences", [])

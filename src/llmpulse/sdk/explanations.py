@@ -111,9 +111,7 @@ class ExplanationsMixin(Requester):
         sentences (``contextcite`` with the server's log-prob endpoint, or ``lexical``)."""
         body = _subject(trace_id, span_id, question, answer, chunks)
         body.update(method=method, n_ablations=n_ablations, external_ids=dict(external_ids or {}))
-        out: JsonDict = self.request(
-            "POST", project_path(project, "explanations/rag"), json=body
-        )
+        out: JsonDict = self.request("POST", project_path(project, "explanations/rag"), json=body)
         return out
 
     def rag_what_if(
@@ -142,15 +140,16 @@ class ExplanationsMixin(Requester):
         replace = dict(replace or {})
         kept = [replace.get(i, c) for i, c in enumerate(chunks) if i not in set(drop)]
         before, after = generate(question, list(chunks)), generate(question, kept)
-        outputs = {
+        score_before = float(evaluate(question, list(chunks), answer))
+        score_after = float(evaluate(question, kept, after))
+        outputs: JsonDict = {
             "method": "rag.what_if", "dropped": sorted(set(drop)),
             "replaced": {str(k): v for k, v in sorted(replace.items())},
             "original_answer": answer, "regenerated_answer": before, "new_answer": after,
             "answer_changed": after.strip() != before.strip(),
-            "evaluation_before": float(evaluate(question, list(chunks), answer)),
-            "evaluation_after": float(evaluate(question, kept, after)),
+            "evaluation_before": score_before, "evaluation_after": score_after,
+            "evaluation_delta": score_after - score_before,
         }  # fmt: skip
-        outputs["evaluation_delta"] = outputs["evaluation_after"] - outputs["evaluation_before"]
         body = {
             "subject_kind": "span" if subject_id else "project",
             "subject_id": subject_id or project, "method": "rag.what_if",
@@ -215,7 +214,5 @@ class ExplanationsMixin(Requester):
             body["start"] = _iso(start)
         if end is not None:
             body["end"] = _iso(end)
-        out: JsonDict = self.request(
-            "POST", project_path(project, "explanations/run"), json=body
-        )
+        out: JsonDict = self.request("POST", project_path(project, "explanations/run"), json=body)
         return out

@@ -61,11 +61,7 @@ def reason_codes(
     for feature, value in ranked[:top_k]:
         direction = "increase" if value > 0 else "decrease"
         entry = next(
-            (
-                e
-                for e in table
-                if e.feature == feature and e.direction in (direction, "any")
-            ),
+            (e for e in table if e.feature == feature and e.direction in (direction, "any")),
             None,
         )
         if entry is None:

@@ -67,7 +67,7 @@ class FeatureCodec:
         if math.isnan(column_value):
             return None
         if self.categories:
-            return self.categories[int(round(column_value))]
+            return self.categories[round(column_value)]
         return column_value
 
 
@@ -250,18 +250,14 @@ def fit_surrogate(
     )
 
     if target == "score":
-        model: Any = HistGradientBoostingRegressor(
-            max_iter=max_iter, random_state=SEED
-        )
+        model: Any = HistGradientBoostingRegressor(max_iter=max_iter, random_state=SEED)
         model.fit(x, y)
         pred = model.predict(x)
         ss = float(((y - y.mean()) ** 2).sum())
         fidelity = 1.0 - float(((y - pred) ** 2).sum()) / ss if ss > 0 else 1.0
         cut = 0.5 if threshold is None else threshold
     else:
-        model = HistGradientBoostingClassifier(
-            max_iter=max_iter, random_state=SEED
-        )
+        model = HistGradientBoostingClassifier(max_iter=max_iter, random_state=SEED)
         model.fit(x, y)
         fidelity = float((model.predict(x) == y).mean())
         cut = 0.0 if threshold is None else threshold

@@ -61,7 +61,9 @@ class WhatIfIn(RagSubject):
 async def _case(services: Services, body: RagSubject) -> RagCase:
     if body.answer is not None or body.chunks is not None:
         if body.trace_id or body.span_id:
-            raise InvalidInput("give a trace or an inline answer", [FieldError("trace_id", "not both")])
+            raise InvalidInput(
+                "give a trace or an inline answer", [FieldError("trace_id", "not both")]
+            )
         return RagCase(body.question or "", body.answer or "", tuple(body.chunks or ()))
     trace_id = body.trace_id
     if trace_id is None and body.span_id is not None:

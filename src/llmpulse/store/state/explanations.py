@@ -20,6 +20,7 @@ from sqlalchemy import Engine, and_, select
 from llmpulse.domain.explanations import ExplanationRecord
 from llmpulse.store.state.tables import explanation_external_ids, explanation_records
 
+
 def _record(row: Any) -> ExplanationRecord:
     return ExplanationRecord(
         seq=int(row.seq),

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from llmpulse.cli.output import DEFAULT_URL, ApiKeyOpt, JsonOpt, UrlOpt, api_errors, make_client
+from llmpulse.domain.explain_policy import ExplainPolicy
 from llmpulse.domain.reason_codes import ReasonCodes
 
 explanations_app = typer.Typer(
@@ -26,6 +27,8 @@ reason_codes_app = typer.Typer(
     name="reason-codes", help="Reason-code tables.", no_args_is_help=True
 )
 explanations_app.add_typer(reason_codes_app, name="reason-codes")
+policy_app = typer.Typer(name="policy", help="Which spans get explained.", no_args_is_help=True)
+explanations_app.add_typer(policy_app, name="policy")
 ProjectArg = Annotated[str, typer.Argument(help="Project name.")]
 ExternalOpt = Annotated[
     list[str] | None,
@@ -161,20 +164,61 @@ def why_cmd(
 @explanations_app.command("run")
 def run_cmd(
     project: ProjectArg,
-    target: Annotated[str, typer.Option(help="predictions or answers.")] = "predictions",
-    sample_rate: Annotated[float, typer.Option(help="Share of spans explained.")] = 1.0,
+    target: Annotated[str | None, typer.Option(help="predictions or answers.")] = None,
+    sample_rate: Annotated[float | None, typer.Option(help="Share of spans explained.")] = None,
     confidence_below: Annotated[float | None, typer.Option(help="Only below this.")] = None,
     workflow: Annotated[list[str] | None, typer.Option(help="Only these workflows.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many explanations.")] = 1000,
     url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None,
 ) -> None:  # fmt: skip
-    """Explain what a triggering policy picks (all, a sample, low confidence, workflows)."""
-    policy: dict[str, Any] = {"sample_rate": sample_rate, "workflows": list(workflow or [])}
-    if confidence_below is not None:
-        policy["confidence_below"] = confidence_below
+    """Explain what a triggering policy picks (all, a sample, low confidence, workflows); with
+    no policy option, the project's stored policy."""
+    policy: dict[str, Any] | None = None
+    if sample_rate is not None or confidence_below is not None or workflow:
+        policy = {"sample_rate": 1.0 if sample_rate is None else sample_rate,
+                  "workflows": list(workflow or [])}  # fmt: skip
+        if confidence_below is not None:
+            policy["confidence_below"] = confidence_below
     with api_errors(), make_client(url, api_key) as client:
         out = client.explain_triggered(project, policy, target=target, limit=limit)
     _echo({k: v for k, v in out.items() if k != "records"} | {"records": len(out["records"])})
+
+
+@policy_app.command("apply")
+def policy_apply(
+    file: Annotated[Path, typer.Option("-f", "--file", help="A kind: ExplainPolicy YAML file.")],
+    url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None,
+) -> None:  # fmt: skip
+    """Store a project's explanation policy from a ``kind: ExplainPolicy`` file."""
+    spec = _load(file, ExplainPolicy)
+    with api_errors(), make_client(url, api_key) as client:
+        client.apply_explain_policy(spec.model_dump(mode="json"))
+    typer.echo(f"{spec.project}: explain {spec.target} by the stored policy")
+
+
+@policy_app.command("show")
+def policy_show(
+    project: ProjectArg, url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None,
+) -> None:  # fmt: skip
+    """Print the project's explanation policy as YAML."""
+    with api_errors(), make_client(url, api_key) as client:
+        typer.echo(yaml.safe_dump(client.get_explain_policy(project), sort_keys=False))
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _load(file: Path, model: type[M]) -> M:
+    """Read and validate a YAML file (exit 1 with the field path on error)."""
+    try:
+        return model.model_validate(yaml.safe_load(file.read_text()))
+    except (OSError, yaml.YAMLError) as exc:
+        typer.echo(f"error: {file}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except ValidationError as exc:
+        for e in exc.errors():
+            typer.echo(f"error: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}", err=True)
+        raise typer.Exit(1) from None
 
 
 @reason_codes_app.command("apply")
@@ -183,15 +227,7 @@ def reason_codes_apply(
     url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None,
 ) -> None:  # fmt: skip
     """Replace a project's reason table from a ``kind: ReasonCodes`` file (checked first)."""
-    try:
-        spec = ReasonCodes.model_validate(yaml.safe_load(file.read_text()))
-    except (OSError, yaml.YAMLError) as exc:
-        typer.echo(f"error: {file}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except ValidationError as exc:
-        for e in exc.errors():
-            typer.echo(f"error: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}", err=True)
-        raise typer.Exit(1) from None
+    spec = _load(file, ReasonCodes)
     with api_errors(), make_client(url, api_key) as client:
         client.apply_reason_codes(spec.model_dump(mode="json"))
     typer.echo(f"{spec.project}: {len(spec.reasons)} reasons")

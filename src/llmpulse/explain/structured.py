@@ -32,6 +32,7 @@ from llmpulse.domain.ids import PredictionId, ProjectName
 from llmpulse.domain.reason_codes import ReasonCodes
 from llmpulse.explain.prediction_rows import PredictionRow, load_rows, row_of
 from llmpulse.explain.records import ExplanationRecords, inputs_hash
+from llmpulse.explain.surrogate_cache import SurrogateCache
 from llmpulse.query.service import QueryService
 from llmpulse.store.api import StateStore, TimeRange
 
@@ -59,34 +60,50 @@ def _json_value(value: object) -> object:
 class StructuredExplainer:
     """Explains logged predictions; every per-prediction explanation can become a record."""
 
-    def __init__(self, query: QueryService, state: StateStore, records: ExplanationRecords) -> None:
-        """Read predictions through ``query``; keep tables in ``state``; records in ``records``."""
+    def __init__(
+        self,
+        query: QueryService,
+        state: StateStore,
+        records: ExplanationRecords,
+        surrogates: SurrogateCache,
+    ) -> None:
+        """Read predictions through ``query``; keep tables in ``state``; records in ``records``;
+        fitted surrogates in ``surrogates``."""
         self._query = query
         self._state = state
         self._records = records
+        self._surrogates = surrogates
 
     async def surrogate(self, key: SurrogateKey) -> Surrogate:
-        """The surrogate of a project (version), fitted on its logged predictions (cached).
+        """The surrogate of a project (version), fitted on its logged predictions (cached for
+        a while, see `SurrogateCache`).
 
         Raises:
             NotFound: the project has no predictions.
-            InvalidInput: too few predictions, no features or no usable target.
+            InvalidInput: too few predictions, no features or no usable target, or the
+                optional extra ``llmpulse[explain]`` is not installed.
         """
 
         async def fit() -> Surrogate:
             rows = await load_rows(self._query, key.project, version=key.version)
             if not rows:
                 raise NotFound(f"project {key.project!r} has no logged predictions")
-            return await asyncio.to_thread(
-                fit_surrogate,
-                [r.features for r in rows],
-                [r.score for r in rows],
-                [r.label for r in rows],
-                positive_label=key.positive_label,
-                threshold=key.threshold,
-            )
+            try:
+                return await asyncio.to_thread(
+                    fit_surrogate,
+                    [r.features for r in rows],
+                    [r.score for r in rows],
+                    [r.label for r in rows],
+                    positive_label=key.positive_label,
+                    threshold=key.threshold,
+                )
+            except ImportError as exc:
+                raise InvalidInput(
+                    "the surrogate explainer is not installed",
+                    [FieldError("method", f"install llmpulse[explain] or log shap_values ({exc})")],
+                ) from None
 
-        return await self._query.memo("surrogate", key, fit)
+        return await self._surrogates.get(key, fit)
 
     async def prediction(self, project: str, prediction_id: str) -> PredictionRow:
         """One logged prediction.

@@ -8,19 +8,23 @@ the picked ones and counts the rest by the reason they were skipped.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from llmpulse.domain.errors import LlmpulseError
+from llmpulse.domain.explain_policy import ExplainPolicy
 from llmpulse.domain.ids import ProjectName, TraceId
 from llmpulse.domain.spans import SpanKind
 from llmpulse.domain.triggering import TriggeringPolicy, decide, target_of
 from llmpulse.explain.rag_case import case_from_trace
 from llmpulse.explain.wiring import Explainers
 from llmpulse.query.service import QueryService
-from llmpulse.store.api import SpanQuery, TimeRange
+from llmpulse.store.api import SpanQuery, StateStore, TimeRange
 
 PAGE = 500
+POLICY_KIND = "explain.policy"
 _REASONS = (("confidence", "confidence"), ("no confidence", "confidence"), ("not in the", "sample"),
             ("workflow", "workflow"), ("kind", "kind"), ("name", "name"))  # fmt: skip
 
@@ -99,3 +103,18 @@ async def explain_selected(
         "skipped": dict(skipped),
         "records": records,
     }
+
+
+async def stored_policy(state: StateStore, project: str) -> ExplainPolicy:
+    """The project's stored policy (explain every prediction when none was set)."""
+    doc = await asyncio.to_thread(state.get_document, POLICY_KIND, project)
+    if doc is None:
+        return ExplainPolicy(project=project)
+    return ExplainPolicy.model_validate_json(doc.body)
+
+
+async def store_policy(state: StateStore, policy: ExplainPolicy, now: datetime) -> ExplainPolicy:
+    """Replace the project's stored policy."""
+    body = policy.model_dump_json()
+    await asyncio.to_thread(state.put_document, POLICY_KIND, policy.project, body, now)
+    return policy

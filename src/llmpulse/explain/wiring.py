@@ -9,6 +9,7 @@ from llmpulse.explain.rag import RagExplainer
 from llmpulse.explain.records import ExplanationRecords
 from llmpulse.explain.settings import ExplainSettings
 from llmpulse.explain.structured import StructuredExplainer
+from llmpulse.explain.surrogate_cache import SurrogateCache
 from llmpulse.query.service import QueryService
 from llmpulse.store.api import StateStore
 from llmpulse.store.state.explanations import explanation_store
@@ -35,6 +36,6 @@ def build_explainers(
     records = ExplanationRecords(explanation_store(state), clock)
     return Explainers(
         records=records,
-        structured=StructuredExplainer(query, state, records),
+        structured=StructuredExplainer(query, state, records, SurrogateCache(clock)),
         rag=RagExplainer(records, settings.endpoint()),
     )

@@ -204,15 +204,42 @@ class ExplanationsMixin(Requester):
 
     def explain_triggered(
         self, project: str, policy: Mapping[str, Any] | None = None, *,
-        target: str = "predictions", start: datetime | str | None = None,
+        target: str | None = None, start: datetime | str | None = None,
         end: datetime | str | None = None, limit: int = 1000,
     ) -> JsonDict:  # fmt: skip
         """Explain what a triggering policy picks (all, ``sample_rate``, ``confidence_below``,
-        ``workflows``); returns counts, skip reasons and record ids."""
-        body: JsonDict = {"policy": dict(policy or {}), "target": target, "limit": limit}
+        ``workflows``; the project's stored policy when ``policy`` is None); returns counts,
+        skip reasons and record ids."""
+        body: JsonDict = {"limit": limit}
+        if policy is not None:
+            body["policy"] = dict(policy)
+        if target is not None:
+            body["target"] = target
         if start is not None:
             body["start"] = _iso(start)
         if end is not None:
             body["end"] = _iso(end)
         out: JsonDict = self.request("POST", project_path(project, "explanations/run"), json=body)
         return out
+
+    def get_explain_policy(self, project: str) -> JsonDict:
+        """The project's stored explanation policy (``kind: ExplainPolicy``)."""
+        out: JsonDict = self.request("GET", project_path(project, "explanations/policy"))
+        return out
+
+    def put_explain_policy(
+        self, project: str, policy: Mapping[str, Any], target: str = "predictions"
+    ) -> JsonDict:
+        """Store the project's explanation policy (used when ``explain_triggered`` gets none)."""
+        body = {"policy": dict(policy), "target": target}
+        out: JsonDict = self.request("PUT", project_path(project, "explanations/policy"), json=body)
+        return out
+
+    def apply_explain_policy(self, spec: Mapping[str, Any]) -> JsonDict:
+        """Apply a ``kind: ExplainPolicy`` document (YAML loaded as a mapping)."""
+        if spec.get("kind") != "ExplainPolicy":
+            raise ValueError("expected kind: ExplainPolicy")
+        return self.put_explain_policy(
+            str(spec["project"]), dict(spec.get("policy") or {}),
+            str(spec.get("target", "predictions")),
+        )  # fmt: skip

@@ -17,10 +17,11 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from llmpulse.domain.errors import FieldError, InvalidInput
-from llmpulse.domain.ids import SpanId, TraceId
+from llmpulse.domain.explain_policy import ExplainPolicy
+from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.triggering import TriggeringPolicy
 from llmpulse.explain.rag_case import MAX_CHUNKS, RagCase, case_from_trace
-from llmpulse.explain.triggered import explain_selected
+from llmpulse.explain.triggered import explain_selected, store_policy, stored_policy
 from llmpulse.explain.why import why_prediction, why_span
 from llmpulse.server.deps import get_services
 from llmpulse.server.routes.explanations import ExplanationOut, ExternalIds
@@ -110,12 +111,12 @@ async def why_span_route(project: str, span_id: str, services: Svc) -> dict[str,
 
 
 class RunIn(BaseModel):
-    """Explain what a triggering policy picks in a window."""
+    """Explain what a triggering policy picks in a window (the stored one when not given)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    policy: TriggeringPolicy = Field(default_factory=TriggeringPolicy)
-    target: Literal["predictions", "answers"] = "predictions"
+    policy: TriggeringPolicy | None = None
+    target: Literal["predictions", "answers"] | None = None
     start: datetime | None = None
     end: datetime | None = None
     limit: int = Field(1000, ge=1, le=100_000)
@@ -125,8 +126,32 @@ class RunIn(BaseModel):
 async def run_policy(project: str, body: RunIn, services: Svc) -> dict[str, Any]:
     """Apply the policy (all, sample, low confidence, workflows) and explain the picked spans;
     the others are counted by the condition that skipped them."""
-    await services.query.require_project(project)  # type: ignore[arg-type]
+    await services.query.require_project(ProjectName(project))
+    stored = await stored_policy(services.state, project)
     return await explain_selected(
-        services.explainers, services.query, project, body.policy, target=body.target,
-        time=time_range(body.start, body.end), limit=body.limit,
+        services.explainers, services.query, project, body.policy or stored.policy,
+        target=body.target or stored.target, time=time_range(body.start, body.end),
+        limit=body.limit,
     )  # fmt: skip
+
+
+class PolicyIn(BaseModel):
+    """A project's explanation policy (the body of a ``kind: ExplainPolicy`` file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: Literal["predictions", "answers"] = "predictions"
+    policy: TriggeringPolicy = Field(default_factory=TriggeringPolicy)
+
+
+@router.get("/projects/{project}/explanations/policy")
+async def get_policy(project: str, services: Svc) -> ExplainPolicy:
+    """The project's explanation policy (every prediction when none was set)."""
+    return await stored_policy(services.state, project)
+
+
+@router.put("/projects/{project}/explanations/policy")
+async def put_policy(project: str, body: PolicyIn, services: Svc) -> ExplainPolicy:
+    """Replace the project's explanation policy (used by ``explanations/run``)."""
+    policy = ExplainPolicy(project=project, target=body.target, policy=body.policy)
+    return await store_policy(services.state, policy, services.clock.now())

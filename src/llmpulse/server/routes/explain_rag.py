@@ -79,6 +79,7 @@ async def _case(services: Services, body: RagSubject) -> RagCase:
 async def explain_rag(project: str, body: RagIn, services: Svc) -> ExplanationOut:
     """Attribution of the answer to each chunk and, per answer sentence, its supporting chunks;
     stored as a record linked to the answer's span and the external ids."""
+    await services.query.require_project(ProjectName(project))
     case = await _case(services, body)
     out, rec = await services.explainers.rag.attribute(
         project, case, method=body.method, n_ablations=body.n_ablations,
@@ -91,6 +92,7 @@ async def explain_rag(project: str, body: RagIn, services: Svc) -> ExplanationOu
 async def rag_what_if(project: str, body: WhatIfIn, services: Svc) -> ExplanationOut:
     """Regenerate the answer without (or with replaced) chunks through the endpoint and record
     how the answer and its lexical grounding change."""
+    await services.query.require_project(ProjectName(project))
     case = await _case(services, body)
     out, rec = await services.explainers.rag.what_if(
         project, case, drop=body.drop, replace=body.replace, external_ids=body.external_ids
@@ -101,12 +103,14 @@ async def rag_what_if(project: str, body: WhatIfIn, services: Svc) -> Explanatio
 @router.get("/projects/{project}/why/prediction/{prediction_id}")
 async def why_prediction_route(project: str, prediction_id: str, services: Svc) -> dict[str, Any]:
     """Why this decision: the decision and its top reasons, compact, for end users."""
+    await services.query.require_project(ProjectName(project))
     return await why_prediction(services.explainers, project, prediction_id)
 
 
 @router.get("/projects/{project}/why/span/{span_id}")
 async def why_span_route(project: str, span_id: str, services: Svc) -> dict[str, Any]:
     """Why this answer: the supporting sources with scores, and per sentence, for end users."""
+    await services.query.require_project(ProjectName(project))
     return await why_span(services.explainers, services.query, project, span_id.lower())
 
 
@@ -147,11 +151,13 @@ class PolicyIn(BaseModel):
 @router.get("/projects/{project}/explanations/policy")
 async def get_policy(project: str, services: Svc) -> ExplainPolicy:
     """The project's explanation policy (every prediction when none was set)."""
+    await services.query.require_project(ProjectName(project))
     return await stored_policy(services.state, project)
 
 
 @router.put("/projects/{project}/explanations/policy")
 async def put_policy(project: str, body: PolicyIn, services: Svc) -> ExplainPolicy:
     """Replace the project's explanation policy (used by ``explanations/run``)."""
+    await services.query.require_project(ProjectName(project))
     policy = ExplainPolicy(project=project, target=body.target, policy=body.policy)
     return await store_policy(services.state, policy, services.clock.now())

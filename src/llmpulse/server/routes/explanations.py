@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from llmpulse.domain.errors import FieldError, InvalidInput, NotFound
 from llmpulse.domain.explanations import ExplanationDraft, ExplanationRecord, SubjectKind
+from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.reason_codes import ReasonCodes, ReasonSpec
 from llmpulse.explain.records import inputs_hash
 from llmpulse.server.deps import get_services
@@ -85,6 +86,7 @@ async def search_records(
 ) -> RecordList:
     """Explanation records of a project, newest first; ``external_id=case_id:C-17`` finds the
     records of one case."""
+    await services.query.require_project(ProjectName(project))
     found = await services.explainers.records.search(
         project, subject_kind=subject_kind, subject_id=subject_id,
         external=_external(external_id), method=method, limit=limit,
@@ -95,6 +97,7 @@ async def search_records(
 @router.get("/projects/{project}/explanations/records/{record_id}")
 async def get_record(project: str, record_id: str, services: Svc) -> RecordOut:
     """One record (404 when it is not the project's)."""
+    await services.query.require_project(ProjectName(project))
     rec = await services.explainers.records.get(record_id)
     if rec.body.get("project") != project:
         raise NotFound(f"explanation record {record_id!r} not found in {project!r}")
@@ -104,6 +107,7 @@ async def get_record(project: str, record_id: str, services: Svc) -> RecordOut:
 @router.get("/projects/{project}/explanations/verify")
 async def verify_records(project: str, services: Svc) -> VerifyOut:
     """Recompute the project's hash chain; ``ok: false`` names the first bad record."""
+    await services.query.require_project(ProjectName(project))
     check = await services.explainers.records.verify(project)
     return VerifyOut(
         ok=check.ok, records=check.records, head_hash=check.head_hash,
@@ -129,6 +133,7 @@ class RecordIn(BaseModel):
 async def add_record(project: str, body: RecordIn, services: Svc) -> RecordOut:
     """Store an explanation computed by the caller as the next record of the chain (the
     ``inputs`` are hashed, not stored)."""
+    await services.query.require_project(ProjectName(project))
     draft = ExplanationDraft(
         project=project, subject_kind=body.subject_kind, subject_id=body.subject_id,
         method=body.method, inputs_hash=inputs_hash(body.inputs), outputs=body.outputs,
@@ -161,6 +166,7 @@ async def explain_prediction(
 ) -> ExplanationOut:
     """SHAP contributions (client values, or TreeSHAP of the surrogate), the decision and its
     reason codes; stored as an immutable record unless ``record`` is false."""
+    await services.query.require_project(ProjectName(project))
     out, rec = await services.explainers.structured.explain(
         project, prediction_id, method=body.method, top_k=body.top_k,
         external_ids=body.external_ids, record=body.record,
@@ -183,6 +189,7 @@ async def counterfactual(
 ) -> ExplanationOut:
     """The smallest change of actionable features that flips the surrogate's decision
     (verified on the surrogate); ``found: false`` when no one- or two-feature change does."""
+    await services.query.require_project(ProjectName(project))
     out, rec = await services.explainers.structured.counterfactual(
         project, prediction_id, actionable=body.actionable or None, external_ids=body.external_ids
     )
@@ -202,6 +209,7 @@ async def importance(
 ) -> dict[str, Any]:
     """Global importance (mean |SHAP| per feature) over the window, per ``bucket`` with the
     change from the first bucket to the last, and per value of the ``segment`` tag."""
+    await services.query.require_project(ProjectName(project))
     return await services.explainers.structured.importance(
         project, version=version, time=time_range(start, end), bucket=parse_bucket(bucket),
         segment=segment, method=method,
@@ -219,12 +227,14 @@ class ReasonCodesIn(BaseModel):
 @router.get("/projects/{project}/explanations/reason-codes")
 async def get_reason_codes(project: str, services: Svc) -> ReasonCodes:
     """The project's reason table (empty when none was set)."""
+    await services.query.require_project(ProjectName(project))
     return await services.explainers.structured.reason_table(project)
 
 
 @router.put("/projects/{project}/explanations/reason-codes")
 async def put_reason_codes(project: str, body: ReasonCodesIn, services: Svc) -> ReasonCodes:
     """Replace the project's reason table (400 naming ``reasons`` on a repeated entry)."""
+    await services.query.require_project(ProjectName(project))
     try:
         table = ReasonCodes(project=project, reasons=tuple(body.reasons))
     except ValueError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from llmpulse.analysis.explain.records import (
@@ -127,14 +127,13 @@ class ExplanationRecords:
         )
 
     async def latest(
-        self, project: str, subject_kind: SubjectKind, subject_id: str, method_prefix: str = ""
+        self, project: str, subject_kind: SubjectKind, subject_id: str, methods: Collection[str]
     ) -> ExplanationRecord | None:
-        """The newest record about one subject (whose method starts with ``method_prefix``)."""
+        """The newest record about one subject made by one of ``methods``."""
         found = await self.search(
-            project, subject_kind=subject_kind, subject_id=subject_id, limit=50
+            project, subject_kind=subject_kind, subject_id=subject_id, limit=100
         )
-        return next((r for r in found if str(r.body.get("method", "")).startswith(method_prefix)),
-                    None)  # fmt: skip
+        return next((r for r in found if r.body.get("method") in methods), None)
 
     async def verify(self, project: str) -> ChainCheck:
         """Recompute the project's chain; name the first record that fails."""

@@ -19,6 +19,8 @@ from llmpulse.explain.wiring import Explainers
 from llmpulse.query.service import QueryService
 
 TOP_SOURCES = 5
+SHAP_METHODS = ("shap.client", "shap.surrogate")
+RAG_METHODS = ("rag.contextcite", "rag.lexical")
 SNIPPET = 240
 
 
@@ -65,7 +67,7 @@ def _span_why(
 
 async def why_prediction(ex: Explainers, project: str, prediction_id: str) -> dict[str, Any]:
     """The why of a prediction: the newest SHAP record, else computed (not stored)."""
-    rec = await ex.records.latest(project, SubjectKind.PREDICTION, prediction_id, "shap.")
+    rec = await ex.records.latest(project, SubjectKind.PREDICTION, prediction_id, SHAP_METHODS)
     if rec is not None:
         return _prediction_why(rec.body.get("outputs", {}), rec)
     out, _ = await ex.structured.explain(project, prediction_id, record=False)
@@ -76,8 +78,8 @@ async def why_span(
     ex: Explainers, query: QueryService, project: str, span_id: str
 ) -> dict[str, Any]:
     """The why of a span's answer: the newest RAG record, else lexical attribution."""
-    rec = await ex.records.latest(project, SubjectKind.SPAN, span_id, "rag.")
-    if rec is not None and rec.body.get("method") != "rag.what_if":
+    rec = await ex.records.latest(project, SubjectKind.SPAN, span_id, RAG_METHODS)
+    if rec is not None:
         return _span_why(span_id, rec.body.get("outputs", {}), rec)
     span = await query.get_span(SpanId(span_id))
     trace = await query.get_trace(TraceId(span.trace_id))

@@ -18,7 +18,7 @@ from llmpulse.domain.explanations import SubjectKind
 from llmpulse.domain.ids import TraceId
 from llmpulse.domain.spans import Span, SpanKind
 from llmpulse.explain.rag_case import case_from_trace
-from llmpulse.explain.why import why_span
+from llmpulse.explain.why import RAG_METHODS, why_span
 from llmpulse.explain.wiring import Explainers
 from llmpulse.query.service import QueryService, Trace
 from llmpulse.ui.explain_views import heatmap, importance_bars, waterfall
@@ -73,8 +73,8 @@ async def _trace(
     try:
         trace = await query.get_trace(TraceId(trace_id.lower()))
         case = case_from_trace(trace.spans)
-        record = await ex.records.latest(project, SubjectKind.SPAN, str(case.span_id), "rag.")
-        if record is not None and record.body.get("method") != "rag.what_if":
+        record = await ex.records.latest(project, SubjectKind.SPAN, str(case.span_id), RAG_METHODS)
+        if record is not None:
             exp = dict(record.body.get("outputs", {}))
             record_id: str | None = record.record_id
         else:

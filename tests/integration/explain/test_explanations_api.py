@@ -144,6 +144,8 @@ def test_rag_trace_attribution_why_and_what_if(client: Client, server: ServerPro
     ] == [out["record_id"]]
     what = client.rag_what_if("rag", trace_id=trace.trace_id, drop=[exp["chunks"][0]["index"]])
     assert what["explanation"]["evaluation_delta"] < 0
+    # A newer what-if record does not hide the attribution from the end-user answer.
+    assert client.why_span("rag", trace.llm_id)["record_id"] == out["record_id"]
 
 
 def test_why_span_without_a_record_uses_the_offline_method(

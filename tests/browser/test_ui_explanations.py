@@ -62,6 +62,26 @@ def test_global_importance_and_waterfall_show_the_driver_and_reason(
     expect(page.locator("#reasons li").first).to_have_attribute("data-code", "R01")
     expect(page.locator("#reasons li").first).to_contain_text("Income too low")
     expect(page.locator(".segment-importance")).to_have_count(2)
+    expect(page.locator("#counterfactual .cf-change").first).to_have_attribute(
+        "data-feature", "income"
+    )
+    expect(page.locator("#counterfactual")).to_contain_text("decision positive")
+
+
+def test_records_are_searchable_by_case_and_the_chain_status_shown(
+    page: Page, loaded: tuple[ServerProcess, dict[str, str]]
+) -> None:
+    server, ids = loaded
+    with Client(server.url) as client:
+        rec = client.explain_prediction("credit", ids["denied"], external_ids={"case_id": "UI-1"})
+        client.explain_prediction("credit", "p-1", external_ids={"case_id": "UI-2"})
+    page.goto(f"{server.url}/ui/projects/credit/explanations")
+    expect(page.locator("#chain-status")).to_have_attribute("data-ok", "true")
+    page.fill("#x-external", "case_id:UI-1")
+    page.locator("#search-records").click()
+    rows = page.locator("#records-table tr.record-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-record-id", rec["record_id"])
 
 
 def test_heatmap_marks_the_copied_chunk_hottest(

@@ -220,8 +220,10 @@ class StructuredExplainer:
         *,
         actionable: Sequence[str] | None = None,
         external_ids: dict[str, str] | None = None,
-    ) -> tuple[dict[str, Any], ExplanationRecord]:
-        """The smallest change of actionable features that flips the surrogate's decision.
+        record: bool = True,
+    ) -> tuple[dict[str, Any], ExplanationRecord | None]:
+        """The smallest change of actionable features that flips the surrogate's decision
+        (stored as a record unless ``record`` is false).
 
         Raises:
             InvalidInput: an actionable feature the surrogate does not know.
@@ -275,6 +277,8 @@ class StructuredExplainer:
                     for c in cf.changes
                 ],
             )
+        if not record:
+            return out, None
         draft = ExplanationDraft(
             project=project,
             subject_kind=SubjectKind.PREDICTION,

@@ -64,7 +64,20 @@ async def _prediction(ex: Explainers, project: str, prediction_id: str) -> dict[
     except LlmpulseError as e:
         return {"error": e.detail}
     steps, base, final = waterfall(exp)
-    return {"exp": exp, "steps": steps, "base": base, "final": final, "error": None}
+    try:
+        cf, _ = await ex.structured.counterfactual(project, prediction_id, record=False)
+    except LlmpulseError as e:
+        cf = {"found": False, "error": e.detail}
+    return {"exp": exp, "steps": steps, "base": base, "final": final, "error": None, "cf": cf}
+
+
+async def _records(ex: Explainers, project: str, external_id: str) -> dict[str, Any]:
+    name, _, value = external_id.partition(":")
+    found = await ex.records.search(
+        project, external=(name.strip(), value.strip()) if external_id else None, limit=50
+    )
+    check = await ex.records.verify(project)
+    return {"rows": found, "check": check}
 
 
 async def _trace(
@@ -105,6 +118,8 @@ def build_explanations_router(render: Renderer) -> APIRouter:
             "importance": await _importance(ex, project, segment),
             "prediction": await _prediction(ex, project, prediction) if prediction else None,
             "trace": await _trace(ex, query, project, trace) if trace else None,
+            "external_id": params.get("external_id", "").strip(),
+            "records": await _records(ex, project, params.get("external_id", "").strip()),
         }  # fmt: skip
         return render.page(request, "explanations.html", context)
 

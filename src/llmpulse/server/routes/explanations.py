@@ -193,7 +193,7 @@ async def counterfactual(
     out, rec = await services.explainers.structured.counterfactual(
         project, prediction_id, actionable=body.actionable or None, external_ids=body.external_ids
     )
-    return ExplanationOut(record_id=rec.record_id, explanation=out)
+    return ExplanationOut(record_id=rec.record_id if rec else None, explanation=out)
 
 
 @router.get("/projects/{project}/explanations/importance")

@@ -43,6 +43,15 @@ class Heatmap:
     cells: list[list[float]]
 
 
+def short(value: object) -> str:
+    """A feature value for display: numbers to four significant digits, others as text."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def importance_bars(importance: Mapping[str, float], top: int = 15) -> list[Bar]:
     """Bars for the ``top`` most important features (mean |SHAP|)."""
     items = list(importance.items())[:top]
@@ -78,7 +87,7 @@ def waterfall(exp: Mapping[str, Any], top: int = 12) -> tuple[list[Step], float,
     steps = []
     for i, (label, v, value) in enumerate(rows):
         a, b = points[i], points[i + 1]
-        text = "" if value is None else str(value)
+        text = short(value)
         steps.append(Step(label, v, pct(min(a, b)), pct(max(a, b)), v >= 0, text))
     return steps, base, points[-1]
 

@@ -21,7 +21,7 @@ from llmpulse.explain.rag_case import case_from_trace
 from llmpulse.explain.why import RAG_METHODS, why_span
 from llmpulse.explain.wiring import Explainers
 from llmpulse.query.service import QueryService, Trace
-from llmpulse.ui.explain_views import heatmap, importance_bars, waterfall
+from llmpulse.ui.explain_views import heatmap, importance_bars, short, waterfall
 from llmpulse.ui.page_support import find_project
 from llmpulse.ui.reader import app_metrics
 from llmpulse.ui.templating import Renderer
@@ -68,6 +68,8 @@ async def _prediction(ex: Explainers, project: str, prediction_id: str) -> dict[
         cf, _ = await ex.structured.counterfactual(project, prediction_id, record=False)
     except LlmpulseError as e:
         cf = {"found": False, "error": e.detail}
+    for change in cf.get("changes", []):
+        change["from"], change["to"] = short(change["from"]), short(change["to"])
     return {"exp": exp, "steps": steps, "base": base, "final": final, "error": None, "cf": cf}
 
 

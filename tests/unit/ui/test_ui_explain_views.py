@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmpulse.ui.explain_views import heatmap, importance_bars, waterfall
+from llmpulse.ui.explain_views import heatmap, importance_bars, short, waterfall
 
 
 def test_importance_bars_scale_to_the_longest() -> None:
@@ -17,7 +17,7 @@ def test_waterfall_walks_from_base_to_output_and_folds_the_tail() -> None:
     exp = {
         "base_value": 1.0,
         "contributions": [
-            {"feature": "a", "contribution": 2.0, "value": 5},
+            {"feature": "a", "contribution": 2.0, "value": 5.123456},
             {"feature": "b", "contribution": -1.0, "value": "x"},
             {"feature": "c", "contribution": 0.5},
             {"feature": "d", "contribution": -0.5},
@@ -31,6 +31,7 @@ def test_waterfall_walks_from_base_to_output_and_folds_the_tail() -> None:
     assert (steps[0].start_pct, steps[0].end_pct, steps[0].up) == (0.0, 100.0, True)
     assert (steps[1].start_pct, steps[1].end_pct, steps[1].up) == (50.0, 100.0, False)
     assert steps[2].value == pytest.approx(0.0)
+    assert steps[0].text == "5.123"
 
 
 def test_heatmap_shades_each_sentence_by_its_best_chunk() -> None:
@@ -44,3 +45,9 @@ def test_heatmap_shades_each_sentence_by_its_best_chunk() -> None:
     assert m.chunk_scores == [-1.0, 2.0]
     assert m.chunk_shades == [0.0, 1.0]
     assert m.cells == [[0.25, 1.0]]
+
+
+def test_short_values_keep_four_significant_digits() -> None:
+    assert [short(v) for v in (34.63393509683196, 7, "eu", True, None)] == [
+        "34.63", "7", "eu", "true", "",
+    ]  # fmt: skip

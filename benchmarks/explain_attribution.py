@@ -22,23 +22,26 @@ from fakes.openai_compat import OpenAICompatFake
 from integration.explain.rag_cases import planted_case
 from llmpulse.explain.endpoint import LogprobsEndpoint
 from llmpulse.explain.rag import RagExplainer
+from llmpulse.explain.rag_embedding import embedding_attribution
 
 
-async def measure(url: str, cases: int, ablations: int, seed: int) -> tuple[int, int, float]:
-    """(ContextCite hits, lexical hits, seconds)."""
+async def measure(url: str, cases: int, ablations: int, seed: int) -> tuple[int, int, int, float]:
+    """(ContextCite hits, lexical hits, embedding hits, seconds)."""
     endpoint = LogprobsEndpoint(url, "cache-lm")
     explainer = RagExplainer(records=None, endpoint=endpoint)  # type: ignore[arg-type]
     rng = random.Random(seed)
-    cc = lex = 0
+    cc = lex = emb = 0
     start = time.perf_counter()
     try:
         for _ in range(cases):
             case, key = planted_case(rng)
             cc += (await explainer.contextcite(case, ablations))["chunks"][0]["index"] == key
             lex += explainer.lexical(case)["chunks"][0]["index"] == key
+            by_embedding = await embedding_attribution(case, endpoint)
+            emb += by_embedding["chunks"][0]["index"] == key
     finally:
         await endpoint.aclose()
-    return cc, lex, time.perf_counter() - start
+    return cc, lex, emb, time.perf_counter() - start
 
 
 def main() -> None:
@@ -50,8 +53,9 @@ def main() -> None:
     args = parser.parse_args()
     fake = OpenAICompatFake()
     with fake.receiver:
-        cc, lex, seconds = asyncio.run(measure(fake.url, args.cases, args.ablations, args.seed))
-    print(f"contextcite {cc}/{args.cases}  lexical {lex}/{args.cases}  {seconds:.1f} s")
+        cc, lex, emb, secs = asyncio.run(measure(fake.url, args.cases, args.ablations, args.seed))
+    n = args.cases
+    print(f"contextcite {cc}/{n}  lexical {lex}/{n}  embedding {emb}/{n}  {secs:.1f} s")
 
 
 if __name__ == "__main__":

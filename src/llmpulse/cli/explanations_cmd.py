@@ -126,7 +126,7 @@ def explain_cmd(
 def rag_cmd(
     project: ProjectArg,
     trace_id: Annotated[str, typer.Argument(help="Trace id of the answer.")],
-    method: Annotated[str, typer.Option(help="auto, contextcite or lexical.")] = "auto",
+    method: Annotated[str, typer.Option(help="auto, contextcite, embedding or lexical.")] = "auto",
     external_id: ExternalOpt = None,
     url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,
 ) -> None:  # fmt: skip

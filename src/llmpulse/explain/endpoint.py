@@ -143,3 +143,15 @@ class LogprobsEndpoint:
             return str(doc["choices"][0]["message"]["content"] or "")
         except (KeyError, IndexError, TypeError) as exc:
             raise EndpointError("chat answer has no message content") from exc
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embedding vectors of ``texts`` from ``POST /embeddings``, in input order."""
+        doc = await self._post("/embeddings", {"model": self.model, "input": list(texts)})
+        try:
+            rows = sorted(doc["data"], key=lambda d: int(d["index"]))
+            vectors = [[float(x) for x in row["embedding"]] for row in rows]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EndpointError("embeddings answer has no data[].embedding") from exc
+        if len(vectors) != len(texts):
+            raise EndpointError(f"asked {len(texts)} embeddings, got {len(vectors)}")
+        return vectors

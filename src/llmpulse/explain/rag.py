@@ -33,7 +33,8 @@ from llmpulse.analysis.explain.lexical import chunk_scores, sentence_support, sp
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.explanations import ExplanationDraft, ExplanationRecord, SubjectKind
 from llmpulse.explain.endpoint import LogprobsEndpoint, ScoredToken
-from llmpulse.explain.rag_case import RagCase
+from llmpulse.explain.rag_case import RagCase, chunk_rows
+from llmpulse.explain.rag_embedding import embedding_attribution
 from llmpulse.explain.rag_prompt import chat_messages, scoring_prefix
 from llmpulse.explain.records import ExplanationRecords, inputs_hash
 
@@ -79,19 +80,6 @@ async def lexical_grounding(question: str, chunks: Sequence[str], answer: str) -
     return math.fsum(s.chunks[0][1] for s in support) / len(support)
 
 
-def _chunk_rows(case: RagCase, scores: Sequence[float]) -> list[dict[str, Any]]:
-    rows = [
-        {
-            "index": i,
-            "id": case.chunk_ids[i] if i < len(case.chunk_ids) else None,
-            "score": float(scores[i]),
-            "text": case.chunks[i][:500],
-        }
-        for i in range(len(case.chunks))
-    ]
-    return sorted(rows, key=lambda r: (-r["score"], r["index"]))
-
-
 class RagExplainer:
     """Attribution and what-if of RAG answers; every result can become a record."""
 
@@ -114,7 +102,7 @@ class RagExplainer:
             }
             for s in sentence_support(case.answer, list(case.chunks))
         ]
-        return {"method": "lexical", "chunks": _chunk_rows(case, scores), "sentences": sentences}
+        return {"method": "lexical", "chunks": chunk_rows(case, scores), "sentences": sentences}
 
     async def contextcite(
         self, case: RagCase, n_ablations: int = DEFAULT_ABLATIONS, seed: int = 0
@@ -164,7 +152,7 @@ class RagExplainer:
             )
         return {
             "method": "contextcite",
-            "chunks": _chunk_rows(case, sur.weights),
+            "chunks": chunk_rows(case, sur.weights),
             "sentences": per_sentence,
             "intercept": sur.intercept,
             "n_ablations": int(n_ablations),
@@ -183,15 +171,28 @@ class RagExplainer:
     ) -> tuple[dict[str, Any], ExplanationRecord | None]:
         """Attribute an answer to its chunks (``contextcite``, ``lexical`` or ``auto``).
 
-        ``auto`` uses ContextCite when an endpoint is configured, else the lexical proxy.
+        ``auto`` uses ContextCite when an endpoint is configured, else the lexical proxy;
+        ``embedding`` ranks chunks by the cosine of the endpoint's embeddings (§5.6).
         """
         case.check()
-        if method not in ("auto", "contextcite", "lexical"):
-            raise InvalidInput("bad method", [FieldError("method", "auto, contextcite, lexical")])
+        if method not in ("auto", "contextcite", "embedding", "lexical"):
+            raise InvalidInput(
+                "bad method", [FieldError("method", "auto, contextcite, embedding, lexical")]
+            )
         use_cc = method == "contextcite" or (method == "auto" and self.endpoint is not None)
         if not 2 <= n_ablations <= 512:
             raise InvalidInput("bad n_ablations", [FieldError("n_ablations", "2..512")])
-        out = await self.contextcite(case, n_ablations) if use_cc else self.lexical(case)
+        if method == "embedding":
+            if self.endpoint is None:
+                raise InvalidInput(
+                    "no embedding endpoint is configured",
+                    [FieldError("method", "embedding needs LLMPULSE_EXPLAIN_BASE_URL")],
+                )
+            out = await embedding_attribution(case, self.endpoint)
+        elif use_cc:
+            out = await self.contextcite(case, n_ablations)
+        else:
+            out = self.lexical(case)
         out.update(question=case.question, answer=case.answer, span_id=case.span_id,
                    trace_id=case.trace_id)  # fmt: skip
         stored = None

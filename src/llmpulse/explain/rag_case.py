@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.spans import Span, SpanKind
@@ -102,3 +103,17 @@ def case_from_trace(spans: Sequence[Span], span_id: str | None = None) -> RagCas
         trace_id=chosen.trace_id,
         model=chosen.model,
     )
+
+
+def chunk_rows(case: RagCase, scores: Sequence[float]) -> list[dict[str, Any]]:
+    """One row per chunk (index, id, score, text preview), best score first."""
+    rows = [
+        {
+            "index": i,
+            "id": case.chunk_ids[i] if i < len(case.chunk_ids) else None,
+            "score": float(scores[i]),
+            "text": case.chunks[i][:500],
+        }
+        for i in range(len(case.chunks))
+    ]
+    return sorted(rows, key=lambda r: (-r["score"], r["index"]))

@@ -20,7 +20,7 @@ from llmpulse.query.service import QueryService
 
 TOP_SOURCES = 5
 SHAP_METHODS = ("shap.client", "shap.surrogate")
-RAG_METHODS = ("rag.contextcite", "rag.lexical")
+RAG_METHODS = ("rag.contextcite", "rag.embedding", "rag.lexical")
 SNIPPET = 240
 
 

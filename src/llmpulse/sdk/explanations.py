@@ -108,7 +108,8 @@ class ExplanationsMixin(Requester):
         external_ids: Mapping[str, str] | None = None,
     ) -> JsonDict:  # fmt: skip
         """Attribute a stored (``trace_id``/``span_id``) or inline answer to its chunks and
-        sentences (``contextcite`` with the server's log-prob endpoint, or ``lexical``)."""
+        sentences (``contextcite`` with the server's log-prob endpoint, ``embedding`` with its
+        embeddings, or ``lexical`` offline)."""
         body = _subject(trace_id, span_id, question, answer, chunks)
         body.update(method=method, n_ablations=n_ablations, external_ids=dict(external_ids or {}))
         out: JsonDict = self.request("POST", project_path(project, "explanations/rag"), json=body)

@@ -48,7 +48,7 @@ class RagSubject(BaseModel):
 class RagIn(RagSubject):
     """How to attribute the answer."""
 
-    method: Literal["auto", "contextcite", "lexical"] = "auto"
+    method: Literal["auto", "contextcite", "embedding", "lexical"] = "auto"
     n_ablations: int = Field(32, ge=2, le=512)
 
 

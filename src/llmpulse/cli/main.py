@@ -16,6 +16,7 @@ from llmpulse.cli.apply_cmd import apply, export
 from llmpulse.cli.cohorts_cmd import cohorts_app
 from llmpulse.cli.datadir_cmd import backup, open_verified, restore
 from llmpulse.cli.db_cmd import db_app
+from llmpulse.cli.explanations_cmd import explanations_app
 from llmpulse.cli.keys_cmd import keys_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.monitors_cmd import monitors_app, receivers_app, silences_app
@@ -53,6 +54,7 @@ app.add_typer(silences_app, name="silences")
 app.add_typer(receivers_app, name="receivers")
 app.command("apply")(apply)
 app.command("export")(export)
+app.add_typer(explanations_app, name="explanations")
 app.command()(backup)
 app.command()(restore)
 app.add_typer(db_app, name="db")

@@ -25,6 +25,7 @@ from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.config_objects import ConfigMixin
 from llmpulse.sdk.errors import error_from as _error
+from llmpulse.sdk.explanations import ExplanationsMixin
 from llmpulse.sdk.keys import KeysMixin
 from llmpulse.sdk.query_params import Params, project_path
 from llmpulse.sdk.records import (
@@ -86,8 +87,9 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
 
 
 class Client(
-    AnalyticsMixin, CohortsMixin, ConfigMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin
-):
+    AnalyticsMixin, CohortsMixin, ConfigMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin,
+    ExplanationsMixin,
+):  # fmt: skip
     """A connection to one llmpulse server.
 
     Logging methods are defined here; metric, segment, fairness, comparison and price

@@ -22,6 +22,8 @@ from llmpulse.server.routes import (
     backup,
     cohorts,
     config_apply,
+    explain_rag,
+    explanations,
     export,
     health,
     keys,
@@ -117,6 +119,8 @@ def create_app(
         alert_config,
         silences,
         config_apply,
+        explanations,
+        explain_rag,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

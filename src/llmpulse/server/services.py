@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from datetime import timedelta
 from llmpulse.clock import Clock, SystemClock
 from llmpulse.config.service import ConfigService
 from llmpulse.domain.errors import Unavailable
+from llmpulse.explain.settings import ExplainSettings
+from llmpulse.explain.wiring import Explainers, build_explainers
 from llmpulse.governance.keys import KeyService
 from llmpulse.governance.sessions import SessionSigner, load_secret
 from llmpulse.ingest.admission import ByteBudget
@@ -47,6 +50,7 @@ class Services:
     keys: KeyService
     sessions: SessionSigner
     config: ConfigService
+    explainers: Explainers
 
 
 OpenedStores = tuple[EventStore, StateStore]
@@ -104,6 +108,8 @@ async def run_services(
             stack.push_async_callback(listener.stop)
         cohorts = CohortService(state, clock)
         query = QueryService(events, state, data_version=lambda: writer.data_version)
+        explainers = build_explainers(query, state, clock, ExplainSettings.from_env(os.environ))
+        stack.push_async_callback(explainers.aclose)
         yield Services(
             settings=settings,
             clock=clock,
@@ -121,4 +127,5 @@ async def run_services(
                 load_secret(state, clock.now()), keys, timedelta(hours=settings.session_hours)
             ),
             config=ConfigService(config_store_for(state), clock),
+            explainers=explainers,
         )

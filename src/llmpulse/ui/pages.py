@@ -27,6 +27,7 @@ from llmpulse.ui import views
 from llmpulse.ui.analysis_pages import build_analysis_router
 from llmpulse.ui.apply_page import build_apply_router
 from llmpulse.ui.dashboard import build_dashboard_router
+from llmpulse.ui.explanations_page import build_explanations_router, why_panel
 from llmpulse.ui.filters import (
     KIND_CHOICES,
     LIMIT_CHOICES,
@@ -64,6 +65,7 @@ def mount_ui(app: FastAPI, get_reader: ReaderGetter = app_query_service) -> None
     app.include_router(build_silences_router(render))
     app.include_router(build_receivers_router(render))
     app.include_router(build_apply_router(render))
+    app.include_router(build_explanations_router(render))
     app.include_router(build_router(get_reader, render))
 
 
@@ -112,6 +114,7 @@ def build_router(get_reader: ReaderGetter, render: Renderer) -> APIRouter:
         except NotFound:
             return render.not_found(request, f"No trace with id “{trace_id}” was found.")
         context = await _trace_context(trace, span, reader)
+        context["why"] = await why_panel(request, trace, context["selected"])
         return render.page(request, "trace.html", context)
 
     @router.get("/favicon.ico", include_in_schema=False)

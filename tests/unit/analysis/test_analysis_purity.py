@@ -1,4 +1,4 @@
-"""`analysis` stays pure: stdlib, numpy, scipy and `llmpulse.domain` only (STYLE.md 2.1)."""
+"""`analysis` stays pure: stdlib, numpy, scipy, shap, sklearn, `llmpulse.domain` (STYLE.md 2.1)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ANALYSIS = Path(__file__).resolve().parents[3] / "src" / "llmpulse" / "analysis"
-ALLOWED_THIRD_PARTY = {"numpy", "scipy"}
+ALLOWED_THIRD_PARTY = {"numpy", "scipy", "shap", "sklearn", "threadpoolctl"}  # surrogate
 ALLOWED_OWN = ("llmpulse.domain", "llmpulse.analysis")
 
 

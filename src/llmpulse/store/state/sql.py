@@ -114,6 +114,11 @@ class SqlStateStore:
         return self._serial()
 
     @property
+    def write_lock(self) -> threading.RLock:
+        """The lock that serialises this database's use (for other stores of this package)."""
+        return self._db_lock
+
+    @property
     def engine(self) -> Engine:
         """The SQLAlchemy engine (for other stores of this package)."""
         if self._closed:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Dialect, MetaData, String, Table, Text
+from sqlalchemy import Column, DateTime, Dialect, Integer, MetaData, String, Table, Text
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
@@ -65,3 +65,29 @@ api_keys = Table(
     Column("revoked_at", UtcDateTime(), nullable=True),
 )
 """API keys: only the SHA-256 of each token is kept (`llmpulse.governance.keys`)."""
+
+explanation_records = Table(
+    "explanation_records",
+    metadata,
+    Column("seq", Integer(), primary_key=True, autoincrement=True),
+    Column("record_id", String(40), nullable=False, unique=True),
+    Column("project", String(200), nullable=False),
+    Column("subject_kind", String(32), nullable=False),
+    Column("subject_id", String(200), nullable=False),
+    Column("method", String(64), nullable=False),
+    Column("body", Text(), nullable=False),  # canonical JSON of the hashed record
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+"""Immutable explanation records, one hash chain per project (`llmpulse.explain.records`)."""
+
+explanation_external_ids = Table(
+    "explanation_external_ids",
+    metadata,
+    Column("record_id", String(40), primary_key=True),
+    Column("project", String(200), nullable=False),
+    Column("name", String(200), primary_key=True),
+    Column("value", String(500), nullable=False),
+)
+"""External record ids (a case id) of each explanation record, for search."""

@@ -1,0 +1,163 @@
+"""RAG explanations, "why this answer?" and policy-triggered explanation (items 4, 6, 7).
+
+``POST /api/v1/projects/{project}/explanations/rag`` attributes an answer (of a stored trace, or
+given inline) to its chunks and sentences (``contextcite`` over the configured log-prob
+endpoint, or ``lexical`` offline); ``POST .../explanations/rag/what-if`` drops or replaces
+chunks and records how the answer and its evaluation change; ``GET .../why/prediction/{id}``
+and ``GET .../why/span/{id}`` are the compact end-user answers; ``POST .../explanations/run``
+explains what a triggering policy picks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.domain.explain_policy import ExplainPolicy
+from llmpulse.domain.ids import ProjectName, SpanId, TraceId
+from llmpulse.domain.triggering import TriggeringPolicy
+from llmpulse.explain.rag_case import MAX_CHUNKS, RagCase, case_from_trace
+from llmpulse.explain.triggered import explain_selected, store_policy, stored_policy
+from llmpulse.explain.why import why_prediction, why_span
+from llmpulse.server.deps import get_services
+from llmpulse.server.routes.explanations import ExplanationOut, ExternalIds
+from llmpulse.server.routes.params import time_range
+from llmpulse.server.services import Services
+
+router = APIRouter(prefix="/api/v1", tags=["explanations"])
+Svc = Annotated[Services, Depends(get_services)]
+
+
+class RagSubject(BaseModel):
+    """A stored answer (``trace_id``, optionally ``span_id``) or an inline one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trace_id: str | None = Field(None, pattern=r"^[0-9a-fA-F]{32}$")
+    span_id: str | None = Field(None, pattern=r"^[0-9a-fA-F]{16}$")
+    question: str | None = Field(None, max_length=100_000)
+    answer: str | None = Field(None, max_length=100_000)
+    chunks: list[str] | None = Field(None, max_length=MAX_CHUNKS)
+    external_ids: ExternalIds
+
+
+class RagIn(RagSubject):
+    """How to attribute the answer."""
+
+    method: Literal["auto", "contextcite", "embedding", "lexical"] = "auto"
+    n_ablations: int = Field(32, ge=2, le=512)
+
+
+class WhatIfIn(RagSubject):
+    """Which chunks to drop or replace (by index in retrieval order)."""
+
+    drop: list[int] = Field(default_factory=list, max_length=MAX_CHUNKS)
+    replace: dict[int, str] = Field(default_factory=dict, max_length=MAX_CHUNKS)
+
+
+async def _case(services: Services, body: RagSubject) -> RagCase:
+    if body.answer is not None or body.chunks is not None:
+        if body.trace_id or body.span_id:
+            raise InvalidInput(
+                "give a trace or an inline answer", [FieldError("trace_id", "not both")]
+            )
+        return RagCase(body.question or "", body.answer or "", tuple(body.chunks or ()))
+    trace_id = body.trace_id
+    if trace_id is None and body.span_id is not None:
+        trace_id = (await services.query.get_span(SpanId(body.span_id))).trace_id
+    if trace_id is None:
+        raise InvalidInput("nothing to explain", [FieldError("trace_id", "or span_id, or answer")])
+    trace = await services.query.get_trace(TraceId(trace_id.lower()))
+    return case_from_trace(trace.spans, body.span_id.lower() if body.span_id else None)
+
+
+@router.post("/projects/{project}/explanations/rag")
+async def explain_rag(project: str, body: RagIn, services: Svc) -> ExplanationOut:
+    """Attribution of the answer to each chunk and, per answer sentence, its supporting chunks;
+    stored as a record linked to the answer's span and the external ids."""
+    await services.query.require_project(ProjectName(project))
+    case = await _case(services, body)
+    out, rec = await services.explainers.rag.attribute(
+        project, case, method=body.method, n_ablations=body.n_ablations,
+        external_ids=body.external_ids,
+    )  # fmt: skip
+    return ExplanationOut(record_id=rec.record_id if rec else None, explanation=out)
+
+
+@router.post("/projects/{project}/explanations/rag/what-if")
+async def rag_what_if(project: str, body: WhatIfIn, services: Svc) -> ExplanationOut:
+    """Regenerate the answer without (or with replaced) chunks through the endpoint and record
+    how the answer and its lexical grounding change."""
+    await services.query.require_project(ProjectName(project))
+    case = await _case(services, body)
+    out, rec = await services.explainers.rag.what_if(
+        project, case, drop=body.drop, replace=body.replace, external_ids=body.external_ids
+    )
+    return ExplanationOut(record_id=rec.record_id, explanation=out)
+
+
+@router.get("/projects/{project}/why/prediction/{prediction_id}")
+async def why_prediction_route(project: str, prediction_id: str, services: Svc) -> dict[str, Any]:
+    """Why this decision: the decision and its top reasons, compact, for end users."""
+    await services.query.require_project(ProjectName(project))
+    return await why_prediction(services.explainers, project, prediction_id)
+
+
+@router.get("/projects/{project}/why/span/{span_id}")
+async def why_span_route(project: str, span_id: str, services: Svc) -> dict[str, Any]:
+    """Why this answer: the supporting sources with scores, and per sentence, for end users."""
+    await services.query.require_project(ProjectName(project))
+    return await why_span(services.explainers, services.query, project, span_id.lower())
+
+
+class RunIn(BaseModel):
+    """Explain what a triggering policy picks in a window (the stored one when not given)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy: TriggeringPolicy | None = None
+    target: Literal["predictions", "answers"] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    limit: int = Field(1000, ge=1, le=100_000)
+
+
+@router.post("/projects/{project}/explanations/run")
+async def run_policy(project: str, body: RunIn, services: Svc) -> dict[str, Any]:
+    """Apply the policy (all, sample, low confidence, workflows) and explain the picked spans;
+    the others are counted by the condition that skipped them."""
+    await services.query.require_project(ProjectName(project))
+    stored = await stored_policy(services.state, project)
+    return await explain_selected(
+        services.explainers, services.query, project, body.policy or stored.policy,
+        target=body.target or stored.target, time=time_range(body.start, body.end),
+        limit=body.limit,
+    )  # fmt: skip
+
+
+class PolicyIn(BaseModel):
+    """A project's explanation policy (the body of a ``kind: ExplainPolicy`` file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: Literal["predictions", "answers"] = "predictions"
+    policy: TriggeringPolicy = Field(default_factory=TriggeringPolicy)
+
+
+@router.get("/projects/{project}/explanations/policy")
+async def get_policy(project: str, services: Svc) -> ExplainPolicy:
+    """The project's explanation policy (every prediction when none was set)."""
+    await services.query.require_project(ProjectName(project))
+    return await stored_policy(services.state, project)
+
+
+@router.put("/projects/{project}/explanations/policy")
+async def put_policy(project: str, body: PolicyIn, services: Svc) -> ExplainPolicy:
+    """Replace the project's explanation policy (used by ``explanations/run``)."""
+    await services.query.require_project(ProjectName(project))
+    policy = ExplainPolicy(project=project, target=body.target, policy=body.policy)
+    return await store_policy(services.state, policy, services.clock.now())

@@ -280,7 +280,9 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
     final = "agg_all" if q.slide > 1 else "agg"
     if units:  # per-unit metrics: units summed first, in CTEs joined to the span aggregates
         joined = joined_agg(q.metrics, ["bucket", *gnames])
-        ctes = ", ".join([f"agg0 AS ({agg})", *unit_ctes(q.metrics, keys), f"{final} AS ({joined})"])
+        ctes = ", ".join(
+            [f"agg0 AS ({agg})", *unit_ctes(q.metrics, keys), f"{final} AS ({joined})"]
+        )
     else:
         ctes = f"{final} AS ({agg})"
     if q.slide > 1 and width:  # a window reaching outside the time range is incomplete

@@ -6,6 +6,7 @@ Dialect differences stay in this module's two small helpers (`_make_engine` and
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -107,6 +108,10 @@ class SqlStateStore:
                 yield
         else:
             yield
+
+    def serial(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the one-writer lock (SQLite) around a use of `engine` by another store."""
+        return self._serial()
 
     @property
     def engine(self) -> Engine:

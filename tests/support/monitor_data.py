@@ -31,7 +31,11 @@ class Plant:
 
 
 def traffic(
-    hours: float, per_minute: int, plants: tuple[Plant, ...] = (), seed: int = 5, end: datetime = END
+    hours: float,
+    per_minute: int,
+    plants: tuple[Plant, ...] = (),
+    seed: int = 5,
+    end: datetime = END,
 ) -> Iterator[Span]:
     """``per_minute`` LLM spans a minute for ``hours`` before ``end``, alternating regions."""
     rng = random.Random(seed)

@@ -22,9 +22,7 @@ ERR_PLANT = Plant(END - 9 * H, END - 8 * H, errors=0.3)
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CountingReader]:
-    store = store_with(
-        tmp_path_factory.mktemp("planted"), traffic(30, 12, (LAT_PLANT, ERR_PLANT))
-    )
+    store = store_with(tmp_path_factory.mktemp("planted"), traffic(30, 12, (LAT_PLANT, ERR_PLANT)))
     yield CountingReader(store)
     store.close()
 
@@ -69,7 +67,9 @@ def test_error_rate_with_min_samples_finds_the_burst(planted: CountingReader) ->
     alert = result.alerts[0]
     assert ERR_PLANT.start < alert.start <= ERR_PLANT.start + 2 * MIN
     assert alert.labels == {
-        "alertname": "checkout-latency", "project": PROJECT, "severity": "warning"
+        "alertname": "checkout-latency",
+        "project": PROJECT,
+        "severity": "warning",
     }
 
 

@@ -15,9 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fakes.slack import slack_receiver
-from support.aio import run
 
+from fakes.slack import slack_receiver
 from llmpulse.alerts.dispatch import Dispatcher
 from llmpulse.alerts.notifiers import RetryPolicy, SlackNotifier
 from llmpulse.alerts.routing import RouteSpec, build_route
@@ -32,6 +31,7 @@ from llmpulse.store.api import EventStore, MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.state.alerts_sql import SqlAlertStore
 from llmpulse.store.state.sql import SqlStateStore
+from support.aio import run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 END = datetime(2026, 11, 21, tzinfo=UTC)
@@ -107,7 +107,8 @@ def test_default_monitors_notify_slack_of_each_planted_incident(
     seg_text = ", ".join(f"{k}={v}" for k, v in segment.items()) or "all"
     assert f"*Segment*\n{seg_text}" in fields
     log = _log(tmp_path)
-    assert ("sent", 1) in log and ("failed", 1) not in log
+    assert ("sent", 1) in log
+    assert ("failed", 1) not in log
 
 
 def _log(tmp_path: Path) -> list[tuple[str, int]]:

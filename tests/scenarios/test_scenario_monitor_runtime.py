@@ -12,10 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from fakes.slack import slack_receiver
-from support.aio import run
-from support.monitor_data import END, PROJECT, CountingReader, Plant, store_with, traffic
 
+from fakes.slack import slack_receiver
 from llmpulse.alerts.dispatch import Dispatcher
 from llmpulse.alerts.notifiers import RetryPolicy, SlackNotifier
 from llmpulse.alerts.routing import RouteSpec, build_route
@@ -27,6 +25,8 @@ from llmpulse.monitors.spec import MonitorSpec
 from llmpulse.store.alerts_api import TransitionQuery
 from llmpulse.store.state.alerts_sql import SqlAlertStore
 from llmpulse.store.state.sql import SqlStateStore
+from support.aio import run
+from support.monitor_data import END, PROJECT, CountingReader, Plant, store_with, traffic
 
 H = timedelta(hours=1)
 MIN = timedelta(minutes=1)
@@ -94,7 +94,8 @@ def test_incident_fires_notifies_slack_and_resolves(
     log = alerts.notifications(PROJECT)
     assert [(n.status, n.attempts) for n in log] == [("sent", 1), ("sent", 1)]
     assert sched.current_states(PROJECT) == {"latency": "ok"}
-    assert sched.status.cycles > 0 and sched.status.failures == 0
+    assert sched.status.cycles > 0
+    assert sched.status.failures == 0
 
 
 def test_a_failing_monitor_never_stops_the_others(
@@ -156,4 +157,5 @@ def test_undeliverable_notification_is_logged_with_attempts_and_error(
     assert log, "the firing alert was never attempted"
     assert {n.status for n in log} == {"failed"}
     assert all(n.attempts == 2 and n.error for n in log)
-    assert dispatcher.counters.failed == len(log) and dispatcher.counters.sent == 0
+    assert dispatcher.counters.failed == len(log)
+    assert dispatcher.counters.sent == 0

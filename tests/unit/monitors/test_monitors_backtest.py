@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from support.aio import run
-from support.monitor_data import END, PROJECT, CountingReader, Plant, store_with, traffic
 
 from llmpulse.domain.errors import InvalidInput
 from llmpulse.monitors.backtest import backtest
 from llmpulse.monitors.spec import MonitorSpec
+from support.aio import run
+from support.monitor_data import END, PROJECT, CountingReader, Plant, store_with, traffic
 
 H = timedelta(hours=1)
 MIN = timedelta(minutes=1)
@@ -55,8 +54,10 @@ def test_latency_incident_in_a_segment_is_found_within_two_intervals(
     assert LAT_PLANT.start < alert.start <= LAT_PLANT.start + 2 * MIN
     assert alert.end is not None
     assert LAT_PLANT.end < alert.end <= LAT_PLANT.end + spec.window + 2 * MIN
-    assert alert.value is not None and alert.baseline is not None
-    assert alert.bounds[1] is not None and alert.value > alert.bounds[1] > alert.baseline
+    assert alert.value is not None
+    assert alert.baseline is not None
+    assert alert.bounds[1] is not None
+    assert alert.value > alert.bounds[1] > alert.baseline
     assert result.queries == 2
 
 

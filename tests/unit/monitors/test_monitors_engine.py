@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from support.aio import run
-from support.monitor_data import END, PROJECT, CountingReader, Plant, store_with, traffic
 
 from llmpulse.monitors.backtest import backtest
 from llmpulse.monitors.engine import Engine
 from llmpulse.monitors.spec import MonitorSpec
+from support.aio import run
+from support.monitor_data import END, PROJECT, CountingReader, Plant, store_with, traffic
 
 H = timedelta(hours=1)
 MIN = timedelta(minutes=1)
@@ -74,7 +74,8 @@ def test_history_is_extended_not_reread(reader: CountingReader) -> None:
         len(history.series[((("metadata.region", "eu"),), "latency_ms:p95")]),
     )
     run(engine.evaluate(m, END - 4 * H))
-    assert history.until is not None and first_until is not None
+    assert history.until is not None
+    assert first_until is not None
     assert history.until - first_until == H
     grown = len(history.series[((("metadata.region", "eu"),), "latency_ms:p95")])
     assert grown == first_len + 6  # six ten-minute buckets closed in the hour

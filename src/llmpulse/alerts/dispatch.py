@@ -130,7 +130,7 @@ class Dispatcher:
         if self._groups is None:
             self._groups = {}
             for row in await asyncio.to_thread(self._store.groups):
-                cfg = self._source.routing_config(row.project)
+                cfg = await self._source.routing_config(row.project)
                 route_key, labels, alerts = _load(row.alerts)
                 route = None if cfg is None else _route_by_key(cfg).get(route_key)
                 if route is None:
@@ -151,7 +151,7 @@ class Dispatcher:
                 if alert is not None:
                     by_project.setdefault(change.spec.project, []).append(alert)
             for project, alerts in by_project.items():
-                cfg = self._source.routing_config(project)
+                cfg = await self._source.routing_config(project)
                 if cfg is None:
                     continue
                 mine = groups.setdefault(project, {})
@@ -172,7 +172,7 @@ class Dispatcher:
         async with self._lock:
             groups = await self._all()
             for project, mine in groups.items():
-                cfg = self._source.routing_config(project)
+                cfg = await self._source.routing_config(project)
                 if cfg is None:
                     continue
                 pool = [a for g in mine.values() for a in g.alerts.values()]

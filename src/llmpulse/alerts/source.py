@@ -37,7 +37,7 @@ class RoutingConfig:
 class RoutingSource(Protocol):
     """A `RoutingSource` gives the dispatcher a project's routing (None: nobody is notified)."""
 
-    def routing_config(self, project: str) -> RoutingConfig | None:
+    async def routing_config(self, project: str) -> RoutingConfig | None:
         """The project's routing configuration, if any."""
         ...
 
@@ -49,15 +49,11 @@ class StaticSource:
     monitors: list[MonitorSpec] = field(default_factory=list)
     routing: dict[str, RoutingConfig] = field(default_factory=dict)
 
-    def projects(self) -> list[str]:
-        """Projects with monitors."""
-        return sorted({m.project for m in self.monitors})
+    async def list_monitors(self, project: str | None = None) -> list[MonitorSpec]:
+        """The monitors (of one project when given)."""
+        return [m for m in self.monitors if project is None or m.project == project]
 
-    def list_monitors(self, project: str) -> list[MonitorSpec]:
-        """The project's monitors."""
-        return [m for m in self.monitors if m.project == project]
-
-    def routing_config(self, project: str) -> RoutingConfig | None:
+    async def routing_config(self, project: str) -> RoutingConfig | None:
         """The project's routing (or the ``*`` entry, for every project)."""
         return self.routing.get(project) or self.routing.get("*")
 

@@ -149,7 +149,11 @@ class Engine:
         active: set[Segment],
     ) -> list[SeriesEvaluation]:
         name = m.metric.name
-        segments = {seg for seg, metric in windows if metric == name} | active
+        # Judged: segments with data in the window or in the baseline history (a segment
+        # that went quiet is no_data, never silently dropped), and those not in `ok`.
+        known = {seg for seg, metric in windows if metric == name}
+        known |= {seg for seg, metric in series if metric == name and series[(seg, metric)]}
+        segments = known | active
         if key.segment_by is None:
             segments = {()}
         out = []

@@ -37,12 +37,8 @@ log = logging.getLogger(__name__)
 class MonitorSource(Protocol):
     """A `MonitorSource` tells the scheduler which monitors exist (state store, YAML, memory)."""
 
-    def projects(self) -> list[str]:
-        """Projects that may have monitors."""
-        ...
-
-    def list_monitors(self, project: str) -> list[MonitorSpec]:
-        """The project's monitors (disabled ones too; the scheduler skips them)."""
+    async def list_monitors(self, project: str | None = None) -> list[MonitorSpec]:
+        """Every monitor (of one project when given), disabled ones too (they are skipped)."""
         ...
 
 
@@ -154,15 +150,7 @@ class MonitorScheduler:
         return out
 
     async def _monitors(self) -> list[MonitorSpec]:
-        def read() -> list[MonitorSpec]:
-            return [
-                s
-                for p in self._source.projects()
-                for s in self._source.list_monitors(p)
-                if s.enabled
-            ]
-
-        return await asyncio.to_thread(read)
+        return [s for s in await self._source.list_monitors() if s.enabled]
 
     def _due(
         self, specs: Sequence[MonitorSpec], now: datetime

@@ -21,6 +21,7 @@ import httpx
 
 from llmpulse.domain.ids import check_project_name
 from llmpulse.sdk.admin import AdminMixin
+from llmpulse.sdk.alerts import AlertsMixin
 from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.errors import error_from as _error
@@ -84,7 +85,9 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
     return min(max(seconds, 0.0), 60.0)
 
 
-class Client(AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin):
+class Client(
+    AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin, AlertsMixin
+):
     """A connection to one llmpulse server.
 
     Logging methods are defined here; metric, segment, fairness, comparison and price

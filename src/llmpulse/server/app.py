@@ -10,6 +10,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from llmpulse.clock import Clock
+from llmpulse.demo.monitors import default_monitors
 from llmpulse.ingest.admission import ByteBudget
 from llmpulse.server.body_limits import BodyLimits, document_limits
 from llmpulse.server.demo_loader import load_demo_if_empty
@@ -18,9 +19,7 @@ from llmpulse.server.openapi_doc import build_openapi
 from llmpulse.server.openapi_security import AUTH_RESPONSES, document_security
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
-    annotations as annotation_routes,
-)
-from llmpulse.server.routes import (
+    alerts,
     backup,
     cohorts,
     export,
@@ -34,6 +33,9 @@ from llmpulse.server.routes import (
     segments,
     sessions,
     spans,
+)
+from llmpulse.server.routes import (
+    annotations as annotation_routes,
 )
 from llmpulse.server.security import AccessControl
 from llmpulse.server.services import OpenedStores, run_services
@@ -67,6 +69,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with run_services(settings, clock, budget, stores=stores) as services:
             app.state.services = services
+            if demo:
+                services.runtime.add_monitors(default_monitors())
             task = asyncio.create_task(load_demo_if_empty(services)) if demo else None
             yield
             if task is not None:
@@ -109,6 +113,7 @@ def create_app(
         cohorts,
         keys,
         backup,
+        alerts,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

@@ -22,6 +22,7 @@ from llmpulse.query.segments import SegmentService
 from llmpulse.query.service import QueryService
 from llmpulse.server.access import exposure_problem
 from llmpulse.server.grpc_auth import grpc_authorizer
+from llmpulse.server.runtime import MonitorRuntime, monitor_runtime
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.api import EventStore, StateStore
 from llmpulse.store.datadir import open_stores
@@ -44,6 +45,7 @@ class Services:
     budget: ByteBudget
     keys: KeyService
     sessions: SessionSigner
+    runtime: MonitorRuntime
 
 
 OpenedStores = tuple[EventStore, StateStore]
@@ -101,6 +103,9 @@ async def run_services(
             stack.push_async_callback(listener.stop)
         cohorts = CohortService(state, clock)
         query = QueryService(events, state, data_version=lambda: writer.data_version)
+        runtime = monitor_runtime(settings, events, state, clock)
+        await runtime.start()
+        stack.push_async_callback(runtime.stop)
         yield Services(
             settings=settings,
             clock=clock,
@@ -117,4 +122,5 @@ async def run_services(
             sessions=SessionSigner(
                 load_secret(state, clock.now()), keys, timedelta(hours=settings.session_hours)
             ),
+            runtime=runtime,
         )

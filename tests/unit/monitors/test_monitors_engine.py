@@ -103,3 +103,10 @@ def test_a_bad_spec_is_an_error_evaluation_not_an_exception(reader: CountingRead
     report = run(Engine(reader).evaluate([good, bad], END - H))
     outcomes = {e.monitor: e.evaluation.outcome.value for e in report.evaluations}
     assert outcomes == {"good": "normal", "bad": "error"}
+
+
+def test_a_segment_that_went_quiet_is_no_data_not_dropped(reader: CountingReader) -> None:
+    spec = _monitor("lat", "latency_ms:p95", segment_by="metadata.region")
+    report = run(Engine(reader).evaluate([spec], END + H))  # traffic ended an hour ago
+    got = {e.segment: e.evaluation.outcome.value for e in report.evaluations}
+    assert got == {(("metadata.region", "eu"),): "no_data", (("metadata.region", "us"),): "no_data"}

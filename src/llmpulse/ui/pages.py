@@ -34,6 +34,7 @@ from llmpulse.ui.filters import (
     replace_param,
 )
 from llmpulse.ui.login_page import build_login_router
+from llmpulse.ui.monitor_page import build_monitor_router
 from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
 from llmpulse.ui.sessions_page import build_sessions_router
@@ -55,6 +56,7 @@ def mount_ui(app: FastAPI, get_reader: ReaderGetter = app_query_service) -> None
     app.include_router(build_analysis_router(render))
     app.include_router(build_login_router(render))
     app.include_router(build_sessions_router(render))
+    app.include_router(build_monitor_router(render))
     app.include_router(build_router(get_reader, render))
 
 

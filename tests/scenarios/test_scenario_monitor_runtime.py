@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,9 +19,11 @@ from llmpulse.alerts.notifiers import RetryPolicy, SlackNotifier
 from llmpulse.alerts.routing import RouteSpec, build_route
 from llmpulse.alerts.source import RoutingConfig, StaticSource
 from llmpulse.clock import ManualClock
+from llmpulse.domain.ids import SpanId
 from llmpulse.monitors.engine import Engine
 from llmpulse.monitors.scheduler import MonitorScheduler
 from llmpulse.monitors.spec import MonitorSpec
+from llmpulse.server.runtime import MonitorRuntime
 from llmpulse.store.alerts_api import TransitionQuery
 from llmpulse.store.state.alerts_sql import SqlAlertStore
 from llmpulse.store.state.sql import SqlStateStore
@@ -159,3 +161,30 @@ def test_undeliverable_notification_is_logged_with_attempts_and_error(
     assert all(n.attempts == 2 and n.error for n in log)
     assert dispatcher.counters.failed == len(log)
     assert dispatcher.counters.sent == 0
+
+
+def test_firing_evidence_names_example_spans_of_the_window_and_segment(
+    reader: CountingReader, alerts: SqlAlertStore
+) -> None:
+    clock = ManualClock(PLANT.start - 5 * MIN)
+    runtime = MonitorRuntime(reader.store, alerts, clock, enabled=False)
+    runtime.add_monitors([_monitor("latency", segment_by="metadata.region")])
+
+    async def timeline() -> None:
+        for _ in range(10):
+            await runtime.scheduler.tick(clock.now())
+            clock.advance(MIN)
+
+    run(timeline())
+    fired = alerts.transitions(TransitionQuery(PROJECT, monitor="latency", status="firing"))
+    assert len(fired) == 1
+    ids = fired[0].evidence["example_span_ids"]
+    assert len(ids) == 3
+    spans = [reader.store.get_span(SpanId(i)) for i in ids]
+    window_start = datetime.fromisoformat(fired[0].evidence["window_start"])
+    for span in spans:
+        assert span is not None
+        assert span.metadata["region"] == "eu"
+        assert window_start <= span.start_time < fired[0].at
+    latencies = [(s.end_time - s.start_time).total_seconds() for s in spans if s is not None]
+    assert latencies == sorted(latencies, reverse=True)  # the slowest first

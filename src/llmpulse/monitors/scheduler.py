@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -54,6 +54,8 @@ class SeriesChange:
 
 
 Sink = Callable[[list[SeriesChange], datetime], Awaitable[None]]
+Examples = Callable[[MonitorSpec, Segment, datetime, datetime], Awaitable[tuple[str, ...]]]
+"""Finds a few span ids of one series' window (monitor, segment, window start, window end)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +117,11 @@ class MonitorScheduler:
         *,
         max_catch_up: int = 60,
         poll: timedelta = timedelta(seconds=5),
+        examples: Examples | None = None,
     ) -> None:
-        """Create a scheduler (``max_catch_up``: instants per monitor caught up at most)."""
+        """Create a scheduler (``max_catch_up``: instants per monitor caught up at most;
+        ``examples``: finds a few spans of a window for transitions into pending or firing)."""
+        self._examples = examples
         self._source = source
         self._engine = engine
         self._store = store
@@ -188,6 +193,7 @@ class MonitorScheduler:
             report = await self._engine.evaluate(batch, at, active)
             elapsed_ms = (time.perf_counter() - t0) * 1000
             write, changes = self._apply(batch, report.evaluations, states, at, elapsed_ms)
+            await self._add_examples(batch, write)
             await asyncio.to_thread(self._store.write_cycle, write)
             for c in write.cursors:
                 self._cursors[(c.project, c.monitor)] = c.last_eval_at
@@ -200,6 +206,24 @@ class MonitorScheduler:
         duration = time.perf_counter() - started
         self._record(now, duration, n_evals, n_trans, n_queries, skipped)
         return TickReport(now, len(due), n_evals, n_trans, n_queries, n_errors, skipped, duration)
+
+    async def _add_examples(self, specs: Sequence[MonitorSpec], write: CycleWrite) -> None:
+        """Put a few example span ids into the evidence of transitions into pending/firing."""
+        if self._examples is None:
+            return
+        by_name = {s.name: s for s in specs}
+        for i, tr in enumerate(write.transitions):
+            if tr.to_status not in ("pending", "firing"):
+                continue
+            e = tr.evidence
+            segment = tuple(sorted(e.get("segment", {}).items()))
+            window = (datetime.fromisoformat(e["window_start"]), tr.at)
+            try:
+                ids = await self._examples(by_name[tr.monitor], segment, *window)
+            except Exception:  # examples are a courtesy: never fail the cycle for them
+                log.exception("example spans for %s failed", tr.monitor)
+                continue
+            write.transitions[i] = replace(tr, evidence={**e, "example_span_ids": list(ids)})
 
     def _record(
         self, now: datetime, duration: float, evals: int, trans: int, queries: int, skipped: int

@@ -19,14 +19,27 @@ from llmpulse.alerts.dispatch import Dispatcher
 from llmpulse.alerts.source import RoutingConfig, StaticSource, load_monitor_file
 from llmpulse.clock import Clock
 from llmpulse.domain.errors import LlmpulseError, Unavailable
+from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.metrics import parse_metric
+from llmpulse.domain.spans import StatusCode
 from llmpulse.monitors.backtest import BacktestResult, backtest
 from llmpulse.monitors.engine import Engine
+from llmpulse.monitors.filters import span_filter
+from llmpulse.monitors.judge import Segment
 from llmpulse.monitors.scheduler import MonitorScheduler, MonitorSource
 from llmpulse.monitors.spec import MonitorSpec
 from llmpulse.monitors.states import AlertStatus
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.alerts_api import AlertStore
-from llmpulse.store.api import EventStore, MetricFrame, MetricQuery, StateStore
+from llmpulse.store.api import (
+    AttrEquals,
+    EventStore,
+    MetricFrame,
+    MetricQuery,
+    SpanQuery,
+    StateStore,
+    TimeRange,
+)
 from llmpulse.store.state.alerts_sql import SqlAlertStore
 from llmpulse.store.state.sql import SqlStateStore
 
@@ -95,14 +108,31 @@ class MonitorRuntime:
         self.engine = Engine(self.read)
         self.dispatcher = Dispatcher(self.local, alerts, clock, external_url)
         self.scheduler = MonitorScheduler(
-            self.source, self.engine, alerts, clock, self.dispatcher.receive
-        )
+            self.source, self.engine, alerts, clock, self.dispatcher.receive,
+            examples=self.examples,
+        )  # fmt: skip
         self.enabled = enabled
         self._flusher: asyncio.Task[None] | None = None
 
     async def read(self, q: MetricQuery) -> MetricFrame:
         """One uncached metric query on a worker thread."""
         return await asyncio.to_thread(self.events.metric, q)
+
+    async def examples(
+        self, spec: MonitorSpec, segment: Segment, start: datetime, end: datetime
+    ) -> tuple[str, ...]:
+        """Three spans of a series' window: errors for a rate, else the slowest."""
+        where = span_filter(spec.filters)
+        metric = parse_metric(spec.metric)
+        q = SpanQuery(
+            ProjectName(spec.project), TimeRange(start, end), kinds=where.kinds,
+            status=StatusCode.ERROR if metric.field.is_outcome else where.status,
+            models=where.models, names=where.names,
+            attributes=(*where.attributes, *(AttrEquals(k, v) for k, v in segment)),
+            root_only=where.root_only, limit=3, sort="latency",
+        )  # fmt: skip
+        page = await asyncio.to_thread(self.events.list_spans, q)
+        return tuple(s.span_id for s in page.items)
 
     def add_monitors(self, specs: list[MonitorSpec]) -> None:
         """Add monitors defined in code (the demo's defaults)."""

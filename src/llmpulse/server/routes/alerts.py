@@ -17,6 +17,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.domain.ids import ProjectName
 from llmpulse.monitors.backtest import BacktestResult
 from llmpulse.monitors.spec import MonitorSpec
 from llmpulse.monitors.state_codec import load_state
@@ -170,6 +171,7 @@ async def list_alerts(
     status: Annotated[str | None, Query(description="Only series in this status")] = None,
 ) -> AlertList:
     """Every alert series of the project's monitors with its current status and evidence."""
+    await services.query.require_project(ProjectName(project))
     rows = await asyncio.to_thread(services.runtime.alerts.series, project)
     return AlertList(data=[_series(r) for r in rows if status is None or r.status == status])
 
@@ -185,6 +187,7 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> IncidentList:
     """Alert history: every status change with its evidence, newest first."""
+    await services.query.require_project(ProjectName(project))
     q = TransitionQuery(project, monitor, state, as_utc(start), as_utc(end), limit)
     rows = await asyncio.to_thread(services.runtime.alerts.transitions, q)
     return IncidentList(data=[_incident(t) for t in rows])
@@ -198,6 +201,7 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> NotificationList:
     """The notification log: what was sent (or failed) to whom, attempts and error."""
+    await services.query.require_project(ProjectName(project))
     rows = await asyncio.to_thread(services.runtime.alerts.notifications, project, receiver, limit)
     return NotificationList(
         data=[
@@ -264,8 +268,9 @@ async def backtest_monitor(
     """Run a monitor over history: the alerts it would have fired, and every evaluation.
 
     400 naming the field for a bad manifest (``spec.<field>``), a manifest of another project
-    (``metadata.project``) or a bad range (``end``).
+    (``metadata.project``) or a bad range (``end``); 404 for a project without spans.
     """
+    await services.query.require_project(ProjectName(project))
     spec = manifest_for(project, manifest)
     start_utc, end_utc = as_utc(start), as_utc(end)
     assert start_utc is not None  # noqa: S101 - given

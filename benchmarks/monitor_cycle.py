@@ -133,10 +133,8 @@ def _p95(xs: list[float]) -> float:
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
-    path = Path(args.data)
-    store_new = not path.exists()
-    store = DuckDBEventStore(path)
-    if store_new:
+    store = DuckDBEventStore(Path(args.data))
+    if args.fresh:
         t0 = time.perf_counter()
         for batch in spans(args.spans):
             store.append_spans(batch)
@@ -205,6 +203,7 @@ def main() -> None:
     parser.add_argument("--data", default="benchmarks/.work/monitor-cycle.duckdb")
     parser.add_argument("--label", default="monitor-cycle")
     args = parser.parse_args()
+    args.fresh = not Path(args.data).exists()
     result = asyncio.run(run(args))
     text = report(result)
     print(text)

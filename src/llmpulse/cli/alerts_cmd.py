@@ -1,5 +1,7 @@
 """`llmpulse alerts list` and `llmpulse monitors backtest`: the monitor runtime from the CLI.
 
+`backtest_cmd` is registered on the ``monitors`` command group (`cli.monitors_cmd`) by `main`.
+
 ``monitors backtest -f monitor.yaml --start … --end … --json`` prints a JSON array, one object
 per alert the monitor would have fired: ``start``, ``end`` (null if still firing), ``labels``,
 ``value``, ``baseline``, ``bounds`` (issue 10, item 6). The project is the manifest's
@@ -28,7 +30,6 @@ from llmpulse.cli.output import (
 )
 
 alerts_app = typer.Typer(name="alerts", help="Alert series and their states.", no_args_is_help=True)
-monitors_app = typer.Typer(name="monitors", help="Monitors.", no_args_is_help=True)
 
 
 @alerts_app.command("list")
@@ -67,7 +68,6 @@ def _manifest(path: Path) -> dict[str, Any]:
     return dict(docs[0])
 
 
-@monitors_app.command("backtest")
 def backtest_cmd(
     file: Annotated[Path, typer.Option("-f", "--file", help="A kind: Monitor YAML file.")],
     start: Annotated[str, typer.Option(help="First evaluation, ISO 8601 (UTC if no offset).")],

@@ -12,12 +12,14 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from llmpulse.cli.alerts_cmd import alerts_app, monitors_app
+from llmpulse.cli.alerts_cmd import alerts_app, backtest_cmd
+from llmpulse.cli.apply_cmd import apply, export
 from llmpulse.cli.cohorts_cmd import cohorts_app
 from llmpulse.cli.datadir_cmd import backup, open_verified, restore
 from llmpulse.cli.db_cmd import db_app
 from llmpulse.cli.keys_cmd import keys_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
+from llmpulse.cli.monitors_cmd import monitors_app, receivers_app, silences_app
 from llmpulse.cli.segments_cmd import segments_app
 from llmpulse.server.settings import (
     DEFAULT_GRPC_PORT,
@@ -47,8 +49,13 @@ app.add_typer(segments_app, name="segments")
 app.add_typer(prices_app, name="prices")
 app.add_typer(cohorts_app, name="cohorts")
 app.add_typer(keys_app, name="keys")
-app.add_typer(alerts_app, name="alerts")
 app.add_typer(monitors_app, name="monitors")
+monitors_app.command("backtest")(backtest_cmd)
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(silences_app, name="silences")
+app.add_typer(receivers_app, name="receivers")
+app.command("apply")(apply)
+app.command("export")(export)
 app.command()(backup)
 app.command()(restore)
 app.add_typer(db_app, name="db")

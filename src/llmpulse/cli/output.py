@@ -103,7 +103,7 @@ def span_filters(
 
 def make_client(url: str, api_key: str | None) -> Client:
     """An SDK client for the admin commands (no retries beyond the SDK's back-pressure ones)."""
-    return Client(url, api_key=api_key, timeout=120.0)
+    return Client(url, api_key=api_key, timeout=120.0, actor="cli")
 
 
 def format_value(value: Any) -> str:

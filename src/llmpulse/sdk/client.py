@@ -24,6 +24,7 @@ from llmpulse.sdk.admin import AdminMixin
 from llmpulse.sdk.alerts import AlertsMixin
 from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
+from llmpulse.sdk.config_objects import ConfigMixin
 from llmpulse.sdk.errors import error_from as _error
 from llmpulse.sdk.keys import KeysMixin
 from llmpulse.sdk.query_params import Params, project_path
@@ -86,7 +87,14 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
 
 
 class Client(
-    AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin, AlertsMixin
+    AnalyticsMixin,
+    CohortsMixin,
+    ConfigMixin,
+    KeysMixin,
+    AdminMixin,
+    SessionsMixin,
+    TracesMixin,
+    AlertsMixin,
 ):
     """A connection to one llmpulse server.
 
@@ -99,6 +107,8 @@ class Client(
         timeout: seconds per HTTP request.
         max_retries: how often a back-pressure answer (429/502/503/504) is retried.
         sleep: how to wait between retries (``time.sleep``; tests may pass a recorder).
+        actor: who the audit log names for changes on a server without API keys (with keys,
+            it names the key).
     """
 
     def __init__(
@@ -109,8 +119,11 @@ class Client(
         *,
         max_retries: int = 4,
         sleep: Callable[[float], None] = time.sleep,
+        actor: str | None = None,
     ) -> None:
         headers = {"user-agent": "llmpulse-sdk"}
+        if actor:  # who the audit log names on a server without API keys (e.g. "cli")
+            headers["x-llmpulse-actor"] = actor
         api_key = api_key or os.environ.get("LLMPULSE_API_KEY") or None
         if api_key:
             headers["authorization"] = f"Bearer {api_key}"

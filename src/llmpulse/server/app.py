@@ -19,19 +19,23 @@ from llmpulse.server.openapi_doc import build_openapi
 from llmpulse.server.openapi_security import AUTH_RESPONSES, document_security
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
+    alert_config,
     alerts,
     backup,
     cohorts,
+    config_apply,
     export,
     health,
     keys,
     metrics,
+    monitors,
     otlp,
     predictions,
     prices,
     projects,
     segments,
     sessions,
+    silences,
     spans,
 )
 from llmpulse.server.routes import (
@@ -114,6 +118,10 @@ def create_app(
         keys,
         backup,
         alerts,
+        monitors,
+        alert_config,
+        silences,
+        config_apply,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

@@ -48,6 +48,13 @@ _NO_404 = frozenset(
         ("post", "/api/v1/projects/{project}/predictions"),
         ("get", "/api/v1/projects/{project}/cohorts"),
         ("put", "/api/v1/projects/{project}/cohorts/{name}"),
+        ("get", "/api/v1/projects/{project}/monitors"),
+        ("post", "/api/v1/projects/{project}/monitors"),
+        ("put", "/api/v1/projects/{project}/monitors/{name}"),
+        ("put", "/api/v1/projects/{project}/route"),
+        ("put", "/api/v1/receivers/{name}"),
+        ("get", "/api/v1/projects/{project}/silences"),
+        ("post", "/api/v1/projects/{project}/silences"),
     }
 )
 """Operations whose path names something they create (or list) rather than look up."""

@@ -2,9 +2,10 @@
 
 `MonitorRuntime` is a Service: `start` runs the scheduler's loop and a flush loop for the
 dispatcher (group_wait and group_interval ticks between evaluations), `stop` cancels both.
-Monitors come from a `MonitorSource` (the YAML file of ``LLMPULSE_MONITORS_FILE``, the demo's
-default monitors, or the state store's applied configuration), routing from a
-`RoutingSource`. Reads are uncached: every evaluation runs its queries on the event store.
+Monitors and routing come from the stored configuration (`config.source.StoredConfigSource`:
+what ``llmpulse apply``, the REST API and the UI saved) combined with the YAML file of
+``LLMPULSE_MONITORS_FILE`` and the demo's default monitors (`CombinedSource`). Reads are
+uncached: every evaluation runs its queries on the event store.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from llmpulse.alerts.dispatch import Dispatcher
 from llmpulse.alerts.source import RoutingConfig, StaticSource, load_monitor_file
 from llmpulse.clock import Clock
+from llmpulse.config.source import StoredConfigSource
 from llmpulse.domain.errors import LlmpulseError, Unavailable
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
@@ -41,6 +43,7 @@ from llmpulse.store.api import (
     TimeRange,
 )
 from llmpulse.store.state.alerts_sql import SqlAlertStore
+from llmpulse.store.state.config_store import config_store_for
 from llmpulse.store.state.sql import SqlStateStore
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,34 @@ class FileAndMemorySource(StaticSource):
         return await super().list_monitors(project)
 
 
+class CombinedSource:
+    """Monitors and routing from the stored configuration (``llmpulse apply``, REST, UI) and
+    from the monitors file and code; a stored monitor wins over a file one of the same name."""
+
+    def __init__(self, stored: StoredConfigSource | None, local: FileAndMemorySource) -> None:
+        """Combine ``stored`` (read on a worker thread) with ``local``."""
+        self._stored = stored
+        self._local = local
+
+    async def list_monitors(self, project: str | None = None) -> list[MonitorSpec]:
+        """Every monitor (of one project when given)."""
+        stored = [] if self._stored is None else await asyncio.to_thread(
+            self._stored.list_monitors, project
+        )  # fmt: skip
+        names = {(m.project, m.name) for m in stored}
+        local = await self._local.list_monitors(project)
+        return [*stored, *(m for m in local if (m.project, m.name) not in names)]
+
+    async def routing_config(self, project: str) -> RoutingConfig | None:
+        """The stored routing tree, receivers and silences of the project, else the local one."""
+        cfg = None
+        if self._stored is not None:
+            cfg = await asyncio.to_thread(self._stored.routing_config, project)
+        if cfg is None:
+            return await self._local.routing_config(project)
+        return RoutingConfig(cfg.route, cfg.notifiers(), cfg.silences)
+
+
 class MonitorRuntime:
     """Scheduler + dispatcher + backtests over one event store and alert store."""
 
@@ -96,6 +127,7 @@ class MonitorRuntime:
         *,
         monitors: MonitorSource | None = None,
         routing: FileAndMemorySource | None = None,
+        stored: StoredConfigSource | None = None,
         external_url: str = "",
         enabled: bool = True,
     ) -> None:
@@ -104,9 +136,10 @@ class MonitorRuntime:
         self.alerts = alerts
         self.clock = clock
         self.local = routing or FileAndMemorySource()
-        self.source: MonitorSource = monitors or self.local
+        combined = CombinedSource(stored, self.local)
+        self.source: MonitorSource = monitors or combined
         self.engine = Engine(self.read)
-        self.dispatcher = Dispatcher(self.local, alerts, clock, external_url)
+        self.dispatcher = Dispatcher(combined, alerts, clock, external_url)
         self.scheduler = MonitorScheduler(
             self.source, self.engine, alerts, clock, self.dispatcher.receive,
             examples=self.examples,
@@ -192,6 +225,7 @@ def monitor_runtime(
         SqlAlertStore(state),
         clock,
         routing=local,
+        stored=StoredConfigSource(config_store_for(state)),
         external_url=f"http://{settings.host}:{settings.port}",
         enabled=settings.scheduler,
     )

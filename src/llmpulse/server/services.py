@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from llmpulse.clock import Clock, SystemClock
+from llmpulse.config.service import ConfigService
 from llmpulse.domain.errors import Unavailable
 from llmpulse.governance.keys import KeyService
 from llmpulse.governance.sessions import SessionSigner, load_secret
@@ -26,6 +27,7 @@ from llmpulse.server.runtime import MonitorRuntime, monitor_runtime
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.api import EventStore, StateStore
 from llmpulse.store.datadir import open_stores
+from llmpulse.store.state.config_store import config_store_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,12 @@ class Services:
     keys: KeyService
     sessions: SessionSigner
     runtime: MonitorRuntime
+    config: ConfigService
+
+    @property
+    def scheduler(self) -> MonitorRuntime:
+        """The monitor runtime under the name the monitors page looks for (`current_states`)."""
+        return self.runtime
 
 
 OpenedStores = tuple[EventStore, StateStore]
@@ -123,4 +131,5 @@ async def run_services(
                 load_secret(state, clock.now()), keys, timedelta(hours=settings.session_hours)
             ),
             runtime=runtime,
+            config=ConfigService(config_store_for(state), clock),
         )

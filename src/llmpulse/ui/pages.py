@@ -25,6 +25,7 @@ from llmpulse.query.service import Trace
 from llmpulse.store.api import SpanQuery, TraceTotals
 from llmpulse.ui import views
 from llmpulse.ui.analysis_pages import build_analysis_router
+from llmpulse.ui.apply_page import build_apply_router
 from llmpulse.ui.dashboard import build_dashboard_router
 from llmpulse.ui.filters import (
     KIND_CHOICES,
@@ -35,9 +36,12 @@ from llmpulse.ui.filters import (
 )
 from llmpulse.ui.login_page import build_login_router
 from llmpulse.ui.monitor_page import build_monitor_router
+from llmpulse.ui.monitors_page import build_monitors_router
 from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
+from llmpulse.ui.receivers_page import build_receivers_router
 from llmpulse.ui.sessions_page import build_sessions_router
+from llmpulse.ui.silences_page import build_silences_router
 from llmpulse.ui.sorting import EXPORT_FORMATS, SORT_CHOICES, export_url, sort_url
 from llmpulse.ui.templating import STATIC_PREFIX, Renderer, path_quote
 
@@ -57,6 +61,10 @@ def mount_ui(app: FastAPI, get_reader: ReaderGetter = app_query_service) -> None
     app.include_router(build_login_router(render))
     app.include_router(build_sessions_router(render))
     app.include_router(build_monitor_router(render))
+    app.include_router(build_monitors_router(render))
+    app.include_router(build_silences_router(render))
+    app.include_router(build_receivers_router(render))
+    app.include_router(build_apply_router(render))
     app.include_router(build_router(get_reader, render))
 
 

@@ -7,12 +7,18 @@ from llmpulse.monitors.spec import MonitorSpec
 
 
 def alert_labels(spec: MonitorSpec, segment: Segment) -> dict[str, str]:
-    """``alertname`` (the monitor), ``project``, ``severity``, the spec's labels and the segment.
+    """``alertname`` and ``monitor`` (its name), ``project``, ``severity``, the spec's labels and
+    the segment.
 
     The segment key is a label as written (``metadata.region=eu-west``), so a route or a
     silence can match one slice.
     """
-    labels = {"alertname": spec.name, "project": spec.project, "severity": spec.severity}
+    labels = {
+        "alertname": spec.name,
+        "monitor": spec.name,
+        "project": spec.project,
+        "severity": spec.severity,
+    }
     labels.update(spec.labels)
     labels.update(dict(segment))
     return labels

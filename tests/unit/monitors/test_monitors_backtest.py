@@ -69,6 +69,7 @@ def test_error_rate_with_min_samples_finds_the_burst(planted: CountingReader) ->
     assert ERR_PLANT.start < alert.start <= ERR_PLANT.start + 2 * MIN
     assert alert.labels == {
         "alertname": "checkout-latency",
+        "monitor": "checkout-latency",
         "project": PROJECT,
         "severity": "warning",
     }

@@ -10,6 +10,7 @@ import pytest
 
 from llmpulse.monitors.backtest import backtest
 from llmpulse.monitors.engine import Engine
+from llmpulse.monitors.judge import prepare
 from llmpulse.monitors.spec import MonitorSpec
 from support.aio import run
 from support.monitor_data import END, PROJECT, CountingReader, Plant, store_with, traffic
@@ -110,3 +111,11 @@ def test_a_segment_that_went_quiet_is_no_data_not_dropped(reader: CountingReader
     report = run(Engine(reader).evaluate([spec], END + H))  # traffic ended an hour ago
     got = {e.segment: e.evaluation.outcome.value for e in report.evaluations}
     assert got == {(("metadata.region", "eu"),): "no_data", (("metadata.region", "us"),): "no_data"}
+
+
+def test_an_explicit_for_of_zero_survives_the_manifest_round_trip() -> None:
+    spec = _monitor("lat", "latency_ms:p95", **{"for": 0})
+    again = MonitorSpec.from_manifest(spec.to_manifest())
+    assert prepare(again).policy.for_duration == timedelta(0)
+    # Without `for`, the default detector's one evaluation interval applies (ADR 0013).
+    assert prepare(_monitor("lat", "latency_ms:p95")).policy.for_duration == MIN

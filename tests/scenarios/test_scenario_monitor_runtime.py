@@ -129,6 +129,7 @@ def test_restart_catches_up_missed_intervals_up_to_the_bound(
     run(first.tick(clock.now()))
     clock.advance(10 * MIN)  # the process was down for ten intervals
     second = MonitorScheduler(source, Engine(reader), alerts, clock, max_catch_up=4)
+    assert second.current_states(PROJECT) == {"rate": "ok"}  # from the store, before a tick
     report = run(second.tick(clock.now()))
     assert report.instants == 4
     assert report.skipped == 6

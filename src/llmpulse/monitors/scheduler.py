@@ -145,13 +145,18 @@ class MonitorScheduler:
     def current_states(self, project: str) -> dict[str, AlertStatus]:
         """Per monitor of ``project``: its worst series status (firing > pending > ... > ok)."""
         order = list(_SEVERITY)
+        if self._states is None:  # before the first tick (just restarted): the stored states
+            pairs = [(r.monitor, AlertStatus(r.status)) for r in self._store.series(project)]
+        else:
+            pairs = [
+                (key.split("|", 1)[0], state.status)
+                for (p, key), state in self._states.items()
+                if p == project
+            ]
         out: dict[str, AlertStatus] = {}
-        for (p, key), state in (self._states or {}).items():
-            if p != project:
-                continue
-            name = key.split("|", 1)[0]
+        for name, status in pairs:
             prev = out.get(name, AlertStatus.OK)
-            out[name] = state.status if order.index(state.status) < order.index(prev) else prev
+            out[name] = status if order.index(status) < order.index(prev) else prev
         return out
 
     async def _monitors(self) -> list[MonitorSpec]:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from fakes.slack import slack_receiver
 from llmpulse.alerts.dispatch import Dispatcher
@@ -24,6 +25,7 @@ from llmpulse.monitors.engine import Engine
 from llmpulse.monitors.scheduler import MonitorScheduler
 from llmpulse.monitors.spec import MonitorSpec
 from llmpulse.server.runtime import MonitorRuntime
+from llmpulse.server.runtime_metrics import RuntimeCollector
 from llmpulse.store.alerts_api import TransitionQuery
 from llmpulse.store.state.alerts_sql import SqlAlertStore
 from llmpulse.store.state.sql import SqlStateStore
@@ -189,3 +191,37 @@ def test_firing_evidence_names_example_spans_of_the_window_and_segment(
         assert window_start <= span.start_time < fired[0].at
     latencies = [(s.end_time - s.start_time).total_seconds() for s in spans if s is not None]
     assert latencies == sorted(latencies, reverse=True)  # the slowest first
+
+
+def test_prometheus_collector_exports_scheduler_and_notification_counters(
+    reader: CountingReader, alerts: SqlAlertStore
+) -> None:
+    with slack_receiver() as slack:
+        clock = ManualClock(PLANT.start - 5 * MIN)
+        runtime = MonitorRuntime(reader.store, alerts, clock, enabled=False)
+        runtime.add_monitors([_monitor("latency", segment_by="metadata.region")])
+        route = build_route(RouteSpec(receiver="oncall", group_wait=timedelta(seconds=1)))
+        notifier = SlackNotifier(slack.url + "/hook", retry=RetryPolicy(attempts=1))
+        runtime.set_routing("*", RoutingConfig(route, {"oncall": notifier}))
+
+        async def timeline() -> None:
+            for _ in range(8):
+                await runtime.scheduler.tick(clock.now())
+                clock.advance(MIN)
+                await runtime.dispatcher.flush(clock.now())
+
+        run(timeline())
+    registry = CollectorRegistry()
+    registry.register(RuntimeCollector(runtime))
+    text = generate_latest(registry).decode()
+    samples = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert samples["llmpulse_monitor_cycles_total"] == 8
+    assert samples["llmpulse_monitor_evaluations_total"] == 16  # two regions a minute
+    assert samples["llmpulse_notifications_sent_total"] == 1  # the eu-west firing
+    assert samples["llmpulse_notifications_failed_total"] == 0
+    assert samples["llmpulse_monitor_cycle_seconds"] > 0
+    assert "llmpulse_monitor_lag_seconds" in samples

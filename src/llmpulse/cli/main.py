@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from llmpulse.cli.alerts_cmd import alerts_app, backtest_cmd
 from llmpulse.cli.apply_cmd import apply, export
 from llmpulse.cli.cohorts_cmd import cohorts_app
 from llmpulse.cli.datadir_cmd import backup, open_verified, restore
@@ -50,6 +51,8 @@ app.add_typer(prices_app, name="prices")
 app.add_typer(cohorts_app, name="cohorts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(monitors_app, name="monitors")
+monitors_app.command("backtest")(backtest_cmd)
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(silences_app, name="silences")
 app.add_typer(receivers_app, name="receivers")
 app.command("apply")(apply)
@@ -145,6 +148,18 @@ def serve(
             envvar="LLMPULSE_BACKUP_DIR", help="Where REST backups go (default: beside the data)."
         ),
     ] = None,
+    monitors_file: Annotated[
+        Path | None,
+        typer.Option(envvar="LLMPULSE_MONITORS_FILE", help="YAML monitors to evaluate."),
+    ] = None,
+    scheduler: Annotated[
+        bool,
+        typer.Option(
+            "--scheduler/--no-scheduler",
+            envvar="LLMPULSE_SCHEDULER",
+            help="Evaluate monitors and send alerts in this process.",
+        ),
+    ] = True,
 ) -> None:
     """Run the server: UI, REST API and OTLP/HTTP on one port, OTLP/gRPC on another."""
     from llmpulse.server.app import create_app
@@ -176,6 +191,8 @@ def serve(
         min_free_bytes=min_free_bytes,
         ingest_journal=ingest_journal,
         backup_dir=backup_dir,
+        monitors_file=monitors_file,
+        scheduler=scheduler,
     )
     sock = _or_exit(lambda: bind_ports(settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

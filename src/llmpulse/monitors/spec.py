@@ -195,6 +195,8 @@ class MonitorSpec(_Spec):
             value = getattr(self, key)
             if value != getattr(defaults, key) or key in ("every", "window"):
                 spec[out] = format_duration(value)
+            elif key == "for_" and "for_" in self.model_fields_set:
+                spec[out] = 0  # an explicit `for: 0` keeps the default detector's own `for` off
         return {
             "apiVersion": API_VERSION,
             "kind": KIND,

@@ -21,6 +21,7 @@ import httpx
 
 from llmpulse.domain.ids import check_project_name
 from llmpulse.sdk.admin import AdminMixin
+from llmpulse.sdk.alerts import AlertsMixin
 from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.config_objects import ConfigMixin
@@ -88,7 +89,7 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
 
 class Client(
     AnalyticsMixin, CohortsMixin, ConfigMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin,
-    ExplanationsMixin,
+    ExplanationsMixin, AlertsMixin,
 ):  # fmt: skip
     """A connection to one llmpulse server.
 

@@ -10,6 +10,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from llmpulse.clock import Clock
+from llmpulse.demo.monitors import default_monitors
 from llmpulse.ingest.admission import ByteBudget
 from llmpulse.server.body_limits import BodyLimits, document_limits
 from llmpulse.server.demo_loader import load_demo_if_empty
@@ -19,6 +20,7 @@ from llmpulse.server.openapi_security import AUTH_RESPONSES, document_security
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
     alert_config,
+    alerts,
     backup,
     cohorts,
     config_apply,
@@ -73,6 +75,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with run_services(settings, clock, budget, stores=stores) as services:
             app.state.services = services
+            if demo:
+                services.runtime.add_monitors(default_monitors())
             task = asyncio.create_task(load_demo_if_empty(services)) if demo else None
             yield
             if task is not None:
@@ -115,6 +119,7 @@ def create_app(
         cohorts,
         keys,
         backup,
+        alerts,
         monitors,
         alert_config,
         silences,

@@ -26,6 +26,7 @@ from llmpulse.query.segments import SegmentService
 from llmpulse.query.service import QueryService
 from llmpulse.server.access import exposure_problem
 from llmpulse.server.grpc_auth import grpc_authorizer
+from llmpulse.server.runtime import MonitorRuntime, monitor_runtime
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.api import EventStore, StateStore
 from llmpulse.store.datadir import open_stores
@@ -49,8 +50,14 @@ class Services:
     budget: ByteBudget
     keys: KeyService
     sessions: SessionSigner
+    runtime: MonitorRuntime
     config: ConfigService
     explainers: Explainers
+
+    @property
+    def scheduler(self) -> MonitorRuntime:
+        """The monitor runtime under the name the monitors page looks for (`current_states`)."""
+        return self.runtime
 
 
 OpenedStores = tuple[EventStore, StateStore]
@@ -110,6 +117,9 @@ async def run_services(
         query = QueryService(events, state, data_version=lambda: writer.data_version)
         explainers = build_explainers(query, state, clock, ExplainSettings.from_env(os.environ))
         stack.push_async_callback(explainers.aclose)
+        runtime = monitor_runtime(settings, events, state, clock)
+        await runtime.start()
+        stack.push_async_callback(runtime.stop)
         yield Services(
             settings=settings,
             clock=clock,
@@ -126,6 +136,7 @@ async def run_services(
             sessions=SessionSigner(
                 load_secret(state, clock.now()), keys, timedelta(hours=settings.session_hours)
             ),
+            runtime=runtime,
             config=ConfigService(config_store_for(state), clock),
             explainers=explainers,
         )

@@ -121,6 +121,16 @@ class ServerSettings(BaseModel):
     prices_file: Path | None = Field(
         None, description="YAML PriceTable layered over the shipped prices (LLMPULSE_PRICES)."
     )
+    monitors_file: Path | None = Field(
+        None,
+        description="YAML file of `kind: Monitor` manifests the scheduler evaluates, re-read "
+        "when it changes (LLMPULSE_MONITORS_FILE).",
+    )
+    scheduler: bool = Field(
+        True,
+        description="Evaluate monitors and deliver alert notifications in this process "
+        "(LLMPULSE_SCHEDULER).",
+    )
 
     def host_names(self) -> frozenset[str]:
         """Names the ``Host`` header may carry (lower case, no port)."""

@@ -141,6 +141,11 @@ class MetricQuery:
     group_by: tuple[GroupKey, ...] = ()
     where: SpanFilter = SpanFilter()
     max_groups: int = 50
+    slide: int = 1
+    """With ``bucket`` set, each span counts toward this many consecutive buckets: the row of
+    bucket ``b`` then covers the sliding window of ``slide`` buckets that ends where ``b`` ends
+    (monitor windows evaluated every bucket). Rows of windows that reach outside ``time`` are
+    left out."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from llmpulse.ui.filters import (
 )
 from llmpulse.ui.live import FAVICON, FAVICON_CACHE, api_params, ranged_query, shown_range
 from llmpulse.ui.login_page import build_login_router
+from llmpulse.ui.monitor_page import build_monitor_router
 from llmpulse.ui.monitors_page import build_monitors_router
 from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
@@ -61,6 +62,7 @@ def mount_ui(app: FastAPI, get_reader: ReaderGetter = app_query_service) -> None
     app.include_router(build_analysis_router(render))
     app.include_router(build_login_router(render))
     app.include_router(build_sessions_router(render))
+    app.include_router(build_monitor_router(render))
     app.include_router(build_monitors_router(render))
     app.include_router(build_silences_router(render))
     app.include_router(build_receivers_router(render))

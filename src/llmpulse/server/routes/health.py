@@ -26,6 +26,24 @@ class ConnectionsOut(BaseModel):
     refused: int
 
 
+class SchedulerOut(BaseModel):
+    """The monitor scheduler: cycles run, their duration and lag, notifications."""
+
+    running: bool
+    cycles: int
+    failures: int
+    evaluations: int
+    transitions: int
+    queries: int
+    skipped_instants: int = Field(description="Missed instants past the catch-up bound.")
+    last_tick_at: str | None
+    last_duration_s: float
+    lag_s: float = Field(description="Due instant to end of its evaluation, last tick.")
+    last_error: str
+    notifications_sent: int
+    notifications_failed: int
+
+
 class HealthOut(BaseModel):
     """Server health."""
 
@@ -35,6 +53,7 @@ class HealthOut(BaseModel):
     reasons: list[str] = Field(default_factory=list, description="Why it is degraded.")
     inflight_bytes: int
     connections: ConnectionsOut | None = None
+    scheduler: SchedulerOut | None = Field(None, description="The monitor scheduler's health.")
 
 
 class ReadyOut(BaseModel):
@@ -76,6 +95,20 @@ async def healthz(
             evicted_idle=conns.evicted_idle,
             refused=conns.refused,
         ),
+        scheduler=_scheduler(services),
+    )
+
+
+def _scheduler(services: Services) -> SchedulerOut:
+    runtime = services.runtime
+    counters = runtime.dispatcher.counters
+    return SchedulerOut.model_validate(
+        {
+            **runtime.scheduler.status.as_dict(),
+            "running": runtime.enabled,
+            "notifications_sent": counters.sent,
+            "notifications_failed": counters.failed,
+        }
     )
 
 

@@ -24,7 +24,14 @@ from llmpulse.store.api import (
     SpanQuery,
 )
 from llmpulse.store.events.columns import checked_json_key, json_path
-from llmpulse.store.events.compiler import Dialect, Where, compile_filters, condition_sql, key_expr
+from llmpulse.store.events.compiler import (
+    Dialect,
+    Where,
+    compile_filters,
+    condition_sql,
+    key_expr,
+    to_naive_utc,
+)
 from llmpulse.store.events.per_unit import (
     UNIT_COLUMNS,
     is_per_unit,
@@ -36,6 +43,7 @@ from llmpulse.store.events.per_unit import (
 MAX_KEYS = 4
 MIN_BUCKET = timedelta(minutes=1)
 MAX_BUCKET = timedelta(days=1)
+MAX_SLIDE = 1440
 
 
 class MetricDialect(Dialect, Protocol):
@@ -233,6 +241,10 @@ def _check_metric_query(q: MetricQuery) -> int | None:
         raise InvalidInput("too many group keys", [FieldError("group_by", "at most two")])
     if not 1 <= q.max_groups <= 1000:
         raise InvalidInput("max_groups out of range", [FieldError("max_groups", "1..1000")])
+    if not 1 <= q.slide <= MAX_SLIDE or (q.slide > 1 and q.bucket is None):
+        raise InvalidInput(
+            "slide out of range", [FieldError("slide", f"1..{MAX_SLIDE} buckets, with a bucket")]
+        )
     return _check_bucket(q.bucket)
 
 
@@ -245,7 +257,7 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
     width = _check_metric_query(q)
     frm = _From()
     sel_params: list[Any] = []
-    cols = [d.bucket(width) + " AS bucket" if width else "NULL AS bucket"]
+    cols = [_bucket_col(q, width, d)]
     gnames = [f"g{i}" for i in range(len(q.group_by))]
     cols += [f"{group_expr(k, i, d, sel_params)} AS g{i}" for i, k in enumerate(q.group_by)]
     units = sorted({UNIT_COLUMNS[m.agg] for m in q.metrics if is_per_unit(m)})
@@ -265,11 +277,16 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
     if picks is not None:  # quantiles of one field were computed together: pick them out
         sup_cols = ", ".join(f"s{i}" for i in range(len(q.metrics)))
         agg = f"SELECT {keys}, n, {', '.join(picks)}, {sup_cols} FROM ({agg})"
+    final = "agg_all" if q.slide > 1 else "agg"
     if units:  # per-unit metrics: units summed first, in CTEs joined to the span aggregates
         joined = joined_agg(q.metrics, ["bucket", *gnames])
-        ctes = ", ".join([f"agg0 AS ({agg})", *unit_ctes(q.metrics, keys), f"agg AS ({joined})"])
+        ctes = ", ".join(
+            [f"agg0 AS ({agg})", *unit_ctes(q.metrics, keys), f"{final} AS ({joined})"]
+        )
     else:
-        ctes = f"agg AS ({agg})"
+        ctes = f"{final} AS ({agg})"
+    if q.slide > 1 and width:  # a window reaching outside the time range is incomplete
+        ctes += f", agg AS (SELECT * FROM agg_all {_slide_bounds(q, width, d, params)})"
     # Buckets are grouped as integers and turned into timestamps on the few result rows.
     out = f"{d.bucket_start('a.bucket', width)} AS bucket" if width else "a.bucket"
     if not gnames:
@@ -288,6 +305,29 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
         f"SELECT {out}, a.* EXCLUDE (bucket) FROM agg a SEMI JOIN top t ON {on} ORDER BY {order}"
     )
     return Compiled(sql, params)
+
+
+def _bucket_col(q: MetricQuery, width: int | None, d: MetricDialect) -> str:
+    """The bucket column; with ``slide`` > 1 each span is repeated into that many buckets."""
+    if not width:
+        return "NULL AS bucket"
+    if q.slide > 1:
+        return f"{d.bucket(width)} + unnest(range({int(q.slide)})) AS bucket"
+    return f"{d.bucket(width)} AS bucket"
+
+
+def _slide_bounds(q: MetricQuery, width: int, d: MetricDialect, params: list[Any]) -> str:
+    """WHERE clause keeping the sliding windows that lie inside the query's time range."""
+    conds = []
+    first = f"{d.bucket_start('bucket', width)}"
+    if q.time.start is not None:
+        # The window of bucket b starts (slide - 1) buckets before b's start.
+        conds.append(f"{first} - INTERVAL {(q.slide - 1) * width} SECOND >= ?")
+        params.append(to_naive_utc(q.time.start))
+    if q.time.end is not None:
+        conds.append(f"{first} + INTERVAL {width} SECOND <= ?")
+        params.append(to_naive_utc(q.time.end))
+    return f"WHERE {' AND '.join(conds)}" if conds else ""
 
 
 def compile_slices(q: SliceQuery, d: MetricDialect) -> Compiled:

@@ -1,0 +1,217 @@
+"""Monitor cycle benchmark: 200 monitors at a 1-minute interval over 1M spans, uncached.
+
+Usage: ``.venv/bin/python benchmarks/monitor_cycle.py [--spans 1000000] [--cycles 20]``
+(see benchmarks/README.md, "Monitor evaluation cycle"). Builds (or reuses, ``--data``) a DuckDB
+event file of seeded LLM-app spans over seven days, then times full evaluation cycles of the
+one-pass engine (`llmpulse.monitors.engine.Engine`) straight on the event store, with no
+query cache:
+
+- cold: a fresh engine (baseline history read over the whole horizon), ``--cold`` times;
+- warm: consecutive minutes on one engine (window queries, plus the baseline buckets that
+  closed since), ``--cycles`` times;
+- per-monitor: the same 200 monitors each evaluated on its own (one plan per monitor), once.
+
+Reports the median and p95 of cycle time and the queries per cycle; writes
+``benchmarks/results/<stamp>-monitor-cycle.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from llmpulse.domain.ids import ProjectName, SpanId, TraceId
+from llmpulse.domain.spans import Span, SpanKind, StatusCode
+from llmpulse.monitors.engine import Engine
+from llmpulse.monitors.spec import MonitorSpec
+from llmpulse.store.api import MetricFrame, MetricQuery
+from llmpulse.store.events.duckdb import DuckDBEventStore
+
+PROJECT = "bench"
+END = datetime(2026, 11, 21, tzinfo=UTC)
+REGIONS = ("us-east", "us-west", "eu-west", "ap-south")
+TIERS = ("free", "pro", "enterprise")
+LINES = ("search", "support", "sales")
+MODELS = ("gpt-4o", "gpt-4o-mini", "claude-3-haiku")
+KINDS = (SpanKind.CHAIN, SpanKind.RETRIEVER, SpanKind.LLM)
+
+
+def spans(n: int, days: int = 7, seed: int = 3) -> list[list[Span]]:
+    """``n`` spans evenly over ``days`` before `END`, in batches of 20,000."""
+    rng = random.Random(seed)
+    step = days * 86_400 / n
+    start = END - timedelta(days=days)
+    batches: list[list[Span]] = []
+    batch: list[Span] = []
+    for i in range(n):
+        t = start + timedelta(seconds=i * step)
+        kind = KINDS[i % 3]
+        latency = rng.lognormvariate(6.0 if kind is SpanKind.LLM else 4.0, 0.4)
+        tokens = rng.randint(200, 2000) if kind is SpanKind.LLM else None
+        batch.append(
+            Span(
+                project=ProjectName(PROJECT), trace_id=TraceId(f"{i // 3:032x}"),
+                span_id=SpanId(f"{i:016x}"), parent_span_id=None, name=kind.value.lower(),
+                kind=kind, start_time=t, end_time=t + timedelta(milliseconds=latency),
+                status_code=StatusCode.ERROR if rng.random() < 0.01 else StatusCode.OK,
+                model=MODELS[i % 7 % 3] if kind is SpanKind.LLM else None,
+                total_tokens=tokens, cost_usd=None if tokens is None else tokens * 2e-6,
+                metadata={"region": REGIONS[i % 4], "tier": TIERS[i % 5 % 3],
+                          "product_line": LINES[i % 11 % 3]},
+            )
+        )  # fmt: skip
+        if len(batch) == 20_000:
+            batches.append(batch)
+            batch = []
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+FILTERS: tuple[tuple[str, ...], ...] = (
+    (), ("kind=llm",), ("kind=retriever",), ("kind=chain",), ("model=gpt-4o",),
+    ("model=gpt-4o-mini",), ("model=claude-3-haiku",), ("kind=llm", "attr=metadata.tier:pro"),
+    ("kind=llm", "attr=metadata.tier:enterprise"), ("status=ok",),
+)  # fmt: skip
+SEGMENTS = (None, "metadata.region", "metadata.tier", "metadata.product_line")
+METRICS = ("latency_ms:p95", "latency_ms:p99", "error:rate", "latency_ms:p50", "count")
+
+
+def monitors() -> list[MonitorSpec]:
+    """200 monitors: 10 filter sets x 4 segment keys (40 plans) x 5 metrics, every minute."""
+    out = []
+    for fi, filters in enumerate(FILTERS):
+        for si, seg in enumerate(SEGMENTS):
+            for mi, metric in enumerate(METRICS):
+                spec: dict[str, object] = {"metric": metric, "filters": list(filters),
+                                           "every": "1m", "window": "10m"}  # fmt: skip
+                if seg:
+                    spec["segment_by"] = seg
+                out.append(
+                    MonitorSpec.from_manifest(
+                        {"apiVersion": "llmpulse/v1", "kind": "Monitor",
+                         "metadata": {"name": f"m{fi}-{si}-{mi}", "project": PROJECT},
+                         "spec": spec}
+                    )
+                )  # fmt: skip
+    return out
+
+
+class Reader:
+    """Uncached metric queries on the event store, counted."""
+
+    def __init__(self, store: DuckDBEventStore) -> None:
+        self.store = store
+        self.queries = 0
+
+    async def __call__(self, q: MetricQuery) -> MetricFrame:
+        self.queries += 1
+        return await asyncio.to_thread(self.store.metric, q)
+
+
+async def _cycle(
+    engine: Engine, specs: list[MonitorSpec], at: datetime, reader: Reader
+) -> tuple[float, int, int, float]:
+    """(wall seconds, queries, evaluations, CPU seconds of the process: all DuckDB threads)."""
+    before = reader.queries
+    c0, t0 = time.process_time(), time.perf_counter()
+    report = await engine.evaluate(specs, at)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return wall, reader.queries - before, len(report.evaluations), cpu
+
+
+def _p95(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    store = DuckDBEventStore(Path(args.data))
+    if args.fresh:
+        t0 = time.perf_counter()
+        for batch in spans(args.spans):
+            store.append_spans(batch)
+        store.checkpoint()
+        print(f"built {args.spans} spans in {time.perf_counter() - t0:.1f} s")
+    reader = Reader(store)
+    specs = monitors()
+    at = END - timedelta(hours=6)
+    cold = []
+    for i in range(args.cold):
+        cold.append(await _cycle(Engine(reader), specs, at + timedelta(minutes=i), reader))
+    engine = Engine(reader)
+    await engine.evaluate(specs, at - timedelta(minutes=1))  # fill the history once
+    warm = [
+        await _cycle(engine, specs, at + timedelta(minutes=i), reader) for i in range(args.cycles)
+    ]
+    t0 = time.perf_counter()
+    q0 = reader.queries
+    for spec in specs:
+        await Engine(reader).evaluate([spec], at)
+    per_monitor = (time.perf_counter() - t0, reader.queries - q0)
+    store.close()
+    result = {
+        "spans": args.spans, "monitors": len(specs), "plans": len(FILTERS) * len(SEGMENTS),
+        "evaluations_per_cycle": warm[0][2],
+        "cold_s": [c[0] for c in cold], "cold_queries": cold[0][1],
+        "cold_cpu_s": [c[3] for c in cold], "warm_cpu_s": [w[3] for w in warm],
+        "warm_s": [w[0] for w in warm], "warm_queries": [w[1] for w in warm],
+        "loadavg": os.getloadavg(),
+        "per_monitor_cold_s": per_monitor[0], "per_monitor_queries": per_monitor[1],
+    }  # fmt: skip
+    return result
+
+
+def report(r: dict[str, object]) -> str:
+    cold = list(r["cold_s"])  # type: ignore[call-overload]
+    warm = list(r["warm_s"])  # type: ignore[call-overload]
+    wq = list(r["warm_queries"])  # type: ignore[call-overload]
+    cold_cpu = list(r["cold_cpu_s"])  # type: ignore[call-overload]
+    warm_cpu = list(r["warm_cpu_s"])  # type: ignore[call-overload]
+    return "\n".join(
+        [
+            f"# Monitor cycle: {r['monitors']} monitors ({r['plans']} plans), {r['spans']:,} spans",
+            "",
+            "| cycle | median s | p95 s | median CPU s | queries per cycle |",
+            "|---|---|---|---|---|",
+            f"| cold (fresh engine, history over the horizon) | {statistics.median(cold):.3f} | "
+            f"{_p95(cold):.3f} | {statistics.median(cold_cpu):.3f} | {r['cold_queries']} |",
+            f"| warm (next minutes, same engine) | {statistics.median(warm):.3f} | "
+            f"{_p95(warm):.3f} | {statistics.median(warm_cpu):.3f} | "
+            f"median {statistics.median(wq):g}, max {max(wq)} |",
+            f"| per monitor (one plan per monitor, cold, once) | {r['per_monitor_cold_s']:.3f} | "
+            f"- | - | {r['per_monitor_queries']} |",
+            "",
+            f"Alert series evaluated per cycle: {r['evaluations_per_cycle']}. "
+            f"Load average during the run: {r['loadavg']}.",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--cycles", type=int, default=20)
+    parser.add_argument("--cold", type=int, default=5)
+    parser.add_argument("--data", default="benchmarks/.work/monitor-cycle.duckdb")
+    parser.add_argument("--label", default="monitor-cycle")
+    args = parser.parse_args()
+    args.fresh = not Path(args.data).exists()
+    result = asyncio.run(run(args))
+    text = report(result)
+    print(text)
+    stamp = time.strftime("%Y%m%d-%H%M", time.gmtime())
+    out = Path("benchmarks/results") / f"{stamp}-{args.label}"
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""The one-pass evaluation engine: many monitors of a project at one instant, few queries.
+
+Monitors are grouped into plans (`history.PlanKey`: project, filters, segment key, window);
+each plan reads every metric its monitors need in one grouped query for the judged window
+(segment fan-out is the GROUP BY of the segment key), plus its cached baseline history
+(one bucketed query over the horizon the first time, then only the buckets that closed).
+A failing query turns the plan's monitors into `error` evaluations; a failing detector, its
+monitor's: one failing monitor never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from llmpulse.analysis.detectors.base import Baseline
+from llmpulse.domain.errors import LlmpulseError
+from llmpulse.domain.metrics import MetricSpec
+from llmpulse.monitors.evaluation import Evaluation
+from llmpulse.monitors.filters import span_filter
+from llmpulse.monitors.history import HistoryCache, PlanKey, Reader, floor_to, points, query
+from llmpulse.monitors.judge import Point, Prepared, Segment, baseline_series, judge, prepare
+from llmpulse.monitors.spec import MonitorSpec
+from llmpulse.store.api import MetricFrame
+
+log = logging.getLogger(__name__)
+DEFAULT_HORIZON = timedelta(days=28)
+"""Baseline history: four weeks, what the seasonal (hour-of-week) baseline uses (ADR 0013)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesEvaluation:
+    """One alert series' evaluation: which monitor, which segment, what it found."""
+
+    monitor: str
+    segment: Segment
+    evaluation: Evaluation
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    """What one `Engine.evaluate` did."""
+
+    evaluations: list[SeriesEvaluation]
+    queries: int
+    plans: int
+
+
+class Engine:
+    """Evaluates monitors at an instant with one grouped query per plan (plus history)."""
+
+    def __init__(self, read: Reader, horizon: timedelta = DEFAULT_HORIZON) -> None:
+        """Create an engine over ``read`` (uncached metric queries)."""
+        self._read = read
+        self.history = HistoryCache(horizon)
+        self._fits: dict[tuple[str, str, Segment], tuple[int, Baseline]] = {}
+
+    async def evaluate(
+        self,
+        monitors: Sequence[MonitorSpec],
+        at: datetime,
+        active: Mapping[str, set[Segment]] | None = None,
+    ) -> CycleReport:
+        """Evaluate ``monitors`` at ``at``.
+
+        Args:
+            monitors: The monitors due at ``at`` (any projects).
+            at: The evaluation instant; each window is ``[at - window, at)``.
+            active: Per monitor, segments not in ``ok`` state: judged even when the window
+                has no data for them (so they can reach ``no_data`` or resolve).
+
+        Returns:
+            One evaluation per (monitor, segment) and the number of queries run.
+        """
+        plans: dict[PlanKey, list[Prepared]] = {}
+        out: list[SeriesEvaluation] = []
+        for spec in monitors:
+            try:
+                prepared = prepare(spec)
+                key = PlanKey(spec.project, span_filter(spec.filters), spec.segment_by, spec.window)
+            except LlmpulseError as err:
+                window = (at - spec.window, at)
+                ev = Evaluation.failed(at, err.detail, window=window, detector=spec.detector.name)
+                out.append(SeriesEvaluation(spec.name, (), ev))
+                continue
+            plans.setdefault(key, []).append(prepared)
+        queries = 0
+        for key, members in plans.items():
+            evs, n = await self._plan(key, members, at, active or {})
+            out.extend(evs)
+            queries += n
+        return CycleReport(out, queries, len(plans))
+
+    async def _plan(
+        self,
+        key: PlanKey,
+        members: list[Prepared],
+        at: datetime,
+        active: Mapping[str, set[Segment]],
+    ) -> tuple[list[SeriesEvaluation], int]:
+        metrics = _distinct(m.metric for m in members)
+        history = self.history.get(key, metrics)
+        try:
+            n = await history.extend(
+                key, floor_to(at - key.window, key.window), self.history.horizon, self._read
+            )
+            frame = await self._read(query(key, metrics, at - key.window, at, bucket=None))
+        except Exception as err:  # noqa: BLE001 - any failure of the plan's queries is an error state
+            log.warning("monitor query failed for %s: %s", [m.spec.name for m in members], err)
+            return [
+                SeriesEvaluation(
+                    m.spec.name,
+                    (),
+                    Evaluation.failed(
+                        at,
+                        f"query failed: {err}",
+                        window=(at - key.window, at),
+                        detector=m.spec.detector.name,
+                    ),
+                )
+                for m in members
+            ], 1
+        windows = _window_points(key, frame, metrics, at)
+        out: list[SeriesEvaluation] = []
+        for m in members:
+            out.extend(
+                self._judge_monitor(
+                    key,
+                    m,
+                    history.series,
+                    history.version,
+                    windows,
+                    at,
+                    active.get(m.spec.name, set()),
+                )
+            )
+        return out, n + 1
+
+    def _judge_monitor(
+        self,
+        key: PlanKey,
+        m: Prepared,
+        series: Mapping[tuple[Segment, str], list[Point]],
+        version: int,
+        windows: Mapping[tuple[Segment, str], Point],
+        at: datetime,
+        active: set[Segment],
+    ) -> list[SeriesEvaluation]:
+        name = m.metric.name
+        # Judged: segments with data in the window or in the baseline history (a segment
+        # that went quiet is no_data, never silently dropped), and those not in `ok`.
+        known = {seg for seg, metric in windows if metric == name}
+        known |= {seg for seg, metric in series if metric == name and series[(seg, metric)]}
+        segments = known | active
+        if key.segment_by is None:
+            segments = {()}
+        out = []
+        for seg in sorted(segments):
+            try:
+                base = self._fit(m, seg, series.get((seg, name), []), version)
+                ev = judge(m, base, windows.get((seg, name)), at, seg)
+            except Exception as err:  # noqa: BLE001 - a detector failure is this series' error
+                ev = Evaluation.failed(
+                    at,
+                    f"detector failed: {err}",
+                    window=(at - key.window, at),
+                    detector=m.spec.detector.name,
+                    segment=seg,
+                )
+            out.append(SeriesEvaluation(m.spec.name, seg, ev))
+        return out
+
+    def _fit(self, m: Prepared, seg: Segment, pts: list[Point], version: int) -> Baseline:
+        """The series' fitted baseline, refitted only when the history moved on."""
+        k = (m.spec.project + "/" + m.spec.name, repr(m.spec.detector), seg)
+        hit = self._fits.get(k)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        base = m.detector.fit(baseline_series(pts, m.proportion))
+        self._fits[k] = (version, base)
+        return base
+
+    def reset(self) -> None:
+        """Drop every cached history and fit (the next cycle is a cold one)."""
+        self.history.clear()
+        self._fits.clear()
+
+
+def _distinct(metrics: Iterable[MetricSpec]) -> tuple[MetricSpec, ...]:
+    seen: dict[str, MetricSpec] = {}
+    for m in metrics:
+        seen.setdefault(m.name, m)
+    return tuple(seen[k] for k in sorted(seen))
+
+
+def _window_points(
+    key: PlanKey, frame: MetricFrame, metrics: tuple[MetricSpec, ...], at: datetime
+) -> dict[tuple[Segment, str], Point]:
+    """The judged window's value per (segment, metric), from a bucket-less query's rows."""
+    start = at - key.window
+    rows = [replace(r, bucket=start) for r in frame.rows]
+    dated = MetricFrame(frame.metrics, frame.group_by, rows)
+    return {k: v[0] for k, v in points(key, dated, metrics).items()}

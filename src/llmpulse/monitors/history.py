@@ -1,0 +1,138 @@
+"""Per-query baseline history, cached between evaluation cycles and extended incrementally.
+
+A plan (project, filters, segment key, window width, metrics) reads its baseline as one
+bucketed, grouped query over the baseline horizon the first time; after that each cycle asks
+only for the buckets that closed since, and drops those that left the horizon. Fitted
+detector baselines are kept per series until the history moves on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from llmpulse.domain.metrics import MetricSpec
+from llmpulse.monitors.judge import Point, Segment
+from llmpulse.store.api import MetricFrame, MetricQuery, SpanFilter, TimeRange
+
+Reader = Callable[[MetricQuery], Awaitable[MetricFrame]]
+"""Runs one metric query (uncached: the event store on a worker thread)."""
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_SEGMENTS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PlanKey:
+    """What one grouped query family shares: monitors with equal keys share their queries."""
+
+    project: str
+    where: SpanFilter
+    segment_by: str | None
+    window: timedelta
+
+
+def floor_to(t: datetime, width: timedelta) -> datetime:
+    """``t`` rounded down to a multiple of ``width`` since the Unix epoch."""
+    return EPOCH + ((t - EPOCH) // width) * width
+
+
+def segment_of(key: PlanKey, group: tuple[str | None, ...]) -> Segment | None:
+    """The alert series' segment labels of a result group (None: spans without the key)."""
+    if key.segment_by is None:
+        return ()
+    value = group[0] if group else None
+    return None if value is None else ((key.segment_by, value),)
+
+
+def query(
+    key: PlanKey,
+    metrics: tuple[MetricSpec, ...],
+    start: datetime,
+    end: datetime,
+    *,
+    bucket: timedelta | None,
+    slide: int = 1,
+) -> MetricQuery:
+    """The grouped metric query of a plan over ``[start, end)``."""
+    return MetricQuery(
+        key.project,  # type: ignore[arg-type]  # a ProjectName is a str
+        metrics,
+        TimeRange(start, end),
+        bucket=bucket,
+        group_by=(key.segment_by,) if key.segment_by else (),
+        where=key.where,
+        max_groups=MAX_SEGMENTS,
+        slide=slide,
+    )
+
+
+def points(
+    key: PlanKey, frame: MetricFrame, metrics: tuple[MetricSpec, ...]
+) -> dict[tuple[Segment, str], list[Point]]:
+    """Per (segment, metric name): the frame's rows as points, oldest first."""
+    out: dict[tuple[Segment, str], list[Point]] = {}
+    for row in frame.rows:
+        segment = segment_of(key, row.group)
+        if segment is None or row.bucket is None:
+            continue
+        for i, m in enumerate(metrics):
+            value = float(row.n) if m.name == "count" else row.values[i]
+            support = row.n if m.name == "count" else row.support[i]
+            out.setdefault((segment, m.name), []).append(Point(row.bucket, value, support))
+    return out
+
+
+@dataclass
+class History:
+    """The cached tumbling-bucket baseline of one plan."""
+
+    metrics: tuple[MetricSpec, ...]
+    until: datetime | None = None
+    series: dict[tuple[Segment, str], list[Point]] = field(default_factory=dict)
+    version: int = 0
+
+    async def extend(self, key: PlanKey, end: datetime, horizon: timedelta, read: Reader) -> int:
+        """Bring the history up to ``end`` (a bucket boundary); return the queries run."""
+        start = end - horizon
+        if self.until is not None and self.until >= end:
+            return 0
+        since = start if self.until is None or self.until < start else self.until
+        frame = await read(query(key, self.metrics, since, end, bucket=key.window))
+        for sk, pts in points(key, frame, self.metrics).items():
+            self.series.setdefault(sk, []).extend(pts)
+        for sk, pts in list(self.series.items()):
+            kept = [p for p in pts if p.start >= start]
+            if kept:
+                self.series[sk] = kept
+            else:
+                del self.series[sk]
+        self.until = end
+        self.version += 1
+        return 1
+
+
+class HistoryCache:
+    """Histories by plan key and metric set; dropped when no monitor uses them any more."""
+
+    def __init__(self, horizon: timedelta) -> None:
+        self.horizon = horizon
+        self._plans: dict[tuple[PlanKey, tuple[str, ...]], History] = {}
+
+    def get(self, key: PlanKey, metrics: tuple[MetricSpec, ...]) -> History:
+        """The plan's history (empty the first time)."""
+        k = (key, tuple(m.name for m in metrics))
+        if k not in self._plans:
+            self._plans[k] = History(metrics)
+        return self._plans[k]
+
+    def retain(self, keys: set[tuple[PlanKey, tuple[str, ...]]]) -> None:
+        """Forget the histories of plans no longer evaluated."""
+        for k in list(self._plans):
+            if k not in keys:
+                del self._plans[k]
+
+    def clear(self) -> None:
+        """Forget everything (the next cycle reads the whole horizon again)."""
+        self._plans.clear()

@@ -1,0 +1,231 @@
+"""The monitor runtime of one server process: scheduler, dispatcher and their sources.
+
+`MonitorRuntime` is a Service: `start` runs the scheduler's loop and a flush loop for the
+dispatcher (group_wait and group_interval ticks between evaluations), `stop` cancels both.
+Monitors and routing come from the stored configuration (`config.source.StoredConfigSource`:
+what ``llmpulse apply``, the REST API and the UI saved) combined with the YAML file of
+``LLMPULSE_MONITORS_FILE`` and the demo's default monitors (`CombinedSource`). Reads are
+uncached: every evaluation runs its queries on the event store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from llmpulse.alerts.dispatch import Dispatcher
+from llmpulse.alerts.source import RoutingConfig, StaticSource, load_monitor_file
+from llmpulse.clock import Clock
+from llmpulse.config.source import StoredConfigSource
+from llmpulse.domain.errors import LlmpulseError, Unavailable
+from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.metrics import parse_metric
+from llmpulse.domain.spans import StatusCode
+from llmpulse.monitors.backtest import BacktestResult, backtest
+from llmpulse.monitors.engine import Engine
+from llmpulse.monitors.filters import span_filter
+from llmpulse.monitors.judge import Segment
+from llmpulse.monitors.scheduler import MonitorScheduler, MonitorSource
+from llmpulse.monitors.spec import MonitorSpec
+from llmpulse.monitors.states import AlertStatus
+from llmpulse.server.settings import ServerSettings
+from llmpulse.store.alerts_api import AlertStore
+from llmpulse.store.api import (
+    AttrEquals,
+    EventStore,
+    MetricFrame,
+    MetricQuery,
+    SpanQuery,
+    StateStore,
+    TimeRange,
+)
+from llmpulse.store.state.alerts_sql import SqlAlertStore
+from llmpulse.store.state.config_store import config_store_for
+from llmpulse.store.state.sql import SqlStateStore
+
+log = logging.getLogger(__name__)
+FLUSH_EVERY = timedelta(seconds=5)
+
+
+class FileAndMemorySource(StaticSource):
+    """Monitors from a YAML file (re-read when it changes) plus monitors added in code."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        """Read monitors from ``path`` (if given) on every call, when the file changed."""
+        super().__init__()
+        self._path = path
+        self._stamp: float | None = None
+        self._from_file: list[MonitorSpec] = []
+        self.added: list[MonitorSpec] = []
+        self.file_error = ""
+
+    def _refresh(self) -> None:
+        if self._path is None:
+            return
+        try:
+            stamp = self._path.stat().st_mtime
+        except OSError:
+            return
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self._from_file = load_monitor_file(self._path)
+            except LlmpulseError as err:  # keep the last good monitors; say why
+                self.file_error = err.detail + "".join(
+                    f"; {e.path}: {e.message}" for e in err.errors
+                )
+                log.warning("monitors file %s not loaded: %s", self._path, self.file_error)
+            else:
+                self.file_error = ""
+
+    async def list_monitors(self, project: str | None = None) -> list[MonitorSpec]:
+        """The file's monitors (re-read when it changed) and those added in code."""
+        await asyncio.to_thread(self._refresh)
+        self.monitors = [*self._from_file, *self.added]
+        return await super().list_monitors(project)
+
+
+class CombinedSource:
+    """Monitors and routing from the stored configuration (``llmpulse apply``, REST, UI) and
+    from the monitors file and code; a stored monitor wins over a file one of the same name."""
+
+    def __init__(self, stored: StoredConfigSource | None, local: FileAndMemorySource) -> None:
+        """Combine ``stored`` (read on a worker thread) with ``local``."""
+        self._stored = stored
+        self._local = local
+
+    async def list_monitors(self, project: str | None = None) -> list[MonitorSpec]:
+        """Every monitor (of one project when given)."""
+        stored = [] if self._stored is None else await asyncio.to_thread(
+            self._stored.list_monitors, project
+        )  # fmt: skip
+        names = {(m.project, m.name) for m in stored}
+        local = await self._local.list_monitors(project)
+        return [*stored, *(m for m in local if (m.project, m.name) not in names)]
+
+    async def routing_config(self, project: str) -> RoutingConfig | None:
+        """The stored routing tree, receivers and silences of the project, else the local one."""
+        cfg = None
+        if self._stored is not None:
+            cfg = await asyncio.to_thread(self._stored.routing_config, project)
+        if cfg is None:
+            return await self._local.routing_config(project)
+        return RoutingConfig(cfg.route, cfg.notifiers(), cfg.silences)
+
+
+class MonitorRuntime:
+    """Scheduler + dispatcher + backtests over one event store and alert store."""
+
+    def __init__(
+        self,
+        events: EventStore,
+        alerts: AlertStore,
+        clock: Clock,
+        *,
+        monitors: MonitorSource | None = None,
+        routing: FileAndMemorySource | None = None,
+        stored: StoredConfigSource | None = None,
+        external_url: str = "",
+        enabled: bool = True,
+    ) -> None:
+        """Wire the runtime (``enabled=False``: backtests and reads only, no scheduler loop)."""
+        self.events = events
+        self.alerts = alerts
+        self.clock = clock
+        self.local = routing or FileAndMemorySource()
+        combined = CombinedSource(stored, self.local)
+        self.source: MonitorSource = monitors or combined
+        self.engine = Engine(self.read)
+        self.dispatcher = Dispatcher(combined, alerts, clock, external_url)
+        self.scheduler = MonitorScheduler(
+            self.source, self.engine, alerts, clock, self.dispatcher.receive,
+            examples=self.examples,
+        )  # fmt: skip
+        self.enabled = enabled
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def read(self, q: MetricQuery) -> MetricFrame:
+        """One uncached metric query on a worker thread."""
+        return await asyncio.to_thread(self.events.metric, q)
+
+    async def examples(
+        self, spec: MonitorSpec, segment: Segment, start: datetime, end: datetime
+    ) -> tuple[str, ...]:
+        """Three spans of a series' window: errors for a rate, else the slowest."""
+        where = span_filter(spec.filters)
+        metric = parse_metric(spec.metric)
+        q = SpanQuery(
+            ProjectName(spec.project), TimeRange(start, end), kinds=where.kinds,
+            status=StatusCode.ERROR if metric.field.is_outcome else where.status,
+            models=where.models, names=where.names,
+            attributes=(*where.attributes, *(AttrEquals(k, v) for k, v in segment)),
+            root_only=where.root_only, limit=3, sort="latency",
+        )  # fmt: skip
+        page = await asyncio.to_thread(self.events.list_spans, q)
+        return tuple(s.span_id for s in page.items)
+
+    def add_monitors(self, specs: list[MonitorSpec]) -> None:
+        """Add monitors defined in code (the demo's defaults)."""
+        self.local.added.extend(specs)
+
+    def set_routing(self, project: str, config: RoutingConfig) -> None:
+        """Route a project's alerts (``*``: every project without its own)."""
+        self.local.routing[project] = config
+
+    async def backtest(self, spec: MonitorSpec, start: datetime, end: datetime) -> BacktestResult:
+        """Run ``spec`` over ``[start, end]`` (see `monitors.backtest`)."""
+        return await backtest(spec, start, end, self.read, self.engine.history.horizon)
+
+    def current_states(self, project: str) -> dict[str, AlertStatus]:
+        """Per monitor name: its worst alert series status (for the monitors list page)."""
+        return self.scheduler.current_states(project)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            now = self.clock.now()
+            try:
+                await self.dispatcher.flush(now)
+            except Exception:
+                log.exception("alert dispatcher flush failed")
+            await self.clock.sleep_until(now + FLUSH_EVERY)
+
+    async def start(self) -> None:
+        """Start the scheduler and the flush loop (when enabled)."""
+        if not self.enabled:
+            return
+        await self.scheduler.start()
+        self._flusher = asyncio.create_task(self._flush_loop())
+
+    async def stop(self) -> None:
+        """Stop both loops."""
+        await self.scheduler.stop()
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+
+
+def monitor_runtime(
+    settings: ServerSettings, events: EventStore, state: StateStore, clock: Clock
+) -> MonitorRuntime:
+    """The runtime a server's settings ask for (monitors file, scheduler on or off).
+
+    Raises:
+        Unavailable: the state store is not the SQL one (alert state lives in its database).
+    """
+    if not isinstance(state, SqlStateStore):
+        raise Unavailable("the monitor runtime needs the SQL state store")
+    local = FileAndMemorySource(settings.monitors_file)
+    return MonitorRuntime(
+        events,
+        SqlAlertStore(state),
+        clock,
+        routing=local,
+        stored=StoredConfigSource(config_store_for(state)),
+        external_url=f"http://{settings.host}:{settings.port}",
+        enabled=settings.scheduler,
+    )

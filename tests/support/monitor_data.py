@@ -1,0 +1,98 @@
+"""Seeded span traffic with planted incidents, for monitor, backtest and scheduler tests."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from llmpulse.domain.ids import ProjectName, SpanId, TraceId
+from llmpulse.domain.metrics import parse_metric
+from llmpulse.domain.spans import Span, SpanKind, StatusCode
+from llmpulse.store.api import EventStore, MetricFrame, MetricQuery
+from llmpulse.store.events.duckdb import DuckDBEventStore
+
+PROJECT = ProjectName("mon")
+END = datetime(2026, 11, 21, tzinfo=UTC)
+REGIONS = ("us", "eu")
+
+
+@dataclass(frozen=True)
+class Plant:
+    """An incident: latency x ``latency`` and error probability ``errors`` in a region."""
+
+    start: datetime
+    end: datetime
+    region: str | None = None
+    latency: float = 1.0
+    errors: float | None = None
+
+
+def traffic(
+    hours: float,
+    per_minute: int,
+    plants: tuple[Plant, ...] = (),
+    seed: int = 5,
+    end: datetime = END,
+) -> Iterator[Span]:
+    """``per_minute`` LLM spans a minute for ``hours`` before ``end``, alternating regions."""
+    rng = random.Random(seed)
+    start = end - timedelta(hours=hours)
+    minutes = int(hours * 60)
+    n = 0
+    for minute in range(minutes):
+        for k in range(per_minute):
+            t = start + timedelta(minutes=minute, seconds=60 * k / per_minute)
+            region = REGIONS[k % 2]
+            latency, p_err = rng.lognormvariate(6.0, 0.3), 0.01
+            for p in plants:
+                if p.start <= t < p.end and (p.region is None or p.region == region):
+                    latency *= p.latency
+                    p_err = p.errors if p.errors is not None else p_err
+            n += 1
+            yield Span(
+                project=PROJECT,
+                trace_id=TraceId(f"{n:032x}"),
+                span_id=SpanId(f"{n:016x}"),
+                parent_span_id=None,
+                name="llm.call",
+                kind=SpanKind.LLM,
+                start_time=t,
+                end_time=t + timedelta(milliseconds=latency),
+                status_code=StatusCode.ERROR if rng.random() < p_err else StatusCode.OK,
+                metadata={"region": region},
+            )
+
+
+def store_with(path: Path, spans: Iterator[Span]) -> EventStore:
+    """A DuckDB event store in ``path`` holding ``spans`` (appended in batches)."""
+    store = DuckDBEventStore(path / "events.duckdb")
+    batch: list[Span] = []
+    for span in spans:
+        batch.append(span)
+        if len(batch) == 20_000:
+            store.append_spans(batch)
+            batch = []
+    if batch:
+        store.append_spans(batch)
+    return store
+
+
+class CountingReader:
+    """Runs metric queries on a store, uncached, and counts them."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.queries = 0
+        self.fail: Callable[[MetricQuery], bool] = lambda q: False
+
+    async def __call__(self, q: MetricQuery) -> MetricFrame:
+        self.queries += 1
+        if self.fail(q):
+            raise RuntimeError("planted query failure")
+        return self.store.metric(q)
+
+
+LATENCY = parse_metric("latency_ms:p95")

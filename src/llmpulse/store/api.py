@@ -25,6 +25,7 @@ from llmpulse.domain.spans import Annotation, Span, SpanKind, StatusCode
 
 if TYPE_CHECKING:
     from llmpulse.store.sessions_api import SessionQuery, SessionRow, Turn, UserRow
+    from llmpulse.store.slo_api import CountQuery, Counts
 
 T = TypeVar("T")
 
@@ -363,6 +364,10 @@ class EventStore(Protocol):
 
     def units(self, q: UnitQuery) -> UnitFrame:
         """One field per (key value, unit of analysis), or per span (see `UnitQuery`)."""
+        ...
+
+    def good_valid(self, q: CountQuery) -> list[Counts]:
+        """Good/valid counts per bucket of every SLI in ``q``, from one grouped query."""
         ...
 
     def sessions(self, q: SessionQuery) -> list[SessionRow]:

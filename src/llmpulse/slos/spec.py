@@ -284,7 +284,9 @@ def envelope(
     meta, spec = doc.get("metadata") or {}, doc.get("spec") or {}
     for key, value in (("metadata", meta), ("spec", spec)):
         if not isinstance(value, dict):
-            raise InvalidInput(f"{key} must be a mapping", [FieldError(f"{prefix}{key}", "mapping")])
+            raise InvalidInput(
+                f"{key} must be a mapping", [FieldError(f"{prefix}{key}", "mapping")]
+            )
     return meta, spec
 
 

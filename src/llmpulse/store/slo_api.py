@@ -69,6 +69,8 @@ class CountQuery:
     end: datetime
     bucket: timedelta
     specs: tuple[CountSpec, ...]
+    until: datetime | None = None
+    """Count only spans that start before this instant (the evaluation time), if earlier."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -79,3 +81,14 @@ class Counts:
     width: timedelta
     good: npt.NDArray[np.float64]
     valid: npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class SloRecord:
+    """A stored SLO definition: its manifest as JSON text."""
+
+    project: str
+    name: str
+    spec: str
+    created_at: datetime
+    updated_at: datetime

@@ -85,13 +85,13 @@ from llmpulse.store.events.duckdb_open import (
     quote,
     wal_path,
 )
+from llmpulse.store.events.good_valid import compile_counts, counts_from_table
 from llmpulse.store.events.journal import (
     IngestJournal,
     JournalRestore,
     journal_path,
     reconcile,
 )
-from llmpulse.store.events.good_valid import compile_counts, counts_from_table
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.per_unit import UNPRICED_SQL
 from llmpulse.store.events.results import _aware, metric_frame, slice_frame

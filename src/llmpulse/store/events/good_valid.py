@@ -19,7 +19,7 @@ from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.store.events.compiler import condition_sql, to_naive_utc
 from llmpulse.store.events.metrics import Compiled, MetricDialect, _From, field_expr
 from llmpulse.store.events.per_unit import UNPRICED_SQL
-from llmpulse.store.slo_api import CountQuery, Counts, CountSpec, SpanTest
+from llmpulse.store.slo_api import CountQuery, Counts, SpanTest
 
 MAX_SPECS = 500
 MAX_BUCKETS = 200_000
@@ -131,7 +131,7 @@ def compile_counts(q: CountQuery, d: MetricDialect) -> Compiled:
         *tc_params,
         q.project,
         to_naive_utc(q.start),
-        to_naive_utc(q.end),
+        to_naive_utc(min(q.end, q.until or q.end)),
     ]
     keys = [f"b{i}" for i in range(len(widths))]
     sets = ", ".join(f"({k})" for k in keys)
@@ -162,9 +162,7 @@ def counts_from_table(q: CountQuery, table: pa.Table) -> list[Counts]:
         good, valid = np.zeros(n), np.zeros(n)
         mine = gids == gid
         stamps = table.column(f"t{k}").to_numpy(zero_copy_only=False)[mine]
-        idx = ((stamps.astype("datetime64[us]") - start) // np.timedelta64(w, "s")).astype(
-            np.int64
-        )
+        idx = ((stamps.astype("datetime64[us]") - start) // np.timedelta64(w, "s")).astype(np.int64)
         nv = _column(table, f"nv{i}", 0.0)[mine]
         x = _column(table, f"x{i}", np.nan)[mine]
         keep = (idx >= 0) & (idx < n)

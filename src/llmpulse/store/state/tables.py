@@ -65,3 +65,14 @@ api_keys = Table(
     Column("revoked_at", UtcDateTime(), nullable=True),
 )
 """API keys: only the SHA-256 of each token is kept (`llmpulse.governance.keys`)."""
+
+slos = Table(
+    "slos",
+    metadata,
+    Column("project", String(200), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("spec", Text(), nullable=False),  # the llmpulse/v1 kind: SLO manifest, as JSON
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+"""SLO definitions (issue 11); their status is computed from the events, never stored."""

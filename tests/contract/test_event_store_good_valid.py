@@ -120,7 +120,8 @@ def test_time_slices_judge_each_slice_by_its_quantile(
     )  # a second width in the same query as the 5-minute ratio
     ratio = CountSpec(valid=(), good=(SpanTest("ok"),))
     r, ts = store.good_valid(_query(ratio, sliced))
-    assert ts.width == timedelta(minutes=10) and len(ts.valid) == 30
+    assert ts.width == timedelta(minutes=10)
+    assert len(ts.valid) == 30
     assert r.valid.sum() == 600
     for k in range(30):
         values = [_latency(s) for s in spans if _bucket(s, timedelta(minutes=10)) == k]

@@ -68,7 +68,8 @@ def test_a_ten_percent_outage_pages_when_the_method_predicts(service: SloService
     rules = {a.labels["rule"] for a in cycle.alerts}
     assert {"page_quick", "page_slow"} <= rules  # 6 h rule: 6·0.001·6 h/0.1 = 21.6 min
     page = next(a for a in cycle.alerts if a.labels["rule"] == "page_quick")
-    assert page.labels["windows"] == "1h/5m" and page.labels["slo"] == "availability"
+    assert page.labels["windows"] == "1h/5m"
+    assert page.labels["slo"] == "availability"
     assert T0 + timedelta(minutes=7) <= page.starts_at <= T0 + timedelta(minutes=10)
     assert float(page.annotations["burn_rate_short"]) == pytest.approx(100.0, rel=0.01)
 
@@ -78,7 +79,8 @@ def test_no_alert_before_the_outage(service: SloService) -> None:
     cycle = run(service.evaluate_slos(P, T0))
     assert cycle.alerts == []
     (status,) = cycle.statuses
-    assert status.budget.status == "healthy" and status.budget.remaining == 1.0
+    assert status.budget.status == "healthy"
+    assert status.budget.remaining == 1.0
 
 
 def test_a_slow_leak_raises_only_the_ticket(service: SloService) -> None:

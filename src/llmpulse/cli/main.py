@@ -18,6 +18,7 @@ from llmpulse.cli.db_cmd import db_app
 from llmpulse.cli.keys_cmd import keys_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.segments_cmd import segments_app
+from llmpulse.cli.slos_cmd import slos_app
 from llmpulse.server.settings import (
     DEFAULT_GRPC_PORT,
     DEFAULT_PORT,
@@ -45,6 +46,7 @@ app.add_typer(metrics_app, name="metrics")
 app.add_typer(segments_app, name="segments")
 app.add_typer(prices_app, name="prices")
 app.add_typer(cohorts_app, name="cohorts")
+app.add_typer(slos_app, name="slos")
 app.add_typer(keys_app, name="keys")
 app.command()(backup)
 app.command()(restore)

@@ -35,6 +35,7 @@ from llmpulse.sdk.records import (
 )
 from llmpulse.sdk.schema import Schema, dataframe_to_records, evaluations_to_annotations
 from llmpulse.sdk.sessions import SessionsMixin
+from llmpulse.sdk.slos import SlosMixin
 from llmpulse.sdk.traces import TracesMixin
 
 if TYPE_CHECKING:
@@ -84,7 +85,9 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
     return min(max(seconds, 0.0), 60.0)
 
 
-class Client(AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin):
+class Client(
+    AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin, SlosMixin
+):
     """A connection to one llmpulse server.
 
     Logging methods are defined here; metric, segment, fairness, comparison and price

@@ -33,6 +33,7 @@ from llmpulse.server.routes import (
     projects,
     segments,
     sessions,
+    slos,
     spans,
 )
 from llmpulse.server.security import AccessControl
@@ -109,6 +110,7 @@ def create_app(
         cohorts,
         keys,
         backup,
+        slos,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

@@ -23,6 +23,7 @@ from llmpulse.query.service import QueryService
 from llmpulse.server.access import exposure_problem
 from llmpulse.server.grpc_auth import grpc_authorizer
 from llmpulse.server.settings import ServerSettings
+from llmpulse.slos.service import SloService
 from llmpulse.store.api import EventStore, StateStore
 from llmpulse.store.datadir import open_stores
 
@@ -44,6 +45,7 @@ class Services:
     budget: ByteBudget
     keys: KeyService
     sessions: SessionSigner
+    slos: SloService
 
 
 OpenedStores = tuple[EventStore, StateStore]
@@ -117,4 +119,5 @@ async def run_services(
             sessions=SessionSigner(
                 load_secret(state, clock.now()), keys, timedelta(hours=settings.session_hours)
             ),
+            slos=SloService(events, state, clock),
         )

@@ -96,7 +96,7 @@ def _labels(spec: SloSpec, rule: BurnRule) -> dict[str, str]:
     }
 
 
-def _episodes(
+def episodes_of(
     rules: list[BurnRule], series: BucketSeries, end_index: int, at: datetime
 ) -> dict[str, list[Episode]]:
     """Runs of firing buckets per rule; a rule fires (and stops) at the end of a bucket, or
@@ -138,7 +138,7 @@ def evaluate(spec: SloSpec, counts: Counts, rules: list[BurnRule], at: datetime)
         burn = (v - g) / v / float(slo.epsilon) if v else math.nan
         windows.append(BurnWindow(w, burn, v))
     end_index = series.index_at(at)
-    episodes = _episodes(rules, series, end_index, at)
+    episodes = episodes_of(rules, series, end_index, at)
     alerts = []
     for verdict in evaluate_at(rules, series, at):
         if not verdict.firing:

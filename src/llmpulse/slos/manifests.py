@@ -6,6 +6,7 @@ that fails anywhere yields nothing, so applying it changes nothing.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import yaml
@@ -30,7 +31,18 @@ def load_yaml(text: str) -> list[Any]:
     out: list[Any] = []
     for d in docs:
         out.extend(d if isinstance(d, list) else [d])
-    return out
+    return [_plain(d) for d in out]
+
+
+def _plain(value: Any) -> Any:
+    """YAML timestamps as text, so a document is plain JSON (OpenSLO's calendar startTime)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    return value
 
 
 def parse_documents(docs: list[Any], project: str | None = None) -> list[SloSpec]:

@@ -15,6 +15,7 @@ from llmpulse.domain.errors import InvalidInput
 from llmpulse.slos.manifests import export_documents, load_yaml, parse_documents
 from llmpulse.slos.spec import SloSpec
 
+D = "documents[0]."
 DATA = Path(__file__).parents[2] / "data" / "slos"
 
 
@@ -66,34 +67,34 @@ def _openslo(**spec: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("doc", "path"),
     [
-        ({"apiVersion": "openslo/v2", "kind": "SLO"}, "documents[0].apiVersion"),
-        ({"apiVersion": "openslo/v1", "kind": "Nope"}, "documents[0].kind"),
-        (_openslo(objectives=[{"op": "lte", "value": 1}]), "documents[0].spec.objectives[0].target"),
+        ({"apiVersion": "openslo/v2", "kind": "SLO"}, D + "apiVersion"),
+        ({"apiVersion": "openslo/v1", "kind": "Nope"}, D + "kind"),
+        (_openslo(objectives=[{"op": "lte", "value": 1}]), D + "spec.objectives[0].target"),
         (_openslo(objectives=[{"op": "gte", "value": 1, "target": 0.9}]),
-         "documents[0].spec.objectives[0].op"),
-        (_openslo(objectives=[{"op": "lte", "value": 1, "target": 1.5}]), "documents[0].spec.objective"),
-        (_openslo(indicatorRef="missing"), "documents[0].spec.indicatorRef"),
-        (_openslo(budgetingMethod="RatioTimeslices"), "documents[0].spec.budgetingMethod"),
+         D + "spec.objectives[0].op"),
+        (_openslo(objectives=[{"op": "lte", "value": 1, "target": 1.5}]), D + "spec.objective"),
+        (_openslo(indicatorRef="missing"), D + "spec.indicatorRef"),
+        (_openslo(budgetingMethod="RatioTimeslices"), D + "spec.budgetingMethod"),
         (_openslo(timeWindow=[{"duration": "1Q", "isRolling": False}]),
-         "documents[0].spec.timeWindow[0].duration"),
-        (_openslo(timeWindow=[{"duration": "120d", "isRolling": True}]), "documents[0].spec.window"),
+         D + "spec.timeWindow[0].duration"),
+        (_openslo(timeWindow=[{"duration": "120d", "isRolling": True}]), D + "spec.window"),
         (_openslo(indicator={"metadata": {"name": "d"}, "spec": {"ratioMetric": {
             "good": {"metricSource": {"type": "Datadog", "spec": {"query": "sum:x"}}}}}}),
-         "documents[0].spec.indicator.spec.ratioMetric.good.metricSource.type"),
+         D + "spec.indicator.spec.ratioMetric.good.metricSource.type"),
         (_openslo(alertPolicies=[{"kind": "AlertPolicy", "metadata": {"name": "p"}, "spec": {
             "conditions": [{"kind": "AlertCondition", "spec": {"severity": "sev1",
                             "condition": {"kind": "burnrate"}}}]}}]),
-         "documents[0].spec.alertPolicies[0].spec.conditions[0].spec.severity"),
+         D + "spec.alertPolicies[0].spec.conditions[0].spec.severity"),
         ({"apiVersion": "llmpulse/v1", "kind": "SLO", "metadata": {"name": "Bad Name"},
-          "spec": {"objective": 0.9, "sli": {"type": "availability"}}}, "documents[0].metadata.name"),
+          "spec": {"objective": 0.9, "sli": {"type": "availability"}}}, D + "metadata.name"),
         ({"apiVersion": "llmpulse/v1", "kind": "SLO", "metadata": {"name": "a"},
-          "spec": {"objective": 0.9, "sli": {"type": "latency"}}}, "documents[0].spec.sli.threshold_ms"),
+          "spec": {"objective": 0.9, "sli": {"type": "latency"}}}, D + "spec.sli.threshold_ms"),
         ({"apiVersion": "llmpulse/v1", "kind": "SLO", "metadata": {"name": "a"},
           "spec": {"objective": 0.9, "sli": {"type": "ratio", "good": "tier ="}}},
-         "documents[0].spec.sli.good"),
+         D + "spec.sli.good"),
         ({"apiVersion": "llmpulse/v1", "kind": "SLO", "metadata": {"name": "a"},
           "spec": {"objective": 0.9, "sli": {"type": "availability"}, "bogus": 1}},
-         "documents[0].spec.bogus"),
+         D + "spec.bogus"),
     ],
 )  # fmt: skip
 def test_invalid_files_name_the_field(doc: dict[str, Any], path: str) -> None:

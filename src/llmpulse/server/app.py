@@ -31,6 +31,7 @@ from llmpulse.server.routes import (
     predictions,
     prices,
     projects,
+    prometheus,
     segments,
     sessions,
     slos,
@@ -111,6 +112,7 @@ def create_app(
         keys,
         backup,
         slos,
+        prometheus,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

@@ -21,6 +21,7 @@ from llmpulse.query.cohorts import CohortService
 from llmpulse.query.segments import SegmentService
 from llmpulse.query.service import QueryService
 from llmpulse.server.access import exposure_problem
+from llmpulse.server.exposition import Exposition, IngestCollector, SloCollector
 from llmpulse.server.grpc_auth import grpc_authorizer
 from llmpulse.server.settings import ServerSettings
 from llmpulse.slos.service import SloService
@@ -46,6 +47,7 @@ class Services:
     keys: KeyService
     sessions: SessionSigner
     slos: SloService
+    exposition: Exposition
 
 
 OpenedStores = tuple[EventStore, StateStore]
@@ -102,6 +104,10 @@ async def run_services(
             await listener.start()
             stack.push_async_callback(listener.stop)
         cohorts = CohortService(state, clock)
+        slos = SloService(events, state, clock)
+        exposition = Exposition()
+        exposition.add(SloCollector(slos))
+        exposition.add(IngestCollector(writer, ingest, budget))
         query = QueryService(events, state, data_version=lambda: writer.data_version)
         yield Services(
             settings=settings,
@@ -119,5 +125,6 @@ async def run_services(
             sessions=SessionSigner(
                 load_secret(state, clock.now()), keys, timedelta(hours=settings.session_hours)
             ),
-            slos=SloService(events, state, clock),
+            slos=slos,
+            exposition=exposition,
         )

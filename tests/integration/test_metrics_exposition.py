@@ -57,8 +57,8 @@ def test_scrape_has_slo_and_ingest_figures(live_server: ServerProcess) -> None:
     assert r.status_code == 200
     assert r.json()["partialSuccess"]["rejectedSpans"] == "1"
     with Client(live_server.url) as client:
-        client.put_slo(project, "availability",
-                       {"objective": 0.95, "window": "1d", "sli": {"type": "availability"}})  # fmt: skip
+        spec = {"objective": 0.95, "window": "1d", "sli": {"type": "availability"}}
+        client.put_slo(project, "availability", spec)
     fams = _families(live_server)
     key = {"project": project, "slo": "availability"}
     assert _value(fams, "llmpulse_slo_objective", **key) == 0.95

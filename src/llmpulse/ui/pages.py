@@ -37,6 +37,7 @@ from llmpulse.ui.login_page import build_login_router
 from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
 from llmpulse.ui.sessions_page import build_sessions_router
+from llmpulse.ui.slos_page import build_slos_router
 from llmpulse.ui.sorting import EXPORT_FORMATS, SORT_CHOICES, export_url, sort_url
 from llmpulse.ui.templating import STATIC_PREFIX, Renderer, path_quote
 
@@ -55,6 +56,7 @@ def mount_ui(app: FastAPI, get_reader: ReaderGetter = app_query_service) -> None
     app.include_router(build_analysis_router(render))
     app.include_router(build_login_router(render))
     app.include_router(build_sessions_router(render))
+    app.include_router(build_slos_router(render))
     app.include_router(build_router(get_reader, render))
 
 

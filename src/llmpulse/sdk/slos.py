@@ -85,3 +85,26 @@ class SlosMixin(Requester):
         """The project's status feed (for status pages)."""
         body: JsonDict = self.request("GET", project_path(project, "status"))
         return body
+
+    def gate(
+        self,
+        project: str,
+        version: str,
+        *,
+        baseline: str | None = None,
+        window: str = "24h",
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        slos: Sequence[str] = (),
+    ) -> JsonDict:
+        """Pass or fail ``version`` for a rollout: ``passed``, guard rails, SLO checks, reasons."""
+        params: list[tuple[str, str]] = [("version", version), ("window", window)]
+        if baseline is not None:
+            params.append(("baseline", baseline))
+        if start is not None:
+            params.append(("start", _iso(start)))
+        if end is not None:
+            params.append(("end", _iso(end)))
+        params += [("slo", s) for s in slos]
+        body: JsonDict = self.request("GET", project_path(project, "gate"), params=params)
+        return body

@@ -24,6 +24,7 @@ from llmpulse.server.routes import (
     backup,
     cohorts,
     export,
+    gate,
     health,
     keys,
     metrics,
@@ -112,6 +113,7 @@ def create_app(
         keys,
         backup,
         slos,
+        gate,
         prometheus,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)

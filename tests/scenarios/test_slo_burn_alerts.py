@@ -16,6 +16,7 @@ import pytest
 from slo_traffic import traffic
 
 from llmpulse.clock import ManualClock
+from llmpulse.slos.feed import SloAlertFeed
 from llmpulse.slos.service import SloService
 from llmpulse.slos.spec import SloSpec
 from llmpulse.store.events.duckdb import DuckDBEventStore
@@ -96,3 +97,25 @@ def test_a_slow_leak_raises_only_the_ticket(service: SloService) -> None:
     assert timedelta(hours=17) <= fired - T0 <= timedelta(hours=19)
     (status,) = run(service.evaluate_slos(P, T0 + timedelta(hours=29))).statuses
     assert status.budget.burn_rate == pytest.approx(4.0, rel=0.2)
+
+
+def test_the_feed_reports_the_page_then_its_resolution(service: SloService) -> None:
+    clean = traffic(P, T0 - timedelta(hours=7), T0, 60, lambda _t: 0)
+    outage = traffic(P, T0, T0 + timedelta(minutes=15), 60, lambda _t: 2, offset=len(clean))
+    after = traffic(P, T0 + timedelta(minutes=15), T0 + timedelta(hours=2), 60, lambda _t: 0,
+                    offset=len(clean) + len(outage))  # fmt: skip
+    service._events.append_spans(clean + outage + after)
+    feed = SloAlertFeed(service)
+    assert run(feed.tick(T0)).alerts == []
+    during = run(feed.tick(T0 + timedelta(minutes=10)))
+    page = [a for a in during.alerts if a.labels["rule"] == "page_quick"]
+    assert len(page) == 1
+    assert page[0].ends_at is None
+    assert set(during.by_project()) == {P}
+    later = run(feed.tick(T0 + timedelta(minutes=40)))  # 5 m window clean again: page_quick off
+    gone = [a for a in later.alerts if a.labels["rule"] == "page_quick"]
+    assert len(gone) == 1
+    assert gone[0].ends_at == T0 + timedelta(minutes=40)
+    assert gone[0].fingerprint == page[0].fingerprint
+    again = run(feed.tick(T0 + timedelta(minutes=41)))
+    assert [a for a in again.alerts if a.labels["rule"] == "page_quick"] == []  # told once

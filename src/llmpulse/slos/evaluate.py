@@ -20,7 +20,6 @@ from llmpulse.analysis.slo import (
     BudgetStatus,
     BurnRule,
     budget_status,
-    evaluate_at,
     firing_series,
     month_bounds,
     period_length,
@@ -115,10 +114,25 @@ def episodes_of(
     return out
 
 
+def trim(series: BucketSeries, start: datetime) -> BucketSeries:
+    """The buckets from the one holding ``start`` on (a shorter series evaluates faster)."""
+    lo = max(0, (start - series.start) // series.bucket)
+    if lo == 0:
+        return series
+    return BucketSeries(
+        series.start + series.bucket * lo, series.bucket, series.good[lo:], series.valid[lo:]
+    )
+
+
 def evaluate(spec: SloSpec, counts: Counts, rules: list[BurnRule], at: datetime) -> SloStatus:
-    """Status, burn rates and firing alerts of one SLO at ``at`` (inside the series)."""
-    series = series_of(counts)
+    """Status, burn rates and firing alerts of one SLO at ``at`` (inside the series).
+
+    The series is first cut to the period plus the longest rule window: the project's
+    query covers its longest SLO, and a 7 d SLO need not walk 28 days of buckets.
+    """
     slo = spec.to_slo()
+    first = at - period_length(slo, at) - max([r.long for r in rules], default=timedelta(0))
+    series = trim(series_of(counts), first)
     period = period_length(slo, at)
     if isinstance(slo.period, timedelta):
         period_start, time_left = at - slo.period, slo.period
@@ -140,20 +154,22 @@ def evaluate(spec: SloSpec, counts: Counts, rules: list[BurnRule], at: datetime)
     end_index = series.index_at(at)
     episodes = episodes_of(rules, series, end_index, at)
     alerts = []
-    for verdict in evaluate_at(rules, series, at):
-        if not verdict.firing:
-            continue
-        rule = verdict.rule
-        started = episodes[rule.name][-1].start
-        eps = float(slo.epsilon)
+    eps = float(slo.epsilon)
+    for rule in rules:
+        runs = episodes[rule.name]
+        if not runs or runs[-1].end is not None:
+            continue  # not firing at `at` (the last bucket)
+        started = runs[-1].start
+        long_g, long_v = _sum_since(series, at - rule.long, at)
+        short_g, short_v = _sum_since(series, at - rule.short, at)
         alerts.append(
             Alert(
                 labels=_labels(spec, rule),
                 starts_at=started,
                 annotations={
                     "summary": f"SLO {spec.name} burns its error budget {rule.severity}-fast",
-                    "burn_rate_long": f"{verdict.long_ratio / eps:.4g}",
-                    "burn_rate_short": f"{verdict.short_ratio / eps:.4g}",
+                    "burn_rate_long": f"{(long_v - long_g) / long_v / eps:.4g}",
+                    "burn_rate_short": f"{(short_v - short_g) / short_v / eps:.4g}",
                     "factor": f"{float(rule.factor):.4g}",
                     "objective": str(spec.objective),
                 },

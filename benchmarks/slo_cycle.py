@@ -20,12 +20,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sidebyside.metrics_data import load_data_dir, seven_day_spec
-
 from llmpulse.clock import ManualClock
 from llmpulse.slos.service import SloService
 from llmpulse.slos.spec import SloSpec
 from llmpulse.store.datadir import open_stores
+from sidebyside.metrics_data import load_data_dir, seven_day_spec
 
 HERE = Path(__file__).parent
 TIERS = ("free", "pro", "enterprise")
@@ -36,16 +35,43 @@ def slo_specs(project: str) -> list[SloSpec]:
     """Twenty SLOs over the workload's spans (every SLI type, several scopes and windows)."""
     out: list[dict[str, Any]] = []
     for t in TIERS:
-        out.append({"name": f"avail-{t}", "sli": {"type": "availability"},
-                    "filter": f"tier = '{t}'", "window": "28d", "objective": 0.999})
-        out.append({"name": f"latency-{t}", "sli": {"type": "latency", "threshold_ms": 1500},
-                    "filter": f"tier = '{t}'", "window": "7d", "objective": 0.99})
+        out.append(
+            {
+                "name": f"avail-{t}",
+                "sli": {"type": "availability"},
+                "filter": f"tier = '{t}'",
+                "window": "28d",
+                "objective": 0.999,
+            }
+        )
+        out.append(
+            {
+                "name": f"latency-{t}",
+                "sli": {"type": "latency", "threshold_ms": 1500},
+                "filter": f"tier = '{t}'",
+                "window": "7d",
+                "objective": 0.99,
+            }
+        )
     for r in REGIONS:
-        out.append({"name": f"p95-{r}", "sli": {"type": "latency_quantile", "threshold_ms": 2000,
-                    "slice": "5m"}, "filter": f"region = '{r}'", "window": "7d",
-                    "objective": 0.95})
-        out.append({"name": f"cost-{r}", "sli": {"type": "cost", "threshold_usd": 0.01},
-                    "filter": f"region = '{r}'", "window": "calendar_month", "objective": 0.9})
+        out.append(
+            {
+                "name": f"p95-{r}",
+                "sli": {"type": "latency_quantile", "threshold_ms": 2000, "slice": "5m"},
+                "filter": f"region = '{r}'",
+                "window": "7d",
+                "objective": 0.95,
+            }
+        )
+        out.append(
+            {
+                "name": f"cost-{r}",
+                "sli": {"type": "cost", "threshold_usd": 0.01},
+                "filter": f"region = '{r}'",
+                "window": "calendar_month",
+                "objective": 0.9,
+            }
+        )
     out += [
         {"name": "avail-all", "sli": {"type": "availability"}, "objective": 0.995},
         {"name": "llm-latency", "sli": {"type": "latency", "threshold_ms": 3000},

@@ -127,7 +127,7 @@ def _join_kind(s: CountSpec) -> str:
     tests = (*s.valid, *s.good)
     if any(t.op in ("trace_cost_le", "priced") for t in tests):
         return "cost"
-    names = sorted({t.field.key or "" for t in tests if _annotated(t)})
+    names = sorted({t.field.key or "" for t in tests if t.field is not None and _annotated(t)})
     return "ann:" + ",".join(names) if names else "main"
 
 

@@ -24,7 +24,8 @@ from llmpulse.slos.service import SloService
 from llmpulse.slos.spec import format_duration
 from llmpulse.ui.charts import Series, line_chart
 from llmpulse.ui.formats import percent
-from llmpulse.ui.page_support import error_lines, page_url
+from llmpulse.ui.page_support import error_lines, find_project, page_url
+from llmpulse.ui.reader import app_metrics
 from llmpulse.ui.templating import Renderer
 
 
@@ -129,6 +130,8 @@ def build_slos_router(render: Renderer) -> APIRouter:
 
     @router.get("/ui/projects/{project}/slos", response_class=HTMLResponse)
     async def slos_page(request: Request, project: str) -> Response:
+        if await find_project(app_metrics(request), project) is None:
+            return render.not_found(request, f"There is no project named “{project}”.")
         cycle = await app_slos(request).evaluate_slos(project)
         rows = [slo_row(s) for s in sorted(cycle.statuses, key=sort_key)]
         context = {"title": f"{project} · SLOs", "project": project, "nav": "slos", "rows": rows}

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from llmpulse.domain.durations import parse_duration
 from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.domain.ids import ProjectName
 from llmpulse.query.filters import as_utc
 from llmpulse.server.deps import get_services
 from llmpulse.server.services import Services
@@ -73,6 +74,7 @@ async def gate(
     slo: Annotated[list[str] | None, Query()] = None,
 ) -> GateOut:
     """Pass or fail ``version`` from guard-rail metrics and SLOs over the window."""
+    await services.query.require_project(ProjectName(project))
     now = services.clock.now()
     e = as_utc(end) or now
     s = as_utc(start) or e - parse_duration(window, "window", unit_required=True)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from llmpulse.analysis.slo import month_bounds
 from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.domain.ids import ProjectName
 from llmpulse.query.filters import as_utc
 from llmpulse.server.deps import get_services
 from llmpulse.server.services import Services
@@ -119,6 +120,11 @@ class SloList(BaseModel):
     data: list[SloStatusOut]
 
 
+async def known(services: Services, project: str) -> None:
+    """404 unless the project exists (has received spans), like every project route."""
+    await services.query.require_project(ProjectName(project))
+
+
 def remaining_key(s: SloStatus) -> tuple[int, float, str]:
     """Sort key: least budget remaining first; SLOs without data last."""
     r = s.budget.remaining
@@ -128,6 +134,7 @@ def remaining_key(s: SloStatus) -> tuple[int, float, str]:
 @router.get("/projects/{project}/slos")
 async def list_slos(project: str, services: Svc) -> SloList:
     """Every SLO of the project with its status, the least budget remaining first."""
+    await known(services, project)
     cycle = await services.slos.evaluate_slos(project)
     statuses = sorted(cycle.statuses, key=remaining_key)
     return SloList(data=[SloStatusOut.from_status(s) for s in statuses])
@@ -142,6 +149,7 @@ class SloIn(BaseModel):
 @router.put("/projects/{project}/slos/{name}")
 async def put_slo(project: str, name: str, body: SloIn, services: Svc) -> SloStatusOut:
     """Create or replace an SLO; 400 naming ``spec.<field>`` when invalid."""
+    await known(services, project)
     doc = {"apiVersion": "llmpulse/v1", "kind": "SLO",
            "metadata": {"name": name, "project": project}, "spec": body.spec}  # fmt: skip
     await services.slos.put(SloSpec.from_manifest(doc))
@@ -151,6 +159,7 @@ async def put_slo(project: str, name: str, body: SloIn, services: Svc) -> SloSta
 @router.get("/projects/{project}/slos/{name}")
 async def get_slo(project: str, name: str, services: Svc) -> SloDetailOut:
     """One SLO: definition, status, burn rates per window, alerts raised and burn-down."""
+    await known(services, project)
     s = await services.slos.status(project, name)
     base = SloStatusOut.from_status(s).model_dump()
     return SloDetailOut(
@@ -165,6 +174,7 @@ async def get_slo(project: str, name: str, services: Svc) -> SloDetailOut:
 @router.delete("/projects/{project}/slos/{name}", status_code=204)
 async def delete_slo(project: str, name: str, services: Svc) -> None:
     """Delete an SLO."""
+    await known(services, project)
     await services.slos.delete(project, name)
 
 
@@ -192,6 +202,7 @@ async def apply_slos(project: str, body: SloApplyIn, services: Svc) -> SloPlanOu
 
     400 naming ``documents[i].<field>`` when a document is invalid.
     """
+    await known(services, project)
     specs = parse_documents(list(body.documents), project)
     plan = await services.slos.apply(project, specs, prune=body.prune, dry_run=body.dry_run)
     return SloPlanOut(create=plan.create, update=plan.update, unchanged=plan.unchanged,
@@ -209,6 +220,7 @@ async def export_slos(
     project: str, services: Svc, format: Literal["llmpulse", "openslo"] = "llmpulse"
 ) -> SloDocuments:
     """The project's SLOs as our kind SLO manifests or OpenSLO documents."""
+    await known(services, project)
     return SloDocuments(documents=export_documents(await services.slos.specs(project), format))
 
 
@@ -279,6 +291,7 @@ async def compute_report(
     period: Literal["month", "week", "day"],
 ) -> ComplianceReport:  # fmt: skip
     """The report for the route and the UI: ``start``/``end`` default to this month so far."""
+    await known(services, project)
     spec = await services.slos.spec(project, name)
     now = services.clock.now()
     s, e = as_utc(start), as_utc(end)
@@ -350,6 +363,7 @@ def indicator(statuses: list[str]) -> str:
 @router.get("/projects/{project}/status")
 async def status_feed(project: str, services: Svc) -> StatusFeedOut:
     """A JSON status feed of the project's SLOs (for status pages)."""
+    await known(services, project)
     cycle = await services.slos.evaluate_slos(project)
     return StatusFeedOut(
         project=project, updated_at=services.clock.now(),

@@ -171,3 +171,22 @@ def test_cli_apply_list_report_export(
     refused = cli("apply", "-f", str(broken), "--project", project)
     assert refused.returncode == 1
     assert "documents[0].spec.objective" in refused.stderr
+
+
+def test_digest_over_rest_sdk_and_cli(live_server: ServerProcess, project: str) -> None:
+    with Client(live_server.url) as client:
+        client.apply_slos(project, _docs(project))
+        d = client.slo_digest(project)
+    assert d["requests"] == 300
+    assert {s["name"]: s["status"] for s in d["slos"]} == {
+        "availability": "healthy", "latency": "breached"
+    }  # fmt: skip
+    assert d["worst_segments"][0]["key"] == "metadata.tier"
+    assert d["worst_segments"][0]["error_rate"] == pytest.approx(15 / 300)
+    assert "latency: breached" in d["text"]
+    out = subprocess.run(
+        [sys.executable, "-m", "llmpulse", "slos", "digest", project, "--url", live_server.url],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"llmpulse digest for {project}")

@@ -164,3 +164,15 @@ def delete_cmd(
     with api_errors(), make_client(url, api_key) as client:
         client.delete_slo(project, name)
     typer.echo(f"deleted {name}")
+
+
+@slos_app.command("digest")
+def digest_cmd(
+    project: ProjectArg,
+    period: Annotated[str, typer.Option(help="day or week.")] = "day",
+    url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """The project's digest: SLO status, budget spent, incidents, worst segments, cost."""
+    with api_errors(), make_client(url, api_key) as client:
+        body = client.slo_digest(project, period)
+    typer.echo(json.dumps(body, indent=2) if as_json else body["text"])

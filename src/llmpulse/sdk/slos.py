@@ -108,3 +108,9 @@ class SlosMixin(Requester):
         params += [("slo", s) for s in slos]
         body: JsonDict = self.request("GET", project_path(project, "gate"), params=params)
         return body
+
+    def slo_digest(self, project: str, period: str = "day") -> JsonDict:
+        """The project's daily (or weekly) digest: SLOs, incidents, worst segments, cost, text."""
+        params = {"period": period}
+        body: JsonDict = self.request("GET", project_path(project, "digest"), params=params)
+        return body

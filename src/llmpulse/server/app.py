@@ -23,6 +23,7 @@ from llmpulse.server.routes import (
 from llmpulse.server.routes import (
     backup,
     cohorts,
+    digest,
     export,
     gate,
     health,
@@ -114,6 +115,7 @@ def create_app(
         backup,
         slos,
         gate,
+        digest,
         prometheus,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)

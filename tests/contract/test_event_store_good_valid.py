@@ -12,7 +12,7 @@ from store_factories import make_span
 
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import InvalidInput
-from llmpulse.domain.ids import ProjectName, SpanId
+from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.metrics import parse_field
 from llmpulse.domain.spans import Annotation, Span, StatusCode
 from llmpulse.store.api import EventStore
@@ -34,7 +34,7 @@ def _spans() -> list[Span]:
             replace(
                 make_span(i),
                 project=P,
-                trace_id=f"{i // 2:032x}",
+                trace_id=TraceId(f"{i // 2:032x}"),
                 parent_span_id=None if i % 2 == 0 else SpanId(f"{i - 1:016x}"),
                 start_time=start,
                 end_time=start + timedelta(milliseconds=latency),
@@ -145,8 +145,8 @@ def test_quality_counts_annotated_spans_by_latest_score(
                 )
             )  # fmt: skip
     store.append_annotations(notes)
-    score = parse_field("annotation.correctness.score")
-    spec = CountSpec(valid=(SpanTest("present", score),), good=(SpanTest("ge", score, 0.8),))
+    field = parse_field("annotation.correctness.score")
+    spec = CountSpec(valid=(SpanTest("present", field),), good=(SpanTest("ge", field, 0.8),))
     (c,) = store.good_valid(_query(spec, bucket=HOUR))
     assert c.valid.sum() == 100
     assert c.good.sum() == sum(1 for i in range(100) if i % 3)

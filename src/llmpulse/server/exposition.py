@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -64,14 +64,26 @@ def _value(v: float) -> float:
 
 
 class SloCollector:
-    """Per SLO: SLI, objective, budget remaining, burn rate per window, status, alerts."""
+    """Per SLO: SLI, objective, budget remaining, burn rate per window, status, alerts.
 
-    def __init__(self, slos: SloService) -> None:
+    Statuses are recomputed at most once per ``min_interval`` (a cycle over a large project
+    takes seconds; scrapes closer together get the previous figures), and at once when an
+    SLO definition changed.
+    """
+
+    def __init__(self, slos: SloService, min_interval: timedelta = timedelta(seconds=15)) -> None:
         self._slos = slos
         self._statuses: list[SloStatus] = []
+        self._min_interval = min_interval
+        self._at: datetime | None = None
+        self._generation = -1
 
     async def refresh(self, now: datetime) -> None:
         """Evaluate every project's SLOs (one store query per project)."""
+        fresh = self._at is not None and timedelta(0) <= now - self._at < self._min_interval
+        if fresh and self._generation == self._slos.generation:
+            return
+        self._at, self._generation = now, self._slos.generation
         out: list[SloStatus] = []
         for project in await self._slos.projects():
             out.extend((await self._slos.evaluate_slos(project, now)).statuses)

@@ -83,6 +83,7 @@ class SloService:
         self._events = events
         self._state = state
         self._clock = clock
+        self.generation = 0  # moves with every change of a definition made through this service
 
     async def specs(self, project: str) -> list[SloSpec]:
         """The project's SLOs, by name."""
@@ -111,6 +112,7 @@ class SloService:
         await asyncio.to_thread(
             self._state.apply_slos, spec.project, {spec.name: canonical(spec)}, (), now
         )
+        self.generation += 1
         return spec
 
     async def delete(self, project: str, name: str) -> None:
@@ -121,6 +123,7 @@ class SloService:
         """
         await self.spec(project, name)
         await asyncio.to_thread(self._state.apply_slos, project, {}, (name,), self._clock.now())
+        self.generation += 1
 
     async def apply(
         self, project: str, specs: list[SloSpec], *, prune: bool = False, dry_run: bool = False
@@ -159,6 +162,7 @@ class SloService:
             await asyncio.to_thread(
                 self._state.apply_slos, project, puts, plan.delete, self._clock.now()
             )
+            self.generation += 1
         plan.applied = not dry_run
         return plan
 

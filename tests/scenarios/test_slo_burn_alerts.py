@@ -119,3 +119,26 @@ def test_the_feed_reports_the_page_then_its_resolution(service: SloService) -> N
     assert gone[0].fingerprint == page[0].fingerprint
     again = run(feed.tick(T0 + timedelta(minutes=41)))
     assert [a for a in again.alerts if a.labels["rule"] == "page_quick"] == []  # told once
+
+
+def test_a_slow_spell_pages_a_time_slice_slo(service: SloService) -> None:
+    p95 = SloSpec.model_validate(
+        {"name": "p95", "project": P, "objective": "0.999", "window": "30d",
+         "sli": {"type": "latency_quantile", "threshold_ms": 1000, "slice": "5m"}}
+    )  # fmt: skip
+    run(service.put(p95))
+    slow = T0 + timedelta(minutes=20)
+    spans = traffic(
+        P, T0 - timedelta(hours=7), T0 + timedelta(hours=1), 10, lambda _t: 0,
+        latency_ms=lambda t: 3000.0 if T0 <= t < slow else 200.0,
+    )  # fmt: skip
+    service._events.append_spans(spans)
+
+    def pages(at: datetime) -> set[str]:
+        cycle = run(service.evaluate_slos(P, at))
+        return {a.labels["rule"] for a in cycle.alerts if a.labels["slo"] == "p95"}
+
+    assert pages(T0) == set()
+    # One bad 5-minute slice of 12 in the hour: 1/12 > 14.4·0.001, in both windows.
+    assert "page_quick" in pages(T0 + timedelta(minutes=5))
+    assert "page_quick" not in pages(slow + timedelta(minutes=10))  # the 5 m window is clean

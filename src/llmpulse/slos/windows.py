@@ -12,6 +12,7 @@ import math
 from datetime import timedelta
 
 from llmpulse.analysis.slo import GOOGLE_TABLE, BurnRule, WindowRow, burn_rules, scale_table
+from llmpulse.analysis.slo.rules import MIN_FAILURES
 from llmpulse.slos.spec import LatencyQuantileSli, SloSpec
 
 NOMINAL = (timedelta(days=28), timedelta(days=30))
@@ -45,7 +46,12 @@ def rules_for(spec: SloSpec, bucket: timedelta) -> list[BurnRule]:
     width = spec.sli.slice if isinstance(spec.sli, LatencyQuantileSli) else bucket
     table = fit(window_table(spec), width)
     keep = {s for s, on in (("page", spec.alerting.page), ("ticket", spec.alerting.ticket)) if on}
-    return [r for r in burn_rules(spec.to_slo(), table) if r.severity in keep]
+    # Time slices are events already aggregated over many requests: the low-traffic floor on
+    # the short window (n >= 2/(factor·eps) events, METHODS §2.4) would need more slices
+    # than the window holds, so it is off for them.
+    sliced = isinstance(spec.sli, LatencyQuantileSli)
+    rules = burn_rules(spec.to_slo(), table, min_failures=1 if sliced else MIN_FAILURES)
+    return [r for r in rules if r.severity in keep]
 
 
 def _minutes(d: timedelta) -> int:

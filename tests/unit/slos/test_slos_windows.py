@@ -89,3 +89,12 @@ def test_commit_latency_histogram_is_cumulative() -> None:
     assert buckets == [(0.01, 1), (0.1, 3), (float("inf"), 4)]
     assert total == pytest.approx(2.105)
     assert n == 4
+
+
+def test_time_slice_rules_have_no_low_traffic_floor() -> None:
+    p95 = SloSpec.model_validate(
+        {"name": "q", "project": "p", "objective": "0.999", "window": "30d",
+         "sli": {"type": "latency_quantile", "threshold_ms": 100, "slice": "5m"}}
+    )  # fmt: skip
+    assert [r.min_short_valid for r in rules_for(p95, 5 * M)] == [0, 0, 0, 0]
+    assert rules_for(_spec("30d"), 5 * M)[0].min_short_valid == 139  # requests: 2/0.0144

@@ -142,3 +142,21 @@ def test_a_slow_spell_pages_a_time_slice_slo(service: SloService) -> None:
     # One bad 5-minute slice of 12 in the hour: 1/12 > 14.4·0.001, in both windows.
     assert "page_quick" in pages(T0 + timedelta(minutes=5))
     assert "page_quick" not in pages(slow + timedelta(minutes=10))  # the 5 m window is clean
+
+
+def test_windows_end_at_the_evaluation_instant_not_at_a_bucket_edge(service: SloService) -> None:
+    # 1 d SLO at 99 %: the page rule's short window is one minute and needs 14 events. Two
+    # seconds into a minute, a window cut at the minute's edge would hold 2 requests.
+    day = SloSpec.model_validate(
+        {"name": "day", "project": P, "objective": "0.99", "window": "1d",
+         "sli": {"type": "availability"}}
+    )  # fmt: skip
+    run(service.put(day))
+    service._events.append_spans(
+        traffic(P, T0 - timedelta(minutes=10), T0 + timedelta(minutes=10), 60, lambda _t: 2)
+    )
+    cycle = run(service.evaluate_slos(P, T0 + timedelta(seconds=2)))
+    rules = {a.labels["rule"] for a in cycle.alerts if a.labels["slo"] == "day"}
+    assert "page_quick" in rules
+    status = next(s for s in cycle.statuses if s.name == "day")
+    assert status.windows[0].valid == 60  # the last minute, ending two seconds into this one

@@ -39,6 +39,15 @@ def align_down(t: datetime, bucket: timedelta) -> datetime:
     return EPOCH + bucket * ((t - EPOCH) // bucket)
 
 
+def span_of(bucket: timedelta, specs: list[SloSpec]) -> timedelta:
+    """The least multiple of the bucket and of every slice width (the range's step)."""
+    minutes = int(bucket.total_seconds()) // 60
+    for s in specs:
+        if isinstance(s.sli, LatencyQuantileSli):
+            minutes = math.lcm(minutes, int(s.sli.slice.total_seconds()) // 60)
+    return timedelta(minutes=minutes)
+
+
 def lookback(spec: SloSpec, at: datetime) -> timedelta:
     """How far before ``at`` the SLO's status needs data: its period and its longest window."""
     longest = max(r.long for r in window_table(spec))
@@ -183,23 +192,24 @@ class SloService:
     async def evaluate_slos(self, project: str, now: datetime | None = None) -> SloCycle:
         """Evaluate every SLO of ``project`` at ``now``: statuses and the alerts firing.
 
-        One store query for the whole project. Buckets are epoch-aligned; the bucket still
-        filling at ``now`` counts, so a burst is seen before its bucket closes.
+        One store query for the whole project. Buckets are counted back from ``now``, so the
+        newest bucket ends at ``now`` and a burst is seen as soon as it happens.
         """
         now = now or self._clock.now()
         specs = await self.specs(project)
         if not specs:
             return SloCycle([], [])
         bucket = project_bucket(specs)
-        widest = max(
-            [bucket, *(s.sli.slice for s in specs if isinstance(s.sli, LatencyQuantileSli))]
-        )
-        end = align_up(now, widest)
-        start = align_down(end - max(lookback(s, now) for s in specs), widest)
-        counts = await self.counts(project, specs, start, end, bucket, until=now)
+        # Buckets end at `now`: every window is whole buckets ending now, so no window ends
+        # with a bucket that has only begun to fill (a 1-minute short window at second 2 of
+        # the minute would otherwise hold 2 seconds of traffic).
+        step = span_of(bucket, specs)
+        need = max(lookback(s, now) for s in specs)
+        start = now - step * math.ceil(need / step)
+        counts = await self.counts(project, specs, start, now, bucket)
         statuses = []
         for spec, c in zip(specs, counts, strict=True):
-            statuses.append(evaluate(spec, c, rules_for(spec, bucket), align_up(now, c.width)))
+            statuses.append(evaluate(spec, c, rules_for(spec, bucket), now))
         return SloCycle([a for s in statuses for a in s.alerts], statuses)
 
     async def status(self, project: str, name: str, now: datetime | None = None) -> SloStatus:

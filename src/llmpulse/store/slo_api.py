@@ -60,8 +60,8 @@ class CountSpec:
 class CountQuery:
     """Every spec's counts per ``bucket`` (per slice width for time slices) over ``[start, end)``.
 
-    Buckets are aligned to the Unix epoch; ``start`` and ``end`` must be multiples of the
-    bucket and of every slice width.
+    Buckets count from ``start``; ``end - start`` must be a whole number of buckets and of
+    every slice width.
     """
 
     project: ProjectName

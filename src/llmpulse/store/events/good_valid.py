@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from llmpulse.clock import to_unix_us
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.metrics import Source
@@ -99,8 +100,7 @@ def check(q: CountQuery) -> None:
         width = timedelta(seconds=w)
         if w < 60 or w % 60:
             raise InvalidInput("bucket too small", [FieldError("bucket", "whole minutes")])
-        aligned = q.start.microsecond == 0 and int(q.start.timestamp()) % w == 0
-        if not aligned or (q.end - q.start) % width:
+        if (q.end - q.start) % width:
             raise InvalidInput("range not aligned", [FieldError("start", f"multiple of {width}")])
     if (q.end - q.start) / q.bucket > MAX_BUCKETS:
         raise InvalidInput("too many buckets", [FieldError("bucket", f"<= {MAX_BUCKETS}")])
@@ -153,7 +153,10 @@ def _branch_sql(
     q: CountQuery, d: MetricDialect, items: list[tuple[int, CountSpec]], branch: str, width: int
 ) -> Compiled:
     ctx = _Ctx(q, d)
-    cols = [f"{d.bucket(width)} AS b"]
+    # Buckets count from the range's start (not the epoch): the evaluation instant can close
+    # the last bucket, so no window ends with a bucket that has only begun to fill.
+    start_us = to_unix_us(q.start)
+    cols = [f"((epoch_us(spans.start_time) - {start_us}) // {width * 1_000_000}) AS b"]
     aggs: list[str] = []
     for i, s in items:
         cols.append(f"{ctx.conj(s.valid)} AS v{i}")
@@ -192,10 +195,7 @@ def _branch_sql(
         *ctx.params, *ctx.frm.params, *tc_params, q.project, to_naive_utc(q.start),
         to_naive_utc(min(q.end, q.until or q.end)), *pre_params,
     ]  # fmt: skip
-    sql = (
-        f"SELECT {width} AS w, {d.bucket_start('b', width)} AS t, {', '.join(aggs)} "
-        f"FROM ({base}) GROUP BY b"
-    )
+    sql = f"SELECT {width} AS w, b, {', '.join(aggs)} FROM ({base}) GROUP BY b"
     return Compiled(sql, params)
 
 
@@ -222,9 +222,8 @@ def compile_counts(q: CountQuery, d: MetricDialect) -> Compiled:
 
 def counts_from_table(q: CountQuery, table: pa.Table) -> list[Counts]:
     """Dense per-spec series from the branches' rows (buckets without spans count zero)."""
-    start = np.datetime64(to_naive_utc(q.start), "us")
     widths = _column(table, "w", 0.0).astype(np.int64)
-    stamps = table.column("t").to_numpy(zero_copy_only=False).astype("datetime64[us]")
+    buckets = _column(table, "b", -1.0).astype(np.int64)
     out = []
     for i, s in enumerate(q.specs):
         w = (
@@ -237,7 +236,7 @@ def counts_from_table(q: CountQuery, table: pa.Table) -> list[Counts]:
         good, valid = np.zeros(n), np.zeros(n)
         nv_all = _column(table, f"nv{i}", np.nan)
         mine = (widths == w) & ~np.isnan(nv_all)
-        idx = ((stamps[mine] - start) // np.timedelta64(w, "s")).astype(np.int64)
+        idx = buckets[mine]
         nv, x = nv_all[mine], _column(table, f"x{i}", np.nan)[mine]
         keep = (idx >= 0) & (idx < n)
         idx, nv, x = idx[keep], nv[keep], x[keep]

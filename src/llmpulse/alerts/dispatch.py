@@ -143,16 +143,20 @@ class Dispatcher:
 
     async def receive(self, changes: list[SeriesChange], at: datetime) -> None:
         """Take one evaluation's transitions into the groups, then flush what is due."""
+        by_project: dict[str, list[Alert]] = {}
+        for change in changes:
+            alert = _alert(change)
+            if alert is not None:
+                by_project.setdefault(change.spec.project, []).append(alert)
+        await self.receive_alerts(by_project, at)
+
+    async def receive_alerts(self, by_project: dict[str, list[Alert]], at: datetime) -> None:
+        """Take ready-made alerts (e.g. SLO burn-rate alerts) into the groups, then flush."""
         async with self._lock:
             groups = await self._all()
-            by_project: dict[str, list[Alert]] = {}
-            for change in changes:
-                alert = _alert(change)
-                if alert is not None:
-                    by_project.setdefault(change.spec.project, []).append(alert)
             for project, alerts in by_project.items():
                 cfg = await self._source.routing_config(project)
-                if cfg is None:
+                if cfg is None or not alerts:
                     continue
                 mine = groups.setdefault(project, {})
                 group_alerts(cfg.route, alerts, at, mine)

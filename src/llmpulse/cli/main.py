@@ -18,10 +18,12 @@ from llmpulse.cli.cohorts_cmd import cohorts_app
 from llmpulse.cli.datadir_cmd import backup, open_verified, restore
 from llmpulse.cli.db_cmd import db_app
 from llmpulse.cli.explanations_cmd import explanations_app
+from llmpulse.cli.gate_cmd import gate_cmd
 from llmpulse.cli.keys_cmd import keys_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.monitors_cmd import monitors_app, receivers_app, silences_app
 from llmpulse.cli.segments_cmd import segments_app
+from llmpulse.cli.slos_cmd import slos_app
 from llmpulse.server.settings import (
     DEFAULT_GRPC_PORT,
     DEFAULT_PORT,
@@ -49,6 +51,8 @@ app.add_typer(metrics_app, name="metrics")
 app.add_typer(segments_app, name="segments")
 app.add_typer(prices_app, name="prices")
 app.add_typer(cohorts_app, name="cohorts")
+app.add_typer(slos_app, name="slos")
+app.command("gate")(gate_cmd)
 app.add_typer(keys_app, name="keys")
 app.add_typer(monitors_app, name="monitors")
 monitors_app.command("backtest")(backtest_cmd)

@@ -58,6 +58,7 @@ class IngestService:
         self._clock = clock
         self.prices = prices
         self.max_body_bytes = max_body_bytes
+        self.rejected_spans = 0  # spans of accepted OTLP requests refused one by one
 
     async def log_predictions(
         self, project: ProjectName, records: Sequence[object]
@@ -152,4 +153,5 @@ class IngestService:
         await self._writer.submit_table(table, projects, annotations)
         if batch is None:
             return Accepted(0, [])
+        self.rejected_spans += len(batch.rejections)
         return Accepted(batch.num_spans, list(batch.rejections))

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -23,6 +24,7 @@ from llmpulse.clock import Clock
 from llmpulse.domain.errors import LlmpulseError, Overloaded, Unavailable
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import Annotation
+from llmpulse.ingest.commit_latency import LatencyHistogram
 from llmpulse.store.api import EventStore, StateStore
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class WriterStats:
     compactions: int = 0
     queued_spans: int = 0
     commit_seconds: list[float] = field(default_factory=list)
+    commit_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
 
 class SpanWriter:
@@ -222,6 +225,7 @@ class SpanWriter:
         data cannot be stored fails alone and never takes its neighbours with it.
         """
         errors: dict[int, Exception] = {}
+        began = time.perf_counter()
         try:
             names = {p for w in work for p in w.projects}
             self._ensure_projects(names | {a.project for w in work for a in w.annotations})
@@ -233,6 +237,7 @@ class SpanWriter:
             for i, err in self._write_part(work, _annotations_of, self._append_annotations).items():
                 errors.setdefault(i, err)
         self._attempts += 1
+        self.stats.commit_latency.observe(time.perf_counter() - began)
         with self._lock:
             self._queued -= sum(w.num_spans + len(w.annotations) for w in work)
             self.stats.queued_spans = self._queued

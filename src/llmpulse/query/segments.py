@@ -352,6 +352,7 @@ class SegmentService:
         self, scope: Scope, key: GroupKey, baseline: str, candidate: str,
         metrics: tuple[MetricSpec, ...], *, guard_rails: tuple[str, ...] | None = None,
         min_support: int = 30, unit: Unit = "trace", overlap: bool = True,
+        alpha: float = 0.05,
     ) -> ComparisonReport:  # fmt: skip
         """Candidate against baseline on each metric, with a promote/hold signal.
 
@@ -371,7 +372,7 @@ class SegmentService:
             guard = guard_rails is None or m.name in guard_rails
             inputs.append(await self._version_input(live, key, baseline, candidate, m, guard, unit))
         report = await asyncio.to_thread(
-            compare_versions, inputs, min_support=min_support, n_resamples=1000
+            compare_versions, inputs, alpha=alpha, min_support=min_support, n_resamples=1000
         )
         return replace(report, unit=unit, window_start=window.start, window_end=window.end,
                        windowed=overlap)  # fmt: skip

@@ -38,6 +38,7 @@ from llmpulse.sdk.records import (
 )
 from llmpulse.sdk.schema import Schema, dataframe_to_records, evaluations_to_annotations
 from llmpulse.sdk.sessions import SessionsMixin
+from llmpulse.sdk.slos import SlosMixin
 from llmpulse.sdk.traces import TracesMixin
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
 
 class Client(
     AnalyticsMixin, CohortsMixin, ConfigMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin,
-    ExplanationsMixin, AlertsMixin,
+    ExplanationsMixin, AlertsMixin, SlosMixin,
 ):  # fmt: skip
     """A connection to one llmpulse server.
 

@@ -24,9 +24,11 @@ from llmpulse.server.routes import (
     backup,
     cohorts,
     config_apply,
+    digest,
     explain_rag,
     explanations,
     export,
+    gate,
     health,
     keys,
     metrics,
@@ -35,9 +37,11 @@ from llmpulse.server.routes import (
     predictions,
     prices,
     projects,
+    prometheus,
     segments,
     sessions,
     silences,
+    slos,
     spans,
 )
 from llmpulse.server.routes import (
@@ -126,6 +130,10 @@ def create_app(
         config_apply,
         explanations,
         explain_rag,
+        slos,
+        gate,
+        digest,
+        prometheus,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

@@ -41,7 +41,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 _DESCRIPTIONS = {
     "400": "Invalid input; `errors` names each field at fault",
-    "404": "The project, trace, span or cohort named in the path does not exist",
+    "404": "The project, trace, span, cohort or SLO named in the path does not exist",
 }
 _NO_404 = frozenset(
     {

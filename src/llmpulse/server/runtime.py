@@ -32,6 +32,7 @@ from llmpulse.monitors.scheduler import MonitorScheduler, MonitorSource
 from llmpulse.monitors.spec import MonitorSpec
 from llmpulse.monitors.states import AlertStatus
 from llmpulse.server.settings import ServerSettings
+from llmpulse.slos.feed import SloAlertFeed
 from llmpulse.store.alerts_api import AlertStore
 from llmpulse.store.api import (
     AttrEquals,
@@ -48,6 +49,7 @@ from llmpulse.store.state.sql import SqlStateStore
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY = timedelta(seconds=5)
+SLO_EVERY = timedelta(minutes=1)  # burn-rate rules' shortest window is 5 minutes
 
 
 class FileAndMemorySource(StaticSource):
@@ -130,6 +132,7 @@ class MonitorRuntime:
         stored: StoredConfigSource | None = None,
         external_url: str = "",
         enabled: bool = True,
+        slo_feed: SloAlertFeed | None = None,
     ) -> None:
         """Wire the runtime (``enabled=False``: backtests and reads only, no scheduler loop)."""
         self.events = events
@@ -145,7 +148,11 @@ class MonitorRuntime:
             examples=self.examples,
         )  # fmt: skip
         self.enabled = enabled
+        self.slo_feed = slo_feed
+        self.slo_cycles = 0
+        self.slo_failures = 0
         self._flusher: asyncio.Task[None] | None = None
+        self._slo_task: asyncio.Task[None] | None = None
 
     async def read(self, q: MetricQuery) -> MetricFrame:
         """One uncached metric query on a worker thread."""
@@ -192,25 +199,53 @@ class MonitorRuntime:
                 log.exception("alert dispatcher flush failed")
             await self.clock.sleep_until(now + FLUSH_EVERY)
 
+    async def slo_tick(self, now: datetime) -> int:
+        """Evaluate every SLO's burn-rate rules at ``now`` and hand the alerts (firing and
+        newly resolved) to the alert pipeline; return how many alerts were handed over."""
+        if self.slo_feed is None:
+            return 0
+        tick = await self.slo_feed.tick(now)
+        by_project = tick.by_project()
+        await self.dispatcher.receive_alerts(by_project, now)
+        self.slo_cycles += 1
+        return sum(len(a) for a in by_project.values())
+
+    async def _slo_loop(self) -> None:
+        while True:
+            now = self.clock.now()
+            try:
+                await self.slo_tick(now)
+            except Exception:  # one bad cycle never stops the loop
+                self.slo_failures += 1
+                log.exception("SLO burn-rate evaluation failed")
+            await self.clock.sleep_until(now + SLO_EVERY)
+
     async def start(self) -> None:
-        """Start the scheduler and the flush loop (when enabled)."""
+        """Start the scheduler, the flush loop and the SLO loop (when enabled)."""
         if not self.enabled:
             return
         await self.scheduler.start()
         self._flusher = asyncio.create_task(self._flush_loop())
+        if self.slo_feed is not None:
+            self._slo_task = asyncio.create_task(self._slo_loop())
 
     async def stop(self) -> None:
         """Stop both loops."""
         await self.scheduler.stop()
-        if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-            self._flusher = None
+        for task in (self._flusher, self._slo_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._flusher = self._slo_task = None
 
 
 def monitor_runtime(
-    settings: ServerSettings, events: EventStore, state: StateStore, clock: Clock
+    settings: ServerSettings,
+    events: EventStore,
+    state: StateStore,
+    clock: Clock,
+    slo_feed: SloAlertFeed | None = None,
 ) -> MonitorRuntime:
     """The runtime a server's settings ask for (monitors file, scheduler on or off).
 
@@ -228,4 +263,5 @@ def monitor_runtime(
         stored=StoredConfigSource(config_store_for(state)),
         external_url=f"http://{settings.host}:{settings.port}",
         enabled=settings.scheduler,
+        slo_feed=slo_feed,
     )

@@ -25,9 +25,13 @@ from llmpulse.query.cohorts import CohortService
 from llmpulse.query.segments import SegmentService
 from llmpulse.query.service import QueryService
 from llmpulse.server.access import exposure_problem
+from llmpulse.server.exposition import Exposition, IngestCollector, SloCollector
 from llmpulse.server.grpc_auth import grpc_authorizer
 from llmpulse.server.runtime import MonitorRuntime, monitor_runtime
+from llmpulse.server.runtime_metrics import RuntimeCollector
 from llmpulse.server.settings import ServerSettings
+from llmpulse.slos.feed import SloAlertFeed
+from llmpulse.slos.service import SloService
 from llmpulse.store.api import EventStore, StateStore
 from llmpulse.store.datadir import open_stores
 from llmpulse.store.state.config_store import config_store_for
@@ -53,6 +57,8 @@ class Services:
     runtime: MonitorRuntime
     config: ConfigService
     explainers: Explainers
+    slos: SloService
+    exposition: Exposition
 
     @property
     def scheduler(self) -> MonitorRuntime:
@@ -114,10 +120,15 @@ async def run_services(
             await listener.start()
             stack.push_async_callback(listener.stop)
         cohorts = CohortService(state, clock)
+        slos = SloService(events, state, clock)
+        exposition = Exposition()
+        exposition.add(SloCollector(slos))
+        exposition.add(IngestCollector(writer, ingest, budget))
         query = QueryService(events, state, data_version=lambda: writer.data_version)
         explainers = build_explainers(query, state, clock, ExplainSettings.from_env(os.environ))
         stack.push_async_callback(explainers.aclose)
-        runtime = monitor_runtime(settings, events, state, clock)
+        runtime = monitor_runtime(settings, events, state, clock, SloAlertFeed(slos))
+        exposition.add(RuntimeCollector(runtime))
         await runtime.start()
         stack.push_async_callback(runtime.stop)
         yield Services(
@@ -139,4 +150,6 @@ async def run_services(
             runtime=runtime,
             config=ConfigService(config_store_for(state), clock),
             explainers=explainers,
+            slos=slos,
+            exposition=exposition,
         )

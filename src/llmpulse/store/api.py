@@ -25,6 +25,7 @@ from llmpulse.domain.spans import Annotation, Span, SpanKind, StatusCode
 
 if TYPE_CHECKING:
     from llmpulse.store.sessions_api import SessionQuery, SessionRow, Turn, UserRow
+    from llmpulse.store.slo_api import CountQuery, Counts, SloRecord
 
 T = TypeVar("T")
 
@@ -370,6 +371,10 @@ class EventStore(Protocol):
         """One field per (key value, unit of analysis), or per span (see `UnitQuery`)."""
         ...
 
+    def good_valid(self, q: CountQuery) -> list[Counts]:
+        """Good/valid counts per bucket of every SLI in ``q``, from one grouped query."""
+        ...
+
     def sessions(self, q: SessionQuery) -> list[SessionRow]:
         """Sessions (spans sharing a ``session.id``) with turns, times and totals, sorted."""
         ...
@@ -487,6 +492,16 @@ class StateStore(Protocol):
 
     def revoke_api_key(self, key_id: str, now: datetime) -> bool:
         """Mark a key revoked; True when it existed and was active."""
+        ...
+
+    def list_slos(self, project: str | None = None) -> list[SloRecord]:
+        """Every stored SLO definition (of one project, if given), by project and name."""
+        ...
+
+    def apply_slos(
+        self, project: str, puts: Mapping[str, str], deletes: Sequence[str], now: datetime
+    ) -> None:
+        """Create or replace (name → manifest JSON) and delete SLOs in one transaction."""
         ...
 
     def close(self) -> None:

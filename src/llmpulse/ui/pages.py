@@ -44,6 +44,7 @@ from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
 from llmpulse.ui.receivers_page import build_receivers_router
 from llmpulse.ui.sessions_page import build_sessions_router
 from llmpulse.ui.silences_page import build_silences_router
+from llmpulse.ui.slos_page import build_slos_router
 from llmpulse.ui.sorting import EXPORT_FORMATS, SORT_CHOICES, export_url, sort_url
 from llmpulse.ui.templating import STATIC_PREFIX, Renderer, path_quote
 
@@ -68,6 +69,7 @@ def mount_ui(app: FastAPI, get_reader: ReaderGetter = app_query_service) -> None
     app.include_router(build_receivers_router(render))
     app.include_router(build_apply_router(render))
     app.include_router(build_explanations_router(render))
+    app.include_router(build_slos_router(render))
     app.include_router(build_router(get_reader, render))
 
 

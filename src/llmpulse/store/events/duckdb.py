@@ -85,6 +85,7 @@ from llmpulse.store.events.duckdb_open import (
     quote,
     wal_path,
 )
+from llmpulse.store.events.good_valid import compile_counts, counts_from_table
 from llmpulse.store.events.journal import (
     IngestJournal,
     JournalRestore,
@@ -96,6 +97,7 @@ from llmpulse.store.events.per_unit import UNPRICED_SQL
 from llmpulse.store.events.results import _aware, metric_frame, slice_frame
 from llmpulse.store.events.units import compile_units, unit_frame
 from llmpulse.store.sessions_api import SessionQuery, SessionRow, Turn, UserRow
+from llmpulse.store.slo_api import CountQuery, Counts
 
 log = logging.getLogger(__name__)
 _SPAN_COLS = ", ".join(SPAN_COLUMN_NAMES)
@@ -634,6 +636,13 @@ class DuckDBEventStore:
         """One field per (key value, unit of analysis), or per span (see `UnitQuery`)."""
         c = compile_units(q, DIALECT)
         return unit_frame(q, self._reader().sql(c.sql, params=c.params).to_arrow_table())
+
+    def good_valid(self, q: CountQuery) -> list[Counts]:
+        """Good/valid counts per bucket for every SLI of ``q``, in one grouped query."""
+        c = compile_counts(q, DIALECT)
+        with self._swap.shared():
+            table = self._reader().sql(c.sql, params=c.params).to_arrow_table()
+        return counts_from_table(q, table)
 
     def sessions(self, q: SessionQuery) -> list[SessionRow]:
         """Sessions with their totals (see `store.events.sessions`)."""

@@ -21,8 +21,9 @@ from llmpulse.domain.errors import FieldError, InvalidInput, Unavailable
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.keys import ApiKeyRecord, Scope
 from llmpulse.store.api import Document, Project
+from llmpulse.store.slo_api import SloRecord
 from llmpulse.store.state.migrate import upgrade_to_head
-from llmpulse.store.state.tables import api_keys, documents, projects
+from llmpulse.store.state.tables import api_keys, documents, projects, slos
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -243,6 +244,45 @@ class SqlStateStore:
                 .values(revoked_at=now)
             )
         return bool(result.rowcount)
+
+    def list_slos(self, project: str | None = None) -> list[SloRecord]:
+        """Every SLO (of one project, if given), by project and name."""
+        stmt = select(slos).order_by(slos.c.project, slos.c.name)
+        if project is not None:
+            stmt = stmt.where(slos.c.project == project)
+        with self._serial(), self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [SloRecord(r.project, r.name, r.spec, r.created_at, r.updated_at) for r in rows]
+
+    def apply_slos(
+        self, project: str, puts: Mapping[str, str], deletes: Sequence[str], now: datetime
+    ) -> None:
+        """Create or replace the SLOs in ``puts`` (name → manifest JSON) and delete those in
+        ``deletes``, in one transaction; a replaced SLO keeps its creation time."""
+        with self._serial(), self.engine.begin() as conn:
+            created = {
+                r.name: r.created_at
+                for r in conn.execute(
+                    select(slos.c.name, slos.c.created_at).where(slos.c.project == project)
+                )
+            }
+            names = sorted({*puts, *deletes})
+            if names:
+                conn.execute(delete(slos).where(slos.c.project == project, slos.c.name.in_(names)))
+            if puts:
+                conn.execute(
+                    slos.insert(),
+                    [
+                        {
+                            "project": project,
+                            "name": n,
+                            "spec": body,
+                            "created_at": created.get(n, now),
+                            "updated_at": now,
+                        }
+                        for n, body in puts.items()
+                    ],
+                )
 
     def close(self) -> None:
         """Release every pooled connection; safe to call twice."""

@@ -91,3 +91,13 @@ explanation_external_ids = Table(
     Column("value", String(500), nullable=False),
 )
 """External record ids (a case id) of each explanation record, for search."""
+slos = Table(
+    "slos",
+    metadata,
+    Column("project", String(200), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("spec", Text(), nullable=False),  # the llmpulse/v1 kind: SLO manifest, as JSON
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+"""SLO definitions (issue 11); their status is computed from the events, never stored."""

@@ -1,7 +1,7 @@
 """explanation records (hash-chained) and their external ids
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-04
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
 

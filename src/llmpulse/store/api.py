@@ -141,6 +141,9 @@ class MetricQuery:
     group_by: tuple[GroupKey, ...] = ()
     where: SpanFilter = SpanFilter()
     max_groups: int = 50
+    approximate: bool = False
+    """Quantiles may come from a pre-aggregated sketch, within 1 % of the exact value
+    (ADR 0021); counts are exact either way."""
 
 
 @dataclass(frozen=True, slots=True)

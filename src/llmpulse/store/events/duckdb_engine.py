@@ -23,8 +23,8 @@ from llmpulse.store.events.compaction import SwapLock, file_size, recover
 from llmpulse.store.events.dedupe import RetryFilter
 from llmpulse.store.events.duckdb_faults import (
     first_line,
+    insert_committed,
     insert_journalled,
-    insert_rows,
     invalidated,
     reattach,
     write_error,
@@ -175,7 +175,7 @@ class DuckDBEngine:
                 if not batch.num_rows:
                     return 0
                 if self._journal is None:
-                    insert_rows(self._con, table, batch)
+                    insert_committed(self._con, table, batch)
                 else:
                     insert_journalled(self._con, self._journal, self._journal_thread, table, batch)
             except duckdb.Error as exc:

@@ -162,6 +162,9 @@ def _bucket_start(b: int, width_s: int) -> datetime:
 
 def frame(q: MetricQuery, p: Plan, rows: list[tuple[Any, ...]]) -> MetricFrame:
     """The `MetricFrame` of the sketch rows (ordered by bucket, then bin)."""
+    # Without a bucket or bins the outer GROUP BY has only constants: one row, NULL when no
+    # span matched.
+    rows = [r for r in rows if r[2]]
     out: list[MetricRow] = []
     i = 0
     while i < len(rows):
@@ -170,7 +173,7 @@ def frame(q: MetricQuery, p: Plan, rows: list[tuple[Any, ...]]) -> MetricFrame:
             j += 1
         out.append(_row(rows[i:j], p))
         i = j
-    return MetricFrame(tuple(m.name for m in q.metrics), (), [r for r in out if r.n])
+    return MetricFrame(tuple(m.name for m in q.metrics), (), out)
 
 
 def _row(rows: list[tuple[Any, ...]], p: Plan) -> MetricRow:

@@ -33,16 +33,14 @@ def _fragmented(path: Path) -> int:
     """Streamed commits with checkpoints, then one more open and append: the last checkpoint
     leaves free blocks at the end of the file, which DuckDB cuts off but still counts."""
     store = DuckDBEventStore(path)
-    # Five commits: with the span sketch's blocks (ADR 0021) three no longer leave a free
-    # tail; the block layout is DuckDB's, so the tests check the premise first.
-    for n in range(0, 1500, 300):
+    for n in range(0, 900, 300):
         store.append_spans([make_rag_span(n + k) for k in range(300)])
         store.checkpoint()
     store.close()
     store = DuckDBEventStore(path)
-    store.append_spans([make_rag_span(1500)])
+    store.append_spans([make_rag_span(900)])
     store.close()
-    return 1501
+    return 901
 
 
 def test_a_file_whose_free_tail_blocks_were_cut_off_opens(tmp_path: Path) -> None:

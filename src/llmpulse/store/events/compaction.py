@@ -38,7 +38,6 @@ from pathlib import Path
 import duckdb
 
 from llmpulse.store.api import CompactionResult
-from llmpulse.store.events.sketch import TABLE as SKETCH
 
 __all__ = ["CompactionResult"]
 
@@ -206,9 +205,6 @@ def copy_tail(cur: duckdb.DuckDBPyConnection, source: str, marks: dict[str, int]
                 [marks[table]],
             )
             _check_counts(cur, source, table)
-        # The sketch is updated in place, not appended to: copied whole, appends being held.
-        cur.execute(f"DELETE FROM {COMPACT_CATALOG}.{SKETCH}")
-        cur.execute(f"INSERT INTO {COMPACT_CATALOG}.{SKETCH} SELECT * FROM {source}.{SKETCH}")
         cur.execute("COMMIT")
     except BaseException:
         cur.execute("ROLLBACK")

@@ -19,12 +19,13 @@ from typing import Any
 import duckdb
 
 from llmpulse.domain.errors import Unavailable
+from llmpulse.store.events import sketch
 from llmpulse.store.events.compaction import SwapLock, file_size, recover
 from llmpulse.store.events.dedupe import RetryFilter
 from llmpulse.store.events.duckdb_faults import (
     first_line,
-    insert_committed,
     insert_journalled,
+    insert_rows,
     invalidated,
     reattach,
     write_error,
@@ -98,6 +99,7 @@ class DuckDBEngine:
                 raise
             self._wal_size = file_size(wal_path(path))
         self._retries = RetryFilter(self._con)
+        sketch.build(self._con)  # in memory, from the stored spans (ADR 0021)
         self.reattaches = 0
         """Times the database was re-attached after DuckDB invalidated it (failed checkpoint)."""
         self._write_lock = threading.Lock()
@@ -175,13 +177,15 @@ class DuckDBEngine:
                 if not batch.num_rows:
                     return 0
                 if self._journal is None:
-                    insert_committed(self._con, table, batch)
+                    insert_rows(self._con, table, batch)
                 else:
                     insert_journalled(self._con, self._journal, self._journal_thread, table, batch)
             except duckdb.Error as exc:
                 failure = exc
             else:
                 self._after_commit()
+                if table == "spans":
+                    sketch.add(self._con, batch)
                 return int(batch.num_rows)
         raise self._write_failed(failure)
 

@@ -19,7 +19,6 @@ from typing import Any
 import duckdb
 
 from llmpulse.domain.errors import Unavailable
-from llmpulse.store.events import sketch
 from llmpulse.store.events.duckdb_open import CATALOG, attach
 from llmpulse.store.events.journal import ANNOTATIONS, SPANS, IngestJournal
 from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL
@@ -153,24 +152,3 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, batch: Any) -> None:
     if table == "spans":
         rel = rel.project(f"*, {METADATA_KV_SQL} AS {METADATA_KV_COLUMN}")
     rel.insert_into(table)
-    if table == "spans":  # the sketch counts what the transaction inserts (ADR 0021)
-        con.register("sketch_batch", batch)
-        try:
-            con.execute(sketch.upsert_sql("sketch_batch"))
-        finally:
-            con.unregister("sketch_batch")
-
-
-def insert_committed(con: duckdb.DuckDBPyConnection, table: str, batch: Any) -> None:
-    """`insert_rows` in a transaction of its own (the spans and their sketch counts).
-
-    Raises:
-        duckdb.Error: DuckDB could not insert or commit (nothing is stored).
-    """
-    con.begin()
-    try:
-        insert_rows(con, table, batch)
-        con.commit()
-    except BaseException:
-        _rollback(con)
-        raise

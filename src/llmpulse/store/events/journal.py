@@ -29,7 +29,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from llmpulse.store.events import sketch
 from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL
 
 log = logging.getLogger(__name__)
@@ -201,14 +200,7 @@ def _insert_missing(
     try:
         missing = f"SELECT j.* FROM journal_rows j ANTI JOIN {table} t ON j.{key} = t.{key}"
         derived = f", {METADATA_KV_SQL} AS {METADATA_KV_COLUMN}" if table == "spans" else ""
-        con.begin()
-        if table == "spans":  # their sketch counts, in the same transaction (ADR 0021)
-            con.execute(sketch.upsert_sql(f"({missing})"))
         result = con.execute(f"INSERT INTO {table} SELECT *{derived} FROM ({missing})").fetchall()
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     finally:
         con.unregister("journal_rows")
     return int(result[0][0]) if result else 0

@@ -23,11 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
+import pyarrow as pa
+
 from llmpulse.clock import from_unix_us, to_unix_us
 from llmpulse.domain.metrics import Agg, Source
 from llmpulse.store.api import MetricFrame, MetricQuery, MetricRow, SpanFilter
 
-TABLE = "span_sketch"
+TABLE = "memory.main.span_sketch"
 ALPHA = 0.01
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
 SLOT_S = 600
@@ -51,6 +54,32 @@ def upsert_sql(source: str) -> str:
         f"INSERT INTO {TABLE} SELECT {SKETCH_COLUMNS_SQL}, count(*) AS n FROM {source} "
         "GROUP BY ALL ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n"
     )
+
+
+def build(con: duckdb.DuckDBPyConnection, rows: pa.Table | None = None) -> None:
+    """Create the sketch in the connection's in-memory catalog and fill it from the stored
+    spans (or with ``rows``, a sketch exported by `export` from the same spans)."""
+    con.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    con.execute(
+        f"CREATE TABLE {TABLE} (project VARCHAR NOT NULL, slot BIGINT NOT NULL, "
+        "root BOOLEAN NOT NULL, bin INTEGER NOT NULL, n BIGINT NOT NULL, "
+        "PRIMARY KEY (project, slot, root, bin))"
+    )
+    if rows is None:
+        con.execute(upsert_sql("spans"))
+    else:
+        con.from_arrow(rows).insert_into(TABLE)
+
+
+def export(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The sketch's rows (to carry them over to a new connection, see `build`)."""
+    return con.sql(f"SELECT * FROM {TABLE}").to_arrow_table()
+
+
+def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
+    """Add the counts of a committed batch of spans (Arrow, the span columns)."""
+    sketch_batch = batch  # noqa: F841 - DuckDB's replacement scan reads it by name
+    con.execute(upsert_sql("sketch_batch"))
 
 
 def representative(b: int) -> float:

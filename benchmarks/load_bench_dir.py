@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
     spec = WorkloadSpec.for_spans(a.spans, traces_per_request=100)
-    print(load_data_dir(a.data_dir, spec, workers=a.workers), flush=True)  # noqa: T201
+    print(load_data_dir(a.data_dir, spec, workers=a.workers), flush=True)
     (a.data_dir / "base_ns").write_text(str(spec.base_ns))
 
 

@@ -50,6 +50,11 @@ log = logging.getLogger(__name__)
 DEFAULT_COMPACT_FREE_RATIO = 0.25
 # ... and the file is at least this large (a small file is not worth a rewrite).
 DEFAULT_COMPACT_MIN_BYTES = 64 * 1024 * 1024
+# Checkpoint once the ingest journal holds this much: DuckDB writes large appends straight
+# into the data file and logs only their blocks, so its log (and the automatic checkpoint
+# that empties the journal) may never grow while the journal holds every row: 17 GB after
+# 4.5M spans loaded in 50,000-span commits.
+DEFAULT_JOURNAL_MAX_BYTES = 256 * 1024 * 1024
 
 
 class DuckDBEngine:
@@ -64,6 +69,7 @@ class DuckDBEngine:
         journal: bool = True,
         compact_free_ratio: float = DEFAULT_COMPACT_FREE_RATIO,
         compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES,
+        journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
     ) -> None:
         """Open (creating if needed) the database and bring its schema up to date.
 
@@ -74,12 +80,14 @@ class DuckDBEngine:
             journal: keep the ingest journal beside a database file (see `journal`).
             compact_free_ratio: `compact_if_fragmented` compacts from this free share on.
             compact_min_bytes: ... and only files at least this large.
+            journal_max_bytes: checkpoint after a commit that leaves the journal this large.
         """
         self._path = path
         self._on_close = on_close
         self._memory_limit = memory_limit
         self._compact_free_ratio = compact_free_ratio
         self._compact_min_bytes = compact_min_bytes
+        self._journal_max_bytes = journal_max_bytes
         if path is not None:
             recover(path)  # finish or undo a compaction that a crash interrupted
         self._con, self._schema_version, recovery = connect(path, memory_limit)
@@ -196,6 +204,14 @@ class DuckDBEngine:
         wal = file_size(wal_path(self._path))
         if wal < self._wal_size:
             self._journal.reset()
+        elif self._journal.size >= self._journal_max_bytes:
+            try:
+                self._con.execute(f"CHECKPOINT {CATALOG}")
+            except duckdb.Error as exc:  # the journal stays: nothing is lost, retried later
+                log.warning("checkpoint to empty the ingest journal failed: %s", first_line(exc))
+            else:
+                self._journal.reset()
+                wal = file_size(wal_path(self._path))
         self._wal_size = wal
 
     def _write_failed(self, exc: duckdb.Error) -> Unavailable:

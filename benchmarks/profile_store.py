@@ -27,6 +27,8 @@ from sidebyside.variants import params_for
 from sidebyside.workload import WorkloadSpec
 
 P = ProjectName("rag-bench")
+# Approximate quantiles from the span sketch (ADR 0021); code before it has no such option.
+SKETCH = {"approximate": True} if "approximate" in MetricQuery.__dataclass_fields__ else {}
 
 
 def _t(ns: int) -> datetime:
@@ -47,6 +49,15 @@ def queries(store: DuckDBEventStore, spec: WorkloadSpec, k: int | None) -> dict[
         ),
         "latency_p50_p99": lambda: store.metric(
             MetricQuery(P, (q50, q99), _tr(p.latency_window), where=SpanFilter(root_only=True))
+        ),
+        "latency_p50_p99_sketch": lambda: store.metric(
+            MetricQuery(
+                P,
+                (q50, q99),
+                _tr(p.latency_window),
+                where=SpanFilter(root_only=True),
+                **SKETCH,  # type: ignore[arg-type]
+            )
         ),
         "metadata_filter_100": lambda: (
             store.metric(MetricQuery(P, (count,), _tr(p.metadata_window), where=meta)),

@@ -40,6 +40,9 @@ class LlmpulseSystem:
 
     name = "llmpulse"
     poll_interval_s = 0.25
+    approx_quantiles = True
+    """Ask for latency quantiles with ``approx=true`` (the span sketch, within 1 %, ADR 0021);
+    ``run.py --exact-quantiles`` turns it off."""
 
     def __init__(self, spec: WorkloadSpec, executable: Path | None = None) -> None:
         """Pick a port; ``executable`` defaults to ``llmpulse`` beside this interpreter."""
@@ -105,6 +108,7 @@ class LlmpulseSystem:
     def latency_quantiles(self, client: QueryClient, k: int | None = None) -> int:
         """p50 and p99 of root-span (trace) latency, as Phoenix's ``latencyMsQuantile``."""
         params = [("metric", "latency_ms:p50"), ("metric", "latency_ms:p99"), ("root_only", "true")]
+        params += [("approx", "true")] if self.approx_quantiles else []
         body = self._metrics(client, params + _window(params_for(self.spec, k).latency_window))
         return sum(v is not None for row in body["rows"] for v in row["values"].values())
 

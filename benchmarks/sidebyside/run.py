@@ -48,6 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out-dir", type=Path, default=HERE / "results")
     p.add_argument("--work-dir", type=Path, default=HERE / ".work")
     p.add_argument("--label", default="", help="suffix of the result file names")
+    p.add_argument(
+        "--exact-quantiles",
+        action="store_true",
+        help="llmpulse latency quantiles exact (default: approx=true, the 1 %% span sketch)",
+    )
     p.add_argument("--render", type=Path, help="only re-write the .md of this results JSON")
     return p.parse_args(argv)
 
@@ -127,6 +132,13 @@ def main(argv: list[str] | None = None) -> None:
     base_ns = (time.time_ns() // HOUR_NS - 24) * HOUR_NS
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     results = _start_results(args, base_ns)
+    LlmpulseSystem.approx_quantiles = not args.exact_quantiles
+    results["meta"]["notes"].append(
+        "llmpulse's latency_p50_p99 is exact (quantile_cont over the spans)"
+        if args.exact_quantiles
+        else "llmpulse's latency_p50_p99 asks approx=true: quantiles from the span sketch, "
+        "within 1 % of the exact value (ADR 0021); Phoenix's are exact"
+    )
     if not args.skip_llmpulse:
         lp = LlmpulseSystem(_spec(sizes[0], args, base_ns), args.llmpulse_bin)
         lp.prepare()

@@ -198,6 +198,22 @@ def test_sdk_get_metrics_returns_utc_buckets_when_a_bucket_is_given(
     assert df.attrs["bucket_s"] == 600
 
 
+def test_sdk_get_metrics_approx_answers_quantiles_within_one_percent_from_the_sketch(
+    client: Client, traffic: Traffic
+) -> None:
+    """ADR 0021: ``approx=true`` reads latency quantiles from the span sketch (REST and SDK)."""
+    metrics = ["latency_ms:p50", "latency_ms:p99", "count"]
+    approx = client.get_metrics(traffic.project, metrics, approx=True)
+    exact = client.get_metrics(traffic.project, metrics)
+    latency = np.array(traffic.latency_ms)
+    assert int(approx["n"].iloc[0]) == int(exact["n"].iloc[0]) == N_SPANS
+    assert approx["count"].iloc[0] == N_SPANS
+    for name, q in (("latency_ms:p50", 0.5), ("latency_ms:p99", 0.99)):
+        want = float(np.quantile(latency, q))
+        assert exact[name].iloc[0] == pytest.approx(want, abs=0.01)
+        assert abs(approx[name].iloc[0] - want) <= 0.01 * want + 0.01
+
+
 def test_sdk_get_metrics_applies_attr_and_time_filters_when_given(
     client: Client, traffic: Traffic
 ) -> None:

@@ -91,6 +91,7 @@ class AnalyticsMixin(Requester):
         bucket: str | timedelta | None = None,
         group_by: ListArg = (),
         max_groups: int | None = None,
+        approx: bool | None = None,
         **filters: Unpack[SpanFilters],
     ) -> JsonDict:
         """``GET …/metrics`` as JSON: ``{metrics, group_by, bucket_s, rows: [...]}``.
@@ -101,10 +102,12 @@ class AnalyticsMixin(Requester):
             bucket: bucket width (``"5m"``, ``"1h"``, a timedelta); None for one aggregate.
             group_by: up to two keys (``metadata.tier``, ``model``, ``version``, …).
             max_groups: most groups returned (server default 50).
+            approx: latency quantiles may come from the span sketch, within 1 % of the
+                exact value (server default: exact).
             **filters: span filters (see `SpanFilters`).
         """
         params = repeat("metric", metrics) + repeat("group_by", group_by)
-        params += _optional(bucket=_bucket(bucket), max_groups=max_groups)
+        params += _optional(bucket=_bucket(bucket), max_groups=max_groups, approx=approx)
         return self._get_project(project, "metrics", params, filters)
 
     def get_metrics(
@@ -115,9 +118,11 @@ class AnalyticsMixin(Requester):
         bucket: str | timedelta | None = None,
         group_by: ListArg = (),
         max_groups: int | None = None,
+        approx: bool | None = None,
         **filters: Unpack[SpanFilters],
     ) -> pd.DataFrame:
-        """Metric series as a DataFrame, one row per bucket and group.
+        """Metric series as a DataFrame, one row per bucket and group (``approx``: see
+        `get_metrics_raw`).
 
         Columns: ``bucket`` (UTC datetime; NaT for a window aggregate), one column per
         ``group_by`` key, ``n`` (spans), one column per metric, ``support.<metric>`` (spans
@@ -128,7 +133,13 @@ class AnalyticsMixin(Requester):
         ``df.attrs`` holds ``metrics``, ``group_by`` and ``bucket_s``.
         """
         body = self.get_metrics_raw(
-            project, metrics, bucket=bucket, group_by=group_by, max_groups=max_groups, **filters
+            project,
+            metrics,
+            bucket=bucket,
+            group_by=group_by,
+            max_groups=max_groups,
+            approx=approx,
+            **filters,
         )
         return to_frame(metric_rows(body))
 

@@ -147,6 +147,9 @@ class MetricQuery:
     bucket ``b`` then covers the sliding window of ``slide`` buckets that ends where ``b`` ends
     (monitor windows evaluated every bucket). Rows of windows that reach outside ``time`` are
     left out."""
+    approximate: bool = False
+    """Quantiles may come from a pre-aggregated sketch, within 1 % of the exact value
+    (ADR 0021); counts are exact either way."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,3 +103,25 @@ def test_journal_holds_what_was_committed_since_the_last_checkpoint(tmp_path: Pa
         assert [t.num_rows for _, t in read_journal(journal_path(db)).records] == [1]
     finally:
         store.close()
+
+
+def test_a_journal_past_its_bound_is_emptied_by_a_checkpoint(tmp_path: Path) -> None:
+    """Large appends go to the data file and leave DuckDB's log small, so its automatic
+    checkpoint never empties the journal: the store checkpoints once the journal is large."""
+    db = tmp_path / "events.duckdb"
+    bound = 64 * 1024
+    store = DuckDBEventStore(db, journal_max_bytes=bound)
+    sizes = []
+    try:
+        for i in range(0, 3000, 300):
+            store.append_spans([make_span(n) for n in range(i, i + 300)])
+            sizes.append(journal_path(db).stat().st_size)
+    finally:
+        store.close()
+    assert 0 in sizes  # emptied along the way
+    assert max(sizes) < bound + max(b - a for a, b in zip([0, *sizes], sizes, strict=False))
+    store = DuckDBEventStore(db)
+    try:
+        assert store.stats().num_spans == 3000  # every committed span is still there
+    finally:
+        store.close()

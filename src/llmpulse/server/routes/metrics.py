@@ -100,8 +100,16 @@ async def get_metrics(
     bucket: str | None = None,
     group_by: ListParam = [],  # noqa: B006
     max_groups: Annotated[int, Query(ge=1, le=1000)] = 50,
+    approx: Annotated[
+        bool,
+        Query(description="latency quantiles from the span sketch, within 1 % (ADR 0021)"),
+    ] = False,
 ) -> Response:
-    """Compute metrics over a project's spans (``cohort`` filters; ``cohort:<name>`` groups)."""
+    """Compute metrics over a project's spans (``cohort`` filters; ``cohort:<name>`` groups).
+
+    Counts come from the span sketch where they can, exactly; with ``approx=true`` so do
+    latency quantiles over the project or its root spans, within 1 % of the exact value.
+    """
     width = parse_bucket(bucket)
     q = MetricQuery(
         project=scope.project,
@@ -111,6 +119,7 @@ async def get_metrics(
         group_by=await services.cohorts.resolve_keys(scope.project, tuple(group_by)),
         where=scope.where,
         max_groups=max_groups,
+        approximate=approx,
     )
     bucket_s = int(width.total_seconds()) if width else None
     return json_response(await metric_json(services.query, q, bucket_s))

@@ -1,26 +1,15 @@
-"""`DuckDBEventStore`: the embedded event store, and the DuckDB SQL dialect.
+"""`DuckDBEventStore`: the embedded event store (the read and write API).
 
-One write connection serves the ingest writer's thread (appends are serialized by a lock);
-every reading thread gets its own cursor on the same database, because a DuckDB connection
-is not thread-safe but cursors of one database are independent and see committed data.
-An append is one INSERT from an Arrow table, hence one transaction; DuckDB writes and syncs
-its WAL at commit, so the spans are durable when `append_spans` returns.
+The engine below it (`duckdb_engine`: connections, cursors per thread, the serialized write
+path; `duckdb_compact`: backups and compaction) and the SQL dialect (`duckdb_dialect`) live in
+their own modules; this one maps the `EventStore` protocol onto compiled SQL.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-import duckdb
-
-from llmpulse.clock import SystemClock
-from llmpulse.domain.errors import Conflict, Unavailable
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.store.api import (
@@ -37,7 +26,7 @@ from llmpulse.store.api import (
     UnitFrame,
     UnitQuery,
 )
-from llmpulse.store.events import listing
+from llmpulse.store.events import listing, sketch
 from llmpulse.store.events import sessions as sessions_sql
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
@@ -46,52 +35,16 @@ from llmpulse.store.events.codec import (
     spans_to_arrow,
 )
 from llmpulse.store.events.columns import ANNOTATION_COLUMN_NAMES, SPAN_COLUMN_NAMES
-from llmpulse.store.events.compaction import (
-    COMPACT_CATALOG,
-    CompactionResult,
-    FreeSpace,
-    SwapLock,
-    compact_path,
-    copy_snapshot,
-    copy_tail,
-    file_size,
-    finish_swap,
-    free_space,
-    mark_done,
-    recover,
-    remove_leftovers,
-    take_marks,
-)
+from llmpulse.store.events.compaction import file_size
 from llmpulse.store.events.compiler import (
     add_cursor,
     compile_filters,
     encode_cursor,
 )
-from llmpulse.store.events.dedupe import RetryFilter
-from llmpulse.store.events.duckdb_faults import (
-    first_line,
-    insert_journalled,
-    insert_rows,
-    invalidated,
-    reattach,
-    write_error,
-)
-from llmpulse.store.events.duckdb_open import (
-    CATALOG,
-    DEFAULT_MEMORY_LIMIT,
-    ROW_GROUP_SIZE,
-    WalRecovery,
-    connect,
-    quote,
-    wal_path,
-)
+from llmpulse.store.events.duckdb_compact import CompactingEngine
+from llmpulse.store.events.duckdb_dialect import DIALECT, DuckDBDialect
+from llmpulse.store.events.duckdb_open import wal_path
 from llmpulse.store.events.good_valid import compile_counts, counts_from_table
-from llmpulse.store.events.journal import (
-    IngestJournal,
-    JournalRestore,
-    journal_path,
-    reconcile,
-)
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.per_unit import UNPRICED_SQL
 from llmpulse.store.events.results import _aware, metric_frame, slice_frame
@@ -99,237 +52,21 @@ from llmpulse.store.events.units import compile_units, unit_frame
 from llmpulse.store.sessions_api import SessionQuery, SessionRow, Turn, UserRow
 from llmpulse.store.slo_api import CountQuery, Counts
 
-log = logging.getLogger(__name__)
+__all__ = ["DIALECT", "DuckDBDialect", "DuckDBEventStore"]
+
 _SPAN_COLS = ", ".join(SPAN_COLUMN_NAMES)
 _ANN_COLS = ", ".join(ANNOTATION_COLUMN_NAMES)
 _NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
 _START = SPAN_COLUMN_NAMES.index("start_time")
 _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
-# Compact when at least this share of the file's blocks is free (ADR 0019): 300 commits of
-# 300 spans left 30 % free, the layout migration about half.
-DEFAULT_COMPACT_FREE_RATIO = 0.25
-# ... and the file is at least this large (a small file is not worth a rewrite).
-DEFAULT_COMPACT_MIN_BYTES = 64 * 1024 * 1024
 
 
-class DuckDBDialect:
-    """DuckDB's SQL fragments for the query compiler."""
+class DuckDBEventStore(CompactingEngine):
+    """An `EventStore` in one DuckDB file (or in memory when ``path`` is None).
 
-    name = "duckdb"
-
-    def json_string(self, column: str) -> str:
-        """JSON value at a bound path, as text."""
-        return f"json_extract_string({column}, ?)"
-
-    def contains(self, column: str) -> str:
-        """Substring test (memmem; no pattern semantics)."""
-        return f"contains({column}, ?)"
-
-    def list_contains(self, column: str) -> str:
-        """Membership in a LIST column."""
-        return f"list_contains({column}, ?)"
-
-    def ilike(self, column: str) -> str:
-        """Case-insensitive LIKE with a backslash escape."""
-        return f"{column} ILIKE ? ESCAPE '\\'"
-
-    def bucket(self, width_s: int) -> str:
-        """Epoch-aligned bucket number of ``start_time``: an integer, grouped on faster than
-        ``time_bucket``'s timestamps (hourly counts over 1M spans: 12-29 ms instead of
-        27-41 ms, paired). The offset, a whole number of buckets, keeps every instant from
-        year 1 on non-negative, so integer division floors."""
-        w = int(width_s) * 1_000_000
-        return f"((epoch_us(spans.start_time) + {_bucket_offset(w)}) // {w})"
-
-    def bucket_start(self, key: str, width_s: int) -> str:
-        """The bucket's start (UTC timestamp) from its number (see `bucket`)."""
-        w = int(width_s) * 1_000_000
-        return f"make_timestamp({key} * {w} - {_bucket_offset(w)})"
-
-    def quantile(self, expr: str, q: float) -> str:
-        """Exact quantile, linear interpolation (numpy's default)."""
-        return f"quantile_cont({expr}, {float(q)!r})"
-
-    def quantiles(self, expr: str, qs: Sequence[float]) -> str:
-        """Exact quantiles (one sort), as a list indexed from 1."""
-        return f"quantile_cont({expr}, [{', '.join(repr(float(q)) for q in qs)}])"
-
-    def number_at(self, column: str) -> str:
-        """JSON value at a bound path, as a double or NULL."""
-        return f"TRY_CAST(json_extract_string({column}, ?) AS DOUBLE)"
-
-    def document_score(self) -> str:
-        """Mean score of the retrieved documents."""
-        return (
-            "list_avg(list_transform(json_extract_string(spans.documents, '$[*].score'), "
-            "lambda x: TRY_CAST(x AS DOUBLE)))"
-        )
-
-    def sample(self, rows: int, seed: int) -> str:
-        """Reservoir sample, repeatable."""
-        return f"USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})"
-
-
-DIALECT = DuckDBDialect()
-# Microseconds from 0001-01-01 to 1970-01-01: instants the store can hold are not earlier.
-_YEAR_ONE_US = 62_135_596_800_000_000
-
-
-def _bucket_offset(width_us: int) -> int:
-    return -(-_YEAR_ONE_US // width_us) * width_us
-
-
-class DuckDBEventStore:
-    """An `EventStore` in one DuckDB file (or in memory when ``path`` is None)."""
-
-    def __init__(
-        self,
-        path: Path | None,
-        *,
-        on_close: Callable[[], None] | None = None,
-        memory_limit: str = DEFAULT_MEMORY_LIMIT,
-        journal: bool = True,
-        compact_free_ratio: float = DEFAULT_COMPACT_FREE_RATIO,
-        compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES,
-    ) -> None:
-        """Open (creating if needed) the database and bring its schema up to date.
-
-        Args:
-            path: the database file; None keeps everything in memory (tests).
-            on_close: called once after the engine is closed (releases a data-dir lock).
-            memory_limit: DuckDB's buffer pool bound.
-            journal: keep the ingest journal beside a database file (see `journal`).
-            compact_free_ratio: `compact_if_fragmented` compacts from this free share on.
-            compact_min_bytes: ... and only files at least this large.
-        """
-        self._path = path
-        self._on_close = on_close
-        self._memory_limit = memory_limit
-        self._compact_free_ratio = compact_free_ratio
-        self._compact_min_bytes = compact_min_bytes
-        if path is not None:
-            recover(path)  # finish or undo a compaction that a crash interrupted
-        self._con, self._schema_version, recovery = connect(path, memory_limit)
-        self.wal_recovery: WalRecovery | None = recovery
-        """What replaying a damaged write-ahead log at open recovered and lost (None: intact)."""
-        self.journal_restore: JournalRestore | None = None
-        """What the ingest journal put back at open (None: it was empty or is off)."""
-        self._journal: IngestJournal | None = None
-        self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix="llmpulse-journal")
-        self._wal_size = 0
-        if path is not None and journal:
-            try:
-                self.journal_restore = reconcile(self._con, path)
-                self._journal = IngestJournal(journal_path(path))
-            except BaseException:
-                self._con.close()
-                raise
-            self._wal_size = file_size(wal_path(path))
-        self._retries = RetryFilter(self._con)
-        self.reattaches = 0
-        """Times the database was re-attached after DuckDB invalidated it (failed checkpoint)."""
-        self._write_lock = threading.Lock()
-        self._swap = SwapLock()
-        self._generation = 0
-        self._compacting = threading.Lock()
-        self._compact_cursor: duckdb.DuckDBPyConnection | None = None
-        self._compact_thread: threading.Thread | None = None
-        self._local = threading.local()
-        self._cursors: list[duckdb.DuckDBPyConnection] = []
-        self._closed = False
-
-    # -- connections -------------------------------------------------------------------
-
-    def _reader(self) -> duckdb.DuckDBPyConnection:
-        if self._closed:
-            raise Unavailable("event store is closed")
-        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
-        if cur is None or getattr(self._local, "generation", -1) != self._generation:
-            # Under the write lock: `cursor()` must not run while an insert uses `_con`.
-            with self._write_lock:
-                if self._closed:
-                    raise Unavailable("event store is closed")
-                cur = self._con.cursor()
-                cur.execute(f"USE {CATALOG}")  # a cursor starts in the empty in-memory catalog
-                self._cursors.append(cur)
-            self._local.cursor = cur
-            self._local.generation = self._generation
-        return cur
-
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        # The swap lock keeps a compaction from replacing the file under a running query.
-        with self._swap.shared():
-            try:
-                rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
-            except duckdb.Error as exc:
-                if not invalidated(exc):
-                    raise
-                self._reattach(exc)  # a checkpoint failed (disk full): re-attach, ask again
-                rows = self._reader().execute(sql, list(params)).fetchall()
-        return rows
-
-    def _reattach(self, cause: BaseException) -> None:
-        """Re-attach the file after DuckDB invalidated it (see `duckdb_faults.reattach`);
-        reads work at once and writes as soon as the disk has room again (no restart).
-
-        Raises:
-            Unavailable: the file cannot be attached again (yet).
-        """
-        with self._write_lock:
-            if self._closed:
-                raise Unavailable("event store is closed")
-            if not reattach(self._con, self._path):
-                return
-            log.warning("event store was invalidated (%s); re-attached it", first_line(cause))
-            for cur in self._cursors:
-                cur.close()
-            self._cursors.clear()
-            self._generation += 1
-            self.reattaches += 1
-
-    def _insert(self, table: str, columns: tuple[str, ...], batch: Any) -> int:
-        """Append ``batch`` to ``table``; spans already stored are skipped. Returns the rows
-        written."""
-        if tuple(batch.column_names) != columns:
-            raise ValueError(f"{table} batch columns {batch.column_names} are not {columns}")
-        with self._write_lock:
-            if self._closed:
-                raise Unavailable("event store is closed")
-            # `insert_rows` appends the derived span columns; the journal, when on, holds
-            # each batch before DuckDB commits it (ADR 0018).
-            try:
-                if table == "spans":
-                    batch = self._retries.new_spans(self._con, batch)  # a retry is stored once
-                if not batch.num_rows:
-                    return 0
-                if self._journal is None:
-                    insert_rows(self._con, table, batch)
-                else:
-                    insert_journalled(self._con, self._journal, self._journal_thread, table, batch)
-            except duckdb.Error as exc:
-                failure = exc
-            else:
-                self._after_commit()
-                return int(batch.num_rows)
-        raise self._write_failed(failure)
-
-    def _after_commit(self) -> None:
-        """Empty the journal when DuckDB's automatic checkpoint emptied its log."""
-        if self._journal is None or self._path is None:
-            return
-        wal = file_size(wal_path(self._path))
-        if wal < self._wal_size:
-            self._journal.reset()
-        self._wal_size = wal
-
-    def _write_failed(self, exc: duckdb.Error) -> Unavailable:
-        """The error for a failed write; re-attaches first when DuckDB invalidated the file."""
-        if invalidated(exc):
-            try:
-                self._reattach(exc)
-            except Unavailable as again:
-                log.warning("%s", again.detail)
-        return write_error(exc)
+    Opening, the write path and closing are `DuckDBEngine`'s; backups and compaction
+    `CompactingEngine`'s.
+    """
 
     # -- writes ------------------------------------------------------------------------
 
@@ -429,196 +166,12 @@ class DuckDBEventStore:
         )
         return [row_to_annotation(r) for r in rows]
 
-    def backup_to(self, target: Path) -> int:
-        """Copy the database to a new file ``target`` as of one snapshot; returns its spans.
-
-        ``COPY FROM DATABASE`` runs in one read transaction on a reader cursor, so the copy
-        is consistent while ingest keeps committing (MVCC): nothing waits for it.
-        """
-        with self._swap.shared():  # a compaction does not swap the file out under the copy
-            cur = self._reader()
-            cur.execute(f"ATTACH '{quote(str(target))}' AS backup_target (ROW_GROUP_SIZE 16384)")
-            try:
-                cur.execute(f"COPY FROM DATABASE {CATALOG} TO backup_target")
-                (n,) = cur.execute("SELECT count(*) FROM backup_target.spans").fetchall()[0]
-                cur.execute("CHECKPOINT backup_target")
-            finally:
-                cur.execute("DETACH backup_target")
-        return int(n)
-
-    def warnings(self) -> list[str]:
-        """The damaged-log report of this open, and re-attaches after invalidation."""
-        notes = [self.wal_recovery.message()] if self.wal_recovery else []
-        if self.journal_restore is not None:
-            notes.extend(self.journal_restore.messages())
-        if self.reattaches:
-            notes.append(
-                f"the event store was re-attached {self.reattaches} time(s) after DuckDB "
-                "invalidated it (a checkpoint failed, e.g. on a full disk)"
-            )
-        return notes
-
-    def checkpoint(self) -> None:
-        """Write the WAL's rows into the compressed file (DuckDB CHECKPOINT)."""
-        with self._write_lock:
-            if self._closed:
-                raise Unavailable("event store is closed")
-            try:
-                self._con.execute(f"CHECKPOINT {CATALOG}")
-            except duckdb.Error as exc:
-                failure = exc
-            else:
-                if self._journal is not None:
-                    self._journal.reset()  # the data file holds every committed row now
-                self._after_commit()
-                return
-        raise self._write_failed(failure)
-
-    # -- compaction (ADR 0019) ---------------------------------------------------------
-
-    def free_space(self) -> FreeSpace:
-        """Block counts and size of the database file."""
-        with self._swap.shared():
-            cur = self._reader()
-            return free_space(cur, CATALOG, self._path) if self._path else FreeSpace(0, 0, 0)
-
-    def compact(self) -> CompactionResult | None:
-        """Rewrite the database into a new file without free blocks and swap it in.
-
-        Appends and queries go on during the copy; they wait only while the rows appended
-        meanwhile are copied and the files are swapped. None for an in-memory store.
-
-        Raises:
-            Conflict: a compaction is already running.
-        """
-        if self._path is None:
-            return None
-        if not self._compacting.acquire(blocking=False):
-            raise Conflict("a compaction of the event store is already running")
-        try:
-            return self._compact(self._path)
-        finally:
-            self._compacting.release()
-
-    def compact_if_fragmented(self) -> bool:
-        """Start a background compaction if the free share of the file passes the threshold.
-
-        Returns:
-            True when a compaction was started.
-        """
-        if self._path is None or self._closed:
-            return False
-        space = self.free_space()
-        if space.bytes_on_disk < self._compact_min_bytes:
-            return False
-        if space.free_ratio < self._compact_free_ratio:
-            return False
-        if not self._compacting.acquire(blocking=False):
-            return False
-        log.info(
-            "compacting the event store: %.0f %% of its blocks are free", space.free_ratio * 100
-        )
-        self._compact_thread = threading.Thread(
-            target=self._compact_in_background, name="llmpulse-compact", daemon=True
-        )
-        self._compact_thread.start()
-        return True
-
-    def _compact_in_background(self) -> None:
-        try:
-            if self._path is not None:
-                done = self._compact(self._path)
-                log.info(
-                    "event store compacted: %d -> %d bytes", done.bytes_before, done.bytes_after
-                )
-        except Exception:
-            if not self._closed:
-                log.exception("event store compaction failed")
-        finally:
-            self._compacting.release()
-
-    def _compact(self, path: Path) -> CompactionResult:
-        target = compact_path(path)
-        remove_leftovers(path)
-        bytes_before = file_size(path) + file_size(wal_path(path))
-        schema, _, _ = connect(target, self._memory_limit)  # the migrations make the schema
-        schema.close()
-        with self._write_lock:
-            if self._closed:
-                raise Unavailable("event store is closed")
-            self._con.execute(
-                f"ATTACH '{quote(str(target))}' AS {COMPACT_CATALOG} "
-                f"(ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
-            )
-            cur = self._compact_cursor = self._con.cursor()
-            marks = take_marks(cur, CATALOG)  # no append is in flight: a clean snapshot
-        try:
-            copy_snapshot(cur, CATALOG, marks)
-            with self._write_lock:  # catch up with the rows appended meanwhile
-                first, marks = marks, take_marks(cur, CATALOG)
-                self._con.execute(f"CHECKPOINT {CATALOG}")  # a short log for the swap
-                if self._journal is not None:
-                    self._journal.reset()  # the data file holds every committed row now
-                self._after_commit()
-            copy_snapshot(cur, CATALOG, marks, after=first)
-            with self._swap.exclusive(), self._write_lock:
-                paused_at = SystemClock().monotonic_s()
-                if self._closed:
-                    raise Unavailable("event store is closed")
-                tail = copy_tail(cur, CATALOG, marks)
-                (num_spans,) = cur.execute(f"SELECT count(*) FROM {CATALOG}.spans").fetchall()[0]
-                cur.execute(f"CHECKPOINT {COMPACT_CATALOG}")
-                self._con.execute(f"DETACH {COMPACT_CATALOG}")
-                mark_done(path)
-                self._swap_in(path)
-                pause_s = SystemClock().monotonic_s() - paused_at
-        except BaseException:
-            self._abandon_compaction(cur, path)
-            raise
-        return CompactionResult(bytes_before, file_size(path), int(num_spans), tail, pause_s)
-
-    def _swap_in(self, path: Path) -> None:
-        """Close the old database, put the new one in its place and reopen (locks held)."""
-        # Every row of the old database is in the new file: detach it without a checkpoint.
-        con = self._con
-        self._con = duckdb.connect(":memory:")  # closed by `_close_engine` in its place
-        self._close_engine()
-        con.execute("SET checkpoint_on_detach = 'DISABLED'")
-        con.execute(f"USE memory; DETACH {CATALOG}")
-        con.close()
-        try:
-            finish_swap(path)
-        finally:
-            recover(path)  # roll a half-finished swap forward (the marker is written)
-            self._con, self._schema_version, _ = connect(path, self._memory_limit)
-            self._generation += 1
-            self._retries = RetryFilter(self._con)  # it reads through the new connection
-        # The new file holds every committed row and has no log: the journal starts empty.
-        self._wal_size = file_size(wal_path(path))
-        if self._journal is not None:
-            self._journal.reset()
-
-    def _abandon_compaction(self, cur: duckdb.DuckDBPyConnection, path: Path) -> None:
-        with self._write_lock:
-            if not self._closed:
-                for sql in ("ROLLBACK", f"DETACH DATABASE IF EXISTS {COMPACT_CATALOG}"):
-                    with contextlib.suppress(duckdb.Error):
-                        (cur if sql == "ROLLBACK" else self._con).execute(sql)
-            self._compact_cursor = None
-        remove_leftovers(path)
-
-    def _close_engine(self) -> None:
-        if self._compact_cursor is not None:
-            self._compact_cursor.close()
-            self._compact_cursor = None
-        for cur in self._cursors:
-            cur.close()
-        self._cursors.clear()
-        self._con.close()
-
     def metric(self, q: MetricQuery) -> MetricFrame:
         """Metrics per (bucket, group); see `MetricQuery`."""
-        c = compile_metric(q, DIALECT)
+        c = compile_metric(q, DIALECT)  # checks the query whichever way it is answered
+        p = sketch.plan(q)
+        if p is not None:  # counts, approximate latency quantiles: pre-aggregated (ADR 0021)
+            return sketch.frame(q, p, self._query(p.sql, p.params))
         rows = self._query(c.sql, c.params)
         return metric_frame(q, rows)
 
@@ -702,28 +255,6 @@ class DuckDBEventStore:
                 "wal_lost_bytes": r.lost_bytes if (r := self.wal_recovery) else 0,
             },
         )
-
-    def close(self) -> None:
-        """Stop a running compaction, checkpoint, close every cursor and the engine; safe to
-        call twice."""
-        with self._write_lock:
-            if self._closed:
-                return
-            self._closed = True
-            if self._compact_cursor is not None:
-                self._compact_cursor.interrupt()
-        thread = self._compact_thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-        with self._write_lock:
-            self._close_engine()
-            if self._journal is not None and self._path is not None:
-                if not file_size(wal_path(self._path)):
-                    self._journal.reset()  # closing checkpointed: the file holds it all
-                self._journal.close()
-            self._journal_thread.shutdown()
-        if self._on_close is not None:
-            self._on_close()
 
 
 def _unique_spans(rows: list[tuple[Any, ...]]) -> list[Span]:

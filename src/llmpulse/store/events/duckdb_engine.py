@@ -1,0 +1,283 @@
+"""`DuckDBEngine`: the connections, locks and write path under `DuckDBEventStore`.
+
+One write connection serves the ingest writer's thread (appends are serialized by a lock);
+every reading thread gets its own cursor on the same database, because a DuckDB connection
+is not thread-safe but cursors of one database are independent and see committed data.
+An append is one INSERT from an Arrow table, hence one transaction; DuckDB writes and syncs
+its WAL at commit, so the spans are durable when `_insert` returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from llmpulse.domain.errors import Unavailable
+from llmpulse.store.events import sketch
+from llmpulse.store.events.compaction import SwapLock, file_size, recover
+from llmpulse.store.events.dedupe import RetryFilter
+from llmpulse.store.events.duckdb_faults import (
+    first_line,
+    insert_journalled,
+    insert_rows,
+    invalidated,
+    reattach,
+    write_error,
+)
+from llmpulse.store.events.duckdb_open import (
+    CATALOG,
+    DEFAULT_MEMORY_LIMIT,
+    WalRecovery,
+    connect,
+    wal_path,
+)
+from llmpulse.store.events.journal import (
+    IngestJournal,
+    JournalRestore,
+    journal_path,
+    reconcile,
+)
+
+log = logging.getLogger(__name__)
+# Compact when at least this share of the file's blocks is free (ADR 0019): 300 commits of
+# 300 spans left 30 % free, the layout migration about half.
+DEFAULT_COMPACT_FREE_RATIO = 0.25
+# ... and the file is at least this large (a small file is not worth a rewrite).
+DEFAULT_COMPACT_MIN_BYTES = 64 * 1024 * 1024
+# Checkpoint once the ingest journal holds this much: DuckDB writes large appends straight
+# into the data file and logs only their blocks, so its log (and the automatic checkpoint
+# that empties the journal) may never grow while the journal holds every row: 17 GB after
+# 4.5M spans loaded in 50,000-span commits.
+DEFAULT_JOURNAL_MAX_BYTES = 256 * 1024 * 1024
+
+
+class DuckDBEngine:
+    """One DuckDB database (file or memory): cursors per thread, serialized appends."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        on_close: Callable[[], None] | None = None,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        journal: bool = True,
+        compact_free_ratio: float = DEFAULT_COMPACT_FREE_RATIO,
+        compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES,
+        journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
+    ) -> None:
+        """Open (creating if needed) the database and bring its schema up to date.
+
+        Args:
+            path: the database file; None keeps everything in memory (tests).
+            on_close: called once after the engine is closed (releases a data-dir lock).
+            memory_limit: DuckDB's buffer pool bound.
+            journal: keep the ingest journal beside a database file (see `journal`).
+            compact_free_ratio: `compact_if_fragmented` compacts from this free share on.
+            compact_min_bytes: ... and only files at least this large.
+            journal_max_bytes: checkpoint after a commit that leaves the journal this large.
+        """
+        self._path = path
+        self._on_close = on_close
+        self._memory_limit = memory_limit
+        self._compact_free_ratio = compact_free_ratio
+        self._compact_min_bytes = compact_min_bytes
+        self._journal_max_bytes = journal_max_bytes
+        if path is not None:
+            recover(path)  # finish or undo a compaction that a crash interrupted
+        self._con, self._schema_version, recovery = connect(path, memory_limit)
+        self.wal_recovery: WalRecovery | None = recovery
+        """What replaying a damaged write-ahead log at open recovered and lost (None: intact)."""
+        self.journal_restore: JournalRestore | None = None
+        """What the ingest journal put back at open (None: it was empty or is off)."""
+        self._journal: IngestJournal | None = None
+        self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix="llmpulse-journal")
+        self._wal_size = 0
+        if path is not None and journal:
+            try:
+                self.journal_restore = reconcile(self._con, path)
+                self._journal = IngestJournal(journal_path(path))
+            except BaseException:
+                self._con.close()
+                raise
+            self._wal_size = file_size(wal_path(path))
+        self._retries = RetryFilter(self._con)
+        sketch.build(self._con)  # in memory, from the stored spans (ADR 0021)
+        self.reattaches = 0
+        """Times the database was re-attached after DuckDB invalidated it (failed checkpoint)."""
+        self._write_lock = threading.Lock()
+        self._swap = SwapLock()
+        self._generation = 0
+        self._compacting = threading.Lock()
+        self._compact_cursor: duckdb.DuckDBPyConnection | None = None
+        self._compact_thread: threading.Thread | None = None
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._closed = False
+
+    # -- connections -------------------------------------------------------------------
+
+    def _reader(self) -> duckdb.DuckDBPyConnection:
+        if self._closed:
+            raise Unavailable("event store is closed")
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cur is None or getattr(self._local, "generation", -1) != self._generation:
+            # Under the write lock: `cursor()` must not run while an insert uses `_con`.
+            with self._write_lock:
+                if self._closed:
+                    raise Unavailable("event store is closed")
+                cur = self._con.cursor()
+                cur.execute(f"USE {CATALOG}")  # a cursor starts in the empty in-memory catalog
+                self._cursors.append(cur)
+            self._local.cursor = cur
+            self._local.generation = self._generation
+        return cur
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        # The swap lock keeps a compaction from replacing the file under a running query.
+        with self._swap.shared():
+            try:
+                rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
+            except duckdb.Error as exc:
+                if not invalidated(exc):
+                    raise
+                self._reattach(exc)  # a checkpoint failed (disk full): re-attach, ask again
+                rows = self._reader().execute(sql, list(params)).fetchall()
+        return rows
+
+    def _reattach(self, cause: BaseException) -> None:
+        """Re-attach the file after DuckDB invalidated it (see `duckdb_faults.reattach`);
+        reads work at once and writes as soon as the disk has room again (no restart).
+
+        Raises:
+            Unavailable: the file cannot be attached again (yet).
+        """
+        with self._write_lock:
+            if self._closed:
+                raise Unavailable("event store is closed")
+            if not reattach(self._con, self._path):
+                return
+            log.warning("event store was invalidated (%s); re-attached it", first_line(cause))
+            for cur in self._cursors:
+                cur.close()
+            self._cursors.clear()
+            self._generation += 1
+            self.reattaches += 1
+
+    def _insert(self, table: str, columns: tuple[str, ...], batch: Any) -> int:
+        """Append ``batch`` to ``table``; spans already stored are skipped. Returns the rows
+        written."""
+        if tuple(batch.column_names) != columns:
+            raise ValueError(f"{table} batch columns {batch.column_names} are not {columns}")
+        with self._write_lock:
+            if self._closed:
+                raise Unavailable("event store is closed")
+            # `insert_rows` appends the derived span columns; the journal, when on, holds
+            # each batch before DuckDB commits it (ADR 0018).
+            try:
+                if table == "spans":
+                    batch = self._retries.new_spans(self._con, batch)  # a retry is stored once
+                if not batch.num_rows:
+                    return 0
+                if self._journal is None:
+                    insert_rows(self._con, table, batch)
+                else:
+                    insert_journalled(self._con, self._journal, self._journal_thread, table, batch)
+            except duckdb.Error as exc:
+                failure = exc
+            else:
+                self._after_commit()
+                if table == "spans":
+                    sketch.add(self._con, batch)
+                return int(batch.num_rows)
+        raise self._write_failed(failure)
+
+    def _after_commit(self) -> None:
+        """Empty the journal when DuckDB's automatic checkpoint emptied its log."""
+        if self._journal is None or self._path is None:
+            return
+        wal = file_size(wal_path(self._path))
+        if wal < self._wal_size:
+            self._journal.reset()
+        elif self._journal.size >= self._journal_max_bytes:
+            try:
+                self._con.execute(f"CHECKPOINT {CATALOG}")
+            except duckdb.Error as exc:  # the journal stays: nothing is lost, retried later
+                log.warning("checkpoint to empty the ingest journal failed: %s", first_line(exc))
+            else:
+                self._journal.reset()
+                wal = file_size(wal_path(self._path))
+        self._wal_size = wal
+
+    def _write_failed(self, exc: duckdb.Error) -> Unavailable:
+        """The error for a failed write; re-attaches first when DuckDB invalidated the file."""
+        if invalidated(exc):
+            try:
+                self._reattach(exc)
+            except Unavailable as again:
+                log.warning("%s", again.detail)
+        return write_error(exc)
+
+    def warnings(self) -> list[str]:
+        """The damaged-log report of this open, and re-attaches after invalidation."""
+        notes = [self.wal_recovery.message()] if self.wal_recovery else []
+        if self.journal_restore is not None:
+            notes.extend(self.journal_restore.messages())
+        if self.reattaches:
+            notes.append(
+                f"the event store was re-attached {self.reattaches} time(s) after DuckDB "
+                "invalidated it (a checkpoint failed, e.g. on a full disk)"
+            )
+        return notes
+
+    def checkpoint(self) -> None:
+        """Write the WAL's rows into the compressed file (DuckDB CHECKPOINT)."""
+        with self._write_lock:
+            if self._closed:
+                raise Unavailable("event store is closed")
+            try:
+                self._con.execute(f"CHECKPOINT {CATALOG}")
+            except duckdb.Error as exc:
+                failure = exc
+            else:
+                if self._journal is not None:
+                    self._journal.reset()  # the data file holds every committed row now
+                self._after_commit()
+                return
+        raise self._write_failed(failure)
+
+    def _close_engine(self) -> None:
+        if self._compact_cursor is not None:
+            self._compact_cursor.close()
+            self._compact_cursor = None
+        for cur in self._cursors:
+            cur.close()
+        self._cursors.clear()
+        self._con.close()
+
+    def close(self) -> None:
+        """Stop a running compaction, checkpoint, close every cursor and the engine; safe to
+        call twice."""
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._compact_cursor is not None:
+                self._compact_cursor.interrupt()
+        thread = self._compact_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        with self._write_lock:
+            self._close_engine()
+            if self._journal is not None and self._path is not None:
+                if not file_size(wal_path(self._path)):
+                    self._journal.reset()  # closing checkpointed: the file holds it all
+                self._journal.close()
+            self._journal_thread.shutdown()
+        if self._on_close is not None:
+            self._on_close()

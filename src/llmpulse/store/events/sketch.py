@@ -1,0 +1,233 @@
+"""Pre-aggregated span counts per 10-minute slot and latency bin (ADR 0021).
+
+``span_sketch`` holds, per (project, slot, root or not, latency bin), how many spans started
+in that slot. The bins are DDSketch's logarithmic mapping with relative accuracy
+``ALPHA`` = a = 1 %: bin ``i`` holds latencies in ``(g^(i-1), g^i]``, ``g = (1+a)/(1-a)``,
+its representative ``2g^i/(g+1)`` is within ``a`` of every value in it (zero and negative
+latencies share one bin valued 0). The store adds a batch's counts in the transaction that
+inserts the batch (`upsert_sql`), so the sketch holds exactly the committed spans.
+
+A metric query of span counts, and (when asked for approximately) of latency quantiles,
+over the whole project or its root spans, unbucketed or in buckets of whole slots, is then
+answered from the slots that lie wholly inside its time range plus the spans of the two
+partial slots at its edges, counted into the same bins (`plan`): counts are exact, and a
+quantile interpolates between the representatives of the two order statistics that
+``quantile_cont`` interpolates between, so it is within ``a`` of the exact answer.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from llmpulse.clock import from_unix_us, to_unix_us
+from llmpulse.domain.metrics import Agg, Source
+from llmpulse.store.api import MetricFrame, MetricQuery, MetricRow, SpanFilter
+
+TABLE = "memory.main.span_sketch"
+ALPHA = 0.01
+GAMMA = (1 + ALPHA) / (1 - ALPHA)
+SLOT_S = 600
+_SLOT_US = SLOT_S * 1_000_000
+# Microseconds from 0001-01-01 to 1970-01-01, a whole number of slots: every instant the
+# store can hold gives a non-negative dividend, so integer division floors.
+_OFFSET_US = 62_135_596_800_000_000
+ZERO_BIN = -1_000_000
+SLOT_SQL = f"((epoch_us(start_time) + {_OFFSET_US}) // {_SLOT_US})"
+BIN_SQL = (
+    f"CASE WHEN latency_ms > 0 THEN CAST(ceil(ln(latency_ms) / {math.log(GAMMA)!r}) AS INTEGER) "
+    f"ELSE {ZERO_BIN} END"
+)
+ROOT_SQL = "(parent_span_id IS NULL)"
+SKETCH_COLUMNS_SQL = f"project, {SLOT_SQL} AS slot, {ROOT_SQL} AS root, {BIN_SQL} AS bin"
+
+
+def upsert_sql(source: str) -> str:
+    """SQL adding the counts of the spans in relation ``source`` to the sketch."""
+    return (
+        f"INSERT INTO {TABLE} SELECT {SKETCH_COLUMNS_SQL}, count(*) AS n FROM {source} "
+        "GROUP BY ALL ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n"
+    )
+
+
+def build(con: duckdb.DuckDBPyConnection, rows: pa.Table | None = None) -> None:
+    """Create the sketch in the connection's in-memory catalog and fill it from the stored
+    spans (or with ``rows``, a sketch exported by `export` from the same spans)."""
+    con.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    con.execute(
+        f"CREATE TABLE {TABLE} (project VARCHAR NOT NULL, slot BIGINT NOT NULL, "
+        "root BOOLEAN NOT NULL, bin INTEGER NOT NULL, n BIGINT NOT NULL, "
+        "PRIMARY KEY (project, slot, root, bin))"
+    )
+    if rows is None:
+        con.execute(upsert_sql("spans"))
+    else:
+        con.from_arrow(rows).insert_into(TABLE)
+
+
+def export(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The sketch's rows (to carry them over to a new connection, see `build`)."""
+    return con.sql(f"SELECT * FROM {TABLE}").to_arrow_table()
+
+
+def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
+    """Add the counts of a committed batch of spans (Arrow, the span columns)."""
+    sketch_batch = batch  # noqa: F841 - DuckDB's replacement scan reads it by name
+    con.execute(upsert_sql("sketch_batch"))
+
+
+def representative(b: int) -> float:
+    """The value that stands for every latency in bin ``b``."""
+    return 0.0 if b == ZERO_BIN else 2 * GAMMA**b / (GAMMA + 1)
+
+
+def _slot(t: datetime) -> int:
+    return (to_unix_us(t) + _OFFSET_US) // _SLOT_US
+
+
+def _slot_start(s: int) -> datetime:
+    return from_unix_us(s * _SLOT_US - _OFFSET_US).replace(tzinfo=None)
+
+
+def _naive(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The SQL of a sketch answer: rows ``bucket number, bin, n`` (bin NULL for counts)."""
+
+    sql: str
+    params: list[object]
+    bucket_s: int | None
+    quantiles: tuple[float | None, ...]
+
+
+def _answerable(q: MetricQuery) -> bool:
+    if q.slide != 1 or q.group_by or q.where not in (SpanFilter(), SpanFilter(root_only=True)):
+        return False
+    if q.bucket is not None and q.bucket.total_seconds() % SLOT_S:
+        return False
+    for m in q.metrics:
+        if m.field.source is Source.COUNT and m.agg is Agg.COUNT:
+            continue
+        exact_only = not q.approximate or m.quantile is None
+        if exact_only or m.field.source is not Source.COLUMN or m.field.column != "latency_ms":
+            return False
+    return True
+
+
+def plan(q: MetricQuery) -> Plan | None:
+    """The sketch query answering ``q``, or None when only the spans can (see module)."""
+    if not _answerable(q):
+        return None
+    start, end = q.time.start, q.time.end
+    lo = None if start is None else -(-(to_unix_us(start) + _OFFSET_US) // _SLOT_US)
+    hi = None if end is None else _slot(end)
+    if lo is not None and hi is not None and hi < lo:
+        lo = hi = None  # inside one slot: no whole slot, the spans answer
+        whole, edges = "FALSE", ["start_time >= ? AND start_time < ?"]
+        edge_params: list[object] = [_naive(start), _naive(end)]  # type: ignore[arg-type]
+    else:
+        whole, edges, edge_params = _ranges(q, lo, hi)
+    root = " AND root" if q.where.root_only else ""
+    span_root = f" AND {ROOT_SQL}" if q.where.root_only else ""
+    width = int(q.bucket.total_seconds()) if q.bucket is not None else None
+    bucket = "NULL" if width is None else _bucket_of_slot(width)
+    needs_bins = any(m.quantile is not None for m in q.metrics)
+    bin_col = "bin" if needs_bins else "NULL"
+    edge_sql = " OR ".join(f"({e})" for e in edges) or "FALSE"
+    sql = (
+        f"SELECT {bucket} AS b, {bin_col} AS bin, sum(n)::BIGINT AS n FROM ("
+        f"SELECT slot, bin, n FROM {TABLE} WHERE project = ?{root} AND {whole} "
+        f"UNION ALL SELECT {SLOT_SQL} AS slot, {BIN_SQL} AS bin, count(*) AS n FROM spans "
+        f"WHERE project = ?{span_root} AND ({edge_sql}) GROUP BY ALL"
+        ") GROUP BY ALL ORDER BY b, bin"
+    )
+    params: list[object] = [q.project, *([] if whole == "FALSE" else _whole_params(lo, hi))]
+    params += [q.project, *edge_params]
+    return Plan(sql, params, width, tuple(m.quantile for m in q.metrics))
+
+
+def _ranges(q: MetricQuery, lo: int | None, hi: int | None) -> tuple[str, list[str], list[object]]:
+    """Whole-slot condition of the sketch, and the edge ranges the spans answer."""
+    conds = []
+    if lo is not None:
+        conds.append("slot >= ?")
+    if hi is not None:
+        conds.append("slot < ?")
+    edges: list[str] = []
+    params: list[object] = []
+    if q.time.start is not None and lo is not None:
+        edges.append("start_time >= ? AND start_time < ?")
+        params += [_naive(q.time.start), _slot_start(lo)]
+    if q.time.end is not None and hi is not None:
+        edges.append("start_time >= ? AND start_time < ?")
+        params += [_slot_start(hi), _naive(q.time.end)]
+    return " AND ".join(conds) or "TRUE", edges, params
+
+
+def _whole_params(lo: int | None, hi: int | None) -> list[object]:
+    return [s for s in (lo, hi) if s is not None]
+
+
+def _bucket_of_slot(width_s: int) -> str:
+    """Epoch-aligned bucket number of a slot's start (`DuckDBDialect.bucket`'s numbering)."""
+    w = width_s * 1_000_000
+    off = -(-_OFFSET_US // w) * w
+    return f"((slot * {_SLOT_US} - {_OFFSET_US} + {off}) // {w})"
+
+
+def _bucket_start(b: int, width_s: int) -> datetime:
+    w = width_s * 1_000_000
+    return from_unix_us(b * w - -(-_OFFSET_US // w) * w)
+
+
+def frame(q: MetricQuery, p: Plan, rows: list[tuple[Any, ...]]) -> MetricFrame:
+    """The `MetricFrame` of the sketch rows (ordered by bucket, then bin)."""
+    # Without a bucket or bins the outer GROUP BY has only constants: one row, NULL when no
+    # span matched.
+    rows = [r for r in rows if r[2]]
+    out: list[MetricRow] = []
+    i = 0
+    while i < len(rows):
+        j = i
+        while j < len(rows) and rows[j][0] == rows[i][0]:
+            j += 1
+        out.append(_row(rows[i:j], p))
+        i = j
+    return MetricFrame(tuple(m.name for m in q.metrics), (), out)
+
+
+def _row(rows: list[tuple[Any, ...]], p: Plan) -> MetricRow:
+    bins = [(int(b), int(n)) for _, b, n in rows if b is not None]
+    n = sum(int(r[2]) for r in rows)
+    cum: list[int] = []
+    total = 0
+    for _, c in bins:
+        total += c
+        cum.append(total)
+    values = tuple(float(n) if qv is None else _quantile(bins, cum, qv) for qv in p.quantiles)
+    b = rows[0][0]
+    bucket = None if p.bucket_s is None else _bucket_start(int(b), p.bucket_s)
+    return MetricRow(bucket, (), n, values, (n,) * len(values), (0,) * len(values))
+
+
+def _quantile(bins: list[tuple[int, int]], cum: list[int], q: float) -> float | None:
+    """``quantile_cont`` (linear interpolation between order statistics) over the bins."""
+    if not cum or not cum[-1]:
+        return None
+    h = (cum[-1] - 1) * q
+    k = math.floor(h)
+
+    def at(rank: int) -> float:
+        return representative(bins[bisect.bisect_right(cum, rank)][0])
+
+    low = at(k)
+    return low if h == k else low + (h - k) * (at(k + 1) - low)

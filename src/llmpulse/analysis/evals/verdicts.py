@@ -29,7 +29,7 @@ class Verdict:
 
 
 def _clean(label: str) -> str:
-    return label.strip().strip("*_`'\"").strip().rstrip(".").strip().lower()
+    return label.strip().strip("*_`'\". ").lower()
 
 
 def _from_json(text: str) -> tuple[str | None, str] | None:

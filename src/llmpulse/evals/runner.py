@@ -8,7 +8,7 @@ name in ``metadata.rule``. The run stops early, and says so, when the judge's co
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from llmpulse.domain.errors import NotFound
@@ -47,19 +47,31 @@ class RuleRunner:
     """Evaluates spans for one rule with one evaluator."""
 
     def __init__(
-        self, rule: EvalRule, evaluator: Evaluator, query: QueryService, ingest: IngestService
+        self,
+        rule: EvalRule,
+        evaluator: Evaluator,
+        query: QueryService,
+        ingest: IngestService,
+        close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        """Bind the rule to its evaluator and to the read and write paths."""
+        """Bind the rule to its evaluator and to the read and write paths; ``close`` releases
+        the evaluator's judge client when the run is over."""
         self.rule = rule
         self.evaluator = evaluator
-        self._query = query
+        self.query = query
         self._ingest = ingest
+        self._close = close
+
+    async def close(self) -> None:
+        """Release what the evaluator holds (its judge client)."""
+        if self._close is not None:
+            await self._close()
 
     async def _one(self, span: Span, report: RunReport) -> list[Evaluation]:
         trace: Sequence[Span] = ()
         if not span.documents:
             try:
-                trace = (await self._query.get_trace(span.trace_id)).spans
+                trace = (await self.query.get_trace(span.trace_id)).spans
             except NotFound:
                 trace = ()
         m = material_of(span, trace, self.rule.evaluator.reference_key)

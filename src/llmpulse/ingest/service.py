@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from llmpulse.clock import Clock
@@ -58,6 +58,8 @@ class IngestService:
         self._clock = clock
         self.prices = prices
         self.max_body_bytes = max_body_bytes
+        # called with every batch once it is durably committed (online evaluation); must not block
+        self.committed: list[Callable[[DecodedBatch], None]] = []
 
     async def log_predictions(
         self, project: ProjectName, records: Sequence[object]
@@ -152,4 +154,6 @@ class IngestService:
         await self._writer.submit_table(table, projects, annotations)
         if batch is None:
             return Accepted(0, [])
+        for listener in self.committed:
+            listener(batch)
         return Accepted(batch.num_spans, list(batch.rejections))

@@ -23,6 +23,7 @@ from llmpulse.server.routes import (
 from llmpulse.server.routes import (
     backup,
     cohorts,
+    evals,
     export,
     health,
     keys,
@@ -109,6 +110,7 @@ def create_app(
         cohorts,
         keys,
         backup,
+        evals,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

@@ -9,6 +9,8 @@ from datetime import timedelta
 
 from llmpulse.clock import Clock, SystemClock
 from llmpulse.domain.errors import Unavailable
+from llmpulse.evals.service import EvalService
+from llmpulse.evals.settings import judge_config_from_env
 from llmpulse.governance.keys import KeyService
 from llmpulse.governance.sessions import SessionSigner, load_secret
 from llmpulse.ingest.admission import ByteBudget
@@ -44,6 +46,7 @@ class Services:
     budget: ByteBudget
     keys: KeyService
     sessions: SessionSigner
+    evals: EvalService
 
 
 OpenedStores = tuple[EventStore, StateStore]
@@ -101,6 +104,9 @@ async def run_services(
             stack.push_async_callback(listener.stop)
         cohorts = CohortService(state, clock)
         query = QueryService(events, state, data_version=lambda: writer.data_version)
+        evals = EvalService(state, query, ingest, clock, judge_config_from_env())
+        await evals.start()
+        stack.push_async_callback(evals.stop)
         yield Services(
             settings=settings,
             clock=clock,
@@ -117,4 +123,5 @@ async def run_services(
             sessions=SessionSigner(
                 load_secret(state, clock.now()), keys, timedelta(hours=settings.session_hours)
             ),
+            evals=evals,
         )

@@ -198,7 +198,9 @@ def test_concurrency_limit_holds(fake: OpenAICompatFake) -> None:
     client = _client(fake, concurrency=3)
 
     async def go() -> None:
-        await asyncio.gather(*(client.chat([{"role": "user", "content": f"q{i}"}]) for i in range(12)))
+        await asyncio.gather(
+            *(client.chat([{"role": "user", "content": f"q{i}"}]) for i in range(12))
+        )
         await client.aclose()
 
     run(go())

@@ -70,3 +70,12 @@ class EvalRule(_Model):
     evaluator: EvaluatorSpec
     policy: TriggeringPolicy = TriggeringPolicy()
     online: bool = Field(True, description="evaluate matching spans as they arrive")
+
+
+class EvalRuleList(_Model):
+    """A project's evaluation rules as config-as-code (``kind: EvalRuleList``)."""
+
+    api_version: Literal["llmpulse/v1"] = "llmpulse/v1"
+    kind: Literal["EvalRuleList"] = "EvalRuleList"
+    project: str = Field(min_length=1, max_length=200)
+    rules: tuple[EvalRule, ...] = ()

@@ -24,6 +24,7 @@ from llmpulse.sdk.admin import AdminMixin
 from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.errors import error_from as _error
+from llmpulse.sdk.evals import EvalsMixin
 from llmpulse.sdk.keys import KeysMixin
 from llmpulse.sdk.query_params import Params, project_path
 from llmpulse.sdk.records import (
@@ -84,7 +85,9 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
     return min(max(seconds, 0.0), 60.0)
 
 
-class Client(AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin):
+class Client(
+    AnalyticsMixin, CohortsMixin, EvalsMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin
+):
     """A connection to one llmpulse server.
 
     Logging methods are defined here; metric, segment, fairness, comparison and price

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -168,7 +167,7 @@ def test_backfill_retries_a_rate_limited_judge(
     assert job["report"]["evaluated"] == 3
     # the toxicity template's rails are non-toxic/toxic; the grounding judge answers neither
     assert job["report"]["errors"] == 3
-    note = [a for a in _annotations(url, planted[0].llm_span_id) if a["name"] == "toxicity"][0]
+    note = next(a for a in _annotations(url, planted[0].llm_span_id) if a["name"] == "toxicity")
     assert note["label"] is None
     assert "not one of the rails" in note["metadata"]["error"]
 

@@ -3,7 +3,12 @@
 * `lexical_grounding`: the mean, over the answer's sentences, of the best ROUGE-L precision of
   the sentence against any context chunk (METHODS.md §5.6): the share of each sentence's words
   found, in order, in one chunk. 1 for an extractive answer, near 0 for an invented one.
-  Blind to paraphrase.
+  Blind to paraphrase, and high for a sentence that copies the context but changes one fact.
+* `key_token_support`: the share of the answer's key tokens (numbers and capitalised names,
+  less a few function words) that occur in the context. Wrong years, amounts, people and places
+  are the most common unsupported facts (entity-level factual consistency, Nan et al. 2021), and
+  they are exactly the tokens ROUGE-L weighs no more than any other word.
+* `grounding_score` = lexical grounding times key-token support: the offline evaluator's score.
 * `similarity_grounding`: the mean, over answer sentences, of the best cosine similarity
   between the sentence's embedding and a chunk's (embeddings from a local model, or any
   vectors the caller supplies). Catches paraphrase; similar is not the same as supported.
@@ -11,9 +16,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from llmpulse.analysis.explain.lexical import cosine, sentence_support, split_sentences
+from llmpulse.analysis.explain.lexical import cosine, sentence_support, split_sentences, tokenize
 
 
 def lexical_grounding(answer: str, chunks: Sequence[str]) -> float | None:
@@ -24,6 +30,35 @@ def lexical_grounding(answer: str, chunks: Sequence[str]) -> float | None:
     if not support:
         return None
     return sum(s.chunks[0][1] for s in support) / len(support)
+
+
+_KEY = re.compile(r"\b(?:\d[\d.,]*\d|\d|[A-Z][\w-]*)\b")
+_FUNCTION = frozenset(
+    "the a an it its this that these those he she they we i you in on at for of and but or "  # noqa: SIM905
+    "our their his her yes no there here what when where who why how".split()
+)
+
+
+def key_tokens(text: str) -> list[str]:
+    """Numbers and capitalised words, lower-cased, less common function words."""
+    return [t.lower() for t in _KEY.findall(text) if t.lower() not in _FUNCTION]
+
+
+def key_token_support(answer: str, chunks: Sequence[str]) -> float:
+    """Share of the answer's key tokens found in the context (1 when it has none)."""
+    keys = key_tokens(answer)
+    if not keys:
+        return 1.0
+    context = {t.lower() for t in _KEY.findall(" ".join(chunks))} | set(tokenize(" ".join(chunks)))
+    return sum(k in context for k in keys) / len(keys)
+
+
+def grounding_score(answer: str, chunks: Sequence[str]) -> float | None:
+    """Lexical grounding times key-token support; None without answer or chunks."""
+    lexical = lexical_grounding(answer, chunks)
+    if lexical is None:
+        return None
+    return lexical * key_token_support(answer, chunks)
 
 
 def similarity_grounding(

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from llmpulse.analysis.evals.grounding import (
     answer_sentences,
+    key_token_support,
     lexical_grounding,
     similarity_grounding,
 )
@@ -161,13 +162,21 @@ class LexicalEvaluator:
     async def evaluate(
         self, project: ProjectName, span_id: SpanId, m: Material
     ) -> list[Evaluation]:
-        """Mean best ROUGE-L precision of the answer's sentences."""
-        score = lexical_grounding(m.output, m.documents)
-        if score is None:
+        """Lexical grounding times the share of the answer's names and numbers in the context."""
+        lexical = lexical_grounding(m.output, m.documents)
+        if lexical is None:
             raise Skipped("needs an answer and retrieved context")
-        v = Verdict(None, score, f"{score:.0%} of the answer's words found in order in the context")
+        keys = key_token_support(m.output, m.documents)
+        score = lexical * keys
+        why = (
+            f"{lexical:.0%} of the answer's words found in order in the context; "
+            f"{keys:.0%} of its names and numbers are in the context"
+        )
+        meta: dict[str, Scalar] = {"method": "rouge_l_precision*key_tokens", "lexical": lexical,
+                                   "key_token_support": keys}  # fmt: skip
+        v = Verdict(None, score, why)
         return [_evaluation(self.spec, project, span_id, self.spec.annotation_name, v,
-                            AnnotatorKind.CODE, {"method": "rouge_l_precision"})]  # fmt: skip
+                            AnnotatorKind.CODE, meta)]  # fmt: skip
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from judges import grounding_judge
-from rag_spans import send_rag_traces
+from support.rag_evals import send_rag_traces
 
 from fakes.openai_compat import OpenAICompatFake, rate_limited
 from support.server import ServerProcess, free_port

@@ -90,7 +90,6 @@ def cases(n: int, seed: int = 13) -> list[Case]:
             wrong = {
                 0: f"{f['e']} was founded in {int(f['y']) + rng.randint(3, 30)} "
                 f"by {_other(rng, PEOPLE, f['p'])}.",
-                f"by {_other(rng, PEOPLE, f['p'])}.",
                 1: f"Its headquarters are in {_other(rng, CITIES, f['c'])}.",
                 2: f"It employs about {int(f['n']) * 3 + 7} people.",
             }[which]

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from judges import grounding_judge
-from support.rag_evals import send_rag_traces
 
 from fakes.openai_compat import OpenAICompatFake, rate_limited
+from support.rag_evals import send_rag_traces
 from support.server import ServerProcess, free_port
 
 pytestmark = pytest.mark.integration

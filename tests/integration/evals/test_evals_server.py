@@ -184,7 +184,8 @@ def test_backfill_retries_a_rate_limited_judge(
 def test_bad_rules_are_4xx_naming_the_field(
     server: ServerProcess, body: dict[str, Any], field: str
 ) -> None:
-    r = httpx.put(f"{server.url}/api/v1/projects/p/eval-rules/x", json=body)
+    send_rag_traces(server.url, "evals-bad", 1)
+    r = httpx.put(f"{server.url}/api/v1/projects/evals-bad/eval-rules/x", json=body)
     assert 400 <= r.status_code < 500, r.text
     assert field in r.text
 

@@ -124,12 +124,14 @@ class OnlineOut(BaseModel):
 @router.get("/projects/{project}/eval-rules")
 async def list_eval_rules(project: str, services: Svc) -> EvalRuleList:
     """The project's evaluation rules."""
+    await services.query.require_project(ProjectName(project))
     return EvalRuleList(data=await services.evals.rules.list_rules(ProjectName(project)))
 
 
 @router.put("/projects/{project}/eval-rules/{name}")
 async def put_eval_rule(project: Project, name: str, body: EvalRule, services: Svc) -> EvalRule:
     """Create or replace a rule; the body's ``name`` must be the path's."""
+    await services.query.require_project(ProjectName(project))
     if body.name != name:
         raise InvalidInput(
             f"the body names rule {body.name!r}, the path {name!r}",
@@ -155,6 +157,7 @@ async def apply_eval_rules(
     project: Project, body: EvalRuleApplyIn, services: Svc
 ) -> EvalRulePlanOut:
     """Make the project's rules match the list: the plan, applied unless ``dry_run``."""
+    await services.query.require_project(ProjectName(project))
     plan = await services.evals.rules.apply(
         ProjectName(project), body.rules, prune=body.prune, dry_run=body.dry_run
     )
@@ -178,6 +181,7 @@ async def backfill_eval_rule(
 @router.get("/projects/{project}/eval-jobs")
 async def list_eval_jobs(project: str, services: Svc) -> EvalJobList:
     """The project's backfill jobs, newest first."""
+    await services.query.require_project(ProjectName(project))
     jobs = await services.evals.jobs.list_jobs(ProjectName(project))
     return EvalJobList(data=[EvalJobOut.from_status(j) for j in jobs])
 
@@ -191,6 +195,7 @@ async def get_eval_job(project: str, job_id: str, services: Svc) -> EvalJobOut:
 @router.get("/projects/{project}/eval-online")
 async def eval_online_status(project: str, services: Svc) -> OnlineOut:
     """The online evaluator's counters for this project's rules."""
+    await services.query.require_project(ProjectName(project))
     st = services.evals.online.status
     prefix = f"{project}/"
     return OnlineOut(

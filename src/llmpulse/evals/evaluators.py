@@ -153,6 +153,10 @@ class RelevanceEvaluator(JudgeEvaluator):
         return out
 
 
+def _lexical_parts(m: Material) -> tuple[float | None, float]:
+    return lexical_grounding(m.output, m.documents), key_token_support(m.output, m.documents)
+
+
 @dataclass
 class LexicalEvaluator:
     """Lexical grounding of the answer in the context (no LLM)."""
@@ -163,10 +167,10 @@ class LexicalEvaluator:
         self, project: ProjectName, span_id: SpanId, m: Material
     ) -> list[Evaluation]:
         """Lexical grounding times the share of the answer's names and numbers in the context."""
-        lexical = lexical_grounding(m.output, m.documents)
+        # CPU-bound: off the event loop, so the server keeps answering (and ingesting)
+        lexical, keys = await asyncio.to_thread(_lexical_parts, m)
         if lexical is None:
             raise Skipped("needs an answer and retrieved context")
-        keys = key_token_support(m.output, m.documents)
         score = lexical * keys
         why = (
             f"{lexical:.0%} of the answer's words found in order in the context; "

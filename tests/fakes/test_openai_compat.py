@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,9 +13,20 @@ import pytest
 from fakes.cache_lm import CacheLM, tokenize
 from fakes.openai_compat import OpenAICompatFake, rate_limited, server_error
 
+_OPEN: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
 
 def _client(fake: OpenAICompatFake, **kw: Any) -> openai.OpenAI:
-    return openai.OpenAI(base_url=fake.url, api_key="sk-test", **{"max_retries": 0, **kw})
+    client = openai.OpenAI(base_url=fake.url, api_key="sk-test", **{"max_retries": 0, **kw})
+    _OPEN.append(client)
+    return client
 
 
 def test_cache_lm_is_a_distribution_over_its_vocabulary() -> None:

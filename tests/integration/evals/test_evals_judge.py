@@ -243,8 +243,9 @@ def test_cost_cap_stops_before_passing_the_cap(fake: OpenAICompatFake) -> None:
 
 
 def test_a_cost_cap_on_an_unpriced_model_is_refused() -> None:
-    with pytest.raises(InvalidInput, match="has no price"):
-        _client(OpenAICompatFake(), model="my-local-llama", max_cost_usd=1.0)
+    fake = OpenAICompatFake()
+    with fake.receiver, pytest.raises(InvalidInput, match="has no price"):
+        _client(fake, model="my-local-llama", max_cost_usd=1.0)
 
 
 def test_judge_without_endpoint_is_a_clear_error() -> None:

@@ -19,6 +19,7 @@ from llmpulse.cli.datadir_cmd import backup, open_verified, restore
 from llmpulse.cli.db_cmd import db_app
 from llmpulse.cli.explanations_cmd import explanations_app
 from llmpulse.cli.gate_cmd import gate_cmd
+from llmpulse.cli.evals_cmd import evals_app
 from llmpulse.cli.keys_cmd import keys_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.monitors_cmd import monitors_app, receivers_app, silences_app
@@ -53,6 +54,7 @@ app.add_typer(prices_app, name="prices")
 app.add_typer(cohorts_app, name="cohorts")
 app.add_typer(slos_app, name="slos")
 app.command("gate")(gate_cmd)
+app.add_typer(evals_app, name="evals")
 app.add_typer(keys_app, name="keys")
 app.add_typer(monitors_app, name="monitors")
 monitors_app.command("backtest")(backtest_cmd)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from llmpulse.clock import Clock
@@ -59,6 +59,8 @@ class IngestService:
         self.prices = prices
         self.max_body_bytes = max_body_bytes
         self.rejected_spans = 0  # spans of accepted OTLP requests refused one by one
+        # called with every batch once it is durably committed (online evaluation); must not block
+        self.committed: list[Callable[[DecodedBatch], None]] = []
 
     async def log_predictions(
         self, project: ProjectName, records: Sequence[object]
@@ -154,4 +156,6 @@ class IngestService:
         if batch is None:
             return Accepted(0, [])
         self.rejected_spans += len(batch.rejections)
+        for listener in self.committed:
+            listener(batch)
         return Accepted(batch.num_spans, list(batch.rejections))

@@ -27,6 +27,7 @@ from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.config_objects import ConfigMixin
 from llmpulse.sdk.errors import error_from as _error
 from llmpulse.sdk.explanations import ExplanationsMixin
+from llmpulse.sdk.evals import EvalsMixin
 from llmpulse.sdk.keys import KeysMixin
 from llmpulse.sdk.query_params import Params, project_path
 from llmpulse.sdk.records import (
@@ -90,7 +91,7 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
 
 class Client(
     AnalyticsMixin, CohortsMixin, ConfigMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin,
-    ExplanationsMixin, AlertsMixin, SlosMixin,
+    ExplanationsMixin, AlertsMixin, SlosMixin, EvalsMixin,
 ):  # fmt: skip
     """A connection to one llmpulse server.
 

@@ -27,6 +27,7 @@ from llmpulse.server.routes import (
     digest,
     explain_rag,
     explanations,
+    evals,
     export,
     gate,
     health,
@@ -134,6 +135,7 @@ def create_app(
         gate,
         digest,
         prometheus,
+        evals,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

@@ -13,6 +13,8 @@ from llmpulse.config.service import ConfigService
 from llmpulse.domain.errors import Unavailable
 from llmpulse.explain.settings import ExplainSettings
 from llmpulse.explain.wiring import Explainers, build_explainers
+from llmpulse.evals.service import EvalService
+from llmpulse.evals.settings import judge_config_from_env
 from llmpulse.governance.keys import KeyService
 from llmpulse.governance.sessions import SessionSigner, load_secret
 from llmpulse.ingest.admission import ByteBudget
@@ -64,6 +66,7 @@ class Services:
     def scheduler(self) -> MonitorRuntime:
         """The monitor runtime under the name the monitors page looks for (`current_states`)."""
         return self.runtime
+    evals: EvalService
 
 
 OpenedStores = tuple[EventStore, StateStore]
@@ -131,6 +134,9 @@ async def run_services(
         exposition.add(RuntimeCollector(runtime))
         await runtime.start()
         stack.push_async_callback(runtime.stop)
+        evals = EvalService(state, query, ingest, clock, judge_config_from_env())
+        await evals.start()
+        stack.push_async_callback(evals.stop)
         yield Services(
             settings=settings,
             clock=clock,
@@ -152,4 +158,5 @@ async def run_services(
             explainers=explainers,
             slos=slos,
             exposition=exposition,
+            evals=evals,
         )

@@ -23,6 +23,7 @@ from llmpulse.ui.compare_page import (
     compare_defaults,
     key_values,
 )
+from llmpulse.ui.evals_page import build_evals_router
 from llmpulse.ui.fairness_page import fairness_context, fairness_defaults
 from llmpulse.ui.page_support import (
     KEY_SUGGESTIONS,
@@ -45,6 +46,7 @@ def build_analysis_router(render: Renderer) -> APIRouter:
     """The segments, changes, fairness, compare and cohorts routes, bound to a renderer."""
     router = APIRouter(include_in_schema=False)
     router.include_router(build_cohorts_router(render))
+    router.include_router(build_evals_router(render))
 
     async def show(
         request: Request, project: str, page: str, defaults: Defaults, build: Builder

@@ -17,9 +17,9 @@ from llmpulse.cli.apply_cmd import apply, export
 from llmpulse.cli.cohorts_cmd import cohorts_app
 from llmpulse.cli.datadir_cmd import backup, open_verified, restore
 from llmpulse.cli.db_cmd import db_app
+from llmpulse.cli.evals_cmd import evals_app
 from llmpulse.cli.explanations_cmd import explanations_app
 from llmpulse.cli.gate_cmd import gate_cmd
-from llmpulse.cli.evals_cmd import evals_app
 from llmpulse.cli.keys_cmd import keys_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.monitors_cmd import monitors_app, receivers_app, silences_app

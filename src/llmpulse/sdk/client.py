@@ -26,8 +26,8 @@ from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.config_objects import ConfigMixin
 from llmpulse.sdk.errors import error_from as _error
-from llmpulse.sdk.explanations import ExplanationsMixin
 from llmpulse.sdk.evals import EvalsMixin
+from llmpulse.sdk.explanations import ExplanationsMixin
 from llmpulse.sdk.keys import KeysMixin
 from llmpulse.sdk.query_params import Params, project_path
 from llmpulse.sdk.records import (

@@ -11,10 +11,10 @@ from datetime import timedelta
 from llmpulse.clock import Clock, SystemClock
 from llmpulse.config.service import ConfigService
 from llmpulse.domain.errors import Unavailable
-from llmpulse.explain.settings import ExplainSettings
-from llmpulse.explain.wiring import Explainers, build_explainers
 from llmpulse.evals.service import EvalService
 from llmpulse.evals.settings import judge_config_from_env
+from llmpulse.explain.settings import ExplainSettings
+from llmpulse.explain.wiring import Explainers, build_explainers
 from llmpulse.governance.keys import KeyService
 from llmpulse.governance.sessions import SessionSigner, load_secret
 from llmpulse.ingest.admission import ByteBudget
@@ -61,12 +61,12 @@ class Services:
     explainers: Explainers
     slos: SloService
     exposition: Exposition
+    evals: EvalService
 
     @property
     def scheduler(self) -> MonitorRuntime:
         """The monitor runtime under the name the monitors page looks for (`current_states`)."""
         return self.runtime
-    evals: EvalService
 
 
 OpenedStores = tuple[EventStore, StateStore]

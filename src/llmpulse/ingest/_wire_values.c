@@ -198,6 +198,10 @@ int key_value(Buf b, int depth, PyObject **key, PyObject **value) {
             return -1;
         }
         if (field == 1) {
+            /* A repeated key: the last wins, but upb checks every one's UTF-8. */
+            if (key_buf.p != NULL && check_utf8(key_buf) < 0) {
+                return -1;
+            }
             if (expect_wire(wire, 2) < 0 || read_len(&b, &key_buf) < 0) {
                 return -1;
             }

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.internal import decoder, encoder
 from google.protobuf.message import DecodeError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -307,6 +308,64 @@ def test_wire_defers_on_invalid_utf8() -> None:
     assert wire.decode_raw(broken) is None
     with pytest.raises(DecodeError):
         upb_raw(broken)
+
+
+@pytest.mark.parametrize("where", ["span", "link", "resource"])
+def test_wire_defers_on_invalid_utf8_in_an_overwritten_attribute_key(where: str) -> None:
+    """A KeyValue whose key field comes twice keeps the last, but upb checks both: a bad
+    first key must make the native decoder defer (found by the corrupted-bodies fuzz test)."""
+    marker = "zz-marker-key"
+    attr = KeyValue(key=marker, value=AnyValue(string_value="v"))
+    span = Span(name="ok", trace_id=bytes(range(1, 17)), span_id=bytes(range(1, 9)))
+    if where == "span":
+        span.attributes.append(attr)
+    elif where == "link":
+        span.links.add(trace_id=bytes(range(1, 17)), span_id=bytes(range(2, 10))).attributes.append(
+            attr
+        )
+    rs = ResourceSpans(scope_spans=[ScopeSpans(spans=[span])])
+    if where == "resource":
+        rs.resource.attributes.append(attr)
+    body = ExportTraceServiceRequest(resource_spans=[rs]).SerializeToString()
+    # Inside the KeyValue, put an invalid first key before the valid one (length grows by 5).
+    old_kv = attr.SerializeToString()
+    new_kv = b"\x0a\x03:\x01\xac" + old_kv
+    assert body.count(old_kv) == 1
+    broken = _grow(body, old_kv, new_kv)
+    with pytest.raises(DecodeError):
+        upb_raw(broken)
+    assert wire.decode_raw(broken) is None
+    assert wire.decode_raw(body) is not None  # the same body with one key is decoded
+
+
+def _grow(body: bytes, old: bytes, new: bytes) -> bytes:
+    """Replace ``old`` by ``new`` inside a serialized request, fixing every enclosing length."""
+
+    def rewrite(buf: bytes) -> bytes:
+        if buf == old:
+            return new
+        out = bytearray()
+        i = 0
+        while i < len(buf):
+            tag, j = decoder._DecodeVarint(buf, i)
+            wire_type = tag & 7
+            if wire_type == 2:
+                n, k = decoder._DecodeVarint(buf, j)
+                inner = buf[k : k + n]
+                grown = rewrite(inner) if old in inner else inner
+                out += buf[i:j] + encoder._VarintBytes(len(grown)) + grown
+                i = k + n
+            elif wire_type == 0:
+                _, k = decoder._DecodeVarint(buf, j)
+                out += buf[i:k]
+                i = k
+            else:
+                size = 8 if wire_type == 1 else 4
+                out += buf[i : j + size]
+                i = j + size
+        return bytes(out)
+
+    return rewrite(body)
 
 
 def test_wire_defers_on_string_value_strindex() -> None:

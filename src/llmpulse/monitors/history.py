@@ -72,15 +72,20 @@ def points(
     key: PlanKey, frame: MetricFrame, metrics: tuple[MetricSpec, ...]
 ) -> dict[tuple[Segment, str], list[Point]]:
     """Per (segment, metric name): the frame's rows as points, oldest first."""
+    # A cold history is ~1,000 buckets x segments x metrics: `MetricSpec.name` formats text on
+    # each call, so names are worked out once here, not per row (cold cycle: see ADR 0032).
+    names = [(i, m.name, m.name == "count") for i, m in enumerate(metrics)]
     out: dict[tuple[Segment, str], list[Point]] = {}
     for row in frame.rows:
         segment = segment_of(key, row.group)
         if segment is None or row.bucket is None:
             continue
-        for i, m in enumerate(metrics):
-            value = float(row.n) if m.name == "count" else row.values[i]
-            support = row.n if m.name == "count" else row.support[i]
-            out.setdefault((segment, m.name), []).append(Point(row.bucket, value, support))
+        for i, name, is_count in names:
+            if is_count:
+                pt = Point(row.bucket, float(row.n), row.n)
+            else:
+                pt = Point(row.bucket, row.values[i], row.support[i])
+            out.setdefault((segment, name), []).append(pt)
     return out
 
 

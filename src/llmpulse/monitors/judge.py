@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from llmpulse.analysis.detectors.adaptive import DEFAULT_FOR_INTERVALS
 from llmpulse.analysis.detectors.base import Baseline, Detector, Series, Verdict
@@ -28,9 +29,12 @@ MIN_WINDOW = timedelta(minutes=1)
 MAX_WINDOW = timedelta(days=1)
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
-    """One bucket (or window) of one metric: its value and the spans behind it."""
+class Point(NamedTuple):
+    """One bucket (or window) of one metric: its value and the spans behind it.
+
+    A named tuple, not a frozen dataclass: a cold history builds ~500,000 of them, and a
+    tuple is built several times faster (ADR 0032).
+    """
 
     start: datetime
     value: float | None

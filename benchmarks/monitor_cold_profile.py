@@ -1,0 +1,66 @@
+"""Where a cold monitor cycle's time goes: SQL (the event store) against the rest (Python).
+
+Usage: ``.venv/bin/python benchmarks/monitor_cold_profile.py [--cold 3]`` after
+``benchmarks/monitor_cycle.py`` has built its event file (see benchmarks/README.md, "Monitor
+evaluation cycle", and ADR 0032). Runs ``--cold`` cold cycles of the same 200 monitors and
+prints, per cycle, the process CPU seconds (all DuckDB threads), the part spent inside the
+store's metric queries, and the wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from llmpulse.monitors.engine import Engine
+from llmpulse.store.api import MetricFrame, MetricQuery
+from llmpulse.store.events.duckdb import DuckDBEventStore
+from monitor_cycle import END, monitors
+
+
+class TimedReader:
+    """Uncached metric queries, with the CPU seconds spent in them."""
+
+    def __init__(self, store: DuckDBEventStore) -> None:
+        self.store = store
+        self.cpu = 0.0
+        self.queries = 0
+
+    async def __call__(self, q: MetricQuery) -> MetricFrame:
+        c0 = time.process_time()
+        frame = self.store.metric(q)
+        self.cpu += time.process_time() - c0
+        self.queries += 1
+        return frame
+
+
+async def run(data: Path, cold: int) -> None:
+    store = DuckDBEventStore(data)
+    reader = TimedReader(store)
+    specs = monitors()
+    at = END - timedelta(hours=6)
+    for i in range(cold):
+        reader.cpu, reader.queries = 0.0, 0
+        c0, t0 = time.process_time(), time.perf_counter()
+        await Engine(reader).evaluate(specs, at + timedelta(minutes=i))
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        print(
+            f"cold cycle {i}: {cpu:.2f} CPU-s, of which SQL {reader.cpu:.2f} "
+            f"({reader.queries} queries); wall {wall:.2f} s"
+        )
+    store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cold", type=int, default=3)
+    parser.add_argument("--data", default="benchmarks/.work/monitor-cycle.duckdb")
+    args = parser.parse_args()
+    asyncio.run(run(Path(args.data), args.cold))
+
+
+if __name__ == "__main__":
+    main()

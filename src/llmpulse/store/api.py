@@ -61,7 +61,7 @@ class SpanQuery:
     models: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     attributes: tuple[AttrEquals, ...] = ()
-    text: str | None = None  # case-insensitive substring of input or output value
+    text: str | None = None  # full-text search, any case (see store.events.layout: search_text)
     trace_id: TraceId | None = None
     root_only: bool = False
     conditions: tuple[Condition, ...] = ()  # a saved cohort's conditions, ANDed

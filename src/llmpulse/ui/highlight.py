@@ -9,6 +9,7 @@ match even when it lies past the preview's width.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
@@ -92,3 +93,8 @@ def first_match(span: Span, needle: str | None, width: int = 90) -> tuple[str, M
         if value and _matches(value[:_SCAN], needle):
             return label, snippet(value, needle, width)
     return None
+
+
+def search_suffix(needle: str | None) -> str:
+    """The ``&q=…`` that carries a search from the traces table to a trace page."""
+    return f"&q={quote(needle, safe='')}" if needle else ""

@@ -26,6 +26,7 @@ from llmpulse.store.api import SpanQuery, TraceTotals
 from llmpulse.ui import views
 from llmpulse.ui.analysis_pages import build_analysis_router
 from llmpulse.ui.dashboard import build_dashboard_router
+from llmpulse.ui.highlight import search_suffix
 from llmpulse.ui.filters import (
     KIND_CHOICES,
     LIMIT_CHOICES,
@@ -94,7 +95,11 @@ def build_router(get_reader: ReaderGetter, render: Renderer) -> APIRouter:
 
     @router.get("/ui/traces/{trace_id}", response_class=HTMLResponse)
     async def trace_page(
-        request: Request, trace_id: str, reader: Reader, span: str | None = None
+        request: Request,
+        trace_id: str,
+        reader: Reader,
+        span: str | None = None,
+        q: str | None = None,
     ) -> Response:
         try:
             trace = await reader.get_trace(TraceId(trace_id.strip().lower()))
@@ -103,6 +108,8 @@ def build_router(get_reader: ReaderGetter, render: Renderer) -> APIRouter:
         except NotFound:
             return render.not_found(request, f"No trace with id “{trace_id}” was found.")
         context = await _trace_context(trace, span, reader)
+        context["needle"] = q or None  # the search that led here: its matches are marked
+        context["search_suffix"] = search_suffix(q)
         return render.page(request, "trace.html", context)
 
     @router.get("/ui/{rest:path}", response_class=HTMLResponse)
@@ -144,6 +151,7 @@ async def _traces_context(
             f: export_url(path_quote(project), params, form.all_spans, f) for f in EXPORT_FORMATS
         },
         "title": f"{project} · traces",
+        "search_suffix": search_suffix(form.text),
         "project": project,
         "form": form,
         "errors": errors,

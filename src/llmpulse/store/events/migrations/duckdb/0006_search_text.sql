@@ -1,7 +1,7 @@
 -- Spans, physical layout v6 (docs/adr/0025-search-text-column.md): adds search_text, the
 -- lower-cased searchable text of a span (llmpulse.store.events.layout.SEARCH_TEXT_SQL, which
--- the store also uses on insert), zstd-compressed like the text it is made of. Full-text
--- search is one memmem over it. Existing rows are copied in (project, start_time) order.
+-- the store also uses on insert), left to DuckDB's own compression (FSST: a search over it ran
+-- 2.3x faster than over zstd, ADR 0025). Existing rows are copied in (project, start_time) order.
 CREATE TABLE spans_v6 (
     project             VARCHAR NOT NULL,
     trace_id            VARCHAR NOT NULL,
@@ -39,7 +39,7 @@ CREATE TABLE spans_v6 (
     resource_attributes JSON USING COMPRESSION zstd,
     tags                VARCHAR[],
     metadata_kv         VARCHAR[],
-    search_text         VARCHAR USING COMPRESSION zstd
+    search_text         VARCHAR
 );
 INSERT INTO spans_v6 SELECT *, lower(concat_ws(chr(10), input_value, output_value, array_to_string(json_extract_string(input_messages, '$[*].content'), chr(10)), array_to_string(json_extract_string(output_messages, '$[*].content'), chr(10)), array_to_string(json_extract_string(documents, '$[*].content'), chr(10)), exception_type, exception_message, status_message)) FROM spans ORDER BY project, start_time;
 DROP TABLE spans;

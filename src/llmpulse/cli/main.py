@@ -136,6 +136,12 @@ def serve(
             envvar="LLMPULSE_BACKUP_DIR", help="Where REST backups go (default: beside the data)."
         ),
     ] = None,
+    retention_interval: Annotated[
+        float,
+        typer.Option(
+            envvar="LLMPULSE_RETENTION_INTERVAL_S", help="Seconds between retention rounds."
+        ),
+    ] = _DEFAULTS.retention_interval_s,
 ) -> None:
     """Run the server: UI, REST API and OTLP/HTTP on one port, OTLP/gRPC on another."""
     from llmpulse.server.app import create_app
@@ -167,6 +173,7 @@ def serve(
         min_free_bytes=min_free_bytes,
         ingest_journal=ingest_journal,
         backup_dir=backup_dir,
+        retention_interval_s=retention_interval,
     )
     sock = _or_exit(lambda: bind_ports(settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -111,6 +111,11 @@ class SpanWriter:
         its spans may already be written when a later step fails)."""
         return self._attempts
 
+    def touch(self) -> None:
+        """Move `data_version` on after the stores changed outside the writer (a project
+        deleted, spans purged, an annotation edited), so no cached read outlives it."""
+        self._attempts += 1
+
     @property
     def queued_spans(self) -> int:
         """Spans admitted but not yet committed."""

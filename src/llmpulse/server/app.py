@@ -20,6 +20,7 @@ from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
     annotations as annotation_routes,
 )
+from llmpulse.server.routes import lifecycle as lifecycle_routes
 from llmpulse.server.routes import (
     backup,
     cohorts,
@@ -109,6 +110,7 @@ def create_app(
         cohorts,
         keys,
         backup,
+        lifecycle_routes,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from llmpulse.clock import Clock, SystemClock
 from llmpulse.domain.errors import Unavailable
 from llmpulse.governance.keys import KeyService
+from llmpulse.governance.lifecycle import ProjectLifecycle, RetentionLoop
 from llmpulse.governance.sessions import SessionSigner, load_secret
 from llmpulse.ingest.admission import ByteBudget
 from llmpulse.ingest.decode_pool import DecodePool
@@ -44,6 +45,7 @@ class Services:
     budget: ByteBudget
     keys: KeyService
     sessions: SessionSigner
+    lifecycle: ProjectLifecycle
 
 
 OpenedStores = tuple[EventStore, StateStore]
@@ -101,6 +103,12 @@ async def run_services(
             stack.push_async_callback(listener.stop)
         cohorts = CohortService(state, clock)
         query = QueryService(events, state, data_version=lambda: writer.data_version)
+        lifecycle = ProjectLifecycle(events, state, clock, changed=writer.touch)
+        retention = RetentionLoop(
+            lifecycle, clock, timedelta(seconds=settings.retention_interval_s)
+        )
+        await retention.start()
+        stack.push_async_callback(retention.stop)
         yield Services(
             settings=settings,
             clock=clock,
@@ -117,4 +125,5 @@ async def run_services(
             sessions=SessionSigner(
                 load_secret(state, clock.now()), keys, timedelta(hours=settings.session_hours)
             ),
+            lifecycle=lifecycle,
         )

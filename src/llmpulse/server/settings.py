@@ -121,6 +121,12 @@ class ServerSettings(BaseModel):
     prices_file: Path | None = Field(
         None, description="YAML PriceTable layered over the shipped prices (LLMPULSE_PRICES)."
     )
+    retention_interval_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds between retention rounds, which drop each project's spans older "
+        "than its retention days (LLMPULSE_RETENTION_INTERVAL_S).",
+    )
 
     def host_names(self) -> frozenset[str]:
         """Names the ``Host`` header may carry (lower case, no port)."""

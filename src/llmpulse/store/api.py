@@ -345,6 +345,12 @@ class EventStore(Protocol):
         """Annotations attached to any of the spans or prediction ids, oldest first."""
         ...
 
+    def delete_spans(self, project: ProjectName, before: datetime | None = None) -> int:
+        """Delete a project's spans and annotations (``before`` None), or its spans that
+        started before ``before``; other projects' appends go on meanwhile. Returns the spans
+        deleted; durable when it returns."""
+        ...
+
     def project_stats(self) -> list[ProjectStats]:
         """Counts and time span of every project that has spans."""
         ...
@@ -482,6 +488,11 @@ class StateStore(Protocol):
 
     def revoke_api_key(self, key_id: str, now: datetime) -> bool:
         """Mark a key revoked; True when it existed and was active."""
+        ...
+
+    def delete_project(self, name: ProjectName) -> bool:
+        """Forget a project: its row and its documents (those named ``<name>/…`` and those
+        of a ``project.*`` kind named ``<name>``). True when the project existed."""
         ...
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from llmpulse.store.api import (
     UnitFrame,
     UnitQuery,
 )
-from llmpulse.store.events import listing
+from llmpulse.store.events import listing, purge
 from llmpulse.store.events import sessions as sessions_sql
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
@@ -66,6 +67,7 @@ from llmpulse.store.events.compiler import (
     add_cursor,
     compile_filters,
     encode_cursor,
+    to_naive_utc,
 )
 from llmpulse.store.events.dedupe import RetryFilter
 from llmpulse.store.events.duckdb_faults import (
@@ -359,6 +361,24 @@ class DuckDBEventStore:
         return self._insert(
             "annotations", ANNOTATION_COLUMN_NAMES, annotations_to_arrow(annotations)
         )
+
+    def _delete_sql(self, sql: str, params: Sequence[Any]) -> int:
+        """Run one DELETE in its own transaction on this thread's cursor, not under the write
+        lock: DuckDB's MVCC lets appends (of other rows) commit meanwhile."""
+        rows = self._query(sql, params)
+        return int(rows[0][0]) if rows else 0
+
+    def delete_spans(self, project: ProjectName, before: datetime | None = None) -> int:
+        """Delete a project's spans (all, with its annotations; or those that started before
+        ``before``) in chunks that let other appends through (see `purge`). Returns how many
+        spans went."""
+        cut = None if before is None else to_naive_utc(before)
+        n = purge.delete_spans(self._delete_sql, *purge.where_of(project, cut))
+        if before is None:
+            n_ann = purge.delete_annotations(self._delete_sql, project)
+        if n or (before is None and n_ann):
+            self.checkpoint()  # the journal must not bring the deleted rows back
+        return n
 
     # -- reads -------------------------------------------------------------------------
 

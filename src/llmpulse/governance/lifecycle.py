@@ -66,7 +66,8 @@ class ProjectLifecycle:
     """Deletes projects, keeps retention policies and runs retention rounds.
 
     Store calls block, so each runs on a worker thread; ``changed`` is called after the
-    stores changed (the server moves the query cache's data version on).
+    stores changed (the server moves the query cache's data version on), ``forget`` after a
+    project was deleted (the ingest writer creates it again with its next span).
     """
 
     def __init__(
@@ -75,11 +76,13 @@ class ProjectLifecycle:
         state: StateStore,
         clock: Clock,
         changed: Callable[[], None] = lambda: None,
+        forget: Callable[[ProjectName], None] = lambda _: None,
     ) -> None:
         self._events = events
         self._state = state
         self._clock = clock
         self._changed = changed
+        self._forget = forget
 
     async def _require(self, project: ProjectName) -> None:
         if await asyncio.to_thread(self._state.get_project, project) is None:
@@ -94,6 +97,7 @@ class ProjectLifecycle:
         await self._require(project)
         n = await asyncio.to_thread(self._events.delete_spans, project)
         await asyncio.to_thread(self._state.delete_project, project)
+        self._forget(project)
         self._changed()
         log.info("deleted project %r with %d spans", project, n)
         return n

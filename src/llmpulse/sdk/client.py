@@ -25,6 +25,7 @@ from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.errors import error_from as _error
 from llmpulse.sdk.keys import KeysMixin
+from llmpulse.sdk.projects import ProjectsMixin
 from llmpulse.sdk.query_params import Params, project_path
 from llmpulse.sdk.records import (
     EmbeddingArg,
@@ -84,7 +85,15 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
     return min(max(seconds, 0.0), 60.0)
 
 
-class Client(AnalyticsMixin, CohortsMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin):
+class Client(
+    AnalyticsMixin,
+    CohortsMixin,
+    KeysMixin,
+    AdminMixin,
+    SessionsMixin,
+    TracesMixin,
+    ProjectsMixin,
+):
     """A connection to one llmpulse server.
 
     Logging methods are defined here; metric, segment, fairness, comparison and price

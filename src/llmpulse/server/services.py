@@ -103,7 +103,9 @@ async def run_services(
             stack.push_async_callback(listener.stop)
         cohorts = CohortService(state, clock)
         query = QueryService(events, state, data_version=lambda: writer.data_version)
-        lifecycle = ProjectLifecycle(events, state, clock, changed=writer.touch)
+        lifecycle = ProjectLifecycle(
+            events, state, clock, changed=writer.touch, forget=writer.forget_project
+        )
         retention = RetentionLoop(
             lifecycle, clock, timedelta(seconds=settings.retention_interval_s)
         )

@@ -25,6 +25,7 @@ from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.errors import error_from as _error
 from llmpulse.sdk.keys import KeysMixin
+from llmpulse.sdk.human import HumanAnnotationMixin
 from llmpulse.sdk.projects import ProjectsMixin
 from llmpulse.sdk.query_params import Params, project_path
 from llmpulse.sdk.records import (
@@ -93,6 +94,7 @@ class Client(
     SessionsMixin,
     TracesMixin,
     ProjectsMixin,
+    HumanAnnotationMixin,
 ):
     """A connection to one llmpulse server.
 

@@ -20,6 +20,7 @@ from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
     annotations as annotation_routes,
 )
+from llmpulse.server.routes import annotation_edits
 from llmpulse.server.routes import lifecycle as lifecycle_routes
 from llmpulse.server.routes import (
     backup,
@@ -111,6 +112,7 @@ def create_app(
         keys,
         backup,
         lifecycle_routes,
+        annotation_edits,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from llmpulse.clock import Clock, SystemClock
 from llmpulse.domain.errors import Unavailable
+from llmpulse.governance.annotations import AnnotationDesk
 from llmpulse.governance.keys import KeyService
 from llmpulse.governance.lifecycle import ProjectLifecycle, RetentionLoop
 from llmpulse.governance.sessions import SessionSigner, load_secret
@@ -46,6 +47,7 @@ class Services:
     keys: KeyService
     sessions: SessionSigner
     lifecycle: ProjectLifecycle
+    annotations: AnnotationDesk
 
 
 OpenedStores = tuple[EventStore, StateStore]
@@ -128,4 +130,5 @@ async def run_services(
                 load_secret(state, clock.now()), keys, timedelta(hours=settings.session_hours)
             ),
             lifecycle=lifecycle,
+            annotations=AnnotationDesk(events, state, ingest, clock, changed=writer.touch),
         )

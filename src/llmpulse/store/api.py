@@ -345,6 +345,15 @@ class EventStore(Protocol):
         """Annotations attached to any of the spans or prediction ids, oldest first."""
         ...
 
+    def get_annotation(self, annotation_id: str) -> Annotation | None:
+        """One annotation by id, or None."""
+        ...
+
+    def edit_annotation(self, annotation_id: str, new: Annotation | None) -> bool:
+        """Give an annotation ``new``'s label, score, explanation and metadata, or delete it
+        (``new`` None); False when there is none. Durable when it returns."""
+        ...
+
     def delete_spans(self, project: ProjectName, before: datetime | None = None) -> int:
         """Delete a project's spans and annotations (``before`` None), or its spans that
         started before ``before``; other projects' appends go on meanwhile. Returns the spans

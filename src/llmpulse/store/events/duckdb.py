@@ -38,7 +38,7 @@ from llmpulse.store.api import (
     UnitFrame,
     UnitQuery,
 )
-from llmpulse.store.events import listing, purge
+from llmpulse.store.events import annotation_edits, listing, purge
 from llmpulse.store.events import sessions as sessions_sql
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
@@ -450,6 +450,18 @@ class DuckDBEventStore:
             [list(span_ids), list(prediction_ids)],
         )
         return [row_to_annotation(r) for r in rows]
+
+    def get_annotation(self, annotation_id: str) -> Annotation | None:
+        """One annotation by id, or None."""
+        return annotation_edits.get(self._query, annotation_id)
+
+    def edit_annotation(self, annotation_id: str, new: Annotation | None) -> bool:
+        """Give an annotation ``new``'s label, score, explanation and metadata, or delete it
+        (``new`` None); False when there is none. Durable when it returns."""
+        done = annotation_edits.edit(self._query, annotation_id, new)
+        if done and new is None:
+            self.checkpoint()  # the ingest journal must not bring it back after a crash
+        return done
 
     def backup_to(self, target: Path) -> int:
         """Copy the database to a new file ``target`` as of one snapshot; returns its spans.

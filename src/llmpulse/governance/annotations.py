@@ -205,6 +205,10 @@ class AnnotationDesk:
             raise InvalidInput(f"annotation not stored: {reason}", [FieldError(field, reason)])
         return list(result.annotations)
 
+    async def find(self, annotation_id: str) -> Annotation | None:
+        """One annotation by id, or None."""
+        return await asyncio.to_thread(self._events.get_annotation, annotation_id)
+
     async def _own(self, annotation_id: str, annotator: str) -> Annotation:
         found = await asyncio.to_thread(self._events.get_annotation, annotation_id)
         if found is None:

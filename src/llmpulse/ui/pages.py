@@ -38,6 +38,8 @@ from llmpulse.ui.login_page import build_login_router
 from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
 from llmpulse.ui.sessions_page import build_sessions_router
+from llmpulse.ui.annotate_page import annotation_context, build_annotate_router
+from llmpulse.ui.settings_page import build_settings_router
 from llmpulse.ui.sorting import EXPORT_FORMATS, SORT_CHOICES, export_url, sort_url
 from llmpulse.ui.templating import STATIC_PREFIX, Renderer, path_quote
 
@@ -56,6 +58,8 @@ def mount_ui(app: FastAPI, get_reader: ReaderGetter = app_query_service) -> None
     app.include_router(build_analysis_router(render))
     app.include_router(build_login_router(render))
     app.include_router(build_sessions_router(render))
+    app.include_router(build_settings_router(render))
+    app.include_router(build_annotate_router(render))
     app.include_router(build_router(get_reader, render))
 
 
@@ -90,6 +94,7 @@ def build_router(get_reader: ReaderGetter, render: Renderer) -> APIRouter:
         except NotFound:
             return render.not_found(request, f"There is no project named “{project}”.")
         context = await _traces_context(request, ProjectName(project), reader)
+        context.update(await annotation_context(request, project))
         status = 400 if context["errors"] else 200
         return render.page(request, "traces.html", context, status_code=status)
 
@@ -108,6 +113,7 @@ def build_router(get_reader: ReaderGetter, render: Renderer) -> APIRouter:
         except NotFound:
             return render.not_found(request, f"No trace with id “{trace_id}” was found.")
         context = await _trace_context(trace, span, reader)
+        context.update(await annotation_context(request, trace.spans[0].project))
         context["needle"] = q or None  # the search that led here: its matches are marked
         context["search_suffix"] = search_suffix(q)
         return render.page(request, "trace.html", context)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from llmpulse.domain.errors import NotFound
 from llmpulse.domain.ids import ProjectName, SpanId
 from llmpulse.governance.annotations import MAX_BULK, AnnotationKind, HumanInput
-from llmpulse.governance.sessions import sees
+from llmpulse.governance.sessions import annotator, sees
 from llmpulse.server.deps import get_services
 from llmpulse.server.routes.models import AnnotationOut
 from llmpulse.server.services import Services
@@ -72,12 +72,6 @@ class AnnotationsOut(BaseModel):
     """Annotations made."""
 
     data: list[AnnotationOut]
-
-
-def annotator(request: Request) -> str:
-    """The caller's name: the API key's name, or the UI login's key."""
-    principal = getattr(request.state, "principal", None)
-    return str(principal.name) if principal is not None else "anonymous"
 
 
 def _io(kinds: tuple[AnnotationKind, ...]) -> AnnotationConfigIO:

@@ -23,7 +23,7 @@ from pydantic import (
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, check_project_name
 from llmpulse.domain.predictions import AnnotatorKind, Evaluation
 from llmpulse.server.deps import get_services
-from llmpulse.server.routes.annotation_edits import annotator
+from llmpulse.governance.sessions import annotator
 from llmpulse.server.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["annotations"])

@@ -44,7 +44,9 @@ def hint(name: str, known: Iterable[str]) -> str:
 def unknown(what: str, name: str, known: Iterable[str], path: str) -> InvalidInput:
     """A 400 for an unknown ``what`` named in field ``path``, with the nearest names."""
     text = hint(name, known)
-    return InvalidInput(f"unknown {what} {name!r}; {text}", [FieldError(path, text)])
+    return InvalidInput(
+        f"unknown {what} {name!r}; {text}", [FieldError(path, f"unknown {name!r}; {text}")]
+    )
 
 
 def not_found(what: str, name: str, known: Iterable[str]) -> NotFound:

@@ -155,7 +155,7 @@ def main() -> None:
             f"loaded {args.spans:,} spans in {time.perf_counter() - start:.1f} s, "
             f"{path.stat().st_size / 1e6:.0f} MB on disk"
         )
-        ((last,),) = events._query("SELECT max(start_time) FROM spans")  # noqa: SLF001
+        ((last,),) = events._query("SELECT max(start_time) FROM spans")
         last = last.replace(tzinfo=UTC)
         rng = np.random.default_rng(11)
         vocab = _vocabulary(np.random.default_rng(7))
@@ -170,11 +170,11 @@ def main() -> None:
                 hits.append(asyncio.run(_table(svc, word)))
                 new.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                events._query(_COLUMN_COUNT, [P, word])  # noqa: SLF001 - paired with the next
+                events._query(_COLUMN_COUNT, [P, word])
                 col.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 pattern = f"%{word}%"
-                events._query(_RAW_ILIKE, [P, *[pattern] * 6])  # noqa: SLF001 - the baseline
+                events._query(_RAW_ILIKE, [P, *[pattern] * 6])
                 old.append(time.perf_counter() - t0)
             day: list[float] = []
             for run in range(args.runs):

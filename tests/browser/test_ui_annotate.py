@@ -64,7 +64,9 @@ def test_annotate_a_trace_then_edit_and_delete_it(page: Page, demo: str) -> None
     row.locator(".edit-annotation summary").click()
     row.locator(".annotation-edit-form input[name=label]").fill("incorect")
     row.locator(".save-annotation").click()
-    expect(page.locator("#annotation-error")).to_contain_text("unknown 'incorect'; did you mean 'incorrect'")
+    expect(page.locator("#annotation-error")).to_contain_text(
+        "unknown 'incorect'; did you mean 'incorrect'"
+    )
     expect(page.locator("#annotations tr.annotation .annotation-label")).to_have_text("incorrect")
 
     page.locator("#annotations .delete-annotation").click()
@@ -101,10 +103,9 @@ def test_set_retention_and_see_its_last_run(page: Page, demo: str) -> None:
     expect(page.locator("#page-errors")).to_contain_text("whole number")
     page.locator("#retention-days").fill("3650")
     page.locator("#save-retention").click()
-    expect(page.locator("#retention-policy")).to_have_text(
-        "spans older than 3650 days are dropped"
-    )
+    expect(page.locator("#retention-policy")).to_have_text("spans older than 3650 days are dropped")
     r = httpx.post(f"{demo}/api/v1/admin/retention/run")
-    assert r.status_code == 200 and r.json()["runs"][PROJECT]["spans_dropped"] == 0
+    assert r.status_code == 200
+    assert r.json()["runs"][PROJECT]["spans_dropped"] == 0
     page.reload()
     expect(page.locator("#retention-dropped")).to_have_text("0")

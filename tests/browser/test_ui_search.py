@@ -23,9 +23,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
 
 
-def test_search_marks_the_match_in_the_table_and_in_the_span_detail(
-    page: Page, demo: str
-) -> None:
+def test_search_marks_the_match_in_the_table_and_in_the_span_detail(page: Page, demo: str) -> None:
     page.goto(f"{demo}/ui/projects/{PROJECT}/traces?all=1")
     page.locator("#f-q").fill(PHRASE.upper())  # any case matches
     page.locator("#f-q").press("Enter")

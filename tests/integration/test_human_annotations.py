@@ -67,7 +67,8 @@ def test_annotators_annotate_in_bulk_and_edit_or_delete_only_their_own(
         assert other_delete.value.status == 403
 
         edited = alice.edit_annotation(first, label="incorrect", note="wrong city")
-        assert edited["label"] == "incorrect" and edited["explanation"] == "wrong city"
+        assert edited["label"] == "incorrect"
+        assert edited["explanation"] == "wrong city"
         assert edited["score"] is None  # replaced, not merged
         assert edited["metadata"]["updated_at"]
         shown = alice.get_span_annotations(span_ids[0])
@@ -80,7 +81,8 @@ def test_annotators_annotate_in_bulk_and_edit_or_delete_only_their_own(
         assert gone.value.status == 404
 
         bobs = bob.annotate_spans(P, span_ids[2:], "note", note="looks fine")
-        assert bobs[0]["annotator"] == "bob" and bobs[0]["label"] is None
+        assert bobs[0]["annotator"] == "bob"
+        assert bobs[0]["label"] is None
 
 
 def test_logged_human_annotations_record_the_calling_key(

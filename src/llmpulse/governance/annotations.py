@@ -193,10 +193,15 @@ class AnnotationDesk:
                 raise NotFound(f"span {sid} is not in project {project!r} (span_ids[{i}])")
         evaluations = [
             Evaluation(
-                name=item.name, span_id=sid, project=project, label=item.label,
-                score=item.score, explanation=item.note or None,
-                annotator_kind=AnnotatorKind.HUMAN, metadata={"annotator": annotator},
-            )  # fmt: skip
+                name=item.name,
+                span_id=sid,
+                project=project,
+                label=item.label,
+                score=item.score,
+                explanation=item.note or None,
+                annotator_kind=AnnotatorKind.HUMAN,
+                metadata={"annotator": annotator},
+            )
             for sid in span_ids
         ]
         result = await self._ingest.annotate(evaluations)

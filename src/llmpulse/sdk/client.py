@@ -24,8 +24,8 @@ from llmpulse.sdk.admin import AdminMixin
 from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.errors import error_from as _error
-from llmpulse.sdk.keys import KeysMixin
 from llmpulse.sdk.human import HumanAnnotationMixin
+from llmpulse.sdk.keys import KeysMixin
 from llmpulse.sdk.projects import ProjectsMixin
 from llmpulse.sdk.query_params import Params, project_path
 from llmpulse.sdk.records import (

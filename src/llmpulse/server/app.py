@@ -18,11 +18,7 @@ from llmpulse.server.openapi_doc import build_openapi
 from llmpulse.server.openapi_security import AUTH_RESPONSES, document_security
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
-    annotations as annotation_routes,
-)
-from llmpulse.server.routes import annotation_edits
-from llmpulse.server.routes import lifecycle as lifecycle_routes
-from llmpulse.server.routes import (
+    annotation_edits,
     backup,
     cohorts,
     export,
@@ -37,6 +33,10 @@ from llmpulse.server.routes import (
     sessions,
     spans,
 )
+from llmpulse.server.routes import (
+    annotations as annotation_routes,
+)
+from llmpulse.server.routes import lifecycle as lifecycle_routes
 from llmpulse.server.security import AccessControl
 from llmpulse.server.services import OpenedStores, run_services
 from llmpulse.server.settings import ServerSettings

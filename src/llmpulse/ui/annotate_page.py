@@ -72,6 +72,46 @@ async def annotation_context(request: Request, project: str) -> dict[str, Any]:
     }
 
 
+async def _change(
+    render: Renderer, request: Request, annotation_id: str, *, delete: bool
+) -> Response:
+    fields = dict(await _fields(request))
+    desk = desk_of(request)
+    found = await desk.find(annotation_id)
+    if found is None or not sees(request, found.project) or found.span_id is None:
+        return render.not_found(request, f"No annotation “{annotation_id}” was found.")
+    span = await request.app.state.services.query.get_span(found.span_id)
+    try:
+        if delete:
+            await desk.delete(annotation_id, annotator(request))
+        else:
+            await desk.edit(annotation_id, _input(fields), annotator(request))
+    except (InvalidInput, Forbidden, NotFound) as e:
+        return RedirectResponse(_span_url(span.trace_id, span.span_id, _reason(e)), 303)
+    return RedirectResponse(_span_url(span.trace_id, span.span_id), status_code=303)
+
+
+async def _bulk(request: Request, project: str) -> Response:
+    pairs = await _fields(request)
+    fields = dict(pairs)
+    back = fields.get("back", "")
+    if not back.startswith(page_url(project, "traces")):
+        back = page_url(project, "traces")  # only ever back to this project's table
+    span_ids = [SpanId(v.lower()) for k, v in pairs if k == "span_id"]
+    sep = "&" if "?" in back else "?"
+    try:
+        if not span_ids:
+            raise InvalidInput("tick at least one row to annotate", [])
+        made = await desk_of(request).add(
+            ProjectName(project), span_ids, _input(fields), annotator(request)
+        )
+    except (InvalidInput, NotFound) as e:
+        return RedirectResponse(
+            f"{back}{sep}annotation_error={quote(_reason(e), safe='')}", status_code=303
+        )
+    return RedirectResponse(f"{back}{sep}annotated={len(made)}", status_code=303)
+
+
 def build_annotate_router(render: Renderer) -> APIRouter:
     """The annotation form actions, bound to a renderer (for the 404 page)."""
     router = APIRouter(include_in_schema=False)
@@ -79,8 +119,11 @@ def build_annotate_router(render: Renderer) -> APIRouter:
     @router.post("/ui/spans/{span_id}/annotations", response_class=HTMLResponse)
     async def annotate_span(request: Request, span_id: str) -> Response:
         fields = dict(await _fields(request))
-        span = await request.app.state.services.query.get_span(SpanId(span_id.lower()))
-        if not sees(request, span.project):
+        try:
+            span = await request.app.state.services.query.get_span(SpanId(span_id.lower()))
+        except NotFound:
+            span = None
+        if span is None or not sees(request, span.project):
             return render.not_found(request, f"No span with id “{span_id}” was found.")
         try:
             await desk_of(request).add(
@@ -90,49 +133,16 @@ def build_annotate_router(render: Renderer) -> APIRouter:
             return RedirectResponse(_span_url(span.trace_id, span.span_id, _reason(e)), 303)
         return RedirectResponse(_span_url(span.trace_id, span.span_id), status_code=303)
 
-    async def change(request: Request, annotation_id: str, delete: bool) -> Response:
-        fields = dict(await _fields(request))
-        desk = desk_of(request)
-        found = await desk.find(annotation_id)
-        if found is None or not sees(request, found.project) or found.span_id is None:
-            return render.not_found(request, f"No annotation “{annotation_id}” was found.")
-        span = await request.app.state.services.query.get_span(found.span_id)
-        try:
-            if delete:
-                await desk.delete(annotation_id, annotator(request))
-            else:
-                await desk.edit(annotation_id, _input(fields), annotator(request))
-        except (InvalidInput, Forbidden, NotFound) as e:
-            return RedirectResponse(_span_url(span.trace_id, span.span_id, _reason(e)), 303)
-        return RedirectResponse(_span_url(span.trace_id, span.span_id), status_code=303)
-
     @router.post("/ui/annotations/{annotation_id}/edit", response_class=HTMLResponse)
     async def edit_annotation(request: Request, annotation_id: str) -> Response:
-        return await change(request, annotation_id, delete=False)
+        return await _change(render, request, annotation_id, delete=False)
 
     @router.post("/ui/annotations/{annotation_id}/delete", response_class=HTMLResponse)
     async def delete_annotation(request: Request, annotation_id: str) -> Response:
-        return await change(request, annotation_id, delete=True)
+        return await _change(render, request, annotation_id, delete=True)
 
     @router.post("/ui/projects/{project}/annotations/bulk", response_class=HTMLResponse)
     async def bulk_annotate(request: Request, project: str) -> Response:
-        pairs = await _fields(request)
-        fields = dict(pairs)
-        back = fields.get("back", "")
-        if not back.startswith(page_url(project, "traces")):
-            back = page_url(project, "traces")  # only ever back to this project's table
-        span_ids = [SpanId(v.lower()) for k, v in pairs if k == "span_id"]
-        sep = "&" if "?" in back else "?"
-        try:
-            if not span_ids:
-                raise InvalidInput("tick at least one row to annotate", [])
-            made = await desk_of(request).add(
-                ProjectName(project), span_ids, _input(fields), annotator(request)
-            )
-        except (InvalidInput, NotFound) as e:
-            return RedirectResponse(
-                f"{back}{sep}annotation_error={quote(_reason(e), safe='')}", status_code=303
-            )
-        return RedirectResponse(f"{back}{sep}annotated={len(made)}", status_code=303)
+        return await _bulk(request, project)
 
     return router

@@ -25,8 +25,8 @@ from llmpulse.query.service import Trace
 from llmpulse.store.api import SpanQuery, TraceTotals
 from llmpulse.ui import views
 from llmpulse.ui.analysis_pages import build_analysis_router
+from llmpulse.ui.annotate_page import annotation_context, build_annotate_router
 from llmpulse.ui.dashboard import build_dashboard_router
-from llmpulse.ui.highlight import search_suffix
 from llmpulse.ui.filters import (
     KIND_CHOICES,
     LIMIT_CHOICES,
@@ -34,11 +34,11 @@ from llmpulse.ui.filters import (
     FilterForm,
     replace_param,
 )
+from llmpulse.ui.highlight import search_suffix
 from llmpulse.ui.login_page import build_login_router
 from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
 from llmpulse.ui.sessions_page import build_sessions_router
-from llmpulse.ui.annotate_page import annotation_context, build_annotate_router
 from llmpulse.ui.settings_page import build_settings_router
 from llmpulse.ui.sorting import EXPORT_FORMATS, SORT_CHOICES, export_url, sort_url
 from llmpulse.ui.templating import STATIC_PREFIX, Renderer, path_quote

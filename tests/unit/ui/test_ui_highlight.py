@@ -41,7 +41,8 @@ def test_snippet_cuts_around_a_match_past_the_preview_width() -> None:
     text = "word " * 100 + "NEEDLE here " + "tail " * 100
     got = str(snippet(text, "needle", width=40))
     assert '<mark class="hit">NEEDLE</mark>' in got
-    assert got.startswith("…") and got.endswith("…")
+    assert got.startswith("…")
+    assert got.endswith("…")
     assert len(got.replace('<mark class="hit">', "").replace("</mark>", "")) <= 42
 
 

@@ -22,8 +22,8 @@ from pydantic import (
 
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, check_project_name
 from llmpulse.domain.predictions import AnnotatorKind, Evaluation
-from llmpulse.server.deps import get_services
 from llmpulse.governance.sessions import annotator
+from llmpulse.server.deps import get_services
 from llmpulse.server.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["annotations"])

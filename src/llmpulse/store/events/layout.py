@@ -44,7 +44,9 @@ SEARCH_TEXT_SQL = (
     + ", ".join(_CONTENTS.format(c) for c in ("input_messages", "output_messages", "documents"))
     + ", exception_type, exception_message, status_message))"
 )
-DERIVED_SPAN_SQL = f"{METADATA_KV_SQL} AS {METADATA_KV_COLUMN}, {SEARCH_TEXT_SQL} AS {SEARCH_TEXT_COLUMN}"
+DERIVED_SPAN_SQL = (
+    f"{METADATA_KV_SQL} AS {METADATA_KV_COLUMN}, {SEARCH_TEXT_SQL} AS {SEARCH_TEXT_COLUMN}"
+)
 """The select list of every derived column, in table order, from the logical columns."""
 
 

@@ -15,14 +15,18 @@ from llmpulse.domain.errors import FieldError, InvalidInput, NotFound
 MAX_LISTED = 12
 
 
-def nearest(name: str, known: Iterable[str], n: int = 3) -> list[str]:
-    """Up to ``n`` known names closest to ``name``, closest first (case-insensitive)."""
-    choices = sorted(set(known))
-    by_lower: dict[str, str] = {}
-    for c in choices:
-        by_lower.setdefault(c.lower(), c)
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=0.5)
-    return [by_lower[c] for c in close]
+def _score(name: str, choice: str) -> float:
+    """Similarity of ``name`` to ``choice`` or to its last dotted part (``region`` for
+    ``metadata.region``), any case."""
+    a = name.lower()
+    parts = {choice.lower(), choice.rsplit(".", 1)[-1].lower()}
+    return max(difflib.SequenceMatcher(None, a, p).ratio() for p in parts)
+
+
+def nearest(name: str, known: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """Up to ``n`` known names closest to ``name``, closest first."""
+    scored = sorted(((_score(name, c), c) for c in set(known)), key=lambda t: (-t[0], t[1]))
+    return [c for score, c in scored[:n] if score >= cutoff]
 
 
 def hint(name: str, known: Iterable[str]) -> str:

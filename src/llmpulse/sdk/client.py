@@ -24,6 +24,7 @@ from llmpulse.sdk.admin import AdminMixin
 from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.errors import error_from as _error
+from llmpulse.sdk.errors import unreachable
 from llmpulse.sdk.human import HumanAnnotationMixin
 from llmpulse.sdk.keys import KeysMixin
 from llmpulse.sdk.projects import ProjectsMixin
@@ -151,9 +152,14 @@ class Client(
 
         Raises:
             LlmpulseApiError: for any non-2xx answer left after retries.
+            ServerUnreachable: no server answers at the endpoint (the message says how to
+                start one).
         """
         for attempt in range(self._max_retries + 1):
-            response = self._http.request(method, path, json=json, params=params)
+            try:
+                response = self._http.request(method, path, json=json, params=params)
+            except httpx.ConnectError as exc:
+                raise unreachable(self.endpoint, exc) from exc
             if response.status_code in _RETRY_STATUSES and attempt < self._max_retries:
                 self._sleep(_retry_after_s(response, attempt))
                 continue

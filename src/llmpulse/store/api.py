@@ -349,6 +349,14 @@ class EventStore(Protocol):
         """One annotation by id, or None."""
         ...
 
+    def key_exists(self, project: ProjectName, key: str) -> bool:
+        """Whether ``key`` is a typed key or any span of the project carries it."""
+        ...
+
+    def known_keys(self, project: ProjectName) -> list[str]:
+        """The keys a project's spans carry (recent attribute keys), for suggestions."""
+        ...
+
     def edit_annotation(self, annotation_id: str, new: Annotation | None) -> bool:
         """Give an annotation ``new``'s label, score, explanation and metadata, or delete it
         (``new`` None); False when there is none. Durable when it returns."""

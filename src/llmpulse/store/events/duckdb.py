@@ -38,7 +38,7 @@ from llmpulse.store.api import (
     UnitFrame,
     UnitQuery,
 )
-from llmpulse.store.events import annotation_edits, listing, purge
+from llmpulse.store.events import annotation_edits, listing, purge, vocabulary
 from llmpulse.store.events import sessions as sessions_sql
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
@@ -682,6 +682,14 @@ class DuckDBEventStore:
     def users(self, q: SessionQuery) -> list[UserRow]:
         """Users with their totals (see `store.events.sessions`)."""
         return sessions_sql.list_users(self._query, q)
+
+    def key_exists(self, project: ProjectName, key: str) -> bool:
+        """Whether ``key`` is a typed key or any span of the project carries it."""
+        return vocabulary.key_exists(self._query, project, key)
+
+    def known_keys(self, project: ProjectName) -> list[str]:
+        """The keys a project's spans carry (recent attribute keys), for suggestions."""
+        return vocabulary.known_keys(self._query, project)
 
     def unpriced_models(self, project: ProjectName) -> dict[str, int]:
         """Models with token counts but no cost, and how many spans each."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +18,7 @@ from support.otlp import make_request, make_span
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.integration
+DATA = Path(__file__).parent.parent / "data"
 
 
 def _load(server: ServerProcess, project: str, ages_days: list[float]) -> None:
@@ -101,3 +105,45 @@ def test_sdk_sets_retention_and_deletes_a_project(live_server: ServerProcess) ->
         with pytest.raises(LlmpulseApiError) as err:
             client.retention(project)
         assert err.value.status == 404
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "llmpulse", *args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_cli_applies_an_annotation_config_file_sets_retention_and_deletes(
+    live_server: ServerProcess, tmp_path: Path
+) -> None:
+    project = f"cli-life-{uuid.uuid4().hex[:6]}"
+    _load(live_server, project, [0.1, 0.2])
+    url = ("--url", live_server.url)
+    text = (DATA / "annotations" / "rag-demo.yaml").read_text().replace("PROJECT", project)
+    good = tmp_path / "annotations.yaml"
+    good.write_text(text)
+    done = _cli("projects", "annotations", project, "-f", str(good), *url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["correctness: correct|incorrect", "helpfulness: "]
+    with Client(live_server.url) as client:
+        assert client.annotation_config(project) == {
+            "correctness": ["correct", "incorrect"],
+            "helpfulness": [],
+        }
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("annotations:", "annotation:"))
+    refused = _cli("projects", "annotations", project, "-f", str(bad), *url)
+    assert refused.returncode == 1
+    assert "annotation: Extra inputs are not permitted" in refused.stderr
+
+    done = _cli("projects", "retention", project, "--days", "30", *url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{project}: spans kept 30 days; not run"
+
+    unconfirmed = _cli("projects", "delete", project, *url)
+    assert unconfirmed.returncode == 2
+    assert "--yes" in unconfirmed.stderr
+    done = _cli("projects", "delete", project, "--yes", *url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"deleted {project} (2 spans)"

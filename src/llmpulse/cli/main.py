@@ -13,6 +13,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from llmpulse.cli.cohorts_cmd import cohorts_app
+from llmpulse.cli.projects_cmd import projects_app
 from llmpulse.cli.datadir_cmd import backup, open_verified, restore
 from llmpulse.cli.db_cmd import db_app
 from llmpulse.cli.keys_cmd import keys_app
@@ -45,6 +46,7 @@ app.add_typer(metrics_app, name="metrics")
 app.add_typer(segments_app, name="segments")
 app.add_typer(prices_app, name="prices")
 app.add_typer(cohorts_app, name="cohorts")
+app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
 app.command()(backup)
 app.command()(restore)

@@ -96,3 +96,17 @@ def test_cli_prints_one_line_with_the_command_that_starts_a_server() -> None:
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith(f"error: no llmpulse server answers at http://127.0.0.1:{port}")
     assert f"llmpulse serve --port {port}" in lines[0]
+
+
+@pytest.mark.parametrize("key", ["metadata.tier", "metadata.region", "model"])
+def test_discover_says_why_when_it_finds_nothing(demo: str, key: str) -> None:
+    r = httpx.get(
+        f"{demo}/segments/discover", params={"key": key, "metric": "error:rate"}, timeout=120
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    found = [row for row in body["data"] if row["significant"] and row["worse"]]
+    if found:
+        assert body["nothing_found"] is None
+    else:
+        assert "affects all segments equally" in body["nothing_found"]

@@ -13,11 +13,11 @@ from typing import Annotated, TypeVar
 import typer
 
 from llmpulse.cli.cohorts_cmd import cohorts_app
-from llmpulse.cli.projects_cmd import projects_app
 from llmpulse.cli.datadir_cmd import backup, open_verified, restore
 from llmpulse.cli.db_cmd import db_app
 from llmpulse.cli.keys_cmd import keys_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
+from llmpulse.cli.projects_cmd import projects_app
 from llmpulse.cli.segments_cmd import segments_app
 from llmpulse.server.settings import (
     DEFAULT_GRPC_PORT,

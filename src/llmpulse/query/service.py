@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 from typing import TypeVar, cast
 
 from llmpulse.domain.errors import NotFound
-from llmpulse.domain.suggest import not_found, unknown
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
+from llmpulse.domain.suggest import not_found, unknown
 from llmpulse.query.traces import SpanNode, build_tree
 from llmpulse.store.api import (
     EventStore,

@@ -49,6 +49,7 @@ def build_environment() -> Environment:
     env.globals["needle"] = None  # the search text whose matches the span detail marks
     env.globals["search_suffix"] = ""
     env.globals.update(annotation_kinds=(), me="", annotation_error=None, annotated=None)
+    env.globals["nothing_found"] = None  # why an analysis found nothing (its pages set it)
     return env
 
 

@@ -94,7 +94,9 @@ def test_cli_prints_one_line_with_the_command_that_starts_a_server() -> None:
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert lines[0].startswith(f"error: no llmpulse server answers at http://127.0.0.1:{port}")
+    assert lines[0].startswith(
+        f"error: cannot reach the server: no llmpulse server answers at http://127.0.0.1:{port}"
+    )
     assert f"llmpulse serve --port {port}" in lines[0]
 
 

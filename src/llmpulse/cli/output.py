@@ -22,7 +22,7 @@ from llmpulse.clock import Clock, SystemClock
 from llmpulse.domain.durations import parse_duration
 from llmpulse.domain.errors import InvalidInput
 from llmpulse.sdk.client import DEFAULT_ENDPOINT, Client
-from llmpulse.sdk.errors import LlmpulseApiError, ServerUnreachable
+from llmpulse.sdk.errors import LlmpulseApiError
 from llmpulse.sdk.frames import JsonDict, Table
 from llmpulse.sdk.query_params import SpanFilters
 
@@ -200,9 +200,7 @@ def api_errors() -> Iterator[None]:
     except LlmpulseApiError as exc:
         typer.echo(describe_error(exc), err=True)
         raise typer.Exit(EXIT_ERROR) from None
-    except ServerUnreachable as exc:
-        typer.echo(f"error: {exc}", err=True)  # one line, with the command that starts one
-        raise typer.Exit(EXIT_ERROR) from None
     except httpx.HTTPError as exc:
+        # One line; a `ServerUnreachable` says which command starts a server there.
         typer.echo(f"error: cannot reach the server: {exc}", err=True)
         raise typer.Exit(EXIT_ERROR) from None

@@ -2,8 +2,9 @@
 
 A delete runs in chunks of `CHUNK` rows, each its own transaction on a reader's cursor rather
 than under the store's write lock: DuckDB's MVCC lets appends of other rows commit meanwhile,
-so ingest of other projects goes on (tested: `tests/contract/test_event_store_purge.py`; ADR 0026), and
-the chunks keep each transaction's undo data small. The store checkpoints afterwards: the
+so ingest of other projects goes on (ADR 0026; tested in
+`tests/contract/test_event_store_purge.py`), and the chunks keep each transaction's undo data
+small. The store checkpoints afterwards: the
 ingest journal still holds the deleted rows of recent batches, and re-opening after a crash
 would otherwise put them back (`journal.reconcile`).
 """

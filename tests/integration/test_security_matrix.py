@@ -132,6 +132,8 @@ def call(s: Secured, credential: str, method: str, template: str) -> httpx.Respo
         else:
             kwargs["json"] = {}
     url = s.server.url + fill(template, s)
+    if (method, template) == ("DELETE", "/api/v1/projects/{project}"):
+        url = s.server.url + "/api/v1/projects/doomed"  # the walk must not delete "shop"
     return httpx.request(method, url, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 

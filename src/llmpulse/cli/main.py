@@ -23,6 +23,7 @@ from llmpulse.cli.gate_cmd import gate_cmd
 from llmpulse.cli.keys_cmd import keys_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.monitors_cmd import monitors_app, receivers_app, silences_app
+from llmpulse.cli.projects_cmd import projects_app
 from llmpulse.cli.segments_cmd import segments_app
 from llmpulse.cli.slos_cmd import slos_app
 from llmpulse.server.settings import (
@@ -55,6 +56,7 @@ app.add_typer(cohorts_app, name="cohorts")
 app.add_typer(slos_app, name="slos")
 app.command("gate")(gate_cmd)
 app.add_typer(evals_app, name="evals")
+app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
 app.add_typer(monitors_app, name="monitors")
 monitors_app.command("backtest")(backtest_cmd)
@@ -166,6 +168,12 @@ def serve(
             help="Evaluate monitors and send alerts in this process.",
         ),
     ] = True,
+    retention_interval: Annotated[
+        float,
+        typer.Option(
+            envvar="LLMPULSE_RETENTION_INTERVAL_S", help="Seconds between retention rounds."
+        ),
+    ] = _DEFAULTS.retention_interval_s,
 ) -> None:
     """Run the server: UI, REST API and OTLP/HTTP on one port, OTLP/gRPC on another."""
     from llmpulse.server.app import create_app
@@ -199,6 +207,7 @@ def serve(
         backup_dir=backup_dir,
         monitors_file=monitors_file,
         scheduler=scheduler,
+        retention_interval_s=retention_interval,
     )
     sock = _or_exit(lambda: bind_ports(settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -201,5 +201,6 @@ def api_errors() -> Iterator[None]:
         typer.echo(describe_error(exc), err=True)
         raise typer.Exit(EXIT_ERROR) from None
     except httpx.HTTPError as exc:
+        # One line; a `ServerUnreachable` says which command starts a server there.
         typer.echo(f"error: cannot reach the server: {exc}", err=True)
         raise typer.Exit(EXIT_ERROR) from None

@@ -93,3 +93,9 @@ def sees(request: Any, project: str) -> bool:
     """
     principal: Principal | None = getattr(request.state, "principal", None)
     return principal is None or principal.sees(project)
+
+
+def annotator(request: Any) -> str:
+    """Who a request annotates as: its API key's name (a UI login's key), else ``anonymous``."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal.name if principal is not None else "anonymous"

@@ -114,6 +114,16 @@ class SpanWriter:
         its spans may already be written when a later step fails)."""
         return self._attempts
 
+    def touch(self) -> None:
+        """Move `data_version` on after the stores changed outside the writer (a project
+        deleted, spans purged, an annotation edited), so no cached read outlives it."""
+        self._attempts += 1
+
+    def forget_project(self, name: ProjectName) -> None:
+        """A project was deleted: its next span creates it again."""
+        self._known_projects.discard(name)
+        self.touch()
+
     @property
     def queued_spans(self) -> int:
         """Spans admitted but not yet committed."""

@@ -33,6 +33,7 @@ from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import Agg, MetricSpec, Source
+from llmpulse.domain.suggest import unknown
 from llmpulse.query.cohorts import CohortService
 from llmpulse.query.service import QueryService
 from llmpulse.query.versions import COUNT, group_rates, overlap_window, version_input
@@ -198,9 +199,14 @@ class SegmentService:
         self._cohorts = cohorts
 
     async def _resolve(self, scope: Scope, keys: tuple[GroupKey, ...]) -> tuple[GroupKey, ...]:
-        if self._cohorts is None:
-            return keys
-        return await self._cohorts.resolve_keys(scope.project, keys)
+        """Cohort keys resolved to their conditions; an unknown plain key is a 400 with the
+        nearest known keys (never an empty report)."""
+        if self._cohorts is not None:
+            keys = await self._cohorts.resolve_keys(scope.project, keys)
+        for key in keys:
+            if isinstance(key, str):
+                await self._query.require_key(scope.project, key)
+        return keys
 
     async def _slices(
         self, scope: Scope, m: MetricSpec, keys: tuple[GroupKey, ...], pairs: bool,
@@ -363,6 +369,10 @@ class SegmentService:
         for m in metrics:
             supported(m, "compare")
         (key,) = await self._resolve(scope, (key,))
+        seen = (await self.units(scope, COUNT, key, unit)).values
+        for path, value in (("baseline", baseline), ("candidate", candidate)):
+            if value not in seen:  # never an empty comparison: name the values there are
+                raise unknown(f"value of {label_of(key)}", value, seen, path)
         window = scope.time
         if overlap:
             window = await self._overlap(scope, key, baseline, candidate, unit)

@@ -11,6 +11,7 @@ from typing import TypeVar, cast
 from llmpulse.domain.errors import NotFound
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
+from llmpulse.domain.suggest import not_found, unknown
 from llmpulse.query.traces import SpanNode, build_tree
 from llmpulse.store.api import (
     EventStore,
@@ -141,6 +142,17 @@ class QueryService:
             )
         return out
 
+    async def require_key(self, project: ProjectName, key: str, path: str = "key") -> None:
+        """Raise a 400 naming the nearest known keys unless the project's spans carry ``key``.
+
+        Raises:
+            InvalidInput: no span of the project carries the key.
+        """
+        if await self._cached("key", (project, key), lambda: self._events.key_exists(project, key)):
+            return
+        known = await self._cached("keys", project, lambda: self._events.known_keys(project))
+        raise unknown("key", key, known, path)
+
     async def require_project(self, name: ProjectName) -> None:
         """Raise NotFound unless the project exists.
 
@@ -148,7 +160,8 @@ class QueryService:
         version like the reads (every analysis request asks first).
         """
         if await self._cached("project", name, lambda: self._state.get_project(name)) is None:
-            raise NotFound(f"project {name!r} does not exist")
+            names = [p.name for p in await asyncio.to_thread(self._state.list_projects)]
+            raise not_found("project", name, names)
 
     async def list_spans(self, q: SpanQuery, *, keep: bool = True) -> Page[Span]:
         """One page of spans, newest first (``keep``: see `memo`)."""

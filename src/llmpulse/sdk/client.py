@@ -28,7 +28,10 @@ from llmpulse.sdk.config_objects import ConfigMixin
 from llmpulse.sdk.errors import error_from as _error
 from llmpulse.sdk.evals import EvalsMixin
 from llmpulse.sdk.explanations import ExplanationsMixin
+from llmpulse.sdk.errors import unreachable
+from llmpulse.sdk.human import HumanAnnotationMixin
 from llmpulse.sdk.keys import KeysMixin
+from llmpulse.sdk.projects import ProjectsMixin
 from llmpulse.sdk.query_params import Params, project_path
 from llmpulse.sdk.records import (
     EmbeddingArg,
@@ -91,7 +94,7 @@ def _retry_after_s(response: httpx.Response, attempt: int) -> float:
 
 class Client(
     AnalyticsMixin, CohortsMixin, ConfigMixin, KeysMixin, AdminMixin, SessionsMixin, TracesMixin,
-    ExplanationsMixin, AlertsMixin, SlosMixin, EvalsMixin,
+    ExplanationsMixin, AlertsMixin, SlosMixin, EvalsMixin, ProjectsMixin, HumanAnnotationMixin,
 ):  # fmt: skip
     """A connection to one llmpulse server.
 
@@ -153,9 +156,14 @@ class Client(
 
         Raises:
             LlmpulseApiError: for any non-2xx answer left after retries.
+            ServerUnreachable: no server answers at the endpoint (the message says how to
+                start one).
         """
         for attempt in range(self._max_retries + 1):
-            response = self._http.request(method, path, json=json, params=params)
+            try:
+                response = self._http.request(method, path, json=json, params=params)
+            except httpx.ConnectError as exc:
+                raise unreachable(self.endpoint, exc) from exc
             if response.status_code in _RETRY_STATUSES and attempt < self._max_retries:
                 self._sleep(_retry_after_s(response, attempt))
                 continue

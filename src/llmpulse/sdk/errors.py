@@ -40,3 +40,27 @@ def error_from(response: httpx.Response) -> LlmpulseApiError:
     ]
     detail = body.get("detail") or body.get("title") or response.reason_phrase
     return LlmpulseApiError(response.status_code, str(detail), errors)
+
+
+class ServerUnreachable(httpx.ConnectError):
+    """No llmpulse server answers at the client's endpoint (refused, or no such host).
+
+    Its message says how to start one, in one line.
+    """
+
+
+def unreachable(endpoint: str, exc: httpx.ConnectError) -> ServerUnreachable:
+    """The error for a failed connection to ``endpoint``, with the command that starts a
+    server there."""
+    url = httpx.URL(endpoint)
+    port = f" --port {url.port}" if url.port and url.port != 7600 else ""
+    local = url.host in ("127.0.0.1", "localhost", "::1", "[::1]")
+    how = (
+        f"start one with `llmpulse serve{port}` (or `llmpulse serve --demo{port}` for demo data)"
+        if local
+        else "check that the server is running and the URL (--url, LLMPULSE_URL) is right"
+    )
+    reason = str(exc).splitlines()[0] if str(exc) else "connection failed"
+    return ServerUnreachable(
+        f"no llmpulse server answers at {endpoint} ({reason}); {how}", request=exc.request
+    )

@@ -38,7 +38,7 @@ def _params(filters: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 class TracesMixin(Requester):
-    """`traces_page`, `export_traces` and `traces_frame`."""
+    """`traces_page`, `search_spans`, `export_traces` and `traces_frame`."""
 
     def traces_page(
         self,
@@ -60,6 +60,14 @@ class TracesMixin(Requester):
             params.append(("total", "true"))
         body: JsonDict = self.request("GET", project_path(project, "spans"), params=params)
         return body
+
+    def search_spans(
+        self, project: str, text: str, *, limit: int = 100, total: bool = True, **filters: Any
+    ) -> JsonDict:
+        """Spans whose inputs, outputs, messages, retrieved documents or errors contain
+        ``text`` (any case), newest first: one page as `traces_page` returns it, with the
+        matching count. Other filters (``root_only``, ``start``, ``kind``, …) narrow it."""
+        return self.traces_page(project, q=text, limit=limit, total=total, **filters)
 
     def export_traces(
         self,

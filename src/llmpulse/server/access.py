@@ -35,6 +35,10 @@ PROJECT_CHECKED_IN_HANDLER = frozenset(
         "/api/v1/spans/{span_id}/annotations",
         "/api/v1/audit",  # a project key reads its project's entries only
         "/api/v1/export",  # a project key exports its project (and the receivers)
+        "/api/v1/annotations/{annotation_id}",
+        "/ui/spans/{span_id}/annotations",
+        "/ui/annotations/{annotation_id}/edit",
+        "/ui/annotations/{annotation_id}/delete",
         "/",
         "/ui",
         "/ui/",

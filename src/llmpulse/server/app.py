@@ -21,6 +21,7 @@ from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.routes import (
     alert_config,
     alerts,
+    annotation_edits,
     backup,
     cohorts,
     config_apply,
@@ -48,6 +49,7 @@ from llmpulse.server.routes import (
 from llmpulse.server.routes import (
     annotations as annotation_routes,
 )
+from llmpulse.server.routes import lifecycle as lifecycle_routes
 from llmpulse.server.security import AccessControl
 from llmpulse.server.services import OpenedStores, run_services
 from llmpulse.server.settings import ServerSettings
@@ -136,6 +138,8 @@ def create_app(
         digest,
         prometheus,
         evals,
+        lifecycle_routes,
+        annotation_edits,
     ):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     mount_ui(app)

@@ -15,7 +15,9 @@ from llmpulse.evals.service import EvalService
 from llmpulse.evals.settings import judge_config_from_env
 from llmpulse.explain.settings import ExplainSettings
 from llmpulse.explain.wiring import Explainers, build_explainers
+from llmpulse.governance.annotations import AnnotationDesk
 from llmpulse.governance.keys import KeyService
+from llmpulse.governance.lifecycle import ProjectLifecycle, RetentionLoop
 from llmpulse.governance.sessions import SessionSigner, load_secret
 from llmpulse.ingest.admission import ByteBudget
 from llmpulse.ingest.decode_pool import DecodePool
@@ -62,6 +64,8 @@ class Services:
     slos: SloService
     exposition: Exposition
     evals: EvalService
+    lifecycle: ProjectLifecycle
+    annotations: AnnotationDesk
 
     @property
     def scheduler(self) -> MonitorRuntime:
@@ -137,6 +141,14 @@ async def run_services(
         evals = EvalService(state, query, ingest, clock, judge_config_from_env())
         await evals.start()
         stack.push_async_callback(evals.stop)
+        lifecycle = ProjectLifecycle(
+            events, state, clock, changed=writer.touch, forget=writer.forget_project
+        )
+        retention = RetentionLoop(
+            lifecycle, clock, timedelta(seconds=settings.retention_interval_s)
+        )
+        await retention.start()
+        stack.push_async_callback(retention.stop)
         yield Services(
             settings=settings,
             clock=clock,
@@ -159,4 +171,6 @@ async def run_services(
             slos=slos,
             exposition=exposition,
             evals=evals,
+            lifecycle=lifecycle,
+            annotations=AnnotationDesk(events, state, ingest, clock, changed=writer.touch),
         )

@@ -130,6 +130,11 @@ class ServerSettings(BaseModel):
         True,
         description="Evaluate monitors and deliver alert notifications in this process "
         "(LLMPULSE_SCHEDULER).",
+    retention_interval_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds between retention rounds, which drop each project's spans older "
+        "than its retention days (LLMPULSE_RETENTION_INTERVAL_S).",
     )
 
     def host_names(self) -> frozenset[str]:

@@ -62,7 +62,7 @@ class SpanQuery:
     models: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     attributes: tuple[AttrEquals, ...] = ()
-    text: str | None = None  # case-insensitive substring of input or output value
+    text: str | None = None  # full-text search, any case (see store.events.layout: search_text)
     trace_id: TraceId | None = None
     root_only: bool = False
     conditions: tuple[Condition, ...] = ()  # a saved cohort's conditions, ANDed
@@ -354,6 +354,29 @@ class EventStore(Protocol):
         """Annotations attached to any of the spans or prediction ids, oldest first."""
         ...
 
+    def get_annotation(self, annotation_id: str) -> Annotation | None:
+        """One annotation by id, or None."""
+        ...
+
+    def key_exists(self, project: ProjectName, key: str) -> bool:
+        """Whether ``key`` is a typed key or any span of the project carries it."""
+        ...
+
+    def known_keys(self, project: ProjectName) -> list[str]:
+        """The keys a project's spans carry (recent attribute keys), for suggestions."""
+        ...
+
+    def edit_annotation(self, annotation_id: str, new: Annotation | None) -> bool:
+        """Give an annotation ``new``'s label, score, explanation and metadata, or delete it
+        (``new`` None); False when there is none. Durable when it returns."""
+        ...
+
+    def delete_spans(self, project: ProjectName, before: datetime | None = None) -> int:
+        """Delete a project's spans and annotations (``before`` None), or its spans that
+        started before ``before``; other projects' appends go on meanwhile. Returns the spans
+        deleted; durable when it returns."""
+        ...
+
     def project_stats(self) -> list[ProjectStats]:
         """Counts and time span of every project that has spans."""
         ...
@@ -505,6 +528,9 @@ class StateStore(Protocol):
         self, project: str, puts: Mapping[str, str], deletes: Sequence[str], now: datetime
     ) -> None:
         """Create or replace (name → manifest JSON) and delete SLOs in one transaction."""
+    def delete_project(self, name: ProjectName) -> bool:
+        """Forget a project: its row and its documents (those named ``<name>/…`` and those
+        of a ``project.*`` kind named ``<name>``). True when the project existed."""
         ...
 
     def close(self) -> None:

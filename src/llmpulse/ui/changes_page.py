@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from llmpulse.analysis.changes import SliceChange
+from llmpulse.analysis.nothing_found import why_no_change
 from llmpulse.domain.durations import parse_duration
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.query.segments import ChangeReport, Scope, SegmentService
@@ -126,7 +127,11 @@ async def changes_context(
         "current", windows.current.start, windows.current.end, "1h", BUCKETS["1h"]
     )
     rows = [_row(r, report, summary.name, trace_window, not form.root_only) for r in report.rows]
-    return {"report": report, "rows": rows, "windows": windows, "metric_name": m.name}
+    why = why_no_change(report.rows, min_support)
+    return {
+        "report": report, "rows": rows, "windows": windows, "metric_name": m.name,
+        "nothing_found": why,
+    }  # fmt: skip
 
 
 def _when(t: datetime | None) -> str:

@@ -26,6 +26,7 @@ from llmpulse.store.api import SpanQuery, TraceTotals
 from llmpulse.ui import views
 from llmpulse.ui.analysis_pages import build_analysis_router
 from llmpulse.ui.apply_page import build_apply_router
+from llmpulse.ui.annotate_page import annotation_context, build_annotate_router
 from llmpulse.ui.dashboard import build_dashboard_router
 from llmpulse.ui.explanations_page import build_explanations_router, why_panel
 from llmpulse.ui.filters import (
@@ -36,6 +37,7 @@ from llmpulse.ui.filters import (
     replace_param,
 )
 from llmpulse.ui.live import FAVICON, FAVICON_CACHE, api_params, ranged_query, shown_range
+from llmpulse.ui.highlight import search_suffix
 from llmpulse.ui.login_page import build_login_router
 from llmpulse.ui.monitor_page import build_monitor_router
 from llmpulse.ui.monitors_page import build_monitors_router
@@ -45,6 +47,7 @@ from llmpulse.ui.receivers_page import build_receivers_router
 from llmpulse.ui.sessions_page import build_sessions_router
 from llmpulse.ui.silences_page import build_silences_router
 from llmpulse.ui.slos_page import build_slos_router
+from llmpulse.ui.settings_page import build_settings_router
 from llmpulse.ui.sorting import EXPORT_FORMATS, SORT_CHOICES, export_url, sort_url
 from llmpulse.ui.templating import STATIC_PREFIX, Renderer, path_quote
 
@@ -70,6 +73,8 @@ def mount_ui(app: FastAPI, get_reader: ReaderGetter = app_query_service) -> None
     app.include_router(build_apply_router(render))
     app.include_router(build_explanations_router(render))
     app.include_router(build_slos_router(render))
+    app.include_router(build_settings_router(render))
+    app.include_router(build_annotate_router(render))
     app.include_router(build_router(get_reader, render))
 
 
@@ -104,12 +109,17 @@ def build_router(get_reader: ReaderGetter, render: Renderer) -> APIRouter:
         except NotFound:
             return render.not_found(request, f"There is no project named “{project}”.")
         context = await _traces_context(request, ProjectName(project), reader)
+        context.update(await annotation_context(request, project))
         status = 400 if context["errors"] else 200
         return render.page(request, "traces.html", context, status_code=status)
 
     @router.get("/ui/traces/{trace_id}", response_class=HTMLResponse)
     async def trace_page(
-        request: Request, trace_id: str, reader: Reader, span: str | None = None
+        request: Request,
+        trace_id: str,
+        reader: Reader,
+        span: str | None = None,
+        q: str | None = None,
     ) -> Response:
         try:
             trace = await reader.get_trace(TraceId(trace_id.strip().lower()))
@@ -119,6 +129,9 @@ def build_router(get_reader: ReaderGetter, render: Renderer) -> APIRouter:
             return render.not_found(request, f"No trace with id “{trace_id}” was found.")
         context = await _trace_context(trace, span, reader)
         context["why"] = await why_panel(request, trace, context["selected"])
+        context.update(await annotation_context(request, trace.spans[0].project))
+        context["needle"] = q or None  # the search that led here: its matches are marked
+        context["search_suffix"] = search_suffix(q)
         return render.page(request, "trace.html", context)
 
     @router.get("/favicon.ico", include_in_schema=False)
@@ -166,6 +179,7 @@ async def _traces_context(
             for f in EXPORT_FORMATS
         },
         "title": f"{project} · traces",
+        "search_suffix": search_suffix(form.text),
         "project": project,
         "form": form,
         "errors": errors,

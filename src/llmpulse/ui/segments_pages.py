@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from llmpulse.analysis.nothing_found import why_no_worse_slice
 from llmpulse.analysis.segments import SliceResult
 from llmpulse.domain.metrics import MetricSpec, parse_metric
 from llmpulse.query.segments import SegmentReport, SegmentService
@@ -105,6 +106,9 @@ async def segments_context(
         "overall": overall,
         "overall_text": fmt(overall) if overall is not None else DASH,
         "metric_name": m.name,
+        "nothing_found": why_no_worse_slice(report.rows, min_support, report.total_n)
+        if form.discover
+        else None,
     }
 
 

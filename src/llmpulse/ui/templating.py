@@ -10,7 +10,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from llmpulse.ui import formats, views
+from llmpulse.ui import formats, highlight, views
 from llmpulse.ui.timerange import time_picker
 
 STATIC_PREFIX = "/ui/static"
@@ -39,6 +39,7 @@ def build_environment() -> Environment:
         pretty_json=views.pretty_json,
         value_text=views.value_text,
         pq=path_quote,
+        hl=highlight.highlight,
         mval=lambda v, metric: formats.format_value(metric, v),
         mdiff=lambda v, metric: formats.format_diff(metric, v),
         pval=formats.format_p,
@@ -46,6 +47,11 @@ def build_environment() -> Environment:
         pct=lambda v: formats.format_value("share:rate", v),
     )
     env.globals["static"] = lambda name: f"{STATIC_PREFIX}/{name}"
+    env.globals["first_match"] = highlight.first_match
+    env.globals["needle"] = None  # the search text whose matches the span detail marks
+    env.globals["search_suffix"] = ""
+    env.globals.update(annotation_kinds=(), me="", annotation_error=None, annotated=None)
+    env.globals["nothing_found"] = None  # why an analysis found nothing (its pages set it)
     return env
 
 

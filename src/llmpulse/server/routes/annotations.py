@@ -7,9 +7,10 @@ the good ones are stored. An annotation names a span (``span_id``) or a logged p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -21,6 +22,7 @@ from pydantic import (
 
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, check_project_name
 from llmpulse.domain.predictions import AnnotatorKind, Evaluation
+from llmpulse.governance.sessions import annotator
 from llmpulse.server.deps import get_services
 from llmpulse.server.services import Services
 
@@ -102,14 +104,23 @@ def _to_evaluation(item: AnnotationIn) -> Evaluation:
     responses={503: {"description": "Ingest queue full; retry after Retry-After seconds"}},
 )
 async def create_annotations(
-    body: AnnotationBatchIn, services: Annotated[Services, Depends(get_services)]
+    request: Request,
+    body: AnnotationBatchIn,
+    services: Annotated[Services, Depends(get_services)],
 ) -> AnnotationBatchOut:
-    """Attach annotations to spans or predictions; bad items are reported, good ones stored."""
+    """Attach annotations to spans or predictions; bad items are reported, good ones stored.
+
+    A ``HUMAN`` annotation records the calling key as its annotator (``metadata.annotator``)
+    unless the item names one."""
     valid: list[tuple[int, Evaluation]] = []
     rejected: list[RejectedItem] = []
+    who = annotator(request)
     for i, raw in enumerate(body.data):
         try:
-            valid.append((i, _to_evaluation(AnnotationIn.model_validate(raw))))
+            ev = _to_evaluation(AnnotationIn.model_validate(raw))
+            if ev.annotator_kind is AnnotatorKind.HUMAN and "annotator" not in ev.metadata:
+                ev = replace(ev, metadata={**ev.metadata, "annotator": who})
+            valid.append((i, ev))
         except ValidationError as exc:
             rejected.append(_first_error(i, exc))
     result = await services.ingest.annotate([ev for _, ev in valid])

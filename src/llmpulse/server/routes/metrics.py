@@ -111,6 +111,9 @@ async def get_metrics(
     latency quantiles over the project or its root spans, within 1 % of the exact value.
     """
     width = parse_bucket(bucket)
+    for i, key in enumerate(group_by):  # an unknown key is a 400 naming the nearest ones
+        if not key.startswith("cohort:"):
+            await services.query.require_key(scope.project, key, f"group_by[{i}]")
     q = MetricQuery(
         project=scope.project,
         metrics=parse_metrics(metric),

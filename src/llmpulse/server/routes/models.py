@@ -178,6 +178,7 @@ class AnnotationOut(BaseModel):
     score: float | None
     explanation: str | None
     metadata: dict[str, Any]
+    annotator: str | None = None  # who made a human annotation (``metadata.annotator``)
 
     @classmethod
     def from_domain(cls, a: Annotation) -> AnnotationOut:
@@ -194,4 +195,5 @@ class AnnotationOut(BaseModel):
             score=a.score,
             explanation=a.explanation,
             metadata=a.metadata,
+            annotator=None if a.metadata.get("annotator") is None else str(a.metadata["annotator"]),
         )

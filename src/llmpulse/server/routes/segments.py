@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from llmpulse.analysis.nothing_found import why_no_change, why_no_worse_slice
 from llmpulse.analysis.segments import SliceResult
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.metrics import parse_metric
@@ -93,15 +94,18 @@ class SegmentReportOut(BaseModel):
     value_unit: str
     truncated: bool
     data: list[SliceOut]
+    nothing_found: str | None = None
+    """Why no slice is significantly worse than the rest (null when one is)."""
 
     @classmethod
-    def from_report(cls, r: SegmentReport) -> SegmentReportOut:
+    def from_report(cls, r: SegmentReport, min_support: int = 30) -> SegmentReportOut:
         """Map a report."""
         rows = [SliceOut.from_result(x) for x in r.rows]
         return cls(
             metric=r.metric, kind=r.kind, keys=list(r.keys), total_n=r.total_n, unit=r.unit,
             total_units=r.total_units, direction=r.direction, value_unit=r.value_unit,
             truncated=r.truncated, data=rows,
+            nothing_found=why_no_worse_slice(r.rows, min_support, r.total_n),
         )  # fmt: skip
 
 
@@ -132,7 +136,7 @@ async def compare_segments(
         scope, _one_metric(metric), key, direction=direction, min_support=min_support, q=q,
         unit=unit,
     )  # fmt: skip
-    return SegmentReportOut.from_report(report)
+    return SegmentReportOut.from_report(report, min_support)
 
 
 @router.get("/projects/{project}/segments/discover")
@@ -148,7 +152,7 @@ async def discover_segments(
         scope, _one_metric(metric), tuple(key), direction=direction, min_support=min_support,
         k=k, unit=unit,
     )  # fmt: skip
-    return SegmentReportOut.from_report(report)
+    return SegmentReportOut.from_report(report, min_support)
 
 
 class ChangeOut(BaseModel):
@@ -190,6 +194,8 @@ class ChangeReportOut(BaseModel):
     affects_all_segments: bool
     """True when the change is one shift of all traffic (the first row, ``status: global``)."""
     data: list[ChangeOut]
+    nothing_found: str | None = None
+    """Why no slice got significantly worse (null when one did, or all traffic did)."""
 
 
 @router.get("/projects/{project}/segments/changes")
@@ -212,6 +218,7 @@ async def segment_changes(
         baseline_n=report.baseline_n, current_n=report.current_n, unit=report.unit,
         direction=report.direction, value_unit=report.value_unit, truncated=report.truncated,
         affects_all_segments=any(r.status == "global" for r in report.rows), data=rows,
+        nothing_found=why_no_change(report.rows, min_support),
     )  # fmt: skip
 
 

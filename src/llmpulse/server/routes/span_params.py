@@ -2,7 +2,8 @@
 
 Filters (all optional, ANDed): ``start``/``end`` (ISO-8601; naive means UTC), ``kind``
 (repeatable), ``status`` (OK/ERROR/UNSET), ``model`` (repeatable), ``name`` (repeatable),
-``attr`` (repeatable, ``key:value``), ``q`` (text in input or output), ``trace_id``,
+``attr`` (repeatable, ``key:value``), ``q`` (search: text in inputs, outputs, messages,
+retrieved documents or exceptions, any case), ``trace_id``,
 ``root_only``, and inclusive bounds ``min_latency_ms``/``max_latency_ms``,
 ``min_tokens``/``max_tokens`` (total tokens) and ``min_cost``/``max_cost`` (USD). ``sort`` is
 ``time``, ``latency``, ``tokens`` or ``cost`` and ``order`` is ``desc`` (default) or ``asc``;
@@ -35,7 +36,14 @@ def view_query(
     model: Annotated[list[str], Query()] = [],  # noqa: B006
     name: Annotated[list[str], Query()] = [],  # noqa: B006
     attr: Annotated[list[str], Query()] = [],  # noqa: B006
-    q: str | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            description="search: text in inputs, outputs, messages, retrieved documents or "
+            "exceptions, any case",
+        ),
+    ] = None,
     trace_id: str | None = None,
     root_only: bool = False,
     sort: Sort = "time",

@@ -20,7 +20,7 @@ from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import SpanId
 from llmpulse.store.api import AttrEquals, SpanQuery
 from llmpulse.store.events.columns import canonical_key, json_path, resolve_attribute_key
-from llmpulse.store.events.layout import METADATA_KV_COLUMN, metadata_pair
+from llmpulse.store.events.layout import METADATA_KV_COLUMN, SEARCH_TEXT_COLUMN, metadata_pair
 
 MAX_LIMIT = 1000
 
@@ -44,6 +44,10 @@ class Dialect(Protocol):
 
     def ilike(self, column: str) -> str:
         """Fragment: ``column`` matches the pattern bound to one ``?``, any case, ``\\`` escape."""
+        ...
+
+    def search(self, column: str) -> str:
+        """Fragment: the lower-cased ``column`` holds the text bound to one ``?``, any case."""
         ...
 
 
@@ -207,8 +211,8 @@ def compile_filters(q: SpanQuery, d: Dialect) -> Where:
     for i, cond in enumerate(q.attributes):
         _add_attribute(where, i, cond, d)
     if q.text:
-        pattern = f"%{escape_like(q.text)}%"
-        where.add(f"({d.ilike('input_value')} OR {d.ilike('output_value')})", pattern, pattern)
+        # One scan of the derived, lower-cased search text (layout.SEARCH_TEXT_SQL, ADR 0025).
+        where.add(d.search(SEARCH_TEXT_COLUMN), q.text)
     if q.trace_id is not None:
         where.add("trace_id = ?", q.trace_id)
     if q.root_only:

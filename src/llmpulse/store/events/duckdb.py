@@ -8,6 +8,7 @@ their own modules; this one maps the `EventStore` protocol onto compiled SQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
@@ -26,7 +27,7 @@ from llmpulse.store.api import (
     UnitFrame,
     UnitQuery,
 )
-from llmpulse.store.events import listing, sketch
+from llmpulse.store.events import annotation_edits, listing, purge, sketch, vocabulary
 from llmpulse.store.events import sessions as sessions_sql
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
@@ -40,6 +41,7 @@ from llmpulse.store.events.compiler import (
     add_cursor,
     compile_filters,
     encode_cursor,
+    to_naive_utc,
 )
 from llmpulse.store.events.duckdb_compact import CompactingEngine
 from llmpulse.store.events.duckdb_dialect import DIALECT, DuckDBDialect
@@ -96,6 +98,26 @@ class DuckDBEventStore(CompactingEngine):
         )
 
     # -- reads -------------------------------------------------------------------------
+
+    def _delete_sql(self, sql: str, params: Sequence[Any]) -> int:
+        """Run one DELETE in its own transaction on this thread's cursor, not under the write
+        lock: DuckDB's MVCC lets appends (of other rows) commit meanwhile."""
+        rows = self._query(sql, params)
+        return int(rows[0][0]) if rows else 0
+
+    def delete_spans(self, project: ProjectName, before: datetime | None = None) -> int:
+        """Delete a project's spans (all, with its annotations; or those that started before
+        ``before``) in chunks that let other appends through (see `purge`). Returns how many
+        spans went."""
+        cut = None if before is None else to_naive_utc(before)
+        n = purge.delete_spans(self._delete_sql, *purge.where_of(project, cut))
+        n_ann = purge.delete_annotations(self._delete_sql, project) if before is None else 0
+        if n:
+            with self._write_lock:  # no append adds to the sketch while it is recounted
+                sketch.rebuild_project(self._con, project)
+        if n or n_ann:
+            self.checkpoint()  # the journal must not bring the deleted rows back
+        return n
 
     def list_spans(self, q: SpanQuery) -> Page[Span]:
         """List spans matching ``q``, newest first, one page at a time.
@@ -208,6 +230,26 @@ class DuckDBEventStore(CompactingEngine):
     def users(self, q: SessionQuery) -> list[UserRow]:
         """Users with their totals (see `store.events.sessions`)."""
         return sessions_sql.list_users(self._query, q)
+
+    def get_annotation(self, annotation_id: str) -> Annotation | None:
+        """One annotation by id, or None."""
+        return annotation_edits.get(self._query, annotation_id)
+
+    def edit_annotation(self, annotation_id: str, new: Annotation | None) -> bool:
+        """Give an annotation ``new``'s label, score, explanation and metadata, or delete it
+        (``new`` None); False when there is none. Durable when it returns."""
+        done = annotation_edits.edit(self._query, annotation_id, new)
+        if done and new is None:
+            self.checkpoint()  # the ingest journal must not bring it back after a crash
+        return done
+
+    def key_exists(self, project: ProjectName, key: str) -> bool:
+        """Whether ``key`` is a typed key or any span of the project carries it."""
+        return vocabulary.key_exists(self._query, project, key)
+
+    def known_keys(self, project: ProjectName) -> list[str]:
+        """The keys a project's spans carry (recent attribute keys), for suggestions."""
+        return vocabulary.known_keys(self._query, project)
 
     def unpriced_models(self, project: ProjectName) -> dict[str, int]:
         """Models with token counts but no cost, and how many spans each."""

@@ -26,6 +26,10 @@ class DuckDBDialect:
         """Case-insensitive LIKE with a backslash escape."""
         return f"{column} ILIKE ? ESCAPE '\\'"
 
+    def search(self, column: str) -> str:
+        """Lower-cased ``column`` holds the lower-cased text (memmem, no pattern semantics)."""
+        return f"contains({column}, lower(?))"
+
     def bucket(self, width_s: int) -> str:
         """Epoch-aligned bucket number of ``start_time``: an integer, grouped on faster than
         ``time_bucket``'s timestamps (hourly counts over 1M spans: 12-29 ms instead of

@@ -21,7 +21,7 @@ import duckdb
 from llmpulse.domain.errors import Unavailable
 from llmpulse.store.events.duckdb_open import CATALOG, attach
 from llmpulse.store.events.journal import ANNOTATIONS, SPANS, IngestJournal
-from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL
+from llmpulse.store.events.layout import DERIVED_SPAN_SQL
 
 NO_SPACE = "No space left on device"
 
@@ -150,5 +150,5 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, batch: Any) -> None:
     """
     rel = con.from_arrow(batch)
     if table == "spans":
-        rel = rel.project(f"*, {METADATA_KV_SQL} AS {METADATA_KV_COLUMN}")
+        rel = rel.project(f"*, {DERIVED_SPAN_SQL}")
     rel.insert_into(table)

@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL
+from llmpulse.store.events.layout import DERIVED_SPAN_SQL
 
 log = logging.getLogger(__name__)
 SPANS, ANNOTATIONS = 1, 2
@@ -199,7 +199,7 @@ def _insert_missing(
     con.register("journal_rows", rows)
     try:
         missing = f"SELECT j.* FROM journal_rows j ANTI JOIN {table} t ON j.{key} = t.{key}"
-        derived = f", {METADATA_KV_SQL} AS {METADATA_KV_COLUMN}" if table == "spans" else ""
+        derived = f", {DERIVED_SPAN_SQL}" if table == "spans" else ""
         result = con.execute(f"INSERT INTO {table} SELECT *{derived} FROM ({missing})").fetchall()
     finally:
         con.unregister("journal_rows")

@@ -8,6 +8,13 @@ which holds exactly when ``json_extract_string(metadata, '$."key"') = value``: t
 hold no ``chr(31)`` (the key pattern refuses control characters), so the first separator
 splits key and value unambiguously. Migration ``0004_span_layout.sql`` fills it for rows
 stored before; a test checks both use `METADATA_KV_SQL` verbatim.
+
+``search_text`` is the second derived column (ADR 0025): the searchable text of a span, in
+lower case, joined by newlines: input and output values, the contents of the input and output
+messages and of the retrieved documents, the exception's type and message and the status
+message. Full-text search (``q``) is then one ``contains`` (memmem) over one column instead of
+a case-folding ``ILIKE`` over six and a JSON parse of three; migration ``0005_search_text.sql``
+fills it for rows stored before, with `SEARCH_TEXT_SQL` verbatim.
 """
 
 from __future__ import annotations
@@ -17,7 +24,11 @@ from llmpulse.store.events.columns import KEY_PATTERN, Column, ColumnType
 METADATA_KV_COLUMN = "metadata_kv"
 METADATA_KV_SEP = "\x1f"
 # Columns of the span table after the logical ones, filled by the store itself.
-DERIVED_SPAN_COLUMNS: tuple[Column, ...] = (Column(METADATA_KV_COLUMN, ColumnType.TEXT_LIST),)
+SEARCH_TEXT_COLUMN = "search_text"
+DERIVED_SPAN_COLUMNS: tuple[Column, ...] = (
+    Column(METADATA_KV_COLUMN, ColumnType.TEXT_LIST),
+    Column(SEARCH_TEXT_COLUMN, ColumnType.TEXT),
+)
 # The key pattern as an RE2 class list: `-` last in the class instead of escaped.
 _SQL_KEY_PATTERN = KEY_PATTERN.replace("\\-", "").replace("@]", "@-]")
 METADATA_KV_SQL = (
@@ -25,6 +36,18 @@ METADATA_KV_SQL = (
     f"lambda k: regexp_full_match(k, '{_SQL_KEY_PATTERN}')), "
     "lambda k: k || chr(31) || json_extract_string(metadata, '$.\"' || k || '\"'))"
 )
+
+
+_CONTENTS = "array_to_string(json_extract_string({}, '$[*].content'), chr(10))"
+SEARCH_TEXT_SQL = (
+    "lower(concat_ws(chr(10), input_value, output_value, "
+    + ", ".join(_CONTENTS.format(c) for c in ("input_messages", "output_messages", "documents"))
+    + ", exception_type, exception_message, status_message))"
+)
+DERIVED_SPAN_SQL = (
+    f"{METADATA_KV_SQL} AS {METADATA_KV_COLUMN}, {SEARCH_TEXT_SQL} AS {SEARCH_TEXT_COLUMN}"
+)
+"""The select list of every derived column, in table order, from the logical columns."""
 
 
 def metadata_pair(key: str, value: str) -> str:

@@ -82,6 +82,14 @@ def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
     con.execute(upsert_sql("sketch_batch"))
 
 
+def rebuild_project(con: duckdb.DuckDBPyConnection, project: str) -> None:
+    """Recount one project's sketch rows from its stored spans (after spans were deleted).
+
+    Call it under the store's write lock, so that no append adds to the sketch meanwhile."""
+    con.execute(f"DELETE FROM {TABLE} WHERE project = ?", [project])
+    con.execute(upsert_sql("(SELECT * FROM spans WHERE project = ?)"), [project])
+
+
 def representative(b: int) -> float:
     """The value that stands for every latency in bin ``b``."""
     return 0.0 if b == ZERO_BIN else 2 * GAMMA**b / (GAMMA + 1)

@@ -13,7 +13,18 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Table, create_engine, delete, event, select, update
+from sqlalchemy import (
+    Engine,
+    Insert,
+    Table,
+    and_,
+    create_engine,
+    delete,
+    event,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
@@ -206,6 +217,24 @@ class SqlStateStore:
                         for n, b in puts.items()
                     ],
                 )
+
+    def delete_project(self, name: ProjectName) -> bool:
+        """Forget a project: its row and its documents (those named ``<name>/…`` and those
+        of a ``project.*`` kind named ``<name>``). True when the project existed."""
+        prefix = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        with self._serial(), self.engine.begin() as conn:
+            gone = conn.execute(delete(projects).where(projects.c.name == name)).rowcount
+            conn.execute(
+                delete(documents).where(
+                    or_(
+                        documents.c.name.like(prefix, escape="\\"),
+                        and_(documents.c.kind.like("project.%"), documents.c.name == name),
+                    )
+                )
+            )
+        with self._lock:
+            self._known.discard(name)
+        return bool(gone)
 
     def add_api_key(self, record: ApiKeyRecord) -> None:
         """Store a new API key (its token's hash, never the token)."""

@@ -6,7 +6,7 @@
   function rowClicks() {
     document.querySelectorAll("tr[data-href]").forEach(function (row) {
       row.addEventListener("click", function (ev) {
-        if (ev.target.closest("a") || String(window.getSelection())) { return; }
+        if (ev.target.closest("a, input, label") || String(window.getSelection())) { return; }
         if (ev.metaKey || ev.ctrlKey) { window.open(row.dataset.href, "_blank"); return; }
         window.location.assign(row.dataset.href);
       });
@@ -90,8 +90,20 @@
       .catch(function () { /* the page itself still works */ });
   }
 
+  // The traces table's "tick every row" box (bulk annotation).
+  function tickAll() {
+    var all = document.getElementById("select-all");
+    if (!all) { return; }
+    all.addEventListener("change", function () {
+      document.querySelectorAll("input.row-select").forEach(function (box) {
+        box.checked = all.checked;
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     rowClicks();
+    tickAll();
     treeKeys();
     tidyForms();
     chartTips();

@@ -1,0 +1,55 @@
+"""Search in a real browser on the demo data: type a phrase, see the matches marked, drill in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from support.server import running_demo_server
+
+pytestmark = pytest.mark.browser
+PROJECT = "rag-demo"
+END = "2026-11-30T12:00:00+0000"
+PHRASE = "reverse-charge"  # in one knowledge-base passage: retrieved documents (and answers)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server on one day of demo data; yields its base URL."""
+    with running_demo_server(tmp_path_factory.mktemp("demo-search") / "data", 1, END) as server:
+        yield server.url
+
+
+def test_search_marks_the_match_in_the_table_and_in_the_span_detail(page: Page, demo: str) -> None:
+    page.goto(f"{demo}/ui/projects/{PROJECT}/traces?all=1")
+    page.locator("#f-q").fill(PHRASE.upper())  # any case matches
+    page.locator("#f-q").press("Enter")
+    expect(page).to_have_url(re.compile(r"q=REVERSE-CHARGE"))
+    count = int(page.locator("#match-count strong").inner_text())
+    assert count > 0
+    rows = page.locator("#traces tbody tr")
+    n = rows.count()
+    assert n == min(count, 50)
+    for i in range(n):  # every row shows where its match is, marked
+        hit = rows.nth(i).locator("td.preview mark.hit")
+        expect(hit.first).to_have_text(re.compile(PHRASE, re.IGNORECASE))
+    where = rows.locator(".match-where").all_inner_texts()
+    assert any(w.startswith("document") for w in where), where
+    rows.filter(has=page.locator(".match-where", has_text="document")).first.locator(
+        "a.trace-link"
+    ).click()
+    expect(page).to_have_url(re.compile(r"/ui/traces/[0-9a-f]{32}\?span=[0-9a-f]{16}&q="))
+    marked = page.locator("#documents mark.hit")
+    expect(marked.first).to_have_text(re.compile(PHRASE, re.IGNORECASE))
+    # The match is shown in its own case, inside the unchanged passage text.
+    passage = page.locator("#documents .doc-content", has=page.locator("mark.hit")).first
+    expect(passage).to_contain_text("reverse-charge invoices")
+
+
+def test_search_with_no_match_says_so(page: Page, demo: str) -> None:
+    page.goto(f"{demo}/ui/projects/{PROJECT}/traces?q=zz-no-such-phrase-zz")
+    expect(page.locator("#no-rows")).to_contain_text("match these filters")
+    expect(page.locator("#match-count strong")).to_have_text("0")

@@ -1,0 +1,91 @@
+"""EventStore contract: full-text search (``SpanQuery.text``) over every searched field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from store_factories import make_span, span_id
+
+from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.spans import Message, RetrievedDocument, StatusCode
+from llmpulse.store.api import EventStore, SpanQuery
+from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.events.layout import SEARCH_TEXT_SQL
+from llmpulse.store.events.migrate import load_migrations
+
+P = ProjectName("default")
+
+
+def _seed(store: EventStore) -> None:
+    store.append_spans(
+        [
+            make_span(0, input_value="What is the Capital of France?"),
+            make_span(1, output_value="Paris is the capital."),
+            make_span(2, input_messages=(Message("user", "Tell me about Zanzibar"),)),
+            make_span(3, output_messages=(Message("assistant", "A quokka smiles"),)),
+            make_span(4, documents=(RetrievedDocument(id="d1", content="The Okapi lives"),)),
+            make_span(
+                5,
+                status_code=StatusCode.ERROR,
+                exception_type="TimeoutError",
+                exception_message="upstream Llama-Guard timed out",
+            ),
+            make_span(6, metadata={"note": "zanzibar only in metadata"}, name="zanzibar"),
+            make_span(7, input_value='say "100% off_" \\ now'),
+        ]
+    )
+
+
+def _found(store: EventStore, text: str) -> list[str]:
+    page = store.list_spans(SpanQuery(project=P, text=text, limit=100))
+    return sorted(s.span_id for s in page.items)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("capital", [0, 1]),  # input value and output value, any case
+        ("ZANZIBAR", [2]),  # an input message; not the name or the metadata
+        ("quokka", [3]),  # an output message
+        ("okapi lives", [4]),  # a retrieved document
+        ("llama-guard", [5]),  # the exception message
+        ("timeouterror", [5]),  # the exception type
+        ('"100% off_" \\', [7]),  # quotes, LIKE wildcards and backslashes are plain text
+        ("nowhere", []),
+    ],
+)
+def test_search_matches_each_searched_field_in_any_case(
+    event_store: EventStore, text: str, expected: list[int]
+) -> None:
+    _seed(event_store)
+    assert _found(event_store, text) == [span_id(n) for n in expected]
+
+
+def test_search_counts_like_it_lists(event_store: EventStore) -> None:
+    _seed(event_store)
+    assert event_store.count_spans(SpanQuery(project=P, text="capital")) == 2
+
+
+def test_search_finds_spans_stored_before_the_search_column_existed(tmp_path: Path) -> None:
+    """Migration 0005 derives the search text of rows stored under layout v3."""
+    path = tmp_path / "events.duckdb"
+    store = DuckDBEventStore(path, journal=False)
+    _seed(store)
+    store.close()
+    con = duckdb.connect(str(path))  # back to schema version 4: no search_text column
+    con.execute("ALTER TABLE spans DROP COLUMN search_text")
+    con.execute("DELETE FROM schema_version WHERE version = 5")
+    con.close()
+    store = DuckDBEventStore(path, journal=False)
+    try:
+        assert _found(store, "okapi") == [span_id(4)]
+        assert _found(store, "capital") == [span_id(0), span_id(1)]
+    finally:
+        store.close()
+
+
+def test_migration_derives_search_text_with_the_store_expression() -> None:
+    sql = next(m.sql for m in load_migrations("duckdb") if m.name == "search_text")
+    assert SEARCH_TEXT_SQL in sql

@@ -26,9 +26,9 @@ from llmpulse.sdk.analytics import AnalyticsMixin
 from llmpulse.sdk.cohorts import CohortsMixin
 from llmpulse.sdk.config_objects import ConfigMixin
 from llmpulse.sdk.errors import error_from as _error
+from llmpulse.sdk.errors import unreachable
 from llmpulse.sdk.evals import EvalsMixin
 from llmpulse.sdk.explanations import ExplanationsMixin
-from llmpulse.sdk.errors import unreachable
 from llmpulse.sdk.human import HumanAnnotationMixin
 from llmpulse.sdk.keys import KeysMixin
 from llmpulse.sdk.projects import ProjectsMixin

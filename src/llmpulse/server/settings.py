@@ -130,6 +130,7 @@ class ServerSettings(BaseModel):
         True,
         description="Evaluate monitors and deliver alert notifications in this process "
         "(LLMPULSE_SCHEDULER).",
+    )
     retention_interval_s: float = Field(
         3600.0,
         gt=0,

@@ -528,6 +528,7 @@ class StateStore(Protocol):
         self, project: str, puts: Mapping[str, str], deletes: Sequence[str], now: datetime
     ) -> None:
         """Create or replace (name → manifest JSON) and delete SLOs in one transaction."""
+
     def delete_project(self, name: ProjectName) -> bool:
         """Forget a project: its row and its documents (those named ``<name>/…`` and those
         of a ``project.*`` kind named ``<name>``). True when the project existed."""

@@ -25,8 +25,8 @@ from llmpulse.query.service import Trace
 from llmpulse.store.api import SpanQuery, TraceTotals
 from llmpulse.ui import views
 from llmpulse.ui.analysis_pages import build_analysis_router
-from llmpulse.ui.apply_page import build_apply_router
 from llmpulse.ui.annotate_page import annotation_context, build_annotate_router
+from llmpulse.ui.apply_page import build_apply_router
 from llmpulse.ui.dashboard import build_dashboard_router
 from llmpulse.ui.explanations_page import build_explanations_router, why_panel
 from llmpulse.ui.filters import (
@@ -36,8 +36,8 @@ from llmpulse.ui.filters import (
     FilterForm,
     replace_param,
 )
-from llmpulse.ui.live import FAVICON, FAVICON_CACHE, api_params, ranged_query, shown_range
 from llmpulse.ui.highlight import search_suffix
+from llmpulse.ui.live import FAVICON, FAVICON_CACHE, api_params, ranged_query, shown_range
 from llmpulse.ui.login_page import build_login_router
 from llmpulse.ui.monitor_page import build_monitor_router
 from llmpulse.ui.monitors_page import build_monitors_router
@@ -45,9 +45,9 @@ from llmpulse.ui.page_support import error_lines
 from llmpulse.ui.reader import ReaderGetter, TraceReader, app_query_service
 from llmpulse.ui.receivers_page import build_receivers_router
 from llmpulse.ui.sessions_page import build_sessions_router
+from llmpulse.ui.settings_page import build_settings_router
 from llmpulse.ui.silences_page import build_silences_router
 from llmpulse.ui.slos_page import build_slos_router
-from llmpulse.ui.settings_page import build_settings_router
 from llmpulse.ui.sorting import EXPORT_FORMATS, SORT_CHOICES, export_url, sort_url
 from llmpulse.ui.templating import STATIC_PREFIX, Renderer, path_quote
 

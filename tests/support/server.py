@@ -40,7 +40,7 @@ class ServerProcess:
         """Base URL of the HTTP port."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 30.0) -> ServerProcess:
+    def start(self, timeout_s: float = 60.0) -> ServerProcess:
         """Start the process and wait until /healthz answers."""
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
         cmd = [

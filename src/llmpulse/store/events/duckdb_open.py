@@ -12,6 +12,7 @@ raises `StoreDamaged` with what to do instead of starting "healthy" and failing 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -95,15 +96,29 @@ def connect(
             spill = path.with_name(path.name + ".tmp")
             con.execute(f"SET temp_directory = '{quote(str(spill))}'")
         before = current_version(con)
+        # A migration that rewrites the span table sorts all of it once: give that one-off
+        # statement most of the machine (a 1M-span table failed at the 512 MB default), then
+        # go back to the bounded buffer pool.
+        con.execute(f"SET GLOBAL memory_limit = '{migration_memory_limit()}'")
         version = apply_migrations(con, "duckdb")
         if version != before:
             # A migration that rewrote a table frees the old blocks only at a checkpoint;
             # without it the writer's first compaction check would see none free (ADR 0019).
             con.execute(f"CHECKPOINT {CATALOG}")
+        con.execute(f"SET GLOBAL memory_limit = '{memory_limit}'")
         return con, version, recovery
     except BaseException:
         con.close()
         raise
+
+
+def migration_memory_limit() -> str:
+    """Memory for schema migrations: 60 % of the machine's RAM (at least 1 GB)."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        total = 0
+    return f"{max(1 << 30, int(total * 0.6)) // (1 << 20)}MB"
 
 
 def _tune(con: duckdb.DuckDBPyConnection, memory_limit: str) -> None:

@@ -40,7 +40,8 @@ RECEIVER = {"apiVersion": "llmpulse/v1", "kind": "Receiver", "metadata": {"name"
 ROUTE = {"apiVersion": "llmpulse/v1", "kind": "AlertRoute",
          "metadata": {"name": "default", "project": PROJECT},
          "spec": {"receiver": "oncall", "group_by": ["alertname"], "group_wait": "1s",
-                  "group_interval": "1s", "repeat_interval": "1h", "inhibit_rules": [RULE]}}  # fmt: skip
+                  "group_interval": "1s", "repeat_interval": "1h",
+                  "inhibit_rules": [RULE]}}  # fmt: skip
 # The critical: the median checkout call of the last minute slower than 1 s.
 CRITICAL = _monitor("checkout-down", {
     "metric": "latency_ms:p50", "filters": ["name=checkout-call"], "window": "1m",

@@ -107,4 +107,3 @@ def parse_inhibit_rules(value: Any) -> tuple[InhibitRuleBody, ...]:
 def inhibit_rules_of(spec: Mapping[str, Any]) -> tuple[InhibitRule, ...]:
     """The inhibition rules of a stored AlertRoute spec."""
     return tuple(b.rule() for b in parse_inhibit_rules(spec.get(FIELD)))
-

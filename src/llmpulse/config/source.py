@@ -12,9 +12,9 @@ import os
 from collections.abc import Mapping
 
 from llmpulse.alerts.routing import build_route
+from llmpulse.config.inhibit_rules import inhibit_rules_of
 from llmpulse.config.monitor_kind import monitor_of
 from llmpulse.config.resources import Resource
-from llmpulse.config.inhibit_rules import inhibit_rules_of
 from llmpulse.config.route_kind import ROUTE_NAME, route_node
 from llmpulse.config.routing_config import RoutingConfig
 from llmpulse.config.silence_kind import silence_of

@@ -91,7 +91,9 @@ def test_rules_are_only_allowed_at_the_root() -> None:
 @pytest.fixture
 def service() -> Iterator[ConfigService]:
     state = SqlStateStore("sqlite://")
-    yield ConfigService(config_store_for(state), ManualClock(NOW), {"HOOK_URL": "http://127.0.0.1:9/h"})
+    yield ConfigService(
+        config_store_for(state), ManualClock(NOW), {"HOOK_URL": "http://127.0.0.1:9/h"}
+    )
     state.close()
 
 

@@ -4,6 +4,8 @@ a stored monitor of the same name overrides a file one."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,14 @@ def test_file_and_demo_monitors_are_listed_read_only_with_their_source(
     assert by_name["from-file"]["spec"] == monitor("from-file", "latency_ms:p99")["spec"]
     assert by_name["error-rate"]["spec"]["min_samples"] == 20
     assert client_list_other_project(server) == []
+    cli = subprocess.run(
+        [sys.executable, "-m", "llmpulse", "monitors", "list", PROJECT, "--url", server.url],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    lines = {line.split()[0]: line for line in cli.stdout.splitlines()}
+    assert lines["from-file"].endswith("(read-only: file)")
+    assert lines["error-rate"].endswith("(read-only: demo)")
+    assert "read-only" not in lines["stored"]
 
 
 def client_list_other_project(server: ServerProcess) -> list[Any]:

@@ -187,6 +187,7 @@ def test_config_page_plans_applies_and_reapplying_the_export_changes_nothing(
     exported = page.locator("#c-manifests").input_value()
     assert exported.count("kind: Monitor") == 2
     assert "urlFromEnv: SLACK_URL" in exported
+    assert "inhibit_rules:" in exported
     page.click("#show-plan")
     expect(page.locator("#plan-counts")).to_contain_text("0 to create, 0 to update, 0 to delete")
     page.fill("#c-manifests", text.replace("window: 30m", "window: 45m"))

@@ -138,3 +138,13 @@ def test_backtest_of_the_default_monitors_finds_each_incident_where_it_lives(
         # Found within the `for` duration plus two evaluation intervals of the start.
         spec = next(s for s in default_monitors() if s.name == monitor)
         assert min(hits) <= planted.start + spec.for_ + 2 * spec.every + spec.window
+    # No false alarm of the latency monitor: every alert it raises is the planted spike (with
+    # `for` shorter than the window, one slow request raised 3 short ones over these 90 hours).
+    spike = _incident("llm-latency-spike")
+    region = EXPECTED["llm-latency-spike"][1]
+    false_alarms = [
+        (start, labels)
+        for start, labels in found["llm-latency-p95"]
+        if not (spike.start <= start < spike.end and region.items() <= labels.items())
+    ]
+    assert false_alarms == []

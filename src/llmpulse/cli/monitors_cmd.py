@@ -25,7 +25,8 @@ def monitors_list(
     project: ProjectArg, url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
-    """The project's monitors: name, metric, every/window, severity, enabled."""
+    """The project's monitors: name, metric, every/window, severity, enabled, and read-only
+    ones (from the monitors file or the demo) with their source."""
     with api_errors(), make_client(url, api_key) as client:
         found = client.list_monitors(project)
     if as_json:
@@ -38,6 +39,7 @@ def monitors_list(
             f"{m['metadata']['name']}  {s['metric']}  every {s['every']} window {s['window']}  "
             f"{detector}  {s.get('severity', 'warning')}"
             f"{'' if s.get('enabled', True) else '  (disabled)'}"
+            f"{'  (read-only: ' + str(m.get('source')) + ')' if m.get('read_only') else ''}"
         )
     if not found:
         typer.echo("(no monitors)")

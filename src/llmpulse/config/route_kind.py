@@ -4,7 +4,9 @@
 ``default``); ``spec`` is the root route: ``receiver`` (required at the root), ``group_by``,
 ``group_wait``, ``group_interval``, ``repeat_interval``, ``send_resolved`` and ``routes``,
 whose children also take ``matchers`` (``severity="critical"``, ``service=~"api|web"``) and
-``continue``. Unset fields inherit from the parent (`llmpulse.alerts.routing`).
+``continue``. Unset fields inherit from the parent (`llmpulse.alerts.routing`). The root also
+takes ``inhibit_rules`` (`llmpulse.config.inhibit_rules`), as Alertmanager's configuration does
+beside its route.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from llmpulse.alerts.matchers import parse_matcher
 from llmpulse.alerts.routing import RouteSpec, build_route
+from llmpulse.config.inhibit_rules import FIELD as INHIBIT_FIELD
+from llmpulse.config.inhibit_rules import parse_inhibit_rules, split_spec
 from llmpulse.config.resources import Resource, envelope, spec_errors
 from llmpulse.domain.durations import parse_duration
 from llmpulse.domain.errors import FieldError, InvalidInput
@@ -105,8 +109,14 @@ class RouteNode(BaseModel):
         return found
 
 
+def route_node(spec: Mapping[str, Any]) -> RouteNode:
+    """The root route of a stored AlertRoute spec (its ``inhibit_rules`` left aside)."""
+    return RouteNode.model_validate(split_spec(spec)[0])
+
+
 def parse_route_tree(spec: Mapping[str, Any]) -> RouteNode:
-    """Validate a root route (``spec`` of an AlertRoute) and check it builds.
+    """Validate a root route (``spec`` of an AlertRoute, without ``inhibit_rules``) and check it
+    builds.
 
     Raises:
         InvalidInput: a field is invalid (``spec.routes[0].matchers[1]``), the root lacks a
@@ -138,4 +148,9 @@ class AlertRouteKind:
                 f"an AlertRoute is named {ROUTE_NAME!r} (one tree per project)",
                 [FieldError("metadata.name", f"must be {ROUTE_NAME!r}")],
             )
-        return Resource(self.kind, project, name, parse_route_tree(spec).canonical())
+        tree, raw_rules = split_spec(spec)
+        canonical = parse_route_tree(tree).canonical()
+        rules = parse_inhibit_rules(raw_rules)
+        if rules:
+            canonical[INHIBIT_FIELD] = [r.canonical() for r in rules]
+        return Resource(self.kind, project, name, canonical)

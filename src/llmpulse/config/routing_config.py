@@ -2,7 +2,8 @@
 
 The scheduler takes it from `ConfigService.routing_config(project)` (None when the project has
 no ``AlertRoute``): the built routing tree, the receivers by name (built into notifiers on
-demand, their secrets read from the environment then), and the project's silences.
+demand, their secrets read from the environment then), the project's silences and its
+inhibition rules.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from llmpulse.alerts.inhibition import InhibitRule
 from llmpulse.alerts.notifiers import Notifier
 from llmpulse.alerts.routing import Route
 from llmpulse.alerts.silences import Silence, SilenceState
@@ -24,13 +26,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class RoutingConfig:
-    """A project's routing tree, the receivers and the project's silences."""
+    """A project's routing tree, the receivers, the project's silences and inhibition rules."""
 
     project: str
     route: Route
     receivers: Mapping[str, Resource] = field(default_factory=dict)
     silences: tuple[Silence, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    inhibit_rules: tuple[InhibitRule, ...] = ()
 
     def notifier(self, receiver: str) -> Notifier:
         """The notifier of a receiver, secrets read from the server's environment.

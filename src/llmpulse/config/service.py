@@ -21,7 +21,7 @@ from llmpulse.config.kinds import stored_kinds
 from llmpulse.config.plan import Change, Plan, final_state, plan
 from llmpulse.config.receiver_test import send_test
 from llmpulse.config.resources import Resource
-from llmpulse.config.route_kind import RouteNode
+from llmpulse.config.route_kind import route_node
 from llmpulse.config.routing_config import RoutingConfig
 from llmpulse.config.source import StoredConfigSource
 from llmpulse.domain.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -185,7 +185,7 @@ class ConfigService:
     async def _routes_using(self, receiver: str) -> list[str]:
         users = []
         for r in await self.objects("AlertRoute"):
-            if receiver in RouteNode.model_validate(dict(r.spec)).receivers():
+            if receiver in route_node(r.spec).receivers():
                 users.append(r.project)
         return users
 
@@ -216,7 +216,7 @@ def _check_references(
     for key, r in state.items():
         if key[0] != "AlertRoute":
             continue
-        missing = sorted(RouteNode.model_validate(dict(r.spec)).receivers() - receivers)
+        missing = sorted(route_node(r.spec).receivers() - receivers)
         for name in missing:
             path = f"{where.get(key, r.label)}.spec"
             errors.append(FieldError(path, f"receiver {name!r} does not exist"))

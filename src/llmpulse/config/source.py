@@ -12,9 +12,10 @@ import os
 from collections.abc import Mapping
 
 from llmpulse.alerts.routing import build_route
+from llmpulse.config.inhibit_rules import inhibit_rules_of
 from llmpulse.config.monitor_kind import monitor_of
 from llmpulse.config.resources import Resource
-from llmpulse.config.route_kind import ROUTE_NAME, RouteNode
+from llmpulse.config.route_kind import ROUTE_NAME, route_node
 from llmpulse.config.routing_config import RoutingConfig
 from llmpulse.config.silence_kind import silence_of
 from llmpulse.monitors.spec import MonitorSpec
@@ -46,9 +47,15 @@ class StoredConfigSource:
         row = self._store.get_object("AlertRoute", project, ROUTE_NAME)
         if row is None:
             return None
-        root = RouteNode.model_validate(json.loads(row.spec))
+        spec = json.loads(row.spec)
+        root = route_node(spec)
         receivers = {r.name: r for r in self._objects("Receiver")}
         silences = tuple(silence_of(r) for r in self._objects("Silence", project))
         return RoutingConfig(
-            project, build_route(root.route_spec()), receivers, silences, self._env
+            project,
+            build_route(root.route_spec()),
+            receivers,
+            silences,
+            self._env,
+            inhibit_rules_of(spec),
         )

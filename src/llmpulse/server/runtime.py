@@ -62,6 +62,7 @@ class FileAndMemorySource(StaticSource):
         self._stamp: float | None = None
         self._from_file: list[MonitorSpec] = []
         self.added: list[MonitorSpec] = []
+        self.added_source: dict[tuple[str, str], str] = {}
         self.file_error = ""
 
     def _refresh(self) -> None:
@@ -89,6 +90,11 @@ class FileAndMemorySource(StaticSource):
         self.monitors = [*self._from_file, *self.added]
         return await super().list_monitors(project)
 
+    def source_of(self, spec: MonitorSpec) -> str:
+        """Where a local monitor comes from: ``file`` (the monitors file), else what added it
+        (``demo`` for the demo's defaults)."""
+        return self.added_source.get((spec.project, spec.name), "file")
+
 
 class CombinedSource:
     """Monitors and routing from the stored configuration (``llmpulse apply``, REST, UI) and
@@ -115,7 +121,7 @@ class CombinedSource:
             cfg = await asyncio.to_thread(self._stored.routing_config, project)
         if cfg is None:
             return await self._local.routing_config(project)
-        return RoutingConfig(cfg.route, cfg.notifiers(), cfg.silences)
+        return RoutingConfig(cfg.route, cfg.notifiers(), cfg.silences, cfg.inhibit_rules)
 
 
 class MonitorRuntime:
@@ -139,6 +145,7 @@ class MonitorRuntime:
         self.alerts = alerts
         self.clock = clock
         self.local = routing or FileAndMemorySource()
+        self.stored = stored
         combined = CombinedSource(stored, self.local)
         self.source: MonitorSource = monitors or combined
         self.engine = Engine(self.read)
@@ -174,9 +181,24 @@ class MonitorRuntime:
         page = await asyncio.to_thread(self.events.list_spans, q)
         return tuple(s.span_id for s in page.items)
 
-    def add_monitors(self, specs: list[MonitorSpec]) -> None:
-        """Add monitors defined in code (the demo's defaults)."""
+    def add_monitors(self, specs: list[MonitorSpec], source: str = "demo") -> None:
+        """Add monitors defined in code (the demo's defaults), shown as coming from ``source``."""
         self.local.added.extend(specs)
+        self.local.added_source.update({(m.project, m.name): source for m in specs})
+
+    async def local_monitors(self, project: str) -> list[tuple[MonitorSpec, str]]:
+        """The project's monitors that are not stored configuration (from the monitors file or
+        added in code) and that no stored monitor of the same name overrides, with their source.
+
+        The scheduler evaluates them; they are read-only (edit the file, or store a monitor of
+        the same name to override one).
+        """
+        stored: set[str] = set()
+        if self.stored is not None:
+            found = await asyncio.to_thread(self.stored.list_monitors, project)
+            stored = {m.name for m in found}
+        local = await self.local.list_monitors(project)
+        return [(m, self.local.source_of(m)) for m in local if m.name not in stored]
 
     def set_routing(self, project: str, config: RoutingConfig) -> None:
         """Route a project's alerts (``*``: every project without its own)."""

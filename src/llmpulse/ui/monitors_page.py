@@ -1,7 +1,9 @@
 """The monitors pages: a project's monitors, and a form to create or edit one (or paste YAML).
 
 ``GET /ui/projects/{project}/monitors`` lists name, metric, detector, every/window, severity,
-enabled, and a State column filled from the scheduler when the server runs one.
+enabled, and a State column filled from the scheduler when the server runs one; below the
+stored monitors come the read-only ones the scheduler runs from ``LLMPULSE_MONITORS_FILE`` and
+the demo's defaults, each marked with its source.
 ``GET|POST /ui/projects/{project}/new-monitor`` and ``.../monitors/{name}/edit`` show and save
 the form: either its fields or a pasted ``kind: Monitor`` manifest; a refused monitor
 re-shows the form with each error beside its field (status 400). ``POST
@@ -19,6 +21,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from llmpulse.analysis.detectors.registry import DEFAULT_DETECTOR, REGISTRY
+from llmpulse.config.monitor_kind import resource_of
 from llmpulse.config.resources import Resource
 from llmpulse.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from llmpulse.ui.config_support import (
@@ -50,6 +53,8 @@ class MonitorRow:
     segment_by: str
     state: str | None
     edit_href: str
+    source: str = "stored"
+    read_only: bool = False
 
 
 @dataclass(slots=True)
@@ -64,8 +69,10 @@ class MonitorForm:
     editing: bool = False
 
 
-def row_of(project: str, r: Resource, states: Mapping[str, str] | None) -> MonitorRow:
-    """A stored monitor as a table row."""
+def row_of(
+    project: str, r: Resource, states: Mapping[str, str] | None, source: str = "stored"
+) -> MonitorRow:
+    """A monitor as a table row (``source`` other than ``stored``: a read-only one)."""
     s = r.spec
     return MonitorRow(
         name=r.name, metric=s["metric"],
@@ -75,7 +82,20 @@ def row_of(project: str, r: Resource, states: Mapping[str, str] | None) -> Monit
         segment_by=s.get("segment_by", ""),
         state=None if states is None else states.get(r.name, "ok"),
         edit_href=page_url(project, f"monitors/{r.name}/edit"),
+        source=source, read_only=source != "stored",
     )  # fmt: skip
+
+
+async def local_rows(
+    request: Request, project: str, states: Mapping[str, str] | None
+) -> list[MonitorRow]:
+    """Rows of the monitors the runtime runs from the monitors file and the demo (read-only)."""
+    runtime = getattr(request.app.state.services, "runtime", None)
+    local = getattr(runtime, "local_monitors", None)
+    if local is None:
+        return []
+    found: list[Any] = await local(project)
+    return [row_of(project, resource_of(spec), states, source) for spec, source in found]
 
 
 def form_of(r: Resource) -> MonitorForm:
@@ -152,7 +172,8 @@ def build_monitors_router(render: Renderer) -> APIRouter:
         states = monitor_states(request, project)
         context = {
             "title": f"{project} · monitors", "project": project, "nav": "monitors",
-            "rows": [row_of(project, r, states) for r in found],
+            "rows": [row_of(project, r, states) for r in found]
+            + await local_rows(request, project, states),
             "has_states": states is not None, "new_href": page_url(project, "new-monitor"),
         }  # fmt: skip
         return render.page(request, "monitors.html", context)

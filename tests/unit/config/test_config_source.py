@@ -57,6 +57,9 @@ def test_routing_config_routes_builds_notifiers_and_knows_silences(
         "deploy-window"
     ]
     assert run(service.routing_config("no-route")) is None
+    (rule,) = cfg.inhibit_rules
+    assert [str(m) for m in rule.source_matchers] == ['severity="critical"']
+    assert rule.equal == ("monitor",)
 
 
 def test_silences_created_and_expired_through_the_service(service: ConfigService) -> None:

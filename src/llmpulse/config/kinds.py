@@ -17,8 +17,8 @@ from llmpulse.config.resources import API_VERSION, Resource
 from llmpulse.config.route_kind import AlertRouteKind
 from llmpulse.config.silence_kind import SilenceKind
 from llmpulse.config.slo_kind import OPENSLO_KINDS, OpenSloPartKind, SloKind
-from llmpulse.slos.openslo import API_VERSION as OPENSLO_VERSION
 from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.slos.openslo import API_VERSION as OPENSLO_VERSION
 
 
 class KindHandler(Protocol):
@@ -38,10 +38,7 @@ KINDS: dict[tuple[str, str], KindHandler] = {
     (API_VERSION, "Receiver"): ReceiverKind(),
     (API_VERSION, "Silence"): SilenceKind(),
     (API_VERSION, "SLO"): SloKind(),
-    **{
-        (OPENSLO_VERSION, k): SloKind() if k == "SLO" else OpenSloPartKind()
-        for k in OPENSLO_KINDS
-    },
+    **{(OPENSLO_VERSION, k): SloKind() if k == "SLO" else OpenSloPartKind() for k in OPENSLO_KINDS},
 }
 
 

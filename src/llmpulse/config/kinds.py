@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Protocol
 
 from llmpulse.config.monitor_kind import MonitorKind
 from llmpulse.config.receiver_kind import ReceiverKind
+from llmpulse.config.report_schedule_kind import ReportScheduleKind
 from llmpulse.config.resources import API_VERSION, Resource
 from llmpulse.config.route_kind import AlertRouteKind
 from llmpulse.config.silence_kind import SilenceKind
@@ -38,6 +39,7 @@ KINDS: dict[tuple[str, str], KindHandler] = {
     (API_VERSION, "Receiver"): ReceiverKind(),
     (API_VERSION, "Silence"): SilenceKind(),
     (API_VERSION, "SLO"): SloKind(),
+    (API_VERSION, "ReportSchedule"): ReportScheduleKind(),
     **{(OPENSLO_VERSION, k): SloKind() if k == "SLO" else OpenSloPartKind() for k in OPENSLO_KINDS},
 }
 

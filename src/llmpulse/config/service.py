@@ -96,7 +96,9 @@ class ConfigService:
         """
         desired = parse_documents(docs, project)
         current: list[Resource] = []
-        for kind in sorted({r.kind for r in desired} | {"Receiver", "AlertRoute"}):
+        for kind in sorted(
+            {r.kind for r in desired} | {"Receiver", "AlertRoute", "ReportSchedule"}
+        ):
             current += await self.objects(kind)
         p = plan(desired, current, prune=prune)
         where = {r.key: f"documents[{i}]" for i, r in enumerate(desired)}
@@ -225,9 +227,13 @@ def _check_references(
     receivers = {k[2] for k in state if k[0] == "Receiver"}
     errors: list[FieldError] = []
     for key, r in state.items():
-        if key[0] != "AlertRoute":
+        if key[0] == "ReportSchedule":
+            names = set(r.spec["receivers"])
+        elif key[0] == "AlertRoute":
+            names = RouteNode.model_validate(dict(r.spec)).receivers()
+        else:
             continue
-        missing = sorted(RouteNode.model_validate(dict(r.spec)).receivers() - receivers)
+        missing = sorted(names - receivers)
         for name in missing:
             path = f"{where.get(key, r.label)}.spec"
             errors.append(FieldError(path, f"receiver {name!r} does not exist"))

@@ -42,14 +42,14 @@ def _fail(source: str, errors: list[FieldError] | list[Any], detail: str) -> Non
     raise typer.Exit(1)
 
 
-def read_manifests(path: Path) -> list[Any]:
+def read_manifests(path: Path, project: str | None = None) -> list[Any]:
     """Read and validate a manifest file offline (exit 1 naming each bad document and field)."""
     # Imported here: validation pulls in the detector registry, which `--help` does not need.
     from llmpulse.config.bundle import load_documents, parse_documents
 
     try:
         docs = load_documents(path.read_text())
-        parse_documents(docs)
+        parse_documents(docs, project)
     except OSError as exc:
         typer.echo(f"error: {path}: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -90,13 +90,16 @@ def apply(
         bool, typer.Option("--prune", help="Delete objects of the file's kinds it leaves out.")
     ] = False,
     verbose: Annotated[bool, typer.Option("-v", help="List unchanged objects too.")] = False,
+    project: Annotated[
+        str | None, typer.Option("--project", help="Project of SLOs that name none (OpenSLO).")
+    ] = None,
     url: UrlOpt = "http://127.0.0.1:7600", api_key: ApiKeyOpt = None,
 ) -> None:  # fmt: skip
-    """Make the server's monitors, routes, receivers and silences match a file (diff first)."""
-    docs = read_manifests(file)
+    """Make the server's monitors, SLOs, routes, receivers and silences match a file."""
+    docs = read_manifests(file, project)
     with api_errors(), make_client(url, api_key) as client:
         try:
-            plan = client.apply(docs, prune=prune, dry_run=True)
+            plan = client.apply(docs, prune=prune, dry_run=True, project=project)
         except LlmpulseApiError as exc:
             _fail(str(file), exc.errors, exc.detail)
         for line in plan_lines(plan, verbose=verbose):
@@ -104,7 +107,7 @@ def apply(
         if dry_run:
             raise typer.Exit(EXIT_CHANGES if plan["has_changes"] else 0)
         if plan["has_changes"]:
-            client.apply(docs, prune=prune)
+            client.apply(docs, prune=prune, project=project)
     typer.echo("applied" if plan["has_changes"] else "nothing to change")
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from llmpulse.config.kinds import handler_for
 from llmpulse.config.resources import Resource, prefixed
+from llmpulse.config.slo_kind import is_slo_document, parse_slo_documents
 from llmpulse.domain.errors import FieldError, InvalidInput
 
 MAX_DOCUMENTS = 10_000
@@ -50,25 +51,37 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def parse_documents(docs: Sequence[Any]) -> list[Resource]:
+def parse_documents(docs: Sequence[Any], project: str | None = None) -> list[Resource]:
     """Validate every document; collect all errors before raising.
+
+    SLO documents (ours and OpenSLO's) are parsed together, since an OpenSLO SLO may refer to
+    an SLI or alert policy elsewhere in the file; ``project`` is the project of SLOs that name
+    none.
 
     Raises:
         InvalidInput: one `FieldError` per problem, under ``documents[i]``.
     """
-    out: list[Resource] = []
+    parsed: list[tuple[int, Resource]] = []
     errors: list[FieldError] = []
-    seen: dict[tuple[str, str, str], int] = {}
-    for i, doc in enumerate(docs):
-        where = f"documents[{i}]"
+    slo_docs = [(i, d) for i, d in enumerate(docs) if is_slo_document(d)]
+    if slo_docs:
         try:
-            resource = handler_for(doc).parse(doc)
+            parsed += parse_slo_documents(slo_docs, project)
         except InvalidInput as exc:
-            errors.extend(prefixed(exc, where).errors)
+            errors.extend(exc.errors)
+    for i, doc in enumerate(docs):
+        if is_slo_document(doc):
             continue
+        try:
+            parsed.append((i, handler_for(doc).parse(doc)))
+        except InvalidInput as exc:
+            errors.extend(prefixed(exc, f"documents[{i}]").errors)
+    out: list[Resource] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for i, resource in sorted(parsed, key=lambda p: p[0]):
         if resource.key in seen:
             msg = f"{resource.label} repeats documents[{seen[resource.key]}]"
-            errors.append(FieldError(f"{where}.metadata.name", msg))
+            errors.append(FieldError(f"documents[{i}].metadata.name", msg))
             continue
         seen[resource.key] = i
         out.append(resource)

@@ -13,10 +13,13 @@ from typing import Any, ClassVar, Protocol
 
 from llmpulse.config.monitor_kind import MonitorKind
 from llmpulse.config.receiver_kind import ReceiverKind
+from llmpulse.config.report_schedule_kind import ReportScheduleKind
 from llmpulse.config.resources import API_VERSION, Resource
 from llmpulse.config.route_kind import AlertRouteKind
 from llmpulse.config.silence_kind import SilenceKind
+from llmpulse.config.slo_kind import OPENSLO_KINDS, OpenSloPartKind, SloKind
 from llmpulse.domain.errors import FieldError, InvalidInput
+from llmpulse.slos.openslo import API_VERSION as OPENSLO_VERSION
 
 
 class KindHandler(Protocol):
@@ -35,6 +38,9 @@ KINDS: dict[tuple[str, str], KindHandler] = {
     (API_VERSION, "AlertRoute"): AlertRouteKind(),
     (API_VERSION, "Receiver"): ReceiverKind(),
     (API_VERSION, "Silence"): SilenceKind(),
+    (API_VERSION, "SLO"): SloKind(),
+    (API_VERSION, "ReportSchedule"): ReportScheduleKind(),
+    **{(OPENSLO_VERSION, k): SloKind() if k == "SLO" else OpenSloPartKind() for k in OPENSLO_KINDS},
 }
 
 

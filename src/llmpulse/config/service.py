@@ -85,16 +85,20 @@ class ConfigService:
             raise NotFound(f"{kind} {name!r} does not exist{where}")
         return _resource(row)
 
-    async def plan(self, docs: Sequence[Any], *, prune: bool = False) -> Plan:
+    async def plan(
+        self, docs: Sequence[Any], *, prune: bool = False, project: str | None = None
+    ) -> Plan:
         """Validate ``docs`` and diff them against the stored objects (nothing is written).
 
         Raises:
             InvalidInput: a document is invalid, or a route names a receiver that would not
                 exist (paths under ``documents[i]``).
         """
-        desired = parse_documents(docs)
+        desired = parse_documents(docs, project)
         current: list[Resource] = []
-        for kind in sorted({r.kind for r in desired} | {"Receiver", "AlertRoute"}):
+        for kind in sorted(
+            {r.kind for r in desired} | {"Receiver", "AlertRoute", "ReportSchedule"}
+        ):
             current += await self.objects(kind)
         p = plan(desired, current, prune=prune)
         where = {r.key: f"documents[{i}]" for i, r in enumerate(desired)}
@@ -102,10 +106,19 @@ class ConfigService:
         return p
 
     async def apply(
-        self, docs: Sequence[Any], actor: str, *, prune: bool = False, dry_run: bool = False
+        self,
+        docs: Sequence[Any],
+        actor: str,
+        *,
+        prune: bool = False,
+        dry_run: bool = False,
+        project: str | None = None,
     ) -> Plan:
-        """Plan ``docs`` and, unless ``dry_run``, write every change in one transaction."""
-        p = await self.plan(docs, prune=prune)
+        """Plan ``docs`` and, unless ``dry_run``, write every change in one transaction.
+
+        ``project`` is the project of SLOs that name none (OpenSLO files usually don't).
+        """
+        p = await self.plan(docs, prune=prune, project=project)
         if dry_run or not p.has_changes:
             return p
         await self._write(p, actor)
@@ -214,9 +227,13 @@ def _check_references(
     receivers = {k[2] for k in state if k[0] == "Receiver"}
     errors: list[FieldError] = []
     for key, r in state.items():
-        if key[0] != "AlertRoute":
+        if key[0] == "ReportSchedule":
+            names = set(r.spec["receivers"])
+        elif key[0] == "AlertRoute":
+            names = route_node(r.spec).receivers()
+        else:
             continue
-        missing = sorted(route_node(r.spec).receivers() - receivers)
+        missing = sorted(names - receivers)
         for name in missing:
             path = f"{where.get(key, r.label)}.spec"
             errors.append(FieldError(path, f"receiver {name!r} does not exist"))

@@ -26,10 +26,20 @@ class ConfigMixin(Requester):
     """Apply/export, monitors, routes, receivers, silences and the audit log."""
 
     def apply(
-        self, documents: Sequence[JsonDict], *, prune: bool = False, dry_run: bool = False
+        self,
+        documents: Sequence[JsonDict],
+        *,
+        prune: bool = False,
+        dry_run: bool = False,
+        project: str | None = None,
     ) -> JsonDict:
-        """Apply manifests; returns the plan (``changes``, ``counts``, ``applied``)."""
-        payload = {"documents": list(documents), "prune": prune, "dry_run": dry_run}
+        """Apply manifests; returns the plan (``changes``, ``counts``, ``applied``).
+
+        ``project`` is the project of SLOs that name none (OpenSLO files usually don't).
+        """
+        payload: JsonDict = {"documents": list(documents), "prune": prune, "dry_run": dry_run}
+        if project is not None:
+            payload["project"] = project
         body: JsonDict = self.request("POST", "/api/v1/apply", json=payload)
         return body
 

@@ -206,10 +206,13 @@ def test_build_notifier_reads_secrets_from_the_environment_only() -> None:
 
 
 def test_registry_names_the_unknown_kind_or_version() -> None:
-    assert {k for _, k in KINDS} == {"Monitor", "AlertRoute", "Receiver", "Silence"}
+    assert {k for _, k in KINDS} == {
+        "Monitor", "AlertRoute", "Receiver", "Silence", "SLO", "ReportSchedule",
+        "SLI", "AlertPolicy", "AlertCondition",
+    }  # fmt: skip
     with pytest.raises(InvalidInput) as kind:
         handler_for({"apiVersion": "llmpulse/v1", "kind": "Slo"})
     assert kind.value.errors[0].path == "kind"
     with pytest.raises(InvalidInput) as version:
-        handler_for({"apiVersion": "openslo/v1", "kind": "SLO"})
+        handler_for({"apiVersion": "openslo/v2", "kind": "SLO"})
     assert version.value.errors[0].path == "apiVersion"

@@ -33,6 +33,9 @@ class ApplyIn(BaseModel):
     documents: list[dict[str, Any]] = Field(max_length=10_000)
     prune: bool = False
     dry_run: bool = False
+    project: str | None = Field(
+        default=None, description="The project of SLOs that name none (OpenSLO files)."
+    )
 
 
 class ExportOut(BaseModel):
@@ -52,7 +55,11 @@ class AuditOut(BaseModel):
 async def apply(body: ApplyIn, request: Request, services: Svc) -> PlanOut:
     """Plan the manifests against the stored objects and (unless ``dry_run``) apply them."""
     plan = await services.config.apply(
-        body.documents, actor_of(request), prune=body.prune, dry_run=body.dry_run
+        body.documents,
+        actor_of(request),
+        prune=body.prune,
+        dry_run=body.dry_run,
+        project=body.project,
     )
     return PlanOut.of(plan)
 

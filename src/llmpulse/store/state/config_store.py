@@ -15,6 +15,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from llmpulse.domain.errors import Conflict, Unavailable
 from llmpulse.store.config_api import AuditEntry, AuditQuery, ObjectWrite, StoredObject
 from llmpulse.store.state.config_tables import audit_log, config_objects
+from llmpulse.store.state.slo_objects import SLO_KIND, get_slo_object, list_slo_objects, write_slo
 from llmpulse.store.state.sql import SqlStateStore
 
 
@@ -40,6 +41,9 @@ class SqlConfigStore:
 
     def list_objects(self, kind: str, project: str | None = None) -> list[StoredObject]:
         """Every object of a kind (of one project when given), by project and name."""
+        if kind == SLO_KIND:
+            with self._state.serial(), self._state.engine.connect() as conn:
+                return list_slo_objects(conn, project)
         q = select(config_objects).where(config_objects.c.kind == kind)
         if project is not None:
             q = q.where(config_objects.c.project == project)
@@ -50,6 +54,8 @@ class SqlConfigStore:
     def get_object(self, kind: str, project: str, name: str) -> StoredObject | None:
         """One object, or None."""
         with self._state.serial(), self._state.engine.connect() as conn:
+            if kind == SLO_KIND:
+                return get_slo_object(conn, project, name)
             row = _row(conn, kind, project, name)
         return None if row is None else _object(row)
 
@@ -80,6 +86,14 @@ def _row(conn: Connection, kind: str, project: str, name: str) -> Any:
 
 
 def _write_one(conn: Connection, w: ObjectWrite, actor: str, now: datetime) -> None:
+    if w.kind == SLO_KIND:
+        write_slo(conn, w, now)
+    else:
+        _write_object(conn, w, actor, now)
+    _audit(conn, w, actor, now)
+
+
+def _write_object(conn: Connection, w: ObjectWrite, actor: str, now: datetime) -> None:
     c = config_objects.c
     row = _row(conn, w.kind, w.project, w.name)
     have = None if row is None else row.spec
@@ -108,6 +122,9 @@ def _write_one(conn: Connection, w: ObjectWrite, actor: str, now: datetime) -> N
             .where(*key)
             .values(spec=w.after, updated_at=now, updated_by=actor)
         )
+
+
+def _audit(conn: Connection, w: ObjectWrite, actor: str, now: datetime) -> None:
     conn.execute(
         insert(audit_log).values(
             at=now,

@@ -113,14 +113,17 @@ class ReviewQueues:
         except LlmpulseError as exc:
             return {"error": exc.detail}
 
-    async def enqueue(self, queue: str, span: Span, verdict: Verdict) -> ReviewItem:
-        """Put ``span`` on ``queue`` with its verdict and explanation (once per span)."""
+    async def enqueue(
+        self, queue: str, span: Span, verdict: Verdict, why: dict[str, Any] | None = None
+    ) -> ReviewItem:
+        """Put ``span`` on ``queue`` with its verdict and explanation (once per span); ``why``
+        is the explanation when the caller has it, else `explain` makes it."""
         iid = item_id(span.project, queue, span.span_id)
         async with self._lock:
             doc = await asyncio.to_thread(self._state.get_document, KIND, _doc(span.project, iid))
             if doc is not None:
                 return ReviewItem.model_validate_json(doc.body)
-            why = await self._why(span.project, span.span_id)
+            why = why if why is not None else await self._why(span.project, span.span_id)
             item = ReviewItem(
                 id=iid, project=span.project, queue=queue, span_id=span.span_id,
                 trace_id=span.trace_id, span_name=span.name, created_at=self._clock.now(),

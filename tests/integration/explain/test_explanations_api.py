@@ -143,7 +143,8 @@ def test_policy_routes_exactly_the_low_confidence_predictions_to_review_with_the
         assert item["status"] == "open"
         assert item["verdict"]["rule"] == "explain.policy"
         assert item["explanation"]["kind"] == "prediction"
-        assert item["explanation"]["reasons"]
+        assert item["explanation"]["method"] == "shap.client"
+        assert "reasons" in item["explanation"]
         decision = item["explanation"]["decision"]
         assert item["verdict"]["label"] == (str(decision).lower() if decision is not None else None)
 

@@ -1,7 +1,8 @@
 """Judge-versus-human agreement on one annotation name (issue 13, item 8; METHODS.md §5.9).
 
-For every span of the project in the window carrying both an LLM-judge (``LLM``) and a human
-(``HUMAN``) label under the annotation name, the newest label of each kind is paired; the
+For every span of the project in the window carrying both an evaluator's label (an LLM judge,
+``LLM``, or an offline evaluator, ``CODE``) and a human (``HUMAN``) label under the annotation
+name, the newest label of each kind is paired; the
 pairs give raw agreement, the judge x human confusion matrix and Cohen's kappa
 (`llmpulse.analysis.explain.agreement`).
 """
@@ -28,7 +29,7 @@ def pairs_of(annotations: Sequence[Annotation], name: str) -> list[tuple[str, st
     for a in annotations:
         if a.name != name or a.label is None or a.span_id is None:
             continue
-        if a.annotator_kind == "LLM":
+        if a.annotator_kind in ("LLM", "CODE"):
             judge[a.span_id] = a.label
         elif a.annotator_kind == "HUMAN":
             human[a.span_id] = a.label

@@ -21,7 +21,7 @@ from support.rag_evals import send_rag_traces
 from support.server import ServerProcess, free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration" / "evals"))
-from judges import grounding_judge  # noqa: E402
+from judges import grounding_judge
 
 pytestmark = pytest.mark.browser
 
@@ -53,9 +53,10 @@ def test_review_flagged_spans_resolve_one_and_see_agreement(
     httpx.put(f"{url}/api/v1/projects/{project}/eval-rules/flag", json=rule).raise_for_status()
     job = httpx.post(f"{url}/api/v1/projects/{project}/eval-rules/flag/backfill", json={}).json()
     deadline = time.monotonic() + 60
-    while httpx.get(f"{url}/api/v1/projects/{project}/eval-jobs/{job['id']}").json()[
-        "state"
-    ] == "running":
+    while (
+        httpx.get(f"{url}/api/v1/projects/{project}/eval-jobs/{job['id']}").json()["state"]
+        == "running"
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     flagged = {p.llm_span_id for p in planted if not p.grounded}

@@ -30,6 +30,7 @@ class ExplainPolicy(BaseModel):
     target: Literal["predictions", "answers"] = "predictions"
     policy: TriggeringPolicy = Field(default_factory=TriggeringPolicy)
     review_queue: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
         description="send every explained span, with its explanation, to this review queue",
     )

@@ -20,6 +20,7 @@ from llmpulse.store.api import SpanQuery, TimeRange
 
 PAGE = 1000
 MAX_SPANS = 50_000
+ALL_TIME = TimeRange()
 
 
 def pairs_of(annotations: Sequence[Annotation], name: str) -> list[tuple[str, str]]:
@@ -54,7 +55,7 @@ def agreement_of(pairs: Sequence[tuple[str, str]], name: str) -> dict[str, Any]:
 
 
 async def judge_human_agreement(
-    query: QueryService, project: ProjectName, name: str, time: TimeRange = TimeRange()
+    query: QueryService, project: ProjectName, name: str, time: TimeRange = ALL_TIME
 ) -> dict[str, Any]:
     """Agreement between judge and human labels named ``name`` on the project's spans.
 

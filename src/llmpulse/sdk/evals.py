@@ -116,5 +116,7 @@ class EvalsMixin(Requester):
 
     def eval_agreement(self, project: str, name: str) -> JsonDict:
         """Judge-versus-human agreement (raw, confusion counts, Cohen's kappa) on ``name``."""
-        body: JsonDict = self.request("GET", _path(project, "eval-agreement"), params={"name": name})
+        body: JsonDict = self.request(
+            "GET", _path(project, "eval-agreement"), params={"name": name}
+        )
         return body

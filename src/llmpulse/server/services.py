@@ -12,9 +12,9 @@ from llmpulse.clock import Clock, SystemClock
 from llmpulse.config.service import ConfigService
 from llmpulse.domain.errors import Unavailable
 from llmpulse.evals.service import EvalService
-from llmpulse.explain.why import why_span
 from llmpulse.evals.settings import judge_config_from_env
 from llmpulse.explain.settings import ExplainSettings
+from llmpulse.explain.why import why_span
 from llmpulse.explain.wiring import Explainers, build_explainers
 from llmpulse.governance.annotations import AnnotationDesk
 from llmpulse.governance.keys import KeyService

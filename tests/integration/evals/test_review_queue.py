@@ -89,8 +89,11 @@ def test_queue_receives_exactly_the_low_confidence_flagged_spans_with_their_why(
         assert item["verdict"]["rule"] == "triage"
         assert item["verdict"]["reason"]
         why = item["explanation"]
-        assert why["kind"] == "span" and why["id"] == item["span_id"]
-        assert why["answer"] and why["method"] and "sources" in why
+        assert why["kind"] == "span"
+        assert why["id"] == item["span_id"]
+        assert why["answer"]
+        assert why["method"]
+        assert "sources" in why
     # another queue name and another status are empty
     assert httpx.get(f"{url}/api/v1/projects/{project}/review-items",
                      params={"queue": "other"}).json()["data"] == []  # fmt: skip
@@ -111,7 +114,8 @@ def test_claim_and_resolve_write_a_human_annotation(server: ServerProcess) -> No
         assert len(items) == 7
         item = next(i for i in items if i["span_id"] == planted[0].llm_span_id)
         claimed = client.claim_review_item(project, item["id"], "alice")
-        assert claimed["status"] == "claimed" and claimed["claimed_by"] == "alice"
+        assert claimed["status"] == "claimed"
+        assert claimed["claimed_by"] == "alice"
         with pytest.raises(LlmpulseApiError) as taken:
             client.claim_review_item(project, item["id"], "bob")
         assert taken.value.status == 409
@@ -167,7 +171,8 @@ def test_agreement_is_one_when_humans_agree_and_drops_with_planted_flips(
         items = client.review_items(project, queue="audit")
         assert len(items) == 40
         nothing = client.eval_agreement(project, "hallucination")
-        assert nothing["items"] == 0 and nothing["kappa"] is None
+        assert nothing["items"] == 0
+        assert nothing["kappa"] is None
         # first half: humans agree with the judge
         for item in items[:20]:
             client.resolve_review_item(project, item["id"], "r", item["verdict"]["label"])

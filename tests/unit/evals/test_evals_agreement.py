@@ -38,7 +38,7 @@ def test_pairs_take_the_newest_label_of_each_kind_and_skip_unpaired_spans() -> N
 
 def test_kappa_matches_a_hand_computation() -> None:
     # judge x human: [[20, 5], [10, 15]] -> p_o = 0.7, p_e = 0.5*0.6 + 0.5*0.4 = 0.5, kappa 0.4
-    pairs = ([("f", "f")] * 20 + [("f", "h")] * 5 + [("h", "f")] * 10 + [("h", "h")] * 15)
+    pairs = [("f", "f")] * 20 + [("f", "h")] * 5 + [("h", "f")] * 10 + [("h", "h")] * 15
     out = agreement_of(pairs, "n")
     assert out["items"] == 50
     assert out["labels"] == ["f", "h"]

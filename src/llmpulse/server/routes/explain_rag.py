@@ -24,9 +24,9 @@ from llmpulse.explain.rag_case import MAX_CHUNKS, RagCase, case_from_trace
 from llmpulse.explain.triggered import explain_selected, store_policy, stored_policy
 from llmpulse.explain.why import why_prediction, why_span
 from llmpulse.server.deps import get_services
-from llmpulse.server.routes.review_route import review_route
 from llmpulse.server.routes.explanations import ExplanationOut, ExternalIds
 from llmpulse.server.routes.params import time_range
+from llmpulse.server.routes.review_route import review_route
 from llmpulse.server.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["explanations"])
@@ -126,7 +126,8 @@ class RunIn(BaseModel):
     end: datetime | None = None
     limit: int = Field(1000, ge=1, le=100_000)
     review_queue: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
         description="queue each explained span for review (the stored policy's when not given)",
     )
 

@@ -73,9 +73,7 @@ async def get_review_item(project: str, item_id: str, services: Svc) -> ReviewIt
 
 
 @router.post("/projects/{project}/review-items/{item_id}/claim")
-async def claim_review_item(
-    project: str, item_id: str, body: ClaimIn, services: Svc
-) -> ReviewItem:
+async def claim_review_item(project: str, item_id: str, body: ClaimIn, services: Svc) -> ReviewItem:
     """Claim an open item (409 when another reviewer holds it or it is resolved)."""
     return await services.evals.review.claim(ProjectName(project), item_id, body.reviewer)
 

@@ -63,6 +63,21 @@ class EvaluatorSpec(_Model):
         return self.kind in JUDGE_KINDS
 
 
+class ReviewRoute(_Model):
+    """Send the rule's evaluated spans to a human review queue (issue 13, item 8).
+
+    Every span the rule evaluated goes to ``queue`` when ``labels`` is empty; otherwise only
+    those whose verdict label is one of ``labels`` (e.g. the judge flagged it ``hallucinated``).
+    """
+
+    queue: str = Field(pattern=NAME_PATTERN, description="the review queue's name")
+    labels: tuple[str, ...] = Field((), description="verdict labels routed; empty: every one")
+
+    def wants(self, label: str | None) -> bool:
+        """Whether a verdict with ``label`` goes to the queue."""
+        return not self.labels or (label is not None and label in self.labels)
+
+
 class EvalRule(_Model):
     """One project's rule: evaluator + which spans, run online (as spans arrive) or not."""
 
@@ -70,6 +85,7 @@ class EvalRule(_Model):
     evaluator: EvaluatorSpec
     policy: TriggeringPolicy = TriggeringPolicy()
     online: bool = Field(True, description="evaluate matching spans as they arrive")
+    review: ReviewRoute | None = Field(None, description="route verdicts to a review queue")
 
 
 class EvalRuleList(_Model):

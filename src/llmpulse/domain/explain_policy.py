@@ -5,6 +5,7 @@
     project: credit
     target: predictions          # or answers (RAG attribution of LLM spans)
     policy: {confidence_below: 0.3, sample_rate: 1.0}
+    review_queue: low-confidence   # optional: explained spans go to this review queue
 
 The policy model is the one online evaluation uses (`llmpulse.domain.triggering`).
 """
@@ -28,3 +29,8 @@ class ExplainPolicy(BaseModel):
     project: str = Field(min_length=1, max_length=200)
     target: Literal["predictions", "answers"] = "predictions"
     policy: TriggeringPolicy = Field(default_factory=TriggeringPolicy)
+    review_queue: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="send every explained span, with its explanation, to this review queue",
+    )

@@ -19,6 +19,7 @@ from llmpulse.domain.triggering import decide, target_of
 from llmpulse.evals.evaluators import Evaluator, Skipped
 from llmpulse.evals.judge import CostCapReached
 from llmpulse.evals.material import material_of
+from llmpulse.evals.review import ReviewQueues, verdict_of
 from llmpulse.ingest.service import IngestService
 from llmpulse.query.service import QueryService
 
@@ -35,6 +36,7 @@ class RunReport:
     skipped: int = 0
     errors: int = 0
     annotations: int = 0
+    routed: int = 0
     cost_usd: float = 0.0
     stopped: str | None = None
     skip_reasons: dict[str, int] = field(default_factory=dict)
@@ -53,10 +55,13 @@ class RuleRunner:
         query: QueryService,
         ingest: IngestService,
         close: Callable[[], Awaitable[None]] | None = None,
+        review: ReviewQueues | None = None,
     ) -> None:
         """Bind the rule to its evaluator and to the read and write paths; ``close`` releases
-        the evaluator's judge client when the run is over."""
+        the evaluator's judge client when the run is over; ``review`` receives the verdicts
+        the rule's review route asks for."""
         self.rule = rule
+        self._review = review
         self.evaluator = evaluator
         self.query = query
         self._ingest = ingest
@@ -92,6 +97,16 @@ class RuleRunner:
             out.append(replace(ev, metadata=meta))
         return out
 
+    async def _route(self, span: Span, found: Sequence[Evaluation], report: RunReport) -> None:
+        route = self.rule.review
+        if route is None or self._review is None:
+            return
+        name = self.rule.evaluator.annotation_name
+        for ev in found:
+            if ev.name == name and "error" not in ev.metadata and route.wants(ev.label):
+                await self._review.enqueue(route.queue, span, verdict_of(ev, self.rule.name))
+                report.routed += 1
+
     async def run(
         self, spans: Sequence[Span], report: RunReport, progress: Progress | None = None
     ) -> RunReport:
@@ -111,6 +126,9 @@ class RuleRunner:
             if evaluations:
                 await self._ingest.annotate(evaluations)
                 report.annotations += len(evaluations)
+            for span, found in zip(chunk, results, strict=True):
+                if isinstance(found, list):
+                    await self._route(span, found, report)
             capped = [r for r in results if isinstance(r, CostCapReached)]
             other = [
                 r

@@ -18,6 +18,7 @@ from llmpulse.evals.embedding import load_embedder
 from llmpulse.evals.evaluators import build_evaluator
 from llmpulse.evals.judge import JudgeClient, JudgeConfig
 from llmpulse.evals.online import OnlineEvaluator
+from llmpulse.evals.review import ReviewQueues
 from llmpulse.evals.rules import RuleService
 from llmpulse.evals.runner import RuleRunner
 from llmpulse.evals.settings import pricer
@@ -47,6 +48,7 @@ class EvalService:
         self._clock = clock
         self.rules = RuleService(state, clock)
         self.jobs = BackfillJobs(state, clock)
+        self.review = ReviewQueues(state, ingest, clock)
         self.online = OnlineEvaluator(
             self.rules.projects_with_online_rules, self.runner, max_queued
         )
@@ -78,7 +80,8 @@ class EvalService:
         embedder = load_embedder() if rule.evaluator.kind == "embedding_similarity" else None
         evaluator = build_evaluator(rule.evaluator, client, embedder)
         return RuleRunner(rule, evaluator, self._query, self._ingest,
-                          client.aclose if client is not None else None)  # fmt: skip
+                          client.aclose if client is not None else None,
+                          self.review)  # fmt: skip
 
     async def backfill(
         self, project: ProjectName, rule_name: str, req: BackfillRequest,

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from llmpulse.domain.errors import LlmpulseError
 from llmpulse.domain.explain_policy import ExplainPolicy
 from llmpulse.domain.ids import ProjectName, TraceId
-from llmpulse.domain.spans import SpanKind
+from llmpulse.domain.spans import Span, SpanKind
 from llmpulse.domain.triggering import TriggeringPolicy, decide, target_of
 from llmpulse.explain.rag_case import case_from_trace
 from llmpulse.explain.wiring import Explainers
@@ -29,6 +30,7 @@ _REASONS = (("confidence", "confidence"), ("no confidence", "confidence"), ("not
             ("workflow", "workflow"), ("kind", "kind"), ("name", "name"))  # fmt: skip
 
 ALL_TIME = TimeRange()
+Route = Callable[[Span, str], Awaitable[None]]
 
 
 def reason_class(reason: str) -> str:
@@ -45,6 +47,7 @@ async def explain_selected(
     target: str = "predictions",
     time: TimeRange = ALL_TIME,
     limit: int = 1000,
+    route: Route | None = None,
 ) -> dict[str, Any]:
     """Explain the spans the policy picks, up to ``limit`` of them; count the others.
 
@@ -56,15 +59,17 @@ async def explain_selected(
         target: ``predictions`` (SHAP) or ``answers`` (RAG attribution of LLM spans).
         time: The window.
         limit: Most explanations made.
+        route: Called with each explained span and its record id (to queue it for review).
 
     Returns:
-        ``{"seen", "selected", "explained", "failed", "skipped": {reason: n}, "records"}``.
+        ``{"seen", "selected", "explained", "failed", "skipped": {reason: n}, "records",
+        "routed"}``.
     """
     kind = SpanKind.PREDICTION if target == "predictions" else SpanKind.LLM
     skipped: Counter[str] = Counter()
     records: list[str] = []
     failed: list[dict[str, str]] = []
-    seen = selected = 0
+    seen = selected = routed = 0
     cursor: str | None = None
     while len(records) < limit:
         page = await query.list_spans(
@@ -92,6 +97,9 @@ async def explain_selected(
                 continue
             if rec is not None:
                 records.append(rec.record_id)
+                if route is not None:
+                    await route(span, rec.record_id)
+                    routed += 1
         cursor = page.next_cursor
         if cursor is None:
             break
@@ -102,6 +110,7 @@ async def explain_selected(
         "failed": failed,
         "skipped": dict(skipped),
         "records": records,
+        "routed": routed,
     }
 
 

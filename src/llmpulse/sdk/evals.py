@@ -91,3 +91,32 @@ class EvalsMixin(Requester):
         """The online evaluator's counters for the project's rules."""
         body: JsonDict = self.request("GET", _path(project, "eval-online"))
         return body
+
+    def review_items(
+        self, project: str, *, queue: str | None = None, status: str | None = None
+    ) -> list[JsonDict]:
+        """The project's review items (of one queue, in one status: open, claimed, resolved)."""
+        params = {k: v for k, v in (("queue", queue), ("status", status)) if v is not None}
+        return list(self.request("GET", _path(project, "review-items"), params=params)["data"])
+
+    def claim_review_item(self, project: str, item_id: str, reviewer: str) -> JsonDict:
+        """Claim an open review item."""
+        path = _path(project, f"review-items/{quote(item_id, safe='')}/claim")
+        body: JsonDict = self.request("POST", path, json={"reviewer": reviewer})
+        return body
+
+    def resolve_review_item(
+        self, project: str, item_id: str, reviewer: str, label: str, note: str | None = None
+    ) -> JsonDict:
+        """Resolve a review item with a human label (stored as a HUMAN annotation)."""
+        path = _path(project, f"review-items/{quote(item_id, safe='')}/resolve")
+        payload = {"reviewer": reviewer, "label": label, "note": note}
+        body: JsonDict = self.request("POST", path, json=payload)
+        return body
+
+    def eval_agreement(self, project: str, name: str) -> JsonDict:
+        """Judge-versus-human agreement (raw, confusion counts, Cohen's kappa) on ``name``."""
+        body: JsonDict = self.request(
+            "GET", _path(project, "eval-agreement"), params={"name": name}
+        )
+        return body

@@ -206,12 +206,15 @@ class ExplanationsMixin(Requester):
     def explain_triggered(
         self, project: str, policy: Mapping[str, Any] | None = None, *,
         target: str | None = None, start: datetime | str | None = None,
-        end: datetime | str | None = None, limit: int = 1000,
+        end: datetime | str | None = None, limit: int = 1000, review_queue: str | None = None,
     ) -> JsonDict:  # fmt: skip
         """Explain what a triggering policy picks (all, ``sample_rate``, ``confidence_below``,
         ``workflows``; the project's stored policy when ``policy`` is None); returns counts,
-        skip reasons and record ids."""
+        skip reasons and record ids. With ``review_queue`` (or the stored policy's), every
+        explained span also goes to that review queue with its explanation attached."""
         body: JsonDict = {"limit": limit}
+        if review_queue is not None:
+            body["review_queue"] = review_queue
         if policy is not None:
             body["policy"] = dict(policy)
         if target is not None:

@@ -50,6 +50,7 @@ from llmpulse.server.routes import (
     annotations as annotation_routes,
 )
 from llmpulse.server.routes import lifecycle as lifecycle_routes
+from llmpulse.server.routes import review as review_routes
 from llmpulse.server.security import AccessControl
 from llmpulse.server.services import OpenedStores, run_services
 from llmpulse.server.settings import ServerSettings
@@ -138,6 +139,7 @@ def create_app(
         digest,
         prometheus,
         evals,
+        review_routes,
         lifecycle_routes,
         annotation_edits,
     ):

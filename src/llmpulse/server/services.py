@@ -14,6 +14,7 @@ from llmpulse.domain.errors import Unavailable
 from llmpulse.evals.service import EvalService
 from llmpulse.evals.settings import judge_config_from_env
 from llmpulse.explain.settings import ExplainSettings
+from llmpulse.explain.why import why_span
 from llmpulse.explain.wiring import Explainers, build_explainers
 from llmpulse.governance.annotations import AnnotationDesk
 from llmpulse.governance.keys import KeyService
@@ -139,6 +140,7 @@ async def run_services(
         await runtime.start()
         stack.push_async_callback(runtime.stop)
         evals = EvalService(state, query, ingest, clock, judge_config_from_env())
+        evals.review.explain = lambda p, s: why_span(explainers, query, p, s)
         await evals.start()
         stack.push_async_callback(evals.stop)
         lifecycle = ProjectLifecycle(

@@ -33,6 +33,7 @@ from llmpulse.ui.page_support import (
     page_url,
 )
 from llmpulse.ui.reader import app_metrics, app_segments
+from llmpulse.ui.review_page import build_review_router
 from llmpulse.ui.segments_pages import segment_defaults, segments_context
 from llmpulse.ui.templating import Renderer
 from llmpulse.ui.timerange import range_values
@@ -47,6 +48,7 @@ def build_analysis_router(render: Renderer) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     router.include_router(build_cohorts_router(render))
     router.include_router(build_evals_router(render))
+    router.include_router(build_review_router(render))
 
     async def show(
         request: Request, project: str, page: str, defaults: Defaults, build: Builder

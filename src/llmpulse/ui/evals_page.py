@@ -1,4 +1,6 @@
 """The evaluations page: a project's evaluation rules, backfill jobs with progress, online counters.
+It also shows, per annotation name with human labels, the judge-versus-human agreement (raw
+agreement, Cohen's kappa and the confusion counts).
 
 ``GET /ui/projects/{project}/evals`` lists the rules (evaluator, which spans, online or not),
 the backfill jobs (state and a progress bar; the page refreshes itself while one runs) and the
@@ -22,6 +24,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from llmpulse.domain.errors import InvalidInput, LlmpulseError, NotFound
 from llmpulse.domain.eval_rules import EvalRule
 from llmpulse.domain.ids import ProjectName
+from llmpulse.evals.agreement import judge_human_agreement
 from llmpulse.evals.backfill import BackfillRequest
 from llmpulse.evals.service import EvalService
 from llmpulse.ui.page_support import error_lines, find_project, page_url
@@ -111,6 +114,9 @@ async def _show(
     evals = app_evals(request)
     rules = await evals.rules.list_rules(ProjectName(project))
     jobs = await evals.jobs.list_jobs(ProjectName(project))
+    names = sorted({r.evaluator.annotation_name for r in rules})
+    query = app_metrics(request)
+    agreements = [await judge_human_agreement(query, ProjectName(project), n) for n in names]
     reports = {k.split("/", 1)[1]: r for k, r in evals.online.status.reports.items()
                if k.startswith(f"{project}/")}  # fmt: skip
     context: dict[str, Any] = {
@@ -119,6 +125,7 @@ async def _show(
                           picks_text(r), r.online) for r in rules],
         "jobs": jobs[:20], "running": any(j.state == "running" for j in jobs),
         "reports": reports, "online": evals.online.status,
+        "agreements": [a for a in agreements if a["items"]],
         "judge": evals.judge_config, "form": form, "errors": errors, "kinds": KINDS,
     }  # fmt: skip
     return render.page(request, "evals.html", context, status_code=status)

@@ -128,6 +128,27 @@ def test_policy_explains_exactly_the_low_confidence_predictions(client: Client) 
     assert subjects == low
 
 
+def test_policy_routes_exactly_the_low_confidence_predictions_to_review_with_the_why(
+    client: Client,
+) -> None:
+    records = credit_records(N, seed=2, with_shap=True)
+    low = {r["prediction_id"] for r in records if r["prediction_score"] < 0.2}
+    out = client.explain_triggered("credit-shap", {"confidence_below": 0.2},
+                                   review_queue="low-conf")  # fmt: skip
+    assert out["selected"] == out["routed"] == len(low) > 0
+    items = client.review_items("credit-shap", queue="low-conf")
+    assert {i["explanation"]["id"] for i in items} == low
+    assert {i["explanation"]["record_id"] for i in items} == set(out["records"])
+    for item in items:
+        assert item["status"] == "open"
+        assert item["verdict"]["rule"] == "explain.policy"
+        assert item["explanation"]["kind"] == "prediction"
+        assert item["explanation"]["method"] == "shap.client"
+        assert "reasons" in item["explanation"]
+        decision = item["explanation"]["decision"]
+        assert item["verdict"]["label"] == (str(decision).lower() if decision is not None else None)
+
+
 def test_rag_trace_attribution_why_and_what_if(client: Client, server: ServerProcess) -> None:
     trace, spans, key_doc = planted_rag_trace(seed=5)
     post_spans(server.url, "rag", spans)

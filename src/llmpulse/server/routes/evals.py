@@ -71,6 +71,7 @@ class RunReportOut(BaseModel):
     skipped: int
     errors: int
     annotations: int
+    routed: int = Field(0, description="verdicts sent to the rule's review queue")
     cost_usd: float
     stopped: str | None
     skip_reasons: dict[str, int]

@@ -26,6 +26,7 @@ from llmpulse.explain.why import why_prediction, why_span
 from llmpulse.server.deps import get_services
 from llmpulse.server.routes.explanations import ExplanationOut, ExternalIds
 from llmpulse.server.routes.params import time_range
+from llmpulse.server.routes.review_route import review_route
 from llmpulse.server.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["explanations"])
@@ -124,6 +125,11 @@ class RunIn(BaseModel):
     start: datetime | None = None
     end: datetime | None = None
     limit: int = Field(1000, ge=1, le=100_000)
+    review_queue: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="queue each explained span for review (the stored policy's when not given)",
+    )
 
 
 @router.post("/projects/{project}/explanations/run")
@@ -132,10 +138,12 @@ async def run_policy(project: str, body: RunIn, services: Svc) -> dict[str, Any]
     the others are counted by the condition that skipped them."""
     await services.query.require_project(ProjectName(project))
     stored = await stored_policy(services.state, project)
+    target = body.target or stored.target
+    queue = body.review_queue or stored.review_queue
     return await explain_selected(
         services.explainers, services.query, project, body.policy or stored.policy,
-        target=body.target or stored.target, time=time_range(body.start, body.end),
-        limit=body.limit,
+        target=target, time=time_range(body.start, body.end), limit=body.limit,
+        route=review_route(services, project, queue) if queue else None,
     )  # fmt: skip
 
 
@@ -146,6 +154,7 @@ class PolicyIn(BaseModel):
 
     target: Literal["predictions", "answers"] = "predictions"
     policy: TriggeringPolicy = Field(default_factory=TriggeringPolicy)
+    review_queue: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @router.get("/projects/{project}/explanations/policy")
@@ -159,5 +168,7 @@ async def get_policy(project: str, services: Svc) -> ExplainPolicy:
 async def put_policy(project: str, body: PolicyIn, services: Svc) -> ExplainPolicy:
     """Replace the project's explanation policy (used by ``explanations/run``)."""
     await services.query.require_project(ProjectName(project))
-    policy = ExplainPolicy(project=project, target=body.target, policy=body.policy)
+    policy = ExplainPolicy(
+        project=project, target=body.target, policy=body.policy, review_queue=body.review_queue
+    )
     return await store_policy(services.state, policy, services.clock.now())

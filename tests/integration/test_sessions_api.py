@@ -18,7 +18,8 @@ P = "rag-demo"
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_demo_server(tmp_path_factory.mktemp("demo-sessions") / "data", days=1) as server:
+    data_dir = tmp_path_factory.mktemp("demo-sessions") / "data"
+    with running_demo_server(data_dir, days=1, end="2026-12-04T16:00:00+0000") as server:
         yield server
 
 

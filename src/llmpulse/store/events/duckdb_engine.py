@@ -113,6 +113,11 @@ class DuckDBEngine:
         self._write_lock = threading.Lock()
         self._swap = SwapLock()
         self._generation = 0
+        self.sketch_seq = 0
+        """Bumped whenever spans change and the sketch follows (readers compare it)."""
+        self.sketch_busy = 0
+        """Changes of the spans that the sketch does not hold yet (sketch answers wait)."""
+        self._sketch_lock = threading.Lock()
         self._compacting = threading.Lock()
         self._compact_cursor: duckdb.DuckDBPyConnection | None = None
         self._compact_thread: threading.Thread | None = None
@@ -184,18 +189,31 @@ class DuckDBEngine:
                     batch = self._retries.new_spans(self._con, batch)  # a retry is stored once
                 if not batch.num_rows:
                     return 0
+                if table == "spans":
+                    self.sketch_changing(+1)  # the sketch lags the committed spans
                 if self._journal is None:
                     insert_rows(self._con, table, batch)
                 else:
                     insert_journalled(self._con, self._journal, self._journal_thread, table, batch)
             except duckdb.Error as exc:
                 failure = exc
+                if table == "spans":
+                    self.sketch_changing(-1)
             else:
                 self._after_commit()
                 if table == "spans":
-                    sketch.add(self._con, batch)
+                    try:
+                        sketch.add(self._con, batch)
+                    finally:
+                        self.sketch_changing(-1)  # the sketch holds every committed span
                 return int(batch.num_rows)
         raise self._write_failed(failure)
+
+    def sketch_changing(self, step: int) -> None:
+        """``+1`` before spans change, ``-1`` once the sketch follows (see `metric`)."""
+        with self._sketch_lock:
+            self.sketch_busy += step
+            self.sketch_seq += 1
 
     def _after_commit(self) -> None:
         """Empty the journal when DuckDB's automatic checkpoint emptied its log."""

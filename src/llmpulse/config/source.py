@@ -34,6 +34,15 @@ class StoredConfigSource:
         rows = self._store.list_objects(kind, project)
         return [Resource(r.kind, r.project, r.name, json.loads(r.spec)) for r in rows]
 
+    def objects(self, kind: str, project: str | None = None) -> list[Resource]:
+        """The stored objects of ``kind`` (of ``project`` when given)."""
+        return self._objects(kind, project)
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """Where receivers' secrets are read from."""
+        return self._env
+
     def projects(self) -> list[str]:
         """Projects that have at least one monitor."""
         return sorted({r.project for r in self._objects("Monitor")})

@@ -31,6 +31,7 @@ from llmpulse.monitors.judge import Segment
 from llmpulse.monitors.scheduler import MonitorScheduler, MonitorSource
 from llmpulse.monitors.spec import MonitorSpec
 from llmpulse.monitors.states import AlertStatus
+from llmpulse.server.reports import ReportRunner
 from llmpulse.server.settings import ServerSettings
 from llmpulse.slos.feed import SloAlertFeed
 from llmpulse.store.alerts_api import AlertStore
@@ -139,6 +140,7 @@ class MonitorRuntime:
         external_url: str = "",
         enabled: bool = True,
         slo_feed: SloAlertFeed | None = None,
+        reports: ReportRunner | None = None,
     ) -> None:
         """Wire the runtime (``enabled=False``: backtests and reads only, no scheduler loop)."""
         self.events = events
@@ -156,6 +158,7 @@ class MonitorRuntime:
         )  # fmt: skip
         self.enabled = enabled
         self.slo_feed = slo_feed
+        self.reports = reports
         self.slo_cycles = 0
         self.slo_failures = 0
         self._flusher: asyncio.Task[None] | None = None
@@ -240,6 +243,11 @@ class MonitorRuntime:
             except Exception:  # one bad cycle never stops the loop
                 self.slo_failures += 1
                 log.exception("SLO burn-rate evaluation failed")
+            if self.reports is not None:
+                try:
+                    await self.reports.tick(now)
+                except Exception:
+                    log.exception("scheduled reports failed")
             await self.clock.sleep_until(now + SLO_EVERY)
 
     async def start(self) -> None:
@@ -248,7 +256,7 @@ class MonitorRuntime:
             return
         await self.scheduler.start()
         self._flusher = asyncio.create_task(self._flush_loop())
-        if self.slo_feed is not None:
+        if self.slo_feed is not None or self.reports is not None:
             self._slo_task = asyncio.create_task(self._slo_loop())
 
     async def stop(self) -> None:
@@ -268,6 +276,7 @@ def monitor_runtime(
     state: StateStore,
     clock: Clock,
     slo_feed: SloAlertFeed | None = None,
+    reports: ReportRunner | None = None,
 ) -> MonitorRuntime:
     """The runtime a server's settings ask for (monitors file, scheduler on or off).
 
@@ -286,4 +295,5 @@ def monitor_runtime(
         external_url=f"http://{settings.host}:{settings.port}",
         enabled=settings.scheduler,
         slo_feed=slo_feed,
+        reports=reports,
     )

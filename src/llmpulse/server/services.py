@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from llmpulse.clock import Clock, SystemClock
 from llmpulse.config.service import ConfigService
+from llmpulse.config.source import StoredConfigSource
 from llmpulse.domain.errors import Unavailable
 from llmpulse.evals.service import EvalService
 from llmpulse.evals.settings import judge_config_from_env
@@ -32,6 +33,7 @@ from llmpulse.query.service import QueryService
 from llmpulse.server.access import exposure_problem
 from llmpulse.server.exposition import Exposition, IngestCollector, SloCollector
 from llmpulse.server.grpc_auth import grpc_authorizer
+from llmpulse.server.reports import ReportRunner
 from llmpulse.server.runtime import MonitorRuntime, monitor_runtime
 from llmpulse.server.runtime_metrics import RuntimeCollector
 from llmpulse.server.settings import ServerSettings
@@ -135,7 +137,8 @@ async def run_services(
         query = QueryService(events, state, data_version=lambda: writer.data_version)
         explainers = build_explainers(query, state, clock, ExplainSettings.from_env(os.environ))
         stack.push_async_callback(explainers.aclose)
-        runtime = monitor_runtime(settings, events, state, clock, SloAlertFeed(slos))
+        reports = ReportRunner(StoredConfigSource(config_store_for(state)), slos, query)
+        runtime = monitor_runtime(settings, events, state, clock, SloAlertFeed(slos), reports)
         exposition.add(RuntimeCollector(runtime))
         await runtime.start()
         stack.push_async_callback(runtime.stop)

@@ -183,7 +183,7 @@ def torn_entry(wal: Path) -> int | None:
     None when no such chain is found (the file is damaged otherwise).
     """
     data = wal.read_bytes()
-    for start in range(1, min(len(data), 4096)):
+    for start in range(1, min(len(data), 1 << 20)):
         off, whole = start, 0
         while off + 16 <= len(data):
             size = int.from_bytes(data[off : off + 8], "little")

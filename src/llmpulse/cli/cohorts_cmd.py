@@ -12,10 +12,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
-from pydantic import ValidationError
 
-from llmpulse.cli.output import DEFAULT_URL, ApiKeyOpt, JsonOpt, UrlOpt, api_errors, make_client
+from llmpulse.cli.output import (
+    DEFAULT_URL,
+    ApiKeyOpt,
+    JsonOpt,
+    UrlOpt,
+    api_errors,
+    load_yaml_file,
+    make_client,
+)
 from llmpulse.domain.specs import CohortList
 
 cohorts_app = typer.Typer(
@@ -69,18 +75,7 @@ def delete_cmd(
 
 def load_cohort_file(path: Path) -> dict[str, Any]:
     """Read and validate a CohortList YAML file (exit 1 with the field path on error)."""
-    try:
-        raw = yaml.safe_load(path.read_text())
-        spec = CohortList.model_validate(raw)
-    except (OSError, yaml.YAMLError) as exc:
-        typer.echo(f"error: {path}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except ValidationError as exc:
-        for e in exc.errors():
-            loc = ".".join(str(p) for p in e["loc"])
-            typer.echo(f"error: {path}: {loc}: {e['msg']}", err=True)
-        raise typer.Exit(1) from None
-    return spec.model_dump()
+    return load_yaml_file(path, CohortList).model_dump()
 
 
 @cohorts_app.command("apply")

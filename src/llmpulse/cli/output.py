@@ -13,10 +13,13 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Annotated, Any, NoReturn
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import httpx
 import typer
+import yaml
+from pydantic import BaseModel, ValidationError
 
 from llmpulse.clock import Clock, SystemClock
 from llmpulse.domain.durations import parse_duration
@@ -99,6 +102,26 @@ def span_filters(
     """The SDK's span filters from the shared filter options (``--since`` or ``--start``/…)."""
     begin, finish = time_window(since, start, end)
     return SpanFilters(start=begin, end=finish, attr=attr, kind=kind, model=model, status=status)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_yaml_file(path: Path, model: type[M]) -> M:
+    """Read a config-as-code YAML file and validate it as ``model`` (the file's ``kind``).
+
+    A file that cannot be read or parsed is one ``error: PATH: …`` line; a validation failure
+    is one ``error: PATH: field.path: message`` line per field. Either way: exit 1.
+    """
+    try:
+        return model.model_validate(yaml.safe_load(path.read_text()))
+    except (OSError, yaml.YAMLError) as exc:
+        typer.echo(f"error: {path}: {exc}", err=True)
+    except ValidationError as exc:
+        for e in exc.errors():
+            loc = ".".join(str(p) for p in e["loc"])
+            typer.echo(f"error: {path}: {loc}: {e['msg']}", err=True)
+    raise typer.Exit(EXIT_ERROR)
 
 
 def make_client(url: str, api_key: str | None) -> Client:

@@ -13,10 +13,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from llmpulse.cli.output import DEFAULT_URL, ApiKeyOpt, JsonOpt, UrlOpt, api_errors, make_client
+from llmpulse.cli.output import (
+    DEFAULT_URL,
+    ApiKeyOpt,
+    JsonOpt,
+    UrlOpt,
+    api_errors,
+    load_yaml_file,
+    make_client,
+)
 
 projects_app = typer.Typer(
     name="projects", help="A project's annotation names, retention and deletion.",
@@ -36,19 +43,6 @@ class AnnotationConfigFile(BaseModel):
     annotations: dict[str, list[str]]
 
 
-def load_annotation_file(path: Path) -> AnnotationConfigFile:
-    """Read and validate an AnnotationConfig YAML file (exit 1 with the field path on error)."""
-    try:
-        return AnnotationConfigFile.model_validate(yaml.safe_load(path.read_text()))
-    except (OSError, yaml.YAMLError) as exc:
-        typer.echo(f"error: {path}: {exc}", err=True)
-    except ValidationError as exc:
-        for e in exc.errors():
-            loc = ".".join(str(p) for p in e["loc"])
-            typer.echo(f"error: {path}: {loc}: {e['msg']}", err=True)
-    raise typer.Exit(1)
-
-
 @projects_app.command("annotations")
 def annotations_cmd(
     project: ProjectArg,
@@ -58,7 +52,7 @@ def annotations_cmd(
     url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Print (after applying ``-f FILE``) the project's annotation names and labels."""
-    spec = load_annotation_file(file) if file is not None else None
+    spec = load_yaml_file(file, AnnotationConfigFile) if file is not None else None
     if spec is not None and spec.project != project:
         typer.echo(f"error: {file}: project: the file is for {spec.project!r}", err=True)
         raise typer.Exit(1)

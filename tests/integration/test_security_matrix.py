@@ -196,6 +196,16 @@ def test_project_key_sees_only_its_project(secured: Secured) -> None:
     assert "all projects" in prices.json()["detail"]
 
 
+def test_project_key_reads_full_values_of_its_project_only(secured: Secured) -> None:
+    """The ``truncated`` links of a listing work for a project key, on its project alone."""
+    token = secured.tokens["shop-read"]
+    own = _get(secured, token, f"/api/v1/spans/{secured.span_id}/value?field=attributes")
+    assert own.status_code == 200, own.text
+    assert own.json()["openinference.span.kind"] == "LLM"
+    other = f"/api/v1/spans/{secured.other_span_id}/value?field=attributes"
+    assert _get(secured, token, other).status_code == 404
+
+
 def test_project_ingest_key_writes_only_its_project(secured: Secured) -> None:
     token = secured.tokens["shop-ingest"]
     body, _, _ = otlp_body("other")

@@ -33,6 +33,7 @@ PROJECT_CHECKED_IN_HANDLER = frozenset(
         "/api/v1/traces/{trace_id}",
         "/api/v1/spans/{span_id}",
         "/api/v1/spans/{span_id}/annotations",
+        "/api/v1/spans/{span_id}/value",
         "/api/v1/audit",  # a project key reads its project's entries only
         "/api/v1/export",  # a project key exports its project (and the receivers)
         "/api/v1/annotations/{annotation_id}",

@@ -187,14 +187,14 @@ async def _visible_span(request: Request, span_id: str, services: Services) -> S
     },
 )
 async def get_span_value(
+    request: Request,
     span_id: str,
     services: Annotated[Services, Depends(get_services)],
     field: Annotated[str, Query(description=f"one of: {', '.join(CLIP_FIELDS)}")],
     key: Annotated[str | None, Query(description="attribute key, or item index")] = None,
 ) -> Response:
     """One value of a span in full (listings cut long values; their ``truncated`` links here)."""
-    span = await services.query.get_span(SpanId(span_id.lower()))
-    value = full_value(span, field, key)
+    value = full_value(await _visible_span(request, span_id, services), field, key)
     if isinstance(value, str):
         return Response(value, media_type="text/plain; charset=utf-8")
     return fast_json(value)

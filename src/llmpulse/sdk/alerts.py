@@ -6,14 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from llmpulse.sdk.query_params import project_path
+from llmpulse.sdk.query_params import project_path, to_time
 from llmpulse.sdk.requester import Requester
 
 JsonDict = dict[str, Any]
-
-
-def _iso(t: datetime | str) -> str:
-    return t if isinstance(t, str) else t.isoformat()
 
 
 class AlertsMixin(Requester):
@@ -41,7 +37,7 @@ class AlertsMixin(Requester):
                 params[key] = value
         for key, t in (("start", start), ("end", end)):
             if t is not None:
-                params[key] = _iso(t)
+                params[key] = to_time(t)
         path = project_path(project, "incidents")
         return list(self.request("GET", path, params=params)["data"])
 
@@ -60,7 +56,7 @@ class AlertsMixin(Requester):
     ) -> JsonDict:
         """Run a ``kind: Monitor`` manifest over history: ``alerts`` it would have fired
         (start, end, labels, value, baseline, bounds) and every evaluation (``series``)."""
-        params = {"start": _iso(start), "end": _iso(end)}
+        params = {"start": to_time(start), "end": to_time(end)}
         path = project_path(project, "monitors/backtest")
         body: JsonDict = self.request("POST", path, json=manifest, params=params)
         return body

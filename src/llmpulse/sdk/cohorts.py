@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from llmpulse.sdk.errors import LlmpulseApiError
-from llmpulse.sdk.query_params import project_path
+from llmpulse.sdk.query_params import project_path, to_time
 from llmpulse.sdk.requester import Requester
 
 JsonDict = dict[str, Any]
@@ -32,10 +32,6 @@ class CohortPlan:
 
 def _path(project: str, tail: str = "") -> str:
     return project_path(project, f"cohorts{tail}")
-
-
-def _iso(t: datetime | str) -> str:
-    return t if isinstance(t, str) else t.isoformat()
 
 
 class CohortsMixin(Requester):
@@ -105,11 +101,14 @@ class CohortsMixin(Requester):
         """
         params: list[tuple[str, str]] = [("metric", metric), ("k", str(k))]
         params += [("key", key) for key in keys]
-        params += [("baseline_start", _iso(baseline_start)), ("baseline_end", _iso(baseline_end))]
+        params += [
+            ("baseline_start", to_time(baseline_start)),
+            ("baseline_end", to_time(baseline_end)),
+        ]
         if start is not None:
-            params.append(("start", _iso(start)))
+            params.append(("start", to_time(start)))
         if end is not None:
-            params.append(("end", _iso(end)))
+            params.append(("end", to_time(end)))
         if kind is not None:
             params.append(("kind", kind))
         if unit is not None:

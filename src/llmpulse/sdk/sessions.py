@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-from llmpulse.sdk.query_params import project_path
+from llmpulse.sdk.query_params import project_path, to_time
 from llmpulse.sdk.requester import Requester
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ def _params(**values: Any) -> list[tuple[str, str]]:
     out = []
     for k, v in values.items():
         if v is not None:
-            out.append((k, v.isoformat() if isinstance(v, datetime) else str(v)))
+            out.append((k, to_time(v) if isinstance(v, datetime) else str(v)))
     return out
 
 

@@ -147,6 +147,7 @@ def test_range_and_column_filters_combine(seeded: ServerProcess) -> None:
         ({"order": "up"}, "order"),
         ({"min_latency_ms": 5, "max_latency_ms": 1}, "min_latency_ms"),
         ({"min_cost": "cheap"}, "min_cost"),
+        ({"start": "2024-05-02T00:00:00Z", "end": "2024-05-01T00:00:00Z"}, "end"),
     ],
 )
 def test_bad_view_parameters_answer_400_naming_the_field(

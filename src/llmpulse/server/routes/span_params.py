@@ -1,9 +1,9 @@
 """The query parameters of a traces-table view, shared by the span listing and its exports.
 
-Filters (all optional, ANDed): ``start``/``end`` (ISO-8601; naive means UTC), ``kind``
-(repeatable), ``status`` (OK/ERROR/UNSET), ``model`` (repeatable), ``name`` (repeatable),
-``attr`` (repeatable, ``key:value``), ``q`` (search: text in inputs, outputs, messages,
-retrieved documents or exceptions, any case), ``trace_id``,
+Filters (all optional, ANDed): ``start``/``end`` (ISO-8601; naive means UTC; an end before
+the start is a 400), ``kind`` (repeatable), ``status`` (OK/ERROR/UNSET), ``model``
+(repeatable), ``name`` (repeatable), ``attr`` (repeatable, ``key:value``), ``q`` (search: text
+in inputs, outputs, messages, retrieved documents or exceptions, any case), ``trace_id``,
 ``root_only``, and inclusive bounds ``min_latency_ms``/``max_latency_ms``,
 ``min_tokens``/``max_tokens`` (total tokens) and ``min_cost``/``max_cost`` (USD). ``sort`` is
 ``time``, ``latency``, ``tokens`` or ``cost`` and ``order`` is ``desc`` (default) or ``asc``;
@@ -20,8 +20,9 @@ from fastapi import Query
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName, TraceId
 from llmpulse.domain.spans import SpanKind, StatusCode
-from llmpulse.query.filters import as_utc, parse_attrs, parse_enum
-from llmpulse.store.api import SpanQuery, TimeRange, ValueRange
+from llmpulse.query.filters import parse_attrs, parse_enum
+from llmpulse.server.routes.params import time_range
+from llmpulse.store.api import SpanQuery, ValueRange
 
 Sort = Literal["time", "latency", "tokens", "cost"]
 Order = Literal["desc", "asc"]
@@ -58,7 +59,8 @@ def view_query(
     """The `SpanQuery` of a traces-table view (no limit or cursor: callers add them).
 
     Raises:
-        InvalidInput: a filter is not acceptable, or a min bound exceeds its max.
+        InvalidInput: a filter is not acceptable, the end is before the start, or a min
+            bound exceeds its max.
     """
     ranges = tuple(
         _range(key, low, high, unit)
@@ -71,7 +73,7 @@ def view_query(
     )
     return SpanQuery(
         project=ProjectName(project),
-        time=TimeRange(as_utc(start), as_utc(end)),
+        time=time_range(start, end),
         kinds=tuple(parse_enum(SpanKind, k, "kind") for k in kind),
         status=parse_enum(StatusCode, status, "status") if status else None,
         models=tuple(model),

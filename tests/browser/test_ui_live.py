@@ -91,6 +91,24 @@ def test_rows_arrive_at_the_top_when_the_reader_is_at_the_top(
     expect(page).not_to_have_url(re.compile(r"live=1"))
 
 
+def test_a_row_that_arrived_live_ticks_its_box_and_opens_like_the_others(
+    page: Page, live_server: ServerProcess
+) -> None:
+    project = f"ui-live-tick-{secrets.token_hex(4)}"
+    post_spans(live_server.url, project, [_span(i) for i in range(3)])
+    page.goto(f"{live_server.url}/ui/projects/{project}/traces?live=1")
+    post_spans(live_server.url, project, [_span(50, "late")])
+    new_row = page.locator("#traces tbody tr.new-row")
+    expect(new_row.locator(".trace-link")).to_have_text("late-50", timeout=15_000)
+    page.locator("#live-toggle").uncheck()
+    new_row.locator("input.row-select").click()  # ticks the box, does not open the trace
+    expect(new_row.locator("input.row-select")).to_be_checked()
+    expect(page).to_have_url(re.compile(r"/ui/projects/.+/traces"))
+    new_row.locator("td").nth(2).click()  # a cell: the whole row opens its trace
+    expect(page).to_have_url(re.compile(r"/ui/traces/"))
+    expect(page.locator("h1")).to_have_text("late-50")
+
+
 def test_dashboard_redraws_with_spans_ingested_while_it_is_open(
     page: Page, live_server: ServerProcess
 ) -> None:

@@ -2,14 +2,16 @@
 (function () {
   "use strict";
 
-  // Whole table rows open their link, unless the click was on a link or text was selected.
+  // Whole table rows open their link, unless the click was on a link, a box or its label, or
+  // text was selected. One listener on the document: rows added later (the live traces
+  // table, daily.js) behave the same.
   function rowClicks() {
-    document.querySelectorAll("tr[data-href]").forEach(function (row) {
-      row.addEventListener("click", function (ev) {
-        if (ev.target.closest("a, input, label") || String(window.getSelection())) { return; }
-        if (ev.metaKey || ev.ctrlKey) { window.open(row.dataset.href, "_blank"); return; }
-        window.location.assign(row.dataset.href);
-      });
+    document.addEventListener("click", function (ev) {
+      var row = ev.target.closest && ev.target.closest("tr[data-href]");
+      if (!row) { return; }
+      if (ev.target.closest("a, input, label") || String(window.getSelection())) { return; }
+      if (ev.metaKey || ev.ctrlKey) { window.open(row.dataset.href, "_blank"); return; }
+      window.location.assign(row.dataset.href);
     });
   }
 

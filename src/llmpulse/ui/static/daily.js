@@ -76,10 +76,9 @@
       });
   }
 
-  function openRow(row, newTab) {
+  function openRow(row) {
     var href = row.dataset.href || (row.querySelector("a[href]") || {}).href;
-    if (!href) { return; }
-    if (newTab) { window.open(href, "_blank"); } else { window.location.assign(href); }
+    if (href) { window.location.assign(href); }
   }
 
   // The traces table: rows newer than the newest shown go on top; what the reader was looking
@@ -108,11 +107,7 @@
       var atTop = window.scrollY === 0;
       added.forEach(function (r) {
         var row = document.importNode(r, true);
-        row.classList.add("new-row");
-        row.addEventListener("click", function (ev) {
-          if (ev.target.closest("a") || String(window.getSelection())) { return; }
-          openRow(row, ev.metaKey || ev.ctrlKey);
-        });
+        row.classList.add("new-row");  // app.js opens it on a click, as the others
         body.insertBefore(row, anchor);
       });
       if (anchor && !atTop) {
@@ -190,7 +185,7 @@
         rows[next].scrollIntoView({ block: "nearest" });
       } else if (ev.key === "Enter" && at >= 0) {
         ev.preventDefault();
-        openRow(rows[at], false);
+        openRow(rows[at]);
       } else if (ev.key === "Escape" && at >= 0) {
         rows[at].classList.remove("kb-selected");
         rows[at].removeAttribute("aria-selected");

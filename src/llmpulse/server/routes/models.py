@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from llmpulse.domain.spans import Annotation, Message, Span
+from llmpulse.governance.annotations import annotator_of
 from llmpulse.query.clip import Clipped
 
 
@@ -178,7 +179,7 @@ class AnnotationOut(BaseModel):
     score: float | None
     explanation: str | None
     metadata: dict[str, Any]
-    annotator: str | None = None  # who made a human annotation (``metadata.annotator``)
+    annotator: str | None = None  # who made a human annotation (`annotator_of`)
 
     @classmethod
     def from_domain(cls, a: Annotation) -> AnnotationOut:
@@ -195,5 +196,5 @@ class AnnotationOut(BaseModel):
             score=a.score,
             explanation=a.explanation,
             metadata=a.metadata,
-            annotator=None if a.metadata.get("annotator") is None else str(a.metadata["annotator"]),
+            annotator=annotator_of(a),
         )

@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -113,11 +114,8 @@ class DuckDBEngine:
         self._write_lock = threading.Lock()
         self._swap = SwapLock()
         self._generation = 0
-        self.sketch_seq = 0
-        """Bumped whenever spans change and the sketch follows (readers compare it)."""
-        self.sketch_busy = 0
-        """Changes of the spans that the sketch does not hold yet (sketch answers wait)."""
-        self._sketch_lock = threading.Lock()
+        self.sketch_guard = sketch.SketchGuard()
+        """Whether the sketch holds the committed spans (every change of them goes through it)."""
         self._compacting = threading.Lock()
         self._compact_cursor: duckdb.DuckDBPyConnection | None = None
         self._compact_thread: threading.Thread | None = None
@@ -179,41 +177,31 @@ class DuckDBEngine:
         written."""
         if tuple(batch.column_names) != columns:
             raise ValueError(f"{table} batch columns {batch.column_names} are not {columns}")
+        spans = table == "spans"
         with self._write_lock:
             if self._closed:
                 raise Unavailable("event store is closed")
             # `insert_rows` appends the derived span columns; the journal, when on, holds
             # each batch before DuckDB commits it (ADR 0018).
             try:
-                if table == "spans":
+                if spans:
                     batch = self._retries.new_spans(self._con, batch)  # a retry is stored once
                 if not batch.num_rows:
                     return 0
-                if table == "spans":
-                    self.sketch_changing(+1)  # the sketch lags the committed spans
-                if self._journal is None:
-                    insert_rows(self._con, table, batch)
-                else:
-                    insert_journalled(self._con, self._journal, self._journal_thread, table, batch)
+                with self.sketch_guard.changing() if spans else nullcontext():
+                    if self._journal is None:
+                        insert_rows(self._con, table, batch)
+                    else:
+                        j = self._journal
+                        insert_journalled(self._con, j, self._journal_thread, table, batch)
+                    self._after_commit()
+                    if spans:
+                        sketch.add(self._con, batch)  # the sketch holds every committed span
             except duckdb.Error as exc:
                 failure = exc
-                if table == "spans":
-                    self.sketch_changing(-1)
             else:
-                self._after_commit()
-                if table == "spans":
-                    try:
-                        sketch.add(self._con, batch)
-                    finally:
-                        self.sketch_changing(-1)  # the sketch holds every committed span
                 return int(batch.num_rows)
         raise self._write_failed(failure)
-
-    def sketch_changing(self, step: int) -> None:
-        """``+1`` before spans change, ``-1`` once the sketch follows (see `metric`)."""
-        with self._sketch_lock:
-            self.sketch_busy += step
-            self.sketch_seq += 1
 
     def _after_commit(self) -> None:
         """Empty the journal when DuckDB's automatic checkpoint emptied its log."""

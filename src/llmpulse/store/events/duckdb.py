@@ -213,14 +213,12 @@ class DuckDBEventStore(CompactingEngine):
     def units(self, q: UnitQuery) -> UnitFrame:
         """One field per (key value, unit of analysis), or per span (see `UnitQuery`)."""
         c = compile_units(q, DIALECT)
-        return unit_frame(q, self._reader().sql(c.sql, params=c.params).to_arrow_table())
+        return unit_frame(q, self._query_arrow(c.sql, c.params))
 
     def good_valid(self, q: CountQuery) -> list[Counts]:
         """Good/valid counts per bucket for every SLI of ``q``, in one grouped query."""
         c = compile_counts(q, DIALECT)
-        with self._swap.shared():
-            table = self._reader().sql(c.sql, params=c.params).to_arrow_table()
-        return counts_from_table(q, table)
+        return counts_from_table(q, self._query_arrow(c.sql, c.params))
 
     def sessions(self, q: SessionQuery) -> list[SessionRow]:
         """Sessions with their totals (see `store.events.sessions`)."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -46,6 +46,7 @@ from llmpulse.store.events.journal import (
 )
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 # Compact when at least this share of the file's blocks is free (ADR 0019): 300 commits of
 # 300 spans left 30 % free, the layout migration about half.
 DEFAULT_COMPACT_FREE_RATIO = 0.25
@@ -142,16 +143,26 @@ class DuckDBEngine:
         return cur
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one query on this thread's cursor."""
+        rows: list[tuple[Any, ...]] = self._read(
+            lambda cur: cur.execute(sql, list(params)).fetchall()
+        )
+        return rows
+
+    def _query_arrow(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The result of one query as an Arrow table (for columnar decoding)."""
+        return self._read(lambda cur: cur.sql(sql, params=list(params)).to_arrow_table())
+
+    def _read(self, run: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
         # The swap lock keeps a compaction from replacing the file under a running query.
         with self._swap.shared():
             try:
-                rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
+                return run(self._reader())
             except duckdb.Error as exc:
                 if not invalidated(exc):
                     raise
                 self._reattach(exc)  # a checkpoint failed (disk full): re-attach, ask again
-                rows = self._reader().execute(sql, list(params)).fetchall()
-        return rows
+                return run(self._reader())
 
     def _reattach(self, cause: BaseException) -> None:
         """Re-attach the file after DuckDB invalidated it (see `duckdb_faults.reattach`);

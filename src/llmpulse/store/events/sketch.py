@@ -34,15 +34,15 @@ import pyarrow as pa
 from llmpulse.clock import from_unix_us, to_unix_us
 from llmpulse.domain.metrics import Agg, Source
 from llmpulse.store.api import MetricFrame, MetricQuery, MetricRow, SpanFilter
+from llmpulse.store.events.duckdb_dialect import bucket_offset
 
 TABLE = "memory.main.span_sketch"
 ALPHA = 0.01
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
 SLOT_S = 600
 _SLOT_US = SLOT_S * 1_000_000
-# Microseconds from 0001-01-01 to 1970-01-01, a whole number of slots: every instant the
-# store can hold gives a non-negative dividend, so integer division floors.
-_OFFSET_US = 62_135_596_800_000_000
+# The dialect's bucket offset for slots: slot numbers are 10-minute bucket numbers.
+_OFFSET_US = bucket_offset(_SLOT_US)
 ZERO_BIN = -1_000_000
 SLOT_SQL = f"((epoch_us(start_time) + {_OFFSET_US}) // {_SLOT_US})"
 BIN_SQL = (
@@ -234,13 +234,12 @@ def _whole_params(lo: int | None, hi: int | None) -> list[object]:
 def _bucket_of_slot(width_s: int) -> str:
     """Epoch-aligned bucket number of a slot's start (`DuckDBDialect.bucket`'s numbering)."""
     w = width_s * 1_000_000
-    off = -(-_OFFSET_US // w) * w
-    return f"((slot * {_SLOT_US} - {_OFFSET_US} + {off}) // {w})"
+    return f"((slot * {_SLOT_US} - {_OFFSET_US} + {bucket_offset(w)}) // {w})"
 
 
 def _bucket_start(b: int, width_s: int) -> datetime:
     w = width_s * 1_000_000
-    return from_unix_us(b * w - -(-_OFFSET_US // w) * w)
+    return from_unix_us(b * w - bucket_offset(w))
 
 
 def frame(q: MetricQuery, p: Plan, rows: list[tuple[Any, ...]]) -> MetricFrame:

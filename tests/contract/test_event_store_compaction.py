@@ -4,6 +4,7 @@ and queries going on during it, and a crash at any step leaving every row in pla
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -12,7 +13,8 @@ from store_factories import make_annotation, make_rag_span
 
 from llmpulse.domain.errors import Conflict
 from llmpulse.domain.ids import ProjectName
-from llmpulse.store.api import SpanQuery
+from llmpulse.domain.metrics import parse_field
+from llmpulse.store.api import SpanQuery, UnitQuery
 from llmpulse.store.events.codec import spans_to_arrow
 from llmpulse.store.events.compaction import compact_path, done_path, wal_path
 from llmpulse.store.events.duckdb import DuckDBEventStore
@@ -230,3 +232,30 @@ def test_spilled_sorts_go_beside_the_database(tmp_path: Path) -> None:
     ((spill,),) = store._query("SELECT current_setting('temp_directory')")
     store.close()
     assert Path(spill) == tmp_path / "events.duckdb.tmp"
+
+
+def _list(store: DuckDBEventStore) -> object:
+    return store.list_spans(SpanQuery(ProjectName("proj-2"), limit=5))
+
+
+def _units(store: DuckDBEventStore) -> object:
+    return store.units(UnitQuery(ProjectName("proj-2"), parse_field("latency_ms"), "model"))
+
+
+@pytest.mark.parametrize("query", [_list, _units], ids=["list_spans", "units"])
+def test_a_query_waits_while_compaction_swaps_the_file(
+    tmp_path: Path, query: Callable[[DuckDBEventStore], object]
+) -> None:
+    """No query reads through a connection that the swap is closing: each waits for it."""
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    store.append_spans([make_rag_span(k) for k in range(40)])
+    answered = threading.Event()
+    thread = threading.Thread(target=lambda: (query(store), answered.set()))
+    try:
+        with store._swap.exclusive():
+            thread.start()
+            assert not answered.wait(0.3), "the query ran while the file was being swapped"
+        assert answered.wait(30)
+    finally:
+        thread.join()
+        store.close()

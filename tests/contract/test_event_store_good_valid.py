@@ -15,7 +15,7 @@ from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.metrics import parse_field
 from llmpulse.domain.spans import Annotation, Span, StatusCode
-from llmpulse.store.api import EventStore
+from llmpulse.store.api import EventStore, SpanQuery
 from llmpulse.store.slo_api import CountQuery, CountSpec, SpanTest, TimeSlice
 
 P = ProjectName("slo")
@@ -159,3 +159,22 @@ def test_misaligned_ranges_are_refused_naming_the_field(event_store: EventStore)
     assert err.value.errors[0].path == "start"
     with pytest.raises(InvalidInput):
         event_store.good_valid(CountQuery(P, T0, T0 + HOUR, timedelta(seconds=30), (spec,)))
+
+
+@pytest.mark.parametrize(("op", "values"), [("!=", ("pro",)), ("not in", ("pro", "team"))])
+def test_a_negated_metadata_condition_counts_spans_without_metadata_as_list_spans_does(
+    event_store: EventStore, op: str, values: tuple[str, ...]
+) -> None:
+    """An SLO scoped to ``tier != pro`` counts a span that carries no metadata at all (it
+    lacks the key), exactly as listing spans with the same condition finds it."""
+    spans = [replace(s, metadata={} if i % 3 == 0 else s.metadata) for i, s in enumerate(_spans())]
+    event_store.append_spans(spans)
+    cond = Condition("metadata.tier", op, values)  # type: ignore[arg-type]
+    spec = CountSpec(valid=(SpanTest("matches", conditions=(cond,)),), good=(SpanTest("ok"),))
+    (counts,) = event_store.good_valid(_query(spec))
+    want = [s for s in spans if s.metadata.get("tier") not in values]
+    assert sum(not s.metadata for s in want) == 200  # planted: a third have no metadata
+    assert counts.valid.sum() == len(want)
+    assert counts.good.sum() == sum(s.status_code is not StatusCode.ERROR for s in want)
+    listed = event_store.count_spans(SpanQuery(P, conditions=(cond,), limit=1))
+    assert listed == len(want)

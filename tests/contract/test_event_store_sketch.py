@@ -13,10 +13,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 from store_factories import make_span
 
+from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
@@ -218,11 +220,31 @@ def test_counts_never_come_from_a_sketch_that_lags_the_spans(
     q = MetricQuery(P, (COUNT,), TimeRange(T0 - timedelta(hours=1), T0 + timedelta(hours=8)))
     exact = sum(1 for s in spans if s.project == P)
     assert store.metric(q).rows[0].n == exact
-    store.sketch_changing(+1)  # a change the sketch does not hold yet
-    store._con.execute(f"DELETE FROM {sketch.TABLE}")  # the lagging sketch: empty
-    try:
+    with store.sketch_guard.changing():  # a change the sketch does not hold yet
+        store._con.execute(f"DELETE FROM {sketch.TABLE}")  # the lagging sketch: empty
         assert store.metric(q).rows[0].n == exact
-    finally:
-        store.sketch_changing(-1)
     # Once the change is over the sketch answers again (here the emptied one: no rows).
     assert not store.metric(q).rows or store.metric(q).rows[0].n != exact
+
+
+def test_counts_come_from_the_spans_after_the_sketch_failed_to_follow_a_commit(
+    loaded: tuple[EventStore, list[Span]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spans were committed but adding them to the sketch failed: the sketch lags for
+    good, so counts (and approximate quantiles) must come from the spans, not from it."""
+    store, spans = loaded
+    assert isinstance(store, DuckDBEventStore)
+    q = MetricQuery(P, (COUNT,), TimeRange(T0 - timedelta(hours=1), T0 + timedelta(hours=8)))
+    more = [s for s in _spans(600, seed=11) if s.project == P]
+
+    def failing_add(con: object, batch: object) -> None:
+        raise duckdb.OutOfMemoryException("could not allocate the sketch's rows")
+
+    monkeypatch.setattr(sketch, "add", failing_add)
+    with pytest.raises(Unavailable):
+        store.append_spans(more)
+    monkeypatch.undo()
+    exact = sum(1 for s in spans if s.project == P) + len(more)
+    assert store.metric(q).rows[0].n == exact
+    store.append_spans(_spans(2, seed=12)[1:])  # a later commit does not revive the sketch
+    assert store.metric(q).rows[0].n == exact + 1

@@ -30,13 +30,10 @@ class StoredConfigSource:
         self._store = store
         self._env = os.environ if env is None else env
 
-    def _objects(self, kind: str, project: str | None = None) -> list[Resource]:
-        rows = self._store.list_objects(kind, project)
-        return [Resource(r.kind, r.project, r.name, json.loads(r.spec)) for r in rows]
-
     def objects(self, kind: str, project: str | None = None) -> list[Resource]:
         """The stored objects of ``kind`` (of ``project`` when given)."""
-        return self._objects(kind, project)
+        rows = self._store.list_objects(kind, project)
+        return [Resource(r.kind, r.project, r.name, json.loads(r.spec)) for r in rows]
 
     @property
     def env(self) -> Mapping[str, str]:
@@ -45,11 +42,11 @@ class StoredConfigSource:
 
     def projects(self) -> list[str]:
         """Projects that have at least one monitor."""
-        return sorted({r.project for r in self._objects("Monitor")})
+        return sorted({r.project for r in self.objects("Monitor")})
 
     def list_monitors(self, project: str | None = None) -> list[MonitorSpec]:
         """Every monitor of ``project`` (of all projects when None), disabled ones too."""
-        return [monitor_of(r) for r in self._objects("Monitor", project)]
+        return [monitor_of(r) for r in self.objects("Monitor", project)]
 
     def routing_config(self, project: str) -> RoutingConfig | None:
         """The project's routing tree, the receivers and its silences; None without a tree."""
@@ -58,8 +55,8 @@ class StoredConfigSource:
             return None
         spec = json.loads(row.spec)
         root = route_node(spec)
-        receivers = {r.name: r for r in self._objects("Receiver")}
-        silences = tuple(silence_of(r) for r in self._objects("Silence", project))
+        receivers = {r.name: r for r in self.objects("Receiver")}
+        silences = tuple(silence_of(r) for r in self.objects("Silence", project))
         return RoutingConfig(
             project,
             build_route(root.route_spec()),

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from llmpulse.domain.errors import Conflict
+
 Action = Literal["create", "update", "delete", "expire"]
 
 
@@ -37,6 +39,18 @@ class ObjectWrite:
     action: Action
     before: str | None
     after: str | None
+
+    def check_planned(self, stored: str | None) -> None:
+        """Refuse the write when the stored spec is not the one it was planned against.
+
+        Raises:
+            Conflict: ``stored`` is not ``before`` (created, changed or deleted meanwhile).
+        """
+        if stored == self.before:
+            return
+        where = f"{self.kind} {self.project + '/' if self.project else ''}{self.name}"
+        state = "exists already" if self.before is None else "was changed or deleted meanwhile"
+        raise Conflict(f"{where} {state}; read it again and retry")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import pytest
 from contract.store_factories import make_rag_span
 from llmpulse.domain.errors import StoreDamaged
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.events.duckdb_open import torn_entry
 
 
 def _blocks(path: Path) -> tuple[int, int, int]:
@@ -116,3 +117,43 @@ def test_a_log_cut_inside_an_entry_frame_is_replayed_up_to_that_entry(tmp_path: 
         assert store.stats().num_spans == recovery.spans_in_file + recovery.spans_recovered
     finally:
         store.close()
+
+
+def _frame(size: int) -> bytes:
+    return size.to_bytes(8, "little") + bytes(8) + b"x" * size
+
+
+# A version entry as DuckDB 1.4+ writes it: type 98, log version 2, a 16-byte database
+# identifier (varints) and checkpoint iteration 0, then the end-of-object marker.
+_VERSION_ENTRY = (
+    b"\x64\x00\x62\x65\x00\x02\x66\x00\x10"
+    + b"\xed\x01\x40\x7a\x0e\x43\x49\x1d\x9f\x01\xc3\x01"
+    + b"\x4a\xb1\x01\x30\x8f\x01\x46\xee\x01\xef\x01"
+    + b"\x67\x00\x00\xff\xff"
+)
+
+
+def test_a_torn_frame_is_found_from_the_version_entry_not_from_a_lucky_offset(
+    tmp_path: Path,
+) -> None:
+    """The byte before the first frame (0xff) and that frame's size read as a frame size of
+    0xff + 100 * 256 = 25,855 bytes, which would reach past the end of this log: the frame
+    chain must start where the version entry ends, not wherever the bytes look like a size."""
+    frames = _frame(100) + b"".join(_frame(1000) for _ in range(24)) + _frame(1312)
+    torn = len(_VERSION_ENTRY) + len(frames)
+    data = _VERSION_ENTRY + frames + (500).to_bytes(8, "little")  # the size, not the checksum
+    assert 25_855 <= len(data) < 25_855 + len(_VERSION_ENTRY) + 16
+    wal = tmp_path / "events.duckdb.wal"
+    wal.write_bytes(data)
+    assert torn_entry(wal) == torn
+    wal.write_bytes(data[:-8])  # the cut fell between two frames: nothing is torn
+    assert torn_entry(wal) is None
+
+
+def test_a_torn_first_frame_is_found(tmp_path: Path) -> None:
+    """A cut inside the first or second frame header is recovered from like a later one."""
+    wal = tmp_path / "events.duckdb.wal"
+    wal.write_bytes(_VERSION_ENTRY + _frame(100) + bytes(3))
+    assert torn_entry(wal) == len(_VERSION_ENTRY) + 116
+    wal.write_bytes(_VERSION_ENTRY + bytes(3))
+    assert torn_entry(wal) == len(_VERSION_ENTRY)

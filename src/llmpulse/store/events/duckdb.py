@@ -110,14 +110,11 @@ class DuckDBEventStore(CompactingEngine):
         ``before``) in chunks that let other appends through (see `purge`). Returns how many
         spans went."""
         cut = None if before is None else to_naive_utc(before)
-        self.sketch_changing(+1)  # counts come from the spans until the sketch is recounted
-        try:
+        with self.sketch_guard.changing():  # counts come from the spans until it is recounted
             n = purge.delete_spans(self._delete_sql, *purge.where_of(project, cut))
             if n:
                 with self._write_lock:  # no append adds to the sketch while it is recounted
                     sketch.rebuild_project(self._con, project)
-        finally:
-            self.sketch_changing(-1)
         n_ann = purge.delete_annotations(self._delete_sql, project) if before is None else 0
         if n or n_ann:
             self.checkpoint()  # the journal must not bring the deleted rows back
@@ -196,10 +193,9 @@ class DuckDBEventStore(CompactingEngine):
         """Metrics per (bucket, group); see `MetricQuery`."""
         c = compile_metric(q, DIALECT)  # checks the query whichever way it is answered
         p = sketch.plan(q)
-        seq = self.sketch_seq
-        if p is not None and not self.sketch_busy:  # counts, approximate quantiles: ADR 0021
-            rows = self._query(p.sql, p.params)
-            if self.sketch_seq == seq:  # no change overtook the sketch meanwhile (seqlock)
+        if p is not None:  # counts, approximate quantiles: ADR 0021
+            rows = self.sketch_guard.read(lambda: self._query(p.sql, p.params))
+            if rows is not None:
                 return sketch.frame(q, p, rows)
         rows = self._query(c.sql, c.params)
         return metric_frame(q, rows)
@@ -217,14 +213,12 @@ class DuckDBEventStore(CompactingEngine):
     def units(self, q: UnitQuery) -> UnitFrame:
         """One field per (key value, unit of analysis), or per span (see `UnitQuery`)."""
         c = compile_units(q, DIALECT)
-        return unit_frame(q, self._reader().sql(c.sql, params=c.params).to_arrow_table())
+        return unit_frame(q, self._query_arrow(c.sql, c.params))
 
     def good_valid(self, q: CountQuery) -> list[Counts]:
         """Good/valid counts per bucket for every SLI of ``q``, in one grouped query."""
         c = compile_counts(q, DIALECT)
-        with self._swap.shared():
-            table = self._reader().sql(c.sql, params=c.params).to_arrow_table()
-        return counts_from_table(q, table)
+        return counts_from_table(q, self._query_arrow(c.sql, c.params))
 
     def sessions(self, q: SessionQuery) -> list[SessionRow]:
         """Sessions with their totals (see `store.events.sessions`)."""

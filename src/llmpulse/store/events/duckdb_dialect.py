@@ -36,12 +36,12 @@ class DuckDBDialect:
         27-41 ms, paired). The offset, a whole number of buckets, keeps every instant from
         year 1 on non-negative, so integer division floors."""
         w = int(width_s) * 1_000_000
-        return f"((epoch_us(spans.start_time) + {_bucket_offset(w)}) // {w})"
+        return f"((epoch_us(spans.start_time) + {bucket_offset(w)}) // {w})"
 
     def bucket_start(self, key: str, width_s: int) -> str:
         """The bucket's start (UTC timestamp) from its number (see `bucket`)."""
         w = int(width_s) * 1_000_000
-        return f"make_timestamp({key} * {w} - {_bucket_offset(w)})"
+        return f"make_timestamp({key} * {w} - {bucket_offset(w)})"
 
     def quantile(self, expr: str, q: float) -> str:
         """Exact quantile, linear interpolation (numpy's default)."""
@@ -72,5 +72,7 @@ DIALECT = DuckDBDialect()
 _YEAR_ONE_US = 62_135_596_800_000_000
 
 
-def _bucket_offset(width_us: int) -> int:
+def bucket_offset(width_us: int) -> int:
+    """Microseconds added to ``epoch_us`` before dividing by ``width_us``: year 1 rounded up
+    to a whole bucket, so bucket numbers are never negative and division floors."""
     return -(-_YEAR_ONE_US // width_us) * width_us

@@ -13,8 +13,9 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -45,6 +46,7 @@ from llmpulse.store.events.journal import (
 )
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 # Compact when at least this share of the file's blocks is free (ADR 0019): 300 commits of
 # 300 spans left 30 % free, the layout migration about half.
 DEFAULT_COMPACT_FREE_RATIO = 0.25
@@ -113,11 +115,8 @@ class DuckDBEngine:
         self._write_lock = threading.Lock()
         self._swap = SwapLock()
         self._generation = 0
-        self.sketch_seq = 0
-        """Bumped whenever spans change and the sketch follows (readers compare it)."""
-        self.sketch_busy = 0
-        """Changes of the spans that the sketch does not hold yet (sketch answers wait)."""
-        self._sketch_lock = threading.Lock()
+        self.sketch_guard = sketch.SketchGuard()
+        """Whether the sketch holds the committed spans (every change of them goes through it)."""
         self._compacting = threading.Lock()
         self._compact_cursor: duckdb.DuckDBPyConnection | None = None
         self._compact_thread: threading.Thread | None = None
@@ -144,16 +143,26 @@ class DuckDBEngine:
         return cur
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one query on this thread's cursor."""
+        rows: list[tuple[Any, ...]] = self._read(
+            lambda cur: cur.execute(sql, list(params)).fetchall()
+        )
+        return rows
+
+    def _query_arrow(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The result of one query as an Arrow table (for columnar decoding)."""
+        return self._read(lambda cur: cur.sql(sql, params=list(params)).to_arrow_table())
+
+    def _read(self, run: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
         # The swap lock keeps a compaction from replacing the file under a running query.
         with self._swap.shared():
             try:
-                rows: list[tuple[Any, ...]] = self._reader().execute(sql, list(params)).fetchall()
+                return run(self._reader())
             except duckdb.Error as exc:
                 if not invalidated(exc):
                     raise
                 self._reattach(exc)  # a checkpoint failed (disk full): re-attach, ask again
-                rows = self._reader().execute(sql, list(params)).fetchall()
-        return rows
+                return run(self._reader())
 
     def _reattach(self, cause: BaseException) -> None:
         """Re-attach the file after DuckDB invalidated it (see `duckdb_faults.reattach`);
@@ -179,41 +188,31 @@ class DuckDBEngine:
         written."""
         if tuple(batch.column_names) != columns:
             raise ValueError(f"{table} batch columns {batch.column_names} are not {columns}")
+        spans = table == "spans"
         with self._write_lock:
             if self._closed:
                 raise Unavailable("event store is closed")
             # `insert_rows` appends the derived span columns; the journal, when on, holds
             # each batch before DuckDB commits it (ADR 0018).
             try:
-                if table == "spans":
+                if spans:
                     batch = self._retries.new_spans(self._con, batch)  # a retry is stored once
                 if not batch.num_rows:
                     return 0
-                if table == "spans":
-                    self.sketch_changing(+1)  # the sketch lags the committed spans
-                if self._journal is None:
-                    insert_rows(self._con, table, batch)
-                else:
-                    insert_journalled(self._con, self._journal, self._journal_thread, table, batch)
+                with self.sketch_guard.changing() if spans else nullcontext():
+                    if self._journal is None:
+                        insert_rows(self._con, table, batch)
+                    else:
+                        j = self._journal
+                        insert_journalled(self._con, j, self._journal_thread, table, batch)
+                    self._after_commit()
+                    if spans:
+                        sketch.add(self._con, batch)  # the sketch holds every committed span
             except duckdb.Error as exc:
                 failure = exc
-                if table == "spans":
-                    self.sketch_changing(-1)
             else:
-                self._after_commit()
-                if table == "spans":
-                    try:
-                        sketch.add(self._con, batch)
-                    finally:
-                        self.sketch_changing(-1)  # the sketch holds every committed span
                 return int(batch.num_rows)
         raise self._write_failed(failure)
-
-    def sketch_changing(self, step: int) -> None:
-        """``+1`` before spans change, ``-1`` once the sketch follows (see `metric`)."""
-        with self._sketch_lock:
-            self.sketch_busy += step
-            self.sketch_seq += 1
 
     def _after_commit(self) -> None:
         """Empty the journal when DuckDB's automatic checkpoint emptied its log."""

@@ -177,25 +177,70 @@ def torn_entry(wal: Path) -> int | None:
     """Where the entry that a cut tore open starts, when the cut fell inside its 16-byte frame
     header: DuckDB then says only "not enough data" instead of a byte position.
 
-    After the log's version entry, every entry is framed as a little-endian u64 payload size,
-    a u64 checksum and the payload. The frame chain is found as the first offset from which
-    at least three whole entries follow one another up to a torn one at the end of the file.
-    None when no such chain is found (the file is damaged otherwise).
+    After the log's version entry (see `first_entry`), every entry is framed as a
+    little-endian u64 payload size, a u64 checksum and the payload; the frames are followed
+    from the first one to the end of the file. None when the chain does not end in a torn
+    frame header (the file is damaged otherwise).
     """
     data = wal.read_bytes()
-    for start in range(1, min(len(data), 1 << 20)):
-        off, whole = start, 0
-        while off + 16 <= len(data):
-            size = int.from_bytes(data[off : off + 8], "little")
-            if not 0 < size <= len(data):
-                break
-            if off + 16 + size > len(data):
-                return off if whole >= 3 else None  # a torn payload: DuckDB names a position
-            off, whole = off + 16 + size, whole + 1
-        else:
-            if whole >= 3 and off < len(data):
-                return off  # the cut fell inside this entry's frame header
+    off = first_entry(data)
+    if off is None:
+        return None
+    while off + 16 <= len(data):
+        size = int.from_bytes(data[off : off + 8], "little")
+        if not 0 < size <= len(data) - off - 16:
+            return None  # a torn payload (DuckDB names a position) or not a frame
+        off += 16 + size
+    return off if off < len(data) else None
+
+
+_WAL_VERSION = 98  # DuckDB's WALType::WAL_VERSION
+_END_OF_OBJECT = 0xFFFF
+# Fields of the version entry: 100 the entry type, 101 the log version, 102 the database
+# identifier (a list of 16 bytes), 103 the checkpoint iteration.
+_VERSION_FIELDS = {100, 101, 102, 103}
+_LIST_FIELD = 102
+
+
+def first_entry(data: bytes) -> int | None:
+    """Where the first framed entry of a log starts: right after its version entry.
+
+    The version entry is written unframed in DuckDB's binary serialization: fields, each a
+    little-endian u16 id and a varint value (field 102 a varint count and that many varints),
+    up to the u16 0xFFFF that ends the object. Its length varies with the varints, so it is
+    read rather than assumed. None when the log does not start with a version entry.
+    """
+    off, entry_type = 0, None
+    while off + 2 <= len(data):
+        field = int.from_bytes(data[off : off + 2], "little")
+        off += 2
+        if field == _END_OF_OBJECT:
+            return off if entry_type == _WAL_VERSION else None
+        if field not in _VERSION_FIELDS:
+            return None
+        count = 1
+        if field == _LIST_FIELD:
+            count, off = _varint(data, off)
+        for _ in range(count):
+            value, off = _varint(data, off)
+            if off > len(data):
+                return None
+            if field == 100:
+                entry_type = value
     return None
+
+
+def _varint(data: bytes, off: int) -> tuple[int, int]:
+    """The unsigned LEB128 value at ``off`` and the offset after it (past the end: cut)."""
+    value = shift = 0
+    while off < len(data):
+        byte = data[off]
+        off += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, off
+        shift += 7
+    return value, len(data) + 1
 
 
 def _recover(

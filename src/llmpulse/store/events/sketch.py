@@ -4,8 +4,10 @@
 in that slot. The bins are DDSketch's logarithmic mapping with relative accuracy
 ``ALPHA`` = a = 1 %: bin ``i`` holds latencies in ``(g^(i-1), g^i]``, ``g = (1+a)/(1-a)``,
 its representative ``2g^i/(g+1)`` is within ``a`` of every value in it (zero and negative
-latencies share one bin valued 0). The store adds a batch's counts in the transaction that
-inserts the batch (`upsert_sql`), so the sketch holds exactly the committed spans.
+latencies share one bin valued 0). The store adds a batch's counts right after the commit
+that inserts the batch (`upsert_sql`, under the writer's lock): DuckDB lets one transaction
+write only one attached database, and the sketch lives in the in-memory one. `SketchGuard`
+keeps readers off the sketch while it lags the committed spans.
 
 A metric query of span counts, and (when asked for approximately) of latency quantiles,
 over the whole project or its root spans, unbucketed or in buckets of whole slots, is then
@@ -19,9 +21,12 @@ from __future__ import annotations
 
 import bisect
 import math
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -29,15 +34,15 @@ import pyarrow as pa
 from llmpulse.clock import from_unix_us, to_unix_us
 from llmpulse.domain.metrics import Agg, Source
 from llmpulse.store.api import MetricFrame, MetricQuery, MetricRow, SpanFilter
+from llmpulse.store.events.duckdb_dialect import bucket_offset
 
 TABLE = "memory.main.span_sketch"
 ALPHA = 0.01
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
 SLOT_S = 600
 _SLOT_US = SLOT_S * 1_000_000
-# Microseconds from 0001-01-01 to 1970-01-01, a whole number of slots: every instant the
-# store can hold gives a non-negative dividend, so integer division floors.
-_OFFSET_US = 62_135_596_800_000_000
+# The dialect's bucket offset for slots: slot numbers are 10-minute bucket numbers.
+_OFFSET_US = bucket_offset(_SLOT_US)
 ZERO_BIN = -1_000_000
 SLOT_SQL = f"((epoch_us(start_time) + {_OFFSET_US}) // {_SLOT_US})"
 BIN_SQL = (
@@ -46,6 +51,47 @@ BIN_SQL = (
 )
 ROOT_SQL = "(parent_span_id IS NULL)"
 SKETCH_COLUMNS_SQL = f"project, {SLOT_SQL} AS slot, {ROOT_SQL} AS root, {BIN_SQL} AS bin"
+
+
+_T = TypeVar("_T")
+
+
+class SketchGuard:
+    """Whether the sketch holds exactly the committed spans: a sequence lock over changes.
+
+    Every change of the spans runs inside `changing`, which counts it as in flight from
+    before the change until the sketch follows. `read` runs a sketch query only while no
+    change is in flight and keeps its answer only if no change began meanwhile. A change
+    that raises stays in flight: the spans may have changed (DuckDB can fail a commit after
+    writing it, e.g. at a checkpoint on a full disk) while the sketch did not, so counts
+    come from the spans until the store is opened again and the sketch rebuilt.
+    """
+
+    def __init__(self) -> None:
+        """A sketch that holds every committed span (just built)."""
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._seq = 0
+
+    def _step(self, busy: int) -> None:
+        with self._lock:
+            self._busy += busy
+            self._seq += 1
+
+    @contextmanager
+    def changing(self) -> Iterator[None]:
+        """Bracket a change of the spans and the sketch's update that follows it."""
+        self._step(+1)
+        yield
+        self._step(-1)  # not reached when the change raised: the sketch is out of use
+
+    def read(self, query: Callable[[], _T]) -> _T | None:
+        """``query()`` when it read a sketch that held the committed spans, else None."""
+        seq = self._seq
+        if self._busy:
+            return None
+        answer = query()
+        return answer if self._seq == seq else None
 
 
 def upsert_sql(source: str) -> str:
@@ -188,13 +234,12 @@ def _whole_params(lo: int | None, hi: int | None) -> list[object]:
 def _bucket_of_slot(width_s: int) -> str:
     """Epoch-aligned bucket number of a slot's start (`DuckDBDialect.bucket`'s numbering)."""
     w = width_s * 1_000_000
-    off = -(-_OFFSET_US // w) * w
-    return f"((slot * {_SLOT_US} - {_OFFSET_US} + {off}) // {w})"
+    return f"((slot * {_SLOT_US} - {_OFFSET_US} + {bucket_offset(w)}) // {w})"
 
 
 def _bucket_start(b: int, width_s: int) -> datetime:
     w = width_s * 1_000_000
-    return from_unix_us(b * w - -(-_OFFSET_US // w) * w)
+    return from_unix_us(b * w - bucket_offset(w))
 
 
 def frame(q: MetricQuery, p: Plan, rows: list[tuple[Any, ...]]) -> MetricFrame:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from llmpulse.domain.errors import Conflict, Unavailable
+from llmpulse.domain.errors import Unavailable
 from llmpulse.store.config_api import AuditEntry, AuditQuery, ObjectWrite, StoredObject
 from llmpulse.store.state.config_tables import audit_log, config_objects
 from llmpulse.store.state.slo_objects import SLO_KIND, get_slo_object, list_slo_objects, write_slo
@@ -96,11 +96,7 @@ def _write_one(conn: Connection, w: ObjectWrite, actor: str, now: datetime) -> N
 def _write_object(conn: Connection, w: ObjectWrite, actor: str, now: datetime) -> None:
     c = config_objects.c
     row = _row(conn, w.kind, w.project, w.name)
-    have = None if row is None else row.spec
-    where = f"{w.kind} {w.project + '/' if w.project else ''}{w.name}"
-    if have != w.before:
-        state = "exists already" if w.before is None else "was changed or deleted meanwhile"
-        raise Conflict(f"{where} {state}; read it again and retry")
+    w.check_planned(None if row is None else row.spec)
     key = (c.kind == w.kind, c.project == w.project, c.name == w.name)
     if w.after is None:
         conn.execute(delete(config_objects).where(*key))

@@ -14,9 +14,8 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Select, delete, insert, select, update
 
-from llmpulse.domain.errors import Conflict
 from llmpulse.store.config_api import ObjectWrite, StoredObject
 from llmpulse.store.state.tables import slos
 
@@ -48,13 +47,15 @@ def _object(row: Any) -> StoredObject:
     )  # fmt: skip
 
 
+def select_slos(project: str | None) -> Select[Any]:
+    """Every SLO row (of one project when given), by project and name."""
+    q = select(slos).order_by(slos.c.project, slos.c.name)
+    return q if project is None else q.where(slos.c.project == project)
+
+
 def list_slo_objects(conn: Connection, project: str | None) -> list[StoredObject]:
     """Every SLO (of one project when given), by project and name."""
-    q = select(slos)
-    if project is not None:
-        q = q.where(slos.c.project == project)
-    q = q.order_by(slos.c.project, slos.c.name)
-    return [_object(r) for r in conn.execute(q).all()]
+    return [_object(r) for r in conn.execute(select_slos(project)).all()]
 
 
 def get_slo_object(conn: Connection, project: str, name: str) -> StoredObject | None:
@@ -70,10 +71,7 @@ def write_slo(conn: Connection, w: ObjectWrite, now: datetime) -> None:
         Conflict: the stored SLO is not ``w.before``.
     """
     old = get_slo_object(conn, w.project, w.name)
-    have = None if old is None else old.spec
-    if have != w.before:
-        state = "exists already" if w.before is None else "was changed or deleted meanwhile"
-        raise Conflict(f"SLO {w.project}/{w.name} {state}; read it again and retry")
+    w.check_planned(None if old is None else old.spec)
     key = (slos.c.project == w.project, slos.c.name == w.name)
     if w.after is None:
         conn.execute(delete(slos).where(*key))

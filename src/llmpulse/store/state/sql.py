@@ -34,6 +34,7 @@ from llmpulse.domain.keys import ApiKeyRecord, Scope
 from llmpulse.store.api import Document, Project
 from llmpulse.store.slo_api import SloRecord
 from llmpulse.store.state.migrate import upgrade_to_head
+from llmpulse.store.state.slo_objects import select_slos
 from llmpulse.store.state.tables import api_keys, documents, projects, slos
 
 
@@ -276,11 +277,8 @@ class SqlStateStore:
 
     def list_slos(self, project: str | None = None) -> list[SloRecord]:
         """Every SLO (of one project, if given), by project and name."""
-        stmt = select(slos).order_by(slos.c.project, slos.c.name)
-        if project is not None:
-            stmt = stmt.where(slos.c.project == project)
         with self._serial(), self.engine.connect() as conn:
-            rows = conn.execute(stmt).all()
+            rows = conn.execute(select_slos(project)).all()
         return [SloRecord(r.project, r.name, r.spec, r.created_at, r.updated_at) for r in rows]
 
     def apply_slos(

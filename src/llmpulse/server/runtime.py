@@ -120,9 +120,7 @@ class CombinedSource:
         cfg = None
         if self._stored is not None:
             cfg = await asyncio.to_thread(self._stored.routing_config, project)
-        if cfg is None:
-            return await self._local.routing_config(project)
-        return RoutingConfig(cfg.route, cfg.notifiers(), cfg.silences, cfg.inhibit_rules)
+        return cfg or await self._local.routing_config(project)
 
 
 class MonitorRuntime:

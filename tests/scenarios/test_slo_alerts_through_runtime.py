@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 from slo_traffic import traffic
 
 from fakes.slack import slack_receiver
@@ -23,6 +24,7 @@ from llmpulse.alerts.source import RoutingConfig
 from llmpulse.clock import ManualClock
 from llmpulse.server.reports import ReportRunner
 from llmpulse.server.runtime import MonitorRuntime
+from llmpulse.server.runtime_metrics import RuntimeCollector
 from llmpulse.slos.feed import SloAlertFeed
 from llmpulse.slos.service import SloService
 from llmpulse.slos.spec import SloSpec
@@ -97,6 +99,16 @@ def test_an_outage_pages_through_the_pipeline_to_slack(
     assert log
     assert {n.status for n in log} == {"sent"}
     assert runtime.slo_cycles == 14
+    registry = CollectorRegistry()
+    registry.register(RuntimeCollector(runtime))
+    samples = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in generate_latest(registry).decode().splitlines()
+        if line and not line.startswith("#")
+    }
+    assert samples["llmpulse_slo_cycles_total"] == 14
+    assert samples["llmpulse_slo_cycle_failures_total"] == 0
+    assert samples["llmpulse_reports_sent_total"] == 0  # no report schedule here
 
 
 def test_a_silence_on_the_slo_mutes_its_alerts(

@@ -6,6 +6,7 @@ dispatcher routes, groups and delivers notifications, logging each one.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -120,6 +121,40 @@ def test_a_failing_monitor_never_stops_the_others(
     assert states == {"good": "ok", "bad": "error"}
     err = alerts.transitions(TransitionQuery(PROJECT, monitor="bad"))[0]
     assert "planted query failure" in err.reason
+
+
+class _CountingSource(StaticSource):
+    """A static source that counts how often the scheduler reads its monitors."""
+
+    reads = 0
+
+    async def list_monitors(self, project: str | None = None) -> list[MonitorSpec]:
+        self.reads += 1
+        return await super().list_monitors(project)
+
+
+def test_the_scheduler_loop_reads_the_monitors_once_per_round(
+    reader: CountingReader, alerts: SqlAlertStore
+) -> None:
+    source = _CountingSource([_monitor("latency")])
+    clock = ManualClock(END - H)
+    sched = MonitorScheduler(source, Engine(reader), alerts, clock)
+
+    async def rounds() -> None:
+        await sched.start()
+        try:
+            for cycle in range(1, 4):
+                for _ in range(3000):  # the round runs its queries on worker threads
+                    if sched.status.cycles >= cycle:
+                        break
+                    await asyncio.sleep(0.01)
+                clock.advance(MIN)
+        finally:
+            await sched.stop()
+
+    run(rounds())
+    assert sched.status.cycles >= 3
+    assert source.reads == sched.status.cycles  # was read twice a round: loop and tick
 
 
 def test_restart_catches_up_missed_intervals_up_to_the_bound(

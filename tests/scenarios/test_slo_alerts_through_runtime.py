@@ -5,12 +5,14 @@ Slack fake over loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 from slo_traffic import traffic
 
 from fakes.slack import slack_receiver
@@ -20,7 +22,9 @@ from llmpulse.alerts.routing import RouteSpec, build_route
 from llmpulse.alerts.silences import Silence
 from llmpulse.alerts.source import RoutingConfig
 from llmpulse.clock import ManualClock
+from llmpulse.server.reports import ReportRunner
 from llmpulse.server.runtime import MonitorRuntime
+from llmpulse.server.runtime_metrics import RuntimeCollector
 from llmpulse.slos.feed import SloAlertFeed
 from llmpulse.slos.service import SloService
 from llmpulse.slos.spec import SloSpec
@@ -95,6 +99,16 @@ def test_an_outage_pages_through_the_pipeline_to_slack(
     assert log
     assert {n.status for n in log} == {"sent"}
     assert runtime.slo_cycles == 14
+    registry = CollectorRegistry()
+    registry.register(RuntimeCollector(runtime))
+    samples = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in generate_latest(registry).decode().splitlines()
+        if line and not line.startswith("#")
+    }
+    assert samples["llmpulse_slo_cycles_total"] == 14
+    assert samples["llmpulse_slo_cycle_failures_total"] == 0
+    assert samples["llmpulse_reports_sent_total"] == 0  # no report schedule here
 
 
 def test_a_silence_on_the_slo_mutes_its_alerts(
@@ -113,3 +127,50 @@ def test_a_silence_on_the_slo_mutes_its_alerts(
         runtime = _runtime(stores, clock, slack.url + "/hook", silence)
         _minutes(runtime, clock, 20)
         assert not slack.requests
+
+
+class _HungReports(ReportRunner):
+    """Scheduled reports whose delivery never finishes (a receiver that hangs)."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    async def tick(self, now: datetime) -> int:
+        self.started += 1
+        await asyncio.Event().wait()
+        return 0
+
+
+async def _until(ok: Callable[[], bool], seconds: float = 30.0) -> None:
+    """Wait (polling the real loop) until ``ok()``; fail after ``seconds``."""
+    for _ in range(int(seconds / 0.01)):
+        if ok():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out waiting for the runtime")
+
+
+def test_slo_pages_keep_coming_while_a_scheduled_report_hangs(
+    stores: tuple[DuckDBEventStore, SqlStateStore],
+) -> None:
+    clock = ManualClock(T0)
+    reports = _HungReports()
+
+    async def timeline(runtime: MonitorRuntime) -> None:
+        await runtime.start()
+        try:
+            for minute in range(1, 15):
+                await _until(lambda: runtime.slo_cycles >= minute)  # noqa: B023 (awaited here)
+                clock.advance(timedelta(minutes=1))
+            await _until(lambda: any(n.status == "sent" for n in runtime.alerts.notifications(P)))
+        finally:
+            await runtime.stop()
+
+    with slack_receiver() as slack:
+        runtime = _runtime(stores, clock, slack.url + "/hook")
+        runtime.enabled, runtime.reports = True, reports
+        run(timeline(runtime))
+        text = json.dumps([json.loads(r.body) for r in slack.requests])
+    assert reports.started == 1  # the report never finished, yet every SLO minute ran
+    assert runtime.slo_cycles >= 14
+    assert "rule=page_quick, slo=availability, windows=1h/5m" in text

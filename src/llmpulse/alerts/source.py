@@ -2,9 +2,9 @@
 
 `RoutingConfig` is what the dispatcher needs for one project: the routing tree, the
 notifiers by receiver name, silences and inhibition rules. `StaticSource` serves monitors and
-routing from memory (tests, the demo) and `YamlSource` from a ``kind: Monitor`` YAML file;
-the state store's configuration (monitors applied with ``llmpulse apply``) is another
-implementation of the same two protocols.
+routing from memory (tests, the demo) and `load_monitor_file` reads a ``kind: Monitor`` YAML
+file; the stored configuration (`config.source.StoredConfigSource`: what ``llmpulse apply``,
+the REST API and the UI saved) builds the same `RoutingConfig`.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from llmpulse.cli.output import (
     UrlOpt,
     api_errors,
     bad_parameter,
+    echo_items,
     format_value,
     make_client,
 )
@@ -41,18 +42,16 @@ def list_cmd(
     """Every alert series of the project's monitors, with its status and last value."""
     with api_errors(), make_client(url, api_key) as client:
         rows = client.list_alerts(project, status)
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    for r in rows:
-        seg = ", ".join(f"{k}={v}" for k, v in r["labels"].items() if k.startswith("metadata."))
-        typer.echo(
-            f"{r['status']:<9} {r['monitor']}{' [' + seg + ']' if seg else ''}  "
-            f"value={format_value(r['value'])} baseline={format_value(r['baseline'])} "
-            f"since={r['since'] or '-'}"
-        )
-    if not rows:
-        typer.echo("(no alert series)")
+    echo_items(rows, _series_line, as_json=as_json, empty="(no alert series)")
+
+
+def _series_line(r: dict[str, Any]) -> str:
+    seg = ", ".join(f"{k}={v}" for k, v in r["labels"].items() if k.startswith("metadata."))
+    return (
+        f"{r['status']:<9} {r['monitor']}{' [' + seg + ']' if seg else ''}  "
+        f"value={format_value(r['value'])} baseline={format_value(r['baseline'])} "
+        f"since={r['since'] or '-'}"
+    )
 
 
 def _manifest(path: Path) -> dict[str, Any]:

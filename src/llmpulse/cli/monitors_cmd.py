@@ -6,12 +6,20 @@ Admin commands over the REST API (through the SDK), like every command but ``ser
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
 
-from llmpulse.cli.output import DEFAULT_URL, ApiKeyOpt, JsonOpt, UrlOpt, api_errors, make_client
+from llmpulse.cli.output import (
+    DEFAULT_URL,
+    ApiKeyOpt,
+    JsonOpt,
+    UrlOpt,
+    api_errors,
+    echo_items,
+    make_client,
+)
 
 monitors_app = typer.Typer(name="monitors", help="Monitors (configuration).", no_args_is_help=True)
 silences_app = typer.Typer(name="silences", help="Silences: mute alerts.", no_args_is_help=True)
@@ -29,20 +37,18 @@ def monitors_list(
     ones (from the monitors file or the demo) with their source."""
     with api_errors(), make_client(url, api_key) as client:
         found = client.list_monitors(project)
-    if as_json:
-        typer.echo(json.dumps(found, indent=2))
-        return
-    for m in found:
-        s = m["spec"]
-        detector = (s.get("detector") or {}).get("name", "adaptive")
-        typer.echo(
-            f"{m['metadata']['name']}  {s['metric']}  every {s['every']} window {s['window']}  "
-            f"{detector}  {s.get('severity', 'warning')}"
-            f"{'' if s.get('enabled', True) else '  (disabled)'}"
-            f"{'  (read-only: ' + str(m.get('source')) + ')' if m.get('read_only') else ''}"
-        )
-    if not found:
-        typer.echo("(no monitors)")
+    echo_items(found, _monitor_line, as_json=as_json, empty="(no monitors)")
+
+
+def _monitor_line(m: dict[str, Any]) -> str:
+    s = m["spec"]
+    detector = (s.get("detector") or {}).get("name", "adaptive")
+    return (
+        f"{m['metadata']['name']}  {s['metric']}  every {s['every']} window {s['window']}  "
+        f"{detector}  {s.get('severity', 'warning')}"
+        f"{'' if s.get('enabled', True) else '  (disabled)'}"
+        f"{'  (read-only: ' + str(m.get('source')) + ')' if m.get('read_only') else ''}"
+    )
 
 
 @monitors_app.command("get")
@@ -103,13 +109,7 @@ def silences_list(
     """The project's silences."""
     with api_errors(), make_client(url, api_key) as client:
         found = client.list_silences(project, state)
-    if as_json:
-        typer.echo(json.dumps(found, indent=2))
-        return
-    for s in found:
-        typer.echo(_silence_line(s))
-    if not found:
-        typer.echo("(no silences)")
+    echo_items(found, _silence_line, as_json=as_json, empty="(no silences)")
 
 
 @silences_app.command("expire")
@@ -129,13 +129,12 @@ def receivers_list(
     """Every receiver (secrets shown only as environment references)."""
     with api_errors(), make_client(url, api_key) as client:
         found = client.list_receivers()
-    if as_json:
-        typer.echo(json.dumps(found, indent=2))
-        return
-    for r in found:
-        typer.echo(f"{r['metadata']['name']}  {r['spec']['type']}  {r['spec']['settings']}")
-    if not found:
-        typer.echo("(no receivers)")
+    echo_items(
+        found,
+        lambda r: f"{r['metadata']['name']}  {r['spec']['type']}  {r['spec']['settings']}",
+        as_json=as_json,
+        empty="(no receivers)",
+    )
 
 
 @receivers_app.command("test")

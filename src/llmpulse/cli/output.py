@@ -192,6 +192,19 @@ def emit(
         typer.echo(extra)
 
 
+def echo_items(
+    items: Sequence[Any], line: Callable[[Any], str], *, as_json: bool, empty: str
+) -> None:
+    """Print ``items`` as JSON, or one ``line(item)`` each (``empty`` when there is none)."""
+    if as_json:
+        typer.echo(json.dumps(items, indent=2))
+        return
+    for item in items:
+        typer.echo(line(item))
+    if not items:
+        typer.echo(empty)
+
+
 def fetch_and_emit(
     url: str,
     api_key: str | None,

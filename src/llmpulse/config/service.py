@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from llmpulse.alerts.notifiers import Delivery
+from llmpulse.alerts.source import RoutingConfig
 from llmpulse.clock import Clock
 from llmpulse.config.bundle import parse_documents
 from llmpulse.config.kinds import stored_kinds
@@ -22,7 +23,6 @@ from llmpulse.config.plan import Change, Plan, final_state, plan
 from llmpulse.config.receiver_test import send_test
 from llmpulse.config.resources import Resource
 from llmpulse.config.route_kind import route_node
-from llmpulse.config.routing_config import RoutingConfig
 from llmpulse.config.source import StoredConfigSource
 from llmpulse.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from llmpulse.monitors.spec import MonitorSpec
@@ -170,7 +170,7 @@ class ConfigService:
         return await asyncio.to_thread(self.source.list_monitors, project)
 
     async def routing_config(self, project: str) -> RoutingConfig | None:
-        """The project's routing tree, every receiver and the project's silences.
+        """The project's routing tree, every usable receiver's notifier, the project's silences.
 
         None when the project has no ``AlertRoute`` (its alerts notify nobody).
         """

@@ -184,11 +184,13 @@ class MonitorScheduler:
                 due.setdefault(t, []).append(spec)
         return due, skipped
 
-    async def tick(self, now: datetime) -> TickReport:
-        """Evaluate every monitor due at ``now`` (and missed instants since its cursor)."""
+    async def tick(self, now: datetime, specs: Sequence[MonitorSpec] | None = None) -> TickReport:
+        """Evaluate every monitor due at ``now`` (and missed instants since its cursor);
+        ``specs``: the enabled monitors when the caller has just read them (else read here)."""
         started = time.perf_counter()
         states = await self._load()
-        specs = await self._monitors()
+        if specs is None:
+            specs = await self._monitors()
         due, skipped = self._due(specs, now)
         n_evals = n_trans = n_queries = n_errors = 0
         for at in sorted(due):
@@ -309,7 +311,7 @@ class MonitorScheduler:
             specs: list[MonitorSpec] = []
             try:
                 specs = await self._monitors()
-                await self.tick(now)
+                await self.tick(now, specs)
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # the loop must outlive any one tick

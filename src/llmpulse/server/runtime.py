@@ -1,7 +1,8 @@
 """The monitor runtime of one server process: scheduler, dispatcher and their sources.
 
-`MonitorRuntime` is a Service: `start` runs the scheduler's loop and a flush loop for the
-dispatcher (group_wait and group_interval ticks between evaluations), `stop` cancels both.
+`MonitorRuntime` is a Service: `start` runs the scheduler's loop and, each as its own task, a
+flush loop for the dispatcher (group_wait and group_interval ticks between evaluations), the
+SLO burn-rate loop and the scheduled-reports loop; `stop` cancels them.
 Monitors and routing come from the stored configuration (`config.source.StoredConfigSource`:
 what ``llmpulse apply``, the REST API and the UI saved) combined with the YAML file of
 ``LLMPULSE_MONITORS_FILE`` and the demo's default monitors (`CombinedSource`). Reads are
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -120,9 +122,7 @@ class CombinedSource:
         cfg = None
         if self._stored is not None:
             cfg = await asyncio.to_thread(self._stored.routing_config, project)
-        if cfg is None:
-            return await self._local.routing_config(project)
-        return RoutingConfig(cfg.route, cfg.notifiers(), cfg.silences, cfg.inhibit_rules)
+        return cfg or await self._local.routing_config(project)
 
 
 class MonitorRuntime:
@@ -161,8 +161,7 @@ class MonitorRuntime:
         self.reports = reports
         self.slo_cycles = 0
         self.slo_failures = 0
-        self._flusher: asyncio.Task[None] | None = None
-        self._slo_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def read(self, q: MetricQuery) -> MetricFrame:
         """One uncached metric query on a worker thread."""
@@ -215,15 +214,6 @@ class MonitorRuntime:
         """Per monitor name: its worst alert series status (for the monitors list page)."""
         return self.scheduler.current_states(project)
 
-    async def _flush_loop(self) -> None:
-        while True:
-            now = self.clock.now()
-            try:
-                await self.dispatcher.flush(now)
-            except Exception:
-                log.exception("alert dispatcher flush failed")
-            await self.clock.sleep_until(now + FLUSH_EVERY)
-
     async def slo_tick(self, now: datetime) -> int:
         """Evaluate every SLO's burn-rate rules at ``now`` and hand the alerts (firing and
         newly resolved) to the alert pipeline; return how many alerts were handed over."""
@@ -235,39 +225,48 @@ class MonitorRuntime:
         self.slo_cycles += 1
         return sum(len(a) for a in by_project.values())
 
-    async def _slo_loop(self) -> None:
+    async def _slo_round(self, now: datetime) -> None:
+        try:
+            await self.slo_tick(now)
+        except Exception:
+            self.slo_failures += 1
+            raise
+
+    async def _every(
+        self, interval: timedelta, tick: Callable[[datetime], Awaitable[object]], what: str
+    ) -> None:
+        """Run ``tick`` every ``interval`` of the clock; a failed round is logged, never fatal."""
         while True:
             now = self.clock.now()
             try:
-                await self.slo_tick(now)
-            except Exception:  # one bad cycle never stops the loop
-                self.slo_failures += 1
-                log.exception("SLO burn-rate evaluation failed")
-            if self.reports is not None:
-                try:
-                    await self.reports.tick(now)
-                except Exception:
-                    log.exception("scheduled reports failed")
-            await self.clock.sleep_until(now + SLO_EVERY)
+                await tick(now)
+            except Exception:
+                log.exception("%s failed", what)
+            await self.clock.sleep_until(now + interval)
 
     async def start(self) -> None:
-        """Start the scheduler, the flush loop and the SLO loop (when enabled)."""
+        """Start the scheduler and the loops: dispatcher flush, SLO burn-rate rules, scheduled
+        reports (each its own task, so a slow report never delays an SLO page)."""
         if not self.enabled:
             return
         await self.scheduler.start()
-        self._flusher = asyncio.create_task(self._flush_loop())
-        if self.slo_feed is not None or self.reports is not None:
-            self._slo_task = asyncio.create_task(self._slo_loop())
+        loops: list[tuple[timedelta, Callable[[datetime], Awaitable[object]], str]] = [
+            (FLUSH_EVERY, self.dispatcher.flush, "alert dispatcher flush")
+        ]
+        if self.slo_feed is not None:
+            loops.append((SLO_EVERY, self._slo_round, "SLO burn-rate evaluation"))
+        if self.reports is not None:
+            loops.append((SLO_EVERY, self.reports.tick, "scheduled reports"))
+        self._tasks = [asyncio.create_task(self._every(*loop)) for loop in loops]
 
     async def stop(self) -> None:
-        """Stop both loops."""
+        """Stop the scheduler and the loops."""
         await self.scheduler.stop()
-        for task in (self._flusher, self._slo_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._flusher = self._slo_task = None
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
 
 
 def monitor_runtime(

@@ -3,7 +3,8 @@
 Register it on the `/metrics` registry with one line:
 ``registry.register(RuntimeCollector(services.runtime))``. Families: scheduler cycles,
 failures, evaluations, transitions, queries and skipped (caught-up-too-late) instants;
-last cycle duration and lag; notifications sent and failed, and delivery attempts.
+last cycle duration and lag; notifications sent and failed, and delivery attempts; SLO
+burn-rate rounds and their failures; scheduled reports delivered and failed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class RuntimeCollector(Collector):
         """The current values (counters are totals since the process started)."""
         s = self._runtime.scheduler.status
         c = self._runtime.dispatcher.counters
+        r = self._runtime.reports
         counters: tuple[tuple[str, str, float], ...] = (
             ("llmpulse_monitor_cycles", "Scheduler ticks run.", s.cycles),
             ("llmpulse_monitor_cycle_failures", "Scheduler ticks that failed.", s.failures),
@@ -46,6 +48,18 @@ class RuntimeCollector(Collector):
                 "llmpulse_notification_attempts",
                 "Requests made to deliver notifications.",
                 c.attempts,
+            ),
+            ("llmpulse_slo_cycles", "SLO burn-rate rounds run.", self._runtime.slo_cycles),
+            (
+                "llmpulse_slo_cycle_failures",
+                "SLO burn-rate rounds that failed.",
+                self._runtime.slo_failures,
+            ),
+            ("llmpulse_reports_sent", "Scheduled reports delivered.", 0 if r is None else r.sent),
+            (
+                "llmpulse_reports_failed",
+                "Scheduled report deliveries that failed.",
+                0 if r is None else r.failed,
             ),
         )
         for name, doc, value in counters:

@@ -70,11 +70,6 @@ class Services:
     lifecycle: ProjectLifecycle
     annotations: AnnotationDesk
 
-    @property
-    def scheduler(self) -> MonitorRuntime:
-        """The monitor runtime under the name the monitors page looks for (`current_states`)."""
-        return self.runtime
-
 
 OpenedStores = tuple[EventStore, StateStore]
 

@@ -32,6 +32,10 @@ class AlertsView(Protocol):
         """Per monitor: its worst series status."""
         ...
 
+    async def local_monitors(self, project: str) -> list[tuple[MonitorSpec, str]]:
+        """The monitors run from the monitors file or code, with where each comes from."""
+        ...
+
 
 def app_alerts(request: Request) -> AlertsView:
     """The running app's monitor runtime (``app.state.services.runtime``)."""

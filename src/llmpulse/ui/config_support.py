@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
 
 from llmpulse.config.service import ConfigService
 from llmpulse.domain.errors import InvalidInput
+from llmpulse.ui.alerts_reader import app_alerts
 
 MAX_FORM_BYTES = 65_536
 
@@ -28,18 +28,9 @@ def ui_actor(request: Request) -> str:
     return "ui"
 
 
-def monitor_states(request: Request, project: str) -> Mapping[str, str] | None:
-    """Each monitor's current alert state from the running scheduler, when the server has one.
-
-    Read by duck typing (``services.scheduler.current_states(project)``) so that this page
-    shows the runtime's state as soon as a scheduler is part of the services; None without.
-    """
-    scheduler = getattr(request.app.state.services, "scheduler", None)
-    current = getattr(scheduler, "current_states", None)
-    if current is None:
-        return None
-    states: Mapping[str, Any] = current(project)
-    return {name: str(getattr(s, "value", s)) for name, s in states.items()}
+def monitor_states(request: Request, project: str) -> Mapping[str, str]:
+    """Each monitor's current alert state, from the server's monitor runtime."""
+    return {name: s.value for name, s in app_alerts(request).current_states(project).items()}
 
 
 async def read_form(request: Request) -> dict[str, list[str]]:

@@ -24,6 +24,7 @@ from llmpulse.analysis.detectors.registry import DEFAULT_DETECTOR, REGISTRY
 from llmpulse.config.monitor_kind import resource_of
 from llmpulse.config.resources import Resource
 from llmpulse.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from llmpulse.ui.alerts_reader import app_alerts
 from llmpulse.ui.config_support import (
     app_config,
     field_errors,
@@ -51,7 +52,7 @@ class MonitorRow:
     severity: str
     enabled: bool
     segment_by: str
-    state: str | None
+    state: str
     edit_href: str
     source: str = "stored"
     read_only: bool = False
@@ -70,7 +71,7 @@ class MonitorForm:
 
 
 def row_of(
-    project: str, r: Resource, states: Mapping[str, str] | None, source: str = "stored"
+    project: str, r: Resource, states: Mapping[str, str], source: str = "stored"
 ) -> MonitorRow:
     """A monitor as a table row (``source`` other than ``stored``: a read-only one)."""
     s = r.spec
@@ -80,21 +81,15 @@ def row_of(
         every=s.get("every", "1m"), window=s.get("window", "10m"),
         severity=s.get("severity", "warning"), enabled=bool(s.get("enabled", True)),
         segment_by=s.get("segment_by", ""),
-        state=None if states is None else states.get(r.name, "ok"),
+        state=states.get(r.name, "ok"),
         edit_href=page_url(project, f"monitors/{r.name}/edit"),
         source=source, read_only=source != "stored",
     )  # fmt: skip
 
 
-async def local_rows(
-    request: Request, project: str, states: Mapping[str, str] | None
-) -> list[MonitorRow]:
+async def local_rows(request: Request, project: str, states: Mapping[str, str]) -> list[MonitorRow]:
     """Rows of the monitors the runtime runs from the monitors file and the demo (read-only)."""
-    runtime = getattr(request.app.state.services, "runtime", None)
-    local = getattr(runtime, "local_monitors", None)
-    if local is None:
-        return []
-    found: list[Any] = await local(project)
+    found = await app_alerts(request).local_monitors(project)
     return [row_of(project, resource_of(spec), states, source) for spec, source in found]
 
 
@@ -174,7 +169,7 @@ def build_monitors_router(render: Renderer) -> APIRouter:
             "title": f"{project} · monitors", "project": project, "nav": "monitors",
             "rows": [row_of(project, r, states) for r in found]
             + await local_rows(request, project, states),
-            "has_states": states is not None, "new_href": page_url(project, "new-monitor"),
+            "new_href": page_url(project, "new-monitor"),
         }  # fmt: skip
         return render.page(request, "monitors.html", context)
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from llmpulse.alerts.silences import SilenceState
+from llmpulse.alerts.source import RoutingConfig
 from llmpulse.clock import ManualClock
 from llmpulse.config.bundle import load_documents
 from llmpulse.config.service import ConfigService
@@ -30,6 +32,11 @@ def service() -> Iterator[ConfigService]:
     state.close()
 
 
+def _active(cfg: RoutingConfig, at: datetime) -> list[str]:
+    """The ids of the routing's silences in force at ``at``."""
+    return [s.id for s in cfg.silences if s.state(at) is SilenceState.ACTIVE]
+
+
 def test_list_monitors_gives_monitor_specs(service: ConfigService) -> None:
     monitors = run(service.list_monitors("rag-demo"))
     assert [m.name for m in monitors] == ["checkout-latency", "errors"]
@@ -50,12 +57,12 @@ def test_routing_config_routes_builds_notifiers_and_knows_silences(
     assert [r.opts.receiver for r in critical] == ["oncall-pager"]
     assert [r.opts.receiver for r in cfg.route.match({"severity": "warning"})] == ["oncall-slack"]
     assert cfg.route.opts.group_by == ("alertname", "project")
-    assert sorted(cfg.receivers) == ["oncall-pager", "oncall-slack"]
-    assert list(cfg.notifiers()) == ["oncall-slack"]  # the pager's key is not in the env
-    assert cfg.active_silences(START) == ()
-    assert [s.id for s in cfg.active_silences(START + timedelta(hours=1, minutes=30))] == [
-        "deploy-window"
-    ]
+    assert sorted(r.name for r in service.source.objects("Receiver")) == [
+        "oncall-pager", "oncall-slack",
+    ]  # fmt: skip
+    assert list(cfg.receivers) == ["oncall-slack"]  # the pager's key is not in the env
+    assert _active(cfg, START) == []
+    assert _active(cfg, START + timedelta(hours=1, minutes=30)) == ["deploy-window"]
     assert run(service.routing_config("no-route")) is None
     (rule,) = cfg.inhibit_rules
     assert [str(m) for m in rule.source_matchers] == ['severity="critical"']
@@ -77,4 +84,4 @@ def test_silences_created_and_expired_through_the_service(service: ConfigService
     assert ended.state.value == "expired"
     cfg = run(service.routing_config("rag-demo"))
     assert cfg is not None
-    assert all(s.id != view.silence.id for s in cfg.active_silences(clock.now()))
+    assert view.silence.id not in _active(cfg, clock.now())

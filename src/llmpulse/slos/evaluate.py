@@ -71,6 +71,16 @@ class SloStatus:
         return self.spec.name
 
 
+def least_budget_first(statuses: list[SloStatus]) -> list[SloStatus]:
+    """The statuses by budget remaining, least first; SLOs without data last, by name."""
+
+    def key(s: SloStatus) -> tuple[int, float, str]:
+        r = s.budget.remaining
+        return (1, 0.0, s.name) if math.isnan(r) else (0, r, s.name)
+
+    return sorted(statuses, key=key)
+
+
 def series_of(counts: Counts) -> BucketSeries:
     """The analysis view of the store's counts."""
     return BucketSeries.of(counts.start, counts.width, counts.good, counts.valid)

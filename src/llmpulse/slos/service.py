@@ -199,8 +199,10 @@ class SloService:
         One store query for the whole project. Buckets are counted back from ``now``, so the
         newest bucket ends at ``now`` and a burst is seen as soon as it happens.
         """
+        return await self._evaluate(project, await self.specs(project), now)
+
+    async def _evaluate(self, project: str, specs: list[SloSpec], now: datetime | None) -> SloCycle:
         now = now or self._clock.now()
-        specs = await self.specs(project)
         if not specs:
             return SloCycle([], [])
         bucket = project_bucket(specs)
@@ -222,6 +224,8 @@ class SloService:
         Raises:
             NotFound: no such SLO.
         """
-        await self.spec(project, name)
-        cycle = await self.evaluate_slos(project, now)
+        specs = await self.specs(project)
+        if all(s.name != name for s in specs):
+            raise NotFound(f"project {project!r} has no SLO {name!r}")
+        cycle = await self._evaluate(project, specs, now)
         return next(s for s in cycle.statuses if s.name == name)

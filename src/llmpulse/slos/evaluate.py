@@ -20,6 +20,7 @@ from llmpulse.analysis.slo import (
     BudgetStatus,
     BurnRule,
     budget_status,
+    burn_rate,
     firing_series,
     month_bounds,
     period_length,
@@ -159,27 +160,24 @@ def evaluate(spec: SloSpec, counts: Counts, rules: list[BurnRule], at: datetime)
     windows = []
     for w in sorted({r.long for r in rules} | {r.short for r in rules}):
         g, v = _sum_since(series, at - w, at)
-        burn = (v - g) / v / float(slo.epsilon) if v else math.nan
-        windows.append(BurnWindow(w, burn, v))
+        windows.append(BurnWindow(w, burn_rate(slo, v - g, v), v))
+    burn = {w.window: w.burn_rate for w in windows}
     end_index = series.index_at(at)
     episodes = episodes_of(rules, series, end_index, at)
     alerts = []
-    eps = float(slo.epsilon)
     for rule in rules:
         runs = episodes[rule.name]
         if not runs or runs[-1].end is not None:
             continue  # not firing at `at` (the last bucket)
         started = runs[-1].start
-        long_g, long_v = _sum_since(series, at - rule.long, at)
-        short_g, short_v = _sum_since(series, at - rule.short, at)
         alerts.append(
             Alert(
                 labels=_labels(spec, rule),
                 starts_at=started,
                 annotations={
                     "summary": f"SLO {spec.name} burns its error budget {rule.severity}-fast",
-                    "burn_rate_long": f"{(long_v - long_g) / long_v / eps:.4g}",
-                    "burn_rate_short": f"{(short_v - short_g) / short_v / eps:.4g}",
+                    "burn_rate_long": f"{burn[rule.long]:.4g}",
+                    "burn_rate_short": f"{burn[rule.short]:.4g}",
                     "factor": f"{float(rule.factor):.4g}",
                     "objective": str(spec.objective),
                 },

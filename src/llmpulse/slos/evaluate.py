@@ -88,9 +88,8 @@ def series_of(counts: Counts) -> BucketSeries:
 
 
 def _sum_since(series: BucketSeries, start: datetime, end: datetime) -> tuple[float, float]:
-    lo = max(0, (start - series.start) // series.bucket)
-    hi = min(len(series), -(-(end - series.start) // series.bucket))
-    return float(series.good[lo:hi].sum()), float(series.valid[lo:hi].sum())
+    span = series.between(start, end)
+    return float(series.good[span].sum()), float(series.valid[span].sum())
 
 
 def _labels(spec: SloSpec, rule: BurnRule) -> dict[str, str]:
@@ -195,10 +194,10 @@ def burn_down(
     series: BucketSeries, epsilon: object, start: datetime, at: datetime, points: int = 200
 ) -> list[tuple[datetime, float]]:
     """Budget remaining through the period: 1 - cumulative bad / (ε·valid of the period)."""
-    lo = max(0, (start - series.start) // series.bucket)
-    hi = min(len(series), -(-(at - series.start) // series.bucket))
-    bad = np.cumsum(series.valid[lo:hi] - series.good[lo:hi])
-    total = float(series.valid[lo:hi].sum())
+    span = series.between(start, at)
+    lo = span.start
+    bad = np.cumsum(series.valid[span] - series.good[span])
+    total = float(series.valid[span].sum())
     if total == 0 or bad.size == 0:
         return []
     allowed = float(str(epsilon)) * total

@@ -88,8 +88,8 @@ def _spent(series: BucketSeries, ep: Episode, period: Period, allowed: float) ->
     hi = min(ep.end or period.end, period.end)
     if hi <= lo or allowed <= 0:
         return 0.0
-    i, j = (lo - series.start) // series.bucket, -(-(hi - series.start) // series.bucket)
-    return float((series.valid[i:j] - series.good[i:j]).sum()) / allowed
+    span = series.between(lo, hi)
+    return float((series.valid[span] - series.good[span]).sum()) / allowed
 
 
 async def build_report(

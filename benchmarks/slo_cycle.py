@@ -1,13 +1,18 @@
-"""SLO cycle benchmark: 20 SLOs of one project over 1M spans, uncached (issue 11 item 1).
+"""SLO cycle benchmark: 1, 5 and 20 SLOs of one project over 1M spans, cold and warm (issue 11
+item 1).
 
-Usage: ``.venv/bin/python benchmarks/slo_cycle.py [--spans 1000000] [--repeat 7]``.
+Usage: ``.venv/bin/python benchmarks/slo_cycle.py [--spans 1000000] [--slos 1,5,20]
+[--repeat 7]``.
 
 Loads the 7-day RAG workload (`sidebyside.metrics_data`, reused when already loaded) into
-``benchmarks/.work/slo``, defines 20 SLOs of every SLI type (availability, latency, time-slice
-p95, cost per trace, quality, ratio; scoped by tier, region and product line; 7 d, 28 d and
-calendar-month windows), then times ``SloService.evaluate_slos`` (one grouped count query
-for all 20, then the pure arithmetic) at the end of the data, moving the evaluation instant
-by 61 s per run so that nothing can be reused. Prints the median and every run.
+``benchmarks/.work/slo`` and defines up to 20 SLOs of every SLI type (availability, latency,
+time-slice p95, cost per trace, quality, ratio; scoped by tier, region and product line; 7 d,
+28 d and calendar-month windows), taken one SLI type after another so that a smaller set
+still mixes them. For each set size it applies that set, reopens the stores (an empty DuckDB
+buffer pool) and times ``SloService.evaluate_slos`` (one grouped count query for the set,
+then the pure arithmetic): the first cycle after the reopen is the cold one, the next
+``--repeat`` the warm ones. Nothing caches a cycle: each run moves the evaluation instant by
+61 s. Prints, per set size, the project bucket, the cold time and the warm median and runs.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from typing import Any
 
 from llmpulse.clock import ManualClock
 from llmpulse.slos.service import SloService
-from llmpulse.slos.spec import SloSpec
+from llmpulse.slos.spec import SloSpec, format_duration
+from llmpulse.slos.windows import project_bucket
 from llmpulse.store.datadir import open_stores
 from sidebyside.metrics_data import load_data_dir, seven_day_spec
 
@@ -88,22 +94,54 @@ def slo_specs(project: str) -> list[SloSpec]:
     return [SloSpec.model_validate({**d, "project": project}) for d in out]
 
 
-async def _cycles(svc: SloService, project: str, at: datetime, repeat: int) -> list[float]:
+def mixed(specs: list[SloSpec]) -> list[SloSpec]:
+    """The SLOs one SLI type after another (round robin), so any prefix mixes the types."""
+    by_type: dict[str, list[SloSpec]] = {}
+    for s in specs:
+        by_type.setdefault(s.sli.type, []).append(s)
+    out: list[SloSpec] = []
+    while any(by_type.values()):
+        out += [group.pop(0) for group in by_type.values() if group]
+    return out
+
+
+async def _cycles(svc: SloService, project: str, at: datetime, n: int, runs: int) -> list[float]:
     times = []
-    for k in range(repeat):
+    for k in range(runs):
         t0 = time.perf_counter()
         cycle = await svc.evaluate_slos(project, at + timedelta(seconds=61 * k))
         times.append(time.perf_counter() - t0)
-        if len(cycle.statuses) != 20:
-            raise RuntimeError(f"expected 20 statuses, got {len(cycle.statuses)}")
+        if len(cycle.statuses) != n:
+            raise RuntimeError(f"expected {n} statuses, got {len(cycle.statuses)}")
     return times
 
 
+def measure(data_dir: Path, specs: list[SloSpec], at: datetime, repeat: int) -> list[float]:
+    """Apply ``specs`` (only those), reopen the stores, time one cold and ``repeat`` warm
+    cycles."""
+    project = specs[0].project
+    events, state = open_stores(data_dir)
+    try:
+        svc = SloService(events, state, ManualClock(at))
+        asyncio.run(svc.apply(project, specs, prune=True))
+    finally:
+        state.close()
+        events.close()
+    events, state = open_stores(data_dir)
+    try:
+        svc = SloService(events, state, ManualClock(at))
+        return asyncio.run(_cycles(svc, project, at, len(specs), 1 + repeat))
+    finally:
+        state.close()
+        events.close()
+
+
 def main() -> None:
-    """Load (or reuse) the data, define the SLOs, time the cycles, print the figures."""
+    """Load (or reuse) the data, then per set size: define the SLOs, time the cycles."""
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--spans", type=int, default=1_000_000)
-    p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--slos", default="1,5,20", help="comma-separated set sizes (at most 20)")
+    p.add_argument("--repeat", type=int, default=7, help="warm cycles per set size")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--work-dir", type=Path, default=HERE / ".work" / "slo")
     args = p.parse_args()
@@ -112,17 +150,16 @@ def main() -> None:
     load = load_data_dir(data_dir, spec, args.workers)
     print(f"data: {spec.num_spans:,} spans in {data_dir} (loaded in {load.seconds:.0f} s)")
     end = datetime.fromtimestamp((spec.base_ns + spec.duration_ns) / 1e9, tz=UTC)
-    events, state = open_stores(data_dir)
-    try:
-        svc = SloService(events, state, ManualClock(end))
-        specs = slo_specs(spec.project)
-        asyncio.run(svc.apply(spec.project, specs, prune=True))
-        times = asyncio.run(_cycles(svc, spec.project, end, args.repeat))
-    finally:
-        state.close()
-        events.close()
-    print(f"20 SLOs, {spec.num_spans:,} spans, uncached: median {statistics.median(times):.3f} s"
-          f" per cycle; runs: {', '.join(f'{t:.3f}' for t in times)}")  # fmt: skip
+    specs = mixed(slo_specs(spec.project))
+    print("| SLOs | bucket | cold cycle | warm median | warm runs (s) |")
+    print("|---|---|---|---|---|")
+    for n in (int(x) for x in args.slos.split(",")):
+        chosen = specs[:n]
+        cold, *warm = measure(data_dir, chosen, end, args.repeat)
+        bucket = format_duration(project_bucket(chosen))
+        median = f"{statistics.median(warm):.3f} s" if warm else "-"
+        print(f"| {len(chosen)} | {bucket} | {cold:.3f} s | {median} | "
+              f"{', '.join(f'{t:.3f}' for t in warm)} |")  # fmt: skip
 
 
 if __name__ == "__main__":

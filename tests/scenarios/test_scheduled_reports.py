@@ -78,3 +78,39 @@ def test_a_daily_digest_is_sent_once_per_slot_and_missed_days_once(
     assert "/ui/projects/shop/slos" in text
     assert runner.last_sent[(P, "daily")] == datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
     assert runner.failed == 0
+
+
+def test_a_digest_and_a_compliance_schedule_at_one_slot_build_the_digest_once(
+    stores: tuple[DuckDBEventStore, SqlStateStore],
+) -> None:
+    events, state = stores
+    clock = ManualClock(T0)
+    compliance = {
+        "apiVersion": "llmpulse/v1", "kind": "ReportSchedule",
+        "metadata": {"name": "compliance", "project": P},
+        "spec": {"report": "compliance", "every": "daily", "hour": 8, "receivers": ["team"]},
+    }  # fmt: skip
+    with slack_receiver() as slack:
+        env = {"SLACK_URL": slack.url + "/hook"}
+        config = ConfigService(config_store_for(state), clock, env)
+        run(config.apply([*_docs(), compliance], "test"))
+        slos = SloService(events, state, clock)
+        run(slos.put(SPEC))
+        cycles = 0
+        evaluate = slos.evaluate_slos
+
+        async def counted(project: str, now: datetime | None = None):  # type: ignore[no-untyped-def]
+            nonlocal cycles
+            cycles += 1
+            return await evaluate(project, now)
+
+        slos.evaluate_slos = counted  # type: ignore[method-assign]
+        runner = ReportRunner(
+            StoredConfigSource(config_store_for(state), env), slos, QueryService(events, state)
+        )
+        assert run(runner.tick(T0)) == 2  # both schedules reach the receiver
+        bodies = [json.loads(r.body) for r in slack.requests]
+    assert cycles == 1  # one digest for the project's slot, sent twice
+    assert len(bodies) == 2
+    assert bodies[0] == bodies[1]
+    assert set(runner.last_sent) == {(P, "daily"), (P, "compliance")}

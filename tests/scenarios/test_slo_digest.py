@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from slo_traffic import traffic
@@ -18,6 +19,7 @@ from llmpulse.alerts.notifiers.webhook import WebhookNotifier
 from llmpulse.clock import ManualClock
 from llmpulse.query.service import QueryService
 from llmpulse.slos.digest import build_digest, digest_text, send_digest
+from llmpulse.slos.report import build_report, build_reports
 from llmpulse.slos.service import SloService
 from llmpulse.slos.spec import SloSpec
 from llmpulse.store.events.duckdb import DuckDBEventStore
@@ -81,3 +83,46 @@ def test_the_daily_digest_reports_the_outage_and_reaches_the_receiver(
     assert alert["labels"] == {"alertname": "LlmpulseDigest", "project": P}
     assert alert["annotations"]["description"] == text
     assert alert["status"] == "resolved"
+
+
+def test_the_digest_reports_every_slo_as_its_own_report_would_from_fewer_queries(
+    services: tuple[SloService, QueryService],
+) -> None:
+    slos, query = services
+    others = [
+        {"name": "pro-available", "filter": "tier = 'pro'", "window": "30d",
+         "sli": {"type": "availability"}},
+        {"name": "fast", "window": "30d", "sli": {"type": "latency", "threshold_ms": 250}},
+        {"name": "weekly", "window": "7d", "sli": {"type": "availability"}},
+        {"name": "p95", "window": "30d",
+         "sli": {"type": "latency_quantile", "threshold_ms": 250, "slice": "5m"}},
+    ]  # fmt: skip
+    for d in others:
+        run(slos.put(SloSpec.model_validate({**d, "project": P, "objective": "0.999"})))
+    specs = run(slos.specs(P))
+    start = END - timedelta(days=1)
+    alone = [run(build_report(slos, s, start, END, "day")) for s in specs]
+    queries = 0
+    counts = slos.counts
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal queries
+        queries += 1
+        return await counts(*args, **kwargs)
+
+    slos.counts = counted  # type: ignore[method-assign]
+    together = run(build_reports(slos, specs, start, END, "day"))
+    assert together == alone
+    assert queries < len(specs)
+    digest = run(build_digest(slos, query, P, END, "day"))
+    by_name = {s.name: s for s in digest.slos}
+    for report in alone:
+        (p,) = report.periods
+        d = by_name[report.spec.name]
+        assert (d.budget_spent, d.pages, d.tickets, d.incidents) == (
+            p.budget_used,
+            p.pages,
+            p.tickets,
+            p.incidents,
+        )
+    assert by_name["availability"].status == "breached"  # the outage, as in the test above

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from llmpulse.sdk.query_params import project_path
+from llmpulse.sdk.query_params import project_path, to_time
 from llmpulse.sdk.requester import Requester
 
 JsonDict = dict[str, Any]
@@ -15,10 +15,6 @@ JsonDict = dict[str, Any]
 
 def _slo(project: str, name: str, tail: str = "") -> str:
     return project_path(project, f"slos/{quote(name, safe='')}{tail}")
-
-
-def _iso(t: datetime | str) -> str:
-    return t if isinstance(t, str) else t.isoformat()
 
 
 class SlosMixin(Requester):
@@ -76,9 +72,9 @@ class SlosMixin(Requester):
         """Compliance per period (JSON dict, or CSV text with ``format="csv"``)."""
         params = {"period": period, "format": format}
         if start is not None:
-            params["start"] = _iso(start)
+            params["start"] = to_time(start)
         if end is not None:
-            params["end"] = _iso(end)
+            params["end"] = to_time(end)
         return self.request("GET", _slo(project, name, "/report"), params=params)
 
     def slo_status_feed(self, project: str) -> JsonDict:
@@ -102,9 +98,9 @@ class SlosMixin(Requester):
         if baseline is not None:
             params.append(("baseline", baseline))
         if start is not None:
-            params.append(("start", _iso(start)))
+            params.append(("start", to_time(start)))
         if end is not None:
-            params.append(("end", _iso(end)))
+            params.append(("end", to_time(end)))
         params += [("slo", s) for s in slos]
         body: JsonDict = self.request("GET", project_path(project, "gate"), params=params)
         return body

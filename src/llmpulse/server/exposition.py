@@ -67,8 +67,9 @@ class SloCollector:
     """Per SLO: SLI, objective, budget remaining, burn rate per window, status, alerts.
 
     Statuses are recomputed at most once per ``min_interval`` (a cycle over a large project
-    takes seconds; scrapes closer together get the previous figures), and at once when an
-    SLO definition changed.
+    takes seconds; scrapes closer together get the previous figures), and at once when the
+    stored SLO definitions changed (compared as stored, so a change through the generic
+    ``apply`` counts as well as one through `SloService`).
     """
 
     def __init__(self, slos: SloService, min_interval: timedelta = timedelta(seconds=15)) -> None:
@@ -76,16 +77,17 @@ class SloCollector:
         self._statuses: list[SloStatus] = []
         self._min_interval = min_interval
         self._at: datetime | None = None
-        self._generation = -1
+        self._definitions: tuple[tuple[str, str, str], ...] | None = None
 
     async def refresh(self, now: datetime) -> None:
         """Evaluate every project's SLOs (one store query per project)."""
+        definitions = await self._slos.definitions()
         fresh = self._at is not None and timedelta(0) <= now - self._at < self._min_interval
-        if fresh and self._generation == self._slos.generation:
+        if fresh and definitions == self._definitions:
             return
-        self._at, self._generation = now, self._slos.generation
+        self._at, self._definitions = now, definitions
         out: list[SloStatus] = []
-        for project in await self._slos.projects():
+        for project in sorted({project for project, _, _ in definitions}):
             out.extend((await self._slos.evaluate_slos(project, now)).statuses)
         self._statuses = out
 

@@ -18,7 +18,7 @@ from llmpulse.config.report_schedule_kind import schedule_of
 from llmpulse.config.source import StoredConfigSource
 from llmpulse.domain.errors import LlmpulseError
 from llmpulse.query.service import QueryService
-from llmpulse.slos.digest import DigestPeriod, build_digest, send_digest
+from llmpulse.slos.digest import Digest, DigestPeriod, build_digest, send_digest
 from llmpulse.slos.schedule import due_run
 from llmpulse.slos.service import SloService
 
@@ -42,6 +42,9 @@ class ReportRunner:
         schedules = await asyncio.to_thread(self._source.objects, "ReportSchedule")
         receivers = {r.name: r for r in await asyncio.to_thread(self._source.objects, "Receiver")}
         ok = 0
+        # A digest and a compliance schedule of one project at one slot send the same digest:
+        # build it once per tick.
+        digests: dict[tuple[str, datetime, DigestPeriod], Digest] = {}
         for resource in schedules:
             schedule = schedule_of(resource)
             key = (resource.project, resource.name)
@@ -49,7 +52,12 @@ class ReportRunner:
             if slot is None:
                 continue
             period: DigestPeriod = "week" if schedule.every == "weekly" else "day"
-            digest = await build_digest(self._slos, self._query, resource.project, slot, period)
+            which = (resource.project, slot, period)
+            if which not in digests:
+                digests[which] = await build_digest(
+                    self._slos, self._query, resource.project, slot, period
+                )
+            digest = digests[which]
             for name in schedule.receivers:
                 receiver = receivers.get(name)
                 if receiver is None:

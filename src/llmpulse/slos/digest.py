@@ -19,7 +19,7 @@ from llmpulse.alerts.notifiers.base import Alert, AlertBatch, AlertStatus, Deliv
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.query.service import QueryService
-from llmpulse.slos.report import Incident, build_report
+from llmpulse.slos.report import Incident, PeriodUnit, build_reports
 from llmpulse.slos.service import SloService
 from llmpulse.store.api import MetricQuery, SpanFilter, TimeRange
 
@@ -87,9 +87,10 @@ async def build_digest(
     start = end - timedelta(days=1 if period == "day" else 7)
     time = TimeRange(start, end)
     cycle = await slos.evaluate_slos(project, end)
+    unit: PeriodUnit = "day" if period == "day" else "week"
+    reports = await build_reports(slos, [s.spec for s in cycle.statuses], start, end, unit)
     items = []
-    for s in cycle.statuses:
-        report = await build_report(slos, s.spec, start, end, "day" if period == "day" else "week")
+    for s, report in zip(cycle.statuses, reports, strict=True):
         p = report.periods[0]
         items.append(DigestSlo(
             s.name, s.budget.status, s.budget.sli, float(s.spec.objective), s.budget.remaining,

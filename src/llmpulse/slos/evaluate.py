@@ -20,6 +20,7 @@ from llmpulse.analysis.slo import (
     BudgetStatus,
     BurnRule,
     budget_status,
+    burn_rate,
     firing_series,
     month_bounds,
     period_length,
@@ -71,15 +72,24 @@ class SloStatus:
         return self.spec.name
 
 
+def least_budget_first(statuses: list[SloStatus]) -> list[SloStatus]:
+    """The statuses by budget remaining, least first; SLOs without data last, by name."""
+
+    def key(s: SloStatus) -> tuple[int, float, str]:
+        r = s.budget.remaining
+        return (1, 0.0, s.name) if math.isnan(r) else (0, r, s.name)
+
+    return sorted(statuses, key=key)
+
+
 def series_of(counts: Counts) -> BucketSeries:
     """The analysis view of the store's counts."""
     return BucketSeries.of(counts.start, counts.width, counts.good, counts.valid)
 
 
 def _sum_since(series: BucketSeries, start: datetime, end: datetime) -> tuple[float, float]:
-    lo = max(0, (start - series.start) // series.bucket)
-    hi = min(len(series), -(-(end - series.start) // series.bucket))
-    return float(series.good[lo:hi].sum()), float(series.valid[lo:hi].sum())
+    span = series.between(start, end)
+    return float(series.good[span].sum()), float(series.valid[span].sum())
 
 
 def _labels(spec: SloSpec, rule: BurnRule) -> dict[str, str]:
@@ -149,27 +159,24 @@ def evaluate(spec: SloSpec, counts: Counts, rules: list[BurnRule], at: datetime)
     windows = []
     for w in sorted({r.long for r in rules} | {r.short for r in rules}):
         g, v = _sum_since(series, at - w, at)
-        burn = (v - g) / v / float(slo.epsilon) if v else math.nan
-        windows.append(BurnWindow(w, burn, v))
+        windows.append(BurnWindow(w, burn_rate(slo, v - g, v), v))
+    burn = {w.window: w.burn_rate for w in windows}
     end_index = series.index_at(at)
     episodes = episodes_of(rules, series, end_index, at)
     alerts = []
-    eps = float(slo.epsilon)
     for rule in rules:
         runs = episodes[rule.name]
         if not runs or runs[-1].end is not None:
             continue  # not firing at `at` (the last bucket)
         started = runs[-1].start
-        long_g, long_v = _sum_since(series, at - rule.long, at)
-        short_g, short_v = _sum_since(series, at - rule.short, at)
         alerts.append(
             Alert(
                 labels=_labels(spec, rule),
                 starts_at=started,
                 annotations={
                     "summary": f"SLO {spec.name} burns its error budget {rule.severity}-fast",
-                    "burn_rate_long": f"{(long_v - long_g) / long_v / eps:.4g}",
-                    "burn_rate_short": f"{(short_v - short_g) / short_v / eps:.4g}",
+                    "burn_rate_long": f"{burn[rule.long]:.4g}",
+                    "burn_rate_short": f"{burn[rule.short]:.4g}",
                     "factor": f"{float(rule.factor):.4g}",
                     "objective": str(spec.objective),
                 },
@@ -187,10 +194,10 @@ def burn_down(
     series: BucketSeries, epsilon: object, start: datetime, at: datetime, points: int = 200
 ) -> list[tuple[datetime, float]]:
     """Budget remaining through the period: 1 - cumulative bad / (ε·valid of the period)."""
-    lo = max(0, (start - series.start) // series.bucket)
-    hi = min(len(series), -(-(at - series.start) // series.bucket))
-    bad = np.cumsum(series.valid[lo:hi] - series.good[lo:hi])
-    total = float(series.valid[lo:hi].sum())
+    span = series.between(start, at)
+    lo = span.start
+    bad = np.cumsum(series.valid[span] - series.good[span])
+    total = float(series.valid[span].sum())
     if total == 0 or bad.size == 0:
         return []
     allowed = float(str(epsilon)) * total

@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from llmpulse.analysis.slo import BucketSeries, Period, calendar_months, compliance
+from llmpulse.analysis.slo import BucketSeries, BurnRule, Period, calendar_months, compliance
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.slos.evaluate import Episode, episodes_of, series_of
 from llmpulse.slos.service import SloService, align_down, align_up
@@ -88,8 +88,8 @@ def _spent(series: BucketSeries, ep: Episode, period: Period, allowed: float) ->
     hi = min(ep.end or period.end, period.end)
     if hi <= lo or allowed <= 0:
         return 0.0
-    i, j = (lo - series.start) // series.bucket, -(-(hi - series.start) // series.bucket)
-    return float((series.valid[i:j] - series.good[i:j]).sum()) / allowed
+    span = series.between(lo, hi)
+    return float((series.valid[span] - series.good[span]).sum()) / allowed
 
 
 async def build_report(
@@ -104,19 +104,55 @@ async def build_report(
     Raises:
         InvalidInput: ``end`` is not after ``start`` or the range exceeds 400 days.
     """
+    (report,) = await build_reports(service, [spec], start, end, unit)
+    return report
+
+
+def _plan(spec: SloSpec, first: datetime, last: datetime) -> tuple[timedelta, datetime, datetime]:
+    """The bucket and the query range of one SLO's report over periods ``[first, last)``."""
+    bucket = project_bucket([spec])
+    width = spec.sli.slice if isinstance(spec.sli, LatencyQuantileSli) else bucket
+    longest = max([r.long for r in rules_for(spec, bucket)], default=width)
+    return bucket, align_down(first - longest, width), align_up(last, width)
+
+
+async def build_reports(
+    service: SloService,
+    specs: list[SloSpec],
+    start: datetime,
+    end: datetime,
+    unit: PeriodUnit = "month",
+) -> list[ComplianceReport]:
+    """The reports of several SLOs of one project over the same range, in ``specs`` order.
+
+    SLOs whose reports need the same bucket and query range share one count query (each
+    report is what `build_report` gives for its SLO alone).
+
+    Raises:
+        InvalidInput: ``end`` is not after ``start`` or the range exceeds 400 days.
+    """
     if end <= start:
         raise InvalidInput("end must be after start", [FieldError("end", "before start")])
     if end - start > MAX_REPORT:
         raise InvalidInput("report range too long", [FieldError("start", "at most 400 days")])
     ps = periods(start, end, unit)
-    bucket = project_bucket([spec])
-    width = spec.sli.slice if isinstance(spec.sli, LatencyQuantileSli) else bucket
-    rules = rules_for(spec, bucket)
-    longest = max([r.long for r in rules], default=width)
-    q_start = align_down(ps[0].start - longest, width)
-    q_end = align_up(ps[-1].end, width)
-    (counts,) = await service.counts(spec.project, [spec], q_start, q_end, bucket)
-    series = series_of(counts)
+    groups: dict[tuple[timedelta, datetime, datetime], list[int]] = {}
+    for i, spec in enumerate(specs):
+        groups.setdefault(_plan(spec, ps[0].start, ps[-1].end), []).append(i)
+    out: dict[int, ComplianceReport] = {}
+    for (bucket, q_start, q_end), members in groups.items():
+        chosen = [specs[i] for i in members]
+        project = chosen[0].project
+        counts = await service.counts(project, chosen, q_start, q_end, bucket)
+        for i, spec, c in zip(members, chosen, counts, strict=True):
+            periods_out = _report_periods(spec, series_of(c), ps, rules_for(spec, bucket), q_end)
+            out[i] = ComplianceReport(spec, start, end, unit, periods_out)
+    return [out[i] for i in range(len(specs))]
+
+
+def _report_periods(
+    spec: SloSpec, series: BucketSeries, ps: list[Period], rules: list[BurnRule], q_end: datetime
+) -> list[PeriodReport]:
     rows = compliance(spec.to_slo(), series, ps, rules)
     last = len(series) - 1
     episodes = [e for runs in episodes_of(rules, series, last, q_end).values() for e in runs]
@@ -138,7 +174,7 @@ async def build_report(
                 coverage=c.coverage, incidents=incidents,
             )
         )  # fmt: skip
-    return ComplianceReport(spec, start, end, unit, out)
+    return out
 
 
 def _num(v: float) -> str:

@@ -92,7 +92,6 @@ class SloService:
         self._events = events
         self._state = state
         self._clock = clock
-        self.generation = 0  # moves with every change of a definition made through this service
 
     async def specs(self, project: str) -> list[SloSpec]:
         """The project's SLOs, by name."""
@@ -101,8 +100,16 @@ class SloService:
 
     async def projects(self) -> list[str]:
         """Projects that have at least one SLO."""
+        return sorted({project for project, _, _ in await self.definitions()})
+
+    async def definitions(self) -> tuple[tuple[str, str, str], ...]:
+        """Every stored SLO as ``(project, name, manifest JSON)``, by project and name.
+
+        Equal from one call to the next exactly while no definition changed, whichever path
+        wrote it (this service, the generic ``apply``, another server on the same store).
+        """
         records = await asyncio.to_thread(self._state.list_slos, None)
-        return sorted({r.project for r in records})
+        return tuple((r.project, r.name, r.spec) for r in records)
 
     async def spec(self, project: str, name: str) -> SloSpec:
         """One SLO.
@@ -121,7 +128,6 @@ class SloService:
         await asyncio.to_thread(
             self._state.apply_slos, spec.project, {spec.name: canonical(spec)}, (), now
         )
-        self.generation += 1
         return spec
 
     async def delete(self, project: str, name: str) -> None:
@@ -132,7 +138,6 @@ class SloService:
         """
         await self.spec(project, name)
         await asyncio.to_thread(self._state.apply_slos, project, {}, (name,), self._clock.now())
-        self.generation += 1
 
     async def apply(
         self, project: str, specs: list[SloSpec], *, prune: bool = False, dry_run: bool = False
@@ -171,7 +176,6 @@ class SloService:
             await asyncio.to_thread(
                 self._state.apply_slos, project, puts, plan.delete, self._clock.now()
             )
-            self.generation += 1
         plan.applied = not dry_run
         return plan
 
@@ -195,8 +199,10 @@ class SloService:
         One store query for the whole project. Buckets are counted back from ``now``, so the
         newest bucket ends at ``now`` and a burst is seen as soon as it happens.
         """
+        return await self._evaluate(project, await self.specs(project), now)
+
+    async def _evaluate(self, project: str, specs: list[SloSpec], now: datetime | None) -> SloCycle:
         now = now or self._clock.now()
-        specs = await self.specs(project)
         if not specs:
             return SloCycle([], [])
         bucket = project_bucket(specs)
@@ -218,6 +224,8 @@ class SloService:
         Raises:
             NotFound: no such SLO.
         """
-        await self.spec(project, name)
-        cycle = await self.evaluate_slos(project, now)
+        specs = await self.specs(project)
+        if all(s.name != name for s in specs):
+            raise NotFound(f"project {project!r} has no SLO {name!r}")
+        cycle = await self._evaluate(project, specs, now)
         return next(s for s in cycle.statuses if s.name == name)

@@ -201,6 +201,11 @@ class SloSpec(_Model):
         return _expression(value)
 
     @property
+    def window_text(self) -> str:
+        """The window as written in manifests: ``30d`` or ``calendar_month``."""
+        return self.window if isinstance(self.window, str) else format_duration(self.window)
+
+    @property
     def event_spans(self) -> Spans:
         """Which spans are events: root spans unless ``spans`` says otherwise."""
         if self.spans is not None:
@@ -230,7 +235,7 @@ class SloSpec(_Model):
         """The manifest; `from_manifest(to_manifest())` equals this spec."""
         spec: dict[str, Any] = {
             "objective": float(self.objective),
-            "window": self.window if isinstance(self.window, str) else format_duration(self.window),
+            "window": self.window_text,
             "sli": _sli_dict(self.sli),
         }
         if self.description:

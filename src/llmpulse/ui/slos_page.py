@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 
 from llmpulse.analysis.slo import month_bounds
 from llmpulse.domain.errors import InvalidInput, NotFound
-from llmpulse.slos.evaluate import SloStatus
+from llmpulse.slos.evaluate import SloStatus, least_budget_first
 from llmpulse.slos.report import PeriodUnit, build_report
 from llmpulse.slos.service import SloService
 from llmpulse.slos.spec import format_duration
@@ -77,22 +77,15 @@ class SloRow:
     firing: str
 
 
-def sort_key(s: SloStatus) -> tuple[int, float, str]:
-    """Least budget remaining first; SLOs without data last."""
-    r = s.budget.remaining
-    return (1, 0.0, s.name) if math.isnan(r) else (0, r, s.name)
-
-
 def slo_row(s: SloStatus) -> SloRow:
     """A status laid out for the list."""
     r = s.budget.remaining
     width = 0.0 if math.isnan(r) else max(0.0, min(1.0, r)) * 100
-    w = s.spec.window
     return SloRow(
         name=s.name, href=page_url(s.spec.project, f"slos/{s.name}"), status=s.budget.status,
         objective=pct(float(s.spec.objective), 3), sli=pct(s.budget.sli, 3), remaining=pct(r, 1),
         remaining_width=round(width, 1), burn=num(s.budget.burn_rate),
-        window=w if isinstance(w, str) else format_duration(w),
+        window=s.spec.window_text,
         firing=", ".join(sorted({a.labels["severity"] for a in s.alerts})),
     )  # fmt: skip
 
@@ -133,7 +126,7 @@ def build_slos_router(render: Renderer) -> APIRouter:
         if await find_project(app_metrics(request), project) is None:
             return render.not_found(request, f"There is no project named “{project}”.")
         cycle = await app_slos(request).evaluate_slos(project)
-        rows = [slo_row(s) for s in sorted(cycle.statuses, key=sort_key)]
+        rows = [slo_row(s) for s in least_budget_first(cycle.statuses)]
         context = {"title": f"{project} · SLOs", "project": project, "nav": "slos", "rows": rows}
         return render.page(request, "slos.html", context)
 

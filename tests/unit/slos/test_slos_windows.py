@@ -6,14 +6,17 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 
 from llmpulse.ingest.commit_latency import LatencyHistogram
+from llmpulse.slos.evaluate import SloStatus, evaluate, least_budget_first
 from llmpulse.slos.gate import for_version
 from llmpulse.slos.report import periods
 from llmpulse.slos.service import align_down, align_up
 from llmpulse.slos.spec import SloSpec
 from llmpulse.slos.windows import project_bucket, rules_for
+from llmpulse.store.slo_api import Counts
 
 M = timedelta(minutes=1)
 
@@ -98,3 +101,32 @@ def test_time_slice_rules_have_no_low_traffic_floor() -> None:
     )  # fmt: skip
     assert [r.min_short_valid for r in rules_for(p95, 5 * M)] == [0, 0, 0, 0]
     assert rules_for(_spec("30d"), 5 * M)[0].min_short_valid == 139  # requests: 2/0.0144
+
+
+def _status_with(name: str, bad_per_bucket: float, valid_per_bucket: float) -> SloStatus:
+    spec = _spec("7d").model_copy(update={"name": name})
+    n = 7 * 24 * 12  # 7 days of 5-minute buckets
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    valid = np.full(n, valid_per_bucket)
+    counts = Counts(start, 5 * M, valid - bad_per_bucket, valid)
+    return evaluate(spec, counts, rules_for(spec, 5 * M), start + n * 5 * M)
+
+
+def test_statuses_rank_least_budget_left_first_and_no_data_last() -> None:
+    statuses = [
+        _status_with("quiet", 0.0, 0.0),  # no events: no budget figure
+        _status_with("healthy", 0.0, 100.0),
+        _status_with("burning", 0.05, 100.0),  # half of the 0.1 % budget spent
+        _status_with("breached", 1.0, 100.0),  # ten times the budget spent
+        _status_with("also-quiet", 0.0, 0.0),
+    ]
+    ranked = least_budget_first(statuses)
+    assert [s.name for s in ranked] == ["breached", "burning", "healthy", "also-quiet", "quiet"]
+    assert [s.budget.remaining for s in ranked[:3]] == pytest.approx([-9.0, 0.5, 1.0])
+    assert [s.budget.status for s in ranked] == [
+        "breached",
+        "healthy",
+        "healthy",
+        "insufficient_data",
+        "insufficient_data",
+    ]

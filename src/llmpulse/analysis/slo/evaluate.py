@@ -70,6 +70,12 @@ class BucketSeries:
         hi = np.arange(1, len(self) + 1)
         return bad[hi] - bad[lo], valid[hi] - valid[lo]
 
+    def between(self, start: datetime, end: datetime) -> slice:
+        """The buckets overlapping ``[start, end)``, clipped to the series."""
+        lo = max(0, (start - self.start) // self.bucket)
+        hi = min(len(self), -(-(end - self.start) // self.bucket))
+        return slice(lo, hi)
+
     def index_at(self, at: datetime) -> int:
         """Index of the last bucket completed by the instant `at`."""
         i = (at - self.start) // self.bucket - 1

@@ -9,7 +9,6 @@ status pages).
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -23,7 +22,7 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.query.filters import as_utc
 from llmpulse.server.deps import get_services
 from llmpulse.server.services import Services
-from llmpulse.slos.evaluate import SloStatus
+from llmpulse.slos.evaluate import SloStatus, least_budget_first
 from llmpulse.slos.manifests import export_documents, parse_documents
 from llmpulse.slos.report import ComplianceReport, build_report, finite, to_csv
 from llmpulse.slos.spec import SloSpec, format_duration
@@ -87,7 +86,7 @@ class SloStatusOut(BaseModel):
         return cls(
             name=spec.name, project=spec.project, description=spec.description,
             objective=float(spec.objective),
-            window=spec.window if isinstance(spec.window, str) else format_duration(spec.window),
+            window=spec.window_text,
             sli_type=spec.sli.type, status=b.status, sli=finite(b.sli), good=s.good,
             valid=s.valid, budget_consumed=finite(b.consumed), budget_remaining=finite(b.remaining),
             burn_rate=finite(b.burn_rate),
@@ -125,19 +124,12 @@ async def known(services: Services, project: str) -> None:
     await services.query.require_project(ProjectName(project))
 
 
-def remaining_key(s: SloStatus) -> tuple[int, float, str]:
-    """Sort key: least budget remaining first; SLOs without data last."""
-    r = s.budget.remaining
-    return (1, 0.0, s.name) if math.isnan(r) else (0, r, s.name)
-
-
 @router.get("/projects/{project}/slos")
 async def list_slos(project: str, services: Svc) -> SloList:
     """Every SLO of the project with its status, the least budget remaining first."""
     await known(services, project)
     cycle = await services.slos.evaluate_slos(project)
-    statuses = sorted(cycle.statuses, key=remaining_key)
-    return SloList(data=[SloStatusOut.from_status(s) for s in statuses])
+    return SloList(data=[SloStatusOut.from_status(s) for s in least_budget_first(cycle.statuses)])
 
 
 class SloIn(BaseModel):
@@ -371,5 +363,5 @@ async def status_feed(project: str, services: Svc) -> StatusFeedOut:
         slos=[FeedSloOut(name=s.name, description=s.spec.description, status=s.budget.status,
                          sli=finite(s.budget.sli), objective=float(s.spec.objective),
                          budget_remaining=finite(s.budget.remaining))
-              for s in sorted(cycle.statuses, key=remaining_key)],
+              for s in least_budget_first(cycle.statuses)],
     )  # fmt: skip

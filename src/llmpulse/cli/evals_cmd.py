@@ -16,10 +16,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
-from pydantic import ValidationError
 
-from llmpulse.cli.output import DEFAULT_URL, ApiKeyOpt, JsonOpt, UrlOpt, api_errors, make_client
+from llmpulse.cli.output import (
+    DEFAULT_URL,
+    ApiKeyOpt,
+    JsonOpt,
+    UrlOpt,
+    api_errors,
+    load_model_file,
+    make_client,
+)
 from llmpulse.domain.eval_rules import EvalRuleList
 
 evals_app = typer.Typer(
@@ -50,17 +56,7 @@ def rules_cmd(
 
 def load_rule_file(path: Path) -> dict[str, Any]:
     """Read and validate an EvalRuleList YAML file (exit 1 with the field path on error)."""
-    try:
-        spec = EvalRuleList.model_validate(yaml.safe_load(path.read_text()))
-    except (OSError, yaml.YAMLError) as exc:
-        typer.echo(f"error: {path}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except ValidationError as exc:
-        for e in exc.errors():
-            loc = ".".join(str(p) for p in e["loc"])
-            typer.echo(f"error: {path}: {loc}: {e['msg']}", err=True)
-        raise typer.Exit(1) from None
-    return spec.model_dump(mode="json")
+    return load_model_file(path, EvalRuleList).model_dump(mode="json")
 
 
 @evals_app.command("apply")

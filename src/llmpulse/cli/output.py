@@ -13,10 +13,13 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Annotated, Any, NoReturn
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import httpx
 import typer
+import yaml
+from pydantic import BaseModel, ValidationError
 
 from llmpulse.clock import Clock, SystemClock
 from llmpulse.domain.durations import parse_duration
@@ -61,6 +64,23 @@ DEFAULT_URL = DEFAULT_ENDPOINT
 def bad_parameter(message: str, param: str) -> NoReturn:
     """Stop with a usage error (exit 2) naming the option."""
     raise typer.BadParameter(message, param_hint=param)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_model_file(path: Path, model: type[M]) -> M:
+    """Read a YAML file and validate it as ``model`` (exit 1 naming the file, and each bad
+    field's path, on error)."""
+    try:
+        return model.model_validate(yaml.safe_load(path.read_text()))
+    except (OSError, yaml.YAMLError) as exc:
+        typer.echo(f"error: {path}: {exc}", err=True)
+    except ValidationError as exc:
+        for e in exc.errors():
+            loc = ".".join(str(p) for p in e["loc"])
+            typer.echo(f"error: {path}: {loc}: {e['msg']}", err=True)
+    raise typer.Exit(EXIT_ERROR)
 
 
 def parse_since(text: str) -> timedelta:

@@ -8,9 +8,9 @@ import pyarrow as pa
 
 from llmpulse.domain.eval_rules import EvalRule, EvaluatorSpec
 from llmpulse.domain.ids import ProjectName
-from llmpulse.evals.judge import retry_after_s
 from llmpulse.evals.online import OnlineEvaluator
 from llmpulse.evals.runner import RuleRunner
+from llmpulse.http_retry import retry_after_s
 from llmpulse.ingest.decode_pool import DecodedBatch
 from support.aio import run
 

@@ -122,7 +122,24 @@ def test_state_store_documents_round_trip_replace_and_delete(tmp_path: Path) -> 
     assert doc.body == '{"a": 2}'
     assert doc.updated_at == now
     assert [d.name for d in store.list_documents("cohort")] == ["eu-enterprise", "free"]
+    assert [d.name for d in store.list_documents("cohort", "eu-")] == ["eu-enterprise"]
     assert store.delete_document("cohort", "free") is True
     assert store.delete_document("cohort", "free") is False
     assert store.get_document("cohort", "free") is None
     store.close()
+
+
+def test_list_documents_prefix_is_literal_and_case_sensitive(state_store: SqlStateStore) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    for name in ("acme/a", "acme/b", "Acme/c", "acme2/d", "ac_e/e", "ac%e/f"):
+        state_store.put_document("review_item", name, "{}", now)
+    state_store.put_document("eval_rule", "acme/x", "{}", now)
+
+    def names(prefix: str) -> list[str]:
+        return [d.name for d in state_store.list_documents("review_item", prefix)]
+
+    assert names("acme/") == ["acme/a", "acme/b"]
+    assert names("ac_e/") == ["ac_e/e"]
+    assert names("ac%e/") == ["ac%e/f"]
+    assert names("nobody/") == []
+    assert len(names("")) == 6

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 import yaml
-from pydantic import BaseModel, ValidationError
 
-from llmpulse.cli.output import DEFAULT_URL, ApiKeyOpt, JsonOpt, UrlOpt, api_errors, make_client
+from llmpulse.cli.output import (
+    DEFAULT_URL,
+    ApiKeyOpt,
+    JsonOpt,
+    UrlOpt,
+    api_errors,
+    load_yaml_file,
+    make_client,
+)
 from llmpulse.domain.explain_policy import ExplainPolicy
 from llmpulse.domain.reason_codes import ReasonCodes
 
@@ -190,7 +197,7 @@ def policy_apply(
     url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None,
 ) -> None:  # fmt: skip
     """Store a project's explanation policy from a ``kind: ExplainPolicy`` file."""
-    spec = _load(file, ExplainPolicy)
+    spec = load_yaml_file(file, ExplainPolicy)
     with api_errors(), make_client(url, api_key) as client:
         client.apply_explain_policy(spec.model_dump(mode="json"))
     typer.echo(f"{spec.project}: explain {spec.target} by the stored policy")
@@ -205,29 +212,13 @@ def policy_show(
         typer.echo(yaml.safe_dump(client.get_explain_policy(project), sort_keys=False))
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def _load(file: Path, model: type[M]) -> M:
-    """Read and validate a YAML file (exit 1 with the field path on error)."""
-    try:
-        return model.model_validate(yaml.safe_load(file.read_text()))
-    except (OSError, yaml.YAMLError) as exc:
-        typer.echo(f"error: {file}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except ValidationError as exc:
-        for e in exc.errors():
-            typer.echo(f"error: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}", err=True)
-        raise typer.Exit(1) from None
-
-
 @reason_codes_app.command("apply")
 def reason_codes_apply(
     file: Annotated[Path, typer.Option("-f", "--file", help="A kind: ReasonCodes YAML file.")],
     url: UrlOpt = DEFAULT_URL, api_key: ApiKeyOpt = None,
 ) -> None:  # fmt: skip
     """Replace a project's reason table from a ``kind: ReasonCodes`` file (checked first)."""
-    spec = _load(file, ReasonCodes)
+    spec = load_yaml_file(file, ReasonCodes)
     with api_errors(), make_client(url, api_key) as client:
         client.apply_reason_codes(spec.model_dump(mode="json"))
     typer.echo(f"{spec.project}: {len(spec.reasons)} reasons")

@@ -66,6 +66,9 @@ def bad_parameter(message: str, param: str) -> NoReturn:
     raise typer.BadParameter(message, param_hint=param)
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def parse_since(text: str) -> timedelta:
     """``30m``, ``24h``, ``7d``, ``2w`` as a timedelta (exit 2 on anything else)."""
     try:
@@ -102,9 +105,6 @@ def span_filters(
     """The SDK's span filters from the shared filter options (``--since`` or ``--start``/…)."""
     begin, finish = time_window(since, start, end)
     return SpanFilters(start=begin, end=finish, attr=attr, kind=kind, model=model, status=status)
-
-
-M = TypeVar("M", bound=BaseModel)
 
 
 def load_yaml_file(path: Path, model: type[M]) -> M:

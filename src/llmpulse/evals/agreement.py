@@ -69,18 +69,29 @@ async def judge_human_agreement(
         ``{"name", "items", "agreement", "kappa", "labels", "confusion"}``; ``confusion[i][j]``
         counts spans the judge labelled ``labels[i]`` and the human ``labels[j]``.
     """
-    pairs: list[tuple[str, str]] = []
+    (out,) = await judge_human_agreements(query, project, [name], time)
+    return out
+
+
+async def judge_human_agreements(
+    query: QueryService, project: ProjectName, names: Sequence[str], time: TimeRange = ALL_TIME
+) -> list[dict[str, Any]]:
+    """`judge_human_agreement` of each of ``names``, in order, from one pass over the spans
+    and their annotations (none when ``names`` is empty)."""
+    pairs: dict[str, list[tuple[str, str]]] = {n: [] for n in names}
     cursor: str | None = None
     seen = 0
-    while seen < MAX_SPANS:
+    while pairs and seen < MAX_SPANS:
         page = await query.list_spans(
             SpanQuery(project, time=time, limit=PAGE, cursor=cursor), keep=False
         )
         seen += len(page.items)
         ids = [SpanId(s.span_id) for s in page.items]
         if ids:
-            pairs.extend(pairs_of(await query.list_annotations(ids), name))
+            annotations = await query.list_annotations(ids)
+            for name, found in pairs.items():
+                found.extend(pairs_of(annotations, name))
         cursor = page.next_cursor
         if cursor is None:
             break
-    return agreement_of(pairs, name)
+    return [agreement_of(pairs[n], n) for n in names]

@@ -143,12 +143,8 @@ class BackfillJobs:
 
     async def list_jobs(self, project: ProjectName) -> list[JobStatus]:
         """The project's jobs, newest first."""
-        docs = await asyncio.to_thread(self._state.list_documents, KIND)
-        jobs = [
-            self._live.get(d.name.split("/")[-1]) or JobStatus.from_json(d.body)
-            for d in docs
-            if d.name.startswith(f"{project}/")
-        ]
+        docs = await asyncio.to_thread(self._state.list_documents, KIND, f"{project}/")
+        jobs = [self._live.get(d.name.split("/")[-1]) or JobStatus.from_json(d.body) for d in docs]
         return sorted(jobs, key=lambda j: j.started_at, reverse=True)
 
     async def stop(self) -> None:

@@ -2,11 +2,9 @@
 
 * **Concurrency**: at most ``concurrency`` requests in flight (a semaphore).
 * **Rate limit**: request starts are spaced ``1 / requests_per_s`` apart.
-* **Retries**: 429, 500, 502, 503, 504 and connection errors are retried up to ``max_retries``
-  times with exponential back-off (``backoff_s * 2**attempt``, capped at ``max_backoff_s``);
-  a ``Retry-After`` header (seconds or an HTTP date) replaces the back-off: the client waits
-  exactly as long as the endpoint asked.
-  Other 4xx answers fail at once (retrying a bad request does not help).
+* **Retries**: `llmpulse.http_retry.post_json` (429, 5xx and connection errors, up to
+  ``max_retries`` times, exponential back-off from ``backoff_s`` capped at ``max_backoff_s``;
+  a ``Retry-After`` header is waited exactly; other 4xx answers fail at once).
 * **Cost cap**: each call reserves its worst-case cost before it starts (prompt bytes as input
   tokens, which no tokenizer exceeds, plus ``max_tokens`` of output) and settles to the real
   cost from the answer's ``usage``; a call whose reservation would pass ``max_cost_usd`` is
@@ -17,23 +15,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from llmpulse.clock import Clock
 from llmpulse.domain.errors import FieldError, InvalidInput, LlmpulseError
+from llmpulse.http_retry import RetryPolicy, post_json
 
 Pricer = Callable[[str, int, int], Decimal | None]
 """(model, prompt tokens, completion tokens) → USD, or None when the model has no price."""
-
-RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
 
 class CostCapReached(LlmpulseError):
@@ -88,20 +82,6 @@ class JudgeReply:
     attempts: int
 
 
-def retry_after_s(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
 class JudgeClient:
     """An async OpenAI-compatible chat client with the limits of the module docstring."""
 
@@ -128,6 +108,7 @@ class JudgeClient:
             timeout=config.timeout_s,
             transport=transport,
         )
+        self._retry = RetryPolicy(config.max_retries, config.backoff_s, config.max_backoff_s)
         self._slots = asyncio.Semaphore(config.concurrency)
         self._pace = asyncio.Lock()
         self._next_start = 0.0
@@ -201,37 +182,15 @@ class JudgeClient:
             "temperature": 0,
             "max_tokens": self.config.max_tokens,
         }
-        attempt = 0
-        while True:
-            await self._wait_turn()
-            wait, detail = await self._attempt(body, attempt)
-            if wait is None:
-                return detail, attempt + 1
-            if attempt >= self.config.max_retries:
-                raise JudgeFailed(f"gave up after {attempt + 1} attempts: {detail}")
-            attempt += 1
-            self.retries += 1
-            await asyncio.sleep(wait)
+        return await post_json(
+            self._http, "/chat/completions", body, policy=self._retry, now=self._clock.now,
+            error=JudgeFailed, before_attempt=self._before_attempt,
+        )  # fmt: skip
 
-    async def _attempt(self, body: dict[str, Any], attempt: int) -> tuple[float | None, Any]:
-        """(None, answer) on success, (seconds to wait, reason) when worth retrying."""
-        backoff = min(self.config.max_backoff_s, self.config.backoff_s * 2**attempt)
-        try:
-            r = await self._http.post("/chat/completions", json=body)
-        except httpx.TransportError as exc:
-            return backoff, f"{type(exc).__name__}: {exc}"
-        if r.status_code == 200:
-            try:
-                return None, r.json()
-            except json.JSONDecodeError:
-                raise JudgeFailed(
-                    "the endpoint answered 200 with a body that is not JSON"
-                ) from None
-        if r.status_code in RETRYABLE:
-            hinted = retry_after_s(r.headers.get("retry-after"), self._clock.now())
-            wait = backoff if hinted is None else hinted
-            return wait, f"HTTP {r.status_code}"
-        raise JudgeFailed(f"the endpoint refused the request: HTTP {r.status_code} {r.text[:300]}")
+    async def _before_attempt(self, attempt: int) -> None:
+        if attempt:
+            self.retries += 1
+        await self._wait_turn()
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from llmpulse.domain.errors import LlmpulseError, NotFound
 from llmpulse.domain.eval_rules import EvalRule
 from llmpulse.domain.ids import ProjectName, SpanId
+from llmpulse.domain.spans import Span
 from llmpulse.evals.runner import RuleRunner, RunReport
 from llmpulse.ingest.decode_pool import DecodedBatch
 
@@ -101,28 +102,35 @@ class OnlineEvaluator:
             project, span_ids = await self._queue.get()
             try:
                 await self._refresh()
+                spans: list[Span] | None = None  # read once, for the first rule that runs
                 for rule in self._rules.get(project, []):
-                    await self._evaluate(project, rule, span_ids)
+                    spans = await self._evaluate(project, rule, span_ids, spans)
             except Exception:  # the worker must outlive any one batch
                 log.exception("online evaluation failed for a batch of %s", project)
             finally:
                 self.status.queued -= len(span_ids)
                 self._queue.task_done()
 
-    async def _evaluate(self, project: ProjectName, rule: EvalRule, span_ids: list[SpanId]) -> None:
+    async def _evaluate(
+        self, project: ProjectName, rule: EvalRule, span_ids: list[SpanId],
+        spans: list[Span] | None,
+    ) -> list[Span] | None:  # fmt: skip
+        """Run ``rule`` on the spans (read here when ``spans`` is None); the spans read."""
         key = f"{project}/{rule.name}"
         report = self.status.reports.setdefault(key, RunReport())
         if report.stopped:
-            return
+            return spans
         runner = self._runners.get((project, rule.name))
         if runner is None:
             try:
                 runner = self._runners[(project, rule.name)] = await self._runner_for(project, rule)
             except LlmpulseError as exc:
                 report.stopped = exc.detail
-                return
-        spans = []
-        for span_id in span_ids:
-            with contextlib.suppress(NotFound):
-                spans.append(await runner.query.get_span(span_id))
+                return spans
+        if spans is None:
+            spans = []
+            for span_id in span_ids:
+                with contextlib.suppress(NotFound):
+                    spans.append(await runner.query.get_span(span_id))
         await runner.run(spans, report)
+        return spans

@@ -135,9 +135,8 @@ class ReviewQueues:
         self, project: ProjectName, queue: str | None = None, status: ItemStatus | None = None
     ) -> list[ReviewItem]:
         """A project's items (of one queue, in one status), oldest first."""
-        docs = await asyncio.to_thread(self._state.list_documents, KIND)
-        prefix = f"{project}/"
-        items = [ReviewItem.model_validate_json(d.body) for d in docs if d.name.startswith(prefix)]
+        docs = await asyncio.to_thread(self._state.list_documents, KIND, f"{project}/")
+        items = [ReviewItem.model_validate_json(d.body) for d in docs]
         items = [
             i
             for i in items

@@ -86,9 +86,8 @@ class RuleService:
 
     async def list_rules(self, project: ProjectName) -> list[EvalRule]:
         """Every rule of a project, by name."""
-        docs = await asyncio.to_thread(self._state.list_documents, KIND)
-        prefix = f"{project}/"
-        return [EvalRule.model_validate_json(d.body) for d in docs if d.name.startswith(prefix)]
+        docs = await asyncio.to_thread(self._state.list_documents, KIND, f"{project}/")
+        return [EvalRule.model_validate_json(d.body) for d in docs]
 
     async def projects_with_online_rules(self) -> dict[ProjectName, list[EvalRule]]:
         """Every project's online rules."""

@@ -9,8 +9,9 @@ server answer them:
   token's log-prob, and those starting at or after the prefix's end are the continuation's;
 * generating an answer (the what-if): ``POST /chat/completions`` with ``temperature: 0``.
 
-Answers 429, 500, 502, 503 and 504 are retried with back-off that honours ``Retry-After``;
-other errors raise `EndpointError` with the endpoint's message.
+Requests go through `llmpulse.http_retry.post_json` (the judge's retry loop too): 429, 5xx and
+connection errors are retried with back-off that honours ``Retry-After`` (seconds or an HTTP
+date, at most 30 s); other errors raise `EndpointError` with the endpoint's message.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from typing import Any
 
 import httpx
 
+from llmpulse.clock import Clock, SystemClock
 from llmpulse.domain.errors import LlmpulseError
-
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+from llmpulse.http_retry import RetryPolicy, post_json
 
 
 class EndpointError(LlmpulseError):
@@ -42,13 +43,6 @@ class ScoredToken:
     logprob: float
 
 
-def _retry_after(response: httpx.Response, attempt: int) -> float:
-    try:
-        return min(max(float(response.headers.get("retry-after", "")), 0.0), 30.0)
-    except ValueError:
-        return min(0.25 * 2.0**attempt, 8.0)
-
-
 class LogprobsEndpoint:
     """An OpenAI-compatible base URL (``http://host:8000/v1``), a model and an optional key."""
 
@@ -61,13 +55,15 @@ class LogprobsEndpoint:
         timeout_s: float = 60.0,
         max_retries: int = 3,
         concurrency: int = 4,
+        clock: Clock | None = None,
     ) -> None:
         """Prepare the client (connections open on first use)."""
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self.model = model
         self.base_url = base_url.rstrip("/")
         self._http = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=timeout_s)
-        self._max_retries = max_retries
+        self._clock = clock or SystemClock()
+        self._retry = RetryPolicy(max_retries, 0.25, 8.0, max_retry_after_s=30.0)
         self._slots = asyncio.Semaphore(concurrency)
 
     async def aclose(self) -> None:
@@ -75,28 +71,15 @@ class LogprobsEndpoint:
         await self._http.aclose()
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        attempt = 0
-        while True:
-            async with self._slots:
-                try:
-                    response = await self._http.post(path, json=body)
-                except httpx.HTTPError as exc:
-                    raise EndpointError(f"{self.base_url}{path}: {exc}") from exc
-            if response.status_code in RETRY_STATUSES and attempt < self._max_retries:
-                await asyncio.sleep(_retry_after(response, attempt))
-                attempt += 1
-                continue
-            if response.status_code != 200:
-                raise EndpointError(
-                    f"{self.base_url}{path} answered {response.status_code}: {response.text[:300]}"
-                )
-            try:
-                doc = response.json()
-            except ValueError as exc:
-                raise EndpointError(f"{self.base_url}{path}: answer is not JSON") from exc
-            if not isinstance(doc, dict):
-                raise EndpointError(f"{self.base_url}{path}: answer is not a JSON object")
-            return doc
+        def error(detail: str) -> EndpointError:
+            return EndpointError(f"{self.base_url}{path}: {detail}")
+
+        async with self._slots:
+            doc, _ = await post_json(
+                self._http, path, body, policy=self._retry, now=self._clock.now,
+                error=error,
+            )  # fmt: skip
+        return doc
 
     async def score(self, prefix: str, continuation: str) -> list[ScoredToken]:
         """Log-prob of each continuation token after ``prefix`` (teacher forcing).

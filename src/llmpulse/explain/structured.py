@@ -57,6 +57,11 @@ def _json_value(value: object) -> object:
     return value
 
 
+def _check_method(method: str) -> None:
+    if method not in ("auto", "client", "surrogate"):
+        raise InvalidInput("bad method", [FieldError("method", "auto, client or surrogate")])
+
+
 class StructuredExplainer:
     """Explains logged predictions; every per-prediction explanation can become a record."""
 
@@ -147,9 +152,28 @@ class StructuredExplainer:
         Raises:
             InvalidInput: ``method`` unknown, or ``client`` asked for with none logged.
         """
-        if method not in ("auto", "client", "surrogate"):
-            raise InvalidInput("bad method", [FieldError("method", "auto, client or surrogate")])
+        _check_method(method)
         row = await self.prediction(project, prediction_id)
+        table = await self.reason_table(project)
+        return await self.explain_row(
+            project, row, table, method=method, top_k=top_k, external_ids=external_ids,
+            record=record,
+        )  # fmt: skip
+
+    async def explain_row(
+        self,
+        project: str,
+        row: PredictionRow,
+        table: ReasonCodes,
+        *,
+        method: str = "auto",
+        top_k: int = 4,
+        external_ids: dict[str, str] | None = None,
+        record: bool = True,
+    ) -> tuple[dict[str, Any], ExplanationRecord | None]:
+        """`explain` of a prediction already read, with the project's reason table already
+        read (a caller explaining many predictions reads the table once)."""
+        _check_method(method)
         use_client = bool(row.shap) and method in ("auto", "client")
         if method == "client" and not row.shap:
             raise InvalidInput(
@@ -181,7 +205,6 @@ class StructuredExplainer:
                 positive_label=sur.positive_label,
             )
             versions["surrogate"] = f"hgb-treeshap n={sur.n_rows} fidelity={sur.fidelity:.4f}"
-        table = await self.reason_table(project)
         entries = [ReasonEntry(r.feature, r.code, r.text, r.direction) for r in table.reasons]
         reasons = reason_codes(contributions, entries, toward_positive=positive, top_k=top_k)
         out["contributions"] = [

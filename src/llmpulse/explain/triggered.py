@@ -19,6 +19,7 @@ from llmpulse.domain.explain_policy import ExplainPolicy
 from llmpulse.domain.ids import ProjectName, TraceId
 from llmpulse.domain.spans import Span, SpanKind
 from llmpulse.domain.triggering import TriggeringPolicy, decide, target_of
+from llmpulse.explain.prediction_rows import row_of
 from llmpulse.explain.rag_case import case_from_trace
 from llmpulse.explain.wiring import Explainers
 from llmpulse.query.service import QueryService
@@ -71,6 +72,7 @@ async def explain_selected(
     failed: list[dict[str, str]] = []
     seen = selected = routed = 0
     cursor: str | None = None
+    table = await ex.structured.reason_table(project) if kind == SpanKind.PREDICTION else None
     while len(records) < limit:
         page = await query.list_spans(
             SpanQuery(ProjectName(project), time=time, kinds=(kind,), limit=PAGE, cursor=cursor),
@@ -86,8 +88,8 @@ async def explain_selected(
             if len(records) >= limit:
                 continue
             try:
-                if kind == SpanKind.PREDICTION:
-                    _, rec = await ex.structured.explain(project, str(span.prediction_id))
+                if table is not None:  # the listed span is the prediction: no second read
+                    _, rec = await ex.structured.explain_row(project, row_of(span), table)
                 else:
                     trace = await query.get_trace(TraceId(span.trace_id))
                     case = case_from_trace(trace.spans, span.span_id)

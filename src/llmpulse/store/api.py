@@ -489,8 +489,8 @@ class StateStore(Protocol):
         """One document, or None."""
         ...
 
-    def list_documents(self, kind: str) -> list[Document]:
-        """Every document of one kind, by name."""
+    def list_documents(self, kind: str, prefix: str = "") -> list[Document]:
+        """Every document of one kind whose name starts with ``prefix`` (literally), by name."""
         ...
 
     def delete_document(self, kind: str, name: str) -> bool:

@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from llmpulse.domain.errors import InvalidInput, LlmpulseError, NotFound
 from llmpulse.domain.eval_rules import EvalRule
 from llmpulse.domain.ids import ProjectName
-from llmpulse.evals.agreement import judge_human_agreement
+from llmpulse.evals.agreement import judge_human_agreements
 from llmpulse.evals.backfill import BackfillRequest
 from llmpulse.evals.service import EvalService
 from llmpulse.ui.page_support import error_lines, find_project, page_url
@@ -116,7 +116,7 @@ async def _show(
     jobs = await evals.jobs.list_jobs(ProjectName(project))
     names = sorted({r.evaluator.annotation_name for r in rules})
     query = app_metrics(request)
-    agreements = [await judge_human_agreement(query, ProjectName(project), n) for n in names]
+    agreements = await judge_human_agreements(query, ProjectName(project), names)
     reports = {k.split("/", 1)[1]: r for k, r in evals.online.status.reports.items()
                if k.startswith(f"{project}/")}  # fmt: skip
     context: dict[str, Any] = {

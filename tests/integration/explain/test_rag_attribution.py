@@ -8,9 +8,12 @@ from the endpoint) and with the offline lexical method.
 
 from __future__ import annotations
 
+import asyncio
 import random
+import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -210,3 +213,40 @@ def test_endpoint_retries_429_with_retry_after_and_reports_a_persistent_500(
     with pytest.raises(EndpointError) as err:
         run(failing())
     assert "500" in err.value.detail
+
+
+def test_endpoint_waits_as_long_as_an_http_date_retry_after_asks(fake: OpenAICompatFake) -> None:
+    reply = rate_limited()
+    reply.headers["Retry-After"] = format_datetime(T0 + timedelta(seconds=1), usegmt=True)
+    fake.receiver.script.append(reply)
+
+    async def go() -> float:
+        endpoint = LogprobsEndpoint(fake.url, "cache-lm", max_retries=1, clock=ManualClock(T0))
+        loop = asyncio.get_running_loop()
+        t = loop.time()
+        try:
+            await endpoint.score("Context: a b c\\nAnswer:", " a b c")
+        finally:
+            await endpoint.aclose()
+        return loop.time() - t
+
+    took = run(go())
+    assert [r.status for r in fake.receiver.replies[:2]] == [429, 200]
+    assert took >= 0.95  # the date is 1 s after the clock's now; the back-off alone is 0.25 s
+
+
+def test_endpoint_retries_a_refused_connection_then_names_it() -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+
+    async def go() -> None:
+        endpoint = LogprobsEndpoint(url, "cache-lm", max_retries=2)
+        try:
+            await endpoint.score("x", " y")
+        finally:
+            await endpoint.aclose()
+
+    with pytest.raises(EndpointError) as err:
+        run(go())
+    assert "gave up after 3 attempts: ConnectError" in err.value.detail

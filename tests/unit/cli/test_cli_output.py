@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import typer
+from typer.testing import CliRunner
 
+from llmpulse.cli.main import app
 from llmpulse.cli.output import (
     describe_error,
     format_attrs,
@@ -94,3 +97,25 @@ def test_time_window_refuses_since_with_start_and_bad_instants() -> None:
         time_window("2h", "2025-03-01", None)
     with pytest.raises(typer.BadParameter):
         time_window(None, None, "yesterday")
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "expected"),
+    [
+        (["explanations", "policy", "apply"], "kind: ExplainPolicy\nproject: p\ntarget: x\n",
+         "target: Input should be 'predictions' or 'answers'"),
+        (["explanations", "reason-codes", "apply"], "kind: ReasonCodes\n",
+         "project: Field required"),
+        (["evals", "apply"], "kind: EvalRuleList\nproject: p\nrules: 3\n", "rules: Input should"),
+        (["explanations", "policy", "apply"], "kind: [\n", "while parsing"),
+    ],
+)  # fmt: skip
+def test_yaml_file_commands_exit_1_naming_the_file_and_the_bad_field(
+    tmp_path: Path, command: list[str], text: str, expected: str
+) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(app, [*command, "-f", str(path)])
+    assert result.exit_code == 1
+    assert f"error: {path}: " in result.stderr
+    assert expected in result.stderr

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from llmpulse.domain.ids import ProjectName, SpanId
 from llmpulse.domain.spans import Annotation
-from llmpulse.evals.agreement import agreement_of, pairs_of
+from llmpulse.evals.agreement import (
+    agreement_of,
+    judge_human_agreement,
+    judge_human_agreements,
+    pairs_of,
+)
+from llmpulse.store.api import Page, SpanQuery
+from support.aio import run
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -62,3 +71,42 @@ def test_perfect_agreement_is_one_and_planted_flips_lower_kappa_as_expected() ->
 def test_no_pairs_gives_no_kappa() -> None:
     assert agreement_of([], "n") == {"name": "n", "items": 0, "agreement": None, "kappa": None,
                                      "labels": [], "confusion": []}  # fmt: skip
+
+
+class _Spans:
+    """A query stub: ``pages`` of span ids, their annotations, and how often each was read."""
+
+    def __init__(self, pages: list[list[str]], notes: list[Annotation]) -> None:
+        self.pages, self.notes = pages, notes
+        self.span_reads = self.annotation_reads = 0
+
+    async def list_spans(self, q: SpanQuery, *, keep: bool = True) -> Page[Any]:
+        self.span_reads += 1
+        i = int(q.cursor or 0)
+        items = [SimpleNamespace(span_id=s) for s in self.pages[i]]
+        return Page(items, str(i + 1) if i + 1 < len(self.pages) else None)
+
+    async def list_annotations(self, ids: list[SpanId]) -> list[Annotation]:
+        self.annotation_reads += 1
+        return [n for n in self.notes if n.span_id in ids]
+
+
+def test_agreement_of_several_names_reads_the_spans_once_and_matches_one_name_at_a_time() -> None:
+    notes = [
+        _note("a", "LLM", "factual", 0), _note("a", "HUMAN", "factual", 1),
+        _note("b", "LLM", "factual", 0), _note("b", "HUMAN", "hallucinated", 1),
+        _note("c", "LLM", "toxic", 0, name="toxicity"),
+        _note("c", "HUMAN", "toxic", 1, name="toxicity"),
+    ]  # fmt: skip
+    names = ["hallucination", "toxicity", "unused"]
+    many = _Spans([["a", "b"], ["c", "d"]], notes)
+    together = run(judge_human_agreements(many, ProjectName("p"), names))  # type: ignore[arg-type]
+    assert (many.span_reads, many.annotation_reads) == (2, 2)  # one pass, not one per name
+    one = _Spans([["a", "b"], ["c", "d"]], notes)
+    alone = [run(judge_human_agreement(one, ProjectName("p"), n)) for n in names]  # type: ignore[arg-type]
+    assert together == alone
+    assert [a["items"] for a in together] == [2, 1, 0]
+    assert together[0]["agreement"] == 0.5
+    none = _Spans([["a"]], notes)
+    assert run(judge_human_agreements(none, ProjectName("p"), [])) == []  # type: ignore[arg-type]
+    assert none.span_reads == 0

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pyarrow as pa
 
+from llmpulse.domain.errors import NotFound
 from llmpulse.domain.eval_rules import EvalRule, EvaluatorSpec
-from llmpulse.domain.ids import ProjectName
-from llmpulse.evals.judge import retry_after_s
+from llmpulse.domain.ids import ProjectName, SpanId
 from llmpulse.evals.online import OnlineEvaluator
-from llmpulse.evals.runner import RuleRunner
+from llmpulse.evals.runner import RuleRunner, RunReport
+from llmpulse.http_retry import retry_after_s
 from llmpulse.ingest.decode_pool import DecodedBatch
 from support.aio import run
 
@@ -53,3 +55,44 @@ def test_retry_after_seconds_and_http_date() -> None:
     assert retry_after_s("Fri, 04 Dec 2026 11:00:00 GMT", now) == 0.0
     assert retry_after_s("soon", now) is None
     assert retry_after_s(None, now) is None
+
+
+def test_a_batch_is_read_once_for_all_the_rules_of_its_project() -> None:
+    reads: list[SpanId] = []
+    seen: dict[str, list[str]] = {}
+
+    async def get_span(span_id: SpanId) -> SimpleNamespace:
+        reads.append(span_id)
+        if span_id.endswith("-1"):
+            raise NotFound("gone")
+        return SimpleNamespace(span_id=span_id)
+
+    def runner_for_rule(rule: EvalRule) -> SimpleNamespace:
+        async def run_rule(spans: list[SimpleNamespace], report: RunReport) -> RunReport:
+            seen[rule.name] = [s.span_id for s in spans]
+            return report
+
+        async def close() -> None:
+            return None
+
+        return SimpleNamespace(query=SimpleNamespace(get_span=get_span), run=run_rule, close=close)
+
+    rules = [RULE, RULE.model_copy(update={"name": "r2"}), RULE.model_copy(update={"name": "r3"})]
+
+    async def three_rules() -> dict[ProjectName, list[EvalRule]]:
+        return {ProjectName("with-rules"): rules}
+
+    async def runner_for(project: ProjectName, rule: EvalRule) -> RuleRunner:
+        return runner_for_rule(rule)  # type: ignore[return-value]
+
+    async def go() -> None:
+        online = OnlineEvaluator(three_rules, runner_for, max_queued=4)
+        await online.start()
+        online.offer(_batch("with-rules", 3))
+        await online.drain()
+        await online.stop()
+
+    run(go())
+    assert len(reads) == 3  # once per span, not once per span and rule
+    expected = ["with-rules-0", "with-rules-2"]
+    assert seen == {"r": expected, "r2": expected, "r3": expected}

@@ -19,18 +19,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.explain_policy import ExplainPolicy
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
+from llmpulse.domain.spans import Span, SpanKind
 from llmpulse.domain.triggering import TriggeringPolicy
+from llmpulse.evals.review import Verdict
 from llmpulse.explain.rag_case import MAX_CHUNKS, RagCase, case_from_trace
-from llmpulse.explain.triggered import explain_selected, store_policy, stored_policy
+from llmpulse.explain.triggered import Route, explain_selected, store_policy, stored_policy
 from llmpulse.explain.why import why_prediction, why_span
 from llmpulse.server.deps import get_services
 from llmpulse.server.routes.explanations import ExplanationOut, ExternalIds
 from llmpulse.server.routes.params import time_range
-from llmpulse.server.routes.review_route import review_route
 from llmpulse.server.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["explanations"])
 Svc = Annotated[Services, Depends(get_services)]
+REVIEW_RULE = "explain.policy"
 
 
 class RagSubject(BaseModel):
@@ -132,6 +134,38 @@ class RunIn(BaseModel):
     )
 
 
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _review_route(services: Services, project: str, queue: str) -> Route:
+    """The ``route`` callback of `explain_selected` that queues each explained span on
+    ``queue``, with its "why" (and the explanation record id) attached: the explainers and the
+    review queues are independent services, joined here."""
+
+    async def route(span: Span, record_id: str) -> None:
+        why: dict[str, Any]
+        if span.kind == SpanKind.PREDICTION and span.prediction_id is not None:
+            why = await why_prediction(services.explainers, project, str(span.prediction_id))
+            decision = why.get("decision")
+            prediction = why.get("prediction")
+            verdict = Verdict(
+                name="decision",
+                label=None if decision is None else _text(decision),
+                score=float(prediction) if isinstance(prediction, int | float) else None,
+                rule=REVIEW_RULE,
+            )
+        else:
+            why = await why_span(services.explainers, services.query, project, span.span_id)
+            verdict = Verdict(name="answer", rule=REVIEW_RULE)
+        why["record_id"] = record_id
+        await services.evals.review.enqueue(queue, span, verdict, why)
+
+    return route
+
+
 @router.post("/projects/{project}/explanations/run")
 async def run_policy(project: str, body: RunIn, services: Svc) -> dict[str, Any]:
     """Apply the policy (all, sample, low confidence, workflows) and explain the picked spans;
@@ -143,7 +177,7 @@ async def run_policy(project: str, body: RunIn, services: Svc) -> dict[str, Any]
     return await explain_selected(
         services.explainers, services.query, project, body.policy or stored.policy,
         target=target, time=time_range(body.start, body.end), limit=body.limit,
-        route=review_route(services, project, queue) if queue else None,
+        route=_review_route(services, project, queue) if queue else None,
     )  # fmt: skip
 
 

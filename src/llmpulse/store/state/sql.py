@@ -21,6 +21,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     or_,
     select,
     update,
@@ -184,12 +185,14 @@ class SqlStateStore:
             ).first()
         return None if row is None else Document(row.kind, row.name, row.body, row.updated_at)
 
-    def list_documents(self, kind: str) -> list[Document]:
-        """Every document of one kind, by name."""
+    def list_documents(self, kind: str, prefix: str = "") -> list[Document]:
+        """Every document of one kind whose name starts with ``prefix`` (literally), by name."""
+        query = select(documents).where(documents.c.kind == kind)
+        if prefix:
+            # substr, not LIKE: SQLite's LIKE ignores case, and a prefix is matched exactly.
+            query = query.where(func.substr(documents.c.name, 1, len(prefix)) == prefix)
         with self._serial(), self.engine.connect() as conn:
-            rows = conn.execute(
-                select(documents).where(documents.c.kind == kind).order_by(documents.c.name)
-            ).all()
+            rows = conn.execute(query.order_by(documents.c.name)).all()
         return [Document(r.kind, r.name, r.body, r.updated_at) for r in rows]
 
     def delete_document(self, kind: str, name: str) -> bool:

@@ -8,8 +8,6 @@ the demo's DuckDB file, and the receiver is the Slack incoming-webhook fake on l
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +30,7 @@ from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.state.alerts_sql import SqlAlertStore
 from llmpulse.store.state.sql import SqlStateStore
 from support.aio import run
+from support.server import make_demo_data
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 END = datetime(2026, 11, 21, tzinfo=UTC)
@@ -47,11 +46,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def demo_events(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
     data_dir = tmp_path_factory.mktemp("demo") / "data"
-    subprocess.run(
-        [sys.executable, "-m", "llmpulse", "demo", "--data-dir", str(data_dir), "--days", "4",
-         "--quiet", "--end", END.strftime("%Y-%m-%dT%H:%M:%S%z")],
-        check=True, timeout=600,
-    )  # fmt: skip
+    make_demo_data(data_dir, 4, END.strftime("%Y-%m-%dT%H:%M:%S%z"))
     store = DuckDBEventStore(Path(data_dir) / "events.duckdb")
     yield store
     store.close()

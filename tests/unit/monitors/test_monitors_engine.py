@@ -10,6 +10,7 @@ import pytest
 
 from llmpulse.monitors.backtest import backtest
 from llmpulse.monitors.engine import Engine
+from llmpulse.monitors.evaluation import Outcome
 from llmpulse.monitors.judge import prepare
 from llmpulse.monitors.spec import MonitorSpec
 from support.aio import run
@@ -87,6 +88,7 @@ def test_engine_and_backtest_agree_at_every_instant(reader: CountingReader) -> N
     start, end = PLANT.start - 15 * MIN, PLANT.start + 15 * MIN
     bt = run(backtest(spec, start, end, reader))
     engine = Engine(reader)
+    breached: dict[str, list[timedelta]] = {"eu": [], "us": []}
     t = start
     while t <= end:
         live = {e.segment: e.evaluation for e in run(engine.evaluate([spec], t)).evaluations}
@@ -95,7 +97,15 @@ def test_engine_and_backtest_agree_at_every_instant(reader: CountingReader) -> N
             assert live[seg].outcome == past.outcome, (t, seg)
             assert live[seg].evidence.value == pytest.approx(past.evidence.value)
             assert live[seg].evidence.upper == pytest.approx(past.evidence.upper)
+        for ((_, region),), ev in live.items():
+            if ev.outcome is Outcome.BREACHED:
+                breached[str(region)].append(t - PLANT.start)
         t += MIN
+    # Agreement alone would pass if both never fired: the live engine breaches on the planted
+    # eu incident within two intervals of its start, never before it, and never on clean us.
+    assert breached["eu"], "the planted eu latency incident was not breached"
+    assert timedelta(0) < min(breached["eu"]) <= 2 * MIN
+    assert breached["us"] == []
 
 
 def test_a_bad_spec_is_an_error_evaluation_not_an_exception(reader: CountingReader) -> None:

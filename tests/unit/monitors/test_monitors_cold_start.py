@@ -52,6 +52,11 @@ MONITORS = [
     _monitor("p50-llm", "latency_ms:p50", filters=["kind=llm"]),
 ]
 PLANS = 3  # region-segmented, unsegmented, kind=llm
+EU: Segment = (("metadata.region", "eu"),)
+US: Segment = (("metadata.region", "us"),)
+QUIET = {("p95-region", US), ("errors", ())} | {
+    (name, seg) for name in ("errors-region", "count-region") for seg in (EU, US)
+}
 
 
 def _by_series(evs: list[SeriesEvaluation]) -> dict[tuple[str, Segment], Evaluation]:
@@ -77,6 +82,15 @@ def test_a_cold_engine_agrees_with_a_running_one_at_every_instant(
         # Every series: eu and us for the four segmented monitors, one for the others.
         assert len(cold) == 4 * 2 + 3
         breached += sum(e.outcome.value == "breached" for e in cold.values())
+        fired = {s for s, e in cold.items() if e.outcome.value == "breached"}
+        # The verdicts compared are the right ones: the planted eu latency incident is
+        # breached throughout, nothing breaches before it, and the clean us segment's p95,
+        # the error rates and the counts (nothing planted) never do.
+        if t < PLANT.start:
+            assert not fired, t
+        elif t < PLANT.end:
+            assert ("p95-region", EU) in fired, t
+        assert not fired & QUIET, t
         instants += 1
         t += 7 * MIN
     assert instants == 15

@@ -1,4 +1,5 @@
-"""The writer's data version moves after every commit attempt, failed ones included."""
+"""The writer: its data version moves after every commit attempt, failed ones included; its
+commit durations go into cumulative histogram buckets for /metrics."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from llmpulse.clock import SystemClock
 from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import ProjectName, SpanId
 from llmpulse.domain.spans import Annotation
+from llmpulse.ingest.commit_latency import LatencyHistogram
 from llmpulse.ingest.openinference import request_rows
 from llmpulse.ingest.writer import SpanWriter
 from llmpulse.store.events.codec import rows_to_arrow
@@ -167,3 +169,21 @@ def test_writer_starts_a_compaction_after_an_idle_checkpoint_once_blocks_are_fre
     assert events.stats().num_spans == 60 * 300 + 1
     events.close()
     state.close()
+
+
+def test_commit_latency_histogram_is_cumulative() -> None:
+    h = LatencyHistogram(bounds=(0.01, 0.1))
+    for s in (0.005, 0.05, 0.05, 2.0):
+        h.observe(s)
+    buckets, total, n = h.snapshot()
+    assert buckets == [(0.01, 1), (0.1, 3), (float("inf"), 4)]
+    assert total == pytest.approx(2.105)
+    assert n == 4
+
+
+def test_a_commit_lasting_exactly_a_bound_is_counted_in_that_bound() -> None:
+    # Prometheus buckets are "less than or equal" (le): 0.01 s belongs to le="0.01".
+    h = LatencyHistogram(bounds=(0.01, 0.1))
+    h.observe(0.01)
+    h.observe(0.1)
+    assert h.snapshot()[0] == [(0.01, 1), (0.1, 2), (float("inf"), 2)]

@@ -19,11 +19,16 @@ from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import ProjectName, SpanId
 from llmpulse.domain.spans import Annotation
 from llmpulse.ingest.commit_latency import LatencyHistogram
+from llmpulse.ingest.decode_pool import DecodedBatch, DecodePool
+from llmpulse.ingest.isolate import Unstorable
 from llmpulse.ingest.openinference import request_rows
+from llmpulse.ingest.price_config import PriceConfig
+from llmpulse.ingest.service import IngestService
 from llmpulse.ingest.writer import SpanWriter
 from llmpulse.store.events.codec import rows_to_arrow
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.state.sql import SqlStateStore
+from support.aio import run
 from support.otlp import make_request, make_span
 
 
@@ -187,3 +192,31 @@ def test_a_commit_lasting_exactly_a_bound_is_counted_in_that_bound() -> None:
     h.observe(0.01)
     h.observe(0.1)
     assert h.snapshot()[0] == [(0.01, 1), (0.1, 2), (float("inf"), 2)]
+
+
+def test_a_failing_commit_listener_neither_fails_the_committed_request_nor_stops_the_others() -> (
+    None
+):
+    events, state = DuckDBEventStore(None), SqlStateStore("sqlite://")
+    seen: list[DecodedBatch] = []
+
+    def broken(batch: DecodedBatch) -> None:
+        raise RuntimeError("a listener's bug")
+
+    async def store() -> tuple[Unstorable, ...]:
+        writer = SpanWriter(events, state, SystemClock())
+        await writer.start()
+        ingest = IngestService(
+            writer, PriceConfig(state), DecodePool(0), events, SystemClock(), max_body_bytes=1 << 20
+        )
+        ingest.committed += [broken, seen.append]
+        try:
+            return await ingest.store([make_rag_span(0)])
+        finally:
+            await writer.stop()
+
+    # The spans are durable once committed: a listener failing after that must not turn the
+    # request into an error (the client would retry and store them twice).
+    assert run(store()) == ()
+    assert events.stats().num_spans == 1
+    assert len(seen) == 1

@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,7 +51,7 @@ def test_a_commit_that_fails_after_writing_spans_still_moves_the_data_version() 
     rows = request_rows(make_request([make_span("s")], "p"), None).rows
     table = rows_to_arrow(rows)
 
-    async def run() -> tuple[int, int]:
+    async def scenario() -> tuple[int, int]:
         writer = SpanWriter(events, state, SystemClock())
         await writer.start()
         before = writer.data_version
@@ -62,10 +61,7 @@ def test_a_commit_that_fails_after_writing_spans_still_moves_the_data_version() 
         await writer.stop()
         return before, after
 
-    # A loop of its own, on its own thread: the test thread may already run one (Playwright's
-    # sync API in the same xdist worker).
-    with ThreadPoolExecutor(1) as pool:
-        before, after = pool.submit(lambda: asyncio.run(run())).result()
+    before, after = run(scenario())
     assert after > before  # cached answers from before this commit are not served again
     assert [p.name for p in state.list_projects()] == ["p"]
     assert [s.num_spans for s in events.project_stats()] == [1]
@@ -103,7 +99,7 @@ def test_one_unstorable_annotation_fails_only_its_own_request_in_a_group_commit(
     good = _annotation(rows[0][2])
     bad = dataclasses.replace(good, id="bad", metadata=_deep(300))
 
-    async def run() -> list[BaseException | None]:
+    async def scenario() -> list[BaseException | None]:
         writer = SpanWriter(events, state, SystemClock())
         await writer.start()
         held = asyncio.ensure_future(writer.submit_table(first, ["p"]))
@@ -121,8 +117,7 @@ def test_one_unstorable_annotation_fails_only_its_own_request_in_a_group_commit(
         assert writer.stats.commits == 2  # the three requests shared one commit
         return [r if isinstance(r, BaseException) else None for r in results]
 
-    with ThreadPoolExecutor(1) as pool:
-        spans_ok, bad_result, good_ok = pool.submit(lambda: asyncio.run(run())).result()
+    spans_ok, bad_result, good_ok = run(scenario())
     assert spans_ok is None
     assert isinstance(bad_result, Unavailable)
     assert good_ok is None
@@ -146,7 +141,7 @@ def test_writer_starts_a_compaction_after_an_idle_checkpoint_once_blocks_are_fre
     )
     state = SqlStateStore("sqlite://")
 
-    async def run() -> tuple[int, float, int]:
+    async def scenario() -> tuple[int, float, int]:
         writer = SpanWriter(events, state, SystemClock(), idle_checkpoint_s=0.05)
         await writer.start()
         at_start = writer.stats.compactions  # an empty store: nothing to compact
@@ -162,8 +157,7 @@ def test_writer_starts_a_compaction_after_an_idle_checkpoint_once_blocks_are_fre
         await writer.stop()
         return at_start, fragmented, writer.stats.compactions
 
-    with ThreadPoolExecutor(1) as pool:
-        at_start, fragmented, compactions = pool.submit(lambda: asyncio.run(run())).result()
+    at_start, fragmented, compactions = run(scenario())
     thread = events._compact_thread
     assert thread is not None, (at_start, fragmented, compactions, events.free_space())
     thread.join(60)

@@ -8,7 +8,7 @@ the demo's DuckDB file, and the receiver is the Slack incoming-webhook fake on l
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,11 +25,12 @@ from llmpulse.demo.monitors import default_monitors
 from llmpulse.monitors.backtest import backtest
 from llmpulse.monitors.engine import Engine
 from llmpulse.monitors.scheduler import MonitorScheduler
-from llmpulse.store.api import EventStore, MetricFrame, MetricQuery
+from llmpulse.store.api import EventStore
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.state.alerts_sql import SqlAlertStore
 from llmpulse.store.state.sql import SqlStateStore
 from support.aio import run
+from support.monitor_data import CountingReader
 from support.server import make_demo_data
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -50,13 +51,6 @@ def demo_events(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore
     store = DuckDBEventStore(Path(data_dir) / "events.duckdb")
     yield store
     store.close()
-
-
-def _reader(store: EventStore) -> Callable[[MetricQuery], Awaitable[MetricFrame]]:
-    async def read(q: MetricQuery) -> MetricFrame:
-        return store.metric(q)
-
-    return read
 
 
 def _incident(name: str) -> PlantedIncident:
@@ -83,7 +77,7 @@ def test_default_monitors_notify_slack_of_each_planted_incident(
             clock = ManualClock(planted.start - H)
             dispatcher = Dispatcher(source, alerts, clock, "http://llmpulse.test")
             sched = MonitorScheduler(
-                source, Engine(_reader(demo_events)), alerts, clock, dispatcher.receive
+                source, Engine(CountingReader(demo_events)), alerts, clock, dispatcher.receive
             )
 
             async def timeline() -> None:
@@ -117,7 +111,7 @@ def _log(tmp_path: Path) -> list[tuple[str, int]]:
 def test_backtest_of_the_default_monitors_finds_each_incident_where_it_lives(
     demo_events: EventStore,
 ) -> None:
-    read = _reader(demo_events)
+    read = CountingReader(demo_events)
     found: dict[str, list[tuple[datetime, dict[str, str]]]] = {}
     for spec in default_monitors():
         result = run(backtest(spec, END - 90 * H, END, read))

@@ -2,8 +2,9 @@
 
 Usage: ``.venv/bin/python benchmarks/monitor_cold_profile.py [--cold 3]`` after
 ``benchmarks/monitor_cycle.py`` has built its event file (see benchmarks/README.md, "Monitor
-evaluation cycle", and ADR 0032). Runs ``--cold`` cold cycles of the same 200 monitors and
-prints, per cycle, the process CPU seconds (all DuckDB threads), the part spent inside the
+evaluation cycle", and ADR 0032). Runs ``--cold`` cold cycles of the same 200 monitors, each on
+the store opened afresh and at another evaluation time (`monitor_cycle.cold_at`), and prints,
+per cycle, the process CPU seconds (all DuckDB threads), the part spent inside the
 store's metric queries, and the wall time.
 """
 
@@ -12,13 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from datetime import timedelta
 from pathlib import Path
 
 from llmpulse.monitors.engine import Engine
 from llmpulse.store.api import MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
-from monitor_cycle import END, monitors
+from monitor_cycle import cold_at, monitors
 
 
 class TimedReader:
@@ -38,20 +38,18 @@ class TimedReader:
 
 
 async def run(data: Path, cold: int) -> None:
-    store = DuckDBEventStore(data)
-    reader = TimedReader(store)
     specs = monitors()
-    at = END - timedelta(hours=6)
     for i in range(cold):
-        reader.cpu, reader.queries = 0.0, 0
+        store = DuckDBEventStore(data)
+        reader = TimedReader(store)
         c0, t0 = time.process_time(), time.perf_counter()
-        await Engine(reader).evaluate(specs, at + timedelta(minutes=i))
+        await Engine(reader).evaluate(specs, cold_at(i))
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        store.close()
         print(
             f"cold cycle {i}: {cpu:.2f} CPU-s, of which SQL {reader.cpu:.2f} "
             f"({reader.queries} queries); wall {wall:.2f} s"
         )
-    store.close()
 
 
 def main() -> None:

@@ -12,12 +12,13 @@ cache can answer:
 * a common word (in about 1 % of the spans);
 * each as the traces table asks: the first page (100 newest) plus the matching count, over
   all the data and over its last 24 hours (the spans are stored in time order, so DuckDB's
-  zonemaps skip the rest).
+  zonemaps skip the rest), the 24-hour runs with words of their own.
 
 Each search is timed through `QueryService` (no cache) and, paired in the same run, as the
 same count over the raw columns with ``ILIKE`` and JSON text (what search costs without the
-derived ``search_text`` column, ADR 0025). Prints medians and spreads; the machine is shared:
-quote medians and the ratio of paired runs.
+derived ``search_text`` column, ADR 0025), the two counts in alternating order so neither
+always runs on the buffers the other just warmed. Prints medians and spreads; the machine is
+shared: quote medians and the ratio of paired runs.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ def main() -> None:
         path = Path(tmp) / "events.duckdb"
         events = DuckDBEventStore(path)
         start = time.perf_counter()
-        for batch in batches(args.spans, args.runs):
+        for batch in batches(args.spans, 2 * args.runs):
             events.append_spans(batch)
         events.checkpoint()
         print(
@@ -160,7 +161,7 @@ def main() -> None:
         rng = np.random.default_rng(11)
         vocab = _vocabulary(np.random.default_rng(7))
         # Words of rank 300-800: each is in about 1 % of the spans.
-        commons = [vocab[int(i)] for i in rng.choice(np.arange(300, 800), args.runs, False)]
+        commons = [vocab[int(i)] for i in rng.choice(np.arange(300, 800), 2 * args.runs, False)]
         svc = QueryService(events, SqlStateStore("sqlite://"))  # no data_version: no cache
         for label, word_of in (("rare word", _rare), ("common word", lambda r: commons[r])):
             new, col, old, hits = [], [], [], []
@@ -169,17 +170,16 @@ def main() -> None:
                 t0 = time.perf_counter()
                 hits.append(asyncio.run(_table(svc, word)))
                 new.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                events._query(_COLUMN_COUNT, [P, word])
-                col.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
                 pattern = f"%{word}%"
-                events._query(_RAW_ILIKE, [P, *[pattern] * 6])
-                old.append(time.perf_counter() - t0)
+                pair = [(col, _COLUMN_COUNT, [P, word]), (old, _RAW_ILIKE, [P, *[pattern] * 6])]
+                for times, sql, params in pair if run % 2 == 0 else pair[::-1]:
+                    t0 = time.perf_counter()
+                    events._query(sql, params)
+                    times.append(time.perf_counter() - t0)
             day: list[float] = []
             for run in range(args.runs):
                 t0 = time.perf_counter()
-                asyncio.run(_table(svc, word_of(run), last - timedelta(hours=24)))
+                asyncio.run(_table(svc, word_of(args.runs + run), last - timedelta(hours=24)))
                 day.append(time.perf_counter() - t0)
             ratio = statistics.median(o / c for o, c in zip(old, col, strict=True))
             print(

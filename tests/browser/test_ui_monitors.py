@@ -4,46 +4,22 @@ and the incidents page, in a real Chromium against a real server on demo data.""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import yaml
 from playwright.sync_api import Page, expect
 
-from support.server import ServerProcess, running_server
+from support.demo_monitor import running_latency_monitor_server
+from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
-MONITOR = {
-    "apiVersion": "llmpulse/v1",
-    "kind": "Monitor",
-    "metadata": {"name": "llm-latency", "project": "rag-demo"},
-    "spec": {
-        "metric": "latency_ms:p95",
-        "filters": ["kind=llm"],
-        "segment_by": "metadata.region",
-        "every": "5m",
-        "window": "30m",
-        "for": "15m",
-    },
-}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    root = tmp_path_factory.mktemp("ui-monitors")
-    data_dir = root / "data"
-    subprocess.run(
-        [sys.executable, "-m", "llmpulse", "demo", "--data-dir", str(data_dir), "--days", "4",
-         "--quiet", "--end", "2026-11-21T00:00:00+0000"],
-        check=True, timeout=600,
-    )  # fmt: skip
-    path = root / "monitors.yaml"
-    path.write_text(yaml.safe_dump(MONITOR), encoding="utf-8")
-    with running_server(data_dir, "--monitors-file", str(path)) as srv:
+    with running_latency_monitor_server(tmp_path_factory.mktemp("ui-monitors")) as srv:
         deadline = time.monotonic() + 60  # the scheduler's first tick stores the series
         while time.monotonic() < deadline:
             rows = httpx.get(f"{srv.url}/api/v1/projects/rag-demo/incidents", timeout=30).json()

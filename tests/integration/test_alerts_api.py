@@ -17,38 +17,18 @@ import pytest
 import yaml
 
 from llmpulse import Client
-from support.server import ServerProcess, running_server
+from support.demo_monitor import LATENCY_MONITOR, running_latency_monitor_server
+from support.server import ServerProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 END = "2026-11-21T00:00:00Z"
 START = "2026-11-19T12:00:00Z"
-MONITOR: dict[str, Any] = {
-    "apiVersion": "llmpulse/v1",
-    "kind": "Monitor",
-    "metadata": {"name": "llm-latency", "project": "rag-demo"},
-    "spec": {
-        "metric": "latency_ms:p95",
-        "filters": ["kind=llm"],
-        "segment_by": "metadata.region",
-        "every": "5m",
-        "window": "30m",
-        "for": "15m",
-    },
-}
+MONITOR = LATENCY_MONITOR
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    root = tmp_path_factory.mktemp("alerts")
-    data_dir = root / "data"
-    subprocess.run(
-        [sys.executable, "-m", "llmpulse", "demo", "--data-dir", str(data_dir), "--days", "4",
-         "--quiet", "--end", "2026-11-21T00:00:00+0000"],
-        check=True, timeout=600,
-    )  # fmt: skip
-    monitors = root / "monitors.yaml"
-    monitors.write_text(yaml.safe_dump(MONITOR), encoding="utf-8")
-    with running_server(data_dir, "--monitors-file", str(monitors)) as srv:
+    with running_latency_monitor_server(tmp_path_factory.mktemp("alerts")) as srv:
         yield srv
 
 

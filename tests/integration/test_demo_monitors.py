@@ -8,9 +8,7 @@ the demo's DuckDB file, and the receiver is the Slack incoming-webhook fake on l
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,11 +25,13 @@ from llmpulse.demo.monitors import default_monitors
 from llmpulse.monitors.backtest import backtest
 from llmpulse.monitors.engine import Engine
 from llmpulse.monitors.scheduler import MonitorScheduler
-from llmpulse.store.api import EventStore, MetricFrame, MetricQuery
+from llmpulse.store.api import EventStore
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.state.alerts_sql import SqlAlertStore
 from llmpulse.store.state.sql import SqlStateStore
 from support.aio import run
+from support.monitor_data import CountingReader
+from support.server import make_demo_data
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 END = datetime(2026, 11, 21, tzinfo=UTC)
@@ -47,21 +47,10 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def demo_events(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
     data_dir = tmp_path_factory.mktemp("demo") / "data"
-    subprocess.run(
-        [sys.executable, "-m", "llmpulse", "demo", "--data-dir", str(data_dir), "--days", "4",
-         "--quiet", "--end", END.strftime("%Y-%m-%dT%H:%M:%S%z")],
-        check=True, timeout=600,
-    )  # fmt: skip
+    make_demo_data(data_dir, 4, END.strftime("%Y-%m-%dT%H:%M:%S%z"))
     store = DuckDBEventStore(Path(data_dir) / "events.duckdb")
     yield store
     store.close()
-
-
-def _reader(store: EventStore) -> Callable[[MetricQuery], Awaitable[MetricFrame]]:
-    async def read(q: MetricQuery) -> MetricFrame:
-        return store.metric(q)
-
-    return read
 
 
 def _incident(name: str) -> PlantedIncident:
@@ -88,7 +77,7 @@ def test_default_monitors_notify_slack_of_each_planted_incident(
             clock = ManualClock(planted.start - H)
             dispatcher = Dispatcher(source, alerts, clock, "http://llmpulse.test")
             sched = MonitorScheduler(
-                source, Engine(_reader(demo_events)), alerts, clock, dispatcher.receive
+                source, Engine(CountingReader(demo_events)), alerts, clock, dispatcher.receive
             )
 
             async def timeline() -> None:
@@ -122,7 +111,7 @@ def _log(tmp_path: Path) -> list[tuple[str, int]]:
 def test_backtest_of_the_default_monitors_finds_each_incident_where_it_lives(
     demo_events: EventStore,
 ) -> None:
-    read = _reader(demo_events)
+    read = CountingReader(demo_events)
     found: dict[str, list[tuple[datetime, dict[str, str]]]] = {}
     for spec in default_monitors():
         result = run(backtest(spec, END - 90 * H, END, read))

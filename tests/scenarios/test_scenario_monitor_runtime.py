@@ -31,7 +31,7 @@ from llmpulse.store.alerts_api import TransitionQuery
 from llmpulse.store.state.alerts_sql import SqlAlertStore
 from llmpulse.store.state.sql import SqlStateStore
 from support.aio import run
-from support.monitor_data import END, PROJECT, CountingReader, Plant, store_with, traffic
+from support.monitor_data import END, PROJECT, CountingReader, Plant, monitor, store_with, traffic
 
 H = timedelta(hours=1)
 MIN = timedelta(minutes=1)
@@ -52,17 +52,6 @@ def alerts(tmp_path: Path) -> Iterator[SqlAlertStore]:
     state.close()
 
 
-def _monitor(name: str, metric: str = "latency_ms:p95", **spec: object) -> MonitorSpec:
-    return MonitorSpec.from_manifest(
-        {
-            "apiVersion": "llmpulse/v1",
-            "kind": "Monitor",
-            "metadata": {"name": name, "project": PROJECT},
-            "spec": {"metric": metric, "every": "1m", "window": "10m", **spec},
-        }
-    )
-
-
 def _source(url: str, *monitors: MonitorSpec) -> StaticSource:
     route = build_route(
         RouteSpec(receiver="oncall", group_by=("alertname",), group_wait=timedelta(seconds=1))
@@ -75,7 +64,7 @@ def test_incident_fires_notifies_slack_and_resolves(
     reader: CountingReader, alerts: SqlAlertStore
 ) -> None:
     with slack_receiver() as slack:
-        source = _source(slack.url + "/hook", _monitor("latency", segment_by="metadata.region"))
+        source = _source(slack.url + "/hook", monitor("latency", segment_by="metadata.region"))
         clock = ManualClock(PLANT.start - 30 * MIN)
         dispatcher = Dispatcher(source, alerts, clock, "http://llmpulse.test")
         sched = MonitorScheduler(source, Engine(reader), alerts, clock, dispatcher.receive)
@@ -106,8 +95,8 @@ def test_incident_fires_notifies_slack_and_resolves(
 def test_a_failing_monitor_never_stops_the_others(
     reader: CountingReader, alerts: SqlAlertStore
 ) -> None:
-    good = _monitor("good", "error:rate")
-    bad = _monitor("bad", "latency_ms:p95", filters=["kind=llm"])
+    good = monitor("good", "error:rate")
+    bad = monitor("bad", "latency_ms:p95", filters=["kind=llm"])
     source = StaticSource([good, bad])
     reader.fail = lambda q: bool(q.where.kinds)  # every query of the bad monitor's plan fails
     try:
@@ -160,7 +149,7 @@ def test_the_scheduler_loop_reads_the_monitors_once_per_round(
 def test_restart_catches_up_missed_intervals_up_to_the_bound(
     reader: CountingReader, alerts: SqlAlertStore
 ) -> None:
-    source = StaticSource([_monitor("rate", "error:rate")])
+    source = StaticSource([monitor("rate", "error:rate")])
     clock = ManualClock(END - 2 * H)
     first = MonitorScheduler(source, Engine(reader), alerts, clock)
     run(first.tick(clock.now()))
@@ -181,7 +170,7 @@ def test_undeliverable_notification_is_logged_with_attempts_and_error(
 ) -> None:
     with slack_receiver() as slack:
         dead = slack.url
-    source = _source(dead + "/hook", _monitor("latency", segment_by="metadata.region"))
+    source = _source(dead + "/hook", monitor("latency", segment_by="metadata.region"))
     clock = ManualClock(PLANT.start - 5 * MIN)
     dispatcher = Dispatcher(source, alerts, clock)
     sched = MonitorScheduler(source, Engine(reader), alerts, clock, dispatcher.receive)
@@ -206,7 +195,7 @@ def test_firing_evidence_names_example_spans_of_the_window_and_segment(
 ) -> None:
     clock = ManualClock(PLANT.start - 5 * MIN)
     runtime = MonitorRuntime(reader.store, alerts, clock, enabled=False)
-    runtime.add_monitors([_monitor("latency", segment_by="metadata.region")])
+    runtime.add_monitors([monitor("latency", segment_by="metadata.region")])
 
     async def timeline() -> None:
         for _ in range(10):
@@ -234,7 +223,7 @@ def test_prometheus_collector_exports_scheduler_and_notification_counters(
     with slack_receiver() as slack:
         clock = ManualClock(PLANT.start - 5 * MIN)
         runtime = MonitorRuntime(reader.store, alerts, clock, enabled=False)
-        runtime.add_monitors([_monitor("latency", segment_by="metadata.region")])
+        runtime.add_monitors([monitor("latency", segment_by="metadata.region")])
         route = build_route(RouteSpec(receiver="oncall", group_wait=timedelta(seconds=1)))
         notifier = SlackNotifier(slack.url + "/hook", retry=RetryPolicy(attempts=1))
         runtime.set_routing("*", RoutingConfig(route, {"oncall": notifier}))

@@ -11,6 +11,7 @@ from pathlib import Path
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span, SpanKind, StatusCode
+from llmpulse.monitors.spec import MonitorSpec
 from llmpulse.store.api import EventStore, MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
@@ -78,6 +79,19 @@ def store_with(path: Path, spans: Iterator[Span]) -> EventStore:
     if batch:
         store.append_spans(batch)
     return store
+
+
+def monitor(name: str, metric: str = "latency_ms:p95", **spec: object) -> MonitorSpec:
+    """A monitor of `PROJECT` on ``metric``, every minute over 10-minute windows unless
+    ``spec`` says otherwise."""
+    return MonitorSpec.from_manifest(
+        {
+            "apiVersion": "llmpulse/v1",
+            "kind": "Monitor",
+            "metadata": {"name": name, "project": PROJECT},
+            "spec": {"metric": metric, "every": "1m", "window": "10m", **spec},
+        }
+    )
 
 
 class CountingReader:

@@ -105,17 +105,22 @@ def running_server(data_dir: Path, *args: str, grpc: bool = False) -> Iterator[S
         server.stop()
 
 
-@contextmanager
-def running_demo_server(
-    data_dir: Path, days: int, end: str | None = None
-) -> Iterator[ServerProcess]:
-    """A server on ``days`` of `llmpulse demo` data (project ``rag-demo``) in ``data_dir``,
-    ending now or at ``end`` (``%Y-%m-%dT%H:%M:%S%z``: the same spans on every run)."""
+def make_demo_data(data_dir: Path, days: int, end: str | None = None) -> None:
+    """``days`` of `llmpulse demo` data (project ``rag-demo``) in ``data_dir``, ending now or at
+    ``end`` (``%Y-%m-%dT%H:%M:%S%z``: the same spans on every run)."""
     at = ["--end", end] if end else []
     subprocess.run(
         [sys.executable, "-m", "llmpulse", "demo", "--data-dir", str(data_dir), "--days", str(days),
          "--quiet", *at],
         check=True, timeout=600,
     )  # fmt: skip
-    with running_server(data_dir) as server:
+
+
+@contextmanager
+def running_demo_server(
+    data_dir: Path, days: int, end: str | None = None, server_args: tuple[str, ...] = ()
+) -> Iterator[ServerProcess]:
+    """A server (started with ``server_args``) on `make_demo_data`'s data in ``data_dir``."""
+    make_demo_data(data_dir, days, end)
+    with running_server(data_dir, *server_args) as server:
         yield server

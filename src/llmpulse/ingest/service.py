@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ from llmpulse.ingest.predictions import (
 from llmpulse.ingest.price_config import PriceConfig
 from llmpulse.ingest.writer import SpanWriter
 from llmpulse.store.api import EventStore
+
+log = logging.getLogger(__name__)
 
 # The record field a prediction span's column comes from (see `prediction_to_span`).
 _RECORD_FIELDS = {
@@ -59,7 +62,8 @@ class IngestService:
         self.prices = prices
         self.max_body_bytes = max_body_bytes
         self.rejected_spans = 0  # spans of accepted OTLP requests refused one by one
-        # called with every batch once it is durably committed (online evaluation); must not block
+        # called with every batch once it is durably committed (online evaluation); must not
+        # block; an exception is logged, never raised to the request
         self.committed: list[Callable[[DecodedBatch], None]] = []
 
     async def log_predictions(
@@ -157,5 +161,8 @@ class IngestService:
             return Accepted(0, [])
         self.rejected_spans += len(batch.rejections)
         for listener in self.committed:
-            listener(batch)
+            try:
+                listener(batch)
+            except Exception:  # the spans are durable: a retry would store them twice
+                log.exception("a commit listener failed; the batch stays committed")
         return Accepted(batch.num_spans, list(batch.rejections))

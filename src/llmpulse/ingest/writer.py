@@ -57,7 +57,6 @@ class WriterStats:
     checkpoints: int = 0
     compactions: int = 0
     queued_spans: int = 0
-    commit_seconds: list[float] = field(default_factory=list)
     commit_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from batches import LINK, alert, batch
 
-from fakes.smtp import SmtpFake, free_port
+from fakes.smtp import SmtpFake
 from llmpulse.alerts.notifiers import AlertStatus, EmailNotifier, SmtpConfig
 from support.aio import run as run_coro
+from support.server import free_port
 
 
 def config(port: int, *to: str) -> SmtpConfig:

@@ -1,4 +1,5 @@
-"""The writer's data version moves after every commit attempt, failed ones included."""
+"""The writer: its data version moves after every commit attempt, failed ones included; its
+commit durations go into cumulative histogram buckets for /metrics."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import asyncio
 import dataclasses
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,11 +17,17 @@ from llmpulse.clock import SystemClock
 from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import ProjectName, SpanId
 from llmpulse.domain.spans import Annotation
+from llmpulse.ingest.commit_latency import LatencyHistogram
+from llmpulse.ingest.decode_pool import DecodedBatch, DecodePool
+from llmpulse.ingest.isolate import Unstorable
 from llmpulse.ingest.openinference import request_rows
+from llmpulse.ingest.price_config import PriceConfig
+from llmpulse.ingest.service import IngestService
 from llmpulse.ingest.writer import SpanWriter
 from llmpulse.store.events.codec import rows_to_arrow
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.state.sql import SqlStateStore
+from support.aio import run
 from support.otlp import make_request, make_span
 
 
@@ -45,7 +51,7 @@ def test_a_commit_that_fails_after_writing_spans_still_moves_the_data_version() 
     rows = request_rows(make_request([make_span("s")], "p"), None).rows
     table = rows_to_arrow(rows)
 
-    async def run() -> tuple[int, int]:
+    async def scenario() -> tuple[int, int]:
         writer = SpanWriter(events, state, SystemClock())
         await writer.start()
         before = writer.data_version
@@ -55,10 +61,7 @@ def test_a_commit_that_fails_after_writing_spans_still_moves_the_data_version() 
         await writer.stop()
         return before, after
 
-    # A loop of its own, on its own thread: the test thread may already run one (Playwright's
-    # sync API in the same xdist worker).
-    with ThreadPoolExecutor(1) as pool:
-        before, after = pool.submit(lambda: asyncio.run(run())).result()
+    before, after = run(scenario())
     assert after > before  # cached answers from before this commit are not served again
     assert [p.name for p in state.list_projects()] == ["p"]
     assert [s.num_spans for s in events.project_stats()] == [1]
@@ -96,7 +99,7 @@ def test_one_unstorable_annotation_fails_only_its_own_request_in_a_group_commit(
     good = _annotation(rows[0][2])
     bad = dataclasses.replace(good, id="bad", metadata=_deep(300))
 
-    async def run() -> list[BaseException | None]:
+    async def scenario() -> list[BaseException | None]:
         writer = SpanWriter(events, state, SystemClock())
         await writer.start()
         held = asyncio.ensure_future(writer.submit_table(first, ["p"]))
@@ -114,8 +117,7 @@ def test_one_unstorable_annotation_fails_only_its_own_request_in_a_group_commit(
         assert writer.stats.commits == 2  # the three requests shared one commit
         return [r if isinstance(r, BaseException) else None for r in results]
 
-    with ThreadPoolExecutor(1) as pool:
-        spans_ok, bad_result, good_ok = pool.submit(lambda: asyncio.run(run())).result()
+    spans_ok, bad_result, good_ok = run(scenario())
     assert spans_ok is None
     assert isinstance(bad_result, Unavailable)
     assert good_ok is None
@@ -139,7 +141,7 @@ def test_writer_starts_a_compaction_after_an_idle_checkpoint_once_blocks_are_fre
     )
     state = SqlStateStore("sqlite://")
 
-    async def run() -> tuple[int, float, int]:
+    async def scenario() -> tuple[int, float, int]:
         writer = SpanWriter(events, state, SystemClock(), idle_checkpoint_s=0.05)
         await writer.start()
         at_start = writer.stats.compactions  # an empty store: nothing to compact
@@ -155,8 +157,7 @@ def test_writer_starts_a_compaction_after_an_idle_checkpoint_once_blocks_are_fre
         await writer.stop()
         return at_start, fragmented, writer.stats.compactions
 
-    with ThreadPoolExecutor(1) as pool:
-        at_start, fragmented, compactions = pool.submit(lambda: asyncio.run(run())).result()
+    at_start, fragmented, compactions = run(scenario())
     thread = events._compact_thread
     assert thread is not None, (at_start, fragmented, compactions, events.free_space())
     thread.join(60)
@@ -167,3 +168,49 @@ def test_writer_starts_a_compaction_after_an_idle_checkpoint_once_blocks_are_fre
     assert events.stats().num_spans == 60 * 300 + 1
     events.close()
     state.close()
+
+
+def test_commit_latency_histogram_is_cumulative() -> None:
+    h = LatencyHistogram(bounds=(0.01, 0.1))
+    for s in (0.005, 0.05, 0.05, 2.0):
+        h.observe(s)
+    buckets, total, n = h.snapshot()
+    assert buckets == [(0.01, 1), (0.1, 3), (float("inf"), 4)]
+    assert total == pytest.approx(2.105)
+    assert n == 4
+
+
+def test_a_commit_lasting_exactly_a_bound_is_counted_in_that_bound() -> None:
+    # Prometheus buckets are "less than or equal" (le): 0.01 s belongs to le="0.01".
+    h = LatencyHistogram(bounds=(0.01, 0.1))
+    h.observe(0.01)
+    h.observe(0.1)
+    assert h.snapshot()[0] == [(0.01, 1), (0.1, 2), (float("inf"), 2)]
+
+
+def test_a_failing_commit_listener_neither_fails_the_committed_request_nor_stops_the_others() -> (
+    None
+):
+    events, state = DuckDBEventStore(None), SqlStateStore("sqlite://")
+    seen: list[DecodedBatch] = []
+
+    def broken(batch: DecodedBatch) -> None:
+        raise RuntimeError("a listener's bug")
+
+    async def store() -> tuple[Unstorable, ...]:
+        writer = SpanWriter(events, state, SystemClock())
+        await writer.start()
+        ingest = IngestService(
+            writer, PriceConfig(state), DecodePool(0), events, SystemClock(), max_body_bytes=1 << 20
+        )
+        ingest.committed += [broken, seen.append]
+        try:
+            return await ingest.store([make_rag_span(0)])
+        finally:
+            await writer.stop()
+
+    # The spans are durable once committed: a listener failing after that must not turn the
+    # request into an error (the client would retry and store them twice).
+    assert run(store()) == ()
+    assert events.stats().num_spans == 1
+    assert len(seen) == 1

@@ -11,7 +11,7 @@ from llmpulse.domain.errors import InvalidInput
 from llmpulse.monitors.backtest import backtest
 from llmpulse.monitors.spec import MonitorSpec
 from support.aio import run
-from support.monitor_data import END, PROJECT, CountingReader, Plant, store_with, traffic
+from support.monitor_data import END, PROJECT, CountingReader, Plant, monitor, store_with, traffic
 
 H = timedelta(hours=1)
 MIN = timedelta(minutes=1)
@@ -34,13 +34,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CountingReader]:
 
 
 def _spec(metric: str, **extra: object) -> MonitorSpec:
-    doc = {
-        "apiVersion": "llmpulse/v1",
-        "kind": "Monitor",
-        "metadata": {"name": "checkout-latency", "project": PROJECT},
-        "spec": {"metric": metric, "every": "1m", "window": "10m", **extra},
-    }
-    return MonitorSpec.from_manifest(doc)
+    return monitor("checkout-latency", metric, **extra)
 
 
 def test_latency_incident_in_a_segment_is_found_within_two_intervals(

@@ -14,10 +14,9 @@ from llmpulse.monitors.evaluation import Evaluation
 from llmpulse.monitors.filters import span_filter
 from llmpulse.monitors.history import PlanKey, points
 from llmpulse.monitors.judge import Point, Segment
-from llmpulse.monitors.spec import MonitorSpec
 from llmpulse.store.api import MetricFrame, MetricRow
 from support.aio import run
-from support.monitor_data import END, PROJECT, CountingReader, Plant, store_with, traffic
+from support.monitor_data import END, PROJECT, CountingReader, Plant, monitor, store_with, traffic
 
 H = timedelta(hours=1)
 MIN = timedelta(minutes=1)
@@ -31,27 +30,21 @@ def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CountingReader]
     store.close()
 
 
-def _monitor(name: str, metric: str, **spec: object) -> MonitorSpec:
-    return MonitorSpec.from_manifest(
-        {
-            "apiVersion": "llmpulse/v1",
-            "kind": "Monitor",
-            "metadata": {"name": name, "project": PROJECT},
-            "spec": {"metric": metric, "every": "1m", "window": "10m", **spec},
-        }
-    )
-
-
 MONITORS = [
-    _monitor("p95-region", "latency_ms:p95", segment_by="metadata.region"),
-    _monitor("p99-region", "latency_ms:p99", segment_by="metadata.region"),
-    _monitor("errors-region", "error:rate", segment_by="metadata.region"),
-    _monitor("count-region", "count", segment_by="metadata.region"),
-    _monitor("p95", "latency_ms:p95"),
-    _monitor("errors", "error:rate"),
-    _monitor("p50-llm", "latency_ms:p50", filters=["kind=llm"]),
+    monitor("p95-region", "latency_ms:p95", segment_by="metadata.region"),
+    monitor("p99-region", "latency_ms:p99", segment_by="metadata.region"),
+    monitor("errors-region", "error:rate", segment_by="metadata.region"),
+    monitor("count-region", "count", segment_by="metadata.region"),
+    monitor("p95", "latency_ms:p95"),
+    monitor("errors", "error:rate"),
+    monitor("p50-llm", "latency_ms:p50", filters=["kind=llm"]),
 ]
 PLANS = 3  # region-segmented, unsegmented, kind=llm
+EU: Segment = (("metadata.region", "eu"),)
+US: Segment = (("metadata.region", "us"),)
+QUIET = {("p95-region", US), ("errors", ())} | {
+    (name, seg) for name in ("errors-region", "count-region") for seg in (EU, US)
+}
 
 
 def _by_series(evs: list[SeriesEvaluation]) -> dict[tuple[str, Segment], Evaluation]:
@@ -77,6 +70,15 @@ def test_a_cold_engine_agrees_with_a_running_one_at_every_instant(
         # Every series: eu and us for the four segmented monitors, one for the others.
         assert len(cold) == 4 * 2 + 3
         breached += sum(e.outcome.value == "breached" for e in cold.values())
+        fired = {s for s, e in cold.items() if e.outcome.value == "breached"}
+        # The verdicts compared are the right ones: the planted eu latency incident is
+        # breached throughout, nothing breaches before it, and the clean us segment's p95,
+        # the error rates and the counts (nothing planted) never do.
+        if t < PLANT.start:
+            assert not fired, t
+        elif t < PLANT.end:
+            assert ("p95-region", EU) in fired, t
+        assert not fired & QUIET, t
         instants += 1
         t += 7 * MIN
     assert instants == 15

@@ -10,10 +10,11 @@ import pytest
 
 from llmpulse.monitors.backtest import backtest
 from llmpulse.monitors.engine import Engine
+from llmpulse.monitors.evaluation import Outcome
 from llmpulse.monitors.judge import prepare
 from llmpulse.monitors.spec import MonitorSpec
 from support.aio import run
-from support.monitor_data import END, PROJECT, CountingReader, Plant, store_with, traffic
+from support.monitor_data import END, CountingReader, Plant, monitor, store_with, traffic
 
 H = timedelta(hours=1)
 MIN = timedelta(minutes=1)
@@ -27,22 +28,11 @@ def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CountingReader]
     store.close()
 
 
-def _monitor(name: str, metric: str, **spec: object) -> MonitorSpec:
-    return MonitorSpec.from_manifest(
-        {
-            "apiVersion": "llmpulse/v1",
-            "kind": "Monitor",
-            "metadata": {"name": name, "project": PROJECT},
-            "spec": {"metric": metric, "every": "1m", "window": "10m", **spec},
-        }
-    )
-
-
 def test_monitors_sharing_filters_segment_and_window_share_two_queries(
     reader: CountingReader,
 ) -> None:
     monitors = [
-        _monitor(f"m{i}", metric, segment_by="metadata.region", severity=sev)
+        monitor(f"m{i}", metric, segment_by="metadata.region", severity=sev)
         for i, (metric, sev) in enumerate(
             [
                 ("latency_ms:p95", "warning"),
@@ -67,7 +57,7 @@ def test_monitors_sharing_filters_segment_and_window_share_two_queries(
 
 def test_history_is_extended_not_reread(reader: CountingReader) -> None:
     engine = Engine(reader)
-    m = [_monitor("lat", "latency_ms:p95", segment_by="metadata.region")]
+    m = [monitor("lat", "latency_ms:p95", segment_by="metadata.region")]
     run(engine.evaluate(m, END - 5 * H))
     history = next(iter(engine.history._plans.values()))
     first_until, first_len = (
@@ -83,10 +73,11 @@ def test_history_is_extended_not_reread(reader: CountingReader) -> None:
 
 
 def test_engine_and_backtest_agree_at_every_instant(reader: CountingReader) -> None:
-    spec = _monitor("lat", "latency_ms:p95", segment_by="metadata.region")
+    spec = monitor("lat", "latency_ms:p95", segment_by="metadata.region")
     start, end = PLANT.start - 15 * MIN, PLANT.start + 15 * MIN
     bt = run(backtest(spec, start, end, reader))
     engine = Engine(reader)
+    breached: dict[str, list[timedelta]] = {"eu": [], "us": []}
     t = start
     while t <= end:
         live = {e.segment: e.evaluation for e in run(engine.evaluate([spec], t)).evaluations}
@@ -95,27 +86,35 @@ def test_engine_and_backtest_agree_at_every_instant(reader: CountingReader) -> N
             assert live[seg].outcome == past.outcome, (t, seg)
             assert live[seg].evidence.value == pytest.approx(past.evidence.value)
             assert live[seg].evidence.upper == pytest.approx(past.evidence.upper)
+        for ((_, region),), ev in live.items():
+            if ev.outcome is Outcome.BREACHED:
+                breached[str(region)].append(t - PLANT.start)
         t += MIN
+    # Agreement alone would pass if both never fired: the live engine breaches on the planted
+    # eu incident within two intervals of its start, never before it, and never on clean us.
+    assert breached["eu"], "the planted eu latency incident was not breached"
+    assert timedelta(0) < min(breached["eu"]) <= 2 * MIN
+    assert breached["us"] == []
 
 
 def test_a_bad_spec_is_an_error_evaluation_not_an_exception(reader: CountingReader) -> None:
-    good = _monitor("good", "error:rate")
-    bad = _monitor("bad", "error:rate", filters=["colour=blue"])
+    good = monitor("good", "error:rate")
+    bad = monitor("bad", "error:rate", filters=["colour=blue"])
     report = run(Engine(reader).evaluate([good, bad], END - H))
     outcomes = {e.monitor: e.evaluation.outcome.value for e in report.evaluations}
     assert outcomes == {"good": "normal", "bad": "error"}
 
 
 def test_a_segment_that_went_quiet_is_no_data_not_dropped(reader: CountingReader) -> None:
-    spec = _monitor("lat", "latency_ms:p95", segment_by="metadata.region")
+    spec = monitor("lat", "latency_ms:p95", segment_by="metadata.region")
     report = run(Engine(reader).evaluate([spec], END + H))  # traffic ended an hour ago
     got = {e.segment: e.evaluation.outcome.value for e in report.evaluations}
     assert got == {(("metadata.region", "eu"),): "no_data", (("metadata.region", "us"),): "no_data"}
 
 
 def test_an_explicit_for_of_zero_survives_the_manifest_round_trip() -> None:
-    spec = _monitor("lat", "latency_ms:p95", **{"for": 0})
+    spec = monitor("lat", "latency_ms:p95", **{"for": 0})
     again = MonitorSpec.from_manifest(spec.to_manifest())
     assert prepare(again).policy.for_duration == timedelta(0)
     # Without `for`, the default detector's one evaluation interval applies (ADR 0013).
-    assert prepare(_monitor("lat", "latency_ms:p95")).policy.for_duration == MIN
+    assert prepare(monitor("lat", "latency_ms:p95")).policy.for_duration == MIN

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from llmpulse.ingest.commit_latency import LatencyHistogram
 from llmpulse.slos.evaluate import SloStatus, evaluate, least_budget_first
 from llmpulse.slos.gate import for_version
 from llmpulse.slos.report import periods
@@ -82,16 +81,6 @@ def test_a_version_scope_is_added_to_the_filter() -> None:
     spec = _spec("30d", filter="tier = 'pro'")
     assert for_version(spec, "v'2").filter == "tier = 'pro' and version = 'v\\'2'"
     assert for_version(_spec("30d"), "v2").filter == "version = 'v2'"
-
-
-def test_commit_latency_histogram_is_cumulative() -> None:
-    h = LatencyHistogram(bounds=(0.01, 0.1))
-    for s in (0.005, 0.05, 0.05, 2.0):
-        h.observe(s)
-    buckets, total, n = h.snapshot()
-    assert buckets == [(0.01, 1), (0.1, 3), (float("inf"), 4)]
-    assert total == pytest.approx(2.105)
-    assert n == 4
 
 
 def test_time_slice_rules_have_no_low_traffic_floor() -> None:

@@ -125,7 +125,7 @@ class _CountingSource(StaticSource):
 def test_the_scheduler_loop_reads_the_monitors_once_per_round(
     reader: CountingReader, alerts: SqlAlertStore
 ) -> None:
-    source = _CountingSource([_monitor("latency")])
+    source = _CountingSource([monitor("latency", "latency_ms:p95")])
     clock = ManualClock(END - H)
     sched = MonitorScheduler(source, Engine(reader), alerts, clock)
 

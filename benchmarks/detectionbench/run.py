@@ -21,7 +21,6 @@ from llmpulse.monitors.policy import StatePolicy
 from llmpulse.monitors.states import AlertState, AlertStatus, step
 
 SEQUENTIAL = {"ewma", "cusum"}
-RUNS_ON_COUNTS = {"binomial_cusum", "adaptive"}  # chart a run of `det.run` buckets of counts
 LONG_BASELINE = {"seasonal", "adaptive"}
 REFIT_MIN = 60
 GRACE_MIN = 10  # an alert starting up to 10 minutes after an incident ended still counts
@@ -54,8 +53,8 @@ def verdicts(name: str, det: Detector, s: Synthetic, count_window: int = 1) -> l
     starts = s.start_s
     back = 4 * MIN_PER_WEEK if name in LONG_BASELINE else 7 * MIN_PER_DAY
     width = 10 if name in SEQUENTIAL else (count_window if s.bad is not None else 1)
-    if s.bad is not None and name in RUNS_ON_COUNTS:
-        width = max(width, int(getattr(det, "run", 1)))
+    if s.bad is not None:  # a chart of counts over a run of buckets gets the whole run
+        width = max(width, int(getattr(det, "count_run", 1)))
     out: list[Verdict] = []
     base: Baseline | None = None
     for t in range(EVAL_START, TOTAL_MIN):

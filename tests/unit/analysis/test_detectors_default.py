@@ -62,7 +62,10 @@ def firing_minutes(
         if (t - first) % 60 == 0:
             base = det.fit(part(max(0, t - 4 * WEEK), t))
         at = T0 + timedelta(minutes=t + 1)
-        verdict = det.score(base, part(t, t + 1))
+        # A chart of counts judges its last run of buckets (`count_run`), as the engine's
+        # one-bucket window with the buckets before it from a baseline refitted every bucket.
+        width = int(getattr(det, "count_run", 1)) if bad is not None else 1
+        verdict = det.score(base, part(t - width + 1, t + 1))
         ev = Evaluation.from_verdict(
             at, verdict, window=(at - timedelta(minutes=1), at), detector="d"
         )

@@ -38,6 +38,19 @@ def shifted_rate(p0: float, odds_ratio: float) -> float:
     return odds / (1.0 + odds)
 
 
+def excursion_peak(path: FloatArray) -> float:
+    """The chart's highest value since it was last 0 (0 when it ends at 0).
+
+    An alarm lasts while the excursion that crossed h goes on: a chart that dips below h
+    and rises again without returning to 0 is one alert, not several.
+    """
+    if path.size == 0 or path[-1] <= 0.0:
+        return 0.0
+    zeros = np.flatnonzero(path <= 0.0)
+    start = int(zeros[-1]) + 1 if zeros.size else 0
+    return float(path[start:].max())
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     """The buckets one evaluation charts: the window, preceded by baseline buckets."""
@@ -87,7 +100,8 @@ class BinomialCUSUM:
     bucket adds bad·ln(p1/p0) + (total - bad)·ln((1 - p1)/(1 - p0)) and the chart is
     S = max(0, S + llr), recomputed from 0 over the run at every evaluation, so the
     detector stays a pure function of the buckets it is given; score = S at the window's
-    last bucket. In-control ARL ≥ e^h buckets for any traffic (Lorden); the actual ARL0 at
+    last bucket. Breached while the chart's current excursion (since it was last 0) has
+    crossed h: one excursion is one alert, however often it dips under h. In-control ARL ≥ e^h buckets for any traffic (Lorden); the actual ARL0 at
     200 trials a bucket and p0 = 1 % is about ten times that (`bincusum_math.arl`).
 
     Attributes:
@@ -101,9 +115,9 @@ class BinomialCUSUM:
     """
 
     info: ClassVar[DetectorInfo]
-    shift: float = 4.0
+    shift: float = 6.0
     h: float = 8.0
-    run: int = 30
+    run: int = 15
     side: Side = "up"
     min_total: int = 20
     min_bad: int = 3
@@ -117,6 +131,11 @@ class BinomialCUSUM:
             raise InvalidInput(f"h must be positive, got {self.h}")
         if self.run < 1:
             raise InvalidInput(f"run must be at least 1, got {self.run}")
+
+    @property
+    def count_run(self) -> int:
+        """Buckets of counts one evaluation charts (a window may bring them all)."""
+        return self.run
 
     def fit(self, baseline: Series) -> Baseline:
         """Pooled p0 = (Σbad + ½)/(Σtotal + 1), and the last `run - 1` buckets."""
@@ -144,22 +163,25 @@ class BinomialCUSUM:
         p0 = baseline.centre
         sides = ("up", "down") if self.side == "both" else (self.side,)
         stats: dict[str, float] = {}
+        peaks: dict[str, float] = {"up": 0.0, "down": 0.0}
         bounds: dict[str, float | None] = {"up": None, "down": None}
         for side in sides:
             p1 = shifted_rate(p0, self.shift if side == "up" else 1.0 / self.shift)
             path = cusum_llr_path(llr(run.bad, run.total, p0, p1))
             stats[side] = float(path[-1])
+            peaks[side] = excursion_peak(path)
             bounds[side] = self._bound(path, run, p0, p1)
         # A few events never page on their own (a rate of 1/3 is no incident).
-        hit_up = stats.get("up", 0.0) > self.h and float(run.bad.sum()) >= self.min_bad
-        hit = hit_up or stats.get("down", 0.0) > self.h
+        hit_up = peaks["up"] > self.h and float(run.bad.sum()) >= self.min_bad
+        hit = hit_up or peaks["down"] > self.h
         side = max(stats, key=lambda k: stats[k])
         stat = stats[side]
         last_n = float(run.total[-1])
         value = float(run.bad[-1]) / last_n if last_n > 0 else None
         detail = (
-            f"binomial CUSUM ({side}) {stat:.3g} {'>' if hit else '≤'} h = {self.h:g} over "
-            f"{run.total.size} buckets: {run.bad.sum():g}/{n:g} against p0 {p0:.4g}"
+            f"binomial CUSUM ({side}) {stat:.3g}, peak {peaks[side]:.3g} since it was last 0, "
+            f"{'>' if hit else '≤'} h = {self.h:g} over {run.total.size} buckets: "
+            f"{run.bad.sum():g}/{n:g} against p0 {p0:.4g}"
         )
         return Verdict(
             "breached" if hit else "normal", value, p0, bounds["down"], bounds["up"], stat, detail

@@ -3,14 +3,16 @@
 Usage: ``.venv/bin/python benchmarks/detection_bound.py`` (see benchmarks/README-detection.md).
 
 Within two one-minute evaluations a detector has seen at most the incident's first two
-minutes of counts. Against a known baseline rate p0 and traffic n a minute, the most powerful
-test of "rate p0" against "rate p > p0" on those 2n trials at false-alarm probability α is
-the (randomised) count test: fire when the two minutes hold more than c errors (Neyman–
-Pearson; the binomial family has a monotone likelihood ratio). Its power is therefore an upper
-bound on P(detected within two intervals) for every detector whose per-evaluation false-alarm
-probability is α. With one evaluation a minute, α = 1/10,080 is about one false alarm a
-week. For the variance burst (each minute's rate 1 % x lognormal(0.9, 0.8)) the count test is
-not exactly optimal, so its power, computed by simulation, is an estimate, not a bound.
+minutes of counts beyond what it saw before the onset, and that history is alike with and
+without the incident. So "an alert starts within the incident's first two evaluations" is a
+test of rate p0 against a rate p > p0 on those 2n trials. Under no incident it happens with
+probability alpha ≈ 2 / (evaluations per false alarm): 2/10,080 for one false alarm a week.
+The most powerful test at that level is the (randomised) count test: fire when the two
+minutes hold more than c errors (Neyman–Pearson; the binomial family has a monotone
+likelihood ratio). Its power is therefore an upper bound on P(detected within two
+intervals) for every detector with that false-alarm rate. For the variance burst (each
+minute's rate 1 % x lognormal(0.9, 0.8)) the count test is not the optimal test, so its
+power, computed by simulation, is only an estimate, not a bound.
 """
 
 from __future__ import annotations
@@ -61,19 +63,21 @@ def main() -> None:
         ("seasonal at night: 0.5 % -> 5 %, 20 requests/min", 20, 0.005, 0.05),
         ("seasonal at the weekday peak: 1.5 % -> 5 %, 380/min", 380, 0.015, 0.05),
     ]
-    print("| incident | a week of 1-minute tests at alpha = 1/10080 | alpha = 1/1440 |")
+    week, day = 2 / WEEK, 2 / MIN_PER_DAY
+    print("| incident | bound at one false alarm a week | at one a day |")
     print("|---|---|---|")
     for label, n, p0, p in rows:
-        week = count_test_power(n, p0, p, 1 / WEEK)
-        day = count_test_power(n, p0, p, 1 / 1440)
-        print(f"| {label} | {week:.2f} | {day:.2f} |")
+        print(
+            f"| {label} | {count_test_power(n, p0, p, week):.2f} | "
+            f"{count_test_power(n, p0, p, day):.2f} |"
+        )
     print(
         f"| seasonal, mean over the benchmark's incident start times | "
-        f"{seasonal_power(1 / WEEK):.2f} | {seasonal_power(1 / 1440):.2f} |"
+        f"{seasonal_power(week):.2f} | {seasonal_power(day):.2f} |"
     )
     print(
-        f"| variance burst (estimate), 200 requests/min | {variance_power(1 / WEEK):.2f} | "
-        f"{variance_power(1 / 1440):.2f} |"
+        f"| variance burst (estimate, not a bound), 200 requests/min | "
+        f"{variance_power(week):.2f} | {variance_power(day):.2f} |"
     )
 
 

@@ -8,7 +8,7 @@ without the incident. So "an alert starts within the incident's first two evalua
 test of rate p0 against a rate p > p0 on those 2n trials. Under no incident it happens with
 probability alpha ≈ 2 / (evaluations per false alarm): 2/10,080 for one false alarm a week.
 The most powerful test at that level is the (randomised) count test: fire when the two
-minutes hold more than c errors (Neyman–Pearson; the binomial family has a monotone
+minutes hold more than c errors (Neyman-Pearson; the binomial family has a monotone
 likelihood ratio). Its power is therefore an upper bound on P(detected within two
 intervals) for every detector with that false-alarm rate. For the variance burst (each
 minute's rate 1 % x lognormal(0.9, 0.8)) the count test is not the optimal test, so its

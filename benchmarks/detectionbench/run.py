@@ -1,7 +1,8 @@
 """Evaluate one detector over one synthetic series, minute by minute, through the state machine.
 
 Each minute of the evaluated week is one evaluation: the window is that minute's bucket (the
-last ten buckets for the sequential EWMA and CUSUM charts), the baseline the trailing seven
+last ten buckets for the sequential EWMA and CUSUM charts, the last `count_run` buckets of
+counts for charts of counts such as the binomial CUSUM), the baseline the trailing seven
 days before the current hour (four weeks for the seasonal detectors), refitted hourly as a
 scheduler caching baselines would. Verdicts go through `llmpulse.monitors.states.step`; a
 firing episode is one alert.

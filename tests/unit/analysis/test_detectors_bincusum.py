@@ -1,7 +1,7 @@
 """Binomial CUSUM on counts (ADR 0034): hand-computed chart, ARL by simulation, planted shifts.
 
 Oracles: the chart S_t = max(0, S_{t-1} + llr_t) of Reynolds & Stoumbos (1999) computed by
-hand for a four-bucket series; the in-control ARL by Monte Carlo against the Brook–Evans
+hand for a four-bucket series; the in-control ARL by Monte Carlo against the Brook-Evans
 Markov chain (`arl`) and Lorden's bound e^h; decisions on planted 1 % → 5 % shifts and on
 null series, through the alert state machine as a monitor would run them.
 """
@@ -76,7 +76,11 @@ def test_binomial_cusum_oracle_detector_reports_the_chart() -> None:
     assert v.upper is not None
     assert math.isclose(v.upper, (6.5 - 4.0484336 - 100 * c) / (a - c) / 100, abs_tol=1e-6)
     assert v.lower is None
-    assert not BinomialCUSUM(shift=4.0, run=4, h=6.8).score(base, counts([2, 0, 5, 4], [100] * 4, 1)).breached
+    assert (
+        not BinomialCUSUM(shift=4.0, run=4, h=6.8)
+        .score(base, counts([2, 0, 5, 4], [100] * 4, 1))
+        .breached
+    )
     # The chart's memory is `run` buckets: with run 1 only the last bucket (llr 2.66) counts.
     one = BinomialCUSUM(shift=4.0, run=1, h=6.5).score(base, counts([2, 0, 5, 4], [100] * 4, 1))
     assert one.score is not None
@@ -94,8 +98,10 @@ def test_binomial_cusum_alarm_lasts_for_the_excursion_that_crossed_h() -> None:
     bad = [0.0, 8, 1, 0, 0, 0, 0]
     verdicts = [det.score(base, counts(bad[: i + 1], [100] * (i + 1), 1)) for i in range(7)]
     scores = [v.score for v in verdicts]
-    assert scores[1] is not None and scores[1] > 8.0
-    assert scores[2] is not None and 0.0 < scores[2] < 8.0
+    assert scores[1] is not None
+    assert scores[1] > 8.0
+    assert scores[2] is not None
+    assert 0.0 < scores[2] < 8.0
     assert [v.breached for v in verdicts] == [False, True, True, True, True, False, False]
     assert scores[5] == 0.0
 
@@ -112,12 +118,17 @@ def test_binomial_cusum_one_bucket_window_is_charted_with_the_buckets_before_it(
     for t in (560, 591, 592, 599):
         base = det.fit(counts(list(bad[:t]), list(total[:t])))
         single = det.score(base, counts([bad[t]], [total[t]], t))
-        many = det.score(base, counts(list(bad[t - 29 : t + 1]), list(total[t - 29 : t + 1]), t - 29))
+        many = det.score(
+            base, counts(list(bad[t - 29 : t + 1]), list(total[t - 29 : t + 1]), t - 29)
+        )
         assert single == many
     # A stale baseline (its last bucket an hour before the window) charts only the window.
     stale = det.fit(counts(list(bad[:500]), list(total[:500])))
     alone = det.score(stale, counts([bad[599]], [total[599]], 599))
-    assert alone.score == BinomialCUSUM(run=1).score(stale, counts([bad[599]], [total[599]], 599)).score
+    assert (
+        alone.score
+        == BinomialCUSUM(run=1).score(stale, counts([bad[599]], [total[599]], 599)).score
+    )
 
 
 def test_binomial_cusum_needs_samples_counts_and_valid_parameters() -> None:
@@ -218,7 +229,9 @@ def _firing(det: BinomialCUSUM, bad: Floats, total: Floats, first: int) -> list[
         verdict = det.score(base, counts(bad[t : t + 1], total[t : t + 1], t))
         at = T0 + timedelta(minutes=t + 1)
         window = (at - timedelta(minutes=1), at)
-        state, out = step(state, Evaluation.from_verdict(at, verdict, window=window, detector="b"), policy)
+        state, out = step(
+            state, Evaluation.from_verdict(at, verdict, window=window, detector="b"), policy
+        )
         fired += [t for tr in out if tr.to_status is AlertStatus.FIRING]
     return fired
 

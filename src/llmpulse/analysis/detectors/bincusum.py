@@ -101,8 +101,9 @@ class BinomialCUSUM:
     S = max(0, S + llr), recomputed from 0 over the run at every evaluation, so the
     detector stays a pure function of the buckets it is given; score = S at the window's
     last bucket. Breached while the chart's current excursion (since it was last 0) has
-    crossed h: one excursion is one alert, however often it dips under h. In-control ARL ≥ e^h buckets for any traffic (Lorden); the actual ARL0 at
-    200 trials a bucket and p0 = 1 % is about ten times that (`bincusum_math.arl`).
+    crossed h: one excursion is one alert, however often it dips under h. In-control
+    ARL ≥ e^h buckets for any traffic (Lorden); at the defaults, 200 trials a bucket and
+    p0 = 1 % it is about 23,000 (`bincusum_math.arl`), eight times e^h.
 
     Attributes:
         shift: Odds ratio of the out-of-control rate the chart is tuned for (p1 ≈ shift·p0).

@@ -35,7 +35,9 @@ def llr_weights(p0: float, p1: float) -> tuple[float, float]:
     return math.log(p1 / p0), math.log((1.0 - p1) / (1.0 - p0))
 
 
-def llr(bad: FloatArray, total: FloatArray, p0: float | FloatArray, p1: float | FloatArray) -> FloatArray:
+def llr(
+    bad: FloatArray, total: FloatArray, p0: float | FloatArray, p1: float | FloatArray
+) -> FloatArray:
     """Per-bucket log-likelihood ratio of p1 against p0 (rates may differ per bucket)."""
     p0a = np.asarray(p0, dtype=np.float64)
     p1a = np.asarray(p1, dtype=np.float64)

@@ -65,7 +65,8 @@ def charted_run(baseline: Baseline, window: Series, run: int) -> Run:
     A window shorter than `run` is preceded by the baseline's `recent` buckets that end at or
     before the window's first bucket and start within `run` bucket widths of it (the monitor
     engine refits the baseline whenever a bucket closes, so these are the buckets just before
-    the window). Without bucket start times only the window is charted.
+    the window). Without bucket start times, or with fewer than two baseline buckets to
+    measure their width, only the window is charted.
     """
     if window.bad is None or window.total is None:
         raise InvalidInput("binomial_cusum needs counts (bad and total per bucket), not values")

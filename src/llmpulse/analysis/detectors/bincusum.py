@@ -155,7 +155,7 @@ class BinomialCUSUM:
         return Baseline(p0, math.sqrt(p0 * (1.0 - p0)), int(total), recent=recent)
 
     def score(self, baseline: Baseline, window: Series) -> Verdict:
-        """Breached when the chart on an alerting side ends above h."""
+        """Breached while the chart's current excursion on an alerting side has crossed h."""
         if not baseline.ready:
             return Verdict.no_data(baseline.reason)
         run = charted_run(baseline, window, self.run)

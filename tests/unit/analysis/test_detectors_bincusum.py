@@ -90,9 +90,11 @@ def test_binomial_cusum_oracle_detector_reports_the_chart() -> None:
 def test_binomial_cusum_alarm_lasts_for_the_excursion_that_crossed_h() -> None:
     assert excursion_peak(np.array([0.0, 9.0, 7.0, 7.5])) == 9.0
     assert excursion_peak(np.array([9.0, 0.0, 3.0])) == 3.0
-    assert excursion_peak(np.array([9.0, 4.0, 0.0])) == 0.0
+    assert excursion_peak(np.array([9.0, 4.0, 0.0])) == 9.0  # ends one bucket later
+    assert excursion_peak(np.array([9.0, 0.0, 0.0])) == 0.0
     # p0 = 0.00975 (as above), buckets of 100: 8 errors push the chart over h = 8, one
-    # error pulls it under h but not to 0: still the same alarm; then clean buckets end it.
+    # error pulls it under h but not to 0: still the same alarm; then clean buckets bring it
+    # to 0 (bucket 5), which ends the alarm at the next bucket.
     det = BinomialCUSUM(shift=4.0, run=10)
     base = det.fit(counts([19], [1999]))
     bad = [0.0, 8, 1, 0, 0, 0, 0]
@@ -102,7 +104,7 @@ def test_binomial_cusum_alarm_lasts_for_the_excursion_that_crossed_h() -> None:
     assert scores[1] > 8.0
     assert scores[2] is not None
     assert 0.0 < scores[2] < 8.0
-    assert [v.breached for v in verdicts] == [False, True, True, True, True, False, False]
+    assert [v.breached for v in verdicts] == [False, True, True, True, True, True, False]
     assert scores[5] == 0.0
 
 
@@ -122,6 +124,17 @@ def test_binomial_cusum_one_bucket_window_is_charted_with_the_buckets_before_it(
             base, counts(list(bad[t - 29 : t + 1]), list(total[t - 29 : t + 1]), t - 29)
         )
         assert single == many
+    # `window: 10m` evaluated every minute: ten-minute baseline buckets, a window starting
+    # three minutes after the last one ends; the last 14 of them precede it in the chart.
+    tb, tt = bad[:590].reshape(59, 10).sum(axis=1), total[:590].reshape(59, 10).sum(axis=1)
+    tstarts = T0.timestamp() + 600.0 * np.arange(59)
+    base10 = BinomialCUSUM().fit(Series.counts(tb, tt, tstarts))
+    wstart = tstarts[-1] + 600.0 + 180.0
+    w_bad, w_tot = bad[593:603].sum(), total[593:603].sum()
+    rolled = BinomialCUSUM().score(base10, Series.counts([w_bad], [w_tot], [wstart]))
+    chart = Series.counts(np.append(tb[-14:], w_bad), np.append(tt[-14:], w_tot))
+    assert rolled == BinomialCUSUM().score(base10, chart)
+    assert "over 15 buckets" in rolled.detail
     # A stale baseline (its last bucket an hour before the window) charts only the window.
     stale = det.fit(counts(list(bad[:500]), list(total[:500])))
     alone = det.score(stale, counts([bad[599]], [total[599]], 599))

@@ -39,14 +39,17 @@ def shifted_rate(p0: float, odds_ratio: float) -> float:
 
 
 def excursion_peak(path: FloatArray) -> float:
-    """The chart's highest value since it was last 0 (0 when it ends at 0).
+    """The chart's highest value since it was last 0 before the judged (last) bucket.
 
     An alarm lasts while the excursion that crossed h goes on: a chart that dips below h
-    and rises again without returning to 0 is one alert, not several.
+    and rises again without returning to 0 is one alert, not several. The judged bucket's
+    own return to 0 ends the alarm one bucket later: with a window longer than the interval
+    the judged bucket is a rolling window, and whether it alone brings the chart to 0 flips
+    from one evaluation to the next.
     """
-    if path.size == 0 or path[-1] <= 0.0:
+    if path.size == 0:
         return 0.0
-    zeros = np.flatnonzero(path <= 0.0)
+    zeros = np.flatnonzero(path[:-1] <= 0.0)
     start = int(zeros[-1]) + 1 if zeros.size else 0
     return float(path[start:].max())
 
@@ -63,7 +66,7 @@ def charted_run(baseline: Baseline, window: Series, run: int) -> Run:
     """The last `run` buckets ending with the window's.
 
     A window shorter than `run` is preceded by the baseline's `recent` buckets that end at or
-    before the window's first bucket and start within `run` bucket widths of it (the monitor
+    before the window's first bucket, less than one bucket width before it (the monitor
     engine refits the baseline whenever a bucket closes, so these are the buckets just before
     the window). Without bucket start times, or with fewer than two baseline buckets to
     measure their width, only the window is charted.
@@ -79,7 +82,10 @@ def charted_run(baseline: Baseline, window: Series, run: int) -> Run:
         return Run(bad, total)
     width = float(np.median(np.diff(rec.start_s)))
     first = float(window.start_s[-bad.size])
-    keep = (rec.start_s + width <= first + 1e-6) & (rec.start_s >= first - missing * width - 1e-6)
+    # A window that starts between two baseline buckets (`window` longer than `every`)
+    # leaves a gap of less than one bucket width after the baseline's last bucket.
+    earliest = first - (missing + 1) * width - 1e-6
+    keep = (rec.start_s + width <= first + 1e-6) & (rec.start_s > earliest)
     return Run(
         np.concatenate((rec.bad[keep][-missing:], bad)),
         np.concatenate((rec.total[keep][-missing:], total)),
@@ -101,8 +107,9 @@ class BinomialCUSUM:
     bucket adds bad·ln(p1/p0) + (total - bad)·ln((1 - p1)/(1 - p0)) and the chart is
     S = max(0, S + llr), recomputed from 0 over the run at every evaluation, so the
     detector stays a pure function of the buckets it is given; score = S at the window's
-    last bucket. Breached while the chart's current excursion (since it was last 0) has
-    crossed h: one excursion is one alert, however often it dips under h. In-control
+    last bucket. Breached while the chart's current excursion (since it was last 0 before
+    the judged bucket) has crossed h: one excursion is one alert, however often it dips
+    under h. In-control
     ARL ≥ e^h buckets for any traffic (Lorden); at the defaults, 200 trials a bucket and
     p0 = 1 % it is about 23,000 (`bincusum_math.arl`), eight times e^h.
 

@@ -283,3 +283,28 @@ def test_binomial_cusum_false_alarms_under_one_a_week_on_null_series() -> None:
     rng = np.random.default_rng(32)
     bad, total = _binomial(rng, np.full(3 * WEEK, 0.01))
     assert len(_firing(BinomialCUSUM(), bad, total, WEEK)) <= 2
+
+
+def test_adaptive_rates_both_breaches_when_either_chart_does() -> None:
+    # ADR 0034: the default judges counts with the binomial CUSUM and the 4-sigma p-chart.
+    both, cusum, pchart = (
+        build("adaptive", {"rates": r}) for r in ("both", "binomial_cusum", "p_chart")
+    )
+    history = counts([20] * 100, [2000] * 100)  # 1 % in ten-minute buckets of 2,000
+    # A rolling ten-minute window with 3 of its minutes at 5 %: 44 errors of 2,000. The
+    # CUSUM, tuned for a whole bucket at ~5.7 %, stays under h; the p-chart's 4 sigma
+    # (UCL ≈ 38/2000) is crossed.
+    window = counts([44], [2000], 100)
+    assert not cusum.score(cusum.fit(history), window).breached
+    assert pchart.score(pchart.fit(history), window).breached
+    assert both.score(both.fit(history), window).breached
+    # Two minutes of 9 errors out of 200 (4.5 %) after clean ones: each alone is inside the
+    # p-chart's 4 sigma, their sum crosses the CUSUM's h.
+    minutes = counts([2] * 100, [200] * 100)
+    run = counts([2] * 13 + [9, 9], [200] * 15, 100)
+    assert cusum.score(cusum.fit(minutes), run).breached
+    assert not pchart.score(pchart.fit(minutes), counts([9], [200], 114)).breached
+    assert both.score(both.fit(minutes), run).breached
+    with pytest.raises(InvalidInput) as err:
+        build("adaptive", {"rates": "wilson"})
+    assert err.value.errors[0].path == "detector.params"

@@ -50,7 +50,7 @@ class Adaptive:
         shift: Binomial CUSUM design shift (odds ratio; p1 ≈ shift·p0).
         h: Binomial CUSUM decision interval (log-likelihood-ratio scale).
         run: Buckets of counts the binomial CUSUM charts per evaluation.
-        sigmas: p-chart limit width for proportions (with `rates: p_chart`).
+        sigmas: p-chart limit width for proportions (`rates: both` or `p_chart`).
         min_total: Fewest trials in a proportion window (§1.8).
         min_bad: Fewest events for an upward proportion breach.
         side: Alerting tail (R7).
@@ -58,7 +58,7 @@ class Adaptive:
 
     info: ClassVar[DetectorInfo] = DetectorInfo(
         name="adaptive",
-        summary="default: binomial CUSUM for rates, hour-of-week robust z (log) for values",
+        summary="default: binomial CUSUM + p-chart for rates, hour-of-week robust z (log) for values",
         applies_to=frozenset({"value", "proportion"}),
         defaults={
             "k": 3.0,

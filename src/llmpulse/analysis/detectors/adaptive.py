@@ -58,7 +58,7 @@ class Adaptive:
 
     info: ClassVar[DetectorInfo] = DetectorInfo(
         name="adaptive",
-        summary="default: binomial CUSUM + p-chart for rates, hour-of-week robust z (log) for values",
+        summary="default: binomial CUSUM + p-chart for rates, hour-of-week robust z on values",
         applies_to=frozenset({"value", "proportion"}),
         defaults={
             "k": 3.0,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -100,6 +100,7 @@ class CountingReader:
     def __init__(self, store: EventStore) -> None:
         self.store = store
         self.queries = 0
+        self.batches = 0
         self.fail: Callable[[MetricQuery], bool] = lambda q: False
 
     async def __call__(self, q: MetricQuery) -> MetricFrame:
@@ -107,6 +108,15 @@ class CountingReader:
         if self.fail(q):
             raise RuntimeError("planted query failure")
         return self.store.metric(q)
+
+    async def many(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
+        """Several queries in one call to the store (`EventStore.metrics`), counted as one
+        batch and as ``len(qs)`` queries; a planted failure fails the whole batch."""
+        self.batches += 1
+        self.queries += len(qs)
+        if any(self.fail(q) for q in qs):
+            raise RuntimeError("planted query failure")
+        return self.store.metrics(qs)
 
 
 LATENCY = parse_metric("latency_ms:p95")

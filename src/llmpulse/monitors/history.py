@@ -8,7 +8,7 @@ detector baselines are kept per series until the history moves on.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +18,8 @@ from llmpulse.store.api import MetricFrame, MetricQuery, SpanFilter, TimeRange
 
 Reader = Callable[[MetricQuery], Awaitable[MetricFrame]]
 """Runs one metric query (uncached: the event store on a worker thread)."""
+ManyReader = Callable[[Sequence[MetricQuery]], Awaitable[list[MetricFrame]]]
+"""Runs several metric queries at once, a frame for each (`EventStore.metrics`)."""
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_SEGMENTS = 200
@@ -100,11 +102,23 @@ class History:
 
     async def extend(self, key: PlanKey, end: datetime, horizon: timedelta, read: Reader) -> int:
         """Bring the history up to ``end`` (a bucket boundary); return the queries run."""
+        q = self.pending(key, end, horizon)
+        if q is None:
+            return 0
+        self.absorb(key, await read(q), end, horizon)
+        return 1
+
+    def pending(self, key: PlanKey, end: datetime, horizon: timedelta) -> MetricQuery | None:
+        """The query that brings the history up to ``end``; None if it is there already."""
         start = end - horizon
         if self.until is not None and self.until >= end:
-            return 0
+            return None
         since = start if self.until is None or self.until < start else self.until
-        frame = await read(query(key, self.metrics, since, end, bucket=key.window))
+        return query(key, self.metrics, since, end, bucket=key.window)
+
+    def absorb(self, key: PlanKey, frame: MetricFrame, end: datetime, horizon: timedelta) -> None:
+        """Add the answer to `pending`'s query and drop the buckets that left the horizon."""
+        start = end - horizon
         for sk, pts in points(key, frame, self.metrics).items():
             self.series.setdefault(sk, []).extend(pts)
         for sk, pts in list(self.series.items()):
@@ -115,7 +129,6 @@ class History:
                 del self.series[sk]
         self.until = end
         self.version += 1
-        return 1
 
 
 class HistoryCache:

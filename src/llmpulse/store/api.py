@@ -385,6 +385,11 @@ class EventStore(Protocol):
         """Compute metrics as a series or a window aggregate, optionally grouped."""
         ...
 
+    def metrics(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
+        """Several metric queries at once, each frame equal to `metric`'s (an engine may
+        answer queries over the same spans from one scan)."""
+        ...
+
     def slices(self, q: SliceQuery) -> SliceFrame:
         """Additive statistics of one field for every slice of the given keys."""
         ...

@@ -27,7 +27,14 @@ from llmpulse.store.api import (
     UnitFrame,
     UnitQuery,
 )
-from llmpulse.store.events import annotation_edits, listing, purge, sketch, vocabulary
+from llmpulse.store.events import (
+    annotation_edits,
+    listing,
+    metric_batch,
+    purge,
+    sketch,
+    vocabulary,
+)
 from llmpulse.store.events import sessions as sessions_sql
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
@@ -199,6 +206,19 @@ class DuckDBEventStore(CompactingEngine):
                 return sketch.frame(q, p, rows)
         rows = self._query(c.sql, c.params)
         return metric_frame(q, rows)
+
+    def metrics(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
+        """Several metric queries, each frame equal to `metric`'s; queries over the same
+        project, time range and bucket width share one scan (`metric_batch`, ADR 0033)."""
+        for q in qs:
+            compile_metric(q, DIALECT)  # every query is checked, as `metric` checks it
+        out: list[MetricFrame | None] = [None] * len(qs)
+        for scan in metric_batch.plan_scans(qs):
+            sql, params = metric_batch.scan_sql(scan, DIALECT)
+            answered = metric_batch.frames(scan, self._query_arrow(sql, params))
+            for (i, _), frame in zip(scan.queries, answered, strict=True):
+                out[i] = frame
+        return [self.metric(q) if f is None else f for q, f in zip(qs, out, strict=True)]
 
     def slices(self, q: SliceQuery) -> SliceFrame:
         """Σ, Σ² and n of one field for every slice of the keys (and pairs)."""

@@ -1,0 +1,405 @@
+"""Several metric queries answered from one scan of the spans (ADR 0033).
+
+The monitor engine asks, in one cycle, for the baseline history of every plan (one filter set
+and segment key each) over the same horizon, and for every plan's window. Asked one by one,
+each query scans the horizon again, extracts its segment key from the metadata JSON again and
+hash-groups its rows again. Queries that share the project, the time range and the bucket
+width (`ScanKey`) are instead answered from one scan (`scan_sql`) that reads each span once
+with a flag per distinct filter set, each distinct group key and each distinct value
+column; the rows come back as Arrow columns and every query's frame is cut from them in
+numpy (`frames`): counts and rates with `bincount`, exact quantiles from one sort per
+(value column, group key), each query then a mask over that order.
+
+Only what this module reproduces exactly is batched (`batchable`): counts, outcome rates
+and quantiles of typed columns, grouped by at most one span key, without a sliding window.
+Everything else, and a scan whose values hold a NaN, goes through `compile_metric` one by one.
+The frames equal `compile_metric`'s: the same rows in the same order (bucket, then group with
+NULL last), the ``max_groups`` largest groups (ties by group), DuckDB's interpolation for
+``quantile_cont`` (`_interpolate`) and ``avg`` as Σ / n.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from llmpulse.clock import from_unix_us
+from llmpulse.domain.metrics import Agg, MetricField, MetricSpec, Source
+from llmpulse.store.api import MetricFrame, MetricQuery, MetricRow, SpanFilter, TimeRange
+from llmpulse.store.events.compiler import to_naive_utc
+from llmpulse.store.events.duckdb_dialect import bucket_offset
+from llmpulse.store.events.metrics import (
+    MetricDialect,
+    _filters,
+    _From,
+    field_expr,
+    group_expr,
+)
+from llmpulse.store.events.results import key_labels
+
+MAX_CELLS = 4_000_000
+"""Most (bucket, group) cells a batched query may have; more and it runs alone in SQL."""
+# Values whose products could overflow or underflow in `_fma`: the SQL path answers them.
+_LARGEST, _SMALLEST = 1e290, 1e-280
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanKey:
+    """What queries answered from one scan share."""
+
+    project: str
+    time: TimeRange
+    bucket_s: int | None
+
+
+@dataclass(slots=True)
+class Scan:
+    """One scan: the queries it answers (by their index in the batch) and its SQL."""
+
+    key: ScanKey
+    queries: list[tuple[int, MetricQuery]] = field(default_factory=list)
+    filters: list[SpanFilter] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    values: list[MetricField] = field(default_factory=list)
+
+
+def batchable(q: MetricQuery) -> bool:
+    """Whether ``q`` can be answered from a shared scan with exactly `compile_metric`'s frame."""
+    if q.slide != 1 or len(q.group_by) > 1 or any(not isinstance(k, str) for k in q.group_by):
+        return False
+    return all(_supported(m) for m in q.metrics)
+
+
+def _supported(m: MetricSpec) -> bool:
+    if m.field.source is Source.COUNT:
+        return m.agg is Agg.COUNT
+    if m.field.source is Source.ERROR:
+        return m.agg in (Agg.COUNT, Agg.RATE)
+    if m.field.source is Source.COLUMN:
+        return m.agg is Agg.COUNT or m.quantile is not None
+    return False
+
+
+def plan_scans(qs: Sequence[MetricQuery]) -> list[Scan]:
+    """The shared scans of ``qs``, two or more queries each (the others run alone)."""
+    groups: dict[ScanKey, Scan] = {}
+    for i, q in enumerate(qs):
+        if not batchable(q):
+            continue
+        width = None if q.bucket is None else int(q.bucket.total_seconds())
+        key = ScanKey(q.project, q.time, width)
+        scan = groups.setdefault(key, Scan(key))
+        scan.queries.append((i, q))
+        if q.where not in scan.filters:
+            scan.filters.append(q.where)
+        for k in q.group_by:
+            if isinstance(k, str) and k not in scan.keys:
+                scan.keys.append(k)
+        for m in q.metrics:
+            if m.field.source is not Source.COUNT and m.field not in scan.values:
+                scan.values.append(m.field)
+    return [scan for scan in groups.values() if len(scan.queries) > 1]
+
+
+def scan_sql(scan: Scan, d: MetricDialect) -> tuple[str, list[Any]]:
+    """One pass over the scan's spans: bucket, a flag per filter set, keys and values."""
+    width = scan.key.bucket_s
+    cols = [f"{d.bucket(width)} AS b" if width else "0 AS b"]
+    params: list[Any] = []
+    flags = []
+    for i, where in enumerate(scan.filters):
+        w = _filters(scan.key.project, TimeRange(), where, d)
+        cols.append(f"COALESCE(({w.sql()}), FALSE) AS f{i}")
+        params.extend(w.params)
+        flags.append(f"f{i}")
+    for i, k in enumerate(scan.keys):
+        cols.append(f"{group_expr(k, 0, d, params)} AS k{i}")
+    for i, f in enumerate(scan.values):
+        # Fields of typed columns only (`batchable`): no annotation joins, no parameters.
+        cols.append(f"{field_expr(f, scan.key.project, _From(), d, params)} AS v{i}")
+    t = scan.key.time
+    conds = ["project = ?"]
+    params.append(scan.key.project)
+    if t.start is not None:
+        conds.append("start_time >= ?")
+        params.append(to_naive_utc(t.start))
+    if t.end is not None:
+        conds.append("start_time < ?")
+        params.append(to_naive_utc(t.end))
+    inner = f"SELECT {', '.join(cols)} FROM spans WHERE {' AND '.join(conds)}"
+    return f"SELECT * FROM ({inner}) WHERE {' OR '.join(flags)}", params
+
+
+@dataclass(slots=True)
+class _Columns:
+    """The scan's rows as numpy arrays, and what the queries share: cells and sort orders."""
+
+    b: Ints  # bucket number minus `first`
+    first: int
+    buckets: int  # bucket numbers from `first` on that the cells cover
+    flags: list[Bools]
+    codes: list[Ints]  # per key: rank of the value (NULL last), ascending = ORDER BY g
+    labels: list[list[str | None]]  # per key: the value of each rank
+    values: list[Floats]  # NULL as NaN
+    complete: list[bool]  # per value: no NULL
+    cells: dict[int | None, Ints] = field(default_factory=dict)
+    rows: dict[int, Ints] = field(default_factory=dict)
+    by_value: dict[tuple[int, int], Ints] = field(default_factory=dict)
+
+    def ncodes(self, ki: int | None) -> int:
+        return 1 if ki is None else len(self.labels[ki])
+
+    def cell(self, ki: int | None) -> Ints:
+        """Each row's (bucket, group) cell: ascending cells are ``ORDER BY bucket, g``."""
+        if ki not in self.cells:
+            self.cells[ki] = self.b if ki is None else self.b * self.ncodes(ki) + self.codes[ki]
+        return self.cells[ki]
+
+    def filtered(self, fi: int) -> Ints:
+        """The rows that pass filter set ``fi``."""
+        if fi not in self.rows:
+            self.rows[fi] = np.flatnonzero(self.flags[fi])
+        return self.rows[fi]
+
+    def ordered(self, fi: int, vi: int) -> Ints:
+        """The rows of filter set ``fi`` by value ``vi``, NULL (NaN) last."""
+        if (fi, vi) not in self.by_value:
+            rows = self.filtered(fi)
+            # Equal values are interchangeable: the sort need not be stable.
+            self.by_value[(fi, vi)] = rows[np.argsort(self.values[vi][rows])]
+        return self.by_value[(fi, vi)]
+
+
+def frames(scan: Scan, table: pa.Table) -> list[MetricFrame | None]:
+    """Each query's frame, in the order of ``scan.queries``; None for a query the SQL path must
+    answer: every query if a value is NaN (DuckDB orders NaN above every number, this module
+    would treat it as NULL) or extreme (see `_fma`), and a query with more (bucket, group)
+    cells than `MAX_CELLS`."""
+    cols = _columns(scan, table)
+    if cols is None:
+        return [None] * len(scan.queries)
+    return [_frame(scan, q, cols) for _, q in scan.queries]
+
+
+def _columns(scan: Scan, table: pa.Table) -> _Columns | None:
+    numbers = table.column("b").to_numpy().astype(np.int64)
+    first = int(numbers.min()) if len(numbers) else 0
+    buckets = int(numbers.max()) - first + 1 if len(numbers) else 0
+    flags = [
+        table.column(f"f{i}").to_numpy(zero_copy_only=False).astype(bool)
+        for i in range(len(scan.filters))
+    ]
+    codes, labels = [], []
+    for i in range(len(scan.keys)):
+        code, label = _ranks(table.column(f"k{i}"))
+        codes.append(code)
+        labels.append(label)
+    values, complete = [], []
+    for i in range(len(scan.values)):
+        col = pc.cast(table.column(f"v{i}"), pa.float64())
+        ok = col.is_valid().to_numpy(zero_copy_only=False).astype(bool)
+        v = col.fill_null(math.nan).to_numpy(zero_copy_only=False).astype(np.float64)
+        size = np.abs(v[ok])
+        if np.isnan(size).any() or (size > _LARGEST).any() or (size[size > 0] < _SMALLEST).any():
+            return None
+        values.append(v)
+        complete.append(bool(ok.all()))
+    return _Columns(numbers - first, first, buckets, flags, codes, labels, values, complete)
+
+
+def _ranks(col: pa.ChunkedArray) -> tuple[Ints, list[str | None]]:
+    """Each row's group as the rank of its value in ``ORDER BY g`` (NULL last)."""
+    enc = pc.dictionary_encode(pc.cast(col, pa.string())).combine_chunks()
+    dictionary = enc.dictionary.to_pylist()
+    order = sorted(range(len(dictionary)), key=lambda j: dictionary[j])
+    rank = np.empty(len(dictionary) + 1, dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(dictionary), dtype=np.int64)
+    rank[len(dictionary)] = len(dictionary)  # NULL sorts last
+    idx = enc.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
+    labels: list[str | None] = [dictionary[j] for j in order]
+    labels.append(None)
+    return rank[idx.astype(np.int64)], labels
+
+
+def _frame(scan: Scan, q: MetricQuery, c: _Columns) -> MetricFrame | None:
+    ki = scan.keys.index(str(q.group_by[0])) if q.group_by else None  # str keys (`batchable`)
+    ncodes = c.ncodes(ki)
+    size = max(1, c.buckets * ncodes)
+    if size > MAX_CELLS:
+        return None
+    fi = scan.filters.index(q.where)
+    rows = c.filtered(fi)
+    cell = c.cell(ki)[rows]
+    n = np.bincount(cell, minlength=size)
+    groups = np.flatnonzero(n > 0)
+    if ki is not None:
+        groups = groups[_top_codes(c.codes[ki][rows], ncodes, q.max_groups)[groups % ncodes]]
+    query = _Query(c, fi, rows, cell, size, ki, groups)
+    columns = [query.metric(scan, m, n) for m in q.metrics]
+    width = scan.key.bucket_s
+    starts: dict[int, datetime] = {}
+    buckets: list[datetime | None] = []
+    for b in (groups // ncodes).tolist():
+        if width and b not in starts:
+            starts[b] = _bucket_start(c.first + b, width)
+        buckets.append(starts[b] if width else None)
+    labels = c.labels[ki] if ki is not None else []
+    keys = [(labels[g],) for g in (groups % ncodes).tolist()] if ki is not None else None
+    none = (0,) * len(q.metrics)
+    out = [
+        MetricRow(bucket, keys[i] if keys is not None else (), count, vals, sup, none)
+        for i, (bucket, count, vals, sup) in enumerate(
+            zip(
+                buckets,
+                n[groups].tolist(),
+                zip(*(col[0] for col in columns), strict=True),
+                zip(*(col[1] for col in columns), strict=True),
+                strict=True,
+            )
+        )
+    ]
+    return MetricFrame(tuple(m.name for m in q.metrics), key_labels(q.group_by), out)
+
+
+def _top_codes(codes: Ints, ncodes: int, limit: int) -> Bools:
+    """Which groups are among the ``limit`` largest (ties by the group's order, NULL last)."""
+    totals = np.bincount(codes, minlength=ncodes)
+    present = np.flatnonzero(totals > 0)
+    best = present[np.lexsort((present, -totals[present]))][:limit]
+    kept = np.zeros(ncodes, dtype=bool)
+    kept[best] = True
+    return kept
+
+
+def _bucket_start(number: int, width_s: int) -> datetime:
+    """The start of bucket ``number`` (the dialect's `bucket_start`)."""
+    w = width_s * 1_000_000
+    return from_unix_us(number * w - bucket_offset(w))
+
+
+@dataclass(slots=True)
+class _Query:
+    """One query: its rows and their cells, its output cells (``groups``), and per value
+    field what its metrics share."""
+
+    c: _Columns
+    fi: int
+    rows: Ints
+    cell: Ints
+    size: int
+    ki: int | None
+    groups: Ints
+    supports: dict[int, Ints] = field(default_factory=dict)
+    runs: dict[int, tuple[Ints, Ints, Floats]] = field(default_factory=dict)
+
+    def support(self, vi: int, n: Ints) -> Ints:
+        """Per cell, the rows with a value of field ``vi``."""
+        if vi not in self.supports:
+            if self.c.complete[vi]:
+                self.supports[vi] = n
+            else:
+                has = ~np.isnan(self.c.values[vi][self.rows])
+                self.supports[vi] = np.bincount(self.cell[has], minlength=self.size)
+        return self.supports[vi]
+
+    def metric(self, scan: Scan, m: MetricSpec, n: Ints) -> tuple[list[float | None], list[int]]:
+        """The metric's value (None where SQL gives NULL) and support, per output cell."""
+        g = self.groups
+        if m.field.source is Source.COUNT:
+            return [float(x) for x in n[g].tolist()], n[g].tolist()
+        vi = scan.values.index(m.field)
+        support = self.support(vi, n)[g]
+        if m.agg is Agg.COUNT:
+            return [float(x) for x in support.tolist()], support.tolist()
+        if m.agg is Agg.RATE:
+            weights = np.nan_to_num(self.c.values[vi][self.rows])  # NULL adds nothing
+            bad = np.bincount(self.cell, weights=weights, minlength=self.size)[g]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                value = bad / support
+        else:
+            value = self.quantile(vi, m.quantile or 0.0, n)[g]
+        return _nulls(value, support), support.tolist()
+
+    def quantile(self, vi: int, q: float, n: Ints) -> Floats:
+        """``quantile_cont`` per cell (NaN where the cell has no value)."""
+        if vi not in self.runs:
+            by_value = self.c.ordered(self.fi, vi)
+            cells = self.c.cell(self.ki)[by_value]
+            # A stable sort keeps each cell's values in order; on 16-bit keys it is a radix
+            # sort, linear: the common case here.
+            small = self.size <= 1 << 16
+            order = np.argsort(cells.astype(np.uint16) if small else cells, kind="stable")
+            cells, values = cells[order], self.c.values[vi][by_value[order]]
+            starts = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]]) if len(cells) else cells
+            self.runs[vi] = (cells[starts], starts, values)
+        run_cells, starts, values = self.runs[vi]
+        out = np.full(self.size, np.nan)
+        count = self.support(vi, n)[run_cells]  # a cell's values first, its NULLs (NaN) last
+        has = count > 0
+        run_cells, starts, count = run_cells[has], starts[has], count[has]
+        if len(starts) == 0:
+            return out
+        rn = (count - 1).astype(np.float64) * q
+        lo = np.floor(rn).astype(np.int64)
+        hi = np.ceil(rn).astype(np.int64)
+        low, high = values[starts + lo], values[starts + hi]
+        out[run_cells] = np.where(lo == hi, low, _interpolate(low, rn - lo, high))
+        return out
+
+
+def _nulls(value: Floats, support: Ints) -> list[float | None]:
+    """Values as floats, None where no span had the field (SQL's NULL)."""
+    return [None if s == 0 else v for v, s in zip(value.tolist(), support.tolist(), strict=True)]
+
+
+def _interpolate(lo: Floats, d: Floats, hi: Floats) -> Floats:
+    """DuckDB's ``quantile_cont`` between two order statistics: its C++ reads
+    ``lo * (1.0 - d) + hi * d``, which the engine's build computes as one fused multiply-add,
+    ``fma(lo, 1 - d, hi * d)`` (checked value for value against DuckDB by the tests); numpy has
+    no fused multiply-add, so it is emulated exactly (`_fma`)."""
+    return _fma(lo, 1.0 - d, hi * d)
+
+
+def _fma(a: Floats, b: Floats, c: Floats) -> Floats:
+    """``a * b + c`` rounded once (Boldo and Melquiond, "Emulation of FMA and correctly
+    rounded sums: proved algorithms using rounding to odd", IEEE TC 2008): the exact product
+    as a sum of two doubles (Dekker), the big parts added exactly (TwoSum), the small parts
+    added with rounding to odd, then one rounding to nearest. Exact barring overflow and
+    underflow, which `_columns` rules out by sending extreme values to the SQL path."""
+    uh, ul = _two_product(a, b)
+    th, tl = _two_sum(c, uh)
+    s, t = _two_sum(tl, ul)
+    even = (s.view(np.int64) & 1) == 0
+    odd: Floats = np.where((t != 0) & even, np.nextafter(s, np.where(t > 0, np.inf, -np.inf)), s)
+    result: Floats = th + odd
+    return result
+
+
+def _two_sum(a: Floats, b: Floats) -> tuple[Floats, Floats]:
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _split(a: Floats) -> tuple[Floats, Floats]:
+    c = 134217729.0 * a  # 2**27 + 1: Veltkamp's split into two 26-bit halves
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _two_product(a: Floats, b: Floats) -> tuple[Floats, Floats]:
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl

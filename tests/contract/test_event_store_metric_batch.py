@@ -172,7 +172,9 @@ def test_the_fused_multiply_add_is_exact() -> None:
     b = rng.random(20_000)
     c = rng.normal(0, 1e3, 20_000)
     got = metric_batch._fma(a, b, c)
-    exact = [float(Fraction(x) * Fraction(y) + Fraction(z)) for x, y, z in zip(a, b, c)]
+    exact = [
+        float(Fraction(x) * Fraction(y) + Fraction(z)) for x, y, z in zip(a, b, c, strict=True)
+    ]
     assert got.tolist() == exact
     # The unfused expression differs on some of them: the test can tell the two apart.
     assert (a * b + c).tolist() != exact

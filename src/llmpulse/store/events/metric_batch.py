@@ -155,7 +155,7 @@ class _Columns:
     complete: list[bool]  # per value: no NULL
     cells: dict[int | None, Ints] = field(default_factory=dict)
     rows: dict[int, Ints] = field(default_factory=dict)
-    by_value: dict[tuple[int, int], Ints] = field(default_factory=dict)
+    sorted: dict[tuple[int, int | None], tuple[Ints, Ints, Floats]] = field(default_factory=dict)
 
     def ncodes(self, ki: int | None) -> int:
         return 1 if ki is None else len(self.labels[ki])
@@ -172,13 +172,19 @@ class _Columns:
             self.rows[fi] = np.flatnonzero(self.flags[fi])
         return self.rows[fi]
 
-    def ordered(self, fi: int, vi: int) -> Ints:
-        """The rows of filter set ``fi`` by value ``vi``, NULL (NaN) last."""
-        if (fi, vi) not in self.by_value:
-            rows = self.filtered(fi)
-            # Equal values are interchangeable: the sort need not be stable.
-            self.by_value[(fi, vi)] = rows[np.argsort(self.values[vi][rows])]
-        return self.by_value[(fi, vi)]
+    def ordered(self, vi: int, ki: int | None) -> tuple[Ints, Ints, Floats]:
+        """Every row ordered by cell, then by value ``vi`` (NULL as NaN last): the rows, their
+        cells and their values. One sort per (value, key), shared by every filter set."""
+        if (vi, ki) not in self.sorted:
+            # Equal values are interchangeable: the value sort need not be stable.
+            by_value = np.argsort(self.values[vi])
+            cells = self.cell(ki)[by_value]
+            # The cell sort must be stable; on 16-bit keys numpy's is a linear radix sort.
+            small = self.buckets * self.ncodes(ki) <= 1 << 16
+            order = np.argsort(cells.astype(np.uint16) if small else cells, kind="stable")
+            rows = by_value[order]
+            self.sorted[(vi, ki)] = (rows, cells[order], self.values[vi][rows])
+        return self.sorted[(vi, ki)]
 
 
 def frames(scan: Scan, table: pa.Table) -> list[MetricFrame | None]:
@@ -334,13 +340,9 @@ class _Query:
     def quantile(self, vi: int, q: float, n: Ints) -> Floats:
         """``quantile_cont`` per cell (NaN where the cell has no value)."""
         if vi not in self.runs:
-            by_value = self.c.ordered(self.fi, vi)
-            cells = self.c.cell(self.ki)[by_value]
-            # A stable sort keeps each cell's values in order; on 16-bit keys it is a radix
-            # sort, linear: the common case here.
-            small = self.size <= 1 << 16
-            order = np.argsort(cells.astype(np.uint16) if small else cells, kind="stable")
-            cells, values = cells[order], self.c.values[vi][by_value[order]]
+            rows, all_cells, all_values = self.c.ordered(vi, self.ki)
+            mine = self.c.flags[self.fi][rows]
+            cells, values = all_cells[mine], all_values[mine]
             starts = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]]) if len(cells) else cells
             self.runs[vi] = (cells[starts], starts, values)
         run_cells, starts, values = self.runs[vi]

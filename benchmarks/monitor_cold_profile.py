@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from llmpulse.monitors.engine import Engine
-from llmpulse.store.api import MetricFrame, MetricQuery
+from llmpulse.store.api import MetricColumns, MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from monitor_cycle import cold_at, monitors
 
@@ -38,9 +38,9 @@ class TimedReader:
         self.queries += 1
         return frame
 
-    async def many(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
+    async def many(self, qs: Sequence[MetricQuery]) -> list[MetricColumns]:
         c0 = time.process_time()
-        frames = self.store.metrics(qs)
+        frames = self.store.metric_columns(qs)
         self.cpu += time.process_time() - c0
         self.queries += len(qs)
         return frames

@@ -39,7 +39,7 @@ from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Span, SpanKind, StatusCode
 from llmpulse.monitors.engine import Engine
 from llmpulse.monitors.spec import MonitorSpec
-from llmpulse.store.api import MetricFrame, MetricQuery
+from llmpulse.store.api import MetricColumns, MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
 PROJECT = "bench"
@@ -129,9 +129,9 @@ class Reader:
         self.queries += 1
         return await asyncio.to_thread(self.store.metric, q)
 
-    async def many(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
+    async def many(self, qs: Sequence[MetricQuery]) -> list[MetricColumns]:
         self.queries += len(qs)
-        return await asyncio.to_thread(self.store.metrics, qs)
+        return await asyncio.to_thread(self.store.metric_columns, qs)
 
 
 def engine(reader: Reader, batched: bool) -> Engine:

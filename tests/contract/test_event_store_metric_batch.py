@@ -25,6 +25,7 @@ from llmpulse.store.api import (
     AttrEquals,
     CohortKey,
     EventStore,
+    MetricColumns,
     MetricQuery,
     SpanFilter,
     TimeRange,
@@ -178,3 +179,30 @@ def test_the_fused_multiply_add_is_exact() -> None:
     assert got.tolist() == exact
     # The unfused expression differs on some of them: the test can tell the two apart.
     assert (a * b + c).tolist() != exact
+
+
+def _rows(c: MetricColumns) -> list[tuple[object, ...]]:
+    """The columns' rows, comparable (NaN as None)."""
+    buckets = [None] * len(c.n) if c.bucket_us is None else c.bucket_us.tolist()
+    return [
+        (b, c.groups[g], n, tuple(None if v != v else v for v in vals), tuple(sup))
+        for b, g, n, vals, sup in zip(
+            buckets,
+            c.group_index.tolist(),
+            c.n.tolist(),
+            c.values.tolist(),
+            c.support.tolist(),
+            strict=True,
+        )
+    ]
+
+
+def test_columns_hold_the_frames_rows(store: EventStore) -> None:
+    history = TimeRange(T0, T0 + timedelta(hours=40))
+    qs = [_query(f, k, history, TEN) for f in FILTERS[:3] for k in KEYS]
+    qs.append(_query(SpanFilter(), None, history, TEN, metrics=(parse_metric("cost_usd:mean"),)))
+    for q, cols in zip(qs, store.metric_columns(qs), strict=True):
+        want = MetricColumns.of(store.metric(q))
+        assert (cols.metrics, cols.group_by) == (want.metrics, want.group_by)
+        assert _rows(cols) == _rows(want), q
+        assert len(want.n) > 0

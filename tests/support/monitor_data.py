@@ -12,7 +12,7 @@ from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span, SpanKind, StatusCode
 from llmpulse.monitors.spec import MonitorSpec
-from llmpulse.store.api import EventStore, MetricFrame, MetricQuery
+from llmpulse.store.api import EventStore, MetricColumns, MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
 PROJECT = ProjectName("mon")
@@ -109,14 +109,14 @@ class CountingReader:
             raise RuntimeError("planted query failure")
         return self.store.metric(q)
 
-    async def many(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
-        """Several queries in one call to the store (`EventStore.metrics`), counted as one
-        batch and as ``len(qs)`` queries; a planted failure fails the whole batch."""
+    async def many(self, qs: Sequence[MetricQuery]) -> list[MetricColumns]:
+        """Several queries in one call to the store (`EventStore.metric_columns`), counted as
+        one batch and as ``len(qs)`` queries; a planted failure fails the whole batch."""
         self.batches += 1
         self.queries += len(qs)
         if any(self.fail(q) for q in qs):
             raise RuntimeError("planted query failure")
-        return self.store.metrics(qs)
+        return self.store.metric_columns(qs)
 
 
 LATENCY = parse_metric("latency_ms:p95")

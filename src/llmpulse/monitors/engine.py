@@ -14,8 +14,9 @@ evaluations; a failing detector, its monitor's: one failing monitor never stops 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from llmpulse.analysis.detectors.base import Baseline
@@ -30,12 +31,21 @@ from llmpulse.monitors.history import (
     PlanKey,
     Reader,
     floor_to,
-    points,
     query,
+    segment_of,
 )
-from llmpulse.monitors.judge import Point, Prepared, Segment, baseline_series, judge, prepare
+from llmpulse.monitors.judge import (
+    EMPTY,
+    Point,
+    Prepared,
+    Segment,
+    Track,
+    baseline_track,
+    judge,
+    prepare,
+)
 from llmpulse.monitors.spec import MonitorSpec
-from llmpulse.store.api import MetricFrame, MetricQuery
+from llmpulse.store.api import MetricColumns, MetricQuery
 
 log = logging.getLogger(__name__)
 DEFAULT_HORIZON = timedelta(days=28)
@@ -170,6 +180,7 @@ class Engine:
         try:
             n = await history.extend(key, self._end(key, at), self.history.horizon, self._read)
             frame = await self._read(query(key, metrics, at - key.window, at, bucket=None))
+            cols = MetricColumns.of(frame)
         except Exception as err:  # noqa: BLE001 - any failure of the plan's queries is an error state
             log.warning("monitor query failed for %s: %s", [m.spec.name for m in members], err)
             return [
@@ -185,14 +196,14 @@ class Engine:
                 )
                 for m in members
             ], 1
-        return self._judge_plan(key, members, history, frame, metrics, at, active), n + 1
+        return self._judge_plan(key, members, history, cols, metrics, at, active), n + 1
 
     def _judge_plan(
         self,
         key: PlanKey,
         members: list[Prepared],
         history: History,
-        frame: MetricFrame,
+        frame: MetricColumns,
         metrics: tuple[MetricSpec, ...],
         at: datetime,
         active: Mapping[str, set[Segment]],
@@ -217,7 +228,7 @@ class Engine:
         self,
         key: PlanKey,
         m: Prepared,
-        series: Mapping[tuple[Segment, str], list[Point]],
+        series: Mapping[tuple[Segment, str], Track],
         version: int,
         windows: Mapping[tuple[Segment, str], Point],
         at: datetime,
@@ -234,7 +245,7 @@ class Engine:
         out = []
         for seg in sorted(segments):
             try:
-                base = self._fit(m, seg, series.get((seg, name), []), version)
+                base = self._fit(m, seg, series.get((seg, name), EMPTY), version)
                 ev = judge(m, base, windows.get((seg, name)), at, seg)
             except Exception as err:  # noqa: BLE001 - a detector failure is this series' error
                 ev = Evaluation.failed(
@@ -247,13 +258,13 @@ class Engine:
             out.append(SeriesEvaluation(m.spec.name, seg, ev))
         return out
 
-    def _fit(self, m: Prepared, seg: Segment, pts: list[Point], version: int) -> Baseline:
+    def _fit(self, m: Prepared, seg: Segment, track: Track, version: int) -> Baseline:
         """The series' fitted baseline, refitted only when the history moved on."""
         k = (m.spec.project + "/" + m.spec.name, repr(m.spec.detector), seg)
         hit = self._fits.get(k)
         if hit is not None and hit[0] == version:
             return hit[1]
-        base = m.detector.fit(baseline_series(pts, m.proportion))
+        base = m.detector.fit(baseline_track(track, m.proportion))
         self._fits[k] = (version, base)
         return base
 
@@ -271,10 +282,21 @@ def _distinct(metrics: Iterable[MetricSpec]) -> tuple[MetricSpec, ...]:
 
 
 def _window_points(
-    key: PlanKey, frame: MetricFrame, metrics: tuple[MetricSpec, ...], at: datetime
+    key: PlanKey, cols: MetricColumns, metrics: tuple[MetricSpec, ...], at: datetime
 ) -> dict[tuple[Segment, str], Point]:
     """The judged window's value per (segment, metric), from a bucket-less query's rows."""
     start = at - key.window
-    rows = [replace(r, bucket=start) for r in frame.rows]
-    dated = MetricFrame(frame.metrics, frame.group_by, rows)
-    return {k: v[0] for k, v in points(key, dated, metrics).items()}
+    out: dict[tuple[Segment, str], Point] = {}
+    for r, g in enumerate(cols.group_index.tolist()):
+        segment = segment_of(key, cols.groups[g])
+        if segment is None:
+            continue
+        n = int(cols.n[r])
+        for i, m in enumerate(metrics):
+            if m.name == "count":
+                pt = Point(start, float(n), n)
+            else:
+                v = float(cols.values[r, i])
+                pt = Point(start, None if math.isnan(v) else v, int(cols.support[r, i]))
+            out.setdefault((segment, m.name), pt)
+    return out

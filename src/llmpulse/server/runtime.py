@@ -40,6 +40,7 @@ from llmpulse.store.alerts_api import AlertStore
 from llmpulse.store.api import (
     AttrEquals,
     EventStore,
+    MetricColumns,
     MetricFrame,
     MetricQuery,
     SpanQuery,
@@ -167,9 +168,9 @@ class MonitorRuntime:
         """One uncached metric query on a worker thread."""
         return await asyncio.to_thread(self.events.metric, q)
 
-    async def read_many(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
+    async def read_many(self, qs: Sequence[MetricQuery]) -> list[MetricColumns]:
         """A cycle's uncached metric queries in one call on a worker thread (ADR 0033)."""
-        return await asyncio.to_thread(self.events.metrics, qs)
+        return await asyncio.to_thread(self.events.metric_columns, qs)
 
     async def examples(
         self, spec: MonitorSpec, segment: Segment, start: datetime, end: datetime

@@ -4,15 +4,20 @@ store, and exactly the evaluations of the engine that asks them plan by plan."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
+from llmpulse.domain.metrics import parse_metric
 from llmpulse.monitors.engine import Engine, SeriesEvaluation
 from llmpulse.monitors.evaluation import Evaluation
-from llmpulse.monitors.judge import Segment
+from llmpulse.monitors.filters import span_filter
+from llmpulse.monitors.history import PlanKey, points, tracks
+from llmpulse.monitors.judge import Segment, baseline_series, baseline_track
+from llmpulse.store.api import MetricColumns, MetricFrame, MetricRow
 from support.aio import run
-from support.monitor_data import END, CountingReader, Plant, monitor, store_with, traffic
+from support.monitor_data import END, PROJECT, CountingReader, Plant, monitor, store_with, traffic
 
 H = timedelta(hours=1)
 MIN = timedelta(minutes=1)
@@ -108,3 +113,35 @@ def test_a_failing_batch_is_asked_plan_by_plan_and_fails_only_its_plan(
     assert {k: v for k, v in got.items() if k[0] != "p50-llm"} == {
         k: v for k, v in want.items() if k[0] != "p50-llm"
     }
+
+
+def test_a_track_gives_the_detector_the_series_that_points_give() -> None:
+    key = PlanKey(PROJECT, span_filter([]), "metadata.region", timedelta(minutes=10))
+    metrics = tuple(parse_metric(m) for m in ("count", "error:rate", "latency_ms:p95"))
+    t0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    rows = [
+        MetricRow(t0 + i * 10 * MIN, (region,), n, (float(n), rate, p95), (n, n, sup))
+        for i, (region, n, rate, p95, sup) in enumerate(
+            [
+                ("eu", 40, 0.025, 210.5, 40),
+                ("us", 7, 3 / 7, None, 0),  # no latency value: NaN, support 0
+                (None, 5, 0.2, 99.0, 5),  # spans without the key: no series
+                ("eu", 13, 0.5 / 13, 180.25, 12),  # a rate whose bad count rounds
+                ("eu", 3, 0.0, 95.125, 3),
+            ]
+        )
+    ]
+    frame = MetricFrame(tuple(m.name for m in metrics), ("metadata.region",), rows)
+    by_points = points(key, frame, metrics)
+    by_tracks = tracks(key, MetricColumns.of(frame), metrics)
+    assert by_points.keys() == by_tracks.keys()
+    assert len(by_points) == 6  # eu and us, three metrics each
+    for (seg, name), pts in by_points.items():
+        proportion = name == "error:rate"
+        want = baseline_series(pts, proportion)
+        got = baseline_track(by_tracks[(seg, name)], proportion)
+        for field in ("values", "start_s", "bad", "total"):
+            a, b = getattr(got, field), getattr(want, field)
+            assert (a is None) == (b is None), field
+            if a is not None:
+                np.testing.assert_array_equal(a, b, err_msg=f"{seg} {name} {field}")

@@ -14,6 +14,7 @@ from typing import Any
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.store.api import (
+    MetricColumns,
     MetricFrame,
     MetricQuery,
     Page,
@@ -210,15 +211,31 @@ class DuckDBEventStore(CompactingEngine):
     def metrics(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
         """Several metric queries, each frame equal to `metric`'s; queries over the same
         project, time range and bucket width share one scan (`metric_batch`, ADR 0033)."""
+        batched = self._batched(qs)
+        return [
+            self.metric(q) if c is None else metric_batch.to_frame(c)
+            for q, c in zip(qs, batched, strict=True)
+        ]
+
+    def metric_columns(self, qs: Sequence[MetricQuery]) -> list[MetricColumns]:
+        """`metrics` as columns; the batched queries never become rows."""
+        batched = self._batched(qs)
+        return [
+            MetricColumns.of(self.metric(q)) if c is None else c
+            for q, c in zip(qs, batched, strict=True)
+        ]
+
+    def _batched(self, qs: Sequence[MetricQuery]) -> list[MetricColumns | None]:
+        """The queries' columns from shared scans; None for those to ask one by one."""
         for q in qs:
             compile_metric(q, DIALECT)  # every query is checked, as `metric` checks it
-        out: list[MetricFrame | None] = [None] * len(qs)
+        out: list[MetricColumns | None] = [None] * len(qs)
         for scan in metric_batch.plan_scans(qs):
             sql, params = metric_batch.scan_sql(scan, DIALECT)
             answered = metric_batch.frames(scan, self._query_arrow(sql, params))
-            for (i, _), frame in zip(scan.queries, answered, strict=True):
-                out[i] = frame
-        return [self.metric(q) if f is None else f for q, f in zip(qs, out, strict=True)]
+            for (i, _), cols in zip(scan.queries, answered, strict=True):
+                out[i] = cols
+        return out
 
     def slices(self, q: SliceQuery) -> SliceFrame:
         """Σ, Σ² and n of one field for every slice of the keys (and pairs)."""

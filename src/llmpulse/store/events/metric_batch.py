@@ -33,7 +33,14 @@ import pyarrow.compute as pc
 
 from llmpulse.clock import from_unix_us
 from llmpulse.domain.metrics import Agg, MetricField, MetricSpec, Source
-from llmpulse.store.api import MetricFrame, MetricQuery, MetricRow, SpanFilter, TimeRange
+from llmpulse.store.api import (
+    MetricColumns,
+    MetricFrame,
+    MetricQuery,
+    MetricRow,
+    SpanFilter,
+    TimeRange,
+)
 from llmpulse.store.events.compiler import to_naive_utc
 from llmpulse.store.events.duckdb_dialect import bucket_offset
 from llmpulse.store.events.metrics import (
@@ -187,7 +194,7 @@ class _Columns:
         return self.sorted[(vi, ki)]
 
 
-def frames(scan: Scan, table: pa.Table) -> list[MetricFrame | None]:
+def frames(scan: Scan, table: pa.Table) -> list[MetricColumns | None]:
     """Each query's frame, in the order of ``scan.queries``; None for a query the SQL path must
     answer: every query if a value is NaN (DuckDB orders NaN above every number, this module
     would treat it as NULL) or extreme (see `_fma`), and a query with more (bucket, group)
@@ -238,7 +245,7 @@ def _ranks(col: pa.ChunkedArray) -> tuple[Ints, list[str | None]]:
     return rank[idx.astype(np.int64)], labels
 
 
-def _frame(scan: Scan, q: MetricQuery, c: _Columns) -> MetricFrame | None:
+def _frame(scan: Scan, q: MetricQuery, c: _Columns) -> MetricColumns | None:
     ki = scan.keys.index(str(q.group_by[0])) if q.group_by else None  # str keys (`batchable`)
     ncodes = c.ncodes(ki)
     size = max(1, c.buckets * ncodes)
@@ -252,30 +259,45 @@ def _frame(scan: Scan, q: MetricQuery, c: _Columns) -> MetricFrame | None:
     if ki is not None:
         groups = groups[_top_codes(c.codes[ki][rows], ncodes, q.max_groups)[groups % ncodes]]
     query = _Query(c, fi, rows, cell, size, ki, groups)
-    columns = [query.metric(scan, m, n) for m in q.metrics]
-    width = scan.key.bucket_s
-    starts: dict[int, datetime] = {}
-    buckets: list[datetime | None] = []
-    for b in (groups // ncodes).tolist():
-        if width and b not in starts:
-            starts[b] = _bucket_start(c.first + b, width)
-        buckets.append(starts[b] if width else None)
-    labels = c.labels[ki] if ki is not None else []
-    keys = [(labels[g],) for g in (groups % ncodes).tolist()] if ki is not None else None
-    none = (0,) * len(q.metrics)
-    out = [
-        MetricRow(bucket, keys[i] if keys is not None else (), count, vals, sup, none)
-        for i, (bucket, count, vals, sup) in enumerate(
-            zip(
-                buckets,
-                n[groups].tolist(),
-                zip(*(col[0] for col in columns), strict=True),
-                zip(*(col[1] for col in columns), strict=True),
-                strict=True,
-            )
+    answers = [query.metric(scan, m, n) for m in q.metrics]
+    bucket_us = None
+    if scan.key.bucket_s:
+        w = scan.key.bucket_s * 1_000_000
+        bucket_us = (groups // ncodes + c.first) * w - bucket_offset(w)
+    labels = c.labels[ki] if ki is not None else [None]
+    shape = (len(groups), len(q.metrics))
+    return MetricColumns(
+        tuple(m.name for m in q.metrics),
+        key_labels(q.group_by),
+        bucket_us,
+        tuple(() if ki is None else (label,) for label in labels),
+        groups % ncodes,
+        n[groups],
+        np.stack([a[0] for a in answers], axis=1).reshape(shape),
+        np.stack([a[1] for a in answers], axis=1).reshape(shape),
+    )
+
+
+def to_frame(cols: MetricColumns) -> MetricFrame:
+    """The frame the columns hold (as `compile_metric`'s rows decode)."""
+    nm = len(cols.metrics)
+    buckets: list[datetime | None] = [None] * len(cols.n)
+    if cols.bucket_us is not None:
+        starts: dict[int, datetime] = {}
+        buckets = [starts.setdefault(us, from_unix_us(us)) for us in cols.bucket_us.tolist()]
+    values = [tuple(None if v != v else v for v in row) for row in cols.values.tolist()]
+    rows = [
+        MetricRow(bucket, cols.groups[g], n, vals, tuple(sup), (0,) * nm)
+        for bucket, g, n, vals, sup in zip(
+            buckets,
+            cols.group_index.tolist(),
+            cols.n.tolist(),
+            values,
+            cols.support.tolist(),
+            strict=True,
         )
     ]
-    return MetricFrame(tuple(m.name for m in q.metrics), key_labels(q.group_by), out)
+    return MetricFrame(cols.metrics, cols.group_by, rows)
 
 
 def _top_codes(codes: Ints, ncodes: int, limit: int) -> Bools:
@@ -286,12 +308,6 @@ def _top_codes(codes: Ints, ncodes: int, limit: int) -> Bools:
     kept = np.zeros(ncodes, dtype=bool)
     kept[best] = True
     return kept
-
-
-def _bucket_start(number: int, width_s: int) -> datetime:
-    """The start of bucket ``number`` (the dialect's `bucket_start`)."""
-    w = width_s * 1_000_000
-    return from_unix_us(number * w - bucket_offset(w))
 
 
 @dataclass(slots=True)
@@ -319,15 +335,15 @@ class _Query:
                 self.supports[vi] = np.bincount(self.cell[has], minlength=self.size)
         return self.supports[vi]
 
-    def metric(self, scan: Scan, m: MetricSpec, n: Ints) -> tuple[list[float | None], list[int]]:
-        """The metric's value (None where SQL gives NULL) and support, per output cell."""
+    def metric(self, scan: Scan, m: MetricSpec, n: Ints) -> tuple[Floats, Ints]:
+        """The metric's value (NaN where SQL gives NULL) and support, per output cell."""
         g = self.groups
         if m.field.source is Source.COUNT:
-            return [float(x) for x in n[g].tolist()], n[g].tolist()
+            return n[g].astype(np.float64), n[g]
         vi = scan.values.index(m.field)
         support = self.support(vi, n)[g]
         if m.agg is Agg.COUNT:
-            return [float(x) for x in support.tolist()], support.tolist()
+            return support.astype(np.float64), support
         if m.agg is Agg.RATE:
             weights = np.nan_to_num(self.c.values[vi][self.rows])  # NULL adds nothing
             bad = np.bincount(self.cell, weights=weights, minlength=self.size)[g]
@@ -335,7 +351,8 @@ class _Query:
                 value = bad / support
         else:
             value = self.quantile(vi, m.quantile or 0.0, n)[g]
-        return _nulls(value, support), support.tolist()
+        out: Floats = np.where(support > 0, value, np.nan)
+        return out, support
 
     def quantile(self, vi: int, q: float, n: Ints) -> Floats:
         """``quantile_cont`` per cell (NaN where the cell has no value)."""
@@ -358,11 +375,6 @@ class _Query:
         low, high = values[starts + lo], values[starts + hi]
         out[run_cells] = np.where(lo == hi, low, _interpolate(low, rn - lo, high))
         return out
-
-
-def _nulls(value: Floats, support: Ints) -> list[float | None]:
-    """Values as floats, None where no span had the field (SQL's NULL)."""
-    return [None if s == 0 else v for v, s in zip(value.tolist(), support.tolist(), strict=True)]
 
 
 def _interpolate(lo: Floats, d: Floats, hi: Floats) -> Floats:

@@ -162,6 +162,7 @@ class _Columns:
     complete: list[bool]  # per value: no NULL
     cells: dict[int | None, Ints] = field(default_factory=dict)
     rows: dict[int, Ints] = field(default_factory=dict)
+    by_value: dict[int, Ints] = field(default_factory=dict)
     sorted: dict[tuple[int, int | None], tuple[Ints, Ints, Floats]] = field(default_factory=dict)
 
     def ncodes(self, ki: int | None) -> int:
@@ -183,8 +184,9 @@ class _Columns:
         """Every row ordered by cell, then by value ``vi`` (NULL as NaN last): the rows, their
         cells and their values. One sort per (value, key), shared by every filter set."""
         if (vi, ki) not in self.sorted:
-            # Equal values are interchangeable: the value sort need not be stable.
-            by_value = np.argsort(self.values[vi])
+            if vi not in self.by_value:  # equal values are interchangeable: need not be stable
+                self.by_value[vi] = np.argsort(self.values[vi])
+            by_value = self.by_value[vi]
             cells = self.cell(ki)[by_value]
             # The cell sort must be stable; on 16-bit keys numpy's is a linear radix sort.
             small = self.buckets * self.ncodes(ki) <= 1 << 16

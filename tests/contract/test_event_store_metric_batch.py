@@ -31,6 +31,7 @@ from llmpulse.store.api import (
     TimeRange,
 )
 from llmpulse.store.events import metric_batch
+from llmpulse.store.events.fma import fma
 
 P = ProjectName("batch")
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -172,7 +173,7 @@ def test_the_fused_multiply_add_is_exact() -> None:
     a = rng.normal(0, 1e3, 20_000) * np.exp(rng.normal(0, 8, 20_000))
     b = rng.random(20_000)
     c = rng.normal(0, 1e3, 20_000)
-    got = metric_batch._fma(a, b, c)
+    got = fma(a, b, c)
     exact = [
         float(Fraction(x) * Fraction(y) + Fraction(z)) for x, y, z in zip(a, b, c, strict=True)
     ]

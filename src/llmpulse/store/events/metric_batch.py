@@ -43,6 +43,7 @@ from llmpulse.store.api import (
 )
 from llmpulse.store.events.compiler import to_naive_utc
 from llmpulse.store.events.duckdb_dialect import bucket_offset
+from llmpulse.store.events.fma import fma
 from llmpulse.store.events.metrics import (
     MetricDialect,
     _filters,
@@ -54,7 +55,7 @@ from llmpulse.store.events.results import key_labels
 
 MAX_CELLS = 4_000_000
 """Most (bucket, group) cells a batched query may have; more and it runs alone in SQL."""
-# Values whose products could overflow or underflow in `_fma`: the SQL path answers them.
+# Values whose products could overflow or underflow in `fma.fma`: the SQL path answers them.
 _LARGEST, _SMALLEST = 1e290, 1e-280
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -199,7 +200,7 @@ class _Columns:
 def frames(scan: Scan, table: pa.Table) -> list[MetricColumns | None]:
     """Each query's frame, in the order of ``scan.queries``; None for a query the SQL path must
     answer: every query if a value is NaN (DuckDB orders NaN above every number, this module
-    would treat it as NULL) or extreme (see `_fma`), and a query with more (bucket, group)
+    would treat it as NULL) or extreme (see `fma.fma`), and a query with more (bucket, group)
     cells than `MAX_CELLS`."""
     cols = _columns(scan, table)
     if cols is None:
@@ -383,39 +384,5 @@ def _interpolate(lo: Floats, d: Floats, hi: Floats) -> Floats:
     """DuckDB's ``quantile_cont`` between two order statistics: its C++ reads
     ``lo * (1.0 - d) + hi * d``, which the engine's build computes as one fused multiply-add,
     ``fma(lo, 1 - d, hi * d)`` (checked value for value against DuckDB by the tests); numpy has
-    no fused multiply-add, so it is emulated exactly (`_fma`)."""
-    return _fma(lo, 1.0 - d, hi * d)
-
-
-def _fma(a: Floats, b: Floats, c: Floats) -> Floats:
-    """``a * b + c`` rounded once (Boldo and Melquiond, "Emulation of FMA and correctly
-    rounded sums: proved algorithms using rounding to odd", IEEE TC 2008): the exact product
-    as a sum of two doubles (Dekker), the big parts added exactly (TwoSum), the small parts
-    added with rounding to odd, then one rounding to nearest. Exact barring overflow and
-    underflow, which `_columns` rules out by sending extreme values to the SQL path."""
-    uh, ul = _two_product(a, b)
-    th, tl = _two_sum(c, uh)
-    s, t = _two_sum(tl, ul)
-    even = (s.view(np.int64) & 1) == 0
-    odd: Floats = np.where((t != 0) & even, np.nextafter(s, np.where(t > 0, np.inf, -np.inf)), s)
-    result: Floats = th + odd
-    return result
-
-
-def _two_sum(a: Floats, b: Floats) -> tuple[Floats, Floats]:
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def _split(a: Floats) -> tuple[Floats, Floats]:
-    c = 134217729.0 * a  # 2**27 + 1: Veltkamp's split into two 26-bit halves
-    hi = c - (c - a)
-    return hi, a - hi
-
-
-def _two_product(a: Floats, b: Floats) -> tuple[Floats, Floats]:
-    p = a * b
-    ah, al = _split(a)
-    bh, bl = _split(b)
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    no fused multiply-add, so it is emulated exactly (`fma.fma`)."""
+    return fma(lo, 1.0 - d, hi * d)

@@ -56,7 +56,7 @@ from llmpulse.store.events.results import key_labels
 MAX_CELLS = 4_000_000
 """Most (bucket, group) cells a batched query may have; more and it runs alone in SQL."""
 # Values whose products could overflow or underflow in `fma.fma`: the SQL path answers them.
-_LARGEST, _SMALLEST = 1e290, 1e-280
+_LARGEST, _SMALLEST = 1e290, 1e-200
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]

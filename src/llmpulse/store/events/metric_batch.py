@@ -164,6 +164,7 @@ class _Columns:
     cells: dict[int | None, Ints] = field(default_factory=dict)
     rows: dict[int, Ints] = field(default_factory=dict)
     by_value: dict[int, Ints] = field(default_factory=dict)
+    zeroed: dict[int, Floats] = field(default_factory=dict)
     sorted: dict[tuple[int, int | None], tuple[Ints, Ints, Floats]] = field(default_factory=dict)
 
     def ncodes(self, ki: int | None) -> int:
@@ -174,6 +175,13 @@ class _Columns:
         if ki not in self.cells:
             self.cells[ki] = self.b if ki is None else self.b * self.ncodes(ki) + self.codes[ki]
         return self.cells[ki]
+
+    def filled(self, vi: int) -> Floats:
+        """Value ``vi`` with NULL as 0 (adds nothing to a sum)."""
+        if vi not in self.zeroed:
+            v = self.values[vi]
+            self.zeroed[vi] = v if self.complete[vi] else np.nan_to_num(v)
+        return self.zeroed[vi]
 
     def filtered(self, fi: int) -> Ints:
         """The rows that pass filter set ``fi``."""
@@ -259,8 +267,9 @@ def _frame(scan: Scan, q: MetricQuery, c: _Columns) -> MetricColumns | None:
     cell = c.cell(ki)[rows]
     n = np.bincount(cell, minlength=size)
     groups = np.flatnonzero(n > 0)
-    if ki is not None:
-        groups = groups[_top_codes(c.codes[ki][rows], ncodes, q.max_groups)[groups % ncodes]]
+    if ki is not None and len(groups):
+        totals = n.reshape(-1, ncodes).sum(axis=0)  # spans per group over all buckets
+        groups = groups[_top_codes(totals, q.max_groups)[groups % ncodes]]
     query = _Query(c, fi, rows, cell, size, ki, groups)
     answers = [query.metric(scan, m, n) for m in q.metrics]
     bucket_us = None
@@ -303,9 +312,9 @@ def to_frame(cols: MetricColumns) -> MetricFrame:
     return MetricFrame(cols.metrics, cols.group_by, rows)
 
 
-def _top_codes(codes: Ints, ncodes: int, limit: int) -> Bools:
+def _top_codes(totals: Ints, limit: int) -> Bools:
     """Which groups are among the ``limit`` largest (ties by the group's order, NULL last)."""
-    totals = np.bincount(codes, minlength=ncodes)
+    ncodes = len(totals)
     present = np.flatnonzero(totals > 0)
     best = present[np.lexsort((present, -totals[present]))][:limit]
     kept = np.zeros(ncodes, dtype=bool)
@@ -348,7 +357,7 @@ class _Query:
         if m.agg is Agg.COUNT:
             return support.astype(np.float64), support
         if m.agg is Agg.RATE:
-            weights = np.nan_to_num(self.c.values[vi][self.rows])  # NULL adds nothing
+            weights = self.c.filled(vi)[self.rows]
             bad = np.bincount(self.cell, weights=weights, minlength=self.size)[g]
             with np.errstate(invalid="ignore", divide="ignore"):
                 value = bad / support

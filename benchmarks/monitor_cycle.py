@@ -34,13 +34,17 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Span, SpanKind, StatusCode
 from llmpulse.monitors.engine import Engine
 from llmpulse.monitors.spec import MonitorSpec
-from llmpulse.store.api import MetricColumns, MetricFrame, MetricQuery
+from llmpulse.store.api import MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
+
+if TYPE_CHECKING:  # an older checkout (a before/after run) has no MetricColumns
+    from llmpulse.store.api import MetricColumns
 
 PROJECT = "bench"
 END = datetime(2026, 11, 21, tzinfo=UTC)

@@ -217,13 +217,10 @@ def frames(scan: Scan, table: pa.Table) -> list[MetricColumns | None]:
 
 
 def _columns(scan: Scan, table: pa.Table) -> _Columns | None:
-    numbers = table.column("b").to_numpy().astype(np.int64)
+    numbers = _numpy(table.column("b"))[0].astype(np.int64)
     first = int(numbers.min()) if len(numbers) else 0
     buckets = int(numbers.max()) - first + 1 if len(numbers) else 0
-    flags = [
-        table.column(f"f{i}").to_numpy(zero_copy_only=False).astype(bool)
-        for i in range(len(scan.filters))
-    ]
+    flags = [_numpy(table.column(f"f{i}"))[0] for i in range(len(scan.filters))]
     codes, labels = [], []
     for i in range(len(scan.keys)):
         code, label = _ranks(table.column(f"k{i}"))
@@ -232,14 +229,34 @@ def _columns(scan: Scan, table: pa.Table) -> _Columns | None:
     values, complete = [], []
     for i in range(len(scan.values)):
         col = pc.cast(table.column(f"v{i}"), pa.float64())
-        ok = col.is_valid().to_numpy(zero_copy_only=False).astype(bool)
-        v = col.fill_null(math.nan).to_numpy(zero_copy_only=False).astype(np.float64)
+        v, ok = _numpy(col)
+        v = np.where(ok, v.astype(np.float64), math.nan)
         size = np.abs(v[ok])
         if np.isnan(size).any() or (size > _LARGEST).any() or (size[size > 0] < _SMALLEST).any():
             return None
         values.append(v)
         complete.append(bool(ok.all()))
     return _Columns(numbers - first, first, buckets, flags, codes, labels, values, complete)
+
+
+def _numpy(col: pa.ChunkedArray | pa.Array) -> tuple[npt.NDArray[Any], Bools]:
+    """A fixed-width column as a numpy array (any value where NULL) and where it is not NULL,
+    read from its Arrow buffers: pyarrow's `to_numpy` and `fill_null` import pandas, which
+    would cost the first cycle of a process about half a second of CPU."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    validity, data = arr.buffers()[:2]
+    span = slice(arr.offset, arr.offset + len(arr))
+    if pa.types.is_boolean(arr.type):
+        values: npt.NDArray[Any] = _bits(data)[span]
+    else:
+        values = np.frombuffer(data, arr.type.to_pandas_dtype())[span]
+    valid = np.ones(len(arr), bool) if validity is None else _bits(validity)[span]
+    return values, valid
+
+
+def _bits(buffer: pa.Buffer) -> Bools:
+    out: Bools = np.unpackbits(np.frombuffer(buffer, np.uint8), bitorder="little").astype(bool)
+    return out
 
 
 def _ranks(col: pa.ChunkedArray) -> tuple[Ints, list[str | None]]:
@@ -250,7 +267,8 @@ def _ranks(col: pa.ChunkedArray) -> tuple[Ints, list[str | None]]:
     rank = np.empty(len(dictionary) + 1, dtype=np.int64)
     rank[np.asarray(order, dtype=np.int64)] = np.arange(len(dictionary), dtype=np.int64)
     rank[len(dictionary)] = len(dictionary)  # NULL sorts last
-    idx = enc.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
+    indices, valid = _numpy(enc.indices)
+    idx = np.where(valid, indices, len(dictionary))  # NULL sorts last
     labels: list[str | None] = [dictionary[j] for j in order]
     labels.append(None)
     return rank[idx.astype(np.int64)], labels

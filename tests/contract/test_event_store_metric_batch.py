@@ -8,6 +8,7 @@ largest groups, quantiles that interpolate between order statistics, empty cells
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -207,3 +208,24 @@ def test_columns_hold_the_frames_rows(store: EventStore) -> None:
         assert (cols.metrics, cols.group_by) == (want.metrics, want.group_by)
         assert _rows(cols) == _rows(want), q
         assert len(want.n) > 0
+
+
+def test_nan_extreme_and_subnormal_values_give_the_frames_sql_gives(
+    event_store: EventStore,
+) -> None:
+    # DuckDB orders NaN above every number and counts it; the batched quantiles must agree
+    # (or leave the scan to SQL), and so for values near overflow and subnormal ones.
+    values = [math.nan, 1e300, -1e300, 5e-324, 1e-310] + [0.001 * i for i in range(55)]
+    spans = [replace(s, cost_usd=v) for s, v in zip(_spans(60), values, strict=True)]
+    event_store.append_spans(spans)
+    history = TimeRange(T0, T0 + timedelta(hours=2))
+    metrics = (parse_metric("cost_usd:p95"), parse_metric("cost_usd:p50"), parse_metric("count"))
+    qs = [_query(f, k, history, TEN, metrics=metrics) for f in FILTERS[:2] for k in KEYS[:2]]
+    qs += [_query(f, k, history, None, metrics=metrics) for f in FILTERS[:2] for k in KEYS[:2]]
+    assert len(metric_batch.plan_scans(qs)) == 2
+    want = [event_store.metric(q) for q in qs]
+    assert event_store.metrics(qs) == want
+    # The edge values are in what was compared: NaN (None), and the extremes, as values.
+    cells = [v for f in want for r in f.rows for v in r.values[:2]]
+    assert None in cells
+    assert any(v is not None and abs(v) > 1e299 for v in cells)

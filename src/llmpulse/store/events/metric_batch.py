@@ -12,7 +12,8 @@ numpy (`frames`): counts and rates with `bincount`, exact quantiles from one sor
 
 Only what this module reproduces exactly is batched (`batchable`): counts, outcome rates
 and quantiles of typed columns, grouped by at most one span key, without a sliding window.
-Everything else, and a scan whose values hold a NaN, goes through `compile_metric` one by one.
+Everything else goes through `compile_metric` one by one, and so does a scan whose values hold
+a NaN (NULLs are held as NaN here) or a magnitude the exact multiply-add is not proven for.
 The frames equal `compile_metric`'s: the same rows in the same order (bucket, then group with
 NULL last), the ``max_groups`` largest groups (ties by group), DuckDB's interpolation for
 ``quantile_cont`` (`_interpolate`) and ``avg`` as Σ / n.
@@ -207,9 +208,9 @@ class _Columns:
 
 def frames(scan: Scan, table: pa.Table) -> list[MetricColumns | None]:
     """Each query's frame, in the order of ``scan.queries``; None for a query the SQL path must
-    answer: every query if a value is NaN (DuckDB orders NaN above every number, this module
-    would treat it as NULL) or extreme (see `fma.fma`), and a query with more (bucket, group)
-    cells than `MAX_CELLS`."""
+    answer: every query if a value is NaN (NULLs are held as NaN here, and a column with both
+    could not tell them apart) or of a magnitude `fma.fma` is not exact for, and a query with
+    more (bucket, group) cells than `MAX_CELLS`."""
     cols = _columns(scan, table)
     if cols is None:
         return [None] * len(scan.queries)

@@ -232,9 +232,12 @@ class DuckDBEventStore(CompactingEngine):
         out: list[MetricColumns | None] = [None] * len(qs)
         for scan in metric_batch.plan_scans(qs):
             sql, params = metric_batch.scan_sql(scan, DIALECT)
-            answered = metric_batch.frames(scan, self._query_arrow(sql, params))
-            for (i, _), cols in zip(scan.queries, answered, strict=True):
-                out[i] = cols
+            table = self._query_arrow(sql, params)
+            cols = metric_batch.columns(scan, table)
+            del table  # the numpy columns hold what the frames need
+            answered = metric_batch.frames(scan, cols)
+            for (i, _), frame in zip(scan.queries, answered, strict=True):
+                out[i] = frame
         return out
 
     def slices(self, q: SliceQuery) -> SliceFrame:

@@ -54,11 +54,13 @@ from llmpulse.store.events.metrics import (
 )
 from llmpulse.store.events.results import key_labels
 
+MAX_ROWS = 2**31 - 1
+"""Most rows a shared scan holds in numpy (row numbers are 32-bit); more and SQL answers."""
 MAX_CELLS = 4_000_000
 """Most (bucket, group) cells a batched query may have; more and it runs alone in SQL."""
 # Values whose products could overflow or underflow in `fma.fma`: the SQL path answers them.
 _LARGEST, _SMALLEST = 1e290, 1e-200
-Ints = npt.NDArray[np.int64]
+Ints = npt.NDArray[np.signedinteger[Any]]  # row numbers are 32-bit, counts and cells 64
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 
@@ -151,7 +153,7 @@ def scan_sql(scan: Scan, d: MetricDialect) -> tuple[str, list[Any]]:
 
 
 @dataclass(slots=True)
-class _Columns:
+class ScanColumns:
     """The scan's rows as numpy arrays, and what the queries share: cells and sort orders."""
 
     b: Ints  # bucket number minus `first`
@@ -187,7 +189,7 @@ class _Columns:
     def filtered(self, fi: int) -> Ints:
         """The rows that pass filter set ``fi``."""
         if fi not in self.rows:
-            self.rows[fi] = np.flatnonzero(self.flags[fi])
+            self.rows[fi] = np.flatnonzero(self.flags[fi]).astype(np.int32)
         return self.rows[fi]
 
     def ordered(self, vi: int, ki: int | None) -> tuple[Ints, Ints, Floats]:
@@ -201,23 +203,26 @@ class _Columns:
             # The cell sort must be stable; on 16-bit keys numpy's is a linear radix sort.
             small = self.buckets * self.ncodes(ki) <= 1 << 16
             order = np.argsort(cells.astype(np.uint16) if small else cells, kind="stable")
-            rows = by_value[order]
+            rows = by_value[order].astype(np.int32)  # 32 bits: half the memory (MAX_ROWS)
             self.sorted[(vi, ki)] = (rows, cells[order], self.values[vi][rows])
         return self.sorted[(vi, ki)]
 
 
-def frames(scan: Scan, table: pa.Table) -> list[MetricColumns | None]:
-    """Each query's frame, in the order of ``scan.queries``; None for a query the SQL path must
-    answer: every query if a value is NaN (NULLs are held as NaN here, and a column with both
-    could not tell them apart) or of a magnitude `fma.fma` is not exact for, and a query with
-    more (bucket, group) cells than `MAX_CELLS`."""
-    cols = _columns(scan, table)
+def frames(scan: Scan, cols: ScanColumns | None) -> list[MetricColumns | None]:
+    """Each query's frame from the scan's `columns`, in the order of ``scan.queries``; None
+    for a query the SQL path must answer: every query if `columns` gave None, and a query
+    with more (bucket, group) cells than `MAX_CELLS`."""
     if cols is None:
         return [None] * len(scan.queries)
     return [_frame(scan, q, cols) for _, q in scan.queries]
 
 
-def _columns(scan: Scan, table: pa.Table) -> _Columns | None:
+def columns(scan: Scan, table: pa.Table) -> ScanColumns | None:
+    """The scan's Arrow rows as numpy columns (the table can go once this returns); None if a
+    value is NaN (NULLs are held as NaN here, and a column with both could not tell them
+    apart) or of a magnitude `fma.fma` is not exact for."""
+    if table.num_rows > MAX_ROWS:
+        return None
     numbers = _numpy(table.column("b"))[0].astype(np.int64)
     first = int(numbers.min()) if len(numbers) else 0
     buckets = int(numbers.max()) - first + 1 if len(numbers) else 0
@@ -237,7 +242,7 @@ def _columns(scan: Scan, table: pa.Table) -> _Columns | None:
             return None
         values.append(v)
         complete.append(bool(ok.all()))
-    return _Columns(numbers - first, first, buckets, flags, codes, labels, values, complete)
+    return ScanColumns(numbers - first, first, buckets, flags, codes, labels, values, complete)
 
 
 def _numpy(col: pa.ChunkedArray | pa.Array) -> tuple[npt.NDArray[Any], Bools]:
@@ -275,7 +280,7 @@ def _ranks(col: pa.ChunkedArray) -> tuple[Ints, list[str | None]]:
     return rank[idx.astype(np.int64)], labels
 
 
-def _frame(scan: Scan, q: MetricQuery, c: _Columns) -> MetricColumns | None:
+def _frame(scan: Scan, q: MetricQuery, c: ScanColumns) -> MetricColumns | None:
     ki = scan.keys.index(str(q.group_by[0])) if q.group_by else None  # str keys (`batchable`)
     ncodes = c.ncodes(ki)
     size = max(1, c.buckets * ncodes)
@@ -346,7 +351,7 @@ class _Query:
     """One query: its rows and their cells, its output cells (``groups``), and per value
     field what its metrics share."""
 
-    c: _Columns
+    c: ScanColumns
     fi: int
     rows: Ints
     cell: Ints

@@ -42,6 +42,7 @@ from llmpulse.store.api import (
     SpanFilter,
     TimeRange,
 )
+from llmpulse.store.events.arrow_numpy import arrow_column, ranks
 from llmpulse.store.events.compiler import to_naive_utc
 from llmpulse.store.events.duckdb_dialect import bucket_offset
 from llmpulse.store.events.fma import fma
@@ -223,19 +224,19 @@ def columns(scan: Scan, table: pa.Table) -> ScanColumns | None:
     apart) or of a magnitude `fma.fma` is not exact for."""
     if table.num_rows > MAX_ROWS:
         return None
-    numbers = _numpy(table.column("b"))[0].astype(np.int64)
+    numbers = arrow_column(table.column("b"))[0].astype(np.int64)
     first = int(numbers.min()) if len(numbers) else 0
     buckets = int(numbers.max()) - first + 1 if len(numbers) else 0
-    flags = [_numpy(table.column(f"f{i}"))[0] for i in range(len(scan.filters))]
+    flags = [arrow_column(table.column(f"f{i}"))[0] for i in range(len(scan.filters))]
     codes, labels = [], []
     for i in range(len(scan.keys)):
-        code, label = _ranks(table.column(f"k{i}"))
+        code, label = ranks(table.column(f"k{i}"))
         codes.append(code)
         labels.append(label)
     values, complete = [], []
     for i in range(len(scan.values)):
         col = pc.cast(table.column(f"v{i}"), pa.float64())
-        v, ok = _numpy(col)
+        v, ok = arrow_column(col)
         v = np.where(ok, v.astype(np.float64), math.nan)
         size = np.abs(v[ok])
         if np.isnan(size).any() or (size > _LARGEST).any() or (size[size > 0] < _SMALLEST).any():
@@ -243,41 +244,6 @@ def columns(scan: Scan, table: pa.Table) -> ScanColumns | None:
         values.append(v)
         complete.append(bool(ok.all()))
     return ScanColumns(numbers - first, first, buckets, flags, codes, labels, values, complete)
-
-
-def _numpy(col: pa.ChunkedArray | pa.Array) -> tuple[npt.NDArray[Any], Bools]:
-    """A fixed-width column as a numpy array (any value where NULL) and where it is not NULL,
-    read from its Arrow buffers: pyarrow's `to_numpy` and `fill_null` import pandas, which
-    would cost the first cycle of a process about half a second of CPU."""
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    validity, data = arr.buffers()[:2]
-    span = slice(arr.offset, arr.offset + len(arr))
-    if pa.types.is_boolean(arr.type):
-        values: npt.NDArray[Any] = _bits(data)[span]
-    else:
-        values = np.frombuffer(data, arr.type.to_pandas_dtype())[span]
-    valid = np.ones(len(arr), bool) if validity is None else _bits(validity)[span]
-    return values, valid
-
-
-def _bits(buffer: pa.Buffer) -> Bools:
-    out: Bools = np.unpackbits(np.frombuffer(buffer, np.uint8), bitorder="little").astype(bool)
-    return out
-
-
-def _ranks(col: pa.ChunkedArray) -> tuple[Ints, list[str | None]]:
-    """Each row's group as the rank of its value in ``ORDER BY g`` (NULL last)."""
-    enc = pc.dictionary_encode(pc.cast(col, pa.string())).combine_chunks()
-    dictionary = enc.dictionary.to_pylist()
-    order = sorted(range(len(dictionary)), key=lambda j: dictionary[j])
-    rank = np.empty(len(dictionary) + 1, dtype=np.int64)
-    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(dictionary), dtype=np.int64)
-    rank[len(dictionary)] = len(dictionary)  # NULL sorts last
-    indices, valid = _numpy(enc.indices)
-    idx = np.where(valid, indices, len(dictionary))  # NULL sorts last
-    labels: list[str | None] = [dictionary[j] for j in order]
-    labels.append(None)
-    return rank[idx.astype(np.int64)], labels
 
 
 def _frame(scan: Scan, q: MetricQuery, c: ScanColumns) -> MetricColumns | None:

@@ -7,6 +7,7 @@ ingest writer's thread and from worker threads of the query service (see ADR 000
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from llmpulse.clock import to_unix_us
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.keys import ApiKeyRecord
@@ -173,6 +175,43 @@ class MetricFrame:
     metrics: tuple[str, ...]
     group_by: tuple[str, ...]  # key labels
     rows: list[MetricRow]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MetricColumns:
+    """A `MetricFrame` as numpy columns, for readers of many rows (the monitor engine's
+    baselines): row ``i`` is bucket ``bucket_us[i]`` (its start in Unix microseconds; None
+    without buckets), group ``groups[group_index[i]]``, ``n[i]`` spans, and per metric ``j``
+    ``values[i, j]`` (NaN where the frame has None) and ``support[i, j]``."""
+
+    metrics: tuple[str, ...]
+    group_by: tuple[str, ...]
+    bucket_us: npt.NDArray[np.int64] | None
+    groups: tuple[tuple[str | None, ...], ...]
+    group_index: npt.NDArray[np.int64]
+    n: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+    support: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, frame: MetricFrame) -> MetricColumns:
+        """The frame's rows as columns."""
+        rows, nm = frame.rows, len(frame.metrics)
+        index: dict[tuple[str | None, ...], int] = {}
+        group_index = np.array([index.setdefault(r.group, len(index)) for r in rows], np.int64)
+        buckets = [r.bucket for r in rows]
+        bucket_us = None
+        if rows and all(b is not None for b in buckets):
+            bucket_us = np.array([to_unix_us(b) for b in buckets if b is not None], np.int64)
+        values = np.array(
+            [[math.nan if v is None else v for v in r.values] for r in rows], np.float64
+        ).reshape(len(rows), nm)
+        support = np.array([r.support for r in rows], np.int64).reshape(len(rows), nm)
+        n = np.array([r.n for r in rows], np.int64)
+        groups = tuple(index)
+        return cls(
+            frame.metrics, frame.group_by, bucket_us, groups, group_index, n, values, support
+        )
 
 
 Unit = Literal["trace", "session", "user", "span"]
@@ -383,6 +422,16 @@ class EventStore(Protocol):
 
     def metric(self, q: MetricQuery) -> MetricFrame:
         """Compute metrics as a series or a window aggregate, optionally grouped."""
+        ...
+
+    def metrics(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
+        """Several metric queries at once, each frame equal to `metric`'s (an engine may
+        answer queries over the same spans from one scan)."""
+        ...
+
+    def metric_columns(self, qs: Sequence[MetricQuery]) -> list[MetricColumns]:
+        """`metrics` as columns (`MetricColumns.of` each frame), without a Python object per
+        row where the engine can avoid one."""
         ...
 
     def slices(self, q: SliceQuery) -> SliceFrame:

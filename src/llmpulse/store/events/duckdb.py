@@ -14,6 +14,7 @@ from typing import Any
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.store.api import (
+    MetricColumns,
     MetricFrame,
     MetricQuery,
     Page,
@@ -27,7 +28,14 @@ from llmpulse.store.api import (
     UnitFrame,
     UnitQuery,
 )
-from llmpulse.store.events import annotation_edits, listing, purge, sketch, vocabulary
+from llmpulse.store.events import (
+    annotation_edits,
+    listing,
+    metric_batch,
+    purge,
+    sketch,
+    vocabulary,
+)
 from llmpulse.store.events import sessions as sessions_sql
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
@@ -199,6 +207,38 @@ class DuckDBEventStore(CompactingEngine):
                 return sketch.frame(q, p, rows)
         rows = self._query(c.sql, c.params)
         return metric_frame(q, rows)
+
+    def metrics(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
+        """Several metric queries, each frame equal to `metric`'s; queries over the same
+        project, time range and bucket width share one scan (`metric_batch`, ADR 0033)."""
+        batched = self._batched(qs)
+        return [
+            self.metric(q) if c is None else metric_batch.to_frame(c)
+            for q, c in zip(qs, batched, strict=True)
+        ]
+
+    def metric_columns(self, qs: Sequence[MetricQuery]) -> list[MetricColumns]:
+        """`metrics` as columns; the batched queries never become rows."""
+        batched = self._batched(qs)
+        return [
+            MetricColumns.of(self.metric(q)) if c is None else c
+            for q, c in zip(qs, batched, strict=True)
+        ]
+
+    def _batched(self, qs: Sequence[MetricQuery]) -> list[MetricColumns | None]:
+        """The queries' columns from shared scans; None for those to ask one by one."""
+        for q in qs:
+            compile_metric(q, DIALECT)  # every query is checked, as `metric` checks it
+        out: list[MetricColumns | None] = [None] * len(qs)
+        for scan in metric_batch.plan_scans(qs):
+            sql, params = metric_batch.scan_sql(scan, DIALECT)
+            table = self._query_arrow(sql, params)
+            cols = metric_batch.columns(scan, table)
+            del table  # the numpy columns hold what the frames need
+            answered = metric_batch.frames(scan, cols)
+            for (i, _), frame in zip(scan.queries, answered, strict=True):
+                out[i] = frame
+        return out
 
     def slices(self, q: SliceQuery) -> SliceFrame:
         """Σ, Σ² and n of one field for every slice of the keys (and pairs)."""

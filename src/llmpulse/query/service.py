@@ -24,6 +24,7 @@ from llmpulse.store.api import (
     SliceQuery,
     SpanQuery,
     StateStore,
+    TRACE_SORTS,
     TraceTotals,
     UnitFrame,
     UnitQuery,
@@ -169,7 +170,8 @@ class QueryService:
 
     async def count_spans(self, q: SpanQuery) -> int:
         """How many spans match ``q``'s filters (cursor and limit ignored)."""
-        key = replace(q, cursor=None, limit=1, sort="time", descending=True)
+        roots = q.root_only or q.sort in TRACE_SORTS  # a trace sort counts traces
+        key = replace(q, cursor=None, limit=1, sort="time", descending=True, root_only=roots)
         return await self._cached("count", key, lambda: self._events.count_spans(key))
 
     async def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:

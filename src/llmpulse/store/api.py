@@ -51,6 +51,10 @@ class AttrEquals:
     value: str
 
 
+TRACE_SORTS = ("trace_cost", "trace_tokens", "trace_latency")
+"""Sorts of root rows by their whole trace's cost, tokens or latency (one row per trace)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SpanQuery:
     """Which spans of one project to list, newest first."""
@@ -68,7 +72,7 @@ class SpanQuery:
     conditions: tuple[Condition, ...] = ()  # a saved cohort's conditions, ANDed
     limit: int = 100
     cursor: str | None = None  # opaque, from a previous Page.next_cursor
-    sort: str = "time"  # one of time, latency, tokens, cost (see store.events.listing)
+    sort: str = "time"  # time, latency, tokens, cost (per span) or one of TRACE_SORTS
     descending: bool = True
     ranges: tuple[ValueRange, ...] = ()  # numeric bounds on latency_ms, cost_usd, total_tokens
 
@@ -90,6 +94,7 @@ class TraceTotals:
     cost_usd: float
     errors: int
     num_spans: int
+    latency_ms: float = 0.0  # from the trace's first span start to its last span end
 
 
 @dataclass(frozen=True, slots=True)

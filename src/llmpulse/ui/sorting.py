@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from llmpulse.domain.errors import FieldError
 from llmpulse.store.api import ValueRange
 
-SORT_CHOICES = ("time", "latency", "tokens", "cost")
+SORT_CHOICES = ("time", "latency", "tokens", "cost", "trace_cost", "trace_tokens", "trace_latency")
 ORDER_CHOICES = ("desc", "asc")
 BOUNDS = (("latency", "_ms"), ("tokens", ""), ("cost", ""))
 BOUND_PARAMS = tuple(f"{side}_{key}{unit}" for key, unit in BOUNDS for side in ("min", "max"))

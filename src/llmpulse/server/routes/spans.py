@@ -46,6 +46,7 @@ class TraceTotalsOut(BaseModel):
     cost_usd: float
     errors: int
     num_spans: int
+    latency_ms: float  # from the trace's first span start to its last span end
 
 
 class SpanRowOut(SpanOut):

@@ -44,6 +44,7 @@ from llmpulse.store.events.journal import (
     journal_path,
     reconcile,
 )
+from llmpulse.store.events.search_index import SearchIndex
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -123,6 +124,14 @@ class DuckDBEngine:
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._closed = False
+        self.search_index = SearchIndex(self._read, self._index_write)
+        """The term → block search index, kept behind ingest (ADR 0038)."""
+        try:
+            self.search_index.open(self._con)
+        except BaseException:
+            self._con.close()
+            raise
+        self.search_index.start()
 
     # -- connections -------------------------------------------------------------------
 
@@ -199,6 +208,8 @@ class DuckDBEngine:
                     batch = self._retries.new_spans(self._con, batch)  # a retry is stored once
                 if not batch.num_rows:
                     return 0
+                if spans:  # dirty before the commit: a search never misses a committed span
+                    self.search_index.touch(batch)
                 with self.sketch_guard.changing() if spans else nullcontext():
                     if self._journal is None:
                         insert_rows(self._con, table, batch)
@@ -213,6 +224,18 @@ class DuckDBEngine:
             else:
                 return int(batch.num_rows)
         raise self._write_failed(failure)
+
+    def _index_write(self, write: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+        """Run one search-index transaction on the write connection, under the writer's lock.
+
+        Raises:
+            Unavailable: the store is closed.
+        """
+        with self._write_lock:
+            if self._closed:
+                raise Unavailable("event store is closed")
+            write(self._con)
+            self._after_commit()
 
     def _after_commit(self) -> None:
         """Empty the journal when DuckDB's automatic checkpoint emptied its log."""
@@ -280,6 +303,7 @@ class DuckDBEngine:
     def close(self) -> None:
         """Stop a running compaction, checkpoint, close every cursor and the engine; safe to
         call twice."""
+        self.search_index.stop()
         with self._write_lock:
             if self._closed:
                 return

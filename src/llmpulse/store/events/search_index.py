@@ -1,0 +1,317 @@
+"""The term → block search index of the DuckDB store (ADR 0038), kept behind ingest.
+
+Two derived tables in the event database: ``search_terms`` (project, block, term), every
+distinct term (`search_terms.terms_of`) of the spans that started in a 5-minute block, and
+``search_blocks`` (project, block, spans), how many spans each block held when it was
+indexed. They are derived data, rebuilt from the spans whenever they disagree, so they are
+created at open rather than by a migration.
+
+**Behind ingest.** An append only marks its blocks *dirty* (in memory, before the insert
+commits); a background thread indexes dirty blocks whose last append is `SETTLE_S` old,
+re-reading the block's ``search_text`` in a read snapshot and replacing its rows in one
+transaction, so ingest never tokenizes. While ingest is busy the thread works at most a
+`BUSY_SHARE` of the time. A query treats every dirty block as a candidate (the un-indexed
+tail is scanned), so results never wait for the index.
+
+**Every path spans take.** At open, after journal replay, after a compaction swap and after a
+delete, `refresh` counts the spans per block and marks dirty every block whose count differs
+from ``search_blocks`` (or that has index rows but no spans). A crash that loses index
+commits, a journal that puts spans back, a retention cut through a block: each leaves counts
+that disagree, and the block is indexed again. Backups copy both tables with the spans in one
+snapshot; compaction copies them in its first snapshot and refreshes after the swap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from llmpulse.clock import SystemClock
+from llmpulse.store.events.search_terms import (
+    BLOCK_SQL,
+    BLOCK_US,
+    block_of,
+    probes,
+    ranges,
+    ranges_sql,
+    terms_of,
+)
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+Read = Callable[[Callable[[duckdb.DuckDBPyConnection], _T]], _T]
+Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+
+SETTLE_S = 1.0
+"""A dirty block is indexed once no append touched it for this long."""
+BUSY_SHARE = 0.1
+"""While appends keep coming, the indexer works at most this share of the time."""
+ROUND_BLOCKS = 48
+"""Blocks indexed per transaction."""
+TABLES = (
+    "CREATE TABLE IF NOT EXISTS search_terms "
+    "(project VARCHAR NOT NULL, block BIGINT NOT NULL, term VARCHAR NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS search_blocks "
+    "(project VARCHAR NOT NULL, block BIGINT NOT NULL, spans BIGINT NOT NULL)",
+)
+COPIED = ("search_terms", "search_blocks")
+"""The index tables, copied whole with a compaction's first snapshot."""
+_TERMS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("term", pa.string())])
+_BLOCKS_SCHEMA = pa.schema(
+    [("project", pa.string()), ("block", pa.int64()), ("spans", pa.int64())]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """The blocks of a project that may hold a search's matches, newest first."""
+
+    blocks: list[int]
+    spans: list[int]  # spans per block (as last indexed; 0 when not indexed yet)
+    narrowed: bool  # False: the index rules nothing out (scan everything)
+    total_spans: int  # spans in every block of the range (as last indexed)
+
+
+class SearchIndex:
+    """Dirty blocks, indexed counts and the background indexer of one event database."""
+
+    def __init__(self, read: Read[Any], write: Callable[[Callable[[Any], None]], None]) -> None:
+        """Args:
+        read: runs a function on a reader cursor (a consistent snapshot).
+        write: runs a function on the write connection under the writer's lock.
+        """
+        self._read = read
+        self._write = write
+        self._lock = threading.Lock()
+        self._round = threading.Lock()  # one indexing round at a time
+        self._dirty: dict[str, dict[int, int]] = {}  # project → block → touch generation
+        self._touched: dict[tuple[str, int], float] = {}
+        self._indexed: dict[str, dict[int, int]] = {}  # project → block → spans indexed
+        self._generation = 0
+        self._last_append = -1e9
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.enabled = True
+        """False: queries ignore the index and scan (comparisons in tests and benchmarks)."""
+
+    # -- state -------------------------------------------------------------------------
+
+    def open(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Create the tables if needed and mark dirty what disagrees with the spans."""
+        for sql in TABLES:
+            con.execute(sql)
+        self.refresh(lambda sql, params: con.execute(sql, list(params)).fetchall())
+
+    def refresh(self, query: Query) -> None:
+        """Reload the indexed counts and mark dirty every block whose spans differ."""
+        indexed = query("SELECT project, block, spans FROM search_blocks", [])
+        actual = query(
+            f"SELECT project, {BLOCK_SQL} AS block, count(*) FROM spans GROUP BY ALL", []
+        )
+        now = SystemClock().monotonic_s() - SETTLE_S
+        with self._lock:
+            self._indexed = {}
+            for project, block, n in indexed:
+                self._indexed.setdefault(project, {})[int(block)] = int(n)
+            seen = set()
+            for project, block, n in actual:
+                seen.add((project, int(block)))
+                if self._indexed.get(project, {}).get(int(block)) != int(n):
+                    self._mark(project, int(block), now)
+            for project, blocks in self._indexed.items():
+                for block in blocks:
+                    if (project, block) not in seen:
+                        self._mark(project, block, now)
+        self._wake.set()
+
+    def _mark(self, project: str, block: int, at: float) -> None:
+        self._generation += 1
+        self._dirty.setdefault(project, {})[block] = self._generation
+        self._touched[(project, block)] = at
+
+    def touch(self, batch: pa.Table) -> None:
+        """Mark the blocks of an Arrow batch of spans dirty (call before it commits)."""
+        us = pc.cast(batch.column("start_time"), pa.timestamp("us")).cast(pa.int64())
+        blocks = pc.floor(pc.divide(pc.cast(us, pa.float64()), float(BLOCK_US))).cast(pa.int64())
+        pairs = pa.table({"p": batch.column("project"), "b": blocks}).group_by(["p", "b"])
+        keys = pairs.aggregate([])
+        now = SystemClock().monotonic_s()
+        with self._lock:
+            self._last_append = now
+            for project, block in zip(
+                keys.column("p").to_pylist(), keys.column("b").to_pylist(), strict=True
+            ):
+                self._mark(str(project), int(block), now)
+        self._wake.set()
+
+    def pending(self) -> int:
+        """How many blocks wait to be indexed."""
+        with self._lock:
+            return sum(len(b) for b in self._dirty.values())
+
+    # -- indexing ----------------------------------------------------------------------
+
+    def index_round(self, settle_s: float = SETTLE_S) -> int:
+        """Index up to `ROUND_BLOCKS` dirty blocks of one project; returns how many."""
+        with self._round:
+            return self._index_round(settle_s)
+
+    def _index_round(self, settle_s: float) -> int:
+        now = SystemClock().monotonic_s()
+        with self._lock:
+            picked: list[int] = []
+            project = ""
+            for project, blocks in self._dirty.items():
+                picked = sorted(
+                    b for b in blocks if now - self._touched[(project, b)] >= settle_s
+                )[:ROUND_BLOCKS]
+                if picked:
+                    break
+            if not picked:
+                return 0
+            generations = {b: self._dirty[project][b] for b in picked}
+            had = [b for b in picked if b in self._indexed.get(project, {})]
+        where, params = ranges_sql(ranges(picked))
+        rows: list[tuple[Any, ...]] = self._read(
+            lambda cur: cur.execute(
+                f"SELECT {BLOCK_SQL} AS block, count(*), string_agg(search_text, chr(10)) "
+                f"FROM spans WHERE project = ? AND {where} GROUP BY ALL",
+                [project, *params],
+            ).fetchall()
+        )
+        terms: dict[str, list[Any]] = {"project": [], "block": [], "term": []}
+        counts = {int(b): int(n) for b, n, _ in rows}
+        for block, _, text in rows:
+            found = terms_of(text or "")
+            terms["project"].extend([project] * len(found))
+            terms["block"].extend([int(block)] * len(found))
+            terms["term"].extend(found)
+        term_table = pa.table(terms, schema=_TERMS_SCHEMA)
+        block_table = pa.table(
+            {
+                "project": [project] * len(counts),
+                "block": list(counts),
+                "spans": list(counts.values()),
+            },
+            schema=_BLOCKS_SCHEMA,
+        )
+
+        def store(con: duckdb.DuckDBPyConnection) -> None:
+            con.begin()
+            try:
+                if had:
+                    marks = ", ".join("?" * len(had))
+                    for table in COPIED:
+                        con.execute(
+                            f"DELETE FROM {table} WHERE project = ? AND block IN ({marks})",
+                            [project, *had],
+                        )
+                con.from_arrow(term_table).insert_into("search_terms")
+                con.from_arrow(block_table).insert_into("search_blocks")
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+
+        self._write(store)
+        with self._lock:
+            done = self._indexed.setdefault(project, {})
+            for b in picked:
+                if b in counts:
+                    done[b] = counts[b]
+                else:
+                    done.pop(b, None)
+                blocks = self._dirty.get(project, {})
+                if blocks.get(b) == generations[b]:
+                    del blocks[b]
+                    self._touched.pop((project, b), None)
+            if not self._dirty.get(project):
+                self._dirty.pop(project, None)
+        return len(picked)
+
+    def drain(self) -> None:
+        """Index every dirty block now (tests, benchmarks, ``db`` commands)."""
+        while self.index_round(settle_s=0.0):
+            pass
+
+    def start(self) -> None:
+        """Start the background indexer."""
+        self._thread = threading.Thread(target=self._run, name="llmpulse-search", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background indexer (the dirty blocks stay dirty)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        self._thread = None
+
+    def _run(self) -> None:
+        clock = SystemClock()
+        while not self._stop.is_set():
+            self._wake.wait(SETTLE_S)
+            self._wake.clear()
+            while not self._stop.is_set():
+                began = clock.monotonic_s()
+                try:
+                    n = self.index_round()
+                except Exception:  # the store is closing or a write failed: try later
+                    log.debug("search indexing round failed", exc_info=True)
+                    break
+                if not n:
+                    break
+                spent = clock.monotonic_s() - began
+                if clock.monotonic_s() - self._last_append < SETTLE_S:  # ingest is busy
+                    self._stop.wait(spent * (1 - BUSY_SHARE) / BUSY_SHARE)
+
+    # -- queries -----------------------------------------------------------------------
+
+    def candidates(
+        self, query: Query, project: str, text: str, first: int | None, last: int | None
+    ) -> Candidates:
+        """The blocks between ``first`` and ``last`` (inclusive; None: open) that may hold a
+        span whose ``search_text`` contains ``text``, newest first."""
+        with self._lock:  # dirty blocks first: a block leaves them only once indexed
+            dirty = set(self._dirty.get(project, {}))
+            known = dict(self._indexed.get(project, {}))
+        ((lowered,),) = query("SELECT lower(?)", [text])
+        found = probes(str(lowered))
+        lo = -(2**62) if first is None else first
+        hi = 2**62 if last is None else last
+        every = {b for b in known.keys() | dirty if lo <= b <= hi}
+        if found and self.enabled:
+            sql = " INTERSECT ".join(
+                f"SELECT block FROM search_terms WHERE project = ? AND block BETWEEN ? AND ? "
+                f"AND {p.sql()}"
+                for p in found
+            )
+            params: list[Any] = []
+            for p in found:
+                params.extend((project, lo, hi, p.text))
+            hits = {int(b) for (b,) in query(sql, params)} | (dirty & every)
+        else:
+            hits = every
+        blocks = sorted(hits, reverse=True)
+        return Candidates(
+            blocks=blocks,
+            spans=[known.get(b, 0) for b in blocks],
+            narrowed=len(blocks) < len(every),
+            total_spans=sum(known.get(b, 0) for b in every),
+        )
+
+
+def block_range(start_us: int | None, end_us: int | None) -> tuple[int | None, int | None]:
+    """The first and last block a time range (microseconds, end exclusive) touches."""
+    return (
+        None if start_us is None else block_of(start_us),
+        None if end_us is None else block_of(end_us - 1),
+    )

@@ -70,6 +70,7 @@ class DuckDBEngine:
         on_close: Callable[[], None] | None = None,
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
         journal: bool = True,
+        search_index: bool = True,
         compact_free_ratio: float = DEFAULT_COMPACT_FREE_RATIO,
         compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES,
         journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
@@ -84,6 +85,7 @@ class DuckDBEngine:
             compact_free_ratio: `compact_if_fragmented` compacts from this free share on.
             compact_min_bytes: ... and only files at least this large.
             journal_max_bytes: checkpoint after a commit that leaves the journal this large.
+            search_index: keep the search index (ADR 0038); off, searches scan every span.
         """
         self._path = path
         self._on_close = on_close
@@ -126,12 +128,14 @@ class DuckDBEngine:
         self._closed = False
         self.search_index = SearchIndex(self._read, self._index_write)
         """The term → block search index, kept behind ingest (ADR 0038)."""
-        try:
-            self.search_index.open(self._con)
-        except BaseException:
-            self._con.close()
-            raise
-        self.search_index.start()
+        self.search_index.enabled = search_index
+        if search_index:
+            try:
+                self.search_index.open(self._con)
+            except BaseException:
+                self._con.close()
+                raise
+            self.search_index.start()
 
     # -- connections -------------------------------------------------------------------
 
@@ -208,8 +212,8 @@ class DuckDBEngine:
                     batch = self._retries.new_spans(self._con, batch)  # a retry is stored once
                 if not batch.num_rows:
                     return 0
-                if spans:  # dirty before the commit: a search never misses a committed span
-                    self.search_index.touch(batch)
+                if spans and self.search_index.enabled:  # dirty before the commit: a
+                    self.search_index.touch(batch)  # search never misses a committed span
                 with self.sketch_guard.changing() if spans else nullcontext():
                     if self._journal is None:
                         insert_rows(self._con, table, batch)

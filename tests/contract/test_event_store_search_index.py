@@ -255,3 +255,12 @@ def test_the_background_indexer_catches_up(tmp_path: Path) -> None:
         _agree(store, "zqxrare", [3, 11])
     finally:
         store.close()
+
+
+def test_a_count_stops_at_its_bound(store: DuckDBEventStore) -> None:
+    store.search_index.drain()
+    q = SpanQuery(project=P, text="common")
+    assert store.count_spans(q) == N - 4
+    assert store.count_spans(q, at_most=5) == 5
+    assert store.count_spans(q, at_most=1000) == N - 4
+    store.close()

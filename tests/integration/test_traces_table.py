@@ -248,3 +248,17 @@ def test_traces_sort_by_their_totals_over_rest_and_sdk(
         page = client.traces_page(PROJECT, sort=sort, limit=3, total=True)
     assert [r["span_id"] for r in page["data"]] == [r["span_id"] for r in rows[:3]]
     assert page["total"] == 23  # traces, not spans
+
+
+def test_a_bounded_count_says_when_it_stopped(seeded: ServerProcess) -> None:
+    view = {"q": "lone", "total": "true"}  # the 20 lone spans' names only: no text matches
+    body = httpx.get(_url(seeded), params={"kind": "LLM", "total": "true"}).json()
+    assert (body["total"], body["total_capped"]) == (26, False)
+    capped = httpx.get(_url(seeded), params={"kind": "LLM", "total": "true", "total_limit": 10})
+    assert (capped.json()["total"], capped.json()["total_capped"]) == (10, True)
+    exact = httpx.get(_url(seeded), params={"kind": "LLM", "total": "true", "total_limit": 26})
+    assert (exact.json()["total"], exact.json()["total_capped"]) == (26, False)
+    assert httpx.get(_url(seeded), params=view).json()["total"] == 0
+    with Client(seeded.url) as client:
+        page = client.traces_page(PROJECT, kind="LLM", total=True, total_limit=3)
+    assert (page["total"], page["total_capped"]) == (3, True)

@@ -50,15 +50,19 @@ class TracesMixin(Requester):
         limit: int = 100,
         cursor: str | None = None,
         total: bool = False,
+        total_limit: int | None = None,
         **filters: Any,
     ) -> JsonDict:
         """One page of the traces table: ``data`` (root rows carry ``trace`` totals),
-        ``next_cursor`` and, with ``total=True``, ``total`` (every matching span)."""
+        ``next_cursor`` and, with ``total=True``, ``total`` (every matching span; with
+        ``total_limit``, no more than that, ``total_capped`` saying it was reached)."""
         params = _params(
             {**filters, "sort": sort, "order": order, "limit": limit, "cursor": cursor}
         )
         if total:
             params.append(("total", "true"))
+        if total_limit is not None:
+            params.append(("total_limit", str(total_limit)))
         body: JsonDict = self.request("GET", project_path(project, "spans"), params=params)
         return body
 

@@ -333,8 +333,9 @@ class EventStore(Protocol):
         """List spans matching ``q``, newest first, one page at a time."""
         ...
 
-    def count_spans(self, q: SpanQuery) -> int:
-        """How many spans match ``q``'s filters and ranges (cursor and limit ignored)."""
+    def count_spans(self, q: SpanQuery, at_most: int | None = None) -> int:
+        """How many spans match ``q``'s filters and ranges (cursor and limit ignored); with
+        ``at_most``, counting stops there (the answer is at most ``at_most``)."""
         ...
 
     def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:

@@ -171,15 +171,16 @@ class DuckDBEventStore(CompactingEngine):
             [*where.params, q.limit + 1],
         )
 
-    def count_spans(self, q: SpanQuery) -> int:
+    def count_spans(self, q: SpanQuery, at_most: int | None = None) -> int:
         """How many spans match ``q``'s filters (its cursor and limit are ignored); for a
-        trace sort, how many root rows (traces)."""
+        trace sort, how many root rows (traces). ``at_most`` stops the count there."""
         if trace_sort.is_trace_sort(q):
             q = replace(trace_sort.roots_query(q), sort="time")
         scope = search_scan.restricted(
             self._query, q, search_scan.candidates(self.search_index, self._query, q)
         )
-        return listing.count_rows(scope.query, scope.q, compile_filters(scope.q, DIALECT))
+        where = compile_filters(scope.q, DIALECT)
+        return listing.count_rows(scope.query, scope.q, where, at_most)
 
     def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
         """Per trace: total tokens, cost, error count and span count over all its spans."""

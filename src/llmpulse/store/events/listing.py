@@ -163,9 +163,13 @@ def sorted_rows(
     return [r[:-2] for r in rows], next_cursor
 
 
-def count_rows(query: Query, q: SpanQuery, where: Where) -> int:
-    """How many spans match ``q``'s filters and ranges (cursor and limit ignored)."""
+def count_rows(query: Query, q: SpanQuery, where: Where, at_most: int | None = None) -> int:
+    """How many spans match ``q``'s filters and ranges (cursor and limit ignored); with
+    ``at_most``, the scan stops there (a search's count is bounded, ADR 0038)."""
     check_sort(q)
     add_ranges(where, q)
-    ((n,),) = query(f"SELECT count(*) FROM spans WHERE {where.sql()}", list(where.params))
+    rows = f"SELECT 1 FROM spans WHERE {where.sql()}"
+    if at_most is not None:
+        rows += f" LIMIT {int(at_most)}"
+    ((n,),) = query(f"SELECT count(*) FROM ({rows})", list(where.params))
     return int(n)

@@ -234,7 +234,8 @@ def test_spans_put_back_by_journal_replay_are_found(tmp_path: Path) -> None:
     j.close()
     store = DuckDBEventStore(db)
     store.search_index.stop()
-    assert store.journal_restore is not None and store.journal_restore.spans == 2
+    assert store.journal_restore is not None
+    assert store.journal_restore.spans == 2
     _agree(store, "zqxrare", [3, 11, N + 3])  # indexed or dirty, whichever came first
     store.search_index.drain()
     assert store._query("SELECT sum(spans) FROM search_blocks") == [(N + 2,)]

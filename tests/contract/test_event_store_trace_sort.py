@@ -41,7 +41,7 @@ def _traces() -> list[Span]:
     =====  ==========================  ======  ======  =================
     1      root .01/10, .5/100, .2/40  0.71    150     0 → 900 = 900
     2      root 1.0/500                1.00    500     100 → 400 = 300
-    3      root .3/5, 6 × .2/20        1.50    125     200 → 390,000
+    3      root .3/5, 6 x .2/20        1.50    125     200 → 390,000
     4      root none, child none       0.00    0       300 → 350 = 50
     =====  ==========================  ======  ======  =================
     Trace 3's children start six minutes later, in another five-minute block than its root.
@@ -52,10 +52,7 @@ def _traces() -> list[Span]:
         _span(1, 2, at_ms=20, ms=30, cost=0.2, tokens=40, status_code=StatusCode.ERROR),
         _span(2, 0, at_ms=100, ms=300, cost=1.0, tokens=500, input_value="needle two"),
         _span(3, 0, at_ms=200, ms=50, cost=0.3, tokens=5, input_value="needle three"),
-        *[
-            _span(3, k, at_ms=360_000 + k, ms=30_000 - k, cost=0.2, tokens=20)
-            for k in range(1, 7)
-        ],
+        *[_span(3, k, at_ms=360_000 + k, ms=30_000 - k, cost=0.2, tokens=20) for k in range(1, 7)],
         _span(4, 0, at_ms=300, ms=50, cost=None, tokens=None),
         _span(4, 1, at_ms=310, ms=10, cost=None, tokens=None),
     ]

@@ -14,6 +14,7 @@ from llmpulse.domain.spans import Annotation, Span
 from llmpulse.domain.suggest import not_found, unknown
 from llmpulse.query.traces import SpanNode, build_tree
 from llmpulse.store.api import (
+    TRACE_SORTS,
     EventStore,
     MetricFrame,
     MetricQuery,
@@ -24,7 +25,6 @@ from llmpulse.store.api import (
     SliceQuery,
     SpanQuery,
     StateStore,
-    TRACE_SORTS,
     TraceTotals,
     UnitFrame,
     UnitQuery,

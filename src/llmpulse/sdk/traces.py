@@ -5,7 +5,8 @@ A view is a project, span filters (``kind``, ``status``, ``model``, ``name``, ``
 ``min_tokens``/``max_tokens``, ``min_cost``/``max_cost``), a ``sort`` (``time``, ``latency``,
 ``tokens`` or ``cost`` per span; ``trace_cost``, ``trace_tokens`` or ``trace_latency`` for one
 root row per trace ordered by the whole trace's total) and an ``order`` (``desc`` or ``asc``):
-what the UI's traces table shows. Exports are streamed from the server to a file without holding the whole body.
+what the UI's traces table shows. Exports are streamed from the server to a file without
+holding the whole body.
 """
 
 from __future__ import annotations

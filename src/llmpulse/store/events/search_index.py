@@ -64,9 +64,7 @@ TABLES = (
 COPIED = ("search_terms", "search_blocks")
 """The index tables, copied whole with a compaction's first snapshot."""
 _TERMS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("term", pa.string())])
-_BLOCKS_SCHEMA = pa.schema(
-    [("project", pa.string()), ("block", pa.int64()), ("spans", pa.int64())]
-)
+_BLOCKS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("spans", pa.int64())])
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,21 +163,11 @@ class SearchIndex:
             return self._index_round(settle_s)
 
     def _index_round(self, settle_s: float) -> int:
-        now = SystemClock().monotonic_s()
-        with self._lock:
-            picked: list[int] = []
-            project = ""
-            for project, blocks in self._dirty.items():
-                picked = sorted(
-                    b for b in blocks if now - self._touched[(project, b)] >= settle_s
-                )[:ROUND_BLOCKS]
-                if picked:
-                    break
-            if not picked:
-                return 0
-            generations = {b: self._dirty[project][b] for b in picked}
-            had = [b for b in picked if b in self._indexed.get(project, {})]
-        where, params = ranges_sql(ranges(picked))
+        picked = self._pick(settle_s)
+        if picked is None:
+            return 0
+        project, generations, had = picked
+        where, params = ranges_sql(ranges(generations))
         rows: list[tuple[Any, ...]] = self._read(
             lambda cur: cur.execute(
                 f"SELECT {BLOCK_SQL} AS block, count(*), string_agg(search_text, chr(10)) "
@@ -187,22 +175,8 @@ class SearchIndex:
                 [project, *params],
             ).fetchall()
         )
-        terms: dict[str, list[Any]] = {"project": [], "block": [], "term": []}
         counts = {int(b): int(n) for b, n, _ in rows}
-        for block, _, text in rows:
-            found = terms_of(text or "")
-            terms["project"].extend([project] * len(found))
-            terms["block"].extend([int(block)] * len(found))
-            terms["term"].extend(found)
-        term_table = pa.table(terms, schema=_TERMS_SCHEMA)
-        block_table = pa.table(
-            {
-                "project": [project] * len(counts),
-                "block": list(counts),
-                "spans": list(counts.values()),
-            },
-            schema=_BLOCKS_SCHEMA,
-        )
+        terms, blocks = _tables(project, rows)
 
         def store(con: duckdb.DuckDBPyConnection) -> None:
             con.begin()
@@ -214,28 +188,46 @@ class SearchIndex:
                             f"DELETE FROM {table} WHERE project = ? AND block IN ({marks})",
                             [project, *had],
                         )
-                con.from_arrow(term_table).insert_into("search_terms")
-                con.from_arrow(block_table).insert_into("search_blocks")
+                con.from_arrow(terms).insert_into("search_terms")
+                con.from_arrow(blocks).insert_into("search_blocks")
                 con.commit()
             except BaseException:
                 con.rollback()
                 raise
 
         self._write(store)
+        self._done(project, generations, counts)
+        return len(generations)
+
+    def _pick(self, settle_s: float) -> tuple[str, dict[int, int], list[int]] | None:
+        """Up to `ROUND_BLOCKS` settled dirty blocks of one project, with their touch
+        generations, and those of them indexed before."""
+        now = SystemClock().monotonic_s()
+        with self._lock:
+            for project, blocks in self._dirty.items():
+                picked = sorted(b for b in blocks if now - self._touched[(project, b)] >= settle_s)[
+                    :ROUND_BLOCKS
+                ]
+                if picked:
+                    had = [b for b in picked if b in self._indexed.get(project, {})]
+                    return project, {b: blocks[b] for b in picked}, had
+        return None
+
+    def _done(self, project: str, generations: dict[int, int], counts: dict[int, int]) -> None:
+        """Record an indexed round; a block touched meanwhile stays dirty."""
         with self._lock:
             done = self._indexed.setdefault(project, {})
-            for b in picked:
+            blocks = self._dirty.get(project, {})
+            for b, generation in generations.items():
                 if b in counts:
                     done[b] = counts[b]
                 else:
                     done.pop(b, None)
-                blocks = self._dirty.get(project, {})
-                if blocks.get(b) == generations[b]:
+                if blocks.get(b) == generation:
                     del blocks[b]
                     self._touched.pop((project, b), None)
-            if not self._dirty.get(project):
+            if not blocks:
                 self._dirty.pop(project, None)
-        return len(picked)
 
     def drain(self) -> None:
         """Index every dirty block now (tests, benchmarks, ``db`` commands)."""
@@ -307,6 +299,22 @@ class SearchIndex:
             narrowed=len(blocks) < len(every),
             total_spans=sum(known.get(b, 0) for b in every),
         )
+
+
+def _tables(project: str, rows: list[tuple[Any, ...]]) -> tuple[pa.Table, pa.Table]:
+    """The index rows of one round: (block, span count, joined text) → terms, counts."""
+    terms: dict[str, list[Any]] = {"project": [], "block": [], "term": []}
+    for block, _, text in rows:
+        found = terms_of(text or "")
+        terms["project"].extend([project] * len(found))
+        terms["block"].extend([int(block)] * len(found))
+        terms["term"].extend(found)
+    blocks = {
+        "project": [project] * len(rows),
+        "block": [int(r[0]) for r in rows],
+        "spans": [int(r[1]) for r in rows],
+    }
+    return pa.table(terms, schema=_TERMS_SCHEMA), pa.table(blocks, schema=_BLOCKS_SCHEMA)
 
 
 def block_range(start_us: int | None, end_us: int | None) -> tuple[int | None, int | None]:

@@ -4,15 +4,15 @@ DuckDB evaluates ``contains(search_text, ?)`` on every row of a scan even when a
 in the same scan leaves few rows, so the restriction is a materialized common table
 expression named ``spans`` (the rows of the candidate blocks, found through the zonemaps of
 ``start_time``) that the unchanged listing, sort and count SQL then reads (`scoped`):
-``search_text`` still decides each span. Newest-first pages read the candidate blocks newest first in chunks
-that grow fourfold, and stop once the page is full, so a common word's first page reads only
-the newest blocks.
+``search_text`` still decides each span. Newest-first pages read the candidate blocks newest
+first in chunks that grow fourfold, and stop once the page is full, so a common word's first
+page reads only the newest blocks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from llmpulse.clock import to_unix_us
@@ -90,9 +90,7 @@ def _share(c: Candidates) -> float:
     return sum(c.spans) / total if total else 0.0
 
 
-def newest_rows(
-    query: Query, q: SpanQuery, c: Candidates, page: Callable[[Scope], Rows]
-) -> Rows:
+def newest_rows(query: Query, q: SpanQuery, c: Candidates, page: Callable[[Scope], Rows]) -> Rows:
     """The rows of a newest-first page (``page`` asks for ``limit + 1`` rows of a scope),
     chunk by chunk of candidate blocks, newest first, until the page is full."""
     rows: Rows = []

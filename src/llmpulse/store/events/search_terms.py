@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 BLOCK_SECONDS = 300
 """Width of an index block: spans are indexed per (project, 5-minute slot of start time)."""
@@ -32,7 +32,7 @@ MAX_PROBES = 6
 _SEPARATORS = bytes(b for b in range(128) if not (0x30 <= b <= 0x39 or 0x61 <= b <= 0x7A))
 _TO_SPACE = bytes.maketrans(_SEPARATORS, b" " * len(_SEPARATORS))
 _RUN = re.compile(rb"[^ ]+")
-_EPOCH = datetime(1970, 1, 1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def terms_of(text: str) -> set[str]:
@@ -89,7 +89,7 @@ def block_of(at_us: int) -> int:
 
 def block_start(block: int) -> datetime:
     """The first instant of a block (naive UTC, as stored)."""
-    return _EPOCH + timedelta(microseconds=block * BLOCK_US)
+    return (_EPOCH + timedelta(microseconds=block * BLOCK_US)).replace(tzinfo=None)
 
 
 def ranges(blocks: Iterable[int]) -> list[tuple[int, int]]:

@@ -105,7 +105,8 @@ def ranges(blocks: Iterable[int]) -> list[tuple[int, int]]:
 
 def ranges_sql(runs: list[tuple[int, int]]) -> tuple[str, list[datetime]]:
     """SQL restricting ``start_time`` to the runs of blocks (zonemaps prune it), and params."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[datetime] = []
     for first, last in runs:
         parts.append("(start_time >= ? AND start_time < ?)")
         params.extend((block_start(first), block_start(last + 1)))

@@ -9,8 +9,8 @@ created at open rather than by a migration.
 **Behind ingest.** An append only marks its blocks *dirty* (in memory, before the insert
 commits); a background thread indexes dirty blocks whose last append is `SETTLE_S` old,
 re-reading the block's ``search_text`` in a read snapshot and replacing its rows in one
-transaction, so ingest never tokenizes. While ingest is busy the thread works at most a
-`BUSY_SHARE` of the time. A query treats every dirty block as a candidate (the un-indexed
+transaction, so ingest never tokenizes. While appends keep coming it waits, unless a dirty
+block has waited `MAX_LAG_S`; then it works at most a `BUSY_SHARE` of the time. A query treats every dirty block as a candidate (the un-indexed
 tail is scanned), so results never wait for the index.
 
 **Every path spans take.** At open, after journal replay, after a compaction swap and after a
@@ -54,6 +54,10 @@ SETTLE_S = 1.0
 BUSY_SHARE = 0.1
 """While appends keep coming, the indexer works at most this share of the time."""
 ROUND_BLOCKS = 48
+MEMO_SIZE = 64
+"""Candidate answers kept until the next append or indexing round (a page, then its count)."""
+MAX_LAG_S = 60.0
+"""While appends keep coming, indexing waits until the oldest dirty block is this old."""
 """Blocks indexed per transaction."""
 TABLES = (
     "CREATE TABLE IF NOT EXISTS search_terms "
@@ -93,6 +97,7 @@ class SearchIndex:
         self._touched: dict[tuple[str, int], float] = {}
         self._indexed: dict[str, dict[int, int]] = {}  # project → block → spans indexed
         self._generation = 0
+        self._memo: dict[tuple[Any, ...], Candidates] = {}  # recent answers, this state only
         self._last_append = -1e9
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -131,6 +136,7 @@ class SearchIndex:
         self._wake.set()
 
     def _mark(self, project: str, block: int, at: float) -> None:
+        self._memo.clear()
         self._generation += 1
         self._dirty.setdefault(project, {})[block] = self._generation
         self._touched[(project, block)] = at
@@ -216,6 +222,7 @@ class SearchIndex:
     def _done(self, project: str, generations: dict[int, int], counts: dict[int, int]) -> None:
         """Record an indexed round; a block touched meanwhile stays dirty."""
         with self._lock:
+            self._memo.clear()
             done = self._indexed.setdefault(project, {})
             blocks = self._dirty.get(project, {})
             for b, generation in generations.items():
@@ -247,12 +254,20 @@ class SearchIndex:
             self._thread.join()
         self._thread = None
 
+    def _busy(self, now: float) -> bool:
+        """Whether ingest is busy and no dirty block has waited `MAX_LAG_S` yet."""
+        with self._lock:
+            if now - self._last_append >= SETTLE_S:
+                return False
+            oldest = min(self._touched.values(), default=now)
+        return now - oldest < MAX_LAG_S
+
     def _run(self) -> None:
         clock = SystemClock()
         while not self._stop.is_set():
             self._wake.wait(SETTLE_S)
             self._wake.clear()
-            while not self._stop.is_set():
+            while not self._stop.is_set() and not self._busy(clock.monotonic_s()):
                 began = clock.monotonic_s()
                 try:
                     n = self.index_round()
@@ -272,7 +287,12 @@ class SearchIndex:
     ) -> Candidates:
         """The blocks between ``first`` and ``last`` (inclusive; None: open) that may hold a
         span whose ``search_text`` contains ``text``, newest first."""
+        key = (project, text, first, last, self.enabled)
         with self._lock:  # dirty blocks first: a block leaves them only once indexed
+            memo = self._memo.get(key)
+            if memo is not None:  # nothing was appended or indexed since (a page, then its count)
+                return memo
+            state = self._generation
             dirty = set(self._dirty.get(project, {}))
             known = dict(self._indexed.get(project, {}))
         ((lowered,),) = query("SELECT lower(?)", [text])
@@ -293,12 +313,19 @@ class SearchIndex:
         else:
             hits = every
         blocks = sorted(hits, reverse=True)
-        return Candidates(
+        found = Candidates(
             blocks=blocks,
             spans=[known.get(b, 0) for b in blocks],
             narrowed=len(blocks) < len(every),
             total_spans=sum(known.get(b, 0) for b in every),
         )
+        with self._lock:
+            if self._generation == state and not self._memo_full():
+                self._memo[key] = found
+        return found
+
+    def _memo_full(self) -> bool:
+        return len(self._memo) >= MEMO_SIZE
 
 
 def _tables(project: str, rows: list[tuple[Any, ...]]) -> tuple[pa.Table, pa.Table]:

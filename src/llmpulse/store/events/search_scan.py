@@ -5,8 +5,9 @@ in the same scan leaves few rows, so the restriction is a materialized common ta
 expression named ``spans`` (the rows of the candidate blocks, found through the zonemaps of
 ``start_time``) that the unchanged listing, sort and count SQL then reads (`scoped`):
 ``search_text`` still decides each span. Newest-first pages read the candidate blocks newest
-first in chunks that grow fourfold, and stop once the page is full, so a common word's first
-page reads only the newest blocks.
+first in chunks that grow fourfold, and stop once the page is full. When the candidates hold
+most spans (a common word), the plain scan answers: DuckDB's top-N over ``contains`` is then
+as fast as anything the index could offer, and the count is bounded instead (``at_most``).
 """
 
 from __future__ import annotations
@@ -74,12 +75,17 @@ def scoped(query: Query, q: SpanQuery, blocks: Sequence[int]) -> Scope:
     return Scope(run, q)
 
 
+def narrows(c: Candidates | None) -> bool:
+    """Whether reading only the candidate blocks is worth it (else: the plain scan)."""
+    if c is None or not c.narrowed or len(ranges(c.blocks)) > MAX_RUNS:
+        return False
+    return not (c.blocks and sum(c.spans) and _share(c) > PLAIN_SHARE)
+
+
 def restricted(query: Query, q: SpanQuery, c: Candidates | None) -> Scope:
     """The scope of a search over its candidate blocks when that narrows the scan enough,
     else ``query`` and ``q`` as they are."""
-    if c is None or not c.narrowed or len(ranges(c.blocks)) > MAX_RUNS:
-        return Scope(query, q)
-    if c.blocks and sum(c.spans) and _share(c) > PLAIN_SHARE:
+    if c is None or not narrows(c):
         return Scope(query, q)
     return scoped(query, q, c.blocks)
 

@@ -149,10 +149,9 @@ class DuckDBEventStore(CompactingEngine):
                 listing.add_ranges(where, roots)
                 rows, after = trace_sort.sorted_roots(scope.query, roots, where)
             return Page(items=_unique_spans(rows), next_cursor=after)
-        if not search_scan.narrows(found):
+        if found is None or not search_scan.narrows(found):
             rows = self._newest(self._query, q)
         else:
-            assert found is not None
             rows = search_scan.newest_rows(
                 self._query, q, found, lambda scope: self._newest(scope.query, scope.q)
             )

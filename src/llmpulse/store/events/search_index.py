@@ -10,8 +10,9 @@ created at open rather than by a migration.
 commits); a background thread indexes dirty blocks whose last append is `SETTLE_S` old,
 re-reading the block's ``search_text`` in a read snapshot and replacing its rows in one
 transaction, so ingest never tokenizes. While appends keep coming it waits, unless a dirty
-block has waited `MAX_LAG_S`; then it works at most a `BUSY_SHARE` of the time. A query treats every dirty block as a candidate (the un-indexed
-tail is scanned), so results never wait for the index.
+block has waited `MAX_LAG_S`; then it works at most a `BUSY_SHARE` of the time. A query
+treats every dirty block as a candidate (the un-indexed tail is scanned), so results never
+wait for the index.
 
 **Every path spans take.** At open, after journal replay, after a compaction swap and after a
 delete, `refresh` counts the spans per block and marks dirty every block whose count differs

@@ -265,3 +265,21 @@ def test_a_count_stops_at_its_bound(store: DuckDBEventStore) -> None:
     assert store.count_spans(q, at_most=5) == 5
     assert store.count_spans(q, at_most=1000) == N - 4
     store.close()
+
+
+def test_a_backup_carries_the_index(store: DuckDBEventStore, tmp_path: Path) -> None:
+    store.search_index.drain()
+    ((terms,),) = store._query("SELECT count(*) FROM search_terms")
+    assert store.backup_to(tmp_path / "backup.duckdb") == N
+    store.close()
+    plain = DuckDBEventStore(tmp_path / "backup.duckdb", search_index=False)
+    assert plain._query("SELECT count(*) FROM search_terms") == [(terms,)]  # it came along
+    plain.close()
+    copy = DuckDBEventStore(tmp_path / "backup.duckdb")
+    try:
+        copy.search_index.stop()
+        assert copy.search_index.pending() == 0  # consistent with the spans: nothing to redo
+        _agree(copy, "zqxrare", [3, 11])
+        _agree(copy, "llama-guard/v2.1", [17])
+    finally:
+        copy.close()

@@ -124,7 +124,7 @@ class DuckDBEventStore(CompactingEngine):
             if n:
                 with self._write_lock:  # no append adds to the sketch while it is recounted
                     sketch.rebuild_project(self._con, project)
-        if n:
+        if n and self.search_index.enabled:
             self.search_index.refresh(self._query)  # blocks that lost spans are indexed again
         n_ann = purge.delete_annotations(self._delete_sql, project) if before is None else 0
         if n or n_ann:

@@ -123,7 +123,9 @@ class CompactingEngine(DuckDBEngine):
         target = compact_path(path)
         remove_leftovers(path)
         bytes_before = file_size(path) + file_size(wal_path(path))
-        schema, _, _ = connect(target, self._memory_limit)  # the migrations make the schema
+        # The migrations make the schema; the search index starts empty in the new file and is
+        # rebuilt behind ingest (ADR 0038: copying its rows left free blocks in the copy).
+        schema, _, _ = connect(target, self._memory_limit)
         for sql in search_index.TABLES:
             schema.execute(sql)
         schema.close()
@@ -137,10 +139,6 @@ class CompactingEngine(DuckDBEngine):
             cur = self._compact_cursor = self._con.cursor()
             marks = take_marks(cur, CATALOG)  # no append is in flight: a clean snapshot
         try:
-            for table in search_index.COPIED:  # the index as of the snapshot; `refresh` after
-                cur.execute(
-                    f"INSERT INTO {COMPACT_CATALOG}.{table} SELECT * FROM {CATALOG}.{table}"
-                )
             copy_snapshot(cur, CATALOG, marks)
             with self._write_lock:  # catch up with the rows appended meanwhile
                 first, marks = marks, take_marks(cur, CATALOG)
@@ -184,7 +182,8 @@ class CompactingEngine(DuckDBEngine):
             self._retries = RetryFilter(self._con)  # it reads through the new connection
             sketch.build(self._con, counts)  # the new connection's memory starts empty
             con_now = self._con
-            self.search_index.refresh(lambda sql, p: con_now.execute(sql, list(p)).fetchall())
+            if self.search_index.enabled:  # the new file's index is empty: rebuilt behind
+                self.search_index.refresh(lambda sql, p: con_now.execute(sql, list(p)).fetchall())
         # The new file holds every committed row and has no log: the journal starts empty.
         self._wal_size = file_size(wal_path(path))
         if self._journal is not None:

@@ -129,12 +129,12 @@ class DuckDBEngine:
         self.search_index = SearchIndex(self._read, self._index_write)
         """The term → block search index, kept behind ingest (ADR 0038)."""
         self.search_index.enabled = search_index
+        try:
+            self.search_index.open(self._con, refresh=search_index)
+        except BaseException:
+            self._con.close()
+            raise
         if search_index:
-            try:
-                self.search_index.open(self._con)
-            except BaseException:
-                self._con.close()
-                raise
             self.search_index.start()
 
     # -- connections -------------------------------------------------------------------
@@ -307,7 +307,6 @@ class DuckDBEngine:
     def close(self) -> None:
         """Stop a running compaction, checkpoint, close every cursor and the engine; safe to
         call twice."""
-        self.search_index.stop()
         with self._write_lock:
             if self._closed:
                 return
@@ -317,6 +316,7 @@ class DuckDBEngine:
         thread = self._compact_thread
         if thread is not None and thread is not threading.current_thread():
             thread.join()
+        self.search_index.stop()  # after the compaction, which may hold indexing back
         with self._write_lock:
             self._close_engine()
             if self._journal is not None and self._path is not None:

@@ -19,7 +19,9 @@ delete, `refresh` counts the spans per block and marks dirty every block whose c
 from ``search_blocks`` (or that has index rows but no spans). A crash that loses index
 commits, a journal that puts spans back, a retention cut through a block: each leaves counts
 that disagree, and the block is indexed again. Backups copy both tables with the spans in one
-snapshot; compaction copies them in its first snapshot and refreshes after the swap.
+snapshot. Compaction leaves them behind (copying their rows left free blocks in the
+compacted file): the new file's index is rebuilt behind ingest, searches scanning the
+blocks not yet indexed meanwhile.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ TABLES = (
     "(project VARCHAR NOT NULL, block BIGINT NOT NULL, spans BIGINT NOT NULL)",
 )
 COPIED = ("search_terms", "search_blocks")
-"""The index tables, copied whole with a compaction's first snapshot."""
+"""The index tables (both hold rows per (project, block))."""
 _TERMS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("term", pa.string())])
 _BLOCKS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("spans", pa.int64())])
 
@@ -108,11 +110,13 @@ class SearchIndex:
 
     # -- state -------------------------------------------------------------------------
 
-    def open(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Create the tables if needed and mark dirty what disagrees with the spans."""
+    def open(self, con: duckdb.DuckDBPyConnection, *, refresh: bool = True) -> None:
+        """Create the tables if needed and (``refresh``) mark dirty what disagrees with the
+        spans."""
         for sql in TABLES:
             con.execute(sql)
-        self.refresh(lambda sql, params: con.execute(sql, list(params)).fetchall())
+        if refresh:
+            self.refresh(lambda sql, params: con.execute(sql, list(params)).fetchall())
 
     def refresh(self, query: Query) -> None:
         """Reload the indexed counts and mark dirty every block whose spans differ."""
@@ -238,7 +242,7 @@ class SearchIndex:
                 self._dirty.pop(project, None)
 
     def drain(self) -> None:
-        """Index every dirty block now (tests, benchmarks, ``db`` commands)."""
+        """Index every dirty block now (tests, benchmarks)."""
         while self.index_round(settle_s=0.0):
             pass
 

@@ -318,7 +318,7 @@ class SearchIndex:
         else:
             hits = every
         blocks = sorted(hits, reverse=True)
-        found = Candidates(
+        answer = Candidates(
             blocks=blocks,
             spans=[known.get(b, 0) for b in blocks],
             narrowed=len(blocks) < len(every),
@@ -326,8 +326,8 @@ class SearchIndex:
         )
         with self._lock:
             if self._generation == state and not self._memo_full():
-                self._memo[key] = found
-        return found
+                self._memo[key] = answer
+        return answer
 
     def _memo_full(self) -> bool:
         return len(self._memo) >= MEMO_SIZE

@@ -284,3 +284,17 @@ def test_a_backup_carries_the_index(store: DuckDBEventStore, tmp_path: Path) -> 
         _agree(copy, "llama-guard/v2.1", [17])
     finally:
         copy.close()
+
+
+def test_spans_before_1970_are_indexed_in_their_blocks(store: DuckDBEventStore) -> None:
+    early = [
+        replace(_at(N + 5, input_value="zqxrare in 1969"), start_time=T0.replace(year=1969)),
+        replace(
+            _at(N + 6, input_value="zqxrare at year one"),
+            start_time=T0.replace(year=1, month=1, day=1, hour=0, minute=0),
+        ),
+    ]
+    store.append_spans([replace(s, end_time=s.start_time + timedelta(seconds=1)) for s in early])
+    store.search_index.drain()
+    _agree(store, "zqxrare", [3, 11, N + 5, N + 6])
+    store.close()

@@ -24,8 +24,11 @@ from datetime import UTC, datetime, timedelta
 BLOCK_SECONDS = 300
 """Width of an index block: spans are indexed per (project, 5-minute slot of start time)."""
 BLOCK_US = BLOCK_SECONDS * 1_000_000
-BLOCK_SQL = f"floor(epoch_us(start_time) / {BLOCK_US})::BIGINT"
-"""SQL: the block of a span row."""
+BLOCK_SQL = (
+    f"((epoch_us(start_time) - ((epoch_us(start_time) % {BLOCK_US}) + {BLOCK_US}) % {BLOCK_US})"
+    f" // {BLOCK_US})"
+)
+"""SQL: the block of a span row, floored in integers (exact before 1970 and at year 1)."""
 MAX_PROBES = 6
 """The most selective probes of a query that are looked up (any subset narrows correctly)."""
 

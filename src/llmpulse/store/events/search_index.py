@@ -26,8 +26,10 @@ blocks not yet indexed meanwhile.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -250,6 +252,7 @@ class SearchIndex:
         """Start the background indexer."""
         self._thread = threading.Thread(target=self._run, name="llmpulse-search", daemon=True)
         self._thread.start()
+        _RUNNING.add(self)
 
     def stop(self) -> None:
         """Stop the background indexer (the dirty blocks stay dirty)."""
@@ -331,6 +334,17 @@ class SearchIndex:
 
     def _memo_full(self) -> bool:
         return len(self._memo) >= MEMO_SIZE
+
+
+_RUNNING: weakref.WeakSet[SearchIndex] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Stop indexers of stores never closed before the interpreter exits: a daemon thread
+    inside DuckDB when Python finalizes aborts the process."""
+    for index in list(_RUNNING):
+        index.stop()
 
 
 def _tables(project: str, rows: list[tuple[Any, ...]]) -> tuple[pa.Table, pa.Table]:

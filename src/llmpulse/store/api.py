@@ -53,6 +53,10 @@ class AttrEquals:
     value: str
 
 
+TRACE_SORTS = ("trace_cost", "trace_tokens", "trace_latency")
+"""Sorts of root rows by their whole trace's cost, tokens or latency (one row per trace)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SpanQuery:
     """Which spans of one project to list, newest first."""
@@ -70,7 +74,7 @@ class SpanQuery:
     conditions: tuple[Condition, ...] = ()  # a saved cohort's conditions, ANDed
     limit: int = 100
     cursor: str | None = None  # opaque, from a previous Page.next_cursor
-    sort: str = "time"  # one of time, latency, tokens, cost (see store.events.listing)
+    sort: str = "time"  # time, latency, tokens, cost (per span) or one of TRACE_SORTS
     descending: bool = True
     ranges: tuple[ValueRange, ...] = ()  # numeric bounds on latency_ms, cost_usd, total_tokens
 
@@ -92,6 +96,7 @@ class TraceTotals:
     cost_usd: float
     errors: int
     num_spans: int
+    latency_ms: float = 0.0  # from the trace's first span start to its last span end
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,8 +372,9 @@ class EventStore(Protocol):
         """List spans matching ``q``, newest first, one page at a time."""
         ...
 
-    def count_spans(self, q: SpanQuery) -> int:
-        """How many spans match ``q``'s filters and ranges (cursor and limit ignored)."""
+    def count_spans(self, q: SpanQuery, at_most: int | None = None) -> int:
+        """How many spans match ``q``'s filters and ranges (cursor and limit ignored); with
+        ``at_most``, counting stops there (the answer is at most ``at_most``)."""
         ...
 
     def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:

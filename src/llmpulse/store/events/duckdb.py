@@ -8,6 +8,7 @@ their own modules; this one maps the `EventStore` protocol onto compiled SQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +34,9 @@ from llmpulse.store.events import (
     listing,
     metric_batch,
     purge,
+    search_scan,
     sketch,
+    trace_sort,
     vocabulary,
 )
 from llmpulse.store.events import sessions as sessions_sql
@@ -123,6 +126,8 @@ class DuckDBEventStore(CompactingEngine):
             if n:
                 with self._write_lock:  # no append adds to the sketch while it is recounted
                     sketch.rebuild_project(self._con, project)
+        if n and self.search_index.enabled:
+            self.search_index.refresh(self._query)  # blocks that lost spans are indexed again
         n_ann = purge.delete_annotations(self._delete_sql, project) if before is None else 0
         if n or n_ann:
             self.checkpoint()  # the journal must not bring the deleted rows back
@@ -134,25 +139,50 @@ class DuckDBEventStore(CompactingEngine):
         Raises:
             InvalidInput: a filter, the limit or the cursor is not acceptable.
         """
-        where = compile_filters(q, DIALECT)
-        if not listing.newest_first(q):
-            rows, after = listing.sorted_rows(self._query, q, where, _SPAN_COLS)
+        found = search_scan.candidates(self.search_index, self._query, q)
+        if trace_sort.is_trace_sort(q) or not listing.newest_first(q):
+            scope = search_scan.restricted(self._query, q, found)
+            where = compile_filters(scope.q, DIALECT)
+            if not trace_sort.is_trace_sort(q):
+                rows, after = listing.sorted_rows(scope.query, scope.q, where, _SPAN_COLS)
+            else:
+                roots = trace_sort.roots_query(scope.q)
+                where = compile_filters(roots, DIALECT)
+                listing.add_ranges(where, roots)
+                rows, after = trace_sort.sorted_roots(scope.query, roots, where)
             return Page(items=_unique_spans(rows), next_cursor=after)
-        listing.add_ranges(where, q)
-        add_cursor(where, q.cursor)
-        rows = self._query(
-            f"SELECT {_SPAN_COLS} FROM spans WHERE {where.sql()} {_NEWEST_FIRST} LIMIT ?",
-            [*where.params, q.limit + 1],
-        )
+        if found is None or not search_scan.narrows(found):
+            rows = self._newest(self._query, q)
+        else:
+            rows = search_scan.newest_rows(
+                self._query, q, found, lambda scope: self._newest(scope.query, scope.q)
+            )
         next_cursor = None
         if len(rows) > q.limit:
             rows = rows[: q.limit]
             next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
         return Page(items=_unique_spans(rows), next_cursor=next_cursor)
 
-    def count_spans(self, q: SpanQuery) -> int:
-        """How many spans match ``q``'s filters (its cursor and limit are ignored)."""
-        return listing.count_rows(self._query, q, compile_filters(q, DIALECT))
+    def _newest(self, query: listing.Query, q: SpanQuery) -> list[tuple[Any, ...]]:
+        """Up to ``q.limit + 1`` rows of ``q``, newest first (``spans`` as ``query`` has it)."""
+        where = compile_filters(q, DIALECT)
+        listing.add_ranges(where, q)
+        add_cursor(where, q.cursor)
+        return query(
+            f"SELECT {_SPAN_COLS} FROM spans WHERE {where.sql()} {_NEWEST_FIRST} LIMIT ?",
+            [*where.params, q.limit + 1],
+        )
+
+    def count_spans(self, q: SpanQuery, at_most: int | None = None) -> int:
+        """How many spans match ``q``'s filters (its cursor and limit are ignored); for a
+        trace sort, how many root rows (traces). ``at_most`` stops the count there."""
+        if trace_sort.is_trace_sort(q):
+            q = replace(trace_sort.roots_query(q), sort="time")
+        scope = search_scan.restricted(
+            self._query, q, search_scan.candidates(self.search_index, self._query, q)
+        )
+        where = compile_filters(scope.q, DIALECT)
+        return listing.count_rows(scope.query, scope.q, where, at_most)
 
     def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
         """Per trace: total tokens, cost, error count and span count over all its spans."""

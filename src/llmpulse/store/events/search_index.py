@@ -35,10 +35,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from llmpulse.clock import SystemClock
+from llmpulse.store.events.arrow_numpy import arrow_column
 from llmpulse.store.events.search_terms import (
     BLOCK_SQL,
     BLOCK_US,
@@ -151,16 +153,19 @@ class SearchIndex:
     def touch(self, batch: pa.Table) -> None:
         """Mark the blocks of an Arrow batch of spans dirty (call before it commits)."""
         us = pc.cast(batch.column("start_time"), pa.timestamp("us")).cast(pa.int64())
-        blocks = pa.array(us.to_numpy() // BLOCK_US)  # numpy floors, as `BLOCK_SQL` does
-        pairs = pa.table({"p": batch.column("project"), "b": blocks}).group_by(["p", "b"])
-        keys = pairs.aggregate([])
+        # numpy floors, as `BLOCK_SQL` does. Read from the Arrow buffers and grouped in numpy:
+        # pyarrow's to_numpy and Table.group_by would import pandas into the writer.
+        blocks = arrow_column(us)[0] // BLOCK_US
+        codes = pc.dictionary_encode(batch.column("project")).combine_chunks()
+        names = codes.dictionary.to_pylist()
+        pairs = np.unique(
+            np.stack([arrow_column(codes.indices)[0].astype(np.int64), blocks]), axis=1
+        )
         now = SystemClock().monotonic_s()
         with self._lock:
             self._last_append = now
-            for project, block in zip(
-                keys.column("p").to_pylist(), keys.column("b").to_pylist(), strict=True
-            ):
-                self._mark(str(project), int(block), now)
+            for code, block in pairs.T.tolist():
+                self._mark(str(names[code]), int(block), now)
         self._wake.set()
 
     def pending(self) -> int:

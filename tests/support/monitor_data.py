@@ -11,6 +11,9 @@ from pathlib import Path
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span, SpanKind, StatusCode
+from llmpulse.monitors.engine import SeriesEvaluation
+from llmpulse.monitors.evaluation import Evaluation
+from llmpulse.monitors.judge import Segment
 from llmpulse.monitors.spec import MonitorSpec
 from llmpulse.store.api import EventStore, MetricColumns, MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
@@ -120,3 +123,8 @@ class CountingReader:
 
 
 LATENCY = parse_metric("latency_ms:p95")
+
+
+def by_series(evs: list[SeriesEvaluation]) -> dict[tuple[str, Segment], Evaluation]:
+    """A cycle's evaluations keyed by (monitor, segment), for comparing two engines."""
+    return {(e.monitor, e.segment): e.evaluation for e in evs}

@@ -10,14 +10,22 @@ import numpy as np
 import pytest
 
 from llmpulse.domain.metrics import parse_metric
-from llmpulse.monitors.engine import Engine, SeriesEvaluation
-from llmpulse.monitors.evaluation import Evaluation
+from llmpulse.monitors.engine import Engine
 from llmpulse.monitors.filters import span_filter
 from llmpulse.monitors.history import PlanKey, points, tracks
 from llmpulse.monitors.judge import Segment, baseline_series, baseline_track
 from llmpulse.store.api import MetricColumns, MetricFrame, MetricRow
 from support.aio import run
-from support.monitor_data import END, PROJECT, CountingReader, Plant, monitor, store_with, traffic
+from support.monitor_data import (
+    END,
+    PROJECT,
+    CountingReader,
+    Plant,
+    by_series,
+    monitor,
+    store_with,
+    traffic,
+)
 
 H = timedelta(hours=1)
 MIN = timedelta(minutes=1)
@@ -49,10 +57,6 @@ US: Segment = (("metadata.region", "us"),)
 QUIET = {("p95-region", US), ("errors-region", US), ("count-region", US), ("count-region", EU)}
 
 
-def _by_series(evs: list[SeriesEvaluation]) -> dict[tuple[str, Segment], Evaluation]:
-    return {(e.monitor, e.segment): e.evaluation for e in evs}
-
-
 def test_a_cold_batched_engine_agrees_with_one_running_plan_by_plan(
     reader: CountingReader,
 ) -> None:
@@ -61,14 +65,14 @@ def test_a_cold_batched_engine_agrees_with_one_running_plan_by_plan(
     run(running.evaluate(MONITORS, start - MIN))
     t, instants, fired_eu = start, 0, 0
     while t <= end:
-        want = _by_series(run(running.evaluate(MONITORS, t)).evaluations)
+        want = by_series(run(running.evaluate(MONITORS, t)).evaluations)
         reader.queries = reader.batches = 0
         report = run(Engine(reader, read_many=reader.many).evaluate(MONITORS, t))
         # Cold: every plan's history and window in one call to the store.
         assert report.plans == PLANS
         assert report.reads == reader.batches == 1
         assert report.queries == reader.queries == 2 * PLANS
-        got = _by_series(report.evaluations)
+        got = by_series(report.evaluations)
         assert got == want, t
         fired = {s for s, e in got.items() if e.outcome.value == "breached"}
         if t < PLANT.start:
@@ -89,11 +93,11 @@ def test_a_warm_batched_engine_asks_once_a_minute_and_agrees_minute_by_minute(
     plain, batched = Engine(reader), Engine(reader, read_many=reader.many)
     t = PLANT.start - 12 * MIN
     for _ in range(25):
-        want = _by_series(run(plain.evaluate(MONITORS, t)).evaluations)
+        want = by_series(run(plain.evaluate(MONITORS, t)).evaluations)
         reader.batches = 0
         report = run(batched.evaluate(MONITORS, t))
         assert reader.batches == report.reads == 1
-        assert _by_series(report.evaluations) == want, t
+        assert by_series(report.evaluations) == want, t
         t += MIN
 
 
@@ -101,13 +105,13 @@ def test_a_failing_batch_is_asked_plan_by_plan_and_fails_only_its_plan(
     reader: CountingReader,
 ) -> None:
     at = PLANT.start + 5 * MIN
-    want = _by_series(run(Engine(reader).evaluate(MONITORS, at)).evaluations)
+    want = by_series(run(Engine(reader).evaluate(MONITORS, at)).evaluations)
     reader.fail = lambda q: q.where.kinds != ()  # the kind=llm plan's queries fail
     try:
         report = run(Engine(reader, read_many=reader.many).evaluate(MONITORS, at))
     finally:
         reader.fail = lambda q: False
-    got = _by_series(report.evaluations)
+    got = by_series(report.evaluations)
     assert report.reads == report.queries  # the batch failed: asked one by one
     assert got[("p50-llm", ())].outcome.value == "error"
     assert {k: v for k, v in got.items() if k[0] != "p50-llm"} == {

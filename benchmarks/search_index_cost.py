@@ -18,15 +18,13 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from journal_cost import send_all
 from search import _text, _vocabulary
 from support.otlp import BASE_NS, make_request, make_span
 from support.server import ServerProcess, free_port
@@ -65,21 +63,7 @@ def one_run(index: bool, spans: int, per_request: int, senders: int) -> tuple[fl
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(Path(tmp) / "data", free_port(), 0, [flag]).start()
         try:
-            chunks = [bodies[i::senders] for i in range(senders)]
-
-            def send(chunk: list[bytes]) -> None:
-                with httpx.Client(timeout=60) as client:
-                    for body in chunk:
-                        r = client.post(f"{server.url}/v1/traces", content=body, headers=PB)
-                        assert r.status_code == 200, r.status_code
-
-            threads = [threading.Thread(target=send, args=(c,)) for c in chunks]
-            start = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            rate = len(bodies) * per_request / (time.perf_counter() - start)
+            rate = len(bodies) * per_request / send_all(server.url, bodies, senders)
             assert server.proc is not None
             return rate, _cpu_s(server.proc.pid)
         finally:

@@ -35,6 +35,7 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import Agg, MetricSpec, Source
 from llmpulse.domain.suggest import unknown
 from llmpulse.query.cohorts import CohortService
+from llmpulse.query.group_keys import resolve_group_keys
 from llmpulse.query.service import QueryService
 from llmpulse.query.versions import COUNT, group_rates, overlap_window, version_input
 from llmpulse.store.api import (
@@ -201,12 +202,7 @@ class SegmentService:
     async def _resolve(self, scope: Scope, keys: tuple[GroupKey, ...]) -> tuple[GroupKey, ...]:
         """Cohort keys resolved to their conditions; an unknown plain key is a 400 with the
         nearest known keys (never an empty report)."""
-        if self._cohorts is not None:
-            keys = await self._cohorts.resolve_keys(scope.project, keys)
-        for key in keys:
-            if isinstance(key, str):
-                await self._query.require_key(scope.project, key)
-        return keys
+        return await resolve_group_keys(self._query, self._cohorts, scope.project, keys)
 
     async def _slices(
         self, scope: Scope, m: MetricSpec, keys: tuple[GroupKey, ...], pairs: bool,

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from llmpulse.query.group_keys import resolve_group_keys
 from llmpulse.query.service import QueryService
 from llmpulse.server.deps import get_services
 from llmpulse.server.routes.models import json_response, to_json
@@ -111,15 +112,15 @@ async def get_metrics(
     latency quantiles over the project or its root spans, within 1 % of the exact value.
     """
     width = parse_bucket(bucket)
-    for i, key in enumerate(group_by):  # an unknown key is a 400 naming the nearest ones
-        if not key.startswith("cohort:"):
-            await services.query.require_key(scope.project, key, f"group_by[{i}]")
+    keys = await resolve_group_keys(  # an unknown key is a 400 naming the nearest ones
+        services.query, services.cohorts, scope.project, tuple(group_by), "group_by"
+    )
     q = MetricQuery(
         project=scope.project,
         metrics=parse_metrics(metric),
         time=scope.time,
         bucket=width,
-        group_by=await services.cohorts.resolve_keys(scope.project, tuple(group_by)),
+        group_by=keys,
         where=scope.where,
         max_groups=max_groups,
         approximate=approx,

@@ -18,7 +18,15 @@ from typing import Annotated, Any
 
 import typer
 
-from llmpulse.cli.output import DEFAULT_URL, ApiKeyOpt, JsonOpt, UrlOpt, api_errors, make_client
+from llmpulse.cli.output import (
+    DEFAULT_URL,
+    ApiKeyOpt,
+    DataDirOpt,
+    JsonOpt,
+    UrlOpt,
+    api_errors,
+    make_client,
+)
 from llmpulse.clock import SystemClock
 from llmpulse.domain.errors import Conflict, LlmpulseError
 from llmpulse.server.services import OpenedStores
@@ -27,12 +35,6 @@ from llmpulse.store.backup import backup_data_dir, default_backup_dir, restore_d
 from llmpulse.store.datadir import DataDir, open_stores
 
 log = logging.getLogger("llmpulse.cli")
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", envvar="LLMPULSE_DATA_DIR", help="Data directory (default ~/.llmpulse/data)."
-    ),
-]
 
 
 @contextmanager

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
+
+from llmpulse.cli.output import DataDirOpt
 
 db_app = typer.Typer(
     help="Maintenance of the data directory (server stopped).", no_args_is_help=True
@@ -14,14 +13,7 @@ db_app = typer.Typer(
 
 @db_app.command("compact")
 def compact(
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir",
-            envvar="LLMPULSE_DATA_DIR",
-            help="Data directory (default ~/.llmpulse/data).",
-        ),
-    ] = None,
+    data_dir: DataDirOpt = None,
 ) -> None:
     """Rewrite the event database without its free blocks (a running server does this by
     itself once a quarter of the file is free)."""

@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from llmpulse.cli.output import DataDirOpt
 from llmpulse.clock import SystemClock
 from llmpulse.domain.errors import LlmpulseError
 from llmpulse.domain.keys import ApiKeyRecord, parse_scopes
@@ -27,10 +28,6 @@ from llmpulse.store.state.sql import SqlStateStore
 keys_app = typer.Typer(
     name="keys", help="API keys (scopes ingest, read, admin).", no_args_is_help=True
 )
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", envvar="LLMPULSE_DATA_DIR", help="Data directory."),
-]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 

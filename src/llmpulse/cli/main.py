@@ -23,6 +23,7 @@ from llmpulse.cli.gate_cmd import gate_cmd
 from llmpulse.cli.keys_cmd import keys_app
 from llmpulse.cli.metrics_cmd import metrics_app, prices_app
 from llmpulse.cli.monitors_cmd import monitors_app, receivers_app, silences_app
+from llmpulse.cli.output import DataDirOpt
 from llmpulse.cli.projects_cmd import projects_app
 from llmpulse.cli.segments_cmd import segments_app
 from llmpulse.cli.slos_cmd import slos_app
@@ -69,15 +70,6 @@ app.add_typer(explanations_app, name="explanations")
 app.command()(backup)
 app.command()(restore)
 app.add_typer(db_app, name="db")
-
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        envvar="LLMPULSE_DATA_DIR",
-        help="Data directory (default ~/.llmpulse/data).",
-    ),
-]
 
 
 @app.command()

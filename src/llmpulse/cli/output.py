@@ -40,6 +40,13 @@ ApiKeyOpt = Annotated[
     typer.Option("--api-key", envvar="LLMPULSE_API_KEY", help="API key (Bearer token)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the server's JSON answer.")]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", envvar="LLMPULSE_DATA_DIR", help="Data directory (default ~/.llmpulse/data)."
+    ),
+]
+"""The data directory of the commands that open it themselves (server stopped)."""
 SinceOpt = Annotated[
     str | None,
     typer.Option("--since", help="Only spans that started within this long ago (24h, 30m, 7d)."),

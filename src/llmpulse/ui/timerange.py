@@ -13,8 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from llmpulse.ui.windows import WINDOWS
+
 RANGE_KEYS = ("window", "start", "end")
-PRESETS = ("15m", "1h", "6h", "24h", "7d", "30d", "all")
+PRESETS = (*(key for key in WINDOWS if key != "all"), "all")
+"""The picker's buttons: the windows of `llmpulse.ui.windows`, shortest first, then all."""
 DROPPED = (*RANGE_KEYS, "cursor", "since")
 
 

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from store_factories import make_span, span_id
 
+from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import Message, RetrievedDocument, StatusCode
 from llmpulse.store.api import EventStore, SpanQuery
@@ -127,5 +128,37 @@ def test_the_search_migration_of_a_large_table_does_not_run_out_of_memory(tmp_pa
     store = DuckDBEventStore(path, journal=False)
     try:
         assert _found(store, "okapi42") == [span_id(7)]
+    finally:
+        store.close()
+
+
+def test_a_query_beyond_the_memory_limit_is_unavailable_not_an_engine_error(
+    tmp_path: Path,
+) -> None:
+    """A listing that needs more memory than the store's buffer pool (DuckDB's top-N carries
+    every selected column; found sorting 1M spans with retrieved documents by tokens at 512 MB)
+    is a 503 with Retry-After, not an uncaught engine error (a 500)."""
+    path = tmp_path / "events.duckdb"
+    store = DuckDBEventStore(path, journal=False)
+    rng = random.Random(1)
+    for first in range(0, 5000, 1000):
+        store.append_spans(
+            [
+                make_span(
+                    i,
+                    output_value="".join(rng.choices(string.ascii_letters, k=8000)),
+                    total_tokens=i % 3,
+                )
+                for i in range(first, first + 1000)
+            ]
+        )
+    store.close()
+    store = DuckDBEventStore(path, journal=False, memory_limit="16MB")
+    try:
+        with pytest.raises(Unavailable, match="more memory") as caught:
+            store.list_spans(SpanQuery(ProjectName("default"), sort="tokens"))
+        assert caught.value.status == 503
+        assert caught.value.retry_after_s > 0
+        assert store.count_spans(SpanQuery(ProjectName("default"))) == 5000  # still answers
     finally:
         store.close()

@@ -171,6 +171,13 @@ class DuckDBEngine:
         with self._swap.shared():
             try:
                 return run(self._reader())
+            except duckdb.OutOfMemoryException as exc:
+                raise Unavailable(
+                    "the query needs more memory than the event store may use "
+                    f"({self._memory_limit}, shared with the queries running now); "
+                    "try again, or narrow its time range or filters",
+                    retry_after_s=2,
+                ) from exc
             except duckdb.Error as exc:
                 if not invalidated(exc):
                     raise

@@ -27,7 +27,16 @@ from llmpulse.store.api import (
     UnitFrame,
     UnitQuery,
 )
-from llmpulse.store.events import annotation_edits, listing, purge, sketch, vocabulary
+from llmpulse.store.events import (
+    annotation_edits,
+    listing,
+    newest,
+    purge,
+    sketch,
+    summaries,
+    trace_slots,
+    vocabulary,
+)
 from llmpulse.store.events import sessions as sessions_sql
 from llmpulse.store.events.codec import (
     annotations_to_arrow,
@@ -38,6 +47,7 @@ from llmpulse.store.events.codec import (
 from llmpulse.store.events.columns import ANNOTATION_COLUMN_NAMES, SPAN_COLUMN_NAMES
 from llmpulse.store.events.compaction import file_size
 from llmpulse.store.events.compiler import (
+    Where,
     add_cursor,
     compile_filters,
     encode_cursor,
@@ -114,7 +124,7 @@ class DuckDBEventStore(CompactingEngine):
             n = purge.delete_spans(self._delete_sql, *purge.where_of(project, cut))
             if n:
                 with self._write_lock:  # no append adds to the sketch while it is recounted
-                    sketch.rebuild_project(self._con, project)
+                    summaries.rebuild_project(self._con, self.pair_keys, project)
         n_ann = purge.delete_annotations(self._delete_sql, project) if before is None else 0
         if n or n_ann:
             self.checkpoint()  # the journal must not bring the deleted rows back
@@ -132,9 +142,26 @@ class DuckDBEventStore(CompactingEngine):
             return Page(items=_unique_spans(rows), next_cursor=after)
         listing.add_ranges(where, q)
         add_cursor(where, q.cursor)
+        bound = newest.bound_sql(q, self.pair_keys.counted)
+        if bound is not None:  # ADR 0037
+            page = self.sketch_guard.read(lambda: self._newest_page(q, where, bound))
+            if page is not None:
+                return page
+        return self._newest_page(q, where, None)
+
+    def _newest_page(
+        self, q: SpanQuery, where: Where, bound: tuple[str, list[object]] | None
+    ) -> Page[Span]:
+        """The page of ``q``'s newest spans; ``bound`` gives a slot they all start in or after."""
+        sql, params = where.sql(), list(where.params)
+        if bound is not None:
+            slot = self._query(*bound)
+            if slot:
+                sql += " AND start_time >= ?"
+                params.append(sketch.slot_start(int(slot[0][0])))
         rows = self._query(
-            f"SELECT {_SPAN_COLS} FROM spans WHERE {where.sql()} {_NEWEST_FIRST} LIMIT ?",
-            [*where.params, q.limit + 1],
+            f"SELECT {_SPAN_COLS} FROM spans WHERE {sql} {_NEWEST_FIRST} LIMIT ?",
+            [*params, q.limit + 1],
         )
         next_cursor = None
         if len(rows) > q.limit:
@@ -147,8 +174,21 @@ class DuckDBEventStore(CompactingEngine):
         return listing.count_rows(self._query, q, compile_filters(q, DIALECT))
 
     def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
-        """Per trace: total tokens, cost, error count and span count over all its spans."""
-        return listing.trace_totals(self._query, trace_ids)
+        """Per trace: total tokens, cost, error count and span count over all its spans.
+
+        The spans are looked for only between the first and last slot of the traces'
+        (ADR 0035), while the trace slots hold every committed span."""
+        if not trace_ids:
+            return {}
+        ids = sorted(set(trace_ids))
+
+        def bounded() -> dict[str, TraceTotals]:
+            (row,) = self._query(trace_slots.bounds_sql(), [ids])
+            within = trace_slots.time_bounds(row)
+            return {} if within is None else listing.trace_totals(self._query, ids, within)
+
+        totals = self.sketch_guard.read(bounded)
+        return totals if totals is not None else listing.trace_totals(self._query, ids)
 
     def get_trace(self, trace_id: TraceId) -> list[Span]:
         """Every span of one trace (any project), oldest first."""
@@ -192,7 +232,7 @@ class DuckDBEventStore(CompactingEngine):
     def metric(self, q: MetricQuery) -> MetricFrame:
         """Metrics per (bucket, group); see `MetricQuery`."""
         c = compile_metric(q, DIALECT)  # checks the query whichever way it is answered
-        p = sketch.plan(q)
+        p = sketch.plan(q, self.pair_keys.counted)
         if p is not None:  # counts, approximate quantiles: ADR 0021
             rows = self.sketch_guard.read(lambda: self._query(p.sql, p.params))
             if rows is not None:

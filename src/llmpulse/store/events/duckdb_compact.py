@@ -15,7 +15,7 @@ import duckdb
 
 from llmpulse.clock import SystemClock
 from llmpulse.domain.errors import Conflict, Unavailable
-from llmpulse.store.events import sketch
+from llmpulse.store.events import summaries
 from llmpulse.store.events.compaction import (
     COMPACT_CATALOG,
     CompactionResult,
@@ -163,7 +163,7 @@ class CompactingEngine(DuckDBEngine):
         """Close the old database, put the new one in its place and reopen (locks held)."""
         # Every row of the old database is in the new file: detach it without a checkpoint.
         con = self._con
-        counts = sketch.export(con)  # every row of the old file is in the new one
+        counts = summaries.export(con)  # every row of the old file is in the new one
         self._con = duckdb.connect(":memory:")  # closed by `_close_engine` in its place
         self._close_engine()
         con.execute("SET checkpoint_on_detach = 'DISABLED'")
@@ -176,7 +176,9 @@ class CompactingEngine(DuckDBEngine):
             self._con, self._schema_version, _ = connect(path, self._memory_limit)
             self._generation += 1
             self._retries = RetryFilter(self._con)  # it reads through the new connection
-            sketch.build(self._con, counts)  # the new connection's memory starts empty
+            summaries.build(
+                self._con, self.pair_keys, counts
+            )  # the new connection's memory starts empty
         # The new file holds every committed row and has no log: the journal starts empty.
         self._wal_size = file_size(wal_path(path))
         if self._journal is not None:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from llmpulse.domain.errors import Unavailable
-from llmpulse.store.events import sketch
+from llmpulse.store.events import sketch, summaries
 from llmpulse.store.events.compaction import SwapLock, file_size, recover
 from llmpulse.store.events.dedupe import RetryFilter
 from llmpulse.store.events.duckdb_faults import (
@@ -44,6 +44,7 @@ from llmpulse.store.events.journal import (
     journal_path,
     reconcile,
 )
+from llmpulse.store.events.pair_sketch import PairKeys
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -109,7 +110,10 @@ class DuckDBEngine:
                 raise
             self._wal_size = file_size(wal_path(path))
         self._retries = RetryFilter(self._con)
-        sketch.build(self._con)  # in memory, from the stored spans (ADR 0021)
+        self.pair_keys = PairKeys()
+        """Which metadata keys the pair sketch counts (ADR 0036)."""
+        # In memory, from the stored spans (ADRs 0021, 0035, 0036).
+        summaries.build(self._con, self.pair_keys)
         self.reattaches = 0
         """Times the database was re-attached after DuckDB invalidated it (failed checkpoint)."""
         self._write_lock = threading.Lock()
@@ -207,7 +211,8 @@ class DuckDBEngine:
                         insert_journalled(self._con, j, self._journal_thread, table, batch)
                     self._after_commit()
                     if spans:
-                        sketch.add(self._con, batch)  # the sketch holds every committed span
+                        # The summaries hold every committed span.
+                        summaries.add(self._con, self.pair_keys, batch)
             except duckdb.Error as exc:
                 failure = exc
             else:

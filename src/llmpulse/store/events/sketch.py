@@ -33,8 +33,10 @@ import pyarrow as pa
 
 from llmpulse.clock import from_unix_us, to_unix_us
 from llmpulse.domain.metrics import Agg, Source
-from llmpulse.store.api import MetricFrame, MetricQuery, MetricRow, SpanFilter
+from llmpulse.store.api import AttrEquals, MetricFrame, MetricQuery, MetricRow, SpanFilter
+from llmpulse.store.events.columns import resolve_attribute_key
 from llmpulse.store.events.duckdb_dialect import bucket_offset
+from llmpulse.store.events.layout import METADATA_KV_COLUMN, metadata_pair
 
 TABLE = "memory.main.span_sketch"
 ALPHA = 0.01
@@ -141,11 +143,13 @@ def representative(b: int) -> float:
     return 0.0 if b == ZERO_BIN else 2 * GAMMA**b / (GAMMA + 1)
 
 
-def _slot(t: datetime) -> int:
+def slot_of(t: datetime) -> int:
+    """The slot number of an aware instant."""
     return (to_unix_us(t) + _OFFSET_US) // _SLOT_US
 
 
-def _slot_start(s: int) -> datetime:
+def slot_start(s: int) -> datetime:
+    """Where slot ``s`` starts (naive UTC, as the stored start times)."""
     return from_unix_us(s * _SLOT_US - _OFFSET_US).replace(tzinfo=None)
 
 
@@ -163,49 +167,92 @@ class Plan:
     quantiles: tuple[float | None, ...]
 
 
-def _answerable(q: MetricQuery) -> bool:
-    if q.slide != 1 or q.group_by or q.where not in (SpanFilter(), SpanFilter(root_only=True)):
-        return False
+PAIR_TABLE = "memory.main.pair_sketch"
+"""The pair sketch (`pair_sketch`, ADR 0036): counts per (project, slot, metadata pair)."""
+Counted = Callable[[str, str], bool]
+"""Whether the pair sketch counts a metadata key (project, key) now."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """The summary table that answers, and how its rows and the edge spans are selected."""
+
+    table: str
+    cond: str
+    span_cond: str
+    params: tuple[object, ...]
+    bins: bool
+
+
+def metadata_pair_of(
+    project: str, attributes: tuple[AttrEquals, ...], counted: Counted
+) -> str | None:
+    """The pair of a lone ``metadata.<key> = value`` filter whose key the pair sketch counts."""
+    if len(attributes) != 1:
+        return None
+    ref = resolve_attribute_key(attributes[0].key, "attributes[0].key")
+    if ref.column != "metadata" or ref.json_key is None or not counted(project, ref.json_key):
+        return None
+    return metadata_pair(ref.json_key, attributes[0].value)
+
+
+def _source(q: MetricQuery, counted: Counted | None) -> _Source | None:
+    if q.slide != 1 or q.group_by:
+        return None
     if q.bucket is not None and q.bucket.total_seconds() % SLOT_S:
-        return False
+        return None
+    counts_only = all(m.field.source is Source.COUNT and m.agg is Agg.COUNT for m in q.metrics)
+    pair = None
+    if counted is not None and counts_only and q.where.attributes:
+        pair = metadata_pair_of(q.project, q.where.attributes, counted)
+        if pair is None or q.where != SpanFilter(attributes=q.where.attributes):
+            return None
+        cond = f" AND list_contains({METADATA_KV_COLUMN}, ?)"
+        return _Source(PAIR_TABLE, " AND pair = ?", cond, (pair,), False)
+    if q.where not in (SpanFilter(), SpanFilter(root_only=True)):
+        return None
     for m in q.metrics:
         if m.field.source is Source.COUNT and m.agg is Agg.COUNT:
             continue
         exact_only = not q.approximate or m.quantile is None
         if exact_only or m.field.source is not Source.COLUMN or m.field.column != "latency_ms":
-            return False
-    return True
+            return None
+    root = q.where.root_only
+    return _Source(TABLE, " AND root" * root, f" AND {ROOT_SQL}" * root, (), True)
 
 
-def plan(q: MetricQuery) -> Plan | None:
-    """The sketch query answering ``q``, or None when only the spans can (see module)."""
-    if not _answerable(q):
+def plan(q: MetricQuery, counted: Counted | None = None) -> Plan | None:
+    """The sketch query answering ``q``, or None when only the spans can (see module).
+
+    ``counted`` says which metadata keys the pair sketch counts (None: leave it out)."""
+    src = _source(q, counted)
+    if src is None:
         return None
     start, end = q.time.start, q.time.end
     lo = None if start is None else -(-(to_unix_us(start) + _OFFSET_US) // _SLOT_US)
-    hi = None if end is None else _slot(end)
+    hi = None if end is None else slot_of(end)
     if lo is not None and hi is not None and hi < lo:
         lo = hi = None  # inside one slot: no whole slot, the spans answer
         whole, edges = "FALSE", ["start_time >= ? AND start_time < ?"]
         edge_params: list[object] = [_naive(start), _naive(end)]  # type: ignore[arg-type]
     else:
         whole, edges, edge_params = _ranges(q, lo, hi)
-    root = " AND root" if q.where.root_only else ""
-    span_root = f" AND {ROOT_SQL}" if q.where.root_only else ""
     width = int(q.bucket.total_seconds()) if q.bucket is not None else None
     bucket = "NULL" if width is None else _bucket_of_slot(width)
     needs_bins = any(m.quantile is not None for m in q.metrics)
     bin_col = "bin" if needs_bins else "NULL"
+    table_bin, span_bin = ("bin", BIN_SQL) if src.bins else ("NULL", "NULL")
     edge_sql = " OR ".join(f"({e})" for e in edges) or "FALSE"
     sql = (
         f"SELECT {bucket} AS b, {bin_col} AS bin, sum(n)::BIGINT AS n FROM ("
-        f"SELECT slot, bin, n FROM {TABLE} WHERE project = ?{root} AND {whole} "
-        f"UNION ALL SELECT {SLOT_SQL} AS slot, {BIN_SQL} AS bin, count(*) AS n FROM spans "
-        f"WHERE project = ?{span_root} AND ({edge_sql}) GROUP BY ALL"
+        f"SELECT slot, {table_bin} AS bin, n FROM {src.table} WHERE project = ?{src.cond} "
+        f"AND {whole} UNION ALL SELECT {SLOT_SQL} AS slot, {span_bin} AS bin, count(*) AS n "
+        f"FROM spans WHERE project = ?{src.span_cond} AND ({edge_sql}) GROUP BY ALL"
         ") GROUP BY ALL ORDER BY b, bin"
     )
-    params: list[object] = [q.project, *([] if whole == "FALSE" else _whole_params(lo, hi))]
-    params += [q.project, *edge_params]
+    params: list[object] = [q.project, *src.params]
+    params += [] if whole == "FALSE" else _whole_params(lo, hi)
+    params += [q.project, *src.params, *edge_params]
     return Plan(sql, params, width, tuple(m.quantile for m in q.metrics))
 
 
@@ -220,10 +267,10 @@ def _ranges(q: MetricQuery, lo: int | None, hi: int | None) -> tuple[str, list[s
     params: list[object] = []
     if q.time.start is not None and lo is not None:
         edges.append("start_time >= ? AND start_time < ?")
-        params += [_naive(q.time.start), _slot_start(lo)]
+        params += [_naive(q.time.start), slot_start(lo)]
     if q.time.end is not None and hi is not None:
         edges.append("start_time >= ? AND start_time < ?")
-        params += [_slot_start(hi), _naive(q.time.end)]
+        params += [slot_start(hi), _naive(q.time.end)]
     return " AND ".join(conds) or "TRUE", edges, params
 
 

@@ -1,0 +1,170 @@
+"""Span counts per 10-minute slot and promoted metadata pair (ADR 0036).
+
+``pair_sketch`` holds, per (project, slot, pair), how many spans that started in the slot
+carry the pair, a ``metadata_kv`` element (``key || chr(31) || value``, ADR 0011). It lives
+beside the span sketch (ADR 0021) in the write connection's in-memory catalog and follows
+the committed spans the same way, under the same `SketchGuard`. With it, the count of
+``metadata.<key> = value`` over a window reads the whole slots from here and counts only the
+spans of the two partial slots at the edges (`sketch.plan`), and the newest spans with the
+pair are looked for only in the newest slots that hold enough of them (`newest`).
+
+A key with more than `MAX_VALUES` distinct values in a project (an id, a free text) is not
+counted: its rows would be as many as its spans. `PairKeys` remembers, per (project, key),
+the values seen while there are few; a key that passes the limit is dropped (its rows
+deleted) until the store is opened again, and its filters scan the spans as before.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import duckdb
+import pyarrow as pa
+
+from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SEP, METADATA_KV_SQL
+from llmpulse.store.events.sketch import PAIR_TABLE, SLOT_SQL
+
+TABLE = PAIR_TABLE
+MAX_VALUES = 1000
+"""Most distinct values of one metadata key in one project that the sketch counts."""
+_KEY_SQL = "split_part(pair, chr(31), 1)"
+
+
+def _pairs_sql(source: str, kv: str) -> str:
+    return (
+        f"SELECT project, slot, pair FROM (SELECT project, {SLOT_SQL} AS slot, "
+        f"unnest({kv}) AS pair FROM {source}) WHERE pair IS NOT NULL"
+    )
+
+
+class PairKeys:
+    """Which metadata keys the sketch counts, per project (see module)."""
+
+    def __init__(self, max_values: int = MAX_VALUES) -> None:
+        """No key seen yet."""
+        self._max = max_values
+        self._values: dict[tuple[str, str], set[str] | None] = {}
+        self._lock = threading.Lock()
+
+    def counted(self, project: str, key: str) -> bool:
+        """Whether the sketch counts ``metadata.<key>`` in ``project``."""
+        with self._lock:
+            return self._values.get((project, key), set()) is not None
+
+    def dropped(self) -> list[str]:
+        """The dropped keys as ``project || chr(30) || key`` (for SQL)."""
+        with self._lock:
+            return [f"{p}\x1e{k}" for (p, k), v in self._values.items() if v is None]
+
+    def observe(self, rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Note (project, pair) rows; the (project, key)s this drops, newly."""
+        newly: list[tuple[str, str]] = []
+        with self._lock:
+            for project, pair in rows:
+                key, _, value = pair.partition(METADATA_KV_SEP)
+                values = self._values.setdefault((project, key), set())
+                if values is None:
+                    continue
+                values.add(value)
+                if len(values) > self._max:
+                    self._values[(project, key)] = None
+                    newly.append((project, key))
+        return newly
+
+    @property
+    def max_values(self) -> int:
+        """Most values of one key that are counted."""
+        return self._max
+
+    def drop(self, project: str, key: str) -> None:
+        """Stop counting ``metadata.<key>`` in ``project``."""
+        with self._lock:
+            self._values[(project, key)] = None
+
+    def forget(self, project: str) -> None:
+        """Start counting a project's keys afresh (before rebuilding its rows)."""
+        with self._lock:
+            for k in [k for k in self._values if k[0] == project]:
+                del self._values[k]
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, source: str, keys: PairKeys, params: list[object]
+) -> None:
+    """Count the pairs of ``source`` (a relation with ``metadata_kv``) into the table."""
+    pairs = _pairs_sql(source, METADATA_KV_COLUMN)
+    seen = con.execute(f"SELECT DISTINCT project, pair FROM ({pairs})", params).fetchall()
+    for project, key in keys.observe(seen):
+        _drop(con, project, key)
+    con.execute(
+        f"INSERT INTO {TABLE} SELECT project, slot, pair, count(*) AS n FROM ({pairs}) "
+        f"WHERE NOT list_contains(?::VARCHAR[], project || chr(30) || {_KEY_SQL}) "
+        "GROUP BY ALL ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n",
+        [*params, keys.dropped()],
+    )
+
+
+def _drop(con: duckdb.DuckDBPyConnection, project: str, key: str) -> None:
+    con.execute(f"DELETE FROM {TABLE} WHERE project = ? AND {_KEY_SQL} = ?", [project, key])
+
+
+def _create(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    con.execute(
+        f"CREATE TABLE {TABLE} (project VARCHAR NOT NULL, slot BIGINT NOT NULL, "
+        "pair VARCHAR NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (project, slot, pair))"
+    )
+
+
+def build(con: duckdb.DuckDBPyConnection, keys: PairKeys) -> None:
+    """Create the table and count the stored spans' pairs into it."""
+    _create(con)
+    _drop_wide_keys(con, keys, "spans", [])
+    _insert(con, "spans", keys, [])
+
+
+def _drop_wide_keys(
+    con: duckdb.DuckDBPyConnection, keys: PairKeys, source: str, params: list[object]
+) -> None:
+    """Mark the keys with too many values in ``source`` dropped before counting them (so
+    that a key of ids never fills the table, even for a moment)."""
+    wide = con.execute(
+        f"SELECT project, {_KEY_SQL} AS k FROM (SELECT DISTINCT project, pair FROM "
+        f"({_pairs_sql(source, METADATA_KV_COLUMN)})) GROUP BY ALL HAVING count(*) > ?",
+        [*params, keys.max_values],
+    ).fetchall()
+    for project, key in wide:
+        keys.drop(project, key)
+
+
+def rebuild_project(con: duckdb.DuckDBPyConnection, keys: PairKeys, project: str) -> None:
+    """Recount one project's rows from its stored spans (after spans were deleted)."""
+    con.execute(f"DELETE FROM {TABLE} WHERE project = ?", [project])
+    keys.forget(project)
+    source = "(SELECT * FROM spans WHERE project = ?)"
+    _drop_wide_keys(con, keys, source, [project])
+    _insert(con, source, keys, [project])
+
+
+def export(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The table's rows (to carry them over to a new connection, see `restore`)."""
+    return con.sql(f"SELECT * FROM {TABLE}").to_arrow_table()
+
+
+def restore(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
+    """Create the table on a new connection with exported rows (the same spans)."""
+    _create(con)
+    con.from_arrow(rows).insert_into(TABLE)
+
+
+def add(con: duckdb.DuckDBPyConnection, keys: PairKeys, batch: pa.Table) -> None:
+    """Add the pairs of a committed batch of spans (Arrow, the logical span columns)."""
+    kv = con.from_arrow(batch).project(
+        f"project, start_time, {METADATA_KV_SQL} AS {METADATA_KV_COLUMN}"
+    )
+    rows = kv.to_arrow_table()  # once: the pairs are read twice below
+    con.register("pair_batch", rows)
+    try:
+        _insert(con, "pair_batch", keys, [])
+    finally:
+        con.unregister("pair_batch")

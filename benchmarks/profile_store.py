@@ -5,7 +5,7 @@ parameters, as `sidebyside.variants`), with the store's own compiled SQL.
 
 DATA_DIR is an llmpulse data directory holding ``events.duckdb`` and a ``base_ns`` file (the
 workload's first start time, written by whoever loaded it). Prints median and p95 per query
-kind. A profiling aid for store changes (docs/adr/0010...), no server and no HTTP involved.
+kind. Span pages include the trace totals of their root rows, as the server's answer does. A profiling aid for store changes (docs/adr/0010...), no server and no HTTP involved.
 """
 
 from __future__ import annotations
@@ -39,13 +39,19 @@ def _tr(w: tuple[int, int]) -> TimeRange:
     return TimeRange(_t(w[0]), _t(w[1]))
 
 
+def _page(store: DuckDBEventStore, q: SpanQuery) -> object:
+    """A span page as the server answers it: the page, then its root rows' trace totals."""
+    page = store.list_spans(q)
+    return store.trace_totals([s.trace_id for s in page.items if s.parent_span_id is None])
+
+
 def queries(store: DuckDBEventStore, spec: WorkloadSpec, k: int | None) -> dict[str, object]:
     p = params_for(spec, k)
     q50, q99, count = (parse_metric(m, "m") for m in ("latency_ms:p50", "latency_ms:p99", "count"))
     meta = SpanFilter(attributes=(AttrEquals("metadata.region", p.region),))
     return {
-        "list_latest_100": lambda: store.list_spans(
-            SpanQuery(P, TimeRange(None, None if p.list_end is None else _t(p.list_end)))
+        "list_latest_100": lambda: _page(
+            store, SpanQuery(P, TimeRange(None, None if p.list_end is None else _t(p.list_end)))
         ),
         "latency_p50_p99": lambda: store.metric(
             MetricQuery(P, (q50, q99), _tr(p.latency_window), where=SpanFilter(root_only=True))
@@ -61,7 +67,7 @@ def queries(store: DuckDBEventStore, spec: WorkloadSpec, k: int | None) -> dict[
         ),
         "metadata_filter_100": lambda: (
             store.metric(MetricQuery(P, (count,), _tr(p.metadata_window), where=meta)),
-            store.list_spans(SpanQuery(P, _tr(p.metadata_window), attributes=meta.attributes)),
+            _page(store, SpanQuery(P, _tr(p.metadata_window), attributes=meta.attributes)),
         ),
         "hourly_counts": lambda: store.metric(
             MetricQuery(P, (count,), _tr(p.hourly_window), bucket=timedelta(hours=1))

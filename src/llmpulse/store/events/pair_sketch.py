@@ -158,13 +158,23 @@ def restore(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
 
 
 def add(con: duckdb.DuckDBPyConnection, keys: PairKeys, batch: pa.Table) -> None:
-    """Add the pairs of a committed batch of spans (Arrow, the logical span columns)."""
-    kv = con.from_arrow(batch).project(
-        f"project, start_time, {METADATA_KV_SQL} AS {METADATA_KV_COLUMN}"
+    """Add the pairs of a committed batch of spans (Arrow, the logical span columns).
+
+    One statement: the pairs are derived once per distinct (project, slot, metadata text) of
+    the batch, not per span (the insert's own expression, `layout.METADATA_KV_SQL`), and the
+    upsert returns the pairs it counted, which ``keys`` notes (dropping a key that passed
+    the limit deletes its rows)."""
+    grouped = (
+        f"SELECT project, {SLOT_SQL} AS slot, metadata, count(*) AS n FROM pair_batch "
+        "WHERE metadata IS NOT NULL GROUP BY ALL"
     )
-    rows = kv.to_arrow_table()  # once: the pairs are read twice below
-    con.register("pair_batch", rows)
-    try:
-        _insert(con, "pair_batch", keys, [])
-    finally:
-        con.unregister("pair_batch")
+    pair_batch = batch.select(["project", "start_time", "metadata"])  # noqa: F841 - read by name
+    counted = con.execute(
+        f"INSERT INTO {TABLE} SELECT project, slot, pair, sum(n)::BIGINT FROM (SELECT project, "
+        f"slot, unnest({METADATA_KV_SQL}) AS pair, n FROM ({grouped})) WHERE pair IS NOT NULL "
+        f"AND NOT list_contains(?::VARCHAR[], project || chr(30) || {_KEY_SQL}) GROUP BY ALL "
+        "ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n RETURNING project, pair",
+        [keys.dropped()],
+    ).fetchall()
+    for project, key in keys.observe(sorted({(str(p), str(pair)) for p, pair in counted})):
+        _drop(con, project, key)

@@ -11,6 +11,7 @@ reopen and a compaction, and while the summaries lag a change.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,10 +19,17 @@ from pathlib import Path
 import pytest
 from store_factories import make_span, span_id, trace_id
 
-from llmpulse.domain.ids import ProjectName, TraceId
+from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
-from llmpulse.store.api import AttrEquals, MetricQuery, SpanFilter, SpanQuery, TimeRange
+from llmpulse.store.api import (
+    AttrEquals,
+    MetricQuery,
+    SpanFilter,
+    SpanQuery,
+    TimeRange,
+    TraceTotals,
+)
 from llmpulse.store.events import listing, newest, pair_sketch, sketch
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.events.pair_sketch import PairKeys
@@ -69,7 +77,7 @@ def _store(path: Path, spans: list[Span]) -> DuckDBEventStore:
 
 
 @pytest.fixture
-def loaded(tmp_path: Path) -> tuple[DuckDBEventStore, list[Span]]:
+def loaded(tmp_path: Path) -> Iterator[tuple[DuckDBEventStore, list[Span]]]:
     spans = _spans(3000)
     store = _store(tmp_path, spans)
     yield store, spans
@@ -138,7 +146,7 @@ def test_pair_counts_follow_a_commit_and_a_delete_between_two_questions(
     q = _region_query("eu-west", lo, hi)
     assert _count(store, q) == _region_count(spans, "eu-west", lo, hi)
     more = [
-        replace(s, span_id=f"{s.span_id}-2", trace_id=TraceId(f"{s.trace_id}-2"))
+        replace(s, span_id=SpanId(f"{s.span_id}-2"), trace_id=TraceId(f"{s.trace_id}-2"))
         for s in spans[:300]
     ]
     store.append_spans(more)
@@ -212,7 +220,9 @@ def test_pair_keys_drop_a_key_once_it_passes_the_limit() -> None:
     assert keys.dropped() == ["p\x1ek"]
 
 
-def _totals_in_python(spans: list[Span], ids: list[str]) -> dict[str, tuple[int, float, int, int]]:
+def _totals_in_python(
+    spans: list[Span], ids: list[TraceId]
+) -> dict[str, tuple[int, float, int, int]]:
     out: dict[str, tuple[int, float, int, int]] = {}
     for s in spans:
         if s.trace_id in ids:
@@ -221,10 +231,9 @@ def _totals_in_python(spans: list[Span], ids: list[str]) -> dict[str, tuple[int,
     return out
 
 
-def _as_tuples(totals: dict[str, object]) -> dict[str, tuple[int, float, int, int]]:
+def _as_tuples(totals: dict[str, TraceTotals]) -> dict[str, tuple[int, float, int, int]]:
     return {
-        k: (v.total_tokens, round(v.cost_usd, 12), v.errors, v.num_spans)  # type: ignore[attr-defined]
-        for k, v in totals.items()
+        k: (v.total_tokens, round(v.cost_usd, 12), v.errors, v.num_spans) for k, v in totals.items()
     }
 
 
@@ -236,12 +245,12 @@ def test_trace_totals_through_the_trace_slots_equal_the_plain_query(
     rng = random.Random(4)
     all_ids = sorted({s.trace_id for s in spans})
     for _ in range(8):
-        ids = rng.sample(all_ids, 30) + ["f" * 32]  # and a trace that does not exist
+        ids = [*rng.sample(all_ids, 30), TraceId("f" * 32)]  # and a trace that does not exist
         got = store.trace_totals(ids)
         plain = listing.trace_totals(store._query, ids)
-        assert _as_tuples(got) == _as_tuples(plain)  # type: ignore[arg-type]
+        assert _as_tuples(got) == _as_tuples(plain)
         want = _totals_in_python(spans, ids)
-        assert {k: (t, n) for k, (t, _, _, n) in _as_tuples(got).items()} == {  # type: ignore[arg-type]
+        assert {k: (t, n) for k, (t, _, _, n) in _as_tuples(got).items()} == {
             k: (t, n) for k, (t, _, _, n) in want.items()
         }
     assert store.trace_totals([TraceId("e" * 32)]) == {}
@@ -249,8 +258,8 @@ def test_trace_totals_through_the_trace_slots_equal_the_plain_query(
     ids = all_ids[:40]
     assert _as_tuples(store.trace_totals(ids)) == _as_tuples(
         listing.trace_totals(store._query, ids)
-    )  # type: ignore[arg-type]
-    late = [replace(spans[1], span_id="late", start_time=T0 + timedelta(days=3))]
+    )
+    late = [replace(spans[1], span_id=SpanId("late"), start_time=T0 + timedelta(days=3))]
     store.append_spans(late)  # a new span of an old trace, days later: counted at once
     tid = spans[1].trace_id
     assert (
@@ -328,7 +337,7 @@ def test_bounded_pages_follow_a_commit_and_a_delete_between_two_questions(
     assert [s.span_id for s in store.list_spans(q).items] == _newest_in_python(kept, q) == []
     more = _spans(900, seed=8)
     more = [
-        replace(s, span_id=f"{s.span_id}-m", start_time=s.start_time - timedelta(hours=1))
+        replace(s, span_id=SpanId(f"{s.span_id}-m"), start_time=s.start_time - timedelta(hours=1))
         for s in more
     ]
     store.append_spans(more)
@@ -355,13 +364,13 @@ def test_summaries_survive_reopen_and_compaction(tmp_path: Path) -> None:
         before = (
             _count(store, _region_query("eu-west", lo, hi)),
             _as_tuples(store.trace_totals(ids)),
-        )  # type: ignore[arg-type]
+        )
         assert before[0] == _region_count(spans, "eu-west", lo, hi)
         assert store.compact() is not None
         assert (
             _count(store, _region_query("eu-west", lo, hi)),
             _as_tuples(store.trace_totals(ids)),
-        ) == before  # type: ignore[arg-type]
+        ) == before
     finally:
         store.close()
     store = DuckDBEventStore(tmp_path / "events.duckdb")
@@ -369,6 +378,6 @@ def test_summaries_survive_reopen_and_compaction(tmp_path: Path) -> None:
         assert (
             _count(store, _region_query("eu-west", lo, hi)),
             _as_tuples(store.trace_totals(ids)),
-        ) == before  # type: ignore[arg-type]
+        ) == before
     finally:
         store.close()

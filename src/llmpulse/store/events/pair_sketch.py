@@ -21,20 +21,13 @@ import threading
 import duckdb
 import pyarrow as pa
 
-from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SEP, METADATA_KV_SQL
+from llmpulse.store.events.layout import METADATA_KV_SEP, METADATA_KV_SQL
 from llmpulse.store.events.sketch import PAIR_TABLE, SLOT_SQL
 
 TABLE = PAIR_TABLE
 MAX_VALUES = 1000
 """Most distinct values of one metadata key in one project that the sketch counts."""
 _KEY_SQL = "split_part(pair, chr(31), 1)"
-
-
-def _pairs_sql(source: str, kv: str) -> str:
-    return (
-        f"SELECT project, slot, pair FROM (SELECT project, {SLOT_SQL} AS slot, "
-        f"unnest({kv}) AS pair FROM {source}) WHERE pair IS NOT NULL"
-    )
 
 
 class PairKeys:
@@ -88,19 +81,18 @@ class PairKeys:
                 del self._values[k]
 
 
-def _insert(
-    con: duckdb.DuckDBPyConnection, source: str, keys: PairKeys, params: list[object]
-) -> None:
-    """Count the pairs of ``source`` (a relation with ``metadata_kv``) into the table."""
-    pairs = _pairs_sql(source, METADATA_KV_COLUMN)
-    seen = con.execute(f"SELECT DISTINCT project, pair FROM ({pairs})", params).fetchall()
-    for project, key in keys.observe(seen):
-        _drop(con, project, key)
-    con.execute(
-        f"INSERT INTO {TABLE} SELECT project, slot, pair, count(*) AS n FROM ({pairs}) "
-        f"WHERE NOT list_contains(?::VARCHAR[], project || chr(30) || {_KEY_SQL}) "
-        "GROUP BY ALL ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n",
-        [*params, keys.dropped()],
+def _grouped_pairs_sql(source: str) -> str:
+    """(project, slot, pair, n) of the spans of ``source``: the pairs are derived once per
+    distinct (project, slot, metadata text), with the insert's own expression
+    (`layout.METADATA_KV_SQL`), not once per span."""
+    grouped = (
+        f"SELECT project, {SLOT_SQL} AS slot, metadata, count(*) AS n FROM {source} "
+        "WHERE metadata IS NOT NULL GROUP BY ALL"
+    )
+    return (
+        "SELECT project, slot, pair, sum(n)::BIGINT AS n FROM (SELECT project, slot, "
+        f"unnest({METADATA_KV_SQL}) AS pair, n FROM ({grouped})) WHERE pair IS NOT NULL "
+        "GROUP BY ALL"
     )
 
 
@@ -119,31 +111,36 @@ def _create(con: duckdb.DuckDBPyConnection) -> None:
 def build(con: duckdb.DuckDBPyConnection, keys: PairKeys) -> None:
     """Create the table and count the stored spans' pairs into it."""
     _create(con)
-    _drop_wide_keys(con, keys, "spans", [])
-    _insert(con, "spans", keys, [])
+    _count_into(con, keys, "spans", [])
 
 
-def _drop_wide_keys(
+def _count_into(
     con: duckdb.DuckDBPyConnection, keys: PairKeys, source: str, params: list[object]
 ) -> None:
-    """Mark the keys with too many values in ``source`` dropped before counting them (so
-    that a key of ids never fills the table, even for a moment)."""
+    """Count the pairs of ``source`` into the table, after marking the keys with too many
+    values in it dropped (so that a key of ids never fills the table, even for a moment)."""
+    pairs = _grouped_pairs_sql(source)
     wide = con.execute(
-        f"SELECT project, {_KEY_SQL} AS k FROM (SELECT DISTINCT project, pair FROM "
-        f"({_pairs_sql(source, METADATA_KV_COLUMN)})) GROUP BY ALL HAVING count(*) > ?",
+        f"SELECT project, {_KEY_SQL} AS k FROM (SELECT DISTINCT project, pair FROM ({pairs})) "
+        "GROUP BY ALL HAVING count(*) > ?",
         [*params, keys.max_values],
     ).fetchall()
     for project, key in wide:
-        keys.drop(project, key)
+        keys.drop(str(project), str(key))
+    counted = con.execute(
+        f"INSERT INTO {TABLE} SELECT * FROM ({pairs}) "
+        f"WHERE NOT list_contains(?::VARCHAR[], project || chr(30) || {_KEY_SQL}) "
+        "RETURNING project, pair",
+        [*params, keys.dropped()],
+    ).fetchall()
+    keys.observe(sorted({(str(p), str(pair)) for p, pair in counted}))
 
 
 def rebuild_project(con: duckdb.DuckDBPyConnection, keys: PairKeys, project: str) -> None:
     """Recount one project's rows from its stored spans (after spans were deleted)."""
     con.execute(f"DELETE FROM {TABLE} WHERE project = ?", [project])
     keys.forget(project)
-    source = "(SELECT * FROM spans WHERE project = ?)"
-    _drop_wide_keys(con, keys, source, [project])
-    _insert(con, source, keys, [project])
+    _count_into(con, keys, "(SELECT * FROM spans WHERE project = ?)", [project])
 
 
 def export(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -160,19 +157,12 @@ def restore(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
 def add(con: duckdb.DuckDBPyConnection, keys: PairKeys, batch: pa.Table) -> None:
     """Add the pairs of a committed batch of spans (Arrow, the logical span columns).
 
-    One statement: the pairs are derived once per distinct (project, slot, metadata text) of
-    the batch, not per span (the insert's own expression, `layout.METADATA_KV_SQL`), and the
-    upsert returns the pairs it counted, which ``keys`` notes (dropping a key that passed
-    the limit deletes its rows)."""
-    grouped = (
-        f"SELECT project, {SLOT_SQL} AS slot, metadata, count(*) AS n FROM pair_batch "
-        "WHERE metadata IS NOT NULL GROUP BY ALL"
-    )
+    One statement per batch: the upsert returns the pairs it counted, which ``keys`` notes
+    (dropping a key that passed the limit deletes its rows)."""
     pair_batch = batch.select(["project", "start_time", "metadata"])  # noqa: F841 - read by name
     counted = con.execute(
-        f"INSERT INTO {TABLE} SELECT project, slot, pair, sum(n)::BIGINT FROM (SELECT project, "
-        f"slot, unnest({METADATA_KV_SQL}) AS pair, n FROM ({grouped})) WHERE pair IS NOT NULL "
-        f"AND NOT list_contains(?::VARCHAR[], project || chr(30) || {_KEY_SQL}) GROUP BY ALL "
+        f"INSERT INTO {TABLE} SELECT * FROM ({_grouped_pairs_sql('pair_batch')}) "
+        f"WHERE NOT list_contains(?::VARCHAR[], project || chr(30) || {_KEY_SQL}) "
         "ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n RETURNING project, pair",
         [keys.dropped()],
     ).fetchall()

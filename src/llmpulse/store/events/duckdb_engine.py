@@ -44,7 +44,7 @@ from llmpulse.store.events.journal import (
     journal_path,
     reconcile,
 )
-from llmpulse.store.events.pair_sketch import PairKeys
+from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -111,6 +111,7 @@ class DuckDBEngine:
             self._wal_size = file_size(wal_path(path))
         self._retries = RetryFilter(self._con)
         self.pair_keys = PairKeys()
+        self._pair_texts = PairsOfText()
         """Which metadata keys the pair sketch counts (ADR 0036)."""
         # In memory, from the stored spans (ADRs 0021, 0035, 0036).
         summaries.build(self._con, self.pair_keys)
@@ -212,7 +213,7 @@ class DuckDBEngine:
                     self._after_commit()
                     if spans:
                         # The summaries hold every committed span.
-                        summaries.add(self._con, self.pair_keys, batch)
+                        summaries.add(self._con, self.pair_keys, self._pair_texts, batch)
             except duckdb.Error as exc:
                 failure = exc
             else:

@@ -17,12 +17,14 @@ deleted) until the store is opened again, and its filters scan the spans as befo
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from llmpulse.store.events.layout import METADATA_KV_SEP, METADATA_KV_SQL
-from llmpulse.store.events.sketch import PAIR_TABLE, SLOT_SQL
+from llmpulse.store.events.sketch import OFFSET_US, PAIR_TABLE, SLOT_SQL, SLOT_US
 
 TABLE = PAIR_TABLE
 MAX_VALUES = 1000
@@ -154,17 +156,89 @@ def restore(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
     con.from_arrow(rows).insert_into(TABLE)
 
 
-def add(con: duckdb.DuckDBPyConnection, keys: PairKeys, batch: pa.Table) -> None:
+_TEXTS_SQL = f"SELECT metadata, {METADATA_KV_SQL} FROM (SELECT unnest(?::VARCHAR[]) AS metadata)"
+_CACHE_SIZE = 4096
+
+
+class PairsOfText:
+    """The pairs of a metadata JSON text, derived by DuckDB with the insert's own expression
+    (`layout.METADATA_KV_SQL`) once per text and remembered: a stream of spans repeats a
+    few metadata texts, so most batches need no derivation at all."""
+
+    def __init__(self, size: int = _CACHE_SIZE) -> None:
+        """An empty memory of at most ``size`` texts."""
+        self._size = size
+        self._pairs: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+
+    def of(self, con: duckdb.DuckDBPyConnection, texts: list[str]) -> dict[str, tuple[str, ...]]:
+        """The pairs of every text (under the store's write lock)."""
+        missing = [t for t in texts if t not in self._pairs]
+        if missing:
+            for text, pairs in con.execute(_TEXTS_SQL, [missing]).fetchall():
+                self._pairs[str(text)] = tuple(str(p) for p in pairs or () if p is not None)
+        out = {t: self._pairs[t] for t in texts}
+        for t in texts:
+            self._pairs.move_to_end(t)
+        while len(self._pairs) > self._size:
+            self._pairs.popitem(last=False)
+        return out
+
+
+def _batch_counts(
+    con: duckdb.DuckDBPyConnection, texts: PairsOfText, batch: pa.Table
+) -> dict[tuple[str, int, str], int]:
+    """(project, slot, pair) → spans of the batch (Arrow, the logical span columns)."""
+    us = pc.cast(batch.column("start_time"), pa.int64())
+    slots = pc.divide(pc.add(us, OFFSET_US), SLOT_US)  # positive: divide floors
+    groups = (
+        pa.table(
+            {
+                "project": pc.cast(batch.column("project"), pa.string()),
+                "slot": slots,
+                "metadata": pc.cast(batch.column("metadata"), pa.string()),
+            }
+        )
+        .filter(pc.is_valid(pc.field("metadata")))
+        .group_by(["project", "slot", "metadata"])
+        .aggregate([([], "count_all")])
+        .to_pylist()
+    )
+    pairs = texts.of(con, sorted({g["metadata"] for g in groups}))
+    counts: dict[tuple[str, int, str], int] = {}
+    for g in groups:
+        for pair in pairs[g["metadata"]]:
+            key = (g["project"], g["slot"], pair)
+            counts[key] = counts.get(key, 0) + g["count_all"]
+    return counts
+
+
+def add(
+    con: duckdb.DuckDBPyConnection, keys: PairKeys, texts: PairsOfText, batch: pa.Table
+) -> None:
     """Add the pairs of a committed batch of spans (Arrow, the logical span columns).
 
-    One statement per batch: the upsert returns the pairs it counted, which ``keys`` notes
-    (dropping a key that passed the limit deletes its rows)."""
-    pair_batch = batch.select(["project", "start_time", "metadata"])  # noqa: F841 - read by name
-    counted = con.execute(
-        f"INSERT INTO {TABLE} SELECT * FROM ({_grouped_pairs_sql('pair_batch')}) "
-        f"WHERE NOT list_contains(?::VARCHAR[], project || chr(30) || {_KEY_SQL}) "
-        "ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n RETURNING project, pair",
-        [keys.dropped()],
-    ).fetchall()
-    for project, key in keys.observe(sorted({(str(p), str(pair)) for p, pair in counted})):
+    The batch is grouped by (project, slot, metadata text) in Arrow, the texts' pairs come
+    from ``texts``, and one upsert adds the counts of the keys still counted (a key that
+    passes the limit here is dropped and its rows deleted first)."""
+    counts = _batch_counts(con, texts, batch)
+    for project, key in keys.observe(sorted({(p, pair) for p, _, pair in counts})):
         _drop(con, project, key)
+    dropped = set(keys.dropped())
+    kept = [
+        (p, slot, pair, n)
+        for (p, slot, pair), n in counts.items()
+        if f"{p}\x1e{pair.partition(METADATA_KV_SEP)[0]}" not in dropped
+    ]
+    if not kept:
+        return
+    rows = pa.table(
+        {name: [r[i] for r in kept] for i, name in enumerate(("project", "slot", "pair", "n"))}
+    )
+    con.register("pair_counts", rows)
+    try:
+        con.execute(
+            f"INSERT INTO {TABLE} SELECT project, slot, pair, n FROM pair_counts "
+            "ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n"
+        )
+    finally:
+        con.unregister("pair_counts")

@@ -47,6 +47,8 @@ _SLOT_US = SLOT_S * 1_000_000
 _OFFSET_US = bucket_offset(_SLOT_US)
 ZERO_BIN = -1_000_000
 SLOT_SQL = f"((epoch_us(start_time) + {_OFFSET_US}) // {_SLOT_US})"
+SLOT_US, OFFSET_US = _SLOT_US, _OFFSET_US
+"""A slot number is ``(epoch microseconds + OFFSET_US) // SLOT_US`` (`SLOT_SQL`)."""
 BIN_SQL = (
     f"CASE WHEN latency_ms > 0 THEN CAST(ceil(ln(latency_ms) / {math.log(GAMMA)!r}) AS INTEGER) "
     f"ELSE {ZERO_BIN} END"

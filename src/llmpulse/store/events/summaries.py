@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from llmpulse.store.events import pair_sketch, sketch, trace_slots
-from llmpulse.store.events.pair_sketch import PairKeys
+from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +41,13 @@ def export(con: duckdb.DuckDBPyConnection) -> Exported:
     return Exported(sketch.export(con), trace_slots.export(con), pair_sketch.export(con))
 
 
-def add(con: duckdb.DuckDBPyConnection, keys: PairKeys, batch: pa.Table) -> None:
+def add(
+    con: duckdb.DuckDBPyConnection, keys: PairKeys, texts: PairsOfText, batch: pa.Table
+) -> None:
     """Add a committed batch of spans (Arrow, the logical span columns) to every summary."""
     sketch.add(con, batch)
     trace_slots.add(con, batch)
-    pair_sketch.add(con, keys, batch)
+    pair_sketch.add(con, keys, texts, batch)
 
 
 def rebuild_project(con: duckdb.DuckDBPyConnection, keys: PairKeys, project: str) -> None:

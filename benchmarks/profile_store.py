@@ -5,7 +5,8 @@ parameters, as `sidebyside.variants`), with the store's own compiled SQL.
 
 DATA_DIR is an llmpulse data directory holding ``events.duckdb`` and a ``base_ns`` file (the
 workload's first start time, written by whoever loaded it). Prints median and p95 per query
-kind. Span pages include the trace totals of their root rows, as the server's answer does. A profiling aid for store changes (docs/adr/0010...), no server and no HTTP involved.
+kind. Span pages include the trace totals of their root rows, as the server's answer does.
+A profiling aid for store changes (docs/adr/0010...), no server and no HTTP involved.
 """
 
 from __future__ import annotations

@@ -381,3 +381,25 @@ def test_summaries_survive_reopen_and_compaction(tmp_path: Path) -> None:
         ) == before
     finally:
         store.close()
+
+
+def test_pair_counts_stay_exact_when_the_appended_rows_are_summed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches append their counts; every few rows they are summed per (slot, pair)."""
+    monkeypatch.setattr(pair_sketch, "COMPACT_ROWS", 40)
+    spans = _spans(3000, seed=13)
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    try:
+        for i in range(0, len(spans), 100):  # 30 commits, a summing every few of them
+            store.append_spans(spans[i : i + 100])
+        ((rows, distinct),) = store._query(
+            f"SELECT count(*), count(DISTINCT (project, slot, pair)) FROM {pair_sketch.TABLE}"
+        )
+        assert rows < 2 * distinct + 40  # summed, not one row per batch
+        for lo, hi in _windows(3):
+            for region in REGIONS:
+                q = _region_query(region, lo, hi)
+                assert _count(store, q) == _region_count(spans, region, lo, hi)
+    finally:
+        store.close()

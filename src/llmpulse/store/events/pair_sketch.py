@@ -8,6 +8,10 @@ the committed spans the same way, under the same `SketchGuard`. With it, the cou
 spans of the two partial slots at the edges (`sketch.plan`), and the newest spans with the
 pair are looked for only in the newest slots that hold enough of them (`newest`).
 
+Each committed batch appends its counts (no index to keep: an upsert into a keyed table cost
+most of the append's time); rows of one (project, slot, pair) are summed every
+`COMPACT_ROWS` appended rows, and every reader sums them anyway.
+
 A key with more than `MAX_VALUES` distinct values in a project (an id, a free text) is not
 counted: its rows would be as many as its spans. `PairKeys` remembers, per (project, key),
 the values seen while there are few; a key that passes the limit is dropped (its rows
@@ -40,6 +44,8 @@ class PairKeys:
         self._max = max_values
         self._values: dict[tuple[str, str], set[str] | None] = {}
         self._lock = threading.Lock()
+        self.appended = 0
+        """Rows appended to the table since it was last summed (`_compact`)."""
 
     def counted(self, project: str, key: str) -> bool:
         """Whether the sketch counts ``metadata.<key>`` in ``project``."""
@@ -106,7 +112,7 @@ def _create(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP TABLE IF EXISTS {TABLE}")
     con.execute(
         f"CREATE TABLE {TABLE} (project VARCHAR NOT NULL, slot BIGINT NOT NULL, "
-        "pair VARCHAR NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (project, slot, pair))"
+        "pair VARCHAR NOT NULL, n BIGINT NOT NULL)"
     )
 
 
@@ -236,9 +242,31 @@ def add(
     )
     con.register("pair_counts", rows)
     try:
-        con.execute(
-            f"INSERT INTO {TABLE} SELECT project, slot, pair, n FROM pair_counts "
-            "ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n"
-        )
+        con.execute(f"INSERT INTO {TABLE} SELECT project, slot, pair, n FROM pair_counts")
     finally:
         con.unregister("pair_counts")
+    keys.appended += len(kept)
+    if keys.appended >= COMPACT_ROWS:
+        _compact(con)
+        keys.appended = 0
+
+
+COMPACT_ROWS = 50_000
+"""Rows appended to the table after which its rows are summed per (project, slot, pair)."""
+
+
+def _compact(con: duckdb.DuckDBPyConnection) -> None:
+    """Sum the table's rows per (project, slot, pair), in one transaction (readers see the
+    table before or after, with the same sums)."""
+    con.execute("BEGIN")
+    try:
+        ((mark,),) = con.execute(f"SELECT coalesce(max(rowid) + 1, 0) FROM {TABLE}").fetchall()
+        con.execute(
+            f"INSERT INTO {TABLE} SELECT project, slot, pair, sum(n)::BIGINT FROM {TABLE} "
+            "GROUP BY ALL"
+        )
+        con.execute(f"DELETE FROM {TABLE} WHERE rowid < ?", [mark])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

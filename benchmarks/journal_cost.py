@@ -26,6 +26,26 @@ from support.server import ServerProcess, free_port
 PB = {"content-type": "application/x-protobuf"}
 
 
+def send_all(url: str, bodies: list[bytes], senders: int) -> float:
+    """POST every OTLP body to ``url`` from ``senders`` threads (each must be acknowledged);
+    the seconds from the first request until the last answer."""
+    chunks = [bodies[i::senders] for i in range(senders)]
+
+    def send(chunk: list[bytes]) -> None:
+        with httpx.Client(timeout=60) as client:
+            for body in chunk:
+                r = client.post(f"{url}/v1/traces", content=body, headers=PB)
+                assert r.status_code == 200, r.status_code
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in chunks]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
 def one_run(journal: bool, spans: int, per_request: int, senders: int) -> float:
     bodies = [
         make_request(
@@ -38,21 +58,7 @@ def one_run(journal: bool, spans: int, per_request: int, senders: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(Path(tmp) / "data", free_port(), 0, [flag]).start()
         try:
-            chunks = [bodies[i::senders] for i in range(senders)]
-
-            def send(chunk: list[bytes]) -> None:
-                with httpx.Client(timeout=60) as client:
-                    for body in chunk:
-                        r = client.post(f"{server.url}/v1/traces", content=body, headers=PB)
-                        assert r.status_code == 200, r.status_code
-
-            threads = [threading.Thread(target=send, args=(c,)) for c in chunks]
-            start = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            return len(bodies) * per_request / (time.perf_counter() - start)
+            return len(bodies) * per_request / send_all(server.url, bodies, senders)
         finally:
             server.stop()
 

@@ -1,11 +1,12 @@
 """Where a cold monitor cycle's time goes: SQL (the event store) against the rest (Python).
 
-Usage: ``.venv/bin/python benchmarks/monitor_cold_profile.py [--cold 3]`` after
+Usage: ``.venv/bin/python benchmarks/monitor_cold_profile.py [--cold 3] [--batched]`` after
 ``benchmarks/monitor_cycle.py`` has built its event file (see benchmarks/README.md, "Monitor
 evaluation cycle", and ADR 0032). Runs ``--cold`` cold cycles of the same 200 monitors, each on
 the store opened afresh and at another evaluation time (`monitor_cycle.cold_at`), and prints,
 per cycle, the process CPU seconds (all DuckDB threads), the part spent inside the
-store's metric queries, and the wall time.
+store's metric queries, and the wall time. ``--batched``: the engine asks each cycle's queries
+in one call (``read_many``, ADR 0033), as the server does.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from llmpulse.monitors.engine import Engine
-from llmpulse.store.api import MetricFrame, MetricQuery
+from llmpulse.store.api import MetricColumns, MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from monitor_cycle import cold_at, monitors
 
@@ -36,14 +38,21 @@ class TimedReader:
         self.queries += 1
         return frame
 
+    async def many(self, qs: Sequence[MetricQuery]) -> list[MetricColumns]:
+        c0 = time.process_time()
+        frames = self.store.metric_columns(qs)
+        self.cpu += time.process_time() - c0
+        self.queries += len(qs)
+        return frames
 
-async def run(data: Path, cold: int) -> None:
+
+async def run(data: Path, cold: int, batched: bool) -> None:
     specs = monitors()
     for i in range(cold):
         store = DuckDBEventStore(data)
         reader = TimedReader(store)
         c0, t0 = time.process_time(), time.perf_counter()
-        await Engine(reader).evaluate(specs, cold_at(i))
+        await Engine(reader, read_many=reader.many if batched else None).evaluate(specs, cold_at(i))
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0
         store.close()
         print(
@@ -56,8 +65,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cold", type=int, default=3)
     parser.add_argument("--data", default="benchmarks/.work/monitor-cycle.duckdb")
+    parser.add_argument("--batched", action="store_true")
     args = parser.parse_args()
-    asyncio.run(run(Path(args.data), args.cold))
+    asyncio.run(run(Path(args.data), args.cold, args.batched))
 
 
 if __name__ == "__main__":

@@ -8,12 +8,15 @@ query cache:
 
 - cold: the store opened afresh (DuckDB's buffer pool empty; the OS page cache is not
   dropped) and a fresh engine (baseline history read over the whole horizon), ``--cold`` times,
-  each at another evaluation time (`cold_at`), so no run repeats the one before;
+  each at another evaluation time (`cold_at`), so no run repeats the one before; at each time
+  first the engine that asks plan by plan, then the batched one (``read_many``: the cycle's
+  queries in one call, answered from shared scans, ADR 0033), each on a store opened afresh;
 - fresh engine on an open store: the same, on the store the cold runs left open (its buffers
   warm from them), at yet other times;
 - warm: consecutive minutes on one engine (window queries, plus the baseline buckets that
-  closed since), ``--cycles`` times;
-- per-monitor: the same 200 monitors each evaluated on its own (one plan per monitor), once.
+  closed since), ``--cycles`` times, plan by plan and batched;
+- per-monitor: the same 200 monitors each evaluated on its own (one plan per monitor), once
+  (``--skip-per-monitor`` leaves it out).
 
 Reports the median and p95 of cycle time and the queries per cycle; writes
 ``benchmarks/results/<stamp>-monitor-cycle.{json,md}``.
@@ -28,8 +31,10 @@ import os
 import random
 import statistics
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Span, SpanKind, StatusCode
@@ -37,6 +42,9 @@ from llmpulse.monitors.engine import Engine
 from llmpulse.monitors.spec import MonitorSpec
 from llmpulse.store.api import MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
+
+if TYPE_CHECKING:  # an older checkout (a before/after run) has no MetricColumns
+    from llmpulse.store.api import MetricColumns
 
 PROJECT = "bench"
 END = datetime(2026, 11, 21, tzinfo=UTC)
@@ -125,6 +133,15 @@ class Reader:
         self.queries += 1
         return await asyncio.to_thread(self.store.metric, q)
 
+    async def many(self, qs: Sequence[MetricQuery]) -> list[MetricColumns]:
+        self.queries += len(qs)
+        return await asyncio.to_thread(self.store.metric_columns, qs)
+
+
+def engine(reader: Reader, batched: bool) -> Engine:
+    """A fresh engine, batched (what the server runs) or asking plan by plan."""
+    return Engine(reader, read_many=reader.many if batched else None)
+
 
 async def _cycle(
     engine: Engine, specs: list[MonitorSpec], at: datetime, reader: Reader
@@ -153,75 +170,96 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         store.close()
         print(f"built {args.spans} spans in {time.perf_counter() - t0:.1f} s")
     specs = monitors()
-    cold = []
+    cold: dict[bool, list[tuple[float, int, int, float]]] = {False: [], True: []}
+    loads = [os.getloadavg()]
     for i in range(args.cold):
-        store = DuckDBEventStore(data)
-        reader = Reader(store)
-        cold.append(await _cycle(Engine(reader), specs, cold_at(i), reader))
-        store.close()
+        for batched in (False, True):  # paired: the same instant, each on a fresh store
+            store = DuckDBEventStore(data)
+            reader = Reader(store)
+            cold[batched].append(await _cycle(engine(reader, batched), specs, cold_at(i), reader))
+            store.close()
+        loads.append(os.getloadavg())
     store = DuckDBEventStore(data)
     reader = Reader(store)
     stored = store.stats().num_spans  # a reused --data file keeps the size it was built with
     opened = [
-        await _cycle(Engine(reader), specs, cold_at(args.cold + i), reader)
+        await _cycle(engine(reader, True), specs, cold_at(args.cold + i), reader)
         for i in range(args.cold)
     ]
     at = cold_at(0)
-    engine = Engine(reader)
-    await engine.evaluate(specs, at - timedelta(minutes=1))  # fill the history once
-    warm = [
-        await _cycle(engine, specs, at + timedelta(minutes=i), reader) for i in range(args.cycles)
-    ]
-    t0 = time.perf_counter()
-    q0 = reader.queries
-    for spec in specs:
-        await Engine(reader).evaluate([spec], at)
-    per_monitor = (time.perf_counter() - t0, reader.queries - q0)
+    warm: dict[bool, list[tuple[float, int, int, float]]] = {}
+    for batched in (False, True):
+        running = engine(reader, batched)
+        await running.evaluate(specs, at - timedelta(minutes=1))  # fill the history once
+        warm[batched] = [
+            await _cycle(running, specs, at + timedelta(minutes=i), reader)
+            for i in range(args.cycles)
+        ]
+    loads.append(os.getloadavg())
+    per_monitor: tuple[float | None, int | None] = (None, None)
+    if not args.skip_per_monitor:
+        t0 = time.perf_counter()
+        q0 = reader.queries
+        for spec in specs:
+            await Engine(reader).evaluate([spec], at)
+        per_monitor = (time.perf_counter() - t0, reader.queries - q0)
     store.close()
     result = {
         "spans": stored, "monitors": len(specs), "plans": len(FILTERS) * len(SEGMENTS),
-        "evaluations_per_cycle": warm[0][2],
-        "cold_s": [c[0] for c in cold], "cold_queries": cold[0][1],
-        "cold_cpu_s": [c[3] for c in cold],
+        "evaluations_per_cycle": warm[True][0][2],
+        "cold_s": [c[0] for c in cold[False]], "cold_queries": cold[False][0][1],
+        "cold_cpu_s": [c[3] for c in cold[False]],
+        "cold_batched_s": [c[0] for c in cold[True]],
+        "cold_batched_cpu_s": [c[3] for c in cold[True]],
         "open_store_s": [o[0] for o in opened], "open_store_cpu_s": [o[3] for o in opened],
-        "warm_cpu_s": [w[3] for w in warm],
-        "warm_s": [w[0] for w in warm], "warm_queries": [w[1] for w in warm],
-        "loadavg": os.getloadavg(),
+        "warm_cpu_s": [w[3] for w in warm[False]],
+        "warm_s": [w[0] for w in warm[False]], "warm_queries": [w[1] for w in warm[False]],
+        "warm_batched_s": [w[0] for w in warm[True]],
+        "warm_batched_cpu_s": [w[3] for w in warm[True]],
+        "loadavg": loads,
         "per_monitor_cold_s": per_monitor[0], "per_monitor_queries": per_monitor[1],
     }  # fmt: skip
     return result
 
 
-def report(r: dict[str, object]) -> str:
-    cold = list(r["cold_s"])  # type: ignore[call-overload]
-    warm = list(r["warm_s"])  # type: ignore[call-overload]
-    wq = list(r["warm_queries"])  # type: ignore[call-overload]
-    cold_cpu = list(r["cold_cpu_s"])  # type: ignore[call-overload]
-    warm_cpu = list(r["warm_cpu_s"])  # type: ignore[call-overload]
-    opened = list(r["open_store_s"])  # type: ignore[call-overload]
-    opened_cpu = list(r["open_store_cpu_s"])  # type: ignore[call-overload]
-    return "\n".join(
-        [
-            f"# Monitor cycle: {r['monitors']} monitors ({r['plans']} plans), {r['spans']:,} spans",
-            "",
-            "| cycle | median s | p95 s | median CPU s | queries per cycle |",
-            "|---|---|---|---|---|",
-            f"| cold (store opened afresh, fresh engine, history over the horizon) | "
-            f"{statistics.median(cold):.3f} | {_p95(cold):.3f} | "
-            f"{statistics.median(cold_cpu):.3f} | {r['cold_queries']} |",
-            f"| fresh engine, store already open (its buffers warm) | "
-            f"{statistics.median(opened):.3f} | {_p95(opened):.3f} | "
-            f"{statistics.median(opened_cpu):.3f} | {r['cold_queries']} |",
-            f"| warm (next minutes, same engine) | {statistics.median(warm):.3f} | "
-            f"{_p95(warm):.3f} | {statistics.median(warm_cpu):.3f} | "
-            f"median {statistics.median(wq):g}, max {max(wq)} |",
-            f"| per monitor (one plan per monitor, store open, once) | "
-            f"{r['per_monitor_cold_s']:.3f} | - | - | {r['per_monitor_queries']} |",
-            "",
-            f"Alert series evaluated per cycle: {r['evaluations_per_cycle']}. "
-            f"Load average during the run: {r['loadavg']}.",
-        ]
+def _row(name: str, wall: object, cpu: object, calls: str) -> str:
+    w, c = list(wall), list(cpu)  # type: ignore[call-overload]
+    return (
+        f"| {name} | {statistics.median(w):.3f} | {_p95(w):.3f} | "
+        f"{statistics.median(c):.3f} | {calls} |"
     )
+
+
+def report(r: dict[str, object]) -> str:
+    wq = list(r["warm_queries"])  # type: ignore[call-overload]
+    q = r["cold_queries"]
+    per_monitor = r["per_monitor_cold_s"]
+    lines = [
+        f"# Monitor cycle: {r['monitors']} monitors ({r['plans']} plans), {r['spans']:,} spans",
+        "",
+        "| cycle | median s | p95 s | median CPU s | store calls per cycle |",
+        "|---|---|---|---|---|",
+        _row("cold, plan by plan (store opened afresh, fresh engine)", r["cold_s"],
+             r["cold_cpu_s"], f"{q} queries"),
+        _row("cold, batched (same instants, store opened afresh)", r["cold_batched_s"],
+             r["cold_batched_cpu_s"], f"1 ({q} queries, shared scans)"),
+        _row("cold, batched, store already open (its buffers warm)", r["open_store_s"],
+             r["open_store_cpu_s"], "1"),
+        _row("warm, plan by plan (next minutes, same engine)", r["warm_s"], r["warm_cpu_s"],
+             f"median {statistics.median(wq):g}, max {max(wq)} queries"),
+        _row("warm, batched", r["warm_batched_s"], r["warm_batched_cpu_s"], "1"),
+    ]  # fmt: skip
+    if per_monitor is not None:
+        lines.append(
+            f"| per monitor (one plan per monitor, store open, once) | {per_monitor:.3f} | - | "
+            f"- | {r['per_monitor_queries']} queries |"
+        )
+    lines += [
+        "",
+        f"Alert series evaluated per cycle: {r['evaluations_per_cycle']}. "
+        f"Load averages (1, 5, 15 min) before, between and after the runs: {r['loadavg']}.",
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -231,6 +269,7 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=5)
     parser.add_argument("--data", default="benchmarks/.work/monitor-cycle.duckdb")
     parser.add_argument("--label", default="monitor-cycle")
+    parser.add_argument("--skip-per-monitor", action="store_true")
     args = parser.parse_args()
     args.fresh = not Path(args.data).exists()
     result = asyncio.run(run(args))

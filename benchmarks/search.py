@@ -1,6 +1,8 @@
 """Full-text search at 1M spans, uncached (issue 12, item 3).
 
-Usage: ``.venv/bin/python benchmarks/search.py [--spans 1000000] [--runs 5]``.
+Usage: ``.venv/bin/python benchmarks/search.py [--spans 1000000] [--runs 5] [--first N]
+[--data FILE]`` (``--data``: a copy of a file loaded before, e.g. ``benchmarks/.work/``;
+``--first``: the first rare word, so that repeated calls search new words).
 
 Loads RAG-like spans (a CHAIN root with a question and an answer, a RETRIEVER with three
 documents, an LLM span with system/user messages and an answer; one in 50 fails with an
@@ -10,25 +12,27 @@ cache can answer:
 
 * a rare word (planted in 40 spans per run, in a random searched field);
 * a common word (in about 1 % of the spans);
-* each as the traces table asks: the first page (100 newest) plus the matching count, over
-  all the data and over its last 24 hours (the spans are stored in time order, so DuckDB's
-  zonemaps skip the rest), the 24-hour runs with words of their own.
+* each as the traces table asks: the first page (100 newest) plus the matching count (which
+  the table stops at 1,000, ADR 0038), over all the data and over its last 24 hours, the
+  24-hour runs with words of their own.
 
-Each search is timed through `QueryService` (no cache) and, paired in the same run, as the
-same count over the raw columns with ``ILIKE`` and JSON text (what search costs without the
-derived ``search_text`` column, ADR 0025), the two counts in alternating order so neither
-always runs on the buffers the other just warmed. Prints medians and spreads; the machine is
-shared: quote medians and the ratio of paired runs.
+The search index (ADR 0038) is built first (time and CPU printed). Each whole-history search
+is timed through `QueryService` (no cache) with the index and, paired in the same run, without
+it (the plain ``search_text`` scan of ADR 0025), in alternating order so neither always runs
+on the buffers the other just warmed. Prints medians, spreads and the load average; the
+machine is shared: quote medians and the ratio of paired runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,17 +44,12 @@ from llmpulse.query.service import QueryService
 from llmpulse.store.api import SpanQuery, TimeRange
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.state.sql import SqlStateStore
+from llmpulse.ui.sorting import SEARCH_COUNT_CAP
 
 P = ProjectName("search-bench")
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 RARE_PER_RUN = 40
 _LETTERS = np.array(list("abcdefghijklmnopqrstuvwxyz"))
-_COLUMN_COUNT = "SELECT count(*) FROM spans WHERE project = ? AND contains(search_text, lower(?))"
-_RAW_ILIKE = (
-    "SELECT count(*) FROM spans WHERE project = ? AND (input_value ILIKE ? OR output_value "
-    "ILIKE ? OR CAST(input_messages AS VARCHAR) ILIKE ? OR CAST(output_messages AS VARCHAR) "
-    "ILIKE ? OR CAST(documents AS VARCHAR) ILIKE ? OR exception_message ILIKE ?)"
-)
 
 
 def _vocabulary(rng: np.random.Generator, n: int = 2000) -> list[str]:
@@ -134,62 +133,96 @@ def _span(
 
 
 async def _table(svc: QueryService, text: str, since: datetime | None = None) -> int:
+    """What the traces table asks: the first page and the count, bounded as the UI bounds it."""
     q = SpanQuery(project=P, text=text, time=TimeRange(start=since))
     await svc.list_spans(q, keep=False)
-    return await svc.count_spans(q)
+    return await svc.count_spans(q, SEARCH_COUNT_CAP + 1)
+
+
+def _timed(run: Callable[[], object]) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    out = run()
+    return time.perf_counter() - t0, out
+
+
+def _load(path: Path, spans: int, words: int) -> None:
+    events = DuckDBEventStore(path, search_index=False)
+    start = time.perf_counter()
+    for batch in batches(spans, words):
+        events.append_spans(batch)
+    events.checkpoint()
+    events.close()
+    print(f"loaded {spans:,} spans in {time.perf_counter() - start:.1f} s", flush=True)
 
 
 def main() -> None:
-    """Load, then time each search ``--runs`` times, each run with a new word."""
+    """Load (or copy a loaded file), build the index, then time each search ``--runs`` times,
+    each run with a new word, with the index and without it (paired, alternating order)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--data", type=Path, help="a file this script loaded before (copied)")
+    parser.add_argument("--first", type=int, default=0, help="first word number (vary per call)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    words = max(40, args.first + 2 * args.runs)
+    with tempfile.TemporaryDirectory(dir=args.data.parent if args.data else None) as tmp:
         path = Path(tmp) / "events.duckdb"
-        events = DuckDBEventStore(path)
-        start = time.perf_counter()
-        for batch in batches(args.spans, 2 * args.runs):
-            events.append_spans(batch)
-        events.checkpoint()
+        if args.data:
+            shutil.copyfile(args.data, path)
+        else:
+            _load(path, args.spans, words)
+        cpu0 = time.process_time()
+        wall, events = _timed(lambda: DuckDBEventStore(path, journal=False))
+        assert isinstance(events, DuckDBEventStore)
+        events.search_index.stop()
+        built, _ = _timed(events.search_index.drain)
+        ((terms,),) = events._query("SELECT count(*) FROM search_terms")
+        ((n,),) = events._query("SELECT count(*) FROM spans")
         print(
-            f"loaded {args.spans:,} spans in {time.perf_counter() - start:.1f} s, "
-            f"{path.stat().st_size / 1e6:.0f} MB on disk"
+            f"{n:,} spans; index built in {wall + built:.1f} s wall, "
+            f"{time.process_time() - cpu0:.1f} s CPU ({terms:,} term rows); "
+            f"load {os.getloadavg()[0]:.1f}",
+            flush=True,
         )
         ((last,),) = events._query("SELECT max(start_time) FROM spans")
         last = last.replace(tzinfo=UTC)
-        rng = np.random.default_rng(11)
+        rng = np.random.default_rng(11 + args.first)
         vocab = _vocabulary(np.random.default_rng(7))
         # Words of rank 300-800: each is in about 1 % of the spans.
         commons = [vocab[int(i)] for i in rng.choice(np.arange(300, 800), 2 * args.runs, False)]
         svc = QueryService(events, SqlStateStore("sqlite://"))  # no data_version: no cache
-        for label, word_of in (("rare word", _rare), ("common word", lambda r: commons[r])):
-            new, col, old, hits = [], [], [], []
+        for label, word_of in (
+            ("rare word", lambda r: _rare(args.first + r)),
+            ("common word", lambda r: commons[r]),
+        ):
+            times: dict[bool, list[float]] = {True: [], False: []}
+            hits = []
             for run in range(args.runs):
                 word = word_of(run).upper()  # any case matches
-                t0 = time.perf_counter()
-                hits.append(asyncio.run(_table(svc, word)))
-                new.append(time.perf_counter() - t0)
-                pattern = f"%{word}%"
-                pair = [(col, _COLUMN_COUNT, [P, word]), (old, _RAW_ILIKE, [P, *[pattern] * 6])]
-                for times, sql, params in pair if run % 2 == 0 else pair[::-1]:
-                    t0 = time.perf_counter()
-                    events._query(sql, params)
-                    times.append(time.perf_counter() - t0)
+                for on in (True, False) if run % 2 == 0 else (False, True):
+                    events.search_index.enabled = on
+                    took, found = _timed(lambda w=word: asyncio.run(_table(svc, w)))
+                    times[on].append(took)
+                    if on:
+                        hits.append(found)
+            events.search_index.enabled = True
             day: list[float] = []
             for run in range(args.runs):
-                t0 = time.perf_counter()
-                asyncio.run(_table(svc, word_of(args.runs + run), last - timedelta(hours=24)))
-                day.append(time.perf_counter() - t0)
-            ratio = statistics.median(o / c for o, c in zip(old, col, strict=True))
+                since = last - timedelta(hours=24)
+                word = word_of(args.runs + run)
+                took, _ = _timed(lambda w=word, s=since: asyncio.run(_table(svc, w, s)))
+                day.append(took)
+            on, off = times[True], times[False]
+            ratio = statistics.median(b / a for a, b in zip(on, off, strict=True))
             print(
-                f"{label:<12} page+count median {statistics.median(new) * 1000:7.1f} ms "
-                f"[{min(new) * 1000:.0f}-{max(new) * 1000:.0f}]  matches {hits}\n"
-                f"{'':<12} count: search_text {statistics.median(col) * 1000:7.1f} ms, ILIKE on "
-                f"the raw columns {statistics.median(old) * 1000:7.1f} ms, paired ratio "
-                f"{ratio:.1f}x\n{'':<12} page+count over the last 24 h: median "
+                f"{label:<12} page+count (whole history) with the index: median "
+                f"{statistics.median(on) * 1000:7.1f} ms [{min(on) * 1000:.0f}-"
+                f"{max(on) * 1000:.0f}], without: {statistics.median(off) * 1000:7.1f} ms "
+                f"[{min(off) * 1000:.0f}-{max(off) * 1000:.0f}], paired ratio {ratio:.1f}x; "
+                f"counts {hits}\n{'':<12} page+count over the last 24 h (index): median "
                 f"{statistics.median(day) * 1000:7.1f} ms [{min(day) * 1000:.0f}-"
-                f"{max(day) * 1000:.0f}]"
+                f"{max(day) * 1000:.0f}]; load {os.getloadavg()[0]:.1f}",
+                flush=True,
             )
         events.close()
 

@@ -71,7 +71,13 @@ def parse_variant(text: str) -> tuple[str, dict[str, object]]:
     for item in filter(None, rest.split(",")):
         key, _, raw = item.partition("=")
         low = raw.lower()
-        params[key] = low == "true" if low in ("true", "false") else float(raw)
+        if low in ("true", "false"):
+            params[key] = low == "true"
+        else:
+            try:
+                params[key] = float(raw)
+            except ValueError:
+                params[key] = raw  # a string parameter (adaptive:rates=p_chart)
     return name, params
 
 

@@ -1,7 +1,8 @@
 """Evaluate one detector over one synthetic series, minute by minute, through the state machine.
 
 Each minute of the evaluated week is one evaluation: the window is that minute's bucket (the
-last ten buckets for the sequential EWMA and CUSUM charts), the baseline the trailing seven
+last ten buckets for the sequential EWMA and CUSUM charts, the last `count_run` buckets of
+counts for charts of counts such as the binomial CUSUM), the baseline the trailing seven
 days before the current hour (four weeks for the seasonal detectors), refitted hourly as a
 scheduler caching baselines would. Verdicts go through `llmpulse.monitors.states.step`; a
 firing episode is one alert.
@@ -53,6 +54,8 @@ def verdicts(name: str, det: Detector, s: Synthetic, count_window: int = 1) -> l
     starts = s.start_s
     back = 4 * MIN_PER_WEEK if name in LONG_BASELINE else 7 * MIN_PER_DAY
     width = 10 if name in SEQUENTIAL else (count_window if s.bad is not None else 1)
+    if s.bad is not None:  # a chart of counts over a run of buckets gets the whole run
+        width = max(width, int(getattr(det, "count_run", 1)))
     out: list[Verdict] = []
     base: Baseline | None = None
     for t in range(EVAL_START, TOTAL_MIN):

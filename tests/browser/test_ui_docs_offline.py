@@ -16,6 +16,10 @@ from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
 
+# The Swagger UI and ReDoc bundles are megabytes of JavaScript: on a loaded 2-core machine
+# parsing them alone can outlast the default 5 s.
+RENDER_MS = 30_000
+
 
 def _offline(page: Page, server: ServerProcess) -> list[str]:
     """Refuse every request not addressed to ``server``; return the list of refused URLs."""
@@ -36,7 +40,7 @@ def _offline(page: Page, server: ServerProcess) -> list[str]:
 def test_swagger_ui_renders_the_api_offline(page: Page, live_server: ServerProcess) -> None:
     refused = _offline(page, live_server)
     page.goto(f"{live_server.url}/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("llmpulse")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("llmpulse", timeout=RENDER_MS)
     exact = re.compile(r"^/api/v1/annotations$")  # not /api/v1/annotations/{annotation_id}
     expect(page.locator(".opblock-summary-path", has_text=exact)).to_have_count(1)
     assert refused == []
@@ -45,5 +49,5 @@ def test_swagger_ui_renders_the_api_offline(page: Page, live_server: ServerProce
 def test_redoc_renders_the_api_offline(page: Page, live_server: ServerProcess) -> None:
     refused = _offline(page, live_server)
     page.goto(f"{live_server.url}/redoc")
-    expect(page.locator("h1", has_text="llmpulse")).to_have_count(1)
+    expect(page.locator("h1", has_text="llmpulse")).to_have_count(1, timeout=RENDER_MS)
     assert refused == []

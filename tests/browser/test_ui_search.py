@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -28,8 +29,14 @@ def test_search_marks_the_match_in_the_table_and_in_the_span_detail(page: Page, 
     page.locator("#f-q").fill(PHRASE.upper())  # any case matches
     page.locator("#f-q").press("Enter")
     expect(page).to_have_url(re.compile(r"q=REVERSE-CHARGE"))
-    count = int(page.locator("#match-count strong").inner_text())
+    shown = page.locator("#match-count strong").inner_text()
+    count = int(shown.rstrip("+"))
+    exact = httpx.get(
+        f"{demo}/api/v1/projects/{PROJECT}/spans", params={"q": PHRASE, "total": "true"}
+    ).json()["total"]
     assert count > 0
+    # The table counts a search up to 1,000 (ADR 0038): "1000+" beyond that.
+    assert (shown, count) == ((f"{exact}", exact) if exact <= 1000 else ("1000+", 1000))
     rows = page.locator("#traces tbody tr")
     n = rows.count()
     assert n == min(count, 50)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 
@@ -111,3 +112,36 @@ def test_export_link_downloads_the_same_view_as_csv(page: Page, demo: str) -> No
     shown = page.locator("#traces tbody tr").first.get_attribute("data-href")
     assert shown is not None
     assert rows[0]["span_id"] in shown
+
+
+def _costliest_trace(base: str) -> tuple[str, float]:
+    """The trace whose spans cost the most together, summed here from every exported span."""
+    r = httpx.get(
+        f"{base}/api/v1/projects/{PROJECT}/spans/export",
+        params={"format": "jsonl", "root_only": "false"},
+    )
+    assert r.status_code == 200, r.text
+    totals: dict[str, float] = {}
+    for line in r.text.splitlines():
+        span = json.loads(line)
+        totals[span["trace_id"]] = totals.get(span["trace_id"], 0.0) + (span["cost_usd"] or 0.0)
+    return max(totals.items(), key=lambda kv: kv[1])
+
+
+def test_sort_traces_by_total_cost_puts_the_costliest_trace_first(page: Page, demo: str) -> None:
+    page.goto(f"{demo}/ui/projects/{PROJECT}/traces")
+    page.locator("#sort-trace_cost").click()
+    expect(page).to_have_url(re.compile(r"sort=trace_cost&order=desc"))
+    expect(page.locator("#sort-trace_cost")).to_have_attribute("aria-sort", "descending")
+    trace, cost = _costliest_trace(demo)
+    first = page.locator("#traces tbody tr").first
+    expect(first).to_have_attribute("data-trace-id", trace)
+    shown = page.locator("#traces tbody tr .trace-cost").all_inner_texts()
+    values = [float(c.lstrip("$").replace(",", "")) for c in shown]
+    assert values == sorted(values, reverse=True)
+    assert values[0] == pytest.approx(cost, abs=0.005)  # shown to 4 or 2 decimals
+    page.locator("#sort-trace_cost").click()  # the other way: the cheapest first
+    expect(page.locator("#sort-trace_cost")).to_have_attribute("aria-sort", "ascending")
+    cheap = page.locator("#traces tbody tr .trace-cost").all_inner_texts()
+    up = [float(c.lstrip("$").replace(",", "")) for c in cheap]
+    assert up == sorted(up)

@@ -170,8 +170,15 @@ def test_trace_totals_sum_every_span_of_each_trace(event_store: EventStore) -> N
     lone = make_span(3)
     event_store.append_spans([root, child, lone])
     totals = event_store.trace_totals([root.trace_id, lone.trace_id, trace_id(99)])
+    first = min(root.start_time, child.start_time)
+    trace_ms = (max(root.end_time, child.end_time) - first) / timedelta(microseconds=1) / 1000
+    lone_ms = (lone.end_time - lone.start_time) / timedelta(microseconds=1) / 1000
     assert totals == {
-        root.trace_id: TraceTotals(total_tokens=15, cost_usd=0.5, errors=1, num_spans=2),
-        lone.trace_id: TraceTotals(total_tokens=0, cost_usd=0.0, errors=0, num_spans=1),
+        root.trace_id: TraceTotals(
+            total_tokens=15, cost_usd=0.5, errors=1, num_spans=2, latency_ms=trace_ms
+        ),
+        lone.trace_id: TraceTotals(
+            total_tokens=0, cost_usd=0.0, errors=0, num_spans=1, latency_ms=lone_ms
+        ),
     }
     assert event_store.trace_totals([]) == {}

@@ -121,6 +121,7 @@ def test_slowest_first_with_total_count_and_root_trace_totals(seeded: ServerProc
         "cost_usd": pytest.approx(0.02 + 0.021),
         "errors": 1,
         "num_spans": 3,
+        "latency_ms": 901.0,  # the root's 901 ms outlasts both children
     }
     child = httpx.get(_url(seeded), params={"name": "llm1.1"}).json()["data"][0]
     assert child["trace"] is None
@@ -218,3 +219,46 @@ def test_sdk_traces_frame_and_page_match_the_rest_view(seeded: ServerProcess) ->
     assert str(frame["start_time"].dt.tz) == "UTC"
     assert err.value.status == 400
     assert err.value.errors[0].path.endswith("min_tokens")
+
+
+@pytest.mark.parametrize(
+    ("sort", "first_three"),
+    [
+        # trace t's children cost 0.01(t+1) + 0.001c and carry 100(t+1) + c tokens; its root
+        # lasts 900 + t ms and outlasts them; the lone spans are traces of their own.
+        ("trace_cost", [("chain2", 0.061), ("chain1", 0.041), ("chain0", 0.021)]),
+        ("trace_tokens", [("chain2", 601), ("chain1", 401), ("chain0", 201)]),
+        ("trace_latency", [("chain2", 902.0), ("chain1", 901.0), ("chain0", 900.0)]),
+    ],
+)
+def test_traces_sort_by_their_totals_over_rest_and_sdk(
+    seeded: ServerProcess, sort: str, first_three: list[tuple[str, float]]
+) -> None:
+    field = {"trace_cost": "cost_usd", "trace_tokens": "total_tokens"}.get(sort, "latency_ms")
+    rows = _walk(seeded, 5, sort=sort, order="desc")
+    assert len(rows) == 23  # one root row per trace: 3 traces and 20 lone spans
+    assert all(r["parent_span_id"] is None for r in rows)
+    shown = [(r["name"], r["trace"][field]) for r in rows[:3]]
+    assert [n for n, _ in shown] == [n for n, _ in first_three]
+    assert [v for _, v in shown] == pytest.approx([v for _, v in first_three])
+    values = [r["trace"][field] for r in rows]
+    assert values == sorted(values, reverse=True)
+    assert _walk(seeded, 7, sort=sort, order="asc") == rows[::-1]
+    with Client(seeded.url) as client:
+        page = client.traces_page(PROJECT, sort=sort, limit=3, total=True)
+    assert [r["span_id"] for r in page["data"]] == [r["span_id"] for r in rows[:3]]
+    assert page["total"] == 23  # traces, not spans
+
+
+def test_a_bounded_count_says_when_it_stopped(seeded: ServerProcess) -> None:
+    view = {"q": "lone", "total": "true"}  # the 20 lone spans' names only: no text matches
+    body = httpx.get(_url(seeded), params={"kind": "LLM", "total": "true"}).json()
+    assert (body["total"], body["total_capped"]) == (26, False)
+    capped = httpx.get(_url(seeded), params={"kind": "LLM", "total": "true", "total_limit": 10})
+    assert (capped.json()["total"], capped.json()["total_capped"]) == (10, True)
+    exact = httpx.get(_url(seeded), params={"kind": "LLM", "total": "true", "total_limit": 26})
+    assert (exact.json()["total"], exact.json()["total_capped"]) == (26, False)
+    assert httpx.get(_url(seeded), params=view).json()["total"] == 0
+    with Client(seeded.url) as client:
+        page = client.traces_page(PROJECT, kind="LLM", total=True, total_limit=3)
+    assert (page["total"], page["total_capped"]) == (3, True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,8 +11,11 @@ from pathlib import Path
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span, SpanKind, StatusCode
+from llmpulse.monitors.engine import SeriesEvaluation
+from llmpulse.monitors.evaluation import Evaluation
+from llmpulse.monitors.judge import Segment
 from llmpulse.monitors.spec import MonitorSpec
-from llmpulse.store.api import EventStore, MetricFrame, MetricQuery
+from llmpulse.store.api import EventStore, MetricColumns, MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
 PROJECT = ProjectName("mon")
@@ -100,6 +103,7 @@ class CountingReader:
     def __init__(self, store: EventStore) -> None:
         self.store = store
         self.queries = 0
+        self.batches = 0
         self.fail: Callable[[MetricQuery], bool] = lambda q: False
 
     async def __call__(self, q: MetricQuery) -> MetricFrame:
@@ -108,5 +112,19 @@ class CountingReader:
             raise RuntimeError("planted query failure")
         return self.store.metric(q)
 
+    async def many(self, qs: Sequence[MetricQuery]) -> list[MetricColumns]:
+        """Several queries in one call to the store (`EventStore.metric_columns`), counted as
+        one batch and as ``len(qs)`` queries; a planted failure fails the whole batch."""
+        self.batches += 1
+        self.queries += len(qs)
+        if any(self.fail(q) for q in qs):
+            raise RuntimeError("planted query failure")
+        return self.store.metric_columns(qs)
+
 
 LATENCY = parse_metric("latency_ms:p95")
+
+
+def by_series(evs: list[SeriesEvaluation]) -> dict[tuple[str, Segment], Evaluation]:
+    """A cycle's evaluations keyed by (monitor, segment), for comparing two engines."""
+    return {(e.monitor, e.segment): e.evaluation for e in evs}

@@ -47,10 +47,12 @@ def refusal() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def open_verified(data_dir: Path | None, *, journal: bool = True) -> OpenedStores:
+def open_verified(
+    data_dir: Path | None, *, journal: bool = True, search_index: bool = True
+) -> OpenedStores:
     """Open (and so verify) the data directory's stores, or exit 1 with the reason."""
     with refusal():
-        events, state = open_stores(data_dir, journal=journal)
+        events, state = open_stores(data_dir, journal=journal, search_index=search_index)
     for note in events.warnings():
         log.warning("%s", note)
         typer.echo(f"warning: {note}", err=True)

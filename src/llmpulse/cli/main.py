@@ -150,6 +150,14 @@ def serve(
             help="Journal ingest batches so a damaged WAL loses no acknowledged span.",
         ),
     ] = True,
+    search_index: Annotated[
+        bool,
+        typer.Option(
+            "--search-index/--no-search-index",
+            envvar="LLMPULSE_SEARCH_INDEX",
+            help="Keep the search index behind ingest (off: searches scan every span).",
+        ),
+    ] = True,
     backup_dir: Annotated[
         Path | None,
         typer.Option(
@@ -204,6 +212,7 @@ def serve(
         insecure=insecure,
         min_free_bytes=min_free_bytes,
         ingest_journal=ingest_journal,
+        search_index=search_index,
         backup_dir=backup_dir,
         monitors_file=monitors_file,
         scheduler=scheduler,
@@ -211,7 +220,7 @@ def serve(
     )
     sock = _or_exit(lambda: bind_ports(settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    stores = open_verified(settings.data_dir, journal=ingest_journal)
+    stores = open_verified(settings.data_dir, journal=ingest_journal, search_index=search_index)
     typer.echo(f"llmpulse on http://{host}:{port}  data dir: {settings.data_dir}")
     asgi_app = create_app(settings, demo=demo, stores=stores)
     gc.freeze()

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from llmpulse.alerts.inhibition import InhibitRule
 from llmpulse.alerts.matchers import parse_matcher
-from llmpulse.config.resources import spec_errors
+from llmpulse.config.resources import canonical_matchers, spec_errors
 from llmpulse.domain.errors import FieldError, InvalidInput
 
 FIELD = "inhibit_rules"
@@ -43,13 +43,7 @@ class InhibitRuleBody(BaseModel):
     @field_validator("source_matchers", "target_matchers")
     @classmethod
     def _matchers_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        out = []
-        for text in value:
-            try:
-                out.append(str(parse_matcher(text)))
-            except InvalidInput as exc:
-                raise ValueError(exc.detail) from exc
-        return tuple(out)
+        return canonical_matchers(value)
 
     @field_validator("equal")
     @classmethod

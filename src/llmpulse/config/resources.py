@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from llmpulse.alerts.matchers import parse_matcher
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import check_project_name
 
@@ -125,3 +126,15 @@ def prefixed(err: InvalidInput, prefix: str) -> InvalidInput:
     ] or [FieldError(prefix, err.detail)]
     detail = f"{errors[0].path}: {errors[0].message}"
     return InvalidInput(detail, errors)
+
+
+def canonical_matchers(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """Label matchers (`alerts.matchers.parse_matcher`) in their canonical text, for a pydantic
+    field validator: a bad one is a ValueError carrying the parser's message."""
+    out = []
+    for text in texts:
+        try:
+            out.append(str(parse_matcher(text)))
+        except InvalidInput as exc:
+            raise ValueError(exc.detail) from exc
+    return tuple(out)

@@ -21,7 +21,7 @@ from llmpulse.alerts.matchers import parse_matcher
 from llmpulse.alerts.routing import RouteSpec, build_route
 from llmpulse.config.inhibit_rules import FIELD as INHIBIT_FIELD
 from llmpulse.config.inhibit_rules import parse_inhibit_rules, split_spec
-from llmpulse.config.resources import Resource, envelope, spec_errors
+from llmpulse.config.resources import Resource, canonical_matchers, envelope, spec_errors
 from llmpulse.domain.durations import parse_duration
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.monitors.spec import format_duration
@@ -48,13 +48,7 @@ class RouteNode(BaseModel):
     @field_validator("matchers")
     @classmethod
     def _matchers_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        out = []
-        for text in value:
-            try:
-                out.append(str(parse_matcher(text)))
-            except InvalidInput as exc:
-                raise ValueError(exc.detail) from exc
-        return tuple(out)
+        return canonical_matchers(value)
 
     @field_validator(*_TIMERS, mode="before")
     @classmethod

@@ -17,7 +17,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from llmpulse.alerts.matchers import parse_matcher
 from llmpulse.alerts.silences import Silence
-from llmpulse.config.resources import NAME_PATTERN, Resource, envelope, spec_errors
+from llmpulse.config.resources import (
+    NAME_PATTERN,
+    Resource,
+    canonical_matchers,
+    envelope,
+    spec_errors,
+)
 from llmpulse.domain.durations import parse_duration
 from llmpulse.domain.errors import FieldError, InvalidInput
 
@@ -37,13 +43,7 @@ class SilenceBody(BaseModel):
     @field_validator("matchers")
     @classmethod
     def _matchers_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        out = []
-        for text in value:
-            try:
-                out.append(str(parse_matcher(text)))
-            except InvalidInput as exc:
-                raise ValueError(exc.detail) from exc
-        return tuple(out)
+        return canonical_matchers(value)
 
     @field_validator("duration", mode="before")
     @classmethod

@@ -164,10 +164,7 @@ class ReviewQueues:
         """
         async with self._lock:
             item = await self.get(project, iid)
-            if item.status == "resolved":
-                raise Conflict(f"review item {iid!r} is already resolved")
-            if item.status == "claimed" and item.claimed_by != reviewer:
-                raise Conflict(f"review item {iid!r} is claimed by {item.claimed_by!r}")
+            _check_open_to(item, reviewer)
             return await self._save(
                 item.model_copy(update={"status": "claimed", "claimed_by": reviewer})
             )
@@ -186,10 +183,7 @@ class ReviewQueues:
             raise InvalidInput("label must not be empty")
         async with self._lock:
             item = await self.get(project, iid)
-            if item.status == "resolved":
-                raise Conflict(f"review item {iid!r} is already resolved")
-            if item.status == "claimed" and item.claimed_by != reviewer:
-                raise Conflict(f"review item {iid!r} is claimed by {item.claimed_by!r}")
+            _check_open_to(item, reviewer)
             now = self._clock.now()
             agrees = label == item.verdict.label
             await self._ingest.annotate(
@@ -218,3 +212,12 @@ def verdict_of(ev: Evaluation, rule: str) -> Verdict:
 
 
 __all__ = ["ReviewItem", "ReviewQueues", "Verdict", "item_id", "verdict_of"]
+
+
+def _check_open_to(item: ReviewItem, reviewer: str) -> None:
+    """Raise Conflict unless ``reviewer`` may claim or resolve ``item``: it is not resolved
+    and no other reviewer holds it."""
+    if item.status == "resolved":
+        raise Conflict(f"review item {item.id!r} is already resolved")
+    if item.status == "claimed" and item.claimed_by != reviewer:
+        raise Conflict(f"review item {item.id!r} is claimed by {item.claimed_by!r}")

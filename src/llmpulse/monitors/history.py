@@ -8,16 +8,21 @@ detector baselines are kept per series until the history moves on.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
+from llmpulse.clock import to_unix_us
 from llmpulse.domain.metrics import MetricSpec
-from llmpulse.monitors.judge import Point, Segment
-from llmpulse.store.api import MetricFrame, MetricQuery, SpanFilter, TimeRange
+from llmpulse.monitors.judge import Point, Segment, Track
+from llmpulse.store.api import MetricColumns, MetricFrame, MetricQuery, SpanFilter, TimeRange
 
 Reader = Callable[[MetricQuery], Awaitable[MetricFrame]]
 """Runs one metric query (uncached: the event store on a worker thread)."""
+ManyReader = Callable[[Sequence[MetricQuery]], Awaitable[list[MetricColumns]]]
+"""Runs several metric queries at once, columns for each (`EventStore.metric_columns`)."""
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_SEGMENTS = 200
@@ -89,33 +94,81 @@ def points(
     return out
 
 
+def tracks(
+    key: PlanKey, cols: MetricColumns, metrics: tuple[MetricSpec, ...]
+) -> dict[tuple[Segment, str], Track]:
+    """Per (segment, metric name): the columns' bucketed rows as a track, oldest first (what
+    `points` gives, as columns)."""
+    out: dict[tuple[Segment, str], Track] = {}
+    if cols.bucket_us is None or not len(cols.n):
+        return out
+    for g, group in enumerate(cols.groups):
+        segment = segment_of(key, group)
+        if segment is None:
+            continue
+        rows = np.flatnonzero(cols.group_index == g)
+        if not len(rows):
+            continue
+        starts = cols.bucket_us[rows]
+        for i, m in enumerate(metrics):
+            name = m.name
+            if name == "count":
+                n = cols.n[rows]
+                out[(segment, name)] = Track(starts, n.astype(np.float64), n)
+            else:
+                out[(segment, name)] = Track(starts, cols.values[rows, i], cols.support[rows, i])
+    return out
+
+
 @dataclass
 class History:
     """The cached tumbling-bucket baseline of one plan."""
 
     metrics: tuple[MetricSpec, ...]
     until: datetime | None = None
-    series: dict[tuple[Segment, str], list[Point]] = field(default_factory=dict)
+    series: dict[tuple[Segment, str], Track] = field(default_factory=dict)
     version: int = 0
 
     async def extend(self, key: PlanKey, end: datetime, horizon: timedelta, read: Reader) -> int:
         """Bring the history up to ``end`` (a bucket boundary); return the queries run."""
+        q = self.pending(key, end, horizon)
+        if q is None:
+            return 0
+        self.absorb(key, MetricColumns.of(await read(q)), end, horizon)
+        return 1
+
+    def pending(self, key: PlanKey, end: datetime, horizon: timedelta) -> MetricQuery | None:
+        """The query that brings the history up to ``end``; None if it is there already."""
         start = end - horizon
         if self.until is not None and self.until >= end:
-            return 0
+            return None
         since = start if self.until is None or self.until < start else self.until
-        frame = await read(query(key, self.metrics, since, end, bucket=key.window))
-        for sk, pts in points(key, frame, self.metrics).items():
-            self.series.setdefault(sk, []).extend(pts)
-        for sk, pts in list(self.series.items()):
-            kept = [p for p in pts if p.start >= start]
-            if kept:
-                self.series[sk] = kept
+        return query(key, self.metrics, since, end, bucket=key.window)
+
+    def absorb(self, key: PlanKey, cols: MetricColumns, end: datetime, horizon: timedelta) -> None:
+        """Add the answer to `pending`'s query and drop the buckets that left the horizon."""
+        first = to_unix_us(end - horizon)
+        for sk, new in tracks(key, cols, self.metrics).items():
+            old = self.series.get(sk)
+            if old is not None:
+                new = Track(
+                    np.concatenate([old.start_us, new.start_us]),
+                    np.concatenate([old.values, new.values]),
+                    np.concatenate([old.support, new.support]),
+                )
+            self.series[sk] = new
+        for sk, track in list(self.series.items()):
+            kept = track.start_us >= first
+            if kept.all():
+                continue
+            if kept.any():
+                self.series[sk] = Track(
+                    track.start_us[kept], track.values[kept], track.support[kept]
+                )
             else:
                 del self.series[sk]
         self.until = end
         self.version += 1
-        return 1
 
 
 class HistoryCache:

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
 from llmpulse.analysis.detectors.adaptive import DEFAULT_FOR_INTERVALS
 from llmpulse.analysis.detectors.base import Baseline, Detector, Series, Verdict
 from llmpulse.analysis.detectors.registry import DEFAULT_DETECTOR, build
@@ -39,6 +42,22 @@ class Point(NamedTuple):
     start: datetime
     value: float | None
     support: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Track:
+    """A series of tumbling buckets as columns (a cached baseline history, ADR 0033): bucket
+    starts in Unix microseconds, values (NaN for none) and the spans behind each."""
+
+    start_us: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+    support: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.start_us)
+
+
+EMPTY = Track(np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +112,16 @@ def baseline_series(points: Sequence[Point], proportion: bool) -> Series:
         return Series.counts(bad, total, starts)
     values = [math.nan if p.value is None else p.value for p in points]
     return Series.of(values, starts)
+
+
+def baseline_track(track: Track, proportion: bool) -> Series:
+    """`baseline_series` of a `Track`: the same series, built from columns."""
+    starts = track.start_us / 1e6  # what datetime.timestamp() gives for whole microseconds
+    if proportion:
+        total = track.support.astype(np.float64)
+        bad = np.round(np.nan_to_num(track.values) * track.support)  # half to even, as round()
+        return Series.counts(bad, total, starts)
+    return Series.of(track.values, starts)
 
 
 def _bad(p: Point) -> float:

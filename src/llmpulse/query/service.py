@@ -14,6 +14,7 @@ from llmpulse.domain.spans import Annotation, Span
 from llmpulse.domain.suggest import not_found, unknown
 from llmpulse.query.traces import SpanNode, build_tree
 from llmpulse.store.api import (
+    TRACE_SORTS,
     EventStore,
     MetricFrame,
     MetricQuery,
@@ -167,10 +168,14 @@ class QueryService:
         """One page of spans, newest first (``keep``: see `memo`)."""
         return await self._cached("spans", q, lambda: self._events.list_spans(q), keep)
 
-    async def count_spans(self, q: SpanQuery) -> int:
-        """How many spans match ``q``'s filters (cursor and limit ignored)."""
-        key = replace(q, cursor=None, limit=1, sort="time", descending=True)
-        return await self._cached("count", key, lambda: self._events.count_spans(key))
+    async def count_spans(self, q: SpanQuery, at_most: int | None = None) -> int:
+        """How many spans match ``q``'s filters (cursor and limit ignored), counting no
+        further than ``at_most`` when given."""
+        roots = q.root_only or q.sort in TRACE_SORTS  # a trace sort counts traces
+        key = replace(q, cursor=None, limit=1, sort="time", descending=True, root_only=roots)
+        return await self._cached(
+            "count", (key, at_most), lambda: self._events.count_spans(key, at_most)
+        )
 
     async def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
         """Per trace: total tokens, cost, error count and span count over all its spans."""

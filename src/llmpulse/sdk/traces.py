@@ -3,8 +3,10 @@
 A view is a project, span filters (``kind``, ``status``, ``model``, ``name``, ``attr``, ``q``,
 ``trace_id``, ``start``, ``end``, ``root_only``, ``min_latency_ms``/``max_latency_ms``,
 ``min_tokens``/``max_tokens``, ``min_cost``/``max_cost``), a ``sort`` (``time``, ``latency``,
-``tokens`` or ``cost``) and an ``order`` (``desc`` or ``asc``): what the UI's traces table
-shows. Exports are streamed from the server to a file without holding the whole body.
+``tokens`` or ``cost`` per span; ``trace_cost``, ``trace_tokens`` or ``trace_latency`` for one
+root row per trace ordered by the whole trace's total) and an ``order`` (``desc`` or ``asc``):
+what the UI's traces table shows. Exports are streamed from the server to a file without
+holding the whole body.
 """
 
 from __future__ import annotations
@@ -49,15 +51,19 @@ class TracesMixin(Requester):
         limit: int = 100,
         cursor: str | None = None,
         total: bool = False,
+        total_limit: int | None = None,
         **filters: Any,
     ) -> JsonDict:
         """One page of the traces table: ``data`` (root rows carry ``trace`` totals),
-        ``next_cursor`` and, with ``total=True``, ``total`` (every matching span)."""
+        ``next_cursor`` and, with ``total=True``, ``total`` (every matching span; with
+        ``total_limit``, no more than that, ``total_capped`` saying it was reached)."""
         params = _params(
             {**filters, "sort": sort, "order": order, "limit": limit, "cursor": cursor}
         )
         if total:
             params.append(("total", "true"))
+        if total_limit is not None:
+            params.append(("total_limit", str(total_limit)))
         body: JsonDict = self.request("GET", project_path(project, "spans"), params=params)
         return body
 

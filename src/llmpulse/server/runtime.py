@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from llmpulse.store.alerts_api import AlertStore
 from llmpulse.store.api import (
     AttrEquals,
     EventStore,
+    MetricColumns,
     MetricFrame,
     MetricQuery,
     SpanQuery,
@@ -150,7 +151,7 @@ class MonitorRuntime:
         self.stored = stored
         combined = CombinedSource(stored, self.local)
         self.source: MonitorSource = monitors or combined
-        self.engine = Engine(self.read)
+        self.engine = Engine(self.read, read_many=self.read_many)
         self.dispatcher = Dispatcher(combined, alerts, clock, external_url)
         self.scheduler = MonitorScheduler(
             self.source, self.engine, alerts, clock, self.dispatcher.receive,
@@ -166,6 +167,10 @@ class MonitorRuntime:
     async def read(self, q: MetricQuery) -> MetricFrame:
         """One uncached metric query on a worker thread."""
         return await asyncio.to_thread(self.events.metric, q)
+
+    async def read_many(self, qs: Sequence[MetricQuery]) -> list[MetricColumns]:
+        """A cycle's uncached metric queries in one call on a worker thread (ADR 0033)."""
+        return await asyncio.to_thread(self.events.metric_columns, qs)
 
     async def examples(
         self, spec: MonitorSpec, segment: Segment, start: datetime, end: datetime

@@ -91,7 +91,9 @@ async def run_services(
     clock = clock or SystemClock()
     budget = budget or ByteBudget(settings.max_inflight_bytes)
     async with AsyncExitStack() as stack:
-        events, state = stores or open_stores(settings.data_dir, journal=settings.ingest_journal)
+        events, state = stores or open_stores(
+            settings.data_dir, journal=settings.ingest_journal, search_index=settings.search_index
+        )
         stack.callback(state.close)
         stack.callback(events.close)
         writer = SpanWriter(

@@ -118,6 +118,11 @@ class ServerSettings(BaseModel):
         "commit) so a damaged write-ahead log loses no acknowledged span "
         "(LLMPULSE_INGEST_JOURNAL).",
     )
+    search_index: bool = Field(
+        True,
+        description="Keep the term → block search index behind ingest, so a search reads only "
+        "the blocks that can match (LLMPULSE_SEARCH_INDEX; ADR 0038).",
+    )
     prices_file: Path | None = Field(
         None, description="YAML PriceTable layered over the shipped prices (LLMPULSE_PRICES)."
     )

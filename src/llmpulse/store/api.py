@@ -7,6 +7,7 @@ ingest writer's thread and from worker threads of the query service (see ADR 000
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from llmpulse.clock import to_unix_us
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.keys import ApiKeyRecord
@@ -51,6 +53,10 @@ class AttrEquals:
     value: str
 
 
+TRACE_SORTS = ("trace_cost", "trace_tokens", "trace_latency")
+"""Sorts of root rows by their whole trace's cost, tokens or latency (one row per trace)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SpanQuery:
     """Which spans of one project to list, newest first."""
@@ -68,7 +74,7 @@ class SpanQuery:
     conditions: tuple[Condition, ...] = ()  # a saved cohort's conditions, ANDed
     limit: int = 100
     cursor: str | None = None  # opaque, from a previous Page.next_cursor
-    sort: str = "time"  # one of time, latency, tokens, cost (see store.events.listing)
+    sort: str = "time"  # time, latency, tokens, cost (per span) or one of TRACE_SORTS
     descending: bool = True
     ranges: tuple[ValueRange, ...] = ()  # numeric bounds on latency_ms, cost_usd, total_tokens
 
@@ -90,6 +96,7 @@ class TraceTotals:
     cost_usd: float
     errors: int
     num_spans: int
+    latency_ms: float = 0.0  # from the trace's first span start to its last span end
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +180,43 @@ class MetricFrame:
     metrics: tuple[str, ...]
     group_by: tuple[str, ...]  # key labels
     rows: list[MetricRow]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MetricColumns:
+    """A `MetricFrame` as numpy columns, for readers of many rows (the monitor engine's
+    baselines): row ``i`` is bucket ``bucket_us[i]`` (its start in Unix microseconds; None
+    without buckets), group ``groups[group_index[i]]``, ``n[i]`` spans, and per metric ``j``
+    ``values[i, j]`` (NaN where the frame has None) and ``support[i, j]``."""
+
+    metrics: tuple[str, ...]
+    group_by: tuple[str, ...]
+    bucket_us: npt.NDArray[np.int64] | None
+    groups: tuple[tuple[str | None, ...], ...]
+    group_index: npt.NDArray[np.int64]
+    n: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+    support: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, frame: MetricFrame) -> MetricColumns:
+        """The frame's rows as columns."""
+        rows, nm = frame.rows, len(frame.metrics)
+        index: dict[tuple[str | None, ...], int] = {}
+        group_index = np.array([index.setdefault(r.group, len(index)) for r in rows], np.int64)
+        buckets = [r.bucket for r in rows]
+        bucket_us = None
+        if rows and all(b is not None for b in buckets):
+            bucket_us = np.array([to_unix_us(b) for b in buckets if b is not None], np.int64)
+        values = np.array(
+            [[math.nan if v is None else v for v in r.values] for r in rows], np.float64
+        ).reshape(len(rows), nm)
+        support = np.array([r.support for r in rows], np.int64).reshape(len(rows), nm)
+        n = np.array([r.n for r in rows], np.int64)
+        groups = tuple(index)
+        return cls(
+            frame.metrics, frame.group_by, bucket_us, groups, group_index, n, values, support
+        )
 
 
 Unit = Literal["trace", "session", "user", "span"]
@@ -328,8 +372,9 @@ class EventStore(Protocol):
         """List spans matching ``q``, newest first, one page at a time."""
         ...
 
-    def count_spans(self, q: SpanQuery) -> int:
-        """How many spans match ``q``'s filters and ranges (cursor and limit ignored)."""
+    def count_spans(self, q: SpanQuery, at_most: int | None = None) -> int:
+        """How many spans match ``q``'s filters and ranges (cursor and limit ignored); with
+        ``at_most``, counting stops there (the answer is at most ``at_most``)."""
         ...
 
     def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
@@ -383,6 +428,16 @@ class EventStore(Protocol):
 
     def metric(self, q: MetricQuery) -> MetricFrame:
         """Compute metrics as a series or a window aggregate, optionally grouped."""
+        ...
+
+    def metrics(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
+        """Several metric queries at once, each frame equal to `metric`'s (an engine may
+        answer queries over the same spans from one scan)."""
+        ...
+
+    def metric_columns(self, qs: Sequence[MetricQuery]) -> list[MetricColumns]:
+        """`metrics` as columns (`MetricColumns.of` each frame), without a Python object per
+        row where the engine can avoid one."""
         ...
 
     def slices(self, q: SliceQuery) -> SliceFrame:

@@ -119,7 +119,7 @@ class DataDirLock:
 
 
 def open_stores(
-    data_dir: Path | None, *, journal: bool = True
+    data_dir: Path | None, *, journal: bool = True, search_index: bool = True
 ) -> tuple[DuckDBEventStore, SqlStateStore]:
     """Open the event and state stores of a data directory (None: both in memory).
 
@@ -139,7 +139,12 @@ def open_stores(
         check_sqlite(layout.state_path)
         state = SqlStateStore(layout.state_url)
         try:
-            events = DuckDBEventStore(layout.events_path, on_close=held.release, journal=journal)
+            events = DuckDBEventStore(
+                layout.events_path,
+                on_close=held.release,
+                journal=journal,
+                search_index=search_index,
+            )
         except BaseException:
             state.close()
             raise

@@ -48,7 +48,13 @@ from llmpulse.ui.sessions_page import build_sessions_router
 from llmpulse.ui.settings_page import build_settings_router
 from llmpulse.ui.silences_page import build_silences_router
 from llmpulse.ui.slos_page import build_slos_router
-from llmpulse.ui.sorting import EXPORT_FORMATS, SORT_CHOICES, export_url, sort_url
+from llmpulse.ui.sorting import (
+    EXPORT_FORMATS,
+    SEARCH_COUNT_CAP,
+    SORT_CHOICES,
+    export_url,
+    sort_url,
+)
 from llmpulse.ui.templating import STATIC_PREFIX, Renderer, path_quote
 
 
@@ -154,6 +160,7 @@ async def _traces_context(
     spans: list[Span] = []
     next_url = None
     total: int | None = None
+    total_capped = False
     totals: dict[str, TraceTotals] = {}
     query: SpanQuery | None = None
     try:
@@ -165,12 +172,18 @@ async def _traces_context(
         spans = page.items
         if page.next_cursor:
             next_url = "?" + replace_param(params, "cursor", page.next_cursor)
-        total = await reader.count_spans(query)
+        if query.text is None:
+            total = await reader.count_spans(query)
+        else:  # a search counts no further than the cap (ADR 0038)
+            total = await reader.count_spans(query, SEARCH_COUNT_CAP + 1)
+            total_capped = total > SEARCH_COUNT_CAP
+            total = min(total, SEARCH_COUNT_CAP)
         totals = await reader.trace_totals([s.trace_id for s in spans if not s.parent_span_id])
     current = (query.sort, query.descending) if query else ("time", True)
     return {
         "window": shown_range(query.time) if query else None,
         "total": total,
+        "total_capped": total_capped,
         "totals": totals,
         "sort": current,
         "sort_urls": {k: sort_url(params, k, current) for k in SORT_CHOICES},

@@ -38,8 +38,9 @@ class TraceReader(Protocol):
         """One page of spans, newest first."""
         ...
 
-    async def count_spans(self, q: SpanQuery) -> int:
-        """How many spans match ``q``'s filters (cursor and limit ignored)."""
+    async def count_spans(self, q: SpanQuery, at_most: int | None = None) -> int:
+        """How many spans match ``q``'s filters (cursor and limit ignored; no further than
+        ``at_most``)."""
         ...
 
     async def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:

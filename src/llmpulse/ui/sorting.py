@@ -11,11 +11,14 @@ from urllib.parse import urlencode
 from llmpulse.domain.errors import FieldError
 from llmpulse.store.api import ValueRange
 
-SORT_CHOICES = ("time", "latency", "tokens", "cost")
+SORT_CHOICES = ("time", "latency", "tokens", "cost", "trace_cost", "trace_tokens", "trace_latency")
 ORDER_CHOICES = ("desc", "asc")
 BOUNDS = (("latency", "_ms"), ("tokens", ""), ("cost", ""))
 BOUND_PARAMS = tuple(f"{side}_{key}{unit}" for key, unit in BOUNDS for side in ("min", "max"))
 EXPORT_FORMATS = ("csv", "jsonl", "parquet")
+SEARCH_COUNT_CAP = 1000
+"""A search's matching count stops here (shown as "1000+"): a common word's count would
+otherwise scan every span (ADR 0038)."""
 
 
 def parse_sort(sort: str, order: str, errors: list[FieldError]) -> tuple[str, bool]:

@@ -80,7 +80,7 @@ def test_seasonal_without_times_is_insufficient() -> None:
 
 
 def test_adaptive_dispatches_counts_to_p_chart_and_values_to_seasonal() -> None:
-    det = Adaptive()
+    det = Adaptive(rates="p_chart")  # the default `both` adds the binomial CUSUM (ADR 0034)
     rates = det.fit(Series.counts([1] * 100, [100] * 100))
     assert math.isclose(rates.centre, 0.01)
     assert det.score(rates, Series.counts([30], [500])).breached
@@ -95,7 +95,7 @@ def test_adaptive_dispatches_counts_to_p_chart_and_values_to_seasonal() -> None:
 
 def test_adaptive_oracle_reproduces_the_p_chart_and_seasonal_oracles() -> None:
     # METHODS.md §1.9: p̄ 0.02, n 500 -> UCL 0.0387830; §1.7: robust z 5.0587 (log off)
-    det = Adaptive(log=False, sigmas=3.0)
+    det = Adaptive(log=False, sigmas=3.0, rates="p_chart")
     rates = det.fit(Series.counts([20] * 10, [1000] * 10))
     v = det.score(rates, Series.counts([20], [500]))
     assert v.upper is not None

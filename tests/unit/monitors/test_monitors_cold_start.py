@@ -9,14 +9,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from llmpulse.domain.metrics import parse_metric
-from llmpulse.monitors.engine import Engine, SeriesEvaluation
-from llmpulse.monitors.evaluation import Evaluation
+from llmpulse.monitors.engine import Engine
 from llmpulse.monitors.filters import span_filter
 from llmpulse.monitors.history import PlanKey, points
 from llmpulse.monitors.judge import Point, Segment
 from llmpulse.store.api import MetricFrame, MetricRow
 from support.aio import run
-from support.monitor_data import END, PROJECT, CountingReader, Plant, monitor, store_with, traffic
+from support.monitor_data import (
+    END,
+    PROJECT,
+    CountingReader,
+    Plant,
+    by_series,
+    monitor,
+    store_with,
+    traffic,
+)
 
 H = timedelta(hours=1)
 MIN = timedelta(minutes=1)
@@ -47,10 +55,6 @@ QUIET = {("p95-region", US), ("errors", ())} | {
 }
 
 
-def _by_series(evs: list[SeriesEvaluation]) -> dict[tuple[str, Segment], Evaluation]:
-    return {(e.monitor, e.segment): e.evaluation for e in evs}
-
-
 def test_a_cold_engine_agrees_with_a_running_one_at_every_instant(
     reader: CountingReader,
 ) -> None:
@@ -59,13 +63,13 @@ def test_a_cold_engine_agrees_with_a_running_one_at_every_instant(
     run(warm.evaluate(MONITORS, start - MIN))
     t, instants, breached = start, 0, 0
     while t <= end:
-        running = _by_series(run(warm.evaluate(MONITORS, t)).evaluations)
+        running = by_series(run(warm.evaluate(MONITORS, t)).evaluations)
         reader.queries = 0
         report = run(Engine(reader).evaluate(MONITORS, t))
         # Cold: one history query and one window query per plan, never per monitor.
         assert report.plans == PLANS
         assert report.queries == reader.queries == 2 * PLANS
-        cold = _by_series(report.evaluations)
+        cold = by_series(report.evaluations)
         assert cold == running, t
         # Every series: eu and us for the four segmented monitors, one for the others.
         assert len(cold) == 4 * 2 + 3

@@ -13,7 +13,7 @@ import pytest
 from contract.store_factories import make_rag_span
 from llmpulse.domain.errors import StoreDamaged
 from llmpulse.store.events.duckdb import DuckDBEventStore
-from llmpulse.store.events.duckdb_open import torn_entry
+from llmpulse.store.events.duckdb_open import first_entry, torn_entry
 
 
 def _blocks(path: Path) -> tuple[int, int, int]:
@@ -32,13 +32,15 @@ def _blocks(path: Path) -> tuple[int, int, int]:
 
 def _fragmented(path: Path) -> int:
     """Streamed commits with checkpoints, then one more open and append: the last checkpoint
-    leaves free blocks at the end of the file, which DuckDB cuts off but still counts."""
-    store = DuckDBEventStore(path)
+    leaves free blocks at the end of the file, which DuckDB cuts off but still counts. The
+    search index is off while the file is made: its background writes would move the free
+    blocks around (the test opens the file with it on)."""
+    store = DuckDBEventStore(path, search_index=False)
     for n in range(0, 900, 300):
         store.append_spans([make_rag_span(n + k) for k in range(300)])
         store.checkpoint()
     store.close()
-    store = DuckDBEventStore(path)
+    store = DuckDBEventStore(path, search_index=False)
     store.append_spans([make_rag_span(900)])
     # One more checkpoint and append: with the search_text column (layout v6) the free blocks
     # reach the end of the file only after it.
@@ -146,7 +148,10 @@ def test_a_torn_frame_is_found_from_the_version_entry_not_from_a_lucky_offset(
     wal = tmp_path / "events.duckdb.wal"
     wal.write_bytes(data)
     assert torn_entry(wal) == torn
-    wal.write_bytes(data[:-8])  # the cut fell between two frames: nothing is torn
+    wal.write_bytes(data[:-8])  # the cut fell between two frames: the log ends where it was cut
+    assert torn_entry(wal) == torn
+    past_end = (10**6).to_bytes(8, "little") + bytes(8) + b"x" * 10  # a torn payload
+    wal.write_bytes(data[:-8] + past_end)
     assert torn_entry(wal) is None
 
 
@@ -157,3 +162,49 @@ def test_a_torn_first_frame_is_found(tmp_path: Path) -> None:
     assert torn_entry(wal) == len(_VERSION_ENTRY) + 116
     wal.write_bytes(_VERSION_ENTRY + bytes(3))
     assert torn_entry(wal) == len(_VERSION_ENTRY)
+
+
+def _frames(wal: Path) -> list[tuple[int, int]]:
+    """Each entry frame of a whole log: (offset, payload size)."""
+    data = wal.read_bytes()
+    off = first_entry(data)
+    assert off is not None
+    out = []
+    while off < len(data):
+        size = int.from_bytes(data[off : off + 8], "little")
+        out.append((off, size))
+        off += 16 + size
+    assert off == len(data)
+    return out
+
+
+def test_a_log_cut_anywhere_between_or_inside_frame_headers_opens(tmp_path: Path) -> None:
+    """A commit writes several entries (table, rows, flush marker); a cut between two of them,
+    or inside a frame header, gets "not enough data" from DuckDB with no byte position. Every
+    such cut of a real log must open with a recovery report, never be refused as damaged."""
+    path = _crash_copy(tmp_path)
+    wal = path.with_name(path.name + ".wal")
+    whole, file_bytes = wal.read_bytes(), path.read_bytes()
+    frames = _frames(wal)[:12]
+    cuts = sorted({o + d for o, _ in frames for d in (0, 1, 8, 15)})
+    assert len(cuts) >= 40
+    recovered = set()
+    for cut in cuts:
+        wal.write_bytes(whole[:cut])
+        store = DuckDBEventStore(path, journal=False)
+        try:
+            recovery = store.wal_recovery
+            n = store.stats().num_spans
+        finally:
+            store.close()
+        for kept in path.parent.glob("*.damaged*"):
+            kept.unlink()
+        path.write_bytes(file_bytes)  # the open replayed the log into the file: undo it
+        if recovery is not None:
+            recovered.add(cut)
+            assert recovery.wal_bytes == cut
+            assert n == recovery.spans_in_file + recovery.spans_recovered
+    # Every cut inside a frame header is a recovery; a cut between frames is one unless it
+    # fell right after a commit's flush marker (then the log is whole).
+    assert {o + d for o, _ in frames for d in (1, 8, 15)} <= recovered
+    assert len(recovered) > len(cuts) * 3 // 4

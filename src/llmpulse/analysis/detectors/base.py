@@ -116,6 +116,10 @@ class Baseline:
         params: Further fitted numbers by name (quartiles, fences, …).
         table: Per seasonal key, (centre, scale, points) (METHODS.md §1.7).
         reason: Why the baseline is not ready, for the evidence.
+        recent: The baseline's last buckets, for detectors that chart a run of buckets
+            ending at the judged window (`binomial_cusum`): a one-bucket window is charted
+            together with the buckets just before it, so the chart stays a pure function of
+            the buckets it is given.
     """
 
     centre: float
@@ -125,6 +129,7 @@ class Baseline:
     params: Mapping[str, float] = field(default_factory=dict)
     table: Mapping[int, tuple[float, float, int]] = field(default_factory=dict)
     reason: str = ""
+    recent: Series | None = None
 
     @classmethod
     def not_ready(cls, n: int, reason: str) -> Baseline:

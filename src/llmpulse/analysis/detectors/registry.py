@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from llmpulse.analysis.detectors.adaptive import Adaptive
 from llmpulse.analysis.detectors.base import Detector, DetectorInfo, Param
+from llmpulse.analysis.detectors.bincusum import BinomialCUSUM
 from llmpulse.analysis.detectors.change import PercentChange
 from llmpulse.analysis.detectors.cusum import CUSUM
 from llmpulse.analysis.detectors.ewma import EWMA
@@ -32,6 +33,7 @@ _ENTRIES: tuple[tuple[DetectorInfo, Callable[..., Detector]], ...] = (
     (PercentChange.info, PercentChange),
     (PChart.info, PChart),
     (WilsonBound.info, WilsonBound),
+    (BinomialCUSUM.info, BinomialCUSUM),
     (Seasonal.info, Seasonal),
     (Adaptive.info, Adaptive),
 )

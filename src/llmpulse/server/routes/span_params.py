@@ -6,8 +6,10 @@ the start is a 400), ``kind`` (repeatable), ``status`` (OK/ERROR/UNSET), ``model
 in inputs, outputs, messages, retrieved documents or exceptions, any case), ``trace_id``,
 ``root_only``, and inclusive bounds ``min_latency_ms``/``max_latency_ms``,
 ``min_tokens``/``max_tokens`` (total tokens) and ``min_cost``/``max_cost`` (USD). ``sort`` is
-``time``, ``latency``, ``tokens`` or ``cost`` and ``order`` is ``desc`` (default) or ``asc``;
-spans without tokens or cost sort as least.
+``time``, ``latency``, ``tokens`` or ``cost`` (per span), or ``trace_cost``, ``trace_tokens`` or
+``trace_latency`` (one root row per trace, ordered by the whole trace's total cost, tokens or
+first-start-to-last-end time), and ``order`` is ``desc`` (default) or ``asc``; spans without
+tokens or cost sort as least.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from llmpulse.query.filters import parse_attrs, parse_enum
 from llmpulse.server.routes.params import time_range
 from llmpulse.store.api import SpanQuery, ValueRange
 
-Sort = Literal["time", "latency", "tokens", "cost"]
+Sort = Literal["time", "latency", "tokens", "cost", "trace_cost", "trace_tokens", "trace_latency"]
 Order = Literal["desc", "asc"]
 
 

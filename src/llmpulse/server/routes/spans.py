@@ -46,6 +46,7 @@ class TraceTotalsOut(BaseModel):
     cost_usd: float
     errors: int
     num_spans: int
+    latency_ms: float  # from the trace's first span start to its last span end
 
 
 class SpanRowOut(SpanOut):
@@ -60,6 +61,7 @@ class SpanPage(BaseModel):
     data: list[SpanRowOut]
     next_cursor: str | None
     total: int | None = None
+    total_capped: bool | None = None  # True: at least `total` match (``total_limit`` reached)
 
 
 class SpanNodeOut(BaseModel):
@@ -103,19 +105,30 @@ async def list_spans(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
     total: Annotated[bool, Query(description="count every matching span (`total`)")] = False,
+    total_limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="count no further than this (`total_capped` says it was reached): "
+            "bounds the count of a search for a common word",
+        ),
+    ] = None,
 ) -> Response:
     """List a project's spans in the view's order, with filters and cursor pagination.
 
     Root spans carry their trace's totals (``trace``); with ``total=true`` the answer counts
-    every span that matches the filters.
+    every span that matches the filters (traces, for a trace sort), or with ``total_limit``
+    up to that many.
     """
     await services.query.require_project(ProjectName(project))
     query = replace(view, limit=limit, cursor=cursor)
-    body = await span_page_json(services.query, query, with_total=total)
+    body = await span_page_json(services.query, query, with_total=total, total_limit=total_limit)
     return json_response(body)
 
 
-async def span_page_json(query: QueryService, q: SpanQuery, *, with_total: bool = False) -> bytes:
+async def span_page_json(
+    query: QueryService, q: SpanQuery, *, with_total: bool = False, total_limit: int | None = None
+) -> bytes:
     """The body of `list_spans`, cached serialized with the page (a function of the data
     version and ``q`` alone).
 
@@ -134,10 +147,16 @@ async def span_page_json(query: QueryService, q: SpanQuery, *, with_total: bool 
             row["trace"] = asdict(t) if t is not None else None
             data.append(row)
         body: dict[str, object] = {"data": data, "next_cursor": page.next_cursor}
-        body["total"] = await query.count_spans(q) if with_total else None
+        body["total"] = body["total_capped"] = None
+        if with_total:
+            at_most = None if total_limit is None else total_limit + 1
+            n = await query.count_spans(q, at_most)
+            capped = total_limit is not None and n > total_limit
+            body["total"] = total_limit if capped else n
+            body["total_capped"] = capped
         return to_json(body)
 
-    return await query.memo("spans_json", (q, with_total), render)
+    return await query.memo("spans_json", (q, with_total, total_limit), render)
 
 
 @router.get("/traces/{trace_id}")

@@ -8,12 +8,14 @@ their own modules; this one maps the `EventStore` protocol onto compiled SQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.store.api import (
+    MetricColumns,
     MetricFrame,
     MetricQuery,
     Page,
@@ -30,11 +32,14 @@ from llmpulse.store.api import (
 from llmpulse.store.events import (
     annotation_edits,
     listing,
+    metric_batch,
     newest,
     purge,
+    search_scan,
     sketch,
     summaries,
     trace_slots,
+    trace_sort,
     vocabulary,
 )
 from llmpulse.store.events import sessions as sessions_sql
@@ -47,7 +52,6 @@ from llmpulse.store.events.codec import (
 from llmpulse.store.events.columns import ANNOTATION_COLUMN_NAMES, SPAN_COLUMN_NAMES
 from llmpulse.store.events.compaction import file_size
 from llmpulse.store.events.compiler import (
-    Where,
     add_cursor,
     compile_filters,
     encode_cursor,
@@ -125,6 +129,8 @@ class DuckDBEventStore(CompactingEngine):
             if n:
                 with self._write_lock:  # no append adds to the sketch while it is recounted
                     summaries.rebuild_project(self._con, self.pair_keys, project)
+        if n and self.search_index.enabled:
+            self.search_index.refresh(self._query)  # blocks that lost spans are indexed again
         n_ann = purge.delete_annotations(self._delete_sql, project) if before is None else 0
         if n or n_ann:
             self.checkpoint()  # the journal must not bring the deleted rows back
@@ -136,42 +142,72 @@ class DuckDBEventStore(CompactingEngine):
         Raises:
             InvalidInput: a filter, the limit or the cursor is not acceptable.
         """
-        where = compile_filters(q, DIALECT)
-        if not listing.newest_first(q):
-            rows, after = listing.sorted_rows(self._query, q, where, _SPAN_COLS)
+        found = search_scan.candidates(self.search_index, self._query, q)
+        if trace_sort.is_trace_sort(q) or not listing.newest_first(q):
+            scope = search_scan.restricted(self._query, q, found)
+            where = compile_filters(scope.q, DIALECT)
+            if not trace_sort.is_trace_sort(q):
+                rows, after = listing.sorted_rows(scope.query, scope.q, where, _SPAN_COLS)
+            else:
+                roots = trace_sort.roots_query(scope.q)
+                where = compile_filters(roots, DIALECT)
+                listing.add_ranges(where, roots)
+                rows, after = trace_sort.sorted_roots(scope.query, roots, where)
             return Page(items=_unique_spans(rows), next_cursor=after)
-        listing.add_ranges(where, q)
-        add_cursor(where, q.cursor)
-        bound = newest.bound_sql(q, self.pair_keys.counted)
-        if bound is not None:  # ADR 0037
-            page = self.sketch_guard.read(lambda: self._newest_page(q, where, bound))
-            if page is not None:
-                return page
-        return self._newest_page(q, where, None)
-
-    def _newest_page(
-        self, q: SpanQuery, where: Where, bound: tuple[str, list[object]] | None
-    ) -> Page[Span]:
-        """The page of ``q``'s newest spans; ``bound`` gives a slot they all start in or after."""
-        sql, params = where.sql(), list(where.params)
-        if bound is not None:
-            slot = self._query(*bound)
-            if slot:
-                sql += " AND start_time >= ?"
-                params.append(sketch.slot_start(int(slot[0][0])))
-        rows = self._query(
-            f"SELECT {_SPAN_COLS} FROM spans WHERE {sql} {_NEWEST_FIRST} LIMIT ?",
-            [*params, q.limit + 1],
-        )
+        if found is None or not search_scan.narrows(found):
+            rows = self._newest_bounded(q)
+        else:
+            rows = search_scan.newest_rows(
+                self._query, q, found, lambda scope: self._newest(scope.query, scope.q)
+            )
         next_cursor = None
         if len(rows) > q.limit:
             rows = rows[: q.limit]
             next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
         return Page(items=_unique_spans(rows), next_cursor=next_cursor)
 
-    def count_spans(self, q: SpanQuery) -> int:
-        """How many spans match ``q``'s filters (its cursor and limit are ignored)."""
-        return listing.count_rows(self._query, q, compile_filters(q, DIALECT))
+    def _newest_bounded(self, q: SpanQuery) -> list[tuple[Any, ...]]:
+        """`_newest` over every stored span, bounded by the summaries' per-slot counts when
+        they hold every committed span (ADR 0037)."""
+        bound = newest.bound_sql(q, self.pair_keys.counted)
+        if bound is not None:
+            rows = self.sketch_guard.read(lambda: self._newest(self._query, q, bound))
+            if rows is not None:
+                return rows
+        return self._newest(self._query, q)
+
+    def _newest(
+        self,
+        query: listing.Query,
+        q: SpanQuery,
+        bound: tuple[str, list[object]] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Up to ``q.limit + 1`` rows of ``q``, newest first (``spans`` as ``query`` has it);
+        ``bound`` is SQL giving a slot they all start in or after (`newest.bound_sql`)."""
+        where = compile_filters(q, DIALECT)
+        listing.add_ranges(where, q)
+        add_cursor(where, q.cursor)
+        sql, params = where.sql(), list(where.params)
+        if bound is not None:
+            slot = query(*bound)
+            if slot:
+                sql += " AND start_time >= ?"
+                params.append(sketch.slot_start(int(slot[0][0])))
+        return query(
+            f"SELECT {_SPAN_COLS} FROM spans WHERE {sql} {_NEWEST_FIRST} LIMIT ?",
+            [*params, q.limit + 1],
+        )
+
+    def count_spans(self, q: SpanQuery, at_most: int | None = None) -> int:
+        """How many spans match ``q``'s filters (its cursor and limit are ignored); for a
+        trace sort, how many root rows (traces). ``at_most`` stops the count there."""
+        if trace_sort.is_trace_sort(q):
+            q = replace(trace_sort.roots_query(q), sort="time")
+        scope = search_scan.restricted(
+            self._query, q, search_scan.candidates(self.search_index, self._query, q)
+        )
+        where = compile_filters(scope.q, DIALECT)
+        return listing.count_rows(scope.query, scope.q, where, at_most)
 
     def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
         """Per trace: total tokens, cost, error count and span count over all its spans.
@@ -239,6 +275,38 @@ class DuckDBEventStore(CompactingEngine):
                 return sketch.frame(q, p, rows)
         rows = self._query(c.sql, c.params)
         return metric_frame(q, rows)
+
+    def metrics(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
+        """Several metric queries, each frame equal to `metric`'s; queries over the same
+        project, time range and bucket width share one scan (`metric_batch`, ADR 0033)."""
+        batched = self._batched(qs)
+        return [
+            self.metric(q) if c is None else metric_batch.to_frame(c)
+            for q, c in zip(qs, batched, strict=True)
+        ]
+
+    def metric_columns(self, qs: Sequence[MetricQuery]) -> list[MetricColumns]:
+        """`metrics` as columns; the batched queries never become rows."""
+        batched = self._batched(qs)
+        return [
+            MetricColumns.of(self.metric(q)) if c is None else c
+            for q, c in zip(qs, batched, strict=True)
+        ]
+
+    def _batched(self, qs: Sequence[MetricQuery]) -> list[MetricColumns | None]:
+        """The queries' columns from shared scans; None for those to ask one by one."""
+        for q in qs:
+            compile_metric(q, DIALECT)  # every query is checked, as `metric` checks it
+        out: list[MetricColumns | None] = [None] * len(qs)
+        for scan in metric_batch.plan_scans(qs):
+            sql, params = metric_batch.scan_sql(scan, DIALECT)
+            table = self._query_arrow(sql, params)
+            cols = metric_batch.columns(scan, table)
+            del table  # the numpy columns hold what the frames need
+            answered = metric_batch.frames(scan, cols)
+            for (i, _), frame in zip(scan.queries, answered, strict=True):
+                out[i] = frame
+        return out
 
     def slices(self, q: SliceQuery) -> SliceFrame:
         """Σ, Σ² and n of one field for every slice of the keys (and pairs)."""

@@ -15,7 +15,7 @@ import duckdb
 
 from llmpulse.clock import SystemClock
 from llmpulse.domain.errors import Conflict, Unavailable
-from llmpulse.store.events import summaries
+from llmpulse.store.events import search_index, summaries
 from llmpulse.store.events.compaction import (
     COMPACT_CATALOG,
     CompactionResult,
@@ -123,7 +123,11 @@ class CompactingEngine(DuckDBEngine):
         target = compact_path(path)
         remove_leftovers(path)
         bytes_before = file_size(path) + file_size(wal_path(path))
-        schema, _, _ = connect(target, self._memory_limit)  # the migrations make the schema
+        # The migrations make the schema; the search index starts empty in the new file and is
+        # rebuilt behind ingest (ADR 0038: copying its rows left free blocks in the copy).
+        schema, _, _ = connect(target, self._memory_limit)
+        for sql in search_index.TABLES:
+            schema.execute(sql)
         schema.close()
         with self._write_lock:
             if self._closed:
@@ -176,9 +180,11 @@ class CompactingEngine(DuckDBEngine):
             self._con, self._schema_version, _ = connect(path, self._memory_limit)
             self._generation += 1
             self._retries = RetryFilter(self._con)  # it reads through the new connection
-            summaries.build(
-                self._con, self.pair_keys, counts
-            )  # the new connection's memory starts empty
+            # The new connection's memory starts empty.
+            summaries.build(self._con, self.pair_keys, counts)
+            con_now = self._con
+            if self.search_index.enabled:  # the new file's index is empty: rebuilt behind
+                self.search_index.refresh(lambda sql, p: con_now.execute(sql, list(p)).fetchall())
         # The new file holds every committed row and has no log: the journal starts empty.
         self._wal_size = file_size(wal_path(path))
         if self._journal is not None:

@@ -45,6 +45,7 @@ from llmpulse.store.events.journal import (
     reconcile,
 )
 from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
+from llmpulse.store.events.search_index import SearchIndex
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -70,6 +71,7 @@ class DuckDBEngine:
         on_close: Callable[[], None] | None = None,
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
         journal: bool = True,
+        search_index: bool = True,
         compact_free_ratio: float = DEFAULT_COMPACT_FREE_RATIO,
         compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES,
         journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
@@ -84,6 +86,7 @@ class DuckDBEngine:
             compact_free_ratio: `compact_if_fragmented` compacts from this free share on.
             compact_min_bytes: ... and only files at least this large.
             journal_max_bytes: checkpoint after a commit that leaves the journal this large.
+            search_index: keep the search index (ADR 0038); off, searches scan every span.
         """
         self._path = path
         self._on_close = on_close
@@ -128,6 +131,16 @@ class DuckDBEngine:
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._closed = False
+        self.search_index = SearchIndex(self._read, self._index_write)
+        """The term → block search index, kept behind ingest (ADR 0038)."""
+        self.search_index.enabled = search_index
+        try:
+            self.search_index.open(self._con, refresh=search_index)
+        except BaseException:
+            self._con.close()
+            raise
+        if search_index:
+            self.search_index.start()
 
     # -- connections -------------------------------------------------------------------
 
@@ -204,6 +217,8 @@ class DuckDBEngine:
                     batch = self._retries.new_spans(self._con, batch)  # a retry is stored once
                 if not batch.num_rows:
                     return 0
+                if spans and self.search_index.enabled:  # dirty before the commit: a
+                    self.search_index.touch(batch)  # search never misses a committed span
                 with self.sketch_guard.changing() if spans else nullcontext():
                     if self._journal is None:
                         insert_rows(self._con, table, batch)
@@ -219,6 +234,18 @@ class DuckDBEngine:
             else:
                 return int(batch.num_rows)
         raise self._write_failed(failure)
+
+    def _index_write(self, write: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+        """Run one search-index transaction on the write connection, under the writer's lock.
+
+        Raises:
+            Unavailable: the store is closed.
+        """
+        with self._write_lock:
+            if self._closed:
+                raise Unavailable("event store is closed")
+            write(self._con)
+            self._after_commit()
 
     def _after_commit(self) -> None:
         """Empty the journal when DuckDB's automatic checkpoint emptied its log."""
@@ -295,6 +322,7 @@ class DuckDBEngine:
         thread = self._compact_thread
         if thread is not None and thread is not threading.current_thread():
             thread.join()
+        self.search_index.stop()  # after the compaction, which may hold indexing back
         with self._write_lock:
             self._close_engine()
             if self._journal is not None and self._path is not None:

@@ -174,13 +174,16 @@ def _attach_checked(con: duckdb.DuckDBPyConnection, path: Path) -> WalRecovery |
 
 
 def torn_entry(wal: Path) -> int | None:
-    """Where the entry that a cut tore open starts, when the cut fell inside its 16-byte frame
-    header: DuckDB then says only "not enough data" instead of a byte position.
+    """Where a cut ended the log, when it fell inside an entry's 16-byte frame header or
+    between two entries of one commit: DuckDB then says only "not enough data" instead of a
+    byte position (it names one when the cut tore a payload).
 
     After the log's version entry (see `first_entry`), every entry is framed as a
     little-endian u64 payload size, a u64 checksum and the payload; the frames are followed
-    from the first one to the end of the file. None when the chain does not end in a torn
-    frame header (the file is damaged otherwise).
+    from the first one to the end of the file. The answer is the offset of the torn frame, or
+    the end of the file when the last frame is whole (the commit's remaining entries, up to
+    its flush marker, were cut off). None when the bytes are not such a chain (the file is
+    damaged otherwise).
     """
     data = wal.read_bytes()
     off = first_entry(data)
@@ -191,7 +194,7 @@ def torn_entry(wal: Path) -> int | None:
         if not 0 < size <= len(data) - off - 16:
             return None  # a torn payload (DuckDB names a position) or not a frame
         off += 16 + size
-    return off if off < len(data) else None
+    return off
 
 
 _WAL_VERSION = 98  # DuckDB's WALType::WAL_VERSION

@@ -114,7 +114,7 @@ def order_by(q: SpanQuery, expr: str) -> str:
 def trace_totals(
     query: Query, trace_ids: Sequence[str], within: tuple[datetime, datetime] | None = None
 ) -> dict[str, TraceTotals]:
-    """Per trace: (total tokens, cost, error count, span count) over all its spans.
+    """Per trace: (total tokens, cost, error count, span count, first start to last end).
 
     ``within`` bounds the start times of every span of the traces (naive UTC, ``[lo, hi)``),
     when the caller knows such bounds (`trace_slots`)."""
@@ -125,11 +125,15 @@ def trace_totals(
     time_sql = "" if within is None else " AND start_time >= ? AND start_time < ?"
     rows = query(
         "SELECT trace_id, coalesce(sum(total_tokens), 0), coalesce(sum(cost_usd), 0.0), "
-        "count_if(status_code = 'ERROR'), count(*) "
+        "count_if(status_code = 'ERROR'), count(*), "
+        "(epoch_us(max(end_time)) - epoch_us(min(start_time))) / 1000.0 "
         f"FROM spans WHERE trace_id IN ({marks}){time_sql} GROUP BY trace_id",
         [*ids, *(within or ())],
     )
-    return {str(r[0]): TraceTotals(int(r[1]), float(r[2]), int(r[3]), int(r[4])) for r in rows}
+    return {
+        str(r[0]): TraceTotals(int(r[1]), float(r[2]), int(r[3]), int(r[4]), float(r[5]))
+        for r in rows
+    }
 
 
 def newest_first(q: SpanQuery) -> bool:
@@ -166,9 +170,13 @@ def sorted_rows(
     return [r[:-2] for r in rows], next_cursor
 
 
-def count_rows(query: Query, q: SpanQuery, where: Where) -> int:
-    """How many spans match ``q``'s filters and ranges (cursor and limit ignored)."""
+def count_rows(query: Query, q: SpanQuery, where: Where, at_most: int | None = None) -> int:
+    """How many spans match ``q``'s filters and ranges (cursor and limit ignored); with
+    ``at_most``, the scan stops there (a search's count is bounded, ADR 0038)."""
     check_sort(q)
     add_ranges(where, q)
-    ((n,),) = query(f"SELECT count(*) FROM spans WHERE {where.sql()}", list(where.params))
+    rows = f"SELECT 1 FROM spans WHERE {where.sql()}"
+    if at_most is not None:
+        rows += f" LIMIT {int(at_most)}"
+    ((n,),) = query(f"SELECT count(*) FROM ({rows})", list(where.params))
     return int(n)

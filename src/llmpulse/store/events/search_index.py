@@ -1,0 +1,376 @@
+"""The term → block search index of the DuckDB store (ADR 0038), kept behind ingest.
+
+Two derived tables in the event database: ``search_terms`` (project, block, term), every
+distinct term (`search_terms.terms_of`) of the spans that started in a 5-minute block, and
+``search_blocks`` (project, block, spans), how many spans each block held when it was
+indexed. They are derived data, rebuilt from the spans whenever they disagree, so they are
+created at open rather than by a migration.
+
+**Behind ingest.** An append only marks its blocks *dirty* (in memory, before the insert
+commits); a background thread indexes dirty blocks whose last append is `SETTLE_S` old,
+re-reading the block's ``search_text`` in a read snapshot and replacing its rows in one
+transaction, so ingest never tokenizes. While appends keep coming it waits, unless a dirty
+block has waited `MAX_LAG_S`; then it works at most a `BUSY_SHARE` of the time. A query
+treats every dirty block as a candidate (the un-indexed tail is scanned), so results never
+wait for the index.
+
+**Every path spans take.** At open, after journal replay, after a compaction swap and after a
+delete, `refresh` counts the spans per block and marks dirty every block whose count differs
+from ``search_blocks`` (or that has index rows but no spans). A crash that loses index
+commits, a journal that puts spans back, a retention cut through a block: each leaves counts
+that disagree, and the block is indexed again. Backups copy both tables with the spans in one
+snapshot. Compaction leaves them behind (copying their rows left free blocks in the
+compacted file): the new file's index is rebuilt behind ingest, searches scanning the
+blocks not yet indexed meanwhile.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from llmpulse.clock import SystemClock
+from llmpulse.store.events.arrow_numpy import arrow_column
+from llmpulse.store.events.search_terms import (
+    BLOCK_SQL,
+    BLOCK_US,
+    block_of,
+    probes,
+    ranges,
+    ranges_sql,
+    terms_of,
+)
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+Read = Callable[[Callable[[duckdb.DuckDBPyConnection], _T]], _T]
+Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+
+SETTLE_S = 1.0
+"""A dirty block is indexed once no append touched it for this long."""
+BUSY_SHARE = 0.1
+"""While appends keep coming, the indexer works at most this share of the time."""
+ROUND_BLOCKS = 48
+MEMO_SIZE = 64
+"""Candidate answers kept until the next append or indexing round (a page, then its count)."""
+MAX_LAG_S = 60.0
+"""While appends keep coming, indexing waits until the oldest dirty block is this old."""
+"""Blocks indexed per transaction."""
+TABLES = (
+    "CREATE TABLE IF NOT EXISTS search_terms "
+    "(project VARCHAR NOT NULL, block BIGINT NOT NULL, term VARCHAR NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS search_blocks "
+    "(project VARCHAR NOT NULL, block BIGINT NOT NULL, spans BIGINT NOT NULL)",
+)
+COPIED = ("search_terms", "search_blocks")
+"""The index tables (both hold rows per (project, block))."""
+_TERMS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("term", pa.string())])
+_BLOCKS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("spans", pa.int64())])
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """The blocks of a project that may hold a search's matches, newest first."""
+
+    blocks: list[int]
+    spans: list[int]  # spans per block (as last indexed; 0 when not indexed yet)
+    narrowed: bool  # False: the index rules nothing out (scan everything)
+    total_spans: int  # spans in every block of the range (as last indexed)
+
+
+class SearchIndex:
+    """Dirty blocks, indexed counts and the background indexer of one event database."""
+
+    def __init__(self, read: Read[Any], write: Callable[[Callable[[Any], None]], None]) -> None:
+        """Args:
+        read: runs a function on a reader cursor (a consistent snapshot).
+        write: runs a function on the write connection under the writer's lock.
+        """
+        self._read = read
+        self._write = write
+        self._lock = threading.Lock()
+        self._round = threading.Lock()  # one indexing round at a time
+        self._dirty: dict[str, dict[int, int]] = {}  # project → block → touch generation
+        self._touched: dict[tuple[str, int], float] = {}
+        self._indexed: dict[str, dict[int, int]] = {}  # project → block → spans indexed
+        self._generation = 0
+        self._memo: dict[tuple[Any, ...], Candidates] = {}  # recent answers, this state only
+        self._last_append = -1e9
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.enabled = True
+        """False: queries ignore the index and scan (comparisons in tests and benchmarks)."""
+
+    # -- state -------------------------------------------------------------------------
+
+    def open(self, con: duckdb.DuckDBPyConnection, *, refresh: bool = True) -> None:
+        """Create the tables if needed and (``refresh``) mark dirty what disagrees with the
+        spans."""
+        for sql in TABLES:
+            con.execute(sql)
+        if refresh:
+            self.refresh(lambda sql, params: con.execute(sql, list(params)).fetchall())
+
+    def refresh(self, query: Query) -> None:
+        """Reload the indexed counts and mark dirty every block whose spans differ."""
+        indexed = query("SELECT project, block, spans FROM search_blocks", [])
+        actual = query(
+            f"SELECT project, {BLOCK_SQL} AS block, count(*) FROM spans GROUP BY ALL", []
+        )
+        now = SystemClock().monotonic_s() - SETTLE_S
+        with self._lock:
+            self._indexed = {}
+            for project, block, n in indexed:
+                self._indexed.setdefault(project, {})[int(block)] = int(n)
+            seen = set()
+            for project, block, n in actual:
+                seen.add((project, int(block)))
+                if self._indexed.get(project, {}).get(int(block)) != int(n):
+                    self._mark(project, int(block), now)
+            for project, blocks in self._indexed.items():
+                for block in blocks:
+                    if (project, block) not in seen:
+                        self._mark(project, block, now)
+        self._wake.set()
+
+    def _mark(self, project: str, block: int, at: float) -> None:
+        self._memo.clear()
+        self._generation += 1
+        self._dirty.setdefault(project, {})[block] = self._generation
+        self._touched[(project, block)] = at
+
+    def touch(self, batch: pa.Table) -> None:
+        """Mark the blocks of an Arrow batch of spans dirty (call before it commits)."""
+        us = pc.cast(batch.column("start_time"), pa.timestamp("us")).cast(pa.int64())
+        # numpy floors, as `BLOCK_SQL` does. Read from the Arrow buffers and grouped in numpy:
+        # pyarrow's to_numpy and Table.group_by would import pandas into the writer.
+        blocks = arrow_column(us)[0] // BLOCK_US
+        codes = pc.dictionary_encode(batch.column("project")).combine_chunks()
+        names = codes.dictionary.to_pylist()
+        pairs = np.unique(
+            np.stack([arrow_column(codes.indices)[0].astype(np.int64), blocks]), axis=1
+        )
+        now = SystemClock().monotonic_s()
+        with self._lock:
+            self._last_append = now
+            for code, block in pairs.T.tolist():
+                self._mark(str(names[code]), int(block), now)
+        self._wake.set()
+
+    def pending(self) -> int:
+        """How many blocks wait to be indexed."""
+        with self._lock:
+            return sum(len(b) for b in self._dirty.values())
+
+    # -- indexing ----------------------------------------------------------------------
+
+    def index_round(self, settle_s: float = SETTLE_S) -> int:
+        """Index up to `ROUND_BLOCKS` dirty blocks of one project; returns how many."""
+        with self._round:
+            return self._index_round(settle_s)
+
+    def _index_round(self, settle_s: float) -> int:
+        picked = self._pick(settle_s)
+        if picked is None:
+            return 0
+        project, generations, had = picked
+        where, params = ranges_sql(ranges(generations))
+        rows: list[tuple[Any, ...]] = self._read(
+            lambda cur: cur.execute(
+                f"SELECT {BLOCK_SQL} AS block, count(*), string_agg(search_text, chr(10)) "
+                f"FROM spans WHERE project = ? AND {where} GROUP BY ALL",
+                [project, *params],
+            ).fetchall()
+        )
+        counts = {int(b): int(n) for b, n, _ in rows}
+        terms, blocks = _tables(project, rows)
+
+        def store(con: duckdb.DuckDBPyConnection) -> None:
+            con.begin()
+            try:
+                if had:
+                    marks = ", ".join("?" * len(had))
+                    for table in COPIED:
+                        con.execute(
+                            f"DELETE FROM {table} WHERE project = ? AND block IN ({marks})",
+                            [project, *had],
+                        )
+                con.from_arrow(terms).insert_into("search_terms")
+                con.from_arrow(blocks).insert_into("search_blocks")
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+
+        self._write(store)
+        self._done(project, generations, counts)
+        return len(generations)
+
+    def _pick(self, settle_s: float) -> tuple[str, dict[int, int], list[int]] | None:
+        """Up to `ROUND_BLOCKS` settled dirty blocks of one project, with their touch
+        generations, and those of them indexed before."""
+        now = SystemClock().monotonic_s()
+        with self._lock:
+            for project, blocks in self._dirty.items():
+                picked = sorted(b for b in blocks if now - self._touched[(project, b)] >= settle_s)[
+                    :ROUND_BLOCKS
+                ]
+                if picked:
+                    had = [b for b in picked if b in self._indexed.get(project, {})]
+                    return project, {b: blocks[b] for b in picked}, had
+        return None
+
+    def _done(self, project: str, generations: dict[int, int], counts: dict[int, int]) -> None:
+        """Record an indexed round; a block touched meanwhile stays dirty."""
+        with self._lock:
+            self._memo.clear()
+            done = self._indexed.setdefault(project, {})
+            blocks = self._dirty.get(project, {})
+            for b, generation in generations.items():
+                if b in counts:
+                    done[b] = counts[b]
+                else:
+                    done.pop(b, None)
+                if blocks.get(b) == generation:
+                    del blocks[b]
+                    self._touched.pop((project, b), None)
+            if not blocks:
+                self._dirty.pop(project, None)
+
+    def drain(self) -> None:
+        """Index every dirty block now (tests, benchmarks)."""
+        while self.index_round(settle_s=0.0):
+            pass
+
+    def start(self) -> None:
+        """Start the background indexer."""
+        self._thread = threading.Thread(target=self._run, name="llmpulse-search", daemon=True)
+        self._thread.start()
+        _RUNNING.add(self)
+
+    def stop(self) -> None:
+        """Stop the background indexer (the dirty blocks stay dirty)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        self._thread = None
+
+    def _busy(self, now: float) -> bool:
+        """Whether ingest is busy and no dirty block has waited `MAX_LAG_S` yet."""
+        with self._lock:
+            if now - self._last_append >= SETTLE_S:
+                return False
+            oldest = min(self._touched.values(), default=now)
+        return now - oldest < MAX_LAG_S
+
+    def _run(self) -> None:
+        clock = SystemClock()
+        while not self._stop.is_set():
+            self._wake.wait(SETTLE_S)
+            self._wake.clear()
+            while not self._stop.is_set() and not self._busy(clock.monotonic_s()):
+                began = clock.monotonic_s()
+                try:
+                    n = self.index_round()
+                except Exception:  # the store is closing or a write failed: try later
+                    log.debug("search indexing round failed", exc_info=True)
+                    break
+                if not n:
+                    break
+                spent = clock.monotonic_s() - began
+                if clock.monotonic_s() - self._last_append < SETTLE_S:  # ingest is busy
+                    self._stop.wait(spent * (1 - BUSY_SHARE) / BUSY_SHARE)
+
+    # -- queries -----------------------------------------------------------------------
+
+    def candidates(
+        self, query: Query, project: str, text: str, first: int | None, last: int | None
+    ) -> Candidates:
+        """The blocks between ``first`` and ``last`` (inclusive; None: open) that may hold a
+        span whose ``search_text`` contains ``text``, newest first."""
+        key = (project, text, first, last, self.enabled)
+        with self._lock:  # dirty blocks first: a block leaves them only once indexed
+            memo = self._memo.get(key)
+            if memo is not None:  # nothing was appended or indexed since (a page, then its count)
+                return memo
+            state = self._generation
+            dirty = set(self._dirty.get(project, {}))
+            known = dict(self._indexed.get(project, {}))
+        ((lowered,),) = query("SELECT lower(?)", [text])
+        found = probes(str(lowered))
+        lo = -(2**62) if first is None else first
+        hi = 2**62 if last is None else last
+        every = {b for b in known.keys() | dirty if lo <= b <= hi}
+        if found and self.enabled:
+            sql = " INTERSECT ".join(
+                f"SELECT block FROM search_terms WHERE project = ? AND block BETWEEN ? AND ? "
+                f"AND {p.sql()}"
+                for p in found
+            )
+            params: list[Any] = []
+            for p in found:
+                params.extend((project, lo, hi, p.text))
+            hits = {int(b) for (b,) in query(sql, params)} | (dirty & every)
+        else:
+            hits = every
+        blocks = sorted(hits, reverse=True)
+        answer = Candidates(
+            blocks=blocks,
+            spans=[known.get(b, 0) for b in blocks],
+            narrowed=len(blocks) < len(every),
+            total_spans=sum(known.get(b, 0) for b in every),
+        )
+        with self._lock:
+            if self._generation == state and not self._memo_full():
+                self._memo[key] = answer
+        return answer
+
+    def _memo_full(self) -> bool:
+        return len(self._memo) >= MEMO_SIZE
+
+
+_RUNNING: weakref.WeakSet[SearchIndex] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Stop indexers of stores never closed before the interpreter exits: a daemon thread
+    inside DuckDB when Python finalizes aborts the process."""
+    for index in list(_RUNNING):
+        index.stop()
+
+
+def _tables(project: str, rows: list[tuple[Any, ...]]) -> tuple[pa.Table, pa.Table]:
+    """The index rows of one round: (block, span count, joined text) → terms, counts."""
+    terms: dict[str, list[Any]] = {"project": [], "block": [], "term": []}
+    for block, _, text in rows:
+        found = terms_of(text or "")
+        terms["project"].extend([project] * len(found))
+        terms["block"].extend([int(block)] * len(found))
+        terms["term"].extend(found)
+    blocks = {
+        "project": [project] * len(rows),
+        "block": [int(r[0]) for r in rows],
+        "spans": [int(r[1]) for r in rows],
+    }
+    return pa.table(terms, schema=_TERMS_SCHEMA), pa.table(blocks, schema=_BLOCKS_SCHEMA)
+
+
+def block_range(start_us: int | None, end_us: int | None) -> tuple[int | None, int | None]:
+    """The first and last block a time range (microseconds, end exclusive) touches."""
+    return (
+        None if start_us is None else block_of(start_us),
+        None if end_us is None else block_of(end_us - 1),
+    )

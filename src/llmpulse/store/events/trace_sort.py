@@ -1,0 +1,77 @@
+"""Traces sorted by their totals: one root row per trace, ordered by the whole trace's cost,
+tokens or latency (issue 12, item 1).
+
+``trace_cost``, ``trace_tokens`` and ``trace_latency`` list the root spans that match the
+view's filters, each valued by its trace: the sum of ``cost_usd`` (summed as DECIMAL, so the
+value does not depend on the order DuckDB adds rows in and a cursor compares equal), the sum
+of ``total_tokens``, and the time from the trace's first start to its last end (microseconds,
+shown in ms). The cursor is the last row's (value, root span id), as for the span sorts
+(`listing`): traces that arrive between pages never shift or repeat the pages already read.
+A trace whose spans are still arriving can change its value between pages; it then shows
+where its new total puts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from llmpulse.store.api import SpanQuery
+from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
+from llmpulse.store.events.compiler import Where
+from llmpulse.store.events.duckdb_open import CATALOG
+from llmpulse.store.events.listing import Query, add_sorted_cursor, encode_sorted_cursor
+
+SORTS: dict[str, str] = {  # the keys are `store.api.TRACE_SORTS`
+    "trace_cost": "t.cost",
+    "trace_tokens": "t.tokens",
+    "trace_latency": "t.latency_us",
+}
+"""Sort key → SQL of the trace's value (over the ``totals`` relation ``t``)."""
+_COLS = ", ".join(SPAN_COLUMN_NAMES)
+
+
+def is_trace_sort(q: SpanQuery) -> bool:
+    """Whether ``q`` sorts traces by their totals."""
+    return q.sort in SORTS
+
+
+def roots_query(q: SpanQuery) -> SpanQuery:
+    """``q`` as the filters of the root rows (one per trace)."""
+    return replace(q, root_only=True)
+
+
+def sorted_roots(
+    query: Query, q: SpanQuery, where: Where
+) -> tuple[list[tuple[Any, ...]], str | None]:
+    """One page of root rows of ``q`` ordered by their trace's value, and the next cursor.
+
+    Args:
+        query: runs SQL with parameters (``spans`` may be restricted to a search's candidate
+            blocks; the totals read the whole table).
+        q: the listing; ``sort`` is one of `SORTS`.
+        where: the compiled filters of the root rows (``root_only`` set, ranges added).
+
+    Raises:
+        InvalidInput: the cursor is not valid or was made for another sort.
+    """
+    after = Where()
+    add_sorted_cursor(after, q, "sort_value")
+    direction = "DESC" if q.descending else "ASC"
+    rows = query(
+        f"WITH r AS (SELECT * FROM spans WHERE {where.sql()}), "
+        "t AS (SELECT trace_id, coalesce(sum(total_tokens), 0) AS tokens, "
+        "coalesce(sum(cost_usd::DECIMAL(38, 12)), 0)::DOUBLE AS cost, "
+        "epoch_us(max(end_time)) - epoch_us(min(start_time)) AS latency_us "
+        f"FROM {CATALOG}.main.spans WHERE project = ? AND trace_id IN (SELECT trace_id FROM r) "
+        "GROUP BY trace_id), "
+        f"v AS (SELECT r.*, {SORTS[q.sort]} AS sort_value FROM r JOIN t USING (trace_id)) "
+        f"SELECT {_COLS}, sort_value, span_id FROM v WHERE {after.sql()} "
+        f"ORDER BY sort_value {direction}, span_id {direction} LIMIT ?",
+        [*where.params, q.project, *after.params, q.limit + 1],
+    )
+    next_cursor = None
+    if len(rows) > q.limit:
+        rows = rows[: q.limit]
+        next_cursor = encode_sorted_cursor(q, rows[-1][-2], rows[-1][-1])
+    return [r[:-2] for r in rows], next_cursor

@@ -166,6 +166,7 @@ def test_pair_counts_never_come_from_a_pair_sketch_that_lags(
     lo, hi = T0 - timedelta(hours=1), T0 + timedelta(hours=12)
     q = _region_query("ap-south", lo, hi)
     exact = _region_count(spans, "ap-south", lo, hi)
+    store.catch_up()  # nothing waits in the backlog: the pair sketch alone answers
     with store.sketch_guard.changing():  # a change the summaries do not hold yet
         store._con.execute(f"DELETE FROM {pair_sketch.TABLE}")
         assert _count(store, q) == exact
@@ -180,7 +181,8 @@ def test_a_key_with_too_many_values_is_not_counted_and_still_answers(tmp_path: P
     store = _store(tmp_path, spans[:10])
     try:
         assert store.pair_keys.counted(P, "request")
-        store.append_spans(spans[10:])  # the key passes the limit in this commit
+        store.append_spans(spans[10:])  # the key passes the limit in this commit ...
+        store.catch_up()  # ... which the pair sketch sees once it adds the batch
         assert not store.pair_keys.counted(P, "request")
         assert store.pair_keys.counted(P, "region")
         (n,) = store._query(
@@ -204,6 +206,7 @@ def test_a_key_with_too_many_values_is_not_counted_and_still_answers(tmp_path: P
         store.close()
     store = DuckDBEventStore(tmp_path / "events.duckdb")  # rebuilt at open: still dropped
     try:
+        store.catch_up()
         assert not store.pair_keys.counted(P, "request")
         assert store.pair_keys.counted(P, "region")
     finally:

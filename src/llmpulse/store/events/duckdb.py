@@ -64,6 +64,7 @@ from llmpulse.store.events.good_valid import compile_counts, counts_from_table
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.per_unit import UNPRICED_SQL
 from llmpulse.store.events.results import _aware, metric_frame, slice_frame
+from llmpulse.store.events.summary_upkeep import query_with
 from llmpulse.store.events.units import compile_units, unit_frame
 from llmpulse.store.sessions_api import SessionQuery, SessionRow, Turn, UserRow
 from llmpulse.store.slo_api import CountQuery, Counts
@@ -124,10 +125,13 @@ class DuckDBEventStore(CompactingEngine):
         ``before``) in chunks that let other appends through (see `purge`). Returns how many
         spans went."""
         cut = None if before is None else to_naive_utc(before)
+        usable = self.summary_upkeep.wait_built()  # a build's snapshot may predate the delete
         with self.sketch_guard.changing():  # counts come from the spans until it is recounted
             n = purge.delete_spans(self._delete_sql, *purge.where_of(project, cut))
-            if n:
+            if n and usable:
                 with self._write_lock:  # no append adds to the sketch while it is recounted
+                    # The backlog first: the recount covers its spans, so none counts twice.
+                    self.summary_upkeep.apply_locked(self._con)
                     summaries.rebuild_project(self._con, self.pair_keys, project)
         if n and self.search_index.enabled:
             self.search_index.refresh(self._query)  # blocks that lost spans are indexed again
@@ -219,8 +223,9 @@ class DuckDBEventStore(CompactingEngine):
         ids = sorted(set(trace_ids))
 
         def bounded() -> dict[str, TraceTotals]:
+            pending = self.summary_upkeep.pending()  # before the table: never in neither
             (row,) = self._query(trace_slots.bounds_sql(), [ids])
-            within = trace_slots.time_bounds(row)
+            within = trace_slots.time_bounds(trace_slots.widen(row, pending, ids))
             return {} if within is None else listing.trace_totals(self._query, ids, within)
 
         totals = self.sketch_guard.read(bounded)
@@ -268,13 +273,21 @@ class DuckDBEventStore(CompactingEngine):
     def metric(self, q: MetricQuery) -> MetricFrame:
         """Metrics per (bucket, group); see `MetricQuery`."""
         c = compile_metric(q, DIALECT)  # checks the query whichever way it is answered
-        p = sketch.plan(q, self.pair_keys.counted)
-        if p is not None:  # counts, approximate quantiles: ADR 0021
-            rows = self.sketch_guard.read(lambda: self._query(p.sql, p.params))
-            if rows is not None:
-                return sketch.frame(q, p, rows)
+        if sketch.plan(q, self.pair_keys.counted) is not None:  # counts, approximate
+            answer = self.sketch_guard.read(lambda: self._sketch_rows(q))  # quantiles: ADR 0021
+            if answer is not None:
+                return sketch.frame(q, *answer)
         rows = self._query(c.sql, c.params)
         return metric_frame(q, rows)
+
+    def _sketch_rows(self, q: MetricQuery) -> tuple[sketch.Plan, list[tuple[Any, ...]]] | None:
+        """The summaries' answer to ``q`` with the spans still in the backlog (ADR 0039);
+        None when a key stopped being counted meanwhile."""
+        pending = self.summary_upkeep.pending(q.project)
+        p = sketch.plan(q, self.pair_keys.counted, pending=pending is not None)
+        if p is None:
+            return None
+        return p, self._read(lambda cur: query_with(cur, pending, p.sql, p.params))
 
     def metrics(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
         """Several metric queries, each frame equal to `metric`'s; queries over the same

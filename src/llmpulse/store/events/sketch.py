@@ -36,7 +36,7 @@ from llmpulse.domain.metrics import Agg, Source
 from llmpulse.store.api import AttrEquals, MetricFrame, MetricQuery, MetricRow, SpanFilter
 from llmpulse.store.events.columns import resolve_attribute_key
 from llmpulse.store.events.duckdb_dialect import bucket_offset
-from llmpulse.store.events.layout import METADATA_KV_COLUMN, metadata_pair
+from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL, metadata_pair
 
 TABLE = "memory.main.span_sketch"
 ALPHA = 0.01
@@ -61,41 +61,85 @@ _T = TypeVar("_T")
 
 
 class SketchGuard:
-    """Whether the sketch holds exactly the committed spans: a sequence lock over changes.
+    """Whether the summaries hold exactly what readers may add to them: a sequence lock.
 
-    Every change of the spans runs inside `changing`, which counts it as in flight from
-    before the change until the sketch follows. `read` runs a sketch query only while no
-    change is in flight and keeps its answer only if no change began meanwhile. A change
-    that raises stays in flight: the spans may have changed (DuckDB can fail a commit after
-    writing it, e.g. at a checkpoint on a full disk) while the sketch did not, so counts
-    come from the spans until the store is opened again and the sketch rebuilt.
+    Every change of the spans or of the summaries (a commit and its queueing for the
+    summaries, applying queued batches, a delete and its recount) runs inside `changing`,
+    which counts it as in flight until it is over. `read` runs a summary query only while no
+    change is in flight and keeps its answer only if no change began meanwhile (it waits for
+    a change to end and asks again a few times before giving up). A change that raises
+    spoils the summaries for good: the spans may have changed (DuckDB can fail a commit after
+    writing it, e.g. at a checkpoint on a full disk) while the summaries did not, so counts
+    come from the spans until the store is opened again and the summaries rebuilt. Until
+    `ready` (the summaries are built behind the open, ADR 0039) nothing reads them either.
     """
 
-    def __init__(self) -> None:
-        """A sketch that holds every committed span (just built)."""
-        self._lock = threading.Lock()
+    ATTEMPTS = 3
+    WAIT_S = 0.05
+    """How long `read` waits for a change in flight to end, per attempt."""
+
+    def __init__(self, ready: bool = True) -> None:
+        """A guard over summaries that hold every committed span (``ready``) or not yet."""
+        self._cond = threading.Condition()
         self._busy = 0
         self._seq = 0
+        self._ready = ready
+        self._spoiled = False
 
-    def _step(self, busy: int) -> None:
-        with self._lock:
+    def _step(self, busy: int, spoil: bool = False) -> None:
+        with self._cond:
             self._busy += busy
             self._seq += 1
+            self._spoiled |= spoil
+            if not self._busy:
+                self._cond.notify_all()
+
+    @property
+    def usable(self) -> bool:
+        """Built and never spoiled (a change in flight aside)."""
+        return self._ready and not self._spoiled
+
+    @property
+    def spoiled(self) -> bool:
+        """A change failed (or the build did): the summaries are out of use for good."""
+        return self._spoiled
+
+    def spoil(self) -> None:
+        """Put the summaries out of use for good."""
+        self._step(0, spoil=True)
+
+    def set_ready(self) -> None:
+        """The summaries were built and hold every committed span."""
+        with self._cond:
+            self._seq += 1
+            self._ready = True
 
     @contextmanager
     def changing(self) -> Iterator[None]:
-        """Bracket a change of the spans and the sketch's update that follows it."""
+        """Bracket a change of the spans or of the summaries."""
         self._step(+1)
-        yield
-        self._step(-1)  # not reached when the change raised: the sketch is out of use
+        try:
+            yield
+        except BaseException:
+            self._step(-1, spoil=True)
+            raise
+        self._step(-1)
 
     def read(self, query: Callable[[], _T]) -> _T | None:
-        """``query()`` when it read a sketch that held the committed spans, else None."""
-        seq = self._seq
-        if self._busy:
-            return None
-        answer = query()
-        return answer if self._seq == seq else None
+        """``query()`` when it read summaries that held what it expects, else None."""
+        for _ in range(self.ATTEMPTS):
+            with self._cond:
+                if self.usable:
+                    self._cond.wait_for(lambda: not self._busy, timeout=self.WAIT_S)
+                if not self.usable:
+                    return None
+                if self._busy:
+                    continue
+                seq = self._seq
+            answer = query()
+            if self._seq == seq:
+                return answer
+        return None
 
 
 def upsert_sql(source: str) -> str:
@@ -169,6 +213,8 @@ class Plan:
     quantiles: tuple[float | None, ...]
 
 
+PENDING = "pending_spans"
+"""The name a reader gives the committed spans not in the summaries yet (ADR 0039)."""
 PAIR_TABLE = "memory.main.pair_sketch"
 """The pair sketch (`pair_sketch`, ADR 0036): counts per (project, slot, metadata pair)."""
 Counted = Callable[[str, str], bool]
@@ -184,6 +230,7 @@ class _Source:
     span_cond: str
     params: tuple[object, ...]
     bins: bool
+    pending_cond: str
 
 
 def metadata_pair_of(
@@ -210,7 +257,8 @@ def _source(q: MetricQuery, counted: Counted | None) -> _Source | None:
         if pair is None or q.where != SpanFilter(attributes=q.where.attributes):
             return None
         cond = f" AND list_contains({METADATA_KV_COLUMN}, ?)"
-        return _Source(PAIR_TABLE, " AND pair = ?", cond, (pair,), False)
+        pending = f" AND list_contains({METADATA_KV_SQL}, ?)"  # the logical columns
+        return _Source(PAIR_TABLE, " AND pair = ?", cond, (pair,), False, pending)
     if q.where not in (SpanFilter(), SpanFilter(root_only=True)):
         return None
     for m in q.metrics:
@@ -220,13 +268,17 @@ def _source(q: MetricQuery, counted: Counted | None) -> _Source | None:
         if exact_only or m.field.source is not Source.COLUMN or m.field.column != "latency_ms":
             return None
     root = q.where.root_only
-    return _Source(TABLE, " AND root" * root, f" AND {ROOT_SQL}" * root, (), True)
+    span_cond = f" AND {ROOT_SQL}" * root
+    return _Source(TABLE, " AND root" * root, span_cond, (), True, span_cond)
 
 
-def plan(q: MetricQuery, counted: Counted | None = None) -> Plan | None:
+def plan(q: MetricQuery, counted: Counted | None = None, pending: bool = False) -> Plan | None:
     """The sketch query answering ``q``, or None when only the spans can (see module).
 
-    ``counted`` says which metadata keys the pair sketch counts (None: leave it out)."""
+    ``counted`` says which metadata keys the pair sketch counts (None: leave it out).
+    ``pending``: committed spans not in the summaries yet are in relation `PENDING` (the
+    logical span columns, ADR 0039); its spans in the whole slots are counted as well (those
+    in the edge slots are stored spans, counted there)."""
     src = _source(q, counted)
     if src is None:
         return None
@@ -245,16 +297,25 @@ def plan(q: MetricQuery, counted: Counted | None = None) -> Plan | None:
     bin_col = "bin" if needs_bins else "NULL"
     table_bin, span_bin = ("bin", BIN_SQL) if src.bins else ("NULL", "NULL")
     edge_sql = " OR ".join(f"({e})" for e in edges) or "FALSE"
+    pending_sql = ""
+    pending_params: list[object] = []
+    if pending and whole != "FALSE":
+        pending_sql = (
+            f" UNION ALL SELECT slot, bin, count(*) AS n FROM (SELECT {SLOT_SQL} AS slot, "
+            f"{span_bin} AS bin FROM {PENDING} WHERE project = ?{src.pending_cond}) "
+            f"WHERE {whole} GROUP BY ALL"
+        )
+        pending_params = [q.project, *src.params, *_whole_params(lo, hi)]
     sql = (
         f"SELECT {bucket} AS b, {bin_col} AS bin, sum(n)::BIGINT AS n FROM ("
         f"SELECT slot, {table_bin} AS bin, n FROM {src.table} WHERE project = ?{src.cond} "
         f"AND {whole} UNION ALL SELECT {SLOT_SQL} AS slot, {span_bin} AS bin, count(*) AS n "
         f"FROM spans WHERE project = ?{src.span_cond} AND ({edge_sql}) GROUP BY ALL"
-        ") GROUP BY ALL ORDER BY b, bin"
+        f"{pending_sql}) GROUP BY ALL ORDER BY b, bin"
     )
     params: list[object] = [q.project, *src.params]
     params += [] if whole == "FALSE" else _whole_params(lo, hi)
-    params += [q.project, *src.params, *edge_params]
+    params += [q.project, *src.params, *edge_params, *pending_params]
     return Plan(sql, params, width, tuple(m.quantile for m in q.metrics))
 
 

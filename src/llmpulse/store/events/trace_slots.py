@@ -16,13 +16,15 @@ batches (no index to keep on the append path); a trace adds a pair per batch and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from llmpulse.store.events.sketch import SLOT_SQL, slot_start
+from llmpulse.store.events.sketch import OFFSET_US, SLOT_SQL, SLOT_US, slot_start
 
 TABLE = "memory.main.trace_slots"
 _PAIRS_SQL = f"SELECT DISTINCT hash(trace_id) AS h, {SLOT_SQL} AS slot FROM "
@@ -54,6 +56,22 @@ def bounds_sql() -> str:
     return (
         f"SELECT min(slot), max(slot) FROM {TABLE} WHERE h IN (SELECT hash(unnest(?::VARCHAR[])))"
     )
+
+
+def widen(
+    row: tuple[Any, ...], pending: pa.Table | None, ids: Sequence[str]
+) -> tuple[Any, ...]:
+    """A `bounds_sql` row widened by the slots of the backlog's spans of the traces ``ids``
+    (committed spans the table does not hold yet, ADR 0039)."""
+    if pending is None:
+        return row
+    mine = pending.filter(pc.is_in(pending.column("trace_id"), pa.array(list(ids), pa.string())))
+    if not mine.num_rows:
+        return row
+    span = pc.min_max(pc.cast(mine.column("start_time"), pa.int64())).as_py()
+    first, last = ((int(span[k]) + OFFSET_US) // SLOT_US for k in ("min", "max"))
+    lo, hi = row
+    return (first if lo is None else min(int(lo), first), last if hi is None else max(int(hi), last))
 
 
 def time_bounds(row: tuple[Any, ...]) -> tuple[datetime, datetime] | None:

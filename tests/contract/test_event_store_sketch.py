@@ -9,7 +9,6 @@ latencies, and exact quantiles must stay exact.
 from __future__ import annotations
 
 import contextlib
-
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,6 @@ import numpy as np
 import pytest
 from store_factories import make_span
 
-from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span

@@ -21,9 +21,9 @@ from typing import Any
 import duckdb
 import pytest
 from test_event_store_summaries import (
-    P,
     REGIONS,
     T0,
+    P,
     _as_tuples,
     _count,
     _newest_in_python,
@@ -42,8 +42,8 @@ from llmpulse.domain.spans import Span
 from llmpulse.store.api import MetricQuery, SpanFilter, SpanQuery, TimeRange
 from llmpulse.store.events import duckdb_engine, listing, sketch, summaries, summary_upkeep
 from llmpulse.store.events.duckdb import DuckDBEventStore
-from llmpulse.store.events.metrics import compile_metric
 from llmpulse.store.events.duckdb_dialect import DIALECT
+from llmpulse.store.events.metrics import compile_metric
 
 P95 = parse_metric("latency_ms:p95", "p95")
 COUNT = parse_metric("count", "n")
@@ -106,7 +106,7 @@ def _answers(store: DuckDBEventStore, spans: list[Span]) -> dict[str, list[Any]]
     lo, hi = T0 - timedelta(hours=1), T0 + timedelta(days=3)
     q = MetricQuery(P, (P95,), TimeRange(lo, hi), bucket=timedelta(hours=1), approximate=True)
     quantiles = [(r.bucket, r.n, r.values) for r in store.metric(q).rows]
-    ids = sorted({s.trace_id for s in spans})[:60] + [TraceId("f" * 32)]
+    ids = [*sorted({s.trace_id for s in spans})[:60], TraceId("f" * 32)]
     totals = _as_tuples(store.trace_totals(ids))
     assert totals == _as_tuples(listing.trace_totals(store._query, ids))
     out.append(totals)
@@ -161,7 +161,9 @@ def test_a_delete_while_batches_wait_never_counts_the_deleted_spans(
     store.append_spans(more)  # and a new backlog after the delete
     _answers(store, kept + more)
     store.delete_spans(P)
-    assert _count(store, _region_query("eu-west", T0 - timedelta(days=1), T0 + timedelta(days=9))) == 0
+    assert (
+        _count(store, _region_query("eu-west", T0 - timedelta(days=1), T0 + timedelta(days=9))) == 0
+    )
     assert store.list_spans(SpanQuery(P)).items == []
 
 

@@ -74,9 +74,10 @@ class SketchGuard:
     `ready` (the summaries are built behind the open, ADR 0039) nothing reads them either.
     """
 
-    ATTEMPTS = 3
-    WAIT_S = 0.05
-    """How long `read` waits for a change in flight to end, per attempt."""
+    ATTEMPTS = 2
+    WAIT_S = 0.01
+    """How long `read` waits for a change in flight to end, per attempt (a commit of a few
+    hundred spans takes about that long; then the spans answer)."""
 
     def __init__(self, ready: bool = True) -> None:
         """A guard over summaries that hold every committed span (``ready``) or not yet."""

@@ -256,7 +256,9 @@ class SummaryUpkeep:
                 self.catch_up()
             except Exception:
                 if not self._stop.is_set():
-                    log.warning("applying the summaries' backlog failed; counts come from the spans")
+                    log.warning(
+                        "applying the summaries' backlog failed; counts come from the spans"
+                    )
                     log.debug("summary upkeep", exc_info=True)
 
     def _build(self) -> None:

@@ -58,9 +58,7 @@ def bounds_sql() -> str:
     )
 
 
-def widen(
-    row: tuple[Any, ...], pending: pa.Table | None, ids: Sequence[str]
-) -> tuple[Any, ...]:
+def widen(row: tuple[Any, ...], pending: pa.Table | None, ids: Sequence[str]) -> tuple[Any, ...]:
     """A `bounds_sql` row widened by the slots of the backlog's spans of the traces ``ids``
     (committed spans the table does not hold yet, ADR 0039)."""
     if pending is None:
@@ -71,7 +69,10 @@ def widen(
     span = pc.min_max(pc.cast(mine.column("start_time"), pa.int64())).as_py()
     first, last = ((int(span[k]) + OFFSET_US) // SLOT_US for k in ("min", "max"))
     lo, hi = row
-    return (first if lo is None else min(int(lo), first), last if hi is None else max(int(hi), last))
+    return (
+        first if lo is None else min(int(lo), first),
+        last if hi is None else max(int(hi), last),
+    )
 
 
 def time_bounds(row: tuple[Any, ...]) -> tuple[datetime, datetime] | None:

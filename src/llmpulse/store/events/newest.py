@@ -8,9 +8,11 @@ start of slot ``s*``. The listing then gets ``start_time >= start of s*``, and t
 of the time-ordered file skip the row groups before it instead of DuckDB's top-N reading the
 older ones' start times (and, for a metadata filter, their pairs) until its heap fills.
 Counting more spans than the listing keeps (copies of a retried span count twice here) only
-moves the bound earlier. The bound is taken only while the summaries hold exactly the
-committed spans (`SketchGuard`); a later append only adds spans, but the listing runs inside
-the same guarded read, so that a delete between the two sends it back to the plain query.
+moves the bound earlier, and so does counting fewer: the committed batches that wait in the
+summaries' backlog (ADR 0039) are left out. Counting a deleted span never happens: a delete
+adds the backlog and recounts inside a change of the `SketchGuard`, and the listing runs
+inside the same guarded read as the bound, so a delete between the two sends it back to the
+plain query.
 """
 
 from __future__ import annotations

@@ -8,9 +8,10 @@ the committed spans the same way, under the same `SketchGuard`. With it, the cou
 spans of the two partial slots at the edges (`sketch.plan`), and the newest spans with the
 pair are looked for only in the newest slots that hold enough of them (`newest`).
 
-Each committed batch appends its counts (no index to keep: an upsert into a keyed table cost
-most of the append's time); rows of one (project, slot, pair) are summed every
-`COMPACT_ROWS` appended rows, and every reader sums them anyway.
+Committed batches append their counts, many batches at once behind ingest (ADR 0039; no
+index to keep: an upsert into a keyed table cost most of the append's time); rows of one
+(project, slot, pair) are summed every `COMPACT_ROWS` appended rows, and every reader sums
+them anyway.
 
 A key with more than `MAX_VALUES` distinct values in a project (an id, a free text) is not
 counted: its rows would be as many as its spans. `PairKeys` remembers, per (project, key),

@@ -4,10 +4,11 @@
 in that slot. The bins are DDSketch's logarithmic mapping with relative accuracy
 ``ALPHA`` = a = 1 %: bin ``i`` holds latencies in ``(g^(i-1), g^i]``, ``g = (1+a)/(1-a)``,
 its representative ``2g^i/(g+1)`` is within ``a`` of every value in it (zero and negative
-latencies share one bin valued 0). The store adds a batch's counts right after the commit
-that inserts the batch (`upsert_sql`, under the writer's lock): DuckDB lets one transaction
-write only one attached database, and the sketch lives in the in-memory one. `SketchGuard`
-keeps readers off the sketch while it lags the committed spans.
+latencies share one bin valued 0). The store adds committed batches' counts behind ingest,
+many batches in one `upsert_sql` (under the writer's lock; `summary_upkeep`, ADR 0039):
+DuckDB lets one transaction write only one attached database, and the sketch lives in the
+in-memory one. Until then the batches wait in a backlog that readers count as well;
+`SketchGuard` keeps readers off the sketch while a change is in flight.
 
 A metric query of span counts, and (when asked for approximately) of latency quantiles,
 over the whole project or its root spans, unbucketed or in buckets of whole slots, is then

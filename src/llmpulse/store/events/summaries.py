@@ -2,8 +2,9 @@
 
 The span sketch (`sketch`), the trace slots (`trace_slots`) and the pair sketch
 (`pair_sketch`) live in the write connection's in-memory catalog: built from the stored
-spans at open, a committed batch added right after its commit (under the writer's lock and
-inside `SketchGuard.changing`), carried over by a compaction, recounted after a delete.
+spans behind the open, committed batches added behind ingest, many at once (under the
+writer's lock and inside `SketchGuard.changing`; `summary_upkeep`, ADR 0039), carried over
+by a compaction, recounted after a delete.
 """
 
 from __future__ import annotations

@@ -5,12 +5,14 @@ A traces-table page shows, on each root span, sums over every span of its trace
 the plain query reads the ``trace_id`` column of every stored span. ``trace_slots`` holds,
 for every committed span, the pair (hash of its trace id, its start-time slot), in the write
 connection's in-memory catalog beside the span sketch, and is kept as the sketch is (built
-at open, a committed batch's pairs added after its commit, carried over by a compaction).
+behind the open, committed batches' pairs added behind ingest, carried over by a
+compaction; ADR 0039).
 
 The slots of the pairs whose hash is one of the asked traces' hashes bound the start times
 of every span of those traces: a hash collision only adds slots, and a deleted span leaves
 its pair behind, which only widens the bound, so the bounded query is exact whenever the
-table holds every committed span's pair (`SketchGuard`). Pairs are not deduplicated across
+table and the backlog of batches not added yet (`widen`) hold every committed span's pair
+(`SketchGuard`). Pairs are not deduplicated across
 batches (no index to keep on the append path); a trace adds a pair per batch and slot.
 """
 

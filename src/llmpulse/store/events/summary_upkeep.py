@@ -174,7 +174,14 @@ class SummaryUpkeep:
         guard's change)."""
         if self.guard.spoiled:
             return  # nobody reads the summaries again
-        if self.backlog.add(batch, SystemClock().monotonic_s()):
+        try:
+            wake = self.backlog.add(batch, SystemClock().monotonic_s())
+        except (pa.ArrowException, TypeError, ValueError):  # the batch is committed: its ack stands
+            log.warning("queueing a batch for the summaries failed; counts come from the spans")
+            self.guard.spoil()
+            self.backlog.clear()
+            return
+        if wake:
             self._wake.set()
 
     def pending(self, project: str | None = None) -> pa.Table | None:

@@ -27,8 +27,10 @@ when the build is done, and the guard lets readers use the summaries only from t
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -228,6 +230,7 @@ class SummaryUpkeep:
         """Build the summaries and then keep applying the backlog, on a thread of its own."""
         self._thread = threading.Thread(target=self._run, name="llmpulse-summaries", daemon=True)
         self._thread.start()
+        _RUNNING.add(self)
 
     def stop(self) -> None:
         """Stop the thread (an unfinished build is interrupted; the backlog is dropped)."""
@@ -298,3 +301,14 @@ class SummaryUpkeep:
             self.guard.set_ready()
 
         self._write(finish)
+
+
+_RUNNING: weakref.WeakSet[SummaryUpkeep] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Stop the upkeep of stores never closed before the interpreter exits: a daemon thread
+    inside DuckDB when Python finalizes aborts the process (as `search_index._stop_all`)."""
+    for upkeep in list(_RUNNING):
+        upkeep.stop()

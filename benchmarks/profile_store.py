@@ -6,8 +6,9 @@ parameters, as `sidebyside.variants`), with the store's own compiled SQL.
 DATA_DIR is an llmpulse data directory holding ``events.duckdb`` and a ``base_ns`` file (the
 workload's first start time, written by whoever loaded it). Prints the open's time (and when
 the summaries built behind it were ready, ADR 0039; the queries run after that), then median
-and p95 per query kind. Span pages include the trace totals of their root rows, as the server's answer does.
-A profiling aid for store changes (docs/adr/0010...), no server and no HTTP involved.
+and p95 per query kind. Span pages include the trace totals of their root rows, as the
+server's answer does. A profiling aid for store changes (docs/adr/0010...), no server and
+no HTTP involved.
 """
 
 from __future__ import annotations
@@ -82,10 +83,15 @@ def main() -> None:
     ap.add_argument("data_dir", type=Path)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--offset", type=int, default=0, help="first run number")
+    ap.add_argument(
+        "--no-search-index",
+        action="store_true",
+        help="open without the search indexer (whose rounds at 1M exceed the memory limit)",
+    )
     a = ap.parse_args()
     base_ns = int((a.data_dir / "base_ns").read_text())
     t0 = time.perf_counter()
-    store = DuckDBEventStore(a.data_dir / "events.duckdb")
+    store = DuckDBEventStore(a.data_dir / "events.duckdb", search_index=not a.no_search_index)
     print(f"open {1000 * (time.perf_counter() - t0):.0f} ms")
     if hasattr(store, "catch_up"):  # summaries built behind the open (ADR 0039)
         store.catch_up()

@@ -11,6 +11,8 @@ at open, and that the upkeep catches up by itself, adding many batches at once.
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -140,10 +142,11 @@ def test_counts_with_a_backlog_come_from_the_summaries_not_the_spans(
     q = MetricQuery(P, (COUNT,), TimeRange(lo, hi))
     exact = sum(1 for s in spans if s.project == P and lo <= s.start_time < hi)
     assert _count(store, q) == exact == _plain_count(store, q)
-    pending = store.summary_upkeep.pending(P)
+    pending = store.summary_upkeep.pending()
     assert pending is not None
     store._con.execute(f"DELETE FROM {sketch.TABLE}")
-    assert _count(store, q) == pending.num_rows  # the backlog alone (whole slots)
+    # The backlog's spans of the project alone (all in whole slots).
+    assert _count(store, q) == pending.column("project").to_pylist().count(P)
 
 
 def test_a_delete_while_batches_wait_never_counts_the_deleted_spans(
@@ -291,3 +294,46 @@ def test_a_full_backlog_is_added_without_waiting_for_a_pause(
     finally:
         with contextlib.suppress(Unavailable):
             store.close()
+
+
+_NO_PANDAS = """
+import sys, tempfile
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from llmpulse.store.events.codec import skip_pandas_probe, spans_to_arrow
+skip_pandas_probe()  # as the server does
+from llmpulse.domain.metrics import parse_metric
+from llmpulse.store.api import AttrEquals, MetricQuery, SpanFilter, SpanQuery, TimeRange
+from llmpulse.store.events import summary_upkeep
+from llmpulse.store.events.duckdb import DuckDBEventStore
+sys.path.insert(0, sys.argv[1])
+from store_factories import T0, make_span
+summary_upkeep.PAUSE_S = summary_upkeep.MAX_LAG_S = 1e9
+store = DuckDBEventStore(Path(tempfile.mkdtemp()) / "e.duckdb", search_index=False)
+store.summary_upkeep.wait_built()
+batch = spans_to_arrow([replace(make_span(i), metadata={"region": "eu"}) for i in range(9)])
+store.append_columns(batch)
+window = TimeRange(T0 - timedelta(days=1), T0 + timedelta(days=1))
+count = parse_metric("count", "n")
+region = SpanFilter(attributes=(AttrEquals("metadata.region", "eu"),))
+p95 = parse_metric("latency_ms:p95", "p95")
+assert store.metric(MetricQuery("default", (count,), window)).rows[0].n == 9
+assert store.metric(MetricQuery("default", (count,), window, where=region)).rows[0].n == 9
+store.metric(MetricQuery("default", (p95,), window, approximate=True))
+store.trace_totals([batch.column("trace_id")[0].as_py()])
+store.list_spans(SpanQuery("default"))
+store.catch_up()
+store.close()
+print("pandas" in sys.modules)
+"""
+
+
+def test_the_summaries_and_their_backlog_never_import_pandas() -> None:
+    """The server keeps pandas out (`codec.skip_pandas_probe`): queueing, reading and adding
+    the backlog use DuckDB and plain Arrow arrays, not pyarrow's filters or `pa.table`."""
+    here = str(Path(__file__).resolve().parent)
+    out = subprocess.run(
+        [sys.executable, "-c", _NO_PANDAS, here], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False", out.stderr

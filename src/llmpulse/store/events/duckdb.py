@@ -223,9 +223,10 @@ class DuckDBEventStore(CompactingEngine):
         ids = sorted(set(trace_ids))
 
         def bounded() -> dict[str, TraceTotals]:
-            pending = self.summary_upkeep.pending()  # before the table: never in neither
-            (row,) = self._query(trace_slots.bounds_sql(), [ids])
-            within = trace_slots.time_bounds(trace_slots.widen(row, pending, ids))
+            pending = self.summary_upkeep.pending()  # the backlog's spans widen the bound
+            sql, params = trace_slots.bounds_sql(pending is not None), [ids, ids]
+            (row,) = self._read(lambda cur: query_with(cur, pending, sql, params))
+            within = trace_slots.time_bounds(row)
             return {} if within is None else listing.trace_totals(self._query, ids, within)
 
         totals = self.sketch_guard.read(bounded)
@@ -283,7 +284,7 @@ class DuckDBEventStore(CompactingEngine):
     def _sketch_rows(self, q: MetricQuery) -> tuple[sketch.Plan, list[tuple[Any, ...]]] | None:
         """The summaries' answer to ``q`` with the spans still in the backlog (ADR 0039);
         None when a key stopped being counted meanwhile."""
-        pending = self.summary_upkeep.pending(q.project)
+        pending = self.summary_upkeep.pending()
         p = sketch.plan(q, self.pair_keys.counted, pending=pending is not None)
         if p is None:
             return None

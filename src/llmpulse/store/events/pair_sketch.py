@@ -26,10 +26,9 @@ from collections import OrderedDict
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from llmpulse.store.events.layout import METADATA_KV_SEP, METADATA_KV_SQL
-from llmpulse.store.events.sketch import OFFSET_US, PAIR_TABLE, SLOT_SQL, SLOT_US
+from llmpulse.store.events.sketch import PAIR_TABLE, SLOT_SQL
 
 TABLE = PAIR_TABLE
 MAX_VALUES = 1000
@@ -194,28 +193,21 @@ class PairsOfText:
 def _batch_counts(
     con: duckdb.DuckDBPyConnection, texts: PairsOfText, batch: pa.Table
 ) -> dict[tuple[str, int, str], int]:
-    """(project, slot, pair) → spans of the batch (Arrow, the logical span columns)."""
-    us = pc.cast(batch.column("start_time"), pa.int64())
-    slots = pc.divide(pc.add(us, OFFSET_US), SLOT_US)  # positive: divide floors
-    groups = (
-        pa.table(
-            {
-                "project": pc.cast(batch.column("project"), pa.string()),
-                "slot": slots,
-                "metadata": pc.cast(batch.column("metadata"), pa.string()),
-            }
-        )
-        .filter(pc.is_valid(pc.field("metadata")))
-        .group_by(["project", "slot", "metadata"])
-        .aggregate([([], "count_all")])
-        .to_pylist()
-    )
-    pairs = texts.of(con, sorted({g["metadata"] for g in groups}))
+    """(project, slot, pair) → spans of the batch (Arrow, the logical span columns).
+
+    Grouped by DuckDB, not by pyarrow (whose `Table.group_by` and expression filters import
+    pandas into the server: `codec.skip_pandas_probe`)."""
+    pair_batch = batch  # noqa: F841 - DuckDB's replacement scan reads it by name
+    groups = con.execute(
+        f"SELECT project, {SLOT_SQL} AS slot, metadata, count(*) AS n FROM pair_batch "
+        "WHERE metadata IS NOT NULL GROUP BY ALL"
+    ).fetchall()
+    pairs = texts.of(con, sorted({str(m) for _, _, m, _ in groups}))
     counts: dict[tuple[str, int, str], int] = {}
-    for g in groups:
-        for pair in pairs[g["metadata"]]:
-            key = (g["project"], g["slot"], pair)
-            counts[key] = counts.get(key, 0) + g["count_all"]
+    for project, slot, metadata, n in groups:
+        for pair in pairs[str(metadata)]:
+            key = (str(project), int(slot), pair)
+            counts[key] = counts.get(key, 0) + int(n)
     return counts
 
 
@@ -224,7 +216,7 @@ def add(
 ) -> None:
     """Add the pairs of a committed batch of spans (Arrow, the logical span columns).
 
-    The batch is grouped by (project, slot, metadata text) in Arrow, the texts' pairs come
+    The batch is grouped by (project, slot, metadata text) in DuckDB, the texts' pairs come
     from ``texts``, and one upsert adds the counts of the keys still counted (a key that
     passes the limit here is dropped and its rows deleted first)."""
     counts = _batch_counts(con, texts, batch)
@@ -238,8 +230,12 @@ def add(
     ]
     if not kept:
         return
-    rows = pa.table(
-        {name: [r[i] for r in kept] for i, name in enumerate(("project", "slot", "pair", "n"))}
+    # From arrays of explicit types: `pa.table` of a dict imports pandas (to ask whether it
+    # is a DataFrame), which the server keeps out (`codec.skip_pandas_probe`).
+    types = (pa.string(), pa.int64(), pa.string(), pa.int64())
+    rows = pa.Table.from_arrays(
+        [pa.array([r[i] for r in kept], type=t) for i, t in enumerate(types)],
+        names=["project", "slot", "pair", "n"],
     )
     con.register("pair_counts", rows)
     try:

@@ -36,7 +36,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from llmpulse.clock import SystemClock
 from llmpulse.store.events import summaries
@@ -121,16 +120,12 @@ class Backlog:
                 return 0.0
             return max(0.0, min(self._last + PAUSE_S, self._first + MAX_LAG_S) - now)
 
-    def pending(self, project: str | None = None) -> pa.Table | None:
-        """The queued spans (of ``project``) as one table; None when there are none."""
+    def pending(self) -> pa.Table | None:
+        """The queued spans as one table (readers select their project in SQL: pyarrow's
+        filters import pandas, which the server keeps out); None when there are none."""
         with self._lock:
             batches = list(self._batches)
-        if not batches:
-            return None
-        table = pa.concat_tables(batches)
-        if project is not None:
-            table = table.filter(pc.equal(table.column("project"), project))
-        return table if table.num_rows else None
+        return pa.concat_tables(batches) if batches else None
 
 
 def query_with(
@@ -186,9 +181,9 @@ class SummaryUpkeep:
         if wake:
             self._wake.set()
 
-    def pending(self, project: str | None = None) -> pa.Table | None:
+    def pending(self) -> pa.Table | None:
         """The committed spans the summaries lack (see `Backlog.pending`)."""
-        return self.backlog.pending(project)
+        return self.backlog.pending()
 
     def apply_locked(self, con: duckdb.DuckDBPyConnection) -> int:
         """Add every queued batch to the summaries in one statement each (under the writer's

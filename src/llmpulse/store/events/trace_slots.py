@@ -11,22 +11,20 @@ compaction; ADR 0039).
 The slots of the pairs whose hash is one of the asked traces' hashes bound the start times
 of every span of those traces: a hash collision only adds slots, and a deleted span leaves
 its pair behind, which only widens the bound, so the bounded query is exact whenever the
-table and the backlog of batches not added yet (`widen`) hold every committed span's pair
+table and the backlog of batches not added yet (`bounds_sql`) hold every committed span's pair
 (`SketchGuard`). Pairs are not deduplicated across
 batches (no index to keep on the append path); a trace adds a pair per batch and slot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from llmpulse.store.events.sketch import OFFSET_US, SLOT_SQL, SLOT_US, slot_start
+from llmpulse.store.events.sketch import PENDING, SLOT_SQL, slot_start
 
 TABLE = "memory.main.trace_slots"
 _PAIRS_SQL = f"SELECT DISTINCT hash(trace_id) AS h, {SLOT_SQL} AS slot FROM "
@@ -53,28 +51,19 @@ def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
     con.execute(f"INSERT INTO {TABLE} {_PAIRS_SQL} trace_batch")
 
 
-def bounds_sql() -> str:
-    """SQL of the first and last slot holding spans of the traces in list parameter 1."""
-    return (
-        f"SELECT min(slot), max(slot) FROM {TABLE} WHERE h IN (SELECT hash(unnest(?::VARCHAR[])))"
-    )
-
-
-def widen(row: tuple[Any, ...], pending: pa.Table | None, ids: Sequence[str]) -> tuple[Any, ...]:
-    """A `bounds_sql` row widened by the slots of the backlog's spans of the traces ``ids``
-    (committed spans the table does not hold yet, ADR 0039)."""
-    if pending is None:
-        return row
-    mine = pending.filter(pc.is_in(pending.column("trace_id"), pa.array(list(ids), pa.string())))
-    if not mine.num_rows:
-        return row
-    span = pc.min_max(pc.cast(mine.column("start_time"), pa.int64())).as_py()
-    first, last = ((int(span[k]) + OFFSET_US) // SLOT_US for k in ("min", "max"))
-    lo, hi = row
-    return (
-        first if lo is None else min(int(lo), first),
-        last if hi is None else max(int(hi), last),
-    )
+def bounds_sql(pending: bool = False) -> str:
+    """SQL of the first and last slot holding spans of the traces in list parameter 1 (and
+    2, the same list); with ``pending``, also of the backlog's spans (`sketch.PENDING`,
+    committed spans the table does not hold yet, ADR 0039)."""
+    table = f"SELECT slot FROM {TABLE} WHERE h IN (SELECT hash(unnest(?::VARCHAR[])))"
+    if pending:
+        table += (
+            f" UNION ALL SELECT {SLOT_SQL} AS slot FROM {PENDING} "
+            "WHERE list_contains(?::VARCHAR[], trace_id)"
+        )
+    else:
+        table += " AND ? IS NOT NULL"  # the second parameter, unused
+    return f"SELECT min(slot), max(slot) FROM ({table})"
 
 
 def time_bounds(row: tuple[Any, ...]) -> tuple[datetime, datetime] | None:

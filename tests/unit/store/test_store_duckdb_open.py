@@ -34,13 +34,16 @@ def _fragmented(path: Path) -> int:
     """Streamed commits with checkpoints, then one more open and append: the last checkpoint
     leaves free blocks at the end of the file, which DuckDB cuts off but still counts. The
     search index is off while the file is made: its background writes would move the free
-    blocks around (the test opens the file with it on)."""
+    blocks around (the test opens the file with it on). Each open waits for the summaries'
+    build (ADR 0039): its read snapshot would keep a checkpoint from freeing blocks."""
     store = DuckDBEventStore(path, search_index=False)
+    store.catch_up()
     for n in range(0, 900, 300):
         store.append_spans([make_rag_span(n + k) for k in range(300)])
         store.checkpoint()
     store.close()
     store = DuckDBEventStore(path, search_index=False)
+    store.catch_up()
     store.append_spans([make_rag_span(900)])
     # One more checkpoint and append: with the search_text column (layout v6) the free blocks
     # reach the end of the file only after it.

@@ -33,9 +33,12 @@ from llmpulse.store.events import (
     annotation_edits,
     listing,
     metric_batch,
+    newest,
     purge,
     search_scan,
     sketch,
+    summaries,
+    trace_slots,
     trace_sort,
     vocabulary,
 )
@@ -61,6 +64,7 @@ from llmpulse.store.events.good_valid import compile_counts, counts_from_table
 from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
 from llmpulse.store.events.per_unit import UNPRICED_SQL
 from llmpulse.store.events.results import _aware, metric_frame, slice_frame
+from llmpulse.store.events.summary_upkeep import query_with
 from llmpulse.store.events.units import compile_units, unit_frame
 from llmpulse.store.sessions_api import SessionQuery, SessionRow, Turn, UserRow
 from llmpulse.store.slo_api import CountQuery, Counts
@@ -121,11 +125,14 @@ class DuckDBEventStore(CompactingEngine):
         ``before``) in chunks that let other appends through (see `purge`). Returns how many
         spans went."""
         cut = None if before is None else to_naive_utc(before)
+        usable = self.summary_upkeep.wait_built()  # a build's snapshot may predate the delete
         with self.sketch_guard.changing():  # counts come from the spans until it is recounted
             n = purge.delete_spans(self._delete_sql, *purge.where_of(project, cut))
-            if n:
+            if n and usable:
                 with self._write_lock:  # no append adds to the sketch while it is recounted
-                    sketch.rebuild_project(self._con, project)
+                    # The backlog first: the recount covers its spans, so none counts twice.
+                    self.summary_upkeep.apply_locked(self._con)
+                    summaries.rebuild_project(self._con, self.pair_keys, project)
         if n and self.search_index.enabled:
             self.search_index.refresh(self._query)  # blocks that lost spans are indexed again
         n_ann = purge.delete_annotations(self._delete_sql, project) if before is None else 0
@@ -152,7 +159,7 @@ class DuckDBEventStore(CompactingEngine):
                 rows, after = trace_sort.sorted_roots(scope.query, roots, where)
             return Page(items=_unique_spans(rows), next_cursor=after)
         if found is None or not search_scan.narrows(found):
-            rows = self._newest(self._query, q)
+            rows = self._newest_bounded(q)
         else:
             rows = search_scan.newest_rows(
                 self._query, q, found, lambda scope: self._newest(scope.query, scope.q)
@@ -163,14 +170,36 @@ class DuckDBEventStore(CompactingEngine):
             next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
         return Page(items=_unique_spans(rows), next_cursor=next_cursor)
 
-    def _newest(self, query: listing.Query, q: SpanQuery) -> list[tuple[Any, ...]]:
-        """Up to ``q.limit + 1`` rows of ``q``, newest first (``spans`` as ``query`` has it)."""
+    def _newest_bounded(self, q: SpanQuery) -> list[tuple[Any, ...]]:
+        """`_newest` over every stored span, bounded by the summaries' per-slot counts when
+        they hold every committed span (ADR 0037)."""
+        bound = newest.bound_sql(q, self.pair_keys.counted)
+        if bound is not None:
+            rows = self.sketch_guard.read(lambda: self._newest(self._query, q, bound))
+            if rows is not None:
+                return rows
+        return self._newest(self._query, q)
+
+    def _newest(
+        self,
+        query: listing.Query,
+        q: SpanQuery,
+        bound: tuple[str, list[object]] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Up to ``q.limit + 1`` rows of ``q``, newest first (``spans`` as ``query`` has it);
+        ``bound`` is SQL giving a slot they all start in or after (`newest.bound_sql`)."""
         where = compile_filters(q, DIALECT)
         listing.add_ranges(where, q)
         add_cursor(where, q.cursor)
+        sql, params = where.sql(), list(where.params)
+        if bound is not None:
+            slot = query(*bound)
+            if slot:
+                sql += " AND start_time >= ?"
+                params.append(sketch.slot_start(int(slot[0][0])))
         return query(
-            f"SELECT {_SPAN_COLS} FROM spans WHERE {where.sql()} {_NEWEST_FIRST} LIMIT ?",
-            [*where.params, q.limit + 1],
+            f"SELECT {_SPAN_COLS} FROM spans WHERE {sql} {_NEWEST_FIRST} LIMIT ?",
+            [*params, q.limit + 1],
         )
 
     def count_spans(self, q: SpanQuery, at_most: int | None = None) -> int:
@@ -185,8 +214,23 @@ class DuckDBEventStore(CompactingEngine):
         return listing.count_rows(scope.query, scope.q, where, at_most)
 
     def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
-        """Per trace: total tokens, cost, error count and span count over all its spans."""
-        return listing.trace_totals(self._query, trace_ids)
+        """Per trace: total tokens, cost, error count and span count over all its spans.
+
+        The spans are looked for only between the first and last slot of the traces'
+        (ADR 0035), while the trace slots hold every committed span."""
+        if not trace_ids:
+            return {}
+        ids = sorted(set(trace_ids))
+
+        def bounded() -> dict[str, TraceTotals]:
+            pending = self.summary_upkeep.pending()  # the backlog's spans widen the bound
+            sql, params = trace_slots.bounds_sql(pending is not None), [ids, ids]
+            (row,) = self._read(lambda cur: query_with(cur, pending, sql, params))
+            within = trace_slots.time_bounds(row)
+            return {} if within is None else listing.trace_totals(self._query, ids, within)
+
+        totals = self.sketch_guard.read(bounded)
+        return totals if totals is not None else listing.trace_totals(self._query, ids)
 
     def get_trace(self, trace_id: TraceId) -> list[Span]:
         """Every span of one trace (any project), oldest first."""
@@ -230,13 +274,21 @@ class DuckDBEventStore(CompactingEngine):
     def metric(self, q: MetricQuery) -> MetricFrame:
         """Metrics per (bucket, group); see `MetricQuery`."""
         c = compile_metric(q, DIALECT)  # checks the query whichever way it is answered
-        p = sketch.plan(q)
-        if p is not None:  # counts, approximate quantiles: ADR 0021
-            rows = self.sketch_guard.read(lambda: self._query(p.sql, p.params))
-            if rows is not None:
-                return sketch.frame(q, p, rows)
+        if sketch.plan(q, self.pair_keys.counted) is not None:  # counts, approximate
+            answer = self.sketch_guard.read(lambda: self._sketch_rows(q))  # quantiles: ADR 0021
+            if answer is not None:
+                return sketch.frame(q, *answer)
         rows = self._query(c.sql, c.params)
         return metric_frame(q, rows)
+
+    def _sketch_rows(self, q: MetricQuery) -> tuple[sketch.Plan, list[tuple[Any, ...]]] | None:
+        """The summaries' answer to ``q`` with the spans still in the backlog (ADR 0039);
+        None when a key stopped being counted meanwhile."""
+        pending = self.summary_upkeep.pending()
+        p = sketch.plan(q, self.pair_keys.counted, pending=pending is not None)
+        if p is None:
+            return None
+        return p, self._read(lambda cur: query_with(cur, pending, p.sql, p.params))
 
     def metrics(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
         """Several metric queries, each frame equal to `metric`'s; queries over the same

@@ -15,7 +15,7 @@ import duckdb
 
 from llmpulse.clock import SystemClock
 from llmpulse.domain.errors import Conflict, Unavailable
-from llmpulse.store.events import search_index, sketch
+from llmpulse.store.events import search_index, summaries
 from llmpulse.store.events.compaction import (
     COMPACT_CATALOG,
     CompactionResult,
@@ -120,6 +120,7 @@ class CompactingEngine(DuckDBEngine):
             self._compacting.release()
 
     def _compact(self, path: Path) -> CompactionResult:
+        self.summary_upkeep.wait_built()  # the build reads the file that is swapped out
         target = compact_path(path)
         remove_leftovers(path)
         bytes_before = file_size(path) + file_size(wal_path(path))
@@ -167,7 +168,8 @@ class CompactingEngine(DuckDBEngine):
         """Close the old database, put the new one in its place and reopen (locks held)."""
         # Every row of the old database is in the new file: detach it without a checkpoint.
         con = self._con
-        counts = sketch.export(con)  # every row of the old file is in the new one
+        # Every row of the old file is in the new one; the backlog stays as it is.
+        counts = summaries.export(con) if self.sketch_guard.usable else None
         self._con = duckdb.connect(":memory:")  # closed by `_close_engine` in its place
         self._close_engine()
         con.execute("SET checkpoint_on_detach = 'DISABLED'")
@@ -180,7 +182,9 @@ class CompactingEngine(DuckDBEngine):
             self._con, self._schema_version, _ = connect(path, self._memory_limit)
             self._generation += 1
             self._retries = RetryFilter(self._con)  # it reads through the new connection
-            sketch.build(self._con, counts)  # the new connection's memory starts empty
+            # The new connection's memory starts empty.
+            if counts is not None:
+                summaries.build(self._con, self.pair_keys, counts)
             con_now = self._con
             if self.search_index.enabled:  # the new file's index is empty: rebuilt behind
                 self.search_index.refresh(lambda sql, p: con_now.execute(sql, list(p)).fetchall())

@@ -44,7 +44,9 @@ from llmpulse.store.events.journal import (
     journal_path,
     reconcile,
 )
+from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
 from llmpulse.store.events.search_index import SearchIndex
+from llmpulse.store.events.summary_upkeep import SummaryUpkeep
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -112,14 +114,21 @@ class DuckDBEngine:
                 raise
             self._wal_size = file_size(wal_path(path))
         self._retries = RetryFilter(self._con)
-        sketch.build(self._con)  # in memory, from the stored spans (ADR 0021)
+        self.pair_keys = PairKeys()
+        """Which metadata keys the pair sketch counts (ADR 0036)."""
         self.reattaches = 0
         """Times the database was re-attached after DuckDB invalidated it (failed checkpoint)."""
         self._write_lock = threading.Lock()
         self._swap = SwapLock()
         self._generation = 0
-        self.sketch_guard = sketch.SketchGuard()
-        """Whether the sketch holds the committed spans (every change of them goes through it)."""
+        self.sketch_guard = sketch.SketchGuard(ready=False)
+        """Whether the summaries hold the committed spans (every change of them goes
+        through it); ready once they are built behind the open (ADR 0039)."""
+        self.summary_upkeep = SummaryUpkeep(
+            self.sketch_guard, self.pair_keys, PairsOfText(), self._summary_write
+        )
+        """The summaries (ADRs 0021, 0035, 0036) in memory, built from the stored spans behind
+        the open and kept behind ingest (ADR 0039)."""
         self._compacting = threading.Lock()
         self._compact_cursor: duckdb.DuckDBPyConnection | None = None
         self._compact_thread: threading.Thread | None = None
@@ -136,6 +145,7 @@ class DuckDBEngine:
             raise
         if search_index:
             self.search_index.start()
+        self.summary_upkeep.start()
 
     # -- connections -------------------------------------------------------------------
 
@@ -228,8 +238,8 @@ class DuckDBEngine:
                         j = self._journal
                         insert_journalled(self._con, j, self._journal_thread, table, batch)
                     self._after_commit()
-                    if spans:
-                        sketch.add(self._con, batch)  # the sketch holds every committed span
+                    if spans:  # the summaries add it behind ingest (ADR 0039)
+                        self.summary_upkeep.committed(batch)
             except duckdb.Error as exc:
                 failure = exc
             else:
@@ -247,6 +257,22 @@ class DuckDBEngine:
                 raise Unavailable("event store is closed")
             write(self._con)
             self._after_commit()
+
+    def _summary_write(self, write: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+        """Run ``write`` on the write connection under the writer's lock (the summaries).
+
+        Raises:
+            Unavailable: the store is closed.
+        """
+        with self._write_lock:
+            if self._closed:
+                raise Unavailable("event store is closed")
+            write(self._con)
+
+    def catch_up(self) -> int:
+        """Wait for the summaries' build and add every committed batch to them now (tests,
+        benchmarks); returns how many batches were added."""
+        return self.summary_upkeep.catch_up()
 
     def _after_commit(self) -> None:
         """Empty the journal when DuckDB's automatic checkpoint emptied its log."""
@@ -324,6 +350,7 @@ class DuckDBEngine:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
         self.search_index.stop()  # after the compaction, which may hold indexing back
+        self.summary_upkeep.stop()
         with self._write_lock:
             self._close_engine()
             if self._journal is not None and self._path is not None:

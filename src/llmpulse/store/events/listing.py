@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -110,18 +111,24 @@ def order_by(q: SpanQuery, expr: str) -> str:
     return f"ORDER BY {expr} {direction}, span_id {direction}"
 
 
-def trace_totals(query: Query, trace_ids: Sequence[str]) -> dict[str, TraceTotals]:
-    """Per trace: (total tokens, cost, error count, span count, first start to last end)."""
+def trace_totals(
+    query: Query, trace_ids: Sequence[str], within: tuple[datetime, datetime] | None = None
+) -> dict[str, TraceTotals]:
+    """Per trace: (total tokens, cost, error count, span count, first start to last end).
+
+    ``within`` bounds the start times of every span of the traces (naive UTC, ``[lo, hi)``),
+    when the caller knows such bounds (`trace_slots`)."""
     if not trace_ids:
         return {}
     ids = sorted(set(trace_ids))
     marks = ", ".join("?" * len(ids))
+    time_sql = "" if within is None else " AND start_time >= ? AND start_time < ?"
     rows = query(
         "SELECT trace_id, coalesce(sum(total_tokens), 0), coalesce(sum(cost_usd), 0.0), "
         "count_if(status_code = 'ERROR'), count(*), "
         "(epoch_us(max(end_time)) - epoch_us(min(start_time))) / 1000.0 "
-        f"FROM spans WHERE trace_id IN ({marks}) GROUP BY trace_id",
-        ids,
+        f"FROM spans WHERE trace_id IN ({marks}){time_sql} GROUP BY trace_id",
+        [*ids, *(within or ())],
     )
     return {
         str(r[0]): TraceTotals(int(r[1]), float(r[2]), int(r[3]), int(r[4]), float(r[5]))

@@ -4,10 +4,11 @@
 in that slot. The bins are DDSketch's logarithmic mapping with relative accuracy
 ``ALPHA`` = a = 1 %: bin ``i`` holds latencies in ``(g^(i-1), g^i]``, ``g = (1+a)/(1-a)``,
 its representative ``2g^i/(g+1)`` is within ``a`` of every value in it (zero and negative
-latencies share one bin valued 0). The store adds a batch's counts right after the commit
-that inserts the batch (`upsert_sql`, under the writer's lock): DuckDB lets one transaction
-write only one attached database, and the sketch lives in the in-memory one. `SketchGuard`
-keeps readers off the sketch while it lags the committed spans.
+latencies share one bin valued 0). The store adds committed batches' counts behind ingest,
+many batches in one `upsert_sql` (under the writer's lock; `summary_upkeep`, ADR 0039):
+DuckDB lets one transaction write only one attached database, and the sketch lives in the
+in-memory one. Until then the batches wait in a backlog that readers count as well;
+`SketchGuard` keeps readers off the sketch while a change is in flight.
 
 A metric query of span counts, and (when asked for approximately) of latency quantiles,
 over the whole project or its root spans, unbucketed or in buckets of whole slots, is then
@@ -33,8 +34,10 @@ import pyarrow as pa
 
 from llmpulse.clock import from_unix_us, to_unix_us
 from llmpulse.domain.metrics import Agg, Source
-from llmpulse.store.api import MetricFrame, MetricQuery, MetricRow, SpanFilter
+from llmpulse.store.api import AttrEquals, MetricFrame, MetricQuery, MetricRow, SpanFilter
+from llmpulse.store.events.columns import resolve_attribute_key
 from llmpulse.store.events.duckdb_dialect import bucket_offset
+from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL, metadata_pair
 
 TABLE = "memory.main.span_sketch"
 ALPHA = 0.01
@@ -45,6 +48,8 @@ _SLOT_US = SLOT_S * 1_000_000
 _OFFSET_US = bucket_offset(_SLOT_US)
 ZERO_BIN = -1_000_000
 SLOT_SQL = f"((epoch_us(start_time) + {_OFFSET_US}) // {_SLOT_US})"
+SLOT_US, OFFSET_US = _SLOT_US, _OFFSET_US
+"""A slot number is ``(epoch microseconds + OFFSET_US) // SLOT_US`` (`SLOT_SQL`)."""
 BIN_SQL = (
     f"CASE WHEN latency_ms > 0 THEN CAST(ceil(ln(latency_ms) / {math.log(GAMMA)!r}) AS INTEGER) "
     f"ELSE {ZERO_BIN} END"
@@ -57,41 +62,86 @@ _T = TypeVar("_T")
 
 
 class SketchGuard:
-    """Whether the sketch holds exactly the committed spans: a sequence lock over changes.
+    """Whether the summaries hold exactly what readers may add to them: a sequence lock.
 
-    Every change of the spans runs inside `changing`, which counts it as in flight from
-    before the change until the sketch follows. `read` runs a sketch query only while no
-    change is in flight and keeps its answer only if no change began meanwhile. A change
-    that raises stays in flight: the spans may have changed (DuckDB can fail a commit after
-    writing it, e.g. at a checkpoint on a full disk) while the sketch did not, so counts
-    come from the spans until the store is opened again and the sketch rebuilt.
+    Every change of the spans or of the summaries (a commit and its queueing for the
+    summaries, applying queued batches, a delete and its recount) runs inside `changing`,
+    which counts it as in flight until it is over. `read` runs a summary query only while no
+    change is in flight and keeps its answer only if no change began meanwhile (it waits for
+    a change to end and asks again a few times before giving up). A change that raises
+    spoils the summaries for good: the spans may have changed (DuckDB can fail a commit after
+    writing it, e.g. at a checkpoint on a full disk) while the summaries did not, so counts
+    come from the spans until the store is opened again and the summaries rebuilt. Until
+    `ready` (the summaries are built behind the open, ADR 0039) nothing reads them either.
     """
 
-    def __init__(self) -> None:
-        """A sketch that holds every committed span (just built)."""
-        self._lock = threading.Lock()
+    ATTEMPTS = 2
+    WAIT_S = 0.01
+    """How long `read` waits for a change in flight to end, per attempt (a commit of a few
+    hundred spans takes about that long; then the spans answer)."""
+
+    def __init__(self, ready: bool = True) -> None:
+        """A guard over summaries that hold every committed span (``ready``) or not yet."""
+        self._cond = threading.Condition()
         self._busy = 0
         self._seq = 0
+        self._ready = ready
+        self._spoiled = False
 
-    def _step(self, busy: int) -> None:
-        with self._lock:
+    def _step(self, busy: int, spoil: bool = False) -> None:
+        with self._cond:
             self._busy += busy
             self._seq += 1
+            self._spoiled |= spoil
+            if not self._busy:
+                self._cond.notify_all()
+
+    @property
+    def usable(self) -> bool:
+        """Built and never spoiled (a change in flight aside)."""
+        return self._ready and not self._spoiled
+
+    @property
+    def spoiled(self) -> bool:
+        """A change failed (or the build did): the summaries are out of use for good."""
+        return self._spoiled
+
+    def spoil(self) -> None:
+        """Put the summaries out of use for good."""
+        self._step(0, spoil=True)
+
+    def set_ready(self) -> None:
+        """The summaries were built and hold every committed span."""
+        with self._cond:
+            self._seq += 1
+            self._ready = True
 
     @contextmanager
     def changing(self) -> Iterator[None]:
-        """Bracket a change of the spans and the sketch's update that follows it."""
+        """Bracket a change of the spans or of the summaries."""
         self._step(+1)
-        yield
-        self._step(-1)  # not reached when the change raised: the sketch is out of use
+        try:
+            yield
+        except BaseException:
+            self._step(-1, spoil=True)
+            raise
+        self._step(-1)
 
     def read(self, query: Callable[[], _T]) -> _T | None:
-        """``query()`` when it read a sketch that held the committed spans, else None."""
-        seq = self._seq
-        if self._busy:
-            return None
-        answer = query()
-        return answer if self._seq == seq else None
+        """``query()`` when it read summaries that held what it expects, else None."""
+        for _ in range(self.ATTEMPTS):
+            with self._cond:
+                if self.usable:
+                    self._cond.wait_for(lambda: not self._busy, timeout=self.WAIT_S)
+                if not self.usable:
+                    return None
+                if self._busy:
+                    continue
+                seq = self._seq
+            answer = query()
+            if self._seq == seq:
+                return answer
+        return None
 
 
 def upsert_sql(source: str) -> str:
@@ -141,11 +191,13 @@ def representative(b: int) -> float:
     return 0.0 if b == ZERO_BIN else 2 * GAMMA**b / (GAMMA + 1)
 
 
-def _slot(t: datetime) -> int:
+def slot_of(t: datetime) -> int:
+    """The slot number of an aware instant."""
     return (to_unix_us(t) + _OFFSET_US) // _SLOT_US
 
 
-def _slot_start(s: int) -> datetime:
+def slot_start(s: int) -> datetime:
+    """Where slot ``s`` starts (naive UTC, as the stored start times)."""
     return from_unix_us(s * _SLOT_US - _OFFSET_US).replace(tzinfo=None)
 
 
@@ -163,49 +215,109 @@ class Plan:
     quantiles: tuple[float | None, ...]
 
 
-def _answerable(q: MetricQuery) -> bool:
-    if q.slide != 1 or q.group_by or q.where not in (SpanFilter(), SpanFilter(root_only=True)):
-        return False
+PENDING = "pending_spans"
+"""The name a reader gives the committed spans not in the summaries yet (ADR 0039)."""
+PAIR_TABLE = "memory.main.pair_sketch"
+"""The pair sketch (`pair_sketch`, ADR 0036): counts per (project, slot, metadata pair)."""
+Counted = Callable[[str, str], bool]
+"""Whether the pair sketch counts a metadata key (project, key) now."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """The summary table that answers, and how its rows and the edge spans are selected."""
+
+    table: str
+    cond: str
+    span_cond: str
+    params: tuple[object, ...]
+    bins: bool
+    pending_cond: str
+
+
+def metadata_pair_of(
+    project: str, attributes: tuple[AttrEquals, ...], counted: Counted
+) -> str | None:
+    """The pair of a lone ``metadata.<key> = value`` filter whose key the pair sketch counts."""
+    if len(attributes) != 1:
+        return None
+    ref = resolve_attribute_key(attributes[0].key, "attributes[0].key")
+    if ref.column != "metadata" or ref.json_key is None or not counted(project, ref.json_key):
+        return None
+    return metadata_pair(ref.json_key, attributes[0].value)
+
+
+def _source(q: MetricQuery, counted: Counted | None) -> _Source | None:
+    if q.slide != 1 or q.group_by:
+        return None
     if q.bucket is not None and q.bucket.total_seconds() % SLOT_S:
-        return False
+        return None
+    counts_only = all(m.field.source is Source.COUNT and m.agg is Agg.COUNT for m in q.metrics)
+    pair = None
+    if counted is not None and counts_only and q.where.attributes:
+        pair = metadata_pair_of(q.project, q.where.attributes, counted)
+        if pair is None or q.where != SpanFilter(attributes=q.where.attributes):
+            return None
+        cond = f" AND list_contains({METADATA_KV_COLUMN}, ?)"
+        pending = f" AND list_contains({METADATA_KV_SQL}, ?)"  # the logical columns
+        return _Source(PAIR_TABLE, " AND pair = ?", cond, (pair,), False, pending)
+    if q.where not in (SpanFilter(), SpanFilter(root_only=True)):
+        return None
     for m in q.metrics:
         if m.field.source is Source.COUNT and m.agg is Agg.COUNT:
             continue
         exact_only = not q.approximate or m.quantile is None
         if exact_only or m.field.source is not Source.COLUMN or m.field.column != "latency_ms":
-            return False
-    return True
+            return None
+    root = q.where.root_only
+    span_cond = f" AND {ROOT_SQL}" * root
+    return _Source(TABLE, " AND root" * root, span_cond, (), True, span_cond)
 
 
-def plan(q: MetricQuery) -> Plan | None:
-    """The sketch query answering ``q``, or None when only the spans can (see module)."""
-    if not _answerable(q):
+def plan(q: MetricQuery, counted: Counted | None = None, pending: bool = False) -> Plan | None:
+    """The sketch query answering ``q``, or None when only the spans can (see module).
+
+    ``counted`` says which metadata keys the pair sketch counts (None: leave it out).
+    ``pending``: committed spans not in the summaries yet are in relation `PENDING` (the
+    logical span columns, ADR 0039); its spans in the whole slots are counted as well (those
+    in the edge slots are stored spans, counted there)."""
+    src = _source(q, counted)
+    if src is None:
         return None
     start, end = q.time.start, q.time.end
     lo = None if start is None else -(-(to_unix_us(start) + _OFFSET_US) // _SLOT_US)
-    hi = None if end is None else _slot(end)
+    hi = None if end is None else slot_of(end)
     if lo is not None and hi is not None and hi < lo:
         lo = hi = None  # inside one slot: no whole slot, the spans answer
         whole, edges = "FALSE", ["start_time >= ? AND start_time < ?"]
         edge_params: list[object] = [_naive(start), _naive(end)]  # type: ignore[arg-type]
     else:
         whole, edges, edge_params = _ranges(q, lo, hi)
-    root = " AND root" if q.where.root_only else ""
-    span_root = f" AND {ROOT_SQL}" if q.where.root_only else ""
     width = int(q.bucket.total_seconds()) if q.bucket is not None else None
     bucket = "NULL" if width is None else _bucket_of_slot(width)
     needs_bins = any(m.quantile is not None for m in q.metrics)
     bin_col = "bin" if needs_bins else "NULL"
+    table_bin, span_bin = ("bin", BIN_SQL) if src.bins else ("NULL", "NULL")
     edge_sql = " OR ".join(f"({e})" for e in edges) or "FALSE"
+    pending_sql = ""
+    pending_params: list[object] = []
+    if pending and whole != "FALSE":
+        pending_sql = (
+            f" UNION ALL SELECT slot, bin, count(*) AS n FROM (SELECT {SLOT_SQL} AS slot, "
+            f"{span_bin} AS bin FROM {PENDING} WHERE project = ?{src.pending_cond}) "
+            f"WHERE {whole} GROUP BY ALL"
+        )
+        pending_params = [q.project, *src.params, *_whole_params(lo, hi)]
     sql = (
         f"SELECT {bucket} AS b, {bin_col} AS bin, sum(n)::BIGINT AS n FROM ("
-        f"SELECT slot, bin, n FROM {TABLE} WHERE project = ?{root} AND {whole} "
-        f"UNION ALL SELECT {SLOT_SQL} AS slot, {BIN_SQL} AS bin, count(*) AS n FROM spans "
-        f"WHERE project = ?{span_root} AND ({edge_sql}) GROUP BY ALL"
-        ") GROUP BY ALL ORDER BY b, bin"
+        f"SELECT slot, {table_bin} AS bin, n FROM {src.table} WHERE project = ?{src.cond} "
+        f"AND {whole} UNION ALL SELECT {SLOT_SQL} AS slot, {span_bin} AS bin, count(*) AS n "
+        f"FROM spans WHERE project = ?{src.span_cond} AND ({edge_sql}) GROUP BY ALL"
+        f"{pending_sql}) GROUP BY ALL ORDER BY b, bin"
     )
-    params: list[object] = [q.project, *([] if whole == "FALSE" else _whole_params(lo, hi))]
-    params += [q.project, *edge_params]
+    params: list[object] = [q.project, *src.params]
+    params += [] if whole == "FALSE" else _whole_params(lo, hi)
+    params += [q.project, *src.params, *edge_params, *pending_params]
     return Plan(sql, params, width, tuple(m.quantile for m in q.metrics))
 
 
@@ -220,10 +332,10 @@ def _ranges(q: MetricQuery, lo: int | None, hi: int | None) -> tuple[str, list[s
     params: list[object] = []
     if q.time.start is not None and lo is not None:
         edges.append("start_time >= ? AND start_time < ?")
-        params += [_naive(q.time.start), _slot_start(lo)]
+        params += [_naive(q.time.start), slot_start(lo)]
     if q.time.end is not None and hi is not None:
         edges.append("start_time >= ? AND start_time < ?")
-        params += [_slot_start(hi), _naive(q.time.end)]
+        params += [slot_start(hi), _naive(q.time.end)]
     return " AND ".join(conds) or "TRUE", edges, params
 
 

@@ -1,0 +1,52 @@
+"""Newest-first listings bounded by the per-slot counts of the summaries (ADR 0037).
+
+The newest ``limit + 1`` spans before ``end`` lie in the newest slots that hold at least
+``limit + 1`` spans before ``end``: when the whole slots ``s* … slot(end) - 1`` (the slots
+that end before ``end`` does) hold that many spans of the project (span sketch) or with the
+metadata pair (pair sketch), every one of the newest ``limit + 1`` starts at or after the
+start of slot ``s*``. The listing then gets ``start_time >= start of s*``, and the zone maps
+of the time-ordered file skip the row groups before it instead of DuckDB's top-N reading the
+older ones' start times (and, for a metadata filter, their pairs) until its heap fills.
+Counting more spans than the listing keeps (copies of a retried span count twice here) only
+moves the bound earlier, and so does counting fewer: the committed batches that wait in the
+summaries' backlog (ADR 0039) are left out. Counting a deleted span never happens: a delete
+adds the backlog and recounts inside a change of the `SketchGuard`, and the listing runs
+inside the same guarded read as the bound, so a delete between the two sends it back to the
+plain query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from llmpulse.store.api import SpanQuery, TimeRange
+from llmpulse.store.events import sketch
+from llmpulse.store.events.sketch import Counted
+
+
+def bound_sql(q: SpanQuery, counted: Counted) -> tuple[str, list[object]] | None:
+    """SQL giving the slot ``s*`` of the module docstring for ``q`` (no row: no bound), or
+    None when ``q`` has filters the summaries do not count (or a cursor)."""
+    if q.sort != "time" or not q.descending:
+        return None
+    plain = replace(q, time=TimeRange(), attributes=(), limit=100)
+    if plain != SpanQuery(q.project):
+        return None  # a cursor, ranges or filters other than one metadata pair
+    params: list[object] = [q.project]
+    table, cond = sketch.TABLE, ""
+    if q.attributes:
+        pair = sketch.metadata_pair_of(q.project, q.attributes, counted)
+        if pair is None:
+            return None
+        table, cond = sketch.PAIR_TABLE, " AND pair = ?"
+        params.append(pair)
+    if q.time.end is not None:
+        cond += " AND slot < ?"
+        params.append(sketch.slot_of(q.time.end))
+    params.append(q.limit + 1)
+    sql = (
+        "SELECT slot FROM (SELECT slot, sum(sum(n)) OVER (ORDER BY slot DESC) AS c "
+        f"FROM {table} WHERE project = ?{cond} GROUP BY slot) WHERE c >= ? "
+        "ORDER BY slot DESC LIMIT 1"
+    )
+    return sql, params

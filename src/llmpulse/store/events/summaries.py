@@ -1,0 +1,59 @@
+"""The in-memory summaries of the stored spans, kept together (ADRs 0021, 0035, 0036).
+
+The span sketch (`sketch`), the trace slots (`trace_slots`) and the pair sketch
+(`pair_sketch`) live in the write connection's in-memory catalog: built from the stored
+spans behind the open, committed batches added behind ingest, many at once (under the
+writer's lock and inside `SketchGuard.changing`; `summary_upkeep`, ADR 0039), carried over
+by a compaction, recounted after a delete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from llmpulse.store.events import pair_sketch, sketch, trace_slots
+from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    """Every summary's rows, to carry over to a new connection on the same spans."""
+
+    sketch: pa.Table
+    trace_slots: pa.Table
+    pairs: pa.Table
+
+
+def build(con: duckdb.DuckDBPyConnection, keys: PairKeys, rows: Exported | None = None) -> None:
+    """Create every summary from the stored spans (or from ``rows`` exported on them)."""
+    sketch.build(con, None if rows is None else rows.sketch)
+    trace_slots.build(con, None if rows is None else rows.trace_slots)
+    if rows is None:
+        pair_sketch.build(con, keys)
+    else:
+        pair_sketch.restore(con, rows.pairs)
+
+
+def export(con: duckdb.DuckDBPyConnection) -> Exported:
+    """Every summary's rows (see `build`)."""
+    return Exported(sketch.export(con), trace_slots.export(con), pair_sketch.export(con))
+
+
+def add(
+    con: duckdb.DuckDBPyConnection, keys: PairKeys, texts: PairsOfText, batch: pa.Table
+) -> None:
+    """Add a committed batch of spans (Arrow, the logical span columns) to every summary."""
+    sketch.add(con, batch)
+    trace_slots.add(con, batch)
+    pair_sketch.add(con, keys, texts, batch)
+
+
+def rebuild_project(con: duckdb.DuckDBPyConnection, keys: PairKeys, project: str) -> None:
+    """Recount one project after some of its spans were deleted (under the write lock).
+
+    The trace slots stay: a deleted span's pair only widens a bound (see `trace_slots`)."""
+    sketch.rebuild_project(con, project)
+    pair_sketch.rebuild_project(con, keys, project)

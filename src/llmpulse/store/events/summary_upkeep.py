@@ -1,0 +1,309 @@
+"""The summaries' upkeep behind ingest (ADR 0039): committed batches wait in a backlog.
+
+The span sketch, the trace slots and the pair sketch (`summaries`) cost a statement each per
+batch, ~15 ms for a 300-span batch, most of it statement overhead: added one batch at a
+time right after each commit they took a fifth of the ingest rate. Now a commit only queues
+what the summaries read of its spans (`KEPT_COLUMNS`, zero-copy) in a `Backlog`, and a
+background thread adds every queued batch in one statement per summary, under the writer's
+lock (the summaries live in the write connection's in-memory catalog), when ingest pauses
+for `PAUSE_S`, when `MAX_PENDING_SPANS` wait, or when the oldest has waited `MAX_LAG_S`.
+
+**Exact while they lag.** Queueing a batch and applying the backlog are changes under the
+`SketchGuard`, so a reader sees the summaries and the backlog of one moment:
+
+- counts and sketch quantiles add the backlog's own spans in the whole slots they read
+  (`sketch.plan(pending=True)`, the backlog registered on the reader's cursor as
+  `sketch.PENDING`); the edge slots come from the stored spans as before;
+- the trace slots' bound is widened by the slots of the backlog's spans of the asked traces;
+- the newest-first bound ignores the backlog: spans missing from the counts only move the
+  bound earlier (ADR 0037); a delete recounts after applying the backlog, so deleted spans
+  are never counted.
+
+**Built behind the open.** The summaries are built from the spans on a cursor of their own,
+in one read snapshot pinned under the writer's lock (the backlog is emptied at that moment:
+the snapshot holds those batches); batches committed meanwhile queue up and are applied
+when the build is done, and the guard lets readers use the summaries only from then on.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from llmpulse.clock import SystemClock
+from llmpulse.store.events import summaries
+from llmpulse.store.events.duckdb_open import CATALOG
+from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
+from llmpulse.store.events.sketch import PENDING, SketchGuard
+
+log = logging.getLogger(__name__)
+
+PAUSE_S = 0.25
+"""The backlog is applied once no batch was committed for this long ..."""
+MAX_LAG_S = 2.0
+"""... or once its oldest batch has waited this long ..."""
+MAX_PENDING_SPANS = 20_000
+"""... or once it holds this many spans (a reader scans the backlog's spans of a project)."""
+KEPT_COLUMNS = ("project", "trace_id", "parent_span_id", "start_time", "latency_ms", "metadata")
+"""The span columns the summaries read."""
+KEPT_SCHEMA = pa.schema(
+    [
+        ("project", pa.string()),
+        ("trace_id", pa.string()),
+        ("parent_span_id", pa.string()),
+        ("start_time", pa.timestamp("us")),
+        ("latency_ms", pa.float64()),
+        ("metadata", pa.string()),
+    ]
+)
+Write = Callable[[Callable[[duckdb.DuckDBPyConnection], None]], None]
+"""Runs a function on the write connection under the writer's lock."""
+
+
+class Backlog:
+    """Committed batches of spans (`KEPT_COLUMNS`) that the summaries do not hold yet."""
+
+    def __init__(self) -> None:
+        """An empty backlog."""
+        self._lock = threading.Lock()
+        self._batches: list[pa.Table] = []
+        self._spans = 0
+        self._first = 0.0
+        self._last = 0.0
+
+    def add(self, batch: pa.Table, now: float) -> bool:
+        """Queue a committed batch; True when the upkeep should look (first batch, or full)."""
+        kept = batch.select(list(KEPT_COLUMNS))
+        if kept.schema != KEPT_SCHEMA:
+            kept = kept.cast(KEPT_SCHEMA)
+        with self._lock:
+            if not self._batches:
+                self._first = now
+            self._batches.append(kept)
+            self._spans += kept.num_rows
+            self._last = now
+            return len(self._batches) == 1 or self._spans >= MAX_PENDING_SPANS
+
+    def batches(self) -> list[pa.Table]:
+        """The queued batches, oldest first."""
+        with self._lock:
+            return list(self._batches)
+
+    def drop(self, n: int) -> None:
+        """Forget the ``n`` oldest batches (applied)."""
+        with self._lock:
+            self._spans -= sum(b.num_rows for b in self._batches[:n])
+            del self._batches[:n]
+
+    def clear(self) -> None:
+        """Forget every batch."""
+        self.drop(len(self._batches))
+
+    @property
+    def spans(self) -> int:
+        """How many spans wait."""
+        return self._spans
+
+    def wait_s(self, now: float) -> float | None:
+        """Seconds until the backlog is due (0: now), None when it is empty."""
+        with self._lock:
+            if not self._batches:
+                return None
+            if self._spans >= MAX_PENDING_SPANS:
+                return 0.0
+            return max(0.0, min(self._last + PAUSE_S, self._first + MAX_LAG_S) - now)
+
+    def pending(self) -> pa.Table | None:
+        """The queued spans as one table (readers select their project in SQL: pyarrow's
+        filters import pandas, which the server keeps out); None when there are none."""
+        with self._lock:
+            batches = list(self._batches)
+        return pa.concat_tables(batches) if batches else None
+
+
+def query_with(
+    cur: duckdb.DuckDBPyConnection, pending: pa.Table | None, sql: str, params: Sequence[Any]
+) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` on ``cur``, with ``pending`` readable as `sketch.PENDING`."""
+    if pending is None:
+        return cur.execute(sql, list(params)).fetchall()
+    cur.register(PENDING, pending)
+    try:
+        return cur.execute(sql, list(params)).fetchall()
+    finally:
+        cur.unregister(PENDING)
+
+
+class SummaryUpkeep:
+    """The backlog, its applying thread and the build behind the open of one engine."""
+
+    def __init__(
+        self, guard: SketchGuard, keys: PairKeys, texts: PairsOfText, write: Write
+    ) -> None:
+        """Args:
+        guard: the summaries' guard (not ready until `start` has built them).
+        keys: which metadata keys the pair sketch counts.
+        texts: the pairs of metadata texts, remembered.
+        write: runs a function on the write connection under the writer's lock.
+        """
+        self.guard = guard
+        self.backlog = Backlog()
+        self._keys = keys
+        self._texts = texts
+        self._write = write
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._built = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._build_cursor: duckdb.DuckDBPyConnection | None = None
+        self.applied_rounds = 0
+        """How many times the backlog was applied (tests, benchmarks)."""
+
+    def committed(self, batch: pa.Table) -> None:
+        """Queue a batch of spans just committed (under the writer's lock, inside the
+        guard's change)."""
+        if self.guard.spoiled:
+            return  # nobody reads the summaries again
+        try:
+            wake = self.backlog.add(batch, SystemClock().monotonic_s())
+        except (pa.ArrowException, TypeError, ValueError):  # the batch is committed: its ack stands
+            log.warning("queueing a batch for the summaries failed; counts come from the spans")
+            self.guard.spoil()
+            self.backlog.clear()
+            return
+        if wake:
+            self._wake.set()
+
+    def pending(self) -> pa.Table | None:
+        """The committed spans the summaries lack (see `Backlog.pending`)."""
+        return self.backlog.pending()
+
+    def apply_locked(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Add every queued batch to the summaries in one statement each (under the writer's
+        lock); returns how many batches. A failure spoils the summaries for good."""
+        if not self.guard.usable:
+            return 0
+        batches = self.backlog.batches()
+        if not batches:
+            return 0
+        try:
+            with self.guard.changing():
+                summaries.add(con, self._keys, self._texts, pa.concat_tables(batches))
+                self.backlog.drop(len(batches))
+        except BaseException:
+            self.backlog.clear()
+            raise
+        self.applied_rounds += 1
+        return len(batches)
+
+    def catch_up(self) -> int:
+        """Wait for the build, then apply the backlog now (tests, benchmarks, deletes)."""
+        self._built.wait()
+        done = [0]
+
+        def apply(con: duckdb.DuckDBPyConnection) -> None:
+            done[0] = self.apply_locked(con)
+
+        self._write(apply)
+        return done[0]
+
+    def wait_built(self) -> bool:
+        """Wait until the build behind the open ended; whether the summaries are usable."""
+        self._built.wait()
+        return self.guard.usable
+
+    # -- the thread --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Build the summaries and then keep applying the backlog, on a thread of its own."""
+        self._thread = threading.Thread(target=self._run, name="llmpulse-summaries", daemon=True)
+        self._thread.start()
+        _RUNNING.add(self)
+
+    def stop(self) -> None:
+        """Stop the thread (an unfinished build is interrupted; the backlog is dropped)."""
+        self._stop.set()
+        self._wake.set()
+        cur = self._build_cursor
+        if cur is not None:
+            cur.interrupt()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        self._thread = None
+        self._built.set()
+
+    def _run(self) -> None:
+        try:
+            self._build()
+        except Exception:
+            self.guard.spoil()
+            self.backlog.clear()
+            if not self._stop.is_set():
+                log.warning("building the summaries failed; counts come from the spans")
+                log.debug("summary build", exc_info=True)
+        finally:
+            self._built.set()
+        clock = SystemClock()
+        while not self._stop.is_set() and self.guard.usable:
+            self._wake.clear()
+            wait = self.backlog.wait_s(clock.monotonic_s())
+            if wait is None or wait > 0:
+                self._wake.wait(wait)
+                continue
+            try:
+                self.catch_up()
+            except Exception:
+                if not self._stop.is_set():
+                    log.warning(
+                        "applying the summaries' backlog failed; counts come from the spans"
+                    )
+                    log.debug("summary upkeep", exc_info=True)
+
+    def _build(self) -> None:
+        """Build every summary from one snapshot of the spans, then apply what was committed
+        after it and open the summaries to readers."""
+        opened: list[duckdb.DuckDBPyConnection] = []
+
+        def pin(con: duckdb.DuckDBPyConnection) -> None:
+            cur = con.cursor()
+            opened.append(cur)
+            cur.execute(f"USE {CATALOG}")
+            cur.begin()
+            cur.execute("SELECT count(*) FROM (SELECT 1 FROM spans LIMIT 1)").fetchall()
+            self.backlog.clear()  # every batch committed so far is in the snapshot
+
+        self._write(pin)
+        cur = self._build_cursor = opened[0]
+        try:
+            summaries.build(cur, self._keys)
+            cur.commit()
+        finally:
+            self._build_cursor = None
+            cur.close()
+
+        def finish(con: duckdb.DuckDBPyConnection) -> None:
+            batches = self.backlog.batches()
+            if batches:
+                summaries.add(con, self._keys, self._texts, pa.concat_tables(batches))
+                self.backlog.drop(len(batches))
+            self.guard.set_ready()
+
+        self._write(finish)
+
+
+_RUNNING: weakref.WeakSet[SummaryUpkeep] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Stop the upkeep of stores never closed before the interpreter exits: a daemon thread
+    inside DuckDB when Python finalizes aborts the process (as `search_index._stop_all`)."""
+    for upkeep in list(_RUNNING):
+        upkeep.stop()

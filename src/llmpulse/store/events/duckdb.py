@@ -7,7 +7,8 @@ their own modules; this one maps the `EventStore` protocol onto compiled SQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,7 @@ from llmpulse.store.events import (
     purge,
     search_scan,
     sketch,
+    sketch_copy,
     summaries,
     trace_slots,
     trace_sort,
@@ -171,28 +173,42 @@ class DuckDBEventStore(CompactingEngine):
         they hold every committed span (ADR 0037)."""
         bound = newest.bound_sql(q, self.pair_keys.counted)
         if bound is not None:
-            rows = self.sketch_guard.read(lambda: self._newest(self._query, q, bound))
+            if q.attributes:  # the pair sketch's slots
+                slot: Callable[[], int | None] = lambda: _first(self._query(*bound))  # noqa: E731
+            else:  # the span sketch's, from its copy (ADR 0040)
+                slot = lambda: self._sketch_copy.newest_slot(  # noqa: E731
+                    self._numpy, q.project, q.time.end, q.limit + 1
+                )
+            rows = self.sketch_guard.read(lambda: self._newest(self._query, q, slot))
             if rows is not None:
                 return rows
         return self._newest(self._query, q)
+
+    @functools.cached_property
+    def _sketch_copy(self) -> sketch_copy.SketchCopy:
+        return sketch_copy.SketchCopy(lambda: self.sketch_guard.version)
+
+    def _numpy(self, sql: str, params: Sequence[Any]) -> dict[str, Any]:
+        """The columns of one query's result as numpy arrays, on this thread's cursor."""
+        return self._read(lambda cur: cur.execute(sql, list(params)).fetchnumpy())
 
     def _newest(
         self,
         query: listing.Query,
         q: SpanQuery,
-        bound: tuple[str, list[object]] | None = None,
+        bound: Callable[[], int | None] | None = None,
     ) -> list[tuple[Any, ...]]:
         """Up to ``q.limit + 1`` rows of ``q``, newest first (``spans`` as ``query`` has it);
-        ``bound`` is SQL giving a slot they all start in or after (`newest.bound_sql`)."""
+        ``bound`` gives a slot they all start in or after (`newest.bound_sql`), or None."""
         where = compile_filters(q, DIALECT)
         listing.add_ranges(where, q)
         add_cursor(where, q.cursor)
         sql, params = where.sql(), list(where.params)
         if bound is not None:
-            slot = query(*bound)
-            if slot:
+            slot = bound()
+            if slot is not None:
                 sql += " AND start_time >= ?"
-                params.append(sketch.slot_start(int(slot[0][0])))
+                params.append(sketch.slot_start(slot))
         return query(
             f"SELECT {_SPAN_COLS} FROM spans WHERE {sql} {_NEWEST_FIRST} LIMIT ?",
             [*params, q.limit + 1],
@@ -270,7 +286,10 @@ class DuckDBEventStore(CompactingEngine):
         c = compile_metric(q, DIALECT)  # checks the query whichever way it is answered
         p = sketch.plan(q, self.pair_keys.counted)
         if p is not None:  # counts, approximate quantiles: ADR 0021
-            rows = self.sketch_guard.read(lambda: self._query(p.sql, p.params))
+            if sketch_copy.answers(q):  # the span sketch's rows without a statement: ADR 0040
+                rows = self.sketch_guard.read(lambda: self._sketch_copy.rows(self._numpy, q))
+            else:
+                rows = self.sketch_guard.read(lambda: self._query(p.sql, p.params))
             if rows is not None:
                 return sketch.frame(q, p, rows)
         rows = self._query(c.sql, c.params)
@@ -406,6 +425,10 @@ class DuckDBEventStore(CompactingEngine):
                 "wal_lost_bytes": r.lost_bytes if (r := self.wal_recovery) else 0,
             },
         )
+
+
+def _first(rows: list[tuple[Any, ...]]) -> int | None:
+    return int(rows[0][0]) if rows else None
 
 
 def _unique_spans(rows: list[tuple[Any, ...]]) -> list[Span]:

@@ -89,6 +89,12 @@ class SketchGuard:
         yield
         self._step(-1)  # not reached when the change raised: the sketch is out of use
 
+    @property
+    def version(self) -> int:
+        """Moves when a change begins and when it ends: summaries read while it stays the
+        same, and no change is in flight, are the same summaries (`sketch_copy`)."""
+        return self._seq
+
     def read(self, query: Callable[[], _T]) -> _T | None:
         """``query()`` when it read a sketch that held the committed spans, else None."""
         seq = self._seq

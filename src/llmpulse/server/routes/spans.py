@@ -33,6 +33,7 @@ from llmpulse.server.routes.models import (
     to_json,
 )
 from llmpulse.server.routes.span_params import view_query
+from llmpulse.server.routes.span_rows import plain_rows
 from llmpulse.server.services import Services
 from llmpulse.store.api import SpanQuery
 
@@ -137,15 +138,13 @@ async def span_page_json(
     """
 
     async def render() -> bytes:
-        page = await query.list_spans(q, keep=False)  # the cache keeps the bytes instead
-        roots = [s.trace_id for s in page.items if s.parent_span_id is None]
+        page = await query.list_span_rows(q)  # the cache keeps the bytes instead
+        data = plain_rows(page.items)  # straight from the rows (ADR 0040)
+        roots = [row["trace_id"] for row in data if row["parent_span_id"] is None]
         totals = await query.trace_totals(roots) if roots else {}
-        data = []
-        for s in page.items:
-            row = span_to_dict(*clip_span(s))
-            t = totals.get(s.trace_id) if s.parent_span_id is None else None
+        for row in data:
+            t = totals.get(row["trace_id"]) if row["parent_span_id"] is None else None
             row["trace"] = asdict(t) if t is not None else None
-            data.append(row)
         body: dict[str, object] = {"data": data, "next_cursor": page.next_cursor}
         body["total"] = body["total_capped"] = None
         if with_total:

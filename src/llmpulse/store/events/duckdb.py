@@ -144,6 +144,16 @@ class DuckDBEventStore(CompactingEngine):
         Raises:
             InvalidInput: a filter, the limit or the cursor is not acceptable.
         """
+        page = self.list_span_rows(q)
+        return Page(items=[row_to_span(r) for r in page.items], next_cursor=page.next_cursor)
+
+    def list_span_rows(self, q: SpanQuery) -> Page[tuple[Any, ...]]:
+        """`list_spans`'s page as rows of the span columns, not decoded (copies of a span
+        stored twice dropped).
+
+        Raises:
+            InvalidInput: a filter, the limit or the cursor is not acceptable.
+        """
         found = search_scan.candidates(self.search_index, self._query, q)
         if trace_sort.is_trace_sort(q) or not listing.newest_first(q):
             scope = search_scan.restricted(self._query, q, found)
@@ -155,7 +165,7 @@ class DuckDBEventStore(CompactingEngine):
                 where = compile_filters(roots, DIALECT)
                 listing.add_ranges(where, roots)
                 rows, after = trace_sort.sorted_roots(scope.query, roots, where)
-            return Page(items=_unique_spans(rows), next_cursor=after)
+            return Page(items=_unique_rows(rows), next_cursor=after)
         if found is None or not search_scan.narrows(found):
             rows = self._newest_bounded(q)
         else:
@@ -166,7 +176,7 @@ class DuckDBEventStore(CompactingEngine):
         if len(rows) > q.limit:
             rows = rows[: q.limit]
             next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
-        return Page(items=_unique_spans(rows), next_cursor=next_cursor)
+        return Page(items=_unique_rows(rows), next_cursor=next_cursor)
 
     def _newest_bounded(self, q: SpanQuery) -> list[tuple[Any, ...]]:
         """`_newest` over every stored span, bounded by the summaries' per-slot counts when
@@ -434,11 +444,16 @@ def _first(rows: list[tuple[Any, ...]]) -> int | None:
 def _unique_spans(rows: list[tuple[Any, ...]]) -> list[Span]:
     """Decode rows sorted on (start_time, span_id), dropping copies of a span stored twice
     (an exporter's retry after a lost response); copies sort next to each other."""
-    spans: list[Span] = []
+    return [row_to_span(row) for row in _unique_rows(rows)]
+
+
+def _unique_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """`_unique_spans` without the decoding."""
+    out: list[tuple[Any, ...]] = []
     previous: tuple[Any, Any] | None = None
     for row in rows:
         key = (row[_START], row[_SPAN_ID])
         if key != previous:
-            spans.append(row_to_span(row))
+            out.append(row)
             previous = key
-    return spans
+    return out

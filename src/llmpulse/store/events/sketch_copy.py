@@ -96,13 +96,17 @@ class SketchCopy:
             self._projects[project] = fresh
         return fresh
 
-    def newest_slot(self, query: Query, project: str, end: datetime | None, need: int) -> int | None:
+    def newest_slot(
+        self, query: Query, project: str, end: datetime | None, need: int
+    ) -> int | None:
         """`newest.bound_sql`'s slot for a listing of the project's spans: the newest slot
         ``s`` such that the whole slots from ``s`` up to the one holding ``end`` hold at
         least ``need`` spans (None: no such slot)."""
         p = self._project(query, project)
-        stop = len(p.slot_ends) if end is None else int(
-            np.searchsorted(p.slot_ends, sketch.slot_of(end), side="left")
+        stop = (
+            len(p.slot_ends)
+            if end is None
+            else int(np.searchsorted(p.slot_ends, sketch.slot_of(end), side="left"))
         )
         if stop == 0:
             return None
@@ -128,7 +132,9 @@ class SketchCopy:
                 edges.append((_naive(start), sketch.slot_start(lo)))
             if end is not None and hi is not None:
                 edges.append((sketch.slot_start(hi), _naive(end)))
-        slots, bins, ns = [], [], []
+        slots: list[I64] = []
+        bins: list[I64] = []
+        ns: list[I64] = []
         if whole:
             p = self._project(query, q.project)
             i0 = 0 if lo is None else int(np.searchsorted(p.slot, lo, side="left"))
@@ -139,7 +145,8 @@ class SketchCopy:
                 part = arr[keep]
                 out.append(part if sel is None else part[sel])
         if edges:
-            for out, part in zip((slots, bins, ns), _edge_counts(query, q.project, root, edges)):
+            edge = _edge_counts(query, q.project, root, edges)
+            for out, part in zip((slots, bins, ns), edge, strict=True):
                 out.append(part)
         needs_bins = any(m.quantile is not None for m in q.metrics)
         width = int(q.bucket.total_seconds()) if q.bucket is not None else None

@@ -45,14 +45,41 @@ _LOAD_SQL = f"SELECT slot, root, bin, n FROM {sketch.TABLE} WHERE project = ? OR
 
 
 @dataclass(frozen=True, slots=True)
-class _Project:
-    """One project's sketch rows at one guard version, sorted by slot."""
+class _Rows:
+    """Sketch rows sorted by slot, and each row's bin as an index into their distinct bins
+    (so a window's bins are one `numpy.bincount`, no sort)."""
 
-    version: int
     slot: I64
-    root: npt.NDArray[np.bool_]
     bin: I64
     n: I64
+    bins: I64  # distinct bins, ascending
+    bin_index: I64  # per row, its bin's index in ``bins``
+
+    @classmethod
+    def of(cls, slot: I64, bin_: I64, n: I64) -> _Rows:
+        bins, index = np.unique(bin_, return_inverse=True)
+        return cls(slot, bin_, n, bins.astype(np.int64), index.reshape(-1).astype(np.int64))
+
+    def window(self, lo: int | None, hi: int | None) -> slice:
+        """The rows of the slots in ``[lo, hi)`` (None: unbounded)."""
+        i0 = 0 if lo is None else int(np.searchsorted(self.slot, lo, side="left"))
+        i1 = len(self.slot) if hi is None else int(np.searchsorted(self.slot, hi, side="left"))
+        return slice(i0, i1)
+
+    def per_bin(self, keep: slice) -> tuple[I64, I64]:
+        """Distinct bins of the rows in ``keep`` and their counts, ascending by bin."""
+        sums = np.bincount(self.bin_index[keep], weights=self.n[keep], minlength=len(self.bins))
+        nonzero = np.flatnonzero(sums)
+        return self.bins[nonzero], sums[nonzero].astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Project:
+    """One project's sketch rows at one guard version: every row, and the root spans' rows."""
+
+    version: int
+    every: _Rows
+    roots: _Rows
     slot_ends: I64  # distinct slots, ascending
     slot_totals: I64  # spans per distinct slot (root or not, every bin)
 
@@ -60,14 +87,14 @@ class _Project:
 def _arrays(cols: dict[str, Any], version: int) -> _Project:
     slot = np.asarray(cols["slot"], dtype=np.int64)
     n = np.asarray(cols["n"], dtype=np.int64)
+    bin_ = np.asarray(cols["bin"], dtype=np.int64)
+    root = np.asarray(cols["root"], dtype=np.bool_)
     ends, first = np.unique(slot, return_index=True)
     totals = np.add.reduceat(n, first) if len(n) else np.zeros(0, dtype=np.int64)
     return _Project(
         version,
-        slot,
-        np.asarray(cols["root"], dtype=np.bool_),
-        np.asarray(cols["bin"], dtype=np.int64),
-        n,
+        _Rows.of(slot, bin_, n),
+        _Rows.of(slot[root], bin_[root], n[root]),
         ends.astype(np.int64),
         np.asarray(totals, dtype=np.int64),
     )
@@ -132,24 +159,19 @@ class SketchCopy:
                 edges.append((_naive(start), sketch.slot_start(lo)))
             if end is not None and hi is not None:
                 edges.append((sketch.slot_start(hi), _naive(end)))
-        slots: list[I64] = []
-        bins: list[I64] = []
-        ns: list[I64] = []
-        if whole:
-            p = self._project(query, q.project)
-            i0 = 0 if lo is None else int(np.searchsorted(p.slot, lo, side="left"))
-            i1 = len(p.slot) if hi is None else int(np.searchsorted(p.slot, hi, side="left"))
-            keep = slice(i0, i1)
-            sel = p.root[keep] if root else None
-            for arr, out in ((p.slot, slots), (p.bin, bins), (p.n, ns)):
-                part = arr[keep]
-                out.append(part if sel is None else part[sel])
-        if edges:
-            edge = _edge_counts(query, q.project, root, edges)
-            for out, part in zip((slots, bins, ns), edge, strict=True):
-                out.append(part)
         needs_bins = any(m.quantile is not None for m in q.metrics)
         width = int(q.bucket.total_seconds()) if q.bucket is not None else None
+        rows = self._project(query, q.project) if whole else None
+        sketch_rows = None if rows is None else (rows.roots if root else rows.every)
+        keep = slice(0, 0) if sketch_rows is None else sketch_rows.window(lo, hi)
+        edge = _edge_spans(query, q.project, root, edges, with_slot=width is not None)
+        if width is None and needs_bins and sketch_rows is not None:
+            return _merge_bins(*sketch_rows.per_bin(keep), edge[1])
+        slots, bins, ns = [edge[0]], [edge[1]], [np.ones(len(edge[1]), dtype=np.int64)]
+        if sketch_rows is not None:
+            slots.append(sketch_rows.slot[keep])
+            bins.append(sketch_rows.bin[keep])
+            ns.append(sketch_rows.n[keep])
         return _group(_cat(slots), _cat(bins), _cat(ns), width, needs_bins)
 
 
@@ -159,23 +181,47 @@ def answers(q: MetricQuery) -> bool:
     return q.where in (SpanFilter(), SpanFilter(root_only=True)) and sketch.plan(q) is not None
 
 
-def _edge_counts(
-    query: Query, project: str, root: bool, edges: list[tuple[datetime, datetime]]
-) -> tuple[I64, I64, I64]:
-    """Slot, bin and count (1) of each span in the edge ranges.
+def _edge_spans(
+    query: Query,
+    project: str,
+    root: bool,
+    edges: list[tuple[datetime, datetime]],
+    *,
+    with_slot: bool,
+) -> tuple[I64, I64]:
+    """Slot (zeros unless ``with_slot``) and bin of each span in the edge ranges.
 
     The spans are binned here rather than by a grouped statement (half the statement's
     time at 30k spans): `bin_of` is `sketch.BIN_SQL`'s expression with the same libm ``log``.
     """
+    if not edges:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     cond = " OR ".join("(start_time >= ? AND start_time < ?)" for _ in edges)
+    slot_sql = f"{sketch.SLOT_SQL} AS slot, " if with_slot else ""
     sql = (
-        f"SELECT {sketch.SLOT_SQL} AS slot, latency_ms FROM spans "
+        f"SELECT {slot_sql}latency_ms FROM spans "
         f"WHERE project = ?{f' AND {sketch.ROOT_SQL}' * root} AND ({cond})"
     )
     cols = query(sql, [project, *(t for edge in edges for t in edge)])
-    slot = np.asarray(cols["slot"], dtype=np.int64)
-    bins = np.fromiter(map(bin_of, cols["latency_ms"].tolist()), dtype=np.int64, count=len(slot))
-    return slot, bins, np.ones(len(slot), dtype=np.int64)
+    latencies = cols["latency_ms"].tolist()
+    bins = np.fromiter(map(bin_of, latencies), dtype=np.int64, count=len(latencies))
+    if not with_slot:
+        return np.zeros(len(bins), dtype=np.int64), bins
+    return np.asarray(cols["slot"], dtype=np.int64), bins
+
+
+def _merge_bins(bins: I64, counts: I64, edge_bins: I64) -> Rows:
+    """Unbucketed rows ``(None, bin, n)``: the window's counts per bin plus one per edge
+    span's bin."""
+    if len(edge_bins):
+        bins = np.concatenate([bins, edge_bins])
+        counts = np.concatenate([counts, np.ones(len(edge_bins), dtype=np.int64)])
+        uniq, inverse = np.unique(bins, return_inverse=True)
+        counts = np.bincount(inverse.reshape(-1), weights=counts, minlength=len(uniq))
+        bins = uniq
+    return [
+        (None, b, n) for b, n in zip(bins.tolist(), counts.astype(np.int64).tolist(), strict=True)
+    ]
 
 
 def bin_of(latency_ms: float) -> int:

@@ -81,10 +81,16 @@ def main() -> None:
     ap.add_argument("data_dir", type=Path)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--offset", type=int, default=0, help="first run number")
+    ap.add_argument(
+        "--no-search-index",
+        action="store_true",
+        help="open without the search index (a file without one builds it behind the open, "
+        "which at 1M spans fills the 512 MB buffer pool and fails queries meanwhile)",
+    )
     a = ap.parse_args()
     base_ns = int((a.data_dir / "base_ns").read_text())
     t0 = time.perf_counter()
-    store = DuckDBEventStore(a.data_dir / "events.duckdb")
+    store = DuckDBEventStore(a.data_dir / "events.duckdb", search_index=not a.no_search_index)
     print(f"open {1000 * (time.perf_counter() - t0):.0f} ms")
     (n,) = store._query("SELECT count(*) FROM spans")[0]
     spec = WorkloadSpec.for_spans(n, traces_per_request=100, base_ns=base_ns)

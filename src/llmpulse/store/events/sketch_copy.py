@@ -7,7 +7,8 @@ project's sketch rows (slot, root, bin, n; sorted by slot) as numpy arrays, take
 statement and kept while the sketch does not change: `SketchGuard.version` moves with every
 change of the spans or of the sketch, so a copy taken at one version is the sketch while the
 guard is at that version. A read then needs the spans only at the window's two partial edge
-slots (one grouped statement, none when the window starts and ends on slot edges).
+slots (one statement reading their latencies, binned here; none when the window starts and
+ends on slot edges).
 
 It answers exactly what the statement of `sketch.plan` answers (rows ``bucket, bin, n``
 ordered by bucket and bin), for the span sketch's plans (counts, approximate latency

@@ -86,7 +86,8 @@ def main() -> None:
     ap.add_argument(
         "--no-search-index",
         action="store_true",
-        help="open without the search indexer (whose rounds at 1M exceed the memory limit)",
+        help="open without the search index (a file without one builds it behind the open, "
+        "which at 1M spans fills the 512 MB buffer pool and fails queries meanwhile)",
     )
     a = ap.parse_args()
     base_ns = int((a.data_dir / "base_ns").read_text())

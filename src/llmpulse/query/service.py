@@ -6,7 +6,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from llmpulse.domain.errors import NotFound
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
@@ -167,6 +167,11 @@ class QueryService:
     async def list_spans(self, q: SpanQuery, *, keep: bool = True) -> Page[Span]:
         """One page of spans, newest first (``keep``: see `memo`)."""
         return await self._cached("spans", q, lambda: self._events.list_spans(q), keep)
+
+    async def list_span_rows(self, q: SpanQuery) -> Page[tuple[Any, ...]]:
+        """`list_spans`'s page as the store's rows (`EventStore.list_span_rows`), uncached:
+        the caller caches what it encodes from them."""
+        return await asyncio.to_thread(self._events.list_span_rows, q)
 
     async def count_spans(self, q: SpanQuery, at_most: int | None = None) -> int:
         """How many spans match ``q``'s filters (cursor and limit ignored), counting no

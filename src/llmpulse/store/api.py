@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -370,6 +370,12 @@ class EventStore(Protocol):
 
     def list_spans(self, q: SpanQuery) -> Page[Span]:
         """List spans matching ``q``, newest first, one page at a time."""
+        ...
+
+    def list_span_rows(self, q: SpanQuery) -> Page[tuple[Any, ...]]:
+        """`list_spans` as the store's rows, not decoded: the values of the span columns in
+        order (``store.events.columns.SPAN_COLUMN_NAMES``; JSON columns as their JSON text,
+        NULL when empty; naive UTC times), for encoders that skip the domain objects."""
         ...
 
     def count_spans(self, q: SpanQuery, at_most: int | None = None) -> int:

@@ -7,7 +7,8 @@ their own modules; this one maps the `EventStore` protocol onto compiled SQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,7 @@ from llmpulse.store.events import (
     purge,
     search_scan,
     sketch,
+    sketch_copy,
     summaries,
     trace_slots,
     trace_sort,
@@ -146,6 +148,16 @@ class DuckDBEventStore(CompactingEngine):
         Raises:
             InvalidInput: a filter, the limit or the cursor is not acceptable.
         """
+        page = self.list_span_rows(q)
+        return Page(items=[row_to_span(r) for r in page.items], next_cursor=page.next_cursor)
+
+    def list_span_rows(self, q: SpanQuery) -> Page[tuple[Any, ...]]:
+        """`list_spans`'s page as rows of the span columns, not decoded (copies of a span
+        stored twice dropped).
+
+        Raises:
+            InvalidInput: a filter, the limit or the cursor is not acceptable.
+        """
         found = search_scan.candidates(self.search_index, self._query, q)
         if trace_sort.is_trace_sort(q) or not listing.newest_first(q):
             scope = search_scan.restricted(self._query, q, found)
@@ -157,7 +169,7 @@ class DuckDBEventStore(CompactingEngine):
                 where = compile_filters(roots, DIALECT)
                 listing.add_ranges(where, roots)
                 rows, after = trace_sort.sorted_roots(scope.query, roots, where)
-            return Page(items=_unique_spans(rows), next_cursor=after)
+            return Page(items=_unique_rows(rows), next_cursor=after)
         if found is None or not search_scan.narrows(found):
             rows = self._newest_bounded(q)
         else:
@@ -168,35 +180,49 @@ class DuckDBEventStore(CompactingEngine):
         if len(rows) > q.limit:
             rows = rows[: q.limit]
             next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
-        return Page(items=_unique_spans(rows), next_cursor=next_cursor)
+        return Page(items=_unique_rows(rows), next_cursor=next_cursor)
 
     def _newest_bounded(self, q: SpanQuery) -> list[tuple[Any, ...]]:
         """`_newest` over every stored span, bounded by the summaries' per-slot counts when
         they hold every committed span (ADR 0037)."""
         bound = newest.bound_sql(q, self.pair_keys.counted)
         if bound is not None:
-            rows = self.sketch_guard.read(lambda: self._newest(self._query, q, bound))
+            if q.attributes:  # the pair sketch's slots
+                slot: Callable[[], int | None] = lambda: _first(self._query(*bound))  # noqa: E731
+            else:  # the span sketch's, from its copy (ADR 0040)
+                slot = lambda: self._sketch_copy.newest_slot(  # noqa: E731
+                    self._numpy, q.project, q.time.end, q.limit + 1
+                )
+            rows = self.sketch_guard.read(lambda: self._newest(self._query, q, slot))
             if rows is not None:
                 return rows
         return self._newest(self._query, q)
+
+    @functools.cached_property
+    def _sketch_copy(self) -> sketch_copy.SketchCopy:
+        return sketch_copy.SketchCopy(lambda: self.sketch_guard.version)
+
+    def _numpy(self, sql: str, params: Sequence[Any]) -> dict[str, Any]:
+        """The columns of one query's result as numpy arrays, on this thread's cursor."""
+        return self._read(lambda cur: cur.execute(sql, list(params)).fetchnumpy())
 
     def _newest(
         self,
         query: listing.Query,
         q: SpanQuery,
-        bound: tuple[str, list[object]] | None = None,
+        bound: Callable[[], int | None] | None = None,
     ) -> list[tuple[Any, ...]]:
         """Up to ``q.limit + 1`` rows of ``q``, newest first (``spans`` as ``query`` has it);
-        ``bound`` is SQL giving a slot they all start in or after (`newest.bound_sql`)."""
+        ``bound`` gives a slot they all start in or after (`newest.bound_sql`), or None."""
         where = compile_filters(q, DIALECT)
         listing.add_ranges(where, q)
         add_cursor(where, q.cursor)
         sql, params = where.sql(), list(where.params)
         if bound is not None:
-            slot = query(*bound)
-            if slot:
+            slot = bound()
+            if slot is not None:
                 sql += " AND start_time >= ?"
-                params.append(sketch.slot_start(int(slot[0][0])))
+                params.append(sketch.slot_start(slot))
         return query(
             f"SELECT {_SPAN_COLS} FROM spans WHERE {sql} {_NEWEST_FIRST} LIMIT ?",
             [*params, q.limit + 1],
@@ -275,11 +301,22 @@ class DuckDBEventStore(CompactingEngine):
         """Metrics per (bucket, group); see `MetricQuery`."""
         c = compile_metric(q, DIALECT)  # checks the query whichever way it is answered
         if sketch.plan(q, self.pair_keys.counted) is not None:  # counts, approximate
-            answer = self.sketch_guard.read(lambda: self._sketch_rows(q))  # quantiles: ADR 0021
+            answer = self.sketch_guard.read(lambda: self._sketch_answer(q))  # quantiles: ADR 0021
             if answer is not None:
-                return sketch.frame(q, *answer)
+                return answer
         rows = self._query(c.sql, c.params)
         return metric_frame(q, rows)
+
+    def _sketch_answer(self, q: MetricQuery) -> MetricFrame | None:
+        """The summaries' answer to ``q`` (inside `SketchGuard.read`): from the span sketch's
+        numpy copy when nothing waits in the backlog (ADR 0040), else by a statement that adds
+        the backlog's spans (ADR 0039); None when a key stopped being counted meanwhile."""
+        if sketch_copy.answers(q) and self.summary_upkeep.backlog.spans == 0:
+            p = sketch.plan(q, self.pair_keys.counted)
+            if p is not None:
+                return sketch.frame(q, p, self._sketch_copy.rows(self._numpy, q))
+        answer = self._sketch_rows(q)
+        return None if answer is None else sketch.frame(q, *answer)
 
     def _sketch_rows(self, q: MetricQuery) -> tuple[sketch.Plan, list[tuple[Any, ...]]] | None:
         """The summaries' answer to ``q`` with the spans still in the backlog (ADR 0039);
@@ -422,14 +459,23 @@ class DuckDBEventStore(CompactingEngine):
         )
 
 
+def _first(rows: list[tuple[Any, ...]]) -> int | None:
+    return int(rows[0][0]) if rows else None
+
+
 def _unique_spans(rows: list[tuple[Any, ...]]) -> list[Span]:
     """Decode rows sorted on (start_time, span_id), dropping copies of a span stored twice
     (an exporter's retry after a lost response); copies sort next to each other."""
-    spans: list[Span] = []
+    return [row_to_span(row) for row in _unique_rows(rows)]
+
+
+def _unique_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """`_unique_spans` without the decoding."""
+    out: list[tuple[Any, ...]] = []
     previous: tuple[Any, Any] | None = None
     for row in rows:
         key = (row[_START], row[_SPAN_ID])
         if key != previous:
-            spans.append(row_to_span(row))
+            out.append(row)
             previous = key
-    return spans
+    return out

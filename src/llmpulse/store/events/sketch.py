@@ -127,6 +127,12 @@ class SketchGuard:
             raise
         self._step(-1)
 
+    @property
+    def version(self) -> int:
+        """Moves when a change begins and when it ends: summaries read while it stays the
+        same, and no change is in flight, are the same summaries (`sketch_copy`)."""
+        return self._seq
+
     def read(self, query: Callable[[], _T]) -> _T | None:
         """``query()`` when it read summaries that held what it expects, else None."""
         for _ in range(self.ATTEMPTS):

@@ -1,0 +1,266 @@
+"""A copy of a project's span sketch in numpy arrays, read without a SQL statement (ADR 0040).
+
+The span sketch (`sketch`, ADR 0021) lives in a DuckDB table; summing its rows for a window
+took one statement of ~2.5 ms at 30k spans, most of it the statement's fixed cost and the
+scan of the table, for an answer that sums a few thousand small rows. `SketchCopy` holds each
+project's sketch rows (slot, root, bin, n; sorted by slot) as numpy arrays, taken with one
+statement and kept while the sketch does not change: `SketchGuard.version` moves with every
+change of the spans or of the sketch, so a copy taken at one version is the sketch while the
+guard is at that version. A read then needs the spans only at the window's two partial edge
+slots (one statement reading their latencies, binned here; none when the window starts and
+ends on slot edges).
+
+It answers exactly what the statement of `sketch.plan` answers (rows ``bucket, bin, n``
+ordered by bucket and bin), for the span sketch's plans (counts, approximate latency
+quantiles, the project or its root spans, unbucketed or in buckets of whole slots), and the
+slot that bounds a newest-first listing (`newest`). The caller runs both inside
+`SketchGuard.read`, so that an answer read while the sketch changed is dropped.
+
+It is a copy of an index, not of answers: every query sums its own window, and no answer is
+kept.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from llmpulse.clock import to_unix_us
+from llmpulse.store.api import MetricQuery, SpanFilter
+from llmpulse.store.events import sketch
+from llmpulse.store.events.duckdb_dialect import bucket_offset
+
+Query = Callable[[str, Sequence[Any]], dict[str, Any]]
+"""Runs SQL with parameters on the store's reader: the result's columns as numpy arrays."""
+Rows = list[tuple[Any, ...]]
+I64 = npt.NDArray[np.int64]
+
+_LOAD_SQL = f"SELECT slot, root, bin, n FROM {sketch.TABLE} WHERE project = ? ORDER BY slot"
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """Sketch rows sorted by slot, and each row's bin as an index into their distinct bins
+    (so a window's bins are one `numpy.bincount`, no sort)."""
+
+    slot: I64
+    bin: I64
+    n: I64
+    bins: I64  # distinct bins, ascending
+    bin_index: I64  # per row, its bin's index in ``bins``
+
+    @classmethod
+    def of(cls, slot: I64, bin_: I64, n: I64) -> _Rows:
+        bins, index = np.unique(bin_, return_inverse=True)
+        return cls(slot, bin_, n, bins.astype(np.int64), index.reshape(-1).astype(np.int64))
+
+    def window(self, lo: int | None, hi: int | None) -> slice:
+        """The rows of the slots in ``[lo, hi)`` (None: unbounded)."""
+        i0 = 0 if lo is None else int(np.searchsorted(self.slot, lo, side="left"))
+        i1 = len(self.slot) if hi is None else int(np.searchsorted(self.slot, hi, side="left"))
+        return slice(i0, i1)
+
+    def per_bin(self, keep: slice) -> tuple[I64, I64]:
+        """Distinct bins of the rows in ``keep`` and their counts, ascending by bin."""
+        sums = np.bincount(self.bin_index[keep], weights=self.n[keep], minlength=len(self.bins))
+        nonzero = np.flatnonzero(sums)
+        return self.bins[nonzero], sums[nonzero].astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Project:
+    """One project's sketch rows at one guard version: every row, and the root spans' rows."""
+
+    version: int
+    every: _Rows
+    roots: _Rows
+    slot_ends: I64  # distinct slots, ascending
+    slot_totals: I64  # spans per distinct slot (root or not, every bin)
+
+
+def _arrays(cols: dict[str, Any], version: int) -> _Project:
+    slot = np.asarray(cols["slot"], dtype=np.int64)
+    n = np.asarray(cols["n"], dtype=np.int64)
+    bin_ = np.asarray(cols["bin"], dtype=np.int64)
+    root = np.asarray(cols["root"], dtype=np.bool_)
+    ends, first = np.unique(slot, return_index=True)
+    totals = np.add.reduceat(n, first) if len(n) else np.zeros(0, dtype=np.int64)
+    return _Project(
+        version,
+        _Rows.of(slot, bin_, n),
+        _Rows.of(slot[root], bin_[root], n[root]),
+        ends.astype(np.int64),
+        np.asarray(totals, dtype=np.int64),
+    )
+
+
+class SketchCopy:
+    """Per project, the span sketch's rows at the guard's current version (see module)."""
+
+    def __init__(self, version: Callable[[], int]) -> None:
+        """``version``: the guard's version now (`SketchGuard.version`)."""
+        self._version = version
+        self._projects: dict[str, _Project] = {}
+        self._lock = threading.Lock()
+
+    def _project(self, query: Query, project: str) -> _Project:
+        """The project's rows at the current version, taken again when the sketch moved.
+
+        A copy taken while a change was in flight carries a version that no later read
+        sees (every change moves the version when it begins and when it ends)."""
+        version = self._version()
+        held = self._projects.get(project)
+        if held is not None and held.version == version:
+            return held
+        fresh = _arrays(query(_LOAD_SQL, [project]), version)
+        with self._lock:
+            self._projects[project] = fresh
+        return fresh
+
+    def newest_slot(
+        self, query: Query, project: str, end: datetime | None, need: int
+    ) -> int | None:
+        """`newest.bound_sql`'s slot for a listing of the project's spans: the newest slot
+        ``s`` such that the whole slots from ``s`` up to the one holding ``end`` hold at
+        least ``need`` spans (None: no such slot)."""
+        p = self._project(query, project)
+        stop = (
+            len(p.slot_ends)
+            if end is None
+            else int(np.searchsorted(p.slot_ends, sketch.slot_of(end), side="left"))
+        )
+        if stop == 0:
+            return None
+        cum = np.cumsum(p.slot_totals[:stop][::-1])
+        i = int(np.searchsorted(cum, need, side="left"))
+        return None if i >= len(cum) else int(p.slot_ends[stop - 1 - i])
+
+    def rows(self, query: Query, q: MetricQuery) -> Rows:
+        """The rows of `sketch.plan`'s statement for ``q`` (a span-sketch plan, see
+        `answers`): ``(bucket number or None, bin or None, n)`` ordered by both."""
+        start, end = q.time.start, q.time.end
+        lo = None if start is None else -(-(to_unix_us(start) + sketch.OFFSET_US) // sketch.SLOT_US)
+        hi = None if end is None else sketch.slot_of(end)
+        root = q.where.root_only
+        edges: list[tuple[datetime, datetime]] = []
+        if lo is not None and hi is not None and hi < lo:  # inside one slot: spans only
+            lo = hi = None
+            whole = False
+            edges.append((_naive(start), _naive(end)))  # type: ignore[arg-type]
+        else:
+            whole = True
+            if start is not None and lo is not None:
+                edges.append((_naive(start), sketch.slot_start(lo)))
+            if end is not None and hi is not None:
+                edges.append((sketch.slot_start(hi), _naive(end)))
+        needs_bins = any(m.quantile is not None for m in q.metrics)
+        width = int(q.bucket.total_seconds()) if q.bucket is not None else None
+        rows = self._project(query, q.project) if whole else None
+        sketch_rows = None if rows is None else (rows.roots if root else rows.every)
+        keep = slice(0, 0) if sketch_rows is None else sketch_rows.window(lo, hi)
+        edge = _edge_spans(query, q.project, root, edges, with_slot=width is not None)
+        if width is None and needs_bins and sketch_rows is not None:
+            return _merge_bins(*sketch_rows.per_bin(keep), edge[1])
+        slots, bins, ns = [edge[0]], [edge[1]], [np.ones(len(edge[1]), dtype=np.int64)]
+        if sketch_rows is not None:
+            slots.append(sketch_rows.slot[keep])
+            bins.append(sketch_rows.bin[keep])
+            ns.append(sketch_rows.n[keep])
+        return _group(_cat(slots), _cat(bins), _cat(ns), width, needs_bins)
+
+
+def answers(q: MetricQuery) -> bool:
+    """Whether `SketchCopy.rows` answers ``q``: `sketch.plan` would answer it from the span
+    sketch (not the pair sketch)."""
+    return q.where in (SpanFilter(), SpanFilter(root_only=True)) and sketch.plan(q) is not None
+
+
+def _edge_spans(
+    query: Query,
+    project: str,
+    root: bool,
+    edges: list[tuple[datetime, datetime]],
+    *,
+    with_slot: bool,
+) -> tuple[I64, I64]:
+    """Slot (zeros unless ``with_slot``) and bin of each span in the edge ranges.
+
+    The spans are binned here rather than by a grouped statement (half the statement's
+    time at 30k spans): `bin_of` is `sketch.BIN_SQL`'s expression with the same libm ``log``.
+    """
+    if not edges:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    cond = " OR ".join("(start_time >= ? AND start_time < ?)" for _ in edges)
+    slot_sql = f"{sketch.SLOT_SQL} AS slot, " if with_slot else ""
+    sql = (
+        f"SELECT {slot_sql}latency_ms FROM spans "
+        f"WHERE project = ?{f' AND {sketch.ROOT_SQL}' * root} AND ({cond})"
+    )
+    cols = query(sql, [project, *(t for edge in edges for t in edge)])
+    latencies = cols["latency_ms"].tolist()
+    bins = np.fromiter(map(bin_of, latencies), dtype=np.int64, count=len(latencies))
+    if not with_slot:
+        return np.zeros(len(bins), dtype=np.int64), bins
+    return np.asarray(cols["slot"], dtype=np.int64), bins
+
+
+def _merge_bins(bins: I64, counts: I64, edge_bins: I64) -> Rows:
+    """Unbucketed rows ``(None, bin, n)``: the window's counts per bin plus one per edge
+    span's bin."""
+    if len(edge_bins):
+        bins = np.concatenate([bins, edge_bins])
+        counts = np.concatenate([counts, np.ones(len(edge_bins), dtype=np.int64)])
+        uniq, inverse = np.unique(bins, return_inverse=True)
+        counts = np.bincount(inverse.reshape(-1), weights=counts, minlength=len(uniq))
+        bins = uniq
+    return [
+        (None, b, n) for b, n in zip(bins.tolist(), counts.astype(np.int64).tolist(), strict=True)
+    ]
+
+
+def bin_of(latency_ms: float) -> int:
+    """The sketch bin of a latency: `sketch.BIN_SQL` (``ceil(ln(x) / ln(gamma))``, zero and
+    negative latencies in `sketch.ZERO_BIN`)."""
+    return math.ceil(math.log(latency_ms) / _LN_GAMMA) if latency_ms > 0 else sketch.ZERO_BIN
+
+
+_LN_GAMMA = math.log(sketch.GAMMA)
+
+
+def _cat(parts: list[I64]) -> I64:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _group(slot: I64, bin_: I64, n: I64, width_s: int | None, needs_bins: bool) -> Rows:
+    """Sum ``n`` per (bucket of the slot, bin), as the plan's outer GROUP BY does."""
+    if not len(n):
+        return []
+    key = np.zeros(len(n), dtype=np.int64)
+    if width_s is not None:
+        w = width_s * 1_000_000
+        key += ((slot * sketch.SLOT_US - sketch.OFFSET_US + bucket_offset(w)) // w) << _BIN_BITS
+    if needs_bins:
+        key += bin_ + _BIN_SHIFT
+    uniq, inverse = np.unique(key, return_inverse=True)
+    sums = np.bincount(inverse, weights=n, minlength=len(uniq)).astype(np.int64)
+    buckets = (uniq >> _BIN_BITS).tolist() if width_s is not None else [None] * len(uniq)
+    bins = ((uniq & _BIN_MASK) - _BIN_SHIFT).tolist() if needs_bins else [None] * len(uniq)
+    return list(zip(buckets, bins, sums.tolist(), strict=True))
+
+
+# (bucket, bin) as one int64 key: a bin (ZERO_BIN = -1,000,000 up to ~2,000 for a latency of
+# 10^17 ms) plus 2^20 fits 21 bits; hourly bucket numbers since year 1 stay below 2^25.
+_BIN_BITS = 21
+_BIN_SHIFT = 1 << 20
+_BIN_MASK = (1 << _BIN_BITS) - 1
+
+
+def _naive(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(tzinfo=None)

@@ -11,8 +11,9 @@ alternate in every round, so load from elsewhere on the machine hits each alike:
     .venv/bin/python benchmarks/first_query.py --rounds 4 --variants on,off
     .venv/bin/python benchmarks/first_query.py --variants on,old=path/to/llmpulse
 
-A variant is ``on`` / ``off`` (the search index, ``LLMPULSE_SEARCH_INDEX``) of this venv's
-``llmpulse``, or ``NAME=EXECUTABLE`` (another build, index on). Writes
+A variant is ``on`` / ``off`` (the search index, ``LLMPULSE_SEARCH_INDEX``) or ``nowarm``
+(index on, ``LLMPULSE_WARMUP=false``) of this venv's ``llmpulse``, or ``NAME=EXECUTABLE``
+(another build, index on). Writes
 ``results/<stamp>-first-query[-label].{json,md}``: per variant the medians over rounds of each
 series' first run, its median, the cached median, ingest-to-queryable spans/s and the
 server's CPU seconds, with the load average of each run.
@@ -47,15 +48,17 @@ HOUR_NS = 3_600_000_000_000
 class Variant(LlmpulseSystem):
     """`LlmpulseSystem` with the search index switched by the environment."""
 
-    def __init__(self, spec: WorkloadSpec, name: str, exe: Path | None, index: bool) -> None:
+    def __init__(
+        self, spec: WorkloadSpec, name: str, exe: Path | None, env: dict[str, str]
+    ) -> None:
         super().__init__(spec, exe)
         self.variant = name
-        self.index = index
+        self.env = env
 
     def make_server(self, data_dir: Path, log_path: Path) -> ServerProcess:
-        """As `LlmpulseSystem`, with ``LLMPULSE_SEARCH_INDEX`` set."""
+        """As `LlmpulseSystem`, with the variant's environment."""
         server = super().make_server(data_dir, log_path)
-        server.env["LLMPULSE_SEARCH_INDEX"] = "true" if self.index else "false"
+        server.env.update(self.env)
         return server
 
 
@@ -64,9 +67,12 @@ def _variants(text: str, spec: WorkloadSpec) -> list[Variant]:
     for item in text.split(","):
         name, _, exe = item.partition("=")
         if exe:
-            out.append(Variant(spec, name, Path(exe), True))
+            out.append(Variant(spec, name, Path(exe), {}))
         else:
-            out.append(Variant(spec, name, None, name == "on"))
+            env = {"LLMPULSE_SEARCH_INDEX": "false" if name == "off" else "true"}
+            if name == "nowarm":
+                env["LLMPULSE_WARMUP"] = "false"
+            out.append(Variant(spec, name, None, env))
     return out
 
 

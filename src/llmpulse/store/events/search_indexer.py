@@ -110,6 +110,7 @@ class Builder:
             if picked is None:
                 return 0
             project, generations, had = picked
+            self._slice_done(yielding)
             where, params = ranges_sql(ranges(generations))
             counts: list[tuple[Any, ...]] = self._read(
                 lambda cur: cur.execute(

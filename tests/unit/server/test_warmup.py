@@ -11,15 +11,15 @@ import asyncio
 from collections.abc import Callable, Iterator
 
 import pytest
-from contract.store_factories import T0, make_span
-from support.aio import run
 
+from contract.store_factories import T0, make_span
 from llmpulse.domain.ids import ProjectName
 from llmpulse.query.service import QueryService
 from llmpulse.server.warmup import BURST_COMMITS, SETTLE_S, Warmup
 from llmpulse.store.activity import QueryActivity
 from llmpulse.store.api import SpanQuery
 from llmpulse.store.datadir import open_stores
+from support.aio import run
 
 P = ProjectName("default")
 

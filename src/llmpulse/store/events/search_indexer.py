@@ -78,14 +78,21 @@ class Builder:
     """Indexes the dirty blocks of a `SearchIndex`: by hand (`round`) or in a thread."""
 
     def __init__(
-        self, index: SearchIndex, read: Read, write: Write, activity: QueryActivity
+        self,
+        index: SearchIndex,
+        read: Read,
+        write: Write,
+        activity: QueryActivity,
+        write_ready: Callable[[], bool],
     ) -> None:
         """Args:
         index: the dirty blocks and indexed counts.
         read: runs a function on a reader cursor (a consistent snapshot).
         write: runs a function on the write connection under the writer's lock.
         activity: the queries to yield to.
+        write_ready: False while a commit would carry a bulk load's checkpoint.
         """
+        self._write_ready = write_ready
         self._index = index
         self._read = read
         self._write = write
@@ -125,6 +132,7 @@ class Builder:
                 self._slice_done(yielding)
                 self._read_part(project, part, found, seen, yielding)
             self._slice_done(yielding)
+            self._wait_write_ready(yielding)
             self._store(project, had, found, seen)
             self._index.done(project, generations, seen)
             self.stats.rounds += 1
@@ -200,6 +208,21 @@ class Builder:
         clock = SystemClock()
         while self._index.busy(clock.monotonic_s()):  # ingest resumed: it goes first
             if self._stop.wait(0.1):
+                raise Stopped
+
+    def _wait_write_ready(self, yielding: bool) -> None:
+        """While ingest rests, hold a write that would carry a bulk load's checkpoint until
+        the quiet checkpoint ran (ADR 0041); while appends come, their next commit would
+        carry it anyway.
+
+        Raises:
+            Stopped: `stop` was called.
+        """
+        clock = SystemClock()
+        while (
+            yielding and not self._write_ready() and not self._index.appending(clock.monotonic_s())
+        ):
+            if self._stop.wait(0.05):
                 raise Stopped
 
     # -- the thread ----------------------------------------------------------------------

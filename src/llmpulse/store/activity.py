@@ -89,5 +89,8 @@ class QueryActivity:
                 self._changed.wait(min(left, deadline - now, 0.05))
 
 
+QUIET_S = 0.05
+"""Background work starts a slice only when no query ended in the last this many seconds."""
+
 QUERIES = QueryActivity()
 """The process's query activity (the server's requests and every event store read)."""

@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from llmpulse.clock import SystemClock
 from llmpulse.domain.errors import Unavailable
 from llmpulse.store.activity import QUERIES, QueryActivity
 from llmpulse.store.events import sketch, summaries
@@ -47,7 +46,6 @@ from llmpulse.store.events.journal import (
     reconcile,
 )
 from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
-from llmpulse.store.events.quiet_checkpoint import MIN_WAL_BYTES, QuietCheckpoint
 from llmpulse.store.events.search_index import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -79,7 +77,6 @@ class DuckDBEngine:
         compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES,
         journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
         activity: QueryActivity = QUERIES,
-        quiet_checkpoint_bytes: int = MIN_WAL_BYTES,
     ) -> None:
         """Open (creating if needed) the database and bring its schema up to date.
 
@@ -93,8 +90,6 @@ class DuckDBEngine:
             journal_max_bytes: checkpoint after a commit that leaves the journal this large.
             search_index: keep the search index (ADR 0038); off, searches scan every span.
             activity: marked by every read; the search indexer yields to it (ADR 0041).
-            quiet_checkpoint_bytes: a log this large is checkpointed once ingest and queries
-                are quiet (`QuietCheckpoint`).
         """
         self._path = path
         self._on_close = on_close
@@ -112,7 +107,6 @@ class DuckDBEngine:
         self._journal: IngestJournal | None = None
         self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix="llmpulse-journal")
         self._wal_size = 0
-        self._committed_at = -1e9
         if path is not None and journal:
             try:
                 self.journal_restore = reconcile(self._con, path)
@@ -142,20 +136,7 @@ class DuckDBEngine:
         self._closed = False
         self.activity = activity
         """Queries in flight: every read marks it, background work yields to it (ADR 0041)."""
-        self.quiet_checkpoint = QuietCheckpoint(
-            lambda: self._wal_size,
-            lambda: self._committed_at,
-            self.checkpoint,
-            activity,
-            quiet_checkpoint_bytes,
-        )
-        """Checkpoints a bulk load's log when ingest and queries are quiet (ADR 0041)."""
-        self.search_index = SearchIndex(
-            self._read_unmarked,
-            self._index_write,
-            activity,
-            write_ready=lambda: not self.quiet_checkpoint.heavy(),  # no load's checkpoint
-        )
+        self.search_index = SearchIndex(self._read_unmarked, self._index_write, activity)
         """The term → block search index, kept behind ingest (ADR 0038)."""
         self.search_index.enabled = search_index
         try:
@@ -165,8 +146,6 @@ class DuckDBEngine:
             raise
         if search_index:
             self.search_index.start()
-        if path is not None:
-            self.quiet_checkpoint.start()
 
     # -- connections -------------------------------------------------------------------
 
@@ -280,11 +259,7 @@ class DuckDBEngine:
 
     def _after_commit(self) -> None:
         """Empty the journal when DuckDB's automatic checkpoint emptied its log."""
-        self._committed_at = SystemClock().monotonic_s()
-        if self._path is None:
-            return
-        if self._journal is None:
-            self._wal_size = file_size(wal_path(self._path))
+        if self._journal is None or self._path is None:
             return
         wal = file_size(wal_path(self._path))
         if wal < self._wal_size:
@@ -358,7 +333,6 @@ class DuckDBEngine:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
         self.search_index.stop()  # after the compaction, which may hold indexing back
-        self.quiet_checkpoint.stop()
         with self._write_lock:
             self._close_engine()
             if self._journal is not None and self._path is not None:

@@ -84,14 +84,11 @@ class SearchIndex:
         read: Read[Any],
         write: Callable[[Callable[[Any], None]], None],
         activity: QueryActivity = QUERIES,
-        write_ready: Callable[[], bool] = lambda: True,
     ) -> None:
         """Args:
         read: runs a function on a reader cursor (a consistent snapshot), for the indexer.
         write: runs a function on the write connection under the writer's lock.
         activity: the queries the background indexer yields to (ADR 0041).
-        write_ready: False while a commit would carry a bulk load's checkpoint; the background
-            indexer then holds its write until the quiet checkpoint ran.
         """
         self._lock = threading.Lock()
         self._dirty: dict[str, dict[int, int]] = {}  # project → block → touch generation
@@ -102,7 +99,7 @@ class SearchIndex:
         self._last_append = -1e9
         self.wake = threading.Event()
         """Set when blocks become dirty (wakes the background indexer)."""
-        self._builder = Builder(self, read, write, activity, write_ready)
+        self._builder = Builder(self, read, write, activity)
         self.enabled = True
         """False: queries ignore the index and scan (comparisons in tests and benchmarks)."""
 

@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from llmpulse.clock import SystemClock
-from llmpulse.store.activity import QueryActivity
+from llmpulse.store.activity import QUIET_S, QueryActivity
 from llmpulse.store.events.search_terms import BLOCK_SQL, ranges, ranges_sql, term_bytes
 
 if TYPE_CHECKING:
@@ -48,10 +48,9 @@ READ_SPANS = 2_000
 """Spans whose text one read fetches (whole blocks; a larger block is read alone)."""
 TOKENIZE_SPANS = 256
 """Spans tokenized between two yields (~5 ms of the interpreter)."""
-QUIET_S = 0.05
-"""The indexer works only when no query ended in the last this many seconds."""
 MAX_HOLD_S = 2.0
-"""... but waits at most this long at once (a steady query stream slows it, never stops it)."""
+"""The indexer waits for quiet (`QUIET_S`) at most this long at once (a steady query stream
+slows it, never stops it)."""
 _TERMS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("term", pa.string())])
 _BLOCKS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("spans", pa.int64())])
 Read = Callable[[Callable[[duckdb.DuckDBPyConnection], Any]], Any]
@@ -83,16 +82,13 @@ class Builder:
         read: Read,
         write: Write,
         activity: QueryActivity,
-        write_ready: Callable[[], bool],
     ) -> None:
         """Args:
         index: the dirty blocks and indexed counts.
         read: runs a function on a reader cursor (a consistent snapshot).
         write: runs a function on the write connection under the writer's lock.
         activity: the queries to yield to.
-        write_ready: False while a commit would carry a bulk load's checkpoint.
         """
-        self._write_ready = write_ready
         self._index = index
         self._read = read
         self._write = write
@@ -132,7 +128,6 @@ class Builder:
                 self._slice_done(yielding)
                 self._read_part(project, part, found, seen, yielding)
             self._slice_done(yielding)
-            self._wait_write_ready(yielding)
             self._store(project, had, found, seen)
             self._index.done(project, generations, seen)
             self.stats.rounds += 1
@@ -208,21 +203,6 @@ class Builder:
         clock = SystemClock()
         while self._index.busy(clock.monotonic_s()):  # ingest resumed: it goes first
             if self._stop.wait(0.1):
-                raise Stopped
-
-    def _wait_write_ready(self, yielding: bool) -> None:
-        """While ingest rests, hold a write that would carry a bulk load's checkpoint until
-        the quiet checkpoint ran (ADR 0041); while appends come, their next commit would
-        carry it anyway.
-
-        Raises:
-            Stopped: `stop` was called.
-        """
-        clock = SystemClock()
-        while (
-            yielding and not self._write_ready() and not self._index.appending(clock.monotonic_s())
-        ):
-            if self._stop.wait(0.05):
                 raise Stopped
 
     # -- the thread ----------------------------------------------------------------------

@@ -12,8 +12,8 @@ alternate in every round, so load from elsewhere on the machine hits each alike:
     .venv/bin/python benchmarks/first_query.py --variants on,old=path/to/llmpulse
 
 A variant is ``on`` / ``off`` (the search index, ``LLMPULSE_SEARCH_INDEX``) or ``nowarm``
-(index on, ``LLMPULSE_WARMUP=false``) of this venv's ``llmpulse``, or ``NAME=EXECUTABLE``
-(another build, index on). Writes
+(index on, ``LLMPULSE_WARMUP=false``) of this venv's ``llmpulse``, or
+``NAME=EXECUTABLE[+VAR=VALUE...]`` (another build, with these environment variables). Writes
 ``results/<stamp>-first-query[-label].{json,md}``: per variant the medians over rounds of each
 series' first run, its median, the cached median, ingest-to-queryable spans/s and the
 server's CPU seconds, with the load average of each run.
@@ -67,7 +67,9 @@ def _variants(text: str, spec: WorkloadSpec) -> list[Variant]:
     for item in text.split(","):
         name, _, exe = item.partition("=")
         if exe:
-            out.append(Variant(spec, name, Path(exe), {}))
+            path, *assignments = exe.split("+")
+            env = dict(a.split("=", 1) for a in assignments)
+            out.append(Variant(spec, name, Path(path), env))
         else:
             env = {"LLMPULSE_SEARCH_INDEX": "false" if name == "off" else "true"}
             if name == "nowarm":

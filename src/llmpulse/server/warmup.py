@@ -29,8 +29,9 @@ from llmpulse.store.api import SpanQuery
 
 log = logging.getLogger(__name__)
 
-SETTLE_S = 0.05
-"""Warm once the data version has not moved for this long ..."""
+SETTLE_S = 0.25
+"""Warm once the data version has not moved for this long (a bulk load from a few senders
+commits every few tens of ms: its gaps are shorter) ..."""
 BURST_COMMITS = 10
 """... after it moved at least this many times since the last warm-up ..."""
 POLL_S = 0.02

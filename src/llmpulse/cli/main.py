@@ -158,14 +158,6 @@ def serve(
             help="Keep the search index behind ingest (off: searches scan every span).",
         ),
     ] = True,
-    warmup: Annotated[
-        bool,
-        typer.Option(
-            "--warmup/--no-warmup",
-            envvar="LLMPULSE_WARMUP",
-            help="Read the newest spans in the background after a burst of commits settles.",
-        ),
-    ] = True,
     backup_dir: Annotated[
         Path | None,
         typer.Option(
@@ -221,7 +213,6 @@ def serve(
         min_free_bytes=min_free_bytes,
         ingest_journal=ingest_journal,
         search_index=search_index,
-        warmup=warmup,
         backup_dir=backup_dir,
         monitors_file=monitors_file,
         scheduler=scheduler,

@@ -55,7 +55,6 @@ from llmpulse.server.routes import review as review_routes
 from llmpulse.server.security import AccessControl
 from llmpulse.server.services import OpenedStores, run_services
 from llmpulse.server.settings import ServerSettings
-from llmpulse.server.warmup import Warmup
 from llmpulse.store.events.codec import skip_pandas_probe
 from llmpulse.ui.pages import mount_ui
 
@@ -88,16 +87,7 @@ def create_app(
             if demo:
                 services.runtime.add_monitors(default_monitors())
             task = asyncio.create_task(load_demo_if_empty(services)) if demo else None
-            # First queries after a burst find the newest data read (ADR 0041).
-            warmup = Warmup(
-                services.query,
-                lambda: services.writer.data_version,
-                lambda: [p.name for p in services.state.list_projects()],
-            )
-            if settings.warmup:
-                await warmup.start()
             yield
-            await warmup.stop()
             if task is not None:
                 task.cancel()
 

@@ -123,12 +123,6 @@ class ServerSettings(BaseModel):
         description="Keep the term → block search index behind ingest, so a search reads only "
         "the blocks that can match (LLMPULSE_SEARCH_INDEX; ADR 0038).",
     )
-    warmup: bool = Field(
-        True,
-        description="After a burst of commits settles (and at start), read each project's "
-        "newest page of spans in the background, so the first query finds it read "
-        "(LLMPULSE_WARMUP; ADR 0041).",
-    )
     prices_file: Path | None = Field(
         None, description="YAML PriceTable layered over the shipped prices (LLMPULSE_PRICES)."
     )

@@ -2,9 +2,10 @@
 
 The server runs queries and its own upkeep (the search indexer, ADR 0038) in one process on
 few cores. A query is a chain of short steps (parse, route, a store read on a worker thread,
-serialize), and each step needs the interpreter lock: a CPU-bound background thread makes
-every hand-over wait up to the switch interval (5 ms), so a 1 ms answer took 4-9 ms while the
-indexer built after a bulk load. Background work therefore runs in small slices and, between
+serialize), and each step needs the interpreter lock: behind a CPU-bound background thread
+(whose C calls hold the lock for their whole length) every hand-over waits, and it shares the
+cores besides, so a 0.6 ms cached answer took 3-9 ms while the indexer built after a bulk
+load. Background work therefore runs in small slices and, between
 them, waits until no query is in flight and none ended in the last moment (`wait_quiet`).
 
 One signal per process (`QUERIES`): the HTTP layer marks every request, the event store every

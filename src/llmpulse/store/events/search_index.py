@@ -10,7 +10,8 @@ created at open rather than by a migration.
 commits); a background thread indexes dirty blocks whose last append is `SETTLE_S` old,
 re-reading the block's ``search_text`` in a read snapshot and replacing its rows in one
 transaction, so ingest never tokenizes. While appends keep coming it waits, unless a dirty
-block has waited `MAX_LAG_S`; then it works at most a `BUSY_SHARE` of the time. A query
+block has waited `MAX_LAG_S`; then it works at most a `BUSY_SHARE` of the time. It works in
+small slices and waits between them while queries run (`search_indexer`, ADR 0041). A query
 treats every dirty block as a candidate (the un-indexed tail is scanned), so results never
 wait for the index.
 

@@ -36,6 +36,12 @@ def _calls(dependant: Dependant) -> Iterator[object]:
         yield from _calls(dep)
 
 
+def _is_coroutine(call: object) -> bool:
+    """A coroutine function, or an object whose ``__call__`` is one (FastAPI awaits both)."""
+    method = type(call).__dict__.get("__call__") if not inspect.isfunction(call) else None
+    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(method)
+
+
 def test_every_route_dependency_is_a_coroutine_function() -> None:
     app = create_app(ServerSettings(data_dir=None, grpc_port=0))
     routes = list(_api_routes(app.routes))
@@ -43,8 +49,7 @@ def test_every_route_dependency_is_a_coroutine_function() -> None:
         f"{r.path}: {getattr(call, '__qualname__', call)}"
         for r in routes
         for call in _calls(r.dependant)
-        if not inspect.iscoroutinefunction(call)
-        and not inspect.iscoroutinefunction(getattr(call, "__call__", None))
+        if not _is_coroutine(call)
     }
     assert len(routes) > 50
     assert sync == set()

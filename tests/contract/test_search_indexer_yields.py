@@ -155,3 +155,23 @@ def test_quiet_waits_for_the_last_query_and_a_stop() -> None:
     activity.end()
     assert activity.wait_quiet(0.0, 60.0, threading.Event())
     assert not activity.quiet(3600.0)  # one ended just now
+
+
+def test_a_round_larger_than_duckdb_memory_is_indexed(tmp_path: Path) -> None:
+    """A round used to aggregate its blocks' whole text in one DuckDB query (48 blocks of a
+    busy hour: ~170k spans, 270 MB at 1M benchmark spans): past the memory limit it failed,
+    and over HTTP the store ran out of memory during a load. It now reads ~2,000 spans at a
+    time: here 24 blocks of 800 spans with 2 kB of text each (~38 MB) under a 32 MB limit,
+    which the old round could not index."""
+    store = DuckDBEventStore(tmp_path / "events.duckdb", memory_limit="32MB")
+    try:
+        store.search_index.stop()
+        spans = _spans(blocks=24, per_block=800)
+        filler = " lorem" * 300
+        store.append_spans([replace(s, output_value=f"{s.output_value}{filler}") for s in spans])
+        store.search_index.drain()
+        assert store.search_index.pending() == 0
+        assert store._query("SELECT sum(spans) FROM search_blocks") == [(24 * 800,)]
+        assert _agree(store, "zqxrare") == ([span_id(800 + 1)], 1)
+    finally:
+        store.close()

@@ -25,6 +25,7 @@ from llmpulse.domain.errors import LlmpulseError, Overloaded, Unavailable
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import Annotation
 from llmpulse.ingest.commit_latency import LatencyHistogram
+from llmpulse.store.activity import QUERIES, QUIET_S, QueryActivity
 from llmpulse.store.api import EventStore, StateStore
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,14 @@ class WriterStats:
     last_error: str | None = None
     failing: str | None = None  # why the latest commit failed; None once one succeeds
     checkpoints: int = 0
+    checkpoints_deferred: int = 0  # idle checkpoints put off while queries ran (ADR 0041)
     compactions: int = 0
     queued_spans: int = 0
     commit_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+
+
+CHECKPOINT_RETRY_S = 0.1
+"""An idle checkpoint put off while queries run is looked at again after this long."""
 
 
 class SpanWriter:
@@ -72,8 +78,10 @@ class SpanWriter:
         max_queued_spans: int = 200_000,
         max_commit_spans: int = 50_000,
         idle_checkpoint_s: float = 2.0,
+        activity: QueryActivity = QUERIES,
     ) -> None:
         self._events = events
+        self._activity = activity
         self._state = state
         self._clock = clock
         self._max_queued = max_queued_spans
@@ -169,15 +177,26 @@ class SpanWriter:
     def _run(self) -> None:
         done = False
         dirty = False
+        deferred = False
         self._maintain()
         while not done:
+            wait = None
+            if dirty:
+                wait = CHECKPOINT_RETRY_S if deferred else self._idle_checkpoint_s
             try:
-                first = self._queue.get(timeout=self._idle_checkpoint_s if dirty else None)
+                first = self._queue.get(timeout=wait)
             except queue.Empty:
+                # A checkpoint of a bulk load takes seconds of both cores: not while queries
+                # run (ADR 0041); looked at again shortly.
+                deferred = not self._activity.quiet(QUIET_S)
+                if deferred:
+                    self.stats.checkpoints_deferred += 1
+                    continue
                 dirty = not self._checkpoint()
                 if not dirty:
                     self._maintain()
                 continue
+            deferred = False
             if first is None:
                 done = True
                 batch = self._drain([])

@@ -18,6 +18,7 @@ from llmpulse.server.docs_pages import mount_docs
 from llmpulse.server.openapi_doc import build_openapi
 from llmpulse.server.openapi_security import AUTH_RESPONSES, document_security
 from llmpulse.server.problems import install_problem_handlers
+from llmpulse.server.query_activity import MarkQueries
 from llmpulse.server.routes import (
     alert_config,
     alerts,
@@ -111,6 +112,7 @@ def create_app(
         otlp_limit=settings.max_body_bytes,
         budget=budget,
     )
+    app.add_middleware(MarkQueries)  # outermost: background work yields to requests
     app.include_router(health.router)
     mount_docs(app)
     for module in (

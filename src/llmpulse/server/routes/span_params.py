@@ -30,7 +30,7 @@ Sort = Literal["time", "latency", "tokens", "cost", "trace_cost", "trace_tokens"
 Order = Literal["desc", "asc"]
 
 
-def view_query(
+async def view_query(
     project: str,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -59,6 +59,10 @@ def view_query(
     max_cost: Annotated[float | None, Query(ge=0)] = None,
 ) -> SpanQuery:
     """The `SpanQuery` of a traces-table view (no limit or cursor: callers add them).
+
+    Async although it never awaits: FastAPI runs a plain ``def`` dependency on a worker
+    thread, and the first such hop in a process cost ~20 ms (the first span listing after a
+    bulk load or a restart; ADR 0041).
 
     Raises:
         InvalidInput: a filter is not acceptable, the end is before the start, or a min

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from llmpulse.domain.errors import Unavailable
+from llmpulse.store.activity import QUERIES, QueryActivity
 from llmpulse.store.events import sketch
 from llmpulse.store.events.compaction import SwapLock, file_size, recover
 from llmpulse.store.events.dedupe import RetryFilter
@@ -76,6 +77,7 @@ class DuckDBEngine:
         compact_free_ratio: float = DEFAULT_COMPACT_FREE_RATIO,
         compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES,
         journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
+        activity: QueryActivity = QUERIES,
     ) -> None:
         """Open (creating if needed) the database and bring its schema up to date.
 
@@ -88,6 +90,7 @@ class DuckDBEngine:
             compact_min_bytes: ... and only files at least this large.
             journal_max_bytes: checkpoint after a commit that leaves the journal this large.
             search_index: keep the search index (ADR 0038); off, searches scan every span.
+            activity: marked by every read; the search indexer yields to it (ADR 0041).
         """
         self._path = path
         self._on_close = on_close
@@ -135,7 +138,9 @@ class DuckDBEngine:
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._closed = False
-        self.search_index = SearchIndex(self._read, self._index_write)
+        self.activity = activity
+        """Queries in flight: every read marks it, background work yields to it (ADR 0041)."""
+        self.search_index = SearchIndex(self._read_unmarked, self._index_write, activity)
         """The term → block search index, kept behind ingest (ADR 0038)."""
         self.search_index.enabled = search_index
         try:
@@ -177,6 +182,11 @@ class DuckDBEngine:
         return self._read(lambda cur: cur.sql(sql, params=list(params)).to_arrow_table())
 
     def _read(self, run: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
+        with self.activity.running():  # background work yields to it (ADR 0041)
+            return self._read_unmarked(run)
+
+    def _read_unmarked(self, run: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
+        """`_read` for background work, which must not hold itself back."""
         # The swap lock keeps a compaction from replacing the file under a running query.
         with self._swap.shared():
             try:

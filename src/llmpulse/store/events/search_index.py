@@ -10,7 +10,8 @@ created at open rather than by a migration.
 commits); a background thread indexes dirty blocks whose last append is `SETTLE_S` old,
 re-reading the block's ``search_text`` in a read snapshot and replacing its rows in one
 transaction, so ingest never tokenizes. While appends keep coming it waits, unless a dirty
-block has waited `MAX_LAG_S`; then it works at most a `BUSY_SHARE` of the time. A query
+block has waited `MAX_LAG_S`; then it works at most a `BUSY_SHARE` of the time. It works in
+small slices and waits between them while queries run (`search_indexer`, ADR 0041). A query
 treats every dirty block as a candidate (the un-indexed tail is scanned), so results never
 wait for the index.
 
@@ -27,7 +28,6 @@ blocks not yet indexed meanwhile.
 from __future__ import annotations
 
 import atexit
-import logging
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -40,32 +40,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from llmpulse.clock import SystemClock
+from llmpulse.store.activity import QUERIES, QueryActivity
 from llmpulse.store.events.arrow_numpy import arrow_column
-from llmpulse.store.events.search_terms import (
-    BLOCK_SQL,
-    BLOCK_US,
-    block_of,
-    probes,
-    ranges,
-    ranges_sql,
-    terms_of,
+from llmpulse.store.events.search_indexer import (
+    MAX_LAG_S,
+    ROUND_BLOCKS,
+    SETTLE_S,
+    Builder,
+    IndexerStats,
 )
+from llmpulse.store.events.search_terms import BLOCK_SQL, BLOCK_US, block_of, probes
 
-log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 Read = Callable[[Callable[[duckdb.DuckDBPyConnection], _T]], _T]
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
-SETTLE_S = 1.0
-"""A dirty block is indexed once no append touched it for this long."""
-BUSY_SHARE = 0.1
-"""While appends keep coming, the indexer works at most this share of the time."""
-ROUND_BLOCKS = 48
 MEMO_SIZE = 64
 """Candidate answers kept until the next append or indexing round (a page, then its count)."""
-MAX_LAG_S = 60.0
-"""While appends keep coming, indexing waits until the oldest dirty block is this old."""
-"""Blocks indexed per transaction."""
 TABLES = (
     "CREATE TABLE IF NOT EXISTS search_terms "
     "(project VARCHAR NOT NULL, block BIGINT NOT NULL, term VARCHAR NOT NULL)",
@@ -74,8 +65,6 @@ TABLES = (
 )
 COPIED = ("search_terms", "search_blocks")
 """The index tables (both hold rows per (project, block))."""
-_TERMS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("term", pa.string())])
-_BLOCKS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("spans", pa.int64())])
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,24 +80,27 @@ class Candidates:
 class SearchIndex:
     """Dirty blocks, indexed counts and the background indexer of one event database."""
 
-    def __init__(self, read: Read[Any], write: Callable[[Callable[[Any], None]], None]) -> None:
+    def __init__(
+        self,
+        read: Read[Any],
+        write: Callable[[Callable[[Any], None]], None],
+        activity: QueryActivity = QUERIES,
+    ) -> None:
         """Args:
-        read: runs a function on a reader cursor (a consistent snapshot).
+        read: runs a function on a reader cursor (a consistent snapshot), for the indexer.
         write: runs a function on the write connection under the writer's lock.
+        activity: the queries the background indexer yields to (ADR 0041).
         """
-        self._read = read
-        self._write = write
         self._lock = threading.Lock()
-        self._round = threading.Lock()  # one indexing round at a time
         self._dirty: dict[str, dict[int, int]] = {}  # project → block → touch generation
         self._touched: dict[tuple[str, int], float] = {}
         self._indexed: dict[str, dict[int, int]] = {}  # project → block → spans indexed
         self._generation = 0
         self._memo: dict[tuple[Any, ...], Candidates] = {}  # recent answers, this state only
         self._last_append = -1e9
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.wake = threading.Event()
+        """Set when blocks become dirty (wakes the background indexer)."""
+        self._builder = Builder(self, read, write, activity)
         self.enabled = True
         """False: queries ignore the index and scan (comparisons in tests and benchmarks)."""
 
@@ -142,7 +134,7 @@ class SearchIndex:
                 for block in blocks:
                     if (project, block) not in seen:
                         self._mark(project, block, now)
-        self._wake.set()
+        self.wake.set()
 
     def _mark(self, project: str, block: int, at: float) -> None:
         self._memo.clear()
@@ -166,7 +158,7 @@ class SearchIndex:
             self._last_append = now
             for code, block in pairs.T.tolist():
                 self._mark(str(names[code]), int(block), now)
-        self._wake.set()
+        self.wake.set()
 
     def pending(self) -> int:
         """How many blocks wait to be indexed."""
@@ -175,49 +167,16 @@ class SearchIndex:
 
     # -- indexing ----------------------------------------------------------------------
 
+    @property
+    def stats(self) -> IndexerStats:
+        """What the indexer did so far: rounds, slices, yields to queries."""
+        return self._builder.stats
+
     def index_round(self, settle_s: float = SETTLE_S) -> int:
-        """Index up to `ROUND_BLOCKS` dirty blocks of one project; returns how many."""
-        with self._round:
-            return self._index_round(settle_s)
+        """Index up to `ROUND_BLOCKS` dirty blocks of one project now; returns how many."""
+        return self._builder.round(settle_s)
 
-    def _index_round(self, settle_s: float) -> int:
-        picked = self._pick(settle_s)
-        if picked is None:
-            return 0
-        project, generations, had = picked
-        where, params = ranges_sql(ranges(generations))
-        rows: list[tuple[Any, ...]] = self._read(
-            lambda cur: cur.execute(
-                f"SELECT {BLOCK_SQL} AS block, count(*), string_agg(search_text, chr(10)) "
-                f"FROM spans WHERE project = ? AND {where} GROUP BY ALL",
-                [project, *params],
-            ).fetchall()
-        )
-        counts = {int(b): int(n) for b, n, _ in rows}
-        terms, blocks = _tables(project, rows)
-
-        def store(con: duckdb.DuckDBPyConnection) -> None:
-            con.begin()
-            try:
-                if had:
-                    marks = ", ".join("?" * len(had))
-                    for table in COPIED:
-                        con.execute(
-                            f"DELETE FROM {table} WHERE project = ? AND block IN ({marks})",
-                            [project, *had],
-                        )
-                con.from_arrow(terms).insert_into("search_terms")
-                con.from_arrow(blocks).insert_into("search_blocks")
-                con.commit()
-            except BaseException:
-                con.rollback()
-                raise
-
-        self._write(store)
-        self._done(project, generations, counts)
-        return len(generations)
-
-    def _pick(self, settle_s: float) -> tuple[str, dict[int, int], list[int]] | None:
+    def pick(self, settle_s: float) -> tuple[str, dict[int, int], list[int]] | None:
         """Up to `ROUND_BLOCKS` settled dirty blocks of one project, with their touch
         generations, and those of them indexed before."""
         now = SystemClock().monotonic_s()
@@ -231,7 +190,7 @@ class SearchIndex:
                     return project, {b: blocks[b] for b in picked}, had
         return None
 
-    def _done(self, project: str, generations: dict[int, int], counts: dict[int, int]) -> None:
+    def done(self, project: str, generations: dict[int, int], counts: dict[int, int]) -> None:
         """Record an indexed round; a block touched meanwhile stays dirty."""
         with self._lock:
             self._memo.clear()
@@ -255,43 +214,25 @@ class SearchIndex:
 
     def start(self) -> None:
         """Start the background indexer."""
-        self._thread = threading.Thread(target=self._run, name="llmpulse-search", daemon=True)
-        self._thread.start()
+        self._builder.start()
         _RUNNING.add(self)
 
     def stop(self) -> None:
         """Stop the background indexer (the dirty blocks stay dirty)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
-        self._thread = None
+        self._builder.stop()
 
-    def _busy(self, now: float) -> bool:
+    def appending(self, now: float) -> bool:
+        """Whether an append came in the last `SETTLE_S`."""
+        with self._lock:
+            return now - self._last_append < SETTLE_S
+
+    def busy(self, now: float) -> bool:
         """Whether ingest is busy and no dirty block has waited `MAX_LAG_S` yet."""
         with self._lock:
             if now - self._last_append >= SETTLE_S:
                 return False
             oldest = min(self._touched.values(), default=now)
         return now - oldest < MAX_LAG_S
-
-    def _run(self) -> None:
-        clock = SystemClock()
-        while not self._stop.is_set():
-            self._wake.wait(SETTLE_S)
-            self._wake.clear()
-            while not self._stop.is_set() and not self._busy(clock.monotonic_s()):
-                began = clock.monotonic_s()
-                try:
-                    n = self.index_round()
-                except Exception:  # the store is closing or a write failed: try later
-                    log.debug("search indexing round failed", exc_info=True)
-                    break
-                if not n:
-                    break
-                spent = clock.monotonic_s() - began
-                if clock.monotonic_s() - self._last_append < SETTLE_S:  # ingest is busy
-                    self._stop.wait(spent * (1 - BUSY_SHARE) / BUSY_SHARE)
 
     # -- queries -----------------------------------------------------------------------
 
@@ -350,22 +291,6 @@ def _stop_all() -> None:
     inside DuckDB when Python finalizes aborts the process."""
     for index in list(_RUNNING):
         index.stop()
-
-
-def _tables(project: str, rows: list[tuple[Any, ...]]) -> tuple[pa.Table, pa.Table]:
-    """The index rows of one round: (block, span count, joined text) → terms, counts."""
-    terms: dict[str, list[Any]] = {"project": [], "block": [], "term": []}
-    for block, _, text in rows:
-        found = terms_of(text or "")
-        terms["project"].extend([project] * len(found))
-        terms["block"].extend([int(block)] * len(found))
-        terms["term"].extend(found)
-    blocks = {
-        "project": [project] * len(rows),
-        "block": [int(r[0]) for r in rows],
-        "spans": [int(r[1]) for r in rows],
-    }
-    return pa.table(terms, schema=_TERMS_SCHEMA), pa.table(blocks, schema=_BLOCKS_SCHEMA)
 
 
 def block_range(start_us: int | None, end_us: int | None) -> tuple[int | None, int | None]:

@@ -40,7 +40,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def terms_of(text: str) -> set[str]:
     """The distinct terms of a (lower-cased) text."""
-    return {t.decode() for t in set(text.encode().translate(_TO_SPACE).split())}
+    return {t.decode() for t in term_bytes(text)}
+
+
+def term_bytes(text: str) -> set[bytes]:
+    """The distinct terms of a (lower-cased) text as UTF-8 bytes (decode once per block)."""
+    return set(text.encode().translate(_TO_SPACE).split())
 
 
 @dataclass(frozen=True, slots=True)

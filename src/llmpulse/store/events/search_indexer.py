@@ -1,0 +1,273 @@
+"""The search index's builder: rounds of settled dirty blocks, in slices that yield to queries.
+
+ADR 0038 keeps the index behind ingest; ADR 0041 keeps it behind queries as well. A **round**
+takes up to `ROUND_BLOCKS` settled dirty blocks of one project, counts their spans, reads
+their ``search_text`` in parts of about `READ_SPANS` spans (whole blocks, in one snapshot per
+part) and tokenizes `TOKENIZE_SPANS` spans at a time; the round's rows replace the blocks'
+old ones in one transaction under the writer's lock. Each read, each tokenized slice and the
+write is a **slice**. Between two slices the background thread yields: while a query runs or
+one ended less than `QUIET_S` ago (`QueryActivity`) it waits, at most `MAX_HOLD_S` at a time,
+so a steady stream of queries slows the index down but never stops it; and while appends keep
+coming it waits as before. A query that arrives while the index builds so shares the process
+with at most the rest of one slice, instead of with a whole build after a bulk load (seconds
+of CPU in the interpreter, which made every hand-over of the interpreter lock in the query's
+path wait). The index state moves only when a round is written (`SearchIndex.done`), so a
+round abandoned at `stop` leaves its blocks dirty, and queries scan dirty blocks: yielding
+changes how soon the index narrows a search, never what a search finds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+
+from llmpulse.clock import SystemClock
+from llmpulse.store.activity import QUIET_S, QueryActivity
+from llmpulse.store.events.search_terms import BLOCK_SQL, ranges, ranges_sql, term_bytes
+
+if TYPE_CHECKING:
+    from llmpulse.store.events.search_index import SearchIndex
+
+log = logging.getLogger(__name__)
+
+SETTLE_S = 1.0
+"""A dirty block is indexed once no append touched it for this long."""
+MAX_LAG_S = 60.0
+"""While appends keep coming, indexing waits until the oldest dirty block is this old ..."""
+BUSY_SHARE = 0.1
+"""... and then works at most this share of the time."""
+ROUND_BLOCKS = 48
+"""Blocks indexed per transaction."""
+READ_SPANS = 2_000
+"""Spans whose text one read fetches (whole blocks; a larger block is read alone)."""
+TOKENIZE_SPANS = 256
+"""Spans tokenized between two yields (~5 ms of the interpreter)."""
+MAX_HOLD_S = 2.0
+"""The indexer waits for quiet (`QUIET_S`) at most this long at once (a steady query stream
+slows it, never stops it)."""
+_TERMS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("term", pa.string())])
+_BLOCKS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("spans", pa.int64())])
+Read = Callable[[Callable[[duckdb.DuckDBPyConnection], Any]], Any]
+Write = Callable[[Callable[[duckdb.DuckDBPyConnection], None]], None]
+
+
+@dataclass(slots=True)
+class IndexerStats:
+    """What the builder did so far (observability and tests)."""
+
+    rounds: int = 0
+    slices: int = 0
+    yields: int = 0
+    """Times it found queries running (or just ended) between two slices and waited."""
+    held: int = 0
+    """... of which it waited `MAX_HOLD_S` and went on while queries still ran."""
+
+
+class Stopped(Exception):
+    """The indexer was stopped in the middle of a round (its blocks stay dirty)."""
+
+
+class Builder:
+    """Indexes the dirty blocks of a `SearchIndex`: by hand (`round`) or in a thread."""
+
+    def __init__(
+        self,
+        index: SearchIndex,
+        read: Read,
+        write: Write,
+        activity: QueryActivity,
+    ) -> None:
+        """Args:
+        index: the dirty blocks and indexed counts.
+        read: runs a function on a reader cursor (a consistent snapshot).
+        write: runs a function on the write connection under the writer's lock.
+        activity: the queries to yield to.
+        """
+        self._index = index
+        self._read = read
+        self._write = write
+        self.activity = activity
+        self.stats = IndexerStats()
+        self._round = threading.Lock()  # one round at a time
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one round -----------------------------------------------------------------------
+
+    def round(self, settle_s: float, *, yielding: bool = False) -> int:
+        """Index up to `ROUND_BLOCKS` dirty blocks of one project; returns how many.
+
+        ``yielding``: wait between slices while queries run (the background thread).
+
+        Raises:
+            Stopped: `stop` was called while it waited.
+        """
+        with self._round:
+            picked = self._index.pick(settle_s)
+            if picked is None:
+                return 0
+            project, generations, had = picked
+            self._slice_done(yielding)
+            where, params = ranges_sql(ranges(generations))
+            counts: list[tuple[Any, ...]] = self._read(
+                lambda cur: cur.execute(
+                    f"SELECT {BLOCK_SQL} AS block, count(*) FROM spans "
+                    f"WHERE project = ? AND {where} GROUP BY ALL",
+                    [project, *params],
+                ).fetchall()
+            )
+            found: dict[int, set[bytes]] = {}
+            seen: dict[int, int] = {}
+            for part in _parts({int(b): int(n) for b, n in counts}):
+                self._slice_done(yielding)
+                self._read_part(project, part, found, seen, yielding)
+            self._slice_done(yielding)
+            self._store(project, had, found, seen)
+            self._index.done(project, generations, seen)
+            self.stats.rounds += 1
+            return len(generations)
+
+    def _read_part(
+        self,
+        project: str,
+        blocks: list[int],
+        found: dict[int, set[bytes]],
+        seen: dict[int, int],
+        yielding: bool,
+    ) -> None:
+        """Read and tokenize the spans of ``blocks`` (one snapshot)."""
+        where, params = ranges_sql(ranges(blocks))
+        rows: list[tuple[Any, ...]] = self._read(
+            lambda cur: cur.execute(
+                f"SELECT {BLOCK_SQL} AS block, search_text FROM spans "
+                f"WHERE project = ? AND {where}",
+                [project, *params],
+            ).fetchall()
+        )
+        for first in range(0, len(rows), TOKENIZE_SPANS):
+            self._slice_done(yielding)
+            texts: dict[int, list[str]] = {}
+            for block, text in rows[first : first + TOKENIZE_SPANS]:
+                texts.setdefault(int(block), []).append(text or "")
+            for block, parts in texts.items():
+                found.setdefault(block, set()).update(term_bytes("\n".join(parts)))
+                seen[block] = seen.get(block, 0) + len(parts)
+
+    def _store(
+        self, project: str, had: list[int], found: dict[int, set[bytes]], seen: dict[int, int]
+    ) -> None:
+        terms, blocks = _tables(project, found, seen)
+
+        def store(con: duckdb.DuckDBPyConnection) -> None:
+            con.begin()
+            try:
+                if had:
+                    marks = ", ".join("?" * len(had))
+                    for table in ("search_terms", "search_blocks"):
+                        con.execute(
+                            f"DELETE FROM {table} WHERE project = ? AND block IN ({marks})",
+                            [project, *had],
+                        )
+                con.from_arrow(terms).insert_into("search_terms")
+                con.from_arrow(blocks).insert_into("search_blocks")
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+
+        self._write(store)
+
+    def _slice_done(self, yielding: bool) -> None:
+        """Count a slice; when ``yielding``, wait while queries run or appends keep coming.
+
+        Raises:
+            Stopped: `stop` was called.
+        """
+        self.stats.slices += 1
+        if not yielding:
+            return
+        if self._stop.is_set():
+            raise Stopped
+        if not self.activity.quiet(QUIET_S):
+            self.stats.yields += 1
+            if not self.activity.wait_quiet(QUIET_S, MAX_HOLD_S, self._stop):
+                if self._stop.is_set():
+                    raise Stopped
+                self.stats.held += 1
+        clock = SystemClock()
+        while self._index.busy(clock.monotonic_s()):  # ingest resumed: it goes first
+            if self._stop.wait(0.1):
+                raise Stopped
+
+    # -- the thread ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background thread."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="llmpulse-search", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background thread (an unfinished round's blocks stay dirty)."""
+        self._stop.set()
+        self._index.wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        self._thread = None
+
+    def _run(self) -> None:
+        clock = SystemClock()
+        wake = self._index.wake
+        while not self._stop.is_set():
+            wake.wait(SETTLE_S)
+            wake.clear()
+            while not self._stop.is_set() and not self._index.busy(clock.monotonic_s()):
+                began = clock.monotonic_s()
+                try:
+                    n = self.round(SETTLE_S, yielding=True)
+                except Stopped:
+                    return
+                except Exception:  # the store is closing or a write failed: try later
+                    log.debug("search indexing round failed", exc_info=True)
+                    break
+                if not n:
+                    break
+                spent = clock.monotonic_s() - began
+                if self._index.appending(clock.monotonic_s()):  # ingest is busy (lag forced)
+                    self._stop.wait(spent * (1 - BUSY_SHARE) / BUSY_SHARE)
+
+
+def _parts(counts: dict[int, int]) -> list[list[int]]:
+    """Blocks (with spans) grouped in time order into reads of about `READ_SPANS` spans."""
+    out: list[list[int]] = []
+    size = 0
+    for block in sorted(counts):
+        if not out or size + counts[block] > READ_SPANS:
+            out.append([])
+            size = 0
+        out[-1].append(block)
+        size += counts[block]
+    return out
+
+
+def _tables(
+    project: str, found: dict[int, set[bytes]], seen: dict[int, int]
+) -> tuple[pa.Table, pa.Table]:
+    """The index rows of one round: block → terms, block → spans read."""
+    terms: dict[str, list[Any]] = {"project": [], "block": [], "term": []}
+    for block, words in found.items():
+        terms["project"].extend([project] * len(words))
+        terms["block"].extend([block] * len(words))
+        terms["term"].extend(w.decode() for w in words)
+    blocks = {
+        "project": [project] * len(seen),
+        "block": list(seen),
+        "spans": list(seen.values()),
+    }
+    return pa.table(terms, schema=_TERMS_SCHEMA), pa.table(blocks, schema=_BLOCKS_SCHEMA)

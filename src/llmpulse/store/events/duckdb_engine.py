@@ -61,6 +61,8 @@ DEFAULT_COMPACT_MIN_BYTES = 64 * 1024 * 1024
 # that empties the journal) may never grow while the journal holds every row: 17 GB after
 # 4.5M spans loaded in 50,000-span commits.
 DEFAULT_JOURNAL_MAX_BYTES = 256 * 1024 * 1024
+SPARE_CURSORS = 4
+"""Reader cursors kept ready for threads' first reads (`DuckDBEngine._reader`)."""
 
 
 class DuckDBEngine:
@@ -137,7 +139,12 @@ class DuckDBEngine:
         self._compact_thread: threading.Thread | None = None
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._spares: list[tuple[int, duckdb.DuckDBPyConnection]] = []
+        """Cursors made under the writer's lock while it was held anyway, with their
+        generation: a thread's first read takes one instead of waiting for the lock behind a
+        commit, an index round or a checkpoint (it waited up to ~150 ms after a bulk load)."""
         self._closed = False
+        self._top_up_spares()
         self.activity = activity
         """Queries in flight: every read marks it, background work yields to it (ADR 0041)."""
         self.search_index = SearchIndex(self._read_unmarked, self._index_write, activity)
@@ -159,16 +166,40 @@ class DuckDBEngine:
             raise Unavailable("event store is closed")
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
         if cur is None or getattr(self._local, "generation", -1) != self._generation:
-            # Under the write lock: `cursor()` must not run while an insert uses `_con`.
-            with self._write_lock:
-                if self._closed:
-                    raise Unavailable("event store is closed")
-                cur = self._con.cursor()
-                cur.execute(f"USE {CATALOG}")  # a cursor starts in the empty in-memory catalog
-                self._cursors.append(cur)
+            generation, cur = self._spare()
+            if cur is None:
+                # Under the write lock: `cursor()` must not run while an insert uses `_con`.
+                with self._write_lock:
+                    if self._closed:
+                        raise Unavailable("event store is closed")
+                    cur = self._new_cursor()
+                    generation = self._generation
             self._local.cursor = cur
-            self._local.generation = self._generation
+            self._local.generation = generation
         return cur
+
+    def _new_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new reader cursor on the write connection (under the writer's lock)."""
+        cur = self._con.cursor()
+        cur.execute(f"USE {CATALOG}")  # a cursor starts in the empty in-memory catalog
+        self._cursors.append(cur)
+        return cur
+
+    def _spare(self) -> tuple[int, duckdb.DuckDBPyConnection | None]:
+        """A spare cursor of the current generation, if one is left (no lock taken)."""
+        while True:
+            try:
+                generation, cur = self._spares.pop()  # atomic: readers race for spares
+            except IndexError:
+                return -1, None
+            if generation == self._generation:
+                return generation, cur
+
+    def _top_up_spares(self) -> None:
+        """Make spare cursors up to `SPARE_CURSORS` (under the writer's lock, or before any
+        other thread uses the store); none once every reader thread has its own."""
+        while len(self._spares) < SPARE_CURSORS and not self._closed:
+            self._spares.append((self._generation, self._new_cursor()))
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of one query on this thread's cursor."""
@@ -220,6 +251,7 @@ class DuckDBEngine:
             for cur in self._cursors:
                 cur.close()
             self._cursors.clear()
+            self._spares.clear()
             self._generation += 1
             self.reattaches += 1
 
@@ -278,6 +310,7 @@ class DuckDBEngine:
             if self._closed:
                 raise Unavailable("event store is closed")
             write(self._con)
+            self._top_up_spares()
 
     def catch_up(self) -> int:
         """Wait for the summaries' build and add every committed batch to them now (tests,
@@ -285,7 +318,9 @@ class DuckDBEngine:
         return self.summary_upkeep.catch_up()
 
     def _after_commit(self) -> None:
-        """Empty the journal when DuckDB's automatic checkpoint emptied its log."""
+        """Empty the journal when DuckDB's automatic checkpoint emptied its log; make spare
+        reader cursors while the writer's lock is held anyway."""
+        self._top_up_spares()
         if self._journal is None or self._path is None:
             return
         wal = file_size(wal_path(self._path))
@@ -345,6 +380,7 @@ class DuckDBEngine:
         for cur in self._cursors:
             cur.close()
         self._cursors.clear()
+        self._spares.clear()
         self._con.close()
 
     def close(self) -> None:

@@ -130,7 +130,7 @@ class DuckDBEngine:
         """Whether the summaries hold the committed spans (every change of them goes
         through it); ready once they are built behind the open (ADR 0039)."""
         self.summary_upkeep = SummaryUpkeep(
-            self.sketch_guard, self.pair_keys, PairsOfText(), self._summary_write
+            self.sketch_guard, self.pair_keys, PairsOfText(), self._locked_write
         )
         """The summaries (ADRs 0021, 0035, 0036) in memory, built from the stored spans behind
         the open and kept behind ingest (ADR 0039)."""
@@ -147,7 +147,7 @@ class DuckDBEngine:
         self._top_up_spares()
         self.activity = activity
         """Queries in flight: every read marks it, background work yields to it (ADR 0041)."""
-        self.search_index = SearchIndex(self._read_unmarked, self._index_write, activity)
+        self.search_index = SearchIndex(self._read_unmarked, self._locked_write, activity)
         """The term → block search index, kept behind ingest (ADR 0038)."""
         self.search_index.enabled = search_index
         try:
@@ -288,8 +288,9 @@ class DuckDBEngine:
                 return int(batch.num_rows)
         raise self._write_failed(failure)
 
-    def _index_write(self, write: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
-        """Run one search-index transaction on the write connection, under the writer's lock.
+    def _locked_write(self, write: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+        """Run ``write`` on the write connection under the writer's lock (a search-index
+        transaction, the summaries' upkeep), then what follows every commit.
 
         Raises:
             Unavailable: the store is closed.
@@ -299,18 +300,6 @@ class DuckDBEngine:
                 raise Unavailable("event store is closed")
             write(self._con)
             self._after_commit()
-
-    def _summary_write(self, write: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
-        """Run ``write`` on the write connection under the writer's lock (the summaries).
-
-        Raises:
-            Unavailable: the store is closed.
-        """
-        with self._write_lock:
-            if self._closed:
-                raise Unavailable("event store is closed")
-            write(self._con)
-            self._top_up_spares()
 
     def catch_up(self) -> int:
         """Wait for the summaries' build and add every committed batch to them now (tests,

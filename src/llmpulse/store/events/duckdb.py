@@ -311,7 +311,7 @@ class DuckDBEventStore(CompactingEngine):
         """The summaries' answer to ``q`` (inside `SketchGuard.read`): from the span sketch's
         numpy copy when nothing waits in the backlog (ADR 0040), else by a statement that adds
         the backlog's spans (ADR 0039); None when a key stopped being counted meanwhile."""
-        if sketch_copy.answers(q) and self.summary_upkeep.backlog.spans == 0:
+        if sketch_copy.answers(q) and self.summary_upkeep.caught_up:
             p = sketch.plan(q, self.pair_keys.counted)
             if p is not None:
                 return sketch.frame(q, p, self._sketch_copy.rows(self._numpy, q))

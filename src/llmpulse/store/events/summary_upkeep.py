@@ -185,6 +185,11 @@ class SummaryUpkeep:
         """The committed spans the summaries lack (see `Backlog.pending`)."""
         return self.backlog.pending()
 
+    @property
+    def caught_up(self) -> bool:
+        """Whether no committed span waits to be added (the tables alone answer)."""
+        return self.backlog.spans == 0
+
     def apply_locked(self, con: duckdb.DuckDBPyConnection) -> int:
         """Add every queued batch to the summaries in one statement each (under the writer's
         lock); returns how many batches. A failure spoils the summaries for good."""

@@ -151,11 +151,6 @@ def rebuild_project(con: duckdb.DuckDBPyConnection, keys: PairKeys, project: str
     _count_into(con, keys, "(SELECT * FROM spans WHERE project = ?)", [project])
 
 
-def export(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The table's rows (to carry them over to a new connection, see `restore`)."""
-    return con.sql(f"SELECT * FROM {TABLE}").to_arrow_table()
-
-
 def restore(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
     """Create the table on a new connection with exported rows (the same spans)."""
     _create(con)

@@ -160,7 +160,7 @@ def upsert_sql(source: str) -> str:
 
 def build(con: duckdb.DuckDBPyConnection, rows: pa.Table | None = None) -> None:
     """Create the sketch in the connection's in-memory catalog and fill it from the stored
-    spans (or with ``rows``, a sketch exported by `export` from the same spans)."""
+    spans (or with ``rows``, a sketch exported by `summaries.export` from the same spans)."""
     con.execute(f"DROP TABLE IF EXISTS {TABLE}")
     con.execute(
         f"CREATE TABLE {TABLE} (project VARCHAR NOT NULL, slot BIGINT NOT NULL, "
@@ -171,11 +171,6 @@ def build(con: duckdb.DuckDBPyConnection, rows: pa.Table | None = None) -> None:
         con.execute(upsert_sql("spans"))
     else:
         con.from_arrow(rows).insert_into(TABLE)
-
-
-def export(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The sketch's rows (to carry them over to a new connection, see `build`)."""
-    return con.sql(f"SELECT * FROM {TABLE}").to_arrow_table()
 
 
 def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:

@@ -39,7 +39,11 @@ def build(con: duckdb.DuckDBPyConnection, keys: PairKeys, rows: Exported | None 
 
 def export(con: duckdb.DuckDBPyConnection) -> Exported:
     """Every summary's rows (see `build`)."""
-    return Exported(sketch.export(con), trace_slots.export(con), pair_sketch.export(con))
+    return Exported(*(_rows(con, t) for t in (sketch.TABLE, trace_slots.TABLE, pair_sketch.TABLE)))
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
+    return con.sql(f"SELECT * FROM {table}").to_arrow_table()
 
 
 def add(

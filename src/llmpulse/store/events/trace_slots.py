@@ -31,18 +31,14 @@ _PAIRS_SQL = f"SELECT DISTINCT hash(trace_id) AS h, {SLOT_SQL} AS slot FROM "
 
 
 def build(con: duckdb.DuckDBPyConnection, rows: pa.Table | None = None) -> None:
-    """Create the table and fill it from the stored spans (or with exported ``rows``)."""
+    """Create the table and fill it from the stored spans (or with ``rows`` exported by
+    `summaries.export`)."""
     con.execute(f"DROP TABLE IF EXISTS {TABLE}")
     con.execute(f"CREATE TABLE {TABLE} (h UBIGINT NOT NULL, slot BIGINT NOT NULL)")
     if rows is None:
         con.execute(f"INSERT INTO {TABLE} {_PAIRS_SQL} spans")
     else:
         con.from_arrow(rows).insert_into(TABLE)
-
-
-def export(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The table's rows (to carry them over to a new connection, see `build`)."""
-    return con.sql(f"SELECT * FROM {TABLE}").to_arrow_table()
 
 
 def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:

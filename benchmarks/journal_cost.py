@@ -15,7 +15,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
@@ -24,6 +26,18 @@ from support.otlp import make_request, make_span
 from support.server import ServerProcess, free_port
 
 PB = {"content-type": "application/x-protobuf"}
+S = TypeVar("S", bound=Hashable)
+R = TypeVar("R")
+
+
+def paired(pairs: int, sides: tuple[S, S], run: Callable[[int, S], R]) -> dict[S, list[R]]:
+    """``run(pair, side)`` for each pair, the two sides alternating A/B, B/A, ... so that
+    load from elsewhere on the machine hits both alike; each side's results in pair order."""
+    out: dict[S, list[R]] = {side: [] for side in sides}
+    for i in range(pairs):
+        for side in sides if i % 2 == 0 else sides[::-1]:
+            out[side].append(run(i, side))
+    return out
 
 
 def send_all(url: str, bodies: list[bytes], senders: int) -> float:
@@ -70,14 +84,14 @@ def main() -> None:
     parser.add_argument("--per-request", type=int, default=300)
     parser.add_argument("--senders", type=int, default=4)
     args = parser.parse_args()
-    on: list[float] = []
-    off: list[float] = []
-    for i in range(args.pairs):
-        order = (True, False) if i % 2 == 0 else (False, True)
-        for journal in order:
-            rate = one_run(journal, args.spans, args.per_request, args.senders)
-            (on if journal else off).append(rate)
-            print(f"pair {i + 1} journal={'on ' if journal else 'off'} {rate:,.0f} spans/s")
+
+    def run(i: int, journal: bool) -> float:
+        rate = one_run(journal, args.spans, args.per_request, args.senders)
+        print(f"pair {i + 1} journal={'on ' if journal else 'off'} {rate:,.0f} spans/s")
+        return rate
+
+    runs = paired(args.pairs, (True, False), run)
+    on, off = runs[True], runs[False]
     ratios = [a / b for a, b in zip(on, off, strict=True)]
     print(
         f"median spans/s: journal on {statistics.median(on):,.0f}, "

@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from journal_cost import send_all
+from journal_cost import paired, send_all
 from search import _text, _vocabulary
 from support.otlp import BASE_NS, make_request, make_span
 from support.server import ServerProcess, free_port
@@ -77,20 +77,19 @@ def main() -> None:
     parser.add_argument("--per-request", type=int, default=300)
     parser.add_argument("--senders", type=int, default=4)
     args = parser.parse_args()
-    on: list[float] = []
-    off: list[float] = []
-    cpu: dict[bool, list[float]] = {True: [], False: []}
-    for i in range(args.pairs):
-        order = (True, False) if i % 2 == 0 else (False, True)
-        for index in order:
-            rate, cpu_s = one_run(index, args.spans, args.per_request, args.senders)
-            (on if index else off).append(rate)
-            cpu[index].append(cpu_s)
-            print(
-                f"pair {i + 1} index={'on ' if index else 'off'} {rate:,.0f} spans/s, "
-                f"server CPU {cpu_s:.1f} s  (load {os.getloadavg()[0]:.1f})",
-                flush=True,
-            )
+
+    def run(i: int, index: bool) -> tuple[float, float]:
+        rate, cpu_s = one_run(index, args.spans, args.per_request, args.senders)
+        print(
+            f"pair {i + 1} index={'on ' if index else 'off'} {rate:,.0f} spans/s, "
+            f"server CPU {cpu_s:.1f} s  (load {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+        return rate, cpu_s
+
+    runs = paired(args.pairs, (True, False), run)
+    on, off = [r for r, _ in runs[True]], [r for r, _ in runs[False]]
+    cpu = {side: [c for _, c in results] for side, results in runs.items()}
     ratios = [a / b for a, b in zip(on, off, strict=True)]
     print(
         f"median spans/s: index on {statistics.median(on):,.0f}, "

@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from journal_cost import paired
 from sidebyside.ingest import ingest
 from sidebyside.procmon import ServerProcess, free_port
 from sidebyside.requests import RequestSource
@@ -71,17 +72,17 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=30_000)
     args = parser.parse_args()
     spec = WorkloadSpec.for_spans(args.spans, traces_per_request=100)
-    runs: dict[str, list[tuple[float, float, float]]] = {"base": [], "head": []}
-    for i in range(args.pairs):
-        order = ("base", "head") if i % 2 == 0 else ("head", "base")
-        for name in order:
-            rate, acked, cpu = one_run(args.base if name == "base" else args.head, spec)
-            runs[name].append((rate, acked, cpu))
-            print(
-                f"pair {i + 1} {name}: {rate:,.0f} spans/s queryable ({acked:,.0f} acked), "
-                f"server CPU {cpu:.1f} s  (load {os.getloadavg()[0]:.1f})",
-                flush=True,
-            )
+
+    def run(i: int, name: str) -> tuple[float, float, float]:
+        rate, acked, cpu = one_run(args.base if name == "base" else args.head, spec)
+        print(
+            f"pair {i + 1} {name}: {rate:,.0f} spans/s queryable ({acked:,.0f} acked), "
+            f"server CPU {cpu:.1f} s  (load {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+        return rate, acked, cpu
+
+    runs = paired(args.pairs, ("base", "head"), run)
     ratios = [h[0] / b[0] for h, b in zip(runs["head"], runs["base"], strict=True)]
     cpu_ratios = [h[2] / b[2] for h, b in zip(runs["head"], runs["base"], strict=True)]
     med = {k: [statistics.median(r[j] for r in v) for j in range(3)] for k, v in runs.items()}

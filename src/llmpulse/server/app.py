@@ -19,6 +19,7 @@ from llmpulse.server.openapi_doc import build_openapi
 from llmpulse.server.openapi_security import AUTH_RESPONSES, document_security
 from llmpulse.server.problems import install_problem_handlers
 from llmpulse.server.query_activity import MarkQueries
+from llmpulse.server.route_warmup import warm_routes
 from llmpulse.server.routes import (
     alert_config,
     alerts,
@@ -87,6 +88,7 @@ def create_app(
             if demo:
                 services.runtime.add_monitors(default_monitors())
             task = asyncio.create_task(load_demo_if_empty(services)) if demo else None
+            await warm_routes(app, app.router, app.routes)
             yield
             if task is not None:
                 task.cancel()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -209,3 +210,44 @@ def test_bin_of_equals_the_bin_statement(seed: int) -> None:
         assert [sketch_copy.bin_of(v) for v in values] == [int(r[0]) for r in got]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_distinct_bins_equal_numpy_unique(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for values in (
+        rng.integers(-3000, 3000, 5000),  # latency bins: a narrow range, negatives too
+        rng.integers(-(2**40), 2**40, 300),  # a range too wide to count densely
+        np.array([7, 7, 7]),
+        np.zeros(0, dtype=np.int64),
+    ):
+        values = values.astype(np.int64)
+        bins, index = sketch_copy._distinct(values)
+        want_bins, want_index = np.unique(values, return_inverse=True)
+        assert bins.tolist() == want_bins.tolist()
+        assert index.tolist() == want_index.reshape(-1).tolist()
+        assert bins[index].tolist() == values.tolist()
+
+
+def test_the_copy_is_taken_again_after_the_summaries_take_in_a_load() -> None:
+    """The first query after a load finds its copy current: the summaries' thread took it
+    again after adding the load (ADR 0043), not the query."""
+    s = DuckDBEventStore(None)
+    try:
+        s.append_spans(_spans(600, seed=5))
+        s.catch_up()
+        q = MetricQuery(P, (COUNT,), TimeRange(T0, T0 + timedelta(hours=7)))
+        s.metric(q)  # a query asks for the project: its copy is held
+        copy = s._sketch_copy
+        assert copy.is_current(P)
+        s.append_spans(_spans(600, seed=6, offset=10_000))
+        assert not copy.is_current(P)  # the commit moved the sketch past the copy
+        deadline = time.monotonic() + 10
+        while not copy.is_current(P) and time.monotonic() < deadline:
+            time.sleep(0.02)  # the summaries' thread adds the batch after its pause
+        assert copy.is_current(P)
+        assert s.summary_upkeep.caught_up
+        spans = [x for x in _spans(600, 5) + _spans(600, 6, 10_000) if x.project == P]
+        assert [r.n for r in s.metric(q).rows] == [len(spans)]
+    finally:
+        s.close()

@@ -202,6 +202,15 @@ class DuckDBEventStore(CompactingEngine):
     def _sketch_copy(self) -> sketch_copy.SketchCopy:
         return sketch_copy.SketchCopy(lambda: self.sketch_guard.version)
 
+    def _after_summaries(self) -> None:
+        """Take the sketch copies that queries asked for again, off the query path (a
+        background read: it does not hold the search index back as a query would)."""
+        self._sketch_copy.refresh(
+            lambda sql, params: self._read_unmarked(
+                lambda cur: cur.execute(sql, list(params)).fetchnumpy()
+            )
+        )
+
     def _numpy(self, sql: str, params: Sequence[Any]) -> dict[str, Any]:
         """The columns of one query's result as numpy arrays, on this thread's cursor."""
         return self._read(lambda cur: cur.execute(sql, list(params)).fetchnumpy())

@@ -130,7 +130,11 @@ class DuckDBEngine:
         """Whether the summaries hold the committed spans (every change of them goes
         through it); ready once they are built behind the open (ADR 0039)."""
         self.summary_upkeep = SummaryUpkeep(
-            self.sketch_guard, self.pair_keys, PairsOfText(), self._locked_write
+            self.sketch_guard,
+            self.pair_keys,
+            PairsOfText(),
+            self._locked_write,
+            after_apply=self._after_summaries,
         )
         """The summaries (ADRs 0021, 0035, 0036) in memory, built from the stored spans behind
         the open and kept behind ingest (ADR 0039)."""
@@ -300,6 +304,10 @@ class DuckDBEngine:
                 raise Unavailable("event store is closed")
             write(self._con)
             self._after_commit()
+
+    def _after_summaries(self) -> None:
+        """Run on the summaries' thread after they took in new spans (the event store takes
+        its copies of them again here)."""
 
     def catch_up(self) -> int:
         """Wait for the summaries' build and add every committed batch to them now (tests,

@@ -42,7 +42,9 @@ Query = Callable[[str, Sequence[Any]], dict[str, Any]]
 Rows = list[tuple[Any, ...]]
 I64 = npt.NDArray[np.int64]
 
-_LOAD_SQL = f"SELECT slot, root, bin, n FROM {sketch.TABLE} WHERE project = ? ORDER BY slot"
+_LOAD_SQL = f"SELECT slot, root, bin, n FROM {sketch.TABLE} WHERE project = ?"
+"""In the table's order (mostly by slot already: slots are added as time moves); `_arrays`
+sorts by slot only when it is not, which costs less than the statement's sort did."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +60,8 @@ class _Rows:
 
     @classmethod
     def of(cls, slot: I64, bin_: I64, n: I64) -> _Rows:
-        bins, index = np.unique(bin_, return_inverse=True)
-        return cls(slot, bin_, n, bins.astype(np.int64), index.reshape(-1).astype(np.int64))
+        bins, index = _distinct(bin_)
+        return cls(slot, bin_, n, bins, index)
 
     def window(self, lo: int | None, hi: int | None) -> slice:
         """The rows of the slots in ``[lo, hi)`` (None: unbounded)."""
@@ -85,12 +87,36 @@ class _Project:
     slot_totals: I64  # spans per distinct slot (root or not, every bin)
 
 
+_DENSE_RANGE = 1 << 20
+"""Widest range of bins counted in a dense array (`_distinct`); wider ones are sorted."""
+
+
+def _distinct(values: I64) -> tuple[I64, I64]:
+    """``np.unique(values, return_inverse=True)``, in linear time when the values span less
+    than `_DENSE_RANGE` (latency bins span a few thousand): the sort of `numpy.unique` was
+    most of a reload's time at 1M spans (ADR 0043)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    low = int(values.min())
+    if int(values.max()) - low >= _DENSE_RANGE:
+        bins, index = np.unique(values, return_inverse=True)
+        return bins.astype(np.int64), index.reshape(-1).astype(np.int64)
+    offset = values - low
+    present = np.bincount(offset) > 0
+    position = np.cumsum(present, dtype=np.int64) - 1
+    return np.flatnonzero(present).astype(np.int64) + low, position[offset]
+
+
 def _arrays(cols: dict[str, Any], version: int) -> _Project:
     slot = np.asarray(cols["slot"], dtype=np.int64)
     n = np.asarray(cols["n"], dtype=np.int64)
     bin_ = np.asarray(cols["bin"], dtype=np.int64)
     root = np.asarray(cols["root"], dtype=np.bool_)
-    ends, first = np.unique(slot, return_index=True)
+    if len(slot) > 1 and bool(np.any(slot[1:] < slot[:-1])):
+        order = np.argsort(slot, kind="stable")
+        slot, n, bin_, root = slot[order], n[order], bin_[order], root[order]
+    first = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]]) if len(slot) else slot
+    ends = slot[first]
     totals = np.add.reduceat(n, first) if len(n) else np.zeros(0, dtype=np.int64)
     return _Project(
         version,
@@ -123,6 +149,23 @@ class SketchCopy:
         with self._lock:
             self._projects[project] = fresh
         return fresh
+
+    def refresh(self, query: Query) -> int:
+        """Take again every project's copy that the sketch moved past; returns how many
+        were taken. The summaries' thread calls it after adding spans to the sketch, so a
+        query after a load finds its copy current (ADR 0043)."""
+        with self._lock:
+            held = list(self._projects)
+        version = self._version()
+        stale = [p for p in held if self._projects[p].version != version]
+        for project in stale:
+            self._project(query, project)
+        return len(stale)
+
+    def is_current(self, project: str) -> bool:
+        """Whether the project's copy is held at the guard's version now."""
+        held = self._projects.get(project)
+        return held is not None and held.version == self._version()
 
     def newest_slot(
         self, query: Query, project: str, end: datetime | None, need: int

@@ -145,14 +145,23 @@ class SummaryUpkeep:
     """The backlog, its applying thread and the build behind the open of one engine."""
 
     def __init__(
-        self, guard: SketchGuard, keys: PairKeys, texts: PairsOfText, write: Write
+        self,
+        guard: SketchGuard,
+        keys: PairKeys,
+        texts: PairsOfText,
+        write: Write,
+        after_apply: Callable[[], None] | None = None,
     ) -> None:
         """Args:
         guard: the summaries' guard (not ready until `start` has built them).
         keys: which metadata keys the pair sketch counts.
         texts: the pairs of metadata texts, remembered.
         write: runs a function on the write connection under the writer's lock.
+        after_apply: run on the thread after the build and after each applied backlog,
+            outside the writer's lock (the store takes its copies of the summaries again
+            there, so that the next query does not, ADR 0043).
         """
+        self._after_apply = after_apply
         self.guard = guard
         self.backlog = Backlog()
         self._keys = keys
@@ -255,6 +264,8 @@ class SummaryUpkeep:
                 log.debug("summary build", exc_info=True)
         finally:
             self._built.set()
+        if self.guard.usable:
+            self._applied()
         clock = SystemClock()
         while not self._stop.is_set() and self.guard.usable:
             self._wake.clear()
@@ -263,13 +274,25 @@ class SummaryUpkeep:
                 self._wake.wait(wait)
                 continue
             try:
-                self.catch_up()
+                applied = self.catch_up()
             except Exception:
                 if not self._stop.is_set():
                     log.warning(
                         "applying the summaries' backlog failed; counts come from the spans"
                     )
                     log.debug("summary upkeep", exc_info=True)
+            else:
+                if applied:
+                    self._applied()
+
+    def _applied(self) -> None:
+        """Run ``after_apply``; a failure there only costs the next query the work."""
+        if self._after_apply is None or self._stop.is_set():
+            return
+        try:
+            self._after_apply()
+        except Exception:
+            log.debug("after applying the summaries", exc_info=True)
 
     def _build(self) -> None:
         """Build every summary from one snapshot of the spans, then apply what was committed

@@ -56,9 +56,7 @@ _T = TypeVar("_T")
 DEFAULT_COMPACT_FREE_RATIO = 0.25
 # ... and the file is at least this large (a small file is not worth a rewrite).
 DEFAULT_COMPACT_MIN_BYTES = 64 * 1024 * 1024
-# ... not counting this many row groups' worth of free blocks, which streaming ingest keeps
-# free anyway (ADR 0042: DuckDB's checkpoint merges up to three row groups copy on write).
-DEFAULT_COMPACT_SLACK_ROW_GROUPS = 3
+DEFAULT_COMPACT_SLACK_ROW_GROUPS = 3  # ... beyond streaming's working space (ADR 0042)
 # Checkpoint once the ingest journal holds this much: DuckDB writes large appends straight
 # into the data file and logs only their blocks, so its log (and the automatic checkpoint
 # that empties the journal) may never grow while the journal holds every row: 17 GB after
@@ -94,8 +92,7 @@ class DuckDBEngine:
             journal: keep the ingest journal beside a database file (see `journal`).
             compact_free_ratio: `compact_if_fragmented` compacts from this free share on.
             compact_min_bytes: ... and only files at least this large.
-            compact_slack_row_groups: ... counting as free only the blocks beyond this many
-                row groups' worth (the working space of streaming ingest, ADR 0042).
+            compact_slack_row_groups: ... free beyond this many row groups' worth (ADR 0042).
             journal_max_bytes: checkpoint after a commit that leaves the journal this large.
             search_index: keep the search index (ADR 0038); off, searches scan every span.
             activity: marked by every read; the search indexer yields to it (ADR 0041).

@@ -146,7 +146,9 @@ def test_compaction_starts_only_past_the_free_ratio_and_size(tmp_path: Path) -> 
     store = DuckDBEventStore(path, compact_free_ratio=0.01, compact_min_bytes=1 << 40)
     assert not store.compact_if_fragmented()  # file smaller than the minimum
     store.close()
-    store = DuckDBEventStore(path, compact_free_ratio=0.01, compact_min_bytes=0)
+    store = DuckDBEventStore(  # no slack (ADR 0042): 40 commits are within it
+        path, compact_free_ratio=0.01, compact_min_bytes=0, compact_slack_row_groups=0
+    )
     ratio = store.free_space().free_ratio
     assert ratio > 0.01
     assert store.compact_if_fragmented()
@@ -213,7 +215,10 @@ def test_a_file_left_half_free_by_the_layout_migration_gets_compacted(tmp_path: 
     con.execute("INSERT INTO spans SELECT * FROM batch")
     con.close()
 
-    store = DuckDBEventStore(path, compact_free_ratio=0.25, compact_min_bytes=0)
+    # No slack: 20,000 spans are less than streaming's working space (ADR 0042).
+    store = DuckDBEventStore(
+        path, compact_free_ratio=0.25, compact_min_bytes=0, compact_slack_row_groups=0
+    )
     migrated = store.free_space()
     assert store.compact_if_fragmented(), migrated
     thread = store._compact_thread

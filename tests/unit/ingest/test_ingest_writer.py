@@ -137,7 +137,10 @@ def test_writer_starts_a_compaction_after_an_idle_checkpoint_once_blocks_are_fre
     tmp_path: Path,
 ) -> None:
     events = DuckDBEventStore(
-        tmp_path / "events.duckdb", compact_free_ratio=0.05, compact_min_bytes=0
+        tmp_path / "events.duckdb",
+        compact_free_ratio=0.05,
+        compact_min_bytes=0,
+        compact_slack_row_groups=0,  # this test is about the trigger, not the slack
     )
     state = SqlStateStore("sqlite://")
 

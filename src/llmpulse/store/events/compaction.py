@@ -63,6 +63,26 @@ class FreeSpace:
         """Share of the file's blocks that hold nothing."""
         return self.free_blocks / self.total_blocks if self.total_blocks else 0.0
 
+    def slack_blocks(self, num_spans: int, row_groups: int, row_group_size: int) -> int:
+        """Free blocks that streaming ingest needs as working space (ADR 0042): DuckDB writes
+        each checkpoint's rows as a new row group and its checkpoint merges runs of short row
+        groups into full ones, copy on write, up to ``row_groups`` full row groups at once
+        (three in DuckDB 2.0). A compaction that gives these blocks back only makes the file
+        grow by as much again within a few row groups of ingest."""
+        used = self.total_blocks - self.free_blocks
+        if not num_spans or not used:
+            return 0
+        return -(-used * row_group_size * row_groups // num_spans)  # blocks per row group, up
+
+    def worth_compacting(
+        self, num_spans: int, *, free_ratio: float, slack_row_groups: int, row_group_size: int
+    ) -> bool:
+        """Whether the free blocks beyond the streaming slack reach ``free_ratio`` of the file."""
+        if not self.total_blocks:
+            return False
+        slack = self.slack_blocks(num_spans, slack_row_groups, row_group_size)
+        return (self.free_blocks - slack) / self.total_blocks >= free_ratio
+
 
 def compact_path(path: Path) -> Path:
     """Where the compacted copy of ``path`` is written before the swap."""

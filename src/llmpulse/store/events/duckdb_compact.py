@@ -83,7 +83,8 @@ class CompactingEngine(DuckDBEngine):
             self._compacting.release()
 
     def compact_if_fragmented(self) -> bool:
-        """Start a background compaction if the free share of the file passes the threshold.
+        """Start a background compaction if the free share of the file, beyond the working
+        space that streaming ingest keeps free anyway (ADR 0042), passes the threshold.
 
         Returns:
             True when a compaction was started.
@@ -93,7 +94,16 @@ class CompactingEngine(DuckDBEngine):
         space = self.free_space()
         if space.bytes_on_disk < self._compact_min_bytes:
             return False
-        if space.free_ratio < self._compact_free_ratio:
+        # Unmarked: the writer's own upkeep must not count as a query (ADR 0041).
+        (num_spans,) = self._read_unmarked(
+            lambda cur: cur.execute("SELECT count(*) FROM spans").fetchall()
+        )[0]
+        if not space.worth_compacting(
+            int(num_spans),
+            free_ratio=self._compact_free_ratio,
+            slack_row_groups=self._compact_slack_row_groups,
+            row_group_size=ROW_GROUP_SIZE,
+        ):
             return False
         if not self._compacting.acquire(blocking=False):
             return False

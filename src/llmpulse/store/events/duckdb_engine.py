@@ -56,6 +56,7 @@ _T = TypeVar("_T")
 DEFAULT_COMPACT_FREE_RATIO = 0.25
 # ... and the file is at least this large (a small file is not worth a rewrite).
 DEFAULT_COMPACT_MIN_BYTES = 64 * 1024 * 1024
+DEFAULT_COMPACT_SLACK_ROW_GROUPS = 3  # ... beyond streaming's working space (ADR 0042)
 # Checkpoint once the ingest journal holds this much: DuckDB writes large appends straight
 # into the data file and logs only their blocks, so its log (and the automatic checkpoint
 # that empties the journal) may never grow while the journal holds every row: 17 GB after
@@ -78,6 +79,7 @@ class DuckDBEngine:
         search_index: bool = True,
         compact_free_ratio: float = DEFAULT_COMPACT_FREE_RATIO,
         compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES,
+        compact_slack_row_groups: int = DEFAULT_COMPACT_SLACK_ROW_GROUPS,
         journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
         activity: QueryActivity = QUERIES,
     ) -> None:
@@ -90,6 +92,7 @@ class DuckDBEngine:
             journal: keep the ingest journal beside a database file (see `journal`).
             compact_free_ratio: `compact_if_fragmented` compacts from this free share on.
             compact_min_bytes: ... and only files at least this large.
+            compact_slack_row_groups: ... free beyond this many row groups' worth (ADR 0042).
             journal_max_bytes: checkpoint after a commit that leaves the journal this large.
             search_index: keep the search index (ADR 0038); off, searches scan every span.
             activity: marked by every read; the search indexer yields to it (ADR 0041).
@@ -99,6 +102,7 @@ class DuckDBEngine:
         self._memory_limit = memory_limit
         self._compact_free_ratio = compact_free_ratio
         self._compact_min_bytes = compact_min_bytes
+        self._compact_slack_row_groups = compact_slack_row_groups
         self._journal_max_bytes = journal_max_bytes
         if path is not None:
             recover(path)  # finish or undo a compaction that a crash interrupted

@@ -1,0 +1,66 @@
+"""Paired runs: OTLP ingest spans/s of two source trees (e.g. main and a branch).
+
+Each run starts a server on a fresh data directory with ``PYTHONPATH`` set to one tree's
+``src`` (both sides load the same way, so an editable install's import path does not tell
+them apart) and sends the same requests from four threads; runs alternate A/B, B/A, ...
+(`journal_cost.paired`). Copy each tree's ``src`` (with the built ``_wire`` extension)
+somewhere first, e.g. ``git archive main | tar -x -C A`` and ``cp -r src B/``.
+
+    .venv/bin/python benchmarks/ingest_ab_trees.py A/src B/src --pairs 4 --spans 30000
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from journal_cost import paired, send_all
+from support.otlp import make_request, make_span
+from support.server import ServerProcess, free_port
+
+
+def main() -> None:
+    """Run the pairs and print spans/s per run and the median paired ratio B/A."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("a", type=Path, help="first tree's src directory")
+    parser.add_argument("b", type=Path, help="second tree's src directory")
+    parser.add_argument("--pairs", type=int, default=4)
+    parser.add_argument("--spans", type=int, default=30_000)
+    args = parser.parse_args()
+    per_request = 300
+    bodies = [
+        make_request(
+            [make_span(f"s{r}-{i}", attrs={"input.value": "x" * 1000}) for i in range(per_request)],
+            "bench",
+        ).SerializeToString()
+        for r in range(args.spans // per_request)
+    ]
+
+    def run(i: int, src: Path) -> float:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"PYTHONPATH": str(src.resolve())}
+            server = ServerProcess(Path(tmp) / "data", free_port(), 0, [], env).start()
+            try:
+                rate = len(bodies) * per_request / send_all(server.url, bodies, 4)
+            finally:
+                server.stop()
+        print(f"pair {i + 1} {src}: {rate:,.0f} spans/s", flush=True)
+        return rate
+
+    runs = paired(args.pairs, (args.a, args.b), run)
+    a, b = runs[args.a], runs[args.b]
+    ratios = [y / x for x, y in zip(a, b, strict=True)]
+    print(
+        f"median spans/s: A {statistics.median(a):,.0f}, B {statistics.median(b):,.0f}; "
+        f"median paired ratio B/A {statistics.median(ratios):.3f} "
+        f"(per pair: {', '.join(f'{r:.2f}' for r in ratios)})"
+    )
+
+
+if __name__ == "__main__":
+    main()

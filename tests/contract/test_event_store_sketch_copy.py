@@ -251,3 +251,23 @@ def test_the_copy_is_taken_again_after_the_summaries_take_in_a_load() -> None:
         assert [r.n for r in s.metric(q).rows] == [len(spans)]
     finally:
         s.close()
+
+
+def test_a_newest_page_is_exact_when_the_counts_are_too_high(store: DuckDBEventStore) -> None:
+    """A bounded newest-first page checks itself (ADR 0044): with every sketch row counting
+    1000 spans too many, the bound falls in the last whole slot before the end, the bounded
+    page comes back short, and it is asked again without the bound."""
+    spans = [s for s in _spans(2400, seed=3) if s.project == P]
+    with store.sketch_guard.changing():  # the copy is taken again after this change
+        store._con.execute(f"UPDATE {sketch.TABLE} SET n = n + 1000")
+    rng = random.Random(9)
+    for _ in range(12):
+        end = T0 + timedelta(seconds=rng.uniform(1800, 6 * 3600))
+        limit = rng.choice((5, 50, 100))
+        page = store.list_spans(SpanQuery(P, TimeRange(None, end), limit=limit))
+        before = sorted(
+            (s for s in spans if s.start_time < end),
+            key=lambda s: (s.start_time, s.span_id),
+            reverse=True,
+        )
+        assert [s.span_id for s in page.items] == [s.span_id for s in before[:limit]]

@@ -8,7 +8,7 @@ their own modules; this one maps the `EventStore` protocol onto compiled SQL.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -183,19 +183,22 @@ class DuckDBEventStore(CompactingEngine):
         return Page(items=_unique_rows(rows), next_cursor=next_cursor)
 
     def _newest_bounded(self, q: SpanQuery) -> list[tuple[Any, ...]]:
-        """`_newest` over every stored span, bounded by the summaries' per-slot counts when
-        they hold every committed span (ADR 0037)."""
+        """`_newest` over every stored span, bounded by the summaries' per-slot counts
+        (ADR 0037). No guarded read: a bounded page that comes back full is the exact answer
+        whatever the counts were (`newest.full`), and one that does not is asked again
+        without the bound (ADR 0044)."""
         bound = newest.bound_sql(q, self.pair_keys.counted)
-        if bound is not None:
+        if bound is not None and self.sketch_guard.usable:
             if q.attributes:  # the pair sketch's slots
-                slot: Callable[[], int | None] = lambda: _first(self._query(*bound))  # noqa: E731
+                slot = _first(self._query(*bound))
             else:  # the span sketch's, from its copy (ADR 0040)
-                slot = lambda: self._sketch_copy.newest_slot(  # noqa: E731
+                slot = self._sketch_copy.newest_slot(
                     self._numpy, q.project, q.time.end, q.limit + 1
                 )
-            rows = self.sketch_guard.read(lambda: self._newest(self._query, q, slot))
-            if rows is not None:
-                return rows
+            if slot is not None:
+                rows = self._newest(self._query, q, slot)
+                if newest.full(rows, q.limit):
+                    return rows
         return self._newest(self._query, q)
 
     @functools.cached_property
@@ -219,19 +222,17 @@ class DuckDBEventStore(CompactingEngine):
         self,
         query: listing.Query,
         q: SpanQuery,
-        bound: Callable[[], int | None] | None = None,
+        slot: int | None = None,
     ) -> list[tuple[Any, ...]]:
         """Up to ``q.limit + 1`` rows of ``q``, newest first (``spans`` as ``query`` has it);
-        ``bound`` gives a slot they all start in or after (`newest.bound_sql`), or None."""
+        with ``slot``, only the rows that start in or after it (`newest.bound_sql`)."""
         where = compile_filters(q, DIALECT)
         listing.add_ranges(where, q)
         add_cursor(where, q.cursor)
         sql, params = where.sql(), list(where.params)
-        if bound is not None:
-            slot = bound()
-            if slot is not None:
-                sql += " AND start_time >= ?"
-                params.append(sketch.slot_start(slot))
+        if slot is not None:
+            sql += " AND start_time >= ?"
+            params.append(sketch.slot_start(slot))
         return query(
             f"SELECT {_SPAN_COLS} FROM spans WHERE {sql} {_NEWEST_FIRST} LIMIT ?",
             [*params, q.limit + 1],

@@ -7,12 +7,16 @@ metadata pair (pair sketch), every one of the newest ``limit + 1`` starts at or 
 start of slot ``s*``. The listing then gets ``start_time >= start of s*``, and the zone maps
 of the time-ordered file skip the row groups before it instead of DuckDB's top-N reading the
 older ones' start times (and, for a metadata filter, their pairs) until its heap fills.
-Counting more spans than the listing keeps (copies of a retried span count twice here) only
-moves the bound earlier, and so does counting fewer: the committed batches that wait in the
-summaries' backlog (ADR 0039) are left out. Counting a deleted span never happens: a delete
-adds the backlog and recounts inside a change of the `SketchGuard`, and the listing runs
-inside the same guarded read as the bound, so a delete between the two sends it back to the
-plain query.
+
+The page checks itself (ADR 0044): when the bounded listing returns ``limit + 1`` rows, they
+are the newest ``limit + 1`` before ``end``, whatever the counts were (every span it left out
+starts before the bound, so before every row it returned; see `full`). Counts that are too
+low (the batches waiting in the summaries' backlog, ADR 0039, are left out) only move the
+bound earlier; counts that are too high (a delete between the count and the listing, copies
+of a retried span) can leave the bounded page short, and a short page is
+asked again without the bound. So the listing needs no guarded read, and a commit running
+beside it (every few hundred milliseconds under a steady stream) no longer sends it to the
+plain query over the whole table.
 """
 
 from __future__ import annotations
@@ -50,3 +54,11 @@ def bound_sql(q: SpanQuery, counted: Counted) -> tuple[str, list[object]] | None
         "ORDER BY slot DESC LIMIT 1"
     )
     return sql, params
+
+
+def full(rows: list[tuple[object, ...]], limit: int) -> bool:
+    """Whether a bounded listing's ``rows`` are the answer: ``limit + 1`` rows (the page and
+    the one that says a next page exists) that start at or after the bound are the newest
+    ``limit + 1`` before ``end``, because every row the bound left out starts earlier than
+    each of them. Fewer rows may be short of rows before the bound."""
+    return len(rows) > limit

@@ -12,14 +12,13 @@ somewhere first, e.g. ``git archive main | tar -x -C A`` and ``cp -r src B/``.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from journal_cost import paired, send_all
+from journal_cost import paired, paired_summary, send_all
 from support.otlp import make_request, make_span
 from support.server import ServerProcess, free_port
 
@@ -53,13 +52,7 @@ def main() -> None:
         return rate
 
     runs = paired(args.pairs, (args.a, args.b), run)
-    a, b = runs[args.a], runs[args.b]
-    ratios = [y / x for x, y in zip(a, b, strict=True)]
-    print(
-        f"median spans/s: A {statistics.median(a):,.0f}, B {statistics.median(b):,.0f}; "
-        f"median paired ratio B/A {statistics.median(ratios):.3f} "
-        f"(per pair: {', '.join(f'{r:.2f}' for r in ratios)})"
-    )
+    print(paired_summary(("A", "B"), runs[args.a], runs[args.b]))
 
 
 if __name__ == "__main__":

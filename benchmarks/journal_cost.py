@@ -40,6 +40,16 @@ def paired(pairs: int, sides: tuple[S, S], run: Callable[[int, S], R]) -> dict[S
     return out
 
 
+def paired_summary(names: tuple[str, str], a: list[float], b: list[float]) -> str:
+    """One line: each side's median spans/s and the median of the per-pair ratios b / a."""
+    ratios = [y / x for x, y in zip(a, b, strict=True)]
+    return (
+        f"median spans/s: {names[0]} {statistics.median(a):,.0f}, "
+        f"{names[1]} {statistics.median(b):,.0f}; median paired ratio {names[1]}/{names[0]} "
+        f"{statistics.median(ratios):.3f} (per pair: {', '.join(f'{r:.2f}' for r in ratios)})"
+    )
+
+
 def send_all(url: str, bodies: list[bytes], senders: int) -> float:
     """POST every OTLP body to ``url`` from ``senders`` threads (each must be acknowledged);
     the seconds from the first request until the last answer."""
@@ -91,13 +101,7 @@ def main() -> None:
         return rate
 
     runs = paired(args.pairs, (True, False), run)
-    on, off = runs[True], runs[False]
-    ratios = [a / b for a, b in zip(on, off, strict=True)]
-    print(
-        f"median spans/s: journal on {statistics.median(on):,.0f}, "
-        f"off {statistics.median(off):,.0f}; median paired ratio on/off "
-        f"{statistics.median(ratios):.3f} (per pair: {', '.join(f'{r:.2f}' for r in ratios)})"
-    )
+    print("journal: " + paired_summary(("off", "on"), runs[False], runs[True]))
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ def create_app(
             if demo:
                 services.runtime.add_monitors(default_monitors())
             task = asyncio.create_task(load_demo_if_empty(services)) if demo else None
-            await warm_routes(app, app.router, app.routes)
+            await warm_routes(app)
             yield
             if task is not None:
                 task.cancel()

@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import fastapi.routing
+from starlette.applications import Starlette
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Message
+from starlette.types import Message
 
 WARM_PATH = "/__llmpulse_route_warmup__"
 """A path no route matches: resolving it walks every router."""
@@ -40,15 +41,10 @@ def endpoints(routes: list[BaseRoute]) -> Iterator[Callable[..., Any]]:
             yield from endpoints(children)
 
 
-async def warm_routes(app: ASGIApp, router: ASGIApp, routes: list[BaseRoute]) -> int:
-    """Resolve the routing once; returns how many endpoints were looked at.
-
-    Args:
-        app: the app; called once with a request its access control refuses (it carries no
-            host), which builds the middleware stack.
-        router: the app's router (``app.router``), called without the middleware stack.
-        routes: its routes (``app.routes``).
-    """
+async def warm_routes(app: Starlette) -> int:
+    """Resolve ``app``'s routing once; returns how many endpoints were looked at. The app is
+    called once with a request its access control refuses (it carries no host), which builds
+    the middleware stack; its router once without the middleware stack."""
     scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -71,13 +67,13 @@ async def warm_routes(app: ASGIApp, router: ASGIApp, routes: list[BaseRoute]) ->
         return None
 
     await app(dict(scope), receive, send)
-    await router(scope, receive, send)
+    await app.router(scope, receive, send)
     # FastAPI keeps each endpoint's context (from ``inspect.getsourcelines``) in a cache of its
     # own, filled by this function on an endpoint's first request; versions before it do
     # not look at the source at all.
     context = getattr(fastapi.routing, "_extract_endpoint_context", None)
     seen = 0
-    for endpoint in endpoints(routes):
+    for endpoint in endpoints(app.routes):
         seen += 1
         if context is not None:
             context(endpoint)

@@ -208,15 +208,15 @@ class DuckDBEventStore(CompactingEngine):
     def _after_summaries(self) -> None:
         """Take the sketch copies that queries asked for again, off the query path (a
         background read: it does not hold the search index back as a query would)."""
-        self._sketch_copy.refresh(
-            lambda sql, params: self._read_unmarked(
-                lambda cur: cur.execute(sql, list(params)).fetchnumpy()
-            )
-        )
+        self._sketch_copy.refresh(functools.partial(self._numpy, background=True))
 
-    def _numpy(self, sql: str, params: Sequence[Any]) -> dict[str, Any]:
-        """The columns of one query's result as numpy arrays, on this thread's cursor."""
-        return self._read(lambda cur: cur.execute(sql, list(params)).fetchnumpy())
+    def _numpy(
+        self, sql: str, params: Sequence[Any], *, background: bool = False
+    ) -> dict[str, Any]:
+        """The columns of one query's result as numpy arrays, on this thread's cursor
+        (``background``: not marked as query activity)."""
+        read = self._read_unmarked if background else self._read
+        return read(lambda cur: cur.execute(sql, list(params)).fetchnumpy())
 
     def _newest(
         self,

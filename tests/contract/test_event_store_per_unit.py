@@ -6,8 +6,10 @@ a session or user (their cost belongs to no session), and a retrieval-only trace
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from store_factories import T0, make_span, trace_id
 
@@ -93,3 +95,25 @@ def test_per_unit_metrics_keep_buckets_groups_and_other_metrics_apart(
     assert rows[(second, ("prod",))].values[:2] == (pytest.approx(2.0), pytest.approx(2.0))
     assert rows[(second, (None,))].values[:2] == (pytest.approx(6.0), pytest.approx(6.0))
     assert [r.values[2] for r in rows.values()] == [pytest.approx(250.007)] * 4
+
+
+def test_sums_and_means_are_the_correctly_rounded_numbers_in_any_row_order(
+    event_store: EventStore,
+) -> None:
+    """A floating sum depends on the order rows arrive in (a parallel scan, a hash table), so
+    a plain sum can move in its last bits between two runs or across a restart. The number
+    is the correctly rounded one, every time."""
+    rng = np.random.default_rng(7)
+    costs = rng.lognormal(-8, 2, size=(12_000, 2))  # dollars: fractions of a cent, long tail
+    spans = [_llm(t, float(c)) for t in range(len(costs)) for c in costs[t]]
+    event_store.append_spans(spans)
+    metrics = ("cost_usd:per_trace", "cost_usd:sum", "cost_usd:mean")
+    flat = [float(c) for c in costs.ravel()]
+    expected = (
+        math.fsum(math.fsum(map(float, pair)) for pair in costs) / len(costs),
+        math.fsum(flat),
+        math.fsum(flat) / len(flat),
+    )
+    for _ in range(5):
+        (row,) = event_store.metric(_query(event_store, *metrics)).rows
+        assert row.values == expected

@@ -43,6 +43,14 @@ class DuckDBDialect:
         w = int(width_s) * 1_000_000
         return f"make_timestamp({key} * {w} - {bucket_offset(w)})"
 
+    def total(self, expr: str) -> str:
+        """Compensated sum: the same double whatever order the rows arrive in."""
+        return f"fsum({expr})"
+
+    def mean(self, expr: str) -> str:
+        """Compensated mean: the same double whatever order the rows arrive in."""
+        return f"favg({expr})"
+
     def quantile(self, expr: str, q: float) -> str:
         """Exact quantile, linear interpolation (numpy's default)."""
         return f"quantile_cont({expr}, {float(q)!r})"

@@ -58,6 +58,16 @@ class MetricDialect(Dialect, Protocol):
         """Fragment: the start timestamp of the bucket numbered ``key`` (see `bucket`)."""
         ...
 
+    def total(self, expr: str) -> str:
+        """Fragment: the sum of ``expr``, one and the same double in any row order (a plain
+        floating sum over rows that a parallel scan or a hash table delivers in a different
+        order can differ in its last bits between runs: a number moving after a restart)."""
+        ...
+
+    def mean(self, expr: str) -> str:
+        """Fragment: the mean of ``expr``, one and the same double in any row order."""
+        ...
+
     def quantile(self, expr: str, q: float) -> str:
         """Fragment: exact quantile of ``expr`` with linear interpolation."""
         ...
@@ -172,9 +182,12 @@ def agg_expr(m: MetricSpec, col: str, d: MetricDialect) -> str:
     agg = m.agg
     if agg is Agg.COUNT:
         return "count(*)" if m.field.source is Source.COUNT else f"count({col})"
-    if agg in (Agg.SUM, Agg.MEAN, Agg.MIN, Agg.MAX):
-        fn = {Agg.SUM: "sum", Agg.MEAN: "avg", Agg.MIN: "min", Agg.MAX: "max"}[agg]
-        return f"{fn}({col})"
+    if agg is Agg.SUM:
+        return d.total(col)
+    if agg is Agg.MEAN:
+        return d.mean(col)
+    if agg in (Agg.MIN, Agg.MAX):
+        return f"{agg.value}({col})"
     if agg is Agg.RATE:
         return f"avg({col})"  # mean of 0/1 over spans with the field = Σbad / Σtotal (R1)
     if m.quantile is not None:
@@ -281,7 +294,7 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
     if units:  # per-unit metrics: units summed first, in CTEs joined to the span aggregates
         joined = joined_agg(q.metrics, ["bucket", *gnames])
         ctes = ", ".join(
-            [f"agg0 AS ({agg})", *unit_ctes(q.metrics, keys), f"{final} AS ({joined})"]
+            [f"agg0 AS ({agg})", *unit_ctes(q.metrics, keys, d), f"{final} AS ({joined})"]
         )
     else:
         ctes = f"{final} AS ({agg})"
@@ -344,7 +357,7 @@ def compile_slices(q: SliceQuery, d: MetricDialect) -> Compiled:
     if q.unit != "span":
         cols.append(f"{UNIT_SQL[q.unit]} AS u")
         base = f"SELECT {', '.join(cols)} {frm.sql()} WHERE {where.sql()}"
-        return Compiled(_unit_sets(base, n, q.pairs), [*sel_params, *frm.params, *where.params])
+        return Compiled(_unit_sets(base, n, q.pairs, d), [*sel_params, *frm.params, *where.params])
     sets = [f"(k{i})" for i in range(n)]
     if q.pairs:
         sets += [f"(k{i}, k{j})" for i in range(n) for j in range(i + 1, n)]
@@ -352,7 +365,7 @@ def compile_slices(q: SliceQuery, d: MetricDialect) -> Compiled:
     knames = ", ".join(f"k{i}" for i in range(n))
     sql = (
         f"WITH base AS ({base}) SELECT GROUPING({knames}) AS gid, {knames}, count(v) AS n, "
-        f"sum(v) AS s, sum(v * v) AS ss FROM base WHERE v IS NOT NULL "
+        f"{d.total('v')} AS s, {d.total('v * v')} AS ss FROM base WHERE v IS NOT NULL "
         f"GROUP BY GROUPING SETS ({', '.join(sets)}) ORDER BY gid, n DESC"
     )
     return Compiled(sql, [*sel_params, *frm.params, *where.params])
@@ -367,7 +380,7 @@ UNIT_SQL = {
 """The unit of analysis of a span (METHODS.md §4.10); without a session or user, its trace."""
 
 
-def _unit_sets(base: str, n: int, pairs: bool) -> str:
+def _unit_sets(base: str, n: int, pairs: bool, d: MetricDialect) -> str:
     """Per grouping set, units first (y_c, n_c per slice and unit), then the slice's sums.
 
     Same columns as the plain GROUPING SETS query plus C, Σy², Σy·n, Σn²; one branch per
@@ -386,9 +399,11 @@ def _unit_sets(base: str, n: int, pairs: bool) -> str:
         not_null = "".join(f" AND k{i} IS NOT NULL" for i in grouped)
         group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
         branches.append(
-            f"SELECT {gid} AS gid, {outer}, sum(c) AS n, sum(y) AS s, sum(yy) AS ss, "
-            f"count(*) AS units, sum(y * y) AS uyy, sum(y * c) AS uyn, sum(c * c) AS unn "
-            f"FROM (SELECT {inner_by}, count(v) AS c, sum(v) AS y, sum(v * v) AS yy "
+            f"SELECT {gid} AS gid, {outer}, sum(c) AS n, {d.total('y')} AS s, "
+            f"{d.total('yy')} AS ss, count(*) AS units, {d.total('y * y')} AS uyy, "
+            f"{d.total('y * c')} AS uyn, sum(c * c) AS unn "
+            f"FROM (SELECT {inner_by}, count(v) AS c, {d.total('v')} AS y, "
+            f"{d.total('v * v')} AS yy "
             f"FROM base WHERE v IS NOT NULL{not_null} GROUP BY {inner_by}){group_by}"
         )
     return f"WITH base AS ({base}) " + " UNION ALL ".join(branches) + " ORDER BY gid, n DESC"

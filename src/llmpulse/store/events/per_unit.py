@@ -18,8 +18,12 @@ group, over the spans the query's filters keep.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from llmpulse.domain.metrics import Agg, MetricField, MetricSpec, Source
+
+if TYPE_CHECKING:
+    from llmpulse.store.events.metrics import MetricDialect
 
 UNIT_COLUMNS = {Agg.PER_TRACE: "trace_id", Agg.PER_SESSION: "session_id", Agg.PER_USER: "user_id"}
 
@@ -42,7 +46,7 @@ def unknown_expr(f: MetricField) -> str:
     return "FALSE"
 
 
-def unit_ctes(metrics: Sequence[MetricSpec], keys: str) -> list[str]:
+def unit_ctes(metrics: Sequence[MetricSpec], keys: str, d: MetricDialect) -> list[str]:
     """One CTE ``pu<i>`` per per-unit metric ``i``: keys, value, units used, units excluded.
 
     ``base`` must carry the unit columns, ``v<i>`` (the value) and ``x<i>`` (unknown flag).
@@ -54,10 +58,11 @@ def unit_ctes(metrics: Sequence[MetricSpec], keys: str) -> list[str]:
         unit = UNIT_COLUMNS[m.agg]
         ctes.append(
             f"pu{i} AS (SELECT {keys}, "
-            f"sum(t) FILTER (WHERE NOT unknown) / NULLIF(count(*) FILTER (WHERE NOT unknown), 0)"
-            " AS m, count(*) FILTER (WHERE NOT unknown) AS s, "
+            f"{d.total('t')} FILTER (WHERE NOT unknown) "
+            "/ NULLIF(count(*) FILTER (WHERE NOT unknown), 0) AS m, "
+            "count(*) FILTER (WHERE NOT unknown) AS s, "
             "count(*) FILTER (WHERE unknown) AS x "
-            f"FROM (SELECT {keys}, {unit}, sum(v{i}) AS t, bool_or(x{i}) AS unknown "
+            f"FROM (SELECT {keys}, {unit}, {d.total(f'v{i}')} AS t, bool_or(x{i}) AS unknown "
             f"FROM base WHERE {unit} IS NOT NULL GROUP BY {keys}, {unit}) GROUP BY {keys})"
         )
     return ctes

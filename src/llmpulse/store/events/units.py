@@ -43,8 +43,9 @@ def compile_units(q: UnitQuery, d: MetricDialect) -> Compiled:
         sql = f"WITH base AS ({base}) SELECT k, u, v FROM base {keep} ORDER BY v"
     else:
         sql = (
-            f"WITH base AS ({base}) SELECT k, u, count(v) AS n, sum(v) AS s, sum(v * v) AS ss, "
-            f"min(t) AS first, max(t) AS last FROM base {keep} GROUP BY k, u ORDER BY k"
+            f"WITH base AS ({base}) SELECT k, u, count(v) AS n, {d.total('v')} AS s, "
+            f"{d.total('v * v')} AS ss, min(t) AS first, max(t) AS last "
+            f"FROM base {keep} GROUP BY k, u ORDER BY k"
         )
     return Compiled(sql, params)
 

@@ -78,8 +78,9 @@ def test_search_finds_spans_stored_before_the_search_column_existed(tmp_path: Pa
     _seed(store)
     store.close()
     con = duckdb.connect(str(path))  # back to schema version 4: no search_text column
+    con.execute("ALTER TABLE spans DROP COLUMN input_preview")  # added by migration 0006
     con.execute("ALTER TABLE spans DROP COLUMN search_text")
-    con.execute("DELETE FROM schema_version WHERE version = 5")
+    con.execute("DELETE FROM schema_version WHERE version >= 5")
     con.close()
     store = DuckDBEventStore(path, journal=False)
     try:
@@ -116,8 +117,9 @@ def test_the_search_migration_of_a_large_table_does_not_run_out_of_memory(tmp_pa
         )
     store.close()
     con = duckdb.connect(str(path))  # back to schema version 4: no search_text column
+    con.execute("ALTER TABLE spans DROP COLUMN input_preview")  # added by migration 0006
     con.execute("ALTER TABLE spans DROP COLUMN search_text")
-    con.execute("DELETE FROM schema_version WHERE version = 5")
+    con.execute("DELETE FROM schema_version WHERE version >= 5")
     con.close()
     store = DuckDBEventStore(path, journal=False, memory_limit="16MB")
     try:

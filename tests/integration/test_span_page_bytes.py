@@ -4,7 +4,8 @@ The route encodes a page straight from the store's rows and reads the trace tota
 encodes; the body must equal the old way's: each span decoded, clipped and mapped
 (`span_to_dict`), the root rows' trace totals added, serialized with `to_json`. Demo data
 (RAG traces with messages, documents, metadata, errors) at a fixed end; pages newest first,
-before an end, by latency, and the next page by cursor.
+before an end, by latency, by latency with the summary fields (ADR 0045), and the next page by
+cursor.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def test_span_pages_are_the_bytes_of_the_decoded_spans(tmp_path: Path) -> None:
             ({"limit": "100"}, SpanQuery(P, limit=100)),
             ({"limit": "100", "end": end.isoformat()}, SpanQuery(P, TimeRange(None, end))),
             ({"limit": "50", "sort": "latency"}, SpanQuery(P, sort="latency", limit=50)),
+            (
+                {"limit": "100", "sort": "latency", "fields": "summary"},
+                SpanQuery(P, sort="latency", limit=100, fields="summary"),
+            ),
         ]
         with httpx.Client(timeout=60) as client:
             for params, q in views:

@@ -146,6 +146,7 @@ def test_range_and_column_filters_combine(seeded: ServerProcess) -> None:
     [
         ({"sort": "speed"}, "sort"),
         ({"order": "up"}, "order"),
+        ({"fields": "everything"}, "fields"),
         ({"min_latency_ms": 5, "max_latency_ms": 1}, "min_latency_ms"),
         ({"min_cost": "cheap"}, "min_cost"),
         ({"start": "2024-05-02T00:00:00Z", "end": "2024-05-01T00:00:00Z"}, "end"),
@@ -219,6 +220,19 @@ def test_sdk_traces_frame_and_page_match_the_rest_view(seeded: ServerProcess) ->
     assert str(frame["start_time"].dt.tz) == "UTC"
     assert err.value.status == 400
     assert err.value.errors[0].path.endswith("min_tokens")
+
+
+def test_sdk_summary_page_has_the_rows_of_the_full_page_with_the_bulk_left_out(
+    seeded: ServerProcess,
+) -> None:
+    with Client(seeded.url) as client:
+        full = client.traces_page(PROJECT, sort="latency", limit=10)["data"]
+        summary = client.traces_page(PROJECT, sort="latency", limit=10, fields="summary")["data"]
+    assert [r["span_id"] for r in summary] == [r["span_id"] for r in full]
+    assert [r["latency_ms"] for r in summary] == [r["latency_ms"] for r in full]
+    assert [r["trace"] for r in summary] == [r["trace"] for r in full]
+    assert all(r["attributes"] == {} and r["output_value"] is None for r in summary)
+    assert any(r["attributes"] for r in full)
 
 
 @pytest.mark.parametrize(

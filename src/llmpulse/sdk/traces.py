@@ -5,8 +5,10 @@ A view is a project, span filters (``kind``, ``status``, ``model``, ``name``, ``
 ``min_tokens``/``max_tokens``, ``min_cost``/``max_cost``), a ``sort`` (``time``, ``latency``,
 ``tokens`` or ``cost`` per span; ``trace_cost``, ``trace_tokens`` or ``trace_latency`` for one
 root row per trace ordered by the whole trace's total) and an ``order`` (``desc`` or ``asc``):
-what the UI's traces table shows. Exports are streamed from the server to a file without
-holding the whole body.
+what the UI's traces table shows. ``fields="summary"`` asks for that table's columns only: the
+input cut to a 160-character preview, the output, messages, documents, events and attributes
+left out, and pages sorted by a value read about ten times faster. Exports are streamed from
+the server to a file without holding the whole body.
 """
 
 from __future__ import annotations
@@ -52,13 +54,22 @@ class TracesMixin(Requester):
         cursor: str | None = None,
         total: bool = False,
         total_limit: int | None = None,
+        fields: str = "full",
         **filters: Any,
     ) -> JsonDict:
         """One page of the traces table: ``data`` (root rows carry ``trace`` totals),
         ``next_cursor`` and, with ``total=True``, ``total`` (every matching span; with
-        ``total_limit``, no more than that, ``total_capped`` saying it was reached)."""
+        ``total_limit``, no more than that, ``total_capped`` saying it was reached).
+        ``fields="summary"``: the table's columns only (see the module)."""
         params = _params(
-            {**filters, "sort": sort, "order": order, "limit": limit, "cursor": cursor}
+            {
+                **filters,
+                "sort": sort,
+                "order": order,
+                "limit": limit,
+                "cursor": cursor,
+                "fields": fields,
+            }
         )
         if total:
             params.append(("total", "true"))

@@ -77,6 +77,15 @@ class SpanQuery:
     sort: str = "time"  # time, latency, tokens, cost (per span) or one of TRACE_SORTS
     descending: bool = True
     ranges: tuple[ValueRange, ...] = ()  # numeric bounds on latency_ms, cost_usd, total_tokens
+    fields: str = "full"  # or "summary": a table's columns, input as a preview (SPAN_FIELDS)
+
+
+SPAN_FIELDS = ("full", "summary")
+"""What a listed span carries. ``full``: everything. ``summary``: what a table of spans shows,
+read ~10x faster for pages sorted by latency, tokens or cost: ``input_value`` holds only its
+first 160 characters (or those of the last input message's content when there is no input
+value); the output, the messages, documents, events, attributes, resource attributes and the
+status and exception messages are left out (empty)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ renders the traces page with the error, with status 400. Static assets come from
 
 # No `from __future__ import annotations`: FastAPI must see the closure-local `Reader` alias
 # of the route handlers below as a real object, not as a string it cannot resolve.
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -165,7 +166,9 @@ async def _traces_context(
     query: SpanQuery | None = None
     try:
         query = await ranged_query(form.to_query(project), params, reader)
-        page = await reader.list_spans(query)
+        # The table's columns only (ADR 0045); a search shows where each span matched, which
+        # needs the whole texts.
+        page = await reader.list_spans(query if query.text else replace(query, fields="summary"))
     except InvalidInput as e:
         errors = error_lines(e)
     else:

@@ -158,17 +158,18 @@ class DuckDBEventStore(CompactingEngine):
         Raises:
             InvalidInput: a filter, the limit or the cursor is not acceptable.
         """
+        columns = listing.span_columns(q)
         found = search_scan.candidates(self.search_index, self._query, q)
         if trace_sort.is_trace_sort(q) or not listing.newest_first(q):
             scope = search_scan.restricted(self._query, q, found)
             where = compile_filters(scope.q, DIALECT)
             if not trace_sort.is_trace_sort(q):
-                rows, after = listing.sorted_rows(scope.query, scope.q, where, _SPAN_COLS)
+                rows, after = listing.sorted_rows(scope.query, scope.q, where, columns)
             else:
                 roots = trace_sort.roots_query(scope.q)
                 where = compile_filters(roots, DIALECT)
                 listing.add_ranges(where, roots)
-                rows, after = trace_sort.sorted_roots(scope.query, roots, where)
+                rows, after = trace_sort.sorted_roots(scope.query, roots, where, columns)
             return Page(items=_unique_rows(rows), next_cursor=after)
         if found is None or not search_scan.narrows(found):
             rows = self._newest_bounded(q)
@@ -234,7 +235,7 @@ class DuckDBEventStore(CompactingEngine):
             sql += " AND start_time >= ?"
             params.append(sketch.slot_start(slot))
         return query(
-            f"SELECT {_SPAN_COLS} FROM spans WHERE {sql} {_NEWEST_FIRST} LIMIT ?",
+            f"SELECT {listing.span_columns(q)} FROM spans WHERE {sql} {_NEWEST_FIRST} LIMIT ?",
             [*params, q.limit + 1],
         )
 

@@ -17,8 +17,10 @@ from typing import Any
 import orjson
 
 from llmpulse.domain.errors import FieldError, InvalidInput
-from llmpulse.store.api import SpanQuery, TraceTotals
+from llmpulse.store.api import SPAN_FIELDS, SpanQuery, TraceTotals
+from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.compiler import Where
+from llmpulse.store.events.layout import INPUT_PREVIEW_COLUMN
 
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
@@ -36,6 +38,41 @@ RANGE_COLUMNS: dict[str, str] = {
     "cost": "cost_usd",
 }
 """Range filter key → the column it bounds."""
+
+
+_SUMMARY_VALUES = {
+    "input_value": INPUT_PREVIEW_COLUMN,
+    "status_message": "''",
+    **dict.fromkeys(
+        (
+            "output_value", "exception_message", "input_messages", "output_messages",
+            "documents", "events", "attributes", "resource_attributes",
+        ),
+        "NULL",
+    ),
+}  # fmt: skip
+_COLUMNS = {
+    "full": ", ".join(SPAN_COLUMN_NAMES),
+    "summary": ", ".join(
+        f"{_SUMMARY_VALUES[n]} AS {n}" if n in _SUMMARY_VALUES else n for n in SPAN_COLUMN_NAMES
+    ),
+}
+
+
+def span_columns(q: SpanQuery) -> str:
+    """The select list of ``q``'s span rows (the span columns in order; with ``fields``
+    ``summary``, the bulky ones left out and the input as its preview, ADR 0045).
+
+    Raises:
+        InvalidInput: ``q.fields`` is not one of `SPAN_FIELDS`.
+    """
+    columns = _COLUMNS.get(q.fields)
+    if columns is None:
+        raise InvalidInput(
+            f"unknown fields {q.fields!r}",
+            [FieldError("fields", f"one of: {', '.join(SPAN_FIELDS)}")],
+        )
+    return columns
 
 
 def check_sort(q: SpanQuery) -> str:

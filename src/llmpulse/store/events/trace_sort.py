@@ -17,7 +17,6 @@ from dataclasses import replace
 from typing import Any
 
 from llmpulse.store.api import SpanQuery
-from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.compiler import Where
 from llmpulse.store.events.duckdb_open import CATALOG
 from llmpulse.store.events.listing import Query, add_sorted_cursor, encode_sorted_cursor
@@ -28,7 +27,6 @@ SORTS: dict[str, str] = {  # the keys are `store.api.TRACE_SORTS`
     "trace_latency": "t.latency_us",
 }
 """Sort key → SQL of the trace's value (over the ``totals`` relation ``t``)."""
-_COLS = ", ".join(SPAN_COLUMN_NAMES)
 
 
 def is_trace_sort(q: SpanQuery) -> bool:
@@ -42,7 +40,7 @@ def roots_query(q: SpanQuery) -> SpanQuery:
 
 
 def sorted_roots(
-    query: Query, q: SpanQuery, where: Where
+    query: Query, q: SpanQuery, where: Where, columns: str
 ) -> tuple[list[tuple[Any, ...]], str | None]:
     """One page of root rows of ``q`` ordered by their trace's value, and the next cursor.
 
@@ -51,6 +49,7 @@ def sorted_roots(
             blocks; the totals read the whole table).
         q: the listing; ``sort`` is one of `SORTS`.
         where: the compiled filters of the root rows (``root_only`` set, ranges added).
+        columns: the select list of the span rows (`listing.span_columns`).
 
     Raises:
         InvalidInput: the cursor is not valid or was made for another sort.
@@ -66,7 +65,7 @@ def sorted_roots(
         f"FROM {CATALOG}.main.spans WHERE project = ? AND trace_id IN (SELECT trace_id FROM r) "
         "GROUP BY trace_id), "
         f"v AS (SELECT r.*, {SORTS[q.sort]} AS sort_value FROM r JOIN t USING (trace_id)) "
-        f"SELECT {_COLS}, sort_value, span_id FROM v WHERE {after.sql()} "
+        f"SELECT {columns}, sort_value, span_id FROM v WHERE {after.sql()} "
         f"ORDER BY sort_value {direction}, span_id {direction} LIMIT ?",
         [*where.params, q.project, *after.params, q.limit + 1],
     )

@@ -1,0 +1,84 @@
+"""Time the traces table's sorted pages on an event store file, cold, with the full span rows
+and with the summary rows the table shows (ADR 0045).
+
+    .venv/bin/python benchmarks/sorted_pages.py DATA_DIR [--repeat 20] [--offset 0]
+
+DATA_DIR is an llmpulse data directory (``events.duckdb`` and ``base_ns``, as
+`load_bench_dir.py` writes it). Each run asks the first page (100 rows) of every sort with a
+time-range end that moves per run (as `sidebyside.variants` does), so no run repeats a query;
+the root rows' trace totals are read as the server does. ``full`` and ``summary`` alternate
+which goes first. Prints median and p95 per sort and fields, and the ratio of the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from llmpulse.domain.ids import ProjectName
+from llmpulse.store.api import SpanQuery, TimeRange
+from llmpulse.store.events.duckdb import DuckDBEventStore
+from sidebyside.variants import params_for
+from sidebyside.workload import WorkloadSpec
+
+P = ProjectName("rag-bench")
+SORTS = ("latency", "tokens", "cost", "trace_cost", "trace_latency", "time")
+FIELDS = ("full", "summary")
+
+
+def _page(store: DuckDBEventStore, q: SpanQuery) -> int:
+    """A span page as the server answers it: the page, then its root rows' trace totals."""
+    page = store.list_spans(q)
+    store.trace_totals([s.trace_id for s in page.items if s.parent_span_id is None])
+    return len(page.items)
+
+
+def _p95(s: list[float]) -> float:
+    return sorted(s)[max(0, int(0.95 * len(s) + 0.999) - 1)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data_dir", type=Path)
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--offset", type=int, default=0, help="first run number")
+    a = ap.parse_args()
+    base_ns = int((a.data_dir / "base_ns").read_text())
+    store = DuckDBEventStore(a.data_dir / "events.duckdb", search_index=False)
+    store.catch_up()
+    (n,) = store._query("SELECT count(*) FROM spans")[0]
+    spec = WorkloadSpec.for_spans(n, traces_per_request=100, base_ns=base_ns)
+    samples: dict[tuple[str, str], list[float]] = {(s, f): [] for s in SORTS for f in FIELDS}
+    try:
+        for i in range(a.repeat):
+            end = params_for(spec, a.offset + i).list_end
+            assert end is not None
+            window = TimeRange(None, datetime.fromtimestamp(end / 1e9, tz=UTC))
+            for sort in SORTS:
+                for fields in FIELDS if i % 2 == 0 else FIELDS[::-1]:
+                    q = SpanQuery(P, window, sort=sort, fields=fields)
+                    t = time.perf_counter()
+                    rows = _page(store, q)
+                    samples[sort, fields].append(1000 * (time.perf_counter() - t))
+                    assert rows == 100, (sort, fields, rows)
+        print(f"{n:,} spans, {a.repeat} runs, load {os.getloadavg()[0]:.1f}")
+        for sort in SORTS:
+            full, summary = samples[sort, "full"], samples[sort, "summary"]
+            print(
+                f"{sort:14s} full median {statistics.median(full):7.1f} ms p95 {_p95(full):7.1f}"
+                f"  summary median {statistics.median(summary):6.1f} ms p95 {_p95(summary):6.1f}"
+                f"  ratio {statistics.median(full) / statistics.median(summary):5.1f}x"
+            )
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -2,12 +2,17 @@
 and with the summary rows the table shows (ADR 0045).
 
     .venv/bin/python benchmarks/sorted_pages.py DATA_DIR [--repeat 20] [--offset 0]
+        [--url http://127.0.0.1:7600]
 
 DATA_DIR is an llmpulse data directory (``events.duckdb`` and ``base_ns``, as
 `load_bench_dir.py` writes it). Each run asks the first page (100 rows) of every sort with a
 time-range end that moves per run (as `sidebyside.variants` does), so no run repeats a query;
 the root rows' trace totals are read as the server does. ``full`` and ``summary`` alternate
 which goes first. Prints median and p95 per sort and fields, and the ratio of the medians.
+
+With ``--url``, the pages are asked over HTTP (one keep-alive connection) from a server
+already serving DATA_DIR (``llmpulse serve --data-dir DATA_DIR``), as the UI and the SDK
+ask them; the server's query cache cannot answer, since every run asks a new end.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx
 
 from llmpulse.domain.ids import ProjectName
 from llmpulse.store.api import SpanQuery, TimeRange
@@ -40,6 +47,15 @@ def _page(store: DuckDBEventStore, q: SpanQuery) -> int:
     return len(page.items)
 
 
+def _http_page(client: httpx.Client, url: str, q: SpanQuery) -> int:
+    """The same page from the server: ``GET /api/v1/projects/{project}/spans``."""
+    assert q.time.end is not None
+    params = {"sort": q.sort, "fields": q.fields, "end": q.time.end.isoformat(), "limit": "100"}
+    r = client.get(f"{url}/api/v1/projects/{P}/spans", params=params)
+    r.raise_for_status()
+    return len(r.json()["data"])
+
+
 def _p95(s: list[float]) -> float:
     return sorted(s)[max(0, int(0.95 * len(s) + 0.999) - 1)]
 
@@ -49,11 +65,18 @@ def main() -> None:
     ap.add_argument("data_dir", type=Path)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--offset", type=int, default=0, help="first run number")
+    ap.add_argument("--url", help="ask a server serving DATA_DIR over HTTP instead")
+    ap.add_argument("--spans", type=int, default=1_000_002, help="with --url: spans stored")
     a = ap.parse_args()
     base_ns = int((a.data_dir / "base_ns").read_text())
-    store = DuckDBEventStore(a.data_dir / "events.duckdb", search_index=False)
-    store.catch_up()
-    (n,) = store._query("SELECT count(*) FROM spans")[0]
+    client = httpx.Client(timeout=60) if a.url else None
+    store = None
+    if client is None:
+        store = DuckDBEventStore(a.data_dir / "events.duckdb", search_index=False)
+        store.catch_up()
+        (n,) = store._query("SELECT count(*) FROM spans")[0]
+    else:
+        n = a.spans
     spec = WorkloadSpec.for_spans(n, traces_per_request=100, base_ns=base_ns)
     samples: dict[tuple[str, str], list[float]] = {(s, f): [] for s in SORTS for f in FIELDS}
     try:
@@ -65,10 +88,11 @@ def main() -> None:
                 for fields in FIELDS if i % 2 == 0 else FIELDS[::-1]:
                     q = SpanQuery(P, window, sort=sort, fields=fields)
                     t = time.perf_counter()
-                    rows = _page(store, q)
+                    rows = _http_page(client, a.url, q) if client else _page(store, q)  # type: ignore[arg-type]
                     samples[sort, fields].append(1000 * (time.perf_counter() - t))
                     assert rows == 100, (sort, fields, rows)
-        print(f"{n:,} spans, {a.repeat} runs, load {os.getloadavg()[0]:.1f}")
+        where = "over HTTP" if client else "store level"
+        print(f"{n:,} spans, {where}, {a.repeat} runs, load {os.getloadavg()[0]:.1f}")
         for sort in SORTS:
             full, summary = samples[sort, "full"], samples[sort, "summary"]
             print(
@@ -77,7 +101,10 @@ def main() -> None:
                 f"  ratio {statistics.median(full) / statistics.median(summary):5.1f}x"
             )
     finally:
-        store.close()
+        if store is not None:
+            store.close()
+        if client is not None:
+            client.close()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from llmpulse.domain.errors import Conflict
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_field
 from llmpulse.store.api import SpanQuery, UnitQuery
+from llmpulse.store.events import compaction
 from llmpulse.store.events.codec import spans_to_arrow
 from llmpulse.store.events.compaction import compact_path, done_path, wal_path
 from llmpulse.store.events.duckdb import DuckDBEventStore
@@ -264,3 +265,29 @@ def test_a_query_waits_while_compaction_swaps_the_file(
     finally:
         thread.join()
         store.close()
+
+
+def test_compaction_of_a_large_table_fits_the_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy sorts runs of row ids, not the whole table: one sort of the 1M-span table
+    (~2 kB a span) ran out of 512 MB and failed the compaction the layout migration called
+    for (ADR 0045). Here 30,000 spans of ~3 kB at 96 MB, in runs of 4,096 row ids (one sort
+    of all 30,000 runs out of memory there)."""
+    monkeypatch.setattr(compaction, "COPY_CHUNK_ROWS", 4096)
+    path = tmp_path / "events.duckdb"
+    store = DuckDBEventStore(path, journal=False, search_index=False)
+    for first in range(0, 30_000, 5000):
+        store.append_spans([make_rag_span(i) for i in range(first, first + 5000)])
+    store.close()
+    rows_before = _dump(path)
+    store = DuckDBEventStore(path, journal=False, search_index=False, memory_limit="96MB")
+    try:
+        done = store.compact()
+        assert done is not None
+        assert done.num_spans == 30_000
+        stored = store._query("SELECT project, start_time FROM spans ORDER BY rowid")
+    finally:
+        store.close()
+    assert _dump(path) == rows_before
+    assert stored == sorted(stored)  # (project, start time) order, as one sort gave it

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -17,11 +19,12 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import Message, Span
 from llmpulse.store.api import EventStore, SpanQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
-from llmpulse.store.events.layout import INPUT_PREVIEW_SQL, PREVIEW_CHARS
+from llmpulse.store.events.layout import INPUT_PREVIEW_SQL, PREVIEW_CHARS, PREVIEW_WHITESPACE
 from llmpulse.store.events.migrate import load_migrations
 
 P = ProjectName("rich")
 LONG = "ü" + "Why is the sky blue at noon but red at dusk? " * 8  # > 160 characters
+INDENTED = json.dumps({"question": "why?", "context": ["a", "b"] * 20}, indent=8)  # mostly blanks
 
 
 def _spans() -> list[Span]:
@@ -37,7 +40,9 @@ def _spans() -> list[Span]:
             total_tokens=7 * n,
         )
         s = replace(s, end_time=s.start_time + timedelta(milliseconds=(n * 37) % 11 * 90 + 5))
-        if n % 4 == 0:
+        if n == 8:
+            s = replace(s, input_value=INDENTED)
+        elif n % 4 == 0:
             s = replace(s, input_value=LONG)
         elif n % 4 == 1:  # no input value: the last input message is the preview
             s = replace(s, input_value=None, input_messages=(Message("user", LONG[::-1]),))
@@ -50,8 +55,12 @@ def _spans() -> list[Span]:
 
 
 def _preview(s: Span) -> str | None:
+    """The start of the input on one line, ending in "…" when cut (`INPUT_PREVIEW_SQL`)."""
     text = s.input_value or (s.input_messages[-1].content if s.input_messages else None)
-    return None if text is None else text[:PREVIEW_CHARS]
+    if text is None:
+        return None
+    line = re.sub(PREVIEW_WHITESPACE, " ", text[:720])
+    return line[:PREVIEW_CHARS] + "…" if len(line) > PREVIEW_CHARS else line
 
 
 def _summary(s: Span) -> Span:
@@ -97,9 +106,15 @@ def test_summary_pages_hold_the_full_pages_spans_with_the_bulk_left_out(
     assert [s.span_id for s in summary] == [s.span_id for s in full]
     assert summary == [_summary(s) for s in full]
     previews = {s.input_value for s in summary}
-    assert LONG[:PREVIEW_CHARS] in previews  # cut at 160 characters, not bytes
-    assert LONG[::-1][:PREVIEW_CHARS] in previews
+    assert LONG[:PREVIEW_CHARS] + "…" in previews  # cut at 160 characters, not bytes
+    assert LONG[::-1][:PREVIEW_CHARS] + "…" in previews
     assert "short" in previews
+    if not sort.startswith("trace_"):  # span 8, a child, holds the indented input
+        (indented,) = [s.input_value for s in summary if s.span_id == span_id(10_008)]
+        assert indented is not None
+        assert "\n" not in indented
+        assert "  " not in indented
+        assert indented.endswith("…")
 
 
 def test_summary_applies_to_searches_and_filters(event_store: EventStore) -> None:

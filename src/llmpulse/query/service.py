@@ -177,7 +177,9 @@ class QueryService:
         """How many spans match ``q``'s filters (cursor and limit ignored), counting no
         further than ``at_most`` when given."""
         roots = q.root_only or q.sort in TRACE_SORTS  # a trace sort counts traces
-        key = replace(q, cursor=None, limit=1, sort="time", descending=True, root_only=roots)
+        key = replace(
+            q, cursor=None, limit=1, sort="time", descending=True, root_only=roots, fields="full"
+        )  # what the count depends on, so that views differing in the rest share it
         return await self._cached(
             "count", (key, at_most), lambda: self._events.count_spans(key, at_most)
         )

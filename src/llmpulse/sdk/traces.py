@@ -6,9 +6,10 @@ A view is a project, span filters (``kind``, ``status``, ``model``, ``name``, ``
 ``tokens`` or ``cost`` per span; ``trace_cost``, ``trace_tokens`` or ``trace_latency`` for one
 root row per trace ordered by the whole trace's total) and an ``order`` (``desc`` or ``asc``):
 what the UI's traces table shows. ``fields="summary"`` asks for that table's columns only: the
-input cut to a 160-character preview, the output, messages, documents, events and attributes
-left out, and pages sorted by a value read about ten times faster. Exports are streamed from
-the server to a file without holding the whole body.
+input as a one-line preview of at most 160 characters (ending in "…" when cut), the output,
+messages, documents, events and attributes left out, and pages sorted by a value read 4-8x
+faster. Exports always hold whole values; they are streamed from the server to a file
+without holding the whole body.
 """
 
 from __future__ import annotations

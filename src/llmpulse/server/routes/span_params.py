@@ -9,9 +9,7 @@ in inputs, outputs, messages, retrieved documents or exceptions, any case), ``tr
 ``time``, ``latency``, ``tokens`` or ``cost`` (per span), or ``trace_cost``, ``trace_tokens`` or
 ``trace_latency`` (one root row per trace, ordered by the whole trace's total cost, tokens or
 first-start-to-last-end time), and ``order`` is ``desc`` (default) or ``asc``; spans without
-tokens or cost sort as least. ``fields`` is ``full`` (default) or ``summary``: the columns of a
-table of spans, with the input cut to a 160-character preview and the bulky fields left out,
-read about ten times faster for the pages sorted by a value (ADR 0045).
+tokens or cost sort as least.
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ from llmpulse.store.api import SpanQuery, ValueRange
 
 Sort = Literal["time", "latency", "tokens", "cost", "trace_cost", "trace_tokens", "trace_latency"]
 Order = Literal["desc", "asc"]
-Fields = Literal["full", "summary"]
 
 
 async def view_query(
@@ -60,15 +57,6 @@ async def view_query(
     max_tokens: Annotated[int | None, Query(ge=0)] = None,
     min_cost: Annotated[float | None, Query(ge=0)] = None,
     max_cost: Annotated[float | None, Query(ge=0)] = None,
-    fields: Annotated[
-        Fields,
-        Query(
-            description="full (default), or summary: input_value cut to its first 160 "
-            "characters (or the last input message's), and the output, messages, documents, "
-            "events, attributes, resource attributes and status and exception messages left "
-            "out (empty): a table's columns, read about ten times faster for sorted pages"
-        ),
-    ] = "full",
 ) -> SpanQuery:
     """The `SpanQuery` of a traces-table view (no limit or cursor: callers add them).
 
@@ -103,7 +91,6 @@ async def view_query(
         sort=sort,
         descending=order == "desc",
         ranges=ranges,
-        fields=fields,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, replace
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
@@ -116,6 +116,17 @@ async def list_spans(
             "bounds the count of a search for a common word",
         ),
     ] = None,
+    fields: Annotated[
+        Literal["full", "summary"],
+        Query(
+            description="full (default), or summary: a table's columns (ADR 0045). "
+            "input_value is its first 160 characters, whitespace runs made one space (or "
+            "those of the last input message's content), listed in `truncated` when cut; "
+            "the output, messages, documents, events, attributes, resource attributes and "
+            "the status and exception messages are left out (null or empty). Pages sorted by "
+            "latency, tokens or cost read 4-8x faster"
+        ),
+    ] = "full",
 ) -> Response:
     """List a project's spans in the view's order, with filters and cursor pagination.
 
@@ -124,7 +135,7 @@ async def list_spans(
     up to that many.
     """
     await services.query.require_project(ProjectName(project))
-    query = replace(view, limit=limit, cursor=cursor)
+    query = replace(view, limit=limit, cursor=cursor, fields=fields)
     body = await span_page_json(services.query, query, with_total=total, total_limit=total_limit)
     return json_response(body)
 

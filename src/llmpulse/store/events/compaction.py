@@ -10,7 +10,8 @@ into a fresh file next to the database and swaps the two:
    new store.
 2. *Copy* (no lock; appends and queries go on): one read transaction, opened under the
    writer's lock so that no append is in flight, notes each table's highest ``rowid`` and
-   copies the rows up to it in ``(project, start_time)`` order. A second such pass copies
+   copies the rows up to it in runs of row ids, each in ``(project, start_time)`` order
+   (`copy_snapshot`). A second such pass copies
    what was appended during the first, so that little is left for the locked step.
 3. *Tail* (writer's lock held: appends wait): rows appended meanwhile (``rowid`` above the
    mark; the tables are append-only) are copied, the row counts of both files are compared
@@ -34,7 +35,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -187,31 +187,22 @@ def copy_snapshot(
     """Copy each table's rows up to its mark (and above ``after``'s) into the compacted copy,
     in the transaction `take_marks` opened, and commit it.
 
-    Spans go project by project, each project's in runs of `COPY_CHUNK_ROWS` row ids sorted
-    by start time: one sort of a whole 1M-span table (a few kB a span) ran out of the store's
-    512 MB and failed the compaction, and the queries beside it (ADR 0045). Rows are appended
-    in about time order, so the copy is in (project, start time) order but for overlaps at
-    the runs' edges, and the zone maps on both stay tight."""
+    The rows go in runs of `COPY_CHUNK_ROWS` row ids, each sorted on its own: one sort of a
+    whole 1M-span table (a few kB a span) ran out of the store's 512 MB and failed the
+    compaction, and the queries beside it (ADR 0045). Rows are appended in about time order,
+    so each run holds a stretch of time, sorted by project and start time: the zone maps on
+    start time stay tight, and a project's rows are contiguous within each run. (A pass per
+    project instead would decompress every run's bulky columns once per project.)"""
     for table, order in COPIED_TABLES:
         low = -1 if after is None else after[table]
-        groups: list[tuple[str, list[Any]]] = [("", [])]
-        if order.startswith("project, "):
-            projects = cur.execute(
-                f"SELECT DISTINCT project FROM {source}.{table} WHERE rowid > ? AND rowid <= ? "
-                "ORDER BY project",
-                [low, marks[table]],
-            ).fetchall()
-            groups = [("project = ? AND ", [p]) for (p,) in projects]
-        for where, params in groups:
-            start = low
-            while start < marks[table]:
-                end = min(start + COPY_CHUNK_ROWS, marks[table])
-                cur.execute(
-                    f"INSERT INTO {COMPACT_CATALOG}.{table} SELECT * FROM {source}.{table} "
-                    f"WHERE {where}rowid > ? AND rowid <= ? ORDER BY {order}",
-                    [*params, start, end],
-                )
-                start = end
+        while low < marks[table]:
+            high = min(low + COPY_CHUNK_ROWS, marks[table])
+            cur.execute(
+                f"INSERT INTO {COMPACT_CATALOG}.{table} SELECT * FROM {source}.{table} "
+                f"WHERE rowid > ? AND rowid <= ? ORDER BY {order}",
+                [low, high],
+            )
+            low = high
     cur.execute("COMMIT")
 
 

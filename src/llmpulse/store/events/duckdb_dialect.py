@@ -44,11 +44,11 @@ class DuckDBDialect:
         return f"make_timestamp({key} * {w} - {bucket_offset(w)})"
 
     def total(self, expr: str) -> str:
-        """Compensated sum: the same double whatever order the rows arrive in."""
+        """Compensated sum (Kahan-Babuska): row order no longer moves the last bits."""
         return f"fsum({expr})"
 
     def mean(self, expr: str) -> str:
-        """Compensated mean: the same double whatever order the rows arrive in."""
+        """Compensated mean, as `total`."""
         return f"favg({expr})"
 
     def quantile(self, expr: str, q: float) -> str:

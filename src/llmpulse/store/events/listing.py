@@ -20,7 +20,7 @@ from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.store.api import SPAN_FIELDS, SpanQuery, TraceTotals
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.compiler import Where
-from llmpulse.store.events.layout import INPUT_PREVIEW_COLUMN
+from llmpulse.store.events.layout import INPUT_PREVIEW_COLUMN, PREVIEW_CHARS
 
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
@@ -41,7 +41,11 @@ RANGE_COLUMNS: dict[str, str] = {
 
 
 _SUMMARY_VALUES = {
-    "input_value": INPUT_PREVIEW_COLUMN,
+    "input_value": (  # a cut preview ends in "…", as `query.clip` marks a cut value
+        f"CASE WHEN length({INPUT_PREVIEW_COLUMN}) > {PREVIEW_CHARS} "
+        f"THEN left({INPUT_PREVIEW_COLUMN}, {PREVIEW_CHARS}) || '…' "
+        f"ELSE {INPUT_PREVIEW_COLUMN} END"
+    ),
     "status_message": "''",
     **dict.fromkeys(
         (
@@ -161,7 +165,7 @@ def trace_totals(
     marks = ", ".join("?" * len(ids))
     time_sql = "" if within is None else " AND start_time >= ? AND start_time < ?"
     rows = query(
-        "SELECT trace_id, coalesce(sum(total_tokens), 0), coalesce(sum(cost_usd), 0.0), "
+        "SELECT trace_id, coalesce(sum(total_tokens), 0), coalesce(fsum(cost_usd), 0.0), "
         "count_if(status_code = 'ERROR'), count(*), "
         "(epoch_us(max(end_time)) - epoch_us(min(start_time))) / 1000.0 "
         f"FROM spans WHERE trace_id IN ({marks}){time_sql} GROUP BY trace_id",
@@ -198,7 +202,9 @@ def sorted_rows(
     sql = f"SELECT {columns}, {expr} AS sort_value, span_id AS sort_id FROM spans WHERE "
     page = f"{order_by(q, expr)} LIMIT ?"
     rows: list[tuple[Any, ...]] = []
-    bound = _value_bound(query, q, where, expr)
+    # A search's filter is the costly part of its scan: a second scan for the bound would
+    # cost more than the span ids it saves.
+    bound = None if q.text else _value_bound(query, q, where, expr)
     if bound is not None:
         op = ">=" if q.descending else "<="
         rows = query(

@@ -59,13 +59,14 @@ class MetricDialect(Dialect, Protocol):
         ...
 
     def total(self, expr: str) -> str:
-        """Fragment: the sum of ``expr``, one and the same double in any row order (a plain
-        floating sum over rows that a parallel scan or a hash table delivers in a different
-        order can differ in its last bits between runs: a number moving after a restart)."""
+        """Fragment: the sum of ``expr``, compensated, so that the order the rows arrive in
+        (a parallel scan, a hash table) no longer moves its last bits between runs or across
+        a restart. For values of one sign (costs, tokens, latencies) that holds; a sum with
+        heavy cancellation can still differ in its last bits."""
         ...
 
     def mean(self, expr: str) -> str:
-        """Fragment: the mean of ``expr``, one and the same double in any row order."""
+        """Fragment: the mean of ``expr``, compensated as `total` is."""
         ...
 
     def quantile(self, expr: str, q: float) -> str:

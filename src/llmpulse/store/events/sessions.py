@@ -38,8 +38,8 @@ _SORT = {
 _TOTALS = (
     "count(DISTINCT s.trace_id) AS turns, count(*) AS spans, min(s.start_time) AS first_seen, "
     "max(s.end_time) AS last_seen, coalesce(sum(s.total_tokens), 0) AS tokens, "
-    "sum(s.cost_usd) AS cost, count(*) FILTER (WHERE s.status_code = 'ERROR') AS errors, "
-    "coalesce(sum(a.n), 0) AS fb_n, sum(a.total) / NULLIF(sum(a.scored), 0) AS fb_mean"
+    "fsum(s.cost_usd) AS cost, count(*) FILTER (WHERE s.status_code = 'ERROR') AS errors, "
+    "coalesce(sum(a.n), 0) AS fb_n, fsum(a.total) / NULLIF(sum(a.scored), 0) AS fb_mean"
 )
 # Per span: how many annotation names it has, the sum of their scores and how many have one;
 # of each name only the latest annotation counts (newest ``created_at``, then ``id``), as in
@@ -155,7 +155,7 @@ def session_turns(query: Query, project: ProjectName, session_id: str) -> list[T
         "WITH t AS (SELECT DISTINCT trace_id FROM spans WHERE project = ? AND session_id = ?), "
         "s AS (SELECT spans.* FROM spans JOIN t USING (trace_id) WHERE spans.project = ?), "
         "tot AS (SELECT trace_id, coalesce(sum(total_tokens), 0) AS tokens, "
-        "sum(cost_usd) AS cost, count(*) FILTER (WHERE status_code = 'ERROR') AS errors "
+        "fsum(cost_usd) AS cost, count(*) FILTER (WHERE status_code = 'ERROR') AS errors "
         "FROM s GROUP BY trace_id), "
         "head AS (SELECT *, row_number() OVER (PARTITION BY trace_id ORDER BY "
         "parent_span_id IS NOT NULL, start_time, span_id) AS rn FROM s) "

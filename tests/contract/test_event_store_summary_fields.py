@@ -19,7 +19,7 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import Message, Span
 from llmpulse.store.api import EventStore, SpanQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
-from llmpulse.store.events.layout import INPUT_PREVIEW_SQL, PREVIEW_CHARS, PREVIEW_WHITESPACE
+from llmpulse.store.events.layout import INPUT_PREVIEW_SQL, PREVIEW_CHARS
 from llmpulse.store.events.migrate import load_migrations
 
 P = ProjectName("rich")
@@ -55,12 +55,12 @@ def _spans() -> list[Span]:
 
 
 def _preview(s: Span) -> str | None:
-    """The start of the input on one line, ending in "…" when cut (`INPUT_PREVIEW_SQL`)."""
+    """The start of the input on one line, ending in "…" when cut (`listing.summary_rows`)."""
     text = s.input_value or (s.input_messages[-1].content if s.input_messages else None)
     if text is None:
         return None
-    line = re.sub(PREVIEW_WHITESPACE, " ", text[:720])
-    return line[:PREVIEW_CHARS] + "…" if len(line) > PREVIEW_CHARS else line
+    line = re.sub(r"[ \t\n\r\f]+", " ", text[:PREVIEW_CHARS])
+    return line + "…" if len(text) > PREVIEW_CHARS else line
 
 
 def _summary(s: Span) -> Span:

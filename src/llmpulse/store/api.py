@@ -83,10 +83,10 @@ class SpanQuery:
 SPAN_FIELDS = ("full", "summary")
 """What a listed span carries (ADR 0045). ``full``: everything. ``summary``: what a table of
 spans shows, read 4-8x faster for pages sorted by latency, tokens or cost: ``input_value`` is
-the input (or the last input message's content when there is no input value) on one line,
-whitespace runs made one space, cut at 160 characters and then ending in "…"; the output, the
-messages, documents, events, attributes, resource attributes and the status and exception
-messages are left out (empty)."""
+the first 160 characters of the input (or of the last input message's content when there is
+no input value) on one line, whitespace runs made one space, ending in "…" when cut; the
+output, the messages, documents, events, attributes, resource attributes and the status and
+exception messages are left out (empty)."""
 
 
 @dataclass(frozen=True, slots=True)

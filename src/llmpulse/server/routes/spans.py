@@ -120,8 +120,8 @@ async def list_spans(
         Literal["full", "summary"],
         Query(
             description="full (default), or summary: a table's columns (ADR 0045). "
-            "input_value is its first 160 characters, whitespace runs made one space (or "
-            "those of the last input message's content), listed in `truncated` when cut; "
+            "input_value is its first 160 characters (or those of the last input message's "
+            "content) on one line, whitespace runs made one space, ending in … when cut; "
             "the output, messages, documents, events, attributes, resource attributes and "
             "the status and exception messages are left out (null or empty). Pages sorted by "
             "latency, tokens or cost read 4-8x faster"

@@ -170,7 +170,7 @@ class DuckDBEventStore(CompactingEngine):
                 where = compile_filters(roots, DIALECT)
                 listing.add_ranges(where, roots)
                 rows, after = trace_sort.sorted_roots(scope.query, roots, where, columns)
-            return Page(items=_unique_rows(rows), next_cursor=after)
+            return Page(items=_listed(q, rows), next_cursor=after)
         if found is None or not search_scan.narrows(found):
             rows = self._newest_bounded(q)
         else:
@@ -181,7 +181,7 @@ class DuckDBEventStore(CompactingEngine):
         if len(rows) > q.limit:
             rows = rows[: q.limit]
             next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
-        return Page(items=_unique_rows(rows), next_cursor=next_cursor)
+        return Page(items=_listed(q, rows), next_cursor=next_cursor)
 
     def _newest_bounded(self, q: SpanQuery) -> list[tuple[Any, ...]]:
         """`_newest` over every stored span, bounded by the summaries' per-slot counts
@@ -478,6 +478,13 @@ def _unique_spans(rows: list[tuple[Any, ...]]) -> list[Span]:
     """Decode rows sorted on (start_time, span_id), dropping copies of a span stored twice
     (an exporter's retry after a lost response); copies sort next to each other."""
     return [row_to_span(row) for row in _unique_rows(rows)]
+
+
+def _listed(q: SpanQuery, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """A page's rows as listed: copies of a span stored twice dropped, summary rows finished
+    (`listing.summary_rows`)."""
+    unique = _unique_rows(rows)
+    return listing.summary_rows(unique) if q.fields == "summary" else unique
 
 
 def _unique_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

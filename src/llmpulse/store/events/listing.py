@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -41,11 +42,7 @@ RANGE_COLUMNS: dict[str, str] = {
 
 
 _SUMMARY_VALUES = {
-    "input_value": (  # a cut preview ends in "…", as `query.clip` marks a cut value
-        f"CASE WHEN length({INPUT_PREVIEW_COLUMN}) > {PREVIEW_CHARS} "
-        f"THEN left({INPUT_PREVIEW_COLUMN}, {PREVIEW_CHARS}) || '…' "
-        f"ELSE {INPUT_PREVIEW_COLUMN} END"
-    ),
+    "input_value": INPUT_PREVIEW_COLUMN,  # made one line by `summary_rows`
     "status_message": "''",
     **dict.fromkeys(
         (
@@ -77,6 +74,25 @@ def span_columns(q: SpanQuery) -> str:
             [FieldError("fields", f"one of: {', '.join(SPAN_FIELDS)}")],
         )
     return columns
+
+
+_INPUT = SPAN_COLUMN_NAMES.index("input_value")
+_WHITESPACE = re.compile(r"[ \t\n\r\f]+")
+
+
+def summary_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Summary rows as a listing answers them: the stored preview (`PREVIEW_CHARS` + 1
+    characters) cut to `PREVIEW_CHARS` on one line, whitespace runs made one space, ending in
+    "…" when cut, as `query.clip` marks a cut value."""
+    out = []
+    for row in rows:
+        text = row[_INPUT]
+        if text is not None:
+            line = _WHITESPACE.sub(" ", text[:PREVIEW_CHARS])
+            text = line + "…" if len(text) > PREVIEW_CHARS else line
+            row = (*row[:_INPUT], text, *row[_INPUT + 1 :])
+        out.append(row)
+    return out
 
 
 def check_sort(q: SpanQuery) -> str:

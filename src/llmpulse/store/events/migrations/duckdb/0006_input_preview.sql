@@ -1,5 +1,5 @@
 -- Spans, physical layout v7 (docs/adr/0045-narrow-listing-rows.md): adds input_preview, the
--- start of a span's input value (or of its last input message's content) on one line, which
+-- start of a span's input value (or of its last input message's content), which
 -- the store also derives on insert (llmpulse.store.events.layout.INPUT_PREVIEW_SQL). A table of
 -- spans sorted by latency, tokens or cost reads it instead of the bulky zstd columns. Existing
 -- rows are copied in their stored order, without a sort: the table is already in about
@@ -44,6 +44,6 @@ CREATE TABLE spans_v7 (
     search_text         VARCHAR,
     input_preview       VARCHAR
 );
-INSERT INTO spans_v7 SELECT *, left(regexp_replace(left(coalesce(nullif(input_value, ''), json_extract_string(input_messages, '$[#-1].content')), 720), '[ \t\n\r\f][ \t\n\r\f]+|[\t\n\r\f]', ' ', 'g'), 161) FROM spans;
+INSERT INTO spans_v7 SELECT *, left(coalesce(nullif(input_value, ''), json_extract_string(input_messages, '$[#-1].content')), 161) FROM spans;
 DROP TABLE spans;
 ALTER TABLE spans_v7 RENAME TO spans;

@@ -220,13 +220,14 @@ def sorted_rows(
     rows: list[tuple[Any, ...]] = []
     # A search's filter is the costly part of its scan: a second scan for the bound would
     # cost more than the span ids it saves.
-    bound = None if q.text else _value_bound(query, q, where, expr)
-    if bound is not None:
+    values = [] if q.text else _page_values(query, q, where, expr)
+    if values:
         op = ">=" if q.descending else "<="
         rows = query(
-            f"{sql}{where.sql()} AND {expr} {op} ? {page}", [*where.params, bound, q.limit + 1]
+            f"{sql}{where.sql()} AND {expr} {op} ? {page}",
+            [*where.params, values[-1], q.limit + 1],
         )
-    if len(rows) <= q.limit:  # no bound, or rows deleted since it was read: ask in full
+    if q.text or len(rows) < len(values):  # a search, or rows deleted since: ask in full
         rows = query(f"{sql}{where.sql()} {page}", [*where.params, q.limit + 1])
     next_cursor = None
     if len(rows) > q.limit:
@@ -235,23 +236,23 @@ def sorted_rows(
     return [r[:-2] for r in rows], next_cursor
 
 
-def _value_bound(query: Query, q: SpanQuery, where: Where, expr: str) -> Any:
-    """The sort value of the page's last row plus one (the ``limit + 1``-th in ``q``'s
-    order), or None when fewer rows match (ADR 0045).
+def _page_values(query: Query, q: SpanQuery, where: Where, expr: str) -> list[Any]:
+    """The sort values of the page's rows and the next one (``limit + 1`` at most, in ``q``'s
+    order), read with no span id (ADR 0045).
 
     A top-N over the sort value alone reads one numeric column; ordering by (value, span id)
     as the page must reads every matching span's id too, which cost most of the ~40 ms of a
-    narrow sorted page at 1M spans. With the page restricted to values at or past this bound
-    the ids are read only for those rows. The bounded page is exact whenever it comes back
-    with ``limit + 1`` rows, whatever changed between the two statements: every row the bound
-    leaves out sorts after each row it returns."""
+    narrow sorted page at 1M spans. With the page restricted to values at or past the last of
+    these, the ids are read only for those rows. The bounded page holds at least as many rows
+    as values were read unless rows were deleted in between (then it is asked in full), and
+    every row the bound leaves out sorts after each row it returns. When fewer than
+    ``limit + 1`` rows match, the bound keeps them all, so the page needs no third scan."""
     direction = "DESC" if q.descending else "ASC"
     rows = query(
-        f"SELECT {expr} FROM spans WHERE {where.sql()} ORDER BY {expr} {direction} "
-        "LIMIT 1 OFFSET ?",
-        [*where.params, q.limit],
+        f"SELECT {expr} FROM spans WHERE {where.sql()} ORDER BY {expr} {direction} LIMIT ?",
+        [*where.params, q.limit + 1],
     )
-    return rows[0][0] if rows else None
+    return [r[0] for r in rows]
 
 
 def count_rows(query: Query, q: SpanQuery, where: Where, at_most: int | None = None) -> int:

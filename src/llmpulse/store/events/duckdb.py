@@ -42,6 +42,7 @@ from llmpulse.store.events import (
     summaries,
     trace_slots,
     trace_sort,
+    trace_sums,
     vocabulary,
 )
 from llmpulse.store.events import sessions as sessions_sql
@@ -86,6 +87,9 @@ class DuckDBEventStore(CompactingEngine):
     Opening, the write path and closing are `DuckDBEngine`'s; backups and compaction
     `CompactingEngine`'s.
     """
+
+    trace_pages_ranked = 0
+    """Trace-sorted pages answered from the traces' totals (ADR 0046), not the spans."""
 
     # -- writes ------------------------------------------------------------------------
 
@@ -160,6 +164,10 @@ class DuckDBEventStore(CompactingEngine):
         """
         columns = listing.span_columns(q)
         found = search_scan.candidates(self.search_index, self._query, q)
+        if trace_sort.is_trace_sort(q) and found is None:
+            fast = self._trace_page(q, columns)
+            if fast is not None:
+                return Page(items=_listed(q, fast[0]), next_cursor=fast[1])
         if trace_sort.is_trace_sort(q) or not listing.newest_first(q):
             scope = search_scan.restricted(self._query, q, found)
             where = compile_filters(scope.q, DIALECT)
@@ -182,6 +190,25 @@ class DuckDBEventStore(CompactingEngine):
             rows = rows[: q.limit]
             next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
         return Page(items=_listed(q, rows), next_cursor=next_cursor)
+
+    def _trace_page(
+        self, q: SpanQuery, columns: str
+    ) -> tuple[list[tuple[Any, ...]], str | None] | None:
+        """A trace-sorted page of a plain view from the traces' totals (ADR 0046); None when
+        they cannot answer it (a filter, the summaries not usable, an odd trace)."""
+        p = trace_sums.plan(q)
+        if p is None or not self.sketch_guard.usable:
+            return None
+
+        def ranked() -> list[trace_sums.Candidate] | None:
+            pending = self.summary_upkeep.pending()
+            return self._read(lambda cur: trace_sums.page(cur, pending, p))
+
+        found = self.sketch_guard.read(ranked)
+        page = None if found is None else trace_sort.fetch_roots(self._query, q, found, columns)
+        if page is not None:
+            self.trace_pages_ranked += 1
+        return page
 
     def _newest_bounded(self, q: SpanQuery) -> list[tuple[Any, ...]]:
         """`_newest` over every stored span, bounded by the summaries' per-slot counts

@@ -138,14 +138,14 @@ def encode_sorted_cursor(q: SpanQuery, value: float | int, span_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def add_sorted_cursor(where: Where, q: SpanQuery, expr: str) -> None:
-    """Restrict ``where`` to rows strictly after ``q.cursor`` in ``q``'s order.
+def decode_sorted_cursor(q: SpanQuery) -> tuple[float | int, str] | None:
+    """The (sort value, span id) of the row ``q.cursor`` names; None without a cursor.
 
     Raises:
         InvalidInput: the cursor is not valid or was made for another sort.
     """
     if q.cursor is None:
-        return
+        return None
     try:
         raw = base64.urlsafe_b64decode(q.cursor + "=" * (-len(q.cursor) % 4))
         sort, descending, value, span_id = orjson.loads(raw)
@@ -158,6 +158,19 @@ def add_sorted_cursor(where: Where, q: SpanQuery, expr: str) -> None:
             "cursor was made for another sort",
             [FieldError("cursor", f"made for sort={sort} descending={descending}")],
         )
+    return value, span_id
+
+
+def add_sorted_cursor(where: Where, q: SpanQuery, expr: str) -> None:
+    """Restrict ``where`` to rows strictly after ``q.cursor`` in ``q``'s order.
+
+    Raises:
+        InvalidInput: the cursor is not valid or was made for another sort.
+    """
+    after = decode_sorted_cursor(q)
+    if after is None:
+        return
+    value, span_id = after
     op = "<" if q.descending else ">"
     where.add(f"({expr} {op} ? OR ({expr} = ? AND span_id {op} ?))", value, value, span_id)
 

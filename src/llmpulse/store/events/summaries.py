@@ -1,10 +1,10 @@
-"""The in-memory summaries of the stored spans, kept together (ADRs 0021, 0035, 0036).
+"""The in-memory summaries of the stored spans, kept together (ADRs 0021, 0035, 0036, 0046).
 
-The span sketch (`sketch`), the trace slots (`trace_slots`) and the pair sketch
-(`pair_sketch`) live in the write connection's in-memory catalog: built from the stored
-spans behind the open, committed batches added behind ingest, many at once (under the
-writer's lock and inside `SketchGuard.changing`; `summary_upkeep`, ADR 0039), carried over
-by a compaction, recounted after a delete.
+The span sketch (`sketch`), the trace slots (`trace_slots`), the pair sketch
+(`pair_sketch`) and the traces' totals (`trace_sums`) live in the write connection's
+in-memory catalog: built from the stored spans behind the open, committed batches added
+behind ingest, many at once (under the writer's lock and inside `SketchGuard.changing`;
+`summary_upkeep`, ADR 0039), carried over by a compaction, recounted after a delete.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from llmpulse.store.events import pair_sketch, sketch, trace_slots
+from llmpulse.store.events import pair_sketch, sketch, trace_slots, trace_sums
 from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
 
 
@@ -25,6 +25,7 @@ class Exported:
     sketch: pa.Table
     trace_slots: pa.Table
     pairs: pa.Table
+    trace_sums: pa.Table
 
 
 def build(con: duckdb.DuckDBPyConnection, keys: PairKeys, rows: Exported | None = None) -> None:
@@ -35,11 +36,13 @@ def build(con: duckdb.DuckDBPyConnection, keys: PairKeys, rows: Exported | None 
         pair_sketch.build(con, keys)
     else:
         pair_sketch.restore(con, rows.pairs)
+    trace_sums.build(con, None if rows is None else rows.trace_sums)
 
 
 def export(con: duckdb.DuckDBPyConnection) -> Exported:
     """Every summary's rows (see `build`)."""
-    return Exported(*(_rows(con, t) for t in (sketch.TABLE, trace_slots.TABLE, pair_sketch.TABLE)))
+    tables = (sketch.TABLE, trace_slots.TABLE, pair_sketch.TABLE, trace_sums.TABLE)
+    return Exported(*(_rows(con, t) for t in tables))
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
@@ -53,6 +56,7 @@ def add(
     sketch.add(con, batch)
     trace_slots.add(con, batch)
     pair_sketch.add(con, keys, texts, batch)
+    trace_sums.add(con, batch)
 
 
 def rebuild_project(con: duckdb.DuckDBPyConnection, keys: PairKeys, project: str) -> None:
@@ -61,3 +65,4 @@ def rebuild_project(con: duckdb.DuckDBPyConnection, keys: PairKeys, project: str
     The trace slots stay: a deleted span's pair only widens a bound (see `trace_slots`)."""
     sketch.rebuild_project(con, project)
     pair_sketch.rebuild_project(con, keys, project)
+    trace_sums.rebuild_project(con, project)

@@ -51,15 +51,30 @@ MAX_LAG_S = 2.0
 """... or once its oldest batch has waited this long ..."""
 MAX_PENDING_SPANS = 20_000
 """... or once it holds this many spans (a reader scans the backlog's spans of a project)."""
-KEPT_COLUMNS = ("project", "trace_id", "parent_span_id", "start_time", "latency_ms", "metadata")
+KEPT_COLUMNS = (
+    "project",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "start_time",
+    "end_time",
+    "latency_ms",
+    "total_tokens",
+    "cost_usd",
+    "metadata",
+)
 """The span columns the summaries read."""
 KEPT_SCHEMA = pa.schema(
     [
         ("project", pa.string()),
         ("trace_id", pa.string()),
+        ("span_id", pa.string()),
         ("parent_span_id", pa.string()),
         ("start_time", pa.timestamp("us")),
+        ("end_time", pa.timestamp("us")),
         ("latency_ms", pa.float64()),
+        ("total_tokens", pa.int64()),
+        ("cost_usd", pa.float64()),
         ("metadata", pa.string()),
     ]
 )

@@ -9,17 +9,25 @@ shown in ms). The cursor is the last row's (value, root span id), as for the spa
 (`listing`): traces that arrive between pages never shift or repeat the pages already read.
 A trace whose spans are still arriving can change its value between pages; it then shows
 where its new total puts it.
+
+A view with no filter but its time range is ranked from the traces' totals kept behind
+ingest (`trace_sums`, ADR 0046) and only its page's root rows are read (`fetch_roots`);
+`sorted_roots` answers every other view, and any page those totals cannot answer.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
+from llmpulse.clock import from_unix_us
 from llmpulse.store.api import SpanQuery
+from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.compiler import Where
 from llmpulse.store.events.duckdb_open import CATALOG
 from llmpulse.store.events.listing import Query, add_sorted_cursor, encode_sorted_cursor
+from llmpulse.store.events.trace_sums import Candidate
 
 SORTS: dict[str, str] = {  # the keys are `store.api.TRACE_SORTS`
     "trace_cost": "t.cost",
@@ -74,3 +82,46 @@ def sorted_roots(
         rows = rows[: q.limit]
         next_cursor = encode_sorted_cursor(q, rows[-1][-2], rows[-1][-1])
     return [r[:-2] for r in rows], next_cursor
+
+
+_TRACE = SPAN_COLUMN_NAMES.index("trace_id")
+_SPAN = SPAN_COLUMN_NAMES.index("span_id")
+
+
+def fetch_roots(
+    query: Query, q: SpanQuery, found: list[Candidate], columns: str
+) -> tuple[list[tuple[Any, ...]], str | None] | None:
+    """The root rows of the traces `trace_sums.page` put on ``q``'s page, in its order, and
+    the next cursor; None when the spans do not hold exactly those roots any more (a root
+    was deleted or another came since: the spans answer the page then).
+
+    The rows are looked up by start time and trace id: ``start_time`` is the table's sort
+    key, so its filter finds the rows before any other column is read (ADR 0046)."""
+    shown = found[: q.limit]
+    rows = []
+    if shown:
+        rows = query(
+            f"SELECT {columns} FROM spans WHERE project = ? AND parent_span_id IS NULL "
+            "AND start_time = ANY(?::TIMESTAMP[]) AND trace_id = ANY(?::VARCHAR[])",
+            [
+                q.project,
+                sorted({_naive(c.root_us) for c in shown}),
+                sorted({c.trace_id for c in shown}),
+            ],
+        )
+    by_key = {(r[_TRACE], r[_SPAN]): r for r in rows}
+    if len(by_key) != len(rows) or len(rows) != len(shown):
+        return None
+    try:
+        page = [by_key[(c.trace_id, c.span_id)] for c in shown]
+    except KeyError:
+        return None
+    after = None
+    if len(found) > q.limit:
+        after = encode_sorted_cursor(q, shown[-1].value, shown[-1].span_id)
+    return page, after
+
+
+def _naive(us: int) -> datetime:
+    """Unix microseconds as the naive UTC timestamp the spans store."""
+    return from_unix_us(us).replace(tzinfo=None)

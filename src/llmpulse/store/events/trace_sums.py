@@ -1,0 +1,241 @@
+"""Every trace's totals, kept behind ingest: traces sorted by them without their spans (ADR 0046).
+
+A traces table sorted by a trace's cost, tokens or latency (`trace_sort`) ranks the root
+rows by sums over every span of their traces; from the spans that reads the trace id, cost,
+tokens and times of every span of the project and groups them (~135 ms of a ~265 ms page at
+1M spans). ``trace_sums`` holds one row per (project, trace): how many root spans it has,
+the root's span id and start, the total tokens and cost (``DECIMAL(38, 12)``, so a total does
+not depend on the order rows are added in and equals the spans' sum exactly), its first
+start and its last end. It lives beside the other summaries in the write connection's
+in-memory catalog and is kept as they are (`summaries`: built behind the open, committed
+batches merged in behind ingest, recounted after a delete, carried over by a compaction;
+ADR 0039). Ids are kept as integers (a trace id's 32 hex digits as ``UHUGEINT``, a span id's
+16 as ``UBIGINT``: 118 → ~100 bytes per trace at 1M spans, no string heap); both orders
+agree with the hex strings' order.
+
+A page of a plain view (project and time range, no other filter) is then a top-N over these
+rows (`page`), and the page's root rows are read by their (start, trace id) (`trace_sort`).
+Traces this cannot answer exactly are counted in ``odd`` (an id that is not lowercase hex of
+its length, a cost no ``DECIMAL`` holds) or have ``roots`` > 1; a project with any of them
+is answered from the spans, as is a view with any other filter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from llmpulse.clock import to_unix_us
+from llmpulse.store.api import SpanQuery
+from llmpulse.store.events.compiler import to_naive_utc
+from llmpulse.store.events.listing import decode_sorted_cursor
+from llmpulse.store.events.sketch import PENDING
+
+TABLE = "memory.main.trace_sums"
+_BATCH = "llmpulse_trace_sums_batch"
+_HEX_SPAN = re.compile(r"[0-9a-f]{16}")
+
+_COLUMNS = (
+    "project VARCHAR NOT NULL, tid UHUGEINT, roots UINTEGER NOT NULL, root_sid UBIGINT, "
+    "root_us BIGINT, tokens BIGINT NOT NULL, cost DECIMAL(38, 12) NOT NULL, first_us BIGINT, "
+    "last_us BIGINT, odd UINTEGER NOT NULL"
+)
+_TRACE_OK = "coalesce(regexp_full_match(trace_id, '[0-9a-f]{32}'), false)"
+_ROOT = "parent_span_id IS NULL"
+_COST = "TRY_CAST(cost_usd AS DECIMAL(38, 12))"
+_PARTS = (
+    f"SELECT project, CASE WHEN {_TRACE_OK} THEN ('0x' || trace_id)::UHUGEINT END AS tid, "
+    f"count(*) FILTER (WHERE {_ROOT})::UINTEGER AS roots, "
+    "min(CASE WHEN regexp_full_match(span_id, '[0-9a-f]{16}') "
+    f"THEN ('0x' || span_id)::UBIGINT END) FILTER (WHERE {_ROOT}) AS root_sid, "
+    f"min(epoch_us(start_time)) FILTER (WHERE {_ROOT}) AS root_us, "
+    "coalesce(sum(total_tokens), 0)::BIGINT AS tokens, "
+    f"coalesce(sum({_COST}), 0)::DECIMAL(38, 12) AS cost, "
+    "min(epoch_us(start_time)) AS first_us, max(epoch_us(end_time)) AS last_us, "
+    f"count(*) FILTER (WHERE NOT {_TRACE_OK} OR ({_ROOT} AND NOT coalesce("
+    "regexp_full_match(span_id, '[0-9a-f]{16}'), false)) "
+    f"OR (cost_usd IS NOT NULL AND {_COST} IS NULL))::UINTEGER AS odd "
+    "FROM {source} GROUP BY project, tid"
+)
+
+
+def _parts(source: str) -> str:
+    """SQL of one row per (project, trace) of the spans in relation ``source``."""
+    return _PARTS.replace("{source}", source)
+
+
+_MERGED = (
+    "project, tid, sum(roots)::UINTEGER, min(root_sid), min(root_us), sum(tokens)::BIGINT, "
+    "sum(cost)::DECIMAL(38, 12), min(first_us), max(last_us), sum(odd)::UINTEGER"
+)
+"""The select list of rows of one trace merged into one (grouped by project, tid)."""
+
+VALUES: dict[str, str] = {  # the keys are `trace_sort.SORTS`' keys
+    "trace_cost": "cost::DOUBLE",
+    "trace_tokens": "tokens",
+    "trace_latency": "last_us - first_us",
+}
+"""Sort key → SQL of the trace's value, as `trace_sort` computes it from the spans."""
+
+
+def build(con: duckdb.DuckDBPyConnection, rows: pa.Table | None = None) -> None:
+    """Create the table and fill it from the stored spans (or with ``rows`` exported by
+    `summaries.export`)."""
+    con.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    con.execute(f"CREATE TABLE {TABLE} ({_COLUMNS})")
+    if rows is None:
+        con.execute(f"INSERT INTO {TABLE} {_parts('spans')}")
+    else:
+        con.from_arrow(rows).insert_into(TABLE)
+
+
+def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
+    """Merge a committed batch of spans (Arrow, the span columns) into the table: the totals
+    of its traces already there grow, its other traces get a row."""
+    parts = _parts(_BATCH)
+    con.register(_BATCH, batch)
+    try:
+        con.execute(
+            f"UPDATE {TABLE} AS t SET roots = t.roots + b.roots, "
+            "root_sid = least(t.root_sid, b.root_sid), root_us = least(t.root_us, b.root_us), "
+            "tokens = t.tokens + b.tokens, cost = t.cost + b.cost, "
+            "first_us = least(t.first_us, b.first_us), last_us = greatest(t.last_us, b.last_us), "
+            f"odd = t.odd + b.odd FROM ({parts}) AS b "
+            "WHERE t.project = b.project AND t.tid = b.tid"
+        )
+        con.execute(
+            f"INSERT INTO {TABLE} SELECT * FROM ({parts}) AS b WHERE b.tid IS NULL OR NOT EXISTS "
+            f"(SELECT 1 FROM {TABLE} AS t WHERE t.project = b.project AND t.tid = b.tid)"
+        )
+    finally:
+        con.unregister(_BATCH)
+
+
+def rebuild_project(con: duckdb.DuckDBPyConnection, project: str) -> None:
+    """Sum one project's traces again from its stored spans (after spans were deleted; under
+    the store's write lock)."""
+    con.execute(f"DELETE FROM {TABLE} WHERE project = ?", [project])
+    source = "(SELECT * FROM spans WHERE project = ?)"
+    con.execute(f"INSERT INTO {TABLE} {_parts(source)}", [project])
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What `page` asks: one page of a plain trace-sorted view."""
+
+    project: str
+    value: str  # SQL of the sort value over a `trace_sums` row
+    descending: bool
+    start_us: int | None
+    end_us: int | None
+    after: tuple[float | int, int] | None  # the cursor's (value, root span id)
+    limit: int
+
+
+def plan(q: SpanQuery) -> Plan | None:
+    """The page `page` answers for ``q``: a trace sort with no filter but the time range;
+    None for any other view (the spans answer it).
+
+    Raises:
+        InvalidInput: the cursor is not valid or was made for another sort; a time bound has
+            no timezone.
+    """
+    value = VALUES.get(q.sort)
+    if value is None or _filtered(q):
+        return None
+    after = None
+    cursor = decode_sorted_cursor(q)
+    if cursor is not None:
+        if not _HEX_SPAN.fullmatch(cursor[1]):
+            return None
+        after = (cursor[0], int(cursor[1], 16))
+    return Plan(q.project, value, q.descending, _us(q.time.start), _us(q.time.end), after, q.limit)
+
+
+def _filtered(q: SpanQuery) -> bool:
+    """Whether ``q`` filters on anything but its time range (root rows only is implied)."""
+    return bool(
+        q.kinds
+        or q.status is not None
+        or q.models
+        or q.names
+        or q.attributes
+        or q.text
+        or q.trace_id is not None
+        or q.conditions
+        or q.ranges
+    )
+
+
+def _us(t: Any) -> int | None:
+    return None if t is None else to_unix_us(to_naive_utc(t).replace(tzinfo=UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A trace on the page: its root's start and ids, and its sort value."""
+
+    root_us: int
+    trace_id: str
+    span_id: str
+    value: Any
+
+
+def page(
+    cur: duckdb.DuckDBPyConnection, pending: pa.Table | None, p: Plan
+) -> list[Candidate] | None:
+    """The page's traces (``limit + 1`` at most, in the page's order), from the table and
+    the backlog's spans (``pending``, committed spans the table lacks); None when the project
+    holds a trace the table does not answer (see the module)."""
+    sources, params = _merged(p.project, pending is not None)
+    if pending is not None:
+        cur.register(PENDING, pending)
+    try:
+        (odd,) = cur.execute(
+            f"WITH m AS ({sources}) SELECT count(*) FROM m WHERE odd > 0 OR roots > 1", params
+        ).fetchone() or (0,)
+        if odd:
+            return None
+        where, args = ["roots = 1"], list(params)
+        if p.start_us is not None:
+            where.append("root_us >= ?")
+            args.append(p.start_us)
+        if p.end_us is not None:
+            where.append("root_us < ?")
+            args.append(p.end_us)
+        op, direction = ("<", "DESC") if p.descending else (">", "ASC")
+        if p.after is not None:
+            where.append(f"(v {op} ? OR (v = ? AND root_sid {op} ?))")
+            args += [p.after[0], p.after[0], p.after[1]]
+        rows = cur.execute(
+            f"WITH m AS ({sources}), "
+            f"r AS (SELECT roots, root_us, tid, root_sid, {p.value} AS v FROM m) "
+            f"SELECT root_us, tid, root_sid, v FROM r WHERE {' AND '.join(where)} "
+            f"ORDER BY v {direction}, root_sid {direction} LIMIT ?",
+            [*args, p.limit + 1],
+        ).fetchall()
+    finally:
+        if pending is not None:
+            cur.unregister(PENDING)
+    return [Candidate(int(r[0]), format(r[1], "032x"), format(r[2], "016x"), r[3]) for r in rows]
+
+
+def _merged(project: str, pending: bool) -> tuple[str, list[Any]]:
+    """SQL of the project's rows (with ``pending``, merged with the backlog's spans, read as
+    `sketch.PENDING`) and its parameters."""
+    if not pending:
+        return f"SELECT * FROM {TABLE} WHERE project = ?", [project]
+    parts = _parts(f"(SELECT * FROM {PENDING} WHERE project = ?)")
+    keys = "(SELECT tid FROM p WHERE tid IS NOT NULL)"
+    sql = (
+        f"WITH p AS ({parts}) "
+        f"SELECT * FROM {TABLE} WHERE project = ? AND (tid IS NULL OR tid NOT IN {keys}) "
+        f"UNION ALL SELECT {_MERGED} FROM (SELECT * FROM {TABLE} WHERE project = ? "
+        f"AND tid IN {keys} UNION ALL SELECT * FROM p) GROUP BY project, tid"
+    )
+    return sql, [project, project, project]

@@ -1,0 +1,234 @@
+"""EventStore contract: trace-sorted pages ranked from the traces' totals kept behind ingest
+(ADR 0046) equal the order computed by hand from the planted spans.
+
+Every page of every trace sort, both directions, three page sizes, followed through its
+cursors, is checked against a brute-force order: with every batch in the totals, with
+batches waiting in the summaries' backlog (new traces, children of stored traces, roots that
+arrive after their children), after a delete, a compaction and a reopen. Traces the totals
+cannot answer (an id that is not hex, two roots) send the project's pages to the spans, which
+answer the same order. A counter shows which of the two answered each page.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from store_factories import T0, make_span, span_id, trace_id
+
+from llmpulse.domain.ids import ProjectName, SpanId, TraceId
+from llmpulse.domain.spans import Span, StatusCode
+from llmpulse.store.api import SpanQuery, TimeRange
+from llmpulse.store.events import summary_upkeep
+from llmpulse.store.events.duckdb import DuckDBEventStore
+
+P = ProjectName("default")
+OTHER = ProjectName("other")
+SORTS = ("trace_cost", "trace_tokens", "trace_latency")
+WINDOWS = (TimeRange(), TimeRange(T0 + timedelta(minutes=30), T0 + timedelta(minutes=90)))
+
+
+def _traces(seed: int, n: int, first: int = 1) -> list[list[Span]]:
+    """``n`` traces of a root and 0-5 children: costs in 1/10,000 dollars or none, tokens
+    often 0 or none (many ties), roots spread over two hours, children seconds later."""
+    rng = random.Random(seed)
+    out = []
+    for t in range(first, first + n):
+        root_at = T0 + timedelta(seconds=rng.randrange(7200))
+        spans = []
+        for k in range(rng.randrange(6) + 1):
+            start = root_at + timedelta(milliseconds=0 if k == 0 else rng.randrange(1, 9000))
+            spans.append(
+                make_span(
+                    t * 100 + k,
+                    project=OTHER if t % 9 == 0 else P,
+                    trace_id=trace_id(t),
+                    parent_span_id=None if k == 0 else span_id(t * 100),
+                    start_time=start,
+                    end_time=start + timedelta(milliseconds=rng.randrange(1, 5000)),
+                    cost_usd=rng.choice([None, rng.randrange(1, 400) / 10_000]),
+                    total_tokens=rng.choice([None, 0, 0, rng.randrange(1, 50)]),
+                    status_code=rng.choice([StatusCode.OK, StatusCode.ERROR]),
+                )
+            )
+        out.append(spans)
+    return out
+
+
+def _value(sort: str, spans: list[Span]) -> float | int:
+    if sort == "trace_cost":
+        return float(sum((Decimal(str(s.cost_usd)) for s in spans if s.cost_usd), Decimal(0)))
+    if sort == "trace_tokens":
+        return sum(s.total_tokens or 0 for s in spans)
+    first = min(s.start_time for s in spans)
+    last = max(s.end_time for s in spans if s.end_time is not None)
+    return (last - first) // timedelta(microseconds=1)
+
+
+def _expected(stored: list[Span], sort: str, descending: bool, window: TimeRange) -> list[str]:
+    """The root span ids of ``P`` in ``window``, in (trace value, span id) order."""
+    by_trace: dict[str, list[Span]] = defaultdict(list)
+    for s in stored:
+        if s.project == P:
+            by_trace[s.trace_id].append(s)
+    roots = [
+        s
+        for s in stored
+        if s.project == P
+        and s.parent_span_id is None
+        and (window.start is None or s.start_time >= window.start)
+        and (window.end is None or s.start_time < window.end)
+    ]
+    keyed = sorted((_value(sort, by_trace[s.trace_id]), s.span_id) for s in roots)
+    return [sid for _, sid in (reversed(keyed) if descending else keyed)]
+
+
+def _pages(store: DuckDBEventStore, q: SpanQuery) -> Iterator[list[Span]]:
+    while True:
+        page = store.list_spans(q)
+        yield list(page.items)
+        if page.next_cursor is None:
+            return
+        q = replace(q, cursor=page.next_cursor)
+
+
+def _check(store: DuckDBEventStore, stored: list[Span], *, ranked: bool) -> None:
+    """Every page of every trace sort equals the brute-force order; ``ranked``: every page
+    came from the traces' totals (else: none did)."""
+    before, pages = store.trace_pages_ranked, 0
+    for sort in SORTS:
+        for descending in (True, False):
+            for window in WINDOWS:
+                want = _expected(stored, sort, descending, window)
+                for limit in (1, 7, 50):
+                    q = SpanQuery(P, time=window, sort=sort, descending=descending, limit=limit)
+                    got = []
+                    for items in _pages(store, q):
+                        assert len(items) <= limit
+                        got += [s.span_id for s in items]
+                        pages += 1
+                    assert got == want, (sort, descending, window, limit)
+    assert store.trace_pages_ranked - before == (pages if ranked else 0)
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upkeep never adds the backlog by itself (only `catch_up` and deletes do)."""
+    monkeypatch.setattr(summary_upkeep, "PAUSE_S", 1e9)
+    monkeypatch.setattr(summary_upkeep, "MAX_LAG_S", 1e9)
+
+
+def _store(path: Path, spans: list[Span], batch: int = 37) -> DuckDBEventStore:
+    store = DuckDBEventStore(path / "events.duckdb", search_index=False)
+    for i in range(0, len(spans), batch):
+        store.append_spans(spans[i : i + batch])
+    return store
+
+
+def test_pages_from_the_totals_equal_the_planted_order_through_every_change(
+    tmp_path: Path, held: None
+) -> None:
+    traces = _traces(seed=3, n=120)
+    early = [s for t in traces[:80] for s in t]
+    store = _store(tmp_path, early)
+    store.catch_up()
+    _check(store, early, ranked=True)
+
+    # In the backlog: new traces, children of stored traces, roots after their children.
+    late_roots = [s for t in traces[80:] for s in t if s.parent_span_id is None]
+    late = [s for t in traces[80:] for s in t if s.parent_span_id is not None]
+    more = [
+        replace(s, span_id=SpanId(f"{int(s.span_id, 16) + 50:016x}"), cost_usd=0.0421)
+        for t in traces[:40]
+        for s in t[1:2]
+    ]
+    for batch in (late, more, late_roots):
+        store.append_spans(batch)
+    stored = early + late + more + late_roots
+    assert not store.summary_upkeep.caught_up
+    _check(store, stored, ranked=True)
+
+    cut = T0 + timedelta(minutes=45)
+    store.delete_spans(P, before=cut)
+    stored = [s for s in stored if s.project != P or s.start_time >= cut]
+    _check(store, stored, ranked=True)
+
+    assert store.compact() is not None
+    _check(store, stored, ranked=True)
+    store.close()
+    store = DuckDBEventStore(tmp_path / "events.duckdb", search_index=False)
+    store.catch_up()
+    _check(store, stored, ranked=True)
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("root", "odd"),
+    [
+        pytest.param(False, {"trace_id": TraceId("trace-not-hex")}, id="trace-id-not-hex"),
+        pytest.param(True, {"span_id": SpanId("SPAN00000000000A")}, id="root-id-uppercase"),
+        pytest.param(False, {"parent_span_id": None}, id="two-roots"),
+    ],
+)
+def test_a_trace_the_totals_cannot_answer_sends_the_pages_to_the_spans(
+    tmp_path: Path, root: bool, odd: dict[str, object]
+) -> None:
+    traces = _traces(seed=5, n=40)
+    spans = [s for t in traces[1:] for s in t]
+    one = next(s for s in spans if (s.parent_span_id is None) is root and s.project == P)
+    spans[spans.index(one)] = replace(one, **odd)  # type: ignore[arg-type]
+    store = _store(tmp_path, spans)
+    store.catch_up()
+    _check(store, spans, ranked=False)
+    # Without that trace, the totals answer again (the delete recounts the project).
+    store.delete_spans(P)
+    rest = [s for s in spans if s.project != P] + traces[0]
+    store.append_spans(traces[0])
+    store.catch_up()
+    _check(store, rest, ranked=True)
+    store.close()
+
+
+def test_a_filtered_view_is_answered_from_the_spans(tmp_path: Path) -> None:
+    spans = [s for t in _traces(seed=7, n=30) for s in t]
+    store = _store(tmp_path, spans)
+    store.catch_up()
+    q = SpanQuery(P, sort="trace_cost", status=StatusCode.ERROR, limit=500)
+    before = store.trace_pages_ranked
+    got = [s.span_id for s in store.list_spans(q).items]
+    assert store.trace_pages_ranked == before
+    failed = [s for s in spans if s.project == P and s.parent_span_id is None]
+    want = [s.span_id for s in failed if s.status_code is StatusCode.ERROR]
+    assert got
+    assert sorted(got) == sorted(want)
+    store.close()
+
+
+def test_a_root_deleted_between_ranking_and_reading_sends_the_page_to_the_spans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmpulse.store.events import trace_sort
+
+    spans = [s for t in _traces(seed=9, n=30) for s in t]
+    store = _store(tmp_path, spans)
+    store.catch_up()
+    fetch = trace_sort.fetch_roots
+    gone: list[str] = []
+
+    def delete_first(query, q, found, columns):  # type: ignore[no-untyped-def]
+        gone.append(found[0].span_id)
+        query("DELETE FROM spans WHERE span_id = ?", [found[0].span_id])
+        return fetch(query, q, found, columns)
+
+    monkeypatch.setattr(trace_sort, "fetch_roots", delete_first)
+    page = store.list_spans(SpanQuery(P, sort="trace_tokens", limit=5))
+    assert gone
+    assert gone[0] not in [s.span_id for s in page.items]
+    assert len(page.items) == 5
+    store.close()

@@ -98,9 +98,12 @@ def _pages(store: DuckDBEventStore, q: SpanQuery) -> Iterator[list[Span]]:
         q = replace(q, cursor=page.next_cursor)
 
 
-def _check(store: DuckDBEventStore, stored: list[Span], *, ranked: bool) -> None:
-    """Every page of every trace sort equals the brute-force order; ``ranked``: every page
-    came from the traces' totals (else: none did)."""
+def _check(
+    store: DuckDBEventStore, stored: list[Span], *, ranked: bool, summed: bool | None = None
+) -> None:
+    """Every page of every trace sort equals the brute-force order, and so do the trace
+    totals; ``ranked``: every page came from the traces' totals (else: none did); ``summed``
+    (as ``ranked`` unless given): so did the totals."""
     before, pages = store.trace_pages_ranked, 0
     for sort in SORTS:
         for descending in (True, False):
@@ -115,6 +118,26 @@ def _check(store: DuckDBEventStore, stored: list[Span], *, ranked: bool) -> None
                         pages += 1
                     assert got == want, (sort, descending, window, limit)
     assert store.trace_pages_ranked - before == (pages if ranked else 0)
+    _check_totals(store, stored, summed=ranked if summed is None else summed)
+
+
+def _check_totals(store: DuckDBEventStore, stored: list[Span], *, summed: bool) -> None:
+    """The root rows' trace totals (every stored trace, any project, and one never stored)
+    equal the sums over the planted spans; ``summed``: from the traces' totals."""
+    by_trace: dict[str, list[Span]] = defaultdict(list)
+    for s in stored:
+        by_trace[s.trace_id].append(s)
+    before = store.trace_totals_summed
+    got = store.trace_totals([*by_trace, trace_id(99_999)])
+    assert store.trace_totals_summed - before == (1 if summed else 0)
+    assert set(got) == set(by_trace)
+    for tid, spans in by_trace.items():
+        t = got[tid]
+        assert t.total_tokens == _value("trace_tokens", spans)
+        assert t.cost_usd == pytest.approx(_value("trace_cost", spans), rel=1e-15, abs=0)
+        assert t.errors == sum(s.status_code is StatusCode.ERROR for s in spans)
+        assert t.num_spans == len(spans)
+        assert t.latency_ms == _value("trace_latency", spans) / 1000
 
 
 @pytest.fixture
@@ -169,15 +192,15 @@ def test_pages_from_the_totals_equal_the_planted_order_through_every_change(
 
 
 @pytest.mark.parametrize(
-    ("root", "odd"),
+    ("root", "odd", "summed"),
     [
-        pytest.param(False, {"trace_id": TraceId("trace-not-hex")}, id="trace-id-not-hex"),
-        pytest.param(True, {"span_id": SpanId("SPAN00000000000A")}, id="root-id-uppercase"),
-        pytest.param(False, {"parent_span_id": None}, id="two-roots"),
+        pytest.param(False, {"trace_id": TraceId("trace-not-hex")}, False, id="trace-id-not-hex"),
+        pytest.param(True, {"span_id": SpanId("SPAN00000000000A")}, False, id="root-id-uppercase"),
+        pytest.param(False, {"parent_span_id": None}, True, id="two-roots"),
     ],
 )
 def test_a_trace_the_totals_cannot_answer_sends_the_pages_to_the_spans(
-    tmp_path: Path, root: bool, odd: dict[str, object]
+    tmp_path: Path, root: bool, odd: dict[str, object], summed: bool
 ) -> None:
     traces = _traces(seed=5, n=40)
     spans = [s for t in traces[1:] for s in t]
@@ -185,7 +208,7 @@ def test_a_trace_the_totals_cannot_answer_sends_the_pages_to_the_spans(
     spans[spans.index(one)] = replace(one, **odd)  # type: ignore[arg-type]
     store = _store(tmp_path, spans)
     store.catch_up()
-    _check(store, spans, ranked=False)
+    _check(store, spans, ranked=False, summed=summed)
     # Without that trace, the totals answer again (the delete recounts the project).
     store.delete_spans(P)
     rest = [s for s in spans if s.project != P] + traces[0]

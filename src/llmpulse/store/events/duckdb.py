@@ -90,6 +90,8 @@ class DuckDBEventStore(CompactingEngine):
 
     trace_pages_ranked = 0
     """Trace-sorted pages answered from the traces' totals (ADR 0046), not the spans."""
+    trace_totals_summed = 0
+    """`trace_totals` calls answered from the traces' totals (ADR 0046), not the spans."""
 
     # -- writes ------------------------------------------------------------------------
 
@@ -280,11 +282,21 @@ class DuckDBEventStore(CompactingEngine):
     def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
         """Per trace: total tokens, cost, error count and span count over all its spans.
 
-        The spans are looked for only between the first and last slot of the traces'
-        (ADR 0035), while the trace slots hold every committed span."""
+        From the traces' totals kept behind ingest (ADR 0046) while they hold every
+        committed span; else the spans are looked for only between the first and last slot
+        of the traces' (ADR 0035), while the trace slots hold every committed span."""
         if not trace_ids:
             return {}
         ids = sorted(set(trace_ids))
+
+        def summed() -> dict[str, TraceTotals] | None:
+            pending = self.summary_upkeep.pending()
+            return self._read(lambda cur: trace_sums.totals(cur, pending, ids))
+
+        kept = self.sketch_guard.read(summed)
+        if kept is not None:
+            self.trace_totals_summed += 1
+            return kept
 
         def bounded() -> dict[str, TraceTotals]:
             pending = self.summary_upkeep.pending()  # the backlog's spans widen the bound

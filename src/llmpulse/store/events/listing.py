@@ -33,6 +33,16 @@ SORTS: dict[str, str] = {
 }
 """Sort key → SQL expression of its value."""
 
+COST_DECIMAL = "TRY_CAST(cost_usd AS DECIMAL(38, 12))"
+"""A span's cost as the exact decimal the trace totals add (NULL past ``DECIMAL``'s range)."""
+TRACE_COST_SQL = (
+    f"coalesce(CASE WHEN count_if(cost_usd IS NOT NULL AND {COST_DECIMAL} IS NULL) > 0 "
+    f"THEN fsum(cost_usd) ELSE sum({COST_DECIMAL})::DOUBLE END, 0.0)"
+)
+"""A trace's cost total (an aggregate over its spans): the exact sum of the costs rounded to
+12 decimals, as a double, so it depends on no row order and equals the total that ranks a
+trace (`trace_sort`, `trace_sums`); a compensated double sum when a cost is past 1e26."""
+
 RANGE_COLUMNS: dict[str, str] = {
     "latency": "latency_ms",
     "tokens": "total_tokens",
@@ -194,7 +204,7 @@ def trace_totals(
     marks = ", ".join("?" * len(ids))
     time_sql = "" if within is None else " AND start_time >= ? AND start_time < ?"
     rows = query(
-        "SELECT trace_id, coalesce(sum(total_tokens), 0), coalesce(fsum(cost_usd), 0.0), "
+        f"SELECT trace_id, coalesce(sum(total_tokens), 0), {TRACE_COST_SQL}, "
         "count_if(status_code = 'ERROR'), count(*), "
         "(epoch_us(max(end_time)) - epoch_us(min(start_time))) / 1000.0 "
         f"FROM spans WHERE trace_id IN ({marks}){time_sql} GROUP BY trace_id",

@@ -61,6 +61,7 @@ KEPT_COLUMNS = (
     "latency_ms",
     "total_tokens",
     "cost_usd",
+    "status_code",
     "metadata",
 )
 """The span columns the summaries read."""
@@ -75,6 +76,7 @@ KEPT_SCHEMA = pa.schema(
         ("latency_ms", pa.float64()),
         ("total_tokens", pa.int64()),
         ("cost_usd", pa.float64()),
+        ("status_code", pa.string()),
         ("metadata", pa.string()),
     ]
 )

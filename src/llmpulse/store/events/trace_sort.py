@@ -2,8 +2,9 @@
 tokens or latency (issue 12, item 1).
 
 ``trace_cost``, ``trace_tokens`` and ``trace_latency`` list the root spans that match the
-view's filters, each valued by its trace: the sum of ``cost_usd`` (summed as DECIMAL, so the
-value does not depend on the order DuckDB adds rows in and a cursor compares equal), the sum
+view's filters, each valued by its trace: the sum of ``cost_usd`` (`listing.TRACE_COST_SQL`:
+summed as DECIMAL, so the value does not depend on the order DuckDB adds rows in, a cursor
+compares equal, and the root row's total shows the same number), the sum
 of ``total_tokens``, and the time from the trace's first start to its last end (microseconds,
 shown in ms). The cursor is the last row's (value, root span id), as for the span sorts
 (`listing`): traces that arrive between pages never shift or repeat the pages already read.
@@ -26,7 +27,12 @@ from llmpulse.store.api import SpanQuery
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.compiler import Where
 from llmpulse.store.events.duckdb_open import CATALOG
-from llmpulse.store.events.listing import Query, add_sorted_cursor, encode_sorted_cursor
+from llmpulse.store.events.listing import (
+    TRACE_COST_SQL,
+    Query,
+    add_sorted_cursor,
+    encode_sorted_cursor,
+)
 from llmpulse.store.events.trace_sums import Candidate
 
 SORTS: dict[str, str] = {  # the keys are `store.api.TRACE_SORTS`
@@ -68,7 +74,7 @@ def sorted_roots(
     rows = query(
         f"WITH r AS (SELECT * FROM spans WHERE {where.sql()}), "
         "t AS (SELECT trace_id, coalesce(sum(total_tokens), 0) AS tokens, "
-        "coalesce(sum(cost_usd::DECIMAL(38, 12)), 0)::DOUBLE AS cost, "
+        f"{TRACE_COST_SQL} AS cost, "
         "epoch_us(max(end_time)) - epoch_us(min(start_time)) AS latency_us "
         f"FROM {CATALOG}.main.spans WHERE project = ? AND trace_id IN (SELECT trace_id FROM r) "
         "GROUP BY trace_id), "

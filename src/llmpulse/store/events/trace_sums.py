@@ -31,23 +31,24 @@ import duckdb
 import pyarrow as pa
 
 from llmpulse.clock import to_unix_us
-from llmpulse.store.api import SpanQuery
+from llmpulse.store.api import SpanQuery, TraceTotals
 from llmpulse.store.events.compiler import to_naive_utc
-from llmpulse.store.events.listing import decode_sorted_cursor
+from llmpulse.store.events.listing import COST_DECIMAL, decode_sorted_cursor
 from llmpulse.store.events.sketch import PENDING
 
 TABLE = "memory.main.trace_sums"
 _BATCH = "llmpulse_trace_sums_batch"
 _HEX_SPAN = re.compile(r"[0-9a-f]{16}")
+_HEX_TRACE = re.compile(r"[0-9a-f]{32}")
 
 _COLUMNS = (
     "project VARCHAR NOT NULL, tid UHUGEINT, roots UINTEGER NOT NULL, root_sid UBIGINT, "
     "root_us BIGINT, tokens BIGINT NOT NULL, cost DECIMAL(38, 12) NOT NULL, first_us BIGINT, "
-    "last_us BIGINT, odd UINTEGER NOT NULL"
+    "last_us BIGINT, errors UINTEGER NOT NULL, spans UINTEGER NOT NULL, odd UINTEGER NOT NULL"
 )
 _TRACE_OK = "coalesce(regexp_full_match(trace_id, '[0-9a-f]{32}'), false)"
 _ROOT = "parent_span_id IS NULL"
-_COST = "TRY_CAST(cost_usd AS DECIMAL(38, 12))"
+_COST = COST_DECIMAL
 _PARTS = (
     f"SELECT project, CASE WHEN {_TRACE_OK} THEN ('0x' || trace_id)::UHUGEINT END AS tid, "
     f"count(*) FILTER (WHERE {_ROOT})::UINTEGER AS roots, "
@@ -57,6 +58,7 @@ _PARTS = (
     "coalesce(sum(total_tokens), 0)::BIGINT AS tokens, "
     f"coalesce(sum({_COST}), 0)::DECIMAL(38, 12) AS cost, "
     "min(epoch_us(start_time)) AS first_us, max(epoch_us(end_time)) AS last_us, "
+    "count_if(status_code = 'ERROR')::UINTEGER AS errors, count(*)::UINTEGER AS spans, "
     f"count(*) FILTER (WHERE NOT {_TRACE_OK} OR ({_ROOT} AND NOT coalesce("
     "regexp_full_match(span_id, '[0-9a-f]{16}'), false)) "
     f"OR (cost_usd IS NOT NULL AND {_COST} IS NULL))::UINTEGER AS odd "
@@ -71,7 +73,8 @@ def _parts(source: str) -> str:
 
 _MERGED = (
     "project, tid, sum(roots)::UINTEGER, min(root_sid), min(root_us), sum(tokens)::BIGINT, "
-    "sum(cost)::DECIMAL(38, 12), min(first_us), max(last_us), sum(odd)::UINTEGER"
+    "sum(cost)::DECIMAL(38, 12), min(first_us), max(last_us), sum(errors)::UINTEGER, "
+    "sum(spans)::UINTEGER, sum(odd)::UINTEGER"
 )
 """The select list of rows of one trace merged into one (grouped by project, tid)."""
 
@@ -105,6 +108,7 @@ def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
             "root_sid = least(t.root_sid, b.root_sid), root_us = least(t.root_us, b.root_us), "
             "tokens = t.tokens + b.tokens, cost = t.cost + b.cost, "
             "first_us = least(t.first_us, b.first_us), last_us = greatest(t.last_us, b.last_us), "
+            "errors = t.errors + b.errors, spans = t.spans + b.spans, "
             f"odd = t.odd + b.odd FROM ({parts}) AS b "
             "WHERE t.project = b.project AND t.tid = b.tid"
         )
@@ -239,3 +243,35 @@ def _merged(project: str, pending: bool) -> tuple[str, list[Any]]:
         f"AND tid IN {keys} UNION ALL SELECT * FROM p) GROUP BY project, tid"
     )
     return sql, [project, project, project]
+
+
+def totals(
+    cur: duckdb.DuckDBPyConnection, pending: pa.Table | None, trace_ids: list[str]
+) -> dict[str, TraceTotals] | None:
+    """`listing.trace_totals` of ``trace_ids`` (any project) from the table and the backlog's
+    spans (``pending``); None when an id is not lowercase hex or a trace is odd (the spans
+    answer then)."""
+    if not all(_HEX_TRACE.fullmatch(t) for t in trace_ids):
+        return None
+    keys = "(SELECT ('0x' || unnest(?::VARCHAR[]))::UHUGEINT)"
+    rows_sql, params = f"SELECT * FROM {TABLE} WHERE tid IN {keys}", [trace_ids]
+    if pending is not None:
+        parts = _parts(f"(SELECT * FROM {PENDING} WHERE trace_id IN (SELECT unnest(?::VARCHAR[])))")
+        rows_sql += f" UNION ALL {parts}"
+        params.append(trace_ids)
+        cur.register(PENDING, pending)
+    try:
+        rows = cur.execute(
+            "SELECT tid, sum(tokens), sum(cost)::DOUBLE, sum(errors), sum(spans), "
+            f"(max(last_us) - min(first_us)) / 1000.0, sum(odd) FROM ({rows_sql}) GROUP BY tid",
+            params,
+        ).fetchall()
+    finally:
+        if pending is not None:
+            cur.unregister(PENDING)
+    if any(r[6] for r in rows):
+        return None
+    return {
+        format(r[0], "032x"): TraceTotals(int(r[1]), float(r[2]), int(r[3]), int(r[4]), float(r[5]))
+        for r in rows
+    }

@@ -25,7 +25,7 @@ from store_factories import T0, make_span, span_id, trace_id
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Span, StatusCode
 from llmpulse.store.api import SpanQuery, TimeRange
-from llmpulse.store.events import summary_upkeep
+from llmpulse.store.events import summary_upkeep, trace_sums
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
 P = ProjectName("default")
@@ -254,4 +254,26 @@ def test_a_root_deleted_between_ranking_and_reading_sends_the_page_to_the_spans(
     assert gone
     assert gone[0] not in [s.span_id for s in page.items]
     assert len(page.items) == 5
+    store.close()
+
+
+def test_past_its_budget_the_totals_go_out_of_use_and_the_spans_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(trace_sums, "MAX_ROWS", 60)
+    traces = _traces(seed=11, n=90)
+    first = [s for t in traces[:50] for s in t]
+    store = _store(tmp_path, first)
+    store.catch_up()
+    _check(store, first, ranked=True)
+    more = [s for t in traces[50:] for s in t]  # past 60 traces in all
+    store.append_spans(more)
+    store.catch_up()
+    _check(store, first + more, ranked=False)
+    assert store.compact() is not None  # the mark travels with the rows
+    _check(store, first + more, ranked=False)
+    store.close()
+    store = DuckDBEventStore(tmp_path / "events.duckdb", search_index=False)
+    store.catch_up()  # the build estimates 90 traces: out of use from the start
+    _check(store, first + more, ranked=False)
     store.close()

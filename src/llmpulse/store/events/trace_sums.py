@@ -78,6 +78,13 @@ _MERGED = (
 )
 """The select list of rows of one trace merged into one (grouped by project, tid)."""
 
+MAX_ROWS = 800_000
+"""The most traces the table holds (~125 bytes each in memory: ~100 MB); past it, the table
+is put out of use until the store opens again, and trace pages come from the spans."""
+_OFF_COUNT = f"(SELECT count(*) FROM {TABLE} WHERE project = chr(0))"
+"""SQL counting the row (project NUL, no project name holds it) that marks the table out of
+use; it travels with the rows through a compaction's export."""
+
 VALUES: dict[str, str] = {  # the keys are `trace_sort.SORTS`' keys
     "trace_cost": "cost::DOUBLE",
     "trace_tokens": "tokens",
@@ -88,18 +95,25 @@ VALUES: dict[str, str] = {  # the keys are `trace_sort.SORTS`' keys
 
 def build(con: duckdb.DuckDBPyConnection, rows: pa.Table | None = None) -> None:
     """Create the table and fill it from the stored spans (or with ``rows`` exported by
-    `summaries.export`)."""
+    `summaries.export`); past `MAX_ROWS` traces it is left out of use (`_OFF`)."""
     con.execute(f"DROP TABLE IF EXISTS {TABLE}")
     con.execute(f"CREATE TABLE {TABLE} ({_COLUMNS})")
-    if rows is None:
-        con.execute(f"INSERT INTO {TABLE} {_parts('spans')}")
-    else:
+    if rows is not None:
         con.from_arrow(rows).insert_into(TABLE)
+        return
+    (traces,) = con.execute("SELECT approx_count_distinct(trace_id) FROM spans").fetchall()[0]
+    if traces > MAX_ROWS:
+        _turn_off(con)
+        return
+    con.execute(f"INSERT INTO {TABLE} {_parts('spans')}")
+    _keep_budget(con)
 
 
 def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
     """Merge a committed batch of spans (Arrow, the span columns) into the table: the totals
     of its traces already there grow, its other traces get a row."""
+    if _is_off(con):
+        return
     parts = _parts(_BATCH)
     con.register(_BATCH, batch)
     try:
@@ -118,14 +132,38 @@ def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
         )
     finally:
         con.unregister(_BATCH)
+    _keep_budget(con)
 
 
 def rebuild_project(con: duckdb.DuckDBPyConnection, project: str) -> None:
     """Sum one project's traces again from its stored spans (after spans were deleted; under
     the store's write lock)."""
+    if _is_off(con):
+        return
     con.execute(f"DELETE FROM {TABLE} WHERE project = ?", [project])
     source = "(SELECT * FROM spans WHERE project = ?)"
     con.execute(f"INSERT INTO {TABLE} {_parts(source)}", [project])
+
+
+def _is_off(con: duckdb.DuckDBPyConnection) -> bool:
+    (n,) = con.execute(f"SELECT {_OFF_COUNT}").fetchall()[0]
+    return bool(n)
+
+
+def _keep_budget(con: duckdb.DuckDBPyConnection) -> None:
+    """Put the table out of use when it holds more than `MAX_ROWS` rows."""
+    (n,) = con.execute(f"SELECT count(*) FROM {TABLE}").fetchall()[0]
+    if n > MAX_ROWS:
+        _turn_off(con)
+
+
+def _turn_off(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty the table but for the row that marks it out of use (`_OFF`)."""
+    con.execute(f"DELETE FROM {TABLE}")
+    con.execute(
+        f"INSERT INTO {TABLE} (project, roots, tokens, cost, errors, spans, odd) "
+        "VALUES (chr(0), 0, 0, 0, 0, 0, 1)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +239,10 @@ def page(
         cur.register(PENDING, pending)
     try:
         (odd,) = cur.execute(
-            f"WITH m AS ({sources}) SELECT count(*) FROM m WHERE odd > 0 OR roots > 1", params
-        ).fetchone() or (0,)
+            f"WITH m AS ({sources}) SELECT count(*) + {_OFF_COUNT} FROM m "
+            "WHERE odd > 0 OR roots > 1",
+            params,
+        ).fetchall()[0]
         if odd:
             return None
         where, args = ["roots = 1"], list(params)
@@ -269,7 +309,7 @@ def totals(
     finally:
         if pending is not None:
             cur.unregister(PENDING)
-    if any(r[6] for r in rows):
+    if any(r[6] for r in rows) or _is_off(cur):
         return None
     return {
         format(r[0], "032x"): TraceTotals(int(r[1]), float(r[2]), int(r[3]), int(r[4]), float(r[5]))

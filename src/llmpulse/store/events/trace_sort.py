@@ -101,31 +101,35 @@ def fetch_roots(
     the next cursor; None when the spans do not hold exactly those roots any more (a root
     was deleted or another came since: the spans answer the page then).
 
-    The rows are looked up by start time and trace id: ``start_time`` is the table's sort
-    key, so its filter finds the rows before any other column is read (ADR 0046)."""
+    Two reads (ADR 0046): the roots' row ids, found by their start times (``start_time`` is
+    the table's sort key, so its filter finds them before any other column is read), then
+    the rows by row id. Read by row id, a row decodes only its own vectors: 100 full rows
+    take ~400 ms instead of ~1.7 s filtered by start time and trace id, 100 summary rows
+    ~30 ms instead of ~48 (1M spans). The second read checks that each row id still holds
+    the root it was found for (a compaction renumbers rows)."""
     shown = found[: q.limit]
-    rows = []
-    if shown:
-        rows = query(
-            f"SELECT {columns} FROM spans WHERE project = ? AND parent_span_id IS NULL "
-            "AND start_time = ANY(?::TIMESTAMP[]) AND trace_id = ANY(?::VARCHAR[])",
-            [
-                q.project,
-                sorted({_naive(c.root_us) for c in shown}),
-                sorted({c.trace_id for c in shown}),
-            ],
-        )
-    by_key = {(r[_TRACE], r[_SPAN]): r for r in rows}
-    if len(by_key) != len(rows) or len(rows) != len(shown):
-        return None
-    try:
-        page = [by_key[(c.trace_id, c.span_id)] for c in shown]
-    except KeyError:
-        return None
     after = None
     if len(found) > q.limit:
         after = encode_sorted_cursor(q, shown[-1].value, shown[-1].span_id)
-    return page, after
+    if not shown:
+        return [], after
+    wanted = {(c.trace_id, c.span_id) for c in shown}
+    traces = {c.trace_id for c in shown}
+    located = query(
+        "SELECT rowid, trace_id, span_id FROM spans WHERE project = ? "
+        "AND start_time = ANY(?::TIMESTAMP[]) AND parent_span_id IS NULL",
+        [q.project, sorted({_naive(c.root_us) for c in shown})],
+    )
+    at = {(t, s): rowid for rowid, t, s in located if t in traces}
+    if set(at) != wanted:  # a root missing, or a second root of a trace on the page
+        return None
+    rows = query(
+        f"SELECT {columns}, rowid FROM spans WHERE rowid = ANY(?::BIGINT[])", [list(at.values())]
+    )
+    by_key = {(r[_TRACE], r[_SPAN]): r[:-1] for r in rows if at.get((r[_TRACE], r[_SPAN])) == r[-1]}
+    if len(by_key) != len(shown):
+        return None
+    return [by_key[(c.trace_id, c.span_id)] for c in shown], after
 
 
 def _naive(us: int) -> datetime:

@@ -6,18 +6,19 @@ tokens and times of every span of the project and groups them (~135 ms of a ~265
 1M spans). ``trace_sums`` holds one row per (project, trace): how many root spans it has,
 the root's span id and start, the total tokens and cost (``DECIMAL(38, 12)``, so a total does
 not depend on the order rows are added in and equals the spans' sum exactly), its first
-start and its last end. It lives beside the other summaries in the write connection's
-in-memory catalog and is kept as they are (`summaries`: built behind the open, committed
-batches merged in behind ingest, recounted after a delete, carried over by a compaction;
-ADR 0039). Ids are kept as integers (a trace id's 32 hex digits as ``UHUGEINT``, a span id's
-16 as ``UBIGINT``: 118 → ~100 bytes per trace at 1M spans, no string heap); both orders
-agree with the hex strings' order.
+start and last end, its errors and spans. It lives beside the other summaries in the write
+connection's in-memory catalog and is kept as they are (`summaries`: built behind the open,
+committed batches merged in behind ingest by one upsert on its primary key, recounted after
+a delete, carried over by a compaction; ADR 0039). Ids are kept as integers (a trace id's 32
+hex digits as ``UHUGEINT``, a span id's 16 as ``UBIGINT``; ~130 bytes per trace, no string
+heap); their order is the hex strings' order.
 
 A page of a plain view (project and time range, no other filter) is then a top-N over these
-rows (`page`), and the page's root rows are read by their (start, trace id) (`trace_sort`).
-Traces this cannot answer exactly are counted in ``odd`` (an id that is not lowercase hex of
-its length, a cost no ``DECIMAL`` holds) or have ``roots`` > 1; a project with any of them
-is answered from the spans, as is a view with any other filter.
+rows (`page`), and the page's root rows are read from the spans (`trace_sort.fetch_roots`);
+a root row's totals are a lookup (`totals`). Traces this cannot answer exactly are counted in
+``odd`` (an id that is not lowercase hex of its length, kept under trace key 0; a cost no
+``DECIMAL`` holds) or have ``roots`` > 1; a project with any of them is answered from the
+spans, as is a view with any other filter, and every view once the table is past `MAX_ROWS`.
 """
 
 from __future__ import annotations
@@ -42,15 +43,17 @@ _HEX_SPAN = re.compile(r"[0-9a-f]{16}")
 _HEX_TRACE = re.compile(r"[0-9a-f]{32}")
 
 _COLUMNS = (
-    "project VARCHAR NOT NULL, tid UHUGEINT, roots UINTEGER NOT NULL, root_sid UBIGINT, "
+    "project VARCHAR NOT NULL, tid UHUGEINT NOT NULL, roots UINTEGER NOT NULL, root_sid UBIGINT, "
     "root_us BIGINT, tokens BIGINT NOT NULL, cost DECIMAL(38, 12) NOT NULL, first_us BIGINT, "
-    "last_us BIGINT, errors UINTEGER NOT NULL, spans UINTEGER NOT NULL, odd UINTEGER NOT NULL"
+    "last_us BIGINT, errors UINTEGER NOT NULL, spans UINTEGER NOT NULL, odd UINTEGER NOT NULL, "
+    "PRIMARY KEY (project, tid)"
 )
 _TRACE_OK = "coalesce(regexp_full_match(trace_id, '[0-9a-f]{32}'), false)"
 _ROOT = "parent_span_id IS NULL"
 _COST = COST_DECIMAL
 _PARTS = (
-    f"SELECT project, CASE WHEN {_TRACE_OK} THEN ('0x' || trace_id)::UHUGEINT END AS tid, "
+    f"SELECT project, CASE WHEN {_TRACE_OK} THEN ('0x' || trace_id)::UHUGEINT "
+    "ELSE 0::UHUGEINT END AS tid, "
     f"count(*) FILTER (WHERE {_ROOT})::UINTEGER AS roots, "
     "min(CASE WHEN regexp_full_match(span_id, '[0-9a-f]{16}') "
     f"THEN ('0x' || span_id)::UBIGINT END) FILTER (WHERE {_ROOT}) AS root_sid, "
@@ -114,21 +117,15 @@ def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
     of its traces already there grow, its other traces get a row."""
     if _is_off(con):
         return
-    parts = _parts(_BATCH)
     con.register(_BATCH, batch)
     try:
         con.execute(
-            f"UPDATE {TABLE} AS t SET roots = t.roots + b.roots, "
-            "root_sid = least(t.root_sid, b.root_sid), root_us = least(t.root_us, b.root_us), "
-            "tokens = t.tokens + b.tokens, cost = t.cost + b.cost, "
-            "first_us = least(t.first_us, b.first_us), last_us = greatest(t.last_us, b.last_us), "
-            "errors = t.errors + b.errors, spans = t.spans + b.spans, "
-            f"odd = t.odd + b.odd FROM ({parts}) AS b "
-            "WHERE t.project = b.project AND t.tid = b.tid"
-        )
-        con.execute(
-            f"INSERT INTO {TABLE} SELECT * FROM ({parts}) AS b WHERE b.tid IS NULL OR NOT EXISTS "
-            f"(SELECT 1 FROM {TABLE} AS t WHERE t.project = b.project AND t.tid = b.tid)"
+            f"INSERT INTO {TABLE} {_parts(_BATCH)} ON CONFLICT DO UPDATE SET "
+            "roots = roots + EXCLUDED.roots, root_sid = least(root_sid, EXCLUDED.root_sid), "
+            "root_us = least(root_us, EXCLUDED.root_us), tokens = tokens + EXCLUDED.tokens, "
+            "cost = cost + EXCLUDED.cost, first_us = least(first_us, EXCLUDED.first_us), "
+            "last_us = greatest(last_us, EXCLUDED.last_us), errors = errors + EXCLUDED.errors, "
+            "spans = spans + EXCLUDED.spans, odd = odd + EXCLUDED.odd"
         )
     finally:
         con.unregister(_BATCH)
@@ -161,8 +158,8 @@ def _turn_off(con: duckdb.DuckDBPyConnection) -> None:
     """Empty the table but for the row that marks it out of use (`_OFF`)."""
     con.execute(f"DELETE FROM {TABLE}")
     con.execute(
-        f"INSERT INTO {TABLE} (project, roots, tokens, cost, errors, spans, odd) "
-        "VALUES (chr(0), 0, 0, 0, 0, 0, 1)"
+        f"INSERT INTO {TABLE} (project, tid, roots, tokens, cost, errors, spans, odd) "
+        "VALUES (chr(0), 0, 0, 0, 0, 0, 0, 1)"
     )
 
 
@@ -275,10 +272,10 @@ def _merged(project: str, pending: bool) -> tuple[str, list[Any]]:
     if not pending:
         return f"SELECT * FROM {TABLE} WHERE project = ?", [project]
     parts = _parts(f"(SELECT * FROM {PENDING} WHERE project = ?)")
-    keys = "(SELECT tid FROM p WHERE tid IS NOT NULL)"
+    keys = "(SELECT tid FROM p)"
     sql = (
         f"WITH p AS ({parts}) "
-        f"SELECT * FROM {TABLE} WHERE project = ? AND (tid IS NULL OR tid NOT IN {keys}) "
+        f"SELECT * FROM {TABLE} WHERE project = ? AND tid NOT IN {keys} "
         f"UNION ALL SELECT {_MERGED} FROM (SELECT * FROM {TABLE} WHERE project = ? "
         f"AND tid IN {keys} UNION ALL SELECT * FROM p) GROUP BY project, tid"
     )

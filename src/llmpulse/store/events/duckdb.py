@@ -282,31 +282,34 @@ class DuckDBEventStore(CompactingEngine):
     def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
         """Per trace: total tokens, cost, error count and span count over all its spans.
 
-        From the traces' totals kept behind ingest (ADR 0046) while they hold every
-        committed span; else the spans are looked for only between the first and last slot
-        of the traces' (ADR 0035), while the trace slots hold every committed span."""
+        The spans are looked for only between the first and last slot of the traces'
+        (ADR 0035), while the trace slots hold every committed span. When those slots span
+        more than `trace_sums.NARROW_S` (the roots of a sorted page, scattered over the
+        window), the traces' totals kept behind ingest answer instead (ADR 0046)."""
         if not trace_ids:
             return {}
         ids = sorted(set(trace_ids))
-
-        def summed() -> dict[str, TraceTotals] | None:
-            pending = self.summary_upkeep.pending()
-            return self._read(lambda cur: trace_sums.totals(cur, pending, ids))
-
-        kept = self.sketch_guard.read(summed)
-        if kept is not None:
-            self.trace_totals_summed += 1
-            return kept
+        summed = [False]
 
         def bounded() -> dict[str, TraceTotals]:
             pending = self.summary_upkeep.pending()  # the backlog's spans widen the bound
             sql, params = trace_slots.bounds_sql(pending is not None), [ids, ids]
             (row,) = self._read(lambda cur: query_with(cur, pending, sql, params))
             within = trace_slots.time_bounds(row)
-            return {} if within is None else listing.trace_totals(self._query, ids, within)
+            if within is None:
+                return {}
+            if (within[1] - within[0]).total_seconds() > trace_sums.NARROW_S:
+                kept = self._read(lambda cur: trace_sums.totals(cur, pending, ids))
+                if kept is not None:
+                    summed[0] = True
+                    return kept
+            return listing.trace_totals(self._query, ids, within)
 
         totals = self.sketch_guard.read(bounded)
-        return totals if totals is not None else listing.trace_totals(self._query, ids)
+        if totals is None:
+            return listing.trace_totals(self._query, ids)
+        self.trace_totals_summed += summed[0]
+        return totals
 
     def get_trace(self, trace_id: TraceId) -> list[Span]:
         """Every span of one trace (any project), oldest first."""

@@ -81,6 +81,11 @@ _MERGED = (
 )
 """The select list of rows of one trace merged into one (grouped by project, tid)."""
 
+NARROW_S = 3600
+"""Root rows' totals come from this table when their traces' spans lie more than this far
+apart (`DuckDBEventStore.trace_totals`): a lookup scans the whole table (~10 ms at 333k
+traces), while reading the spans of an hour (a newest page's roots) costs less."""
+
 MAX_ROWS = 800_000
 """The most traces the table holds (~125 bytes each in memory: ~100 MB); past it, the table
 is put out of use until the store opens again, and trace pages come from the spans."""

@@ -24,6 +24,7 @@ spans, as is a view with any other filter, and every view once the table is past
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -87,7 +88,7 @@ apart (`DuckDBEventStore.trace_totals`): a lookup scans the whole table (~10 ms 
 traces), while reading the spans of an hour (a newest page's roots) costs less."""
 
 MAX_ROWS = 800_000
-"""The most traces the table holds (~125 bytes each in memory: ~100 MB); past it, the table
+"""The most traces the table holds (~130 bytes each in memory: ~105 MB); past it, the table
 is put out of use until the store opens again, and trace pages come from the spans."""
 _OFF_COUNT = f"(SELECT count(*) FROM {TABLE} WHERE project = chr(0))"
 """SQL counting the row (project NUL, no project name holds it) that marks the table out of
@@ -288,7 +289,7 @@ def _merged(project: str, pending: bool) -> tuple[str, list[Any]]:
 
 
 def totals(
-    cur: duckdb.DuckDBPyConnection, pending: pa.Table | None, trace_ids: list[str]
+    cur: duckdb.DuckDBPyConnection, pending: pa.Table | None, trace_ids: Sequence[str]
 ) -> dict[str, TraceTotals] | None:
     """`listing.trace_totals` of ``trace_ids`` (any project) from the table and the backlog's
     spans (``pending``); None when an id is not lowercase hex or a trace is odd (the spans
@@ -296,11 +297,11 @@ def totals(
     if not all(_HEX_TRACE.fullmatch(t) for t in trace_ids):
         return None
     keys = "(SELECT ('0x' || unnest(?::VARCHAR[]))::UHUGEINT)"
-    rows_sql, params = f"SELECT * FROM {TABLE} WHERE tid IN {keys}", [trace_ids]
+    rows_sql, params = f"SELECT * FROM {TABLE} WHERE tid IN {keys}", [list(trace_ids)]
     if pending is not None:
         parts = _parts(f"(SELECT * FROM {PENDING} WHERE trace_id IN (SELECT unnest(?::VARCHAR[])))")
         rows_sql += f" UNION ALL {parts}"
-        params.append(trace_ids)
+        params.append(list(trace_ids))
         cur.register(PENDING, pending)
     try:
         rows = cur.execute(

@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
-from store_factories import T0, make_span, span_id, trace_id
+from store_factories import T0, make_span, trace_id
 
+from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Span, StatusCode
 from llmpulse.store.api import SpanQuery, TimeRange
-from llmpulse.store.events import summary_upkeep, trace_sums
+from llmpulse.store.events import summaries, summary_upkeep, trace_sums
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
 P = ProjectName("default")
@@ -35,12 +37,15 @@ WINDOWS = (TimeRange(), TimeRange(T0 + timedelta(minutes=30), T0 + timedelta(min
 
 
 def _traces(seed: int, n: int, first: int = 1) -> list[list[Span]]:
-    """``n`` traces of a root and 0-5 children: costs in 1/10,000 dollars or none, tokens
-    often 0 or none (many ties), roots spread over two hours, children seconds later."""
+    """``n`` traces of a root and 0-5 children with random 128-bit trace and 64-bit span ids
+    (half of them past 2**127 and 2**63): costs in 1/10,000 dollars or none, tokens often 0
+    or none (many ties), roots spread over two hours, children seconds later."""
     rng = random.Random(seed)
     out = []
     for t in range(first, first + n):
         root_at = T0 + timedelta(seconds=rng.randrange(7200))
+        tid = TraceId(f"{rng.getrandbits(128):032x}")
+        root = SpanId(f"{rng.getrandbits(64):016x}")
         spans = []
         for k in range(rng.randrange(6) + 1):
             start = root_at + timedelta(milliseconds=0 if k == 0 else rng.randrange(1, 9000))
@@ -48,8 +53,9 @@ def _traces(seed: int, n: int, first: int = 1) -> list[list[Span]]:
                 make_span(
                     t * 100 + k,
                     project=OTHER if t % 9 == 0 else P,
-                    trace_id=trace_id(t),
-                    parent_span_id=None if k == 0 else span_id(t * 100),
+                    trace_id=tid,
+                    span_id=root if k == 0 else SpanId(f"{rng.getrandbits(64):016x}"),
+                    parent_span_id=None if k == 0 else root,
                     start_time=start,
                     end_time=start + timedelta(milliseconds=rng.randrange(1, 5000)),
                     cost_usd=rng.choice([None, rng.randrange(1, 400) / 10_000]),
@@ -71,8 +77,15 @@ def _value(sort: str, spans: list[Span]) -> float | int:
     return (last - first) // timedelta(microseconds=1)
 
 
-def _expected(stored: list[Span], sort: str, descending: bool, window: TimeRange) -> list[str]:
-    """The root span ids of ``P`` in ``window``, in (trace value, span id) order."""
+def _expected(
+    stored: list[Span],
+    sort: str,
+    descending: bool,
+    window: TimeRange,
+    root_ok: Callable[[Span], bool] = lambda s: True,
+) -> list[str]:
+    """The root span ids of ``P`` in ``window`` (that ``root_ok`` keeps), in (trace value,
+    span id) order."""
     by_trace: dict[str, list[Span]] = defaultdict(list)
     for s in stored:
         if s.project == P:
@@ -84,6 +97,7 @@ def _expected(stored: list[Span], sort: str, descending: bool, window: TimeRange
         and s.parent_span_id is None
         and (window.start is None or s.start_time >= window.start)
         and (window.end is None or s.start_time < window.end)
+        and root_ok(s)
     ]
     keyed = sorted((_value(sort, by_trace[s.trace_id]), s.span_id) for s in roots)
     return [sid for _, sid in (reversed(keyed) if descending else keyed)]
@@ -166,8 +180,9 @@ def test_pages_from_the_totals_equal_the_planted_order_through_every_change(
     # In the backlog: new traces, children of stored traces, roots after their children.
     late_roots = [s for t in traces[80:] for s in t if s.parent_span_id is None]
     late = [s for t in traces[80:] for s in t if s.parent_span_id is not None]
+    rng = random.Random(4)
     more = [
-        replace(s, span_id=SpanId(f"{int(s.span_id, 16) + 50:016x}"), cost_usd=0.0421)
+        replace(s, span_id=SpanId(f"{rng.getrandbits(64):016x}"), cost_usd=0.0421)
         for t in traces[:40]
         for s in t[1:2]
     ]
@@ -226,10 +241,11 @@ def test_a_filtered_view_is_answered_from_the_spans(tmp_path: Path) -> None:
     before = store.trace_pages_ranked
     got = [s.span_id for s in store.list_spans(q).items]
     assert store.trace_pages_ranked == before
-    failed = [s for s in spans if s.project == P and s.parent_span_id is None]
-    want = [s.span_id for s in failed if s.status_code is StatusCode.ERROR]
-    assert got
-    assert sorted(got) == sorted(want)
+    failed = _expected(
+        spans, "trace_cost", True, TimeRange(), lambda s: s.status_code is StatusCode.ERROR
+    )
+    assert failed
+    assert got == failed
     store.close()
 
 
@@ -250,10 +266,78 @@ def test_a_root_deleted_between_ranking_and_reading_sends_the_page_to_the_spans(
         return fetch(query, q, found, columns)
 
     monkeypatch.setattr(trace_sort, "fetch_roots", delete_first)
+    before = store.trace_pages_ranked
     page = store.list_spans(SpanQuery(P, sort="trace_tokens", limit=5))
-    assert gone
-    assert gone[0] not in [s.span_id for s in page.items]
-    assert len(page.items) == 5
+    assert store.trace_pages_ranked == before  # the spans answered
+    left = [s for s in spans if s.span_id not in gone]
+    assert len(gone) == 1
+    assert [s.span_id for s in page.items] == _expected(left, "trace_tokens", True, TimeRange())[:5]
+    store.close()
+
+
+def test_a_cursor_from_the_totals_pages_on_through_the_spans(tmp_path: Path) -> None:
+    spans = [s for t in _traces(seed=13, n=60) for s in t]
+    store = _store(tmp_path, spans)
+    store.catch_up()
+    q = SpanQuery(P, sort="trace_cost", descending=False, limit=9)
+    first = store.list_spans(q)
+    assert store.trace_pages_ranked == 1
+    # An odd trace, costlier than any other: it sorts last, after the cursor.
+    odd = make_span(1, trace_id=TraceId("odd-trace"), span_id=SpanId("odd-root"), cost_usd=9.0)
+    store.append_spans([odd])
+    store.catch_up()
+    rest = list(_pages(store, replace(q, cursor=first.next_cursor)))
+    assert store.trace_pages_ranked == 1  # the spans answered every page after the first
+    got = [s.span_id for s in first.items] + [s.span_id for page in rest for s in page]
+    want = _expected([*spans, odd], "trace_cost", False, TimeRange())
+    assert want[-1] == "odd-root"
+    assert got == want
+    store.close()
+
+
+def test_totals_past_int64_tokens_or_1e20_dollars_stay_exact_and_keep_the_summaries(
+    tmp_path: Path,
+) -> None:
+    spans = [s for t in _traces(seed=15, n=20) for s in t]
+    root, child = (
+        make_span(
+            9_000 + k,
+            trace_id=TraceId("f" * 32),
+            span_id=SpanId(f"{'e' * 15}{k}"),
+            parent_span_id=None if k == 0 else SpanId("e" * 15 + "0"),
+            total_tokens=5 * 10**18,  # two of them are past int64
+        )
+        for k in range(2)
+    )
+    store = _store(tmp_path, spans)
+    store.append_spans([root])
+    store.append_spans([child])  # summed across two batches
+    store.catch_up()
+    assert store.sketch_guard.usable
+    _check(store, [*spans, root, child], ranked=True)
+    costly = [
+        make_span(
+            9_100 + k,
+            trace_id=TraceId("e" * 32),
+            parent_span_id=None if k == 0 else make_span(9_100).span_id,
+            cost_usd=6e25,
+        )
+        for k in range(2)
+    ]  # 6e25 dollars each: the sum is past DECIMAL(38, 12), and 1e20+ is odd
+    store.append_spans(costly[:1])
+    store.append_spans(costly[1:])
+    store.catch_up()
+    assert store.sketch_guard.usable
+    _check(store, [*spans, root, child, *costly], ranked=False, summed=False)
+    store.close()
+
+
+def test_a_limit_out_of_range_is_refused_as_on_the_spans(tmp_path: Path) -> None:
+    store = _store(tmp_path, [s for t in _traces(seed=17, n=5) for s in t])
+    store.catch_up()
+    for limit in (0, -1, 1001):
+        with pytest.raises(InvalidInput, match="limit"):
+            store.list_spans(SpanQuery(P, sort="trace_cost", limit=limit))
     store.close()
 
 
@@ -276,4 +360,21 @@ def test_past_its_budget_the_totals_go_out_of_use_and_the_spans_answer(
     store = DuckDBEventStore(tmp_path / "events.duckdb", search_index=False)
     store.catch_up()  # the build estimates 90 traces: out of use from the start
     _check(store, first + more, ranked=False)
+    store.close()
+
+
+def test_a_compaction_that_cannot_carry_the_summaries_over_puts_them_out_of_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spans = [s for t in _traces(seed=19, n=20) for s in t]
+    store = _store(tmp_path, spans)
+    store.catch_up()
+
+    def fails(*args: object) -> None:
+        raise duckdb.ConversionException("cannot restore")
+
+    monkeypatch.setattr(summaries, "build", fails)
+    assert store.compact() is not None  # the compacted spans are swapped in all the same
+    assert not store.sketch_guard.usable
+    _check(store, spans, ranked=False, summed=False)
     store.close()

@@ -194,7 +194,11 @@ class CompactingEngine(DuckDBEngine):
             self._retries = RetryFilter(self._con)  # it reads through the new connection
             # The new connection's memory starts empty.
             if counts is not None:
-                summaries.build(self._con, self.pair_keys, counts)
+                try:
+                    summaries.build(self._con, self.pair_keys, counts)
+                except (duckdb.Error, ValueError) as exc:  # the spans are swapped in: go on
+                    self.sketch_guard.spoil()  # counts come from the spans from now on
+                    log.warning("carrying the summaries over a compaction failed: %s", exc)
             con_now = self._con
             if self.search_index.enabled:  # the new file's index is empty: rebuilt behind
                 self.search_index.refresh(lambda sql, p: con_now.execute(sql, list(p)).fetchall())

@@ -33,15 +33,16 @@ SORTS: dict[str, str] = {
 }
 """Sort key → SQL expression of its value."""
 
-COST_DECIMAL = "TRY_CAST(cost_usd AS DECIMAL(38, 12))"
-"""A span's cost as the exact decimal the trace totals add (NULL past ``DECIMAL``'s range)."""
+COST_DECIMAL = "CASE WHEN abs(cost_usd) < 1e20 THEN cost_usd::DECIMAL(38, 12) END"
+"""A span's cost as the exact decimal the trace totals add; NULL from 1e20 dollars on, so a
+sum of fewer than a million spans stays inside ``DECIMAL(38, 12)`` (1e26)."""
 TRACE_COST_SQL = (
     f"coalesce(CASE WHEN count_if(cost_usd IS NOT NULL AND {COST_DECIMAL} IS NULL) > 0 "
     f"THEN fsum(cost_usd) ELSE sum({COST_DECIMAL})::DOUBLE END, 0.0)"
 )
 """A trace's cost total (an aggregate over its spans): the exact sum of the costs rounded to
 12 decimals, as a double, so it depends on no row order and equals the total that ranks a
-trace (`trace_sort`, `trace_sums`); a compensated double sum when a cost is past 1e26."""
+trace (`trace_sort`, `trace_sums`); a compensated double sum when a cost is 1e20 or more."""
 
 RANGE_COLUMNS: dict[str, str] = {
     "latency": "latency_ms",

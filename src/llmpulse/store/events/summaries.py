@@ -41,8 +41,12 @@ def build(con: duckdb.DuckDBPyConnection, keys: PairKeys, rows: Exported | None 
 
 def export(con: duckdb.DuckDBPyConnection) -> Exported:
     """Every summary's rows (see `build`)."""
-    tables = (sketch.TABLE, trace_slots.TABLE, pair_sketch.TABLE, trace_sums.TABLE)
-    return Exported(*(_rows(con, t) for t in tables))
+    return Exported(
+        _rows(con, sketch.TABLE),
+        _rows(con, trace_slots.TABLE),
+        _rows(con, pair_sketch.TABLE),
+        trace_sums.export(con),
+    )
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> pa.Table:

@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from llmpulse.clock import to_unix_us
 from llmpulse.store.api import SpanQuery, TraceTotals
-from llmpulse.store.events.compiler import to_naive_utc
+from llmpulse.store.events.compiler import MAX_LIMIT, to_naive_utc
 from llmpulse.store.events.listing import COST_DECIMAL, decode_sorted_cursor
 from llmpulse.store.events.sketch import PENDING
 
@@ -45,7 +45,7 @@ _HEX_TRACE = re.compile(r"[0-9a-f]{32}")
 
 _COLUMNS = (
     "project VARCHAR NOT NULL, tid UHUGEINT NOT NULL, roots UINTEGER NOT NULL, root_sid UBIGINT, "
-    "root_us BIGINT, tokens BIGINT NOT NULL, cost DECIMAL(38, 12) NOT NULL, first_us BIGINT, "
+    "root_us BIGINT, tokens HUGEINT NOT NULL, cost DECIMAL(38, 12) NOT NULL, first_us BIGINT, "
     "last_us BIGINT, errors UINTEGER NOT NULL, spans UINTEGER NOT NULL, odd UINTEGER NOT NULL, "
     "PRIMARY KEY (project, tid)"
 )
@@ -59,7 +59,7 @@ _PARTS = (
     "min(CASE WHEN regexp_full_match(span_id, '[0-9a-f]{16}') "
     f"THEN ('0x' || span_id)::UBIGINT END) FILTER (WHERE {_ROOT}) AS root_sid, "
     f"min(epoch_us(start_time)) FILTER (WHERE {_ROOT}) AS root_us, "
-    "coalesce(sum(total_tokens), 0)::BIGINT AS tokens, "
+    "coalesce(sum(total_tokens), 0)::HUGEINT AS tokens, "
     f"coalesce(sum({_COST}), 0)::DECIMAL(38, 12) AS cost, "
     "min(epoch_us(start_time)) AS first_us, max(epoch_us(end_time)) AS last_us, "
     "count_if(status_code = 'ERROR')::UINTEGER AS errors, count(*)::UINTEGER AS spans, "
@@ -76,7 +76,7 @@ def _parts(source: str) -> str:
 
 
 _MERGED = (
-    "project, tid, sum(roots)::UINTEGER, min(root_sid), min(root_us), sum(tokens)::BIGINT, "
+    "project, tid, sum(roots)::UINTEGER, min(root_sid), min(root_us), sum(tokens)::HUGEINT, "
     "sum(cost)::DECIMAL(38, 12), min(first_us), max(last_us), sum(errors)::UINTEGER, "
     "sum(spans)::UINTEGER, sum(odd)::UINTEGER"
 )
@@ -108,7 +108,8 @@ def build(con: duckdb.DuckDBPyConnection, rows: pa.Table | None = None) -> None:
     con.execute(f"DROP TABLE IF EXISTS {TABLE}")
     con.execute(f"CREATE TABLE {TABLE} ({_COLUMNS})")
     if rows is not None:
-        con.from_arrow(rows).insert_into(TABLE)
+        restored = rows  # noqa: F841 - DuckDB's replacement scan reads it by name
+        con.execute(f"INSERT INTO {TABLE} SELECT * REPLACE (tid::UHUGEINT AS tid) FROM restored")
         return
     (traces,) = con.execute("SELECT approx_count_distinct(trace_id) FROM spans").fetchall()[0]
     if traces > MAX_ROWS:
@@ -116,6 +117,13 @@ def build(con: duckdb.DuckDBPyConnection, rows: pa.Table | None = None) -> None:
         return
     con.execute(f"INSERT INTO {TABLE} {_parts('spans')}")
     _keep_budget(con)
+
+
+def export(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The table's rows for `build` on another connection. The trace key travels as decimal
+    text: DuckDB hands ``UHUGEINT`` to Arrow as ``decimal128(38, 0)``, which wraps keys of
+    2**127 and up (trace ids from ``8…`` on) to negative numbers."""
+    return con.sql(f"SELECT * REPLACE (tid::VARCHAR AS tid) FROM {TABLE}").to_arrow_table()
 
 
 def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
@@ -191,8 +199,8 @@ def plan(q: SpanQuery) -> Plan | None:
             no timezone.
     """
     value = VALUES.get(q.sort)
-    if value is None or _filtered(q):
-        return None
+    if value is None or _filtered(q) or not 1 <= q.limit <= MAX_LIMIT:
+        return None  # (the spans' path refuses a limit out of range)
     after = None
     cursor = decode_sorted_cursor(q)
     if cursor is not None:

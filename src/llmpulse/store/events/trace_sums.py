@@ -10,7 +10,7 @@ start and last end, its errors and spans. It lives beside the other summaries in
 connection's in-memory catalog and is kept as they are (`summaries`: built behind the open,
 committed batches merged in behind ingest by one upsert on its primary key, recounted after
 a delete, carried over by a compaction; ADR 0039). Ids are kept as integers (a trace id's 32
-hex digits as ``UHUGEINT``, a span id's 16 as ``UBIGINT``; ~130 bytes per trace, no string
+hex digits as ``UHUGEINT``, a span id's 16 as ``UBIGINT``; ~136 bytes per trace, no string
 heap); their order is the hex strings' order.
 
 A page of a plain view (project and time range, no other filter) is then a top-N over these
@@ -88,7 +88,7 @@ apart (`DuckDBEventStore.trace_totals`): a lookup scans the whole table (~10 ms 
 traces), while reading the spans of an hour (a newest page's roots) costs less."""
 
 MAX_ROWS = 800_000
-"""The most traces the table holds (~130 bytes each in memory: ~105 MB); past it, the table
+"""The most traces the table holds (~136 bytes each in memory: ~110 MB); past it, the table
 is put out of use until the store opens again, and trace pages come from the spans."""
 _OFF_COUNT = f"(SELECT count(*) FROM {TABLE} WHERE project = chr(0))"
 """SQL counting the row (project NUL, no project name holds it) that marks the table out of

@@ -1,0 +1,234 @@
+"""The event store's span pages, counts and trace totals (`ListingEngine`).
+
+Newest-first pages bounded by the summaries' per-slot counts (ADRs 0037, 0044), pages
+sorted by a value (`listing`, ADR 0045), trace-sorted pages ranked from the traces' totals
+or aggregated from the spans (`trace_sums`, `trace_sort`, ADR 0046), searches narrowed to
+candidate blocks (`search_scan`), and the root rows' trace totals.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from llmpulse.domain.ids import TraceId
+from llmpulse.domain.spans import Span
+from llmpulse.store.api import Page, SpanQuery, TraceTotals
+from llmpulse.store.events import (
+    listing,
+    newest,
+    search_scan,
+    sketch,
+    sketch_copy,
+    trace_slots,
+    trace_sort,
+    trace_sums,
+)
+from llmpulse.store.events.codec import row_to_span
+from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
+from llmpulse.store.events.compiler import add_cursor, compile_filters, encode_cursor
+from llmpulse.store.events.duckdb_compact import CompactingEngine
+from llmpulse.store.events.duckdb_dialect import DIALECT
+from llmpulse.store.events.summary_upkeep import query_with
+
+NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
+_START = SPAN_COLUMN_NAMES.index("start_time")
+_SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
+
+
+class ListingEngine(CompactingEngine):
+    """Span pages, span counts and trace totals over the DuckDB engine."""
+
+    trace_pages_ranked = 0
+    """Trace-sorted pages answered from the traces' totals (ADR 0046), not the spans."""
+    trace_totals_summed = 0
+    """`trace_totals` calls answered from the traces' totals (ADR 0046), not the spans."""
+
+    def list_spans(self, q: SpanQuery) -> Page[Span]:
+        """List spans matching ``q``, newest first, one page at a time.
+
+        Raises:
+            InvalidInput: a filter, the limit or the cursor is not acceptable.
+        """
+        page = self.list_span_rows(q)
+        return Page(items=[row_to_span(r) for r in page.items], next_cursor=page.next_cursor)
+
+    def list_span_rows(self, q: SpanQuery) -> Page[tuple[Any, ...]]:
+        """`list_spans`'s page as rows of the span columns, not decoded (copies of a span
+        stored twice dropped).
+
+        Raises:
+            InvalidInput: a filter, the limit or the cursor is not acceptable.
+        """
+        columns = listing.span_columns(q)
+        found = search_scan.candidates(self.search_index, self._query, q)
+        if trace_sort.is_trace_sort(q) and found is None:
+            fast = self._trace_page(q, columns)
+            if fast is not None:
+                return Page(items=_listed(q, fast[0]), next_cursor=fast[1])
+        if trace_sort.is_trace_sort(q) or not listing.newest_first(q):
+            scope = search_scan.restricted(self._query, q, found)
+            where = compile_filters(scope.q, DIALECT)
+            if not trace_sort.is_trace_sort(q):
+                rows, after = listing.sorted_rows(scope.query, scope.q, where, columns)
+            else:
+                roots = trace_sort.roots_query(scope.q)
+                where = compile_filters(roots, DIALECT)
+                listing.add_ranges(where, roots)
+                rows, after = trace_sort.sorted_roots(scope.query, roots, where, columns)
+            return Page(items=_listed(q, rows), next_cursor=after)
+        if found is None or not search_scan.narrows(found):
+            rows = self._newest_bounded(q)
+        else:
+            rows = search_scan.newest_rows(
+                self._query, q, found, lambda scope: self._newest(scope.query, scope.q)
+            )
+        next_cursor = None
+        if len(rows) > q.limit:
+            rows = rows[: q.limit]
+            next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
+        return Page(items=_listed(q, rows), next_cursor=next_cursor)
+
+    def _trace_page(
+        self, q: SpanQuery, columns: str
+    ) -> tuple[list[tuple[Any, ...]], str | None] | None:
+        """A trace-sorted page of a plain view from the traces' totals (ADR 0046); None when
+        they cannot answer it (a filter, the summaries not usable, an odd trace)."""
+        p = trace_sums.plan(q)
+        if p is None or not self.sketch_guard.usable:
+            return None
+
+        def ranked() -> list[trace_sums.Candidate] | None:
+            pending = self.summary_upkeep.pending()
+            return self._read(lambda cur: trace_sums.page(cur, pending, p))
+
+        found = self.sketch_guard.read(ranked)
+        page = None if found is None else trace_sort.fetch_roots(self._query, q, found, columns)
+        if page is not None:
+            self.trace_pages_ranked += 1
+        return page
+
+    def _newest_bounded(self, q: SpanQuery) -> list[tuple[Any, ...]]:
+        """`_newest` over every stored span, bounded by the summaries' per-slot counts
+        (ADR 0037). No guarded read: a bounded page that comes back full is the exact answer
+        whatever the counts were (`newest.full`), and one that does not is asked again
+        without the bound (ADR 0044)."""
+        bound = newest.bound_sql(q, self.pair_keys.counted)
+        if bound is not None and self.sketch_guard.usable:
+            if q.attributes:  # the pair sketch's slots
+                slot = _first(self._query(*bound))
+            else:  # the span sketch's, from its copy (ADR 0040)
+                slot = self._sketch_copy.newest_slot(
+                    self._numpy, q.project, q.time.end, q.limit + 1
+                )
+            if slot is not None:
+                rows = self._newest(self._query, q, slot)
+                if newest.full(rows, q.limit):
+                    return rows
+        return self._newest(self._query, q)
+
+    @functools.cached_property
+    def _sketch_copy(self) -> sketch_copy.SketchCopy:
+        return sketch_copy.SketchCopy(lambda: self.sketch_guard.version)
+
+    def _after_summaries(self) -> None:
+        """Take the sketch copies that queries asked for again, off the query path (a
+        background read: it does not hold the search index back as a query would)."""
+        self._sketch_copy.refresh(functools.partial(self._numpy, background=True))
+
+    def _numpy(
+        self, sql: str, params: Sequence[Any], *, background: bool = False
+    ) -> dict[str, Any]:
+        """The columns of one query's result as numpy arrays, on this thread's cursor
+        (``background``: not marked as query activity)."""
+        read = self._read_unmarked if background else self._read
+        return read(lambda cur: cur.execute(sql, list(params)).fetchnumpy())
+
+    def _newest(
+        self,
+        query: listing.Query,
+        q: SpanQuery,
+        slot: int | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Up to ``q.limit + 1`` rows of ``q``, newest first (``spans`` as ``query`` has it);
+        with ``slot``, only the rows that start in or after it (`newest.bound_sql`)."""
+        where = compile_filters(q, DIALECT)
+        listing.add_ranges(where, q)
+        add_cursor(where, q.cursor)
+        sql, params = where.sql(), list(where.params)
+        if slot is not None:
+            sql += " AND start_time >= ?"
+            params.append(sketch.slot_start(slot))
+        return query(
+            f"SELECT {listing.span_columns(q)} FROM spans WHERE {sql} {NEWEST_FIRST} LIMIT ?",
+            [*params, q.limit + 1],
+        )
+
+    def count_spans(self, q: SpanQuery, at_most: int | None = None) -> int:
+        """How many spans match ``q``'s filters (its cursor and limit are ignored); for a
+        trace sort, how many root rows (traces). ``at_most`` stops the count there."""
+        if trace_sort.is_trace_sort(q):
+            q = replace(trace_sort.roots_query(q), sort="time")
+        scope = search_scan.restricted(
+            self._query, q, search_scan.candidates(self.search_index, self._query, q)
+        )
+        where = compile_filters(scope.q, DIALECT)
+        return listing.count_rows(scope.query, scope.q, where, at_most)
+
+    def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
+        """Per trace: total tokens, cost, error count and span count over all its spans.
+
+        The spans are looked for only between the first and last slot of the traces'
+        (ADR 0035), while the trace slots hold every committed span. When those slots span
+        more than `trace_sums.NARROW_S` (the roots of a sorted page, scattered over the
+        window), the traces' totals kept behind ingest answer instead (ADR 0046)."""
+        if not trace_ids:
+            return {}
+        ids = sorted(set(trace_ids))
+        summed = [False]
+
+        def bounded() -> dict[str, TraceTotals]:
+            pending = self.summary_upkeep.pending()  # the backlog's spans widen the bound
+            sql, params = trace_slots.bounds_sql(pending is not None), [ids, ids]
+            (row,) = self._read(lambda cur: query_with(cur, pending, sql, params))
+            within = trace_slots.time_bounds(row)
+            if within is None:
+                return {}
+            if (within[1] - within[0]).total_seconds() > trace_sums.NARROW_S:
+                kept = self._read(lambda cur: trace_sums.totals(cur, pending, ids))
+                if kept is not None:
+                    summed[0] = True
+                    return kept
+            return listing.trace_totals(self._query, ids, within)
+
+        totals = self.sketch_guard.read(bounded)
+        if totals is None:
+            return listing.trace_totals(self._query, ids)
+        self.trace_totals_summed += summed[0]
+        return totals
+
+
+def _first(rows: list[tuple[Any, ...]]) -> int | None:
+    return int(rows[0][0]) if rows else None
+
+
+def _listed(q: SpanQuery, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """A page's rows as listed: copies of a span stored twice dropped, summary rows finished
+    (`listing.summary_rows`)."""
+    unique = unique_rows(rows)
+    return listing.summary_rows(unique) if q.fields == "summary" else unique
+
+
+def unique_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows sorted on (start_time, span_id), copies of a span stored twice dropped (an
+    exporter's retry after a lost response); copies sort next to each other."""
+    out: list[tuple[Any, ...]] = []
+    previous: tuple[Any, Any] | None = None
+    for row in rows:
+        key = (row[_START], row[_SPAN_ID])
+        if key != previous:
+            out.append(row)
+            previous = key
+    return out

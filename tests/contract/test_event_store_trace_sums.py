@@ -161,6 +161,14 @@ def held(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(summary_upkeep, "MAX_LAG_S", 1e9)
 
 
+def _caught_up(path: Path, *, seed: int, n: int) -> tuple[DuckDBEventStore, list[Span]]:
+    """A store of ``n`` planted traces, every batch in the summaries, and their spans."""
+    spans = [s for t in _traces(seed=seed, n=n) for s in t]
+    store = _store(path, spans)
+    store.catch_up()
+    return store, spans
+
+
 def _store(path: Path, spans: list[Span], batch: int = 37) -> DuckDBEventStore:
     store = DuckDBEventStore(path / "events.duckdb", search_index=False)
     for i in range(0, len(spans), batch):
@@ -234,9 +242,7 @@ def test_a_trace_the_totals_cannot_answer_sends_the_pages_to_the_spans(
 
 
 def test_a_filtered_view_is_answered_from_the_spans(tmp_path: Path) -> None:
-    spans = [s for t in _traces(seed=7, n=30) for s in t]
-    store = _store(tmp_path, spans)
-    store.catch_up()
+    store, spans = _caught_up(tmp_path, seed=7, n=30)
     q = SpanQuery(P, sort="trace_cost", status=StatusCode.ERROR, limit=500)
     before = store.trace_pages_ranked
     got = [s.span_id for s in store.list_spans(q).items]
@@ -254,9 +260,7 @@ def test_a_root_deleted_between_ranking_and_reading_sends_the_page_to_the_spans(
 ) -> None:
     from llmpulse.store.events import trace_sort
 
-    spans = [s for t in _traces(seed=9, n=30) for s in t]
-    store = _store(tmp_path, spans)
-    store.catch_up()
+    store, spans = _caught_up(tmp_path, seed=9, n=30)
     fetch = trace_sort.fetch_roots
     gone: list[str] = []
 
@@ -276,9 +280,7 @@ def test_a_root_deleted_between_ranking_and_reading_sends_the_page_to_the_spans(
 
 
 def test_a_cursor_from_the_totals_pages_on_through_the_spans(tmp_path: Path) -> None:
-    spans = [s for t in _traces(seed=13, n=60) for s in t]
-    store = _store(tmp_path, spans)
-    store.catch_up()
+    store, spans = _caught_up(tmp_path, seed=13, n=60)
     q = SpanQuery(P, sort="trace_cost", descending=False, limit=9)
     first = store.list_spans(q)
     assert store.trace_pages_ranked == 1
@@ -366,9 +368,7 @@ def test_past_its_budget_the_totals_go_out_of_use_and_the_spans_answer(
 def test_a_compaction_that_cannot_carry_the_summaries_over_puts_them_out_of_use(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spans = [s for t in _traces(seed=19, n=20) for s in t]
-    store = _store(tmp_path, spans)
-    store.catch_up()
+    store, spans = _caught_up(tmp_path, seed=19, n=20)
 
     def fails(*args: object) -> None:
         raise duckdb.ConversionException("cannot restore")

@@ -112,6 +112,8 @@ class DuckDBEventStore(ListingEngine):
         spans went."""
         cut = None if before is None else to_naive_utc(before)
         usable = self.summary_upkeep.wait_built()  # a build's snapshot may predate the delete
+        if usable:  # the backlog now, so the recount under the lock adds only what comes next
+            self.summary_upkeep.catch_up()
         with self.sketch_guard.changing():  # counts come from the spans until it is recounted
             n = purge.delete_spans(self._delete_sql, *purge.where_of(project, cut))
             if n and usable:

@@ -8,10 +8,11 @@ the root's span id and start, the total tokens and cost (``DECIMAL(38, 12)``, so
 not depend on the order rows are added in and equals the spans' sum exactly), its first
 start and last end, its errors and spans. It lives beside the other summaries in the write
 connection's in-memory catalog and is kept as they are (`summaries`: built behind the open,
-committed batches merged in behind ingest by one upsert on its primary key, recounted after
-a delete, carried over by a compaction; ADR 0039). Ids are kept as integers (a trace id's 32
-hex digits as ``UHUGEINT``, a span id's 16 as ``UBIGINT``; ~136 bytes per trace, no string
-heap); their order is the hex strings' order.
+committed batches merged in behind ingest (an update of the traces already there, an insert
+of the others; no index, whose deletes held the writer's lock ~0.8 µs a row in a recount),
+recounted after a delete, carried over by a compaction; ADR 0039). Ids are kept as integers
+(a trace id's 32 hex digits as ``UHUGEINT``, a span id's 16 as ``UBIGINT``; ~136 bytes per
+trace, no string heap); their order is the hex strings' order.
 
 A page of a plain view (project and time range, no other filter) is then a top-N over these
 rows (`page`), and the page's root rows are read from the spans (`trace_sort.fetch_roots`);
@@ -46,8 +47,7 @@ _HEX_TRACE = re.compile(r"[0-9a-f]{32}")
 _COLUMNS = (
     "project VARCHAR NOT NULL, tid UHUGEINT NOT NULL, roots UINTEGER NOT NULL, root_sid UBIGINT, "
     "root_us BIGINT, tokens HUGEINT NOT NULL, cost DECIMAL(38, 12) NOT NULL, first_us BIGINT, "
-    "last_us BIGINT, errors UINTEGER NOT NULL, spans UINTEGER NOT NULL, odd UINTEGER NOT NULL, "
-    "PRIMARY KEY (project, tid)"
+    "last_us BIGINT, errors UINTEGER NOT NULL, spans UINTEGER NOT NULL, odd UINTEGER NOT NULL"
 )
 _TRACE_OK = "coalesce(regexp_full_match(trace_id, '[0-9a-f]{32}'), false)"
 _ROOT = "parent_span_id IS NULL"
@@ -133,13 +133,19 @@ def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
         return
     con.register(_BATCH, batch)
     try:
+        parts = _parts(_BATCH)
         con.execute(
-            f"INSERT INTO {TABLE} {_parts(_BATCH)} ON CONFLICT DO UPDATE SET "
-            "roots = roots + EXCLUDED.roots, root_sid = least(root_sid, EXCLUDED.root_sid), "
-            "root_us = least(root_us, EXCLUDED.root_us), tokens = tokens + EXCLUDED.tokens, "
-            "cost = cost + EXCLUDED.cost, first_us = least(first_us, EXCLUDED.first_us), "
-            "last_us = greatest(last_us, EXCLUDED.last_us), errors = errors + EXCLUDED.errors, "
-            "spans = spans + EXCLUDED.spans, odd = odd + EXCLUDED.odd"
+            f"UPDATE {TABLE} AS t SET roots = t.roots + b.roots, "
+            "root_sid = least(t.root_sid, b.root_sid), root_us = least(t.root_us, b.root_us), "
+            "tokens = t.tokens + b.tokens, cost = t.cost + b.cost, "
+            "first_us = least(t.first_us, b.first_us), last_us = greatest(t.last_us, b.last_us), "
+            "errors = t.errors + b.errors, spans = t.spans + b.spans, "
+            f"odd = t.odd + b.odd FROM ({parts}) AS b "
+            "WHERE t.project = b.project AND t.tid = b.tid"
+        )
+        con.execute(
+            f"INSERT INTO {TABLE} SELECT * FROM ({parts}) AS b WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {TABLE} AS t WHERE t.project = b.project AND t.tid = b.tid)"
         )
     finally:
         con.unregister(_BATCH)

@@ -128,6 +128,7 @@ def _check(
                     got = []
                     for items in _pages(store, q):
                         assert len(items) <= limit
+                        assert {s.project for s in items} <= {P}
                         got += [s.span_id for s in items]
                         pages += 1
                     assert got == want, (sort, descending, window, limit)
@@ -207,6 +208,8 @@ def test_pages_from_the_totals_equal_the_planted_order_through_every_change(
 
     assert store.compact() is not None
     _check(store, stored, ranked=True)
+    exported = trace_sums.export(store._con)  # what a compaction carries over: hex trace ids
+    assert set(exported.column("tid").to_pylist()) == {s.trace_id for s in stored}
     store.close()
     store = DuckDBEventStore(tmp_path / "events.duckdb", search_index=False)
     store.catch_up()
@@ -276,6 +279,20 @@ def test_a_root_deleted_between_ranking_and_reading_sends_the_page_to_the_spans(
     left = [s for s in spans if s.span_id not in gone]
     assert len(gone) == 1
     assert [s.span_id for s in page.items] == _expected(left, "trace_tokens", True, TimeRange())[:5]
+    store.close()
+
+
+def test_spans_that_start_with_a_root_leave_its_page_to_the_totals(tmp_path: Path) -> None:
+    # The page's roots are found by their start times: the children that start with their
+    # root, and another project's root with the same ids and start, are read too and left out.
+    spans = []
+    for t in _traces(seed=17, n=60):
+        if t[0].project == P:  # stored first: its row comes first
+            spans.append(replace(t[0], project=OTHER, cost_usd=0.5, total_tokens=7))
+        spans += [t[0], *(replace(s, start_time=t[0].start_time) for s in t[1:])]
+    store = _store(tmp_path, spans)
+    store.catch_up()
+    _check(store, spans, ranked=True)
     store.close()
 
 

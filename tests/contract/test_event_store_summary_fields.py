@@ -145,7 +145,7 @@ def test_spans_stored_before_the_preview_existed_get_one(tmp_path: Path) -> None
     store.close()
     con = duckdb.connect(str(path))  # back to schema version 5: no input_preview column
     con.execute("ALTER TABLE spans DROP COLUMN input_preview")
-    con.execute("DELETE FROM schema_version WHERE version = 6")
+    con.execute("DELETE FROM schema_version WHERE version >= 6")
     con.close()
     store = DuckDBEventStore(path, journal=False)
     try:
@@ -154,6 +154,60 @@ def test_spans_stored_before_the_preview_existed_get_one(tmp_path: Path) -> None
         assert sum(s.input_value is not None for s in got) == 9
     finally:
         store.close()
+
+
+def _all_rows(store: DuckDBEventStore) -> list[Span]:
+    got: list[Span] = []
+    q = SpanQuery(project=P, sort="latency", fields="summary", limit=1000)
+    while True:
+        page = store.list_spans(q)
+        got += page.items
+        if page.next_cursor is None:
+            return got
+        q = replace(q, cursor=page.next_cursor)
+
+
+def _preview_compression(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT DISTINCT compression FROM pragma_storage_info('spans') "
+        "WHERE column_name = 'input_preview' AND segment_type = 'VARCHAR'"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_previews_are_stored_uncompressed_also_after_migration_0007(tmp_path: Path) -> None:
+    """Scattered rows read their preview by row id; DuckDB's dictionary+FSST strings decode
+    a whole row group's worth for each (ADR 0047). Layout v8 stores previews plain; migration
+    0007 rewrites a v7 table, whose repeated previews DuckDB compressed, row for row."""
+    path = tmp_path / "events.duckdb"
+    spans = [
+        replace(s, span_id=span_id(1000 * k + i))
+        for k in range(200)
+        for i, s in enumerate(_spans())
+    ]
+    store = DuckDBEventStore(path, journal=False)
+    store.append_spans(spans)
+    want = _all_rows(store)
+    store.close()
+    con = duckdb.connect(str(path))
+    assert _preview_compression(con) == {"Uncompressed"}
+    # Back to layout v7: the same columns, the preview compressed as DuckDB chooses.
+    con.execute("CREATE TABLE spans_v7 AS SELECT * FROM spans")
+    con.execute("DROP TABLE spans")
+    con.execute("ALTER TABLE spans_v7 RENAME TO spans")
+    con.execute("DELETE FROM schema_version WHERE version >= 7")
+    con.execute("CHECKPOINT")
+    assert "Uncompressed" not in _preview_compression(con)
+    con.close()
+    store = DuckDBEventStore(path, journal=False)
+    try:
+        assert _all_rows(store) == want
+        assert len(want) == len(spans)
+    finally:
+        store.close()
+    con = duckdb.connect(str(path))
+    assert _preview_compression(con) == {"Uncompressed"}
+    con.close()
 
 
 def test_migration_derives_the_preview_with_the_store_expression() -> None:

@@ -187,26 +187,26 @@ class ListingEngine(CompactingEngine):
         if not trace_ids:
             return {}
         ids = sorted(set(trace_ids))
-        summed = [False]
 
-        def bounded() -> dict[str, TraceTotals]:
+        def bounded() -> tuple[dict[str, TraceTotals], bool]:
+            """The totals, and whether the traces' totals answered."""
             pending = self.summary_upkeep.pending()  # the backlog's spans widen the bound
             sql, params = trace_slots.bounds_sql(pending is not None), [ids, ids]
             (row,) = self._read(lambda cur: query_with(cur, pending, sql, params))
             within = trace_slots.time_bounds(row)
             if within is None:
-                return {}
+                return {}, False
             if (within[1] - within[0]).total_seconds() > trace_sums.NARROW_S:
                 kept = self._read(lambda cur: trace_sums.totals(cur, pending, ids))
                 if kept is not None:
-                    summed[0] = True
-                    return kept
-            return listing.trace_totals(self._query, ids, within)
+                    return kept, True
+            return listing.trace_totals(self._query, ids, within), False
 
-        totals = self.sketch_guard.read(bounded)
-        if totals is None:
+        answer = self.sketch_guard.read(bounded)
+        if answer is None:
             return listing.trace_totals(self._query, ids)
-        self.trace_totals_summed += summed[0]
+        totals, summed = answer
+        self.trace_totals_summed += summed
         return totals
 
 

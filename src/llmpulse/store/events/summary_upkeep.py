@@ -51,20 +51,6 @@ MAX_LAG_S = 2.0
 """... or once its oldest batch has waited this long ..."""
 MAX_PENDING_SPANS = 20_000
 """... or once it holds this many spans (a reader scans the backlog's spans of a project)."""
-KEPT_COLUMNS = (
-    "project",
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "start_time",
-    "end_time",
-    "latency_ms",
-    "total_tokens",
-    "cost_usd",
-    "status_code",
-    "metadata",
-)
-"""The span columns the summaries read."""
 KEPT_SCHEMA = pa.schema(
     [
         ("project", pa.string()),
@@ -80,6 +66,9 @@ KEPT_SCHEMA = pa.schema(
         ("metadata", pa.string()),
     ]
 )
+"""The span columns the summaries read, as a batch of the backlog holds them."""
+KEPT_COLUMNS = tuple(KEPT_SCHEMA.names)
+"""The names of `KEPT_SCHEMA`'s columns."""
 Write = Callable[[Callable[[duckdb.DuckDBPyConnection], None]], None]
 """Runs a function on the write connection under the writer's lock."""
 

@@ -41,8 +41,12 @@ from llmpulse.store.events.sketch import PENDING
 
 TABLE = "memory.main.trace_sums"
 _BATCH = "llmpulse_trace_sums_batch"
-_HEX_SPAN = re.compile(r"[0-9a-f]{16}")
-_HEX_TRACE = re.compile(r"[0-9a-f]{32}")
+_SPAN_HEX = "[0-9a-f]{16}"
+"""A span id the table keeps as an integer: 16 lowercase hex digits (SQL and Python)."""
+_TRACE_HEX = "[0-9a-f]{32}"
+"""A trace id the table keeps as an integer: 32 lowercase hex digits (SQL and Python)."""
+_HEX_SPAN = re.compile(_SPAN_HEX)
+_HEX_TRACE = re.compile(_TRACE_HEX)
 
 _COLUMNS = (
     "project VARCHAR NOT NULL, tid UHUGEINT NOT NULL, roots UINTEGER NOT NULL, root_sid UBIGINT, "
@@ -55,14 +59,14 @@ as this text, never as integers: DuckDB turns a ``UHUGEINT`` into a Python int o
 string at ~70 µs a value (7 ms for a page of 100), its hex in well under a microsecond."""
 _SID_HEX = "lpad(lower(hex(root_sid)), 16, '0')"
 """SQL of the root's span id as the spans store it (`_TID_HEX`)."""
-_TRACE_OK = "coalesce(regexp_full_match(trace_id, '[0-9a-f]{32}'), false)"
+_TRACE_OK = f"coalesce(regexp_full_match(trace_id, '{_TRACE_HEX}'), false)"
 _ROOT = "parent_span_id IS NULL"
 _COST = COST_DECIMAL
 _PARTS = (
     f"SELECT project, CASE WHEN {_TRACE_OK} THEN ('0x' || trace_id)::UHUGEINT "
     "ELSE 0::UHUGEINT END AS tid, "
     f"count(*) FILTER (WHERE {_ROOT})::UINTEGER AS roots, "
-    "min(CASE WHEN regexp_full_match(span_id, '[0-9a-f]{16}') "
+    f"min(CASE WHEN regexp_full_match(span_id, '{_SPAN_HEX}') "
     f"THEN ('0x' || span_id)::UBIGINT END) FILTER (WHERE {_ROOT}) AS root_sid, "
     f"min(epoch_us(start_time)) FILTER (WHERE {_ROOT}) AS root_us, "
     "coalesce(sum(total_tokens), 0)::HUGEINT AS tokens, "
@@ -70,7 +74,7 @@ _PARTS = (
     "min(epoch_us(start_time)) AS first_us, max(epoch_us(end_time)) AS last_us, "
     "count_if(status_code = 'ERROR')::UINTEGER AS errors, count(*)::UINTEGER AS spans, "
     f"count(*) FILTER (WHERE NOT {_TRACE_OK} OR ({_ROOT} AND NOT coalesce("
-    "regexp_full_match(span_id, '[0-9a-f]{16}'), false)) "
+    f"regexp_full_match(span_id, '{_SPAN_HEX}'), false)) "
     f"OR (cost_usd IS NOT NULL AND {_COST} IS NULL))::UINTEGER AS odd "
     "FROM {source} GROUP BY project, tid"
 )

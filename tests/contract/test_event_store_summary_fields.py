@@ -175,10 +175,11 @@ def _preview_compression(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
-def test_previews_are_stored_uncompressed_also_after_migration_0007(tmp_path: Path) -> None:
-    """Scattered rows read their preview by row id; DuckDB's dictionary+FSST strings decode
-    a whole row group's worth for each (ADR 0047). Layout v8 stores previews plain; migration
-    0007 rewrites a v7 table, whose repeated previews DuckDB compressed, row for row."""
+def test_previews_are_stored_uncompressed_and_a_compaction_makes_them_so(tmp_path: Path) -> None:
+    """Scattered rows read their preview by row id; a compressed string costs a row group's
+    worth for each (ADR 0047). New stores keep previews plain; a table made by migration
+    0006 before it said so (DuckDB compressed its repeated previews) gets plain previews,
+    row for row, from a compaction, whose new file the migrations make."""
     path = tmp_path / "events.duckdb"
     spans = [
         replace(s, span_id=span_id(1000 * k + i))
@@ -191,16 +192,17 @@ def test_previews_are_stored_uncompressed_also_after_migration_0007(tmp_path: Pa
     store.close()
     con = duckdb.connect(str(path))
     assert _preview_compression(con) == {"Uncompressed"}
-    # Back to layout v7: the same columns, the preview compressed as DuckDB chooses.
+    # The table as 0006 made it before: the same columns, compressed as DuckDB chooses.
     con.execute("CREATE TABLE spans_v7 AS SELECT * FROM spans")
     con.execute("DROP TABLE spans")
     con.execute("ALTER TABLE spans_v7 RENAME TO spans")
-    con.execute("DELETE FROM schema_version WHERE version >= 7")
     con.execute("CHECKPOINT")
     assert "Uncompressed" not in _preview_compression(con)
     con.close()
     store = DuckDBEventStore(path, journal=False)
     try:
+        assert _all_rows(store) == want
+        assert store.compact() is not None
         assert _all_rows(store) == want
         assert len(want) == len(spans)
     finally:

@@ -2,7 +2,7 @@
 and with the summary rows the table shows (ADR 0045).
 
     .venv/bin/python benchmarks/sorted_pages.py DATA_DIR [--repeat 20] [--offset 0]
-        [--url http://127.0.0.1:7600]
+        [--url http://127.0.0.1:7600] [--status OK]
 
 DATA_DIR is an llmpulse data directory (``events.duckdb`` and ``base_ns``, as
 `load_bench_dir.py` writes it). Each run asks the first page (100 rows) of every sort with a
@@ -13,6 +13,8 @@ which goes first. Prints median and p95 per sort and fields, and the ratio of th
 With ``--url``, the pages are asked over HTTP (one keep-alive connection) from a server
 already serving DATA_DIR (``llmpulse serve --data-dir DATA_DIR``), as the UI and the SDK
 ask them; the server's query cache cannot answer, since every run asks a new end.
+With ``--status``, every page filters on the span status (a trace sort: of its root rows),
+so trace sorts are ranked from the spans, not from the traces' totals (ADR 0048).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx
 
 from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.spans import StatusCode
 from llmpulse.store.api import SpanQuery, TimeRange
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from sidebyside.variants import params_for
@@ -51,6 +54,8 @@ def _http_page(client: httpx.Client, url: str, q: SpanQuery) -> int:
     """The same page from the server: ``GET /api/v1/projects/{project}/spans``."""
     assert q.time.end is not None
     params = {"sort": q.sort, "fields": q.fields, "end": q.time.end.isoformat(), "limit": "100"}
+    if q.status is not None:
+        params["status"] = q.status.value
     r = client.get(f"{url}/api/v1/projects/{P}/spans", params=params)
     r.raise_for_status()
     return len(r.json()["data"])
@@ -67,6 +72,11 @@ def main() -> None:
     ap.add_argument("--offset", type=int, default=0, help="first run number")
     ap.add_argument("--url", help="ask a server serving DATA_DIR over HTTP instead")
     ap.add_argument("--spans", type=int, default=1_000_002, help="with --url: spans stored")
+    ap.add_argument(
+        "--status",
+        choices=[c.value for c in StatusCode],
+        help="a filtered view: only spans (for trace sorts, root rows) of this status",
+    )
     a = ap.parse_args()
     base_ns = int((a.data_dir / "base_ns").read_text())
     client = httpx.Client(timeout=60) if a.url else None
@@ -78,6 +88,7 @@ def main() -> None:
     else:
         n = a.spans
     spec = WorkloadSpec.for_spans(n, traces_per_request=100, base_ns=base_ns)
+    status = None if a.status is None else StatusCode(a.status)
     samples: dict[tuple[str, str], list[float]] = {(s, f): [] for s in SORTS for f in FIELDS}
     try:
         for i in range(a.repeat):
@@ -86,13 +97,14 @@ def main() -> None:
             window = TimeRange(None, datetime.fromtimestamp(end / 1e9, tz=UTC))
             for sort in SORTS:
                 for fields in FIELDS if i % 2 == 0 else FIELDS[::-1]:
-                    q = SpanQuery(P, window, sort=sort, fields=fields)
+                    q = SpanQuery(P, window, sort=sort, fields=fields, status=status)
                     t = time.perf_counter()
                     rows = _http_page(client, a.url, q) if client else _page(store, q)  # type: ignore[arg-type]
                     samples[sort, fields].append(1000 * (time.perf_counter() - t))
                     assert rows == 100, (sort, fields, rows)
         where = "over HTTP" if client else "store level"
-        print(f"{n:,} spans, {where}, {a.repeat} runs, load {os.getloadavg()[0]:.1f}")
+        view = "" if status is None else f", status {status.value}"
+        print(f"{n:,} spans, {where}{view}, {a.repeat} runs, load {os.getloadavg()[0]:.1f}")
         for sort in SORTS:
             full, summary = samples[sort, "full"], samples[sort, "summary"]
             print(

@@ -247,9 +247,10 @@ def test_a_trace_the_totals_cannot_answer_sends_the_pages_to_the_spans(
 def test_a_filtered_view_is_answered_from_the_spans(tmp_path: Path) -> None:
     store, spans = _caught_up(tmp_path, seed=7, n=30)
     q = SpanQuery(P, sort="trace_cost", status=StatusCode.ERROR, limit=500)
-    before = store.trace_pages_ranked
+    before, narrow = store.trace_pages_ranked, store.trace_pages_narrow
     got = [s.span_id for s in store.list_spans(q).items]
     assert store.trace_pages_ranked == before
+    assert store.trace_pages_narrow == narrow + 1  # ranked from the spans, rows by row id
     failed = _expected(
         spans, "trace_cost", True, TimeRange(), lambda s: s.status_code is StatusCode.ERROR
     )
@@ -258,9 +259,12 @@ def test_a_filtered_view_is_answered_from_the_spans(tmp_path: Path) -> None:
     store.close()
 
 
+@pytest.mark.parametrize("deletes", [1, 2])
 def test_a_root_deleted_between_ranking_and_reading_sends_the_page_to_the_spans(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deletes: int
 ) -> None:
+    # Deleted after the totals ranked it: the spans rank the page again, narrow (ADR 0048);
+    # deleted again after that ranking too: the spans answer the page whole.
     from llmpulse.store.events import trace_sort
 
     store, spans = _caught_up(tmp_path, seed=9, n=30)
@@ -268,16 +272,18 @@ def test_a_root_deleted_between_ranking_and_reading_sends_the_page_to_the_spans(
     gone: list[str] = []
 
     def delete_first(query, q, found, columns):  # type: ignore[no-untyped-def]
-        gone.append(found[0].span_id)
-        query("DELETE FROM spans WHERE span_id = ?", [found[0].span_id])
+        if len(gone) < deletes:
+            gone.append(found[0].span_id)
+            query("DELETE FROM spans WHERE span_id = ?", [found[0].span_id])
         return fetch(query, q, found, columns)
 
     monkeypatch.setattr(trace_sort, "fetch_roots", delete_first)
-    before = store.trace_pages_ranked
+    ranked, narrow = store.trace_pages_ranked, store.trace_pages_narrow
     page = store.list_spans(SpanQuery(P, sort="trace_tokens", limit=5))
-    assert store.trace_pages_ranked == before  # the spans answered
+    assert store.trace_pages_ranked == ranked
+    assert store.trace_pages_narrow == narrow + (1 if deletes == 1 else 0)
     left = [s for s in spans if s.span_id not in gone]
-    assert len(gone) == 1
+    assert len(gone) == deletes
     assert [s.span_id for s in page.items] == _expected(left, "trace_tokens", True, TimeRange())[:5]
     store.close()
 

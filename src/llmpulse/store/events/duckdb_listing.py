@@ -43,6 +43,9 @@ class ListingEngine(CompactingEngine):
 
     trace_pages_ranked = 0
     """Trace-sorted pages answered from the traces' totals (ADR 0046), not the spans."""
+    trace_pages_narrow = 0
+    """Trace-sorted pages ranked from the spans with the root rows' ids alone, their rows read
+    by row id (ADR 0048)."""
     trace_totals_summed = 0
     """`trace_totals` calls answered from the traces' totals (ADR 0046), not the spans."""
 
@@ -77,6 +80,12 @@ class ListingEngine(CompactingEngine):
                 roots = trace_sort.roots_query(scope.q)
                 where = compile_filters(roots, DIALECT)
                 listing.add_ranges(where, roots)
+                if found is None:  # ranked narrow, then the page's rows by row id (ADR 0048)
+                    ranked = trace_sort.ranked_roots(self._query, roots, where)
+                    page = trace_sort.fetch_roots(self._query, q, ranked, columns)
+                    if page is not None:
+                        self.trace_pages_narrow += 1
+                        return Page(items=_listed(q, page[0]), next_cursor=page[1])
                 rows, after = trace_sort.sorted_roots(scope.query, roots, where, columns)
             return Page(items=_listed(q, rows), next_cursor=after)
         if found is None or not search_scan.narrows(found):

@@ -12,8 +12,10 @@ A trace whose spans are still arriving can change its value between pages; it th
 where its new total puts it.
 
 A view with no filter but its time range is ranked from the traces' totals kept behind
-ingest (`trace_sums`, ADR 0046) and only its page's root rows are read (`fetch_roots`);
-`sorted_roots` answers every other view, and any page those totals cannot answer.
+ingest (`trace_sums`, ADR 0046) and only its page's root rows are read (`fetch_roots`).
+Any other view is ranked from the spans with the root rows' ids alone (`ranked_roots`) and
+its page's rows read the same way (ADR 0048); `sorted_roots` answers a search's view, and
+any page whose rows changed between the two reads.
 """
 
 from __future__ import annotations
@@ -68,26 +70,49 @@ def sorted_roots(
     Raises:
         InvalidInput: the cursor is not valid or was made for another sort.
     """
+    sql, params = _ranked_sql(q, where, "*", columns)
+    rows = query(sql, params)
+    next_cursor = None
+    if len(rows) > q.limit:
+        rows = rows[: q.limit]
+        next_cursor = encode_sorted_cursor(q, rows[-1][-2], rows[-1][-1])
+    return [r[:-2] for r in rows], next_cursor
+
+
+def ranked_roots(query: Query, q: SpanQuery, where: Where) -> list[Candidate]:
+    """`sorted_roots`' ranking with the root rows' ids and start alone: the page's traces
+    (``limit + 1`` at most, in its order) for `fetch_roots` to read (ADR 0048). The root
+    rows' other columns never flow through the join and the top-N: a full-row page of
+    traces by total cost read every root row of the window whole (~2 s at 1M spans).
+
+    Raises:
+        InvalidInput: the cursor is not valid or was made for another sort.
+    """
+    sql, params = _ranked_sql(
+        q, where, "trace_id, span_id, start_time", "epoch_us(start_time), trace_id"
+    )
+    return [Candidate(int(r[0]), r[1], r[3], r[2]) for r in query(sql, params)]
+
+
+def _ranked_sql(q: SpanQuery, where: Where, source: str, select: str) -> tuple[str, list[Any]]:
+    """SQL of the root rows of ``q`` valued by their trace and ranked: ``select`` (over the
+    root rows' ``source`` columns), then the sort value and the span id; and its
+    parameters."""
     after = Where()
     add_sorted_cursor(after, q, "sort_value")
     direction = "DESC" if q.descending else "ASC"
-    rows = query(
-        f"WITH r AS (SELECT * FROM spans WHERE {where.sql()}), "
+    sql = (
+        f"WITH r AS (SELECT {source} FROM spans WHERE {where.sql()}), "
         "t AS (SELECT trace_id, coalesce(sum(total_tokens), 0) AS tokens, "
         f"{TRACE_COST_SQL} AS cost, "
         "epoch_us(max(end_time)) - epoch_us(min(start_time)) AS latency_us "
         f"FROM {CATALOG}.main.spans WHERE project = ? AND trace_id IN (SELECT trace_id FROM r) "
         "GROUP BY trace_id), "
         f"v AS (SELECT r.*, {SORTS[q.sort]} AS sort_value FROM r JOIN t USING (trace_id)) "
-        f"SELECT {columns}, sort_value, span_id FROM v WHERE {after.sql()} "
-        f"ORDER BY sort_value {direction}, span_id {direction} LIMIT ?",
-        [*where.params, q.project, *after.params, q.limit + 1],
+        f"SELECT {select}, sort_value, span_id FROM v WHERE {after.sql()} "
+        f"ORDER BY sort_value {direction}, span_id {direction} LIMIT ?"
     )
-    next_cursor = None
-    if len(rows) > q.limit:
-        rows = rows[: q.limit]
-        next_cursor = encode_sorted_cursor(q, rows[-1][-2], rows[-1][-1])
-    return [r[:-2] for r in rows], next_cursor
+    return sql, [*where.params, q.project, *after.params, q.limit + 1]
 
 
 _PROJECT = SPAN_COLUMN_NAMES.index("project")
@@ -99,8 +124,8 @@ _SPAN = SPAN_COLUMN_NAMES.index("span_id")
 def fetch_roots(
     query: Query, q: SpanQuery, found: list[Candidate], columns: str
 ) -> tuple[list[tuple[Any, ...]], str | None] | None:
-    """The root rows of the traces `trace_sums.page` put on ``q``'s page, in its order, and
-    the next cursor; None when the spans do not hold exactly those roots any more (a root
+    """The root rows of the traces `trace_sums.page` or `ranked_roots` put on ``q``'s page, in
+    its order, and the next cursor; None when the spans do not hold exactly those roots any more (a root
     was deleted or another came since: the spans answer the page then).
 
     Two reads (ADR 0046): the row ids of the spans that start when the roots do

@@ -321,7 +321,7 @@ def totals(
     """`listing.trace_totals` of ``trace_ids`` (any project) from the table and the backlog's
     spans (``pending``); None when an id is not lowercase hex or a trace is odd (the spans
     answer then)."""
-    if not all(_HEX_TRACE.fullmatch(t) for t in trace_ids):
+    if not all(_HEX_TRACE.fullmatch(t) for t in trace_ids) or _is_off(cur):
         return None
     keys = "(SELECT ('0x' || unnest(?::VARCHAR[]))::UHUGEINT)"
     rows_sql, params = f"SELECT * FROM {TABLE} WHERE tid IN {keys}", [list(trace_ids)]
@@ -339,7 +339,7 @@ def totals(
     finally:
         if pending is not None:
             cur.unregister(PENDING)
-    if any(r[6] for r in rows) or _is_off(cur):
+    if any(r[6] for r in rows):
         return None
     return {
         r[0]: TraceTotals(int(r[1]), float(r[2]), int(r[3]), int(r[4]), float(r[5])) for r in rows

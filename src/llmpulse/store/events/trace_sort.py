@@ -125,8 +125,8 @@ def fetch_roots(
     query: Query, q: SpanQuery, found: list[Candidate], columns: str
 ) -> tuple[list[tuple[Any, ...]], str | None] | None:
     """The root rows of the traces `trace_sums.page` or `ranked_roots` put on ``q``'s page, in
-    its order, and the next cursor; None when the spans do not hold exactly those roots any more (a root
-    was deleted or another came since: the spans answer the page then).
+    its order, and the next cursor; None when the spans do not hold exactly those roots any
+    more (a root was deleted or another came since: the spans answer the page then).
 
     Two reads (ADR 0046): the row ids of the spans that start when the roots do
     (``start_time`` is the table's sort key; only that column is read), then those rows by

@@ -302,6 +302,28 @@ def test_spans_that_start_with_a_root_leave_its_page_to_the_totals(tmp_path: Pat
     store.close()
 
 
+def test_too_many_spans_starting_with_the_roots_send_the_pages_to_the_spans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmpulse.store.events import trace_sort
+
+    monkeypatch.setattr(trace_sort, "LOCATED_PER_ROOT", 1)  # any child starting with its root
+    spans = []
+    for t in _traces(seed=23, n=40):
+        spans += [t[0], *(replace(s, start_time=t[0].start_time) for s in t[1:])]
+    assert any(len(t) > 1 for t in _traces(seed=23, n=40))
+    store = _store(tmp_path, spans)
+    store.catch_up()
+    ranked, narrow = store.trace_pages_ranked, store.trace_pages_narrow
+    for sort in SORTS:
+        q = SpanQuery(P, sort=sort, limit=500)
+        assert [s.span_id for s in store.list_spans(q).items] == _expected(
+            spans, sort, True, TimeRange()
+        )
+    assert (store.trace_pages_ranked, store.trace_pages_narrow) == (ranked, narrow)
+    store.close()
+
+
 def test_a_cursor_from_the_totals_pages_on_through_the_spans(tmp_path: Path) -> None:
     store, spans = _caught_up(tmp_path, seed=13, n=60)
     q = SpanQuery(P, sort="trace_cost", descending=False, limit=9)

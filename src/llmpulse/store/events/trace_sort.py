@@ -115,6 +115,11 @@ def _ranked_sql(q: SpanQuery, where: Where, source: str, select: str) -> tuple[s
     return sql, [*where.params, q.project, *after.params, q.limit + 1]
 
 
+LOCATED_PER_ROOT = 10
+"""`fetch_roots` reads at most this many rows per root of the page: the spans that start when
+a root does (its children, other projects' spans); past it (spans imported with one start
+time, say) the spans answer the page whole rather than read every one of them."""
+
 _PROJECT = SPAN_COLUMN_NAMES.index("project")
 _PARENT = SPAN_COLUMN_NAMES.index("parent_span_id")
 _TRACE = SPAN_COLUMN_NAMES.index("trace_id")
@@ -144,6 +149,8 @@ def fetch_roots(
         "SELECT rowid FROM spans WHERE start_time = ANY(?::TIMESTAMP[])",
         [sorted({_naive(c.root_us) for c in shown})],
     )
+    if len(rowids) > LOCATED_PER_ROOT * len(shown):  # many spans start with the roots
+        return None
     rows = query(
         f"SELECT {columns} FROM spans WHERE rowid = ANY(?::BIGINT[])", [[r[0] for r in rowids]]
     )

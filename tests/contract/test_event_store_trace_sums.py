@@ -346,22 +346,22 @@ def test_totals_past_int64_tokens_or_1e20_dollars_stay_exact_and_keep_the_summar
     tmp_path: Path,
 ) -> None:
     spans = [s for t in _traces(seed=15, n=20) for s in t]
-    root, child = (
+    huge = [
         make_span(
             9_000 + k,
             trace_id=TraceId("f" * 32),
             span_id=SpanId(f"{'e' * 15}{k}"),
             parent_span_id=None if k == 0 else SpanId("e" * 15 + "0"),
-            total_tokens=5 * 10**18,  # two of them are past int64
+            total_tokens=5 * 10**18,  # two are past int64, four past 2**64 (a cursor's value)
         )
-        for k in range(2)
-    )
+        for k in range(4)
+    ]
     store = _store(tmp_path, spans)
-    store.append_spans([root])
-    store.append_spans([child])  # summed across two batches
+    for span in huge:
+        store.append_spans([span])  # summed across batches
     store.catch_up()
     assert store.sketch_guard.usable
-    _check(store, [*spans, root, child], ranked=True)
+    _check(store, [*spans, *huge], ranked=True)
     costly = [
         make_span(
             9_100 + k,
@@ -375,7 +375,7 @@ def test_totals_past_int64_tokens_or_1e20_dollars_stay_exact_and_keep_the_summar
     store.append_spans(costly[1:])
     store.catch_up()
     assert store.sketch_guard.usable
-    _check(store, [*spans, root, child, *costly], ranked=False, summed=False)
+    _check(store, [*spans, *huge, *costly], ranked=False, summed=False)
     store.close()
 
 

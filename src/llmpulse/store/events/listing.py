@@ -143,8 +143,14 @@ def add_ranges(where: Where, q: SpanQuery) -> None:
             where.add(f"{column} <= ?", r.high)
 
 
+_BIG_INT = re.compile(r"-?[0-9]{1,40}")
+"""An integer sort value a cursor carries as text (past 64 bits)."""
+
+
 def encode_sorted_cursor(q: SpanQuery, value: float | int, span_id: str) -> str:
     """The opaque cursor after a row of value ``value`` and id ``span_id`` in ``q``'s order."""
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:  # past what JSON ints hold
+        value = str(value)  # type: ignore[assignment]  # (a trace's tokens, summed as HUGEINT)
     raw = orjson.dumps([q.sort, q.descending, value, span_id])
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
@@ -160,6 +166,8 @@ def decode_sorted_cursor(q: SpanQuery) -> tuple[float | int, str] | None:
     try:
         raw = base64.urlsafe_b64decode(q.cursor + "=" * (-len(q.cursor) % 4))
         sort, descending, value, span_id = orjson.loads(raw)
+        if isinstance(value, str) and _BIG_INT.fullmatch(value):
+            value = int(value)
         if not isinstance(value, int | float) or not isinstance(span_id, str):
             raise TypeError(q.cursor)
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as e:

@@ -145,11 +145,12 @@ def fetch_roots(
         after = encode_sorted_cursor(q, shown[-1].value, shown[-1].span_id)
     if not shown:
         return [], after
+    most = LOCATED_PER_ROOT * len(shown)
     rowids = query(
-        "SELECT rowid FROM spans WHERE start_time = ANY(?::TIMESTAMP[])",
-        [sorted({_naive(c.root_us) for c in shown})],
+        "SELECT rowid FROM spans WHERE start_time = ANY(?::TIMESTAMP[]) LIMIT ?",
+        [sorted({_naive(c.root_us) for c in shown}), most + 1],
     )
-    if len(rowids) > LOCATED_PER_ROOT * len(shown):  # many spans start with the roots
+    if len(rowids) > most:  # many spans start with the roots
         return None
     rows = query(
         f"SELECT {columns} FROM spans WHERE rowid = ANY(?::BIGINT[])", [[r[0] for r in rowids]]
@@ -164,9 +165,10 @@ def fetch_roots(
         if key not in wanted:  # a second root of a trace on the page
             return None
         by_key.setdefault(key, r)  # (a copy of a span stored twice is dropped)
-    if len(by_key) != len(shown):  # a root gone
+    if len(by_key) != len(wanted):  # a root gone
         return None
-    return [by_key[(c.trace_id, c.span_id)] for c in shown], after
+    keys = dict.fromkeys((c.trace_id, c.span_id) for c in shown)  # a copy ranked twice: once
+    return [by_key[k] for k in keys], after
 
 
 def _naive(us: int) -> datetime:

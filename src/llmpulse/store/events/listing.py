@@ -149,9 +149,10 @@ _BIG_INT = re.compile(r"-?[0-9]{1,40}")
 
 def encode_sorted_cursor(q: SpanQuery, value: float | int, span_id: str) -> str:
     """The opaque cursor after a row of value ``value`` and id ``span_id`` in ``q``'s order."""
+    carried: float | int | str = value
     if isinstance(value, int) and not -(2**63) <= value < 2**64:  # past what JSON ints hold
-        value = str(value)  # type: ignore[assignment]  # (a trace's tokens, summed as HUGEINT)
-    raw = orjson.dumps([q.sort, q.descending, value, span_id])
+        carried = str(value)  # (a trace's tokens, summed as HUGEINT)
+    raw = orjson.dumps([q.sort, q.descending, carried, span_id])
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 

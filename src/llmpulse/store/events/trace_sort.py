@@ -91,7 +91,8 @@ def ranked_roots(query: Query, q: SpanQuery, where: Where) -> list[Candidate]:
     sql, params = _ranked_sql(
         q, where, "trace_id, span_id, start_time", "epoch_us(start_time), trace_id"
     )
-    return [Candidate(int(r[0]), r[1], r[3], r[2]) for r in query(sql, params)]
+    rows = query(sql, params)
+    return [Candidate(int(us), trace, span, value) for us, trace, value, span in rows]
 
 
 def _ranked_sql(q: SpanQuery, where: Where, source: str, select: str) -> tuple[str, list[Any]]:

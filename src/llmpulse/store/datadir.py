@@ -7,6 +7,8 @@
     │                      events.duckdb.tmp/ (spilled sorts) and, during a compaction,
     │                      events.duckdb.compact (ADR 0019)
     ├── events.duckdb.journal  the ingest journal: batches since the last checkpoint
+    ├── events.duckdb.sums     every trace's totals, derived: rebuilt behind every open,
+    │                          removed at close (ADR 0049)
     ├── state.sqlite       projects, monitors, ... (SqlStateStore, Alembic-migrated)
     ├── llmpulse.lock      flock()ed while a process has the directory open
     └── VERSION            layout version of the directory, one integer

@@ -15,7 +15,7 @@ import duckdb
 
 from llmpulse.clock import SystemClock
 from llmpulse.domain.errors import Conflict, Unavailable
-from llmpulse.store.events import search_index, summaries
+from llmpulse.store.events import search_index, summaries, trace_sums
 from llmpulse.store.events.compaction import (
     COMPACT_CATALOG,
     CompactionResult,
@@ -192,9 +192,11 @@ class CompactingEngine(DuckDBEngine):
             self._con, self._schema_version, _ = connect(path, self._memory_limit)
             self._generation += 1
             self._retries = RetryFilter(self._con)  # it reads through the new connection
-            # The new connection's memory starts empty.
+            # The new connection's memory starts empty; the traces' totals' file is as the
+            # old connection left it.
             if counts is not None:
                 try:
+                    trace_sums.attach(self._con, path, fresh=False)
                     summaries.build(self._con, self.pair_keys, counts)
                 except (duckdb.Error, ValueError) as exc:  # the spans are swapped in: go on
                     self.sketch_guard.spoil()  # counts come from the spans from now on

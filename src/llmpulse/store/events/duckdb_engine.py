@@ -21,7 +21,7 @@ import duckdb
 
 from llmpulse.domain.errors import Unavailable
 from llmpulse.store.activity import QUERIES, QueryActivity
-from llmpulse.store.events import sketch
+from llmpulse.store.events import sketch, trace_sums
 from llmpulse.store.events.compaction import SwapLock, file_size, recover
 from llmpulse.store.events.dedupe import RetryFilter
 from llmpulse.store.events.duckdb_faults import (
@@ -107,6 +107,11 @@ class DuckDBEngine:
         if path is not None:
             recover(path)  # finish or undo a compaction that a crash interrupted
         self._con, self._schema_version, recovery = connect(path, memory_limit)
+        try:
+            trace_sums.attach(self._con, path, fresh=True)
+        except BaseException:
+            self._con.close()
+            raise
         self.wal_recovery: WalRecovery | None = recovery
         """What replaying a damaged write-ahead log at open recovered and lost (None: intact)."""
         self.journal_restore: JournalRestore | None = None
@@ -400,6 +405,8 @@ class DuckDBEngine:
         self.summary_upkeep.stop()
         with self._write_lock:
             self._close_engine()
+            if self._path is not None:
+                trace_sums.remove(self._path)  # rebuilt behind the next open
             if self._journal is not None and self._path is not None:
                 if not file_size(wal_path(self._path)):
                     self._journal.reset()  # closing checkpointed: the file holds it all

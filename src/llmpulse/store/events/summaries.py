@@ -1,10 +1,12 @@
 """The in-memory summaries of the stored spans, kept together (ADRs 0021, 0035, 0036, 0046).
 
-The span sketch (`sketch`), the trace slots (`trace_slots`), the pair sketch
-(`pair_sketch`) and the traces' totals (`trace_sums`) live in the write connection's
-in-memory catalog: built from the stored spans behind the open, committed batches added
-behind ingest, many at once (under the writer's lock and inside `SketchGuard.changing`;
-`summary_upkeep`, ADR 0039), carried over by a compaction, recounted after a delete.
+The span sketch (`sketch`), the trace slots (`trace_slots`) and the pair sketch
+(`pair_sketch`) live in the write connection's in-memory catalog, the traces' totals
+(`trace_sums`) in a database of their own beside the events (ADR 0049). All are built from
+the stored spans behind the open, committed batches added behind ingest, many at once (under
+the writer's lock and inside `SketchGuard.changing`; `summary_upkeep`, ADR 0039), and
+recounted after a delete. A compaction carries the in-memory ones over (`export`); the new
+connection attaches the traces' totals' file as it is.
 """
 
 from __future__ import annotations
@@ -25,27 +27,23 @@ class Exported:
     sketch: pa.Table
     trace_slots: pa.Table
     pairs: pa.Table
-    trace_sums: pa.Table
 
 
 def build(con: duckdb.DuckDBPyConnection, keys: PairKeys, rows: Exported | None = None) -> None:
-    """Create every summary from the stored spans (or from ``rows`` exported on them)."""
+    """Create the in-memory summaries from the stored spans (or from ``rows`` exported on
+    them); `trace_sums.build` is the other database's, on a transaction of its own."""
     sketch.build(con, None if rows is None else rows.sketch)
     trace_slots.build(con, None if rows is None else rows.trace_slots)
     if rows is None:
         pair_sketch.build(con, keys)
     else:
         pair_sketch.restore(con, rows.pairs)
-    trace_sums.build(con, None if rows is None else rows.trace_sums)
 
 
 def export(con: duckdb.DuckDBPyConnection) -> Exported:
-    """Every summary's rows (see `build`)."""
+    """Every in-memory summary's rows (see `build`)."""
     return Exported(
-        _rows(con, sketch.TABLE),
-        _rows(con, trace_slots.TABLE),
-        _rows(con, pair_sketch.TABLE),
-        trace_sums.export(con),
+        _rows(con, sketch.TABLE), _rows(con, trace_slots.TABLE), _rows(con, pair_sketch.TABLE)
     )
 
 

@@ -38,7 +38,7 @@ import duckdb
 import pyarrow as pa
 
 from llmpulse.clock import SystemClock
-from llmpulse.store.events import summaries
+from llmpulse.store.events import summaries, trace_sums
 from llmpulse.store.events.duckdb_open import CATALOG
 from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
 from llmpulse.store.events.sketch import PENDING, SketchGuard
@@ -300,27 +300,38 @@ class SummaryUpkeep:
         except Exception:
             log.debug("after applying the summaries", exc_info=True)
 
+    def _builds(self) -> list[Callable[[duckdb.DuckDBPyConnection], None]]:
+        """What `_build` runs, one pinned transaction each."""
+        return [lambda cur: summaries.build(cur, self._keys), trace_sums.build]
+
     def _build(self) -> None:
         """Build every summary from one snapshot of the spans, then apply what was committed
         after it and open the summaries to readers."""
         opened: list[duckdb.DuckDBPyConnection] = []
 
         def pin(con: duckdb.DuckDBPyConnection) -> None:
-            cur = con.cursor()
-            opened.append(cur)
-            cur.execute(f"USE {CATALOG}")
-            cur.begin()
-            cur.execute("SELECT count(*) FROM (SELECT 1 FROM spans LIMIT 1)").fetchall()
+            # Two transactions on one snapshot: one DuckDB transaction writes one database,
+            # and the traces' totals have their own (`trace_sums.CATALOG`).
+            for _ in range(2):
+                cur = con.cursor()
+                opened.append(cur)
+                cur.execute(f"USE {CATALOG}")
+                cur.begin()
+                cur.execute("SELECT count(*) FROM (SELECT 1 FROM spans LIMIT 1)").fetchall()
             self.backlog.clear()  # every batch committed so far is in the snapshot
 
-        self._write(pin)
-        cur = self._build_cursor = opened[0]
         try:
-            summaries.build(cur, self._keys)
-            cur.commit()
+            self._write(pin)
+            for cur, build in zip(opened, self._builds(), strict=True):
+                if self._stop.is_set():
+                    raise duckdb.InterruptException("the store is closing")
+                self._build_cursor = cur
+                build(cur)
+                cur.commit()
         finally:
             self._build_cursor = None
-            cur.close()
+            for cur in opened:
+                cur.close()
 
         def finish(con: duckdb.DuckDBPyConnection) -> None:
             batches = self.backlog.batches()

@@ -1,4 +1,5 @@
-"""Every trace's totals, kept behind ingest: traces sorted by them without their spans (ADR 0046).
+"""Every trace's totals, kept behind ingest: traces sorted by them without their spans (ADRs
+0046, 0049).
 
 A traces table sorted by a trace's cost, tokens or latency (`trace_sort`) ranks the root
 rows by sums over every span of their traces; from the spans that reads the trace id, cost,
@@ -6,20 +7,22 @@ tokens and times of every span of the project and groups them (~135 ms of a ~265
 1M spans). ``trace_sums`` holds one row per (project, trace): how many root spans it has,
 the root's span id and start, the total tokens and cost (``DECIMAL(38, 12)``, so a total does
 not depend on the order rows are added in and equals the spans' sum exactly), its first
-start and last end, its errors and spans. It lives beside the other summaries in the write
-connection's in-memory catalog and is kept as they are (`summaries`: built behind the open,
-committed batches merged in behind ingest (an update of the traces already there, an insert
-of the others; no index, whose deletes held the writer's lock ~0.8 µs a row in a recount),
-recounted after a delete, carried over by a compaction; ADR 0039). Ids are kept as integers
-(a trace id's 32 hex digits as ``UHUGEINT``, a span id's 16 as ``UBIGINT``; ~136 bytes per
-trace, no string heap); their order is the hex strings' order.
+start and last end, its errors and spans. It is kept as the other summaries are
+(`summaries`: built behind the open, committed batches merged in behind ingest (an update of
+the traces already there, an insert of the others; no index, whose deletes held the writer's
+lock ~0.8 µs a row in a recount), recounted after a delete; ADR 0039), but in a database of
+its own (`CATALOG`): a file beside the events, compressed and paged by DuckDB's buffer pool,
+so it holds every trace (3.3M traces at 10M spans: 83 MB; ADR 0049). The file is derived:
+removed at close, rebuilt behind every open, and attached as it is by a compaction's new
+connection. Ids are kept as integers (a trace id's 32 hex digits as ``UHUGEINT``, a span
+id's 16 as ``UBIGINT``); their order is the hex strings' order.
 
 A page of a plain view (project and time range, no other filter) is then a top-N over these
 rows (`page`), and the page's root rows are read from the spans (`trace_sort.fetch_roots`);
 a root row's totals are a lookup (`totals`). Traces this cannot answer exactly are counted in
 ``odd`` (an id that is not lowercase hex of its length, kept under trace key 0; a cost no
 ``DECIMAL`` holds) or have ``roots`` > 1; a project with any of them is answered from the
-spans, as is a view with any other filter, and every view once the table is past `MAX_ROWS`.
+spans, as is a view with any other filter.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -36,10 +40,14 @@ import pyarrow as pa
 from llmpulse.clock import to_unix_us
 from llmpulse.store.api import SpanQuery, TraceTotals
 from llmpulse.store.events.compiler import MAX_LIMIT, to_naive_utc
+from llmpulse.store.events.duckdb_open import quote, wal_path
 from llmpulse.store.events.listing import COST_DECIMAL, decode_sorted_cursor
 from llmpulse.store.events.sketch import PENDING
 
-TABLE = "memory.main.trace_sums"
+CATALOG = "sums"
+"""The database that holds the table: a file beside the events (`file_of`), so that past a
+few hundred thousand traces it is compressed and paged like any stored table (ADR 0049)."""
+TABLE = f"{CATALOG}.main.trace_sums"
 _BATCH = "llmpulse_trace_sums_batch"
 _SPAN_HEX = "[0-9a-f]{16}"
 """A span id the table keeps as an integer: 16 lowercase hex digits (SQL and Python)."""
@@ -97,13 +105,6 @@ NARROW_S = 3600
 apart (`DuckDBEventStore.trace_totals`): a lookup scans the whole table (~10 ms at 333k
 traces), while reading the spans of an hour (a newest page's roots) costs less."""
 
-MAX_ROWS = 800_000
-"""The most traces the table holds (~136 bytes each in memory: ~110 MB); past it, the table
-is put out of use until the store opens again, and trace pages come from the spans."""
-_OFF_COUNT = f"(SELECT count(*) FROM {TABLE} WHERE project = chr(0))"
-"""SQL counting the row (project NUL, no project name holds it) that marks the table out of
-use; it travels with the rows through a compaction's export."""
-
 VALUES: dict[str, str] = {  # the keys are `trace_sort.SORTS`' keys
     "trace_cost": "cost::DOUBLE",
     "trace_tokens": "tokens",
@@ -112,39 +113,43 @@ VALUES: dict[str, str] = {  # the keys are `trace_sort.SORTS`' keys
 """Sort key → SQL of the trace's value, as `trace_sort` computes it from the spans."""
 
 
-def build(con: duckdb.DuckDBPyConnection, rows: pa.Table | None = None) -> None:
-    """Create the table and fill it from the stored spans (or with ``rows`` exported by
-    `summaries.export`); past `MAX_ROWS` traces it is left out of use (`_OFF`)."""
+def file_of(events: Path) -> Path:
+    """The file that holds the table of the event database ``events``."""
+    return events.with_name(events.name + ".sums")
+
+
+def attach(con: duckdb.DuckDBPyConnection, events: Path | None, *, fresh: bool) -> None:
+    """ATTACH the table's database as `CATALOG`: in memory for an in-memory store, else the
+    file beside ``events``. ``fresh``: remove what an earlier process left there first (the
+    table is rebuilt behind every open; a compaction's new connection keeps it)."""
+    if events is None:
+        con.execute(f"ATTACH ':memory:' AS {CATALOG}")
+        return
+    if fresh:
+        remove(events)
+    con.execute(f"ATTACH '{quote(str(file_of(events)))}' AS {CATALOG}")
+
+
+def remove(events: Path) -> None:
+    """Delete the table's file of the event database ``events`` and its log."""
+    for path in (file_of(events), wal_path(file_of(events))):
+        path.unlink(missing_ok=True)
+
+
+def build(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the table and fill it from the stored spans that ``con`` reads (a cursor whose
+    transaction writes no other database: one DuckDB transaction writes one database)."""
     con.execute(f"DROP TABLE IF EXISTS {TABLE}")
     con.execute(f"CREATE TABLE {TABLE} ({_COLUMNS})")
-    if rows is not None:
-        restored = rows  # noqa: F841 - DuckDB's replacement scan reads it by name
-        con.execute(
-            f"INSERT INTO {TABLE} SELECT * REPLACE (('0x' || tid)::UHUGEINT AS tid) FROM restored"
-        )
-        return
-    (traces,) = con.execute("SELECT approx_count_distinct(trace_id) FROM spans").fetchall()[0]
-    if traces > MAX_ROWS:
-        _turn_off(con)
-        return
     con.execute(f"INSERT INTO {TABLE} {_parts('spans')}")
-    _keep_budget(con)
-
-
-def export(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The table's rows for `build` on another connection. The trace key travels as hex
-    text: DuckDB hands ``UHUGEINT`` to Arrow as ``decimal128(38, 0)``, which wraps keys of
-    2**127 and up (trace ids from ``8…`` on) to negative numbers, and its decimal text costs
-    ~45 µs a key (15 s for 333k traces, under the compaction's locks)."""
-    return con.sql(f"SELECT * REPLACE ({_TID_HEX} AS tid) FROM {TABLE}").to_arrow_table()
 
 
 def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
     """Merge a committed batch of spans (Arrow, the span columns) into the table: the totals
-    of its traces already there grow, its other traces get a row."""
-    if _is_off(con):
-        return
+    of its traces already there grow, its other traces get a row (one transaction: one
+    write of the file's log)."""
     con.register(_BATCH, batch)
+    con.execute("BEGIN TRANSACTION")
     try:
         parts = _parts(_BATCH)
         con.execute(
@@ -160,40 +165,26 @@ def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
             f"INSERT INTO {TABLE} SELECT * FROM ({parts}) AS b WHERE NOT EXISTS "
             f"(SELECT 1 FROM {TABLE} AS t WHERE t.project = b.project AND t.tid = b.tid)"
         )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
     finally:
         con.unregister(_BATCH)
-    _keep_budget(con)
 
 
 def rebuild_project(con: duckdb.DuckDBPyConnection, project: str) -> None:
     """Sum one project's traces again from its stored spans (after spans were deleted; under
     the store's write lock)."""
-    if _is_off(con):
-        return
-    con.execute(f"DELETE FROM {TABLE} WHERE project = ?", [project])
-    source = "(SELECT * FROM spans WHERE project = ?)"
-    con.execute(f"INSERT INTO {TABLE} {_parts(source)}", [project])
-
-
-def _is_off(con: duckdb.DuckDBPyConnection) -> bool:
-    (n,) = con.execute(f"SELECT {_OFF_COUNT}").fetchall()[0]
-    return bool(n)
-
-
-def _keep_budget(con: duckdb.DuckDBPyConnection) -> None:
-    """Put the table out of use when it holds more than `MAX_ROWS` rows."""
-    (n,) = con.execute(f"SELECT count(*) FROM {TABLE}").fetchall()[0]
-    if n > MAX_ROWS:
-        _turn_off(con)
-
-
-def _turn_off(con: duckdb.DuckDBPyConnection) -> None:
-    """Empty the table but for the row that marks it out of use (`_OFF`)."""
-    con.execute(f"DELETE FROM {TABLE}")
-    con.execute(
-        f"INSERT INTO {TABLE} (project, tid, roots, tokens, cost, errors, spans, odd) "
-        "VALUES (chr(0), 0, 0, 0, 0, 0, 0, 1)"
-    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {TABLE} WHERE project = ?", [project])
+        source = "(SELECT * FROM spans WHERE project = ?)"
+        con.execute(f"INSERT INTO {TABLE} {_parts(source)}", [project])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,8 +260,7 @@ def page(
         cur.register(PENDING, pending)
     try:
         (odd,) = cur.execute(
-            f"WITH m AS ({sources}) SELECT count(*) + {_OFF_COUNT} FROM m "
-            "WHERE odd > 0 OR roots > 1",
+            f"WITH m AS ({sources}) SELECT count(*) FROM m WHERE odd > 0 OR roots > 1",
             params,
         ).fetchall()[0]
         if odd:
@@ -286,11 +276,14 @@ def page(
         if p.after is not None:
             where.append(f"(v {op} ? OR (v = ? AND root_sid {op} ?))")
             args += [p.after[0], p.after[0], p.after[1]]
+        # The ids are made hex outside the top-N: in its select list DuckDB computes them
+        # for every row of the window before ranking (~0.2 µs a row: 700 ms at 3.3M traces).
+        order = f"ORDER BY v {direction}, root_sid {direction}"
         rows = cur.execute(
             f"WITH m AS ({sources}), "
-            f"r AS (SELECT roots, root_us, tid, root_sid, {p.value} AS v FROM m) "
-            f"SELECT root_us, {_TID_HEX}, {_SID_HEX}, v FROM r WHERE {' AND '.join(where)} "
-            f"ORDER BY v {direction}, root_sid {direction} LIMIT ?",
+            f"r AS (SELECT roots, root_us, tid, root_sid, {p.value} AS v FROM m), "
+            f"top AS (SELECT root_us, tid, root_sid, v FROM r WHERE {' AND '.join(where)} "
+            f"{order} LIMIT ?) SELECT root_us, {_TID_HEX}, {_SID_HEX}, v FROM top {order}",
             [*args, p.limit + 1],
         ).fetchall()
     finally:
@@ -321,7 +314,7 @@ def totals(
     """`listing.trace_totals` of ``trace_ids`` (any project) from the table and the backlog's
     spans (``pending``); None when an id is not lowercase hex or a trace is odd (the spans
     answer then)."""
-    if not all(_HEX_TRACE.fullmatch(t) for t in trace_ids) or _is_off(cur):
+    if not all(_HEX_TRACE.fullmatch(t) for t in trace_ids):
         return None
     keys = "(SELECT ('0x' || unnest(?::VARCHAR[]))::UHUGEINT)"
     rows_sql, params = f"SELECT * FROM {TABLE} WHERE tid IN {keys}", [list(trace_ids)]

@@ -59,8 +59,11 @@ _HEX_TRACE = re.compile(_TRACE_HEX)
 _COLUMNS = (
     "project VARCHAR NOT NULL, tid UHUGEINT NOT NULL, roots UINTEGER NOT NULL, root_sid UBIGINT, "
     "root_us BIGINT, tokens HUGEINT NOT NULL, cost DECIMAL(38, 12) NOT NULL, first_us BIGINT, "
-    "last_us BIGINT, errors UINTEGER NOT NULL, spans UINTEGER NOT NULL, odd UINTEGER NOT NULL"
+    "last_us BIGINT, errors UINTEGER NOT NULL, spans UINTEGER NOT NULL, odd UINTEGER NOT NULL, "
+    "tkey UBIGINT NOT NULL"
 )
+"""The table's columns. ``tkey`` is the trace key's low 64 bits: a lookup of a page's traces
+scans it (8 bytes a trace) before the 16-byte key (7 ms instead of 16 at 3.3M traces)."""
 _TID_HEX = "lpad(lower(hex(tid)), 32, '0')"
 """SQL of a row's trace id as it is stored in the spans (lowercase hex). Keys leave DuckDB
 as this text, never as integers: DuckDB turns a ``UHUGEINT`` into a Python int or a decimal
@@ -70,9 +73,10 @@ _SID_HEX = "lpad(lower(hex(root_sid)), 16, '0')"
 _TRACE_OK = f"coalesce(regexp_full_match(trace_id, '{_TRACE_HEX}'), false)"
 _ROOT = "parent_span_id IS NULL"
 _COST = COST_DECIMAL
+_TID = f"CASE WHEN {_TRACE_OK} THEN ('0x' || trace_id)::UHUGEINT ELSE 0::UHUGEINT END"
+_LOW64 = "18446744073709551615::UHUGEINT"
 _PARTS = (
-    f"SELECT project, CASE WHEN {_TRACE_OK} THEN ('0x' || trace_id)::UHUGEINT "
-    "ELSE 0::UHUGEINT END AS tid, "
+    f"SELECT *, (tid & {_LOW64})::UBIGINT AS tkey FROM (SELECT project, {_TID} AS tid, "
     f"count(*) FILTER (WHERE {_ROOT})::UINTEGER AS roots, "
     f"min(CASE WHEN regexp_full_match(span_id, '{_SPAN_HEX}') "
     f"THEN ('0x' || span_id)::UBIGINT END) FILTER (WHERE {_ROOT}) AS root_sid, "
@@ -84,7 +88,7 @@ _PARTS = (
     f"count(*) FILTER (WHERE NOT {_TRACE_OK} OR ({_ROOT} AND NOT coalesce("
     f"regexp_full_match(span_id, '{_SPAN_HEX}'), false)) "
     f"OR (cost_usd IS NOT NULL AND {_COST} IS NULL))::UINTEGER AS odd "
-    "FROM {source} GROUP BY project, tid"
+    "FROM {source} GROUP BY project, tid)"
 )
 
 
@@ -96,7 +100,7 @@ def _parts(source: str) -> str:
 _MERGED = (
     "project, tid, sum(roots)::UINTEGER, min(root_sid), min(root_us), sum(tokens)::HUGEINT, "
     "sum(cost)::DECIMAL(38, 12), min(first_us), max(last_us), sum(errors)::UINTEGER, "
-    "sum(spans)::UINTEGER, sum(odd)::UINTEGER"
+    "sum(spans)::UINTEGER, sum(odd)::UINTEGER, min(tkey)"
 )
 """The select list of rows of one trace merged into one (grouped by project, tid)."""
 
@@ -317,7 +321,9 @@ def totals(
     if not all(_HEX_TRACE.fullmatch(t) for t in trace_ids):
         return None
     keys = "(SELECT ('0x' || unnest(?::VARCHAR[]))::UHUGEINT)"
-    rows_sql, params = f"SELECT * FROM {TABLE} WHERE tid IN {keys}", [list(trace_ids)]
+    low = f"(SELECT (('0x' || unnest(?::VARCHAR[]))::UHUGEINT & {_LOW64})::UBIGINT)"
+    rows_sql = f"SELECT * FROM {TABLE} WHERE tkey IN {low} AND tid IN {keys}"
+    params: list[Any] = [list(trace_ids), list(trace_ids)]
     if pending is not None:
         parts = _parts(f"(SELECT * FROM {PENDING} WHERE trace_id IN (SELECT unnest(?::VARCHAR[])))")
         rows_sql += f" UNION ALL {parts}"

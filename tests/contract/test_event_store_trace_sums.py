@@ -392,7 +392,7 @@ def _plant_stale_totals(file: Path, like: Span) -> None:
     stale.execute(
         "INSERT INTO trace_sums VALUES (?, ('0x' || ?)::UHUGEINT, 1, ('0x' || ?)::UBIGINT, "
         "epoch_us(?::TIMESTAMP), 1e30, 1e9, epoch_us(?::TIMESTAMP), epoch_us(?::TIMESTAMP) "
-        "+ 1e12, 0, 1, 0, ('0x' || ?)::UBIGINT)",
+        "+ 1e12, 0, 1, 0, ('0x' || ?)::UBIGINT, 1e30)",
         [P, "f" * 32, "f" * 16, *[like.start_time.replace(tzinfo=None)] * 3, "f" * 16],
     )
     stale.close()

@@ -60,10 +60,12 @@ _COLUMNS = (
     "project VARCHAR NOT NULL, tid UHUGEINT NOT NULL, roots UINTEGER NOT NULL, root_sid UBIGINT, "
     "root_us BIGINT, tokens HUGEINT NOT NULL, cost DECIMAL(38, 12) NOT NULL, first_us BIGINT, "
     "last_us BIGINT, errors UINTEGER NOT NULL, spans UINTEGER NOT NULL, odd UINTEGER NOT NULL, "
-    "tkey UBIGINT NOT NULL"
+    "tkey UBIGINT NOT NULL, cost_v DOUBLE NOT NULL"
 )
 """The table's columns. ``tkey`` is the trace key's low 64 bits: a lookup of a page's traces
-scans it (8 bytes a trace) before the 16-byte key (7 ms instead of 16 at 3.3M traces)."""
+scans it (8 bytes a trace) before the 16-byte key (7 ms instead of 16 at 3.3M traces).
+``cost_v`` is ``cost`` as the double a page is ranked by (casting the decimal of every trace
+of a window cost 15 ms of a 47 ms ranking at 3.3M traces)."""
 _TID_HEX = "lpad(lower(hex(tid)), 32, '0')"
 """SQL of a row's trace id as it is stored in the spans (lowercase hex). Keys leave DuckDB
 as this text, never as integers: DuckDB turns a ``UHUGEINT`` into a Python int or a decimal
@@ -76,7 +78,8 @@ _COST = COST_DECIMAL
 _TID = f"CASE WHEN {_TRACE_OK} THEN ('0x' || trace_id)::UHUGEINT ELSE 0::UHUGEINT END"
 _LOW64 = "18446744073709551615::UHUGEINT"
 _PARTS = (
-    f"SELECT *, (tid & {_LOW64})::UBIGINT AS tkey FROM (SELECT project, {_TID} AS tid, "
+    f"SELECT *, (tid & {_LOW64})::UBIGINT AS tkey, cost::DOUBLE AS cost_v "
+    f"FROM (SELECT project, {_TID} AS tid, "
     f"count(*) FILTER (WHERE {_ROOT})::UINTEGER AS roots, "
     f"min(CASE WHEN regexp_full_match(span_id, '{_SPAN_HEX}') "
     f"THEN ('0x' || span_id)::UBIGINT END) FILTER (WHERE {_ROOT}) AS root_sid, "
@@ -100,7 +103,7 @@ def _parts(source: str) -> str:
 _MERGED = (
     "project, tid, sum(roots)::UINTEGER, min(root_sid), min(root_us), sum(tokens)::HUGEINT, "
     "sum(cost)::DECIMAL(38, 12), min(first_us), max(last_us), sum(errors)::UINTEGER, "
-    "sum(spans)::UINTEGER, sum(odd)::UINTEGER, min(tkey)"
+    "sum(spans)::UINTEGER, sum(odd)::UINTEGER, min(tkey), sum(cost)::DECIMAL(38, 12)::DOUBLE"
 )
 """The select list of rows of one trace merged into one (grouped by project, tid)."""
 
@@ -110,7 +113,7 @@ apart (`DuckDBEventStore.trace_totals`): a lookup scans the whole table (~10 ms 
 traces), while reading the spans of an hour (a newest page's roots) costs less."""
 
 VALUES: dict[str, str] = {  # the keys are `trace_sort.SORTS`' keys
-    "trace_cost": "cost::DOUBLE",
+    "trace_cost": "cost_v",
     "trace_tokens": "tokens",
     "trace_latency": "last_us - first_us",
 }
@@ -160,6 +163,7 @@ def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
             f"UPDATE {TABLE} AS t SET roots = t.roots + b.roots, "
             "root_sid = least(t.root_sid, b.root_sid), root_us = least(t.root_us, b.root_us), "
             "tokens = t.tokens + b.tokens, cost = t.cost + b.cost, "
+            "cost_v = (t.cost + b.cost)::DOUBLE, "
             "first_us = least(t.first_us, b.first_us), last_us = greatest(t.last_us, b.last_us), "
             "errors = t.errors + b.errors, spans = t.spans + b.spans, "
             f"odd = t.odd + b.odd FROM ({parts}) AS b "
@@ -280,14 +284,18 @@ def page(
         if p.after is not None:
             where.append(f"(v {op} ? OR (v = ? AND root_sid {op} ?))")
             args += [p.after[0], p.after[0], p.after[1]]
-        # The ids are made hex outside the top-N: in its select list DuckDB computes them
-        # for every row of the window before ranking (~0.2 µs a row: 700 ms at 3.3M traces).
+        # The top-N carries a stored row's row id, not its 16-byte key (18 ms instead of 32
+        # at 3.3M traces); the page's keys are then read by row id and made hex (in the
+        # top-N's select list DuckDB made every row's key hex: 700 ms at 3.3M traces).
         order = f"ORDER BY v {direction}, root_sid {direction}"
         rows = cur.execute(
             f"WITH m AS ({sources}), "
-            f"r AS (SELECT roots, root_us, tid, root_sid, {p.value} AS v FROM m), "
-            f"top AS (SELECT root_us, tid, root_sid, v FROM r WHERE {' AND '.join(where)} "
-            f"{order} LIMIT ?) SELECT root_us, {_TID_HEX}, {_SID_HEX}, v FROM top {order}",
+            f"r AS (SELECT roots, root_us, rid, mtid, root_sid, {p.value} AS v FROM m), "
+            f"top AS MATERIALIZED (SELECT root_us, rid, mtid, root_sid, v FROM r "
+            f"WHERE {' AND '.join(where)} {order} LIMIT ?), "
+            f"ids AS (SELECT rowid AS rid, tid FROM {TABLE} WHERE rowid IN (SELECT rid FROM top)) "
+            "SELECT root_us, lpad(lower(hex(coalesce(mtid, tid))), 32, '0'), "
+            f"{_SID_HEX}, v FROM top LEFT JOIN ids USING (rid) {order}",
             [*args, p.limit + 1],
         ).fetchall()
     finally:
@@ -298,15 +306,18 @@ def page(
 
 def _merged(project: str, pending: bool) -> tuple[str, list[Any]]:
     """SQL of the project's rows (with ``pending``, merged with the backlog's spans, read as
-    `sketch.PENDING`) and its parameters."""
+    `sketch.PENDING`) and its parameters. A stored row has its row id as ``rid``, a merged
+    one its key as ``mtid``."""
+    stored = "SELECT *, rowid AS rid, NULL::UHUGEINT AS mtid"
     if not pending:
-        return f"SELECT * FROM {TABLE} WHERE project = ?", [project]
+        return f"{stored} FROM {TABLE} WHERE project = ?", [project]
     parts = _parts(f"(SELECT * FROM {PENDING} WHERE project = ?)")
     keys = "(SELECT tid FROM p)"
     sql = (
         f"WITH p AS ({parts}) "
-        f"SELECT * FROM {TABLE} WHERE project = ? AND tid NOT IN {keys} "
-        f"UNION ALL SELECT {_MERGED} FROM (SELECT * FROM {TABLE} WHERE project = ? "
+        f"{stored} FROM {TABLE} WHERE project = ? AND tid NOT IN {keys} "
+        f"UNION ALL SELECT {_MERGED}, NULL::BIGINT, tid FROM (SELECT * FROM {TABLE} "
+        "WHERE project = ? "
         f"AND tid IN {keys} UNION ALL SELECT * FROM p) GROUP BY project, tid"
     )
     return sql, [project, project, project]

@@ -189,10 +189,10 @@ class ListingEngine(CompactingEngine):
     def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
         """Per trace: total tokens, cost, error count and span count over all its spans.
 
-        The spans are looked for only between the first and last slot of the traces'
-        (ADR 0035), while the trace slots hold every committed span. When those slots span
-        more than `trace_sums.NARROW_S` (the roots of a sorted page, scattered over the
-        window), the traces' totals kept behind ingest answer instead (ADR 0046)."""
+        The traces' totals kept behind ingest answer (ADR 0046; a lookup of the traces' keys:
+        ~10 ms at 3.3M traces). When they cannot (an id not hex, an odd trace), the spans
+        are read between the first and last slot of the traces' (ADR 0035), while the
+        summaries hold every committed span."""
         if not trace_ids:
             return {}
         ids = sorted(set(trace_ids))
@@ -200,15 +200,14 @@ class ListingEngine(CompactingEngine):
         def bounded() -> tuple[dict[str, TraceTotals], bool]:
             """The totals, and whether the traces' totals answered."""
             pending = self.summary_upkeep.pending()  # the backlog's spans widen the bound
+            kept = self._read(lambda cur: trace_sums.totals(cur, pending, ids))
+            if kept is not None:
+                return kept, True
             sql, params = trace_slots.bounds_sql(pending is not None), [ids, ids]
             (row,) = self._read(lambda cur: query_with(cur, pending, sql, params))
             within = trace_slots.time_bounds(row)
             if within is None:
                 return {}, False
-            if (within[1] - within[0]).total_seconds() > trace_sums.NARROW_S:
-                kept = self._read(lambda cur: trace_sums.totals(cur, pending, ids))
-                if kept is not None:
-                    return kept, True
             return listing.trace_totals(self._query, ids, within), False
 
         answer = self.sketch_guard.read(bounded)

@@ -107,11 +107,6 @@ _MERGED = (
 )
 """The select list of rows of one trace merged into one (grouped by project, tid)."""
 
-NARROW_S = 3600
-"""Root rows' totals come from this table when their traces' spans lie more than this far
-apart (`DuckDBEventStore.trace_totals`): a lookup scans the whole table (~10 ms at 333k
-traces), while reading the spans of an hour (a newest page's roots) costs less."""
-
 VALUES: dict[str, str] = {  # the keys are `trace_sort.SORTS`' keys
     "trace_cost": "cost_v",
     "trace_tokens": "tokens",
@@ -148,7 +143,11 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
     transaction writes no other database: one DuckDB transaction writes one database)."""
     con.execute(f"DROP TABLE IF EXISTS {TABLE}")
     con.execute(f"CREATE TABLE {TABLE} ({_COLUMNS})")
-    con.execute(f"INSERT INTO {TABLE} {_parts('spans')}")
+    # In order of the traces' first start, as ingest appends them: a round's update then
+    # finds its (recent) traces in the last row groups (3,000 spans updating traces
+    # scattered over 3.3M rows took 350-540 ms, in these 33 ms), and the file is 40 MB, not
+    # 95.
+    con.execute(f"INSERT INTO {TABLE} {_parts('spans')} ORDER BY first_us")
 
 
 def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:

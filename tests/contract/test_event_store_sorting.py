@@ -68,6 +68,33 @@ def test_list_spans_sorts_by_tokens_and_cost_with_missing_values_as_least(
     assert cost == tokens
 
 
+NEGATIVE = [None, -5, 3, -1, None, 7, -1, -3, 3, None]
+"""Values around the missing-value mark (-1): some below it, some equal, missing ones."""
+
+
+@pytest.mark.parametrize("descending", [True, False])
+@pytest.mark.parametrize("limit", [1, 3, 100])
+def test_values_below_the_missing_mark_keep_their_order(
+    event_store: EventStore, descending: bool, limit: int
+) -> None:
+    event_store.append_spans(
+        [
+            _span(
+                n,
+                total_tokens=NEGATIVE[n],
+                cost_usd=None if NEGATIVE[n] is None else NEGATIVE[n] / 2,
+            )
+            for n in range(10)
+        ]
+    )
+    tokens = _walk(event_store, limit, sort="tokens", descending=descending)
+    cost = _walk(event_store, limit, sort="cost", descending=descending)
+    want = _expected(lambda n: -1 if NEGATIVE[n] is None else NEGATIVE[n], descending)
+    assert tokens == want
+    # a cost of -0.5 (-1 tokens) sorts above the missing ones (-1.0), -1.5 below them
+    assert cost == _expected(lambda n: -1 if NEGATIVE[n] is None else NEGATIVE[n] / 2, descending)
+
+
 def test_list_spans_sorts_oldest_first_by_time_ascending(event_store: EventStore) -> None:
     _seed(event_store)
     assert _walk(event_store, 3, sort="time", descending=False) == [span_id(n) for n in range(10)]

@@ -33,6 +33,15 @@ SORTS: dict[str, str] = {
 }
 """Sort key → SQL expression of its value."""
 
+_NULL_AS: dict[str, tuple[str, float | int]] = {
+    "tokens": ("total_tokens", -1),
+    "cost": ("cost_usd", -1.0),
+}
+"""Sorts whose value is a column with NULL read as a number below every real one (-1): a
+descending page's values are read from the column itself, NULLs last, and bounded by it.
+DuckDB skips the row groups whose zone map lies below the running N-th value only for a
+plain column (the newest 101 costs of 10M spans: 45 ms through the ``coalesce``, 11 ms)."""
+
 COST_DECIMAL = "CASE WHEN abs(cost_usd) < 1e20 THEN cost_usd::DECIMAL(38, 12) END"
 """A span's cost as the exact decimal the trace totals add; NULL from 1e20 dollars on, so a
 sum of fewer than a million spans stays inside ``DECIMAL(38, 12)`` (1e26)."""
@@ -256,8 +265,12 @@ def sorted_rows(
     values = [] if q.text else _page_values(query, q, where, expr)
     if values:
         op = ">=" if q.descending else "<="
+        bounded = expr
+        plain = _NULL_AS.get(q.sort) if q.descending else None
+        if plain is not None and values[-1] > plain[1]:
+            bounded = plain[0]  # above the NULLs' value the column bounds the same rows
         rows = query(
-            f"{sql}{where.sql()} AND {expr} {op} ? {page}",
+            f"{sql}{where.sql()} AND {bounded} {op} ? {page}",
             [*where.params, values[-1], q.limit + 1],
         )
     if q.text or len(rows) < len(values):  # a search, or rows deleted since: ask in full
@@ -279,7 +292,20 @@ def _page_values(query: Query, q: SpanQuery, where: Where, expr: str) -> list[An
     these, the ids are read only for those rows. The bounded page holds at least as many rows
     as values were read unless rows were deleted in between (then it is asked in full), and
     every row the bound leaves out sorts after each row it returns. When fewer than
-    ``limit + 1`` rows match, the bound keeps them all, so the page needs no third scan."""
+    ``limit + 1`` rows match, the bound keeps them all, so the page needs no third scan.
+
+    A descending page of a `_NULL_AS` sort reads the column, NULLs last, as the NULLs'
+    value: the same values, except that values below the NULLs' come before them, which
+    only lowers the last one (the bound keeps more rows, never fewer)."""
+    plain = _NULL_AS.get(q.sort) if q.descending else None
+    if plain is not None:
+        column, null = plain
+        rows = query(
+            f"SELECT {column} FROM spans WHERE {where.sql()} "
+            f"ORDER BY {column} DESC NULLS LAST LIMIT ?",
+            [*where.params, q.limit + 1],
+        )
+        return [null if r[0] is None else r[0] for r in rows]
     direction = "DESC" if q.descending else "ASC"
     rows = query(
         f"SELECT {expr} FROM spans WHERE {where.sql()} ORDER BY {expr} {direction} LIMIT ?",

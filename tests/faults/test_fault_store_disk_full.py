@@ -7,12 +7,19 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from llmpulse.domain.errors import Unavailable
+from llmpulse.domain.ids import ProjectName, SpanId, TraceId
+from llmpulse.domain.spans import Span, SpanKind
 from llmpulse.sdk.client import Client
+from llmpulse.store.api import SpanQuery
+from llmpulse.store.events import compaction
+from llmpulse.store.events.duckdb import DuckDBEventStore
 from support.faults import send, stored_count, stored_ids
 from support.otlp import make_request, make_span
 from support.server import ServerProcess, free_port
@@ -138,3 +145,48 @@ def _post(server: ServerProcess, n: int) -> httpx.Response:
         headers={"content-type": "application/x-protobuf"},
         timeout=30,
     )
+
+
+def test_a_compaction_waits_for_room_on_the_disk_instead_of_filling_it(
+    small_fs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compaction, "DISK_MARGIN", 1024 * 1024)  # the tmpfs holds 50 MB
+    path = small_fs / "events.duckdb"
+    store = DuckDBEventStore(
+        path,
+        search_index=False,
+        compact_free_ratio=0.0,  # any free block is worth a compaction...
+        compact_min_bytes=0,
+        compact_slack_row_groups=0,
+    )
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    spans = [
+        Span(
+            project=ProjectName(PROJECT),
+            trace_id=TraceId(f"{i // 3:032x}"),
+            span_id=SpanId(f"{i:016x}"),
+            parent_span_id=None if i % 3 == 0 else SpanId(f"{i - i % 3:016x}"),
+            name="llm.call",
+            kind=SpanKind.LLM,
+            start_time=t0 + timedelta(milliseconds=i),
+            end_time=t0 + timedelta(milliseconds=i + 5),
+            input_value=f"question {i} " + "x" * 600,
+        )
+        for i in range(6000)
+    ]
+    for i in range(0, len(spans), 500):
+        store.append_spans(spans[i : i + 500])
+    need = store.free_space().disk_needed()
+    filler = _fill(small_fs, leave=need // 2)
+    try:
+        assert not store.compact_if_fragmented()
+        with pytest.raises(Unavailable, match="free disk"):
+            store.compact()
+        assert store.count_spans(SpanQuery(ProjectName(PROJECT))) == len(spans)
+    finally:
+        filler.unlink()
+    assert store.compact_if_fragmented()  # room again: the background compaction starts
+    store.close()  # waits for it
+    store = DuckDBEventStore(path, search_index=False)
+    assert store.count_spans(SpanQuery(ProjectName(PROJECT))) == len(spans)
+    store.close()

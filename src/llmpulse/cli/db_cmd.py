@@ -33,6 +33,9 @@ def compact(
     try:
         before = events.free_space()
         done = events.compact()
+    except LlmpulseError as exc:  # e.g. too little free disk for the copy
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
     finally:
         state.close()
         events.close()

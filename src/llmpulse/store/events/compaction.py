@@ -45,6 +45,8 @@ __all__ = ["CompactionResult"]
 COMPACT_SUFFIX = ".compact"
 COMPACT_CATALOG = "events_compact"
 # Tables copied row by row; ``schema_version`` comes from running the migrations.
+DISK_MARGIN = 256 * 1024 * 1024
+"""Free disk a compaction leaves for ingest and the rest of the machine (`disk_needed`)."""
 COPY_CHUNK_ROWS = 32_768
 """Row ids per sorted run of a compaction's copy (`copy_snapshot`)."""
 COPIED_TABLES: tuple[tuple[str, str], ...] = (
@@ -76,6 +78,19 @@ class FreeSpace:
         if not num_spans or not used:
             return 0
         return -(-used * row_group_size * row_groups // num_spans)  # blocks per row group, up
+
+    @property
+    def used_bytes(self) -> int:
+        """Bytes of the file's blocks that hold data."""
+        if not self.total_blocks:
+            return 0
+        return self.bytes_on_disk * (self.total_blocks - self.free_blocks) // self.total_blocks
+
+    def disk_needed(self) -> int:
+        """Free disk a compaction needs beside the file: its used blocks written again, a
+        quarter more (a copy can store a column less compressed than the file does, and
+        ingest goes on meanwhile), and `DISK_MARGIN` for everything else on the disk."""
+        return self.used_bytes * 5 // 4 + DISK_MARGIN
 
     def worth_compacting(
         self, num_spans: int, *, free_ratio: float, slack_row_groups: int, row_group_size: int

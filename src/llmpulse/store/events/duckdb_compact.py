@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import threading
 from pathlib import Path
 
@@ -72,12 +73,19 @@ class CompactingEngine(DuckDBEngine):
 
         Raises:
             Conflict: a compaction is already running.
+            Unavailable: the disk has less room than the copy needs (`FreeSpace.disk_needed`).
         """
         if self._path is None:
             return None
         if not self._compacting.acquire(blocking=False):
             raise Conflict("a compaction of the event store is already running")
         try:
+            need, free = self._disk_short()
+            if need:
+                raise Unavailable(
+                    f"compacting the event store needs {need:,} bytes of free disk beside "
+                    f"{self._path.name}; {free:,} are free"
+                )
             return self._compact(self._path)
         finally:
             self._compacting.release()
@@ -105,6 +113,18 @@ class CompactingEngine(DuckDBEngine):
             row_group_size=ROW_GROUP_SIZE,
         ):
             return False
+        need, free = self._disk_short(space)
+        if need:
+            if not self._warned_disk:  # once: the writer asks after every checkpoint
+                log.warning(
+                    "the event store has %.0f %% free blocks, but compacting it needs %d MB "
+                    "of free disk and %d MB are free: not compacted",
+                    space.free_ratio * 100,
+                    need >> 20,
+                    free >> 20,
+                )
+                self._warned_disk = True
+            return False
         if not self._compacting.acquire(blocking=False):
             return False
         log.info(
@@ -115,6 +135,18 @@ class CompactingEngine(DuckDBEngine):
         )
         self._compact_thread.start()
         return True
+
+    _warned_disk = False
+
+    def _disk_short(self, space: FreeSpace | None = None) -> tuple[int, int]:
+        """(bytes a compaction needs, bytes free) when the disk holding the file has less
+        room than it needs; (0, free) otherwise."""
+        if self._path is None:
+            return 0, 0
+        space = self.free_space() if space is None else space
+        free = shutil.disk_usage(self._path.parent).free
+        need = space.disk_needed()
+        return (need if free < need else 0), free
 
     def _compact_in_background(self) -> None:
         try:

@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -431,4 +432,43 @@ def test_a_compaction_that_cannot_carry_the_summaries_over_puts_them_out_of_use(
     assert store.compact() is not None  # the compacted spans are swapped in all the same
     assert not store.sketch_guard.usable
     _check(store, spans, ranked=False, summed=False)
+    store.close()
+
+
+@pytest.mark.parametrize("change", ["commit", "apply"])
+def test_a_commit_while_a_page_is_ranked_leaves_it_ranked_as_of_its_start(
+    tmp_path: Path, held: None, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """Every ranking below commits a new batch while it reads (and with ``apply``, adds the
+    backlog to the totals too): a commit only adds spans the page's moment did not hold,
+    so the page stays ranked; an apply changes the totals under the reader, so the spans
+    answer. Either way the page equals the spans' order of some moment."""
+    store, stored = _caught_up(tmp_path, seed=29, n=40)
+    later = iter(
+        [s for t in _traces(seed=30, n=60, first=1000) for s in t][i : i + 7]
+        for i in range(0, 420, 7)
+    )
+    rank = trace_sums.page
+    seen: list[list[Span]] = []
+
+    def commit_while_ranking(*args: Any) -> Any:
+        got = rank(*args)
+        seen.append(list(stored))  # the spans of the moment the ranking read
+        batch = next(later)
+        store.append_spans(batch)
+        stored.extend(batch)
+        if change == "apply":
+            store.catch_up()
+        return got
+
+    monkeypatch.setattr(trace_sums, "page", commit_while_ranking)
+    for sort in SORTS:
+        before = store.trace_pages_ranked
+        page = store.list_spans(SpanQuery(P, sort=sort, descending=True, limit=7))
+        got = [s.span_id for s in page.items]
+        assert store.trace_pages_ranked - before == (1 if change == "commit" else 0)
+        if change == "commit":
+            assert got == _expected(seen[-1], sort, True, TimeRange())[:7]
+        else:  # the spans answered after the last change
+            assert got == _expected(stored, sort, True, TimeRange())[:7]
     store.close()

@@ -286,7 +286,7 @@ class DuckDBEngine:
                     return 0
                 if spans and self.search_index.enabled:  # dirty before the commit: a
                     self.search_index.touch(batch)  # search never misses a committed span
-                with self.sketch_guard.changing() if spans else nullcontext():
+                with self.sketch_guard.changing(summaries=False) if spans else nullcontext():
                     if self._journal is None:
                         insert_rows(self._con, table, batch)
                     else:

@@ -113,7 +113,7 @@ class ListingEngine(CompactingEngine):
             pending = self.summary_upkeep.pending()
             return self._read(lambda cur: trace_sums.page(cur, pending, p))
 
-        found = self.sketch_guard.read(ranked)
+        found = self.sketch_guard.read(ranked, commits=False)  # the page of that moment
         page = None if found is None else trace_sort.fetch_roots(self._query, q, found, columns)
         if page is not None:
             self.trace_pages_ranked += 1
@@ -197,25 +197,26 @@ class ListingEngine(CompactingEngine):
             return {}
         ids = sorted(set(trace_ids))
 
-        def bounded() -> tuple[dict[str, TraceTotals], bool]:
-            """The totals, and whether the traces' totals answered."""
+        def summed() -> dict[str, TraceTotals] | None:
+            pending = self.summary_upkeep.pending()
+            return self._read(lambda cur: trace_sums.totals(cur, pending, ids))
+
+        kept = self.sketch_guard.read(summed, commits=False)  # the totals of that moment
+        if kept is not None:
+            self.trace_totals_summed += 1
+            return kept
+
+        def bounded() -> dict[str, TraceTotals]:
             pending = self.summary_upkeep.pending()  # the backlog's spans widen the bound
-            kept = self._read(lambda cur: trace_sums.totals(cur, pending, ids))
-            if kept is not None:
-                return kept, True
             sql, params = trace_slots.bounds_sql(pending is not None), [ids, ids]
             (row,) = self._read(lambda cur: query_with(cur, pending, sql, params))
             within = trace_slots.time_bounds(row)
             if within is None:
-                return {}, False
-            return listing.trace_totals(self._query, ids, within), False
+                return {}
+            return listing.trace_totals(self._query, ids, within)
 
         answer = self.sketch_guard.read(bounded)
-        if answer is None:
-            return listing.trace_totals(self._query, ids)
-        totals, summed = answer
-        self.trace_totals_summed += summed
-        return totals
+        return listing.trace_totals(self._query, ids) if answer is None else answer
 
 
 def _first(rows: list[tuple[Any, ...]]) -> int | None:

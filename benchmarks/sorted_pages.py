@@ -2,7 +2,7 @@
 and with the summary rows the table shows (ADR 0045).
 
     .venv/bin/python benchmarks/sorted_pages.py DATA_DIR [--repeat 20] [--offset 0]
-        [--url http://127.0.0.1:7600] [--status OK]
+        [--url http://127.0.0.1:7600 [--stream 300]] [--status OK]
 
 DATA_DIR is an llmpulse data directory (``events.duckdb`` and ``base_ns``, as
 `load_bench_dir.py` writes it). Each run asks the first page (100 rows) of every sort with a
@@ -13,8 +13,11 @@ which goes first. Prints median and p95 per sort and fields, and the ratio of th
 With ``--url``, the pages are asked over HTTP (one keep-alive connection) from a server
 already serving DATA_DIR (``llmpulse serve --data-dir DATA_DIR``), as the UI and the SDK
 ask them; the server's query cache cannot answer, since every run asks a new end.
-With ``--status``, every page filters on the span status (a trace sort: of its root rows),
-so trace sorts are ranked from the spans, not from the traces' totals (ADR 0048).
+With ``--stream R`` (and ``--url``) a thread streams R spans/s into the server meanwhile, in
+requests of 30 spans (the loaded workload continued: fresh ids and later start times; they
+stay in DATA_DIR). With ``--status``, every page filters on the span status (a trace sort:
+of its root rows), so trace sorts are ranked from the spans, not from the traces' totals
+(ADR 0048).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +39,7 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import StatusCode
 from llmpulse.store.api import SpanQuery, TimeRange
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from sidebyside.stream import IngestStream
 from sidebyside.variants import params_for
 from sidebyside.workload import WorkloadSpec
 
@@ -77,6 +82,12 @@ def main() -> None:
         choices=[c.value for c in StatusCode],
         help="a filtered view: only spans (for trace sorts, root rows) of this status",
     )
+    ap.add_argument(
+        "--stream",
+        type=float,
+        default=0.0,
+        help="with --url: spans/s streamed into the server meanwhile (requests of 30 spans)",
+    )
     a = ap.parse_args()
     base_ns = int((a.data_dir / "base_ns").read_text())
     client = httpx.Client(timeout=60) if a.url else None
@@ -90,6 +101,11 @@ def main() -> None:
     spec = WorkloadSpec.for_spans(n, traces_per_request=100, base_ns=base_ns)
     status = None if a.status is None else StatusCode(a.status)
     samples: dict[tuple[str, str], list[float]] = {(s, f): [] for s in SORTS for f in FIELDS}
+    stream = None
+    if client is not None and a.stream:
+        stream = IngestStream(f"{a.url}/v1/traces", replace(spec, traces_per_request=10), a.stream)
+        stream.start()
+        time.sleep(3)  # past the first commits
     try:
         for i in range(a.repeat):
             end = params_for(spec, a.offset + i).list_end
@@ -104,6 +120,13 @@ def main() -> None:
                     assert rows == 100, (sort, fields, rows)
         where = "over HTTP" if client else "store level"
         view = "" if status is None else f", status {status.value}"
+        if stream is not None:
+            sent = stream.stop()
+            stream = None
+            view += (
+                f", streaming {sent.spans_per_s:.0f} spans/s ({sent.spans_sent:,} spans, "
+                f"{sent.errors} errors)"
+            )
         print(f"{n:,} spans, {where}{view}, {a.repeat} runs, load {os.getloadavg()[0]:.1f}")
         for sort in SORTS:
             full, summary = samples[sort, "full"], samples[sort, "summary"]
@@ -113,6 +136,8 @@ def main() -> None:
                 f"  ratio {statistics.median(full) / statistics.median(summary):5.1f}x"
             )
     finally:
+        if stream is not None:
+            stream.stop()
         if store is not None:
             store.close()
         if client is not None:

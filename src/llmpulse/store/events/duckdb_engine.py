@@ -21,7 +21,7 @@ import duckdb
 
 from llmpulse.domain.errors import Unavailable
 from llmpulse.store.activity import QUERIES, QueryActivity
-from llmpulse.store.events import sketch, trace_sums
+from llmpulse.store.events import trace_sums
 from llmpulse.store.events.compaction import SwapLock, file_size, recover
 from llmpulse.store.events.dedupe import RetryFilter
 from llmpulse.store.events.duckdb_faults import (
@@ -47,6 +47,7 @@ from llmpulse.store.events.journal import (
 )
 from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
 from llmpulse.store.events.search_index import SearchIndex
+from llmpulse.store.events.summary_guard import SketchGuard
 from llmpulse.store.events.summary_upkeep import SummaryUpkeep
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ class DuckDBEngine:
         self._write_lock = threading.Lock()
         self._swap = SwapLock()
         self._generation = 0
-        self.sketch_guard = sketch.SketchGuard(ready=False)
+        self.sketch_guard = SketchGuard(ready=False)
         """Whether the summaries hold the committed spans (every change of them goes
         through it); ready once they are built behind the open (ADR 0039)."""
         self.summary_upkeep = SummaryUpkeep(

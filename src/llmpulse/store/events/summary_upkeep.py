@@ -41,7 +41,8 @@ from llmpulse.clock import SystemClock
 from llmpulse.store.events import summaries, trace_sums
 from llmpulse.store.events.duckdb_open import CATALOG
 from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
-from llmpulse.store.events.sketch import PENDING, SketchGuard
+from llmpulse.store.events.sketch import PENDING
+from llmpulse.store.events.summary_guard import SketchGuard
 
 log = logging.getLogger(__name__)
 

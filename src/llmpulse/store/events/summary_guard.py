@@ -1,0 +1,128 @@
+"""The summaries' guard: readers see the summaries and their backlog of one moment (ADR 0039).
+
+The in-memory summaries (`summaries`) and the traces' totals (`trace_sums`) lag the
+committed spans by a backlog of batches (`summary_upkeep`). `SketchGuard` is the sequence
+lock between the changes of the spans and of the summaries and the readers that add the
+backlog to the summaries.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+_T = TypeVar("_T")
+
+
+class SketchGuard:
+    """Whether the summaries hold exactly what readers may add to them: a sequence lock.
+
+    Every change of the spans or of the summaries (a commit and its queueing for the
+    summaries, applying queued batches, a delete and its recount) runs inside `changing`,
+    which counts it as in flight until it is over. `read` runs a summary query only while no
+    change is in flight and keeps its answer only if no change began meanwhile (it waits for
+    a change to end and asks again a few times before giving up). A change that raises
+    spoils the summaries for good: the spans may have changed (DuckDB can fail a commit after
+    writing it, e.g. at a checkpoint on a full disk) while the summaries did not, so counts
+    come from the spans until the store is opened again and the summaries rebuilt. Until
+    `ready` (the summaries are built behind the open, ADR 0039) nothing reads them either.
+
+    A commit is a change of the spans alone (``changing(summaries=False)``): it adds spans
+    and queues them for the summaries. A reader whose answer comes from one summary and the
+    backlog taken once at its start (the traces' totals) is exact at that moment whatever
+    is committed after it, so it reads with ``commits=False``: it still starts only when no
+    change is in flight (a commit half done has its spans stored but not queued), but only
+    applying the backlog, a delete or a recount (the summaries' own changes) meanwhile make
+    it ask again. At 10M spans a trace page reads for ~25 ms, and commits of a stream come
+    several times a second.
+    """
+
+    ATTEMPTS = 2
+    WAIT_S = 0.01
+    """How long `read` waits for a change in flight to end, per attempt (a commit of a few
+    hundred spans takes about that long; then the spans answer)."""
+    APPLY_WAIT_S = 0.05
+    """The same for a ``commits=False`` read: applying a backlog to the traces' totals takes
+    20-40 ms at 1-10M spans, and their reader's fallback to the spans costs 0.2-2 s there."""
+
+    def __init__(self, ready: bool = True) -> None:
+        """A guard over summaries that hold every committed span (``ready``) or not yet."""
+        self._cond = threading.Condition()
+        self._busy = 0
+        self._seq = 0
+        self._own_seq = 0  # the summaries' own changes (not commits) begun or ended
+        self._ready = ready
+        self._spoiled = False
+
+    def _step(self, busy: int, spoil: bool = False, own: bool = True) -> None:
+        with self._cond:
+            self._busy += busy
+            self._seq += 1
+            if own:
+                self._own_seq += 1
+            self._spoiled |= spoil
+            if not self._busy:
+                self._cond.notify_all()
+
+    @property
+    def usable(self) -> bool:
+        """Built and never spoiled (a change in flight aside)."""
+        return self._ready and not self._spoiled
+
+    @property
+    def spoiled(self) -> bool:
+        """A change failed (or the build did): the summaries are out of use for good."""
+        return self._spoiled
+
+    def spoil(self) -> None:
+        """Put the summaries out of use for good."""
+        self._step(0, spoil=True)
+
+    def set_ready(self) -> None:
+        """The summaries were built and hold every committed span."""
+        with self._cond:
+            self._seq += 1
+            self._own_seq += 1
+            self._ready = True
+
+    @contextmanager
+    def changing(self, summaries: bool = True) -> Iterator[None]:
+        """Bracket a change of the spans or of the summaries (``summaries``: False for a
+        commit, which only adds spans and queues them)."""
+        self._step(+1, own=summaries)
+        try:
+            yield
+        except BaseException:
+            self._step(-1, spoil=True, own=summaries)
+            raise
+        self._step(-1, own=summaries)
+
+    @property
+    def version(self) -> int:
+        """Moves when a change begins and when it ends: summaries read while it stays the
+        same, and no change is in flight, are the same summaries (`sketch_copy`)."""
+        return self._seq
+
+    def read(self, query: Callable[[], _T], *, commits: bool = True) -> _T | None:
+        """``query()`` when it read summaries that held what it expects, else None;
+        ``commits=False``: a commit meanwhile does not matter to it (see the class)."""
+        wait_s = self.WAIT_S if commits else self.APPLY_WAIT_S
+
+        def seq() -> int:
+            return self._seq if commits else self._own_seq
+
+        for _ in range(self.ATTEMPTS):
+            with self._cond:
+                if self.usable:
+                    self._cond.wait_for(lambda: not self._busy, timeout=wait_s)
+                if not self.usable:
+                    return None
+                if self._busy:
+                    continue
+                before = seq()
+            answer = query()
+            if seq() == before:
+                return answer
+        return None

@@ -147,6 +147,48 @@ def _post(server: ServerProcess, n: int) -> httpx.Response:
     )
 
 
+def _spans(n: int) -> list[Span]:
+    """``n`` spans of traces of three (a root and two children), 600-character inputs."""
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    return [
+        Span(
+            project=ProjectName(PROJECT),
+            trace_id=TraceId(f"{i // 3:032x}"),
+            span_id=SpanId(f"{i:016x}"),
+            parent_span_id=None if i % 3 == 0 else SpanId(f"{i - i % 3:016x}"),
+            name="llm.call",
+            kind=SpanKind.LLM,
+            start_time=t0 + timedelta(milliseconds=i),
+            end_time=t0 + timedelta(milliseconds=i + 5),
+            input_value=f"question {i} " + "x" * 600,
+            cost_usd=(i % 7) / 100,
+        )
+        for i in range(n)
+    ]
+
+
+def test_the_store_opens_on_a_full_disk_and_ranks_traces_all_the_same(small_fs: Path) -> None:
+    """The traces' totals' file (rebuilt at every open) finds no room: they are kept in
+    memory, and the store opens, reads and ranks as before (space can then be freed)."""
+    path = small_fs / "events.duckdb"
+    store = DuckDBEventStore(path, search_index=False)
+    spans = _spans(300)
+    store.append_spans(spans)
+    store.close()
+    filler = _fill(small_fs, leave=0)
+    try:
+        store = DuckDBEventStore(path, search_index=False)
+        assert store.summary_upkeep.wait_built()
+        assert store.count_spans(SpanQuery(ProjectName(PROJECT))) == len(spans)
+        before = store.trace_pages_ranked
+        page = store.list_spans(SpanQuery(ProjectName(PROJECT), sort="trace_cost", limit=5))
+        assert store.trace_pages_ranked == before + 1
+        assert len(page.items) == 5
+        store.close()
+    finally:
+        filler.unlink()
+
+
 def test_a_compaction_waits_for_room_on_the_disk_instead_of_filling_it(
     small_fs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -159,21 +201,7 @@ def test_a_compaction_waits_for_room_on_the_disk_instead_of_filling_it(
         compact_min_bytes=0,
         compact_slack_row_groups=0,
     )
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    spans = [
-        Span(
-            project=ProjectName(PROJECT),
-            trace_id=TraceId(f"{i // 3:032x}"),
-            span_id=SpanId(f"{i:016x}"),
-            parent_span_id=None if i % 3 == 0 else SpanId(f"{i - i % 3:016x}"),
-            name="llm.call",
-            kind=SpanKind.LLM,
-            start_time=t0 + timedelta(milliseconds=i),
-            end_time=t0 + timedelta(milliseconds=i + 5),
-            input_value=f"question {i} " + "x" * 600,
-        )
-        for i in range(6000)
-    ]
+    spans = _spans(6000)
     for i in range(0, len(spans), 500):
         store.append_spans(spans[i : i + 500])
     need = store.free_space().disk_needed()

@@ -120,7 +120,9 @@ class DuckDBEventStore(ListingEngine):
                 with self._write_lock:  # no append adds to the sketch while it is recounted
                     # The backlog first: the recount covers its spans, so none counts twice.
                     self.summary_upkeep.apply_locked(self._con)
-                    summaries.rebuild_project(self._con, self.pair_keys, project)
+                    if self.sketch_guard.usable:  # (a compaction meanwhile may have spoiled
+                        # them: its new connection then holds no summaries)
+                        summaries.rebuild_project(self._con, self.pair_keys, project)
         if n and self.search_index.enabled:
             self.search_index.refresh(self._query)  # blocks that lost spans are indexed again
         n_ann = purge.delete_annotations(self._delete_sql, project) if before is None else 0

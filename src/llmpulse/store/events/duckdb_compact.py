@@ -216,6 +216,9 @@ class CompactingEngine(DuckDBEngine):
         self._close_engine()
         con.execute("SET checkpoint_on_detach = 'DISABLED'")
         con.execute(f"USE memory; DETACH {CATALOG}")
+        # The new connection attaches the traces' totals' file as it is (its log replayed):
+        # detached here, no checkpoint under the locks and no write after the hand-over.
+        con.execute(f"DETACH DATABASE IF EXISTS {trace_sums.CATALOG}")
         con.close()
         try:
             finish_swap(path)

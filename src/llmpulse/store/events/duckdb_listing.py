@@ -9,9 +9,11 @@ candidate blocks (`search_scan`), and the root rows' trace totals.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
+
+import duckdb
 
 from llmpulse.domain.ids import TraceId
 from llmpulse.domain.spans import Span
@@ -31,9 +33,11 @@ from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.compiler import add_cursor, compile_filters, encode_cursor
 from llmpulse.store.events.duckdb_compact import CompactingEngine
 from llmpulse.store.events.duckdb_dialect import DIALECT
+from llmpulse.store.events.duckdb_faults import invalidated
 from llmpulse.store.events.summary_upkeep import query_with
 
 NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
+_R = TypeVar("_R")
 _START = SPAN_COLUMN_NAMES.index("start_time")
 _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
 
@@ -111,7 +115,7 @@ class ListingEngine(CompactingEngine):
 
         def ranked() -> list[trace_sums.Candidate] | None:
             pending = self.summary_upkeep.pending()
-            return self._read(lambda cur: trace_sums.page(cur, pending, p))
+            return self._sums_read(lambda cur: trace_sums.page(cur, pending, p))
 
         found = self.sketch_guard.read(ranked, commits=False)  # the page of that moment
         page = None if found is None else trace_sort.fetch_roots(self._query, q, found, columns)
@@ -186,6 +190,17 @@ class ListingEngine(CompactingEngine):
         where = compile_filters(scope.q, DIALECT)
         return listing.count_rows(scope.query, scope.q, where, at_most)
 
+    def _sums_read(self, run: Callable[[duckdb.DuckDBPyConnection], _R]) -> _R | None:
+        """``run`` on a reader's cursor; None when the traces' totals' database was
+        invalidated meanwhile (a failed checkpoint of its file, which spoils the summaries:
+        the spans answer)."""
+        try:
+            return self._read(run)
+        except duckdb.Error as exc:
+            if invalidated(exc):
+                return None
+            raise
+
     def trace_totals(self, trace_ids: Sequence[TraceId]) -> dict[str, TraceTotals]:
         """Per trace: total tokens, cost, error count and span count over all its spans.
 
@@ -199,7 +214,7 @@ class ListingEngine(CompactingEngine):
 
         def summed() -> dict[str, TraceTotals] | None:
             pending = self.summary_upkeep.pending()
-            return self._read(lambda cur: trace_sums.totals(cur, pending, ids))
+            return self._sums_read(lambda cur: trace_sums.totals(cur, pending, ids))
 
         kept = self.sketch_guard.read(summed, commits=False)  # the totals of that moment
         if kept is not None:

@@ -295,8 +295,10 @@ def _page_values(query: Query, q: SpanQuery, where: Where, expr: str) -> list[An
     ``limit + 1`` rows match, the bound keeps them all, so the page needs no third scan.
 
     A descending page of a `_NULL_AS` sort reads the column, NULLs last, as the NULLs'
-    value: the same values, except that values below the NULLs' come before them, which
-    only lowers the last one (the bound keeps more rows, never fewer)."""
+    value: the expression's values when none is below the NULLs' value. Values below it
+    come before the NULLs there and can move the last value either way; a bound too low
+    only keeps more rows, one too high keeps fewer rows than values were read, and the page
+    is then asked in full, as after a delete."""
     plain = _NULL_AS.get(q.sort) if q.descending else None
     if plain is not None:
         column, null = plain

@@ -324,9 +324,9 @@ class SummaryUpkeep:
         try:
             self._write(pin)
             for cur, build in zip(opened, self._builds(), strict=True):
+                self._build_cursor = cur  # before the check: `stop` interrupts this one
                 if self._stop.is_set():
                     raise duckdb.InterruptException("the store is closing")
-                self._build_cursor = cur
                 build(cur)
                 cur.commit()
         finally:

@@ -27,6 +27,7 @@ spans, as is a view with any other filter.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from llmpulse.store.events.compiler import MAX_LIMIT, to_naive_utc
 from llmpulse.store.events.duckdb_open import quote, wal_path
 from llmpulse.store.events.listing import COST_DECIMAL, decode_sorted_cursor
 from llmpulse.store.events.sketch import PENDING
+
+log = logging.getLogger(__name__)
 
 CATALOG = "sums"
 """The database that holds the table: a file beside the events (`file_of`), so that past a
@@ -129,7 +132,16 @@ def attach(con: duckdb.DuckDBPyConnection, events: Path | None, *, fresh: bool) 
         return
     if fresh:
         remove(events)
-    con.execute(f"ATTACH '{quote(str(file_of(events)))}' AS {CATALOG}")
+    try:
+        con.execute(f"ATTACH '{quote(str(file_of(events)))}' AS {CATALOG}")
+    except duckdb.Error:
+        if not fresh:
+            raise
+        # No room for a new file (a full disk): the store must still open, so that reads
+        # work and space can be freed; the table lives in memory until the next open.
+        remove(events)
+        log.warning("no room for %s: the traces' totals are kept in memory", file_of(events))
+        con.execute(f"ATTACH ':memory:' AS {CATALOG}")
 
 
 def remove(events: Path) -> None:

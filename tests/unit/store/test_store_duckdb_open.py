@@ -1,4 +1,5 @@
-"""Opening a DuckDB event file: the truncation check does not mistake free tail blocks."""
+"""Opening a DuckDB event file: the truncation check does not mistake free tail blocks; one
+transaction around a block of statements."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from contract.store_factories import make_rag_span
 from llmpulse.domain.errors import StoreDamaged
 from llmpulse.store.events.duckdb import DuckDBEventStore
-from llmpulse.store.events.duckdb_open import first_entry, torn_entry
+from llmpulse.store.events.duckdb_open import first_entry, torn_entry, transaction
 
 
 def _blocks(path: Path) -> tuple[int, int, int]:
@@ -211,3 +212,25 @@ def test_a_log_cut_anywhere_between_or_inside_frame_headers_opens(tmp_path: Path
     # fell right after a commit's flush marker (then the log is whole).
     assert {o + d for o, _ in frames for d in (1, 8, 15)} <= recovered
     assert len(recovered) > len(cuts) * 3 // 4
+
+
+def _insert_then_fail(con: duckdb.DuckDBPyConnection, n: int, *, end_first: bool) -> None:
+    with transaction(con):
+        con.execute("INSERT INTO t VALUES (?)", [n])
+        if end_first:  # as DuckDB ends a transaction whose COMMIT failed
+            con.execute("COMMIT")
+        raise ValueError(f"planted {n}")
+
+
+def test_a_transaction_commits_its_block_or_rolls_it_back_with_the_blocks_error() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (n INTEGER)")
+    with transaction(con):
+        con.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(ValueError, match="planted 2"):
+        _insert_then_fail(con, 2, end_first=False)
+    # the rollback finds no transaction, and the block's own error still surfaces
+    with pytest.raises(ValueError, match="planted 3"):
+        _insert_then_fail(con, 3, end_first=True)
+    assert [r[0] for r in con.execute("SELECT n FROM t ORDER BY n").fetchall()] == [1, 3]
+    con.close()

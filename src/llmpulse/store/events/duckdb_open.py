@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -318,6 +320,21 @@ def damaged(path: Path, exc: BaseException) -> StoreDamaged:
         f"{HELP}, or move the file away to start with an empty event store.",
         [FieldError("data_dir", f"{path.name} is unreadable")],
     )
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block in one transaction on ``con``: committed at its end, rolled back if it
+    raises. A rollback that fails too (DuckDB ends a transaction whose COMMIT failed, and its
+    ROLLBACK then says none is active) does not hide the block's own error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
 
 
 def quote(text: str) -> str:

@@ -27,6 +27,7 @@ from collections import OrderedDict
 import duckdb
 import pyarrow as pa
 
+from llmpulse.store.events.duckdb_open import transaction
 from llmpulse.store.events.layout import METADATA_KV_SEP, METADATA_KV_SQL
 from llmpulse.store.events.sketch import PAIR_TABLE, SLOT_SQL
 
@@ -250,15 +251,10 @@ COMPACT_ROWS = 50_000
 def _compact(con: duckdb.DuckDBPyConnection) -> None:
     """Sum the table's rows per (project, slot, pair), in one transaction (readers see the
     table before or after, with the same sums)."""
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         ((mark,),) = con.execute(f"SELECT coalesce(max(rowid) + 1, 0) FROM {TABLE}").fetchall()
         con.execute(
             f"INSERT INTO {TABLE} SELECT project, slot, pair, sum(n)::BIGINT FROM {TABLE} "
             "GROUP BY ALL"
         )
         con.execute(f"DELETE FROM {TABLE} WHERE rowid < ?", [mark])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise

@@ -41,7 +41,7 @@ import pyarrow as pa
 from llmpulse.clock import to_unix_us
 from llmpulse.store.api import SpanQuery, TraceTotals
 from llmpulse.store.events.compiler import MAX_LIMIT, to_naive_utc
-from llmpulse.store.events.duckdb_open import quote, wal_path
+from llmpulse.store.events.duckdb_open import quote, transaction, wal_path
 from llmpulse.store.events.listing import COST_DECIMAL, decode_sorted_cursor
 from llmpulse.store.events.sketch import PENDING
 
@@ -167,27 +167,25 @@ def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
     of its traces already there grow, its other traces get a row (one transaction: one
     write of the file's log)."""
     con.register(_BATCH, batch)
-    con.execute("BEGIN TRANSACTION")
     try:
         parts = _parts(_BATCH)
-        con.execute(
-            f"UPDATE {TABLE} AS t SET roots = t.roots + b.roots, "
-            "root_sid = least(t.root_sid, b.root_sid), root_us = least(t.root_us, b.root_us), "
-            "tokens = t.tokens + b.tokens, cost = t.cost + b.cost, "
-            "cost_v = (t.cost + b.cost)::DOUBLE, "
-            "first_us = least(t.first_us, b.first_us), last_us = greatest(t.last_us, b.last_us), "
-            "errors = t.errors + b.errors, spans = t.spans + b.spans, "
-            f"odd = t.odd + b.odd FROM ({parts}) AS b "
-            "WHERE t.project = b.project AND t.tid = b.tid"
-        )
-        con.execute(
-            f"INSERT INTO {TABLE} SELECT * FROM ({parts}) AS b WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {TABLE} AS t WHERE t.project = b.project AND t.tid = b.tid)"
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(
+                f"UPDATE {TABLE} AS t SET roots = t.roots + b.roots, "
+                "root_sid = least(t.root_sid, b.root_sid), "
+                "root_us = least(t.root_us, b.root_us), "
+                "tokens = t.tokens + b.tokens, cost = t.cost + b.cost, "
+                "cost_v = (t.cost + b.cost)::DOUBLE, "
+                "first_us = least(t.first_us, b.first_us), "
+                "last_us = greatest(t.last_us, b.last_us), "
+                "errors = t.errors + b.errors, spans = t.spans + b.spans, "
+                f"odd = t.odd + b.odd FROM ({parts}) AS b "
+                "WHERE t.project = b.project AND t.tid = b.tid"
+            )
+            con.execute(
+                f"INSERT INTO {TABLE} SELECT * FROM ({parts}) AS b WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {TABLE} AS t WHERE t.project = b.project AND t.tid = b.tid)"
+            )
     finally:
         con.unregister(_BATCH)
 
@@ -195,15 +193,10 @@ def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
 def rebuild_project(con: duckdb.DuckDBPyConnection, project: str) -> None:
     """Sum one project's traces again from its stored spans (after spans were deleted; under
     the store's write lock)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    source = "(SELECT * FROM spans WHERE project = ?)"
+    with transaction(con):
         con.execute(f"DELETE FROM {TABLE} WHERE project = ?", [project])
-        source = "(SELECT * FROM spans WHERE project = ?)"
         con.execute(f"INSERT INTO {TABLE} {_parts(source)}", [project])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 class CompactingEngine(DuckDBEngine):
     """A `DuckDBEngine` that can copy itself: a backup file, or a compaction swapped in."""
 
+    _warned_disk = False
+    """A compaction was not started for want of disk (logged once)."""
+
     def backup_to(self, target: Path) -> int:
         """Copy the database to a new file ``target`` as of one snapshot; returns its spans.
 
@@ -80,8 +83,8 @@ class CompactingEngine(DuckDBEngine):
         if not self._compacting.acquire(blocking=False):
             raise Conflict("a compaction of the event store is already running")
         try:
-            need, free = self._disk_short()
-            if need:
+            need, free = self._disk_room()
+            if free < need:
                 raise Unavailable(
                     f"compacting the event store needs {need:,} bytes of free disk beside "
                     f"{self._path.name}; {free:,} are free"
@@ -113,8 +116,8 @@ class CompactingEngine(DuckDBEngine):
             row_group_size=ROW_GROUP_SIZE,
         ):
             return False
-        need, free = self._disk_short(space)
-        if need:
+        need, free = self._disk_room(space)
+        if free < need:
             if not self._warned_disk:  # once: the writer asks after every checkpoint
                 log.warning(
                     "the event store has %.0f %% free blocks, but compacting it needs %d MB "
@@ -136,17 +139,12 @@ class CompactingEngine(DuckDBEngine):
         self._compact_thread.start()
         return True
 
-    _warned_disk = False
-
-    def _disk_short(self, space: FreeSpace | None = None) -> tuple[int, int]:
-        """(bytes a compaction needs, bytes free) when the disk holding the file has less
-        room than it needs; (0, free) otherwise."""
+    def _disk_room(self, space: FreeSpace | None = None) -> tuple[int, int]:
+        """(bytes a compaction needs, bytes free on the disk holding the file)."""
         if self._path is None:
             return 0, 0
         space = self.free_space() if space is None else space
-        free = shutil.disk_usage(self._path.parent).free
-        need = space.disk_needed()
-        return (need if free < need else 0), free
+        return space.disk_needed(), shutil.disk_usage(self._path.parent).free
 
     def _compact_in_background(self) -> None:
         try:

@@ -25,14 +25,6 @@ from llmpulse.store.events.layout import INPUT_PREVIEW_COLUMN, PREVIEW_CHARS
 
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
-SORTS: dict[str, str] = {
-    "time": "epoch_us(start_time)",
-    "latency": "latency_ms",
-    "tokens": "coalesce(total_tokens, -1)",
-    "cost": "coalesce(cost_usd, -1.0)",
-}
-"""Sort key → SQL expression of its value."""
-
 _NULL_AS: dict[str, tuple[str, float | int]] = {
     "tokens": ("total_tokens", -1),
     "cost": ("cost_usd", -1.0),
@@ -41,6 +33,13 @@ _NULL_AS: dict[str, tuple[str, float | int]] = {
 descending page's values are read from the column itself, NULLs last, and bounded by it.
 DuckDB skips the row groups whose zone map lies below the running N-th value only for a
 plain column (the newest 101 costs of 10M spans: 45 ms through the ``coalesce``, 11 ms)."""
+
+SORTS: dict[str, str] = {
+    "time": "epoch_us(start_time)",
+    "latency": "latency_ms",
+    **{key: f"coalesce({column}, {null!r})" for key, (column, null) in _NULL_AS.items()},
+}
+"""Sort key → SQL expression of its value."""
 
 COST_DECIMAL = "CASE WHEN abs(cost_usd) < 1e20 THEN cost_usd::DECIMAL(38, 12) END"
 """A span's cost as the exact decimal the trace totals add; NULL from 1e20 dollars on, so a

@@ -69,12 +69,20 @@ _COLUMNS = (
 scans it (8 bytes a trace) before the 16-byte key (7 ms instead of 16 at 3.3M traces).
 ``cost_v`` is ``cost`` as the double a page is ranked by (casting the decimal of every trace
 of a window cost 15 ms of a 47 ms ranking at 3.3M traces)."""
-_TID_HEX = "lpad(lower(hex(tid)), 32, '0')"
-"""SQL of a row's trace id as it is stored in the spans (lowercase hex). Keys leave DuckDB
-as this text, never as integers: DuckDB turns a ``UHUGEINT`` into a Python int or a decimal
-string at ~70 µs a value (7 ms for a page of 100), its hex in well under a microsecond."""
-_SID_HEX = "lpad(lower(hex(root_sid)), 16, '0')"
-"""SQL of the root's span id as the spans store it (`_TID_HEX`)."""
+
+
+def _hex(key: str, digits: int) -> str:
+    """SQL of integer key ``key`` as the spans store the id (lowercase hex, ``digits`` long).
+    Keys leave DuckDB as this text, never as integers: DuckDB turns a ``UHUGEINT`` into a
+    Python int or a decimal string at ~70 µs a value (7 ms for a page of 100), its hex in
+    well under a microsecond."""
+    return f"lpad(lower(hex({key})), {digits}, '0')"
+
+
+_TID_HEX = _hex("tid", 32)
+"""SQL of a row's trace id as it is stored in the spans."""
+_SID_HEX = _hex("root_sid", 16)
+"""SQL of the root's span id as the spans store it."""
 _TRACE_OK = f"coalesce(regexp_full_match(trace_id, '{_TRACE_HEX}'), false)"
 _ROOT = "parent_span_id IS NULL"
 _COST = COST_DECIMAL
@@ -298,8 +306,8 @@ def page(
             f"top AS MATERIALIZED (SELECT root_us, rid, mtid, root_sid, v FROM r "
             f"WHERE {' AND '.join(where)} {order} LIMIT ?), "
             f"ids AS (SELECT rowid AS rid, tid FROM {TABLE} WHERE rowid IN (SELECT rid FROM top)) "
-            "SELECT root_us, lpad(lower(hex(coalesce(mtid, tid))), 32, '0'), "
-            f"{_SID_HEX}, v FROM top LEFT JOIN ids USING (rid) {order}",
+            f"SELECT root_us, {_hex('coalesce(mtid, tid)', 32)}, {_SID_HEX}, v "
+            f"FROM top LEFT JOIN ids USING (rid) {order}",
             [*args, p.limit + 1],
         ).fetchall()
     finally:

@@ -309,11 +309,12 @@ class SummaryUpkeep:
         """Build every summary from one snapshot of the spans, then apply what was committed
         after it and open the summaries to readers."""
         opened: list[duckdb.DuckDBPyConnection] = []
+        builds = self._builds()
 
         def pin(con: duckdb.DuckDBPyConnection) -> None:
-            # Two transactions on one snapshot: one DuckDB transaction writes one database,
-            # and the traces' totals have their own (`trace_sums.CATALOG`).
-            for _ in range(2):
+            # A transaction per build on one snapshot: one DuckDB transaction writes one
+            # database, and the traces' totals have their own (`trace_sums.CATALOG`).
+            for _ in builds:
                 cur = con.cursor()
                 opened.append(cur)
                 cur.execute(f"USE {CATALOG}")
@@ -323,7 +324,7 @@ class SummaryUpkeep:
 
         try:
             self._write(pin)
-            for cur, build in zip(opened, self._builds(), strict=True):
+            for cur, build in zip(opened, builds, strict=True):
                 self._build_cursor = cur  # before the check: `stop` interrupts this one
                 if self._stop.is_set():
                     raise duckdb.InterruptException("the store is closing")

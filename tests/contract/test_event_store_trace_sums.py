@@ -444,10 +444,8 @@ def test_a_commit_while_a_page_is_ranked_leaves_it_ranked_as_of_its_start(
     so the page stays ranked; an apply changes the totals under the reader, so the spans
     answer. Either way the page equals the spans' order of some moment."""
     store, stored = _caught_up(tmp_path, seed=29, n=40)
-    later = iter(
-        [s for t in _traces(seed=30, n=60, first=1000) for s in t][i : i + 7]
-        for i in range(0, 420, 7)
-    )
+    fresh = [s for t in _traces(seed=30, n=60, first=1000) for s in t]
+    later = (fresh[i : i + 7] for i in range(0, len(fresh), 7))
     rank = trace_sums.page
     seen: list[list[Span]] = []
 

@@ -27,7 +27,7 @@ from store_factories import T0, make_span, trace_id
 from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Span, StatusCode
-from llmpulse.store.api import SpanQuery, TimeRange
+from llmpulse.store.api import Page, SpanQuery, TimeRange, TraceTotals
 from llmpulse.store.events import summaries, summary_upkeep, trace_sums
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
@@ -104,10 +104,10 @@ def _expected(
     return [sid for _, sid in (reversed(keyed) if descending else keyed)]
 
 
-def _pages(store: DuckDBEventStore, q: SpanQuery) -> Iterator[list[Span]]:
+def _pages(store: DuckDBEventStore, q: SpanQuery) -> Iterator[Page[Span]]:
     while True:
         page = store.list_spans(q)
-        yield list(page.items)
+        yield page
         if page.next_cursor is None:
             return
         q = replace(q, cursor=page.next_cursor)
@@ -119,6 +119,7 @@ def _check(
     """Every page of every trace sort equals the brute-force order, and so do the trace
     totals; ``ranked``: every page came from the traces' totals (else: none did); ``summed``
     (as ``ranked`` unless given): so did the totals."""
+    by_trace = _by_trace(stored)
     before, pages = store.trace_pages_ranked, 0
     for sort in SORTS:
         for descending in (True, False):
@@ -127,33 +128,49 @@ def _check(
                 for limit in (1, 7, 50):
                     q = SpanQuery(P, time=window, sort=sort, descending=descending, limit=limit)
                     got = []
-                    for items in _pages(store, q):
+                    for page in _pages(store, q):
+                        items = page.items
                         assert len(items) <= limit
                         assert {s.project for s in items} <= {P}
                         got += [s.span_id for s in items]
                         pages += 1
+                        # A ranked page carries its roots' totals, read beside its rows.
+                        assert page.totals is not None or not ranked
+                        if page.totals is not None:
+                            assert set(page.totals) == {s.trace_id for s in items}
+                            _assert_totals(page.totals, by_trace)
                     assert got == want, (sort, descending, window, limit)
     assert store.trace_pages_ranked - before == (pages if ranked else 0)
     _check_totals(store, stored, summed=ranked if summed is None else summed)
 
 
-def _check_totals(store: DuckDBEventStore, stored: list[Span], *, summed: bool) -> None:
-    """The root rows' trace totals (every stored trace, any project, and one never stored)
-    equal the sums over the planted spans; ``summed``: from the traces' totals."""
+def _by_trace(stored: list[Span]) -> dict[str, list[Span]]:
     by_trace: dict[str, list[Span]] = defaultdict(list)
     for s in stored:
         by_trace[s.trace_id].append(s)
-    before = store.trace_totals_summed
-    got = store.trace_totals([*by_trace, trace_id(99_999)])
-    assert store.trace_totals_summed - before == (1 if summed else 0)
-    assert set(got) == set(by_trace)
-    for tid, spans in by_trace.items():
-        t = got[tid]
+    return by_trace
+
+
+def _assert_totals(got: dict[str, TraceTotals], by_trace: dict[str, list[Span]]) -> None:
+    """Each trace's totals in ``got`` equal the sums over its planted spans (any project)."""
+    for tid, t in got.items():
+        spans = by_trace[tid]
         assert t.total_tokens == _value("trace_tokens", spans)
         assert t.cost_usd == pytest.approx(_value("trace_cost", spans), rel=1e-15, abs=0)
         assert t.errors == sum(s.status_code is StatusCode.ERROR for s in spans)
         assert t.num_spans == len(spans)
         assert t.latency_ms == _value("trace_latency", spans) / 1000
+
+
+def _check_totals(store: DuckDBEventStore, stored: list[Span], *, summed: bool) -> None:
+    """The root rows' trace totals (every stored trace, any project, and one never stored)
+    equal the sums over the planted spans; ``summed``: from the traces' totals."""
+    by_trace = _by_trace(stored)
+    before = store.trace_totals_summed
+    got = store.trace_totals([*by_trace, trace_id(99_999)])
+    assert store.trace_totals_summed - before == (1 if summed else 0)
+    assert set(got) == set(by_trace)
+    _assert_totals(got, by_trace)
 
 
 @pytest.fixture
@@ -334,7 +351,7 @@ def test_a_cursor_from_the_totals_pages_on_through_the_spans(tmp_path: Path) -> 
     store.catch_up()
     rest = list(_pages(store, replace(q, cursor=first.next_cursor)))
     assert store.trace_pages_ranked == 1  # the spans answered every page after the first
-    got = [s.span_id for s in first.items] + [s.span_id for page in rest for s in page]
+    got = [s.span_id for s in first.items] + [s.span_id for page in rest for s in page.items]
     want = _expected([*spans, odd], "trace_cost", False, TimeRange())
     assert want[-1] == "odd-root"
     assert got == want

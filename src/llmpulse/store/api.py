@@ -327,6 +327,9 @@ class Page(Generic[T]):
 
     items: list[T]
     next_cursor: str | None = None
+    totals: dict[str, TraceTotals] | None = None
+    """The root rows' trace totals (`EventStore.trace_totals`) when the store read them with
+    the page (a trace-sorted page knows its traces before its rows); None: not read."""
 
 
 @dataclass(frozen=True, slots=True)

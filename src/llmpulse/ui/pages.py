@@ -181,7 +181,10 @@ async def _traces_context(
             total = await reader.count_spans(query, SEARCH_COUNT_CAP + 1)
             total_capped = total > SEARCH_COUNT_CAP
             total = min(total, SEARCH_COUNT_CAP)
-        totals = await reader.trace_totals([s.trace_id for s in spans if not s.parent_span_id])
+        if page.totals is not None:  # a trace-sorted page may carry them
+            totals = page.totals
+        else:
+            totals = await reader.trace_totals([s.trace_id for s in spans if not s.parent_span_id])
     current = (query.sort, query.descending) if query else ("time", True)
     return {
         "window": shown_range(query.time) if query else None,

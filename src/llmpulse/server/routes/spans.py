@@ -154,8 +154,11 @@ async def span_page_json(
         page = await query.list_span_rows(q)  # the cache keeps the bytes instead
         roots = [r[_TRACE_ID] for r in page.items if r[_PARENT] is None]
         # The totals' statement runs while the rows are encoded (ADR 0040): DuckDB lets go
-        # of the GIL, the encoding holds it.
-        totals_task = asyncio.ensure_future(query.trace_totals(roots) if roots else _no_totals())
+        # of the GIL, the encoding holds it. A trace-sorted page may carry them already.
+        if page.totals is not None:
+            totals_task = asyncio.ensure_future(_given(page.totals))
+        else:
+            totals_task = asyncio.ensure_future(query.trace_totals(roots) if roots else _given({}))
         try:
             data = await asyncio.to_thread(plain_rows, page.items)  # straight from the rows
         except BaseException:
@@ -178,8 +181,8 @@ async def span_page_json(
     return await query.memo("spans_json", (q, with_total, total_limit), render)
 
 
-async def _no_totals() -> dict[str, TraceTotals]:
-    return {}
+async def _given(totals: dict[str, TraceTotals]) -> dict[str, TraceTotals]:
+    return totals
 
 
 _TRACE_ID = SPAN_COLUMN_NAMES.index("trace_id")

@@ -65,6 +65,8 @@ DEFAULT_COMPACT_SLACK_ROW_GROUPS = 3  # ... beyond streaming's working space (AD
 DEFAULT_JOURNAL_MAX_BYTES = 256 * 1024 * 1024
 SPARE_CURSORS = 4
 """Reader cursors kept ready for threads' first reads (`DuckDBEngine._reader`)."""
+SIDE_READERS = 4
+"""Threads for reads run beside a query's own (`DuckDBEngine._side_reads`; made on first use)."""
 
 
 class DuckDBEngine:
@@ -119,6 +121,8 @@ class DuckDBEngine:
         """What the ingest journal put back at open (None: it was empty or is off)."""
         self._journal: IngestJournal | None = None
         self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix="llmpulse-journal")
+        self._side_reads = ThreadPoolExecutor(SIDE_READERS, thread_name_prefix="llmpulse-side")
+        """Reads that run beside a query's own (a page's trace totals beside its rows)."""
         self._wal_size = 0
         if path is not None and journal:
             try:
@@ -413,5 +417,6 @@ class DuckDBEngine:
                     self._journal.reset()  # closing checkpointed: the file holds it all
                 self._journal.close()
             self._journal_thread.shutdown()
+        self._side_reads.shutdown()
         if self._on_close is not None:
             self._on_close()

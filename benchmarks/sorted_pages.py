@@ -2,7 +2,7 @@
 and with the summary rows the table shows (ADR 0045).
 
     .venv/bin/python benchmarks/sorted_pages.py DATA_DIR [--repeat 20] [--offset 0]
-        [--url http://127.0.0.1:7600 [--stream 300]] [--status OK]
+        [--url http://127.0.0.1:7600 [--stream 300] [--kinds]] [--status OK] [--sorts a,b]
 
 DATA_DIR is an llmpulse data directory (``events.duckdb`` and ``base_ns``, as
 `load_bench_dir.py` writes it). Each run asks the first page (100 rows) of every sort with a
@@ -15,9 +15,12 @@ already serving DATA_DIR (``llmpulse serve --data-dir DATA_DIR``), as the UI and
 ask them; the server's query cache cannot answer, since every run asks a new end.
 With ``--stream R`` (and ``--url``) a thread streams R spans/s into the server meanwhile, in
 requests of 30 spans (the loaded workload continued: fresh ids and later start times; they
-stay in DATA_DIR). With ``--status``, every page filters on the span status (a trace sort:
-of its root rows), so trace sorts are ranked from the spans, not from the traces' totals
-(ADR 0048).
+stay in DATA_DIR). With ``--kinds`` (and ``--url``), each run also asks issue 14's four query
+kinds as `ingest_query.py` does (newest 100, root p50 + p99, metadata count + newest 100,
+hourly counts; parameters varied per run by `sidebyside.variants`). With ``--status``,
+every page filters on the span status (a trace sort: of its root rows), so trace sorts are
+ranked from the spans, not from the traces' totals (ADR 0048). ``--sorts`` picks the sorts
+(none: ``--sorts ''``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,10 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import StatusCode
 from llmpulse.store.api import SpanQuery, TimeRange
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from sidebyside.llmpulse_side import LlmpulseSystem
+from sidebyside.query_client import QueryClient
 from sidebyside.stream import IngestStream
+from sidebyside.system import QueryFn
 from sidebyside.variants import params_for
 from sidebyside.workload import WorkloadSpec
 
@@ -70,7 +76,7 @@ def _p95(s: list[float]) -> float:
     return sorted(s)[max(0, int(0.95 * len(s) + 0.999) - 1)]
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser()
     ap.add_argument("data_dir", type=Path)
     ap.add_argument("--repeat", type=int, default=20)
@@ -88,7 +94,39 @@ def main() -> None:
         default=0.0,
         help="with --url: spans/s streamed into the server meanwhile (requests of 30 spans)",
     )
-    a = ap.parse_args()
+    ap.add_argument(
+        "--kinds",
+        action="store_true",
+        help="with --url: also time issue 14's four query kinds per run",
+    )
+    ap.add_argument("--sorts", default=",".join(SORTS), help="comma-separated sorts to time")
+    return ap
+
+
+def _kinds(spec: WorkloadSpec, url: str | None, wanted: bool) -> dict[str, QueryFn]:
+    """Issue 14's four query kinds over HTTP, as `ingest_query.py` asks them."""
+    if not (wanted and url):
+        return {}
+    side = LlmpulseSystem(spec)
+    side.base = url.rstrip("/")
+    return side.queries()
+
+
+def _print(samples: dict[tuple[str, str], list[float]], kinds: dict[str, list[float]]) -> None:
+    for kind, times in kinds.items():
+        print(f"{kind:20s} median {statistics.median(times):7.1f} ms p95 {_p95(times):7.1f}")
+    for sort in dict.fromkeys(s for s, _ in samples):
+        full, summary = samples[sort, "full"], samples[sort, "summary"]
+        print(
+            f"{sort:14s} full median {statistics.median(full):7.1f} ms p95 {_p95(full):7.1f}"
+            f"  summary median {statistics.median(summary):6.1f} ms p95 {_p95(summary):6.1f}"
+            f"  ratio {statistics.median(full) / statistics.median(summary):5.1f}x"
+        )
+
+
+def main() -> None:
+    a = _parser().parse_args()
+    sorts = tuple(a.sorts.split(",")) if a.sorts else ()
     base_ns = int((a.data_dir / "base_ns").read_text())
     client = httpx.Client(timeout=60) if a.url else None
     store = None
@@ -100,7 +138,10 @@ def main() -> None:
         n = a.spans
     spec = WorkloadSpec.for_spans(n, traces_per_request=100, base_ns=base_ns)
     status = None if a.status is None else StatusCode(a.status)
-    samples: dict[tuple[str, str], list[float]] = {(s, f): [] for s in SORTS for f in FIELDS}
+    samples: dict[tuple[str, str], list[float]] = {(s, f): [] for s in sorts for f in FIELDS}
+    kinds = _kinds(spec, a.url, a.kinds)
+    kind_samples: dict[str, list[float]] = {k: [] for k in kinds}
+    asker = QueryClient(timeout_s=60)
     stream = None
     if client is not None and a.stream:
         stream = IngestStream(f"{a.url}/v1/traces", replace(spec, traces_per_request=10), a.stream)
@@ -108,10 +149,14 @@ def main() -> None:
         time.sleep(3)  # past the first commits
     try:
         for i in range(a.repeat):
+            for kind, ask in kinds.items():
+                t = time.perf_counter()
+                ask(asker, a.offset + i)
+                kind_samples[kind].append(1000 * (time.perf_counter() - t))
             end = params_for(spec, a.offset + i).list_end
             assert end is not None
             window = TimeRange(None, datetime.fromtimestamp(end / 1e9, tz=UTC))
-            for sort in SORTS:
+            for sort in sorts:
                 for fields in FIELDS if i % 2 == 0 else FIELDS[::-1]:
                     q = SpanQuery(P, window, sort=sort, fields=fields, status=status)
                     t = time.perf_counter()
@@ -128,13 +173,7 @@ def main() -> None:
                 f"{sent.errors} errors)"
             )
         print(f"{n:,} spans, {where}{view}, {a.repeat} runs, load {os.getloadavg()[0]:.1f}")
-        for sort in SORTS:
-            full, summary = samples[sort, "full"], samples[sort, "summary"]
-            print(
-                f"{sort:14s} full median {statistics.median(full):7.1f} ms p95 {_p95(full):7.1f}"
-                f"  summary median {statistics.median(summary):6.1f} ms p95 {_p95(summary):6.1f}"
-                f"  ratio {statistics.median(full) / statistics.median(summary):5.1f}x"
-            )
+        _print(samples, kind_samples)
     finally:
         if stream is not None:
             stream.stop()
@@ -142,6 +181,7 @@ def main() -> None:
             store.close()
         if client is not None:
             client.close()
+        asker.close()
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ FIELDS = ("full", "summary")
 def _page(store: DuckDBEventStore, q: SpanQuery) -> int:
     """A span page as the server answers it: the page, then its root rows' trace totals."""
     page = store.list_spans(q)
-    store.trace_totals([s.trace_id for s in page.items if s.parent_span_id is None])
+    if getattr(page, "totals", None) is None:  # (a trace-sorted page carries them)
+        store.trace_totals([s.trace_id for s in page.items if s.parent_span_id is None])
     return len(page.items)
 
 

@@ -135,7 +135,8 @@ def fetch_roots(
     more (a root was deleted or another came since: the spans answer the page then).
 
     Two reads (ADR 0046): the row ids of the spans that start when the roots do
-    (``start_time`` is the table's sort key; only that column is read), then those rows by
+    (``start_time`` is the table's sort key; only that column is read, of the row groups
+    whose zone maps hold one of the starts), then those rows by
     row id, of which the roots are kept. Read by row id, only the row groups holding the rows
     are decoded: 100 full rows take ~400 ms instead of ~1.7 s filtered by start time and
     trace id (1M spans). The rows are checked by their content, not their row ids (a
@@ -147,9 +148,12 @@ def fetch_roots(
     if not shown:
         return [], after
     most = LOCATED_PER_ROOT * len(shown)
+    starts = sorted({_naive(c.root_us) for c in shown})
+    # One parameter per start: DuckDB prunes the row groups whose start times hold none of
+    # them (10M spans: 95 of 798 read, 7 ms); `= ANY(list)` read every row group (17-28 ms).
     rowids = query(
-        "SELECT rowid FROM spans WHERE start_time = ANY(?::TIMESTAMP[]) LIMIT ?",
-        [sorted({_naive(c.root_us) for c in shown}), most + 1],
+        f"SELECT rowid FROM spans WHERE start_time IN ({', '.join('?' * len(starts))}) LIMIT ?",
+        [*starts, most + 1],
     )
     if len(rowids) > most:  # many spans start with the roots
         return None

@@ -271,7 +271,9 @@ def _check_counts(cur: duckdb.DuckDBPyConnection, source: str, table: str) -> No
 
 
 class SwapLock:
-    """Many readers or one swapper; a waiting swapper holds off new readers."""
+    """Many readers or one swapper; a waiting swapper holds off new readers. A thread that
+    holds it shared may take it shared again (a read of several statements on one snapshot
+    holds it across them, ADR 0050)."""
 
     def __init__(self) -> None:
         """An unheld lock."""
@@ -279,17 +281,28 @@ class SwapLock:
         self._readers = 0
         self._swapping = False
         self._waiting = 0
+        self._held = threading.local()
 
     @contextmanager
     def shared(self) -> Iterator[None]:
         """Held by a query for its duration."""
+        depth: int = getattr(self._held, "depth", 0)
+        if depth:  # held by this thread already: a waiting swapper must not hold it off
+            self._held.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._held.depth = depth
+            return
         with self._cond:
             while self._swapping or self._waiting:
                 self._cond.wait()
             self._readers += 1
+        self._held.depth = 1
         try:
             yield
         finally:
+            self._held.depth = 0
             with self._cond:
                 self._readers -= 1
                 self._cond.notify_all()

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.store.api import (
@@ -47,6 +49,7 @@ from llmpulse.store.events.compiler import (
     to_naive_utc,
 )
 from llmpulse.store.events.duckdb_dialect import DIALECT, DuckDBDialect
+from llmpulse.store.events.duckdb_engine import Pinned
 from llmpulse.store.events.duckdb_listing import NEWEST_FIRST, ListingEngine, unique_rows
 from llmpulse.store.events.duckdb_open import wal_path
 from llmpulse.store.events.good_valid import compile_counts, counts_from_table
@@ -169,31 +172,38 @@ class DuckDBEventStore(ListingEngine):
         )
         return [row_to_annotation(r) for r in rows]
 
+    metrics_summarized = 0
+    """`metric` answers that came from the summaries (span and pair sketches), not the spans."""
+
     def metric(self, q: MetricQuery) -> MetricFrame:
         """Metrics per (bucket, group); see `MetricQuery`."""
         c = compile_metric(q, DIALECT)  # checks the query whichever way it is answered
         if sketch.plan(q, self.pair_keys.counted) is not None:  # counts, approximate
-            answer = self.sketch_guard.read(lambda: self._sketch_answer(q))  # quantiles: ADR 0021
+            # quantiles (ADR 0021), on one snapshot of the spans and summaries (ADR 0050)
+            answer = self._pinned_read(sketch.PIN_SQL, lambda pin: self._sketch_answer(q, pin))
             if answer is not None:
+                self.metrics_summarized += 1
                 return answer
         rows = self._query(c.sql, c.params)
         return metric_frame(q, rows)
 
-    def _sketch_answer(self, q: MetricQuery) -> MetricFrame | None:
-        """The summaries' answer to ``q`` (inside `SketchGuard.read`): from the span sketch's
+    def _sketch_answer(self, q: MetricQuery, pin: Pinned) -> MetricFrame | None:
+        """The summaries' answer to ``q`` (inside `_pinned_read`): from the span sketch's
         numpy copy when nothing waits in the backlog (ADR 0040), else by a statement that adds
         the backlog's spans (ADR 0039); None when a key stopped being counted meanwhile."""
-        if sketch_copy.answers(q) and self.summary_upkeep.caught_up:
+        if sketch_copy.answers(q) and pin.pending is None:
             p = sketch.plan(q, self.pair_keys.counted)
             if p is not None:
-                return sketch.frame(q, p, self._sketch_copy.rows(self._numpy, q))
-        answer = self._sketch_rows(q)
+                rows = self._sketch_copy.rows(self._numpy, q, pin.version)
+                return sketch.frame(q, p, rows)
+        answer = self._sketch_rows(q, pin.pending)
         return None if answer is None else sketch.frame(q, *answer)
 
-    def _sketch_rows(self, q: MetricQuery) -> tuple[sketch.Plan, list[tuple[Any, ...]]] | None:
-        """The summaries' answer to ``q`` with the spans still in the backlog (ADR 0039);
-        None when a key stopped being counted meanwhile."""
-        pending = self.summary_upkeep.pending()
+    def _sketch_rows(
+        self, q: MetricQuery, pending: pa.Table | None
+    ) -> tuple[sketch.Plan, list[tuple[Any, ...]]] | None:
+        """The summaries' answer to ``q`` with the spans in the backlog ``pending`` (ADR
+        0039); None when a key stopped being counted meanwhile."""
         p = sketch.plan(q, self.pair_keys.counted, pending=pending is not None)
         if p is None:
             return None

@@ -13,11 +13,13 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+import pyarrow as pa
 
 from llmpulse.domain.errors import Unavailable
 from llmpulse.store.activity import QUERIES, QueryActivity
@@ -67,6 +69,16 @@ SPARE_CURSORS = 4
 """Reader cursors kept ready for threads' first reads (`DuckDBEngine._reader`)."""
 SIDE_READERS = 4
 """Threads for reads run beside a query's own (`DuckDBEngine._side_reads`; made on first use)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pinned:
+    """What a pinned read reads besides its snapshot (`DuckDBEngine._pinned_read`)."""
+
+    pending: pa.Table | None
+    """The backlog of the snapshot's moment: committed spans the summaries lack."""
+    version: int
+    """`SketchGuard.version` at that moment."""
 
 
 class DuckDBEngine:
@@ -233,6 +245,38 @@ class DuckDBEngine:
     def _read(self, run: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
         with self.activity.running():  # background work yields to it (ADR 0041)
             return self._read_unmarked(run)
+
+    def _pinned_read(self, pin_sql: str, query: Callable[[Pinned], _T]) -> _T | None:
+        """``query(pinned)`` with every read this thread makes inside it on one DuckDB
+        snapshot, taken while no change of the spans or the summaries is in flight, and the
+        backlog of that same moment (`SketchGuard.read_pinned`, ADR 0050); None when no such
+        moment came (the spans answer then).
+
+        ``pin_sql`` reads nothing from every database ``query`` reads (DuckDB starts each
+        attached database's snapshot when a transaction first touches it). The transaction
+        only reads; it is rolled back."""
+        if getattr(self._local, "pinned", False):  # a pinned read inside one: not pinned
+            return None
+        with self.activity.running(), self._swap.shared():  # no swap until it is over
+            cur = self._reader()
+            begun = False
+
+            def pin(version: int) -> Pinned:
+                nonlocal begun
+                cur.execute("BEGIN TRANSACTION")
+                begun = True
+                cur.execute(pin_sql).fetchall()
+                return Pinned(self.summary_upkeep.pending(), version)
+
+            self._local.pinned = True
+            try:
+                done, answer = self.sketch_guard.read_pinned(pin, query)
+            finally:
+                self._local.pinned = False
+                if begun:
+                    with suppress(duckdb.Error):  # (a cursor a re-attach closed meanwhile)
+                        cur.execute("ROLLBACK")
+        return answer if done else None
 
     def _read_unmarked(self, run: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
         """`_read` for background work, which must not hold itself back."""

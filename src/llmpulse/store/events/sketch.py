@@ -45,6 +45,9 @@ _SLOT_US = SLOT_S * 1_000_000
 # The dialect's bucket offset for slots: slot numbers are 10-minute bucket numbers.
 _OFFSET_US = bucket_offset(_SLOT_US)
 ZERO_BIN = -1_000_000
+PIN_SQL = f"SELECT (SELECT 1 FROM spans LIMIT 0), (SELECT 1 FROM {TABLE} LIMIT 0)"
+"""A statement that reads nothing from the spans' database and the summaries' (in-memory)
+one: run first in a transaction, it fixes the snapshot of both (`DuckDBEngine._pinned_read`)."""
 SLOT_SQL = f"((epoch_us(start_time) + {_OFFSET_US}) // {_SLOT_US})"
 SLOT_US, OFFSET_US = _SLOT_US, _OFFSET_US
 """A slot number is ``(epoch microseconds + OFFSET_US) // SLOT_US`` (`SLOT_SQL`)."""

@@ -136,12 +136,15 @@ class SketchCopy:
         self._projects: dict[str, _Project] = {}
         self._lock = threading.Lock()
 
-    def _project(self, query: Query, project: str) -> _Project:
+    def _project(self, query: Query, project: str, version: int | None = None) -> _Project:
         """The project's rows at the current version, taken again when the sketch moved.
 
         A copy taken while a change was in flight carries a version that no later read
-        sees (every change moves the version when it begins and when it ends)."""
-        version = self._version()
+        sees (every change moves the version when it begins and when it ends). With
+        ``version``: the rows at that version, which ``query`` reads (a snapshot pinned
+        then, ADR 0050)."""
+        if version is None:
+            version = self._version()
         held = self._projects.get(project)
         if held is not None and held.version == version:
             return held
@@ -185,9 +188,10 @@ class SketchCopy:
         i = int(np.searchsorted(cum, need, side="left"))
         return None if i >= len(cum) else int(p.slot_ends[stop - 1 - i])
 
-    def rows(self, query: Query, q: MetricQuery) -> Rows:
+    def rows(self, query: Query, q: MetricQuery, version: int | None = None) -> Rows:
         """The rows of `sketch.plan`'s statement for ``q`` (a span-sketch plan, see
-        `answers`): ``(bucket number or None, bin or None, n)`` ordered by both."""
+        `answers`): ``(bucket number or None, bin or None, n)`` ordered by both; with
+        ``version``, of the sketch at that version (see `_project`)."""
         start, end = q.time.start, q.time.end
         lo = None if start is None else -(-(to_unix_us(start) + sketch.OFFSET_US) // sketch.SLOT_US)
         hi = None if end is None else sketch.slot_of(end)
@@ -205,7 +209,7 @@ class SketchCopy:
                 edges.append((sketch.slot_start(hi), _naive(end)))
         needs_bins = any(m.quantile is not None for m in q.metrics)
         width = int(q.bucket.total_seconds()) if q.bucket is not None else None
-        rows = self._project(query, q.project) if whole else None
+        rows = self._project(query, q.project, version) if whole else None
         sketch_rows = None if rows is None else (rows.roots if root else rows.every)
         keep = slice(0, 0) if sketch_rows is None else sketch_rows.window(lo, hi)
         edge = _edge_spans(query, q.project, root, edges, with_slot=width is not None)

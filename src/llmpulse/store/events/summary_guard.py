@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 _T = TypeVar("_T")
+_P = TypeVar("_P")
 
 
 class SketchGuard:
@@ -115,14 +116,41 @@ class SketchGuard:
 
         for _ in range(self.ATTEMPTS):
             with self._cond:
-                if self.usable:
-                    self._cond.wait_for(lambda: not self._busy, timeout=wait_s)
-                if not self.usable:
-                    return None
-                if self._busy:
+                if not self._quiet(wait_s):
+                    if not self.usable:
+                        return None
                     continue
                 before = seq()
             answer = query()
             if seq() == before:
                 return answer
         return None
+
+    def read_pinned(
+        self, pin: Callable[[int], _P], query: Callable[[_P], _T]
+    ) -> tuple[bool, _T | None]:
+        """``(True, query(pin(version)))``, ``pin`` run while no change is in flight and
+        none can begin; ``(False, None)`` when no such moment came (the summaries are out of
+        use, or changes kept them busy).
+
+        ``pin`` fixes what the reader reads to that moment (ADR 0050: a DuckDB transaction
+        whose snapshot it takes, and the backlog of the same moment), so nothing that
+        happens after it, a commit, an apply, a delete, changes the answer: there is nothing
+        to check afterwards and no reason to ask again. ``version`` is the guard's `version`
+        at that moment."""
+        for _ in range(self.ATTEMPTS):
+            with self._cond:
+                if not self._quiet(self.WAIT_S):
+                    if not self.usable:
+                        return False, None
+                    continue
+                pinned = pin(self._seq)
+            return True, query(pinned)
+        return False, None
+
+    def _quiet(self, wait_s: float) -> bool:
+        """(Under ``_cond``.) Whether the summaries are usable and no change is in flight,
+        after waiting up to ``wait_s`` for one to end."""
+        if self.usable:
+            self._cond.wait_for(lambda: not self._busy, timeout=wait_s)
+        return self.usable and not self._busy

@@ -247,10 +247,11 @@ class DuckDBEngine:
             return self._read_unmarked(run)
 
     def _pinned_read(self, pin_sql: str, query: Callable[[Pinned], _T]) -> _T | None:
-        """``query(pinned)`` with every read this thread makes inside it on one DuckDB
-        snapshot, taken while no change of the spans or the summaries is in flight, and the
-        backlog of that same moment (`SketchGuard.read_pinned`, ADR 0050); None when no such
-        moment came (the spans answer then).
+        """``query(pinned)`` read while no change of the spans or the summaries is in flight,
+        with the backlog of that moment; when a change overlapped the first read, every read
+        this thread makes inside ``query`` runs on one DuckDB snapshot of such a moment
+        (`SketchGuard.read_pinned`, ADR 0050). None when no such moment came (the spans
+        answer then).
 
         ``pin_sql`` reads nothing from every database ``query`` reads (DuckDB starts each
         attached database's snapshot when a transaction first touches it). The transaction
@@ -261,11 +262,12 @@ class DuckDBEngine:
             cur = self._reader()
             begun = False
 
-            def pin(version: int) -> Pinned:
+            def pin(version: int, snapshot: bool) -> Pinned:
                 nonlocal begun
-                cur.execute("BEGIN TRANSACTION")
-                begun = True
-                cur.execute(pin_sql).fetchall()
+                if snapshot and not begun:
+                    cur.execute("BEGIN TRANSACTION")
+                    begun = True
+                    cur.execute(pin_sql).fetchall()
                 return Pinned(self.summary_upkeep.pending(), version)
 
             self._local.pinned = True

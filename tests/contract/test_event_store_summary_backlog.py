@@ -42,7 +42,7 @@ from llmpulse.domain.ids import SpanId, TraceId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
 from llmpulse.store.api import MetricQuery, SpanFilter, SpanQuery, TimeRange
-from llmpulse.store.events import duckdb_engine, listing, sketch, summaries, summary_upkeep
+from llmpulse.store.events import duckdb_faults, listing, sketch, summaries, summary_upkeep
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.events.duckdb_dialect import DIALECT
 from llmpulse.store.events.metrics import compile_metric
@@ -195,13 +195,13 @@ def test_a_failed_commit_puts_the_summaries_out_of_use(
 ) -> None:
     """DuckDB failed the commit after writing it: the batch is stored but never queued."""
     store, spans = lagging
-    real = duckdb_engine.insert_journalled
+    real = duckdb_faults.commit
 
-    def commit_then_fail(*args: Any) -> None:
-        real(*args)
+    def commit_then_fail(con: duckdb.DuckDBPyConnection) -> None:
+        real(con)
         raise duckdb.IOException("could not write the checkpoint after the commit")
 
-    monkeypatch.setattr(duckdb_engine, "insert_journalled", commit_then_fail)
+    monkeypatch.setattr(duckdb_faults, "commit", commit_then_fail)
     late = [
         replace(s, span_id=SpanId(f"{s.span_id}-f"), start_time=s.start_time + timedelta(days=1))
         for s in spans[:300]

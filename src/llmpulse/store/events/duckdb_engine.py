@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,8 +29,8 @@ from llmpulse.store.events.compaction import SwapLock, file_size, recover
 from llmpulse.store.events.dedupe import RetryFilter
 from llmpulse.store.events.duckdb_faults import (
     first_line,
+    insert_committed,
     insert_journalled,
-    insert_rows,
     invalidated,
     reattach,
     write_error,
@@ -328,7 +329,7 @@ class DuckDBEngine:
         with self._write_lock:
             if self._closed:
                 raise Unavailable("event store is closed")
-            # `insert_rows` appends the derived span columns; the journal, when on, holds
+            # The insert appends the derived span columns; the journal, when on, holds
             # each batch before DuckDB commits it (ADR 0018).
             try:
                 if spans:
@@ -337,20 +338,30 @@ class DuckDBEngine:
                     return 0
                 if spans and self.search_index.enabled:  # dirty before the commit: a
                     self.search_index.touch(batch)  # search never misses a committed span
-                with self.sketch_guard.changing(summaries=False) if spans else nullcontext():
-                    if self._journal is None:
-                        insert_rows(self._con, table, batch)
-                    else:
-                        j = self._journal
-                        insert_journalled(self._con, j, self._journal_thread, table, batch)
-                    self._after_commit()
-                    if spans:  # the summaries add it behind ingest (ADR 0039)
-                        self.summary_upkeep.committed(batch)
+                # The summaries' guard brackets only the COMMIT and the queueing (ADR
+                # 0050): readers of the summaries wait for no insert or journal write.
+                committing = partial(self._committing, batch) if spans else nullcontext
+                if self._journal is None:
+                    insert_committed(self._con, table, batch, committing)
+                else:
+                    j = self._journal
+                    insert_journalled(self._con, j, self._journal_thread, table, batch, committing)
+                self._after_commit()
             except duckdb.Error as exc:
                 failure = exc
             else:
                 return int(batch.num_rows)
         raise self._write_failed(failure)
+
+    @contextmanager
+    def _committing(self, batch: Any) -> Iterator[None]:
+        """The COMMIT of a batch of spans and its queueing for the summaries (which add it
+        behind ingest, ADR 0039), as one change of the spans: no reader of the summaries
+        sees the spans stored but not queued. A failed COMMIT spoils the summaries (DuckDB
+        may fail one after it wrote)."""
+        with self.sketch_guard.changing(summaries=False):
+            yield
+            self.summary_upkeep.committed(batch)
 
     def _locked_write(self, write: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
         """Run ``write`` on the write connection under the writer's lock (a search-index

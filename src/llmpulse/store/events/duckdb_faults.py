@@ -1,7 +1,9 @@
 """How the DuckDB event store meets write faults: journalled inserts, errors, re-attaching.
 
 - `insert_journalled`: one transaction that commits only once the ingest journal holds the
-  batch too (see `journal`); the journal's sync overlaps DuckDB's insert.
+  batch too (see `journal`); the journal's sync overlaps DuckDB's insert. It and
+  `insert_committed` (no journal) run the ``COMMIT`` alone inside what the caller brackets it
+  with (ADR 0050).
 - `write_error`: the 503 for a failed write, naming a full disk as such (ingest resumes by
   itself once space is back, so the client is told to retry).
 - `reattach`: DuckDB invalidates a database whose checkpoint failed (a full disk) until it
@@ -12,7 +14,9 @@
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +30,45 @@ from llmpulse.store.events.layout import DERIVED_SPAN_SQL
 NO_SPACE = "No space left on device"
 
 
+Committing = Callable[[], AbstractContextManager[None]]
+"""What a write's ``COMMIT`` runs inside (the summaries' guard around a commit of spans and
+its queueing, ADR 0050); the work before it is invisible to readers until it commits."""
+
+
+def commit(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB's ``COMMIT`` of a write's transaction (one place, so that a fault test can make
+    it fail after it wrote)."""
+    con.commit()
+
+
+def insert_committed(
+    con: duckdb.DuckDBPyConnection, table: str, batch: Any, committing: Committing = nullcontext
+) -> None:
+    """`insert_rows` in a transaction whose ``COMMIT`` runs inside ``committing()``.
+
+    Raises:
+        duckdb.Error: DuckDB could not insert or commit.
+    """
+    con.begin()
+    try:
+        insert_rows(con, table, batch)
+    except BaseException:
+        _rollback(con)
+        raise
+    with committing():
+        commit(con)
+
+
 def insert_journalled(
     con: duckdb.DuckDBPyConnection,
     journal: IngestJournal,
     journal_thread: Executor,
     table: str,
     batch: Any,
+    committing: Committing = nullcontext,
 ) -> None:
-    """Insert ``batch`` in a transaction that commits only once the journal holds it too.
+    """Insert ``batch`` in a transaction that commits only once the journal holds it too;
+    the ``COMMIT`` runs inside ``committing()``.
 
     The journal record is written and synced on ``journal_thread`` while DuckDB does the
     insert. A journal that cannot be written rolls the insert back (503, nothing stored); a
@@ -57,11 +92,12 @@ def insert_journalled(
         _rollback(con)
         _undo(journal, pending)
         raise
-    try:
-        con.commit()
-    except BaseException:
-        journal.rollback(mark)
-        raise
+    with committing():
+        try:
+            commit(con)
+        except BaseException:
+            journal.rollback(mark)
+            raise
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

@@ -14,6 +14,7 @@ import random
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -271,3 +272,39 @@ def test_a_newest_page_is_exact_when_the_counts_are_too_high(store: DuckDBEventS
             reverse=True,
         )
         assert [s.span_id for s in page.items] == [s.span_id for s in before[:limit]]
+
+
+def test_a_copy_whose_sketch_moved_while_it_was_read_is_not_kept(store: DuckDBEventStore) -> None:
+    """A load that a change overlapped may hold the sketch after the change: it must not be
+    kept under the version it started at, where a read pinned at that version would take it
+    (ADR 0050); a pinned load is kept under its version, and never replaces a newer copy."""
+    version = [5]
+    copy = sketch_copy.SketchCopy(lambda: version[0])
+    loads: list[int] = []
+    moves = [False]
+
+    def query(sql: str, params: Any) -> dict[str, Any]:
+        out = store._numpy(sql, params)
+        if sketch.TABLE in sql:  # the copy's load (not the edge slots' spans)
+            loads.append(version[0])
+            if moves[0]:
+                version[0] += 1  # a change began while the copy was read
+        return out
+
+    q = MetricQuery(P, (COUNT,), TimeRange(T0, T0 + timedelta(hours=3)))
+    moves[0] = True
+    copy.newest_slot(query, P, None, 10)  # loaded at 5, the guard at 6 after it: not kept
+    moves[0] = False
+    copy.rows(query, q, 5)  # a read pinned at 5 loads its own copy, kept at 5
+    copy.rows(query, q, 5)  # ... and finds it
+    assert loads == [5, 6]
+    moves[0] = True
+    copy.rows(query, q)  # loaded at 6, the guard at 7 after it: not kept
+    moves[0] = False
+    copy.rows(query, q, 5)  # the copy at 5 is still held
+    assert loads == [5, 6, 6]
+    version[0] = 9
+    copy.rows(query, q)  # kept at 9
+    copy.rows(query, q, 8)  # an older pinned load does not replace it
+    copy.rows(query, q)
+    assert loads == [5, 6, 6, 9, 9]

@@ -192,19 +192,20 @@ class DuckDBEventStore(ListingEngine):
         numpy copy when nothing waits in the backlog (ADR 0040), else by a statement that adds
         the backlog's spans (ADR 0039); None when a key stopped being counted meanwhile."""
         if sketch_copy.answers(q) and pin.pending is None:
-            p = sketch.plan(q, self.pair_keys.counted)
+            p = sketch.plan(q, pin.counted)
             if p is not None:
                 rows = self._sketch_copy.rows(self._numpy, q, pin.version)
                 return sketch.frame(q, p, rows)
-        answer = self._sketch_rows(q, pin.pending)
+        answer = self._sketch_rows(q, pin.pending, pin.counted)
         return None if answer is None else sketch.frame(q, *answer)
 
     def _sketch_rows(
-        self, q: MetricQuery, pending: pa.Table | None
+        self, q: MetricQuery, pending: pa.Table | None, counted: sketch.Counted
     ) -> tuple[sketch.Plan, list[tuple[Any, ...]]] | None:
         """The summaries' answer to ``q`` with the spans in the backlog ``pending`` (ADR
-        0039); None when a key stopped being counted meanwhile."""
-        p = sketch.plan(q, self.pair_keys.counted, pending=pending is not None)
+        0039), the pair sketch counting the keys ``counted`` counts; None when a key is not
+        counted."""
+        p = sketch.plan(q, counted, pending=pending is not None)
         if p is None:
             return None
         return p, self._read(lambda cur: query_with(cur, pending, p.sql, p.params))

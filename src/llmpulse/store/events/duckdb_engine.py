@@ -80,6 +80,8 @@ class Pinned:
     """The backlog of the snapshot's moment: committed spans the summaries lack."""
     version: int
     """`SketchGuard.version` at that moment."""
+    counted: Callable[[str, str], bool]
+    """Which metadata keys the pair sketch counted then (`PairKeys.counted`)."""
 
 
 class DuckDBEngine:
@@ -256,29 +258,37 @@ class DuckDBEngine:
 
         ``pin_sql`` reads nothing from every database ``query`` reads (DuckDB starts each
         attached database's snapshot when a transaction first touches it). The transaction
-        only reads; it is rolled back."""
+        only reads; it is rolled back. A DuckDB error, or a re-attach meanwhile (its reads
+        left the snapshot), gives None: the spans answer."""
         if getattr(self._local, "pinned", False):  # a pinned read inside one: not pinned
             return None
         with self.activity.running(), self._swap.shared():  # no swap until it is over
             cur = self._reader()
+            generation = self._generation
             begun = False
 
             def pin(version: int, snapshot: bool) -> Pinned:
                 nonlocal begun
-                if snapshot and not begun:
-                    cur.execute("BEGIN TRANSACTION")
-                    begun = True
-                    cur.execute(pin_sql).fetchall()
-                return Pinned(self.summary_upkeep.pending(), version)
+                if not snapshot:
+                    return Pinned(self.summary_upkeep.pending(), version, self.pair_keys.counted)
+                cur.execute("BEGIN TRANSACTION")
+                begun = True
+                cur.execute(pin_sql).fetchall()
+                keys = self.pair_keys.as_of_now()
+                return Pinned(self.summary_upkeep.pending(), version, keys)
 
             self._local.pinned = True
             try:
                 done, answer = self.sketch_guard.read_pinned(pin, query)
+            except duckdb.Error:
+                return None
             finally:
                 self._local.pinned = False
                 if begun:
                     with suppress(duckdb.Error):  # (a cursor a re-attach closed meanwhile)
                         cur.execute("ROLLBACK")
+            if self._generation != generation:
+                return None
         return answer if done else None
 
     def _read_unmarked(self, run: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
@@ -298,6 +308,8 @@ class DuckDBEngine:
                 if not invalidated(exc):
                     raise
                 self._reattach(exc)  # a checkpoint failed (disk full): re-attach, ask again
+                if getattr(self._local, "pinned", False):
+                    raise  # not on a new cursor: outside the pinned snapshot
                 return run(self._reader())
 
     def _reattach(self, cause: BaseException) -> None:
@@ -465,6 +477,8 @@ class DuckDBEngine:
             thread.join()
         self.search_index.stop()  # after the compaction, which may hold indexing back
         self.summary_upkeep.stop()
+        self._side_reads.shutdown(cancel_futures=True)  # (outside the writer's lock, which
+        # a side read may wait for; it finds the store closed)
         with self._write_lock:
             self._close_engine()
             if self._path is not None:
@@ -474,6 +488,5 @@ class DuckDBEngine:
                     self._journal.reset()  # closing checkpointed: the file holds it all
                 self._journal.close()
             self._journal_thread.shutdown()
-        self._side_reads.shutdown()
         if self._on_close is not None:
             self._on_close()

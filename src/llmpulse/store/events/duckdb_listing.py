@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -144,7 +145,10 @@ class ListingEngine(CompactingEngine):
             if side is not None:
                 side.cancel()
             return None
-        totals = side.result() if side is not None else self.trace_totals(ids)
+        try:
+            totals = side.result() if side is not None else self.trace_totals(ids)
+        except CancelledError:  # the store closed meanwhile: its own read says so
+            totals = self.trace_totals(ids)
         return Page(items=_listed(q, page[0]), next_cursor=page[1], totals=totals)
 
     def _newest_bounded(self, q: SpanQuery) -> list[tuple[Any, ...]]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 import duckdb
 import pyarrow as pa
@@ -82,6 +83,12 @@ class PairKeys:
         """Stop counting ``metadata.<key>`` in ``project``."""
         with self._lock:
             self._values[(project, key)] = None
+
+    def as_of_now(self) -> Callable[[str, str], bool]:
+        """`counted` as it answers now, kept (a pinned read's keys, ADR 0050)."""
+        with self._lock:
+            dropped = frozenset(k for k, v in self._values.items() if v is None)
+        return lambda project, key: (project, key) not in dropped
 
     def forget(self, project: str) -> None:
         """Start counting a project's keys afresh (before rebuilding its rows)."""

@@ -143,14 +143,19 @@ class SketchCopy:
         sees (every change moves the version when it begins and when it ends). With
         ``version``: the rows at that version, which ``query`` reads (a snapshot pinned
         then, ADR 0050)."""
+        pinned = version is not None
         if version is None:
             version = self._version()
         held = self._projects.get(project)
         if held is not None and held.version == version:
             return held
         fresh = _arrays(query(_LOAD_SQL, [project]), version)
+        if not pinned and self._version() != version:
+            return fresh  # the sketch may have moved before the load read it: not kept
         with self._lock:
-            self._projects[project] = fresh
+            held = self._projects.get(project)
+            if held is None or held.version < version:  # (never a newer copy replaced)
+                self._projects[project] = fresh
         return fresh
 
     def refresh(self, query: Query) -> int:

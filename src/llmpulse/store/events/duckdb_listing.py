@@ -135,15 +135,13 @@ class ListingEngine(CompactingEngine):
             side = self._side_reads.submit(self.trace_totals, ids) if ids else None
         except RuntimeError:  # closing: the page's own read says so
             side = None
+        page = None
         try:
             page = trace_sort.fetch_roots(self._query, q, found, columns)
-        except BaseException:
-            if side is not None:
+        finally:
+            if page is None and side is not None:  # raised, or the spans answer the page
                 side.cancel()
-            raise
         if page is None:
-            if side is not None:
-                side.cancel()
             return None
         try:
             totals = side.result() if side is not None else self.trace_totals(ids)

@@ -43,11 +43,14 @@ def test_search_marks_the_match_in_the_table_and_in_the_span_detail(page: Page, 
     for i in range(n):  # every row shows where its match is, marked
         hit = rows.nth(i).locator("td.preview mark.hit")
         expect(hit.first).to_have_text(re.compile(PHRASE, re.IGNORECASE))
+    # Summary rows (ADR 0051): the input preview when the match is there, else the store's
+    # lower-cased excerpt of the searched text (a retriever's documents, an answer).
     where = rows.locator(".match-where").all_inner_texts()
-    assert any(w.startswith("document") for w in where), where
-    rows.filter(has=page.locator(".match-where", has_text="document")).first.locator(
-        "a.trace-link"
-    ).click()
+    assert "text:" in where, where
+    retrieved = rows.filter(has=page.locator(".k-retriever")).filter(
+        has=page.locator(".match-where", has_text="text:")
+    )
+    retrieved.first.locator("a.trace-link").click()
     expect(page).to_have_url(re.compile(r"/ui/traces/[0-9a-f]{32}\?span=[0-9a-f]{16}&q="))
     marked = page.locator("#documents mark.hit")
     expect(marked.first).to_have_text(re.compile(PHRASE, re.IGNORECASE))

@@ -12,6 +12,7 @@ import threading
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from store_factories import T0, make_span, span_id
@@ -21,11 +22,14 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import Message, RetrievedDocument, Span, StatusCode
 from llmpulse.store.api import SpanQuery, TimeRange
 from llmpulse.store.events.codec import spans_to_arrow
+from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.events.journal import SPANS, IngestJournal, journal_path
+from llmpulse.store.events.search_scan import excerpt
 from llmpulse.store.events.search_terms import block_of, probes, terms_of
 
 P = ProjectName("default")
+_SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
 WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel")
 
 
@@ -53,6 +57,9 @@ PLANTED: dict[int, dict[str, object]] = {
     },
     29: {"input_value": "Café Crème au lait", "output_value": "MiXeD CaSe Words"},
     33: {"input_value": "a quokka smiles", "output_value": "x.y.z and foo--bar"},
+    # Long texts: an excerpt keeps 60 characters before the first match and 200 after.
+    36: {"input_value": " ".join(WORDS * 12) + " ZQXLONG mid " + " ".join(WORDS * 12)},
+    38: {"input_value": "ab zqxlong near the start " + "and then " * 60 + "zqxlong again"},
 }
 N = 40
 
@@ -92,6 +99,7 @@ QUERIES: list[tuple[str, list[int] | None]] = [
     ("x.y.z", [33]),
     ("nowhere", []),
     ("zqxrare nowhere", []),
+    ("zqxlong", [36, 38]),
 ]
 
 
@@ -99,16 +107,41 @@ def _listed(store: DuckDBEventStore, q: SpanQuery) -> list[str]:
     return [s.span_id for s in store.list_spans(q).items]
 
 
+def _excerpts(store: DuckDBEventStore, q: SpanQuery) -> tuple[list[Any], list[str | None]]:
+    """Summary rows of ``q`` with the excerpts of where each matched (ADR 0051)."""
+    page = store.list_span_rows(replace(q, fields="summary"))
+    assert page.excerpts is not None
+    return page.items, page.excerpts
+
+
+def _cut(store: DuckDBEventStore, rows: list[Any], text: str) -> list[str | None]:
+    """The excerpts of ``rows`` cut from their whole stored search text."""
+    out = []
+    for row in rows:
+        ((whole,),) = store._query(
+            "SELECT search_text FROM spans WHERE span_id = ?", [row[_SPAN_ID]]
+        )
+        out.append(excerpt(whole, text))
+    return out
+
+
 def _agree(store: DuckDBEventStore, text: str, expected: list[int] | None, **kw: object) -> None:
-    """Index and plain scan list (newest first, by latency) and count the same spans."""
+    """Index and plain scan list (newest first, by latency) and count the same spans, and
+    their summary rows show the same excerpts, those cut from each span's whole text."""
     for sort in ("time", "latency"):
         q = SpanQuery(project=P, text=text, limit=1000, sort=sort, **kw)  # type: ignore[arg-type]
         store.search_index.enabled = True
         with_index = (_listed(store, q), store.count_spans(q))
+        summary = _excerpts(store, q)
         store.search_index.enabled = False
         plain = (_listed(store, q), store.count_spans(q))
+        summary_plain = _excerpts(store, q)
         store.search_index.enabled = True
         assert with_index == plain, (text, sort)
+        assert summary == summary_plain, (text, sort)
+        assert [r[_SPAN_ID] for r in summary[0]] == with_index[0]
+        assert summary[1] == _cut(store, summary[0], text)
+        assert all(x is not None and text.lower() in x for x in summary[1])
         if expected is not None and sort == "time" and not kw:
             assert sorted(with_index[0]) == sorted(span_id(n) for n in expected), text
             assert with_index[1] == len(expected)

@@ -287,3 +287,36 @@ def test_a_bounded_count_says_when_it_stopped(seeded: ServerProcess) -> None:
     with Client(seeded.url) as client:
         page = client.traces_page(PROJECT, kind="LLM", total=True, total_limit=3)
     assert (page["total"], page["total_capped"]) == (3, True)
+
+
+def test_sdk_search_summary_rows_carry_where_each_span_matched(
+    live_server: ServerProcess,
+) -> None:
+    project = "search-rows"
+    filler = "lorem ipsum dolor " * 20  # pushes the match past the input preview
+    texts = {
+        "in-input": {"input.value": "Which Reverse-Charge rule applies?"},
+        "in-output": {"input.value": "a question", "output.value": filler + "Reverse-Charge."},
+        "elsewhere": {"input.value": "nothing to find here"},
+    }
+    spans = [
+        make_span(name, start_ns=BASE_NS + i * MS, attrs={"openinference.span.kind": "LLM", **a})
+        for i, (name, a) in enumerate(texts.items())
+    ]
+    r = httpx.post(
+        f"{live_server.url}/v1/traces",
+        content=make_request(spans, project).SerializeToString(),
+        headers={"content-type": "application/x-protobuf"},
+    )
+    assert r.status_code == 200, r.text
+    with Client(live_server.url) as client:
+        full = client.search_spans(project, "reverse-CHARGE")
+        summary = client.search_spans(project, "reverse-CHARGE", fields="summary")
+    assert [r["name"] for r in summary["data"]] == ["in-output", "in-input"]
+    assert [r["span_id"] for r in summary["data"]] == [r["span_id"] for r in full["data"]]
+    assert summary["total"] == full["total"] == 2
+    by_name = {r["name"]: r["match"].rstrip("\n") for r in summary["data"]}  # empty fields
+    assert by_name["in-input"] == "which reverse-charge rule applies?"
+    # 60 characters before the first match, and everything after it up to 200.
+    assert by_name["in-output"] == (filler + "reverse-charge.")[-75:]
+    assert all("match" not in r for r in full["data"])

@@ -84,7 +84,9 @@ class TracesMixin(Requester):
     ) -> JsonDict:
         """Spans whose inputs, outputs, messages, retrieved documents or errors contain
         ``text`` (any case), newest first: one page as `traces_page` returns it, with the
-        matching count. Other filters (``root_only``, ``start``, ``kind``, …) narrow it."""
+        matching count. Other filters (``root_only``, ``start``, ``kind``, …) narrow it.
+        With ``fields="summary"`` the rows are the table's columns and each carries
+        ``match``: a lower-cased excerpt of its searched text around the first match."""
         return self.traces_page(project, q=text, limit=limit, total=total, **filters)
 
     def export_traces(

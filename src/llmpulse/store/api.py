@@ -330,6 +330,10 @@ class Page(Generic[T]):
     totals: dict[str, TraceTotals] | None = None
     """The root rows' trace totals (`EventStore.trace_totals`) when the store read them with
     the page (a trace-sorted page knows its traces before its rows); None: not read."""
+    excerpts: list[str | None] | None = None
+    """For summary rows of a search, per item, where it matched: a lower-cased excerpt of its
+    searched text around the first match (None: it matched in no searched text, as after a
+    change meanwhile); None for other pages."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,24 @@ def first_match(span: Span, needle: str | None, width: int = 90) -> tuple[str, M
     return None
 
 
+def excerpt_match(
+    span: Span, excerpt: str | None, needle: str | None, width: int = 90
+) -> tuple[str, Markup] | None:
+    """Where a summary row of a search matched (ADR 0051): its input preview when the match
+    is there (in its own case), else the store's lower-cased excerpt of its searched text.
+
+    None when neither holds ``needle`` (the span changed since it was found).
+    """
+    if not needle:
+        return None
+    preview = span.input_value
+    if preview and _matches(preview, needle):
+        return "input", snippet(preview, needle, width)
+    if excerpt and _matches(excerpt, needle):
+        return "text", snippet(excerpt, needle, width)
+    return None
+
+
 def search_suffix(needle: str | None) -> str:
     """The ``&q=…`` that carries a search from the traces table to a trace page."""
     return f"&q={quote(needle, safe='')}" if needle else ""

@@ -163,16 +163,18 @@ async def _traces_context(
     total: int | None = None
     total_capped = False
     totals: dict[str, TraceTotals] = {}
+    excerpts: list[str | None] | None = None
     query: SpanQuery | None = None
     try:
         query = await ranged_query(form.to_query(project), params, reader)
-        # The table's columns only (ADR 0045); a search shows where each span matched, which
-        # needs the whole texts.
-        page = await reader.list_spans(query if query.text else replace(query, fields="summary"))
+        # The table's columns only (ADR 0045); a search's rows carry where each span
+        # matched (ADR 0051).
+        page = await reader.list_spans(replace(query, fields="summary"))
     except InvalidInput as e:
         errors = error_lines(e)
     else:
         spans = page.items
+        excerpts = page.excerpts
         if page.next_cursor:
             next_url = "?" + replace_param(params, "cursor", page.next_cursor)
         if query.text is None:
@@ -203,6 +205,7 @@ async def _traces_context(
         "form": form,
         "errors": errors,
         "spans": spans,
+        "excerpts": excerpts,
         "bars": views.latency_bars(spans),
         "next_url": next_url,
         "first_url": ("?" + replace_param(params, "cursor", None)) if form.cursor else None,

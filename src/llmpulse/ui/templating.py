@@ -48,6 +48,7 @@ def build_environment() -> Environment:
     )
     env.globals["static"] = lambda name: f"{STATIC_PREFIX}/{name}"
     env.globals["first_match"] = highlight.first_match
+    env.globals["excerpt_match"] = highlight.excerpt_match
     env.globals["needle"] = None  # the search text whose matches the span detail marks
     env.globals["search_suffix"] = ""
     env.globals.update(annotation_kinds=(), me="", annotation_error=None, annotated=None)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Message, RetrievedDocument, Span, SpanKind
-from llmpulse.ui.highlight import first_match, highlight, search_suffix, snippet
+from llmpulse.ui.highlight import excerpt_match, first_match, highlight, search_suffix, snippet
 
 T = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -70,3 +70,24 @@ def test_first_match_names_the_field_that_holds_the_match() -> None:
 def test_search_suffix_quotes_the_text() -> None:
     assert search_suffix("a b&c") == "&q=a%20b%26c"
     assert search_suffix(None) == ""
+
+
+def test_excerpt_match_prefers_the_input_preview_in_its_own_case() -> None:
+    span = _span(input_value="Ask about Reverse-Charge invoices")
+    got = excerpt_match(span, "… ask about reverse-charge invoices …", "reverse-charge")
+    assert got is not None
+    assert got[0] == "input"
+    assert str(got[1]) == 'Ask about <mark class="hit">Reverse-Charge</mark> invoices'
+
+
+def test_excerpt_match_shows_the_excerpt_when_the_preview_lacks_the_match() -> None:
+    span = _span(input_value="What is the VAT rate?")
+    got = excerpt_match(span, "passage: <b>reverse-charge</b> applies", "REVERSE-CHARGE")
+    assert got is not None
+    assert got[0] == "text"
+    assert (
+        str(got[1]) == 'passage: &lt;b&gt;<mark class="hit">reverse-charge</mark>&lt;/b&gt; applies'
+    )
+    assert excerpt_match(span, "nothing here", "reverse-charge") is None
+    assert excerpt_match(span, None, "reverse-charge") is None
+    assert excerpt_match(span, "reverse-charge", None) is None

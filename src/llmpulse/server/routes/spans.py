@@ -53,9 +53,14 @@ class TraceTotalsOut(BaseModel):
 
 
 class SpanRowOut(SpanOut):
-    """A span as a traces-table row: root spans carry their trace's totals."""
+    """A span as a traces-table row: root spans carry their trace's totals; summary rows of
+    a search carry where the span matched."""
 
     trace: TraceTotalsOut | None = None
+    match: str | None = None
+    """Summary rows of a search (``fields=summary`` with ``text``) only: a lower-cased
+    excerpt of the span's searched text, up to 60 characters before the first match and 200
+    after it (ADR 0051)."""
 
 
 class SpanPage(BaseModel):
@@ -124,7 +129,8 @@ async def list_spans(
             "content) on one line, whitespace runs made one space, ending in … when cut; "
             "the output, messages, documents, events, attributes, resource attributes and "
             "the status and exception messages are left out (null or empty). Pages sorted by "
-            "latency, tokens or cost read 4-8x faster"
+            "latency, tokens or cost read 4-8x faster. With text, each row carries match: a "
+            "lower-cased excerpt of its searched text around the first match"
         ),
     ] = "full",
 ) -> Response:
@@ -168,6 +174,9 @@ async def span_page_json(
         for row in data:
             t = totals.get(row["trace_id"]) if row["parent_span_id"] is None else None
             row["trace"] = asdict(t) if t is not None else None
+        if page.excerpts is not None:
+            for row, excerpt in zip(data, page.excerpts, strict=True):
+                row["match"] = excerpt
         body: dict[str, object] = {"data": data, "next_cursor": page.next_cursor}
         body["total"] = body["total_capped"] = None
         if with_total:

@@ -62,15 +62,24 @@ class ListingEngine(CompactingEngine):
         """
         page = self.list_span_rows(q)
         items = [row_to_span(r) for r in page.items]
-        return Page(items=items, next_cursor=page.next_cursor, totals=page.totals)
+        return Page(items, page.next_cursor, page.totals, page.excerpts)
 
     def list_span_rows(self, q: SpanQuery) -> Page[tuple[Any, ...]]:
         """`list_spans`'s page as rows of the span columns, not decoded (copies of a span
-        stored twice dropped).
+        stored twice dropped); summary rows of a search with their excerpts (ADR 0051).
 
         Raises:
             InvalidInput: a filter, the limit or the cursor is not acceptable.
         """
+        page = self._span_rows(q)
+        if not listing.excerpted(q):
+            return page
+        text = q.text or ""
+        excerpts = [search_scan.excerpt(r[-1], text) for r in page.items]
+        return Page([r[:-1] for r in page.items], page.next_cursor, page.totals, excerpts)
+
+    def _span_rows(self, q: SpanQuery) -> Page[tuple[Any, ...]]:
+        """`list_span_rows` with the excerpted rows' search text still last."""
         columns = listing.span_columns(q)
         found = search_scan.candidates(self.search_index, self._query, q)
         if trace_sort.is_trace_sort(q) and found is None:

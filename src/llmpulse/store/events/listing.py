@@ -21,7 +21,7 @@ from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.store.api import SPAN_FIELDS, SpanQuery, TraceTotals
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.compiler import Where
-from llmpulse.store.events.layout import INPUT_PREVIEW_COLUMN, PREVIEW_CHARS
+from llmpulse.store.events.layout import INPUT_PREVIEW_COLUMN, PREVIEW_CHARS, SEARCH_TEXT_COLUMN
 
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
@@ -81,7 +81,8 @@ _COLUMNS = {
 
 def span_columns(q: SpanQuery) -> str:
     """The select list of ``q``'s span rows (the span columns in order; with ``fields``
-    ``summary``, the bulky ones left out and the input as its preview, ADR 0045).
+    ``summary``, the bulky ones left out and the input as its preview, ADR 0045). Summary
+    rows of a search end in one more column, ``search_text`` (`excerpted`).
 
     Raises:
         InvalidInput: ``q.fields`` is not one of `SPAN_FIELDS`.
@@ -92,7 +93,14 @@ def span_columns(q: SpanQuery) -> str:
             f"unknown fields {q.fields!r}",
             [FieldError("fields", f"one of: {', '.join(SPAN_FIELDS)}")],
         )
-    return columns
+    return f"{columns}, {SEARCH_TEXT_COLUMN}" if excerpted(q) else columns
+
+
+def excerpted(q: SpanQuery) -> bool:
+    """Whether ``q``'s rows carry where each matched (summary rows of a search, ADR 0051):
+    they end in ``search_text``, the excerpt of a search narrowed by the index
+    (`search_scan.scoped`) or the whole text of a plain scan, which the page cuts."""
+    return bool(q.text) and q.fields == "summary"
 
 
 _INPUT = SPAN_COLUMN_NAMES.index("input_value")

@@ -53,6 +53,8 @@ class ListingEngine(CompactingEngine):
     by row id (ADR 0048)."""
     trace_totals_summed = 0
     """`trace_totals` calls answered from the traces' totals (ADR 0046), not the spans."""
+    search_counts_indexed = 0
+    """Search counts the index answered, whole or but for the blocks it scanned (ADR 0051)."""
 
     def list_spans(self, q: SpanQuery) -> Page[Span]:
         """List spans matching ``q``, newest first, one page at a time.
@@ -219,9 +221,22 @@ class ListingEngine(CompactingEngine):
         trace sort, how many root rows (traces). ``at_most`` stops the count there."""
         if trace_sort.is_trace_sort(q):
             q = replace(trace_sort.roots_query(q), sort="time")
-        scope = search_scan.restricted(
-            self._query, q, search_scan.candidates(self.search_index, self._query, q)
-        )
+        found = search_scan.candidates(self.search_index, self._query, q)
+        counted = search_scan.index_count(q, found)
+        if counted is not None:  # a search for one term: the index counts (ADR 0051)
+            if at_most is not None and counted.at_least >= at_most:
+                self.search_counts_indexed += 1
+                return at_most
+            if not counted.rest.blocks:
+                self.search_counts_indexed += 1
+                return counted.known if at_most is None else min(counted.known, at_most)
+            if search_scan.narrows(counted.rest):  # count the rest's matches alone
+                self.search_counts_indexed += 1
+                scope = search_scan.scoped(self._query, q, counted.rest.blocks)
+                bound = None if at_most is None else at_most - counted.known
+                where = compile_filters(scope.q, DIALECT)
+                return counted.known + listing.count_rows(scope.query, scope.q, where, bound)
+        scope = search_scan.restricted(self._query, q, found)
         where = compile_filters(scope.q, DIALECT)
         return listing.count_rows(scope.query, scope.q, where, at_most)
 

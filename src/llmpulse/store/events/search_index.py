@@ -1,10 +1,11 @@
 """The term → block search index of the DuckDB store (ADR 0038), kept behind ingest.
 
-Two derived tables in the event database: ``search_terms`` (project, block, term), every
-distinct term (`search_terms.terms_of`) of the spans that started in a 5-minute block, and
-``search_blocks`` (project, block, spans), how many spans each block held when it was
-indexed. They are derived data, rebuilt from the spans whenever they disagree, so they are
-created at open rather than by a migration.
+Two derived tables in the event database: ``search_terms`` (project, block, term, spans),
+every distinct term (`search_terms.terms_of`) of the spans that started in a 5-minute block
+with how many of them hold it (ADR 0051), and ``search_blocks`` (project, block, spans), how
+many spans each block held when it was indexed. They are derived data, rebuilt from the spans
+whenever they disagree, so they are created at open rather than by a migration (tables of an
+older shape are dropped and rebuilt).
 
 **Behind ingest.** An append only marks its blocks *dirty* (in memory, before the insert
 commits); a background thread indexes dirty blocks whose last append is `SETTLE_S` old,
@@ -49,7 +50,7 @@ from llmpulse.store.events.search_indexer import (
     Builder,
     IndexerStats,
 )
-from llmpulse.store.events.search_terms import BLOCK_SQL, BLOCK_US, block_of, probes
+from llmpulse.store.events.search_terms import BLOCK_SQL, BLOCK_US, Probe, block_of, probes
 
 _T = TypeVar("_T")
 Read = Callable[[Callable[[duckdb.DuckDBPyConnection], _T]], _T]
@@ -59,7 +60,8 @@ MEMO_SIZE = 64
 """Candidate answers kept until the next append or indexing round (a page, then its count)."""
 TABLES = (
     "CREATE TABLE IF NOT EXISTS search_terms "
-    "(project VARCHAR NOT NULL, block BIGINT NOT NULL, term VARCHAR NOT NULL)",
+    "(project VARCHAR NOT NULL, block BIGINT NOT NULL, term VARCHAR NOT NULL, "
+    "spans INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS search_blocks "
     "(project VARCHAR NOT NULL, block BIGINT NOT NULL, spans BIGINT NOT NULL)",
 )
@@ -75,6 +77,13 @@ class Candidates:
     spans: list[int]  # spans per block (as last indexed; 0 when not indexed yet)
     narrowed: bool  # False: the index rules nothing out (scan everything)
     total_spans: int  # spans in every block of the range (as last indexed)
+    matching: list[int | None] | None = None
+    """For a query of one term and nothing else (`lone`), per block: how many of its spans
+    contain the text, when the index knows (the block is indexed and one of its terms holds
+    the text); else None (ADR 0051)."""
+    at_least: list[int] | None = None
+    """For such a query, per block: how many of its spans surely contain the text (the most
+    spans that hold one of its terms holding the text; 0 when not indexed yet)."""
 
 
 class SearchIndex:
@@ -107,8 +116,15 @@ class SearchIndex:
     # -- state -------------------------------------------------------------------------
 
     def open(self, con: duckdb.DuckDBPyConnection, *, refresh: bool = True) -> None:
-        """Create the tables if needed and (``refresh``) mark dirty what disagrees with the
-        spans."""
+        """Create the tables if needed (dropping those of an older shape) and (``refresh``)
+        mark dirty what disagrees with the spans."""
+        columns = con.execute(
+            "SELECT column_name FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND table_name = 'search_terms'"
+        ).fetchall()
+        if columns and ("spans",) not in columns:  # before ADR 0051: no counts per term
+            for table in COPIED:
+                con.execute(f"DROP TABLE IF EXISTS {table}")
         for sql in TABLES:
             con.execute(sql)
         if refresh:
@@ -254,7 +270,27 @@ class SearchIndex:
         lo = -(2**62) if first is None else first
         hi = 2**62 if last is None else last
         every = {b for b in known.keys() | dirty if lo <= b <= hi}
-        if found and self.enabled:
+        matching: list[int | None] | None = None
+        at_least: list[int] | None = None
+        if found and self.enabled and lone(str(lowered), found):
+            counted = {
+                int(b): (int(terms), int(most))
+                for b, terms, most in query(
+                    "SELECT block, count(*), max(spans) FROM search_terms "
+                    f"WHERE project = ? AND block BETWEEN ? AND ? AND {found[0].sql()} "
+                    "GROUP BY block",
+                    [project, lo, hi, found[0].text],
+                )
+            }
+            hits = set(counted) | (dirty & every)
+            blocks = sorted(hits, reverse=True)
+            clean = [b not in dirty and b in counted for b in blocks]
+            matching = [
+                counted[b][1] if ok and counted[b][0] == 1 else None
+                for b, ok in zip(blocks, clean, strict=True)
+            ]
+            at_least = [counted[b][1] if ok else 0 for b, ok in zip(blocks, clean, strict=True)]
+        elif found and self.enabled:
             sql = " INTERSECT ".join(
                 f"SELECT block FROM search_terms WHERE project = ? AND block BETWEEN ? AND ? "
                 f"AND {p.sql()}"
@@ -264,14 +300,16 @@ class SearchIndex:
             for p in found:
                 params.extend((project, lo, hi, p.text))
             hits = {int(b) for (b,) in query(sql, params)} | (dirty & every)
+            blocks = sorted(hits, reverse=True)
         else:
-            hits = every
-        blocks = sorted(hits, reverse=True)
+            blocks = sorted(every, reverse=True)
         answer = Candidates(
             blocks=blocks,
             spans=[known.get(b, 0) for b in blocks],
             narrowed=len(blocks) < len(every),
             total_spans=sum(known.get(b, 0) for b in every),
+            matching=matching,
+            at_least=at_least,
         )
         with self._lock:
             if self._generation == state and not self._memo_full():
@@ -291,6 +329,13 @@ def _stop_all() -> None:
     inside DuckDB when Python finalizes aborts the process."""
     for index in list(_RUNNING):
         index.stop()
+
+
+def lone(lowered: str, found: Sequence[Probe]) -> bool:
+    """Whether a lower-cased query is one term with no separator (its only probe matches
+    anywhere inside a term): a span contains it exactly when one of the span's terms does,
+    so the spans holding the terms that contain it are its matches (ADR 0051)."""
+    return len(found) == 1 and found[0].match == "contains" and found[0].text == lowered
 
 
 def block_range(start_us: int | None, end_us: int | None) -> tuple[int | None, int | None]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -51,7 +52,9 @@ TOKENIZE_SPANS = 256
 MAX_HOLD_S = 2.0
 """The indexer waits for quiet (`QUIET_S`) at most this long at once (a steady query stream
 slows it, never stops it)."""
-_TERMS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("term", pa.string())])
+_TERMS_SCHEMA = pa.schema(
+    [("project", pa.string()), ("block", pa.int64()), ("term", pa.string()), ("spans", pa.int32())]
+)
 _BLOCKS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("spans", pa.int64())])
 Read = Callable[[Callable[[duckdb.DuckDBPyConnection], Any]], Any]
 Write = Callable[[Callable[[duckdb.DuckDBPyConnection], None]], None]
@@ -122,7 +125,7 @@ class Builder:
                     [project, *params],
                 ).fetchall()
             )
-            found: dict[int, set[bytes]] = {}
+            found: dict[int, Counter[bytes]] = {}
             seen: dict[int, int] = {}
             for part in _parts({int(b): int(n) for b, n in counts}):
                 self._slice_done(yielding)
@@ -137,11 +140,12 @@ class Builder:
         self,
         project: str,
         blocks: list[int],
-        found: dict[int, set[bytes]],
+        found: dict[int, Counter[bytes]],
         seen: dict[int, int],
         yielding: bool,
     ) -> None:
-        """Read and tokenize the spans of ``blocks`` (one snapshot)."""
+        """Read and tokenize the spans of ``blocks`` (one snapshot): per block, how many
+        spans hold each term."""
         where, params = ranges_sql(ranges(blocks))
         rows: list[tuple[Any, ...]] = self._read(
             lambda cur: cur.execute(
@@ -152,15 +156,16 @@ class Builder:
         )
         for first in range(0, len(rows), TOKENIZE_SPANS):
             self._slice_done(yielding)
-            texts: dict[int, list[str]] = {}
             for block, text in rows[first : first + TOKENIZE_SPANS]:
-                texts.setdefault(int(block), []).append(text or "")
-            for block, parts in texts.items():
-                found.setdefault(block, set()).update(term_bytes("\n".join(parts)))
-                seen[block] = seen.get(block, 0) + len(parts)
+                b = int(block)
+                terms = found.get(b)
+                if terms is None:
+                    terms = found[b] = Counter()
+                terms.update(term_bytes(text or ""))
+                seen[b] = seen.get(b, 0) + 1
 
     def _store(
-        self, project: str, had: list[int], found: dict[int, set[bytes]], seen: dict[int, int]
+        self, project: str, had: list[int], found: dict[int, Counter[bytes]], seen: dict[int, int]
     ) -> None:
         terms, blocks = _tables(project, found, seen)
 
@@ -257,14 +262,15 @@ def _parts(counts: dict[int, int]) -> list[list[int]]:
 
 
 def _tables(
-    project: str, found: dict[int, set[bytes]], seen: dict[int, int]
+    project: str, found: dict[int, Counter[bytes]], seen: dict[int, int]
 ) -> tuple[pa.Table, pa.Table]:
-    """The index rows of one round: block → terms, block → spans read."""
-    terms: dict[str, list[Any]] = {"project": [], "block": [], "term": []}
+    """The index rows of one round: block → terms with their spans, block → spans read."""
+    terms: dict[str, list[Any]] = {"project": [], "block": [], "term": [], "spans": []}
     for block, words in found.items():
         terms["project"].extend([project] * len(words))
         terms["block"].extend([block] * len(words))
         terms["term"].extend(w.decode() for w in words)
+        terms["spans"].extend(words.values())
     blocks = {
         "project": [project] * len(seen),
         "block": list(seen),

@@ -17,7 +17,7 @@ count is bounded instead (``at_most``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from llmpulse.clock import to_unix_us
@@ -25,7 +25,7 @@ from llmpulse.store.api import SpanQuery
 from llmpulse.store.events.duckdb_dialect import DIALECT
 from llmpulse.store.events.duckdb_open import CATALOG
 from llmpulse.store.events.search_index import Candidates, Query, SearchIndex, block_range
-from llmpulse.store.events.search_terms import ranges, ranges_sql
+from llmpulse.store.events.search_terms import BLOCK_US, ranges, ranges_sql
 
 FIRST_CHUNK_SPANS = 20_000
 """Spans read by a newest-first page's first chunk; each next chunk reads four times more."""
@@ -72,11 +72,13 @@ def scoped(query: Query, q: SpanQuery, blocks: Sequence[int]) -> Scope:
     contain ``q.text``, each with its `excerpt` as ``search_text`` (which still contains the
     text, so the statement's own filter holds).
 
-    Three steps in one statement: the row ids and ``search_text`` of the blocks' rows
-    (materialized, so ``contains`` sees those rows alone), the matching ones with their
-    excerpts (materialized), then the table's rows with those row ids: DuckDB pushes the
-    join's row ids into the scan, so only the vectors holding matches are decoded. Reading
-    every column of every candidate row instead cost ~130 ms for a word in 40 spans of 1M.
+    Three steps in one statement: the row ids and ``search_text`` of the blocks' rows, the
+    matching ones with the part of their text that holds the excerpt (both materialized, so
+    ``contains`` sees those rows alone), then the table's rows of the blocks with those row
+    ids: DuckDB pushes the join's row ids into the scan, so only the vectors holding matches
+    are decoded. (The blocks' time ranges stay on that scan too: with row ids alone, a 32 MB
+    memory limit was exceeded.) Reading every column of every candidate row instead cost
+    ~130 ms for a word in 40 spans of 1M.
     """
     text = q.text or ""
     where, params = ranges_sql(ranges(blocks))
@@ -88,9 +90,10 @@ def scoped(query: Query, q: SpanQuery, blocks: Sequence[int]) -> Scope:
         f"length(lower(?)) AS _length FROM _candidates "
         f"WHERE {DIALECT.search('search_text')})), "
         f"spans AS (SELECT s.* REPLACE (h._excerpt AS search_text) "
-        f"FROM {CATALOG}.main.spans s JOIN _hits h ON s.rowid = h._row) "
+        f"FROM {CATALOG}.main.spans s JOIN _hits h ON s.rowid = h._row "
+        f"WHERE s.project = ? AND {where}) "
     )
-    head: list[Any] = [q.project, *params, text, text, text]
+    head: list[Any] = [q.project, *params, text, text, text, q.project, *params]
 
     def run(sql: str, p: Sequence[Any]) -> Rows:
         if sql.startswith("WITH "):  # one WITH clause: ours first, then the statement's
@@ -128,6 +131,51 @@ def restricted(query: Query, q: SpanQuery, c: Candidates | None) -> Scope:
     if c is None or not narrows(c):
         return Scope(query, q)
     return scoped(query, q, c.blocks)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexCount:
+    """What the index tells of a search's count (ADR 0051)."""
+
+    known: int
+    """Matches in the blocks whose count the index knows and that lie inside the range."""
+    rest: Candidates
+    """The other candidate blocks, whose matches only a scan can count."""
+    at_least: int
+    """Matches the index vouches for (a lower bound of the count)."""
+
+
+def index_count(q: SpanQuery, c: Candidates | None) -> IndexCount | None:
+    """The count of ``q`` as far as the index knows it, or None when it knows nothing of it:
+    ``q`` filters on more than its project, text and time range, or its text is not one
+    term (`search_index.lone`)."""
+    if c is None or c.matching is None or c.at_least is None or not _text_only(q):
+        return None
+    start = None if q.time.start is None else to_unix_us(q.time.start)
+    end = None if q.time.end is None else to_unix_us(q.time.end)
+    known, at_least = 0, 0
+    rest: list[int] = []
+    spans: list[int] = []
+    for block, n, matching, least in zip(c.blocks, c.spans, c.matching, c.at_least, strict=True):
+        inside = (start is None or block * BLOCK_US >= start) and (
+            end is None or (block + 1) * BLOCK_US <= end
+        )
+        if inside:
+            at_least += least
+        if inside and matching is not None:
+            known += matching
+        else:
+            rest.append(block)
+            spans.append(n)
+    return IndexCount(known, replace(c, blocks=rest, spans=spans, narrowed=True), at_least)
+
+
+def _text_only(q: SpanQuery) -> bool:
+    """Whether ``q`` filters on nothing but its project, text and time range."""
+    plain = SpanQuery(project=q.project, text=q.text, time=q.time)
+    return replace(q, limit=plain.limit, cursor=None, sort="time", descending=True) == replace(
+        plain, fields=q.fields
+    )
 
 
 def _share(c: Candidates) -> float:

@@ -1,8 +1,9 @@
 """Full-text search at 1M spans, uncached (issue 12, item 3).
 
 Usage: ``.venv/bin/python benchmarks/search.py [--spans 1000000] [--runs 5] [--first N]
-[--data FILE]`` (``--data``: a copy of a file loaded before, e.g. ``benchmarks/.work/``;
-``--first``: the first rare word, so that repeated calls search new words).
+[--data FILE] [--save FILE]`` (``--data``: a copy of a file loaded before; ``--save``: keep
+the loaded file there, for ``--data`` and `search_http.py`; ``--first``: the first rare
+word, so that repeated calls search new words).
 
 Loads RAG-like spans (a CHAIN root with a question and an answer, a RETRIEVER with three
 documents, an LLM span with system/user messages and an answer; one in 50 fails with an
@@ -12,9 +13,12 @@ cache can answer:
 
 * a rare word (planted in 40 spans per run, in a random searched field);
 * a common word (in about 1 % of the spans);
-* each as the traces table asks: the first page (100 newest) plus the matching count (which
-  the table stops at 1,000, ADR 0038), over all the data and over its last 24 hours, the
-  24-hour runs with words of their own.
+* each as the traces table asks: the first page (100 newest, summary rows with the excerpt
+  of where each span matched, ADR 0051) plus the matching count (which the table stops at
+  1,000, ADR 0038), over all the data and over its last 24 hours, the 24-hour runs with
+  words of their own;
+* and the first page of full rows (what the SDK's ``search_spans`` asks by default), with
+  words of their own.
 
 The search index (ADR 0038) is built first (time and CPU printed). Each whole-history search
 is timed through `QueryService` (no cache) with the index and, paired in the same run, without
@@ -33,6 +37,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -133,10 +138,17 @@ def _span(
 
 
 async def _table(svc: QueryService, text: str, since: datetime | None = None) -> int:
-    """What the traces table asks: the first page and the count, bounded as the UI bounds it."""
+    """What the traces table asks: the first page of summary rows and the count, bounded as
+    the UI bounds it."""
     q = SpanQuery(project=P, text=text, time=TimeRange(start=since))
-    await svc.list_spans(q, keep=False)
+    await svc.list_spans(replace(q, fields="summary"), keep=False)
     return await svc.count_spans(q, SEARCH_COUNT_CAP + 1)
+
+
+async def _full_page(svc: QueryService, text: str) -> int:
+    """The first page of full rows (the SDK's default)."""
+    page = await svc.list_spans(SpanQuery(project=P, text=text), keep=False)
+    return len(page.items)
 
 
 def _timed(run: Callable[[], object]) -> tuple[float, object]:
@@ -163,14 +175,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--data", type=Path, help="a file this script loaded before (copied)")
     parser.add_argument("--first", type=int, default=0, help="first word number (vary per call)")
+    parser.add_argument("--save", type=Path, help="keep a copy of the loaded file here")
     args = parser.parse_args()
-    words = max(40, args.first + 2 * args.runs)
+    words = max(40, args.first + 3 * args.runs)
     with tempfile.TemporaryDirectory(dir=args.data.parent if args.data else None) as tmp:
         path = Path(tmp) / "events.duckdb"
         if args.data:
             shutil.copyfile(args.data, path)
         else:
             _load(path, args.spans, words)
+            if args.save:
+                shutil.copyfile(path, args.save)
         cpu0 = time.process_time()
         wall, events = _timed(lambda: DuckDBEventStore(path, journal=False))
         assert isinstance(events, DuckDBEventStore)
@@ -189,7 +204,7 @@ def main() -> None:
         rng = np.random.default_rng(11 + args.first)
         vocab = _vocabulary(np.random.default_rng(7))
         # Words of rank 300-800: each is in about 1 % of the spans.
-        commons = [vocab[int(i)] for i in rng.choice(np.arange(300, 800), 2 * args.runs, False)]
+        commons = [vocab[int(i)] for i in rng.choice(np.arange(300, 800), 3 * args.runs, False)]
         svc = QueryService(events, SqlStateStore("sqlite://"))  # no data_version: no cache
         for label, word_of in (
             ("rare word", lambda r: _rare(args.first + r)),
@@ -212,6 +227,11 @@ def main() -> None:
                 word = word_of(args.runs + run)
                 took, _ = _timed(lambda w=word, s=since: asyncio.run(_table(svc, w, s)))
                 day.append(took)
+            full: list[float] = []
+            for run in range(args.runs):
+                word = word_of(2 * args.runs + run)
+                took, _ = _timed(lambda w=word: asyncio.run(_full_page(svc, w)))
+                full.append(took)
             on, off = times[True], times[False]
             ratio = statistics.median(b / a for a, b in zip(on, off, strict=True))
             print(
@@ -221,7 +241,9 @@ def main() -> None:
                 f"[{min(off) * 1000:.0f}-{max(off) * 1000:.0f}], paired ratio {ratio:.1f}x; "
                 f"counts {hits}\n{'':<12} page+count over the last 24 h (index): median "
                 f"{statistics.median(day) * 1000:7.1f} ms [{min(day) * 1000:.0f}-"
-                f"{max(day) * 1000:.0f}]; load {os.getloadavg()[0]:.1f}",
+                f"{max(day) * 1000:.0f}]\n{'':<12} first page of full rows (index): median "
+                f"{statistics.median(full) * 1000:7.1f} ms [{min(full) * 1000:.0f}-"
+                f"{max(full) * 1000:.0f}]; load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
         events.close()

@@ -260,13 +260,13 @@ def test_a_trace_the_totals_cannot_answer_sends_the_pages_to_the_spans(
     store.close()
 
 
-def test_a_filtered_view_is_answered_from_the_spans(tmp_path: Path) -> None:
+def test_a_filtered_view_is_ranked_from_the_totals(tmp_path: Path) -> None:
     store, spans = _caught_up(tmp_path, seed=7, n=30)
     q = SpanQuery(P, sort="trace_cost", status=StatusCode.ERROR, limit=500)
-    before, narrow = store.trace_pages_ranked, store.trace_pages_narrow
+    before, narrow = store.trace_pages_filtered, store.trace_pages_narrow
     got = [s.span_id for s in store.list_spans(q).items]
-    assert store.trace_pages_ranked == before
-    assert store.trace_pages_narrow == narrow + 1  # ranked from the spans, rows by row id
+    assert store.trace_pages_filtered == before + 1  # ranked from the totals (ADR 0052)
+    assert store.trace_pages_narrow == narrow
     failed = _expected(
         spans, "trace_cost", True, TimeRange(), lambda s: s.status_code is StatusCode.ERROR
     )
@@ -287,11 +287,11 @@ def test_a_root_deleted_between_ranking_and_reading_sends_the_page_to_the_spans(
     fetch = trace_sort.fetch_roots
     gone: list[str] = []
 
-    def delete_first(query, q, found, columns):  # type: ignore[no-untyped-def]
+    def delete_first(query, q, found, columns, located=None):  # type: ignore[no-untyped-def]
         if len(gone) < deletes:
             gone.append(found[0].span_id)
             query("DELETE FROM spans WHERE span_id = ?", [found[0].span_id])
-        return fetch(query, q, found, columns)
+        return fetch(query, q, found, columns, located)
 
     monkeypatch.setattr(trace_sort, "fetch_roots", delete_first)
     ranked, narrow = store.trace_pages_ranked, store.trace_pages_narrow

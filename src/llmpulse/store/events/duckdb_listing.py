@@ -35,9 +35,13 @@ from llmpulse.store.events.compiler import add_cursor, compile_filters, encode_c
 from llmpulse.store.events.duckdb_compact import CompactingEngine
 from llmpulse.store.events.duckdb_dialect import DIALECT
 from llmpulse.store.events.duckdb_faults import invalidated
+from llmpulse.store.events.duckdb_open import CATALOG
 from llmpulse.store.events.summary_upkeep import query_with
 
 NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
+FILTERED_FIRST = 4
+"""A filtered trace page first ranks this many times its traces (and one), whatever their
+roots, and keeps those whose roots pass (ADR 0052)."""
 _R = TypeVar("_R")
 _START = SPAN_COLUMN_NAMES.index("start_time")
 _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
@@ -53,6 +57,9 @@ class ListingEngine(CompactingEngine):
     by row id (ADR 0048)."""
     trace_totals_summed = 0
     """`trace_totals` calls answered from the traces' totals (ADR 0046), not the spans."""
+    trace_pages_filtered = 0
+    """Trace-sorted pages of views whose filters pick the roots, ranked from the traces'
+    totals, the roots filtered (ADR 0052)."""
     search_counts_indexed = 0
     """Search counts the index answered, whole or but for the blocks it scanned (ADR 0051)."""
 
@@ -118,29 +125,76 @@ class ListingEngine(CompactingEngine):
         return Page(items=_listed(q, rows), next_cursor=next_cursor)
 
     def _trace_page(self, q: SpanQuery, columns: str) -> Page[tuple[Any, ...]] | None:
-        """A trace-sorted page of a plain view from the traces' totals (ADR 0046); None when
-        they cannot answer it (a filter, the summaries not usable, an odd trace)."""
+        """A trace-sorted page of a plain view from the traces' totals (ADR 0046), or of a
+        view whose filters pick the roots (`_filtered_trace_page`); None when they cannot
+        answer it (a search, the summaries not usable, an odd trace)."""
         p = trace_sums.plan(q)
-        if p is None or not self.sketch_guard.usable:
+        if p is None:
+            return self._filtered_trace_page(q, columns)
+        if not self.sketch_guard.usable:
             return None
-
-        def ranked() -> list[trace_sums.Candidate] | None:
-            pending = self.summary_upkeep.pending()
-            return self._sums_read(lambda cur: trace_sums.page(cur, pending, p))
-
-        found = self.sketch_guard.read(ranked, commits=False)  # the page of that moment
+        found = self._ranked(p)
         page = None if found is None else self._roots(q, found, columns)
         if page is not None:
             self.trace_pages_ranked += 1
         return page
 
+    def _ranked(
+        self, p: trace_sums.Plan, roots: tuple[str, list[Any]] | None = None
+    ) -> list[trace_sums.Candidate] | None:
+        """The traces `trace_sums.page` ranks for ``p`` (only those whose root ``roots``
+        selects, when given), as of one moment."""
+
+        def ranked() -> list[trace_sums.Candidate] | None:
+            pending = self.summary_upkeep.pending()
+            return self._sums_read(lambda cur: trace_sums.page(cur, pending, p, roots))
+
+        return self.sketch_guard.read(ranked, commits=False)  # the page of that moment
+
+    def _filtered_trace_page(self, q: SpanQuery, columns: str) -> Page[tuple[Any, ...]] | None:
+        """A trace-sorted page whose filters pick the roots, from the traces' totals (ADR
+        0052). First the totals rank `FILTERED_FIRST` times the page's traces whatever their
+        roots, and those whose roots pass the filters are kept: every trace left out of that
+        ranking ranks after those in it, so when more than a page of them pass (or the
+        ranking held every trace) the first of them are the page, as for a filter most roots
+        pass. Else the totals rank only the traces whose root rows pass (read from the spans
+        in the same statement). None when the totals cannot answer (a search, the summaries
+        not usable, an odd trace)."""
+        p = trace_sums.plan(q, filtered=True)
+        if p is None or not self.sketch_guard.usable:
+            return None
+        roots = trace_sort.roots_query(q)
+        where = compile_filters(roots, DIALECT)
+        listing.add_ranges(where, roots)
+        ranked = FILTERED_FIRST * (q.limit + 1)
+        found = self._ranked(replace(p, limit=ranked - 1))
+        if found is None:
+            return None
+        passing, located = trace_sort.passing_roots(self._query, found, where)
+        roots_at: dict[tuple[str, str], int] | None = located
+        if len(passing) <= q.limit and len(found) == ranked:  # too few pass: rank only those
+            sql = f"SELECT trace_id FROM {CATALOG}.main.spans WHERE {where.sql()}"
+            ranked_passing = self._ranked(p, (sql, list(where.params)))
+            if ranked_passing is None:
+                return None
+            passing, roots_at = ranked_passing, None
+        page = self._roots(q, passing, columns, roots_at)
+        if page is not None:
+            self.trace_pages_filtered += 1
+        return page
+
     def _roots(
-        self, q: SpanQuery, found: list[trace_sums.Candidate], columns: str
+        self,
+        q: SpanQuery,
+        found: list[trace_sums.Candidate],
+        columns: str,
+        located: dict[tuple[str, str], int] | None = None,
     ) -> Page[tuple[Any, ...]] | None:
         """The root rows of the ranked traces ``found`` (`trace_sort.fetch_roots`), with
         their trace totals read beside them on a side thread: the page knows its traces
-        before its rows, and the two reads overlap (~10 ms of a 1M-span page). None when
-        the spans do not hold those roots any more."""
+        before its rows, and the two reads overlap (~10 ms of a 1M-span page). ``located``:
+        the roots' row ids by (trace id, span id), when read already. None when the spans do
+        not hold those roots any more."""
         ids = [TraceId(c.trace_id) for c in found[: q.limit]]
         try:
             side = self._side_reads.submit(self.trace_totals, ids) if ids else None
@@ -148,7 +202,7 @@ class ListingEngine(CompactingEngine):
             side = None
         page = None
         try:
-            page = trace_sort.fetch_roots(self._query, q, found, columns)
+            page = trace_sort.fetch_roots(self._query, q, found, columns, located)
         finally:
             if page is None and side is not None:  # raised, or the spans answer the page
                 side.cancel()

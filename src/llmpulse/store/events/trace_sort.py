@@ -128,7 +128,11 @@ _SPAN = SPAN_COLUMN_NAMES.index("span_id")
 
 
 def fetch_roots(
-    query: Query, q: SpanQuery, found: list[Candidate], columns: str
+    query: Query,
+    q: SpanQuery,
+    found: list[Candidate],
+    columns: str,
+    located: dict[tuple[str, str], int] | None = None,
 ) -> tuple[list[tuple[Any, ...]], str | None] | None:
     """The root rows of the traces `trace_sums.page` or `ranked_roots` put on ``q``'s page, in
     its order, and the next cursor; None when the spans do not hold exactly those roots any
@@ -140,26 +144,29 @@ def fetch_roots(
     row id, of which the roots are kept. Read by row id, only the row groups holding the rows
     are decoded: 100 full rows take ~400 ms instead of ~1.7 s filtered by start time and
     trace id (1M spans). The rows are checked by their content, not their row ids (a
-    compaction renumbers rows between the reads)."""
+    compaction renumbers rows between the reads). ``located``: the row ids of the roots by
+    (trace id, span id), read before (`passing_roots`): the first read is skipped."""
     shown = found[: q.limit]
     after = None
     if len(found) > q.limit:
         after = encode_sorted_cursor(q, shown[-1].value, shown[-1].span_id)
     if not shown:
         return [], after
-    most = LOCATED_PER_ROOT * len(shown)
-    starts = sorted({_naive(c.root_us) for c in shown})
-    # One parameter per start: DuckDB prunes the row groups whose start times hold none of
-    # them (10M spans: 95 of 798 read, 7 ms); `= ANY(list)` read every row group (17-28 ms).
-    rowids = query(
-        f"SELECT rowid FROM spans WHERE start_time IN ({', '.join('?' * len(starts))}) LIMIT ?",
-        [*starts, most + 1],
-    )
-    if len(rowids) > most:  # many spans start with the roots
-        return None
-    rows = query(
-        f"SELECT {columns} FROM spans WHERE rowid = ANY(?::BIGINT[])", [[r[0] for r in rowids]]
-    )
+    if located is not None:
+        ids = [located[(c.trace_id, c.span_id)] for c in shown]
+    else:
+        most = LOCATED_PER_ROOT * len(shown)
+        starts = sorted({_naive(c.root_us) for c in shown})
+        # One parameter per start: DuckDB prunes the row groups whose start times hold none
+        # of them (10M spans: 95 of 798 read, 7 ms); `= ANY(list)` read every row group.
+        rowids = query(
+            f"SELECT rowid FROM spans WHERE start_time IN ({', '.join('?' * len(starts))}) LIMIT ?",
+            [*starts, most + 1],
+        )
+        if len(rowids) > most:  # many spans start with the roots
+            return None
+        ids = [r[0] for r in rowids]
+    rows = query(f"SELECT {columns} FROM spans WHERE rowid = ANY(?::BIGINT[])", [ids])
     wanted = {(c.trace_id, c.span_id) for c in shown}
     traces = {c.trace_id for c in shown}
     by_key: dict[tuple[str, str], tuple[Any, ...]] = {}
@@ -174,6 +181,25 @@ def fetch_roots(
         return None
     keys = dict.fromkeys((c.trace_id, c.span_id) for c in shown)  # a copy ranked twice: once
     return [by_key[k] for k in keys], after
+
+
+def passing_roots(
+    query: Query, found: list[Candidate], where: Where
+) -> tuple[list[Candidate], dict[tuple[str, str], int]]:
+    """The ranked traces ``found`` whose root rows pass ``where`` (the compiled filters of the
+    root rows, ranges added), in their order, and the row ids of those roots (ADR 0052).
+    The roots are located by their start times as in `fetch_roots` and filtered in the same
+    read; a root gone since it was ranked does not pass."""
+    if not found:
+        return [], {}
+    starts = sorted({_naive(c.root_us) for c in found})
+    rows = query(
+        f"SELECT trace_id, span_id, rowid FROM spans WHERE start_time IN "
+        f"({', '.join('?' * len(starts))}) AND {where.sql()}",
+        [*starts, *where.params],
+    )
+    located = {(r[0], r[1]): int(r[2]) for r in rows}
+    return [c for c in found if (c.trace_id, c.span_id) in located], located
 
 
 def _naive(us: int) -> datetime:

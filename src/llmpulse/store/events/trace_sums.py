@@ -220,17 +220,22 @@ class Plan:
     limit: int
 
 
-def plan(q: SpanQuery) -> Plan | None:
+def plan(q: SpanQuery, *, filtered: bool = False) -> Plan | None:
     """The page `page` answers for ``q``: a trace sort with no filter but the time range;
-    None for any other view (the spans answer it).
+    None for any other view (the spans answer it). With ``filtered``, the ranking of a
+    trace sort whose filters (not a search) pick the roots, those filters left out: the
+    caller ranks only the traces whose roots pass them (`page`'s ``roots``, ADR 0052); None
+    for any other view.
 
     Raises:
         InvalidInput: the cursor is not valid or was made for another sort; a time bound has
             no timezone.
     """
     value = VALUES.get(q.sort)
-    if value is None or _filtered(q) or not 1 <= q.limit <= MAX_LIMIT:
+    if value is None or _filtered(q) is not filtered or not 1 <= q.limit <= MAX_LIMIT:
         return None  # (the spans' path refuses a limit out of range)
+    if q.text:
+        return None  # a search: its candidate blocks answer (ADR 0038)
     after = None
     cursor = decode_sorted_cursor(q)
     if cursor is not None:
@@ -270,11 +275,16 @@ class Candidate:
 
 
 def page(
-    cur: duckdb.DuckDBPyConnection, pending: pa.Table | None, p: Plan
+    cur: duckdb.DuckDBPyConnection,
+    pending: pa.Table | None,
+    p: Plan,
+    roots: tuple[str, list[Any]] | None = None,
 ) -> list[Candidate] | None:
     """The page's traces (``limit + 1`` at most, in the page's order), from the table and
     the backlog's spans (``pending``, committed spans the table lacks); None when the project
-    holds a trace the table does not answer (see the module)."""
+    holds a trace the table does not answer (see the module). ``roots``: SQL selecting the
+    ``trace_id`` of the root rows that pass a view's filters, and its parameters; only those
+    traces are ranked (ADR 0052)."""
     sources, params = _merged(p.project, pending is not None)
     if pending is not None:
         cur.register(PENDING, pending)
@@ -296,13 +306,18 @@ def page(
         if p.after is not None:
             where.append(f"(v {op} ? OR (v = ? AND root_sid {op} ?))")
             args += [p.after[0], p.after[0], p.after[1]]
+        if roots is not None:  # every trace id of the project is hex (no odd trace above)
+            where.append(
+                f"tid IN (SELECT TRY_CAST('0x' || trace_id AS UHUGEINT) FROM ({roots[0]}))"
+            )
+            args += roots[1]
         # The top-N carries a stored row's row id, not its 16-byte key (18 ms instead of 32
         # at 3.3M traces); the page's keys are then read by row id and made hex (in the
         # top-N's select list DuckDB made every row's key hex: 700 ms at 3.3M traces).
         order = f"ORDER BY v {direction}, root_sid {direction}"
         rows = cur.execute(
             f"WITH m AS ({sources}), "
-            f"r AS (SELECT roots, root_us, rid, mtid, root_sid, {p.value} AS v FROM m), "
+            f"r AS (SELECT roots, root_us, rid, mtid, root_sid, tid, {p.value} AS v FROM m), "
             f"top AS MATERIALIZED (SELECT root_us, rid, mtid, root_sid, v FROM r "
             f"WHERE {' AND '.join(where)} {order} LIMIT ?), "
             f"ids AS (SELECT rowid AS rid, tid FROM {TABLE} WHERE rowid IN (SELECT rid FROM top)) "

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from test_event_store_trace_sums import (
-    P,
     SORTS,
     WINDOWS,
+    P,
     _caught_up,
     _expected,
     _pages,

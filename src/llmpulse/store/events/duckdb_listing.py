@@ -170,9 +170,22 @@ class ListingEngine(CompactingEngine):
         found = self._ranked(replace(p, limit=ranked - 1))
         if found is None:
             return None
-        passing, located = trace_sort.passing_roots(self._query, found, where)
+        passing: list[trace_sums.Candidate] = []
+        located: dict[tuple[str, str], int] = {}
+        checked = 0
+        # The roots of a page and a quarter first (a filter most roots pass stops there:
+        # locating 404 roots by start time read ~90 ms at 10M spans, 126 roots ~35 ms; one
+        # few roots pass stops there too, and ranks only the passing traces).
+        for end in ((q.limit + 1) * 5 // 4, len(found)):
+            more, at = trace_sort.passing_roots(self._query, found[checked:end], where)
+            passing += more
+            located.update(at)
+            checked = max(checked, min(end, len(found)))
+            if len(passing) > q.limit or len(passing) * len(found) <= q.limit * checked:
+                break  # a page, or the rest would not hold one at this share
         roots_at: dict[tuple[str, str], int] | None = located
-        if len(passing) <= q.limit and len(found) == ranked:  # too few pass: rank only those
+        whole = checked == len(found) < ranked  # every trace ranked, every root checked
+        if len(passing) <= q.limit and not whole:  # too few pass: rank only those
             sql = f"SELECT trace_id FROM {CATALOG}.main.spans WHERE {where.sql()}"
             ranked_passing = self._ranked(p, (sql, list(where.params)))
             if ranked_passing is None:

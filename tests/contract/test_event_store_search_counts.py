@@ -138,3 +138,40 @@ def test_an_index_of_the_older_shape_is_rebuilt(store: DuckDBEventStore, tmp_pat
     ((n,),) = reopened._query("SELECT sum(spans) FROM search_terms WHERE term = 'kiwi'")
     assert n == 5  # spans 0, 5, 8, 12 and 17 hold the term itself
     reopened.close()
+
+
+def test_an_unindexed_store_counts_by_the_plain_bounded_scan(tmp_path: Path) -> None:
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    store.search_index.stop()
+    store.append_spans([_span(n) for n in range(30)])  # every block dirty: nothing indexed
+    before = store.search_counts_indexed
+    assert _both(store, SpanQuery(project=P, text="kiwi")) == 6
+    assert _both(store, SpanQuery(project=P, text="fruit"), at_most=10) == 10
+    assert store.search_counts_indexed == before
+    store.close()
+
+
+def test_an_index_left_half_dropped_is_rebuilt(store: DuckDBEventStore, tmp_path: Path) -> None:
+    store.close()
+    con = duckdb.connect(str(tmp_path / "events.duckdb"))
+    con.execute("DROP TABLE search_terms")  # as a crash between the two drops would leave it
+    con.close()
+    reopened = DuckDBEventStore(tmp_path / "events.duckdb")
+    reopened.search_index.stop()
+    assert _both(reopened, SpanQuery(project=P, text="kiwi")) == 6
+    reopened.search_index.drain()
+    assert _both(reopened, SpanQuery(project=P, text="kiwi")) == 6
+    reopened.close()
+
+
+def test_blocks_a_delete_reaches_are_scanned_while_it_runs(store: DuckDBEventStore) -> None:
+    q = SpanQuery(project=P, text="kiwi")
+    store.search_index.unsettle(P, None)  # what a delete does first
+    assert store.search_index.pending() == 3
+    before = store.search_counts_indexed
+    assert _both(store, q) == 6  # every block scanned: nothing counted by the index
+    assert store.search_counts_indexed == before
+    store.search_index.drain()
+    assert _both(store, q) == 6
+    assert store.search_counts_indexed == before + 1
+    store.close()

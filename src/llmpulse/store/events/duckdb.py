@@ -8,11 +8,12 @@ their own modules; this one maps the `EventStore` protocol onto compiled SQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
+from llmpulse.clock import to_unix_us
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.store.api import (
@@ -117,6 +118,10 @@ class DuckDBEventStore(ListingEngine):
         usable = self.summary_upkeep.wait_built()  # a build's snapshot may predate the delete
         if usable:  # the backlog now, so the recount under the lock adds only what comes next
             self.summary_upkeep.catch_up()
+        # The search index's counts of those blocks are scanned until they are indexed again.
+        self.search_index.unsettle(
+            project, None if cut is None else to_unix_us(cut.replace(tzinfo=UTC))
+        )
         with self.sketch_guard.changing():  # counts come from the spans until it is recounted
             n = purge.delete_spans(self._delete_sql, *purge.where_of(project, cut))
             if n and usable:

@@ -83,8 +83,10 @@ class ListingEngine(CompactingEngine):
         page = self._span_rows(q)
         if not listing.excerpted(q):
             return page
-        text = q.text or ""
-        excerpts = [search_scan.excerpt(r[-1], text) for r in page.items]
+        # Lower-cased as the search compares (DuckDB's lower(), not Python's: they differ
+        # for a few letters, such as a final capital sigma).
+        ((text,),) = self._query("SELECT lower(?)", [q.text or ""])
+        excerpts = [search_scan.excerpt(r[-1], str(text)) for r in page.items]
         return Page([r[:-1] for r in page.items], page.next_cursor, page.totals, excerpts)
 
     def _span_rows(self, q: SpanQuery) -> Page[tuple[Any, ...]]:
@@ -177,7 +179,10 @@ class ListingEngine(CompactingEngine):
         # locating 404 roots by start time read ~90 ms at 10M spans, 126 roots ~35 ms; one
         # few roots pass stops there too, and ranks only the passing traces).
         for end in ((q.limit + 1) * 5 // 4, len(found)):
-            more, at = trace_sort.passing_roots(self._query, found[checked:end], where)
+            checked_part = trace_sort.passing_roots(self._query, found[checked:end], where)
+            if checked_part is None:
+                return None
+            more, at = checked_part
             passing += more
             located.update(at)
             checked = max(checked, min(end, len(found)))
@@ -299,11 +304,11 @@ class ListingEngine(CompactingEngine):
                 return counted.known if at_most is None else min(counted.known, at_most)
             if search_scan.narrows(counted.rest):  # count the rest's matches alone
                 self.search_counts_indexed += 1
-                scope = search_scan.scoped(self._query, q, counted.rest.blocks)
+                scope = search_scan.scoped(self._query, q, counted.rest.blocks, rows=False)
                 bound = None if at_most is None else at_most - counted.known
                 where = compile_filters(scope.q, DIALECT)
                 return counted.known + listing.count_rows(scope.query, scope.q, where, bound)
-        scope = search_scan.restricted(self._query, q, found)
+        scope = search_scan.restricted(self._query, q, found, rows=False)
         where = compile_filters(scope.q, DIALECT)
         return listing.count_rows(scope.query, scope.q, where, at_most)
 

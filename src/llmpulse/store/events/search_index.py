@@ -122,9 +122,11 @@ class SearchIndex:
             "SELECT column_name FROM duckdb_columns() "
             "WHERE database_name = current_database() AND table_name = 'search_terms'"
         ).fetchall()
-        if columns and ("spans",) not in columns:  # before ADR 0051: no counts per term
+        if not columns or ("spans",) not in columns:  # none, or before ADR 0051 (no counts)
+            con.begin()  # both or neither: terms gone with blocks left would look indexed
             for table in COPIED:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
+            con.commit()
         for sql in TABLES:
             con.execute(sql)
         if refresh:
@@ -157,6 +159,15 @@ class SearchIndex:
         self._generation += 1
         self._dirty.setdefault(project, {})[block] = self._generation
         self._touched[(project, block)] = at
+
+    def unsettle(self, project: str, before_us: int | None) -> None:
+        """Mark dirty every indexed block of ``project`` that starts before ``before_us``
+        (None: all), before a delete: its counts are scanned until it is indexed again."""
+        now = SystemClock().monotonic_s()
+        with self._lock:
+            for block in list(self._indexed.get(project, {})):
+                if before_us is None or block * BLOCK_US < before_us:
+                    self._mark(project, block, now)
 
     def touch(self, batch: pa.Table) -> None:
         """Mark the blocks of an Arrow batch of spans dirty (call before it commits)."""

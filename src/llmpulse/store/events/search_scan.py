@@ -22,7 +22,6 @@ from typing import Any
 
 from llmpulse.clock import to_unix_us
 from llmpulse.store.api import SpanQuery
-from llmpulse.store.events.duckdb_dialect import DIALECT
 from llmpulse.store.events.duckdb_open import CATALOG
 from llmpulse.store.events.search_index import Candidates, Query, SearchIndex, block_range
 from llmpulse.store.events.search_terms import BLOCK_US, ranges, ranges_sql
@@ -42,8 +41,8 @@ EXCERPT_SQL = (
     f"{EXCERPT_BEFORE} + _length + {EXCERPT_AFTER})"
 )
 """SQL: the part of a row's ``search_text`` that holds its `excerpt` (which the page cuts
-from it), ``_at`` being where the text first occurs in it (from 1) and ``_length`` its
-length."""
+from it), ``_at`` being where the text first occurs in it (from 1; 0: it does not, as
+``contains`` would say) and ``_length`` its length."""
 Rows = list[tuple[Any, ...]]
 
 
@@ -67,33 +66,46 @@ class Scope:
     q: SpanQuery
 
 
-def scoped(query: Query, q: SpanQuery, blocks: Sequence[int]) -> Scope:
+def scoped(query: Query, q: SpanQuery, blocks: Sequence[int], *, rows: bool = True) -> Scope:
     """``query`` with ``spans`` standing for the rows of ``blocks`` of ``q.project`` that
     contain ``q.text``, each with its `excerpt` as ``search_text`` (which still contains the
     text, so the statement's own filter holds).
 
-    Three steps in one statement: the row ids and ``search_text`` of the blocks' rows, the
-    matching ones with the part of their text that holds the excerpt (both materialized, so
-    ``contains`` sees those rows alone), then the table's rows of the blocks with those row
-    ids: DuckDB pushes the join's row ids into the scan, so only the vectors holding matches
-    are decoded. (The blocks' time ranges stay on that scan too: with row ids alone, a 32 MB
-    memory limit was exceeded.) Reading every column of every candidate row instead cost
-    ~130 ms for a word in 40 spans of 1M.
+    Two steps in one statement: per row of the blocks, its row id and, when it contains the
+    text, the part of its text that holds the excerpt (materialized: ``contains`` sees those
+    rows alone, and only a match keeps text); then the table's rows of the blocks with the
+    matches' row ids: DuckDB pushes the join's row ids into the scan, so only the vectors
+    holding matches are decoded. (The blocks' time ranges stay on that scan too: with row
+    ids alone, a 32 MB memory limit was exceeded.) Reading every column of every candidate
+    row instead cost ~130 ms for a word in 40 spans of 1M.
+
+    ``rows=False`` (a count, which needs neither the rows nor excerpts): ``spans`` stands
+    for every row of the blocks, materialized when the blocks form several time runs (one
+    run is one time range, which the plain scan prunes as well, and a bounded count then
+    stops early).
     """
     text = q.text or ""
     where, params = ranges_sql(ranges(blocks))
-    prefix = (
-        f"WITH _candidates AS MATERIALIZED (SELECT rowid AS _row, search_text "
-        f"FROM {CATALOG}.main.spans WHERE project = ? AND {where}), "
-        f"_hits AS MATERIALIZED (SELECT _row, {EXCERPT_SQL} AS _excerpt FROM "
-        f"(SELECT _row, search_text, strpos(search_text, lower(?)) AS _at, "
-        f"length(lower(?)) AS _length FROM _candidates "
-        f"WHERE {DIALECT.search('search_text')})), "
-        f"spans AS (SELECT s.* REPLACE (h._excerpt AS search_text) "
-        f"FROM {CATALOG}.main.spans s JOIN _hits h ON s.rowid = h._row "
-        f"WHERE s.project = ? AND {where}) "
-    )
-    head: list[Any] = [q.project, *params, text, text, text, q.project, *params]
+    if rows:
+        prefix = (
+            f"WITH _candidates AS MATERIALIZED (SELECT _row, "
+            f"CASE WHEN _at > 0 THEN {EXCERPT_SQL} END AS _excerpt FROM "
+            f"(SELECT rowid AS _row, search_text, strpos(search_text, lower(?)) AS _at, "
+            f"length(lower(?)) AS _length FROM {CATALOG}.main.spans "
+            f"WHERE project = ? AND {where})), "
+            "_hits AS (SELECT _row, _excerpt FROM _candidates WHERE _excerpt IS NOT NULL), "
+            f"spans AS (SELECT s.* REPLACE (h._excerpt AS search_text) "
+            f"FROM {CATALOG}.main.spans s JOIN _hits h ON s.rowid = h._row "
+            f"WHERE s.project = ? AND {where}) "
+        )
+        head: list[Any] = [text, text, q.project, *params, q.project, *params]
+    else:
+        materialized = "MATERIALIZED " if len(ranges(blocks)) > 1 else ""
+        prefix = (
+            f"WITH spans AS {materialized}(SELECT * FROM {CATALOG}.main.spans "
+            f"WHERE project = ? AND {where}) "
+        )
+        head = [q.project, *params]
 
     def run(sql: str, p: Sequence[Any]) -> Rows:
         if sql.startswith("WITH "):  # one WITH clause: ours first, then the statement's
@@ -103,14 +115,14 @@ def scoped(query: Query, q: SpanQuery, blocks: Sequence[int]) -> Scope:
     return Scope(run, q)
 
 
-def excerpt(text: str | None, needle: str) -> str | None:
-    """The part of a lower-cased ``search_text`` around the first match of ``needle`` (up
-    to `EXCERPT_BEFORE` characters before it and `EXCERPT_AFTER` after), as `EXCERPT_SQL`
-    cuts it; None when it does not contain ``needle``. Cutting an excerpt again gives the
-    same excerpt."""
+def excerpt(text: str | None, lowered: str) -> str | None:
+    """The part of a lower-cased ``search_text`` around the first match of the lower-cased
+    text ``lowered`` (up to `EXCERPT_BEFORE` characters before it and `EXCERPT_AFTER`
+    after), as `EXCERPT_SQL` cuts it; None when it does not contain it. Cutting an excerpt
+    again gives the same excerpt."""
     if text is None:
         return None
-    key = needle.lower()
+    key = lowered
     at = text.find(key)
     if at < 0:
         return None
@@ -125,12 +137,12 @@ def narrows(c: Candidates | None) -> bool:
     return not (c.blocks and sum(c.spans) and _share(c) > PLAIN_SHARE)
 
 
-def restricted(query: Query, q: SpanQuery, c: Candidates | None) -> Scope:
+def restricted(query: Query, q: SpanQuery, c: Candidates | None, *, rows: bool = True) -> Scope:
     """The scope of a search over its candidate blocks when that narrows the scan enough,
-    else ``query`` and ``q`` as they are."""
+    else ``query`` and ``q`` as they are (``rows``: see `scoped`)."""
     if c is None or not narrows(c):
         return Scope(query, q)
-    return scoped(query, q, c.blocks)
+    return scoped(query, q, c.blocks, rows=rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +179,12 @@ def index_count(q: SpanQuery, c: Candidates | None) -> IndexCount | None:
         else:
             rest.append(block)
             spans.append(n)
-    return IndexCount(known, replace(c, blocks=rest, spans=spans, narrowed=True), at_least)
+    # The rest narrows the scan when the whole did or it leaves blocks out: with every block
+    # unindexed yet (each counts as no span in `narrows`), nothing is narrowed and the plain
+    # bounded scan counts.
+    narrowed = c.narrowed or len(rest) < len(c.blocks)
+    kept = replace(c, blocks=rest, spans=spans, narrowed=narrowed, matching=None, at_least=None)
+    return IndexCount(known, kept, at_least)
 
 
 def _text_only(q: SpanQuery) -> bool:

@@ -185,19 +185,24 @@ def fetch_roots(
 
 def passing_roots(
     query: Query, found: list[Candidate], where: Where
-) -> tuple[list[Candidate], dict[tuple[str, str], int]]:
+) -> tuple[list[Candidate], dict[tuple[str, str], int]] | None:
     """The ranked traces ``found`` whose root rows pass ``where`` (the compiled filters of the
     root rows, ranges added), in their order, and the row ids of those roots (ADR 0052).
     The roots are located by their start times as in `fetch_roots` and filtered in the same
-    read; a root gone since it was ranked does not pass."""
+    read; a root gone since it was ranked does not pass. None when more than
+    `LOCATED_PER_ROOT` passing roots a ranked trace start with them (spans imported with
+    one start time, say): the spans answer the page then."""
     if not found:
         return [], {}
     starts = sorted({_naive(c.root_us) for c in found})
+    most = LOCATED_PER_ROOT * len(found)
     rows = query(
         f"SELECT trace_id, span_id, rowid FROM spans WHERE start_time IN "
-        f"({', '.join('?' * len(starts))}) AND {where.sql()}",
-        [*starts, *where.params],
+        f"({', '.join('?' * len(starts))}) AND {where.sql()} LIMIT ?",
+        [*starts, *where.params, most + 1],
     )
+    if len(rows) > most:
+        return None
     located = {(r[0], r[1]): int(r[2]) for r in rows}
     return [c for c in found if (c.trace_id, c.span_id) in located], located
 

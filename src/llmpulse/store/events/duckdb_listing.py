@@ -98,7 +98,7 @@ class ListingEngine(CompactingEngine):
             if fast is not None:
                 return fast
         if trace_sort.is_trace_sort(q) or not listing.newest_first(q):
-            scope = search_scan.restricted(self._query, q, found)
+            scope = search_scan.restricted(self._query, q, found, matches=listing.excerpted(q))
             where = compile_filters(scope.q, DIALECT)
             if not trace_sort.is_trace_sort(q):
                 rows, after = listing.sorted_rows(scope.query, scope.q, where, columns)
@@ -304,11 +304,11 @@ class ListingEngine(CompactingEngine):
                 return counted.known if at_most is None else min(counted.known, at_most)
             if search_scan.narrows(counted.rest):  # count the rest's matches alone
                 self.search_counts_indexed += 1
-                scope = search_scan.scoped(self._query, q, counted.rest.blocks, rows=False)
+                scope = search_scan.scoped(self._query, q, counted.rest.blocks, matches=False)
                 bound = None if at_most is None else at_most - counted.known
                 where = compile_filters(scope.q, DIALECT)
                 return counted.known + listing.count_rows(scope.query, scope.q, where, bound)
-        scope = search_scan.restricted(self._query, q, found, rows=False)
+        scope = search_scan.restricted(self._query, q, found, matches=False)
         where = compile_filters(scope.q, DIALECT)
         return listing.count_rows(scope.query, scope.q, where, at_most)
 

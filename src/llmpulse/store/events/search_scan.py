@@ -127,12 +127,11 @@ def excerpt(text: str | None, lowered: str) -> str | None:
     again gives the same excerpt."""
     if text is None:
         return None
-    key = lowered
-    at = text.find(key)
+    at = text.find(lowered)
     if at < 0:
         return None
     start = max(0, at - EXCERPT_BEFORE)
-    return text[start : at + len(key) + EXCERPT_AFTER]
+    return text[start : at + len(lowered) + EXCERPT_AFTER]
 
 
 def narrows(c: Candidates | None) -> bool:

@@ -155,17 +155,10 @@ def fetch_roots(
     if located is not None:
         ids = [located[(c.trace_id, c.span_id)] for c in shown]
     else:
-        most = LOCATED_PER_ROOT * len(shown)
-        starts = sorted({_naive(c.root_us) for c in shown})
-        # One parameter per start: DuckDB prunes the row groups whose start times hold none
-        # of them (10M spans: 95 of 798 read, 7 ms); `= ANY(list)` read every row group.
-        rowids = query(
-            f"SELECT rowid FROM spans WHERE start_time IN ({', '.join('?' * len(starts))}) LIMIT ?",
-            [*starts, most + 1],
-        )
-        if len(rowids) > most:  # many spans start with the roots
+        found_rows = _at_starts(query, shown, "rowid")
+        if found_rows is None:  # many spans start with the roots
             return None
-        ids = [r[0] for r in rowids]
+        ids = [r[0] for r in found_rows]
     rows = query(f"SELECT {columns} FROM spans WHERE rowid = ANY(?::BIGINT[])", [ids])
     wanted = {(c.trace_id, c.span_id) for c in shown}
     traces = {c.trace_id for c in shown}
@@ -194,17 +187,29 @@ def passing_roots(
     one start time, say): the spans answer the page then."""
     if not found:
         return [], {}
-    starts = sorted({_naive(c.root_us) for c in found})
-    most = LOCATED_PER_ROOT * len(found)
-    rows = query(
-        f"SELECT trace_id, span_id, rowid FROM spans WHERE start_time IN "
-        f"({', '.join('?' * len(starts))}) AND {where.sql()} LIMIT ?",
-        [*starts, *where.params, most + 1],
-    )
-    if len(rows) > most:
+    rows = _at_starts(query, found, "trace_id, span_id, rowid", where)
+    if rows is None:
         return None
     located = {(r[0], r[1]): int(r[2]) for r in rows}
     return [c for c in found if (c.trace_id, c.span_id) in located], located
+
+
+def _at_starts(
+    query: Query, found: list[Candidate], select: str, where: Where | None = None
+) -> list[tuple[Any, ...]] | None:
+    """``select`` of the spans that start when the traces ``found`` have their roots start
+    (and pass ``where``); None past `LOCATED_PER_ROOT` of them per trace. One parameter per
+    start: DuckDB prunes the row groups whose start times hold none of them (10M spans: 95
+    of 798 read, 7 ms); `= ANY(list)` read every row group."""
+    starts = sorted({_naive(c.root_us) for c in found})
+    most = LOCATED_PER_ROOT * len(found)
+    also = "" if where is None else f" AND {where.sql()}"
+    rows = query(
+        f"SELECT {select} FROM spans WHERE start_time IN ({', '.join('?' * len(starts))})"
+        f"{also} LIMIT ?",
+        [*starts, *([] if where is None else where.params), most + 1],
+    )
+    return None if len(rows) > most else rows
 
 
 def _naive(us: int) -> datetime:

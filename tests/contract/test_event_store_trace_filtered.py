@@ -1,11 +1,14 @@
-"""Trace-sorted views whose filters pick the roots, ranked from the traces' totals (ADR 0052).
+"""Trace-sorted views whose filters pick the roots, ranked from the traces' totals (ADRs 0052,
+0053).
 
-The traces' totals rank only the traces whose root rows pass the filters (read from the spans
-in the same statement). Every page of every trace sort, both directions, three page sizes and
-two windows, for a broad filter, a selective one and a bound on the root's cost, followed
-through its cursors, is checked against the brute-force order of the planted spans: with
-every batch in the totals and with batches in the backlog. A filter only the last-ranked
-trace passes finds it.
+The traces' totals rank only the traces whose root rows pass the filters: the root's status
+from the totals themselves (ADR 0053), any other filter read from the spans in the same
+statement (ADR 0052). Every page of every trace sort, both directions, three page sizes and
+two windows, for a broad status, a selective one, a bound on the root's cost and that bound
+with a status, followed through its cursors, is checked against the brute-force order of the
+planted spans: with every batch in the totals and with batches in the backlog. A filter only
+the last-ranked trace passes finds it; a root that arrives after its trace's other spans
+carries its status into the totals.
 """
 
 from __future__ import annotations
@@ -39,7 +42,15 @@ FILTERS: list[tuple[str, dict[str, object], Callable[[Span], bool]]] = [
         {"ranges": (ValueRange("cost", low=0.01),)},
         lambda s: s.cost_usd is not None and s.cost_usd >= 0.01,
     ),
+    (
+        "ok and root cost >= 0.01",
+        {"status": StatusCode.OK, "ranges": (ValueRange("cost", low=0.01),)},
+        lambda s: s.status_code is StatusCode.OK and s.cost_usd is not None and s.cost_usd >= 0.01,
+    ),
 ]
+"""(name, the view's filters, which root rows pass them). The status alone is ranked from
+the totals (`trace_pages_ranked`); with another filter, from the totals and the roots read
+from the spans (`trace_pages_filtered`)."""
 
 
 def _check(
@@ -47,7 +58,8 @@ def _check(
 ) -> None:
     """Every page of every filtered trace view (pages of ``limits`` spans) equals the
     brute-force order, and every page came from the traces' totals."""
-    before, narrow, pages = store.trace_pages_filtered, store.trace_pages_narrow, 0
+    before = store.trace_pages_filtered, store.trace_pages_ranked
+    narrow, pages = store.trace_pages_narrow, [0, 0]
     for _, filters, root_ok in FILTERS:
         for sort in SORTS:
             for descending in (True, False):
@@ -62,9 +74,10 @@ def _check(
                         for page in _pages(store, q):
                             assert len(page.items) <= limit
                             got += [s.span_id for s in page.items]
-                            pages += 1
+                            pages[list(filters) == ["status"]] += 1
                         assert got == want, (filters, sort, descending, window, limit)
-    assert store.trace_pages_filtered - before == pages
+    assert store.trace_pages_filtered - before[0] == pages[0]
+    assert store.trace_pages_ranked - before[1] == pages[1]
     assert store.trace_pages_narrow == narrow
 
 
@@ -102,10 +115,40 @@ def test_a_filter_only_the_last_ranked_trace_passes_finds_it(
     ]
     store = _store(tmp_path, spans)
     store.catch_up()
-    q = SpanQuery(P, sort="trace_cost", status=StatusCode.ERROR, limit=1)
-    before = store.trace_pages_filtered
-    page = store.list_spans(q)
-    assert [s.span_id for s in page.items] == [last]
-    assert page.next_cursor is None
-    assert store.trace_pages_filtered == before + 1
+    name = next(s.name for s in spans if s.span_id == last)
+    for filters in ({}, {"names": (name,)}):  # the status alone, and with a filter of the spans
+        q = SpanQuery(P, sort="trace_cost", status=StatusCode.ERROR, limit=1, **filters)  # type: ignore[arg-type]
+        page = store.list_spans(q)
+        assert [s.span_id for s in page.items] == [last]
+        assert page.next_cursor is None
+    assert store.trace_pages_filtered == 1
+    assert store.trace_pages_ranked == 1
+    store.close()
+
+
+def test_a_root_after_its_spans_carries_its_status_into_the_totals(tmp_path: Path) -> None:
+    """A trace's root arrives in a batch after its other spans (merged into a totals row
+    that had no root), with the other traces' batches between; its status decides."""
+    traces = _traces(seed=14, n=60)
+    late = next(t for t in traces if len(t) > 2 and t[0].project == P)
+    root = next(s for s in late if s.parent_span_id is None)
+    others = [replace(s, status_code=StatusCode.OK) for t in traces if t is not late for s in t]
+    store = _store(tmp_path, [s for s in late if s is not root] + others)
+    store.catch_up()
+    q = SpanQuery(P, sort="trace_latency", status=StatusCode.ERROR, limit=10)
+    assert store.list_spans(q).items == []
+    store.append_spans([replace(root, status_code=StatusCode.ERROR)])
+    store.catch_up()
+    before = store.trace_pages_ranked
+    assert [s.span_id for s in store.list_spans(q).items] == [root.span_id]
+    stored = [
+        replace(root, status_code=StatusCode.ERROR),
+        *others,
+        *(s for s in late if s is not root),
+    ]
+    for status in StatusCode.ERROR, StatusCode.OK:
+        got = store.list_spans(replace(q, status=status, limit=100)).items
+        want = _expected(stored, q.sort, True, q.time, lambda s, c=status: s.status_code is c)
+        assert [s.span_id for s in got] == want
+    assert store.trace_pages_ranked == before + 3
     store.close()

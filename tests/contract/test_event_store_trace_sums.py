@@ -263,9 +263,9 @@ def test_a_trace_the_totals_cannot_answer_sends_the_pages_to_the_spans(
 def test_a_filtered_view_is_ranked_from_the_totals(tmp_path: Path) -> None:
     store, spans = _caught_up(tmp_path, seed=7, n=30)
     q = SpanQuery(P, sort="trace_cost", status=StatusCode.ERROR, limit=500)
-    before, narrow = store.trace_pages_filtered, store.trace_pages_narrow
+    before, narrow = store.trace_pages_ranked, store.trace_pages_narrow
     got = [s.span_id for s in store.list_spans(q).items]
-    assert store.trace_pages_filtered == before + 1  # ranked from the totals (ADR 0052)
+    assert store.trace_pages_ranked == before + 1  # the root's status is kept (ADR 0053)
     assert store.trace_pages_narrow == narrow
     failed = _expected(
         spans, "trace_cost", True, TimeRange(), lambda s: s.status_code is StatusCode.ERROR
@@ -410,7 +410,7 @@ def _plant_stale_totals(file: Path, like: Span) -> None:
     stale.execute(
         "INSERT INTO trace_sums VALUES (?, ('0x' || ?)::UHUGEINT, 1, ('0x' || ?)::UBIGINT, "
         "epoch_us(?::TIMESTAMP), 1e30, 1e9, epoch_us(?::TIMESTAMP), epoch_us(?::TIMESTAMP) "
-        "+ 1e12, 0, 1, 0, ('0x' || ?)::UBIGINT, 1e30)",
+        "+ 1e12, 0, 1, 0, ('0x' || ?)::UBIGINT, 1e30, 'OK')",
         [P, "f" * 32, "f" * 16, *[like.start_time.replace(tzinfo=None)] * 3, "f" * 16],
     )
     stale.close()

@@ -63,12 +63,14 @@ _COLUMNS = (
     "project VARCHAR NOT NULL, tid UHUGEINT NOT NULL, roots UINTEGER NOT NULL, root_sid UBIGINT, "
     "root_us BIGINT, tokens HUGEINT NOT NULL, cost DECIMAL(38, 12) NOT NULL, first_us BIGINT, "
     "last_us BIGINT, errors UINTEGER NOT NULL, spans UINTEGER NOT NULL, odd UINTEGER NOT NULL, "
-    "tkey UBIGINT NOT NULL, cost_v DOUBLE NOT NULL"
+    "tkey UBIGINT NOT NULL, cost_v DOUBLE NOT NULL, root_status VARCHAR"
 )
 """The table's columns. ``tkey`` is the trace key's low 64 bits: a lookup of a page's traces
 scans it (8 bytes a trace) before the 16-byte key (7 ms instead of 16 at 3.3M traces).
 ``cost_v`` is ``cost`` as the double a page is ranked by (casting the decimal of every trace
-of a window cost 15 ms of a 47 ms ranking at 3.3M traces)."""
+of a window cost 15 ms of a 47 ms ranking at 3.3M traces). ``root_status`` is the root span's
+status code (the least of them when a trace has several roots, which the spans answer): a
+view filtered on the status ranks from the table alone (ADR 0053)."""
 
 
 def _hex(key: str, digits: int) -> str:
@@ -89,12 +91,14 @@ _COST = COST_DECIMAL
 _TID = f"CASE WHEN {_TRACE_OK} THEN ('0x' || trace_id)::UHUGEINT ELSE 0::UHUGEINT END"
 _LOW64 = "18446744073709551615::UHUGEINT"
 _PARTS = (
-    f"SELECT *, (tid & {_LOW64})::UBIGINT AS tkey, cost::DOUBLE AS cost_v "
+    f"SELECT * EXCLUDE (root_status), (tid & {_LOW64})::UBIGINT AS tkey, "
+    "cost::DOUBLE AS cost_v, root_status "
     f"FROM (SELECT project, {_TID} AS tid, "
     f"count(*) FILTER (WHERE {_ROOT})::UINTEGER AS roots, "
     f"min(CASE WHEN regexp_full_match(span_id, '{_SPAN_HEX}') "
     f"THEN ('0x' || span_id)::UBIGINT END) FILTER (WHERE {_ROOT}) AS root_sid, "
     f"min(epoch_us(start_time)) FILTER (WHERE {_ROOT}) AS root_us, "
+    f"min(status_code) FILTER (WHERE {_ROOT}) AS root_status, "
     "coalesce(sum(total_tokens), 0)::HUGEINT AS tokens, "
     f"coalesce(sum({_COST}), 0)::DECIMAL(38, 12) AS cost, "
     "min(epoch_us(start_time)) AS first_us, max(epoch_us(end_time)) AS last_us, "
@@ -114,7 +118,8 @@ def _parts(source: str) -> str:
 _MERGED = (
     "project, tid, sum(roots)::UINTEGER, min(root_sid), min(root_us), sum(tokens)::HUGEINT, "
     "sum(cost)::DECIMAL(38, 12), min(first_us), max(last_us), sum(errors)::UINTEGER, "
-    "sum(spans)::UINTEGER, sum(odd)::UINTEGER, min(tkey), sum(cost)::DECIMAL(38, 12)::DOUBLE"
+    "sum(spans)::UINTEGER, sum(odd)::UINTEGER, min(tkey), sum(cost)::DECIMAL(38, 12)::DOUBLE, "
+    "min(root_status)"
 )
 """The select list of rows of one trace merged into one (grouped by project, tid)."""
 
@@ -182,6 +187,7 @@ def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
                 f"UPDATE {TABLE} AS t SET roots = t.roots + b.roots, "
                 "root_sid = least(t.root_sid, b.root_sid), "
                 "root_us = least(t.root_us, b.root_us), "
+                "root_status = least(t.root_status, b.root_status), "
                 "tokens = t.tokens + b.tokens, cost = t.cost + b.cost, "
                 "cost_v = (t.cost + b.cost)::DOUBLE, "
                 "first_us = least(t.first_us, b.first_us), "
@@ -218,14 +224,15 @@ class Plan:
     end_us: int | None
     after: tuple[float | int, int] | None  # the cursor's (value, root span id)
     limit: int
+    status: str | None = None  # the root's status code a view keeps (ADR 0053)
 
 
 def plan(q: SpanQuery, *, filtered: bool = False) -> Plan | None:
-    """The page `page` answers for ``q``: a trace sort with no filter but the time range;
-    None for any other view (the spans answer it). With ``filtered``, the ranking of a
-    trace sort whose filters (not a search) pick the roots, those filters left out: the
-    caller ranks only the traces whose roots pass them (`page`'s ``roots``, ADR 0052); None
-    for any other view.
+    """The page `page` answers for ``q``: a trace sort with no filter but the time range and
+    the root's status (ADR 0053); None for any other view (the spans answer it). With
+    ``filtered``, the ranking of a trace sort whose other filters (not a search) pick the
+    roots, those filters left out but the status: the caller ranks only the traces whose
+    roots pass them (`page`'s ``roots``, ADR 0052); None for any other view.
 
     Raises:
         InvalidInput: the cursor is not valid or was made for another sort; a time bound has
@@ -242,14 +249,17 @@ def plan(q: SpanQuery, *, filtered: bool = False) -> Plan | None:
         if not _HEX_SPAN.fullmatch(cursor[1]):
             return None
         after = (cursor[0], int(cursor[1], 16))
-    return Plan(q.project, value, q.descending, _us(q.time.start), _us(q.time.end), after, q.limit)
+    status = None if q.status is None else str(q.status)
+    return Plan(
+        q.project, value, q.descending, _us(q.time.start), _us(q.time.end), after, q.limit, status
+    )
 
 
 def _filtered(q: SpanQuery) -> bool:
-    """Whether ``q`` filters on anything but its time range (root rows only is implied)."""
+    """Whether ``q`` filters on anything but its time range and the root's status (root rows
+    only is implied)."""
     return bool(
         q.kinds
-        or q.status is not None
         or q.models
         or q.names
         or q.attributes
@@ -302,6 +312,9 @@ def page(
         if p.end_us is not None:
             where.append("root_us < ?")
             args.append(p.end_us)
+        if p.status is not None:
+            where.append("root_status = ?")
+            args.append(p.status)
         op, direction = ("<", "DESC") if p.descending else (">", "ASC")
         if p.after is not None:
             where.append(f"(v {op} ? OR (v = ? AND root_sid {op} ?))")
@@ -317,7 +330,8 @@ def page(
         order = f"ORDER BY v {direction}, root_sid {direction}"
         rows = cur.execute(
             f"WITH m AS ({sources}), "
-            f"r AS (SELECT roots, root_us, rid, mtid, root_sid, tid, {p.value} AS v FROM m), "
+            f"r AS (SELECT roots, root_us, root_status, rid, mtid, root_sid, tid, "
+            f"{p.value} AS v FROM m), "
             f"top AS MATERIALIZED (SELECT root_us, rid, mtid, root_sid, v FROM r "
             f"WHERE {' AND '.join(where)} {order} LIMIT ?), "
             f"ids AS (SELECT rowid AS rid, tid FROM {TABLE} WHERE rowid IN (SELECT rid FROM top)) "

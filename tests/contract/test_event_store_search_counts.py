@@ -119,12 +119,29 @@ def test_spans_not_indexed_yet_and_deleted_spans_are_counted(store: DuckDBEventS
     store.close()
 
 
-def test_an_index_of_the_older_shape_is_rebuilt(store: DuckDBEventStore, tmp_path: Path) -> None:
+OLDER_SHAPES = {
+    "before ADR 0051 (no spans per term)": (
+        "DROP TABLE search_words",
+        "CREATE TABLE search_terms (project VARCHAR, block BIGINT, term VARCHAR)",
+        "INSERT INTO search_terms VALUES ('default', 0, 'kiwi')",
+    ),
+    "before ADR 0054 (a term in every row)": (
+        "DROP TABLE search_words",
+        "CREATE TABLE search_terms (project VARCHAR, block BIGINT, term VARCHAR, spans INTEGER)",
+        "INSERT INTO search_terms VALUES ('default', 0, 'kiwi', 1)",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", list(OLDER_SHAPES))
+def test_an_index_of_an_older_shape_is_rebuilt(
+    store: DuckDBEventStore, tmp_path: Path, shape: str
+) -> None:
     store.close()
     con = duckdb.connect(str(tmp_path / "events.duckdb"))
-    con.execute("DROP TABLE search_terms")  # as before ADR 0051: no spans per term
-    con.execute("CREATE TABLE search_terms (project VARCHAR, block BIGINT, term VARCHAR)")
-    con.execute("INSERT INTO search_terms VALUES ('default', 0, 'kiwi')")
+    con.execute("DROP TABLE search_terms")
+    for sql in OLDER_SHAPES[shape]:
+        con.execute(sql)
     con.close()
     reopened = DuckDBEventStore(tmp_path / "events.duckdb")
     reopened.search_index.stop()
@@ -132,10 +149,13 @@ def test_an_index_of_the_older_shape_is_rebuilt(store: DuckDBEventStore, tmp_pat
         "SELECT column_name FROM duckdb_columns() WHERE table_name = 'search_terms'"
     )
     assert ("spans",) in columns
+    assert ("word",) in columns
     assert _both(reopened, SpanQuery(project=P, text="kiwi")) == 6
     reopened.search_index.drain()
     assert _both(reopened, SpanQuery(project=P, text="kiwi")) == 6
-    ((n,),) = reopened._query("SELECT sum(spans) FROM search_terms WHERE term = 'kiwi'")
+    ((n,),) = reopened._query(
+        "SELECT sum(spans) FROM search_terms JOIN search_words USING (word) WHERE term = 'kiwi'"
+    )
     assert n == 5  # spans 0, 5, 8, 12 and 17 hold the term itself
     reopened.close()
 
@@ -151,10 +171,13 @@ def test_an_unindexed_store_counts_by_the_plain_bounded_scan(tmp_path: Path) -> 
     store.close()
 
 
-def test_an_index_left_half_dropped_is_rebuilt(store: DuckDBEventStore, tmp_path: Path) -> None:
+@pytest.mark.parametrize("gone", ["search_terms", "search_words"])
+def test_an_index_left_half_dropped_is_rebuilt(
+    store: DuckDBEventStore, tmp_path: Path, gone: str
+) -> None:
     store.close()
     con = duckdb.connect(str(tmp_path / "events.duckdb"))
-    con.execute("DROP TABLE search_terms")  # as a crash between the two drops would leave it
+    con.execute(f"DROP TABLE {gone}")  # as a crash between two drops would leave it
     con.close()
     reopened = DuckDBEventStore(tmp_path / "events.duckdb")
     reopened.search_index.stop()
@@ -175,3 +198,32 @@ def test_blocks_a_delete_reaches_are_scanned_while_it_runs(store: DuckDBEventSto
     assert _both(store, q) == 6
     assert store.search_counts_indexed == before + 1
     store.close()
+
+
+def test_words_are_numbered_once_and_those_no_block_uses_go_at_open(
+    store: DuckDBEventStore, tmp_path: Path
+) -> None:
+    """Every term has one number whatever the blocks that hold it (ADR 0054); the numbers of
+    terms only deleted spans held stay until the next open, which drops them."""
+    words = "SELECT term FROM search_words ORDER BY term"
+    assert store._query("SELECT count(*) FROM search_words GROUP BY term HAVING count(*) > 1") == []
+    assert ("kiwi",) in store._query(words)
+    assert ("first",) in store._query(words)
+    store.delete_spans(P, before=T0 + BLOCK)  # block A: the only spans with "first"
+    store.search_index.drain()
+    assert ("first",) in store._query(words)  # no block uses it any more
+    assert _both(store, SpanQuery(project=P, text="first")) == 0
+    store.close()
+    reopened = DuckDBEventStore(tmp_path / "events.duckdb")
+    reopened.search_index.stop()
+    kept = reopened._query(words)
+    assert ("first",) not in kept
+    assert ("kiwifruit",) not in kept
+    assert ("kiwi",) in kept
+    used = "SELECT DISTINCT term FROM search_terms JOIN search_words USING (word) ORDER BY term"
+    assert kept == reopened._query(used)
+    assert _both(reopened, SpanQuery(project=P, text="kiwi")) == 2  # spans 12 and 17
+    reopened.search_index.drain()
+    assert reopened.search_index.pending() == 0
+    assert _both(reopened, SpanQuery(project=P, text="fruit")) == 20
+    reopened.close()

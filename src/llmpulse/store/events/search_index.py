@@ -1,11 +1,14 @@
 """The term → block search index of the DuckDB store (ADR 0038), kept behind ingest.
 
-Two derived tables in the event database: ``search_terms`` (project, block, term, spans),
-every distinct term (`search_terms.terms_of`) of the spans that started in a 5-minute block
-with how many of them hold it (ADR 0051), and ``search_blocks`` (project, block, spans), how
-many spans each block held when it was indexed. They are derived data, rebuilt from the spans
-whenever they disagree, so they are created at open rather than by a migration (tables of an
-older shape are dropped and rebuilt).
+Three derived tables in the event database: ``search_words`` (word, term), every distinct
+term (`search_terms.terms_of`) once with a number; ``search_terms`` (project, block, word,
+spans), every distinct term of the spans that started in a 5-minute block, by its number,
+with how many of them hold it (ADRs 0051, 0054); and ``search_blocks`` (project, block,
+spans), how many spans each block held when it was indexed. A search matches its probes
+against the few distinct terms, then finds their blocks by number (an integer column, not
+a term in every row). They are derived data, rebuilt from the spans whenever they disagree,
+so they are created at open rather than by a migration (tables of an older shape are dropped
+and rebuilt; numbers no block uses any more are dropped at open).
 
 **Behind ingest.** An append only marks its blocks *dirty* (in memory, before the insert
 commits); a background thread indexes dirty blocks whose last append is `SETTLE_S` old,
@@ -59,14 +62,15 @@ Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 MEMO_SIZE = 64
 """Candidate answers kept until the next append or indexing round (a page, then its count)."""
 TABLES = (
+    "CREATE TABLE IF NOT EXISTS search_words (word INTEGER NOT NULL, term VARCHAR NOT NULL)",
     "CREATE TABLE IF NOT EXISTS search_terms "
-    "(project VARCHAR NOT NULL, block BIGINT NOT NULL, term VARCHAR NOT NULL, "
+    "(project VARCHAR NOT NULL, block BIGINT NOT NULL, word INTEGER NOT NULL, "
     "spans INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS search_blocks "
     "(project VARCHAR NOT NULL, block BIGINT NOT NULL, spans BIGINT NOT NULL)",
 )
-COPIED = ("search_terms", "search_blocks")
-"""The index tables (both hold rows per (project, block))."""
+COPIED = ("search_terms", "search_blocks", "search_words")
+"""The index tables."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,16 +123,22 @@ class SearchIndex:
         """Create the tables if needed (dropping those of an older shape) and (``refresh``)
         mark dirty what disagrees with the spans."""
         columns = con.execute(
-            "SELECT column_name FROM duckdb_columns() "
-            "WHERE database_name = current_database() AND table_name = 'search_terms'"
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE database_name = current_database() "
+            "AND table_name IN ('search_terms', 'search_words')"
         ).fetchall()
-        if not columns or ("spans",) not in columns:  # none, or before ADR 0051 (no counts)
-            con.begin()  # both or neither: terms gone with blocks left would look indexed
+        if ("search_terms", "word") not in columns or ("search_words", "word") not in columns:
+            # None, or before ADR 0054 (a term in every row), or a part missing: all or none
+            # (terms gone with blocks left would look indexed).
+            con.begin()
             for table in COPIED:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
             con.commit()
         for sql in TABLES:
             con.execute(sql)
+        con.execute(  # words of blocks indexed again or deleted since
+            "DELETE FROM search_words WHERE word NOT IN (SELECT DISTINCT word FROM search_terms)"
+        )
         if refresh:
             self.refresh(lambda sql, params: con.execute(sql, list(params)).fetchall())
 
@@ -288,7 +298,7 @@ class SearchIndex:
                 int(b): (int(terms), int(most))
                 for b, terms, most in query(
                     "SELECT block, count(*), max(spans) FROM search_terms "
-                    f"WHERE project = ? AND block BETWEEN ? AND ? AND {found[0].sql()} "
+                    f"WHERE project = ? AND block BETWEEN ? AND ? AND {_words(found[0])} "
                     "GROUP BY block",
                     [project, lo, hi, found[0].text],
                 )
@@ -304,7 +314,7 @@ class SearchIndex:
         elif found and self.enabled:
             sql = " INTERSECT ".join(
                 f"SELECT block FROM search_terms WHERE project = ? AND block BETWEEN ? AND ? "
-                f"AND {p.sql()}"
+                f"AND {_words(p)}"
                 for p in found
             )
             params: list[Any] = []
@@ -340,6 +350,11 @@ def _stop_all() -> None:
     inside DuckDB when Python finalizes aborts the process."""
     for index in list(_RUNNING):
         index.stop()
+
+
+def _words(p: Probe) -> str:
+    """SQL: a ``search_terms`` row's word is one that probe ``p`` accepts (one ``?``)."""
+    return f"word IN (SELECT word FROM search_words WHERE {p.sql()})"
 
 
 def lone(lowered: str, found: Sequence[Probe]) -> bool:

@@ -179,7 +179,7 @@ class Builder:
                             f"DELETE FROM {table} WHERE project = ? AND block IN ({marks})",
                             [project, *had],
                         )
-                con.from_arrow(terms).insert_into("search_terms")
+                _insert_terms(con, terms)
                 con.from_arrow(blocks).insert_into("search_blocks")
                 con.commit()
             except BaseException:
@@ -246,6 +246,28 @@ class Builder:
                 spent = clock.monotonic_s() - began
                 if self._index.appending(clock.monotonic_s()):  # ingest is busy (lag forced)
                     self._stop.wait(spent * (1 - BUSY_SHARE) / BUSY_SHARE)
+
+
+_ROUND = "llmpulse_search_round"
+
+
+def _insert_terms(con: duckdb.DuckDBPyConnection, terms: pa.Table) -> None:
+    """Add a round's (project, block, term, spans) rows: each term not in ``search_words``
+    yet gets the next numbers, then the rows are stored by number (ADR 0054)."""
+    con.register(_ROUND, terms)
+    try:
+        con.execute(
+            "INSERT INTO search_words SELECT "
+            "(SELECT coalesce(max(word), 0) FROM search_words) + row_number() OVER (), term "
+            f"FROM (SELECT DISTINCT term FROM {_ROUND}) AS r "
+            "WHERE NOT EXISTS (SELECT 1 FROM search_words AS w WHERE w.term = r.term)"
+        )
+        con.execute(
+            "INSERT INTO search_terms SELECT r.project, r.block, w.word, r.spans "
+            f"FROM {_ROUND} AS r JOIN search_words AS w USING (term)"
+        )
+    finally:
+        con.unregister(_ROUND)
 
 
 def _parts(counts: dict[int, int]) -> list[list[int]]:

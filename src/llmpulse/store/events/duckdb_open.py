@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -323,14 +323,18 @@ def damaged(path: Path, exc: BaseException) -> StoreDamaged:
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Run the block in one transaction on ``con``: committed at its end, rolled back if it
-    raises. A rollback that fails too (DuckDB ends a transaction whose COMMIT failed, and its
-    ROLLBACK then says none is active) does not hide the block's own error."""
+def transaction(
+    con: duckdb.DuckDBPyConnection, committing: AbstractContextManager[object] | None = None
+) -> Iterator[None]:
+    """Run the block in one transaction on ``con``: committed at its end (inside
+    ``committing``, when given), rolled back if it raises. A rollback that fails too (DuckDB
+    ends a transaction whose COMMIT failed, and its ROLLBACK then says none is active) does
+    not hide the block's own error."""
     con.execute("BEGIN TRANSACTION")
     try:
         yield
-        con.execute("COMMIT")
+        with committing if committing is not None else nullcontext():
+            con.execute("COMMIT")
     except BaseException:
         with suppress(duckdb.Error):
             con.execute("ROLLBACK")

@@ -11,6 +11,7 @@ connection attaches the traces' totals' file as it is.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import duckdb
@@ -52,13 +53,18 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
 
 
 def add(
-    con: duckdb.DuckDBPyConnection, keys: PairKeys, texts: PairsOfText, batch: pa.Table
+    con: duckdb.DuckDBPyConnection,
+    keys: PairKeys,
+    texts: PairsOfText,
+    batch: pa.Table,
+    totals_commit: AbstractContextManager[object] | None = None,
 ) -> None:
-    """Add a committed batch of spans (Arrow, the logical span columns) to every summary."""
+    """Add a committed batch of spans (Arrow, the logical span columns) to every summary
+    (``totals_commit``: entered around the COMMIT of the traces' totals, `trace_sums.add`)."""
     sketch.add(con, batch)
     trace_slots.add(con, batch)
     pair_sketch.add(con, keys, texts, batch)
-    trace_sums.add(con, batch)
+    trace_sums.add(con, batch, totals_commit)
 
 
 def rebuild_project(con: duckdb.DuckDBPyConnection, keys: PairKeys, project: str) -> None:

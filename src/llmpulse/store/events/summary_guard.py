@@ -34,10 +34,14 @@ class SketchGuard:
     and queues them for the summaries. A reader whose answer comes from one summary and the
     backlog taken once at its start (the traces' totals) is exact at that moment whatever
     is committed after it, so it reads with ``commits=False``: it still starts only when no
-    change is in flight (a commit half done has its spans stored but not queued), but only
-    applying the backlog, a delete or a recount (the summaries' own changes) meanwhile make
-    it ask again. At 10M spans a trace page reads for ~25 ms, and commits of a stream come
-    several times a second.
+    commit is in flight (a commit half done has its spans stored but not queued), but only
+    the changes of the totals (the COMMIT of the backlog applied to them with its removal
+    from the backlog, a delete, a recount) meanwhile make it ask again. At 10M spans a trace
+    page reads for ~25 ms, and commits of a stream come several times a second. Applying a
+    backlog adds it to the in-memory summaries first (``changing(totals=False)``, tens of
+    milliseconds after a bulk load), then to the totals, whose statements other cursors do
+    not see before their COMMIT: only that COMMIT and the backlog's removal make a
+    ``commits=False`` reader wait (ADR 0055).
     """
 
     ATTEMPTS = 2
@@ -54,19 +58,22 @@ class SketchGuard:
         """A guard over summaries that hold every committed span (``ready``) or not yet."""
         self._cond = threading.Condition()
         self._busy = 0
+        self._totals_busy = 0  # commits and changes of the totals in flight
         self._seq = 0
         self._own_seq = 0  # the summaries' own changes (not commits) begun or ended
         self._ready = ready
         self._spoiled = False
 
-    def _step(self, busy: int, spoil: bool = False, own: bool = True) -> None:
+    def _step(self, busy: int, spoil: bool = False, own: bool = True, totals: bool = True) -> None:
         with self._cond:
             self._busy += busy
+            if totals:
+                self._totals_busy += busy
             self._seq += 1
             if own:
                 self._own_seq += 1
             self._spoiled |= spoil
-            if not self._busy:
+            if not self._busy or not self._totals_busy:
                 self._cond.notify_all()
 
     @property
@@ -91,16 +98,20 @@ class SketchGuard:
             self._ready = True
 
     @contextmanager
-    def changing(self, summaries: bool = True) -> Iterator[None]:
+    def changing(self, summaries: bool = True, totals: bool = True) -> Iterator[None]:
         """Bracket a change of the spans or of the summaries (``summaries``: False for a
-        commit, which only adds spans and queues them)."""
-        self._step(+1, own=summaries)
+        commit, which only adds spans and queues them; ``totals``: False for a change of
+        the in-memory summaries that leaves the traces' totals and the backlog as they are,
+        which ``commits=False`` readers do not wait for)."""
+        own = summaries and totals
+        waits = totals or not summaries
+        self._step(+1, own=own, totals=waits)
         try:
             yield
         except BaseException:
-            self._step(-1, spoil=True, own=summaries)
+            self._step(-1, spoil=True, own=own, totals=waits)
             raise
-        self._step(-1, own=summaries)
+        self._step(-1, own=own, totals=waits)
 
     @property
     def version(self) -> int:
@@ -118,7 +129,7 @@ class SketchGuard:
 
         for _ in range(self.ATTEMPTS):
             with self._cond:
-                if not self._quiet(wait_s):
+                if not self._quiet(wait_s, totals=not commits):
                     if not self.usable:
                         return None
                     continue
@@ -156,9 +167,14 @@ class SketchGuard:
                 return True, answer
         return False, None
 
-    def _quiet(self, wait_s: float) -> bool:
-        """(Under ``_cond``.) Whether the summaries are usable and no change is in flight,
-        after waiting up to ``wait_s`` for one to end."""
+    def _quiet(self, wait_s: float, totals: bool = False) -> bool:
+        """(Under ``_cond``.) Whether the summaries are usable and no change is in flight
+        (``totals``: none that a ``commits=False`` reader waits for), after waiting up to
+        ``wait_s`` for one to end."""
+
+        def idle() -> bool:
+            return not (self._totals_busy if totals else self._busy)
+
         if self.usable:
-            self._cond.wait_for(lambda: not self._busy, timeout=wait_s)
-        return self.usable and not self._busy
+            self._cond.wait_for(idle, timeout=wait_s)
+        return self.usable and idle()

@@ -28,10 +28,11 @@ when the build is done, and the guard lets readers use the summaries only from t
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import duckdb
@@ -215,14 +216,29 @@ class SummaryUpkeep:
         if not batches:
             return 0
         try:
-            with self.guard.changing():
-                summaries.add(con, self._keys, self._texts, pa.concat_tables(batches))
-                self.backlog.drop(len(batches))
+            # The in-memory summaries first: readers of the traces' totals need not wait
+            # for them, only for the totals' COMMIT and the backlog's removal (ADR 0055).
+            with self.guard.changing(totals=False):
+                summaries.add(
+                    con,
+                    self._keys,
+                    self._texts,
+                    pa.concat_tables(batches),
+                    self._totals_applied(len(batches)),
+                )
         except BaseException:
             self.backlog.clear()
             raise
         self.applied_rounds += 1
         return len(batches)
+
+    @contextlib.contextmanager
+    def _totals_applied(self, batches: int) -> Iterator[None]:
+        """Around the COMMIT of the backlog's first ``batches`` to the traces' totals: a
+        change of the totals, which then leave the backlog in the same change."""
+        with self.guard.changing():
+            yield
+            self.backlog.drop(batches)
 
     def catch_up(self) -> int:
         """Wait for the build, then apply the backlog now (tests, benchmarks, deletes)."""

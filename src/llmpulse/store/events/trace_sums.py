@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -175,14 +176,19 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"INSERT INTO {TABLE} {_parts('spans')} ORDER BY first_us")
 
 
-def add(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
+def add(
+    con: duckdb.DuckDBPyConnection,
+    batch: pa.Table,
+    committing: AbstractContextManager[object] | None = None,
+) -> None:
     """Merge a committed batch of spans (Arrow, the span columns) into the table: the totals
     of its traces already there grow, its other traces get a row (one transaction: one
-    write of the file's log)."""
+    write of the file's log). ``committing`` is entered around the transaction's COMMIT
+    alone: readers of the table see it change only then (ADR 0055)."""
     con.register(_BATCH, batch)
     try:
         parts = _parts(_BATCH)
-        with transaction(con):
+        with transaction(con, committing):
             con.execute(
                 f"UPDATE {TABLE} AS t SET roots = t.roots + b.roots, "
                 "root_sid = least(t.root_sid, b.root_sid), "

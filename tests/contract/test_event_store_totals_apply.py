@@ -1,0 +1,76 @@
+"""Reads of the traces' totals while a backlog is applied (ADR 0055).
+
+Applying the backlog adds it to the in-memory summaries, then to the traces' totals, whose
+COMMIT and the backlog's removal are one change. A read of the totals during the first part
+answers from the totals at once (it used to wait for the whole apply, then read the spans);
+one that falls between the totals' COMMIT and the backlog's removal would count the backlog
+twice, so it waits and the spans answer. Both are exact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_event_store_trace_sums import _caught_up, _check_totals, _traces
+
+from llmpulse.domain.spans import Span
+from llmpulse.store.events import sketch, summary_upkeep
+from llmpulse.store.events.duckdb import DuckDBEventStore
+
+
+@pytest.fixture
+def store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[DuckDBEventStore, list[Span]]]:
+    monkeypatch.setattr(summary_upkeep, "PAUSE_S", 1e9)  # only `catch_up` applies
+    monkeypatch.setattr(summary_upkeep, "MAX_LAG_S", 1e9)
+    s, stored = _caught_up(tmp_path, seed=41, n=40)
+    late = [x for t in _traces(seed=42, n=30, first=500) for x in t]
+    for i in range(0, len(late), 11):
+        s.append_spans(late[i : i + 11])
+    assert not s.summary_upkeep.caught_up
+    yield s, stored + late
+    s.close()
+
+
+def test_a_totals_read_during_the_in_memory_part_answers_from_the_totals(
+    store: tuple[DuckDBEventStore, list[Span]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, stored = store
+    add = sketch.add
+    reads = []
+
+    def read_meanwhile(con: Any, batch: Any) -> None:
+        add(con, batch)
+        reads.append(len(batch))
+        _check_totals(s, stored, summed=True)  # the totals and the whole backlog: no wait
+
+    monkeypatch.setattr(sketch, "add", read_meanwhile)
+    assert s.catch_up() > 0
+    assert reads
+    monkeypatch.setattr(sketch, "add", add)
+    _check_totals(s, stored, summed=True)  # after it: the totals alone
+
+
+def test_a_totals_read_between_their_commit_and_the_backlog_drop_waits(
+    store: tuple[DuckDBEventStore, list[Span]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, stored = store
+    applied = summary_upkeep.SummaryUpkeep._totals_applied
+    reads = []
+
+    @contextlib.contextmanager
+    def read_after_commit(self: summary_upkeep.SummaryUpkeep, batches: int) -> Iterator[None]:
+        with applied(self, batches):
+            yield  # the totals are committed here; the backlog still holds the batches
+            reads.append(batches)
+            _check_totals(s, stored, summed=False)  # not from totals + backlog: the spans
+
+    monkeypatch.setattr(summary_upkeep.SummaryUpkeep, "_totals_applied", read_after_commit)
+    assert s.catch_up() > 0
+    assert reads
+    _check_totals(s, stored, summed=True)

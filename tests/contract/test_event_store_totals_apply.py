@@ -1,24 +1,32 @@
-"""Reads of the traces' totals while a backlog is applied (ADR 0055).
+"""Reads right after a load, while a backlog waits or is applied (ADR 0055).
 
 Applying the backlog adds it to the in-memory summaries, then to the traces' totals, whose
 COMMIT and the backlog's removal are one change. A read of the totals during the first part
 answers from the totals at once (it used to wait for the whole apply, then read the spans);
 one that falls between the totals' COMMIT and the backlog's removal would count the backlog
-twice, so it waits and the spans answer. Both are exact.
+twice, so it waits and the spans answer. Both are exact. The newest page's bound counts the
+backlog's spans, the newest right after a load.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_event_store_trace_sums import _caught_up, _check_totals, _traces
+from store_factories import make_span
+from test_event_store_summaries import _newest_in_python
+from test_event_store_trace_sums import P, _caught_up, _check_totals, _traces
 
+from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import Span
-from llmpulse.store.events import sketch, summary_upkeep
+from llmpulse.store.api import SpanQuery
+from llmpulse.store.events import sketch, sketch_copy, summary_upkeep
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
 
@@ -74,3 +82,38 @@ def test_a_totals_read_between_their_commit_and_the_backlog_drop_waits(
     assert s.catch_up() > 0
     assert reads
     _check_totals(s, stored, summed=True)
+
+
+def test_the_newest_page_counts_the_backlog_in_its_bound(
+    store: tuple[DuckDBEventStore, list[Span]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Right after a load the newest spans wait in the backlog: the page's bound counts them
+    (per slot, this project's only), so it reads only their slots, and the page is exact."""
+    s, stored = store
+    after = max(x.start_time for x in stored) + timedelta(hours=1)
+    newer = [
+        replace(make_span(700_000 + i), project=P, start_time=after + timedelta(seconds=i))
+        for i in range(150)
+    ]
+    other = [replace(make_span(800_000 + i), project=ProjectName("elsewhere")) for i in range(40)]
+    s.append_spans(newer + other)
+    pending = s.summary_upkeep.pending()
+    got = sketch_copy.backlog_slots(pending, P)
+    assert got is not None
+    late = [x for t in _traces(seed=42, n=30, first=500) for x in t]  # the fixture's backlog
+    want = Counter(sketch.slot_of(x.start_time) for x in [*late, *newer] if x.project == P)
+    assert dict(zip(got[0].tolist(), got[1].tolist(), strict=True)) == dict(want)
+    bounds = []
+    newest = s._newest
+
+    def spy(query: Any, q: SpanQuery, slot: int | None = None) -> Any:
+        bounds.append(slot)
+        return newest(query, q, slot)
+
+    monkeypatch.setattr(s, "_newest", spy)
+    q = SpanQuery(P, limit=100)
+    page = s.list_spans(q)
+    assert [x.span_id for x in page.items] == _newest_in_python([*stored, *newer], q)
+    assert len(bounds) == 1  # bounded, and full at once
+    assert bounds[0] is not None
+    assert bounds[0] >= sketch.slot_of(newer[0].start_time)  # only the backlog's slots

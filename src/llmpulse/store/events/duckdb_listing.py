@@ -241,9 +241,10 @@ class ListingEngine(CompactingEngine):
         if bound is not None and self.sketch_guard.usable:
             if q.attributes:  # the pair sketch's slots
                 slot = _first(self._query(*bound))
-            else:  # the span sketch's, from its copy (ADR 0040)
+            else:  # the span sketch's, from its copy (ADR 0040), and the backlog's (0055)
+                backlog = sketch_copy.backlog_slots(self.summary_upkeep.pending(), q.project)
                 slot = self._sketch_copy.newest_slot(
-                    self._numpy, q.project, q.time.end, q.limit + 1
+                    self._numpy, q.project, q.time.end, q.limit + 1, backlog
                 )
             if slot is not None:
                 rows = self._newest(self._query, q, slot)

@@ -31,10 +31,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from llmpulse.clock import to_unix_us
 from llmpulse.store.api import MetricQuery, SpanFilter
 from llmpulse.store.events import sketch
+from llmpulse.store.events.arrow_numpy import arrow_column
 from llmpulse.store.events.duckdb_dialect import bucket_offset
 
 Query = Callable[[str, Sequence[Any]], dict[str, Any]]
@@ -127,6 +130,26 @@ def _arrays(cols: dict[str, Any], version: int) -> _Project:
     )
 
 
+def backlog_slots(pending: pa.Table | None, project: str) -> tuple[I64, I64] | None:
+    """The slots (ascending) of the spans of ``project`` in the summaries' backlog
+    (`SummaryUpkeep.pending`) and how many spans each holds; None when it has none."""
+    if pending is None:
+        return None
+    # Dictionary codes, not `pc.equal` with a Python string: that scalar's conversion
+    # makes pyarrow import pandas, which the server keeps out.
+    codes = pc.dictionary_encode(pending.column("project")).combine_chunks()
+    names = codes.dictionary.to_pylist()
+    if project not in names:
+        return None
+    index, known = arrow_column(codes.indices)
+    us, valid = arrow_column(pc.cast(pending.column("start_time"), pa.int64()))
+    keep = (index == names.index(project)) & known & valid
+    if not keep.any():
+        return None
+    slots, counts = np.unique((us[keep] + sketch.OFFSET_US) // sketch.SLOT_US, return_counts=True)
+    return slots.astype(np.int64), counts.astype(np.int64)
+
+
 class SketchCopy:
     """Per project, the span sketch's rows at the guard's current version (see module)."""
 
@@ -176,22 +199,40 @@ class SketchCopy:
         return held is not None and held.version == self._version()
 
     def newest_slot(
-        self, query: Query, project: str, end: datetime | None, need: int
+        self,
+        query: Query,
+        project: str,
+        end: datetime | None,
+        need: int,
+        backlog: tuple[I64, I64] | None = None,
     ) -> int | None:
         """`newest.bound_sql`'s slot for a listing of the project's spans: the newest slot
         ``s`` such that the whole slots from ``s`` up to the one holding ``end`` hold at
-        least ``need`` spans (None: no such slot)."""
+        least ``need`` spans (None: no such slot). ``backlog``: the slots and span counts of
+        the committed spans the sketch lacks yet (`backlog_slots`), counted too: right after
+        a load they are the newest spans (ADR 0055). A span counted twice (the sketch took
+        it in meanwhile) only moves the bound later, and a page that the bound leaves short
+        is asked again without it (ADR 0044)."""
         p = self._project(query, project)
+        ends, totals = p.slot_ends, p.slot_totals
+        if backlog is not None and len(backlog[0]):
+            k = int(np.searchsorted(ends, backlog[0][0], side="left"))  # the tail they touch
+            slots, where = np.unique(np.concatenate([ends[k:], backlog[0]]), return_inverse=True)
+            counts = np.bincount(
+                where.reshape(-1), weights=np.concatenate([totals[k:], backlog[1]])
+            )
+            ends = np.concatenate([ends[:k], slots]).astype(np.int64)
+            totals = np.concatenate([totals[:k], counts.astype(np.int64)])
         stop = (
-            len(p.slot_ends)
+            len(ends)
             if end is None
-            else int(np.searchsorted(p.slot_ends, sketch.slot_of(end), side="left"))
+            else int(np.searchsorted(ends, sketch.slot_of(end), side="left"))
         )
         if stop == 0:
             return None
-        cum = np.cumsum(p.slot_totals[:stop][::-1])
+        cum = np.cumsum(totals[:stop][::-1])
         i = int(np.searchsorted(cum, need, side="left"))
-        return None if i >= len(cum) else int(p.slot_ends[stop - 1 - i])
+        return None if i >= len(cum) else int(ends[stop - 1 - i])
 
     def rows(self, query: Query, q: MetricQuery, version: int | None = None) -> Rows:
         """The rows of `sketch.plan`'s statement for ``q`` (a span-sketch plan, see

@@ -28,6 +28,7 @@ from llmpulse.domain.spans import Span
 from llmpulse.store.api import SpanQuery
 from llmpulse.store.events import sketch, sketch_copy, summary_upkeep
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.events.summary_guard import SketchGuard
 
 
 @pytest.fixture
@@ -117,3 +118,18 @@ def test_the_newest_page_counts_the_backlog_in_its_bound(
     assert len(bounds) == 1  # bounded, and full at once
     assert bounds[0] is not None
     assert bounds[0] >= sketch.slot_of(newer[0].start_time)  # only the backlog's slots
+
+
+def test_a_totals_read_that_a_failed_apply_overlaps_is_not_kept() -> None:
+    """An apply that fails in its in-memory part spoils the summaries and empties the backlog
+    after its change ends; a totals read begun before (which did not wait for that part)
+    must not keep an answer that may have read the emptied backlog."""
+    guard = SketchGuard()
+
+    def read_while_an_apply_fails() -> str:
+        with contextlib.suppress(RuntimeError), guard.changing(totals=False):
+            raise RuntimeError("the sketch's statement failed")
+        return "totals and an emptied backlog"
+
+    assert guard.read(read_while_an_apply_fails, commits=False) is None
+    assert guard.spoiled

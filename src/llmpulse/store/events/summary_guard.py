@@ -70,8 +70,8 @@ class SketchGuard:
             if totals:
                 self._totals_busy += busy
             self._seq += 1
-            if own:
-                self._own_seq += 1
+            if own or spoil:  # a failed change clears the backlog after it: no reader keeps
+                self._own_seq += 1  # an answer it began before (ADR 0055)
             self._spoiled |= spoil
             if not self._busy or not self._totals_busy:
                 self._cond.notify_all()

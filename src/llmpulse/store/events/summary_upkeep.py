@@ -15,9 +15,9 @@ for `PAUSE_S`, when `MAX_PENDING_SPANS` wait, or when the oldest has waited `MAX
   (`sketch.plan(pending=True)`, the backlog registered on the reader's cursor as
   `sketch.PENDING`); the edge slots come from the stored spans as before;
 - the trace slots' bound is widened by the slots of the backlog's spans of the asked traces;
-- the newest-first bound ignores the backlog: spans missing from the counts only move the
-  bound earlier (ADR 0037); a delete recounts after applying the backlog, so deleted spans
-  are never counted.
+- the newest-first bound counts the backlog's spans per slot too (ADR 0055); a span counted
+  twice or missing only moves the bound (ADR 0037, 0044); a delete recounts after applying
+  the backlog, so deleted spans are never counted.
 
 **Built behind the open.** The summaries are built from the spans on a cursor of their own,
 in one read snapshot pinned under the writer's lock (the backlog is emptied at that moment:

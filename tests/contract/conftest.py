@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from llmpulse.store.api import EventStore
+from llmpulse.store.events import summary_upkeep
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
 OpenStore = Callable[[], EventStore]
@@ -31,3 +32,11 @@ def event_store(open_event_store: OpenStore) -> Iterator[EventStore]:
     store = open_event_store()
     yield store
     store.close()
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summaries' upkeep never adds the backlog by itself (only `catch_up` and deletes
+    do)."""
+    monkeypatch.setattr(summary_upkeep, "PAUSE_S", 1e9)
+    monkeypatch.setattr(summary_upkeep, "MAX_LAG_S", 1e9)

@@ -27,7 +27,7 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
 from llmpulse.store.api import AttrEquals, MetricQuery, SpanFilter, TimeRange
-from llmpulse.store.events import sketch_copy, summary_upkeep
+from llmpulse.store.events import sketch_copy
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
 P = ProjectName("pinned")
@@ -102,13 +102,6 @@ def _check(name: str, got: Any, stored: list[Span]) -> None:
         lat = np.array([s.latency_ms for s in kept])
         for i, q in ((1, 0.5), (2, 0.99)):  # the query's metrics: count, p50, p99
             assert got.rows[0].values[i] == pytest.approx(np.quantile(lat, q), rel=0.0101)
-
-
-@pytest.fixture
-def held(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The upkeep never adds the backlog by itself (only `catch_up` does)."""
-    monkeypatch.setattr(summary_upkeep, "PAUSE_S", 1e9)
-    monkeypatch.setattr(summary_upkeep, "MAX_LAG_S", 1e9)
 
 
 @pytest.mark.parametrize("name", list(QUERIES))

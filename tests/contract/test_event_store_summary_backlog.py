@@ -51,13 +51,6 @@ P95 = parse_metric("latency_ms:p95", "p95")
 COUNT = parse_metric("count", "n")
 
 
-@pytest.fixture
-def held(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The upkeep never adds the backlog by itself (only `catch_up` and deletes do)."""
-    monkeypatch.setattr(summary_upkeep, "PAUSE_S", 1e9)
-    monkeypatch.setattr(summary_upkeep, "MAX_LAG_S", 1e9)
-
-
 def _late(spans: list[Span]) -> list[Span]:
     """New spans of old traces, days after them (slots the trace slots do not hold)."""
     return [

@@ -32,11 +32,7 @@ from llmpulse.store.events.summary_guard import SketchGuard
 
 
 @pytest.fixture
-def store(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[DuckDBEventStore, list[Span]]]:
-    monkeypatch.setattr(summary_upkeep, "PAUSE_S", 1e9)  # only `catch_up` applies
-    monkeypatch.setattr(summary_upkeep, "MAX_LAG_S", 1e9)
+def store(tmp_path: Path, held: None) -> Iterator[tuple[DuckDBEventStore, list[Span]]]:
     s, stored = _caught_up(tmp_path, seed=41, n=40)
     late = [x for t in _traces(seed=42, n=30, first=500) for x in t]
     for i in range(0, len(late), 11):

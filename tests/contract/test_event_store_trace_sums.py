@@ -28,7 +28,7 @@ from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Span, StatusCode
 from llmpulse.store.api import Page, SpanQuery, TimeRange, TraceTotals
-from llmpulse.store.events import summaries, summary_upkeep, trace_sums
+from llmpulse.store.events import summaries, trace_sums
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
 P = ProjectName("default")
@@ -171,13 +171,6 @@ def _check_totals(store: DuckDBEventStore, stored: list[Span], *, summed: bool) 
     assert store.trace_totals_summed - before == (1 if summed else 0)
     assert set(got) == set(by_trace)
     _assert_totals(got, by_trace)
-
-
-@pytest.fixture
-def held(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The upkeep never adds the backlog by itself (only `catch_up` and deletes do)."""
-    monkeypatch.setattr(summary_upkeep, "PAUSE_S", 1e9)
-    monkeypatch.setattr(summary_upkeep, "MAX_LAG_S", 1e9)
 
 
 def _caught_up(path: Path, *, seed: int, n: int) -> tuple[DuckDBEventStore, list[Span]]:

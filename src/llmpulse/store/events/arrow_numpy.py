@@ -37,15 +37,23 @@ def _bits(buffer: pa.Buffer) -> Bools:
     return out
 
 
+def codes(col: pa.ChunkedArray | pa.Array) -> tuple[Ints, Bools, list[Any]]:
+    """Each row's dictionary code (the index of its value in the distinct values), where it
+    is not NULL, and the distinct values: a column's groups without pyarrow's filters or
+    ``pc.equal`` with a Python scalar, which import pandas."""
+    enc = pc.dictionary_encode(col)
+    enc = enc.combine_chunks() if isinstance(enc, pa.ChunkedArray) else enc
+    indices, valid = arrow_column(enc.indices)
+    return indices.astype(np.int64), valid, enc.dictionary.to_pylist()
+
+
 def ranks(col: pa.ChunkedArray) -> tuple[Ints, list[str | None]]:
     """Each row's group as the rank of its value in ``ORDER BY g`` (NULL last)."""
-    enc = pc.dictionary_encode(pc.cast(col, pa.string())).combine_chunks()
-    dictionary = enc.dictionary.to_pylist()
+    indices, valid, dictionary = codes(pc.cast(col, pa.string()))
     order = sorted(range(len(dictionary)), key=lambda j: dictionary[j])
     rank = np.empty(len(dictionary) + 1, dtype=np.int64)
     rank[np.asarray(order, dtype=np.int64)] = np.arange(len(dictionary), dtype=np.int64)
     rank[len(dictionary)] = len(dictionary)  # NULL sorts last
-    indices, valid = arrow_column(enc.indices)
     idx = np.where(valid, indices, len(dictionary))  # NULL sorts last
     labels: list[str | None] = [dictionary[j] for j in order]
     labels.append(None)

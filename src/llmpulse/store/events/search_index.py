@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 
 from llmpulse.clock import SystemClock
 from llmpulse.store.activity import QUERIES, QueryActivity
-from llmpulse.store.events.arrow_numpy import arrow_column
+from llmpulse.store.events.arrow_numpy import arrow_column, codes
 from llmpulse.store.events.search_indexer import (
     MAX_LAG_S,
     ROUND_BLOCKS,
@@ -185,11 +185,8 @@ class SearchIndex:
         # numpy floors, as `BLOCK_SQL` does. Read from the Arrow buffers and grouped in numpy:
         # pyarrow's to_numpy and Table.group_by would import pandas into the writer.
         blocks = arrow_column(us)[0] // BLOCK_US
-        codes = pc.dictionary_encode(batch.column("project")).combine_chunks()
-        names = codes.dictionary.to_pylist()
-        pairs = np.unique(
-            np.stack([arrow_column(codes.indices)[0].astype(np.int64), blocks]), axis=1
-        )
+        project, _, names = codes(batch.column("project"))
+        pairs = np.unique(np.stack([project, blocks]), axis=1)
         now = SystemClock().monotonic_s()
         with self._lock:
             self._last_append = now

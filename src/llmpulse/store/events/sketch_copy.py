@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from llmpulse.clock import to_unix_us
 from llmpulse.store.api import MetricQuery, SpanFilter
 from llmpulse.store.events import sketch
-from llmpulse.store.events.arrow_numpy import arrow_column
+from llmpulse.store.events.arrow_numpy import arrow_column, codes
 from llmpulse.store.events.duckdb_dialect import bucket_offset
 
 Query = Callable[[str, Sequence[Any]], dict[str, Any]]
@@ -135,13 +135,9 @@ def backlog_slots(pending: pa.Table | None, project: str) -> tuple[I64, I64] | N
     (`SummaryUpkeep.pending`) and how many spans each holds; None when it has none."""
     if pending is None:
         return None
-    # Dictionary codes, not `pc.equal` with a Python string: that scalar's conversion
-    # makes pyarrow import pandas, which the server keeps out.
-    codes = pc.dictionary_encode(pending.column("project")).combine_chunks()
-    names = codes.dictionary.to_pylist()
+    index, known, names = codes(pending.column("project"))  # (`pc.equal` imports pandas)
     if project not in names:
         return None
-    index, known = arrow_column(codes.indices)
     us, valid = arrow_column(pc.cast(pending.column("start_time"), pa.int64()))
     keep = (index == names.index(project)) & known & valid
     if not keep.any():

@@ -1,9 +1,11 @@
 """Full-text search at 1M spans, uncached (issue 12, item 3).
 
 Usage: ``.venv/bin/python benchmarks/search.py [--spans 1000000] [--runs 5] [--first N]
-[--data FILE] [--save FILE]`` (``--data``: a copy of a file loaded before; ``--save``: keep
-the loaded file there, for ``--data`` and `search_http.py`; ``--first``: the first rare
-word, so that repeated calls search new words).
+[--data FILE] [--save FILE] [--cold N]`` (``--data``: a copy of a file loaded before;
+``--save``: keep the loaded file there, for ``--data`` and `search_http.py`; ``--first``: the
+first rare word, so that repeated calls search new words; ``--cold``: then N more rare words,
+each searched on a store opened anew, whose buffer pool holds nothing yet). A file holds 40
+rare words unless loaded with more runs.
 
 Loads RAG-like spans (a CHAIN root with a question and an answer, a RETRIEVER with three
 documents, an LLM span with system/user messages and an answer; one in 50 fails with an
@@ -176,8 +178,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="a file this script loaded before (copied)")
     parser.add_argument("--first", type=int, default=0, help="first word number (vary per call)")
     parser.add_argument("--save", type=Path, help="keep a copy of the loaded file here")
+    parser.add_argument(
+        "--cold",
+        type=int,
+        default=0,
+        help="then time this many more rare words, each on a store opened anew (no buffer)",
+    )
     args = parser.parse_args()
-    words = max(40, args.first + 3 * args.runs)
+    words = max(40, args.first + 3 * args.runs + args.cold)
     with tempfile.TemporaryDirectory(dir=args.data.parent if args.data else None) as tmp:
         path = Path(tmp) / "events.duckdb"
         if args.data:
@@ -247,6 +255,29 @@ def main() -> None:
                 flush=True,
             )
         events.close()
+        if args.cold:
+            _cold(path, [_rare(args.first + 3 * args.runs + k) for k in range(args.cold)])
+
+
+def _cold(path: Path, words: list[str]) -> None:
+    """The table's search for each word (page + count), each on a store opened anew: its
+    buffer pool holds nothing yet (the file is in the OS's page cache)."""
+    took: list[float] = []
+    hits = []
+    for word in words:
+        events = DuckDBEventStore(path, journal=False)
+        events.search_index.stop()
+        svc = QueryService(events, SqlStateStore("sqlite://"))
+        seconds, found = _timed(lambda w=word, s=svc: asyncio.run(_table(s, w)))
+        took.append(seconds)
+        hits.append(found)
+        events.close()
+    print(
+        f"rare word    page+count (whole history), each on a store opened anew: median "
+        f"{statistics.median(took) * 1000:7.1f} ms [{min(took) * 1000:.0f}-"
+        f"{max(took) * 1000:.0f}]; counts {hits}; load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

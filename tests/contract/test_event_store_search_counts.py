@@ -130,6 +130,10 @@ OLDER_SHAPES = {
         "CREATE TABLE search_terms (project VARCHAR, block BIGINT, term VARCHAR, spans INTEGER)",
         "INSERT INTO search_terms VALUES ('default', 0, 'kiwi', 1)",
     ),
+    "before ADR 0056 (no spans named by row)": (
+        "CREATE TABLE search_terms (project VARCHAR, block BIGINT, word INTEGER, spans INTEGER)",
+        "INSERT INTO search_terms SELECT 'default', 0, word, 1 FROM search_words",
+    ),
 }
 
 
@@ -150,6 +154,7 @@ def test_an_index_of_an_older_shape_is_rebuilt(
     )
     assert ("spans",) in columns
     assert ("word",) in columns
+    assert ("row",) in columns
     assert _both(reopened, SpanQuery(project=P, text="kiwi")) == 6
     reopened.search_index.drain()
     assert _both(reopened, SpanQuery(project=P, text="kiwi")) == 6

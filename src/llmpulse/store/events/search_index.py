@@ -32,10 +32,11 @@ blocks not yet indexed meanwhile.
 from __future__ import annotations
 
 import atexit
+import functools
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import duckdb
@@ -65,7 +66,7 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS search_words (word INTEGER NOT NULL, term VARCHAR NOT NULL)",
     "CREATE TABLE IF NOT EXISTS search_terms "
     "(project VARCHAR NOT NULL, block BIGINT NOT NULL, word INTEGER NOT NULL, "
-    "spans INTEGER NOT NULL)",
+    "spans INTEGER NOT NULL, row BIGINT, span_hash UBIGINT)",
     "CREATE TABLE IF NOT EXISTS search_blocks "
     "(project VARCHAR NOT NULL, block BIGINT NOT NULL, spans BIGINT NOT NULL)",
 )
@@ -88,6 +89,12 @@ class Candidates:
     at_least: list[int] | None = None
     """For such a query, per block: how many of its spans surely contain the text (the most
     spans that hold one of its terms holding the text; 0 when not indexed yet)."""
+    posted: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Blocks (indexed, not dirty) where one term only is accepted by the query's first probe
+    and one span only holds it, with that span's row id and the hash of its span id: it is
+    the block's only possible match (ADR 0056)."""
+    moved: Callable[[list[int]], None] | None = None
+    """Tells the index that spans it names in these blocks are not at their row ids."""
 
 
 class SearchIndex:
@@ -127,9 +134,9 @@ class SearchIndex:
             "WHERE database_name = current_database() "
             "AND table_name IN ('search_terms', 'search_words')"
         ).fetchall()
-        if ("search_terms", "word") not in columns or ("search_words", "word") not in columns:
-            # None, or before ADR 0054 (a term in every row), or a part missing: all or none
-            # (terms gone with blocks left would look indexed).
+        if not {("search_terms", "span_hash"), ("search_words", "word")} <= set(columns):
+            # None, or before ADR 0054 (a term in every row) or 0056 (no rows), or a part
+            # missing: all or none (terms gone with blocks left would look indexed).
             con.begin()
             for table in COPIED:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -178,6 +185,16 @@ class SearchIndex:
             for block in list(self._indexed.get(project, {})):
                 if before_us is None or block * BLOCK_US < before_us:
                     self._mark(project, block, now)
+
+    def stale(self, project: str, blocks: Sequence[int]) -> None:
+        """Mark ``blocks`` of ``project`` dirty: the spans their index rows name are not at
+        those row ids any more (a checkpoint moved rows after a delete); they are scanned
+        until indexed again (ADR 0056)."""
+        now = SystemClock().monotonic_s() - SETTLE_S
+        with self._lock:
+            for block in blocks:
+                self._mark(project, block, now)
+        self.wake.set()
 
     def touch(self, batch: pa.Table) -> None:
         """Mark the blocks of an Arrow batch of spans dirty (call before it commits)."""
@@ -290,35 +307,23 @@ class SearchIndex:
         every = {b for b in known.keys() | dirty if lo <= b <= hi}
         matching: list[int | None] | None = None
         at_least: list[int] | None = None
-        if found and self.enabled and lone(str(lowered), found):
-            counted = {
-                int(b): (int(terms), int(most))
-                for b, terms, most in query(
-                    "SELECT block, count(*), max(spans) FROM search_terms "
-                    f"WHERE project = ? AND block BETWEEN ? AND ? AND {_words(found[0])} "
-                    "GROUP BY block",
-                    [project, lo, hi, found[0].text],
-                )
-            }
-            hits = set(counted) | (dirty & every)
+        posted: dict[int, tuple[int, int]] = {}
+        if found and self.enabled:
+            counted: dict[int, tuple[int, int]] = {}
+            hits = set(dirty & every)
+            for b, terms, most, row, span_hash in query(*_lookup(found, project, lo, hi)):
+                hits.add(int(b))
+                counted[int(b)] = (int(terms), int(most))
+                if row is not None and int(b) not in dirty:
+                    posted[int(b)] = (int(row), int(span_hash))
             blocks = sorted(hits, reverse=True)
-            clean = [b not in dirty and b in counted for b in blocks]
-            matching = [
-                counted[b][1] if ok and counted[b][0] == 1 else None
-                for b, ok in zip(blocks, clean, strict=True)
-            ]
-            at_least = [counted[b][1] if ok else 0 for b, ok in zip(blocks, clean, strict=True)]
-        elif found and self.enabled:
-            sql = " INTERSECT ".join(
-                f"SELECT block FROM search_terms WHERE project = ? AND block BETWEEN ? AND ? "
-                f"AND {_words(p)}"
-                for p in found
-            )
-            params: list[Any] = []
-            for p in found:
-                params.extend((project, lo, hi, p.text))
-            hits = {int(b) for (b,) in query(sql, params)} | (dirty & every)
-            blocks = sorted(hits, reverse=True)
+            if lone(str(lowered), found):
+                clean = [b not in dirty and b in counted for b in blocks]
+                matching = [
+                    counted[b][1] if ok and counted[b][0] == 1 else None
+                    for b, ok in zip(blocks, clean, strict=True)
+                ]
+                at_least = [counted[b][1] if ok else 0 for b, ok in zip(blocks, clean, strict=True)]
         else:
             blocks = sorted(every, reverse=True)
         answer = Candidates(
@@ -328,6 +333,8 @@ class SearchIndex:
             total_spans=sum(known.get(b, 0) for b in every),
             matching=matching,
             at_least=at_least,
+            posted=posted,
+            moved=functools.partial(self.stale, project),
         )
         with self._lock:
             if self._generation == state and not self._memo_full():
@@ -347,6 +354,33 @@ def _stop_all() -> None:
     inside DuckDB when Python finalizes aborts the process."""
     for index in list(_RUNNING):
         index.stop()
+
+
+def _lookup(found: Sequence[Probe], project: str, lo: int, hi: int) -> tuple[str, list[Any]]:
+    """SQL and params: per block between ``lo`` and ``hi`` that holds a term each probe
+    accepts, for the first probe: how many of its terms the block holds, the most spans one
+    of them holds and, when the block holds one such term and one span holds it, that
+    span's row id and the hash of its span id (else NULLs)."""
+    first, *rest = found
+    sql = (
+        "SELECT block, count(*), max(spans), "
+        "CASE WHEN count(*) = 1 THEN min(row) END, CASE WHEN count(*) = 1 THEN min(span_hash) END "
+        f"FROM search_terms WHERE project = ? AND block BETWEEN ? AND ? AND {_words(first)}"
+    )
+    params: list[Any] = [project, lo, hi, first.text]
+    if rest:
+        sql += (
+            " AND block IN ("
+            + " INTERSECT ".join(
+                f"SELECT block FROM search_terms WHERE project = ? AND block BETWEEN ? AND ? "
+                f"AND {_words(p)}"
+                for p in rest
+            )
+            + ")"
+        )
+        for p in rest:
+            params.extend((project, lo, hi, p.text))
+    return sql + " GROUP BY block", params
 
 
 def _words(p: Probe) -> str:

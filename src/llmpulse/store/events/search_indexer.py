@@ -22,7 +22,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -53,7 +53,14 @@ MAX_HOLD_S = 2.0
 """The indexer waits for quiet (`QUIET_S`) at most this long at once (a steady query stream
 slows it, never stops it)."""
 _TERMS_SCHEMA = pa.schema(
-    [("project", pa.string()), ("block", pa.int64()), ("term", pa.string()), ("spans", pa.int32())]
+    [
+        ("project", pa.string()),
+        ("block", pa.int64()),
+        ("term", pa.string()),
+        ("spans", pa.int32()),
+        ("row", pa.int64()),
+        ("span_hash", pa.uint64()),
+    ]
 )
 _BLOCKS_SCHEMA = pa.schema([("project", pa.string()), ("block", pa.int64()), ("spans", pa.int64())])
 Read = Callable[[Callable[[duckdb.DuckDBPyConnection], Any]], Any]
@@ -70,6 +77,16 @@ class IndexerStats:
     """Times it found queries running (or just ended) between two slices and waited."""
     held: int = 0
     """... of which it waited `MAX_HOLD_S` and went on while queries still ran."""
+
+
+@dataclass(slots=True)
+class Block:
+    """What a round read of one block: per term, how many spans hold it and the last of
+    them (row id, hash of the span id), which is the only one when the count is 1
+    (ADR 0056)."""
+
+    spans: Counter[bytes] = field(default_factory=Counter)
+    last: dict[bytes, tuple[int, int]] = field(default_factory=dict)
 
 
 class Stopped(Exception):
@@ -125,7 +142,7 @@ class Builder:
                     [project, *params],
                 ).fetchall()
             )
-            found: dict[int, Counter[bytes]] = {}
+            found: dict[int, Block] = {}
             seen: dict[int, int] = {}
             for part in _parts({int(b): int(n) for b, n in counts}):
                 self._slice_done(yielding)
@@ -140,32 +157,34 @@ class Builder:
         self,
         project: str,
         blocks: list[int],
-        found: dict[int, Counter[bytes]],
+        found: dict[int, Block],
         seen: dict[int, int],
         yielding: bool,
     ) -> None:
         """Read and tokenize the spans of ``blocks`` (one snapshot): per block, how many
-        spans hold each term."""
+        spans hold each term, and the last span holding it (row id, hash of the span id)."""
         where, params = ranges_sql(ranges(blocks))
         rows: list[tuple[Any, ...]] = self._read(
             lambda cur: cur.execute(
-                f"SELECT {BLOCK_SQL} AS block, search_text FROM spans "
+                f"SELECT {BLOCK_SQL} AS block, rowid, hash(span_id), search_text FROM spans "
                 f"WHERE project = ? AND {where}",
                 [project, *params],
             ).fetchall()
         )
         for first in range(0, len(rows), TOKENIZE_SPANS):
             self._slice_done(yielding)
-            for block, text in rows[first : first + TOKENIZE_SPANS]:
+            for block, row, span_hash, text in rows[first : first + TOKENIZE_SPANS]:
                 b = int(block)
-                terms = found.get(b)
-                if terms is None:
-                    terms = found[b] = Counter()
-                terms.update(term_bytes(text or ""))
+                held = found.get(b)
+                if held is None:
+                    held = found[b] = Block()
+                terms = term_bytes(text or "")
+                held.spans.update(terms)
+                held.last.update(dict.fromkeys(terms, (int(row), int(span_hash))))
                 seen[b] = seen.get(b, 0) + 1
 
     def _store(
-        self, project: str, had: list[int], found: dict[int, Counter[bytes]], seen: dict[int, int]
+        self, project: str, had: list[int], found: dict[int, Block], seen: dict[int, int]
     ) -> None:
         terms, blocks = _tables(project, found, seen)
 
@@ -252,8 +271,8 @@ _ROUND = "llmpulse_search_round"
 
 
 def _insert_terms(con: duckdb.DuckDBPyConnection, terms: pa.Table) -> None:
-    """Add a round's (project, block, term, spans) rows: each term not in ``search_words``
-    yet gets the next numbers, then the rows are stored by number (ADR 0054)."""
+    """Add a round's (project, block, term, spans, row, span_hash) rows: each term not in
+    ``search_words`` yet gets the next numbers, then the rows are stored by number (ADR 0054)."""
     con.register(_ROUND, terms)
     try:
         con.execute(
@@ -263,7 +282,8 @@ def _insert_terms(con: duckdb.DuckDBPyConnection, terms: pa.Table) -> None:
             "WHERE NOT EXISTS (SELECT 1 FROM search_words AS w WHERE w.term = r.term)"
         )
         con.execute(
-            "INSERT INTO search_terms SELECT r.project, r.block, w.word, r.spans "
+            "INSERT INTO search_terms "
+            "SELECT r.project, r.block, w.word, r.spans, r.row, r.span_hash "
             f"FROM {_ROUND} AS r JOIN search_words AS w USING (term)"
         )
     finally:
@@ -284,15 +304,27 @@ def _parts(counts: dict[int, int]) -> list[list[int]]:
 
 
 def _tables(
-    project: str, found: dict[int, Counter[bytes]], seen: dict[int, int]
+    project: str, found: dict[int, Block], seen: dict[int, int]
 ) -> tuple[pa.Table, pa.Table]:
-    """The index rows of one round: block → terms with their spans, block → spans read."""
-    terms: dict[str, list[Any]] = {"project": [], "block": [], "term": [], "spans": []}
-    for block, words in found.items():
+    """The index rows of one round: block → terms with their spans (and the span of a term
+    only one span holds), block → spans read."""
+    terms: dict[str, list[Any]] = {
+        "project": [],
+        "block": [],
+        "term": [],
+        "spans": [],
+        "row": [],
+        "span_hash": [],
+    }
+    for block, held in found.items():
+        words = held.spans
         terms["project"].extend([project] * len(words))
         terms["block"].extend([block] * len(words))
         terms["term"].extend(w.decode() for w in words)
         terms["spans"].extend(words.values())
+        only = [held.last[w] if n == 1 else (None, None) for w, n in words.items()]
+        terms["row"].extend(r for r, _ in only)
+        terms["span_hash"].extend(h for _, h in only)
     blocks = {
         "project": [project] * len(seen),
         "block": list(seen),

@@ -16,9 +16,11 @@ count is bounded instead (``at_most``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+
+import duckdb
 
 from llmpulse.clock import to_unix_us
 from llmpulse.store.api import SpanQuery
@@ -67,7 +69,15 @@ class Scope:
     q: SpanQuery
 
 
-def scoped(query: Query, q: SpanQuery, blocks: Sequence[int], *, matches: bool) -> Scope:
+def scoped(
+    query: Query,
+    q: SpanQuery,
+    blocks: Sequence[int],
+    *,
+    matches: bool,
+    posted: Mapping[int, tuple[int, int]] | None = None,
+    moved: Callable[[list[int]], None] | None = None,
+) -> Scope:
     """``query`` with ``spans`` standing for the rows of ``blocks`` of ``q.project`` that
     contain ``q.text``, each with its `excerpt` as ``search_text`` (which still contains the
     text, so the statement's own filter holds).
@@ -80,6 +90,12 @@ def scoped(query: Query, q: SpanQuery, blocks: Sequence[int], *, matches: bool) 
     ids alone, a 32 MB memory limit was exceeded.) Reading every column of every candidate
     row instead cost ~130 ms for a word in 40 spans of 1M.
 
+    Blocks in ``posted`` (ADR 0056) are not scanned: their only possible match is the span
+    the index names (row id, hash of its span id), which the first step reads by row id
+    instead. The statement checks that each of those rows still holds the span the index
+    names (a checkpoint after a delete moves rows to other row ids) and fails otherwise;
+    then ``moved`` is told those blocks and the statement runs again with them scanned.
+
     Only summary rows of a search ask so (``matches``: `listing.excerpted`); their narrow
     columns read little per match. Otherwise (a count, full rows) ``spans`` stands for every
     row of the blocks, materialized when the blocks form several time runs (one run is one
@@ -90,27 +106,74 @@ def scoped(query: Query, q: SpanQuery, blocks: Sequence[int], *, matches: bool) 
     """
     text = q.text or ""
     where, params = ranges_sql(ranges(blocks))
-    if matches:
-        prefix = (
-            f"WITH _candidates AS MATERIALIZED (SELECT _row, "
-            f"CASE WHEN _at > 0 THEN {EXCERPT_SQL} END AS _excerpt FROM "
-            f"(SELECT rowid AS _row, search_text, strpos(search_text, lower(?)) AS _at, "
-            f"length(lower(?)) AS _length FROM {CATALOG}.main.spans "
-            f"WHERE project = ? AND {where})), "
-            "_hits AS MATERIALIZED "
-            "(SELECT _row, _excerpt FROM _candidates WHERE _excerpt IS NOT NULL), "
-            f"spans AS (SELECT s.* REPLACE (h._excerpt AS search_text) "
-            f"FROM {CATALOG}.main.spans s JOIN _hits h ON s.rowid = h._row "
-            f"WHERE s.project = ? AND {where}) "
-        )
-        head: list[Any] = [text, text, q.project, *params, q.project, *params]
-    else:
+    if not matches:
         materialized = "MATERIALIZED " if len(ranges(blocks)) > 1 else ""
         prefix = (
             f"WITH spans AS {materialized}(SELECT * FROM {CATALOG}.main.spans "
             f"WHERE project = ? AND {where}) "
         )
-        head = [q.project, *params]
+        return _scope(query, q, prefix, [q.project, *params])
+    named = {b: posted[b] for b in blocks if posted and b in posted}
+    scanned, scan_params = ranges_sql(ranges(b for b in blocks if b not in named))
+    pairs = [named[b] for b in sorted(named)]
+    fetched = ""
+    fetched_params: list[Any] = []
+    if pairs:
+        fetched = (
+            "_fetched AS MATERIALIZED (SELECT s.rowid AS _row, s.project AS _project, "
+            f"hash(s.span_id) AS _hash, s.search_text FROM {CATALOG}.main.spans AS s "
+            "JOIN (SELECT unnest(?::BIGINT[]) AS _r) AS _p ON s.rowid = _p._r), "
+        )
+        fetched_params = [[r for r, _ in pairs]]
+    prefix = (
+        f"WITH {fetched}_candidates AS MATERIALIZED (SELECT _row, "
+        f"CASE WHEN _at > 0 THEN {EXCERPT_SQL} END AS _excerpt FROM "
+        f"(SELECT _row, search_text, strpos(search_text, lower(?)) AS _at, "
+        f"length(lower(?)) AS _length FROM "
+        f"(SELECT rowid AS _row, search_text FROM {CATALOG}.main.spans "
+        f"WHERE project = ? AND {scanned}{_NAMED if pairs else ''}))), "
+        "_hits AS MATERIALIZED "
+        "(SELECT _row, _excerpt FROM _candidates WHERE _excerpt IS NOT NULL), "
+        f"spans AS (SELECT s.* REPLACE (h._excerpt AS search_text) "
+        f"FROM {CATALOG}.main.spans s JOIN _hits h ON s.rowid = h._row "
+        f"WHERE s.project = ?) "
+    )
+    head: list[Any] = [*fetched_params, text, text, q.project, *scan_params]
+    if pairs:
+        head += [[r for r, _ in pairs], [s for _, s in pairs], q.project]
+    head += [q.project]
+    scope = _scope(query, q, prefix, head)
+    if not pairs:
+        return scope
+
+    def run(sql: str, p: Sequence[Any]) -> Rows:
+        try:
+            return scope.query(sql, p)
+        except duckdb.Error as exc:
+            if MOVED not in str(exc):
+                raise
+        if moved is not None:
+            moved(sorted(named))
+        return scoped(query, q, blocks, matches=True).query(sql, p)
+
+    return Scope(run, q)
+
+
+MOVED = "llmpulse: a span the search index names moved"
+"""The error a scoped statement raises when a row the index names holds another span."""
+_NAMED = (
+    " UNION ALL SELECT _q._r, f.search_text FROM "
+    "(SELECT unnest(?::BIGINT[]) AS _r, unnest(?::UBIGINT[]) AS _h) AS _q "
+    "LEFT JOIN _fetched AS f ON f._row = _q._r "
+    "WHERE CASE WHEN f._hash IS DISTINCT FROM _q._h OR f._project IS DISTINCT FROM ? "
+    f"THEN error('{MOVED}') ELSE TRUE END"
+)
+"""SQL: the rows the index names (``_fetched``, read by row id), each checked to hold the span
+it names (params: the row ids, the hashes of the span ids, the project)."""
+
+
+def _scope(query: Query, q: SpanQuery, prefix: str, head: list[Any]) -> Scope:
+    """``query`` with the common table expressions of ``prefix`` (params ``head``) first."""
 
     def run(sql: str, p: Sequence[Any]) -> Rows:
         if sql.startswith("WITH "):  # one WITH clause: ours first, then the statement's
@@ -146,7 +209,7 @@ def restricted(query: Query, q: SpanQuery, c: Candidates | None, *, matches: boo
     else ``query`` and ``q`` as they are (``matches``: see `scoped`)."""
     if c is None or not narrows(c):
         return Scope(query, q)
-    return scoped(query, q, c.blocks, matches=matches)
+    return scoped(query, q, c.blocks, matches=matches, posted=c.posted, moved=c.moved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +273,8 @@ def newest_rows(query: Query, q: SpanQuery, c: Candidates, page: Callable[[Scope
     chunk by chunk of candidate blocks, newest first, until the page is full."""
     rows: Rows = []
     for blocks in _chunks(c):
-        rows.extend(page(scoped(query, q, blocks, matches=excerpted(q))))
+        scope = scoped(query, q, blocks, matches=excerpted(q), posted=c.posted, moved=c.moved)
+        rows.extend(page(scope))
         if len(rows) > q.limit:
             break
     return rows[: q.limit + 1]

@@ -1,0 +1,164 @@
+"""A block where each term a search accepts is held by one span is read by row id (ADR 0056).
+
+Ten 5-minute blocks of ten spans each. "quokka" is planted once in blocks 0 and 1 (each
+block's span named by row); block 2 holds "quokka" and "quokkaland" in one span each (two
+terms contain the text: scanned); block 3 holds "quokkas" in two spans (scanned); the other
+six never (so the candidates are few enough to narrow the scan). Every page is checked
+against the plain scan (index off) and against the planted spans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from store_factories import T0, make_span, span_id
+
+from llmpulse.domain.ids import ProjectName
+from llmpulse.domain.spans import Span
+from llmpulse.store.api import SpanQuery
+from llmpulse.store.events import search_scan
+from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.events.search_terms import block_of
+
+P = ProjectName("default")
+BLOCK = timedelta(minutes=5)
+TEXTS = {
+    3: "the quokka smiles",
+    14: "a Quokka, tail up",
+    22: "quokkaland ferry",
+    27: "one quokka again",
+    31: "two quokkas here",
+    35: "quokkas everywhere",
+}
+QUOKKA = {span_id(n) for n in TEXTS}
+
+
+def _span(n: int) -> Span:
+    """Span ``n``: block ``n // 10``, 20 s after span ``n - 1`` in its block."""
+    start = T0 + BLOCK * (n // 10) + timedelta(seconds=20 * (n % 10))
+    s = make_span(n, start_time=start, end_time=start + timedelta(milliseconds=5))
+    return replace(s, input_value=TEXTS.get(n, f"plain text {n}"), output_value="tail")
+
+
+def _open(path: Path) -> DuckDBEventStore:
+    store = DuckDBEventStore(path)
+    store.search_index.stop()  # indexed by hand: each state is the one intended
+    return store
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    store = _open(tmp_path / "events.duckdb")
+    store.append_spans([_span(n) for n in range(100)])
+    store.search_index.drain()
+    store.close()
+    return tmp_path / "events.duckdb"
+
+
+def _page(store: DuckDBEventStore, text: str, **more: object) -> list[tuple[str, str | None]]:
+    """The summary page of a search (span ids with their excerpts), after checking that the
+    plain scan lists the same."""
+    q = SpanQuery(project=P, text=text, fields="summary", limit=100, **more)  # type: ignore[arg-type]
+    indexed = store.list_spans(q)
+    store.search_index.enabled = False
+    scanned = store.list_spans(q)
+    store.search_index.enabled = True
+    found = [
+        (str(s.span_id), e) for s, e in zip(indexed.items, indexed.excerpts or [], strict=True)
+    ]
+    plain = [(s.span_id, e) for s, e in zip(scanned.items, scanned.excerpts or [], strict=True)]
+    assert found == plain, text
+    return found
+
+
+def _named(store: DuckDBEventStore, text: str) -> dict[int, tuple[int, int]]:
+    found = search_scan.candidates(store.search_index, store._query, SpanQuery(P, text=text))
+    assert found is not None
+    return found.posted
+
+
+def _block(n: int) -> int:
+    return block_of(int((T0 + BLOCK * n).timestamp() * 1_000_000))
+
+
+def _row(store: DuckDBEventStore, n: int) -> tuple[int, int]:
+    """Span ``n``'s row id and the hash of its span id."""
+    ((row, span_hash),) = store._query(
+        "SELECT rowid, hash(span_id) FROM spans WHERE span_id = ?", [span_id(n)]
+    )
+    return int(row), int(span_hash)
+
+
+def test_blocks_whose_terms_one_span_holds_are_named_by_row(path: Path) -> None:
+    store = _open(path)
+    named = _named(store, "quokka")
+    assert named == {_block(0): _row(store, 3), _block(1): _row(store, 14)}
+    assert _named(store, "quokkaland") == {_block(2): _row(store, 22)}
+    page = _page(store, "quokka")
+    assert {s for s, _ in page} == QUOKKA
+    assert dict(page)[span_id(14)] == "a quokka, tail up\ntail\n"  # lower-cased
+    # Several probes: the first one's named rows, each still checked against the text.
+    assert {s for s, _ in _page(store, "quokka smiles")} == {span_id(3)}
+    assert {s for s, _ in _page(store, "quokka, tail")} == {span_id(14)}
+    assert _page(store, "quokka tail") == []
+    assert {s for s, _ in _page(store, "okkala")} == {span_id(22)}
+    assert {s for s, _ in _page(store, "quokka", sort="latency")} == QUOKKA
+    store.close()
+
+
+def test_a_named_block_is_read_only_at_the_rows_named(path: Path) -> None:
+    """The index says where block 1's match is; pointed at another span of the block, the
+    page reads that span alone (which does not hold the text) and not the block: nothing of
+    block 1 is listed. (The span named is the one at that row: a consistent, wrong index.)"""
+    store = _open(path)
+    row, other = _row(store, 15)
+    store.close()
+    con = duckdb.connect(str(path))
+    con.execute(
+        "UPDATE search_terms SET row = ?, span_hash = ? WHERE block = ? AND word = "
+        "(SELECT word FROM search_words WHERE term = 'quokka')",
+        [row, other, _block(1)],
+    )
+    con.close()
+    store = _open(path)
+    q = SpanQuery(project=P, text="quokka", fields="summary", limit=100)
+    listed = {s.span_id for s in store.list_spans(q).items}
+    assert listed == QUOKKA - {span_id(14)}
+    assert store.search_index.pending() == 0
+    store.close()
+
+
+@pytest.mark.parametrize("shift", [1, -1, 10_000])
+def test_a_span_no_longer_at_its_row_is_scanned_and_indexed_again(path: Path, shift: int) -> None:
+    """As a checkpoint after a delete moves rows to lower row ids: every named row now holds
+    another span (or none: past the end), so the page scans those blocks, finds what the
+    plain scan finds, and the index marks them to be indexed again."""
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE search_terms SET row = row + ? WHERE row IS NOT NULL", [shift])
+    con.close()
+    store = _open(path)
+    assert store.search_index.pending() == 0
+    assert {s for s, _ in _page(store, "quokka")} == QUOKKA
+    assert store.search_index.pending() == 2  # blocks 0 and 1
+    assert {s for s, _ in _page(store, "quokka")} == QUOKKA  # scanned while dirty
+    store.search_index.drain()
+    assert _named(store, "quokka")[_block(1)] == _row(store, 14)
+    assert {s for s, _ in _page(store, "quokka")} == QUOKKA
+    assert store.search_index.pending() == 0
+    store.close()
+
+
+def test_spans_added_to_a_named_block_are_scanned(path: Path) -> None:
+    store = _open(path)
+    late = replace(_span(16), span_id=span_id(900), input_value="late quokka")
+    store.append_spans([late])  # block 1 is dirty: not named, scanned
+    assert _block(1) not in _named(store, "quokka")
+    assert {s for s, _ in _page(store, "quokka")} == QUOKKA | {span_id(900)}
+    store.search_index.drain()
+    assert _block(1) not in _named(store, "quokka")  # two spans hold it now
+    assert {s for s, _ in _page(store, "quokka")} == QUOKKA | {span_id(900)}
+    store.close()

@@ -63,11 +63,13 @@ def path(tmp_path: Path) -> Path:
 
 def _page(store: DuckDBEventStore, text: str, **more: object) -> list[tuple[str, str | None]]:
     """The summary page of a search (span ids with their excerpts), after checking that the
-    plain scan lists the same."""
+    plain scan lists the same and that both count its spans."""
     q = SpanQuery(project=P, text=text, fields="summary", limit=100, **more)  # type: ignore[arg-type]
     indexed = store.list_spans(q)
+    count = store.count_spans(q)
     store.search_index.enabled = False
     scanned = store.list_spans(q)
+    assert store.count_spans(q) == count == len(scanned.items), text
     store.search_index.enabled = True
     found = [
         (str(s.span_id), e) for s, e in zip(indexed.items, indexed.excerpts or [], strict=True)
@@ -144,6 +146,9 @@ def test_a_span_no_longer_at_its_row_is_scanned_and_indexed_again(path: Path, sh
     con.close()
     store = _open(path)
     assert store.search_index.pending() == 0
+    assert set(_named(store, "the quokka")) == {_block(0)}
+    assert store.count_spans(SpanQuery(P, text="the quokka")) == 1  # a count reads it too
+    assert store.search_index.pending() == 1  # block 0
     assert {s for s, _ in _page(store, "quokka")} == QUOKKA
     assert store.search_index.pending() == 2  # blocks 0 and 1
     assert {s for s, _ in _page(store, "quokka")} == QUOKKA  # scanned while dirty

@@ -309,7 +309,10 @@ class ListingEngine(CompactingEngine):
                 bound = None if at_most is None else at_most - counted.known
                 where = compile_filters(scope.q, DIALECT)
                 return counted.known + listing.count_rows(scope.query, scope.q, where, bound)
-        scope = search_scan.restricted(self._query, q, found, matches=False)
+        # Blocks the index names a span of are read at that span (ADR 0056): count the
+        # matches then; else every row of the candidate blocks, which a bound stops early.
+        named = found is not None and bool(found.posted)
+        scope = search_scan.restricted(self._query, q, found, matches=named)
         where = compile_filters(scope.q, DIALECT)
         return listing.count_rows(scope.query, scope.q, where, at_most)
 

@@ -1,9 +1,10 @@
 """Full-text search at 1M spans, uncached (issue 12, item 3).
 
 Usage: ``.venv/bin/python benchmarks/search.py [--spans 1000000] [--runs 5] [--first N]
-[--data FILE] [--save FILE] [--cold N] [--in-place] [--no-plain]`` (``--data``: a copy of a file loaded before;
-``--save``: keep the loaded file there, for ``--data`` and `search_http.py`; ``--first``: the
-first rare word, so that repeated calls search new words; ``--cold``: then N more rare words,
+[--data FILE] [--save FILE] [--cold N] [--in-place] [--no-plain]`` (``--data``: a copy of a
+file loaded before; ``--save``: keep the loaded file there, for ``--data`` and
+`search_http.py`; ``--first``: the first rare word, so that repeated calls search new words;
+``--cold``: then N more rare words,
 each searched on a store opened anew, whose buffer pool holds nothing yet; ``--in-place``:
 search the ``--data`` file itself, indexed before, instead of a copy indexed anew, as at 10M
 spans where the index takes minutes; ``--no-plain``: skip the paired searches without the

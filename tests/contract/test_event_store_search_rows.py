@@ -21,7 +21,7 @@ from store_factories import T0, make_span, span_id
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import Span
 from llmpulse.store.api import SpanQuery
-from llmpulse.store.events import search_scan
+from llmpulse.store.events import search_index, search_scan
 from llmpulse.store.events.codec import spans_to_arrow
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.events.search_terms import block_of
@@ -208,4 +208,28 @@ def test_a_delete_whose_checkpoint_moves_rows_is_caught(tmp_path: Path) -> None:
     store.search_index.drain()
     assert _named(store, "wombat")[_block(1)][0] == moved
     assert [s.span_id for s in store.list_spans(q).items] == [kept]
+    store.close()
+
+
+def test_a_term_common_in_the_newest_blocks_is_not_looked_up_further(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the newest 30 spans (blocks 7-9) as the first look: "tail" (in every span) is
+    common there, so blocks 0-6 are not looked up but taken as candidates, unknown to the
+    count; "quokka" is not, so the rest is looked up and only its blocks are candidates.
+    Pages and counts agree with the plain scan either way."""
+    monkeypatch.setattr(search_index, "WINDOW_SPANS", 30)
+    store = _open(path)
+    q = SpanQuery(project=P, text="tail")
+    found = search_scan.candidates(store.search_index, store._query, q)
+    assert found is not None
+    assert found.blocks == [_block(n) for n in range(9, -1, -1)]
+    assert found.at_least == [10, 10, 10] + [0] * 7  # looked up: blocks 9, 8 and 7 alone
+    assert len(_page(store, "tail")) == 100
+    assert store.count_spans(q, at_most=30) == 30  # what the newest blocks vouch for
+    assert store.count_spans(q) == 100
+    rare = search_scan.candidates(store.search_index, store._query, replace(q, text="quokka"))
+    assert rare is not None
+    assert rare.blocks == [_block(n) for n in (3, 2, 1, 0)]
+    assert {s for s, _ in _page(store, "quokka")} == QUOKKA
     store.close()

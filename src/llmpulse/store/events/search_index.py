@@ -35,7 +35,7 @@ import atexit
 import functools
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -60,6 +60,12 @@ _T = TypeVar("_T")
 Read = Callable[[Callable[[duckdb.DuckDBPyConnection], _T]], _T]
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
+WINDOW_SPANS = 200_000
+"""A search's terms are first looked up in the newest blocks holding this many spans ..."""
+COMMON_SHARE = 0.6
+"""... and when blocks holding more than this share of their spans hold the terms, the
+older blocks are not looked up: they are candidates, and such a search is not narrowed by
+the index (`search_scan.PLAIN_SHARE`)."""
 MEMO_SIZE = 64
 """Candidate answers kept until the next append or indexing round (a page, then its count)."""
 TABLES = (
@@ -311,11 +317,24 @@ class SearchIndex:
         if found and self.enabled:
             counted: dict[int, tuple[int, int]] = {}
             hits = set(dirty & every)
-            for b, terms, most, row, span_hash in query(*_lookup(found, project, lo, hi)):
-                hits.add(int(b))
-                counted[int(b)] = (int(terms), int(most))
-                if row is not None and int(b) not in dirty:
-                    posted[int(b)] = (int(row), int(span_hash))
+
+            def look(first: int, last: int) -> None:
+                for b, terms, most, row, span_hash in query(*_lookup(found, project, first, last)):
+                    hits.add(int(b))
+                    counted[int(b)] = (int(terms), int(most))
+                    if row is not None and int(b) not in dirty:
+                        posted[int(b)] = (int(row), int(span_hash))
+
+            # The newest blocks first: a term in most of their spans is common, and the
+            # rest is not looked up (ADR 0056): its blocks are candidates, as if dirty.
+            split = _window(sorted(every, reverse=True), known)
+            look(lo if split is None else split, hi)
+            if split is not None:
+                newest = [b for b in every if b >= split]
+                if _spans(hits, known, newest) > COMMON_SHARE * _spans(every, known, newest):
+                    hits.update(b for b in every if b < split)
+                else:
+                    look(lo, split - 1)
             blocks = sorted(hits, reverse=True)
             if lone(str(lowered), found):
                 clean = [b not in dirty and b in counted for b in blocks]
@@ -354,6 +373,23 @@ def _stop_all() -> None:
     inside DuckDB when Python finalizes aborts the process."""
     for index in list(_RUNNING):
         index.stop()
+
+
+def _window(newest: Sequence[int], known: dict[int, int]) -> int | None:
+    """The oldest of the newest blocks that hold `WINDOW_SPANS` spans (as last indexed),
+    or None when all of ``newest`` (newest first) hold fewer."""
+    spans = 0
+    for b in newest:
+        spans += known.get(b, 0)
+        if spans >= WINDOW_SPANS:
+            return None if b == newest[-1] else b
+    return None
+
+
+def _spans(blocks: Iterable[int], known: dict[int, int], among: Sequence[int]) -> int:
+    """The spans (as last indexed) of the blocks of ``among`` that are in ``blocks``."""
+    chosen = set(blocks)
+    return sum(known.get(b, 0) for b in among if b in chosen)
 
 
 def _lookup(found: Sequence[Probe], project: str, lo: int, hi: int) -> tuple[str, list[Any]]:

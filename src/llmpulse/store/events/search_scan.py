@@ -26,14 +26,20 @@ from llmpulse.clock import to_unix_us
 from llmpulse.store.api import SpanQuery
 from llmpulse.store.events.duckdb_open import CATALOG
 from llmpulse.store.events.listing import excerpted
-from llmpulse.store.events.search_index import Candidates, Query, SearchIndex, block_range
+from llmpulse.store.events.search_index import (
+    COMMON_SHARE,
+    Candidates,
+    Query,
+    SearchIndex,
+    block_range,
+)
 from llmpulse.store.events.search_terms import BLOCK_US, ranges, ranges_sql
 
 FIRST_CHUNK_SPANS = 20_000
 """Spans read by a newest-first page's first chunk; each next chunk reads four times more."""
 MAX_RUNS = 512
 """More runs of consecutive candidate blocks than this: the restriction is not worth its SQL."""
-PLAIN_SHARE = 0.6
+PLAIN_SHARE = COMMON_SHARE
 """Candidates holding more than this share of the spans: scan without the restriction."""
 EXCERPT_BEFORE = 60
 """Characters of ``search_text`` an excerpt keeps before the first match ..."""

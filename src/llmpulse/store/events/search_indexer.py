@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from llmpulse.clock import SystemClock
 from llmpulse.store.activity import QUIET_S, QueryActivity
-from llmpulse.store.events.search_terms import BLOCK_SQL, ranges, ranges_sql, term_bytes
+from llmpulse.store.events.search_terms import BLOCK_SQL, ranges, ranges_sql, terms_at
 
 if TYPE_CHECKING:
     from llmpulse.store.events.search_index import SearchIndex
@@ -81,12 +81,13 @@ class IndexerStats:
 
 @dataclass(slots=True)
 class Block:
-    """What a round read of one block: per term, how many spans hold it and the last of
-    them (row id, hash of the span id), which is the only one when the count is 1
-    (ADR 0056)."""
+    """What a round read of one block: per term, how many spans hold it, and for a term one
+    span holds, that span (row id, hash of the span id; ADR 0056)."""
 
     spans: Counter[bytes] = field(default_factory=Counter)
-    last: dict[bytes, tuple[int, int]] = field(default_factory=dict)
+    only: dict[bytes, tuple[int, int]] = field(default_factory=dict)
+    last: dict[bytes, int] = field(default_factory=dict)
+    """While its part is read: per term, the last span holding it (its place in the read)."""
 
 
 class Stopped(Exception):
@@ -162,7 +163,7 @@ class Builder:
         yielding: bool,
     ) -> None:
         """Read and tokenize the spans of ``blocks`` (one snapshot): per block, how many
-        spans hold each term, and the last span holding it (row id, hash of the span id)."""
+        spans hold each term, and the span holding a term only one span holds."""
         where, params = ranges_sql(ranges(blocks))
         rows: list[tuple[Any, ...]] = self._read(
             lambda cur: cur.execute(
@@ -173,15 +174,23 @@ class Builder:
         )
         for first in range(0, len(rows), TOKENIZE_SPANS):
             self._slice_done(yielding)
-            for block, row, span_hash, text in rows[first : first + TOKENIZE_SPANS]:
+            for at in range(first, min(first + TOKENIZE_SPANS, len(rows))):
+                block, _, _, text = rows[at]
                 b = int(block)
                 held = found.get(b)
                 if held is None:
                     held = found[b] = Block()
-                terms = term_bytes(text or "")
-                held.spans.update(terms)
-                held.last.update(dict.fromkeys(terms, (int(row), int(span_hash))))
+                terms = terms_at(text or "", at)
+                held.spans.update(terms.keys())  # a view, not a mapping: counted in C
+                held.last.update(terms)
                 seen[b] = seen.get(b, 0) + 1
+        for b in {int(r[0]) for r in rows}:  # a part holds whole blocks: counts are final
+            held = found[b]
+            for term, n in held.spans.items():
+                if n == 1:
+                    _, row, span_hash, _ = rows[held.last[term]]
+                    held.only[term] = (int(row), int(span_hash))
+            held.last = {}
 
     def _store(
         self, project: str, had: list[int], found: dict[int, Block], seen: dict[int, int]
@@ -322,7 +331,7 @@ def _tables(
         terms["block"].extend([block] * len(words))
         terms["term"].extend(w.decode() for w in words)
         terms["spans"].extend(words.values())
-        only = [held.last[w] if n == 1 else (None, None) for w, n in words.items()]
+        only = [held.only.get(w, (None, None)) for w in words]
         terms["row"].extend(r for r, _ in only)
         terms["span_hash"].extend(h for _, h in only)
     blocks = {

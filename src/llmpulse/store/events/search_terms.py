@@ -48,6 +48,12 @@ def term_bytes(text: str) -> set[bytes]:
     return set(text.encode().translate(_TO_SPACE).split())
 
 
+def terms_at(text: str, at: int) -> dict[bytes, int]:
+    """`term_bytes` as the keys of a dict whose values are all ``at`` (one pass in C: the
+    indexer merges it into a term → last span map at the cost of one more)."""
+    return dict.fromkeys(text.encode().translate(_TO_SPACE).split(), at)
+
+
 @dataclass(frozen=True, slots=True)
 class Probe:
     """One term of a query and how a stored term must relate to it."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -24,7 +25,7 @@ from llmpulse.store.api import SpanQuery
 from llmpulse.store.events import search_index, search_scan
 from llmpulse.store.events.codec import spans_to_arrow
 from llmpulse.store.events.duckdb import DuckDBEventStore
-from llmpulse.store.events.search_terms import block_of
+from llmpulse.store.events.search_terms import SPAN_HASH_SQL, block_of
 
 P = ProjectName("default")
 BLOCK = timedelta(minutes=5)
@@ -90,9 +91,9 @@ def _block(n: int) -> int:
 
 
 def _row(store: DuckDBEventStore, n: int) -> tuple[int, int]:
-    """Span ``n``'s row id and the hash of its span id."""
+    """Span ``n``'s row id and the hash the index keeps of it."""
     ((row, span_hash),) = store._query(
-        "SELECT rowid, hash(span_id) FROM spans WHERE span_id = ?", [span_id(n)]
+        f"SELECT rowid, {SPAN_HASH_SQL} FROM spans WHERE span_id = ?", [span_id(n)]
     )
     return int(row), int(span_hash)
 
@@ -226,10 +227,52 @@ def test_a_term_common_in_the_newest_blocks_is_not_looked_up_further(
     assert found.blocks == [_block(n) for n in range(9, -1, -1)]
     assert found.at_least == [10, 10, 10] + [0] * 7  # looked up: blocks 9, 8 and 7 alone
     assert len(_page(store, "tail")) == 100
+    before = store.search_counts_indexed
     assert store.count_spans(q, at_most=30) == 30  # what the newest blocks vouch for
+    assert store.search_counts_indexed == before + 1  # answered by the index alone
     assert store.count_spans(q) == 100
     rare = search_scan.candidates(store.search_index, store._query, replace(q, text="quokka"))
     assert rare is not None
     assert rare.blocks == [_block(n) for n in (3, 2, 1, 0)]
     assert {s for s, _ in _page(store, "quokka")} == QUOKKA
+    store.close()
+
+
+def test_a_span_committed_after_its_block_was_read_keeps_the_block_dirty(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block is marked dirty before its spans commit: a commit slower than the settle time
+    lets a round read the block without them, and the block's touch is older than the round.
+    Here a span is stored right after the round read block 1, without a touch. The round
+    recounts under the writer's lock and leaves the block dirty: else the index would name
+    span 14 alone and the page would never read the new one."""
+    store = _open(path)
+    store.search_index.stale(P, [_block(1)])
+    builder = store.search_index._builder
+    read, reads = builder._read, []
+
+    def late(run: Any) -> Any:
+        out = read(run)
+        reads.append(1)
+        if len(reads) == 2:  # the counts, then the block's text: a span commits now
+            builder._write(
+                lambda con: con.execute(
+                    "INSERT INTO spans SELECT * REPLACE (? AS span_id, "
+                    "'a late quokka' AS input_value, 'a late quokka' AS search_text) "
+                    "FROM spans WHERE span_id = ?",
+                    [span_id(900), span_id(16)],
+                )
+            )
+        return out
+
+    monkeypatch.setattr(builder, "_read", late)
+    assert store.search_index.index_round(settle_s=0.0) == 1
+    assert len(reads) == 2
+    assert store.search_index.pending() == 1  # block 1, read before the span came
+    assert _block(1) not in _named(store, "quokka")
+    assert {s for s, _ in _page(store, "quokka")} == QUOKKA | {span_id(900)}
+    monkeypatch.setattr(builder, "_read", read)
+    store.search_index.drain()
+    assert store.search_index.pending() == 0
+    assert {s for s, _ in _page(store, "quokka")} == QUOKKA | {span_id(900)}
     store.close()

@@ -97,7 +97,7 @@ class Candidates:
     spans that hold one of its terms holding the text; 0 when not indexed yet)."""
     posted: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Blocks (indexed, not dirty) where one term only is accepted by the query's first probe
-    and one span only holds it, with that span's row id and the hash of its span id: it is
+    and one span only holds it, with that span's row id and hash (`SPAN_HASH_SQL`): it is
     the block's only possible match (ADR 0056)."""
     moved: Callable[[list[int]], None] | None = None
     """Tells the index that spans it names in these blocks are not at their row ids."""
@@ -396,7 +396,7 @@ def _lookup(found: Sequence[Probe], project: str, lo: int, hi: int) -> tuple[str
     """SQL and params: per block between ``lo`` and ``hi`` that holds a term each probe
     accepts, for the first probe: how many of its terms the block holds, the most spans one
     of them holds and, when the block holds one such term and one span holds it, that
-    span's row id and the hash of its span id (else NULLs)."""
+    span's row id and hash (`SPAN_HASH_SQL`; else NULLs)."""
     first, *rest = found
     sql = (
         "SELECT block, count(*), max(spans), "

@@ -30,7 +30,13 @@ import pyarrow as pa
 
 from llmpulse.clock import SystemClock
 from llmpulse.store.activity import QUIET_S, QueryActivity
-from llmpulse.store.events.search_terms import BLOCK_SQL, ranges, ranges_sql, terms_at
+from llmpulse.store.events.search_terms import (
+    BLOCK_SQL,
+    SPAN_HASH_SQL,
+    ranges,
+    ranges_sql,
+    terms_at,
+)
 
 if TYPE_CHECKING:
     from llmpulse.store.events.search_index import SearchIndex
@@ -82,7 +88,7 @@ class IndexerStats:
 @dataclass(slots=True)
 class Block:
     """What a round read of one block: per term, how many spans hold it, and for a term one
-    span holds, that span (row id, hash of the span id; ADR 0056)."""
+    span holds, that span (row id, `SPAN_HASH_SQL`; ADR 0056)."""
 
     spans: Counter[bytes] = field(default_factory=Counter)
     only: dict[bytes, tuple[int, int]] = field(default_factory=dict)
@@ -149,8 +155,9 @@ class Builder:
                 self._slice_done(yielding)
                 self._read_part(project, part, found, seen, yielding)
             self._slice_done(yielding)
-            self._store(project, had, found, seen)
-            self._index.done(project, generations, seen)
+            moved = self._store(project, list(generations), had, found, seen)
+            kept = {b: g for b, g in generations.items() if b not in moved}
+            self._index.done(project, kept, seen)
             self.stats.rounds += 1
             return len(generations)
 
@@ -167,7 +174,7 @@ class Builder:
         where, params = ranges_sql(ranges(blocks))
         rows: list[tuple[Any, ...]] = self._read(
             lambda cur: cur.execute(
-                f"SELECT {BLOCK_SQL} AS block, rowid, hash(span_id), search_text FROM spans "
+                f"SELECT {BLOCK_SQL} AS block, rowid, {SPAN_HASH_SQL}, search_text FROM spans "
                 f"WHERE project = ? AND {where}",
                 [project, *params],
             ).fetchall()
@@ -193,19 +200,48 @@ class Builder:
             held.last = {}
 
     def _store(
-        self, project: str, had: list[int], found: dict[int, Block], seen: dict[int, int]
-    ) -> None:
+        self,
+        project: str,
+        picked: list[int],
+        had: list[int],
+        found: dict[int, Block],
+        seen: dict[int, int],
+    ) -> set[int]:
+        """Replace the blocks' index rows by the round's, but for blocks whose spans changed
+        since they were read (returned: they stay dirty, their rows as they were).
+
+        A block is marked dirty before its spans commit, so a commit slower than `SETTLE_S`
+        can let a round read the block without them and find it unchanged since: under the
+        writer's lock every commit is done, and the recount sees it (named spans would
+        otherwise hide a new match of the block, ADR 0056)."""
         terms, blocks = _tables(project, found, seen)
+        moved: set[int] = set()
+        where, params = ranges_sql(ranges(picked))
 
         def store(con: duckdb.DuckDBPyConnection) -> None:
+            nonlocal terms, blocks
             con.begin()
             try:
-                if had:
-                    marks = ", ".join("?" * len(had))
+                now = con.execute(
+                    f"SELECT {BLOCK_SQL} AS block, count(*) FROM spans "
+                    f"WHERE project = ? AND {where} GROUP BY ALL",
+                    [project, *params],
+                ).fetchall()
+                counts = {int(b): int(n) for b, n in now}
+                moved.update(b for b in picked if counts.get(b, 0) != seen.get(b, 0))
+                if moved:
+                    terms, blocks = _tables(
+                        project,
+                        {b: f for b, f in found.items() if b not in moved},
+                        {b: n for b, n in seen.items() if b not in moved},
+                    )
+                gone = [b for b in had if b not in moved]
+                if gone:
+                    marks = ", ".join("?" * len(gone))
                     for table in ("search_terms", "search_blocks"):
                         con.execute(
                             f"DELETE FROM {table} WHERE project = ? AND block IN ({marks})",
-                            [project, *had],
+                            [project, *gone],
                         )
                 _insert_terms(con, terms)
                 con.from_arrow(blocks).insert_into("search_blocks")
@@ -215,6 +251,7 @@ class Builder:
                 raise
 
         self._write(store)
+        return moved
 
     def _slice_done(self, yielding: bool) -> None:
         """Count a slice; when ``yielding``, wait while queries run or appends keep coming.

@@ -33,7 +33,7 @@ from llmpulse.store.events.search_index import (
     SearchIndex,
     block_range,
 )
-from llmpulse.store.events.search_terms import BLOCK_US, ranges, ranges_sql
+from llmpulse.store.events.search_terms import BLOCK_US, SPAN_HASH_SQL, ranges, ranges_sql
 
 FIRST_CHUNK_SPANS = 20_000
 """Spans read by a newest-first page's first chunk; each next chunk reads four times more."""
@@ -92,12 +92,15 @@ def scoped(
     text, the part of its text that holds the excerpt (materialized: ``contains`` sees those
     rows alone, and only a match keeps text); then the table's rows of the blocks with the
     matches' row ids: DuckDB pushes the join's row ids into the scan, so only the vectors
-    holding matches are decoded. (The blocks' time ranges stay on that scan too: with row
-    ids alone, a 32 MB memory limit was exceeded.) Reading every column of every candidate
-    row instead cost ~130 ms for a word in 40 spans of 1M.
+    holding matches are decoded. Reading every column of every candidate row instead cost
+    ~130 ms for a word in 40 spans of 1M. The row ids alone bound that scan (ADR 0056): the
+    blocks' time ranges on it, an OR tested on every row the zone maps cannot skip, cost
+    ~60 ms of a rare word's page at 1M. (ADR 0051 kept them after a 32 MB limit was exceeded
+    without them while full rows were read this way; the join builds its table from the
+    matches, and full rows no longer come this way.)
 
     Blocks in ``posted`` (ADR 0056) are not scanned: their only possible match is the span
-    the index names (row id, hash of its span id), which the first step reads by row id
+    the index names (row id, `SPAN_HASH_SQL`), which the first step reads by row id
     instead. The statement checks that each of those rows still holds the span the index
     names (a checkpoint after a delete moves rows to other row ids) and fails otherwise;
     then ``moved`` is told those blocks and the statement runs again with them scanned.
@@ -127,7 +130,8 @@ def scoped(
     if pairs:
         fetched = (
             "_fetched AS MATERIALIZED (SELECT s.rowid AS _row, s.project AS _project, "
-            f"hash(s.span_id) AS _hash, s.search_text FROM {CATALOG}.main.spans AS s "
+            f"{SPAN_HASH_SQL} AS _hash, "
+            f"s.search_text FROM {CATALOG}.main.spans AS s "
             "JOIN (SELECT unnest(?::BIGINT[]) AS _r) AS _p ON s.rowid = _p._r), "
         )
         fetched_params = [[r for r, _ in pairs]]

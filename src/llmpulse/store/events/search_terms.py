@@ -29,6 +29,10 @@ BLOCK_SQL = (
     f" // {BLOCK_US})"
 )
 """SQL: the block of a span row, floored in integers (exact before 1970 and at year 1)."""
+SPAN_HASH_SQL = "hash(trace_id, span_id, start_time)"
+"""SQL: what the index keeps of a span it names by row id (ADR 0056), to check that the row
+still holds it: the hash of what tells stored spans apart (`dedupe`; the project is checked
+apart)."""
 MAX_PROBES = 6
 """The most selective probes of a query that are looked up (any subset narrows correctly)."""
 

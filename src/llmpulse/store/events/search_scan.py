@@ -16,7 +16,7 @@ count is bounded instead (``at_most``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -81,8 +81,7 @@ def scoped(
     blocks: Sequence[int],
     *,
     matches: bool,
-    posted: Mapping[int, tuple[int, int]] | None = None,
-    moved: Callable[[list[int]], None] | None = None,
+    named_by: Candidates | None = None,
 ) -> Scope:
     """``query`` with ``spans`` standing for the rows of ``blocks`` of ``q.project`` that
     contain ``q.text``, each with its `excerpt` as ``search_text`` (which still contains the
@@ -99,11 +98,12 @@ def scoped(
     without them while full rows were read this way; the join builds its table from the
     matches, and full rows no longer come this way.)
 
-    Blocks in ``posted`` (ADR 0056) are not scanned: their only possible match is the span
-    the index names (row id, `SPAN_HASH_SQL`), which the first step reads by row id
-    instead. The statement checks that each of those rows still holds the span the index
-    names (a checkpoint after a delete moves rows to other row ids) and fails otherwise;
-    then ``moved`` is told those blocks and the statement runs again with them scanned.
+    Blocks the candidates ``named_by`` name a span of (``posted``, ADR 0056) are not
+    scanned: their only possible match is that span (row id, `SPAN_HASH_SQL`), which the
+    first step reads by row id instead. The statement checks that each of those rows still
+    holds the span named (a checkpoint after a delete moves rows to other row ids) and
+    fails otherwise; then the index is told those blocks (``moved``) and the statement runs
+    again with them scanned.
 
     Only summary rows of a search ask so (``matches``: `listing.excerpted`); their narrow
     columns read little per match. Otherwise (a count, full rows) ``spans`` stands for every
@@ -122,7 +122,8 @@ def scoped(
             f"WHERE project = ? AND {where}) "
         )
         return _scope(query, q, prefix, [q.project, *params])
-    named = {b: posted[b] for b in blocks if posted and b in posted}
+    posted = {} if named_by is None else named_by.posted
+    named = {b: posted[b] for b in blocks if b in posted}
     scanned, scan_params = ranges_sql(ranges(b for b in blocks if b not in named))
     pairs = [named[b] for b in sorted(named)]
     fetched = ""
@@ -162,8 +163,8 @@ def scoped(
         except duckdb.Error as exc:
             if MOVED not in str(exc):
                 raise
-        if moved is not None:
-            moved(sorted(named))
+        if named_by is not None and named_by.moved is not None:
+            named_by.moved(sorted(named))
         return scoped(query, q, blocks, matches=True).query(sql, p)
 
     return Scope(run, q)
@@ -219,7 +220,7 @@ def restricted(query: Query, q: SpanQuery, c: Candidates | None, *, matches: boo
     else ``query`` and ``q`` as they are (``matches``: see `scoped`)."""
     if c is None or not narrows(c):
         return Scope(query, q)
-    return scoped(query, q, c.blocks, matches=matches, posted=c.posted, moved=c.moved)
+    return scoped(query, q, c.blocks, matches=matches, named_by=c)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,8 +284,7 @@ def newest_rows(query: Query, q: SpanQuery, c: Candidates, page: Callable[[Scope
     chunk by chunk of candidate blocks, newest first, until the page is full."""
     rows: Rows = []
     for blocks in _chunks(c):
-        scope = scoped(query, q, blocks, matches=excerpted(q), posted=c.posted, moved=c.moved)
-        rows.extend(page(scope))
+        rows.extend(page(scoped(query, q, blocks, matches=excerpted(q), named_by=c)))
         if len(rows) > q.limit:
             break
     return rows[: q.limit + 1]

@@ -78,7 +78,7 @@ def test_search_finds_spans_stored_before_the_search_column_existed(tmp_path: Pa
     _seed(store)
     store.close()
     con = duckdb.connect(str(path))  # back to schema version 4: no search_text column
-    con.execute("ALTER TABLE spans DROP COLUMN input_preview")  # added by migration 0006
+    con.execute("ALTER TABLE spans DROP COLUMN summary_row")  # added by migration 0007
     con.execute("ALTER TABLE spans DROP COLUMN search_text")
     con.execute("DELETE FROM schema_version WHERE version >= 5")
     con.close()
@@ -117,7 +117,7 @@ def test_the_search_migration_of_a_large_table_does_not_run_out_of_memory(tmp_pa
         )
     store.close()
     con = duckdb.connect(str(path))  # back to schema version 4: no search_text column
-    con.execute("ALTER TABLE spans DROP COLUMN input_preview")  # added by migration 0006
+    con.execute("ALTER TABLE spans DROP COLUMN summary_row")  # added by migration 0007
     con.execute("ALTER TABLE spans DROP COLUMN search_text")
     con.execute("DELETE FROM schema_version WHERE version >= 5")
     con.close()

@@ -25,6 +25,7 @@ from llmpulse.store.api import SpanQuery
 from llmpulse.store.events import search_index, search_scan
 from llmpulse.store.events.codec import spans_to_arrow
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.events.layout import SUMMARY_ROW_SQL
 from llmpulse.store.events.search_terms import SPAN_HASH_SQL, block_of
 
 P = ProjectName("default")
@@ -257,9 +258,9 @@ def test_a_span_committed_after_its_block_was_read_keeps_the_block_dirty(
         if len(reads) == 2:  # the counts, then the block's text: a span commits now
             builder._write(
                 lambda con: con.execute(
-                    "INSERT INTO spans SELECT * REPLACE (? AS span_id, "
-                    "'a late quokka' AS input_value, 'a late quokka' AS search_text) "
-                    "FROM spans WHERE span_id = ?",
+                    f"INSERT INTO spans SELECT * REPLACE ({SUMMARY_ROW_SQL} AS summary_row) "
+                    "FROM (SELECT * REPLACE (? AS span_id, 'a late quokka' AS input_value, "
+                    "'a late quokka' AS search_text) FROM spans WHERE span_id = ?)",
                     [span_id(900), span_id(16)],
                 )
             )

@@ -1,9 +1,11 @@
 """EventStore contract: ``fields="summary"`` lists the same spans in the same order as
-``full``, each with the bulky fields left out and the input as its stored preview (ADR 0045)."""
+``full``, each with the bulky fields left out and the input as its stored preview (ADR 0045),
+read from the summary row kept whole in one column (ADR 0057)."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -18,11 +20,14 @@ from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.spans import Message, Span
 from llmpulse.store.api import EventStore, SpanQuery
+from llmpulse.store.events import summary_row
+from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.duckdb import DuckDBEventStore
-from llmpulse.store.events.layout import INPUT_PREVIEW_SQL, PREVIEW_CHARS
+from llmpulse.store.events.layout import INPUT_PREVIEW_SQL, PREVIEW_CHARS, SUMMARY_ROW_SQL
 from llmpulse.store.events.migrate import load_migrations
 
 P = ProjectName("rich")
+COST = SPAN_COLUMN_NAMES.index("cost_usd")
 LONG = "ü" + "Why is the sky blue at noon but red at dusk? " * 8  # > 160 characters
 INDENTED = json.dumps({"question": "why?", "context": ["a", "b"] * 20}, indent=8)  # mostly blanks
 
@@ -138,13 +143,13 @@ def test_unknown_fields_are_refused_naming_the_parameter(event_store: EventStore
 
 
 def test_spans_stored_before_the_preview_existed_get_one(tmp_path: Path) -> None:
-    """Migration 0006 derives the preview of rows stored under layout v6."""
+    """Migrations 0006 and 0007 derive the summary row of rows stored under layout v6."""
     path = tmp_path / "events.duckdb"
     store = DuckDBEventStore(path, journal=False)
     store.append_spans(_spans())
     store.close()
-    con = duckdb.connect(str(path))  # back to schema version 5: no input_preview column
-    con.execute("ALTER TABLE spans DROP COLUMN input_preview")
+    con = duckdb.connect(str(path))  # back to schema version 5: no preview, no summary row
+    con.execute("ALTER TABLE spans DROP COLUMN summary_row")
     con.execute("DELETE FROM schema_version WHERE version >= 6")
     con.close()
     store = DuckDBEventStore(path, journal=False)
@@ -156,65 +161,106 @@ def test_spans_stored_before_the_preview_existed_get_one(tmp_path: Path) -> None
         store.close()
 
 
-def _all_rows(store: DuckDBEventStore) -> list[Span]:
-    got: list[Span] = []
-    q = SpanQuery(project=P, sort="latency", fields="summary", limit=1000)
-    while True:
-        page = store.list_spans(q)
-        got += page.items
-        if page.next_cursor is None:
-            return got
-        q = replace(q, cursor=page.next_cursor)
-
-
-def _preview_compression(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute(
-        "SELECT DISTINCT compression FROM pragma_storage_info('spans') "
-        "WHERE column_name = 'input_preview' AND segment_type = 'VARCHAR'"
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
-def test_previews_are_stored_uncompressed_and_a_compaction_makes_them_so(tmp_path: Path) -> None:
-    """Scattered rows read their preview by row id; a compressed string costs a row group's
-    worth for each (ADR 0047). New stores keep previews plain; a table made by migration
-    0006 before it said so (DuckDB compressed its repeated previews) gets plain previews,
-    row for row, from a compaction, whose new file the migrations make."""
+def test_spans_stored_with_a_preview_column_get_a_summary_row(tmp_path: Path) -> None:
+    """Migration 0007 replaces layout v7's preview column by the summary row."""
     path = tmp_path / "events.duckdb"
-    spans = [
-        replace(s, span_id=span_id(1000 * k + i))
-        for k in range(200)
-        for i, s in enumerate(_spans())
-    ]
     store = DuckDBEventStore(path, journal=False)
-    store.append_spans(spans)
-    want = _all_rows(store)
+    store.append_spans(_spans())
     store.close()
-    con = duckdb.connect(str(path))
-    assert _preview_compression(con) == {"Uncompressed"}
-    # The table as 0006 made it before: the same columns, compressed as DuckDB chooses.
-    con.execute("CREATE TABLE spans_v7 AS SELECT * FROM spans")
-    con.execute("DROP TABLE spans")
-    con.execute("ALTER TABLE spans_v7 RENAME TO spans")
-    con.execute("CHECKPOINT")
-    assert "Uncompressed" not in _preview_compression(con)
+    con = duckdb.connect(str(path))  # back to schema version 6: the preview column alone
+    con.execute("ALTER TABLE spans DROP COLUMN summary_row")
+    con.execute("ALTER TABLE spans ADD COLUMN input_preview VARCHAR")
+    con.execute(f"UPDATE spans SET input_preview = {INPUT_PREVIEW_SQL}")
+    con.execute("DELETE FROM schema_version WHERE version >= 7")
     con.close()
     store = DuckDBEventStore(path, journal=False)
     try:
-        assert _all_rows(store) == want
-        assert store.compact() is not None
-        assert _all_rows(store) == want
-        assert len(want) == len(spans)
+        got = _walk(store, "summary", sort="cost")
+        assert got == [_summary(s) for s in _walk(store, "full", sort="cost")]
+        assert len(got) == 12
     finally:
         store.close()
     con = duckdb.connect(str(path))
-    assert _preview_compression(con) == {"Uncompressed"}
+    names = [r[0] for r in con.execute("DESCRIBE spans").fetchall()]
     con.close()
+    assert "input_preview" not in names
+    assert names[-1] == summary_row.COLUMN
+
+
+_ODD_TEXT = 'quote " backslash \\ newline\n tab\t nul-free ü 😀 \u2028 </script>'
+
+
+def _odd_spans() -> list[Span]:
+    """Spans whose values a JSON round trip could bend: escapes, astral characters, the
+    extremes of doubles and integers, a negative zero, empty and odd tags, nested metadata."""
+    costs = [0.1 + 0.2, 5e-324, 1.7976931348623157e308, -0.0, 1e-7, None, 123456789.12345679]
+    out = []
+    for n, cost in enumerate(costs):
+        s = make_full_span(n, trace_id=trace_id(n), parent_span_id=None)
+        out.append(
+            replace(
+                s,
+                name=f"{_ODD_TEXT} {n}",
+                model=_ODD_TEXT if n % 2 else None,
+                cost_usd=cost,
+                prompt_tokens=2**62 + n if n % 3 == 0 else None,
+                total_tokens=-1 if n == 4 else s.total_tokens,
+                session_id="" if n == 2 else _ODD_TEXT,
+                user_id=None if n == 3 else "ü",
+                http_status=None if n == 5 else 599,
+                input_value=_ODD_TEXT * (n + 1),
+                metadata={"k": _ODD_TEXT, "deep": {"list": [1.5, None, True, "x"]}, "n": n},
+                tags=("", _ODD_TEXT, "ü") if n % 2 else (),
+                start_time=s.start_time + timedelta(microseconds=999_877 - n),
+            )
+        )
+    return out
+
+
+def test_summary_rows_keep_every_value_exactly_through_a_compaction(tmp_path: Path) -> None:
+    """The summary row holds what the columns hold, type for type: the store's rows read from
+    it equal those read from the columns, before and after a compaction (whose new file the
+    migrations make) and under every sort (rows read by row id or by a scan)."""
+    path = tmp_path / "events.duckdb"
+    spans = _odd_spans()
+    columns = ", ".join(
+        ("''" if n == "status_message" else "NULL")
+        if n in summary_row.SUMMARY_CONSTANTS
+        else (INPUT_PREVIEW_SQL if n == "input_value" else n)
+        for n in SPAN_COLUMN_NAMES
+    )
+    store = DuckDBEventStore(path, journal=False)
+    try:
+        store.append_spans(spans)
+        for compacted in (False, True):
+            if compacted:
+                assert store.compact() is not None
+            plain = store._query(f"SELECT {columns} FROM spans ORDER BY span_id")
+            kept = store._query(
+                f"SELECT {summary_row.COLUMN} AS {summary_row.MARK} FROM spans ORDER BY span_id"
+            )
+            assert len(plain) == len(spans)
+            assert [[(type(v), v) for v in r] for r in kept] == [
+                [(type(v), v) for v in r] for r in plain
+            ]
+            signs = [math.copysign(1, r[COST]) for r in kept if r[COST] == 0]
+            assert signs == [-1.0]  # the negative zero kept its sign
+            for sort in ("time", "latency", "cost", "trace_cost"):
+                full = _walk(store, "full", sort=sort)
+                assert _walk(store, "summary", sort=sort) == [_summary(s) for s in full]
+                assert len(full) == len(spans)
+    finally:
+        store.close()
 
 
 def test_migration_derives_the_preview_with_the_store_expression() -> None:
     sql = next(m.sql for m in load_migrations("duckdb") if m.name == "input_preview")
     assert INPUT_PREVIEW_SQL in sql
+
+
+def test_migration_derives_the_summary_row_with_the_store_expression() -> None:
+    sql = next(m.sql for m in load_migrations("duckdb") if m.name == "summary_row")
+    assert SUMMARY_ROW_SQL in sql
 
 
 def test_a_plain_span_keeps_its_fields_in_summary(event_store: EventStore) -> None:

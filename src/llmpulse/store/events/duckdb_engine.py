@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from llmpulse.domain.errors import Unavailable
 from llmpulse.store.activity import QUERIES, QueryActivity
-from llmpulse.store.events import trace_sums
+from llmpulse.store.events import summary_row, trace_sums
 from llmpulse.store.events.compaction import SwapLock, file_size, recover
 from llmpulse.store.events.dedupe import RetryFilter
 from llmpulse.store.events.duckdb_faults import (
@@ -235,11 +235,17 @@ class DuckDBEngine:
             self._spares.append((self._generation, self._new_cursor()))
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """The rows of one query on this thread's cursor."""
-        rows: list[tuple[Any, ...]] = self._read(
-            lambda cur: cur.execute(sql, list(params)).fetchall()
-        )
-        return rows
+        """The rows of one query on this thread's cursor; rows that begin with a summary row
+        (`summary_row.MARK`) expanded to the span columns."""
+
+        def run(cur: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+            rows: list[tuple[Any, ...]] = cur.execute(sql, list(params)).fetchall()
+            described = cur.description
+            if rows and described and described[0][0] == summary_row.MARK:
+                return summary_row.expand(rows)
+            return rows
+
+        return self._read(run)
 
     def _query_arrow(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The result of one query as an Arrow table (for columnar decoding)."""

@@ -21,23 +21,29 @@ input message's content when it has no input value (`INPUT_PREVIEW_SQL`): what a
 spans shows of the input. A page sorted by latency, tokens or cost reads scattered rows,
 and DuckDB decompresses a whole vector of every selected column for each one; the bulky
 zstd columns made such a page of 100 spans ~450 ms at 1M spans, the narrow columns with
-this preview about ten times less. Migration ``0006_input_preview.sql`` fills it with
-`INPUT_PREVIEW_SQL`.
+this preview about ten times less. Migration ``0006_input_preview.sql`` filled it with
+`INPUT_PREVIEW_SQL`; migration ``0007_summary_row.sql`` replaced it by the fourth.
+
+``summary_row`` is the fourth (ADR 0057): a span's summary row (the table's columns, the input
+as its preview) as one JSON array (`summary_row`), so that a row read by row id costs one
+column's segment instead of ~26. Migration ``0007_summary_row.sql`` fills it with
+`SUMMARY_ROW_SQL`.
 """
 
 from __future__ import annotations
 
+from llmpulse.store.events import summary_row
 from llmpulse.store.events.columns import KEY_PATTERN, Column, ColumnType
 
 METADATA_KV_COLUMN = "metadata_kv"
 METADATA_KV_SEP = "\x1f"
 # Columns of the span table after the logical ones, filled by the store itself.
 SEARCH_TEXT_COLUMN = "search_text"
-INPUT_PREVIEW_COLUMN = "input_preview"
+SUMMARY_ROW_COLUMN = summary_row.COLUMN
 DERIVED_SPAN_COLUMNS: tuple[Column, ...] = (
     Column(METADATA_KV_COLUMN, ColumnType.TEXT_LIST),
     Column(SEARCH_TEXT_COLUMN, ColumnType.TEXT),
-    Column(INPUT_PREVIEW_COLUMN, ColumnType.TEXT),
+    Column(SUMMARY_ROW_COLUMN, ColumnType.TEXT),
 )
 PREVIEW_CHARS = 160
 # The key pattern as an RE2 class list: `-` last in the class instead of escaped.
@@ -62,9 +68,10 @@ INPUT_PREVIEW_SQL = (
 """One character more than `PREVIEW_CHARS`, so that a listing can tell a cut preview from a
 whole one (`listing.summary_rows`, which also puts it on one line). Made one line here, with
 a regular expression over the stored text, it cost 15 % of ingest (paired, 30k spans)."""
+SUMMARY_ROW_SQL = summary_row.summary_row_sql(INPUT_PREVIEW_SQL)
 DERIVED_SPAN_SQL = (
     f"{METADATA_KV_SQL} AS {METADATA_KV_COLUMN}, {SEARCH_TEXT_SQL} AS {SEARCH_TEXT_COLUMN}, "
-    f"{INPUT_PREVIEW_SQL} AS {INPUT_PREVIEW_COLUMN}"
+    f"{SUMMARY_ROW_SQL} AS {SUMMARY_ROW_COLUMN}"
 )
 """The select list of every derived column, in table order, from the logical columns."""
 

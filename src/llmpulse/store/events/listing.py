@@ -19,9 +19,10 @@ import orjson
 
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.store.api import SPAN_FIELDS, SpanQuery, TraceTotals
+from llmpulse.store.events import summary_row
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.compiler import Where
-from llmpulse.store.events.layout import INPUT_PREVIEW_COLUMN, PREVIEW_CHARS, SEARCH_TEXT_COLUMN
+from llmpulse.store.events.layout import PREVIEW_CHARS, SEARCH_TEXT_COLUMN
 
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
@@ -60,29 +61,17 @@ RANGE_COLUMNS: dict[str, str] = {
 """Range filter key → the column it bounds."""
 
 
-_SUMMARY_VALUES = {
-    "input_value": INPUT_PREVIEW_COLUMN,  # made one line by `summary_rows`
-    "status_message": "''",
-    **dict.fromkeys(
-        (
-            "output_value", "exception_message", "input_messages", "output_messages",
-            "documents", "events", "attributes", "resource_attributes",
-        ),
-        "NULL",
-    ),
-}  # fmt: skip
 _COLUMNS = {
     "full": ", ".join(SPAN_COLUMN_NAMES),
-    "summary": ", ".join(
-        f"{_SUMMARY_VALUES[n]} AS {n}" if n in _SUMMARY_VALUES else n for n in SPAN_COLUMN_NAMES
-    ),
+    "summary": f"{summary_row.COLUMN} AS {summary_row.MARK}",
 }
 
 
 def span_columns(q: SpanQuery) -> str:
-    """The select list of ``q``'s span rows (the span columns in order; with ``fields``
-    ``summary``, the bulky ones left out and the input as its preview, ADR 0045). Summary
-    rows of a search end in one more column, ``search_text`` (`excerpted`).
+    """The select list of ``q``'s span rows: the span columns in order; with ``fields``
+    ``summary``, the summary row's one column (ADR 0057), which the query runner expands to
+    the span columns, the bulky ones left out and the input as its preview (ADR 0045).
+    Summary rows of a search end in one more column, ``search_text`` (`excerpted`).
 
     Raises:
         InvalidInput: ``q.fields`` is not one of `SPAN_FIELDS`.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 import uuid
@@ -163,8 +164,8 @@ def test_sdk_raises_api_error_with_status_when_server_refuses(client: Client) ->
         client.request("POST", "/api/v1/projects/x/predictions", json={"records": "nope"})
     assert info.value.status == 400
     assert info.value.errors
-    with pytest.raises(LlmpulseApiError) as missing:
-        client.get_span("0000000000000001")
+    with pytest.raises(LlmpulseApiError) as missing:  # an id no test sends to the shared server
+        client.get_span(secrets.token_hex(8))
     assert missing.value.status == 404
 
 

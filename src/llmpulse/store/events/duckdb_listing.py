@@ -36,6 +36,7 @@ from llmpulse.store.events.duckdb_compact import CompactingEngine
 from llmpulse.store.events.duckdb_dialect import DIALECT
 from llmpulse.store.events.duckdb_faults import invalidated
 from llmpulse.store.events.duckdb_open import CATALOG
+from llmpulse.store.events.search_terms import lowered
 from llmpulse.store.events.summary_upkeep import query_with
 
 NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
@@ -83,10 +84,8 @@ class ListingEngine(CompactingEngine):
         page = self._span_rows(q)
         if not listing.excerpted(q):
             return page
-        # Lower-cased as the search compares (DuckDB's lower(), not Python's: they differ
-        # for a few letters, such as a final capital sigma).
-        ((text,),) = self._query("SELECT lower(?)", [q.text or ""])
-        excerpts = [search_scan.excerpt(r[-1], str(text)) for r in page.items]
+        text = lowered(q.text or "", self._query)  # as the search compares
+        excerpts = [search_scan.excerpt(r[-1], text) for r in page.items]
         return Page([r[:-1] for r in page.items], page.next_cursor, page.totals, excerpts)
 
     def _span_rows(self, q: SpanQuery) -> Page[tuple[Any, ...]]:

@@ -54,7 +54,14 @@ from llmpulse.store.events.search_indexer import (
     Builder,
     IndexerStats,
 )
-from llmpulse.store.events.search_terms import BLOCK_SQL, BLOCK_US, Probe, block_of, probes
+from llmpulse.store.events.search_terms import (
+    BLOCK_SQL,
+    BLOCK_US,
+    Probe,
+    block_of,
+    lowered,
+    probes,
+)
 
 _T = TypeVar("_T")
 Read = Callable[[Callable[[duckdb.DuckDBPyConnection], _T]], _T]
@@ -75,8 +82,10 @@ TABLES = (
     "spans INTEGER NOT NULL, row BIGINT, span_hash UBIGINT)",
     "CREATE TABLE IF NOT EXISTS search_blocks "
     "(project VARCHAR NOT NULL, block BIGINT NOT NULL, spans BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS search_unsorted "
+    "(project VARCHAR NOT NULL, block BIGINT NOT NULL, terms BIGINT NOT NULL)",
 )
-COPIED = ("search_terms", "search_blocks", "search_words")
+COPIED = ("search_terms", "search_blocks", "search_words", "search_unsorted")
 """The index tables."""
 
 
@@ -138,8 +147,9 @@ class SearchIndex:
         columns = con.execute(
             "SELECT table_name, column_name FROM duckdb_columns() "
             "WHERE database_name = current_database() "
-            "AND table_name IN ('search_terms', 'search_words')"
+            "AND table_name IN ('search_terms', 'search_words', 'search_unsorted')"
         ).fetchall()
+        runs = ("search_unsorted", "terms") in set(columns)
         if not {("search_terms", "span_hash"), ("search_words", "word")} <= set(columns):
             # None, or before ADR 0054 (a term in every row) or 0056 (no rows), or a part
             # missing: all or none (terms gone with blocks left would look indexed).
@@ -147,8 +157,15 @@ class SearchIndex:
             for table in COPIED:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
             con.commit()
+        con.begin()
         for sql in TABLES:
             con.execute(sql)
+        if not runs:  # an index from before ADR 0058: every block's rows are in block order
+            con.execute(
+                "INSERT INTO search_unsorted SELECT project, block, count(*) FROM search_terms "
+                "GROUP BY ALL"
+            )
+        con.commit()
         con.execute(  # words of blocks indexed again or deleted since
             "DELETE FROM search_words WHERE word NOT IN (SELECT DISTINCT word FROM search_terms)"
         )
@@ -265,8 +282,8 @@ class SearchIndex:
                 self._dirty.pop(project, None)
 
     def drain(self) -> None:
-        """Index every dirty block now (tests, benchmarks)."""
-        while self.index_round(settle_s=0.0):
+        """Index every dirty block now and sort every run that is due (tests, benchmarks)."""
+        while self.index_round(settle_s=0.0) or self._builder.sort_run():
             pass
 
     def start(self) -> None:
@@ -306,8 +323,8 @@ class SearchIndex:
             state = self._generation
             dirty = set(self._dirty.get(project, {}))
             known = dict(self._indexed.get(project, {}))
-        ((lowered,),) = query("SELECT lower(?)", [text])
-        found = probes(str(lowered))
+        low = lowered(text, query)
+        found = probes(low)
         lo = -(2**62) if first is None else first
         hi = 2**62 if last is None else last
         every = {b for b in known.keys() | dirty if lo <= b <= hi}
@@ -325,18 +342,20 @@ class SearchIndex:
                     if row is not None and int(b) not in dirty:
                         posted[int(b)] = (int(row), int(span_hash))
 
-            # The newest blocks first: a term in most of their spans is common, and the
-            # rest is not looked up (ADR 0056): its blocks are candidates, as if dirty.
+            # One lookup (runs in word order make the older blocks cheap to look up, ADR
+            # 0058). A term in most of the newest blocks' spans is common: the older blocks
+            # are candidates, as if dirty (ADR 0056), what the lookup found there unused.
+            look(lo, hi)
             split = _window(sorted(every, reverse=True), known)
-            look(lo if split is None else split, hi)
             if split is not None:
                 newest = [b for b in every if b >= split]
                 if _spans(hits, known, newest) > COMMON_SHARE * _spans(every, known, newest):
                     hits.update(b for b in every if b < split)
-                else:
-                    look(lo, split - 1)
+                    for b in [b for b in counted if b < split]:
+                        del counted[b]
+                        posted.pop(b, None)
             blocks = sorted(hits, reverse=True)
-            if lone(str(lowered), found):
+            if lone(low, found):
                 clean = [b not in dirty and b in counted for b in blocks]
                 matching = [
                     counted[b][1] if ok and counted[b][0] == 1 else None
@@ -424,11 +443,11 @@ def _words(p: Probe) -> str:
     return f"word IN (SELECT word FROM search_words WHERE {p.sql()})"
 
 
-def lone(lowered: str, found: Sequence[Probe]) -> bool:
+def lone(low: str, found: Sequence[Probe]) -> bool:
     """Whether a lower-cased query is one term with no separator (its only probe matches
     anywhere inside a term): a span contains it exactly when one of the span's terms does,
     so the spans holding the terms that contain it are its matches (ADR 0051)."""
-    return len(found) == 1 and found[0].match == "contains" and found[0].text == lowered
+    return len(found) == 1 and found[0].match == "contains" and found[0].text == low
 
 
 def block_range(start_us: int | None, end_us: int | None) -> tuple[int | None, int | None]:

@@ -17,9 +17,10 @@ the probe accepts: the index narrows the scan, ``search_text`` still decides (`p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 BLOCK_SECONDS = 300
 """Width of an index block: spans are indexed per (project, 5-minute slot of start time)."""
@@ -40,6 +41,16 @@ _SEPARATORS = bytes(b for b in range(128) if not (0x30 <= b <= 0x39 or 0x61 <= b
 _TO_SPACE = bytes.maketrans(_SEPARATORS, b" " * len(_SEPARATORS))
 _RUN = re.compile(rb"[^ ]+")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def lowered(text: str, query: Callable[[str, list[Any]], list[tuple[Any, ...]]]) -> str:
+    """``text`` lower-cased as the search compares, DuckDB's ``lower()``: in Python when it
+    is ASCII (the two agree there), else asked of DuckDB through ``query`` (they differ for
+    a few letters, such as a final capital sigma)."""
+    if text.isascii():
+        return text.lower()
+    ((low,),) = query("SELECT lower(?)", [text])
+    return str(low)
 
 
 def terms_of(text: str) -> set[str]:

@@ -342,18 +342,18 @@ class SearchIndex:
                     if row is not None and int(b) not in dirty:
                         posted[int(b)] = (int(row), int(span_hash))
 
-            # One lookup (runs in word order make the older blocks cheap to look up, ADR
-            # 0058). A term in most of the newest blocks' spans is common: the older blocks
-            # are candidates, as if dirty (ADR 0056), what the lookup found there unused.
-            look(lo, hi)
+            # The newest blocks first: a term in most of their spans is common, and the
+            # rest is not looked up (ADR 0056): its blocks are candidates, as if dirty.
+            # (One lookup of every block reads a common term's row in each of them: at 10M
+            # spans a common word's page took 135 ms instead of 70, ADR 0058.)
             split = _window(sorted(every, reverse=True), known)
+            look(lo if split is None else split, hi)
             if split is not None:
                 newest = [b for b in every if b >= split]
                 if _spans(hits, known, newest) > COMMON_SHARE * _spans(every, known, newest):
                     hits.update(b for b in every if b < split)
-                    for b in [b for b in counted if b < split]:
-                        del counted[b]
-                        posted.pop(b, None)
+                else:
+                    look(lo, split - 1)
             blocks = sorted(hits, reverse=True)
             if lone(low, found):
                 clean = [b not in dirty and b in counted for b in blocks]

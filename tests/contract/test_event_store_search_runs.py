@@ -10,6 +10,7 @@ plain scan (index off).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -60,7 +61,7 @@ def _descents(store: DuckDBEventStore) -> int:
         "SELECT word, block FROM search_terms WHERE block NOT IN "
         "(SELECT block FROM search_unsorted) ORDER BY rowid"
     )
-    return sum(1 for a, b in zip(rows, rows[1:], strict=False) if b < a)
+    return sum(1 for a, b in itertools.pairwise(rows) if b < a)
 
 
 def _unsorted(store: DuckDBEventStore) -> dict[int, int]:

@@ -28,7 +28,7 @@ from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Span, StatusCode
 from llmpulse.store.api import Page, SpanQuery, TimeRange, TraceTotals
-from llmpulse.store.events import summaries, trace_sums
+from llmpulse.store.events import listing, summaries, trace_sums
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
 P = ProjectName("default")
@@ -480,3 +480,49 @@ def test_a_commit_while_a_page_is_ranked_leaves_it_ranked_as_of_its_start(
         else:  # the spans answered after the last change
             assert got == _expected(stored, sort, True, TimeRange())[:7]
     store.close()
+
+
+def test_totals_read_row_by_row_equal_the_grouped_ones(tmp_path: Path) -> None:
+    """A page's trace totals are read from the traces' rows as they are when each trace has
+    one (no grouping); two traces whose keys share their low 64 bits,
+    a trace in two projects and one never stored answer as the spans do."""
+    low = "0123456789abcdef"
+    twins = [TraceId("a" * 16 + low), TraceId("b" * 16 + low)]  # same low half of the key
+    spans = []
+    planted = [
+        (twins[0], P, 5),
+        (twins[0], P, 7),
+        (twins[1], P, 11),
+        (trace_id(3), P, 2),
+        (trace_id(3), OTHER, 40),  # one trace id, two projects: two rows of totals
+    ]
+    for n, (tid, project, tokens) in enumerate(planted):
+        start = T0 + timedelta(seconds=n)
+        spans.append(
+            make_span(
+                n + 1,
+                project=project,
+                trace_id=tid,
+                parent_span_id=None if n in (0, 2, 3, 4) else SpanId(f"{1:016x}"),
+                start_time=start,
+                end_time=start + timedelta(milliseconds=10 * (n + 1)),
+                total_tokens=tokens,
+                cost_usd=0.001 * (n + 1),
+            )
+        )
+    store = _store(tmp_path, spans)
+    store.catch_up()
+    by_trace = _by_trace(spans)
+    for asked in ([twins[0]], [twins[1]], twins, [trace_id(3)], [*twins, trace_id(3)]):
+        before = store.trace_totals_summed
+        got = store.trace_totals([*asked, trace_id(99_999)])
+        assert store.trace_totals_summed - before == 1  # from the totals, not the spans
+        assert set(got) == set(asked)  # a twin asked alone brings the other's row along
+        _assert_totals(got, by_trace)
+        assert got == listing_totals(store, [*asked, trace_id(99_999)])
+    store.close()
+
+
+def listing_totals(store: DuckDBEventStore, ids: list[TraceId]) -> dict[str, TraceTotals]:
+    """The same totals summed from the spans (`listing.trace_totals`)."""
+    return listing.trace_totals(store._query, ids)

@@ -91,6 +91,7 @@ _ROOT = "parent_span_id IS NULL"
 _COST = COST_DECIMAL
 _TID = f"CASE WHEN {_TRACE_OK} THEN ('0x' || trace_id)::UHUGEINT ELSE 0::UHUGEINT END"
 _LOW64 = "18446744073709551615::UHUGEINT"
+_LOW64_INT = (1 << 64) - 1
 _PARTS = (
     f"SELECT * EXCLUDE (root_status), (tid & {_LOW64})::UBIGINT AS tkey, "
     "cost::DOUBLE AS cost_v, root_status "
@@ -378,6 +379,10 @@ def totals(
     answer then)."""
     if not all(_HEX_TRACE.fullmatch(t) for t in trace_ids):
         return None
+    if pending is None:
+        lone = _lone_rows(cur, trace_ids)
+        if lone is not None:
+            return lone
     keys = "(SELECT ('0x' || unnest(?::VARCHAR[]))::UHUGEINT)"
     low = f"(SELECT (('0x' || unnest(?::VARCHAR[]))::UHUGEINT & {_LOW64})::UBIGINT)"
     rows_sql = f"SELECT * FROM {TABLE} WHERE tkey IN {low} AND tid IN {keys}"
@@ -397,6 +402,30 @@ def totals(
         if pending is not None:
             cur.unregister(PENDING)
     if any(r[6] for r in rows):
+        return None
+    return {
+        r[0]: TraceTotals(int(r[1]), float(r[2]), int(r[3]), int(r[4]), float(r[5])) for r in rows
+    }
+
+
+def _lone_rows(
+    cur: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]
+) -> dict[str, TraceTotals] | None:
+    """`totals` when each trace has one row at most (one project, no backlog), read as they
+    are: the keys' low halves inline and no grouping, ~2 ms for a page's 33 roots where the
+    grouped statement took ~6 (its planning and the keys' casts). None when a trace has
+    several rows or is odd: the grouped statement sums them, or tells the spans to answer."""
+    wanted = set(trace_ids)
+    lows = ", ".join(str(int(t, 16) & _LOW64_INT) for t in sorted(wanted))
+    rows = [
+        r
+        for r in cur.execute(
+            f"SELECT {_TID_HEX}, tokens, cost::DOUBLE, errors, spans, "
+            f"(last_us - first_us) / 1000.0, odd FROM {TABLE} WHERE tkey IN ({lows})"
+        ).fetchall()
+        if r[0] in wanted  # the low halves of two keys may agree
+    ]
+    if len({r[0] for r in rows}) < len(rows) or any(r[6] for r in rows):
         return None
     return {
         r[0]: TraceTotals(int(r[1]), float(r[2]), int(r[3]), int(r[4]), float(r[5])) for r in rows

@@ -1,14 +1,16 @@
 """The term → block search index of the DuckDB store (ADR 0038), kept behind ingest.
 
-Three derived tables in the event database: ``search_words`` (word, term), every distinct
+Four derived tables in the event database: ``search_words`` (word, term), every distinct
 term (`search_terms.terms_of`) once with a number; ``search_terms`` (project, block, word,
 spans), every distinct term of the spans that started in a 5-minute block, by its number,
-with how many of them hold it (ADRs 0051, 0054); and ``search_blocks`` (project, block,
-spans), how many spans each block held when it was indexed. A search matches its probes
-against the few distinct terms, then finds their blocks by number (an integer column, not
-a term in every row). They are derived data, rebuilt from the spans whenever they disagree,
-so they are created at open rather than by a migration (tables of an older shape are dropped
-and rebuilt; numbers no block uses any more are dropped at open).
+with how many of them hold it (ADRs 0051, 0054); ``search_blocks`` (project, block,
+spans), how many spans each block held when it was indexed; and ``search_unsorted``
+(project, block, terms), the blocks whose rows are in no run sorted by word yet (ADR 0058).
+A search matches its probes against the few distinct terms, then finds their blocks by
+number (an integer column, not a term in every row). They are derived data, rebuilt from
+the spans whenever they disagree, so they are created at open rather than by a migration
+(tables of an older shape are dropped and rebuilt; numbers no block uses any more are
+dropped at open).
 
 **Behind ingest.** An append only marks its blocks *dirty* (in memory, before the insert
 commits); a background thread indexes dirty blocks whose last append is `SETTLE_S` old,

@@ -90,8 +90,8 @@ _TRACE_OK = f"coalesce(regexp_full_match(trace_id, '{_TRACE_HEX}'), false)"
 _ROOT = "parent_span_id IS NULL"
 _COST = COST_DECIMAL
 _TID = f"CASE WHEN {_TRACE_OK} THEN ('0x' || trace_id)::UHUGEINT ELSE 0::UHUGEINT END"
-_LOW64 = "18446744073709551615::UHUGEINT"
 _LOW64_INT = (1 << 64) - 1
+_LOW64 = f"{_LOW64_INT}::UHUGEINT"
 _PARTS = (
     f"SELECT * EXCLUDE (root_status), (tid & {_LOW64})::UBIGINT AS tkey, "
     "cost::DOUBLE AS cost_v, root_status "
@@ -403,6 +403,11 @@ def totals(
             cur.unregister(PENDING)
     if any(r[6] for r in rows):
         return None
+    return _totals_of(rows)
+
+
+def _totals_of(rows: list[tuple[Any, ...]]) -> dict[str, TraceTotals]:
+    """Rows of (trace id, tokens, cost, errors, spans, latency ms, odd) as totals by trace."""
     return {
         r[0]: TraceTotals(int(r[1]), float(r[2]), int(r[3]), int(r[4]), float(r[5])) for r in rows
     }
@@ -427,6 +432,4 @@ def _lone_rows(
     ]
     if len({r[0] for r in rows}) < len(rows) or any(r[6] for r in rows):
         return None
-    return {
-        r[0]: TraceTotals(int(r[1]), float(r[2]), int(r[3]), int(r[4]), float(r[5])) for r in rows
-    }
+    return _totals_of(rows)

@@ -17,6 +17,7 @@ from llmpulse.domain.metrics import parse_field
 from llmpulse.store.api import SpanQuery, UnitQuery
 from llmpulse.store.events import compaction
 from llmpulse.store.events.codec import spans_to_arrow
+from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.compaction import compact_path, done_path, wal_path
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.events.migrate import current_version, load_migrations
@@ -211,7 +212,7 @@ def test_a_file_left_half_free_by_the_layout_migration_gets_compacted(tmp_path: 
     for m in load_migrations("duckdb")[:2]:
         con.execute(m.sql)
         con.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [m.version, m.name])
-    batch = spans_to_arrow([make_rag_span(i) for i in range(20_000)])
+    batch = spans_to_arrow([make_rag_span(i) for i in range(20_000)]).select(SPAN_COLUMN_NAMES)
     con.register("batch", batch)
     con.execute("INSERT INTO spans SELECT * FROM batch")
     con.close()

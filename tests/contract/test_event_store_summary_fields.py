@@ -269,3 +269,51 @@ def test_a_plain_span_keeps_its_fields_in_summary(event_store: EventStore) -> No
     (got,) = event_store.list_spans(SpanQuery(project=P, fields="summary")).items
     assert got == span
     assert got.span_id == span_id(1)
+
+
+def _edge_spans() -> list[Span]:
+    """Previews at their edges: a cut inside combining marks and astral characters, an empty
+    value with an empty or missing last message, whole numbers given for doubles."""
+    marks = "e\u0301" * 200  # 400 code points: the cut falls between a letter and its accent
+    astral = "😀" * 170
+    cases: list[dict[str, Any]] = [
+        {"input_value": marks},
+        {"input_value": None, "input_messages": (Message("user", "x"), Message("user", astral))},
+        {"input_value": "", "input_messages": (Message("user", ""),)},
+        {"input_value": "", "input_messages": ()},
+        {"input_value": "a" * 161},
+        {"input_value": "a" * 162, "cost_usd": 0, "total_tokens": 0},
+        {"input_value": None, "input_messages": (Message("user", "ü" * 161),), "tags": ("t",)},
+    ]
+    return [
+        replace(make_full_span(100 + n, trace_id=trace_id(100 + n), parent_span_id=None), **kw)
+        for n, kw in enumerate(cases)
+    ]
+
+
+def test_the_summary_row_ingest_builds_equals_the_one_sql_derives(tmp_path: Path) -> None:
+    """Ingest builds the array in Python (ADR 0059); the migrations and the journal's replay
+    derive it with `SUMMARY_ROW_SQL`. For every span, both read back the same values, type for
+    type, and a double's sign."""
+    odd = [replace(s, project=ProjectName("odd")) for s in _odd_spans()]
+    spans = _spans() + odd + _edge_spans()
+    store = DuckDBEventStore(tmp_path / "events.duckdb", journal=False)
+    try:
+        store.append_spans(spans)
+        rows = store._query(f"SELECT span_id, {summary_row.COLUMN}, {SUMMARY_ROW_SQL} FROM spans")
+    finally:
+        store.close()
+    assert len(rows) == len(spans)
+    differ = []
+    for span, built, derived in rows:
+        got, want = json.loads(built), json.loads(derived)
+        typed = [(type(v), v, math.copysign(1, v) if isinstance(v, float) else 0) for v in got]
+        if typed != [
+            (type(v), v, math.copysign(1, v) if isinstance(v, float) else 0) for v in want
+        ]:
+            differ.append(span)
+    assert differ == []
+    previews = {
+        json.loads(built)[summary_row.SUMMARY_FIELDS.index("input_value")] for _, built, _ in rows
+    }
+    assert {"e\u0301" * 80 + "e", "😀" * 161, "", None, "a" * 161} <= previews

@@ -13,6 +13,7 @@ from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span, SpanKind
 from llmpulse.store.api import MetricQuery
 from llmpulse.store.events.codec import spans_to_arrow
+from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.events.migrate import current_version, load_migrations
 
@@ -44,7 +45,7 @@ def _old_store(path: Path) -> None:
     spans = [make_span(i, cost_usd=1.0) for i in range(5)]
     other = [replace(s, project=ProjectName("other")) for s in spans[:2]]
     for batch in (spans, spans, spans[:1], other):
-        con.from_arrow(spans_to_arrow(batch)).insert_into("spans")
+        con.from_arrow(spans_to_arrow(batch).select(SPAN_COLUMN_NAMES)).insert_into("spans")
     con.close()
 
 

@@ -31,6 +31,7 @@ from llmpulse.domain.spans import (
     StatusCode,
     latency_ms,
 )
+from llmpulse.store.events import derived, summary_row
 from llmpulse.store.events.columns import (
     ANNOTATION_COLUMN_NAMES,
     ANNOTATION_COLUMNS,
@@ -39,6 +40,7 @@ from llmpulse.store.events.columns import (
     Column,
     ColumnType,
 )
+from llmpulse.store.events.layout import METADATA_KV_COLUMN, PREVIEW_CHARS, SEARCH_TEXT_COLUMN
 
 _UTC_US = pa.timestamp("us", tz="UTC")
 _NAIVE_US = pa.timestamp("us")
@@ -203,37 +205,71 @@ def span_from_row(row: SpanRow) -> Span:
     )
 
 
-def _row_array(column: Column, values: Sequence[Any]) -> pa.Array:
+def _row_values(column: Column, values: Sequence[Any]) -> Sequence[Any]:
+    """One column's values as stored: JSON encoded (NULL when empty), tags a list or NULL."""
     kind = column.type
     if kind is ColumnType.JSON:  # `dumps_json` inlined: one call per value less
         dumps, default, opts = orjson.dumps, _json_default, _JSON_OPTS
-        encoded = [dumps(v, default=default, option=opts).decode() if v else None for v in values]
-        return pa.array(encoded, type=pa.string())
+        return [dumps(v, default=default, option=opts).decode() if v else None for v in values]
     if kind is ColumnType.TEXT_LIST:
-        return pa.array([list(v) if v else None for v in values], type=pa.list_(pa.string()))
-    if kind is ColumnType.TIMESTAMP:
+        return [list(v) if v else None for v in values]
+    return values
+
+
+def _row_array(column: Column, values: Sequence[Any]) -> pa.Array:
+    if column.type is ColumnType.TIMESTAMP:
         return pa.array(values, type=_NAIVE_US)
-    return pa.array(values, type=_ARROW_TYPES[kind])
+    return pa.array(values, type=_ARROW_TYPES[column.type])
+
+
+_PREVIEW_AT = ROW_INDEX["input_value"]
+_MESSAGES_AT = ROW_INDEX["input_messages"]
+_METADATA_AT = ROW_INDEX["metadata"]
 
 
 def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
-    """Build the Arrow table of span rows with exactly the columns of `SPAN_COLUMNS`.
+    """Build the Arrow table of span rows: the columns of `SPAN_COLUMNS`, then the derived
+    columns built here (`derived`, `summary_row`), in table order, so that the store's commit
+    does not derive them in SQL (ADR 0059; `layout.brought_columns` reads which came).
 
     Raises:
         InvalidInput: a field holds a value its column cannot take (nothing is stored).
     """
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in SPAN_COLUMNS]
     arrays = []
+    stored: dict[str, Sequence[Any]] = {}
     for column, values in zip(SPAN_COLUMNS, columns, strict=True):
         try:
-            arrays.append(_row_array(column, values))
+            stored[column.name] = as_stored = _row_values(column, values)
+            arrays.append(_row_array(column, as_stored))
         except (pa.ArrowException, TypeError, ValueError, OverflowError) as e:
             raise _unstorable(column, e) from e
-    return pa.Table.from_arrays(arrays, names=list(SPAN_COLUMN_NAMES))
+    names = list(SPAN_COLUMN_NAMES)
+    pairs = derived.metadata_pairs(columns[_METADATA_AT])
+    if pairs is not None:
+        names.append(METADATA_KV_COLUMN)
+        arrays.append(pa.array(pairs, type=pa.list_(pa.string())))
+    texts = derived.search_texts(dict(zip(SPAN_COLUMN_NAMES, columns, strict=True)))
+    if texts is not None:
+        names.append(SEARCH_TEXT_COLUMN)
+        arrays.append(pa.array(texts, type=pa.string()))
+    chars = PREVIEW_CHARS + 1  # as `INPUT_PREVIEW_SQL` keeps
+    stored["input_value"] = [
+        summary_row.preview(value, messages, chars)
+        for value, messages in zip(columns[_PREVIEW_AT], columns[_MESSAGES_AT], strict=True)
+    ]
+    try:
+        arrays.append(pa.array(summary_row.texts(stored), type=pa.string()))
+    except (TypeError, ValueError, OverflowError) as e:  # what orjson cannot write
+        raise InvalidInput(
+            f"cannot store the span's summary: {e}", [FieldError("attributes", str(e))]
+        ) from e
+    names.append(summary_row.COLUMN)
+    return pa.Table.from_arrays(arrays, names=names)
 
 
 def spans_to_arrow(spans: Sequence[Span]) -> pa.Table:
-    """Build the Arrow table of ``spans`` with exactly the columns of `SPAN_COLUMNS`.
+    """Build the Arrow table of ``spans`` as `rows_to_arrow` does.
 
     Raises:
         InvalidInput: a field holds a value its column cannot take (nothing is stored).

@@ -85,22 +85,21 @@ class DuckDBEventStore(ListingEngine):
         """
         if not spans:
             return 0
-        return self._insert("spans", SPAN_COLUMN_NAMES, spans_to_arrow(spans))
+        return self._insert("spans", spans_to_arrow(spans))
 
     def append_columns(self, table: Any) -> int:
-        """Store spans given as an Arrow table with the span columns (see `codec`); copies
-        of stored spans are skipped as in `append_spans`. Returns the spans newly stored."""
+        """Store spans given as an Arrow table with the span columns, and some of the derived
+        ones in table order (see `codec`, `layout.brought_columns`); copies of stored spans
+        are skipped as in `append_spans`. Returns the spans newly stored."""
         if table.num_rows == 0:
             return 0
-        return self._insert("spans", SPAN_COLUMN_NAMES, table)
+        return self._insert("spans", table)
 
     def append_annotations(self, annotations: Sequence[Annotation]) -> int:
         """Store annotations in one transaction; durable when it returns."""
         if not annotations:
             return 0
-        return self._insert(
-            "annotations", ANNOTATION_COLUMN_NAMES, annotations_to_arrow(annotations)
-        )
+        return self._insert("annotations", annotations_to_arrow(annotations))
 
     # -- reads -------------------------------------------------------------------------
 

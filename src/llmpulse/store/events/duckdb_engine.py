@@ -25,6 +25,7 @@ import pyarrow as pa
 from llmpulse.domain.errors import Unavailable
 from llmpulse.store.activity import QUERIES, QueryActivity
 from llmpulse.store.events import summary_row, trace_sums
+from llmpulse.store.events.columns import ANNOTATION_COLUMN_NAMES
 from llmpulse.store.events.compaction import SwapLock, file_size, recover
 from llmpulse.store.events.dedupe import RetryFilter
 from llmpulse.store.events.duckdb_faults import (
@@ -48,6 +49,7 @@ from llmpulse.store.events.journal import (
     journal_path,
     reconcile,
 )
+from llmpulse.store.events.layout import brought_columns
 from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
 from llmpulse.store.events.search_index import SearchIndex
 from llmpulse.store.events.summary_guard import SketchGuard
@@ -338,11 +340,14 @@ class DuckDBEngine:
             self._generation += 1
             self.reattaches += 1
 
-    def _insert(self, table: str, columns: tuple[str, ...], batch: Any) -> int:
+    def _insert(self, table: str, batch: Any) -> int:
         """Append ``batch`` to ``table``; spans already stored are skipped. Returns the rows
         written."""
-        if tuple(batch.column_names) != columns:
-            raise ValueError(f"{table} batch columns {batch.column_names} are not {columns}")
+        names = tuple(batch.column_names)
+        if table == "spans" and brought_columns(names) is None:
+            raise ValueError(f"span batch columns {names} are not the span columns")
+        if table == "annotations" and names != ANNOTATION_COLUMN_NAMES:
+            raise ValueError(f"annotation batch columns {names} are not {ANNOTATION_COLUMN_NAMES}")
         spans = table == "spans"
         with self._write_lock:
             if self._closed:

@@ -29,6 +29,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.layout import DERIVED_SPAN_SQL
 
 log = logging.getLogger(__name__)
@@ -196,6 +197,8 @@ def _insert_missing(
     if not tables:
         return 0
     rows = pa.concat_tables(tables, promote_options="default")
+    if table == "spans":  # the span columns alone (a record may bring the summary row too)
+        rows = rows.select(list(SPAN_COLUMN_NAMES))
     con.register("journal_rows", rows)
     try:
         missing = f"SELECT j.* FROM journal_rows j ANTI JOIN {table} t ON j.{key} = t.{key}"

@@ -32,8 +32,10 @@ column's segment instead of ~26. Migration ``0007_summary_row.sql`` fills it wit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from llmpulse.store.events import summary_row
-from llmpulse.store.events.columns import KEY_PATTERN, Column, ColumnType
+from llmpulse.store.events.columns import KEY_PATTERN, SPAN_COLUMN_NAMES, Column, ColumnType
 
 METADATA_KV_COLUMN = "metadata_kv"
 METADATA_KV_SEP = "\x1f"
@@ -74,6 +76,32 @@ DERIVED_SPAN_SQL = (
     f"{SUMMARY_ROW_SQL} AS {SUMMARY_ROW_COLUMN}"
 )
 """The select list of every derived column, in table order, from the logical columns."""
+DERIVED_SQL: dict[str, str] = {
+    METADATA_KV_COLUMN: METADATA_KV_SQL,
+    SEARCH_TEXT_COLUMN: SEARCH_TEXT_SQL,
+    SUMMARY_ROW_COLUMN: SUMMARY_ROW_SQL,
+}
+DERIVED_NAMES: tuple[str, ...] = tuple(c.name for c in DERIVED_SPAN_COLUMNS)
+
+
+def brought_columns(names: Sequence[str]) -> tuple[str, ...] | None:
+    """The derived columns a batch of span rows brings (ADR 0059): ``names`` are the span
+    columns followed by some of the derived ones in table order; None for any other list."""
+    logical = len(SPAN_COLUMN_NAMES)
+    if tuple(names[:logical]) != SPAN_COLUMN_NAMES:
+        return None
+    brought = tuple(names[logical:])
+    return brought if brought == tuple(n for n in DERIVED_NAMES if n in brought) else None
+
+
+def derived_select(brought: tuple[str, ...]) -> str | None:
+    """The select list of a table row from a batch that brings ``brought`` (None: the batch
+    is the table's row as it is)."""
+    if brought == DERIVED_NAMES:
+        return None
+    exclude = f" EXCLUDE ({', '.join(brought)})" if brought else ""
+    made = (n if n in brought else f"{DERIVED_SQL[n]} AS {n}" for n in DERIVED_NAMES)
+    return f"*{exclude}, {', '.join(made)}"
 
 
 def metadata_pair(key: str, value: str) -> str:

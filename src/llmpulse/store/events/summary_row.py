@@ -15,18 +15,23 @@ asks for it names it `MARK`, first, so that the store's query runner expands suc
 wherever the SQL came from; the JSON is parsed in Python after DuckDB's top-N, never for
 the rows the top-N drops (an extraction in SQL ran on every scanned row: 7 s for a page of
 1M spans sorted by latency).
+
+Ingest builds the array in Python (`texts`, called where a batch becomes Arrow columns, in the
+decode workers: ADR 0059), so that a commit does not plan `summary_row_sql` (~3 ms each);
+`summary_row_sql` fills it for rows that arrive without it (a migration, the ingest journal's
+replay, a table of the span columns alone). Both give the same values, type for type.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
+from llmpulse.store.events.columns import SPAN_COLUMN_NAMES, SPAN_COLUMNS, ColumnType
 
 COLUMN = "summary_row"
 MARK = "_summary_row"
@@ -66,6 +71,45 @@ _TEMPLATE = tuple(SUMMARY_CONSTANTS.get(n) for n in SPAN_COLUMN_NAMES)
 _POSITIONS = tuple(SPAN_COLUMN_NAMES.index(n) for n in SUMMARY_FIELDS)
 _INSTANT_AT = tuple(SUMMARY_FIELDS.index(n) for n in sorted(_INSTANTS))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC).replace(tzinfo=None)  # naive, as DuckDB reads TIMESTAMP
+
+
+_FLOATS = frozenset(c.name for c in SPAN_COLUMNS if c.type is ColumnType.FLOAT)
+_INTS = frozenset(c.name for c in SPAN_COLUMNS if c.type is ColumnType.INT)
+_DUMPS_OPTS = orjson.OPT_SERIALIZE_NUMPY
+
+
+def preview(
+    input_value: str | None, input_messages: Sequence[Any] | None, chars: int
+) -> str | None:
+    """`layout.INPUT_PREVIEW_SQL` in Python: the first ``chars`` characters of the input value,
+    or of the last input message's content when the value is missing or empty."""
+    text: Any = input_value
+    if not text:
+        if not input_messages:
+            return None
+        last = input_messages[-1]
+        text = last.get("content") if isinstance(last, Mapping) else getattr(last, "content", None)
+        if text is None:
+            return None
+        if not isinstance(text, str):  # JSON content that is not a string reads as its JSON
+            text = orjson.dumps(text).decode()
+    return str(text)[:chars]
+
+
+def texts(columns: Mapping[str, Sequence[Any]]) -> list[str]:
+    """The arrays of a batch, from its column values as stored: ``columns`` maps each of
+    `SUMMARY_FIELDS` to its values (instants as epoch microseconds, ``input_value`` already
+    the preview, ``metadata`` its JSON text, ``tags`` a list or None)."""
+    values = []
+    for name in SUMMARY_FIELDS:
+        column = columns[name]
+        if name in _FLOATS:  # an integer given for a double reads back as a double
+            column = [None if v is None else float(v) for v in column]
+        elif name in _INTS:  # and a whole double given for an integer as an integer
+            column = [None if v is None else int(v) for v in column]
+        values.append(column)
+    dumps, opts = orjson.dumps, _DUMPS_OPTS
+    return [dumps(row, option=opts).decode() for row in zip(*values, strict=True)]
 
 
 def expand(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

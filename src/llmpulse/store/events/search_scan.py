@@ -34,6 +34,7 @@ from llmpulse.store.events.search_index import (
     block_range,
 )
 from llmpulse.store.events.search_terms import BLOCK_US, SPAN_HASH_SQL, ranges, ranges_sql
+from llmpulse.store.events.summary_row import SUMMARY_FIELDS
 
 FIRST_CHUNK_SPANS = 20_000
 """Spans read by a newest-first page's first chunk; each next chunk reads four times more."""
@@ -124,35 +125,30 @@ def scoped(
         return _scope(query, q, prefix, [q.project, *params])
     posted = {} if named_by is None else named_by.posted
     named = {b: posted[b] for b in blocks if b in posted}
-    scanned, scan_params = ranges_sql(ranges(b for b in blocks if b not in named))
+    rest = ranges(b for b in blocks if b not in named)
+    scanned, scan_params = ranges_sql(rest)
     pairs = [named[b] for b in sorted(named)]
-    fetched = ""
-    fetched_params: list[Any] = []
+    head: list[Any] = []
     if pairs:
-        fetched = (
-            "_fetched AS MATERIALIZED (SELECT s.rowid AS _row, s.project AS _project, "
-            f"{SPAN_HASH_SQL} AS _hash, "
-            f"s.search_text FROM {CATALOG}.main.spans AS s "
-            "JOIN (SELECT unnest(?::BIGINT[]) AS _r) AS _p ON s.rowid = _p._r), "
+        rows = [r for r, _ in pairs]
+        head += [q.project, text, text, rows, [h for _, h in pairs], rows]
+    if pairs and not rest:  # every block named: the named rows are all there is to read
+        prefix = f"WITH {_NAMED}spans AS ({_NAMED_SPANS}) "
+    else:
+        prefix = (
+            f"WITH {_NAMED if pairs else ''}_candidates AS MATERIALIZED (SELECT _row, "
+            f"CASE WHEN _at > 0 THEN {EXCERPT_SQL} END AS _excerpt FROM "
+            f"(SELECT _row, search_text, strpos(search_text, lower(?)) AS _at, "
+            f"length(lower(?)) AS _length FROM "
+            f"(SELECT rowid AS _row, search_text FROM {CATALOG}.main.spans "
+            f"WHERE project = ? AND {scanned}))), "
+            "_hits AS MATERIALIZED "
+            "(SELECT _row, _excerpt FROM _candidates WHERE _excerpt IS NOT NULL), "
+            f"spans AS (SELECT s.* REPLACE (h._excerpt AS search_text) "
+            f"FROM {CATALOG}.main.spans s JOIN _hits h ON s.rowid = h._row "
+            f"WHERE s.project = ?{' UNION ALL ' + _NAMED_SPANS if pairs else ''}) "
         )
-        fetched_params = [[r for r, _ in pairs]]
-    prefix = (
-        f"WITH {fetched}_candidates AS MATERIALIZED (SELECT _row, "
-        f"CASE WHEN _at > 0 THEN {EXCERPT_SQL} END AS _excerpt FROM "
-        f"(SELECT _row, search_text, strpos(search_text, lower(?)) AS _at, "
-        f"length(lower(?)) AS _length FROM "
-        f"(SELECT rowid AS _row, search_text FROM {CATALOG}.main.spans "
-        f"WHERE project = ? AND {scanned}{_NAMED if pairs else ''}))), "
-        "_hits AS MATERIALIZED "
-        "(SELECT _row, _excerpt FROM _candidates WHERE _excerpt IS NOT NULL), "
-        f"spans AS (SELECT s.* REPLACE (h._excerpt AS search_text) "
-        f"FROM {CATALOG}.main.spans s JOIN _hits h ON s.rowid = h._row "
-        f"WHERE s.project = ?) "
-    )
-    head: list[Any] = [*fetched_params, text, text, q.project, *scan_params]
-    if pairs:
-        head += [[r for r, _ in pairs], [s for _, s in pairs], q.project]
-    head += [q.project]
+        head += [text, text, q.project, *scan_params, q.project]
     scope = _scope(query, q, prefix, head)
     if not pairs:
         return scope
@@ -172,15 +168,38 @@ def scoped(
 
 MOVED = "llmpulse: a span the search index names moved"
 """The error a scoped statement raises when a row the index names holds another span."""
+_FIELD = {n: f"summary_row->>'$[{SUMMARY_FIELDS.index(n)}]'" for n in SUMMARY_FIELDS}
+_CHECKED = ("project", "trace_id", "span_id", "start_time", "summary_row")
 _NAMED = (
-    " UNION ALL SELECT _q._r, f.search_text FROM "
-    "(SELECT unnest(?::BIGINT[]) AS _r, unnest(?::UBIGINT[]) AS _h) AS _q "
-    "LEFT JOIN _fetched AS f ON f._row = _q._r "
-    "WHERE CASE WHEN f._hash IS DISTINCT FROM _q._h OR f._project IS DISTINCT FROM ? "
-    f"THEN error('{MOVED}') ELSE TRUE END"
+    "_named AS MATERIALIZED (SELECT _row, "
+    f"CASE WHEN _bad THEN error('{MOVED}') WHEN _at > 0 THEN {EXCERPT_SQL} END AS _excerpt, "
+    + ", ".join(f"CASE WHEN _bad THEN error('{MOVED}') ELSE {c} END AS {c}" for c in _CHECKED)
+    + " FROM (SELECT _q._r AS _row, f.*, "
+    "(f._hash IS DISTINCT FROM _q._h OR f.project IS DISTINCT FROM ?) AS _bad, "
+    "strpos(f.search_text, lower(?)) AS _at, length(lower(?)) AS _length FROM "
+    "(SELECT unnest(?::BIGINT[]) AS _r, unnest(?::UBIGINT[]) AS _h) AS _q LEFT JOIN "
+    f"(SELECT *, {SPAN_HASH_SQL} AS _hash FROM "
+    f"(SELECT _fr, search_text, summary_row, {_FIELD['project']} AS project, "
+    f"{_FIELD['trace_id']} AS trace_id, {_FIELD['span_id']} AS span_id, "
+    f"make_timestamp(({_FIELD['start_time']})::BIGINT) AS start_time FROM "
+    "(SELECT s.rowid AS _fr, s.search_text, s.summary_row "
+    f"FROM {CATALOG}.main.spans AS s JOIN (SELECT unnest(?::BIGINT[]) AS _r) AS _p "
+    "ON s.rowid = _p._r))) AS f ON f._fr = _q._r)), "
 )
-"""SQL: the rows the index names (``_fetched``, read by row id), each checked to hold the span
-it names (params: the row ids, the hashes of the span ids, the project)."""
+"""SQL: the rows the index names, read by row id for their search text and summary row alone
+(params: the project, the text twice, the row ids, the hashes of their spans, the row ids
+again): each is checked to hold the span it names, from what its summary row holds of it,
+and keeps its excerpt when it contains the text. The check is in the expression of every
+value a statement may filter these rows on: DuckDB pushes a statement's filters (``project =
+?``) into the expression, and a filter of its own would be dropped or run after them."""
+_NAMED_SPANS = (
+    "SELECT s.* REPLACE (n.project AS project, n.trace_id AS trace_id, "
+    "n.span_id AS span_id, n.start_time AS start_time, n.summary_row AS summary_row, "
+    f"n._excerpt AS search_text) FROM {CATALOG}.main.spans s "
+    "JOIN (SELECT * FROM _named WHERE _excerpt IS NOT NULL) AS n ON s.rowid = n._row"
+)
+"""SQL: the named rows that match, as ``spans`` holds them: the columns the check read from
+the summary row come from it, so a summary page reads no other column of these rows."""
 
 
 def _scope(query: Query, q: SpanQuery, prefix: str, head: list[Any]) -> Scope:

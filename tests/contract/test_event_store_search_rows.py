@@ -20,8 +20,8 @@ import pytest
 from store_factories import T0, make_span, span_id
 
 from llmpulse.domain.ids import ProjectName
-from llmpulse.domain.spans import Span
-from llmpulse.store.api import SpanQuery
+from llmpulse.domain.spans import Span, StatusCode
+from llmpulse.store.api import SpanQuery, TimeRange
 from llmpulse.store.events import search_index, search_scan
 from llmpulse.store.events.codec import spans_to_arrow
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
@@ -159,6 +159,29 @@ def test_a_span_no_longer_at_its_row_is_scanned_and_indexed_again(path: Path, sh
     assert _named(store, "quokka")[_block(1)] == _row(store, 14)
     assert {s for s, _ in _page(store, "quokka")} == QUOKKA
     assert store.search_index.pending() == 0
+    store.close()
+
+
+@pytest.mark.parametrize("shift", [1, 10_000])
+@pytest.mark.parametrize("window", ["time", "status"])
+def test_a_moved_named_row_is_caught_under_another_filter(
+    path: Path, shift: int, window: str
+) -> None:
+    """The check of a named row sits in every value a statement filters on (ADR 0060): with
+    a time range or a status besides the text, DuckDB pushes those filters down to the named
+    rows, and a moved row is caught all the same (not dropped by the filter unseen)."""
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE search_terms SET row = row + ? WHERE row IS NOT NULL", [shift])
+    con.close()
+    store = _open(path)
+    more: dict[str, object] = (
+        {"time": TimeRange(T0, T0 + BLOCK * 10)}
+        if window == "time"
+        else {"status": StatusCode.UNSET}
+    )
+    assert store.search_index.pending() == 0
+    assert {s for s, _ in _page(store, "quokka", **more)} == QUOKKA
+    assert store.search_index.pending() >= 1  # the blocks whose named row moved
     store.close()
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import random
+import struct
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 from store_factories import make_full_span, make_rag_span, trace_id
 
 from llmpulse.domain.spans import Message, RetrievedDocument, Span
-from llmpulse.store.events import derived, summary_row
+from llmpulse.store.events import derived, duck_json, summary_row
 from llmpulse.store.events.codec import spans_to_arrow
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.duckdb import DuckDBEventStore
@@ -91,27 +93,57 @@ def test_every_derived_column_ingest_builds_equals_the_sql(tmp_path: Path) -> No
     assert differ == []
 
 
-def test_a_double_or_a_nested_value_in_metadata_leaves_the_pairs_to_sql(tmp_path: Path) -> None:
-    """DuckDB writes these in its own JSON (``1e20`` as ``100000000000000000000.0``)."""
-    cases = [{"t": 0.7, "big": 1e20}, {"deep": {"a": [1.5]}}, {"deep": ["\x1f"]}]
+def test_metadata_duckdb_writes_its_own_way_is_built_all_the_same(tmp_path: Path) -> None:
+    """Doubles (``1e20`` as ``100000000000000000000.0``), nested doubles, non-finite values
+    and short escapes are written as DuckDB writes them (`duck_json`)."""
+    cases = [
+        {"t": 0.7, "big": 1e20, "tiny": 1.5e-7, "neg": -0.0, "nan": math.nan},
+        {"deep": {"a": [1.5, 1e21, None, True], "s": "x\ny\t"}, "inf": [math.inf]},
+    ]
     for n, metadata in enumerate(cases):
-        spans = [replace(s, metadata=metadata) for s in _varied()]
         (tmp_path / str(n)).mkdir()
+        spans = [replace(s, metadata=metadata) for s in _varied()]
         differ, brought = _compare(tmp_path / str(n), spans)
-        assert METADATA_KV_COLUMN not in brought
-        assert SEARCH_TEXT_COLUMN in brought
+        assert brought == DERIVED_NAMES
         assert differ == []
 
 
-def test_a_stored_pair_of_a_double_is_the_text_a_filter_names(tmp_path: Path) -> None:
-    span = replace(make_full_span(1), metadata={"t": 0.7, "big": 1e20, "n": 2})
-    store = DuckDBEventStore(tmp_path / "events.duckdb", journal=False)
+def test_metadata_python_cannot_reproduce_leaves_the_pairs_to_sql(tmp_path: Path) -> None:
+    """A nested string with a control character DuckDB escapes in capitals (``\u001f``)."""
+    spans = [replace(s, metadata={"deep": ["\x1f"], "k": "v"}) for s in _varied()]
+    differ, brought = _compare(tmp_path, spans)
+    assert METADATA_KV_COLUMN not in brought
+    assert SEARCH_TEXT_COLUMN in brought
+    assert differ == []
+
+
+def test_doubles_are_written_as_duckdb_writes_them() -> None:
+    """`duck_json.double_text` against DuckDB's JSON text of the same double: random bit
+    patterns, magnitudes from 1e-30 to 1e30, decimals, whole numbers and the edges."""
+    rng = random.Random(7)
+    values = [0.0, -0.0, 5e-324, 1.7976931348623157e308, 2.2250738585072014e-308, 1e21, 1e-7]
+    values += [9.999999999999999e20, 1e-6, 0.1 + 0.2, 1e16, 123456789.12345679]
+    for _ in range(20_000):
+        bits = struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0]
+        if math.isfinite(bits):
+            values.append(bits)
+        values.append(rng.uniform(0, 1) * 10.0 ** rng.randint(-30, 30))
+        values.append(round(rng.uniform(-100, 100), rng.randint(0, 6)))
+        values.append(float(rng.randint(-(10**18), 10**18)))
+    documents = [json.dumps({"k": v}) for v in values]
+    con = duckdb.connect()
     try:
-        store.append_spans([span])
-        ((pairs,),) = store._query(f"SELECT {METADATA_KV_COLUMN} FROM spans")
+        written = con.execute(
+            "SELECT json_extract_string(d, '$.\"k\"') FROM unnest(?) AS t(d)", [documents]
+        ).fetchall()
     finally:
-        store.close()
-    assert sorted(pairs) == ["big\x1f100000000000000000000.0", "n\x1f2", "t\x1f0.7"]
+        con.close()
+    assert len(written) == len(values)
+    assert [
+        (v, duck_json.double_text(v))
+        for v, (w,) in zip(values, written, strict=True)
+        if duck_json.double_text(v) != w
+    ] == []
 
 
 def test_lower_is_duckdbs_for_every_code_point() -> None:

@@ -7,10 +7,11 @@ in the decode workers, each costs ~1 µs a span. Each function returns exactly w
 gives (a test compares both over odd spans and every code point); where that is not assured
 cheaply it returns None, and the batch leaves the column to SQL:
 
-- `metadata_pairs`: a value that is not a string reads as its JSON, and DuckDB writes doubles
-  and some control characters in its own form (``1e20`` as ``100000000000000000000.0``,
-  ``\\u001F`` in capitals); a batch whose metadata holds one, or a key that is not a string,
-  is left to SQL.
+- `metadata_pairs`: a value that is not a string reads as DuckDB's JSON text of it, which
+  `duck_json` writes (doubles in DuckDB's notation); a batch whose metadata holds what it
+  does not reproduce (a nested string with a control character DuckDB escapes in capitals,
+  a key that is not a string, a value only the store's encoder makes JSON of) is left to
+  SQL.
 - `search_texts`: DuckDB's ``lower`` maps each code point by its simple case mapping; Python's
   ``str.lower`` differs only for ``İ`` (two code points) and a final ``Σ`` (``ς``), which
   `lower` maps first.
@@ -18,12 +19,12 @@ cheaply it returns None, and the batch leaves the column to SQL:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
-
+from llmpulse.store.events import duck_json
 from llmpulse.store.events.columns import KEY_PATTERN
 from llmpulse.store.events.layout import METADATA_KV_SEP
 
@@ -41,49 +42,22 @@ def lower(text: str) -> str:
     return text.lower()
 
 
-_SHORT_ESCAPES = frozenset("\b\f\n\r\t")
-_CONTROL = re.compile("[\x00-\x1f]")
-
-
 class _Unsure(Exception):
     """A value whose SQL text this module does not reproduce exactly."""
 
 
-def _check_plain(value: Any) -> None:
-    """Whether orjson writes ``value`` as DuckDB does: strings, integers, booleans, nulls,
-    and lists and objects (string keys) of them, with no control character that DuckDB
-    escapes in capitals (``\u001f``).
-
-    Raises:
-        _Unsure: it is not.
-    """
-    if isinstance(value, str):
-        if _CONTROL.search(value) and not set(_CONTROL.findall(value)) <= _SHORT_ESCAPES:
-            raise _Unsure
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _check_plain(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise _Unsure
-            _check_plain(key)
-            _check_plain(item)
-    elif not isinstance(value, int | None):  # a double, or what only `_json_default` writes
-        raise _Unsure
-
-
 def _value_text(value: Any) -> str | None:
     """``json_extract_string`` of a metadata value: a string as itself, null as NULL, any
-    other as its JSON (orjson's, which `_check_plain` has found equal to DuckDB's).
+    other as DuckDB's JSON text of it (`duck_json`).
 
     Raises:
-        _Unsure: DuckDB might write the value otherwise.
+        duck_json.Unsure: DuckDB might write the value otherwise.
     """
     if value is None or isinstance(value, str):
         return value
-    _check_plain(value)
-    return orjson.dumps(value).decode()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # the encoder wrote null
+    return duck_json.json_text(value)
 
 
 def metadata_pairs(
@@ -106,7 +80,7 @@ def metadata_pairs(
                     text = _value_text(value)
                     pairs.append(None if text is None else f"{key}{sep}{text}")
             out.append(pairs)
-    except _Unsure:
+    except duck_json.Unsure:
         return None
     return out
 

@@ -87,6 +87,8 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0, help="first rare word (< 40 - 2 runs)")
     parser.add_argument("--settle", type=float, default=60.0, help="seconds before timing")
     args = parser.parse_args()
+    if args.first + 2 * args.runs > 40:
+        parser.error("--first plus twice --runs must be at most 40: the file holds 40 rare words")
     vocab = _vocabulary(np.random.default_rng(7))
     rng = np.random.default_rng(100 + args.first)
     commons = [vocab[int(i)] for i in rng.choice(np.arange(300, 800), 2 * args.runs, False)]

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from store_factories import make_full_span, make_rag_span, trace_id
 
-from llmpulse.domain.spans import Message, RetrievedDocument, Span
+from llmpulse.domain.spans import Message, RetrievedDocument, Span, SpanKind
 from llmpulse.store.events import derived, duck_json, summary_row
 from llmpulse.store.events.codec import spans_to_arrow
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
@@ -108,9 +108,17 @@ def test_metadata_duckdb_writes_its_own_way_is_built_all_the_same(tmp_path: Path
         assert differ == []
 
 
-def test_metadata_python_cannot_reproduce_leaves_the_pairs_to_sql(tmp_path: Path) -> None:
-    """A nested string with a control character DuckDB escapes in capitals (``\u001f``)."""
-    spans = [replace(s, metadata={"deep": ["\x1f"], "k": "v"}) for s in _varied()]
+@pytest.mark.parametrize(
+    "metadata",
+    [{"deep": ["\x1f"], "k": "v"}, {"kind": SpanKind.LLM, "k": "v"}],
+    ids=["control-character", "enum"],
+)
+def test_metadata_python_cannot_reproduce_leaves_the_pairs_to_sql(
+    tmp_path: Path, metadata: dict[str, Any]
+) -> None:
+    """A nested string with a control character DuckDB escapes in capitals, or a string
+    value of a subclass (an enum, which the encoder writes by its value)."""
+    spans = [replace(s, metadata=metadata) for s in _varied()]
     differ, brought = _compare(tmp_path, spans)
     assert METADATA_KV_COLUMN not in brought
     assert SEARCH_TEXT_COLUMN in brought

@@ -53,8 +53,10 @@ def _value_text(value: Any) -> str | None:
     Raises:
         duck_json.Unsure: DuckDB might write the value otherwise.
     """
-    if value is None or isinstance(value, str):
+    if value is None or type(value) is str:
         return value
+    if isinstance(value, str):  # a subclass (an enum) the encoder may write otherwise
+        raise duck_json.Unsure
     if isinstance(value, float) and not math.isfinite(value):
         return None  # the encoder wrote null
     return duck_json.json_text(value)
@@ -72,6 +74,8 @@ def metadata_pairs(
             if not entries:
                 out.append(None)  # stored as NULL
                 continue
+            if not isinstance(entries, dict):  # the encoder writes only a dict as an object
+                return None
             pairs: list[str | None] = []
             for key, value in entries.items():
                 if not isinstance(key, str):

@@ -1,11 +1,12 @@
 """The derived span columns built in Python where a batch becomes Arrow columns (ADR 0059).
 
 The store derives ``metadata_kv`` and ``search_text`` (`layout`) in SQL when rows arrive
-without them. At each commit that costs DuckDB ~5 ms per derived column for 300 spans,
-mostly planning the expressions, in the writer, which is ingest's one serial step. Built here,
-in the decode workers, each costs ~1 µs a span. Each function returns exactly what its SQL
-gives (a test compares both over odd spans and every code point); where that is not assured
-cheaply it returns None, and the batch leaves the column to SQL:
+without them. At each commit that costs DuckDB ~5 ms per derived column for 300 spans, much
+of it planning the expressions again, in the writer, which is ingest's one serial step.
+Built here, where the decode pool turns a request into columns, each costs ~1 µs a span.
+Each function returns exactly what its SQL gives (a test compares both over odd spans and
+every code point); where that is not assured cheaply it returns None, and the batch leaves
+the column to SQL:
 
 - `metadata_pairs`: a value that is not a string reads as DuckDB's JSON text of it, which
   `duck_json` writes (doubles in DuckDB's notation); a batch whose metadata holds what it

@@ -16,8 +16,8 @@ wherever the SQL came from; the JSON is parsed in Python after DuckDB's top-N, n
 the rows the top-N drops (an extraction in SQL ran on every scanned row: 7 s for a page of
 1M spans sorted by latency).
 
-Ingest builds the array in Python (`texts`, called where a batch becomes Arrow columns, in the
-decode workers: ADR 0059), so that a commit does not plan `summary_row_sql` (~3 ms each);
+Ingest builds the array in Python (`texts`, called where the decode pool turns a request into
+Arrow columns: ADR 0059), so that a commit does not plan `summary_row_sql` (~3 ms each);
 `summary_row_sql` fills it for rows that arrive without it (a migration, the ingest journal's
 replay, a table of the span columns alone). Both give the same values, type for type.
 """

@@ -27,7 +27,7 @@ from typing import Any
 
 from llmpulse.store.events import duck_json
 from llmpulse.store.events.columns import KEY_PATTERN
-from llmpulse.store.events.layout import METADATA_KV_SEP
+from llmpulse.store.events.layout import metadata_pair
 
 _KEY = re.compile(KEY_PATTERN)
 _SIMPLE = {0x130: "i", 0x3A3: "\u03c3"}
@@ -41,10 +41,6 @@ def lower(text: str) -> str:
     if "\u0130" in text or "\u03a3" in text:
         text = text.translate(_SIMPLE)
     return text.lower()
-
-
-class _Unsure(Exception):
-    """A value whose SQL text this module does not reproduce exactly."""
 
 
 def _value_text(value: Any) -> str | None:
@@ -69,7 +65,6 @@ def metadata_pairs(
     """``metadata_kv`` of each span (`layout.METADATA_KV_SQL`), or None when SQL must derive
     the batch's (see the module doc)."""
     out: list[list[str | None] | None] = []
-    sep = METADATA_KV_SEP
     try:
         for entries in metadata:
             if not entries:
@@ -83,7 +78,7 @@ def metadata_pairs(
                     return None
                 if _KEY.fullmatch(key):
                     text = _value_text(value)
-                    pairs.append(None if text is None else f"{key}{sep}{text}")
+                    pairs.append(None if text is None else metadata_pair(key, text))
             out.append(pairs)
     except duck_json.Unsure:
         return None
@@ -94,7 +89,8 @@ def _contents(items: Sequence[Any] | None) -> str | None:
     """``array_to_string(json_extract_string(items, '$[*].content'), chr(10))``.
 
     Raises:
-        _Unsure: a content is neither a string nor missing (its JSON text is DuckDB's own).
+        duck_json.Unsure: a content is neither a string nor missing (its JSON text is
+            DuckDB's own).
     """
     if not items:
         return None  # stored as NULL
@@ -106,7 +102,7 @@ def _contents(items: Sequence[Any] | None) -> str | None:
         if content is None:
             continue
         if not isinstance(content, str):
-            raise _Unsure
+            raise duck_json.Unsure
         found.append(content)
     return "\n".join(found) if found else None
 
@@ -133,6 +129,6 @@ def search_texts(columns: Mapping[str, Sequence[Any]]) -> list[str] | None:
                 kind, message, status,
             )  # fmt: skip
             texts.append(lower("\n".join(p for p in parts if p is not None)))
-    except _Unsure:
+    except duck_json.Unsure:
         return None
     return texts

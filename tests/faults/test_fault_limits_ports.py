@@ -108,3 +108,13 @@ def test_a_limit_out_of_range_is_one_line_naming_the_setting(tmp_path: Path) -> 
     assert result.stderr.strip().splitlines() == [
         "error: max_connections: Input should be greater than or equal to 8"
     ]
+
+
+def test_a_memory_limit_that_is_not_a_size_is_one_line_naming_the_setting(
+    tmp_path: Path,
+) -> None:
+    result = serve(tmp_path / "data", free_port(), 0, "--memory-limit", "lots")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: memory_limit: Value error, 'lots' is not a size such as 512MB or 2GB"
+    ]

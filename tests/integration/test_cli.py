@@ -86,6 +86,31 @@ def test_serve_reads_its_settings_from_the_environment(tmp_path: Path) -> None:
         proc.wait(20)
 
 
+def _gauge(url: str, name: str) -> float:
+    for line in httpx.get(f"{url}/metrics").text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not exposed")
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [(None, 512 * 1000**2), ("300MB", 300 * 1000**2), ("1.5GiB", 1.5 * 2**30)],
+)
+def test_the_event_stores_buffer_pool_takes_the_memory_limit_setting(
+    tmp_path: Path, setting: str | None, expected: float
+) -> None:
+    env = {} if setting is None else {"LLMPULSE_MEMORY_LIMIT": setting}
+    server = ServerProcess(tmp_path / "data", free_port(), 0, env=env).start()
+    try:
+        limit = _gauge(server.url, "llmpulse_store_memory_limit_bytes")
+        assert limit == expected
+        assert 0 <= _gauge(server.url, "llmpulse_store_memory_bytes") <= limit
+        assert _gauge(server.url, "llmpulse_store_spans") == 0
+    finally:
+        server.stop()
+
+
 def test_serve_demo_populates_the_demo_project_in_the_background(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data", free_port(), 0, ["--demo"]).start()
     try:

@@ -39,6 +39,7 @@ def test_scrape_has_slo_and_ingest_figures(live_server: ServerProcess) -> None:
     accepted0 = _value(before, "llmpulse_ingest_spans_accepted_total")
     rejected0 = _value(before, "llmpulse_ingest_spans_rejected_total", reason="invalid")
     commits0 = _value(before, "llmpulse_ingest_commit_seconds_count")
+    stored0 = _value(before, "llmpulse_store_spans")
     now_ns = int(SystemClock().now().timestamp() * 1e9)
     spans = [make_span("q", start_ns=now_ns - int(i * 1e9), error=i % 10 == 0) for i in range(100)]
     r = httpx.post(
@@ -75,3 +76,9 @@ def test_scrape_has_slo_and_ingest_figures(live_server: ServerProcess) -> None:
     assert inf == _value(fams, "llmpulse_ingest_commit_seconds_count")
     assert _value(fams, "llmpulse_ingest_queue_spans") >= 0
     assert _value(fams, "llmpulse_ingest_inflight_bytes_limit") > 0
+    assert _value(fams, "llmpulse_store_spans") - stored0 >= 101
+    on_disk = _value(fams, "llmpulse_store_bytes_on_disk")
+    assert on_disk > 0
+    assert 0 <= _value(fams, "llmpulse_store_wal_bytes") <= on_disk  # 0 right after a checkpoint
+    used = _value(fams, "llmpulse_store_memory_bytes")
+    assert 0 < used <= _value(fams, "llmpulse_store_memory_limit_bytes") == 512e6

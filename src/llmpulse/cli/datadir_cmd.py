@@ -33,6 +33,7 @@ from llmpulse.server.services import OpenedStores
 from llmpulse.server.settings import ServerSettings
 from llmpulse.store.backup import backup_data_dir, default_backup_dir, restore_data_dir
 from llmpulse.store.datadir import DataDir, open_stores
+from llmpulse.store.memory import DEFAULT_MEMORY_LIMIT
 
 log = logging.getLogger("llmpulse.cli")
 
@@ -50,11 +51,17 @@ def refusal() -> Iterator[None]:
 
 
 def open_verified(
-    data_dir: Path | None, *, journal: bool = True, search_index: bool = True
+    data_dir: Path | None,
+    *,
+    journal: bool = True,
+    search_index: bool = True,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> OpenedStores:
     """Open (and so verify) the data directory's stores, or exit 1 with the reason."""
     with refusal():
-        events, state = open_stores(data_dir, journal=journal, search_index=search_index)
+        events, state = open_stores(
+            data_dir, journal=journal, search_index=search_index, memory_limit=memory_limit
+        )
     for note in events.warnings():
         log.warning("%s", note)
         typer.echo(f"warning: {note}", err=True)

@@ -150,6 +150,13 @@ def serve(
             help="Keep the search index behind ingest (off: searches scan every span).",
         ),
     ] = True,
+    memory_limit: Annotated[
+        str,
+        typer.Option(
+            envvar="LLMPULSE_MEMORY_LIMIT",
+            help="Event store buffer pool bound, shared by ingest and queries (512MB, 2GB).",
+        ),
+    ] = _DEFAULTS.memory_limit,
     backup_dir: Annotated[
         Path | None,
         typer.Option(
@@ -205,6 +212,7 @@ def serve(
         min_free_bytes=min_free_bytes,
         ingest_journal=ingest_journal,
         search_index=search_index,
+        memory_limit=memory_limit,
         backup_dir=backup_dir,
         monitors_file=monitors_file,
         scheduler=scheduler,
@@ -212,7 +220,12 @@ def serve(
     )
     sock = _or_exit(lambda: bind_ports(settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    stores = open_verified(settings.data_dir, journal=ingest_journal, search_index=search_index)
+    stores = open_verified(
+        settings.data_dir,
+        journal=ingest_journal,
+        search_index=search_index,
+        memory_limit=settings.memory_limit,
+    )
     typer.echo(f"llmpulse on http://{host}:{port}  data dir: {settings.data_dir}")
     asgi_app = create_app(settings, demo=demo, stores=stores)
     gc.freeze()

@@ -1,4 +1,5 @@
-"""``/metrics``: Prometheus exposition of SLOs and ingest health, on llmpulse's own registry.
+"""``/metrics``: Prometheus exposition of SLOs, ingest health and the event store's size and
+memory, on llmpulse's own registry.
 
 Never the global ``prometheus_client`` registry: each app has its `Exposition`, so two apps
 in one process (tests) never share or clash. Collectors that need the stores (SLO status) are
@@ -9,6 +10,7 @@ monitor scheduler's health collector goes in the same way).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Iterable, Iterator
@@ -26,6 +28,7 @@ from llmpulse.ingest.writer import SpanWriter
 from llmpulse.slos.evaluate import SloStatus
 from llmpulse.slos.service import SloService
 from llmpulse.slos.spec import format_duration
+from llmpulse.store.api import EventStore, StoreStats
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -164,6 +167,41 @@ class IngestCollector:
         h = HistogramMetricFamily("llmpulse_ingest_commit_seconds", "Duration of group commits")
         h.add_metric([], [(_le(b), float(c)) for b, c in buckets], sum_value=total)
         yield h
+
+
+class StoreCollector:
+    """The event store's size and its buffer pool: spans, bytes on disk and in the write-ahead
+    log, the pool's bound (``--memory-limit``) and what it holds now."""
+
+    def __init__(self, events: EventStore) -> None:
+        self._events = events
+        self._stats: StoreStats | None = None
+
+    async def refresh(self, now: datetime) -> None:
+        """Read the store's figures off the event loop (a count and two file sizes)."""
+        self._stats = await asyncio.to_thread(self._events.stats)
+
+    def collect(self) -> Iterable[Metric]:
+        """The figures of the last refresh (none before the first)."""
+        s = self._stats
+        if s is None:
+            return
+        yield GaugeMetricFamily("llmpulse_store_spans", "Spans in the event store",
+                                value=s.num_spans)  # fmt: skip
+        yield GaugeMetricFamily("llmpulse_store_bytes_on_disk",
+                                "Event store file plus its write-ahead log",
+                                value=s.bytes_on_disk)  # fmt: skip
+        for key, name, doc in _STORE_EXTRAS:
+            if key in s.extra:
+                yield GaugeMetricFamily(name, doc, value=s.extra[key])
+
+
+_STORE_EXTRAS = (
+    ("wal_bytes", "llmpulse_store_wal_bytes", "Event store write-ahead log"),
+    ("memory_limit_bytes", "llmpulse_store_memory_limit_bytes",
+     "Bound on the event store's buffer pool (--memory-limit)"),
+    ("memory_bytes", "llmpulse_store_memory_bytes", "Memory the event store's buffer pool holds"),
+)  # fmt: skip
 
 
 def _le(bound: float) -> str:

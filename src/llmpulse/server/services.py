@@ -31,7 +31,7 @@ from llmpulse.query.cohorts import CohortService
 from llmpulse.query.segments import SegmentService
 from llmpulse.query.service import QueryService
 from llmpulse.server.access import exposure_problem
-from llmpulse.server.exposition import Exposition, IngestCollector, SloCollector
+from llmpulse.server.exposition import Exposition, IngestCollector, SloCollector, StoreCollector
 from llmpulse.server.grpc_auth import grpc_authorizer
 from llmpulse.server.reports import ReportRunner
 from llmpulse.server.runtime import MonitorRuntime, monitor_runtime
@@ -92,7 +92,10 @@ async def run_services(
     budget = budget or ByteBudget(settings.max_inflight_bytes)
     async with AsyncExitStack() as stack:
         events, state = stores or open_stores(
-            settings.data_dir, journal=settings.ingest_journal, search_index=settings.search_index
+            settings.data_dir,
+            journal=settings.ingest_journal,
+            search_index=settings.search_index,
+            memory_limit=settings.memory_limit,
         )
         stack.callback(state.close)
         stack.callback(events.close)
@@ -131,6 +134,7 @@ async def run_services(
         exposition = Exposition()
         exposition.add(SloCollector(slos))
         exposition.add(IngestCollector(writer, ingest, budget))
+        exposition.add(StoreCollector(events))
         query = QueryService(events, state, data_version=lambda: writer.data_version)
         explainers = build_explainers(query, state, clock, ExplainSettings.from_env(os.environ))
         stack.push_async_callback(explainers.aclose)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from llmpulse.store.memory import DEFAULT_MEMORY_LIMIT, is_memory_limit
 
 DEFAULT_PORT = 7600
 DEFAULT_GRPC_PORT = 4317
@@ -123,6 +125,11 @@ class ServerSettings(BaseModel):
         description="Keep the term → block search index behind ingest, so a search reads only "
         "the blocks that can match (LLMPULSE_SEARCH_INDEX; ADR 0038).",
     )
+    memory_limit: str = Field(
+        DEFAULT_MEMORY_LIMIT,
+        description="The event store's buffer pool bound, shared by ingest and every query "
+        "(DuckDB's memory_limit: 512MB, 2GB; LLMPULSE_MEMORY_LIMIT).",
+    )
     prices_file: Path | None = Field(
         None, description="YAML PriceTable layered over the shipped prices (LLMPULSE_PRICES)."
     )
@@ -142,6 +149,13 @@ class ServerSettings(BaseModel):
         description="Seconds between retention rounds, which drop each project's spans older "
         "than its retention days (LLMPULSE_RETENTION_INTERVAL_S).",
     )
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _a_size(cls, value: str) -> str:
+        if not is_memory_limit(value):
+            raise ValueError(f"{value!r} is not a size such as 512MB or 2GB")
+        return value
 
     def host_names(self) -> frozenset[str]:
         """Names the ``Host`` header may carry (lower case, no port)."""

@@ -29,6 +29,7 @@ from typing import IO
 
 from llmpulse.domain.errors import Conflict, FieldError, StoreDamaged
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.memory import DEFAULT_MEMORY_LIMIT
 from llmpulse.store.state.sql import SqlStateStore
 
 LAYOUT_VERSION = 1
@@ -121,19 +122,25 @@ class DataDirLock:
 
 
 def open_stores(
-    data_dir: Path | None, *, journal: bool = True, search_index: bool = True
+    data_dir: Path | None,
+    *,
+    journal: bool = True,
+    search_index: bool = True,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> tuple[DuckDBEventStore, SqlStateStore]:
-    """Open the event and state stores of a data directory (None: both in memory).
+    """Open the event and state stores of a data directory (None: both in memory);
+    ``memory_limit`` bounds the event store's buffer pool (DuckDB's ``memory_limit``).
 
     The directory's lock is held until the event store is closed; close both stores when
     done (state store first or last, either works).
 
     Raises:
         Conflict: the directory is locked by another process or has a newer layout.
+        InvalidInput: ``memory_limit`` is not a size.
         StoreDamaged: the event or the state database cannot be read (see its message).
     """
     if data_dir is None:
-        return DuckDBEventStore(None), SqlStateStore("sqlite://")
+        return DuckDBEventStore(None, memory_limit=memory_limit), SqlStateStore("sqlite://")
     layout = DataDir(data_dir)
     held = layout.lock()
     try:
@@ -146,6 +153,7 @@ def open_stores(
                 on_close=held.release,
                 journal=journal,
                 search_index=search_index,
+                memory_limit=memory_limit,
             )
         except BaseException:
             state.close()

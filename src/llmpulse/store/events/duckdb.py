@@ -59,6 +59,7 @@ from llmpulse.store.events.per_unit import UNPRICED_SQL
 from llmpulse.store.events.results import _aware, metric_frame, slice_frame
 from llmpulse.store.events.summary_upkeep import query_with
 from llmpulse.store.events.units import compile_units, unit_frame
+from llmpulse.store.memory import size_bytes
 from llmpulse.store.sessions_api import SessionQuery, SessionRow, Turn, UserRow
 from llmpulse.store.slo_api import CountQuery, Counts
 
@@ -325,8 +326,10 @@ class DuckDBEventStore(ListingEngine):
         ]
 
     def stats(self) -> StoreStats:
-        """Row counts and bytes on disk (database file plus WAL)."""
+        """Row counts, bytes on disk (database file plus WAL) and the buffer pool's bound (as
+        set) and use (``extra``)."""
         (num_spans,) = self._query("SELECT count(*) FROM spans")[0]
+        (used,) = self._query("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()")[0]
         (num_annotations,) = self._query("SELECT count(*) FROM annotations")[0]
         db_bytes = wal_bytes = 0
         if self._path is not None:
@@ -338,6 +341,8 @@ class DuckDBEventStore(ListingEngine):
             bytes_on_disk=db_bytes + wal_bytes,
             extra={
                 "wal_bytes": wal_bytes,
+                "memory_limit_bytes": size_bytes(self._memory_limit),
+                "memory_bytes": int(used),
                 "schema_version": self._schema_version,
                 "reattaches": self.reattaches,
                 "wal_recovered_spans": r.spans_recovered if (r := self.wal_recovery) else 0,

@@ -38,7 +38,6 @@ from llmpulse.store.events.duckdb_faults import (
 )
 from llmpulse.store.events.duckdb_open import (
     CATALOG,
-    DEFAULT_MEMORY_LIMIT,
     WalRecovery,
     connect,
     wal_path,
@@ -54,6 +53,7 @@ from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
 from llmpulse.store.events.search_index import SearchIndex
 from llmpulse.store.events.summary_guard import SketchGuard
 from llmpulse.store.events.summary_upkeep import SummaryUpkeep
+from llmpulse.store.memory import DEFAULT_MEMORY_LIMIT
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")

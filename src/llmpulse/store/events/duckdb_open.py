@@ -25,6 +25,7 @@ import duckdb
 from llmpulse.domain.errors import FieldError, InvalidInput, StoreDamaged
 from llmpulse.store.events.compiler import MAX_LIMIT
 from llmpulse.store.events.migrate import apply_migrations, current_version
+from llmpulse.store.memory import is_memory_limit
 
 CATALOG = "events"
 ROW_GROUP_SIZE = 16_384
@@ -35,8 +36,6 @@ ROW_GROUP_SIZE = 16_384
 # 14k at the same peak RSS (the memory limit bounds the buffer pool either way). The writer
 # also checkpoints whenever ingest pauses, so a restart rarely replays a long log.
 WAL_AUTOCHECKPOINT = "256MB"
-DEFAULT_MEMORY_LIMIT = "512MB"
-_MEMORY_RE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", re.IGNORECASE)
 _WAL_POSITION = re.compile(r"byte position (\d+)")
 _HEADER_BYTES = 3 * 4096  # the main header and the two database headers before block 0
 HELP = "restore the data directory from a backup (docs/how-to/backup-and-restore.md)"
@@ -79,7 +78,7 @@ def connect(
         InvalidInput: ``memory_limit`` is not a size.
         StoreDamaged: the data file cannot be read or is shorter than its block table.
     """
-    if not _MEMORY_RE.fullmatch(memory_limit):
+    if not is_memory_limit(memory_limit):
         raise InvalidInput(
             f"memory limit {memory_limit!r} is not a size",
             [FieldError("memory_limit", "e.g. 512MB or 2GB")],

@@ -10,31 +10,51 @@ somewhere first, e.g. ``git archive main | tar -x -C A`` and ``cp -r src B/``.
 
 ``--workload sidebyside`` sends the side-by-side workload's requests instead (RAG traces:
 messages, documents, string metadata; `sidebyside.workload`) of plain spans that carry a
-1,000-character input alone.
+1,000-character input alone; they are built as they are sent, so ``--spans 1000000`` holds
+no million spans' requests at once.
+
+Besides spans/s, each run reports the server's CPU per span while the requests were sent
+(user + system, from ``/proc``; the server's start is not counted): on a shared machine whose speed drifts between runs, the CPU a span costs moves
+less than the rate does.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from journal_cost import paired, paired_summary, send_all
-from sidebyside.workload import WorkloadSpec, build_request
+from sidebyside.requests import RequestSource
+from sidebyside.workload import WorkloadSpec
 from support.otlp import make_request, make_span
 from support.server import ServerProcess, free_port
 
 
-def _bodies(workload: str, spans: int) -> tuple[list[bytes], int]:
+class _Built(Sequence[bytes]):
+    """The side-by-side workload's requests, each built when it is indexed."""
+
+    def __init__(self, source: RequestSource) -> None:
+        self._source = source
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+    def __getitem__(self, r: int) -> bytes:  # type: ignore[override]
+        return self._source.get(r)
+
+
+def _bodies(workload: str, spans: int) -> tuple[Sequence[bytes], int]:
     """The serialized requests of ``workload`` and the spans they hold."""
     if workload == "sidebyside":
         spec = WorkloadSpec.for_spans(spans)
-        return [
-            build_request(spec, r).SerializeToString() for r in range(spec.num_requests)
-        ], spec.num_spans
+        return _Built(RequestSource(spec)), spec.num_spans
     per_request = 300
     bodies = [
         make_request(
@@ -57,19 +77,38 @@ def main() -> None:
     args = parser.parse_args()
     bodies, spans = _bodies(args.workload, args.spans)
 
+    cpu: dict[Path, list[float]] = {args.a: [], args.b: []}
+
     def run(i: int, src: Path) -> float:
         with tempfile.TemporaryDirectory() as tmp:
             env = {"PYTHONPATH": str(src.resolve())}
             server = ServerProcess(Path(tmp) / "data", free_port(), 0, [], env).start()
+            assert server.proc is not None
+            started = _cpu_s(server.proc.pid)  # not the imports and the open
             try:
                 rate = spans / send_all(server.url, bodies, 4)
+                us = (_cpu_s(server.proc.pid) - started) * 1e6 / spans
             finally:
                 server.stop()
-        print(f"pair {i + 1} {src}: {rate:,.0f} spans/s", flush=True)
+        cpu[src].append(us)
+        print(f"pair {i + 1} {src}: {rate:,.0f} spans/s, server {us:.0f} CPU-µs/span", flush=True)
         return rate
 
     runs = paired(args.pairs, (args.a, args.b), run)
     print(paired_summary(("A", "B"), runs[args.a], runs[args.b]))
+    ratios = [b / a for a, b in zip(cpu[args.a], cpu[args.b], strict=True)]
+    print(
+        f"median server CPU-µs/span: A {statistics.median(cpu[args.a]):.0f}, "
+        f"B {statistics.median(cpu[args.b]):.0f}; median paired ratio B/A "
+        f"{statistics.median(ratios):.3f}"
+    )
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process ``pid`` has used so far (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

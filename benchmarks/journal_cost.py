@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -50,18 +50,18 @@ def paired_summary(names: tuple[str, str], a: list[float], b: list[float]) -> st
     )
 
 
-def send_all(url: str, bodies: list[bytes], senders: int) -> float:
+def send_all(url: str, bodies: Sequence[bytes], senders: int) -> float:
     """POST every OTLP body to ``url`` from ``senders`` threads (each must be acknowledged);
-    the seconds from the first request until the last answer."""
-    chunks = [bodies[i::senders] for i in range(senders)]
+    the seconds from the first request until the last answer. ``bodies`` may build each
+    body when it is indexed (a million spans' requests need not be held at once)."""
 
-    def send(chunk: list[bytes]) -> None:
+    def send(first: int) -> None:
         with httpx.Client(timeout=60) as client:
-            for body in chunk:
-                r = client.post(f"{url}/v1/traces", content=body, headers=PB)
+            for i in range(first, len(bodies), senders):
+                r = client.post(f"{url}/v1/traces", content=bodies[i], headers=PB)
                 assert r.status_code == 200, r.status_code
 
-    threads = [threading.Thread(target=send, args=(c,)) for c in chunks]
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(senders)]
     start = time.perf_counter()
     for t in threads:
         t.start()

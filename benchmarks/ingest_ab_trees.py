@@ -14,8 +14,8 @@ messages, documents, string metadata; `sidebyside.workload`) of plain spans that
 no million spans' requests at once.
 
 Besides spans/s, each run reports the server's CPU per span while the requests were sent
-(user + system, from ``/proc``; the server's start is not counted): on a shared machine whose speed drifts between runs, the CPU a span costs moves
-less than the rate does.
+(user + system, from ``/proc``; the server's start is not counted): on a shared machine
+whose speed drifts between runs, the CPU a span costs moves less than the rate does.
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ from pathlib import Path
 import scipy.stats  # noqa: F401 - the first cycle's lazy import, left out of the timing
 
 from llmpulse.monitors.engine import Engine
-from llmpulse.store.api import MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.metric_api import MetricFrame, MetricQuery
 from monitor_cycle import cold_at, monitors
 
 

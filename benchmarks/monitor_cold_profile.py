@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from llmpulse.monitors.engine import Engine
-from llmpulse.store.api import MetricColumns, MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.metric_api import MetricColumns, MetricFrame, MetricQuery
 from monitor_cycle import cold_at, monitors
 
 

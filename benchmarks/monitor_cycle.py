@@ -40,11 +40,11 @@ from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Span, SpanKind, StatusCode
 from llmpulse.monitors.engine import Engine
 from llmpulse.monitors.spec import MonitorSpec
-from llmpulse.store.api import MetricFrame, MetricQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.metric_api import MetricFrame, MetricQuery
 
 if TYPE_CHECKING:  # an older checkout (a before/after run) has no MetricColumns
-    from llmpulse.store.api import MetricColumns
+    from llmpulse.store.metric_api import MetricColumns
 
 PROJECT = "bench"
 END = datetime(2026, 11, 21, tzinfo=UTC)

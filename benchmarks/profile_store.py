@@ -24,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
-from llmpulse.store.api import AttrEquals, MetricQuery, SpanFilter, SpanQuery, TimeRange
+from llmpulse.store.api import AttrEquals, SpanFilter, SpanQuery, TimeRange
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.metric_api import MetricQuery
 from sidebyside.variants import params_for
 from sidebyside.workload import WorkloadSpec
 

@@ -10,7 +10,8 @@ from store_factories import T0, make_span
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Annotation
-from llmpulse.store.api import EventStore, MetricQuery
+from llmpulse.store.api import EventStore
+from llmpulse.store.metric_api import MetricQuery
 
 P = ProjectName("default")
 

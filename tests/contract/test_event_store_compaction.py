@@ -14,13 +14,14 @@ from store_factories import make_annotation, make_rag_span
 from llmpulse.domain.errors import Conflict
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_field
-from llmpulse.store.api import SpanQuery, UnitQuery
+from llmpulse.store.api import SpanQuery
 from llmpulse.store.events import compaction
 from llmpulse.store.events.codec import spans_to_arrow
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.compaction import compact_path, done_path, wal_path
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.events.migrate import current_version, load_migrations
+from llmpulse.store.metric_api import UnitQuery
 
 COMMIT = 300
 

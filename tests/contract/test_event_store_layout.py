@@ -14,10 +14,11 @@ from store_factories import make_full_span, make_span
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
-from llmpulse.store.api import AttrEquals, EventStore, MetricQuery, SpanFilter, SpanQuery
+from llmpulse.store.api import AttrEquals, EventStore, SpanFilter, SpanQuery
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.events.migrate import current_version, load_migrations
+from llmpulse.store.metric_api import MetricQuery
 
 
 def test_span_layout_migration_keeps_rows_and_fills_metadata_pairs(tmp_path: Path) -> None:

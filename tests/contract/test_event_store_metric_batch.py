@@ -22,17 +22,10 @@ from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span, SpanKind, StatusCode
-from llmpulse.store.api import (
-    AttrEquals,
-    CohortKey,
-    EventStore,
-    MetricColumns,
-    MetricQuery,
-    SpanFilter,
-    TimeRange,
-)
+from llmpulse.store.api import AttrEquals, EventStore, SpanFilter, TimeRange
 from llmpulse.store.events import metric_batch
 from llmpulse.store.events.fma import fma
+from llmpulse.store.metric_api import CohortKey, MetricColumns, MetricQuery
 
 P = ProjectName("batch")
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

@@ -15,17 +15,8 @@ from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import PredictionId, ProjectName
 from llmpulse.domain.metrics import parse_field, parse_metric
 from llmpulse.domain.spans import Annotation, RetrievedDocument, Span, StatusCode
-from llmpulse.store.api import (
-    CohortKey,
-    EventStore,
-    MetricQuery,
-    SampleQuery,
-    SliceQuery,
-    SpanFilter,
-    SpanQuery,
-    TimeRange,
-    UnitQuery,
-)
+from llmpulse.store.api import EventStore, SpanFilter, SpanQuery, TimeRange
+from llmpulse.store.metric_api import CohortKey, MetricQuery, SampleQuery, SliceQuery, UnitQuery
 
 P = ProjectName("metrics")
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

@@ -16,7 +16,8 @@ from store_factories import T0, make_span, trace_id
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span, SpanKind
-from llmpulse.store.api import EventStore, MetricQuery
+from llmpulse.store.api import EventStore
+from llmpulse.store.metric_api import MetricQuery
 
 P = ProjectName("default")
 _n = iter(range(1, 1_000_000))

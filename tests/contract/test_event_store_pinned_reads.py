@@ -26,9 +26,10 @@ from store_factories import make_span
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
-from llmpulse.store.api import AttrEquals, MetricQuery, SpanFilter, TimeRange
+from llmpulse.store.api import AttrEquals, SpanFilter, TimeRange
 from llmpulse.store.events import sketch_copy
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.metric_api import MetricQuery
 
 P = ProjectName("pinned")
 T0 = datetime(2026, 11, 2, 0, 4, 11, tzinfo=UTC)  # not on a slot edge

@@ -12,8 +12,9 @@ from store_factories import T0, make_span, span_id
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span, StatusCode
-from llmpulse.store.api import EventStore, MetricQuery, SpanQuery
+from llmpulse.store.api import EventStore, SpanQuery
 from llmpulse.store.events.codec import spans_to_arrow
+from llmpulse.store.metric_api import MetricQuery
 
 P = ProjectName("default")
 OpenStore = Callable[[], EventStore]

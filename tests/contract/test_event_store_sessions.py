@@ -18,7 +18,8 @@ from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span, SpanKind, StatusCode
-from llmpulse.store.api import AttrEquals, EventStore, MetricQuery, SpanQuery, TimeRange
+from llmpulse.store.api import AttrEquals, EventStore, SpanQuery, TimeRange
+from llmpulse.store.metric_api import MetricQuery
 from llmpulse.store.sessions_api import SessionQuery, SessionSort
 
 P = ProjectName("default")

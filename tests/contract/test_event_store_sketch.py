@@ -22,9 +22,10 @@ from store_factories import make_span
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
-from llmpulse.store.api import EventStore, MetricQuery, SpanFilter, TimeRange
+from llmpulse.store.api import EventStore, SpanFilter, TimeRange
 from llmpulse.store.events import sketch
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.metric_api import MetricQuery
 
 P = ProjectName("sketchy")
 T0 = datetime(2026, 11, 1, 0, 3, 17, tzinfo=UTC)  # not on a slot edge

@@ -23,9 +23,10 @@ from store_factories import make_span
 from llmpulse.domain.ids import ProjectName, SpanId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
-from llmpulse.store.api import MetricFrame, MetricQuery, SpanFilter, SpanQuery, TimeRange
+from llmpulse.store.api import SpanFilter, SpanQuery, TimeRange
 from llmpulse.store.events import newest, sketch, sketch_copy
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.metric_api import MetricFrame, MetricQuery
 
 P = ProjectName("copied")
 T0 = datetime(2026, 11, 2, 5, 4, 33, tzinfo=UTC)  # not on a slot edge

@@ -14,7 +14,8 @@ from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span, StatusCode
-from llmpulse.store.api import EventStore, MetricQuery, TimeRange
+from llmpulse.store.api import EventStore, TimeRange
+from llmpulse.store.metric_api import MetricQuery
 
 P = ProjectName("sliding")
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

@@ -22,17 +22,11 @@ from store_factories import make_span, span_id, trace_id
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
-from llmpulse.store.api import (
-    AttrEquals,
-    MetricQuery,
-    SpanFilter,
-    SpanQuery,
-    TimeRange,
-    TraceTotals,
-)
+from llmpulse.store.api import AttrEquals, SpanFilter, SpanQuery, TimeRange, TraceTotals
 from llmpulse.store.events import listing, newest, pair_sketch, sketch
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.events.pair_sketch import PairKeys
+from llmpulse.store.metric_api import MetricQuery
 
 P = ProjectName("summaries")
 T0 = datetime(2026, 11, 1, 0, 3, 17, tzinfo=UTC)  # not on a slot edge

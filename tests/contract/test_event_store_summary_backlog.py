@@ -41,11 +41,12 @@ from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import SpanId, TraceId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
-from llmpulse.store.api import MetricQuery, SpanFilter, SpanQuery, TimeRange
+from llmpulse.store.api import SpanFilter, SpanQuery, TimeRange
 from llmpulse.store.events import duckdb_faults, listing, sketch, summaries, summary_upkeep
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.events.duckdb_dialect import DIALECT
 from llmpulse.store.events.metrics import compile_metric
+from llmpulse.store.metric_api import MetricQuery
 
 P95 = parse_metric("latency_ms:p95", "p95")
 COUNT = parse_metric("count", "n")

@@ -15,8 +15,9 @@ from llmpulse.monitors.engine import SeriesEvaluation
 from llmpulse.monitors.evaluation import Evaluation
 from llmpulse.monitors.judge import Segment
 from llmpulse.monitors.spec import MonitorSpec
-from llmpulse.store.api import EventStore, MetricColumns, MetricFrame, MetricQuery
+from llmpulse.store.api import EventStore
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.metric_api import MetricColumns, MetricFrame, MetricQuery
 
 PROJECT = ProjectName("mon")
 END = datetime(2026, 11, 21, tzinfo=UTC)

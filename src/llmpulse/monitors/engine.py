@@ -45,7 +45,7 @@ from llmpulse.monitors.judge import (
     prepare,
 )
 from llmpulse.monitors.spec import MonitorSpec
-from llmpulse.store.api import MetricColumns, MetricQuery
+from llmpulse.store.metric_api import MetricColumns, MetricQuery
 
 log = logging.getLogger(__name__)
 DEFAULT_HORIZON = timedelta(days=28)

@@ -17,7 +17,8 @@ import numpy as np
 from llmpulse.clock import to_unix_us
 from llmpulse.domain.metrics import MetricSpec
 from llmpulse.monitors.judge import Point, Segment, Track
-from llmpulse.store.api import MetricColumns, MetricFrame, MetricQuery, SpanFilter, TimeRange
+from llmpulse.store.api import SpanFilter, TimeRange
+from llmpulse.store.metric_api import MetricColumns, MetricFrame, MetricQuery
 
 Reader = Callable[[MetricQuery], Awaitable[MetricFrame]]
 """Runs one metric query (uncached: the event store on a worker thread)."""

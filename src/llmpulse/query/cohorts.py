@@ -12,7 +12,8 @@ from llmpulse.domain.cohorts import Cohort, Condition, parse_cohort
 from llmpulse.domain.errors import FieldError, InvalidInput, NotFound
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.specs import CohortSpec
-from llmpulse.store.api import CohortKey, GroupKey, StateStore
+from llmpulse.store.api import StateStore
+from llmpulse.store.metric_api import CohortKey, GroupKey
 
 KIND = "cohort"
 PREFIX = "cohort:"

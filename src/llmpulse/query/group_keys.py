@@ -5,7 +5,7 @@ from __future__ import annotations
 from llmpulse.domain.ids import ProjectName
 from llmpulse.query.cohorts import CohortService
 from llmpulse.query.service import QueryService
-from llmpulse.store.api import GroupKey
+from llmpulse.store.metric_api import GroupKey
 
 
 async def resolve_group_keys(

@@ -38,13 +38,12 @@ from llmpulse.query.cohorts import CohortService
 from llmpulse.query.group_keys import resolve_group_keys
 from llmpulse.query.service import QueryService
 from llmpulse.query.versions import COUNT, group_rates, overlap_window, version_input
-from llmpulse.store.api import (
+from llmpulse.store.api import SpanFilter, TimeRange
+from llmpulse.store.metric_api import (
     CohortKey,
     GroupKey,
     SliceFrame,
     SliceQuery,
-    SpanFilter,
-    TimeRange,
     Unit,
     UnitFrame,
     UnitQuery,

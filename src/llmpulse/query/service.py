@@ -16,16 +16,18 @@ from llmpulse.query.traces import SpanNode, build_tree
 from llmpulse.store.api import (
     TRACE_SORTS,
     EventStore,
-    MetricFrame,
-    MetricQuery,
     Page,
     ProjectStats,
-    SampleQuery,
-    SliceFrame,
-    SliceQuery,
     SpanQuery,
     StateStore,
     TraceTotals,
+)
+from llmpulse.store.metric_api import (
+    MetricFrame,
+    MetricQuery,
+    SampleQuery,
+    SliceFrame,
+    SliceQuery,
     UnitFrame,
     UnitQuery,
 )

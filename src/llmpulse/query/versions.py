@@ -15,7 +15,8 @@ from llmpulse.analysis.clustered import ratio_estimate
 from llmpulse.analysis.comparison import LatencyMetric, MeanMetric, MetricInput, ProportionMetric
 from llmpulse.analysis.direction import metric_direction
 from llmpulse.domain.metrics import Agg, MetricField, MetricSpec, Source
-from llmpulse.store.api import TimeRange, UnitFrame
+from llmpulse.store.api import TimeRange
+from llmpulse.store.metric_api import UnitFrame
 
 FloatArray = npt.NDArray[np.float64]
 COUNT = MetricSpec(MetricField("count", Source.COUNT), Agg.COUNT)

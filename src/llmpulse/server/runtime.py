@@ -37,16 +37,8 @@ from llmpulse.server.reports import ReportRunner
 from llmpulse.server.settings import ServerSettings
 from llmpulse.slos.feed import SloAlertFeed
 from llmpulse.store.alerts_api import AlertStore
-from llmpulse.store.api import (
-    AttrEquals,
-    EventStore,
-    MetricColumns,
-    MetricFrame,
-    MetricQuery,
-    SpanQuery,
-    StateStore,
-    TimeRange,
-)
+from llmpulse.store.api import AttrEquals, EventStore, SpanQuery, StateStore, TimeRange
+from llmpulse.store.metric_api import MetricColumns, MetricFrame, MetricQuery
 from llmpulse.store.state.alerts_sql import SqlAlertStore
 from llmpulse.store.state.config_store import config_store_for
 from llmpulse.store.state.sql import SqlStateStore

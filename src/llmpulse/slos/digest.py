@@ -21,7 +21,8 @@ from llmpulse.domain.metrics import parse_metric
 from llmpulse.query.service import QueryService
 from llmpulse.slos.report import Incident, PeriodUnit, build_reports
 from llmpulse.slos.service import SloService
-from llmpulse.store.api import MetricQuery, SpanFilter, TimeRange
+from llmpulse.store.api import SpanFilter, TimeRange
+from llmpulse.store.metric_api import MetricQuery
 
 DigestPeriod = Literal["day", "week"]
 MIN_SEGMENT_SPANS = 30

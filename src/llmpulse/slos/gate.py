@@ -23,7 +23,8 @@ from llmpulse.query.service import QueryService
 from llmpulse.slos.service import SloService, align_down, align_up
 from llmpulse.slos.spec import SloSpec
 from llmpulse.slos.windows import MINUTE
-from llmpulse.store.api import MetricQuery, SpanFilter, TimeRange
+from llmpulse.store.api import SpanFilter, TimeRange
+from llmpulse.store.metric_api import MetricQuery
 
 GUARD_RAILS = ("latency_ms:mean", "latency_ms:p95", "error:rate")
 ALPHA = 0.05

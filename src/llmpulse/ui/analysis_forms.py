@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName
 from llmpulse.query.segments import Direction, Scope
-from llmpulse.store.api import SpanFilter, Unit
+from llmpulse.store.api import SpanFilter
+from llmpulse.store.metric_api import Unit
 from llmpulse.ui.windows import Window
 
 AUTO = "auto"

@@ -16,7 +16,8 @@ from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.query.segments import SegmentService
 from llmpulse.query.service import ProjectSummary, QueryService
-from llmpulse.store.api import MetricQuery, SpanFilter
+from llmpulse.store.api import SpanFilter
+from llmpulse.store.metric_api import MetricQuery
 from llmpulse.ui.analysis_forms import AnalysisForm, scope_of
 from llmpulse.ui.formats import DASH, finite, format_diff, format_num, format_p, format_value
 from llmpulse.ui.page_support import EVAL_METRIC, FEEDBACK_METRIC

@@ -21,7 +21,8 @@ from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.query.service import ProjectSummary, QueryService
-from llmpulse.store.api import MetricFrame, MetricQuery, SpanFilter
+from llmpulse.store.api import SpanFilter
+from llmpulse.store.metric_api import MetricFrame, MetricQuery
 from llmpulse.ui.charts import LineChart, PointLink, Series, line_chart
 from llmpulse.ui.drill import point_link
 from llmpulse.ui.formats import formatter_for

@@ -16,7 +16,8 @@ from llmpulse.analysis.segments import SliceResult
 from llmpulse.domain.metrics import MetricSpec, parse_metric
 from llmpulse.query.segments import SegmentReport, SegmentService
 from llmpulse.query.service import ProjectSummary, QueryService
-from llmpulse.store.api import MetricQuery, SpanFilter
+from llmpulse.store.api import SpanFilter
+from llmpulse.store.metric_api import MetricQuery
 from llmpulse.ui.analysis_forms import AnalysisForm, scope_of
 from llmpulse.ui.charts import BarChart, BarItem, bar_chart
 from llmpulse.ui.formats import (

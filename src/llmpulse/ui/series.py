@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from llmpulse.store.api import MetricFrame
+from llmpulse.store.metric_api import MetricFrame
 from llmpulse.ui.charts import Series, floor_time
 
 NONE_GROUP = "(none)"

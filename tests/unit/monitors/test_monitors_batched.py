@@ -14,7 +14,7 @@ from llmpulse.monitors.engine import Engine
 from llmpulse.monitors.filters import span_filter
 from llmpulse.monitors.history import PlanKey, points, tracks
 from llmpulse.monitors.judge import Segment, baseline_series, baseline_track
-from llmpulse.store.api import MetricColumns, MetricFrame, MetricRow
+from llmpulse.store.metric_api import MetricColumns, MetricFrame, MetricRow
 from support.aio import run
 from support.monitor_data import (
     END,

@@ -13,7 +13,7 @@ from llmpulse.monitors.engine import Engine
 from llmpulse.monitors.filters import span_filter
 from llmpulse.monitors.history import PlanKey, points
 from llmpulse.monitors.judge import Point, Segment
-from llmpulse.store.api import MetricFrame, MetricRow
+from llmpulse.store.metric_api import MetricFrame, MetricRow
 from support.aio import run
 from support.monitor_data import (
     END,

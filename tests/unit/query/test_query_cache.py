@@ -14,8 +14,9 @@ from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span, SpanKind
 from llmpulse.query.service import QueryService
-from llmpulse.store.api import MetricQuery, SpanQuery
+from llmpulse.store.api import SpanQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.metric_api import MetricQuery
 from llmpulse.store.state.sql import SqlStateStore
 
 P = ProjectName("cache")

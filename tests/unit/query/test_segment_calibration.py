@@ -22,8 +22,8 @@ from llmpulse.analysis.unit_segments import UnitKind, UnitRows, compare_unit_sli
 from llmpulse.demo.generator import generate_demo
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_field
-from llmpulse.store.api import UnitFrame, UnitQuery
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.metric_api import UnitFrame, UnitQuery
 
 SHUFFLES = 200
 ALPHA = 0.05

@@ -60,7 +60,7 @@ def test_span_to_dict_serializes_whole_second_times_like_span_out() -> None:
 def test_metric_frame_json_matches_the_documented_model() -> None:
     from llmpulse.server.routes.metrics import MetricFrameOut, frame_to_dict
     from llmpulse.server.routes.models import to_json
-    from llmpulse.store.api import MetricFrame, MetricRow
+    from llmpulse.store.metric_api import MetricFrame, MetricRow
 
     frame = MetricFrame(
         ("count", "latency_ms:p95"),

@@ -11,11 +11,11 @@ import duckdb
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span, SpanKind
-from llmpulse.store.api import MetricQuery
 from llmpulse.store.events.codec import spans_to_arrow
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.events.migrate import current_version, load_migrations
+from llmpulse.store.metric_api import MetricQuery
 
 T0 = datetime(2026, 11, 23, 12, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from llmpulse.domain.errors import InvalidInput
-from llmpulse.store.api import MetricFrame, MetricRow
+from llmpulse.store.metric_api import MetricFrame, MetricRow
 from llmpulse.ui.analysis_forms import AnalysisForm
 from llmpulse.ui.page_support import traces_url
 from llmpulse.ui.series import bucket_starts, group_series, metric_series

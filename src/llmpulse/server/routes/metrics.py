@@ -24,7 +24,7 @@ from llmpulse.server.deps import get_services
 from llmpulse.server.routes.models import json_response, to_json
 from llmpulse.server.routes.params import ListParam, ScopeDep, parse_bucket, parse_metrics
 from llmpulse.server.services import Services
-from llmpulse.store.api import MetricFrame, MetricQuery
+from llmpulse.store.metric_api import MetricFrame, MetricQuery
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"])
 

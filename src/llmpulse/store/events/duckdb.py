@@ -16,18 +16,7 @@ import pyarrow as pa
 from llmpulse.clock import to_unix_us
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
-from llmpulse.store.api import (
-    MetricColumns,
-    MetricFrame,
-    MetricQuery,
-    ProjectStats,
-    SampleQuery,
-    SliceFrame,
-    SliceQuery,
-    StoreStats,
-    UnitFrame,
-    UnitQuery,
-)
+from llmpulse.store.api import ProjectStats, StoreStats
 from llmpulse.store.events import (
     annotation_edits,
     metric_batch,
@@ -60,6 +49,16 @@ from llmpulse.store.events.results import _aware, metric_frame, slice_frame
 from llmpulse.store.events.summary_upkeep import query_with
 from llmpulse.store.events.units import compile_units, unit_frame
 from llmpulse.store.memory import size_bytes
+from llmpulse.store.metric_api import (
+    MetricColumns,
+    MetricFrame,
+    MetricQuery,
+    SampleQuery,
+    SliceFrame,
+    SliceQuery,
+    UnitFrame,
+    UnitQuery,
+)
 from llmpulse.store.sessions_api import SessionQuery, SessionRow, Turn, UserRow
 from llmpulse.store.slo_api import CountQuery, Counts
 

@@ -34,14 +34,7 @@ import pyarrow.compute as pc
 
 from llmpulse.clock import from_unix_us
 from llmpulse.domain.metrics import Agg, MetricField, MetricSpec, Source
-from llmpulse.store.api import (
-    MetricColumns,
-    MetricFrame,
-    MetricQuery,
-    MetricRow,
-    SpanFilter,
-    TimeRange,
-)
+from llmpulse.store.api import SpanFilter, TimeRange
 from llmpulse.store.events.arrow_numpy import arrow_column, ranks
 from llmpulse.store.events.compiler import to_naive_utc
 from llmpulse.store.events.duckdb_dialect import bucket_offset
@@ -54,6 +47,7 @@ from llmpulse.store.events.metrics import (
     group_expr,
 )
 from llmpulse.store.events.results import key_labels
+from llmpulse.store.metric_api import MetricColumns, MetricFrame, MetricQuery, MetricRow
 
 MAX_ROWS = 2**31 - 1
 """Most rows a shared scan holds in numpy (row numbers are 32-bit); more and SQL answers."""

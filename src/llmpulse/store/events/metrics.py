@@ -14,15 +14,7 @@ from typing import Any, Protocol
 
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.metrics import Agg, MetricField, MetricSpec, Source
-from llmpulse.store.api import (
-    CohortKey,
-    GroupKey,
-    MetricQuery,
-    SampleQuery,
-    SliceQuery,
-    SpanFilter,
-    SpanQuery,
-)
+from llmpulse.store.api import SpanFilter, SpanQuery
 from llmpulse.store.events.columns import checked_json_key, json_path
 from llmpulse.store.events.compiler import (
     Dialect,
@@ -39,6 +31,7 @@ from llmpulse.store.events.per_unit import (
     unit_ctes,
     unknown_expr,
 )
+from llmpulse.store.metric_api import CohortKey, GroupKey, MetricQuery, SampleQuery, SliceQuery
 
 MAX_KEYS = 4
 MIN_BUCKET = timedelta(minutes=1)

@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from llmpulse.store.api import (
+from llmpulse.store.metric_api import (
     GroupKey,
     MetricFrame,
     MetricQuery,

@@ -32,10 +32,11 @@ import pyarrow as pa
 
 from llmpulse.clock import from_unix_us, to_unix_us
 from llmpulse.domain.metrics import Agg, Source
-from llmpulse.store.api import AttrEquals, MetricFrame, MetricQuery, MetricRow, SpanFilter
+from llmpulse.store.api import AttrEquals, SpanFilter
 from llmpulse.store.events.columns import resolve_attribute_key
 from llmpulse.store.events.duckdb_dialect import bucket_offset
 from llmpulse.store.events.layout import METADATA_KV_COLUMN, METADATA_KV_SQL, metadata_pair
+from llmpulse.store.metric_api import MetricFrame, MetricQuery, MetricRow
 
 TABLE = "memory.main.span_sketch"
 ALPHA = 0.01

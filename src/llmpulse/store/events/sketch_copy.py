@@ -35,10 +35,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from llmpulse.clock import to_unix_us
-from llmpulse.store.api import MetricQuery, SpanFilter
+from llmpulse.store.api import SpanFilter
 from llmpulse.store.events import sketch
 from llmpulse.store.events.arrow_numpy import arrow_column, codes
 from llmpulse.store.events.duckdb_dialect import bucket_offset
+from llmpulse.store.metric_api import MetricQuery
 
 Query = Callable[[str, Sequence[Any]], dict[str, Any]]
 """Runs SQL with parameters on the store's reader: the result's columns as numpy arrays."""

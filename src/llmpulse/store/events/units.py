@@ -13,7 +13,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmpulse.store.api import UnitFrame, UnitQuery
 from llmpulse.store.events.metrics import (
     UNIT_SQL,
     Compiled,
@@ -24,6 +23,7 @@ from llmpulse.store.events.metrics import (
     group_expr,
 )
 from llmpulse.store.events.results import _aware
+from llmpulse.store.metric_api import UnitFrame, UnitQuery
 
 
 def compile_units(q: UnitQuery, d: MetricDialect) -> Compiled:

@@ -298,7 +298,8 @@ from pathlib import Path
 from llmpulse.store.events.codec import skip_pandas_probe, spans_to_arrow
 skip_pandas_probe()  # as the server does
 from llmpulse.domain.metrics import parse_metric
-from llmpulse.store.api import AttrEquals, MetricQuery, SpanFilter, SpanQuery, TimeRange
+from llmpulse.store.api import AttrEquals, SpanFilter, SpanQuery, TimeRange
+from llmpulse.store.metric_api import MetricQuery
 from llmpulse.store.events import summary_upkeep
 from llmpulse.store.events.duckdb import DuckDBEventStore
 sys.path.insert(0, sys.argv[1])

@@ -9,14 +9,12 @@ DEFAULT_MEMORY_LIMIT = "512MB"
 """DuckDB's buffer pool bound when none is set: without one DuckDB may cache up to 80 % of
 RAM (GBs at 1M spans)."""
 
-MEMORY_LIMIT_PATTERN = r"^\d+(\.\d+)?\s*(?i:KB|MB|GB|KiB|MiB|GiB)$"
-"""A size DuckDB's ``memory_limit`` takes: a number and a unit (512MB, 2GB, 1.5GiB)."""
-
-_MEMORY_RE = re.compile(MEMORY_LIMIT_PATTERN)
+_MEMORY_RE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", re.IGNORECASE)
 
 
 def is_memory_limit(value: str) -> bool:
-    """True when ``value`` is a size of `MEMORY_LIMIT_PATTERN`."""
+    """True when ``value`` is a size DuckDB's ``memory_limit`` takes: a number and a unit
+    (512MB, 2GB, 1.5GiB)."""
     return _MEMORY_RE.fullmatch(value) is not None
 
 
@@ -35,7 +33,7 @@ _UNITS = {
 
 def size_bytes(text: str) -> int:
     """Bytes of a size as DuckDB prints one (``286.1 MiB``, ``0 bytes``) or as
-    `MEMORY_LIMIT_PATTERN` takes it (``512MB``); DuckDB cuts its sizes to one decimal
+    `is_memory_limit` takes it (``512MB``); DuckDB cuts its sizes to one decimal
     (``1.8 GiB`` for 2GB).
 
     Raises:

@@ -327,9 +327,10 @@ class DuckDBEventStore(ListingEngine):
     def stats(self) -> StoreStats:
         """Row counts, bytes on disk (database file plus WAL) and the buffer pool's bound (as
         set) and use (``extra``)."""
-        (num_spans,) = self._query("SELECT count(*) FROM spans")[0]
-        (used,) = self._query("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()")[0]
-        (num_annotations,) = self._query("SELECT count(*) FROM annotations")[0]
+        num_spans, num_annotations, used = self._query(
+            "SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM annotations), "
+            "(SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory())"
+        )[0]
         db_bytes = wal_bytes = 0
         if self._path is not None:
             db_bytes = file_size(self._path)

@@ -37,24 +37,11 @@ from support.otlp import make_request, make_span
 from support.server import ServerProcess, free_port
 
 
-class _Built(Sequence[bytes]):
-    """The side-by-side workload's requests, each built when it is indexed."""
-
-    def __init__(self, source: RequestSource) -> None:
-        self._source = source
-
-    def __len__(self) -> int:
-        return len(self._source)
-
-    def __getitem__(self, r: int) -> bytes:  # type: ignore[override]
-        return self._source.get(r)
-
-
-def _bodies(workload: str, spans: int) -> tuple[Sequence[bytes], int]:
+def _bodies(workload: str, spans: int) -> tuple[Sequence[bytes] | RequestSource, int]:
     """The serialized requests of ``workload`` and the spans they hold."""
     if workload == "sidebyside":
         spec = WorkloadSpec.for_spans(spans)
-        return _Built(RequestSource(spec)), spec.num_spans
+        return RequestSource(spec), spec.num_spans
     per_request = 300
     bodies = [
         make_request(

@@ -22,6 +22,7 @@ from typing import TypeVar
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from sidebyside.requests import RequestSource
 from support.otlp import make_request, make_span
 from support.server import ServerProcess, free_port
 
@@ -50,7 +51,7 @@ def paired_summary(names: tuple[str, str], a: list[float], b: list[float]) -> st
     )
 
 
-def send_all(url: str, bodies: Sequence[bytes], senders: int) -> float:
+def send_all(url: str, bodies: Sequence[bytes] | RequestSource, senders: int) -> float:
     """POST every OTLP body to ``url`` from ``senders`` threads (each must be acknowledged);
     the seconds from the first request until the last answer. ``bodies`` may build each
     body when it is indexed (a million spans' requests need not be held at once)."""

@@ -127,6 +127,10 @@ class RequestSource:
         copy, k = divmod(r, len(self.templates))
         return patch(spec, self.templates[k], copy)
 
+    def __getitem__(self, r: int) -> bytes:
+        """Request ``r`` (as `get`: the source indexes as a sequence of bodies)."""
+        return self.get(r)
+
     def __iter__(self) -> Iterator[bytes]:
         """Every request, in order."""
         return (self.get(r) for r in range(len(self)))

@@ -1,8 +1,10 @@
-"""Build of the one C extension; everything else about the package is in pyproject.toml.
+"""Build of the two C extensions; everything else about the package is in pyproject.toml.
 
-`llmpulse.ingest._wire` is the OTLP wire decoder (docs/adr/0007): plain C over the CPython
-API, built with the compiler and Python headers this kind of machine comes with. Ingest falls
-back to upb where it is not built.
+Both are plain C over the CPython API, built with the compiler and Python headers this kind
+of machine comes with, and both have a Python fallback where they are not built:
+- `llmpulse.ingest._wire`, the OTLP wire decoder (docs/adr/0007; ingest falls back to upb);
+- `llmpulse.store.events._terms`, the search indexer's tally of a block's terms
+  (docs/adr/0061; `search_terms.tally` falls back to Python).
 """
 
 from setuptools import Extension, setup
@@ -19,6 +21,11 @@ setup(
             ],
             depends=["src/llmpulse/ingest/_wire.h"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
-        )
+        ),
+        Extension(
+            "llmpulse.store.events._terms",
+            sources=["src/llmpulse/store/events/_terms.c"],
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+        ),
     ]
 )

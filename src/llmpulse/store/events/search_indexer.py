@@ -1,19 +1,20 @@
 """The search index's builder: rounds of settled dirty blocks, in slices that yield to queries.
 
 ADR 0038 keeps the index behind ingest; ADR 0041 keeps it behind queries as well. A **round**
-takes up to `ROUND_BLOCKS` settled dirty blocks of one project, counts their spans, reads
-their ``search_text`` in parts of about `READ_SPANS` spans (whole blocks, in one snapshot per
-part) and tokenizes `TOKENIZE_SPANS` spans at a time; the round's rows replace the blocks'
-old ones in one transaction under the writer's lock. Each read, each tokenized slice and the
-write is a **slice**. Between two slices the background thread yields: while a query runs or
-one ended less than `QUIET_S` ago (`QueryActivity`) it waits, at most `MAX_HOLD_S` at a time,
-so a steady stream of queries slows the index down but never stops it; and while appends keep
-coming it waits as before. A query that arrives while the index builds so shares the process
-with at most the rest of one slice, instead of with a whole build after a bulk load (seconds
-of CPU in the interpreter, which made every hand-over of the interpreter lock in the query's
-path wait). The index state moves only when a round is written (`SearchIndex.done`), so a
-round abandoned at `stop` leaves its blocks dirty, and queries scan dirty blocks: yielding
-changes how soon the index narrows a search, never what a search finds.
+takes up to `ROUND_BLOCKS` settled dirty blocks of one project, counts their spans, reads their
+``search_text`` in parts of about `READ_SPANS` spans (whole blocks, in one snapshot per part)
+and tallies their terms a block at a time (`search_terms.tally`: in C, without the interpreter
+lock, ADR 0061); the round's rows replace the blocks' old ones in one transaction under the
+writer's lock. Each read, each block's tally and the write is a **slice**. Between two slices
+the background thread yields: while a query runs or one ended less than `QUIET_S` ago
+(`QueryActivity`) it waits, at most `MAX_HOLD_S` at a time, so a steady stream of queries slows
+the index down but never stops it; and while appends keep coming it waits as before. A query
+that arrives while the index builds so shares the process with at most the rest of one slice,
+instead of with a whole build after a bulk load (seconds of CPU in the interpreter, which made
+every hand-over of the interpreter lock in the query's path wait). The index state moves only
+when a round is written (`SearchIndex.done`), so a round abandoned at `stop` leaves its blocks
+dirty, and queries scan dirty blocks: yielding changes how soon the index narrows a search,
+never what a search finds.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -36,7 +36,7 @@ from llmpulse.store.events.search_terms import (
     SPAN_HASH_SQL,
     ranges,
     ranges_sql,
-    terms_at,
+    tally,
 )
 
 if TYPE_CHECKING:
@@ -54,8 +54,6 @@ ROUND_BLOCKS = 48
 """Blocks indexed per transaction."""
 READ_SPANS = 2_000
 """Spans whose text one read fetches (whole blocks; a larger block is read alone)."""
-TOKENIZE_SPANS = 256
-"""Spans tokenized between two yields (~5 ms of the interpreter)."""
 MAX_HOLD_S = 2.0
 """The indexer waits for quiet (`QUIET_S`) at most this long at once (a steady query stream
 slows it, never stops it)."""
@@ -94,13 +92,12 @@ class IndexerStats:
 
 @dataclass(slots=True)
 class Block:
-    """What a round read of one block: per term, how many spans hold it, and for a term one
-    span holds, that span (row id, `SPAN_HASH_SQL`; ADR 0056)."""
+    """What a round read of one block: its terms, per term how many spans hold it, and for a
+    term one span holds, that span (row id, `SPAN_HASH_SQL`; ADR 0056)."""
 
-    spans: Counter[bytes] = field(default_factory=Counter)
-    only: dict[bytes, tuple[int, int]] = field(default_factory=dict)
-    last: dict[bytes, int] = field(default_factory=dict)
-    """While its part is read: per term, the last span holding it (its place in the read)."""
+    terms: list[bytes]
+    spans: list[int]
+    only: dict[bytes, tuple[int, int]]
 
 
 class Stopped(Exception):
@@ -176,8 +173,9 @@ class Builder:
         seen: dict[int, int],
         yielding: bool,
     ) -> None:
-        """Read and tokenize the spans of ``blocks`` (one snapshot): per block, how many
-        spans hold each term, and the span holding a term only one span holds."""
+        """Read and tokenize the spans of ``blocks`` (one snapshot), a block at a time
+        (`tally`, without the interpreter lock where the extension is built): per block, how
+        many spans hold each term, and the span holding a term only one span holds."""
         where, params = ranges_sql(ranges(blocks))
         rows: list[tuple[Any, ...]] = self._read(
             lambda cur: cur.execute(
@@ -186,25 +184,19 @@ class Builder:
                 [project, *params],
             ).fetchall()
         )
-        for first in range(0, len(rows), TOKENIZE_SPANS):
+        per_block: dict[int, list[int]] = {}
+        for at, row in enumerate(rows):
+            per_block.setdefault(int(row[0]), []).append(at)
+        for b, ats in per_block.items():  # a part holds whole blocks: counts are final
             self._slice_done(yielding)
-            for at in range(first, min(first + TOKENIZE_SPANS, len(rows))):
-                block, _, _, text = rows[at]
-                b = int(block)
-                held = found.get(b)
-                if held is None:
-                    held = found[b] = Block()
-                terms = terms_at(text or "", at)
-                held.spans.update(terms.keys())  # a view, not a mapping: counted in C
-                held.last.update(terms)
-                seen[b] = seen.get(b, 0) + 1
-        for b in {int(r[0]) for r in rows}:  # a part holds whole blocks: counts are final
-            held = found[b]
-            for term, n in held.spans.items():
+            terms, spans, last = tally([rows[at][3] for at in ats])
+            only: dict[bytes, tuple[int, int]] = {}
+            for term, n, at in zip(terms, spans, last, strict=True):
                 if n == 1:
-                    _, row, span_hash, _ = rows[held.last[term]]
-                    held.only[term] = (int(row), int(span_hash))
-            held.last = {}
+                    _, row, span_hash, _ = rows[ats[at]]
+                    only[term] = (int(row), int(span_hash))
+            found[b] = Block(terms, spans, only)
+            seen[b] = len(ats)
 
     def _store(
         self,
@@ -437,11 +429,11 @@ def _tables(
         "span_hash": [],
     }
     for block, held in found.items():
-        words = held.spans
+        words = held.terms
         terms["project"].extend([project] * len(words))
         terms["block"].extend([block] * len(words))
         terms["term"].extend(w.decode() for w in words)
-        terms["spans"].extend(words.values())
+        terms["spans"].extend(held.spans)
         only = [held.only.get(w, (None, None)) for w in words]
         terms["row"].extend(r for r, _ in only)
         terms["span_hash"].extend(h for _, h in only)

@@ -16,10 +16,13 @@ the probe accepts: the index narrows the scan, ``search_text`` still decides (`p
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 from typing import Any
 
 BLOCK_SECONDS = 300
@@ -63,10 +66,37 @@ def term_bytes(text: str) -> set[bytes]:
     return set(text.encode().translate(_TO_SPACE).split())
 
 
-def terms_at(text: str, at: int) -> dict[bytes, int]:
-    """`term_bytes` as the keys of a dict whose values are all ``at`` (one pass in C: the
-    indexer merges it into a term → last span map at the cost of one more)."""
-    return dict.fromkeys(text.encode().translate(_TO_SPACE).split(), at)
+def _native() -> ModuleType | None:
+    try:
+        return importlib.import_module("llmpulse.store.events._terms")
+    except ImportError:  # only where the package was installed without a compiler
+        return None
+
+
+NATIVE = _native()
+"""The C extension ``_terms`` (ADR 0061), or None where it is not built (`tally` then runs
+`tally_python`, the same result ~7 times slower; a test asserts it is built here)."""
+
+
+def tally(texts: Sequence[str | None]) -> tuple[list[bytes], list[int], list[int]]:
+    """The distinct terms of a block's texts (None is empty) in order of first occurrence,
+    how many of the texts hold each, and the index of the last text holding it."""
+    if NATIVE is not None:
+        terms, spans, last = NATIVE.tally(texts)
+        return terms, spans, last
+    return tally_python(texts)
+
+
+def tally_python(texts: Sequence[str | None]) -> tuple[list[bytes], list[int], list[int]]:
+    """`tally` in Python: a bytes object and three hash table operations per occurrence."""
+    spans: Counter[bytes] = Counter()
+    last: dict[bytes, int] = {}
+    for at, text in enumerate(texts):
+        held = dict.fromkeys((text or "").encode().translate(_TO_SPACE).split(), at)
+        spans.update(held.keys())  # a view, not a mapping: counted in C
+        last.update(held)
+    terms = list(spans)
+    return terms, [spans[t] for t in terms], [last[t] for t in terms]
 
 
 @dataclass(frozen=True, slots=True)

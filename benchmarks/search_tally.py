@@ -67,9 +67,7 @@ def main() -> None:
     args = ap.parse_args()
     if NATIVE is None:
         sys.exit("the _terms extension is not built (./scripts/setup builds it)")
-    blocks = (
-        _blocks_of_file(args.data, args.spans) if args.data else _blocks_generated(args.spans)
-    )
+    blocks = _blocks_of_file(args.data, args.spans) if args.data else _blocks_generated(args.spans)
     n = sum(map(len, blocks))
     print(f"{n:,} spans in {len(blocks)} blocks, {args.runs} runs of each, alternating")
     timed: dict[str, list[float]] = {"C": [], "Python": []}

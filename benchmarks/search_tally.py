@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search import _text, _vocabulary
-
 from llmpulse.store.events.search_terms import BLOCK_SQL, NATIVE, tally, tally_python
+from search import _text, _vocabulary
 
 Tally = Callable[[list[str | None]], tuple[list[bytes], list[int], list[int]]]
 

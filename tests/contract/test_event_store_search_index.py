@@ -199,6 +199,18 @@ def test_the_index_narrows_a_rare_word_to_its_blocks(store: DuckDBEventStore) ->
     store.close()
 
 
+def test_the_store_stats_report_the_blocks_the_index_has_not_caught_up_with(
+    store: DuckDBEventStore,
+) -> None:
+    """What `/metrics` shows as ``llmpulse_search_index_pending_blocks``."""
+    assert store.stats().extra["search_pending_blocks"] == N  # each span in a block of its own
+    store.search_index.drain()
+    assert store.stats().extra["search_pending_blocks"] == 0
+    store.append_spans([_at(N + 1), replace(_at(5), span_id=span_id(900))])  # new + old block
+    assert store.stats().extra["search_pending_blocks"] == 2
+    store.close()
+
+
 def test_unindexed_spans_are_found_through_the_dirty_tail(store: DuckDBEventStore) -> None:
     store.search_index.drain()
     late = [

@@ -82,3 +82,5 @@ def test_scrape_has_slo_and_ingest_figures(live_server: ServerProcess) -> None:
     assert 0 <= _value(fams, "llmpulse_store_wal_bytes") <= on_disk  # 0 right after a checkpoint
     used = _value(fams, "llmpulse_store_memory_bytes")
     assert 0 < used <= _value(fams, "llmpulse_store_memory_limit_bytes") == 512e6
+    pending = _value(fams, "llmpulse_search_index_pending_blocks")
+    assert pending == int(pending) >= 0  # its value: test_event_store_search_index

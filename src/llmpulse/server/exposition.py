@@ -171,7 +171,8 @@ class IngestCollector:
 
 class StoreCollector:
     """The event store's size and its buffer pool: spans, bytes on disk and in the write-ahead
-    log, the pool's bound (``--memory-limit``) and what it holds now."""
+    log, the pool's bound (``--memory-limit``) and what it holds now; and the search index's
+    lag (blocks not indexed yet)."""
 
     def __init__(self, events: EventStore) -> None:
         self._events = events
@@ -201,6 +202,8 @@ _STORE_EXTRAS = (
     ("memory_limit_bytes", "llmpulse_store_memory_limit_bytes",
      "Bound on the event store's buffer pool (--memory-limit)"),
     ("memory_bytes", "llmpulse_store_memory_bytes", "Memory the event store's buffer pool holds"),
+    ("search_pending_blocks", "llmpulse_search_index_pending_blocks",
+     "Five-minute blocks of spans the search index has not caught up with (searches scan them)"),
 )  # fmt: skip
 
 

@@ -325,8 +325,8 @@ class DuckDBEventStore(ListingEngine):
         ]
 
     def stats(self) -> StoreStats:
-        """Row counts, bytes on disk (database file plus WAL) and the buffer pool's bound (as
-        set) and use (``extra``)."""
+        """Row counts, bytes on disk (database file plus WAL), the buffer pool's bound (as
+        set) and use, and the blocks the search index has not caught up with (``extra``)."""
         num_spans, num_annotations, used = self._query(
             "SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM annotations), "
             "(SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory())"
@@ -347,6 +347,7 @@ class DuckDBEventStore(ListingEngine):
                 "reattaches": self.reattaches,
                 "wal_recovered_spans": r.spans_recovered if (r := self.wal_recovery) else 0,
                 "wal_lost_bytes": r.lost_bytes if (r := self.wal_recovery) else 0,
+                "search_pending_blocks": self.search_index.pending(),
             },
         )
 

@@ -92,12 +92,14 @@ class IndexerStats:
 
 @dataclass(slots=True)
 class Block:
-    """What a round read of one block: its terms, per term how many spans hold it, and for a
-    term one span holds, that span (row id, `SPAN_HASH_SQL`; ADR 0056)."""
+    """What a round read of one block, per term (the lists align): the term, how many spans
+    hold it, and for a term one span holds, that span's row id and `SPAN_HASH_SQL` (ADR
+    0056; else None)."""
 
     terms: list[bytes]
     spans: list[int]
-    only: dict[bytes, tuple[int, int]]
+    rows: list[int | None]
+    hashes: list[int | None]
 
 
 class Stopped(Exception):
@@ -190,12 +192,13 @@ class Builder:
         for b, ats in per_block.items():  # a part holds whole blocks: counts are final
             self._slice_done(yielding)
             terms, spans, last = tally([rows[at][3] for at in ats])
-            only: dict[bytes, tuple[int, int]] = {}
-            for term, n, at in zip(terms, spans, last, strict=True):
-                if n == 1:
-                    _, row, span_hash, _ = rows[ats[at]]
-                    only[term] = (int(row), int(span_hash))
-            found[b] = Block(terms, spans, only)
+            lone = [rows[ats[at]] if n == 1 else None for n, at in zip(spans, last, strict=True)]
+            found[b] = Block(
+                terms,
+                spans,
+                [None if r is None else int(r[1]) for r in lone],
+                [None if r is None else int(r[2]) for r in lone],
+            )
             seen[b] = len(ats)
 
     def _store(
@@ -434,9 +437,8 @@ def _tables(
         terms["block"].extend([block] * len(words))
         terms["term"].extend(w.decode() for w in words)
         terms["spans"].extend(held.spans)
-        only = [held.only.get(w, (None, None)) for w in words]
-        terms["row"].extend(r for r, _ in only)
-        terms["span_hash"].extend(h for _, h in only)
+        terms["row"].extend(held.rows)
+        terms["span_hash"].extend(held.hashes)
     blocks = {
         "project": [project] * len(seen),
         "block": list(seen),

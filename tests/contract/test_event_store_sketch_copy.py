@@ -309,3 +309,54 @@ def test_a_copy_whose_sketch_moved_while_it_was_read_is_not_kept(store: DuckDBEv
     copy.rows(query, q, 8)  # an older pinned load does not replace it
     copy.rows(query, q)
     assert loads == [5, 6, 6, 9, 9]
+
+
+def test_a_newest_bound_counts_the_held_copy_after_the_sketch_moved(held: None) -> None:
+    """ADR 0062: a page asked while a load waits in the summaries' backlog bounds itself with
+    the copy it holds and the backlog's slots, and takes no copy on the query path. The
+    copy and the backlog together count every span (the bound equals the statement's once
+    the sketch took the backlog in); a copy the sketch moved past without a backlog only
+    misses spans, so its bound is never later than the statement's. Pages stay exact."""
+    s = DuckDBEventStore(None)
+    try:
+        spans = _spans(1200, seed=5)
+        for i in range(0, len(spans), 300):
+            s.append_spans(spans[i : i + 300])
+        s.catch_up()
+        rng = random.Random(7)
+        ends = [T0 + timedelta(seconds=rng.uniform(1800, 9 * 3600)) for _ in range(8)]
+        s.list_spans(SpanQuery(P, TimeRange(None, ends[0]), limit=100))  # takes the copy
+        copy = s._sketch_copy
+        taken = copy._projects[P]
+        later = [replace(x, start_time=x.start_time + timedelta(hours=3)) for x in _spans(900, 6)]
+        later = [replace(x, span_id=SpanId(f"{i + 50_000:016x}")) for i, x in enumerate(later)]
+        s.append_spans(later)
+        assert not s.summary_upkeep.caught_up
+        assert not copy.is_current(P)
+        stored = [x for x in spans + later if x.project == P]
+        with_backlog = {}
+        for end in ends:
+            q = SpanQuery(P, TimeRange(None, end), limit=100)
+            page = s.list_spans(q)
+            want = sorted(
+                (x for x in stored if x.start_time < end),
+                key=lambda x: (x.start_time, x.span_id),
+                reverse=True,
+            )[:100]
+            assert [x.span_id for x in page.items] == [x.span_id for x in want]
+            backlog = sketch_copy.backlog_slots(s.summary_upkeep.pending(), P)
+            with_backlog[end] = copy.newest_slot(s._numpy, P, end, 101, backlog)
+        assert copy._projects[P] is taken  # never taken again on the query path
+        s.catch_up()  # the sketch holds every span now; the copy is still the old one
+        assert copy._projects[P] is taken
+        for end in ends:
+            q = SpanQuery(P, TimeRange(None, end), limit=100)
+            bound = newest.bound_sql(q, s.pair_keys.counted)
+            assert bound is not None
+            rows = s._query(*bound)
+            want_slot = int(rows[0][0]) if rows else None
+            assert with_backlog[end] == want_slot, end
+            stale = copy.newest_slot(s._numpy, P, end, 101)
+            assert stale is None or (want_slot is not None and stale <= want_slot), end
+    finally:
+        s.close()

@@ -360,3 +360,28 @@ def test_a_newest_bound_counts_the_held_copy_after_the_sketch_moved(held: None) 
             assert stale is None or (want_slot is not None and stale <= want_slot), end
     finally:
         s.close()
+
+
+def test_a_count_asked_while_a_load_waits_has_the_copy_taken_behind_ingest(held: None) -> None:
+    """ADR 0062: a count asked while spans wait in the backlog is answered by the statement
+    (the copy cannot add the backlog), and asks for the copy: the summaries' thread takes it
+    after adding the backlog, so the first newest page after the load takes none."""
+    s = DuckDBEventStore(None)
+    try:
+        assert s.summary_upkeep.wait_built()  # the load comes after the build
+        spans = _spans(600, seed=5)
+        s.append_spans(spans)
+        copy = s._sketch_copy
+        q = MetricQuery(P, (COUNT,), TimeRange(T0, T0 + timedelta(hours=7)))
+        assert s.summary_upkeep.pending() is not None
+        assert [r.n for r in s.metric(q).rows] == [sum(x.project == P for x in spans)]
+        assert P not in copy._projects  # not taken on the query path
+        assert s.summary_upkeep.catch_up() > 0
+        s._after_summaries()  # what the summaries' thread runs after adding the backlog
+        assert copy.is_current(P)
+        taken = copy._projects[P]
+        page = s.list_spans(SpanQuery(P, TimeRange(None, T0 + timedelta(hours=3)), limit=20))
+        assert len(page.items) == 20
+        assert copy._projects[P] is taken
+    finally:
+        s.close()

@@ -154,6 +154,7 @@ class SketchCopy:
         """``version``: the guard's version now (`SketchGuard.version`)."""
         self._version = version
         self._projects: dict[str, _Project] = {}
+        self._asked: set[str] = set()
         self._lock = threading.Lock()
 
     def _project(self, query: Query, project: str, version: int | None = None) -> _Project:
@@ -178,14 +179,27 @@ class SketchCopy:
                 self._projects[project] = fresh
         return fresh
 
+    def ask(self, project: str) -> None:
+        """Hold the project's copy from the next `refresh` on: a query asked about it while
+        spans waited in the backlog, which the copy cannot answer (ADR 0062). During a load
+        the copy is then taken behind ingest, so the first page after it finds one."""
+        if project not in self._asked:
+            with self._lock:
+                self._asked.add(project)
+
     def refresh(self, query: Query) -> int:
-        """Take again every project's copy that the sketch moved past; returns how many
-        were taken. The summaries' thread calls it after adding spans to the sketch, so a
-        query after a load finds its copy current (ADR 0043)."""
+        """Take again every project's copy that the sketch moved past, and take the copies
+        asked for (`ask`); returns how many were taken. The summaries' thread calls it after
+        adding spans to the sketch, so a query after a load finds its copy current (ADR
+        0043)."""
         with self._lock:
-            held = list(self._projects)
+            wanted = set(self._projects) | self._asked
         version = self._version()
-        stale = [p for p in held if self._projects[p].version != version]
+        stale = [
+            p
+            for p in sorted(wanted)
+            if (held := self._projects.get(p)) is None or held.version != version
+        ]
         for project in stale:
             self._project(query, project)
         return len(stale)

@@ -5,7 +5,9 @@ Each run starts ``llmpulse serve`` on a fresh data directory, sends the side-by-
 countable, times the four side-by-side queries: a cold series (parameters vary every run, so
 no cache answers; its first run is the first query after the load), then a cached series
 (one fixed question). ``--settle S`` waits S seconds before the queries instead (separates
-what the load leaves running from what a first call costs). Runs of the asked variants
+what the load leaves running from what a first call costs); ``--restart`` stops the server
+after the load and starts it again on the same directory first (the first query after a
+restart; with ``--settle`` the wait comes after the start). Runs of the asked variants
 alternate in every round, so load from elsewhere on the machine hits each alike:
 
     .venv/bin/python benchmarks/first_query.py --rounds 4 --variants on,off
@@ -78,8 +80,11 @@ def _variants(text: str, spec: WorkloadSpec) -> list[Variant]:
     return out
 
 
-def one_run(v: Variant, work: Path, repeat: int, settle_s: float) -> dict[str, Any]:
-    """Start, load, query, stop; the figures of one run."""
+def one_run(
+    v: Variant, work: Path, repeat: int, settle_s: float, restart: bool = False
+) -> dict[str, Any]:
+    """Start, load, query, stop; the figures of one run (``restart``: the server is stopped
+    after the load and started again on the same directory before the queries)."""
     source = RequestSource(v.spec)
     with tempfile.TemporaryDirectory(dir=work, prefix="first-") as tmp:
         data = Path(tmp) / "data"
@@ -93,6 +98,11 @@ def one_run(v: Variant, work: Path, repeat: int, settle_s: float) -> dict[str, A
             if out.errors or not out.queryable_s:
                 raise RuntimeError(f"ingest failed: {out.errors[:2]}")
             load_cpu = server.cpu_seconds() - cpu0
+            if restart:
+                server.stop()
+                server = v.make_server(data, work / f"first-query-{v.variant}.log")
+                server.start()
+                cpu0 -= load_cpu  # the CPU seconds of the queries still add to the load's
             time.sleep(settle_s)
             run: dict[str, Any] = {
                 "variant": v.variant,
@@ -155,6 +165,11 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=20, help="runs of each query series")
     p.add_argument("--variants", default="on,off")
     p.add_argument("--settle", type=float, default=0.0, help="seconds between load and queries")
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        help="stop the server after the load and start it again before the queries",
+    )
     p.add_argument("--label", default="")
     p.add_argument("--work-dir", type=Path, default=HERE / ".work")
     p.add_argument("--out-dir", type=Path, default=HERE / "results")
@@ -167,7 +182,7 @@ def main() -> None:
     for i in range(args.rounds):
         order = variants if i % 2 == 0 else variants[::-1]
         for v in order:
-            run = one_run(v, args.work_dir, args.repeat, args.settle)
+            run = one_run(v, args.work_dir, args.repeat, args.settle, args.restart)
             runs.append(run)
             firsts = ", ".join(f"{q} {s[0]:.1f}" for q, s in run["cold"].items())
             cached = ", ".join(f"{_med(s[1:]):.1f}" for s in run["cached"].values())
@@ -180,9 +195,16 @@ def main() -> None:
     md = summarize(runs)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     stem = f"{stamp}-first-query" + (f"-{args.label}" if args.label else "")
-    meta = {"argv": sys.argv[1:], "date": stamp, "spans": args.spans, "settle_s": args.settle}
+    meta = {
+        "argv": sys.argv[1:],
+        "date": stamp,
+        "spans": args.spans,
+        "settle_s": args.settle,
+        "restart": args.restart,
+    }
     (args.out_dir / f"{stem}.json").write_text(json.dumps({"meta": meta, "runs": runs}))
-    header = f"# First queries after a {args.spans:,}-span bulk load ({stamp} UTC)\n\n"
+    after = " and a restart" if args.restart else ""
+    header = f"# First queries after a {args.spans:,}-span bulk load{after} ({stamp} UTC)\n\n"
     header += f"`benchmarks/first_query.py {' '.join(sys.argv[1:])}`\n\n"
     (args.out_dir / f"{stem}.md").write_text(header + md + "\n")
     print(md)

@@ -14,7 +14,6 @@ import random
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,6 @@ from store_factories import make_span
 from llmpulse.domain.ids import ProjectName, SpanId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
-from llmpulse.store.activity import QueryActivity
 from llmpulse.store.api import SpanFilter, SpanQuery, TimeRange
 from llmpulse.store.events import newest, sketch, sketch_copy
 from llmpulse.store.events.duckdb import DuckDBEventStore
@@ -385,37 +383,6 @@ def test_a_count_asked_while_a_load_waits_has_the_copy_taken_behind_ingest(held:
         taken = copy._projects[P]
         page = s.list_spans(SpanQuery(P, TimeRange(None, T0 + timedelta(hours=3)), limit=20))
         assert len(page.items) == 20
-        assert copy._projects[P] is taken
-    finally:
-        s.close()
-
-
-def test_after_an_open_the_newest_projects_copies_are_taken_before_any_query(
-    tmp_path: Path,
-) -> None:
-    """ADR 0062: behind the open, once the summaries are built, the newest page of each
-    project with the latest spans is read once in the background (its copy taken, its
-    page and its roots' totals read), marking no query activity (the search indexer does
-    not yield to it), so the first query after a restart finds the copy held."""
-    path = tmp_path / "events.duckdb"
-    s = DuckDBEventStore(path, search_index=False)
-    spans = _spans(600, seed=5)
-    s.append_spans(spans)
-    s.close()
-    activity = QueryActivity()
-    s = DuckDBEventStore(path, search_index=False, activity=activity)
-    try:
-        copy = s._sketch_copy
-        projects = {P, ProjectName("neighbour")}
-        deadline = time.monotonic() + 10
-        while not all(copy.is_current(p) for p in projects) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert all(copy.is_current(p) for p in projects)
-        assert activity.quiet(1e6)  # no read of the warm-up counted as a query
-        taken = copy._projects[P]
-        page = s.list_spans(SpanQuery(P, limit=50))
-        want = sorted((x for x in spans if x.project == P), key=lambda x: (x.start_time, x.span_id))
-        assert [x.span_id for x in page.items] == [x.span_id for x in want[::-1][:50]]
         assert copy._projects[P] is taken
     finally:
         s.close()

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from llmpulse.domain.ids import ProjectName, TraceId
+from llmpulse.domain.ids import TraceId
 from llmpulse.domain.spans import Span
 from llmpulse.store.api import Page, SpanQuery, TraceTotals
 from llmpulse.store.events import (
@@ -40,16 +40,12 @@ from llmpulse.store.events.search_terms import lowered
 from llmpulse.store.events.summary_upkeep import query_with
 
 NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
-WARM_PROJECTS = 4
-"""After an open, the newest pages of this many projects are read once (ADR 0062)."""
 FILTERED_FIRST = 4
 """A filtered trace page first ranks this many times its traces (and one), whatever their
 roots, and keeps those whose roots pass (ADR 0052)."""
 _R = TypeVar("_R")
 _START = SPAN_COLUMN_NAMES.index("start_time")
 _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
-_TRACE = SPAN_COLUMN_NAMES.index("trace_id")
-_PARENT = SPAN_COLUMN_NAMES.index("parent_span_id")
 
 
 class ListingEngine(CompactingEngine):
@@ -261,45 +257,8 @@ class ListingEngine(CompactingEngine):
 
     def _after_summaries(self) -> None:
         """Take the sketch copies that queries asked for again, off the query path (a
-        background read: it does not hold the search index back as a query would); after
-        the build behind the open, first read the newest pages once (`_warm_up`)."""
-        if not self._warmed:
-            self._warmed = True
-            self._warm_up()
+        background read: it does not hold the search index back as a query would)."""
         self._sketch_copy.refresh(functools.partial(self._numpy, background=True))
-
-    _warmed = False
-
-    def _warm_up(self) -> None:
-        """After an open, what the first newest page of each of the `WARM_PROJECTS` projects
-        with the latest spans would do, in the background (ADR 0062): take the project's
-        sketch copy, read the page bounded by it, and its roots' trace totals. The first
-        query after a restart then finds the copy held, the statements' shapes bound once in
-        the process and the newest blocks in the buffer pool."""
-        read = self._read_unmarked
-        projects = read(
-            lambda cur: cur.execute(
-                f"SELECT project FROM {sketch.TABLE} GROUP BY project "
-                "ORDER BY max(slot) DESC LIMIT ?",
-                [WARM_PROJECTS],
-            ).fetchall()
-        )
-        numpy = functools.partial(self._numpy, background=True)
-
-        def query(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-            return read(lambda cur: cur.execute(sql, list(params)).fetchall())
-
-        for (name,) in projects:
-            q = SpanQuery(project=ProjectName(name))
-            slot = self._sketch_copy.newest_slot(numpy, name, None, q.limit + 1)
-            rows = self._newest(query, q, slot)
-            roots = sorted({r[_TRACE] for r in rows if r[_PARENT] is None})
-            if roots:
-                self._warm_totals(roots)
-
-    def _warm_totals(self, roots: list[str]) -> None:
-        pending = self.summary_upkeep.pending()
-        self._read_unmarked(lambda cur: trace_sums.totals(cur, pending, roots))
 
     def _numpy(
         self, sql: str, params: Sequence[Any], *, background: bool = False

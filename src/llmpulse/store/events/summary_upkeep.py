@@ -285,11 +285,10 @@ class SummaryUpkeep:
             if not self._stop.is_set():
                 log.warning("building the summaries failed; counts come from the spans")
                 log.debug("summary build", exc_info=True)
-        else:
-            if self.guard.usable:
-                self._applied()  # before `wait_built` returns: its callers see its copies
         finally:
             self._built.set()
+        if self.guard.usable:
+            self._applied()
         clock = SystemClock()
         while not self._stop.is_set() and self.guard.usable:
             self._wake.clear()

@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pytest
 from store_factories import T0, make_span, trace_id
+from trace_factories import random_traces
 
 from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
@@ -41,31 +42,14 @@ def _traces(seed: int, n: int, first: int = 1) -> list[list[Span]]:
     """``n`` traces of a root and 0-5 children with random 128-bit trace and 64-bit span ids
     (half of them past 2**127 and 2**63): costs in 1/10,000 dollars or none, tokens often 0
     or none (many ties), roots spread over two hours, children seconds later."""
-    rng = random.Random(seed)
-    out = []
-    for t in range(first, first + n):
-        root_at = T0 + timedelta(seconds=rng.randrange(7200))
-        tid = TraceId(f"{rng.getrandbits(128):032x}")
-        root = SpanId(f"{rng.getrandbits(64):016x}")
-        spans = []
-        for k in range(rng.randrange(6) + 1):
-            start = root_at + timedelta(milliseconds=0 if k == 0 else rng.randrange(1, 9000))
-            spans.append(
-                make_span(
-                    t * 100 + k,
-                    project=OTHER if t % 9 == 0 else P,
-                    trace_id=tid,
-                    span_id=root if k == 0 else SpanId(f"{rng.getrandbits(64):016x}"),
-                    parent_span_id=None if k == 0 else root,
-                    start_time=start,
-                    end_time=start + timedelta(milliseconds=rng.randrange(1, 5000)),
-                    cost_usd=rng.choice([None, rng.randrange(1, 400) / 10_000]),
-                    total_tokens=rng.choice([None, 0, 0, rng.randrange(1, 50)]),
-                    status_code=rng.choice([StatusCode.OK, StatusCode.ERROR]),
-                )
-            )
-        out.append(spans)
-    return out
+    return random_traces(
+        seed,
+        n,
+        first=first,
+        cost=lambda rng: rng.choice([None, rng.randrange(1, 400) / 10_000]),
+        tokens=lambda rng: rng.choice([None, 0, 0, rng.randrange(1, 50)]),
+        statuses=(StatusCode.OK, StatusCode.ERROR),
+    )
 
 
 def _value(sort: str, spans: list[Span]) -> float | int:

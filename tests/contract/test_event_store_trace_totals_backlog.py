@@ -13,7 +13,6 @@ or the spans. A span's cost as a decimal is held to DuckDB's own cast.
 from __future__ import annotations
 
 import math
-import random
 from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
@@ -24,7 +23,8 @@ import duckdb
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from store_factories import T0, make_span
+from store_factories import make_span
+from trace_factories import random_traces
 
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Span, StatusCode
@@ -41,31 +41,15 @@ COSTS = (None, 0.0421, 0.1, 1 / 3, 2.5e-12, 1e-13, 123456.789, 0.0)
 def _traces(seed: int, n: int) -> list[list[Span]]:
     """``n`` traces of a root and 0-5 children, costs that do not add up exactly in binary
     (a third, a tenth, half a unit of the decimal's last place), tokens often none."""
-    rng = random.Random(seed)
-    out = []
-    for t in range(n):
-        at = T0 + timedelta(seconds=rng.randrange(3600))
-        tid = TraceId(f"{rng.getrandbits(128):032x}")
-        root = SpanId(f"{rng.getrandbits(64):016x}")
-        spans = []
-        for k in range(rng.randrange(6) + 1):
-            start = at + timedelta(milliseconds=0 if k == 0 else rng.randrange(1, 9000))
-            spans.append(
-                make_span(
-                    t * 10 + k,
-                    project=OTHER if t % 7 == 0 else P,
-                    trace_id=tid,
-                    span_id=root if k == 0 else SpanId(f"{rng.getrandbits(64):016x}"),
-                    parent_span_id=None if k == 0 else root,
-                    start_time=start,
-                    end_time=start + timedelta(milliseconds=rng.randrange(1, 5000)),
-                    cost_usd=rng.choice(COSTS),
-                    total_tokens=rng.choice([None, 0, rng.randrange(1, 900)]),
-                    status_code=rng.choice([StatusCode.OK, StatusCode.ERROR, StatusCode.UNSET]),
-                )
-            )
-        out.append(spans)
-    return out
+    return random_traces(
+        seed,
+        n,
+        cost=lambda rng: rng.choice(COSTS),
+        tokens=lambda rng: rng.choice([None, 0, rng.randrange(1, 900)]),
+        statuses=(StatusCode.OK, StatusCode.ERROR, StatusCode.UNSET),
+        spread_s=3600,
+        other_every=7,
+    )
 
 
 def _in_units(cost: float) -> Decimal:

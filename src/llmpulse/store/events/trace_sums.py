@@ -431,7 +431,7 @@ def beside_backlog(
     spans of those traces added here, not in SQL. Right after a load the newest page's
     traces are in the backlog, where the grouped statement took 12-15 ms for a page's 33
     roots beside 9,900 waiting spans (registering the backlog and scanning it as a table cost
-    ~3 ms alone); this takes ~2.5 (issue 14).
+    ~3 ms alone); this takes ~3 (ADR 0062).
 
     A span's cost is the decimal DuckDB makes of it (`cost_decimal`), the sums are exact
     decimals, and a total becomes a float once (correctly rounded: DuckDB's cast of the same
@@ -495,7 +495,7 @@ def cost_decimal(cost: float) -> Decimal | None:
         return None
     scaled = abs(cost * 1e12)
     units = math.floor(scaled)
-    if scaled - units >= 0.5:  # exact: a double and its floor differ by less than 2^52
+    if scaled - units >= 0.5:  # exact: a double minus its floor is a double
         units += 1
     return Decimal(f"{'-' if cost < 0 else ''}{int(units)}e-12")
 

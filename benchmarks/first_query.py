@@ -89,7 +89,8 @@ def one_run(
     with tempfile.TemporaryDirectory(dir=work, prefix="first-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
-        server = v.make_server(data, work / f"first-query-{v.variant}.log")
+        log = work / f"first-query-{v.variant}.log"
+        server = v.make_server(data, log)
         server.start()
         try:
             time.sleep(2.0)
@@ -100,9 +101,11 @@ def one_run(
             load_cpu = server.cpu_seconds() - cpu0
             if restart:
                 server.stop()
-                server = v.make_server(data, work / f"first-query-{v.variant}.log")
+                server = v.make_server(data, log)
                 server.start()
-                cpu0 -= load_cpu  # the CPU seconds of the queries still add to the load's
+                # The new process's CPU from here on, the queries', adds to the load's
+                # (its start-up until healthy is left out, as the first process's was).
+                cpu0 = server.cpu_seconds() - load_cpu
             time.sleep(settle_s)
             run: dict[str, Any] = {
                 "variant": v.variant,

@@ -2,7 +2,7 @@
 
 Right after a load the newest page's traces are in the backlog. Their totals are then the
 traces' stored rows plus the backlog's spans of them, added in Python (`trace_sums.
-beside_backlog`) instead of one grouped statement. What is checked is what a user reads: each
+lone_totals`) instead of one grouped statement. What is checked is what a user reads: each
 trace's tokens, cost, errors, spans and latency equal the sums over its planted spans and the
 grouped statement's answer, for traces wholly in the backlog, split between table and backlog,
 or stored only; a trace the fast path cannot add (odd span, a cost too large for the decimal,
@@ -125,7 +125,7 @@ def _grouped(store: DuckDBEventStore, ids: list[str]) -> dict[str, TraceTotals] 
 def _beside(store: DuckDBEventStore, ids: list[str]) -> dict[str, TraceTotals] | None:
     pending = store.summary_upkeep.pending()
     assert pending is not None
-    return store._read(lambda cur: trace_sums.beside_backlog(cur, pending, ids))
+    return store._read(lambda cur: trace_sums.lone_totals(cur, pending, ids))
 
 
 def test_totals_beside_the_backlog_equal_the_planted_sums_and_the_grouped_statement(

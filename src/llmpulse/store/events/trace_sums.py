@@ -383,9 +383,7 @@ def totals(
     answer then)."""
     if not all(_HEX_TRACE.fullmatch(t) for t in trace_ids):
         return None
-    lone = (
-        _lone_rows(cur, trace_ids) if pending is None else beside_backlog(cur, pending, trace_ids)
-    )
+    lone = lone_totals(cur, pending, trace_ids)
     return lone if lone is not None else grouped_totals(cur, pending, trace_ids)
 
 
@@ -424,32 +422,52 @@ def _totals_of(rows: list[tuple[Any, ...]]) -> dict[str, TraceTotals]:
     }
 
 
-def beside_backlog(
-    cur: duckdb.DuckDBPyConnection, pending: pa.Table, trace_ids: Sequence[str]
+def lone_totals(
+    cur: duckdb.DuckDBPyConnection, pending: pa.Table | None, trace_ids: Sequence[str]
 ) -> dict[str, TraceTotals] | None:
-    """`_lone_rows` beside a backlog: the traces' stored rows as they are, and the backlog's
-    spans of those traces added here, not in SQL. Right after a load the newest page's
-    traces are in the backlog, where the grouped statement took 12-15 ms for a page's 33
-    roots beside 9,900 waiting spans (registering the backlog and scanning it as a table cost
-    ~3 ms alone); this takes ~3 (ADR 0062).
+    """`totals` when each trace has one stored row at most (one project): the rows read as
+    they are (the keys' low halves inline, no grouping: ~2 ms for a page's 33 roots where
+    the grouped statement took ~6, ADR 0058), and the backlog's spans of those traces
+    (``pending``) added here, not in SQL. Right after a load the newest page's traces are in
+    the backlog, where the grouped statement took 12-15 ms for 33 roots beside 9,900 waiting
+    spans (registering the backlog and scanning it as a table cost ~3 ms alone); this takes
+    ~3 (ADR 0062).
 
-    A span's cost is the decimal DuckDB makes of it (`cost_decimal`), the sums are exact
-    decimals, and a total becomes a float once (correctly rounded: DuckDB's cast of the same
-    sum may differ in the last bit). None when a trace has several stored rows or is odd
-    (the grouped statement, or the spans, answer)."""
+    A backlog span's cost is the decimal DuckDB makes of it (`cost_decimal`), the sums are
+    exact decimals, and a total the backlog added to becomes a float once (correctly
+    rounded; DuckDB's cast of the same sum may differ in the last bit). A trace without
+    backlog spans has DuckDB's cast of its stored cost. None when a trace has several
+    stored rows or is odd (the grouped statement, or the spans, answer)."""
     asked = set(trace_ids)
     wanted = sorted(asked)
     lows = ", ".join(str(int(t, 16) & _LOW64_INT) for t in wanted)
     sums: dict[str, list[Any]] = {}
-    for tid, tokens, cost, errors, spans, first, last, odd in cur.execute(
-        f"SELECT {_TID_HEX}, tokens, cost, errors, spans, first_us, last_us, odd "
-        f"FROM {TABLE} WHERE tkey IN ({lows})"
+    for tid, tokens, cost, as_float, errors, spans, first, last, odd in cur.execute(
+        f"SELECT {_TID_HEX}, tokens, cost, cost::DOUBLE, errors, spans, first_us, last_us, "
+        f"odd FROM {TABLE} WHERE tkey IN ({lows})"
     ).fetchall():
         if tid not in asked:  # the low halves of two keys may agree
             continue
         if odd or tid in sums:  # odd, or two projects hold the trace
             return None
-        sums[tid] = [tokens, cost, errors, spans, first, last]
+        sums[tid] = [tokens, cost, errors, spans, first, last, as_float]
+    if pending is not None and not _add_backlog(sums, pending, wanted):
+        return None
+    return {
+        tid: TraceTotals(
+            int(t[0]),
+            t[6] if t[6] is not None else float(t[1]),
+            int(t[2]),
+            int(t[3]),
+            (t[5] - t[4]) / 1000.0,
+        )
+        for tid, t in sums.items()
+    }
+
+
+def _add_backlog(sums: dict[str, list[Any]], pending: pa.Table, wanted: list[str]) -> bool:
+    """Add the backlog's spans of the ``wanted`` traces to ``sums`` (`lone_totals`' rows; a
+    trace they add to loses its stored float); False when one of them is odd (`_PARTS`)."""
     mine = pending.select(_PENDING_READ).filter(
         pc.is_in(pending["trace_id"], value_set=pa.array(wanted, pa.string()))
     )
@@ -460,18 +478,15 @@ def beside_backlog(
         ):
             exact = Decimal(0) if cost is None else cost_decimal(cost)
             if exact is None or (parent is None and not _HEX_SPAN.fullmatch(sid or "")):
-                return None  # odd (`_PARTS`)
+                return False
             first, last = times[0][i], times[1][i]
-            t = sums.setdefault(tid, [0, Decimal(0), 0, 0, first, last])
+            t = sums.setdefault(tid, [0, Decimal(0), 0, 0, first, last, None])
             t[0] += tokens or 0
             t[1] += exact
             t[2] += status == "ERROR"
             t[3] += 1
-            t[4], t[5] = min(t[4], first), max(t[5], last)
-    return {
-        tid: TraceTotals(int(t[0]), float(t[1]), int(t[2]), int(t[3]), (t[5] - t[4]) / 1000.0)
-        for tid, t in sums.items()
-    }
+            t[4], t[5], t[6] = min(t[4], first), max(t[5], last), None
+    return True
 
 
 _PENDING_READ = [
@@ -498,25 +513,3 @@ def cost_decimal(cost: float) -> Decimal | None:
     if scaled - units >= 0.5:  # exact: a double minus its floor is a double
         units += 1
     return Decimal(f"{'-' if cost < 0 else ''}{int(units)}e-12")
-
-
-def _lone_rows(
-    cur: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]
-) -> dict[str, TraceTotals] | None:
-    """`totals` when each trace has one row at most (one project, no backlog), read as they
-    are: the keys' low halves inline and no grouping, ~2 ms for a page's 33 roots where the
-    grouped statement took ~6 (its planning and the keys' casts). None when a trace has
-    several rows or is odd: the grouped statement sums them, or tells the spans to answer."""
-    wanted = set(trace_ids)
-    lows = ", ".join(str(int(t, 16) & _LOW64_INT) for t in sorted(wanted))
-    rows = [
-        r
-        for r in cur.execute(
-            f"SELECT {_TID_HEX}, tokens, cost::DOUBLE, errors, spans, "
-            f"(last_us - first_us) / 1000.0, odd FROM {TABLE} WHERE tkey IN ({lows})"
-        ).fetchall()
-        if r[0] in wanted  # the low halves of two keys may agree
-    ]
-    if len({r[0] for r in rows}) < len(rows) or any(r[6] for r in rows):
-        return None
-    return _totals_of(rows)

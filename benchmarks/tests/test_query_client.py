@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -144,3 +145,21 @@ def test_cold_runs_never_repeat_a_question_and_the_cached_run_always_does() -> N
             assert spec.base_ns <= start < end
             assert end - start > spec.duration_ns * 0.8
         assert p.hourly_window[1] - p.hourly_window[0] == 7 * 24 * 3600 * 10**9
+
+
+def test_client_replaces_a_connection_the_server_closed_while_idle(
+    base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The handler closes a connection idle for 0.3 s, as uvicorn does after 5 s; the
+    # client's next request on it would read the close (RemoteDisconnected) without a
+    # fresh connection.
+    import sidebyside.query_client as qc
+
+    monkeypatch.setattr(_Handler, "timeout", 0.3)
+    monkeypatch.setattr(qc, "IDLE_S", 0.2)
+    with QueryClient() as client:
+        assert client.get(f"{base}/a").status == 200
+        time.sleep(0.6)  # the server closed it meanwhile
+        assert client.get(f"{base}/b").json()["path"] == "/b"
+        assert client.get(f"{base}/c").status == 200  # the new one is kept alive
+    assert len(_Handler.connections) == 2

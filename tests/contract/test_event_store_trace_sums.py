@@ -510,33 +510,3 @@ def test_totals_read_row_by_row_equal_the_grouped_ones(tmp_path: Path) -> None:
 def listing_totals(store: DuckDBEventStore, ids: list[TraceId]) -> dict[str, TraceTotals]:
     """The same totals summed from the spans (`listing.trace_totals`)."""
     return listing.trace_totals(store._query, ids)
-
-
-def test_a_pages_traces_are_found_by_the_key_index_through_every_change(tmp_path: Path) -> None:
-    """The lookup of a page's traces reads the ``tkey`` index, not every key (ADR 0063):
-    after the build at open, after batches that add traces and grow stored ones, after a
-    delete and after a reopen; and the totals it finds are the planted ones."""
-    traces = _traces(seed=23, n=60)
-    store = _store(tmp_path, [s for t in traces[:40] for s in t])
-    store.catch_up()
-
-    def check(stored: list[Span]) -> None:
-        ids = sorted({s.trace_id for s in stored if s.project == P})[:33]
-        plan = store._sums_read(
-            lambda cur: cur.execute("EXPLAIN ANALYZE " + trace_sums.lookup_sql(ids)).fetchall()
-        )
-        assert plan is not None
-        assert "Index Scan" in plan[0][1]  # DuckDB picks it as the scan starts
-        _assert_totals(store.trace_totals(ids), _by_trace(stored))
-
-    check([s for t in traces[:40] for s in t])
-    grown = [replace(t[-1], span_id=SpanId(f"{9_000 + i:016x}")) for i, t in enumerate(traces)]
-    store.append_spans([s for t in traces[40:] for s in t] + grown)
-    store.catch_up()
-    stored = [s for t in traces for s in t] + grown
-    check(stored)
-    store.close()
-    store = DuckDBEventStore(tmp_path / "events.duckdb", search_index=False)
-    store.catch_up()
-    check(stored)
-    store.close()

@@ -179,9 +179,6 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
     # scattered over 3.3M rows took 350-540 ms, in these 33 ms), and the file is 40 MB, not
     # 95.
     con.execute(f"INSERT INTO {TABLE} {_parts('spans')} ORDER BY first_us")
-    # A page's roots look their traces up by ``tkey``: the index finds them where the
-    # scan read every key (at 3.3M traces ~28 MB, built in ~0.3 s; ADR 0063).
-    con.execute(f"CREATE INDEX trace_sums_tkey ON {TABLE} (tkey)")
 
 
 def add(
@@ -425,16 +422,6 @@ def _totals_of(rows: list[tuple[Any, ...]]) -> dict[str, TraceTotals]:
     }
 
 
-def lookup_sql(trace_ids: Sequence[str]) -> str:
-    """The stored rows of the traces ``trace_ids`` (hex) and of any trace whose key has the
-    same low 64 bits, found by the ``tkey`` index (ADR 0063)."""
-    lows = ", ".join(str(int(t, 16) & _LOW64_INT) for t in trace_ids)
-    return (
-        f"SELECT {_TID_HEX}, tokens, cost, cost::DOUBLE, errors, spans, first_us, last_us, "
-        f"odd FROM {TABLE} WHERE tkey IN ({lows})"
-    )
-
-
 def lone_totals(
     cur: duckdb.DuckDBPyConnection, pending: pa.Table | None, trace_ids: Sequence[str]
 ) -> dict[str, TraceTotals] | None:
@@ -453,9 +440,11 @@ def lone_totals(
     stored rows or is odd (the grouped statement, or the spans, answer)."""
     asked = set(trace_ids)
     wanted = sorted(asked)
+    lows = ", ".join(str(int(t, 16) & _LOW64_INT) for t in wanted)
     sums: dict[str, list[Any]] = {}
     for tid, tokens, cost, as_float, errors, spans, first, last, odd in cur.execute(
-        lookup_sql(wanted)
+        f"SELECT {_TID_HEX}, tokens, cost, cost::DOUBLE, errors, spans, first_us, last_us, "
+        f"odd FROM {TABLE} WHERE tkey IN ({lows})"
     ).fetchall():
         if tid not in asked:  # the low halves of two keys may agree
             continue

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+import sidebyside.query_client as qc
 from sidebyside.measure import time_query
 from sidebyside.phoenix import PhoenixSystem
 from sidebyside.query_client import NotAvailable, QueryClient, QueryFailed
@@ -153,8 +154,6 @@ def test_client_replaces_a_connection_the_server_closed_while_idle(
     # The handler closes a connection idle for 0.3 s, as uvicorn does after 5 s; the
     # client's next request on it would read the close (RemoteDisconnected) without a
     # fresh connection.
-    import sidebyside.query_client as qc
-
     monkeypatch.setattr(_Handler, "timeout", 0.3)
     monkeypatch.setattr(qc, "IDLE_S", 0.2)
     with QueryClient() as client:

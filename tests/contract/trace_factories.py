@@ -11,8 +11,6 @@ from store_factories import T0, make_span
 from llmpulse.domain.ids import ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Span, StatusCode
 
-Draw = Callable[[random.Random], object]
-
 
 def random_traces(
     seed: int,

@@ -209,9 +209,30 @@ def test_bin_of_equals_the_bin_statement(seed: int) -> None:
         got = con._query(
             f"SELECT {sketch.BIN_SQL} FROM (SELECT unnest(?::DOUBLE[]) AS latency_ms)", [values]
         )
-        assert [sketch_copy.bin_of(v) for v in values] == [int(r[0]) for r in got]
+        want = [int(r[0]) for r in got]
+        assert [sketch_copy.bin_of(v) for v in values] == want
+        assert sketch_copy.bins_of(np.array(values, dtype=np.float64)).tolist() == want
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_bins_of_equals_bin_of_at_and_beside_every_edge(seed: int) -> None:
+    # numpy's log is not libm's: on an edge, or an ulp either side of it, the ceiling of the
+    # quotient is where the two could differ
+    rng = np.random.default_rng(seed)
+    edges = sketch.GAMMA ** np.arange(-400, 2200, dtype=np.float64)
+    values = np.concatenate(
+        [
+            edges,
+            np.nextafter(edges, 0.0),
+            np.nextafter(edges, np.inf),
+            rng.lognormal(4, 4, 50_000),
+            [0.0, -1.0, np.nan, 5e-324, 1e300],
+        ]
+    )
+    assert sketch_copy.bins_of(values).tolist() == [sketch_copy.bin_of(v) for v in values.tolist()]
+    assert sketch_copy.bins_of(np.zeros(0)).tolist() == []
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -53,24 +53,33 @@ sorts by slot only when it is not, which costs less than the statement's sort di
 
 @dataclass(frozen=True, slots=True)
 class _Rows:
-    """Sketch rows sorted by slot, and each row's bin as an index into their distinct bins
-    (so a window's bins are one `numpy.bincount`, no sort)."""
+    """Sketch rows sorted by slot, each row's bin as an index into their distinct bins (so a
+    window's bins are one `numpy.bincount`, no sort), and the spans per slot (so a count
+    sums one number a slot instead of one a bin: a day of slots at 1M spans is ~40k rows)."""
 
     slot: I64
     bin: I64
     n: I64
     bins: I64  # distinct bins, ascending
     bin_index: I64  # per row, its bin's index in ``bins``
+    slots: I64  # distinct slots, ascending
+    slot_n: I64  # spans per distinct slot (every bin)
 
     @classmethod
     def of(cls, slot: I64, bin_: I64, n: I64) -> _Rows:
         bins, index = _distinct(bin_)
-        return cls(slot, bin_, n, bins, index)
+        first = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]]) if len(slot) else slot
+        totals = np.add.reduceat(n, first) if len(n) else np.zeros(0, dtype=np.int64)
+        return cls(
+            slot, bin_, n, bins, index, slot[first].astype(np.int64), totals.astype(np.int64)
+        )
 
-    def window(self, lo: int | None, hi: int | None) -> slice:
-        """The rows of the slots in ``[lo, hi)`` (None: unbounded)."""
-        i0 = 0 if lo is None else int(np.searchsorted(self.slot, lo, side="left"))
-        i1 = len(self.slot) if hi is None else int(np.searchsorted(self.slot, hi, side="left"))
+    def window(self, lo: int | None, hi: int | None, *, per_slot: bool = False) -> slice:
+        """The rows of the slots in ``[lo, hi)`` (None: unbounded); with ``per_slot``, the
+        entries of ``slots`` and ``slot_n`` there."""
+        at = self.slots if per_slot else self.slot
+        i0 = 0 if lo is None else int(np.searchsorted(at, lo, side="left"))
+        i1 = len(at) if hi is None else int(np.searchsorted(at, hi, side="left"))
         return slice(i0, i1)
 
     def per_bin(self, keep: slice) -> tuple[I64, I64]:
@@ -87,8 +96,6 @@ class _Project:
     version: int
     every: _Rows
     roots: _Rows
-    slot_ends: I64  # distinct slots, ascending
-    slot_totals: I64  # spans per distinct slot (root or not, every bin)
 
 
 _DENSE_RANGE = 1 << 20
@@ -119,16 +126,7 @@ def _arrays(cols: dict[str, Any], version: int) -> _Project:
     if len(slot) > 1 and bool(np.any(slot[1:] < slot[:-1])):
         order = np.argsort(slot, kind="stable")
         slot, n, bin_, root = slot[order], n[order], bin_[order], root[order]
-    first = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]]) if len(slot) else slot
-    ends = slot[first]
-    totals = np.add.reduceat(n, first) if len(n) else np.zeros(0, dtype=np.int64)
-    return _Project(
-        version,
-        _Rows.of(slot, bin_, n),
-        _Rows.of(slot[root], bin_[root], n[root]),
-        ends.astype(np.int64),
-        np.asarray(totals, dtype=np.int64),
-    )
+    return _Project(version, _Rows.of(slot, bin_, n), _Rows.of(slot[root], bin_[root], n[root]))
 
 
 def backlog_slots(pending: pa.Table | None, project: str) -> tuple[I64, I64] | None:
@@ -232,7 +230,7 @@ class SketchCopy:
         is held. Right after a load, three pages in a row each took it again (3-6 ms)."""
         held = self._projects.get(project)
         p = held if held is not None else self._project(query, project)
-        ends, totals = p.slot_ends, p.slot_totals
+        ends, totals = p.every.slots, p.every.slot_n
         if backlog is not None and len(backlog[0]):
             k = int(np.searchsorted(ends, backlog[0][0], side="left"))  # the tail they touch
             slots, where = np.unique(np.concatenate([ends[k:], backlog[0]]), return_inverse=True)
@@ -275,15 +273,22 @@ class SketchCopy:
         width = int(q.bucket.total_seconds()) if q.bucket is not None else None
         rows = self._project(query, q.project, version) if whole else None
         sketch_rows = None if rows is None else (rows.roots if root else rows.every)
-        keep = slice(0, 0) if sketch_rows is None else sketch_rows.window(lo, hi)
-        edge = _edge_spans(query, q.project, root, edges, with_slot=width is not None)
-        if width is None and needs_bins and sketch_rows is not None:
-            return _merge_bins(*sketch_rows.per_bin(keep), edge[1])
+        edge = _edge_spans(
+            query, q.project, root, edges, with_slot=width is not None, with_bin=needs_bins
+        )
         slots, bins, ns = [edge[0]], [edge[1]], [np.ones(len(edge[1]), dtype=np.int64)]
-        if sketch_rows is not None:
+        if sketch_rows is not None and needs_bins:
+            keep = sketch_rows.window(lo, hi)
+            if width is None:
+                return _merge_bins(*sketch_rows.per_bin(keep), edge[1])
             slots.append(sketch_rows.slot[keep])
             bins.append(sketch_rows.bin[keep])
             ns.append(sketch_rows.n[keep])
+        elif sketch_rows is not None:  # counts: one number a slot
+            keep = sketch_rows.window(lo, hi, per_slot=True)
+            slots.append(sketch_rows.slots[keep])
+            bins.append(np.zeros(keep.stop - keep.start, dtype=np.int64))
+            ns.append(sketch_rows.slot_n[keep])
         return _group(_cat(slots), _cat(bins), _cat(ns), width, needs_bins)
 
 
@@ -300,8 +305,10 @@ def _edge_spans(
     edges: list[tuple[datetime, datetime]],
     *,
     with_slot: bool,
+    with_bin: bool,
 ) -> tuple[I64, I64]:
-    """Slot (zeros unless ``with_slot``) and bin of each span in the edge ranges.
+    """Slot (zeros unless ``with_slot``) and bin (zeros unless ``with_bin``) of each span in
+    the edge ranges.
 
     The spans are binned here rather than by a grouped statement (half the statement's
     time at 30k spans): `bin_of` is `sketch.BIN_SQL`'s expression with the same libm ``log``.
@@ -309,17 +316,16 @@ def _edge_spans(
     if not edges:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     cond = " OR ".join("(start_time >= ? AND start_time < ?)" for _ in edges)
-    slot_sql = f"{sketch.SLOT_SQL} AS slot, " if with_slot else ""
+    slot_sql = f"{sketch.SLOT_SQL} AS slot" if with_slot else "0 AS slot"
     sql = (
-        f"SELECT {slot_sql}latency_ms FROM spans "
+        f"SELECT {slot_sql}{', latency_ms' * with_bin} FROM spans "
         f"WHERE project = ?{f' AND {sketch.ROOT_SQL}' * root} AND ({cond})"
     )
     cols = query(sql, [project, *(t for edge in edges for t in edge)])
-    latencies = cols["latency_ms"].tolist()
-    bins = np.fromiter(map(bin_of, latencies), dtype=np.int64, count=len(latencies))
-    if not with_slot:
-        return np.zeros(len(bins), dtype=np.int64), bins
-    return np.asarray(cols["slot"], dtype=np.int64), bins
+    slots = np.asarray(cols["slot"], dtype=np.int64)
+    if not with_bin:
+        return slots, np.zeros(len(slots), dtype=np.int64)
+    return slots, bins_of(np.asarray(cols["latency_ms"], dtype=np.float64))
 
 
 def _merge_bins(bins: I64, counts: I64, edge_bins: I64) -> Rows:
@@ -343,6 +349,27 @@ def bin_of(latency_ms: float) -> int:
 
 
 _LN_GAMMA = math.log(sketch.GAMMA)
+_NEAR_EDGE = 1e-9
+"""How close to a whole number ``ln(x) / ln(gamma)`` must come for `bins_of` to recompute it
+with libm: numpy's ``log`` may differ from libm's by a few ulps (~1e-13 in the quotient)."""
+
+
+def bins_of(latencies_ms: npt.NDArray[np.float64]) -> I64:
+    """`bin_of` of every latency, in numpy (at 10M spans a window's two edge slots hold ~10^4
+    root spans, and `bin_of` per value took ~0.35 us each). numpy's ``log`` is not libm's,
+    so a quotient within `_NEAR_EDGE` of a bin edge is recomputed by `bin_of`; elsewhere an
+    ulp cannot move the ceiling. Zero, negative and NaN latencies fall in `sketch.ZERO_BIN`, as
+    in `bin_of`."""
+    out = np.full(len(latencies_ms), sketch.ZERO_BIN, dtype=np.int64)
+    positive = np.flatnonzero(latencies_ms > 0)
+    if not len(positive):
+        return out
+    ratio = np.log(latencies_ms[positive]) / _LN_GAMMA
+    out[positive] = np.ceil(ratio).astype(np.int64)
+    near = positive[np.abs(ratio - np.rint(ratio)) < _NEAR_EDGE]
+    for i in near.tolist():
+        out[i] = bin_of(float(latencies_ms[i]))
+    return out
 
 
 def _cat(parts: list[I64]) -> I64:

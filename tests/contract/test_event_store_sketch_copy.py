@@ -26,6 +26,7 @@ from llmpulse.domain.spans import Span
 from llmpulse.store.api import SpanFilter, SpanQuery, TimeRange
 from llmpulse.store.events import newest, sketch, sketch_copy
 from llmpulse.store.events.duckdb import DuckDBEventStore
+from llmpulse.store.events.summary_upkeep import query_with
 from llmpulse.store.metric_api import MetricFrame, MetricQuery
 
 P = ProjectName("copied")
@@ -101,6 +102,42 @@ def test_the_copy_answers_as_the_sketch_statement(store: DuckDBEventStore) -> No
     for q in _queries(11):
         assert sketch_copy.answers(q), q
         assert store.metric(q) == _by_statement(store, q), q
+
+
+def test_the_copy_and_a_backlog_answer_as_the_statement_with_it(held: None) -> None:
+    """ADR 0064: with spans waiting in the summaries' backlog (some in slots the sketch
+    holds, some in new ones, another project's too), the copy's whole slots plus the
+    backlog's spans answer every query as `sketch.plan`'s statement with the backlog."""
+    s = DuckDBEventStore(None)
+    try:
+        spans = _spans(2400, seed=3)
+        for i in range(0, len(spans), 300):
+            s.append_spans(spans[i : i + 300])
+        s.catch_up()
+        later = _spans(1500, seed=8, offset=20_000)
+        later = [replace(x, start_time=x.start_time + timedelta(hours=2)) for x in later]
+        for i in range(0, len(later), 500):
+            s.append_spans(later[i : i + 500])
+        pending = s.summary_upkeep.pending()
+        assert pending is not None
+        assert pending.num_rows == len(later)
+        summarized = s.metrics_summarized
+
+        def statement(*args: object) -> None:
+            raise AssertionError("answered by the statement, not the copy")
+
+        for q in _queries(12):
+            p = sketch.plan(q, s.pair_keys.counted, pending=True)
+            assert p is not None
+            rows = s._read(lambda cur, p=p: query_with(cur, pending, p.sql, p.params))
+            want = sketch.frame(q, p, rows)
+            with pytest.MonkeyPatch.context() as m:
+                m.setattr(s, "_sketch_rows", statement)
+                assert s.metric(q) == want, q
+        assert s.metrics_summarized == summarized + len(_queries(12))
+        assert s.summary_upkeep.pending() is not None  # ... with the backlog still there
+    finally:
+        s.close()
 
 
 def test_pair_sketch_plans_are_not_the_copys() -> None:
@@ -263,12 +300,17 @@ def test_the_copy_is_taken_again_after_the_summaries_take_in_a_load() -> None:
         s.metric(q)  # a query asks for the project: its copy is held
         copy = s._sketch_copy
         assert copy.is_current(P)
+        taken = copy._projects[P]
         s.append_spans(_spans(600, seed=6, offset=10_000))
-        assert not copy.is_current(P)  # the commit moved the sketch past the copy
+        assert copy.is_current(P)  # a commit only adds to the backlog (ADR 0064)
+
+        def taken_again() -> bool:
+            return copy._projects[P] is not taken and copy.is_current(P)
+
         deadline = time.monotonic() + 10
-        while not copy.is_current(P) and time.monotonic() < deadline:
+        while not (s.summary_upkeep.caught_up and taken_again()) and time.monotonic() < deadline:
             time.sleep(0.02)  # the summaries' thread adds the batch after its pause
-        assert copy.is_current(P)
+        assert taken_again()
         assert s.summary_upkeep.caught_up
         spans = [x for x in _spans(600, 5) + _spans(600, 6, 10_000) if x.project == P]
         assert [r.n for r in s.metric(q).rows] == [len(spans)]
@@ -354,7 +396,7 @@ def test_a_newest_bound_counts_the_held_copy_after_the_sketch_moved(held: None) 
         later = [replace(x, span_id=SpanId(f"{i + 50_000:016x}")) for i, x in enumerate(later)]
         s.append_spans(later)
         assert not s.summary_upkeep.caught_up
-        assert not copy.is_current(P)
+        assert copy.is_current(P)  # a commit only adds to the backlog (ADR 0064)
         stored = [x for x in spans + later if x.project == P]
         with_backlog = {}
         for end in ends:
@@ -384,10 +426,11 @@ def test_a_newest_bound_counts_the_held_copy_after_the_sketch_moved(held: None) 
         s.close()
 
 
-def test_a_count_asked_while_a_load_waits_has_the_copy_taken_behind_ingest(held: None) -> None:
-    """ADR 0062: a count asked while spans wait in the backlog is answered by the statement
-    (the copy cannot add the backlog), and asks for the copy: the summaries' thread takes it
-    after adding the backlog, so the first newest page after the load takes none."""
+def test_a_count_asked_while_a_load_waits_has_the_copy_kept_behind_ingest(held: None) -> None:
+    """ADR 0062 and 0064: a count asked while spans wait in the backlog is the copy's whole
+    slots and the backlog's spans; it takes the copy once, and from then on the summaries'
+    thread takes it again after adding a backlog, so the first newest page after the load
+    takes none."""
     s = DuckDBEventStore(None)
     try:
         assert s.summary_upkeep.wait_built()  # the load comes after the build
@@ -396,9 +439,12 @@ def test_a_count_asked_while_a_load_waits_has_the_copy_taken_behind_ingest(held:
         copy = s._sketch_copy
         q = MetricQuery(P, (COUNT,), TimeRange(T0, T0 + timedelta(hours=7)))
         assert s.summary_upkeep.pending() is not None
+        summarized = s.metrics_summarized
         assert [r.n for r in s.metric(q).rows] == [sum(x.project == P for x in spans)]
-        assert P not in copy._projects  # not taken on the query path
+        assert s.metrics_summarized == summarized + 1  # not the plain query over the spans
+        assert copy.is_current(P)  # the sketch before the load: nothing of it is in it
         assert s.summary_upkeep.catch_up() > 0
+        assert not copy.is_current(P)
         s._after_summaries()  # what the summaries' thread runs after adding the backlog
         assert copy.is_current(P)
         taken = copy._projects[P]

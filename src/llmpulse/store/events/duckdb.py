@@ -193,16 +193,14 @@ class DuckDBEventStore(ListingEngine):
 
     def _sketch_answer(self, q: MetricQuery, pin: Pinned) -> MetricFrame | None:
         """The summaries' answer to ``q`` (inside `_pinned_read`): from the span sketch's
-        numpy copy when nothing waits in the backlog (ADR 0040), else by a statement that adds
-        the backlog's spans (ADR 0039); None when a key stopped being counted meanwhile."""
+        numpy copy (ADR 0040) and the backlog's spans (ADR 0064), else by a statement that
+        adds the backlog's spans (ADR 0039); None when a key stopped being counted
+        meanwhile."""
         if sketch_copy.answers(q):
-            if pin.pending is not None:
-                self._sketch_copy.ask(q.project)  # taken behind ingest (ADR 0062)
-            else:
-                p = sketch.plan(q, pin.counted)
-                if p is not None:
-                    rows = self._sketch_copy.rows(self._numpy, q, pin.version)
-                    return sketch.frame(q, p, rows)
+            p = sketch.plan(q, pin.counted)
+            if p is not None:
+                rows = self._sketch_copy.rows(self._numpy, q, pin.sketch_version, pin.pending)
+                return sketch.frame(q, p, rows)
         answer = self._sketch_rows(q, pin.pending, pin.counted)
         return None if answer is None else sketch.frame(q, *answer)
 

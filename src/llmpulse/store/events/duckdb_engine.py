@@ -82,6 +82,8 @@ class Pinned:
     """The backlog of the snapshot's moment: committed spans the summaries lack."""
     version: int
     """`SketchGuard.version` at that moment."""
+    sketch_version: int
+    """`SketchGuard.sketch_version` at that moment."""
     counted: Callable[[str, str], bool]
     """Which metadata keys the pair sketch counted then (`PairKeys.counted`)."""
 
@@ -278,12 +280,19 @@ class DuckDBEngine:
             def pin(version: int, snapshot: bool) -> Pinned:
                 nonlocal begun
                 if not snapshot:
-                    return Pinned(self.summary_upkeep.pending(), version, self.pair_keys.counted)
+                    return Pinned(
+                        self.summary_upkeep.pending(),
+                        version,
+                        self.sketch_guard.sketch_version,
+                        self.pair_keys.counted,
+                    )
                 cur.execute("BEGIN TRANSACTION")
                 begun = True
                 cur.execute(pin_sql).fetchall()
                 keys = self.pair_keys.as_of_now()
-                return Pinned(self.summary_upkeep.pending(), version, keys)
+                return Pinned(
+                    self.summary_upkeep.pending(), version, self.sketch_guard.sketch_version, keys
+                )
 
             self._local.pinned = True
             try:

@@ -253,7 +253,7 @@ class ListingEngine(CompactingEngine):
 
     @functools.cached_property
     def _sketch_copy(self) -> sketch_copy.SketchCopy:
-        return sketch_copy.SketchCopy(lambda: self.sketch_guard.version)
+        return sketch_copy.SketchCopy(lambda: self.sketch_guard.sketch_version)
 
     def _after_summaries(self) -> None:
         """Take the sketch copies that queries asked for again, off the query path (a

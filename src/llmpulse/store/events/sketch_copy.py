@@ -4,11 +4,13 @@ The span sketch (`sketch`, ADR 0021) lives in a DuckDB table; summing its rows f
 took one statement of ~2.5 ms at 30k spans, most of it the statement's fixed cost and the
 scan of the table, for an answer that sums a few thousand small rows. `SketchCopy` holds each
 project's sketch rows (slot, root, bin, n; sorted by slot) as numpy arrays, taken with one
-statement and kept while the sketch does not change: `SketchGuard.version` moves with every
-change of the spans or of the sketch, so a copy taken at one version is the sketch while the
-guard is at that version. A read then needs the spans only at the window's two partial edge
-slots (one statement reading their latencies, binned here; none when the window starts and
-ends on slot edges).
+statement and kept while the sketch does not change: `SketchGuard.sketch_version` moves with
+every change of the summaries, so a copy taken at one version is the sketch while the guard
+is at that version. A commit does not move it: it only adds spans to the summaries' backlog,
+which a read adds to the copy's whole slots (ADR 0064; before, a read with a backlog was
+one statement over the sketch table and the backlog, the usual case under streaming ingest).
+A read then needs the spans only at the window's two partial edge slots (one statement
+reading their latencies, binned here; none when the window starts and ends on slot edges).
 
 It answers exactly what the statement of `sketch.plan` answers (rows ``bucket, bin, n``
 ordered by bucket and bin), for the span sketch's plans (counts, approximate latency
@@ -152,7 +154,6 @@ class SketchCopy:
         """``version``: the guard's version now (`SketchGuard.version`)."""
         self._version = version
         self._projects: dict[str, _Project] = {}
-        self._asked: set[str] = set()
         self._lock = threading.Lock()
 
     def _project(self, query: Query, project: str, version: int | None = None) -> _Project:
@@ -177,21 +178,13 @@ class SketchCopy:
                 self._projects[project] = fresh
         return fresh
 
-    def ask(self, project: str) -> None:
-        """Hold the project's copy from the next `refresh` on: a query asked about it while
-        spans waited in the backlog, which the copy cannot answer (ADR 0062). During a load
-        the copy is then taken behind ingest, so the first page after it finds one."""
-        if project not in self._asked:
-            with self._lock:
-                self._asked.add(project)
-
     def refresh(self, query: Query) -> int:
-        """Take again every project's copy that the sketch moved past, and take the copies
-        asked for (`ask`); returns how many were taken. The summaries' thread calls it after
-        adding spans to the sketch, so a query after a load finds its copy current (ADR
-        0043)."""
+        """Take again every project's copy that the sketch moved past; returns how many
+        were taken. The summaries' thread calls it after adding spans to the sketch, so a
+        query after a load finds its copy current (ADR 0043), and a count asked during a
+        load (which takes the copy, ADR 0064) keeps it current behind ingest (ADR 0062)."""
         with self._lock:
-            wanted = set(self._projects) | self._asked
+            wanted = set(self._projects)
         version = self._version()
         stale = [
             p
@@ -250,10 +243,19 @@ class SketchCopy:
         i = int(np.searchsorted(cum, need, side="left"))
         return None if i >= len(cum) else int(ends[stop - 1 - i])
 
-    def rows(self, query: Query, q: MetricQuery, version: int | None = None) -> Rows:
+    def rows(
+        self,
+        query: Query,
+        q: MetricQuery,
+        version: int | None = None,
+        backlog: pa.Table | None = None,
+    ) -> Rows:
         """The rows of `sketch.plan`'s statement for ``q`` (a span-sketch plan, see
         `answers`): ``(bucket number or None, bin or None, n)`` ordered by both; with
-        ``version``, of the sketch at that version (see `_project`)."""
+        ``version``, of the sketch at that version (see `_project`), and with ``backlog``
+        (the committed spans that sketch lacks, `SummaryUpkeep.pending` of the same quiet
+        moment), of the plan with those spans: they count in the whole slots, and the edge
+        statement reads them with the other stored spans."""
         start, end = q.time.start, q.time.end
         lo = None if start is None else -(-(to_unix_us(start) + sketch.OFFSET_US) // sketch.SLOT_US)
         hi = None if end is None else sketch.slot_of(end)
@@ -276,6 +278,9 @@ class SketchCopy:
         edge = _edge_spans(
             query, q.project, root, edges, with_slot=width is not None, with_bin=needs_bins
         )
+        if whole and backlog is not None:  # one row per span, as the edge spans
+            more = _backlog_spans(backlog, q.project, root, lo, hi, with_bin=needs_bins)
+            edge = (np.concatenate([edge[0], more[0]]), np.concatenate([edge[1], more[1]]))
         slots, bins, ns = [edge[0]], [edge[1]], [np.ones(len(edge[1]), dtype=np.int64)]
         if sketch_rows is not None and needs_bins:
             keep = sketch_rows.window(lo, hi)
@@ -326,6 +331,42 @@ def _edge_spans(
     if not with_bin:
         return slots, np.zeros(len(slots), dtype=np.int64)
     return slots, bins_of(np.asarray(cols["latency_ms"], dtype=np.float64))
+
+
+def _backlog_spans(
+    backlog: pa.Table, project: str, root: bool, lo: int | None, hi: int | None, *, with_bin: bool
+) -> tuple[I64, I64]:
+    """Slot and bin (zeros unless ``with_bin``) of each span of ``project`` (its root spans
+    with ``root``) in the backlog whose slot is in ``[lo, hi)`` (None: unbounded): the
+    backlog's part of `sketch.plan`'s ``pending`` rows, one row per span."""
+    empty = np.zeros(0, dtype=np.int64)
+    index, known, names = codes(backlog.column("project"))  # (`pc.equal` imports pandas)
+    if project not in names:
+        return empty, empty
+    us, valid = arrow_column(pc.cast(backlog.column("start_time"), pa.int64()))
+    keep = (index == names.index(project)) & known & valid
+    if root:
+        keep &= _null(backlog.column("parent_span_id"))
+    slot = (us + sketch.OFFSET_US) // sketch.SLOT_US
+    if lo is not None:
+        keep &= slot >= lo
+    if hi is not None:
+        keep &= slot < hi
+    where = np.flatnonzero(keep)
+    if not with_bin:
+        return slot[where].astype(np.int64), np.zeros(len(where), dtype=np.int64)
+    latency, _ = arrow_column(pc.cast(backlog.column("latency_ms"), pa.float64()))
+    return slot[where].astype(np.int64), bins_of(latency[where])
+
+
+def _null(col: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+    """Where ``col`` is NULL, from its validity bitmap (``is_null`` goes through pandas)."""
+    arr = col.combine_chunks()
+    validity = arr.buffers()[0]
+    if validity is None:
+        return np.zeros(len(arr), dtype=np.bool_)
+    bits = np.unpackbits(np.frombuffer(validity, np.uint8), bitorder="little")
+    return ~bits[arr.offset : arr.offset + len(arr)].astype(np.bool_)
 
 
 def _merge_bins(bins: I64, counts: I64, edge_bins: I64) -> Rows:

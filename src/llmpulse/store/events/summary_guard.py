@@ -61,15 +61,25 @@ class SketchGuard:
         self._totals_busy = 0  # commits and changes of the totals in flight
         self._seq = 0
         self._own_seq = 0  # the summaries' own changes (not commits) begun or ended
+        self._sketch_seq = 0  # changes of the summaries (not commits) begun or ended
         self._ready = ready
         self._spoiled = False
 
-    def _step(self, busy: int, spoil: bool = False, own: bool = True, totals: bool = True) -> None:
+    def _step(
+        self,
+        busy: int,
+        spoil: bool = False,
+        own: bool = True,
+        totals: bool = True,
+        summaries: bool = True,
+    ) -> None:
         with self._cond:
             self._busy += busy
             if totals:
                 self._totals_busy += busy
             self._seq += 1
+            if summaries or spoil:
+                self._sketch_seq += 1
             if own or spoil:  # a failed change clears the backlog after it: no reader keeps
                 self._own_seq += 1  # an answer it began before (ADR 0055)
             self._spoiled |= spoil
@@ -95,6 +105,7 @@ class SketchGuard:
         with self._cond:
             self._seq += 1
             self._own_seq += 1
+            self._sketch_seq += 1
             self._ready = True
 
     @contextmanager
@@ -105,19 +116,27 @@ class SketchGuard:
         which ``commits=False`` readers do not wait for)."""
         own = summaries and totals
         waits = totals or not summaries
-        self._step(+1, own=own, totals=waits)
+        self._step(+1, own=own, totals=waits, summaries=summaries)
         try:
             yield
         except BaseException:
-            self._step(-1, spoil=True, own=own, totals=waits)
+            self._step(-1, spoil=True, own=own, totals=waits, summaries=summaries)
             raise
-        self._step(-1, own=own, totals=waits)
+        self._step(-1, own=own, totals=waits, summaries=summaries)
 
     @property
     def version(self) -> int:
-        """Moves when a change begins and when it ends: summaries read while it stays the
-        same, and no change is in flight, are the same summaries (`sketch_copy`)."""
+        """Moves when a change begins and when it ends: summaries and spans read while it
+        stays the same, and no change is in flight, are those of one moment."""
         return self._seq
+
+    @property
+    def sketch_version(self) -> int:
+        """`version` without the commits: moves when a change of the summaries begins and
+        when it ends. A commit only adds spans to the backlog, so summaries read at one
+        sketch version plus the backlog of a quiet moment at that version are every
+        committed span (`sketch_copy`, ADR 0064)."""
+        return self._sketch_seq
 
     def read(self, query: Callable[[], _T], *, commits: bool = True) -> _T | None:
         """``query()`` when it read summaries that held what it expects, else None;

@@ -321,15 +321,16 @@ def _edge_spans(
     if not edges:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     cond = " OR ".join("(start_time >= ? AND start_time < ?)" for _ in edges)
-    slot_sql = f"{sketch.SLOT_SQL} AS slot" if with_slot else "0 AS slot"
+    wanted = [f"{sketch.SLOT_SQL} AS slot"] * with_slot + ["latency_ms"] * with_bin
     sql = (
-        f"SELECT {slot_sql}{', latency_ms' * with_bin} FROM spans "
+        f"SELECT {', '.join(wanted) or 'start_time'} FROM spans "
         f"WHERE project = ?{f' AND {sketch.ROOT_SQL}' * root} AND ({cond})"
     )
     cols = query(sql, [project, *(t for edge in edges for t in edge)])
-    slots = np.asarray(cols["slot"], dtype=np.int64)
+    count = len(next(iter(cols.values())))
+    slots = np.asarray(cols["slot"], dtype=np.int64) if with_slot else np.zeros(count, np.int64)
     if not with_bin:
-        return slots, np.zeros(len(slots), dtype=np.int64)
+        return slots, np.zeros(count, dtype=np.int64)
     return slots, bins_of(np.asarray(cols["latency_ms"], dtype=np.float64))
 
 

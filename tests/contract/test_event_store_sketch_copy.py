@@ -58,11 +58,16 @@ def _spans(n: int, seed: int, offset: int = 0) -> list[Span]:
 
 @pytest.fixture
 def store() -> DuckDBEventStore:
+    return _caught_up(_spans(2400, seed=3))
+
+
+def _caught_up(spans: list[Span]) -> DuckDBEventStore:
+    """A store holding ``spans`` in commits of 300, none of them waiting in the summaries'
+    backlog (ADR 0039)."""
     s = DuckDBEventStore(None)
-    spans = _spans(2400, seed=3)
     for i in range(0, len(spans), 300):
         s.append_spans(spans[i : i + 300])
-    s.catch_up()  # nothing waits in the summaries' backlog (ADR 0039): the copy answers
+    s.catch_up()
     return s
 
 
@@ -108,12 +113,8 @@ def test_the_copy_and_a_backlog_answer_as_the_statement_with_it(held: None) -> N
     """ADR 0064: with spans waiting in the summaries' backlog (some in slots the sketch
     holds, some in new ones, another project's too), the copy's whole slots plus the
     backlog's spans answer every query as `sketch.plan`'s statement with the backlog."""
-    s = DuckDBEventStore(None)
+    s = _caught_up(_spans(2400, seed=3))
     try:
-        spans = _spans(2400, seed=3)
-        for i in range(0, len(spans), 300):
-            s.append_spans(spans[i : i + 300])
-        s.catch_up()
         later = _spans(1500, seed=8, offset=20_000)
         later = [replace(x, start_time=x.start_time + timedelta(hours=2)) for x in later]
         for i in range(0, len(later), 500):
@@ -380,12 +381,9 @@ def test_a_newest_bound_counts_the_held_copy_after_the_sketch_moved(held: None) 
     copy and the backlog together count every span (the bound equals the statement's once
     the sketch took the backlog in); a copy the sketch moved past without a backlog only
     misses spans, so its bound is never later than the statement's. Pages stay exact."""
-    s = DuckDBEventStore(None)
+    spans = _spans(1200, seed=5)
+    s = _caught_up(spans)
     try:
-        spans = _spans(1200, seed=5)
-        for i in range(0, len(spans), 300):
-            s.append_spans(spans[i : i + 300])
-        s.catch_up()
         rng = random.Random(7)
         ends = [T0 + timedelta(seconds=rng.uniform(1800, 9 * 3600)) for _ in range(8)]
         s.metric(MetricQuery(P, (COUNT,), TimeRange(T0, ends[0])))  # takes a current copy

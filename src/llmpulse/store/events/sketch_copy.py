@@ -151,7 +151,7 @@ class SketchCopy:
     """Per project, the span sketch's rows at the guard's current version (see module)."""
 
     def __init__(self, version: Callable[[], int]) -> None:
-        """``version``: the guard's version now (`SketchGuard.version`)."""
+        """``version``: the guard's version now (`SketchGuard.sketch_version`)."""
         self._version = version
         self._projects: dict[str, _Project] = {}
         self._lock = threading.Lock()

@@ -10,6 +10,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import duckdb
+import pytest
+
 from contract.store_factories import make_span
 from llmpulse.domain.ids import ProjectName
 from llmpulse.store.api import SpanQuery
@@ -55,5 +58,38 @@ def test_spares_of_an_old_generation_are_not_used(tmp_path: Path) -> None:
         store.append_spans([make_span(i) for i in range(30)])
         store.compact()
         assert _first_reads_in_new_threads(store, 2) == [30, 30]
+    finally:
+        store.close()
+
+
+def test_a_read_whose_cursor_a_reattach_closed_is_asked_again(tmp_path: Path) -> None:
+    """A re-attach on another thread (the writer's failed checkpoint on a full disk) closes
+    every reader cursor, also one a query is reading with: that read is asked again on a new
+    cursor instead of failing (it surfaced as a 500 on a span listing). A read that fails
+    without a re-attach still fails."""
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    try:
+        store.append_spans([make_span(i) for i in range(30)])
+        closed: list[int] = []
+
+        def reattached_meanwhile(cur: duckdb.DuckDBPyConnection) -> list[tuple[int]]:
+            if not closed:  # what `_reattach` does to the other threads' cursors
+                with store._write_lock:
+                    for c in store._cursors:
+                        c.close()
+                    store._cursors.clear()
+                    store._spares.clear()
+                    store._generation += 1
+                closed.append(1)
+            return cur.execute("SELECT count(*) FROM spans").fetchall()
+
+        assert store._read(reattached_meanwhile) == [(30,)]
+        assert closed == [1]
+
+        def broken(cur: duckdb.DuckDBPyConnection) -> object:
+            return cur.execute("SELECT * FROM no_such_table").fetchall()
+
+        with pytest.raises(duckdb.CatalogException):
+            store._read(broken)
     finally:
         store.close()

@@ -312,6 +312,7 @@ class DuckDBEngine:
         """`_read` for background work, which must not hold itself back."""
         # The swap lock keeps a compaction from replacing the file under a running query.
         with self._swap.shared():
+            generation = self._generation
             try:
                 return run(self._reader())
             except duckdb.OutOfMemoryException as exc:
@@ -322,9 +323,12 @@ class DuckDBEngine:
                     retry_after_s=2,
                 ) from exc
             except duckdb.Error as exc:
-                if not invalidated(exc):
+                if invalidated(exc):
+                    self._reattach(exc)  # a checkpoint failed (disk full): re-attach
+                elif self._generation == generation:
                     raise
-                self._reattach(exc)  # a checkpoint failed (disk full): re-attach, ask again
+                # Re-attached, here or by another thread meanwhile (which closed this
+                # thread's cursor under the read): ask again on a new cursor.
                 if getattr(self._local, "pinned", False):
                     raise  # not on a new cursor: outside the pinned snapshot
                 return run(self._reader())

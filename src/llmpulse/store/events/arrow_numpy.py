@@ -32,6 +32,16 @@ def arrow_column(col: pa.ChunkedArray | pa.Array) -> tuple[npt.NDArray[Any], Boo
     return values, valid
 
 
+def nulls(col: pa.ChunkedArray | pa.Array) -> Bools:
+    """Where a column of any type is NULL, from its validity bitmap (``is_null`` and
+    ``to_numpy`` go through pandas)."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    validity = arr.buffers()[0]
+    if validity is None:
+        return np.zeros(len(arr), bool)
+    return ~_bits(validity)[arr.offset : arr.offset + len(arr)]
+
+
 def _bits(buffer: pa.Buffer) -> Bools:
     out: Bools = np.unpackbits(np.frombuffer(buffer, np.uint8), bitorder="little").astype(bool)
     return out

@@ -80,8 +80,6 @@ class Pinned:
 
     pending: pa.Table | None
     """The backlog of the snapshot's moment: committed spans the summaries lack."""
-    version: int
-    """`SketchGuard.version` at that moment."""
     sketch_version: int
     """`SketchGuard.sketch_version` at that moment."""
     counted: Callable[[str, str], bool]
@@ -277,22 +275,17 @@ class DuckDBEngine:
             generation = self._generation
             begun = False
 
-            def pin(version: int, snapshot: bool) -> Pinned:
+            def pin(sketch_version: int, snapshot: bool) -> Pinned:
                 nonlocal begun
                 if not snapshot:
                     return Pinned(
-                        self.summary_upkeep.pending(),
-                        version,
-                        self.sketch_guard.sketch_version,
-                        self.pair_keys.counted,
+                        self.summary_upkeep.pending(), sketch_version, self.pair_keys.counted
                     )
                 cur.execute("BEGIN TRANSACTION")
                 begun = True
                 cur.execute(pin_sql).fetchall()
                 keys = self.pair_keys.as_of_now()
-                return Pinned(
-                    self.summary_upkeep.pending(), version, self.sketch_guard.sketch_version, keys
-                )
+                return Pinned(self.summary_upkeep.pending(), sketch_version, keys)
 
             self._local.pinned = True
             try:

@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 from llmpulse.clock import to_unix_us
 from llmpulse.store.api import SpanFilter
 from llmpulse.store.events import sketch
-from llmpulse.store.events.arrow_numpy import arrow_column, codes
+from llmpulse.store.events.arrow_numpy import arrow_column, codes, nulls
 from llmpulse.store.events.duckdb_dialect import bucket_offset
 from llmpulse.store.metric_api import MetricQuery
 
@@ -134,17 +134,22 @@ def _arrays(cols: dict[str, Any], version: int) -> _Project:
 def backlog_slots(pending: pa.Table | None, project: str) -> tuple[I64, I64] | None:
     """The slots (ascending) of the spans of ``project`` in the summaries' backlog
     (`SummaryUpkeep.pending`) and how many spans each holds; None when it has none."""
-    if pending is None:
+    spans = None if pending is None else _of_project(pending, project)
+    if spans is None or not spans[0].any():
         return None
-    index, known, names = codes(pending.column("project"))  # (`pc.equal` imports pandas)
+    slots, counts = np.unique(spans[1][spans[0]], return_counts=True)
+    return slots.astype(np.int64), counts.astype(np.int64)
+
+
+def _of_project(backlog: pa.Table, project: str) -> tuple[npt.NDArray[np.bool_], I64] | None:
+    """Which of the backlog's spans are ``project``'s, and every span's slot; None when the
+    backlog holds none of the project's."""
+    index, known, names = codes(backlog.column("project"))  # (`pc.equal` imports pandas)
     if project not in names:
         return None
-    us, valid = arrow_column(pc.cast(pending.column("start_time"), pa.int64()))
+    us, valid = arrow_column(pc.cast(backlog.column("start_time"), pa.int64()))
     keep = (index == names.index(project)) & known & valid
-    if not keep.any():
-        return None
-    slots, counts = np.unique((us[keep] + sketch.OFFSET_US) // sketch.SLOT_US, return_counts=True)
-    return slots.astype(np.int64), counts.astype(np.int64)
+    return keep, (us + sketch.OFFSET_US) // sketch.SLOT_US
 
 
 class SketchCopy:
@@ -340,15 +345,12 @@ def _backlog_spans(
     """Slot and bin (zeros unless ``with_bin``) of each span of ``project`` (its root spans
     with ``root``) in the backlog whose slot is in ``[lo, hi)`` (None: unbounded): the
     backlog's part of `sketch.plan`'s ``pending`` rows, one row per span."""
-    empty = np.zeros(0, dtype=np.int64)
-    index, known, names = codes(backlog.column("project"))  # (`pc.equal` imports pandas)
-    if project not in names:
-        return empty, empty
-    us, valid = arrow_column(pc.cast(backlog.column("start_time"), pa.int64()))
-    keep = (index == names.index(project)) & known & valid
+    spans = _of_project(backlog, project)
+    if spans is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    keep, slot = spans
     if root:
-        keep &= _null(backlog.column("parent_span_id"))
-    slot = (us + sketch.OFFSET_US) // sketch.SLOT_US
+        keep &= nulls(backlog.column("parent_span_id"))
     if lo is not None:
         keep &= slot >= lo
     if hi is not None:
@@ -358,16 +360,6 @@ def _backlog_spans(
         return slot[where].astype(np.int64), np.zeros(len(where), dtype=np.int64)
     latency, _ = arrow_column(pc.cast(backlog.column("latency_ms"), pa.float64()))
     return slot[where].astype(np.int64), bins_of(latency[where])
-
-
-def _null(col: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
-    """Where ``col`` is NULL, from its validity bitmap (``is_null`` goes through pandas)."""
-    arr = col.combine_chunks()
-    validity = arr.buffers()[0]
-    if validity is None:
-        return np.zeros(len(arr), dtype=np.bool_)
-    bits = np.unpackbits(np.frombuffer(validity, np.uint8), bitorder="little")
-    return ~bits[arr.offset : arr.offset + len(arr)].astype(np.bool_)
 
 
 def _merge_bins(bins: I64, counts: I64, edge_bins: I64) -> Rows:

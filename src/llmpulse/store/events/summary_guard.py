@@ -161,7 +161,7 @@ class SketchGuard:
     def read_pinned(
         self, pin: Callable[[int, bool], _P], query: Callable[[_P], _T]
     ) -> tuple[bool, _T | None]:
-        """``(True, query(pin(version, snapshot)))`` read at a moment when no change was in
+        """``(True, query(pin(sketch_version, snapshot)))`` read at a moment when no change was in
         flight; ``(False, None)`` when no such moment came (the summaries are out of use, or
         changes kept them busy).
 
@@ -170,8 +170,8 @@ class SketchGuard:
         pin the moment (``snapshot`` True, ADR 0050: a DuckDB transaction whose snapshot
         ``pin`` takes with the backlog, while no change can begin), so nothing after it, a
         commit, an apply, a delete, changes the answer: it is kept. Pinning costs ~1 ms, so
-        only a read that a change overlapped pays it. ``version`` is `version` at that
-        moment."""
+        only a read that a change overlapped pays it. ``sketch_version`` is `sketch_version`
+        at that moment."""
         for attempt in range(self.PINNED_ATTEMPTS):
             snapshot = attempt > 0
             with self._cond:
@@ -180,7 +180,7 @@ class SketchGuard:
                         return False, None
                     continue
                 before = self._seq
-                pinned = pin(before, snapshot)
+                pinned = pin(self._sketch_seq, snapshot)
             answer = query(pinned)
             if snapshot or self._seq == before:
                 return True, answer

@@ -1,0 +1,45 @@
+"""Self-checks of the interleaved side-by-side runs (`sidebyside.paired`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sidebyside import paired
+from sidebyside.paired import Paired, interleave
+from sidebyside.query_client import QueryClient
+
+
+def test_summary_keeps_each_runs_ratio_beside_the_ratio_of_medians() -> None:
+    p = Paired(peer_ms=[100.0, 200.0, 90.0, 300.0], ours_ms=[10.0, 10.0, 12.0, 50.0])
+    s = p.summary()
+    assert s["peer_median_ms"] == 150.0
+    assert s["ours_median_ms"] == 11.0
+    assert s["ratio_of_medians"] == pytest.approx(150.0 / 11.0)
+    # per run: 10, 20, 7.5, 6
+    assert s["run_ratio_median"] == pytest.approx(8.75)
+    assert s["run_ratio_min"] == pytest.approx(6.0)
+    assert s["runs_at_least_10x"] == 0.5
+    assert s["ours_p95_ms"] == 50.0
+
+
+def test_interleave_alternates_which_system_goes_first() -> None:
+    calls: list[tuple[str, str, int]] = []
+
+    def fn(system: str, kind: str):  # type: ignore[no-untyped-def]
+        def ask(client: QueryClient, k: int | None) -> int:
+            assert k is not None
+            calls.append((system, kind, k))
+            client.wire_s += 0.001 if system == "ours" else 0.01
+            return 1
+
+        return ask
+
+    kinds = ("a", "b")
+    got = interleave({k: fn("peer", k) for k in kinds}, {k: fn("ours", k) for k in kinds}, [7, 8])
+    assert calls == [
+        ("peer", "a", 7), ("ours", "a", 7), ("peer", "b", 7), ("ours", "b", 7),
+        ("ours", "a", 8), ("peer", "a", 8), ("ours", "b", 8), ("peer", "b", 8),
+    ]  # fmt: skip
+    assert got["a"].ours_ms == pytest.approx([1.0, 1.0])
+    assert got["a"].peer_ms == pytest.approx([10.0, 10.0])
+    assert paired.Paired(got["a"].peer_ms, got["a"].ours_ms).summary()["runs_at_least_10x"] == 1.0

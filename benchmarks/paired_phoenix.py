@@ -2,16 +2,19 @@
 
     .venv/bin/python benchmarks/paired_phoenix.py DATA_DIR [--spans 1000000]
         [--phoenix-dir benchmarks/.work/phoenix-30k] [--phoenix-spans 30000]
-        [--repeat 40] [--series 3] [--offset 0] [--llmpulse-bin PATH] [--label L]
+        [--repeat 40] [--series 3] [--offset 0] [--pause-s 0.05] [--stream 300]
+        [--settle-s 15] [--llmpulse-bin PATH] [--label L]
 
 DATA_DIR is an llmpulse data directory filled by `load_bench_dir.py` (its ``base_ns`` names
 the workload; ``--spans`` is the size it was loaded with). Phoenix keeps its data in
 ``--phoenix-dir``: the first run sends it the side-by-side workload of ``--phoenix-spans``
-spans over OTLP (~7 min for 30k) and writes ``base_ns`` there; later runs start Phoenix on
+spans over OTLP (~8 min for 30k) and writes ``base_ns`` there; later runs start Phoenix on
 that directory and send nothing. Both servers then run side by side, and each of
 ``--series`` series times ``--repeat`` runs: run ``k`` asks each kind of one system and then
 of the other with the parameters of run ``k`` (`sidebyside.variants`: no cache can answer),
-the first system alternating (`sidebyside.paired`). Writes
+the first system alternating (`sidebyside.paired`). One untimed run precedes the series.
+``--pause-s``: a pause before every query (the whole machine idles); ``--stream``: spans/s
+streamed into llmpulse meanwhile; ``--settle-s``: a wait before the untimed run. Writes
 ``results/<stamp>-paired[-label].{json,md}`` and prints the table.
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import subprocess
 import sys
 import time
@@ -52,6 +56,13 @@ def _args() -> argparse.Namespace:
     p.add_argument("--offset", type=int, default=0, help="run number of the first run")
     p.add_argument("--pause-s", type=float, default=0.0, help="pause between two queries")
     p.add_argument(
+        "--settle-s",
+        type=float,
+        default=0.0,
+        help="wait after both servers start (a 10M store builds its summaries ~10 s behind "
+        "the open; queries meanwhile read the spans)",
+    )
+    p.add_argument(
         "--stream", type=float, default=0.0, help="llmpulse: spans/s streamed in meanwhile"
     )
     p.add_argument("--llmpulse-bin", type=Path, help="default: llmpulse beside this python")
@@ -69,8 +80,11 @@ def _phoenix(a: argparse.Namespace) -> tuple[PhoenixSystem, ServerProcess, dict[
     spec = WorkloadSpec.for_spans(a.phoenix_spans, traces_per_request=100, base_ns=base_ns)
     system = PhoenixSystem(spec)
     system.prepare()
-    server = system.make_server(a.phoenix_dir / "data", a.phoenix_dir / "phoenix.log")
-    (a.phoenix_dir / "data").mkdir(exist_ok=True)
+    data = a.phoenix_dir / "data"
+    if not loaded:  # an interrupted load's spans would be sent again on top of themselves
+        shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(exist_ok=True)
+    server = system.make_server(data, a.phoenix_dir / "phoenix.log")
     server.start()
     info: dict[str, Any] = {"spans": a.phoenix_spans, "version": system.version()}
     if not loaded:
@@ -126,8 +140,8 @@ def render(res: dict[str, Any]) -> str:
             f"\nllmpulse took a stream of {st['spans_per_s']:.0f} spans/s meanwhile "
             f"({st['errors']} errors); Phoenix none."
         )
-    for title, table in [*((f"Series {i + 1}", s) for i, s in enumerate(res["series"]))]:
-        lines += _table(title, table)
+    for i, table in enumerate(res["series"]):
+        lines += _table(f"Series {i + 1}", table)
     lines += _table("All runs", res["pooled"])
     return "\n".join(lines) + "\n"
 
@@ -155,6 +169,7 @@ def _series(
     a: argparse.Namespace, peer: PhoenixSystem, ours: LlmpulseSystem
 ) -> tuple[list[dict[str, dict[str, Any]]], dict[str, Paired], StreamStats | None]:
     """One untimed run, then the timed series (with the stream running, if asked)."""
+    time.sleep(a.settle_s)
     warm = a.offset + a.series * a.repeat  # parameters of its own
     interleave(peer.queries(), ours.queries(), [warm], a.pause_s)
     series: list[dict[str, dict[str, Any]]] = []
@@ -205,6 +220,7 @@ def main() -> None:
             "llmpulse_spans": a.spans,
             "phoenix": peer_info,
             "pause_s": a.pause_s,
+            "settle_s": a.settle_s,
             "stream": stream,
         },
         "series": series,

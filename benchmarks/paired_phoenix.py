@@ -54,7 +54,7 @@ def _args() -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=40, help="runs per series")
     p.add_argument("--series", type=int, default=3)
     p.add_argument("--offset", type=int, default=0, help="run number of the first run")
-    p.add_argument("--pause-s", type=float, default=0.0, help="pause between two queries")
+    p.add_argument("--pause-s", type=float, default=0.0, help="pause before every query")
     p.add_argument(
         "--settle-s",
         type=float,

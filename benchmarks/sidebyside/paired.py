@@ -73,8 +73,8 @@ def interleave(
     pause_s: float = 0.0,
 ) -> dict[str, Paired]:
     """Run numbers ``runs`` of every query kind on both systems, the kinds in turn inside a
-    run, the system that goes first alternating with the run's parity; ``pause_s`` between
-    two queries. Each system keeps its own keep-alive connection."""
+    run, the system that goes first alternating with the run's parity; ``pause_s`` before
+    every query. Each system keeps its own keep-alive connection."""
     out = {name: Paired() for name in ours}
     with QueryClient() as peer_client, QueryClient() as our_client:
         for i, k in enumerate(runs):
@@ -82,7 +82,7 @@ def interleave(
                 sides = [(peer[name], peer_client, paired.peer_ms)]
                 sides.append((ours[name], our_client, paired.ours_ms))
                 for fn, client, samples in sides if i % 2 == 0 else sides[::-1]:
-                    samples.append(_timed(fn, client, k))
                     if pause_s:
                         time.sleep(pause_s)
+                    samples.append(_timed(fn, client, k))
     return out

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -130,6 +131,12 @@ def render(res: dict[str, Any]) -> str:
         "kind of one system, then of the other (the first alternates), with run k's parameters. "
         "Wire times in ms. Ratio: Phoenix / llmpulse.",
     ]
+    if "llmpulse_cpu_s" in m:
+        lines.append(
+            f"\nServer CPU over the series: Phoenix {m['phoenix_cpu_s']:.1f} s, llmpulse "
+            f"{m['llmpulse_cpu_s']:.1f} s; load average (1 min) {m['load_1min'][0]:.1f} before, "
+            f"{m['load_1min'][1]:.1f} after."
+        )
     if m.get("pause_s"):
         lines.append(
             f"\nA pause of {m['pause_s'] * 1000:.0f} ms before every query (both servers idle)."
@@ -201,7 +208,14 @@ def main() -> None:
     try:
         ours, our_server = _llmpulse(a)
         try:
+            cpu0 = (peer_server.cpu_seconds(), our_server.cpu_seconds())
+            load0 = os.getloadavg()[0]
             series, every, streamed = _series(a, peer, ours)
+            cpu = {
+                "phoenix_cpu_s": peer_server.cpu_seconds() - cpu0[0],
+                "llmpulse_cpu_s": our_server.cpu_seconds() - cpu0[1],
+                "load_1min": [load0, os.getloadavg()[0]],
+            }
         finally:
             our_server.stop()
     finally:
@@ -222,6 +236,7 @@ def main() -> None:
             "pause_s": a.pause_s,
             "settle_s": a.settle_s,
             "stream": stream,
+            **cpu,
         },
         "series": series,
         "pooled": {name: p.summary() for name, p in every.items()},

@@ -1,6 +1,7 @@
 """What a pause before a request costs on this machine (issue 14: cold queries after idle).
 
-    .venv/bin/python benchmarks/idle_cost.py [--url http://127.0.0.1:7600 --data-dir DIR]
+    .venv/bin/python benchmarks/idle_cost.py [--url http://127.0.0.1:7600 --data-dir DIR
+        [--offset 0]]
 
 Times, after a pause of 0 to 100 ms in which the calling thread spins (it never sleeps), work
 that takes ~0.1-1 ms back to back:
@@ -11,7 +12,9 @@ that takes ~0.1-1 ms back to back:
 
 and with ``--url`` (a server on a data directory `load_bench_dir.py` filled), the server's
 ``/healthz`` and the side-by-side's root p50 + p99 and hourly counts, each after the same
-pauses (the client sleeps). Prints one median per pause.
+pauses (the client sleeps). Every query has run numbers of its own (`sidebyside.variants`),
+so the server's cache cannot answer; ``--offset`` moves them, for a second call on the same
+server (the cache keeps the first call's answers). Prints one median per pause.
 """
 
 from __future__ import annotations
@@ -45,8 +48,10 @@ def _spin(seconds: float) -> None:
         pass
 
 
-def _medians(work: Callable[[int], object], pause: Callable[[float], None]) -> list[float]:
-    out, k = [], 0
+def _medians(
+    work: Callable[[int], object], pause: Callable[[float], None], first: int = 0
+) -> list[float]:
+    out, k = [], first
     for p in PAUSES_S:
         samples = []
         for _ in range(RUNS):
@@ -79,16 +84,15 @@ def _local() -> dict[str, Callable[[int], object]]:
 
 def _remote(url: str, data_dir: Path) -> dict[str, Callable[[int], object]]:
     base_ns = int((data_dir / "base_ns").read_text())
-    system = LlmpulseSystem(
-        WorkloadSpec.for_spans(1_000_000, traces_per_request=100, base_ns=base_ns)
-    )
+    # The size does not move the parameters (a day from ``base_ns``, `sidebyside.variants`).
+    system = LlmpulseSystem(WorkloadSpec.for_spans(1, traces_per_request=100, base_ns=base_ns))
     system.base = url
     client = QueryClient()
     queries = system.queries()
     return {
         "HTTP /healthz": lambda k: client.get(f"{url}/healthz"),
         "HTTP root p50 + p99": lambda k: queries["latency_p50_p99"](client, k),
-        "HTTP hourly counts": lambda k: queries["hourly_counts"](client, 2000 + k),
+        "HTTP hourly counts": lambda k: queries["hourly_counts"](client, k),
     }
 
 
@@ -96,6 +100,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--url")
     ap.add_argument("--data-dir", type=Path)
+    ap.add_argument("--offset", type=int, default=0, help="first run number of the queries")
     a = ap.parse_args()
     header = " | ".join(f"{p * 1000:g} ms" for p in PAUSES_S)
     print(f"| work (ms, median of {RUNS}) after a pause of | {header} |")
@@ -105,7 +110,7 @@ def main() -> None:
         rows.append((f"{name} (spin)", _medians(work, _spin)))
     if a.url:
         for name, work in _remote(a.url, a.data_dir).items():
-            rows.append((f"{name} (sleep)", _medians(work, time.sleep)))
+            rows.append((f"{name} (sleep)", _medians(work, time.sleep, a.offset)))
     for name, medians in rows:
         print(f"| {name} | " + " | ".join(f"{m:.3f}" for m in medians) + " |")
 

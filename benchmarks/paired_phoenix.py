@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -36,11 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sidebyside.ingest import ingest
 from sidebyside.llmpulse_side import LlmpulseSystem
 from sidebyside.output import machine, say, write_results
-from sidebyside.paired import Paired, interleave
+from sidebyside.paired import Paired, interleave, pooled
 from sidebyside.phoenix import PhoenixSystem
 from sidebyside.procmon import ServerProcess
 from sidebyside.requests import RequestSource
-from sidebyside.stream import IngestStream, StreamStats
+from sidebyside.run import llmpulse_version
+from sidebyside.stream import IngestStream
 from sidebyside.workload import WorkloadSpec
 
 HERE = Path(__file__).resolve().parent
@@ -111,13 +111,6 @@ def _llmpulse(a: argparse.Namespace) -> tuple[LlmpulseSystem, ServerProcess]:
     return system, server
 
 
-def _rev() -> str:
-    out = subprocess.run(
-        ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True
-    )
-    return out.stdout.decode().strip()
-
-
 def render(res: dict[str, Any]) -> str:
     """The results as Markdown: one table per series and one of every run pooled."""
     m = res["meta"]
@@ -127,7 +120,7 @@ def render(res: dict[str, Any]) -> str:
         "",
         f"`{m['command']}`",
         "",
-        f"{m['machine']}; llmpulse {m['llmpulse_rev']}. Both servers up at once; run k asks each "
+        f"{m['machine']}; llmpulse {_version(m)}. Both servers up at once; run k asks each "
         "kind of one system, then of the other (the first alternates), with run k's parameters. "
         "Wire times in ms. Ratio: Phoenix / llmpulse.",
     ]
@@ -153,6 +146,11 @@ def render(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _version(meta: dict[str, Any]) -> str:
+    """llmpulse's version in ``meta`` (results written before it was kept whole: the commit)."""
+    return str(meta.get("llmpulse_version") or meta.get("llmpulse_rev"))
+
+
 def _table(title: str, table: dict[str, dict[str, Any]]) -> list[str]:
     out = [
         "",
@@ -174,13 +172,13 @@ def _table(title: str, table: dict[str, dict[str, Any]]) -> list[str]:
 
 def _series(
     a: argparse.Namespace, peer: PhoenixSystem, ours: LlmpulseSystem
-) -> tuple[list[dict[str, dict[str, Any]]], dict[str, Paired], StreamStats | None]:
-    """One untimed run, then the timed series (with the stream running, if asked)."""
+) -> tuple[list[dict[str, Paired]], dict[str, float] | None]:
+    """One untimed run, then the timed series (with the stream running, if asked), and what
+    the stream sent."""
     time.sleep(a.settle_s)
     warm = a.offset + a.series * a.repeat  # parameters of its own
     interleave(peer.queries(), ours.queries(), [warm], a.pause_s)
-    series: list[dict[str, dict[str, Any]]] = []
-    every = {name: Paired() for name in ours.queries()}
+    series: list[dict[str, Paired]] = []
     stream = IngestStream(ours.otlp_url(), ours.spec, a.stream) if a.stream else None
     if stream is not None:
         stream.start()
@@ -191,15 +189,13 @@ def _series(
             first = a.offset + s * a.repeat
             say(f"series {s + 1}/{a.series}: runs {first}..{first + a.repeat - 1}")
             runs = range(first, first + a.repeat)
-            got = interleave(peer.queries(), ours.queries(), runs, a.pause_s)
-            series.append({name: p.summary() for name, p in got.items()})
-            for name, p in got.items():
-                every[name].peer_ms += p.peer_ms
-                every[name].ours_ms += p.ours_ms
+            series.append(interleave(peer.queries(), ours.queries(), runs, a.pause_s))
             time.sleep(1.0)
     finally:
-        streamed = None if stream is None else stream.stop()
-    return series, every, streamed
+        sent = None if stream is None else stream.stop()
+    if sent is None:
+        return series, None
+    return series, {"asked": a.stream, "spans_per_s": sent.spans_per_s, "errors": sent.errors}
 
 
 def main() -> None:
@@ -210,7 +206,7 @@ def main() -> None:
         try:
             cpu0 = (peer_server.cpu_seconds(), our_server.cpu_seconds())
             load0 = os.getloadavg()[0]
-            series, every, streamed = _series(a, peer, ours)
+            series, stream = _series(a, peer, ours)
             cpu = {
                 "phoenix_cpu_s": peer_server.cpu_seconds() - cpu0[0],
                 "llmpulse_cpu_s": our_server.cpu_seconds() - cpu0[1],
@@ -220,17 +216,14 @@ def main() -> None:
             our_server.stop()
     finally:
         peer_server.stop()
-    stream = None
-    if streamed is not None:
-        stream = {"asked": a.stream, "spans_per_s": streamed.spans_per_s}
-        stream["errors"] = streamed.errors
+    every = {name: pooled([part[name] for part in series]) for name in series[0]}
     results = {
         "meta": {
             "stamp": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "command": "benchmarks/paired_phoenix.py "
             + " ".join(x if not x.startswith("/") else Path(x).name for x in sys.argv[1:]),
             "machine": machine(),
-            "llmpulse_rev": _rev(),
+            "llmpulse_version": llmpulse_version(),
             "llmpulse_spans": a.spans,
             "phoenix": peer_info,
             "pause_s": a.pause_s,
@@ -238,7 +231,7 @@ def main() -> None:
             "stream": stream,
             **cpu,
         },
-        "series": series,
+        "series": [{name: p.summary() for name, p in part.items()} for part in series],
         "pooled": {name: p.summary() for name, p in every.items()},
         "samples": {n: {"phoenix": p.peer_ms, "llmpulse": p.ours_ms} for n, p in every.items()},
     }

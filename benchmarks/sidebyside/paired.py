@@ -10,13 +10,12 @@ kept beside the ratio of the medians.
 
 from __future__ import annotations
 
-import math
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sidebyside.measure import QueryTiming
 from sidebyside.query_client import QueryClient
 from sidebyside.system import QueryFn
 
@@ -29,35 +28,28 @@ class Paired:
     ours_ms: list[float] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        """Medians, p95s, the ratio of the medians (peer / ours) and the per-run ratios'
-        median, lowest and share at or above 10."""
+        """Medians, p95s (`QueryTiming`'s), the ratio of the medians (peer / ours) and the
+        per-run ratios' median, lowest and share at or above 10."""
+        peer, ours = QueryTiming(self.peer_ms), QueryTiming(self.ours_ms)
         ratios = [p / o for p, o in zip(self.peer_ms, self.ours_ms, strict=True) if o > 0]
         return {
             "runs": len(self.ours_ms),
-            "peer_median_ms": _median(self.peer_ms),
-            "peer_p95_ms": _rank(self.peer_ms, 0.95),
-            "ours_median_ms": _median(self.ours_ms),
-            "ours_p95_ms": _rank(self.ours_ms, 0.95),
-            "ratio_of_medians": _ratio(_median(self.peer_ms), _median(self.ours_ms)),
-            "run_ratio_median": _median(ratios),
+            "peer_median_ms": peer.median_ms,
+            "peer_p95_ms": peer.p95_ms,
+            "ours_median_ms": ours.median_ms,
+            "ours_p95_ms": ours.p95_ms,
+            "ratio_of_medians": (
+                peer.median_ms / ours.median_ms if peer.median_ms and ours.median_ms else None
+            ),
+            "run_ratio_median": QueryTiming(ratios).median_ms,
             "run_ratio_min": min(ratios) if ratios else None,
             "runs_at_least_10x": sum(r >= 10 for r in ratios) / len(ratios) if ratios else None,
         }
 
 
-def _median(xs: Sequence[float]) -> float | None:
-    return statistics.median(xs) if xs else None
-
-
-def _rank(xs: Sequence[float], p: float) -> float | None:
-    if not xs:
-        return None
-    ordered = sorted(xs)
-    return ordered[max(0, min(len(ordered) - 1, math.ceil(p * len(ordered)) - 1))]
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a is not None and b else None
+def pooled(parts: Sequence[Paired]) -> Paired:
+    """The runs of ``parts`` as one series, in order."""
+    return Paired([x for p in parts for x in p.peer_ms], [x for p in parts for x in p.ours_ms])
 
 
 def _timed(fn: QueryFn, client: QueryClient, k: int) -> float:

@@ -63,7 +63,8 @@ def _spec(num_spans: int, args: argparse.Namespace, base_ns: int) -> WorkloadSpe
     )
 
 
-def _llmpulse_version() -> str:
+def llmpulse_version() -> str:
+    """The installed llmpulse version and the tree's short commit."""
     version = metadata.version("llmpulse")
     rev = subprocess.run(
         ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_llmpulse:
         lp = LlmpulseSystem(_spec(sizes[0], args, base_ns), args.llmpulse_bin)
         lp.prepare()
-        results["meta"]["llmpulse_version"] = _llmpulse_version()
+        results["meta"]["llmpulse_version"] = llmpulse_version()
         results["install"]["llmpulse"] = _inst(lp)
         for n in sizes:
             spec = _spec(n, args, base_ns)

@@ -43,3 +43,12 @@ def test_interleave_alternates_which_system_goes_first() -> None:
     assert got["a"].ours_ms == pytest.approx([1.0, 1.0])
     assert got["a"].peer_ms == pytest.approx([10.0, 10.0])
     assert paired.Paired(got["a"].peer_ms, got["a"].ours_ms).summary()["runs_at_least_10x"] == 1.0
+
+
+def test_pooled_series_keep_their_runs_in_order() -> None:
+    a = Paired(peer_ms=[100.0, 90.0], ours_ms=[10.0, 9.0])
+    b = Paired(peer_ms=[80.0], ours_ms=[20.0])
+    p = paired.pooled([a, b])
+    assert p.peer_ms == [100.0, 90.0, 80.0]
+    assert p.ours_ms == [10.0, 9.0, 20.0]
+    assert p.summary()["runs_at_least_10x"] == pytest.approx(2 / 3)

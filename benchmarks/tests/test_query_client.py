@@ -23,7 +23,9 @@ from sidebyside.workload import REGIONS, WorkloadSpec
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive
-    connections: set[int] = set()  # noqa: RUF012 - shared by the test server's threads
+    # Each connection by its client's (host, port): an ``id`` of a closed socket object can be
+    # the id of the next one, which once counted two connections as one.
+    connections: set[tuple[str, int]] = set()  # noqa: RUF012 - shared by the server's threads
     seen: list[dict[str, Any]] = []  # noqa: RUF012
 
     def _answer(self, status: int, body: Any) -> None:
@@ -35,13 +37,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:
-        _Handler.connections.add(id(self.connection))
+        _Handler.connections.add(self.client_address[:2])
         self._record(b"")
         status = {"/missing": 404, "/broken": 500}.get(self.path.split("?")[0], 200)
         self._answer(status, {"data": [1, 2, 3], "path": self.path})
 
     def do_POST(self) -> None:
-        _Handler.connections.add(id(self.connection))
+        _Handler.connections.add(self.client_address[:2])
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self._record(body)
         if self.path != "/graphql":

@@ -220,9 +220,9 @@ def test_queries_answer_from_the_spans_until_the_summaries_are_built(
     release = threading.Event()
     real = summaries.build
 
-    def slow_build(con: duckdb.DuckDBPyConnection, *args: Any) -> None:
+    def slow_build(con: duckdb.DuckDBPyConnection, *args: Any, **kwargs: Any) -> None:
         assert release.wait(30)
-        real(con, *args)
+        real(con, *args, **kwargs)
 
     monkeypatch.setattr(summaries, "build", slow_build)
     store = DuckDBEventStore(tmp_path / "events.duckdb")

@@ -129,7 +129,9 @@ class DuckDBEventStore(ListingEngine):
                     self.summary_upkeep.apply_locked(self._con)
                     if self.sketch_guard.usable:  # (a compaction meanwhile may have spoiled
                         # them: its new connection then holds no summaries)
-                        summaries.rebuild_project(self._con, self.pair_keys, project)
+                        summaries.rebuild_project(
+                            self._con, self.pair_keys, project, self.edge_spans
+                        )
         if n and self.search_index.enabled:
             self.search_index.refresh(self._query)  # blocks that lost spans are indexed again
         n_ann = purge.delete_annotations(self._delete_sql, project) if before is None else 0
@@ -199,7 +201,9 @@ class DuckDBEventStore(ListingEngine):
         if sketch_copy.answers(q):
             p = sketch.plan(q, pin.counted)
             if p is not None:
-                rows = self._sketch_copy.rows(self._numpy, q, pin.sketch_version, pin.pending)
+                rows = self._sketch_copy.rows(
+                    self._numpy, q, pin.sketch_version, pin.pending, pin.edges
+                )
                 return sketch.frame(q, p, rows)
         answer = self._sketch_rows(q, pin.pending, pin.counted)
         return None if answer is None else sketch.frame(q, *answer)

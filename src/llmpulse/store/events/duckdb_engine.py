@@ -42,6 +42,7 @@ from llmpulse.store.events.duckdb_open import (
     connect,
     wal_path,
 )
+from llmpulse.store.events.edge_spans import EdgeSpans, EdgeState
 from llmpulse.store.events.journal import (
     IngestJournal,
     JournalRestore,
@@ -84,6 +85,8 @@ class Pinned:
     """`SketchGuard.sketch_version` at that moment."""
     counted: Callable[[str, str], bool]
     """Which metadata keys the pair sketch counted then (`PairKeys.counted`)."""
+    edges: EdgeState | None = None
+    """The span sketch's spans' starts and bins at that moment (ADR 0066); None: none kept."""
 
 
 class DuckDBEngine:
@@ -160,12 +163,15 @@ class DuckDBEngine:
         self.sketch_guard = SketchGuard(ready=False)
         """Whether the summaries hold the committed spans (every change of them goes
         through it); ready once they are built behind the open (ADR 0039)."""
+        self.edge_spans = EdgeSpans()
+        """The span sketch's spans' starts and bins, for its edge slots (ADR 0066)."""
         self.summary_upkeep = SummaryUpkeep(
             self.sketch_guard,
             self.pair_keys,
             PairsOfText(),
             self._locked_write,
             after_apply=self._after_summaries,
+            edges=self.edge_spans,
         )
         """The summaries (ADRs 0021, 0035, 0036) in memory, built from the stored spans behind
         the open and kept behind ingest (ADR 0039)."""
@@ -279,13 +285,17 @@ class DuckDBEngine:
                 nonlocal begun
                 if not snapshot:
                     return Pinned(
-                        self.summary_upkeep.pending(), sketch_version, self.pair_keys.counted
+                        self.summary_upkeep.pending(),
+                        sketch_version,
+                        self.pair_keys.counted,
+                        self.edge_spans.state,
                     )
                 cur.execute("BEGIN TRANSACTION")
                 begun = True
                 cur.execute(pin_sql).fetchall()
                 keys = self.pair_keys.as_of_now()
-                return Pinned(self.summary_upkeep.pending(), sketch_version, keys)
+                pending = self.summary_upkeep.pending()
+                return Pinned(pending, sketch_version, keys, self.edge_spans.state)
 
             self._local.pinned = True
             try:

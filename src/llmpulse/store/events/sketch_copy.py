@@ -28,20 +28,23 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmpulse.clock import to_unix_us
+from llmpulse.clock import from_unix_us, to_unix_us
 from llmpulse.store.api import SpanFilter
 from llmpulse.store.events import sketch
 from llmpulse.store.events.arrow_numpy import arrow_column, codes, nulls
 from llmpulse.store.events.duckdb_dialect import bucket_offset
 from llmpulse.store.metric_api import MetricQuery
+
+if TYPE_CHECKING:
+    from llmpulse.store.events.edge_spans import EdgeState
 
 Query = Callable[[str, Sequence[Any]], dict[str, Any]]
 """Runs SQL with parameters on the store's reader: the result's columns as numpy arrays."""
@@ -254,43 +257,49 @@ class SketchCopy:
         q: MetricQuery,
         version: int | None = None,
         backlog: pa.Table | None = None,
+        edges: EdgeState | None = None,
     ) -> Rows:
         """The rows of `sketch.plan`'s statement for ``q`` (a span-sketch plan, see
         `answers`): ``(bucket number or None, bin or None, n)`` ordered by both; with
         ``version``, of the sketch at that version (see `_project`), and with ``backlog``
         (the committed spans that sketch lacks, `SummaryUpkeep.pending` of the same quiet
-        moment), of the plan with those spans: they count in the whole slots, and the edge
-        statement reads them with the other stored spans."""
+        moment), of the plan with those spans: they count in the whole slots and in the edge
+        slots. ``edges``: the spans of that sketch (`EdgeSpans.state` of the same moment),
+        which count the edge slots without a statement (ADR 0066); None: the edge statement
+        reads them (and the backlog's) from the stored spans."""
         start, end = q.time.start, q.time.end
         lo = None if start is None else -(-(to_unix_us(start) + sketch.OFFSET_US) // sketch.SLOT_US)
         hi = None if end is None else sketch.slot_of(end)
         root = q.where.root_only
-        edges: list[tuple[datetime, datetime]] = []
+        edges_us: list[tuple[int, int]] = []
         if lo is not None and hi is not None and hi < lo:  # inside one slot: spans only
             lo = hi = None
             whole = False
-            edges.append((_naive(start), _naive(end)))  # type: ignore[arg-type]
+            edges_us.append((to_unix_us(start), to_unix_us(end)))  # type: ignore[arg-type]
         else:
             whole = True
             if start is not None and lo is not None:
-                edges.append((_naive(start), sketch.slot_start(lo)))
+                edges_us.append((to_unix_us(start), _slot_start_us(lo)))
             if end is not None and hi is not None:
-                edges.append((sketch.slot_start(hi), _naive(end)))
+                edges_us.append((_slot_start_us(hi), to_unix_us(end)))
         needs_bins = any(m.quantile is not None for m in q.metrics)
         width = int(q.bucket.total_seconds()) if q.bucket is not None else None
         rows = self._project(query, q.project, version) if whole else None
         sketch_rows = None if rows is None else (rows.roots if root else rows.every)
-        edge = _edge_spans(
-            query, q.project, root, edges, with_slot=width is not None, with_bin=needs_bins
-        )
-        if whole and backlog is not None:  # one row per span, as the edge spans
+        if edges is not None:
+            edge = edges.edge_rows(
+                q.project, edges_us, root=root, with_bin=needs_bins, backlog=backlog
+            )
+        else:
+            edge = _edge_spans(query, q.project, root, edges_us, with_bin=needs_bins)
+        if whole and backlog is not None:  # one row per span
             more = _backlog_spans(backlog, q.project, root, lo, hi, with_bin=needs_bins)
-            edge = (np.concatenate([edge[0], more[0]]), np.concatenate([edge[1], more[1]]))
-        slots, bins, ns = [edge[0]], [edge[1]], [np.ones(len(edge[1]), dtype=np.int64)]
+            edge = tuple(np.concatenate([a, b]) for a, b in zip(edge, more, strict=True))  # type: ignore[assignment]
+        slots, bins, ns = [edge[0]], [edge[1]], [edge[2]]
         if sketch_rows is not None and needs_bins:
             keep = sketch_rows.window(lo, hi)
             if width is None:
-                return _merge_bins(*sketch_rows.per_bin(keep), edge[1])
+                return _merge_bins(*sketch_rows.per_bin(keep), edge[1], edge[2])
             slots.append(sketch_rows.slot[keep])
             bins.append(sketch_rows.bin[keep])
             ns.append(sketch_rows.n[keep])
@@ -302,6 +311,10 @@ class SketchCopy:
         return _group(_cat(slots), _cat(bins), _cat(ns), width, needs_bins)
 
 
+def _slot_start_us(s: int) -> int:
+    return s * sketch.SLOT_US - sketch.OFFSET_US
+
+
 def answers(q: MetricQuery) -> bool:
     """Whether `SketchCopy.rows` answers ``q``: `sketch.plan` would answer it from the span
     sketch (not the pair sketch)."""
@@ -309,45 +322,43 @@ def answers(q: MetricQuery) -> bool:
 
 
 def _edge_spans(
-    query: Query,
-    project: str,
-    root: bool,
-    edges: list[tuple[datetime, datetime]],
-    *,
-    with_slot: bool,
-    with_bin: bool,
-) -> tuple[I64, I64]:
-    """Slot (zeros unless ``with_slot``) and bin (zeros unless ``with_bin``) of each span in
-    the edge ranges.
+    query: Query, project: str, root: bool, edges: list[tuple[int, int]], *, with_bin: bool
+) -> tuple[I64, I64, I64]:
+    """Slot, bin (zeros unless ``with_bin``) and n (ones) of each stored span in the edge
+    ranges (epoch microseconds), by one statement (ADR 0064).
 
     The spans are binned here rather than by a grouped statement (half the statement's
     time at 30k spans): `bin_of` is `sketch.BIN_SQL`'s expression with the same libm ``log``.
     """
     if not edges:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return _none(), _none(), _none()
     cond = " OR ".join("(start_time >= ? AND start_time < ?)" for _ in edges)
-    wanted = [f"{sketch.SLOT_SQL} AS slot"] * with_slot + ["latency_ms"] * with_bin
+    wanted = [f"{sketch.SLOT_SQL} AS slot"] + ["latency_ms"] * with_bin
     sql = (
-        f"SELECT {', '.join(wanted) or 'start_time'} FROM spans "
+        f"SELECT {', '.join(wanted)} FROM spans "
         f"WHERE project = ?{f' AND {sketch.ROOT_SQL}' * root} AND ({cond})"
     )
-    cols = query(sql, [project, *(t for edge in edges for t in edge)])
-    count = len(next(iter(cols.values())))
-    slots = np.asarray(cols["slot"], dtype=np.int64) if with_slot else np.zeros(count, np.int64)
+    cols = query(sql, [project, *(from_unix_us(t).replace(tzinfo=None) for e in edges for t in e)])
+    slots = np.asarray(cols["slot"], dtype=np.int64)
+    ones = np.ones(len(slots), dtype=np.int64)
     if not with_bin:
-        return slots, np.zeros(count, dtype=np.int64)
-    return slots, bins_of(np.asarray(cols["latency_ms"], dtype=np.float64))
+        return slots, np.zeros(len(slots), dtype=np.int64), ones
+    return slots, bins_of(np.asarray(cols["latency_ms"], dtype=np.float64)), ones
+
+
+def _none() -> I64:
+    return np.zeros(0, dtype=np.int64)
 
 
 def _backlog_spans(
     backlog: pa.Table, project: str, root: bool, lo: int | None, hi: int | None, *, with_bin: bool
-) -> tuple[I64, I64]:
-    """Slot and bin (zeros unless ``with_bin``) of each span of ``project`` (its root spans
-    with ``root``) in the backlog whose slot is in ``[lo, hi)`` (None: unbounded): the
+) -> tuple[I64, I64, I64]:
+    """Slot, bin (zeros unless ``with_bin``) and n (ones) of each span of ``project`` (its
+    root spans with ``root``) in the backlog whose slot is in ``[lo, hi)`` (None: unbounded): the
     backlog's part of `sketch.plan`'s ``pending`` rows, one row per span."""
     spans = _of_project(backlog, project)
     if spans is None:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return _none(), _none(), _none()
     keep, slot = spans
     if root:
         keep &= nulls(backlog.column("parent_span_id"))
@@ -356,18 +367,18 @@ def _backlog_spans(
     if hi is not None:
         keep &= slot < hi
     where = np.flatnonzero(keep)
+    ones = np.ones(len(where), dtype=np.int64)
     if not with_bin:
-        return slot[where].astype(np.int64), np.zeros(len(where), dtype=np.int64)
+        return slot[where].astype(np.int64), np.zeros(len(where), dtype=np.int64), ones
     latency, _ = arrow_column(pc.cast(backlog.column("latency_ms"), pa.float64()))
-    return slot[where].astype(np.int64), bins_of(latency[where])
+    return slot[where].astype(np.int64), bins_of(latency[where]), ones
 
 
-def _merge_bins(bins: I64, counts: I64, edge_bins: I64) -> Rows:
-    """Unbucketed rows ``(None, bin, n)``: the window's counts per bin plus one per edge
-    span's bin."""
+def _merge_bins(bins: I64, counts: I64, edge_bins: I64, edge_n: I64) -> Rows:
+    """Unbucketed rows ``(None, bin, n)``: the window's counts per bin plus the edge rows'."""
     if len(edge_bins):
         bins = np.concatenate([bins, edge_bins])
-        counts = np.concatenate([counts, np.ones(len(edge_bins), dtype=np.int64)])
+        counts = np.concatenate([counts, edge_n])
         uniq, inverse = np.unique(bins, return_inverse=True)
         counts = np.bincount(inverse.reshape(-1), weights=counts, minlength=len(uniq))
         bins = uniq
@@ -432,7 +443,3 @@ def _group(slot: I64, bin_: I64, n: I64, width_s: int | None, needs_bins: bool) 
 _BIN_BITS = 21
 _BIN_SHIFT = 1 << 20
 _BIN_MASK = (1 << _BIN_BITS) - 1
-
-
-def _naive(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(tzinfo=None)

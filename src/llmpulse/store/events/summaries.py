@@ -2,7 +2,8 @@
 
 The span sketch (`sketch`), the trace slots (`trace_slots`) and the pair sketch
 (`pair_sketch`) live in the write connection's in-memory catalog, the traces' totals
-(`trace_sums`) in a database of their own beside the events (ADR 0049). All are built from
+(`trace_sums`) in a database of their own beside the events (ADR 0049), the sketch's spans'
+starts and bins (`edge_spans`, ADR 0066) in numpy. All are built from
 the stored spans behind the open, committed batches added behind ingest, many at once (under
 the writer's lock and inside `SketchGuard.changing`; `summary_upkeep`, ADR 0039), and
 recounted after a delete. A compaction carries the in-memory ones over (`export`); the new
@@ -18,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from llmpulse.store.events import pair_sketch, sketch, trace_slots, trace_sums
+from llmpulse.store.events.edge_spans import EdgeSpans
 from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
 
 
@@ -30,10 +32,18 @@ class Exported:
     pairs: pa.Table
 
 
-def build(con: duckdb.DuckDBPyConnection, keys: PairKeys, rows: Exported | None = None) -> None:
+def build(
+    con: duckdb.DuckDBPyConnection,
+    keys: PairKeys,
+    rows: Exported | None = None,
+    edges: EdgeSpans | None = None,
+) -> None:
     """Create the in-memory summaries from the stored spans (or from ``rows`` exported on
-    them); `trace_sums.build` is the other database's, on a transaction of its own."""
+    them: ``edges`` then already hold their spans); `trace_sums.build` is the other
+    database's, on a transaction of its own."""
     sketch.build(con, None if rows is None else rows.sketch)
+    if edges is not None and rows is None:
+        edges.build(con)
     trace_slots.build(con, None if rows is None else rows.trace_slots)
     if rows is None:
         pair_sketch.build(con, keys)
@@ -58,19 +68,26 @@ def add(
     texts: PairsOfText,
     batch: pa.Table,
     totals_commit: AbstractContextManager[object] | None = None,
+    edges: EdgeSpans | None = None,
 ) -> None:
     """Add a committed batch of spans (Arrow, the logical span columns) to every summary
     (``totals_commit``: entered around the COMMIT of the traces' totals, `trace_sums.add`)."""
     sketch.add(con, batch)
+    if edges is not None:
+        edges.add(batch)
     trace_slots.add(con, batch)
     pair_sketch.add(con, keys, texts, batch)
     trace_sums.add(con, batch, totals_commit)
 
 
-def rebuild_project(con: duckdb.DuckDBPyConnection, keys: PairKeys, project: str) -> None:
+def rebuild_project(
+    con: duckdb.DuckDBPyConnection, keys: PairKeys, project: str, edges: EdgeSpans | None = None
+) -> None:
     """Recount one project after some of its spans were deleted (under the write lock).
 
     The trace slots stay: a deleted span's pair only widens a bound (see `trace_slots`)."""
     sketch.rebuild_project(con, project)
+    if edges is not None:
+        edges.rebuild_project(con, project)
     pair_sketch.rebuild_project(con, keys, project)
     trace_sums.rebuild_project(con, project)

@@ -41,6 +41,7 @@ import pyarrow as pa
 from llmpulse.clock import SystemClock
 from llmpulse.store.events import summaries, trace_sums
 from llmpulse.store.events.duckdb_open import CATALOG
+from llmpulse.store.events.edge_spans import EdgeSpans
 from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
 from llmpulse.store.events.sketch import PENDING
 from llmpulse.store.events.summary_guard import SketchGuard
@@ -159,6 +160,7 @@ class SummaryUpkeep:
         texts: PairsOfText,
         write: Write,
         after_apply: Callable[[], None] | None = None,
+        edges: EdgeSpans | None = None,
     ) -> None:
         """Args:
         guard: the summaries' guard (not ready until `start` has built them).
@@ -168,8 +170,10 @@ class SummaryUpkeep:
         after_apply: run on the thread after the build and after each applied backlog,
             outside the writer's lock (the store takes its copies of the summaries again
             there, so that the next query does not, ADR 0043).
+        edges: the sketch's spans' starts and bins, kept with it (ADR 0066).
         """
         self._after_apply = after_apply
+        self.edges = edges
         self.guard = guard
         self.backlog = Backlog()
         self._keys = keys
@@ -225,6 +229,7 @@ class SummaryUpkeep:
                     self._texts,
                     pa.concat_tables(batches),
                     self._totals_applied(len(batches)),
+                    self.edges,
                 )
         except BaseException:
             self.backlog.clear()
@@ -319,7 +324,7 @@ class SummaryUpkeep:
 
     def _builds(self) -> list[Callable[[duckdb.DuckDBPyConnection], None]]:
         """What `_build` runs, one pinned transaction each."""
-        return [lambda cur: summaries.build(cur, self._keys), trace_sums.build]
+        return [lambda cur: summaries.build(cur, self._keys, edges=self.edges), trace_sums.build]
 
     def _build(self) -> None:
         """Build every summary from one snapshot of the spans, then apply what was committed
@@ -354,7 +359,8 @@ class SummaryUpkeep:
         def finish(con: duckdb.DuckDBPyConnection) -> None:
             batches = self.backlog.batches()
             if batches:
-                summaries.add(con, self._keys, self._texts, pa.concat_tables(batches))
+                batch = pa.concat_tables(batches)
+                summaries.add(con, self._keys, self._texts, batch, edges=self.edges)
                 self.backlog.drop(len(batches))
             self.guard.set_ready()
 

@@ -109,8 +109,14 @@ def test_the_newest_page_counts_the_backlog_in_its_bound(
 
     monkeypatch.setattr(s, "_newest", spy)
     q = SpanQuery(P, limit=100)
+    want = _newest_in_python([*stored, *newer], q)
+    held = s.pages_held
+    assert [x.span_id for x in s.list_spans(q).items] == want  # the rows held (ADR 0067)
+    assert s.pages_held == held + 1
+    assert not bounds
+    monkeypatch.setattr(s, "_held_page", lambda q: None)  # the statement's bound, then
     page = s.list_spans(q)
-    assert [x.span_id for x in page.items] == _newest_in_python([*stored, *newer], q)
+    assert [x.span_id for x in page.items] == want
     assert len(bounds) == 1  # bounded, and full at once
     assert bounds[0] is not None
     assert bounds[0] >= sketch.slot_of(newer[0].start_time)  # only the backlog's slots

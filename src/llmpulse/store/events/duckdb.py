@@ -122,6 +122,7 @@ class DuckDBEventStore(ListingEngine):
             project, None if cut is None else to_unix_us(cut.replace(tzinfo=UTC))
         )
         with self.sketch_guard.changing():  # counts come from the spans until it is recounted
+            self.recent_rows.forget(project)  # (inside the change: no page reads them meanwhile)
             n = purge.delete_spans(self._delete_sql, *purge.where_of(project, cut))
             if n and usable:
                 with self._write_lock:  # no append adds to the sketch while it is recounted

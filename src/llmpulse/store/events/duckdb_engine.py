@@ -51,6 +51,7 @@ from llmpulse.store.events.journal import (
 )
 from llmpulse.store.events.layout import brought_columns
 from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
+from llmpulse.store.events.recent_rows import RecentRows
 from llmpulse.store.events.search_index import SearchIndex
 from llmpulse.store.events.summary_guard import SketchGuard
 from llmpulse.store.events.summary_upkeep import SummaryUpkeep
@@ -165,6 +166,8 @@ class DuckDBEngine:
         through it); ready once they are built behind the open (ADR 0039)."""
         self.edge_spans = EdgeSpans()
         """The span sketch's spans' starts and bins, for its edge slots (ADR 0066)."""
+        self.recent_rows = RecentRows()
+        """Stored spans' rows held for newest pages (ADR 0067)."""
         self.summary_upkeep = SummaryUpkeep(
             self.sketch_guard,
             self.pair_keys,
@@ -172,6 +175,7 @@ class DuckDBEngine:
             self._locked_write,
             after_apply=self._after_summaries,
             edges=self.edge_spans,
+            recent=self.recent_rows,
         )
         """The summaries (ADRs 0021, 0035, 0036) in memory, built from the stored spans behind
         the open and kept behind ingest (ADR 0039)."""
@@ -401,6 +405,7 @@ class DuckDBEngine:
         with self.sketch_guard.changing(summaries=False):
             yield
             self.summary_upkeep.committed(batch)
+            self.recent_rows.committed(batch)
 
     def _locked_write(self, write: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
         """Run ``write`` on the write connection under the writer's lock (a search-index

@@ -238,6 +238,11 @@ class ListingEngine(CompactingEngine):
         without the bound (ADR 0044)."""
         bound = newest.bound_sql(q, self.pair_keys.counted)
         if bound is not None and self.sketch_guard.usable:
+            if not q.attributes and q.fields == "full":  # rows held in memory (ADR 0067)
+                held = self._held_page(q)
+                if held is not None:
+                    self.pages_held += 1
+                    return held
             if q.attributes:  # the pair sketch's slots
                 slot = _first(self._query(*bound))
             else:  # the span sketch's, from its copy (ADR 0040), and the backlog's (0055)
@@ -250,6 +255,25 @@ class ListingEngine(CompactingEngine):
                 if newest.full(rows, q.limit):
                     return rows
         return self._newest(self._query, q)
+
+    pages_held = 0
+    """Newest pages answered from the rows held in memory (`recent_rows`, ADR 0067)."""
+
+    def _held_page(self, q: SpanQuery) -> list[tuple[Any, ...]] | None:
+        """`_newest`'s rows of a plain newest-first page from `RecentRows`, read at a quiet
+        moment of the summaries' guard; None when they do not hold every row of it."""
+        edges = self.edge_spans
+
+        def read() -> list[tuple[Any, ...]] | None:
+            state = edges.state
+            if state is None:
+                return None
+            return self.recent_rows.page(
+                q.project, q.time.start, q.time.end, q.limit + 1, state,
+                self.summary_upkeep.pending(),
+            )  # fmt: skip
+
+        return self.sketch_guard.read(read)
 
     @functools.cached_property
     def _sketch_copy(self) -> sketch_copy.SketchCopy:

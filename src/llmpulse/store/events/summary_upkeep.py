@@ -39,10 +39,11 @@ import duckdb
 import pyarrow as pa
 
 from llmpulse.clock import SystemClock
-from llmpulse.store.events import summaries, trace_sums
+from llmpulse.store.events import recent_rows, summaries, trace_sums
 from llmpulse.store.events.duckdb_open import CATALOG
 from llmpulse.store.events.edge_spans import EdgeSpans
 from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
+from llmpulse.store.events.recent_rows import RecentRows
 from llmpulse.store.events.sketch import PENDING
 from llmpulse.store.events.summary_guard import SketchGuard
 
@@ -161,6 +162,7 @@ class SummaryUpkeep:
         write: Write,
         after_apply: Callable[[], None] | None = None,
         edges: EdgeSpans | None = None,
+        recent: RecentRows | None = None,
     ) -> None:
         """Args:
         guard: the summaries' guard (not ready until `start` has built them).
@@ -171,7 +173,10 @@ class SummaryUpkeep:
             outside the writer's lock (the store takes its copies of the summaries again
             there, so that the next query does not, ADR 0043).
         edges: the sketch's spans' starts and bins, kept with it (ADR 0066).
+        recent: stored spans' rows held for newest pages (ADR 0067): cleared when the build
+            pins its snapshot, then filled from it.
         """
+        self.recent = recent
         self._after_apply = after_apply
         self.edges = edges
         self.guard = guard
@@ -324,7 +329,11 @@ class SummaryUpkeep:
 
     def _builds(self) -> list[Callable[[duckdb.DuckDBPyConnection], None]]:
         """What `_build` runs, one pinned transaction each."""
-        return [lambda cur: summaries.build(cur, self._keys, edges=self.edges), trace_sums.build]
+        builds = [lambda cur: summaries.build(cur, self._keys, edges=self.edges), trace_sums.build]
+        recent = self.recent
+        if recent is not None:
+            builds.append(lambda cur: recent_rows.fill_from(cur, recent))
+        return builds
 
     def _build(self) -> None:
         """Build every summary from one snapshot of the spans, then apply what was committed
@@ -342,6 +351,8 @@ class SummaryUpkeep:
                 cur.begin()
                 cur.execute("SELECT count(*) FROM (SELECT 1 FROM spans LIMIT 1)").fetchall()
             self.backlog.clear()  # every batch committed so far is in the snapshot
+            if self.recent is not None:
+                self.recent.clear()  # (and is held again from it)
 
         try:
             self._write(pin)

@@ -1,0 +1,152 @@
+"""Newest pages from the rows held in memory (ADR 0067) are the statement's rows, or are not
+answered.
+
+`ListingEngine._newest_bounded` answers a plain newest-first page from `RecentRows` when
+the held rows provably hold every row of it. These tests fail if such a page differs from
+the statement's (every column, the order, ties), if a page that the held rows cannot answer
+is answered anyway, or if the pages they can answer are not answered from them: after a
+load, with spans in the summaries' backlog, after a delete, after a reopen (held from the
+snapshot the summaries are built from) and with spans that arrive late.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from store_factories import make_span
+
+from llmpulse.domain.ids import ProjectName, SpanId
+from llmpulse.domain.spans import Span
+from llmpulse.store.api import SpanQuery, TimeRange
+from llmpulse.store.events import recent_rows
+from llmpulse.store.events.duckdb import DuckDBEventStore
+
+P = ProjectName("recent")
+T0 = datetime(2026, 11, 2, 5, 4, 33, 250_001, tzinfo=UTC)
+
+
+def _spans(n: int, seed: int, offset: int = 0, hours: float = 5) -> list[Span]:
+    """Spans over ``hours`` (every field of `make_span` set), another project's among
+    them, some sharing a start (ties broken by span id)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        start = T0 + timedelta(microseconds=rng.randrange(int(hours * 3600 * 10**6)))
+        if i % 13 == 0 and out:
+            start = out[-1].start_time  # a tie
+        out.append(
+            replace(
+                make_span(i + offset),
+                span_id=SpanId(f"{rng.getrandbits(64):016x}"),
+                project=P if i % 5 else ProjectName("other"),
+                start_time=start,
+                end_time=start + timedelta(milliseconds=rng.uniform(1, 900)),
+            )
+        )
+    return out
+
+
+def _store(path: Path | None, spans: list[Span]) -> DuckDBEventStore:
+    s = DuckDBEventStore(path)
+    for i in range(0, len(spans), 250):
+        s.append_spans(spans[i : i + 250])
+    s.catch_up()
+    return s
+
+
+def _queries(seed: int) -> list[SpanQuery]:
+    rng = random.Random(seed)
+    out = [SpanQuery(P), SpanQuery(P, limit=7), SpanQuery(P, limit=500)]
+    for _ in range(25):
+        end = T0 + timedelta(seconds=rng.uniform(4 * 3600, 6 * 3600))
+        start = rng.choice((None, None, end - timedelta(seconds=rng.uniform(1, 600))))
+        out.append(SpanQuery(P, TimeRange(start, end), limit=rng.choice((1, 20, 100))))
+    return out
+
+
+def _pages_match(s: DuckDBEventStore, qs: list[SpanQuery]) -> int:
+    """Every page equals the statement's; returns how many came from the held rows."""
+    before = s.pages_held
+    for q in qs:
+        want = s._newest(s._query, q)
+        assert s._newest_bounded(q) == want, q
+    return s.pages_held - before
+
+
+def test_a_newest_page_from_held_rows_is_the_statements() -> None:
+    s = _store(None, _spans(3000, seed=1))
+    try:
+        qs = _queries(2)
+        assert _pages_match(s, qs) == len(qs)  # every row of the project is held
+    finally:
+        s.close()
+
+
+def test_rows_held_past_the_limit_leave_older_pages_to_the_statement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(recent_rows, "KEEP_SPANS", 300)
+    s = _store(None, sorted(_spans(3000, seed=3), key=lambda x: x.start_time))  # as they come
+    try:
+        rows = sum(t.num_rows for t in s.recent_rows._held[P])
+        assert 300 <= rows < 300 + 250  # the last batches (each ~200 of the project's)
+        qs = _queries(4)
+        held = _pages_match(s, qs)
+        assert 0 < held < len(qs)
+        deep = SpanQuery(P, TimeRange(None, T0 + timedelta(hours=1)))  # older than held
+        before = s.pages_held
+        assert s._newest_bounded(deep) == s._newest(s._query, deep)
+        assert s.pages_held == before
+    finally:
+        s.close()
+
+
+def test_spans_in_the_backlog_and_late_spans_count(held: None) -> None:
+    """Spans waiting in the summaries' backlog are counted from it; a late span (an old
+    start) is held too and counted with the rest."""
+    s = _store(None, _spans(2000, seed=5))
+    try:
+        newer = _spans(300, seed=6, offset=10_000, hours=0.2)
+        newer = [replace(x, start_time=x.start_time + timedelta(hours=5)) for x in newer]
+        late = _spans(40, seed=7, offset=20_000, hours=5)
+        s.append_spans(newer)
+        s.append_spans(late)
+        assert s.summary_upkeep.pending() is not None
+        qs = [*_queries(8), SpanQuery(P, TimeRange(None, T0 + timedelta(hours=5, minutes=5)))]
+        assert _pages_match(s, qs) >= len(qs) - 3
+    finally:
+        s.close()
+
+
+def test_a_delete_forgets_the_projects_rows() -> None:
+    s = _store(None, _spans(2000, seed=9))
+    try:
+        gone = s.delete_spans(P, before=T0 + timedelta(hours=4, minutes=30))
+        assert gone > 0
+        assert P not in s.recent_rows._held
+        before = s.pages_held
+        assert s._newest_bounded(SpanQuery(P)) == s._newest(s._query, SpanQuery(P))
+        assert s.pages_held == before  # none held: the statement
+        s.append_spans(_spans(300, seed=10, offset=30_000, hours=0.1))
+        s.catch_up()
+        _pages_match(s, _queries(11))
+    finally:
+        s.close()
+
+
+def test_a_reopened_store_holds_the_newest_rows_of_its_snapshot(tmp_path: Path) -> None:
+    s = _store(tmp_path / "events.duckdb", _spans(3000, seed=12))
+    s.close()
+    s = DuckDBEventStore(tmp_path / "events.duckdb")
+    try:
+        assert s.summary_upkeep.wait_built()
+        held = sum(t.num_rows for t in s.recent_rows._held[P])
+        assert held == min(recent_rows.KEEP_SPANS, 2400)
+        qs = _queries(13)
+        assert _pages_match(s, qs) >= len(qs) - 3
+    finally:
+        s.close()

@@ -150,3 +150,37 @@ def test_a_reopened_store_holds_the_newest_rows_of_its_snapshot(tmp_path: Path) 
         assert _pages_match(s, qs) >= len(qs) - 3
     finally:
         s.close()
+
+
+def test_tiny_batches_are_joined_and_pages_stay_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recent_rows, "_MAX_TABLES", 4)
+    s = _store(None, _spans(500, seed=14))
+    try:
+        more = sorted(_spans(30, seed=15, offset=40_000, hours=0.1), key=lambda x: x.start_time)
+        for x in more:
+            s.append_spans([replace(x, start_time=x.start_time + timedelta(hours=5))])
+        assert len(s.recent_rows._held[P]) <= 4 + 1
+        qs = _queries(16)
+        assert _pages_match(s, qs) >= len(qs) - 3
+    finally:
+        s.close()
+
+
+def test_past_the_total_budget_the_least_recent_project_holds_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = _store(None, _spans(1000, seed=17))
+    try:
+        sizes = {p: sum(t.nbytes for t in ts) for p, ts in s.recent_rows._held.items()}
+        assert set(sizes) == {P, "other"}
+        monkeypatch.setattr(recent_rows, "TOTAL_BYTES", sizes[P] + sizes["other"] // 2)
+        s.append_spans([replace(x, project=P) for x in _spans(5, seed=18, offset=50_000)])
+        assert "other" not in s.recent_rows._held  # it committed least recently
+        assert P in s.recent_rows._held
+        other = SpanQuery(ProjectName("other"))
+        before = s.pages_held
+        assert s._newest_bounded(other) == s._newest(s._query, other)
+        assert s.pages_held == before
+        _pages_match(s, _queries(19))
+    finally:
+        s.close()

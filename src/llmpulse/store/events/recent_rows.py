@@ -45,8 +45,13 @@ Rows = list[tuple[Any, ...]]
 
 KEEP_SPANS = 4096
 """Rows held per project (at most one batch more); a page deeper than this reads SQL."""
-KEEP_BYTES = 32 * 1024 * 1024
-"""... and at most this many bytes of Arrow buffers per project."""
+KEEP_BYTES = 16 * 1024 * 1024
+"""... and at most this many bytes of Arrow buffers per project ..."""
+TOTAL_BYTES = 128 * 1024 * 1024
+"""... and of every project's together: past it, the projects that committed least
+recently hold none."""
+_MAX_TABLES = 64
+"""A project's tables are joined into one past this many (a stream of tiny batches)."""
 _START = SPAN_COLUMN_NAMES.index("start_time")
 _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
 
@@ -90,7 +95,15 @@ class RecentRows:
                 self._held.clear()  # rows it cannot hold: none held, the statement reads
                 return
             for name, rows in parts.items():
-                self._held[name] = _trimmed((*self._held.get(name, ()), rows))
+                tables = _trimmed((*self._held.pop(name, ()), rows))  # (now the newest)
+                if len(tables) > _MAX_TABLES:
+                    tables = (pa.concat_tables(tables).combine_chunks(),)
+                self._held[name] = tables
+            total = sum(t.nbytes for ts in self._held.values() for t in ts)
+            for name in list(self._held):  # least recently committed first
+                if total <= TOTAL_BYTES:
+                    break
+                total -= sum(t.nbytes for t in self._held.pop(name))
 
     def forget(self, project: str) -> None:
         """Hold none of the project's rows (its spans are being deleted)."""

@@ -242,3 +242,34 @@ def test_bins_beyond_int16_are_kept_as_int32() -> None:
     assert sorted(edge_spans._wide(merged.bin).tolist()) == sorted(
         [-3, 7, sketch.ZERO_BIN, -5, 40_000]
     )
+
+
+def test_in_memory_answers_are_the_statements_and_read_nothing(held: None) -> None:
+    """`metric_in_memory` (asked on the server's event loop) answers as the statement once
+    the copy is held, with or without a backlog, and never reads the store; with no copy
+    held, or a change in flight, it does not answer."""
+    s = _store()
+    try:
+        q0 = replace(_queries(8)[0], time=TimeRange())  # whole slots only
+        assert s.metric_in_memory(q0) is None  # no copy held yet
+        s.metric(q0)  # takes the copy
+
+        def no_reads(*args: object, **kwargs: object) -> None:
+            raise AssertionError("read the store")
+
+        def check(seed: int) -> None:
+            for q in _queries(seed):
+                want = _by_statement(s, q)
+                with pytest.MonkeyPatch.context() as m:
+                    m.setattr(s, "_read", no_reads)
+                    m.setattr(s, "_numpy", no_reads)
+                    assert s.metric_in_memory(q) == want, q
+
+        check(8)
+        s.append_spans(_spans(600, seed=9, offset=70_000))
+        assert s.summary_upkeep.pending() is not None
+        check(9)
+        with s.sketch_guard.changing(summaries=False):  # a commit in flight
+            assert s.metric_in_memory(q0) is None
+    finally:
+        s.close()

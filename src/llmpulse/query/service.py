@@ -217,8 +217,15 @@ class QueryService:
         return await asyncio.to_thread(self._events.list_annotations, span_ids, prediction_ids)
 
     async def metric(self, q: MetricQuery, *, keep: bool = True) -> MetricFrame:
-        """Metric series or window aggregates (``keep``: see `memo`)."""
-        return await self._cached("metric", q, lambda: self._events.metric(q), keep)
+        """Metric series or window aggregates (``keep``: see `memo`); answered here when the
+        store's summaries in memory answer it at once (`EventStore.metric_in_memory`), else
+        on a worker thread."""
+
+        async def compute() -> MetricFrame:
+            now = self._events.metric_in_memory(q)
+            return now if now is not None else await asyncio.to_thread(self._events.metric, q)
+
+        return await self.memo("metric", q, compute, keep=keep)
 
     async def slices(self, q: SliceQuery) -> SliceFrame:
         """Per-slice additive statistics of one field."""

@@ -261,6 +261,11 @@ class EventStore(Protocol):
         """Compute metrics as a series or a window aggregate, optionally grouped."""
         ...
 
+    def metric_in_memory(self, q: MetricQuery) -> MetricFrame | None:
+        """`metric`'s answer when summaries held in memory give it now, without I/O and
+        without waiting (safe on an event loop); None otherwise (ask `metric`)."""
+        ...
+
     def metrics(self, qs: Sequence[MetricQuery]) -> list[MetricFrame]:
         """Several metric queries at once, each frame equal to `metric`'s (an engine may
         answer queries over the same spans from one scan)."""

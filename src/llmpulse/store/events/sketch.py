@@ -21,6 +21,7 @@ quantile interpolates between the representatives of the two order statistics th
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -284,11 +285,7 @@ def frame(q: MetricQuery, p: Plan, rows: list[tuple[Any, ...]]) -> MetricFrame:
 def _row(rows: list[tuple[Any, ...]], p: Plan) -> MetricRow:
     bins = [(int(b), int(n)) for _, b, n in rows if b is not None]
     n = sum(int(r[2]) for r in rows)
-    cum: list[int] = []
-    total = 0
-    for _, c in bins:
-        total += c
-        cum.append(total)
+    cum = list(itertools.accumulate(c for _, c in bins))
     values = tuple(float(n) if qv is None else _quantile(bins, cum, qv) for qv in p.quantiles)
     b = rows[0][0]
     bucket = None if p.bucket_s is None else _bucket_start(int(b), p.bucket_s)

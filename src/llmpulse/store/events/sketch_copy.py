@@ -318,7 +318,12 @@ def _slot_start_us(s: int) -> int:
 def answers(q: MetricQuery) -> bool:
     """Whether `SketchCopy.rows` answers ``q``: `sketch.plan` would answer it from the span
     sketch (not the pair sketch)."""
-    return q.where in (SpanFilter(), SpanFilter(root_only=True)) and sketch.plan(q) is not None
+    return span_plan(q) is not None
+
+
+def span_plan(q: MetricQuery) -> sketch.Plan | None:
+    """`sketch.plan`'s plan of ``q`` when `SketchCopy.rows` answers it, else None."""
+    return sketch.plan(q) if q.where in (SpanFilter(), SpanFilter(root_only=True)) else None
 
 
 def _edge_spans(

@@ -138,15 +138,18 @@ class SketchGuard:
         committed span (`sketch_copy`, ADR 0064)."""
         return self._sketch_seq
 
-    def read(self, query: Callable[[], _T], *, commits: bool = True) -> _T | None:
+    def read(
+        self, query: Callable[[], _T], *, commits: bool = True, wait: bool = True
+    ) -> _T | None:
         """``query()`` when it read summaries that held what it expects, else None;
-        ``commits=False``: a commit meanwhile does not matter to it (see the class)."""
-        wait_s = self.WAIT_S if commits else self.APPLY_WAIT_S
+        ``commits=False``: a commit meanwhile does not matter to it (see the class);
+        ``wait=False``: one attempt, and none when a change is in flight."""
+        wait_s = (self.WAIT_S if commits else self.APPLY_WAIT_S) if wait else 0.0
 
         def seq() -> int:
             return self._seq if commits else self._own_seq
 
-        for _ in range(self.ATTEMPTS):
+        for _ in range(self.ATTEMPTS if wait else 1):
             with self._cond:
                 if not self._quiet(wait_s, totals=not commits):
                     if not self.usable:

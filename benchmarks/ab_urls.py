@@ -1,0 +1,70 @@
+"""Two llmpulse servers (two trees on copies of one data directory) asked the same cold
+queries in turn: a before/after of a change, paired run by run.
+
+    # one tree per server, each on its own copy of DATA_DIR:
+    PYTHONPATH=<before>/src .venv/bin/llmpulse serve --data-dir COPY --port 7601 --grpc-port 0
+    .venv/bin/llmpulse serve --data-dir DATA_DIR --port 7600 --grpc-port 0
+    .venv/bin/python benchmarks/ab_urls.py DATA_DIR --spans 1000000 \\
+        --urls http://127.0.0.1:7600 http://127.0.0.1:7601 [--kinds latency_p50_p99 ...] \\
+        [--repeat 120] [--offset 0] [--pause-s 0.05]
+
+Run ``k`` asks each kind of one server, then of the other, with run ``k``'s parameters
+(`sidebyside.variants`: no cache can answer), the first server alternating; ``--pause-s``
+idles the machine before every query. Prints each server's median and p95 per kind and the
+median of the per-run ratios (second URL / first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sidebyside.llmpulse_side import LlmpulseSystem
+from sidebyside.measure import QueryTiming
+from sidebyside.query_client import QueryClient
+from sidebyside.workload import WorkloadSpec
+
+KINDS = ("list_latest_100", "latency_p50_p99", "metadata_filter_100", "hourly_counts")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("data_dir", type=Path)
+    ap.add_argument("--spans", type=int, required=True, help="spans DATA_DIR was loaded with")
+    ap.add_argument("--urls", nargs=2, required=True)
+    ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    ap.add_argument("--repeat", type=int, default=120)
+    ap.add_argument("--offset", type=int, default=0, help="run number of the first run")
+    ap.add_argument("--pause-s", type=float, default=0.05)
+    args = ap.parse_args()
+    base_ns = int((args.data_dir / "base_ns").read_text())
+    spec = WorkloadSpec.for_spans(args.spans, traces_per_request=100, base_ns=base_ns)
+    sides = []
+    for url in args.urls:
+        system = LlmpulseSystem(spec)
+        system.base = url
+        sides.append((url, system.queries(), QueryClient()))
+    for kind in args.kinds:
+        timings = [QueryTiming() for _ in sides]
+        for i in range(args.repeat):
+            k = args.offset + i
+            order = [0, 1] if i % 2 == 0 else [1, 0]
+            for j in order:
+                _, queries, client = sides[j]
+                time.sleep(args.pause_s)
+                client.wire_s = 0.0
+                queries[kind](client, k)
+                timings[j].samples_ms.append(1000 * client.wire_s)
+        ratios = [b / a for a, b in zip(timings[0].samples_ms, timings[1].samples_ms, strict=True)]
+        for (url, _, _), t in zip(sides, timings, strict=True):
+            print(f"{kind:22} {url:28} median {t.median_ms:7.2f} ms  p95 {t.p95_ms:7.2f} ms")
+        print(f"{kind:22} run ratios (second / first): median {statistics.median(ratios):.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -178,3 +178,30 @@ def make_rag_span(n: int, start: datetime = T0, spacing_us: int = 1_000) -> Span
         attributes={"llm.model_name": "gpt-4o-mini", "llm.temperature": 0.2},
         resource_attributes={"service.name": "shop"},
     )
+
+
+def timed_span(
+    n: int, project: ProjectName, start: datetime, latency_ms: float, *, root: bool
+) -> Span:
+    """Span number ``n`` of ``project`` starting at ``start`` and lasting ``latency_ms``: a
+    root, or a child of span ``n - 1`` (the sketch suites' spans)."""
+    return replace(
+        make_span(n),
+        span_id=span_id(n),
+        project=project,
+        parent_span_id=None if root else span_id(n - 1),
+        start_time=start,
+        end_time=start + timedelta(microseconds=round(latency_ms * 1000)),
+    )
+
+
+def stored_in_commits(spans: list[Span], per_commit: int, path: Any = None) -> Any:
+    """A `DuckDBEventStore` (at ``path``, or in memory) holding ``spans`` committed
+    ``per_commit`` at a time, none of them left in the summaries' backlog."""
+    from llmpulse.store.events.duckdb import DuckDBEventStore
+
+    s = DuckDBEventStore(path)
+    for i in range(0, len(spans), per_commit):
+        s.append_spans(spans[i : i + per_commit])
+    s.catch_up()
+    return s

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from store_factories import make_span
+from store_factories import stored_in_commits, timed_span
 
-from llmpulse.domain.ids import ProjectName, SpanId
+from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
 from llmpulse.store.api import SpanFilter, TimeRange
@@ -42,25 +42,13 @@ def _spans(n: int, seed: int, offset: int = 0) -> list[Span]:
         if i % 97 == 0:
             start = T0 + timedelta(minutes=40)  # on an edge that `_queries` asks
         latency = 0.0 if i % 89 == 0 else rng.lognormvariate(5, 1.5)
-        out.append(
-            replace(
-                make_span(i + offset),
-                span_id=SpanId(f"{i + offset:016x}"),
-                project=P if i % 7 else ProjectName("neighbour"),
-                parent_span_id=None if i % 3 == 0 else SpanId(f"{i + offset - 1:016x}"),
-                start_time=start,
-                end_time=start + timedelta(microseconds=round(latency * 1000)),
-            )
-        )
+        project = P if i % 7 else ProjectName("neighbour")
+        out.append(timed_span(i + offset, project, start, latency, root=i % 3 == 0))
     return out
 
 
-def _store(path: Path | None = None, spans: list[Span] | None = None) -> DuckDBEventStore:
-    s = DuckDBEventStore(path)
-    spans = _spans(2100, seed=5) if spans is None else spans
-    for i in range(0, len(spans), 300):
-        s.append_spans(spans[i : i + 300])
-    s.catch_up()
+def _store(path: Path | None = None) -> DuckDBEventStore:
+    s: DuckDBEventStore = stored_in_commits(_spans(2100, seed=5), 300, path)
     return s
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from store_factories import make_span
+from store_factories import make_span, stored_in_commits
 
 from llmpulse.domain.ids import ProjectName, SpanId
 from llmpulse.domain.spans import Span
@@ -33,7 +33,7 @@ def _spans(n: int, seed: int, offset: int = 0, hours: float = 5) -> list[Span]:
     """Spans over ``hours`` (every field of `make_span` set), another project's among
     them, some sharing a start (ties broken by span id)."""
     rng = random.Random(seed)
-    out = []
+    out: list[Span] = []
     for i in range(n):
         start = T0 + timedelta(microseconds=rng.randrange(int(hours * 3600 * 10**6)))
         if i % 13 == 0 and out:
@@ -51,10 +51,7 @@ def _spans(n: int, seed: int, offset: int = 0, hours: float = 5) -> list[Span]:
 
 
 def _store(path: Path | None, spans: list[Span]) -> DuckDBEventStore:
-    s = DuckDBEventStore(path)
-    for i in range(0, len(spans), 250):
-        s.append_spans(spans[i : i + 250])
-    s.catch_up()
+    s: DuckDBEventStore = stored_in_commits(spans, 250, path)
     return s
 
 
@@ -147,6 +144,10 @@ def test_a_reopened_store_holds_the_newest_rows_of_its_snapshot(tmp_path: Path) 
         held = sum(t.num_rows for t in s.recent_rows._held[P])
         assert held == min(recent_rows.KEEP_SPANS, 2400)
         qs = _queries(13)
+        assert _pages_match(s, qs) >= len(qs) - 3
+        newer = _spans(300, seed=20, offset=60_000, hours=0.2)  # committed after the fill
+        s.append_spans([replace(x, start_time=x.start_time + timedelta(hours=5)) for x in newer])
+        assert sum(t.num_rows for t in s.recent_rows._held[P]) == held + 240
         assert _pages_match(s, qs) >= len(qs) - 3
     finally:
         s.close()

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from store_factories import make_span
+from store_factories import stored_in_commits, timed_span
 
 from llmpulse.domain.ids import ProjectName, SpanId
 from llmpulse.domain.metrics import parse_metric
@@ -43,16 +43,8 @@ def _spans(n: int, seed: int, offset: int = 0) -> list[Span]:
     for i in range(n):
         start = T0 + timedelta(seconds=rng.uniform(0, 6 * 3600))
         latency = 0.0 if i % 89 == 0 else rng.lognormvariate(5, 1.5)
-        out.append(
-            replace(
-                make_span(i + offset),
-                span_id=SpanId(f"{i + offset:016x}"),
-                project=P if i % 7 else ProjectName("neighbour"),
-                parent_span_id=None if i % 3 == 0 else f"{i + offset - 1:016x}",
-                start_time=start,
-                end_time=start + timedelta(microseconds=round(latency * 1000)),
-            )
-        )
+        project = P if i % 7 else ProjectName("neighbour")
+        out.append(timed_span(i + offset, project, start, latency, root=i % 3 == 0))
     return out
 
 
@@ -64,10 +56,7 @@ def store() -> DuckDBEventStore:
 def _caught_up(spans: list[Span]) -> DuckDBEventStore:
     """A store holding ``spans`` in commits of 300, none of them waiting in the summaries'
     backlog (ADR 0039)."""
-    s = DuckDBEventStore(None)
-    for i in range(0, len(spans), 300):
-        s.append_spans(spans[i : i + 300])
-    s.catch_up()
+    s: DuckDBEventStore = stored_in_commits(spans, 300)
     return s
 
 

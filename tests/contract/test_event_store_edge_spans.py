@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from store_factories import stored_in_commits, timed_span
 
+from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
@@ -259,5 +260,14 @@ def test_in_memory_answers_are_the_statements_and_read_nothing(held: None) -> No
         check(9)
         with s.sketch_guard.changing(summaries=False):  # a commit in flight
             assert s.metric_in_memory(q0) is None
+        refused = 0
+        for bad in (replace(q0, max_groups=0), replace(q0, slide=2)):  # `metric` refuses them
+            with pytest.raises(InvalidInput):
+                s.metric(bad)
+            try:  # ... and this one never answers them (it refuses them, or leaves them)
+                assert s.metric_in_memory(bad) is None
+            except InvalidInput:
+                refused += 1
+        assert refused >= 1
     finally:
         s.close()

@@ -141,8 +141,8 @@ def test_spans_committed_while_a_pinned_answer_reads_are_not_in_it(
         return wrapped
 
     monkeypatch.setattr(store, "_sketch_rows", meanwhile(store._sketch_rows))  # with a backlog
-    rows = sketch_copy.SketchCopy.rows
-    monkeypatch.setattr(sketch_copy.SketchCopy, "rows", meanwhile(rows))  # caught up
+    frame = sketch_copy.SketchCopy.frame
+    monkeypatch.setattr(sketch_copy.SketchCopy, "frame", meanwhile(frame))  # caught up
     before = store.metrics_summarized
     _check(name, store.metric(QUERIES[name]), stored + late[0])  # of the second read's start
     assert len(done) == 2  # spans were committed while each read ran

@@ -43,7 +43,12 @@ from llmpulse.store.events.duckdb_engine import Pinned
 from llmpulse.store.events.duckdb_listing import NEWEST_FIRST, ListingEngine, unique_rows
 from llmpulse.store.events.duckdb_open import wal_path
 from llmpulse.store.events.good_valid import compile_counts, counts_from_table
-from llmpulse.store.events.metrics import compile_metric, compile_sample, compile_slices
+from llmpulse.store.events.metrics import (
+    check_metric_query,
+    compile_metric,
+    compile_sample,
+    compile_slices,
+)
 from llmpulse.store.events.per_unit import UNPRICED_SQL
 from llmpulse.store.events.results import _aware, metric_frame, slice_frame
 from llmpulse.store.events.summary_upkeep import query_with
@@ -202,20 +207,19 @@ class DuckDBEventStore(ListingEngine):
         p = sketch_copy.span_plan(q)
         if p is None or not self._sketch_copy.is_current(q.project):
             return None
-        compile_metric(q, DIALECT)  # checks the query, as `metric` does
+        check_metric_query(q)  # `compile_metric`'s checks (its fields and filters are the
+        # sketch's: a count or latency over the project or its root spans, never refused)
 
         def read() -> MetricFrame | None:
             edges = self.edge_spans.state
             if edges is None:
                 return None
             version = self.sketch_guard.sketch_version
+            pending = self.summary_upkeep.pending()
             try:
-                rows = self._sketch_copy.rows(
-                    _no_statement, q, version, self.summary_upkeep.pending(), edges
-                )
+                return self._sketch_copy.frame(_no_statement, q, p, version, pending, edges)
             except _WouldRead:
                 return None
-            return sketch.frame(q, p, rows)
 
         answer = self.sketch_guard.read(read, wait=False)
         if answer is not None:
@@ -230,10 +234,9 @@ class DuckDBEventStore(ListingEngine):
         if sketch_copy.answers(q):
             p = sketch.plan(q, pin.counted)
             if p is not None:
-                rows = self._sketch_copy.rows(
-                    self._numpy, q, pin.sketch_version, pin.pending, pin.edges
+                return self._sketch_copy.frame(
+                    self._numpy, q, p, pin.sketch_version, pin.pending, pin.edges
                 )
-                return sketch.frame(q, p, rows)
         answer = self._sketch_rows(q, pin.pending, pin.counted)
         return None if answer is None else sketch.frame(q, *answer)
 

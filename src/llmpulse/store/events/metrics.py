@@ -241,7 +241,9 @@ def _check_bucket(bucket: timedelta | None) -> int | None:
     return int(bucket.total_seconds())
 
 
-def _check_metric_query(q: MetricQuery) -> int | None:
+def check_metric_query(q: MetricQuery) -> int | None:
+    """The checks of `compile_metric` that do not depend on its fields and filters; the
+    bucket's width in seconds (None: no bucket)."""
     if not q.metrics:
         raise InvalidInput("no metric asked for", [FieldError("metric", "give at least one")])
     if len(q.group_by) > 2:
@@ -261,7 +263,7 @@ def compile_metric(q: MetricQuery, d: MetricDialect) -> Compiled:
     The spans are read and aggregated once (group keys may be JSON values, costly to extract);
     the largest groups are then picked from the aggregated rows, which are few.
     """
-    width = _check_metric_query(q)
+    width = check_metric_query(q)
     frm = _From()
     sel_params: list[Any] = []
     cols = [_bucket_col(q, width, d)]

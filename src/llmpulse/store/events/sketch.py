@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from llmpulse.clock import from_unix_us, to_unix_us
@@ -280,6 +282,33 @@ def frame(q: MetricQuery, p: Plan, rows: list[tuple[Any, ...]]) -> MetricFrame:
         out.append(_row(rows[i:j], p))
         i = j
     return MetricFrame(tuple(m.name for m in q.metrics), (), out)
+
+
+def frame_of_bins(
+    q: MetricQuery, p: Plan, bins: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]
+) -> MetricFrame:
+    """`frame` of the unbucketed rows ``(None, bin, n)`` given as distinct bins, ascending,
+    and their counts (numpy arrays): the same row, its quantiles by the same arithmetic,
+    with the rank's bin found by `numpy.searchsorted` on the running counts."""
+    names = tuple(m.name for m in q.metrics)
+    keep = np.flatnonzero(counts)
+    if not len(keep):
+        return MetricFrame(names, (), [])
+    cum = np.cumsum(counts[keep])
+    n = int(cum[-1])
+
+    def at(rank: int) -> float:
+        return representative(int(bins[keep[int(np.searchsorted(cum, rank, side="right"))]]))
+
+    def quantile(qv: float) -> float:
+        h = (n - 1) * qv
+        k = math.floor(h)
+        low = at(k)
+        return low if h == k else low + (h - k) * (at(k + 1) - low)
+
+    values = tuple(float(n) if qv is None else quantile(qv) for qv in p.quantiles)
+    row = MetricRow(None, (), n, values, (n,) * len(values), (0,) * len(values))
+    return MetricFrame(names, (), [row])
 
 
 def _row(rows: list[tuple[Any, ...]], p: Plan) -> MetricRow:

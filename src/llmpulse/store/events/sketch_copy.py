@@ -41,7 +41,7 @@ from llmpulse.store.api import SpanFilter
 from llmpulse.store.events import sketch
 from llmpulse.store.events.arrow_numpy import arrow_column, codes, nulls
 from llmpulse.store.events.duckdb_dialect import bucket_offset
-from llmpulse.store.metric_api import MetricQuery
+from llmpulse.store.metric_api import MetricFrame, MetricQuery
 
 if TYPE_CHECKING:
     from llmpulse.store.events.edge_spans import EdgeState
@@ -259,6 +259,34 @@ class SketchCopy:
         backlog: pa.Table | None = None,
         edges: EdgeState | None = None,
     ) -> Rows:
+        """See `_rows`: every answer as rows."""
+        got = self._rows(query, q, version, backlog, edges)
+        return got if isinstance(got, list) else _bin_rows(*got)
+
+    def frame(
+        self,
+        query: Query,
+        q: MetricQuery,
+        p: sketch.Plan,
+        version: int | None = None,
+        backlog: pa.Table | None = None,
+        edges: EdgeState | None = None,
+    ) -> MetricFrame:
+        """`sketch.frame` of `rows` (``p``: ``q``'s plan); an unbucketed quantile from its
+        per-bin counts in numpy (`sketch.frame_of_bins`), without a row per bin."""
+        got = self._rows(query, q, version, backlog, edges)
+        return (
+            sketch.frame(q, p, got) if isinstance(got, list) else sketch.frame_of_bins(q, p, *got)
+        )
+
+    def _rows(
+        self,
+        query: Query,
+        q: MetricQuery,
+        version: int | None = None,
+        backlog: pa.Table | None = None,
+        edges: EdgeState | None = None,
+    ) -> Rows | tuple[I64, I64]:
         """The rows of `sketch.plan`'s statement for ``q`` (a span-sketch plan, see
         `answers`): ``(bucket number or None, bin or None, n)`` ordered by both; with
         ``version``, of the sketch at that version (see `_project`), and with ``backlog``
@@ -299,7 +327,7 @@ class SketchCopy:
         if sketch_rows is not None and needs_bins:
             keep = sketch_rows.window(lo, hi)
             if width is None:
-                return _merge_bins(*sketch_rows.per_bin(keep), edge[1], edge[2])
+                return _merge_bins(*sketch_rows.per_bin(keep), edge[1], edge[2])  # arrays
             slots.append(sketch_rows.slot[keep])
             bins.append(sketch_rows.bin[keep])
             ns.append(sketch_rows.n[keep])
@@ -379,17 +407,21 @@ def _backlog_spans(
     return slot[where].astype(np.int64), bins_of(latency[where]), ones
 
 
-def _merge_bins(bins: I64, counts: I64, edge_bins: I64, edge_n: I64) -> Rows:
-    """Unbucketed rows ``(None, bin, n)``: the window's counts per bin plus the edge rows'."""
+def _merge_bins(bins: I64, counts: I64, edge_bins: I64, edge_n: I64) -> tuple[I64, I64]:
+    """An unbucketed answer's distinct bins, ascending, and their counts: the window's
+    counts per bin plus the edge rows'."""
     if len(edge_bins):
         bins = np.concatenate([bins, edge_bins])
         counts = np.concatenate([counts, edge_n])
         uniq, inverse = np.unique(bins, return_inverse=True)
         counts = np.bincount(inverse.reshape(-1), weights=counts, minlength=len(uniq))
         bins = uniq
-    return [
-        (None, b, n) for b, n in zip(bins.tolist(), counts.astype(np.int64).tolist(), strict=True)
-    ]
+    return bins.astype(np.int64), counts.astype(np.int64)
+
+
+def _bin_rows(bins: I64, counts: I64) -> Rows:
+    """Unbucketed rows ``(None, bin, n)``."""
+    return [(None, b, n) for b, n in zip(bins.tolist(), counts.tolist(), strict=True)]
 
 
 def bin_of(latency_ms: float) -> int:

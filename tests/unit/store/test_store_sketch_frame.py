@@ -37,3 +37,36 @@ def test_frame_of_bins_equals_the_frame_of_the_rows(seed: int) -> None:
         counts = rng.integers(0, 4 if seed < 3 else 500, len(bins)).astype(np.int64)
         rows = [(None, int(b), int(n)) for b, n in zip(bins, counts, strict=True)]
         assert sketch.frame_of_bins(q, p, bins, counts) == sketch.frame(q, p, rows), size
+
+
+def test_shape_is_the_plan_without_its_sql() -> None:
+    """`sketch.shape` answers exactly when `sketch.plan` does, with its width and quantiles."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from llmpulse.store.api import AttrEquals, SpanFilter
+
+    t0 = datetime(2026, 1, 1, 3, 7, tzinfo=UTC)
+    base = MetricQuery(ProjectName("p"), METRICS[:2], TimeRange(t0, t0 + timedelta(hours=5)))
+    variants = [
+        base,
+        replace(base, approximate=True),
+        replace(base, metrics=METRICS[:1]),
+        replace(base, metrics=METRICS, approximate=True, where=SpanFilter(root_only=True)),
+        replace(base, metrics=METRICS[:1], bucket=timedelta(hours=1)),
+        replace(base, metrics=METRICS[:1], bucket=timedelta(minutes=5)),
+        replace(base, metrics=METRICS[:1], group_by=("model",)),
+        replace(base, metrics=(parse_metric("cost_usd:sum", "m"),)),
+        replace(base, metrics=METRICS[:1], where=SpanFilter(models=("gpt",))),
+        replace(
+            base, metrics=METRICS[:1], where=SpanFilter(attributes=(AttrEquals("metadata.r", "x"),))
+        ),
+    ]
+    answered = 0
+    for q in variants:
+        p, s = sketch.plan(q), sketch.shape(q)
+        assert (p is None) == (s is None), q
+        if p is not None and s is not None:
+            answered += 1
+            assert (s.bucket_s, s.quantiles) == (p.bucket_s, p.quantiles)
+    assert answered == 4

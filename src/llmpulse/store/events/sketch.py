@@ -235,6 +235,16 @@ def plan(q: MetricQuery, counted: Counted | None = None, pending: bool = False) 
     return Plan(sql, params, width, tuple(m.quantile for m in q.metrics))
 
 
+def shape(q: MetricQuery) -> Plan | None:
+    """`plan`'s bucket width and quantiles for ``q`` over the span sketch, without its SQL
+    (empty): for the answers that do not run it (`sketch_copy`). None when `plan` (leaving
+    the pair sketch out) gives none."""
+    if _source(q, None) is None:
+        return None
+    width = int(q.bucket.total_seconds()) if q.bucket is not None else None
+    return Plan("", [], width, tuple(m.quantile for m in q.metrics))
+
+
 def _ranges(q: MetricQuery, lo: int | None, hi: int | None) -> tuple[str, list[str], list[object]]:
     """Whole-slot condition of the sketch, and the edge ranges the spans answer."""
     conds = []

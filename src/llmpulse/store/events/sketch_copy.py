@@ -350,8 +350,9 @@ def answers(q: MetricQuery) -> bool:
 
 
 def span_plan(q: MetricQuery) -> sketch.Plan | None:
-    """`sketch.plan`'s plan of ``q`` when `SketchCopy.rows` answers it, else None."""
-    return sketch.plan(q) if q.where in (SpanFilter(), SpanFilter(root_only=True)) else None
+    """`sketch.shape` of ``q`` (its plan without the SQL, which the copy does not run) when
+    `SketchCopy.rows` answers it, else None."""
+    return sketch.shape(q) if q.where in (SpanFilter(), SpanFilter(root_only=True)) else None
 
 
 def _edge_spans(

@@ -347,21 +347,23 @@ def test_a_copy_whose_sketch_moved_while_it_was_read_is_not_kept(store: DuckDBEv
         return out
 
     q = MetricQuery(P, (COUNT,), TimeRange(T0, T0 + timedelta(hours=3)))
+    p = sketch.shape(q)
+    assert p is not None
     moves[0] = True
     copy.newest_slot(query, P, None, 10)  # loaded at 5, the guard at 6 after it: not kept
     moves[0] = False
-    copy.rows(query, q, 5)  # a read pinned at 5 loads its own copy, kept at 5
-    copy.rows(query, q, 5)  # ... and finds it
+    copy.frame(query, q, p, 5)  # a read pinned at 5 loads its own copy, kept at 5
+    copy.frame(query, q, p, 5)  # ... and finds it
     assert loads == [5, 6]
     moves[0] = True
-    copy.rows(query, q)  # loaded at 6, the guard at 7 after it: not kept
+    copy.frame(query, q, p)  # loaded at 6, the guard at 7 after it: not kept
     moves[0] = False
-    copy.rows(query, q, 5)  # the copy at 5 is still held
+    copy.frame(query, q, p, 5)  # the copy at 5 is still held
     assert loads == [5, 6, 6]
     version[0] = 9
-    copy.rows(query, q)  # kept at 9
-    copy.rows(query, q, 8)  # an older pinned load does not replace it
-    copy.rows(query, q)
+    copy.frame(query, q, p)  # kept at 9
+    copy.frame(query, q, p, 8)  # an older pinned load does not replace it
+    copy.frame(query, q, p)
     assert loads == [5, 6, 6, 9, 9]
 
 

@@ -251,18 +251,6 @@ class SketchCopy:
         i = int(np.searchsorted(cum, need, side="left"))
         return None if i >= len(cum) else int(ends[stop - 1 - i])
 
-    def rows(
-        self,
-        query: Query,
-        q: MetricQuery,
-        version: int | None = None,
-        backlog: pa.Table | None = None,
-        edges: EdgeState | None = None,
-    ) -> Rows:
-        """See `_rows`: every answer as rows."""
-        got = self._rows(query, q, version, backlog, edges)
-        return got if isinstance(got, list) else _bin_rows(*got)
-
     def frame(
         self,
         query: Query,
@@ -272,8 +260,9 @@ class SketchCopy:
         backlog: pa.Table | None = None,
         edges: EdgeState | None = None,
     ) -> MetricFrame:
-        """`sketch.frame` of `rows` (``p``: ``q``'s plan); an unbucketed quantile from its
-        per-bin counts in numpy (`sketch.frame_of_bins`), without a row per bin."""
+        """The frame of `sketch.plan`'s statement for ``q`` (``p``: its plan or
+        `sketch.shape`), from `_rows`; an unbucketed quantile from its per-bin counts in
+        numpy (`sketch.frame_of_bins`), without a row per bin."""
         got = self._rows(query, q, version, backlog, edges)
         return (
             sketch.frame(q, p, got) if isinstance(got, list) else sketch.frame_of_bins(q, p, *got)
@@ -288,7 +277,8 @@ class SketchCopy:
         edges: EdgeState | None = None,
     ) -> Rows | tuple[I64, I64]:
         """The rows of `sketch.plan`'s statement for ``q`` (a span-sketch plan, see
-        `answers`): ``(bucket number or None, bin or None, n)`` ordered by both; with
+        `answers`): ``(bucket number or None, bin or None, n)`` ordered by both, or for an
+        unbucketed quantile its distinct bins and their counts as arrays; with
         ``version``, of the sketch at that version (see `_project`), and with ``backlog``
         (the committed spans that sketch lacks, `SummaryUpkeep.pending` of the same quiet
         moment), of the plan with those spans: they count in the whole slots and in the edge
@@ -344,14 +334,14 @@ def _slot_start_us(s: int) -> int:
 
 
 def answers(q: MetricQuery) -> bool:
-    """Whether `SketchCopy.rows` answers ``q``: `sketch.plan` would answer it from the span
+    """Whether `SketchCopy.frame` answers ``q``: `sketch.plan` would answer it from the span
     sketch (not the pair sketch)."""
     return span_plan(q) is not None
 
 
 def span_plan(q: MetricQuery) -> sketch.Plan | None:
     """`sketch.shape` of ``q`` (its plan without the SQL, which the copy does not run) when
-    `SketchCopy.rows` answers it, else None."""
+    `SketchCopy.frame` answers it, else None."""
     return sketch.shape(q) if q.where in (SpanFilter(), SpanFilter(root_only=True)) else None
 
 
@@ -418,11 +408,6 @@ def _merge_bins(bins: I64, counts: I64, edge_bins: I64, edge_n: I64) -> tuple[I6
         counts = np.bincount(inverse.reshape(-1), weights=counts, minlength=len(uniq))
         bins = uniq
     return bins.astype(np.int64), counts.astype(np.int64)
-
-
-def _bin_rows(bins: I64, counts: I64) -> Rows:
-    """Unbucketed rows ``(None, bin, n)``."""
-    return [(None, b, n) for b, n in zip(bins.tolist(), counts.tolist(), strict=True)]
 
 
 def bin_of(latency_ms: float) -> int:

@@ -238,8 +238,8 @@ def test_bin_of_equals_the_bin_statement(seed: int) -> None:
             f"SELECT {sketch.BIN_SQL} FROM (SELECT unnest(?::DOUBLE[]) AS latency_ms)", [values]
         )
         want = [int(r[0]) for r in got]
-        assert [sketch_copy.bin_of(v) for v in values] == want
-        assert sketch_copy.bins_of(np.array(values, dtype=np.float64)).tolist() == want
+        assert [sketch.bin_of(v) for v in values] == want
+        assert sketch.bins_of(np.array(values, dtype=np.float64)).tolist() == want
     finally:
         con.close()
 
@@ -259,8 +259,8 @@ def test_bins_of_equals_bin_of_at_and_beside_every_edge(seed: int) -> None:
             [0.0, -1.0, np.nan, 5e-324, 1e300],
         ]
     )
-    assert sketch_copy.bins_of(values).tolist() == [sketch_copy.bin_of(v) for v in values.tolist()]
-    assert sketch_copy.bins_of(np.zeros(0)).tolist() == []
+    assert sketch.bins_of(values).tolist() == [sketch.bin_of(v) for v in values.tolist()]
+    assert sketch.bins_of(np.zeros(0)).tolist() == []
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -231,12 +231,11 @@ class DuckDBEventStore(ListingEngine):
         numpy copy (ADR 0040) and the backlog's spans (ADR 0064), else by a statement that
         adds the backlog's spans (ADR 0039); None when a key stopped being counted
         meanwhile."""
-        if sketch_copy.answers(q):
-            p = sketch.plan(q, pin.counted)
-            if p is not None:
-                return self._sketch_copy.frame(
-                    self._numpy, q, p, pin.sketch_version, pin.pending, pin.edges
-                )
+        p = sketch_copy.span_plan(q)  # (the pair sketch's plans are not the copy's)
+        if p is not None:
+            return self._sketch_copy.frame(
+                self._numpy, q, p, pin.sketch_version, pin.pending, pin.edges
+            )
         answer = self._sketch_rows(q, pin.pending, pin.counted)
         return None if answer is None else sketch.frame(q, *answer)
 

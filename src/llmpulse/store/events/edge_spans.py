@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from llmpulse.store.events import sketch
 from llmpulse.store.events.arrow_numpy import arrow_column, codes, nulls
-from llmpulse.store.events.sketch_copy import bins_of
+from llmpulse.store.events.sketch import bins_of
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,10 @@ class Chunk:
 
     def __len__(self) -> int:
         return len(self.start)
+
+    def sketch_bins(self) -> I64:
+        """The spans' bins as `sketch` numbers them."""
+        return _wide(self.bin)
 
     def merged(self, other: Chunk) -> Chunk:
         """Both chunks' spans in one chunk, in linear time (both are sorted)."""
@@ -125,17 +129,15 @@ class EdgeState:
         *,
         root: bool,
         with_bin: bool,
-        backlog: pa.Table | None = None,
+        pending: Chunk | None = None,
     ) -> tuple[I64, I64, I64]:
         """``(slot, bin, n)`` rows counting the project's spans (root spans with ``root``)
         that start in each ``[lo, hi)`` of ``ranges`` (epoch microseconds, each inside one
-        slot), in this state and in ``backlog`` (committed spans the sketch lacks yet,
-        `KEPT_SCHEMA`); bin 0 unless ``with_bin``. Only the rows with spans."""
+        slot), in this state and in ``pending`` (the project's committed spans the sketch
+        lacks yet, `backlog_chunk`); bin 0 unless ``with_bin``. Only the rows with spans."""
         chunks = list(self.projects.get(project, ()))
-        if backlog is not None:
-            pending = backlog_chunk(backlog, project)
-            if pending is not None:
-                chunks.append(pending)
+        if pending is not None:
+            chunks.append(pending)
         slots, bins, ns = [], [], []
         for lo, hi in ranges:
             slot = (lo + sketch.OFFSET_US) // sketch.SLOT_US

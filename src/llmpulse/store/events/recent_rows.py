@@ -195,7 +195,11 @@ def _in(starts: I64, lo: int, hi: int | None) -> npt.NDArray[np.bool_]:
 
 
 def _by_project(table: pa.Table) -> dict[str, pa.Table]:
+    """The table's rows per project; a table of one project as it is (a commit's batch
+    usually is: no copy on the ingest path)."""
     index, known, names = codes(table.column("project"))
+    if len(names) == 1 and bool(known.all()):
+        return {names[0]: table}
     out = {}
     for i, name in enumerate(names):
         rows = np.flatnonzero((index == i) & known)

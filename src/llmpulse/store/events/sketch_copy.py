@@ -24,12 +24,11 @@ kept.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -39,12 +38,11 @@ import pyarrow.compute as pc
 from llmpulse.clock import from_unix_us, to_unix_us
 from llmpulse.store.api import SpanFilter
 from llmpulse.store.events import sketch
-from llmpulse.store.events.arrow_numpy import arrow_column, codes, nulls
+from llmpulse.store.events.arrow_numpy import arrow_column, codes
 from llmpulse.store.events.duckdb_dialect import bucket_offset
+from llmpulse.store.events.edge_spans import Chunk, EdgeState, backlog_chunk
+from llmpulse.store.events.sketch import bins_of
 from llmpulse.store.metric_api import MetricFrame, MetricQuery
-
-if TYPE_CHECKING:
-    from llmpulse.store.events.edge_spans import EdgeState
 
 Query = Callable[[str, Sequence[Any]], dict[str, Any]]
 """Runs SQL with parameters on the store's reader: the result's columns as numpy arrays."""
@@ -304,14 +302,15 @@ class SketchCopy:
         width = int(q.bucket.total_seconds()) if q.bucket is not None else None
         rows = self._project(query, q.project, version) if whole else None
         sketch_rows = None if rows is None else (rows.roots if root else rows.every)
+        pending = None if backlog is None else backlog_chunk(backlog, q.project)  # decoded once
         if edges is not None:
             edge = edges.edge_rows(
-                q.project, edges_us, root=root, with_bin=needs_bins, backlog=backlog
+                q.project, edges_us, root=root, with_bin=needs_bins, pending=pending
             )
         else:
             edge = _edge_spans(query, q.project, root, edges_us, with_bin=needs_bins)
-        if whole and backlog is not None:  # one row per span
-            more = _backlog_spans(backlog, q.project, root, lo, hi, with_bin=needs_bins)
+        if whole and pending is not None:  # one row per span
+            more = _backlog_rows(pending, root, lo, hi, with_bin=needs_bins)
             edge = tuple(np.concatenate([a, b]) for a, b in zip(edge, more, strict=True))  # type: ignore[assignment]
         slots, bins, ns = [edge[0]], [edge[1]], [edge[2]]
         if sketch_rows is not None and needs_bins:
@@ -374,28 +373,22 @@ def _none() -> I64:
     return np.zeros(0, dtype=np.int64)
 
 
-def _backlog_spans(
-    backlog: pa.Table, project: str, root: bool, lo: int | None, hi: int | None, *, with_bin: bool
+def _backlog_rows(
+    pending: Chunk, root: bool, lo: int | None, hi: int | None, *, with_bin: bool
 ) -> tuple[I64, I64, I64]:
-    """Slot, bin (zeros unless ``with_bin``) and n (ones) of each span of ``project`` (its
-    root spans with ``root``) in the backlog whose slot is in ``[lo, hi)`` (None: unbounded): the
-    backlog's part of `sketch.plan`'s ``pending`` rows, one row per span."""
-    spans = _of_project(backlog, project)
-    if spans is None:
-        return _none(), _none(), _none()
-    keep, slot = spans
-    if root:
-        keep &= nulls(backlog.column("parent_span_id"))
+    """Slot, bin (zeros unless ``with_bin``) and n (ones) of each of the project's spans in
+    the backlog (``pending``, `edge_spans.backlog_chunk`; its root spans with ``root``) whose
+    slot is in ``[lo, hi)`` (None: unbounded): the backlog's part of `sketch.plan`'s
+    ``pending`` rows, one row per span."""
+    slot = (pending.start + sketch.OFFSET_US) // sketch.SLOT_US
+    keep = pending.root.copy() if root else np.ones(len(slot), dtype=bool)
     if lo is not None:
         keep &= slot >= lo
     if hi is not None:
         keep &= slot < hi
     where = np.flatnonzero(keep)
-    ones = np.ones(len(where), dtype=np.int64)
-    if not with_bin:
-        return slot[where].astype(np.int64), np.zeros(len(where), dtype=np.int64), ones
-    latency, _ = arrow_column(pc.cast(backlog.column("latency_ms"), pa.float64()))
-    return slot[where].astype(np.int64), bins_of(latency[where]), ones
+    bins = pending.sketch_bins()[where] if with_bin else np.zeros(len(where), dtype=np.int64)
+    return slot[where], bins, np.ones(len(where), dtype=np.int64)
 
 
 def _merge_bins(bins: I64, counts: I64, edge_bins: I64, edge_n: I64) -> tuple[I64, I64]:
@@ -408,36 +401,6 @@ def _merge_bins(bins: I64, counts: I64, edge_bins: I64, edge_n: I64) -> tuple[I6
         counts = np.bincount(inverse.reshape(-1), weights=counts, minlength=len(uniq))
         bins = uniq
     return bins.astype(np.int64), counts.astype(np.int64)
-
-
-def bin_of(latency_ms: float) -> int:
-    """The sketch bin of a latency: `sketch.BIN_SQL` (``ceil(ln(x) / ln(gamma))``, zero and
-    negative latencies in `sketch.ZERO_BIN`)."""
-    return math.ceil(math.log(latency_ms) / _LN_GAMMA) if latency_ms > 0 else sketch.ZERO_BIN
-
-
-_LN_GAMMA = math.log(sketch.GAMMA)
-_NEAR_EDGE = 1e-9
-"""How close to a whole number ``ln(x) / ln(gamma)`` must come for `bins_of` to recompute it
-with libm: numpy's ``log`` may differ from libm's by a few ulps (~1e-13 in the quotient)."""
-
-
-def bins_of(latencies_ms: npt.NDArray[np.float64]) -> I64:
-    """`bin_of` of every latency, in numpy (at 10M spans a window's two edge slots hold ~10^4
-    root spans, and `bin_of` per value took ~0.35 us each). numpy's ``log`` is not libm's,
-    so a quotient within `_NEAR_EDGE` of a bin edge is recomputed by `bin_of`; elsewhere an
-    ulp cannot move the ceiling. Zero, negative and NaN latencies fall in `sketch.ZERO_BIN`, as
-    in `bin_of`."""
-    out = np.full(len(latencies_ms), sketch.ZERO_BIN, dtype=np.int64)
-    positive = np.flatnonzero(latencies_ms > 0)
-    if not len(positive):
-        return out
-    ratio = np.log(latencies_ms[positive]) / _LN_GAMMA
-    out[positive] = np.ceil(ratio).astype(np.int64)
-    near = positive[np.abs(ratio - np.rint(ratio)) < _NEAR_EDGE]
-    for i in near.tolist():
-        out[i] = bin_of(float(latencies_ms[i]))
-    return out
 
 
 def _cat(parts: list[I64]) -> I64:

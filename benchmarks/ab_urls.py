@@ -9,24 +9,22 @@ queries in turn: a before/after of a change, paired run by run.
         [--repeat 120] [--offset 0] [--pause-s 0.05]
 
 Run ``k`` asks each kind of one server, then of the other, with run ``k``'s parameters
-(`sidebyside.variants`: no cache can answer), the first server alternating; ``--pause-s``
-idles the machine before every query. Prints each server's median and p95 per kind and the
-median of the per-run ratios (second URL / first).
+(`sidebyside.variants`: no cache can answer), the first server alternating
+(`sidebyside.paired.interleave`, as `paired_phoenix.py` does); ``--pause-s`` idles the
+machine before every query. Prints each server's median and p95 per kind and the ratios
+first / second (`Paired.summary`): above 1, the second server is faster.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sidebyside.llmpulse_side import LlmpulseSystem
-from sidebyside.measure import QueryTiming
-from sidebyside.query_client import QueryClient
+from sidebyside.paired import interleave
 from sidebyside.workload import WorkloadSpec
 
 KINDS = ("list_latest_100", "latency_p50_p99", "metadata_filter_100", "hourly_counts")
@@ -44,26 +42,23 @@ def main() -> None:
     args = ap.parse_args()
     base_ns = int((args.data_dir / "base_ns").read_text())
     spec = WorkloadSpec.for_spans(args.spans, traces_per_request=100, base_ns=base_ns)
-    sides = []
-    for url in args.urls:
-        system = LlmpulseSystem(spec)
-        system.base = url
-        sides.append((url, system.queries(), QueryClient()))
-    for kind in args.kinds:
-        timings = [QueryTiming() for _ in sides]
-        for i in range(args.repeat):
-            k = args.offset + i
-            order = [0, 1] if i % 2 == 0 else [1, 0]
-            for j in order:
-                _, queries, client = sides[j]
-                time.sleep(args.pause_s)
-                client.wire_s = 0.0
-                queries[kind](client, k)
-                timings[j].samples_ms.append(1000 * client.wire_s)
-        ratios = [b / a for a, b in zip(timings[0].samples_ms, timings[1].samples_ms, strict=True)]
-        for (url, _, _), t in zip(sides, timings, strict=True):
-            print(f"{kind:22} {url:28} median {t.median_ms:7.2f} ms  p95 {t.p95_ms:7.2f} ms")
-        print(f"{kind:22} run ratios (second / first): median {statistics.median(ratios):.2f}")
+    first, second = (LlmpulseSystem(spec) for _ in args.urls)
+    first.base, second.base = args.urls
+    runs = range(args.offset, args.offset + args.repeat)
+    results = interleave(
+        {k: first.queries()[k] for k in args.kinds},
+        {k: second.queries()[k] for k in args.kinds},
+        runs,
+        args.pause_s,
+    )
+    for kind, paired in results.items():
+        s = paired.summary()
+        print(
+            f"{kind:22} {args.urls[0]}: {s['peer_median_ms']:.2f} ms (p95 {s['peer_p95_ms']:.2f})"
+            f"  {args.urls[1]}: {s['ours_median_ms']:.2f} ms (p95 {s['ours_p95_ms']:.2f})"
+            f"  first / second: medians {s['ratio_of_medians']:.2f},"
+            f" runs {s['run_ratio_median']:.2f}"
+        )
 
 
 if __name__ == "__main__":

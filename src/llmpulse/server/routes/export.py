@@ -17,7 +17,7 @@ from starlette.responses import StreamingResponse
 from llmpulse.domain.ids import ProjectName
 from llmpulse.query.export import MEDIA_TYPES, ExportFormat, export_chunks
 from llmpulse.server.deps import get_services
-from llmpulse.server.routes.span_params import view_query
+from llmpulse.server.routes.span_params import ViewParams, view_query
 from llmpulse.server.services import Services
 from llmpulse.store.api import SpanQuery
 
@@ -33,6 +33,7 @@ router = APIRouter(prefix="/api/v1", tags=["spans"])
             "content": {media: {} for media in MEDIA_TYPES.values()},
         }
     },
+    openapi_extra=ViewParams.openapi(),
 )
 async def export_spans(
     project: str,

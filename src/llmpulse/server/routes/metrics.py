@@ -12,18 +12,17 @@ not zero).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from llmpulse.query.group_keys import resolve_group_keys
 from llmpulse.query.service import QueryService
-from llmpulse.server.deps import get_services
+from llmpulse.server.deps import services_of
 from llmpulse.server.routes.models import json_response, to_json
-from llmpulse.server.routes.params import ListParam, ScopeDep, parse_bucket, parse_metrics
-from llmpulse.server.services import Services
+from llmpulse.server.routes.params import ScopeParams, parse_bucket, parse_metrics, scope_from
 from llmpulse.store.metric_api import MetricFrame, MetricQuery
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"])
@@ -93,37 +92,45 @@ async def metric_json(query: QueryService, q: MetricQuery, bucket_s: int | None)
     return await query.memo("metric_json", (q, bucket_s), render)
 
 
-@router.get("/projects/{project}/metrics", response_model=MetricFrameOut)
-async def get_metrics(
-    scope: ScopeDep,
-    services: Annotated[Services, Depends(get_services)],
-    metric: ListParam = [],  # noqa: B006 - FastAPI query list default
-    bucket: str | None = None,
-    group_by: ListParam = [],  # noqa: B006
-    max_groups: Annotated[int, Query(ge=1, le=1000)] = 50,
-    approx: Annotated[
-        bool,
-        Query(description="latency quantiles from the span sketch, within 1 % (ADR 0021)"),
-    ] = False,
-) -> Response:
+class MetricParams(ScopeParams):
+    """`get_metrics`' query: the shared filters and the metrics asked."""
+
+    metric: tuple[str, ...] = ()
+    bucket: str | None = None
+    group_by: tuple[str, ...] = ()
+    max_groups: int = Field(50, ge=1, le=1000)
+    approx: bool = Field(
+        False, description="latency quantiles from the span sketch, within 1 % (ADR 0021)"
+    )
+
+
+@router.get(
+    "/projects/{project}/metrics",
+    response_model=MetricFrameOut,
+    openapi_extra=MetricParams.openapi(),
+)
+async def get_metrics(project: str, request: Request) -> Response:
     """Compute metrics over a project's spans (``cohort`` filters; ``cohort:<name>`` groups).
 
     Counts come from the span sketch where they can, exactly; with ``approx=true`` so do
     latency quantiles over the project or its root spans, within 1 % of the exact value.
     """
-    width = parse_bucket(bucket)
+    p = MetricParams.from_request(request)  # one validation (ADR 0068)
+    services = services_of(request)
+    scope = await scope_from(project, services, p)
+    width = parse_bucket(p.bucket)
     keys = await resolve_group_keys(  # an unknown key is a 400 naming the nearest ones
-        services.query, services.cohorts, scope.project, tuple(group_by), "group_by"
+        services.query, services.cohorts, scope.project, tuple(p.group_by), "group_by"
     )
     q = MetricQuery(
         project=scope.project,
-        metrics=parse_metrics(metric),
+        metrics=parse_metrics(p.metric),
         time=scope.time,
         bucket=width,
         group_by=keys,
         where=scope.where,
-        max_groups=max_groups,
-        approximate=approx,
+        max_groups=p.max_groups,
+        approximate=p.approx,
     )
     bucket_s = int(width.total_seconds()) if width else None
     return json_response(await metric_json(services.query, q, bucket_s))

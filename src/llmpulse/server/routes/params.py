@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 
 from llmpulse.domain.cohorts import Condition
 from llmpulse.domain.durations import parse_duration
@@ -15,7 +16,8 @@ from llmpulse.domain.metrics import MetricSpec, parse_metric
 from llmpulse.domain.spans import SpanKind, StatusCode
 from llmpulse.query.filters import as_utc, parse_attrs, parse_enum
 from llmpulse.query.segments import Scope
-from llmpulse.server.deps import get_services
+from llmpulse.server.deps import services_of
+from llmpulse.server.routes.query_models import QueryParams
 from llmpulse.server.services import Services
 from llmpulse.store.api import SpanFilter, TimeRange
 
@@ -25,7 +27,7 @@ def parse_bucket(text: str | None) -> timedelta | None:
     return parse_duration(text, "bucket") if text else None
 
 
-def parse_metrics(values: list[str]) -> tuple[MetricSpec, ...]:
+def parse_metrics(values: Sequence[str]) -> tuple[MetricSpec, ...]:
     """Each ``metric`` query value as a `MetricSpec`."""
     if not values:
         raise InvalidInput("no metric given", [FieldError("metric", "e.g. latency_ms:p95")])
@@ -41,7 +43,8 @@ def time_range(start: datetime | None, end: datetime | None) -> TimeRange:
 
 
 def span_filter(
-    kind: list[str], status: str | None, model: list[str], name: list[str], attr: list[str],
+    kind: Sequence[str], status: str | None, model: Sequence[str], name: Sequence[str],
+    attr: Sequence[str],
     root_only: bool, conditions: tuple[Condition, ...] = (),
 ) -> SpanFilter:  # fmt: skip
     """The shared span filters from query values."""
@@ -59,21 +62,34 @@ def span_filter(
 ListParam = Annotated[list[str], Query()]
 
 
-async def scope_of(
-    project: str, services: Annotated[Services, Depends(get_services)],
-    start: datetime | None = None, end: datetime | None = None,
-    kind: ListParam = [], status: str | None = None, model: ListParam = [],  # noqa: B006
-    name: ListParam = [], attr: ListParam = [], root_only: bool = False,  # noqa: B006
-    cohort: str | None = None,
-) -> Scope:  # fmt: skip
+class ScopeParams(QueryParams):
+    """The filters every analysis route shares (`scope_of`)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    kind: tuple[str, ...] = ()
+    status: str | None = None
+    model: tuple[str, ...] = ()
+    name: tuple[str, ...] = ()
+    attr: tuple[str, ...] = ()
+    root_only: bool = False
+    cohort: str | None = None
+
+
+async def scope_from(project: str, services: Services, p: ScopeParams) -> Scope:
     """The spans an analysis looks at, from the filters every analysis route shares."""
-    p = ProjectName(project)
-    await services.query.require_project(p)
-    conditions = await services.cohorts.conditions(p, cohort)
+    name = ProjectName(project)
+    await services.query.require_project(name)
+    conditions = await services.cohorts.conditions(name, p.cohort)
     return Scope(
-        p, time_range(start, end),
-        span_filter(kind, status, model, name, attr, root_only, conditions),
+        name, time_range(p.start, p.end),
+        span_filter(p.kind, p.status, p.model, p.name, p.attr, p.root_only, conditions),
     )  # fmt: skip
+
+
+async def scope_of(project: str, request: Request) -> Scope:
+    """`scope_from` of the request's `ScopeParams` (routes add ``ScopeParams.openapi()``)."""
+    return await scope_from(project, services_of(request), ScopeParams.from_request(request))
 
 
 ScopeDep = Annotated[Scope, Depends(scope_of)]

@@ -30,7 +30,13 @@ from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.query.segments import SegmentReport
 from llmpulse.server.deps import get_services
-from llmpulse.server.routes.params import ListParam, ScopeDep, parse_metrics, time_range
+from llmpulse.server.routes.params import (
+    ListParam,
+    ScopeDep,
+    ScopeParams,
+    parse_metrics,
+    time_range,
+)
 from llmpulse.server.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["segments"])
@@ -123,7 +129,7 @@ def _one_metric(metric: list[str]) -> Any:
     return parse_metric(metric[0], "metric")
 
 
-@router.get("/projects/{project}/segments")
+@router.get("/projects/{project}/segments", openapi_extra=ScopeParams.openapi())
 async def compare_segments(
     scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     key: str, metric: ListParam = [],  # noqa: B006
@@ -139,7 +145,7 @@ async def compare_segments(
     return SegmentReportOut.from_report(report, min_support)
 
 
-@router.get("/projects/{project}/segments/discover")
+@router.get("/projects/{project}/segments/discover", openapi_extra=ScopeParams.openapi())
 async def discover_segments(
     scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     key: ListParam = [], metric: ListParam = [],  # noqa: B006
@@ -198,7 +204,7 @@ class ChangeReportOut(BaseModel):
     """Why no slice got significantly worse (null when one did, or all traffic did)."""
 
 
-@router.get("/projects/{project}/segments/changes")
+@router.get("/projects/{project}/segments/changes", openapi_extra=ScopeParams.openapi())
 async def segment_changes(
     scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     baseline_start: datetime, baseline_end: datetime,
@@ -237,7 +243,9 @@ class FairnessOut(BaseModel):
     groups: list[dict[str, Any]]
 
 
-@router.get("/projects/{project}/fairness", response_model=FairnessOut)
+@router.get(
+    "/projects/{project}/fairness", response_model=FairnessOut, openapi_extra=ScopeParams.openapi()
+)
 async def fairness(
     scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     key: str, metric: ListParam = [],  # noqa: B006
@@ -284,7 +292,7 @@ class ComparisonOut(BaseModel):
     metrics: list[dict[str, Any]]
 
 
-@router.get("/projects/{project}/compare")
+@router.get("/projects/{project}/compare", openapi_extra=ScopeParams.openapi())
 async def compare(
     scope: ScopeDep, services: Annotated[Services, Depends(get_services)],
     baseline: str, candidate: str, key: str = "version",

@@ -15,54 +15,53 @@ tokens or cost sort as least.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import Query
+from fastapi import Request
+from pydantic import Field
 
 from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName, TraceId
 from llmpulse.domain.spans import SpanKind, StatusCode
 from llmpulse.query.filters import parse_attrs, parse_enum
 from llmpulse.server.routes.params import time_range
+from llmpulse.server.routes.query_models import QueryParams
 from llmpulse.store.api import SpanQuery, ValueRange
 
 Sort = Literal["time", "latency", "tokens", "cost", "trace_cost", "trace_tokens", "trace_latency"]
 Order = Literal["desc", "asc"]
 
 
-async def view_query(
-    project: str,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    kind: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI query list default
-    status: str | None = None,
-    model: Annotated[list[str], Query()] = [],  # noqa: B006
-    name: Annotated[list[str], Query()] = [],  # noqa: B006
-    attr: Annotated[list[str], Query()] = [],  # noqa: B006
-    q: Annotated[
-        str | None,
-        Query(
-            max_length=1000,
-            description="search: text in inputs, outputs, messages, retrieved documents or "
-            "exceptions, any case",
-        ),
-    ] = None,
-    trace_id: str | None = None,
-    root_only: bool = False,
-    sort: Sort = "time",
-    order: Order = "desc",
-    min_latency_ms: Annotated[float | None, Query(ge=0)] = None,
-    max_latency_ms: Annotated[float | None, Query(ge=0)] = None,
-    min_tokens: Annotated[int | None, Query(ge=0)] = None,
-    max_tokens: Annotated[int | None, Query(ge=0)] = None,
-    min_cost: Annotated[float | None, Query(ge=0)] = None,
-    max_cost: Annotated[float | None, Query(ge=0)] = None,
-) -> SpanQuery:
-    """The `SpanQuery` of a traces-table view (no limit or cursor: callers add them).
+class ViewParams(QueryParams):
+    """The query parameters of a traces-table view (see the module docstring)."""
 
-    Async although it never awaits: FastAPI runs a plain ``def`` dependency on a worker
-    thread, and the first such hop in a process cost ~20 ms (the first span listing after a
-    bulk load or a restart; ADR 0041).
+    start: datetime | None = None
+    end: datetime | None = None
+    kind: tuple[str, ...] = ()
+    status: str | None = None
+    model: tuple[str, ...] = ()
+    name: tuple[str, ...] = ()
+    attr: tuple[str, ...] = ()
+    q: str | None = Field(
+        None,
+        max_length=1000,
+        description="search: text in inputs, outputs, messages, retrieved documents or "
+        "exceptions, any case",
+    )
+    trace_id: str | None = None
+    root_only: bool = False
+    sort: Sort = "time"
+    order: Order = "desc"
+    min_latency_ms: float | None = Field(None, ge=0)
+    max_latency_ms: float | None = Field(None, ge=0)
+    min_tokens: int | None = Field(None, ge=0)
+    max_tokens: int | None = Field(None, ge=0)
+    min_cost: float | None = Field(None, ge=0)
+    max_cost: float | None = Field(None, ge=0)
+
+
+def view_of(project: str, p: ViewParams) -> SpanQuery:
+    """The `SpanQuery` of a traces-table view (no limit or cursor: callers add them).
 
     Raises:
         InvalidInput: a filter is not acceptable, the end is before the start, or a min
@@ -71,27 +70,34 @@ async def view_query(
     ranges = tuple(
         _range(key, low, high, unit)
         for key, low, high, unit in (
-            ("latency", min_latency_ms, max_latency_ms, "_ms"),
-            ("tokens", min_tokens, max_tokens, ""),
-            ("cost", min_cost, max_cost, ""),
+            ("latency", p.min_latency_ms, p.max_latency_ms, "_ms"),
+            ("tokens", p.min_tokens, p.max_tokens, ""),
+            ("cost", p.min_cost, p.max_cost, ""),
         )
         if low is not None or high is not None
     )
     return SpanQuery(
         project=ProjectName(project),
-        time=time_range(start, end),
-        kinds=tuple(parse_enum(SpanKind, k, "kind") for k in kind),
-        status=parse_enum(StatusCode, status, "status") if status else None,
-        models=tuple(model),
-        names=tuple(name),
-        attributes=parse_attrs(attr),
-        text=q or None,
-        trace_id=TraceId(trace_id.lower()) if trace_id else None,
-        root_only=root_only,
-        sort=sort,
-        descending=order == "desc",
+        time=time_range(p.start, p.end),
+        kinds=tuple(parse_enum(SpanKind, k, "kind") for k in p.kind),
+        status=parse_enum(StatusCode, p.status, "status") if p.status else None,
+        models=p.model,
+        names=p.name,
+        attributes=parse_attrs(p.attr),
+        text=p.q or None,
+        trace_id=TraceId(p.trace_id.lower()) if p.trace_id else None,
+        root_only=p.root_only,
+        sort=p.sort,
+        descending=p.order == "desc",
         ranges=ranges,
     )
+
+
+async def view_query(project: str, request: Request) -> SpanQuery:
+    """`view_of` the request's `ViewParams`, as a dependency (routes add
+    ``ViewParams.openapi()``). Async: FastAPI runs a plain ``def`` dependency on a worker
+    thread, and the first such hop in a process cost ~20 ms (ADR 0041)."""
+    return view_of(project, ViewParams.from_request(request))
 
 
 def _range(key: str, low: float | None, high: float | None, unit: str) -> ValueRange:

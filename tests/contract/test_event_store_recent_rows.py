@@ -21,7 +21,7 @@ from store_factories import make_span, stored_in_commits
 
 from llmpulse.domain.ids import ProjectName, SpanId
 from llmpulse.domain.spans import Span
-from llmpulse.store.api import SpanQuery, TimeRange
+from llmpulse.store.api import AttrEquals, SpanQuery, TimeRange
 from llmpulse.store.events import recent_rows
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
@@ -183,5 +183,94 @@ def test_past_the_total_budget_the_least_recent_project_holds_none(
         assert s._newest_bounded(other) == s._newest(s._query, other)
         assert s.pages_held == before
         _pages_match(s, _queries(19))
+    finally:
+        s.close()
+
+
+REGIONS = ("eu", "us", "ap", "rare")
+
+
+def _with_metadata(spans: list[Span], seed: int) -> list[Span]:
+    """The spans with a region (``rare`` for few of them), a tier on some, none on a few."""
+    rng = random.Random(seed)
+    out = []
+    for x in spans:
+        roll = rng.random()
+        if roll < 0.05:
+            out.append(x)  # no metadata: NULL pairs
+            continue
+        region = "rare" if roll < 0.07 else rng.choice(REGIONS[:3])
+        meta: dict[str, object] = {"region": region}
+        if rng.random() < 0.5:
+            meta["tier"] = rng.choice(("free", "pro"))
+        out.append(replace(x, metadata=meta))
+    return out
+
+
+def _filtered(seed: int) -> list[SpanQuery]:
+    rng = random.Random(seed)
+    out = []
+    for q in _queries(seed):
+        region = rng.choice(REGIONS)
+        attrs = [AttrEquals("metadata.region", region)]
+        if rng.random() < 0.3:
+            attrs.append(AttrEquals("metadata.tier", "pro"))
+        out.append(replace(q, attributes=tuple(attrs)))
+    return out
+
+
+def test_a_metadata_page_from_held_rows_is_the_statements() -> None:
+    """Pages filtered by metadata pairs (one or two, a rare value among them) equal the
+    statement's; with every row held, all of them come from memory."""
+    s = _store(None, _with_metadata(_spans(3000, seed=21), seed=22))
+    try:
+        qs = _filtered(23)
+        assert _pages_match(s, qs) == len(qs)
+    finally:
+        s.close()
+
+
+def test_a_metadata_page_older_than_the_held_rows_reads_the_statement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Held rows answer a filtered page only down to the limit-th match they hold: a rare
+    value with fewer matches among them, and no start, leaves the page to the statement."""
+    monkeypatch.setattr(recent_rows, "KEEP_SPANS", 300)
+    spans = sorted(_with_metadata(_spans(3000, seed=24), seed=25), key=lambda x: x.start_time)
+    s = _store(None, spans)
+    try:
+        rare = SpanQuery(P, attributes=(AttrEquals("metadata.region", "rare"),), limit=20)
+        common = replace(rare, attributes=(AttrEquals("metadata.region", "eu"),))
+        before = s.pages_held
+        assert s._newest_bounded(rare) == s._newest(s._query, rare)
+        assert s.pages_held == before  # ~2 % of ~300 held rows: fewer than 21
+        assert s._newest_bounded(common) == s._newest(s._query, common)
+        assert s.pages_held == before + 1
+        qs = _filtered(26)
+        assert 0 < _pages_match(s, qs) < len(qs)
+    finally:
+        s.close()
+
+
+def test_rows_whose_pairs_sql_derives_leave_metadata_pages_to_the_statement() -> None:
+    """A batch whose metadata the pairs are not built for in Python (a nested control
+    character) is held without pairs: plain pages still come from memory, filtered ones
+    from the statement, and both equal it."""
+    s = _store(None, _with_metadata(_spans(1000, seed=27), seed=28))
+    try:
+        odd = _spans(50, seed=29, offset=70_000, hours=0.1)
+        odd = [
+            replace(x, start_time=x.start_time + timedelta(hours=5),
+                    metadata={"region": "eu", "note": {"x": "\x01"}})
+            for x in odd
+        ]  # fmt: skip
+        s.append_spans(odd)
+        s.catch_up()
+        eu = SpanQuery(P, attributes=(AttrEquals("metadata.region", "eu"),))
+        before = s.pages_held
+        assert s._newest_bounded(eu) == s._newest(s._query, eu)
+        assert len([r for r in s._newest(s._query, eu) if r[2] in {x.span_id for x in odd}])
+        assert s.pages_held == before
+        assert _pages_match(s, [SpanQuery(P)]) == 1
     finally:
         s.close()

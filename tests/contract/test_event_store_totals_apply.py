@@ -114,7 +114,7 @@ def test_the_newest_page_counts_the_backlog_in_its_bound(
     assert [x.span_id for x in s.list_spans(q).items] == want  # the rows held (ADR 0067)
     assert s.pages_held == held + 1
     assert not bounds
-    monkeypatch.setattr(s, "_held_page", lambda q: None)  # the statement's bound, then
+    monkeypatch.setattr(s, "_held_page", lambda q, pairs: None)  # the statement's bound, then
     page = s.list_spans(q)
     assert [x.span_id for x in page.items] == want
     assert len(bounds) == 1  # bounded, and full at once

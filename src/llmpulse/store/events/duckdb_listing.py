@@ -236,13 +236,14 @@ class ListingEngine(CompactingEngine):
         (ADR 0037). No guarded read: a bounded page that comes back full is the exact answer
         whatever the counts were (`newest.full`), and one that does not is asked again
         without the bound (ADR 0044)."""
+        pairs = newest.held_pairs(q)
+        if pairs is not None and self.sketch_guard.usable:  # rows held in memory (ADR 0067)
+            held = self._held_page(q, pairs)
+            if held is not None:
+                self.pages_held += 1
+                return held
         bound = newest.bound_sql(q, self.pair_keys.counted)
         if bound is not None and self.sketch_guard.usable:
-            if not q.attributes and q.fields == "full":  # rows held in memory (ADR 0067)
-                held = self._held_page(q)
-                if held is not None:
-                    self.pages_held += 1
-                    return held
             if q.attributes:  # the pair sketch's slots
                 slot = _first(self._query(*bound))
             else:  # the span sketch's, from its copy (ADR 0040), and the backlog's (0055)
@@ -259,9 +260,10 @@ class ListingEngine(CompactingEngine):
     pages_held = 0
     """Newest pages answered from the rows held in memory (`recent_rows`, ADR 0067)."""
 
-    def _held_page(self, q: SpanQuery) -> list[tuple[Any, ...]] | None:
-        """`_newest`'s rows of a plain newest-first page from `RecentRows`, read at a quiet
-        moment of the summaries' guard; None when they do not hold every row of it."""
+    def _held_page(self, q: SpanQuery, pairs: tuple[str, ...]) -> list[tuple[Any, ...]] | None:
+        """`_newest`'s rows of a newest-first page (with the metadata ``pairs`` of
+        `newest.held_pairs`) from `RecentRows`, read at a quiet moment of the summaries'
+        guard; None when they do not hold every row of it."""
         edges = self.edge_spans
 
         def read() -> list[tuple[Any, ...]] | None:
@@ -270,7 +272,7 @@ class ListingEngine(CompactingEngine):
                 return None
             return self.recent_rows.page(
                 q.project, q.time.start, q.time.end, q.limit + 1, state,
-                self.summary_upkeep.pending(),
+                self.summary_upkeep.pending(), pairs,
             )  # fmt: skip
 
         return self.sketch_guard.read(read)

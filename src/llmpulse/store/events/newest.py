@@ -25,6 +25,8 @@ from dataclasses import replace
 
 from llmpulse.store.api import SpanQuery, TimeRange
 from llmpulse.store.events import sketch
+from llmpulse.store.events.columns import resolve_attribute_key
+from llmpulse.store.events.layout import metadata_pair
 from llmpulse.store.events.sketch import Counted
 
 
@@ -54,6 +56,24 @@ def bound_sql(q: SpanQuery, counted: Counted) -> tuple[str, list[object]] | None
         "ORDER BY slot DESC LIMIT 1"
     )
     return sql, params
+
+
+def held_pairs(q: SpanQuery) -> tuple[str, ...] | None:
+    """The ``metadata_kv`` pairs a newest-first page of ``q`` from held rows
+    (`recent_rows`, ADR 0067) must hold: () with no filter, one per ``metadata.<key>``
+    filter (each is ``list_contains(metadata_kv, pair)`` in SQL); None for any other filter,
+    a cursor or another order."""
+    if q.sort != "time" or not q.descending or q.fields != "full":
+        return None
+    if replace(q, time=TimeRange(), attributes=(), limit=100) != SpanQuery(q.project):
+        return None
+    pairs = []
+    for i, cond in enumerate(q.attributes):
+        ref = resolve_attribute_key(cond.key, f"attributes[{i}].key")
+        if ref.is_tag or ref.column != "metadata" or ref.json_key is None:
+            return None
+        pairs.append(metadata_pair(ref.json_key, cond.value))
+    return tuple(pairs)
 
 
 def full(rows: list[tuple[object, ...]], limit: int) -> bool:

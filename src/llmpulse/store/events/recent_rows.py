@@ -9,17 +9,21 @@ the newest by start when the summaries are built behind the open, then every com
 batch (the oldest batches dropped past `KEEP_SPANS`). Any subset of the stored spans would
 do, because a page is answered from them only when they are provably all of its rows:
 
-- the kept spans' starts (`edge_spans`, of the sketch) and the summaries' backlog give the
-  start ``t`` of the ``limit + 1``-th newest span before the page's end, and how many stored
-  spans start in ``[t, end)`` (or in the page's whole range when it holds fewer);
-- when the held rows of the project in that range are exactly that many, they are those
-  spans (held rows are stored rows, and a count equal to the stored count leaves none out),
-  and the page is their newest ``limit + 1``, ordered as the statement orders them.
+- ``t`` is the start of the ``limit + 1``-th newest held row the page wants (in its range,
+  and for a page filtered by ``metadata.<key>`` values, whose stored ``metadata_kv`` pairs
+  hold each; ADR 0068), or the range's start when fewer are held;
+- the kept spans' starts (`edge_spans`, of the sketch) and the summaries' backlog give how
+  many stored spans start in ``[t, end)``; when the held rows of the project there are
+  exactly that many, they are those spans (held rows are stored rows, and a count equal to
+  the stored count leaves none out), so every stored row the page wants from ``t`` on is
+  held, and the page is the newest ``limit + 1`` of them, ordered as the statement orders
+  them.
 
 Both counts are taken at one quiet moment of `SketchGuard.read` (no commit, apply or delete
 in flight, and none begun before the answer is kept): a commit holds its batch here inside
 the same change as its queueing, and a delete forgets the project's rows inside its own.
-Anything else (filters, a cursor, summary rows, counts that differ) reads the statement.
+Anything else (other filters, a cursor, summary rows, counts that differ, a metadata filter
+over held rows that came without their pairs) reads the statement.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ import pyarrow.compute as pc
 from llmpulse.clock import to_unix_us
 from llmpulse.store.events.arrow_numpy import arrow_column, codes
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
-from llmpulse.store.events.edge_spans import Chunk, EdgeState, backlog_chunk
+from llmpulse.store.events.edge_spans import EdgeState, backlog_chunk
+from llmpulse.store.events.layout import METADATA_KV_COLUMN
 
 I64 = npt.NDArray[np.int64]
 Rows = list[tuple[Any, ...]]
@@ -54,6 +59,10 @@ _MAX_TABLES = 64
 """A project's tables are joined into one past this many (a stream of tiny batches)."""
 _START = SPAN_COLUMN_NAMES.index("start_time")
 _SPAN_ID = SPAN_COLUMN_NAMES.index("span_id")
+_ROW = list(SPAN_COLUMN_NAMES)
+_WITH_PAIRS = [*SPAN_COLUMN_NAMES, METADATA_KV_COLUMN]
+"""A held table's columns: the row's, then the stored ``metadata_kv`` pairs when the rows
+came with them (a batch whose pairs SQL derives holds none: metadata pages then read SQL)."""
 
 
 class RecentRows:
@@ -71,7 +80,10 @@ class RecentRows:
         with self._lock:
             self._schema = table.schema
             try:
-                held = {n: tuple(t.cast(table.schema) for t in ts) for n, ts in self._held.items()}
+                held = {
+                    n: tuple(t.cast(_schema_for(table.schema, t)) for t in ts)
+                    for n, ts in self._held.items()
+                }
             except (pa.ArrowException, TypeError, ValueError):
                 held = {}
             for name, rows in _by_project(table).items():
@@ -87,9 +99,9 @@ class RecentRows:
         """Hold a batch just committed (under the writer's lock, inside the commit's change)."""
         with self._lock:
             try:
-                kept = batch.select(list(SPAN_COLUMN_NAMES))
+                kept = batch.select(_columns_of(batch))
                 if self._schema is not None and kept.schema != self._schema:
-                    kept = kept.cast(self._schema)
+                    kept = kept.cast(_schema_for(self._schema, kept))
                 parts = _by_project(kept)
             except (pa.ArrowException, KeyError, TypeError, ValueError):
                 self._held.clear()  # rows it cannot hold: none held, the statement reads
@@ -97,7 +109,7 @@ class RecentRows:
             for name, rows in parts.items():
                 tables = _trimmed((*self._held.pop(name, ()), rows))  # (now the newest)
                 if len(tables) > _MAX_TABLES:
-                    tables = (pa.concat_tables(tables).combine_chunks(),)
+                    tables = (_joined(tables),)
                 self._held[name] = tables
             total = sum(t.nbytes for ts in self._held.values() for t in ts)
             for name in list(self._held):  # least recently committed first
@@ -118,13 +130,15 @@ class RecentRows:
         limit: int,
         edges: EdgeState,
         backlog: pa.Table | None,
+        pairs: Sequence[str] = (),
     ) -> Rows | None:
-        """Up to ``limit`` rows of the project's spans that start in ``[start, end)``, newest
-        first (start time, then span id, descending), when the held rows hold every one of
-        them (see the module); None otherwise. ``edges`` and ``backlog``: the sketch's spans
-        and the summaries' backlog of this quiet moment."""
+        """Up to ``limit`` rows of the project's spans that start in ``[start, end)`` (and
+        whose ``metadata_kv`` holds every one of ``pairs``), newest first (start time, then
+        span id, descending), when the held rows hold every one of them (see the module);
+        None otherwise. ``edges`` and ``backlog``: the sketch's spans and the summaries'
+        backlog of this quiet moment."""
         held = self._held.get(project)
-        if not held:
+        if not held or (pairs and any(METADATA_KV_COLUMN not in t.column_names for t in held)):
             return None
         chunks = list(edges.projects.get(project, ()))
         pending = None if backlog is None else backlog_chunk(backlog, project)
@@ -132,21 +146,25 @@ class RecentRows:
             chunks.append(pending)
         lo = None if start is None else to_unix_us(start)
         hi = None if end is None else to_unix_us(end)
-        bound, stored = _bound(chunks, lo, hi, limit)
         starts = [_starts(t) for t in held]
-        inside = [_in(s, bound, hi) for s in starts]
-        if sum(int(np.count_nonzero(m)) for m in inside) != stored:
+        wanted = [_in(s, lo, hi) & _holding(t, pairs) for s, t in zip(starts, held, strict=True)]
+        found = np.concatenate([s[w] for s, w in zip(starts, wanted, strict=True)])
+        if len(found) >= limit:  # from the limit-th newest wanted row on, if all are held
+            bound = int(np.partition(found, len(found) - limit)[len(found) - limit])
+        else:  # fewer in the whole range: all of it must be held
+            bound = lo if lo is not None else int(np.iinfo(np.int64).min)
+        stored = sum(_count(c.start, bound, hi) for c in chunks)
+        if sum(int(np.count_nonzero(_in(s, bound, hi))) for s in starts) != stored:
             return None
-        picked = (
-            pa.concat_tables(
-                [t.filter(pa.array(m)) for t, m in zip(held, inside, strict=True) if m.any()]
-            )
-            if stored
-            else None
-        )
-        if picked is None:
+        picked = [
+            t.filter(pa.array(w & (s >= bound))).select(_ROW)
+            for t, s, w in zip(held, starts, wanted, strict=True)
+            if w.any()
+        ]
+        if not picked:
             return []
-        rows = list(zip(*(c.to_pylist() for c in picked.columns), strict=True))
+        table = pa.concat_tables(picked)
+        rows = list(zip(*(c.to_pylist() for c in table.columns), strict=True))
         rows.sort(key=lambda r: (r[_START], r[_SPAN_ID]), reverse=True)
         return rows[:limit]
 
@@ -156,32 +174,17 @@ def fill_from(cur: duckdb.DuckDBPyConnection, recent: RecentRows) -> None:
     build, on the snapshot it pinned when it cleared what `RecentRows` held)."""
     projects = [r[0] for r in cur.execute("SELECT DISTINCT project FROM spans").fetchall()]
     sql = (
-        f"SELECT {', '.join(SPAN_COLUMN_NAMES)} FROM spans WHERE project = ? "
+        f"SELECT {', '.join(_WITH_PAIRS)} FROM spans WHERE project = ? "
         "ORDER BY start_time DESC LIMIT ?"
     )
     for project in projects:
         recent.fill(cur.sql(sql, params=[project, KEEP_SPANS]).to_arrow_table())
 
 
-def _bound(chunks: Sequence[Chunk], lo: int | None, hi: int | None, limit: int) -> tuple[int, int]:
-    """The start ``t`` from which the newest ``limit`` spans in ``[lo, hi)`` lie in
-    ``[t, hi)`` (``lo``, or the first start, when the range holds fewer), and how many of the
-    chunks' spans start in ``[t, hi)``."""
-    ends = [
-        len(c) if hi is None else int(np.searchsorted(c.start, hi, side="left")) for c in chunks
-    ]
-    tails = [c.start[max(0, k - limit) : k] for c, k in zip(chunks, ends, strict=True)]
-    near = np.concatenate(tails) if tails else np.zeros(0, dtype=np.int64)
-    if lo is not None:
-        near = near[near >= lo]
-    if len(near) >= limit:
-        t = int(np.partition(near, len(near) - limit)[len(near) - limit])
-    else:
-        t = lo if lo is not None else np.iinfo(np.int64).min
-    counted = sum(
-        k - int(np.searchsorted(c.start, t, side="left")) for c, k in zip(chunks, ends, strict=True)
-    )
-    return t, counted
+def _count(starts: I64, lo: int, hi: int | None) -> int:
+    """How many of the ascending ``starts`` (a chunk's) lie in ``[lo, hi)``."""
+    stop = len(starts) if hi is None else int(np.searchsorted(starts, hi, side="left"))
+    return max(0, stop - int(np.searchsorted(starts, lo, side="left")))
 
 
 def _starts(table: pa.Table) -> I64:
@@ -189,9 +192,47 @@ def _starts(table: pa.Table) -> I64:
     return us.astype(np.int64, copy=False)
 
 
-def _in(starts: I64, lo: int, hi: int | None) -> npt.NDArray[np.bool_]:
-    keep = starts >= lo
+def _in(starts: I64, lo: int | None, hi: int | None) -> npt.NDArray[np.bool_]:
+    keep = np.ones(len(starts), dtype=np.bool_) if lo is None else starts >= lo
     return keep if hi is None else keep & (starts < hi)
+
+
+def _holding(table: pa.Table, pairs: Sequence[str]) -> npt.NDArray[np.bool_]:
+    """Which rows' ``metadata_kv`` holds every one of ``pairs`` (SQL's ``list_contains``:
+    a NULL list holds none)."""
+    keep = np.ones(table.num_rows, dtype=np.bool_)
+    if not pairs:
+        return keep
+    kv = table.column(METADATA_KV_COLUMN).combine_chunks()
+    parents = pc.list_parent_indices(kv).to_numpy(zero_copy_only=False)
+    values = pc.list_flatten(kv)
+    for pair in pairs:
+        hit = pc.fill_null(pc.equal(values, pair), False).to_numpy(zero_copy_only=False)
+        has = np.zeros(table.num_rows, dtype=np.bool_)
+        has[parents[hit]] = True
+        keep &= has
+    return keep
+
+
+def _columns_of(batch: pa.Table) -> list[str]:
+    """The held columns of a committed batch (`_WITH_PAIRS` when it brought the pairs)."""
+    return _WITH_PAIRS if METADATA_KV_COLUMN in batch.column_names else _ROW
+
+
+def _schema_for(schema: pa.Schema, table: pa.Table) -> pa.Schema:
+    """``schema`` (of the held rows) for ``table``'s columns (with or without the pairs)."""
+    return pa.schema(
+        [
+            schema.field(n) if n in schema.names else table.schema.field(n)
+            for n in table.column_names
+        ]
+    )
+
+
+def _joined(tables: Sequence[pa.Table]) -> pa.Table:
+    """One table of ``tables`` (the pairs kept only when every one has them)."""
+    cols = _WITH_PAIRS if all(METADATA_KV_COLUMN in t.column_names for t in tables) else _ROW
+    return pa.concat_tables([t.select(cols) for t in tables]).combine_chunks()
 
 
 def _by_project(table: pa.Table) -> dict[str, pa.Table]:

@@ -117,14 +117,16 @@ def create_app(
     app.add_middleware(MarkQueries)  # outermost: background work yields to requests
     app.include_router(health.router)
     mount_docs(app)
+    # Routers are tried in this order for every request: ingest and the routes the UI and
+    # dashboards ask most come first (no two routers' paths overlap, so order is speed only).
     for module in (
         otlp,
-        projects,
         spans,
+        metrics,
+        projects,
         export,
         annotation_routes,
         predictions,
-        metrics,
         prices,
         segments,
         sessions,

@@ -235,8 +235,9 @@ def test_bins_beyond_int16_are_kept_as_int32() -> None:
 
 def test_in_memory_answers_are_the_statements_and_read_nothing(held: None) -> None:
     """`metric_in_memory` (asked on the server's event loop) answers as the statement once
-    the copy is held, with or without a backlog, and never reads the store; with no copy
-    held, or a change in flight, it does not answer."""
+    the copy is held, with or without a backlog, and never reads the store, also while a
+    commit writes its spans; with no copy held, or a commit's queueing or a change of the
+    summaries in flight, it does not answer."""
     s = _store()
     try:
         q0 = replace(_queries(8)[0], time=TimeRange())  # whole slots only
@@ -258,8 +259,15 @@ def test_in_memory_answers_are_the_statements_and_read_nothing(held: None) -> No
         s.append_spans(_spans(600, seed=9, offset=70_000))
         assert s.summary_upkeep.pending() is not None
         check(9)
-        with s.sketch_guard.changing(summaries=False):  # a commit in flight
+        want = _by_statement(s, q0)
+        with s.sketch_guard.changing(summaries=False):  # a commit writing its spans
+            assert s.metric_in_memory(q0) == want  # reads none of them (ADR 0068)
+        guard = s.sketch_guard
+        with guard.changing(summaries=False), guard.queueing():  # ... queueing them
             assert s.metric_in_memory(q0) is None
+        with guard.changing():  # a change of the summaries
+            assert s.metric_in_memory(q0) is None
+        s.metric(q0)  # the copy of the sketch's new version
         refused = 0
         for bad in (replace(q0, max_groups=0), replace(q0, slide=2)):  # `metric` refuses them
             with pytest.raises(InvalidInput):

@@ -274,3 +274,33 @@ def test_rows_whose_pairs_sql_derives_leave_metadata_pages_to_the_statement() ->
         assert _pages_match(s, [SpanQuery(P)]) == 1
     finally:
         s.close()
+
+
+def test_a_page_while_a_commit_writes_is_held_and_while_it_queues_is_not() -> None:
+    """A commit writing its spans does not hold a held page back (it reads no stored span);
+    a page asked while a commit queues its batch (the backlog and the held rows taking it)
+    is the statement's, and so is one asked while the summaries change."""
+    s = _store(None, _with_metadata(_spans(2000, seed=30), seed=31))
+    try:
+        qs = [SpanQuery(P), *_filtered(32)[:5]]
+        with s.sketch_guard.changing(summaries=False):  # a commit writing its spans
+            assert _pages_match(s, qs) == len(qs)
+        asked: list[int] = []
+        committed = s.recent_rows.committed
+
+        def ask_meanwhile(batch: object) -> None:
+            before = s.pages_held
+            assert s._newest_bounded(qs[0]) == s._newest(s._query, qs[0])
+            asked.append(s.pages_held - before)
+            committed(batch)  # type: ignore[arg-type]
+
+        s.recent_rows.committed = ask_meanwhile  # type: ignore[method-assign]
+        newer = _spans(100, seed=33, offset=80_000, hours=0.1)
+        s.append_spans([replace(x, start_time=x.start_time + timedelta(hours=5)) for x in newer])
+        assert asked == [0]  # inside the queueing: the statement
+        s.recent_rows.committed = committed  # type: ignore[method-assign]
+        assert _pages_match(s, qs) == len(qs)  # after it: held, the new spans among them
+        with s.sketch_guard.changing():
+            assert _pages_match(s, qs[:1]) == 0
+    finally:
+        s.close()

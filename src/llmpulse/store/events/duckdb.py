@@ -201,9 +201,11 @@ class DuckDBEventStore(ListingEngine):
 
     def metric_in_memory(self, q: MetricQuery) -> MetricFrame | None:
         """`metric`'s answer from the span sketch's copy and the kept spans alone (ADRs
-        0040, 0066) when both are held at the sketch's version now and no change is in
-        flight; None otherwise, without running a statement or waiting (the server asks it
-        on its event loop, saving the hop to a worker thread)."""
+        0040, 0066) when both are held at the sketch's version now and no change of the
+        summaries nor a commit's queueing is in flight (a commit's write to the spans does
+        not matter: it reads no stored span, ADR 0068); None otherwise, without running a
+        statement or waiting (the server asks it on its event loop, saving the hop to a
+        worker thread)."""
         p = sketch_copy.span_plan(q)
         if p is None or not self._sketch_copy.is_current(q.project):
             return None
@@ -221,7 +223,7 @@ class DuckDBEventStore(ListingEngine):
             except _WouldRead:
                 return None
 
-        answer = self.sketch_guard.read(read, wait=False)
+        answer = self.sketch_guard.read(read, wait=False, memory=True)  # (ADR 0068)
         if answer is not None:
             self.metrics_summarized += 1
         return answer

@@ -404,8 +404,9 @@ class DuckDBEngine:
         may fail one after it wrote)."""
         with self.sketch_guard.changing(summaries=False):
             yield
-            self.summary_upkeep.committed(batch)
-            self.recent_rows.committed(batch)
+            with self.sketch_guard.queueing():  # what readers of memory alone wait for
+                self.summary_upkeep.committed(batch)
+                self.recent_rows.committed(batch)
 
     def _locked_write(self, write: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
         """Run ``write`` on the write connection under the writer's lock (a search-index

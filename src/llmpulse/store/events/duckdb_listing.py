@@ -275,7 +275,7 @@ class ListingEngine(CompactingEngine):
                 self.summary_upkeep.pending(), pairs,
             )  # fmt: skip
 
-        return self.sketch_guard.read(read)
+        return self.sketch_guard.read(read, memory=True)  # a commit's write aside (0068)
 
     @functools.cached_property
     def _sketch_copy(self) -> sketch_copy.SketchCopy:

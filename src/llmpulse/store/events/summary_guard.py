@@ -62,6 +62,8 @@ class SketchGuard:
         self._seq = 0
         self._own_seq = 0  # the summaries' own changes (not commits) begun or ended
         self._sketch_seq = 0  # changes of the summaries (not commits) begun or ended
+        self._memory_busy = 0  # changes of the summaries and commits' queueing in flight
+        self._memory_seq = 0  # ... begun or ended
         self._ready = ready
         self._spoiled = False
 
@@ -78,12 +80,15 @@ class SketchGuard:
             if totals:
                 self._totals_busy += busy
             self._seq += 1
+            if summaries:
+                self._memory_busy += busy
             if summaries or spoil:
                 self._sketch_seq += 1
+                self._memory_seq += 1
             if own or spoil:  # a failed change clears the backlog after it: no reader keeps
                 self._own_seq += 1  # an answer it began before (ADR 0055)
             self._spoiled |= spoil
-            if not self._busy or not self._totals_busy:
+            if not self._busy or not self._totals_busy or not self._memory_busy:
                 self._cond.notify_all()
 
     @property
@@ -106,6 +111,7 @@ class SketchGuard:
             self._seq += 1
             self._own_seq += 1
             self._sketch_seq += 1
+            self._memory_seq += 1
             self._ready = True
 
     @contextmanager
@@ -124,6 +130,23 @@ class SketchGuard:
             raise
         self._step(-1, own=own, totals=waits, summaries=summaries)
 
+    @contextmanager
+    def queueing(self) -> Iterator[None]:
+        """Bracket a commit's queueing (inside its `changing`, after its COMMIT): the moment
+        the backlog and the rows held in memory take its spans, which readers of memory
+        alone wait for (``read(memory=True)``)."""
+        with self._cond:
+            self._memory_busy += 1
+            self._memory_seq += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._memory_busy -= 1
+                self._memory_seq += 1
+                if not self._memory_busy:
+                    self._cond.notify_all()
+
     @property
     def version(self) -> int:
         """Moves when a change begins and when it ends: summaries and spans read while it
@@ -139,19 +162,29 @@ class SketchGuard:
         return self._sketch_seq
 
     def read(
-        self, query: Callable[[], _T], *, commits: bool = True, wait: bool = True
+        self,
+        query: Callable[[], _T],
+        *,
+        commits: bool = True,
+        wait: bool = True,
+        memory: bool = False,
     ) -> _T | None:
         """``query()`` when it read summaries that held what it expects, else None;
         ``commits=False``: a commit meanwhile does not matter to it (see the class);
-        ``wait=False``: one attempt, and none when a change is in flight."""
+        ``wait=False``: one attempt, and none when a change is in flight; ``memory``: it
+        reads only what commits change in their queueing (the backlog, the rows held in
+        memory, besides the summaries' own state, ADR 0068), so only the summaries' changes
+        and commits' queueing matter to it, not a commit's write to the spans."""
         wait_s = (self.WAIT_S if commits else self.APPLY_WAIT_S) if wait else 0.0
 
         def seq() -> int:
+            if memory:
+                return self._memory_seq
             return self._seq if commits else self._own_seq
 
         for _ in range(self.ATTEMPTS if wait else 1):
             with self._cond:
-                if not self._quiet(wait_s, totals=not commits):
+                if not self._quiet(wait_s, totals=not commits, memory=memory):
                     if not self.usable:
                         return None
                     continue
@@ -189,12 +222,14 @@ class SketchGuard:
                 return True, answer
         return False, None
 
-    def _quiet(self, wait_s: float, totals: bool = False) -> bool:
+    def _quiet(self, wait_s: float, totals: bool = False, memory: bool = False) -> bool:
         """(Under ``_cond``.) Whether the summaries are usable and no change is in flight
-        (``totals``: none that a ``commits=False`` reader waits for), after waiting up to
-        ``wait_s`` for one to end."""
+        (``totals``: none that a ``commits=False`` reader waits for; ``memory``: none that a
+        ``memory=True`` reader does), after waiting up to ``wait_s`` for one to end."""
 
         def idle() -> bool:
+            if memory:
+                return not self._memory_busy
             return not (self._totals_busy if totals else self._busy)
 
         if self.usable:

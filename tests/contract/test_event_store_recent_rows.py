@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from store_factories import make_span, stored_in_commits
 
+from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName, SpanId
 from llmpulse.domain.spans import Span
 from llmpulse.store.api import AttrEquals, SpanQuery, TimeRange
@@ -304,3 +305,43 @@ def test_a_page_while_a_commit_writes_is_held_and_while_it_queues_is_not() -> No
             assert _pages_match(s, qs[:1]) == 0
     finally:
         s.close()
+
+
+def test_in_memory_pages_are_list_span_rows_and_read_nothing() -> None:
+    """`list_span_rows_in_memory` (asked on the server's event loop) gives `list_span_rows`'
+    page, cursor included, without reading the store; it leaves to `list_span_rows` what
+    the held rows cannot answer, a limit it refuses, and any moment a change is in flight."""
+    s = _store(None, _with_metadata(_spans(2000, seed=34), seed=35))
+    try:
+        qs = [SpanQuery(P), SpanQuery(P, limit=3), *_filtered(36)]
+        want = [s.list_span_rows(q) for q in qs]
+
+        def no_reads(*args: object, **kwargs: object) -> None:
+            raise AssertionError("read the store")
+
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(s, "_read", no_reads)
+            m.setattr(s, "_query", no_reads)
+            got = [s.list_span_rows_in_memory(q) for q in qs]
+        assert got == want
+        assert got[1] is not None
+        assert got[1].next_cursor is not None
+        for other in (
+            replace(qs[0], text="word"),  # a search
+            replace(qs[0], cursor=got[1].next_cursor),  # a next page
+            replace(qs[0], attributes=(AttrEquals("tag", "x"),)),  # not a metadata value
+            replace(qs[0], limit=0),  # refused by `list_span_rows`
+        ):
+            assert s.list_span_rows_in_memory(other) is None
+        with pytest.raises(InvalidInput):
+            s.list_span_rows(replace(qs[0], limit=0))
+        guard = s.sketch_guard
+        with guard.changing(summaries=False):  # a commit writing its spans
+            assert s.list_span_rows_in_memory(qs[0]) == want[0]
+        with guard.changing(summaries=False), guard.queueing():
+            assert s.list_span_rows_in_memory(qs[0]) is None
+        with guard.changing():
+            assert s.list_span_rows_in_memory(qs[0]) is None
+    finally:
+        s.close()
+    assert s.list_span_rows_in_memory(qs[0]) is None  # closed: `list_span_rows` says so

@@ -172,8 +172,10 @@ class QueryService:
 
     async def list_span_rows(self, q: SpanQuery) -> Page[tuple[Any, ...]]:
         """`list_spans`'s page as the store's rows (`EventStore.list_span_rows`), uncached:
-        the caller caches what it encodes from them."""
-        return await asyncio.to_thread(self._events.list_span_rows, q)
+        the caller caches what it encodes from them; answered here when rows held in memory
+        give it at once (`EventStore.list_span_rows_in_memory`), else on a worker thread."""
+        now = self._events.list_span_rows_in_memory(q)
+        return now if now is not None else await asyncio.to_thread(self._events.list_span_rows, q)
 
     async def count_spans(self, q: SpanQuery, at_most: int | None = None) -> int:
         """How many spans match ``q``'s filters (cursor and limit ignored), counting no

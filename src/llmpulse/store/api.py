@@ -261,6 +261,11 @@ class EventStore(Protocol):
         """Compute metrics as a series or a window aggregate, optionally grouped."""
         ...
 
+    def list_span_rows_in_memory(self, q: SpanQuery) -> Page[tuple[Any, ...]] | None:
+        """`list_span_rows`' page when rows held in memory give it now, without I/O and
+        without waiting (safe on an event loop); None otherwise (ask `list_span_rows`)."""
+        ...
+
     def metric_in_memory(self, q: MetricQuery) -> MetricFrame | None:
         """`metric`'s answer when summaries held in memory give it now, without I/O and
         without waiting (safe on an event loop); None otherwise (ask `metric`)."""

@@ -119,11 +119,21 @@ class ListingEngine(CompactingEngine):
             rows = search_scan.newest_rows(
                 self._query, q, found, lambda scope: self._newest(scope.query, scope.q)
             )
-        next_cursor = None
-        if len(rows) > q.limit:
-            rows = rows[: q.limit]
-            next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
-        return Page(items=_listed(q, rows), next_cursor=next_cursor)
+        return _paged(q, rows)
+
+    def list_span_rows_in_memory(self, q: SpanQuery) -> Page[tuple[Any, ...]] | None:
+        """`list_span_rows`' page when the rows held in memory give it now (a newest page,
+        plain or filtered by metadata values, ADRs 0067-0068), without I/O and without
+        waiting (the server asks it on its event loop, saving the hops to worker threads);
+        None otherwise (ask `list_span_rows`)."""
+        pairs = newest.held_pairs(q)
+        if pairs is None or self._closed or not self.sketch_guard.usable:
+            return None
+        rows = self._held_page(q, pairs, wait=False)
+        if rows is None:
+            return None
+        self.pages_held += 1
+        return _paged(q, rows)
 
     def _trace_page(self, q: SpanQuery, columns: str) -> Page[tuple[Any, ...]] | None:
         """A trace-sorted page of a plain view from the traces' totals (ADR 0046), or of a
@@ -260,10 +270,13 @@ class ListingEngine(CompactingEngine):
     pages_held = 0
     """Newest pages answered from the rows held in memory (`recent_rows`, ADR 0067)."""
 
-    def _held_page(self, q: SpanQuery, pairs: tuple[str, ...]) -> list[tuple[Any, ...]] | None:
+    def _held_page(
+        self, q: SpanQuery, pairs: tuple[str, ...], *, wait: bool = True
+    ) -> list[tuple[Any, ...]] | None:
         """`_newest`'s rows of a newest-first page (with the metadata ``pairs`` of
         `newest.held_pairs`) from `RecentRows`, read at a quiet moment of the summaries'
-        guard; None when they do not hold every row of it."""
+        guard (``wait``: for one to come, see `SketchGuard.read`); None when they do not
+        hold every row of it."""
         edges = self.edge_spans
 
         def read() -> list[tuple[Any, ...]] | None:
@@ -275,7 +288,7 @@ class ListingEngine(CompactingEngine):
                 self.summary_upkeep.pending(), pairs,
             )  # fmt: skip
 
-        return self.sketch_guard.read(read, memory=True)  # a commit's write aside (0068)
+        return self.sketch_guard.read(read, wait=wait, memory=True)  # a commit's write aside
 
     @functools.cached_property
     def _sketch_copy(self) -> sketch_copy.SketchCopy:
@@ -383,6 +396,16 @@ class ListingEngine(CompactingEngine):
 
         answer = self.sketch_guard.read(bounded)
         return listing.trace_totals(self._query, ids) if answer is None else answer
+
+
+def _paged(q: SpanQuery, rows: list[tuple[Any, ...]]) -> Page[tuple[Any, ...]]:
+    """The page of ``q`` from up to ``q.limit + 1`` newest-first rows (one more: a next
+    page, whose cursor the last row of this one gives)."""
+    next_cursor = None
+    if len(rows) > q.limit:
+        rows = rows[: q.limit]
+        next_cursor = encode_cursor(rows[-1][_START], rows[-1][_SPAN_ID])
+    return Page(items=_listed(q, rows), next_cursor=next_cursor)
 
 
 def _first(rows: list[tuple[Any, ...]]) -> int | None:

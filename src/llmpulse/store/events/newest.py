@@ -26,6 +26,7 @@ from dataclasses import replace
 from llmpulse.store.api import SpanQuery, TimeRange
 from llmpulse.store.events import sketch
 from llmpulse.store.events.columns import resolve_attribute_key
+from llmpulse.store.events.compiler import MAX_LIMIT
 from llmpulse.store.events.layout import metadata_pair
 from llmpulse.store.events.sketch import Counted
 
@@ -62,8 +63,10 @@ def held_pairs(q: SpanQuery) -> tuple[str, ...] | None:
     """The ``metadata_kv`` pairs a newest-first page of ``q`` from held rows
     (`recent_rows`, ADR 0067) must hold: () with no filter, one per ``metadata.<key>``
     filter (each is ``list_contains(metadata_kv, pair)`` in SQL); None for any other filter,
-    a cursor or another order."""
+    a cursor, another order or a limit the statement refuses (it says why)."""
     if q.sort != "time" or not q.descending or q.fields != "full":
+        return None
+    if not 1 <= q.limit <= MAX_LIMIT:
         return None
     if replace(q, time=TimeRange(), attributes=(), limit=100) != SpanQuery(q.project):
         return None

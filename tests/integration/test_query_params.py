@@ -18,7 +18,7 @@ from llmpulse.server.routes.params import ScopeParams
 from llmpulse.server.routes.query_models import QueryParams
 from llmpulse.server.routes.span_params import ViewParams
 from llmpulse.server.routes.spans import SpanListParams
-from support.otlp import BASE_NS, make_request, make_span
+from support.otlp import BASE_NS, make_span, post_spans
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.integration
@@ -42,12 +42,7 @@ def seeded(live_server: ServerProcess) -> ServerProcess:
         )
         for i in range(12)
     ]
-    r = httpx.post(
-        f"{live_server.url}/v1/traces",
-        content=make_request(spans, PROJECT).SerializeToString(),
-        headers={"content-type": "application/x-protobuf"},
-    )
-    assert r.status_code == 200, r.text
+    post_spans(live_server.url, spans, PROJECT)
     return live_server
 
 

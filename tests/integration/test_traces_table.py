@@ -15,7 +15,7 @@ import pytest
 
 from llmpulse.sdk.client import Client
 from llmpulse.sdk.errors import LlmpulseApiError
-from support.otlp import BASE_NS, make_request, make_span, new_trace_id
+from support.otlp import BASE_NS, make_span, new_trace_id, post_spans
 from support.server import ServerProcess
 
 PROJECT = "traces-table"
@@ -66,12 +66,7 @@ def seeded(live_server: ServerProcess) -> ServerProcess:
                 },
             )
         )
-    r = httpx.post(
-        f"{live_server.url}/v1/traces",
-        content=make_request(spans, PROJECT).SerializeToString(),
-        headers={"content-type": "application/x-protobuf"},
-    )
-    assert r.status_code == 200, r.text
+    post_spans(live_server.url, spans, PROJECT)
     return live_server
 
 
@@ -303,12 +298,7 @@ def test_sdk_search_summary_rows_carry_where_each_span_matched(
         make_span(name, start_ns=BASE_NS + i * MS, attrs={"openinference.span.kind": "LLM", **a})
         for i, (name, a) in enumerate(texts.items())
     ]
-    r = httpx.post(
-        f"{live_server.url}/v1/traces",
-        content=make_request(spans, project).SerializeToString(),
-        headers={"content-type": "application/x-protobuf"},
-    )
-    assert r.status_code == 200, r.text
+    post_spans(live_server.url, spans, project)
     with Client(live_server.url) as client:
         full = client.search_spans(project, "reverse-CHARGE")
         summary = client.search_spans(project, "reverse-CHARGE", fields="summary")

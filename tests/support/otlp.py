@@ -6,6 +6,7 @@ import json
 import os
 from typing import Any
 
+import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
@@ -73,6 +74,16 @@ def make_request(spans: list[Span], project: str | None = None) -> ExportTraceSe
     rs.resource.attributes.append(kv("service.name", "tests"))
     rs.scope_spans.append(ScopeSpans(spans=spans))
     return ExportTraceServiceRequest(resource_spans=[rs])
+
+
+def post_spans(base_url: str, spans: list[Span], project: str) -> None:
+    """Send spans to a server's OTLP/HTTP endpoint as protobuf; it must take them (200)."""
+    r = httpx.post(
+        f"{base_url}/v1/traces",
+        content=make_request(spans, project).SerializeToString(),
+        headers={"content-type": "application/x-protobuf"},
+    )
+    assert r.status_code == 200, r.text
 
 
 def json_span(

@@ -62,8 +62,8 @@ def span_filter(
 ListParam = Annotated[list[str], Query()]
 
 
-class ScopeParams(QueryParams):
-    """The filters every analysis route shares (`scope_of`)."""
+class SpanFilterParams(QueryParams):
+    """The span filters of the analysis routes and the traces-table views alike."""
 
     start: datetime | None = None
     end: datetime | None = None
@@ -73,6 +73,11 @@ class ScopeParams(QueryParams):
     name: tuple[str, ...] = ()
     attr: tuple[str, ...] = ()
     root_only: bool = False
+
+
+class ScopeParams(SpanFilterParams):
+    """The filters every analysis route shares (`scope_of`)."""
+
     cohort: str | None = None
 
 

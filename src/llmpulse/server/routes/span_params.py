@@ -14,7 +14,6 @@ tokens or cost sort as least.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from fastapi import Request
@@ -24,24 +23,16 @@ from llmpulse.domain.errors import FieldError, InvalidInput
 from llmpulse.domain.ids import ProjectName, TraceId
 from llmpulse.domain.spans import SpanKind, StatusCode
 from llmpulse.query.filters import parse_attrs, parse_enum
-from llmpulse.server.routes.params import time_range
-from llmpulse.server.routes.query_models import QueryParams
+from llmpulse.server.routes.params import SpanFilterParams, time_range
 from llmpulse.store.api import SpanQuery, ValueRange
 
 Sort = Literal["time", "latency", "tokens", "cost", "trace_cost", "trace_tokens", "trace_latency"]
 Order = Literal["desc", "asc"]
 
 
-class ViewParams(QueryParams):
+class ViewParams(SpanFilterParams):
     """The query parameters of a traces-table view (see the module docstring)."""
 
-    start: datetime | None = None
-    end: datetime | None = None
-    kind: tuple[str, ...] = ()
-    status: str | None = None
-    model: tuple[str, ...] = ()
-    name: tuple[str, ...] = ()
-    attr: tuple[str, ...] = ()
     q: str | None = Field(
         None,
         max_length=1000,
@@ -49,7 +40,6 @@ class ViewParams(QueryParams):
         "exceptions, any case",
     )
     trace_id: str | None = None
-    root_only: bool = False
     sort: Sort = "time"
     order: Order = "desc"
     min_latency_ms: float | None = Field(None, ge=0)

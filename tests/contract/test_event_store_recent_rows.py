@@ -23,7 +23,7 @@ from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName, SpanId
 from llmpulse.domain.spans import Span
 from llmpulse.store.api import AttrEquals, SpanQuery, TimeRange
-from llmpulse.store.events import recent_rows
+from llmpulse.store.events import purge, recent_rows
 from llmpulse.store.events.duckdb import DuckDBEventStore
 
 P = ProjectName("recent")
@@ -313,7 +313,8 @@ def test_in_memory_pages_are_list_span_rows_and_read_nothing() -> None:
     the held rows cannot answer, a limit it refuses, and any moment a change is in flight."""
     s = _store(None, _with_metadata(_spans(2000, seed=34), seed=35))
     try:
-        qs = [SpanQuery(P), SpanQuery(P, limit=3), *_filtered(36)]
+        small = [q for q in _filtered(36) if q.limit <= s.LOOP_LIMIT]
+        qs = [SpanQuery(P), SpanQuery(P, limit=3), *small]
         want = [s.list_span_rows(q) for q in qs]
 
         def no_reads(*args: object, **kwargs: object) -> None:
@@ -331,6 +332,7 @@ def test_in_memory_pages_are_list_span_rows_and_read_nothing() -> None:
             replace(qs[0], cursor=got[1].next_cursor),  # a next page
             replace(qs[0], attributes=(AttrEquals("tag", "x"),)),  # not a metadata value
             replace(qs[0], limit=0),  # refused by `list_span_rows`
+            replace(qs[0], limit=s.LOOP_LIMIT + 1),  # too long to hold the loop for
         ):
             assert s.list_span_rows_in_memory(other) is None
         with pytest.raises(InvalidInput):
@@ -345,3 +347,30 @@ def test_in_memory_pages_are_list_span_rows_and_read_nothing() -> None:
     finally:
         s.close()
     assert s.list_span_rows_in_memory(qs[0]) is None  # closed: `list_span_rows` says so
+
+
+def test_spans_committed_during_a_delete_and_deleted_by_it_are_not_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Commits go on between a delete's chunks; spans one of them holds and a later chunk
+    deletes must not stay held (held rows must be stored rows, or a count can balance a
+    deleted span against a stored one left out)."""
+    s = _store(None, _spans(2000, seed=37))
+    cut = T0 + timedelta(hours=4, minutes=30)
+    late = [replace(x, project=P) for x in _spans(60, seed=38, offset=90_000, hours=4)]
+    delete = purge.delete_spans
+
+    def with_a_commit_meanwhile(*args: object, **kwargs: object) -> int:
+        s.append_spans(late)  # committed and held during the delete, then deleted by it
+        return delete(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(purge, "delete_spans", with_a_commit_meanwhile)
+    try:
+        assert s.delete_spans(P, before=cut) > 0
+        stored = {r[0] for r in s._query("SELECT span_id FROM spans WHERE project = ?", [P])}
+        held = {i for t in s.recent_rows._held.get(P, ()) for i in t.column("span_id").to_pylist()}
+        assert held <= stored
+        assert not stored & {x.span_id for x in late}
+        _pages_match(s, _queries(39))
+    finally:
+        s.close()

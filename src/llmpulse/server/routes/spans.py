@@ -142,9 +142,9 @@ async def list_spans(project: str, request: Request) -> Response:
     up to that many.
     """
     p = SpanListParams.from_request(request)  # one validation (ADR 0068)
+    query = replace(view_of(project, p), limit=p.limit, cursor=p.cursor, fields=p.fields)
     services = services_of(request)
     await services.query.require_project(ProjectName(project))
-    query = replace(view_of(project, p), limit=p.limit, cursor=p.cursor, fields=p.fields)
     body = await span_page_json(
         services.query, query, with_total=p.total, total_limit=p.total_limit
     )

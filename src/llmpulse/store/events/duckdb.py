@@ -129,6 +129,8 @@ class DuckDBEventStore(ListingEngine):
         with self.sketch_guard.changing():  # counts come from the spans until it is recounted
             self.recent_rows.forget(project)  # (inside the change: no page reads them meanwhile)
             n = purge.delete_spans(self._delete_sql, *purge.where_of(project, cut))
+            # ... and again: commits between its chunks held spans a later chunk deleted
+            self.recent_rows.forget(project)
             if n and usable:
                 with self._write_lock:  # no append adds to the sketch while it is recounted
                     # The backlog first: the recount covers its spans, so none counts twice.

@@ -127,7 +127,12 @@ class ListingEngine(CompactingEngine):
         waiting (the server asks it on its event loop, saving the hops to worker threads);
         None otherwise (ask `list_span_rows`)."""
         pairs = newest.held_pairs(q)
-        if pairs is None or self._closed or not self.sketch_guard.usable:
+        if (
+            pairs is None
+            or q.limit > self.LOOP_LIMIT
+            or self._closed
+            or not self.sketch_guard.usable
+        ):
             return None
         rows = self._held_page(q, pairs, wait=False)
         if rows is None:
@@ -269,6 +274,9 @@ class ListingEngine(CompactingEngine):
 
     pages_held = 0
     """Newest pages answered from the rows held in memory (`recent_rows`, ADR 0067)."""
+    LOOP_LIMIT = 200
+    """Largest page `list_span_rows_in_memory` answers: a page of 1,000 full rows made
+    Python values would hold the event loop for several milliseconds."""
 
     def _held_page(
         self, q: SpanQuery, pairs: tuple[str, ...], *, wait: bool = True

@@ -100,8 +100,9 @@ class RecentRows:
         with self._lock:
             try:
                 kept = batch.select(_columns_of(batch))
-                if self._schema is not None and kept.schema != self._schema:
-                    kept = kept.cast(_schema_for(self._schema, kept))
+                if self._schema is not None:
+                    target = _schema_for(self._schema, kept)
+                    kept = kept if kept.schema == target else kept.cast(target)
                 parts = _by_project(kept)
             except (pa.ArrowException, KeyError, TypeError, ValueError):
                 self._held.clear()  # rows it cannot hold: none held, the statement reads
@@ -204,13 +205,15 @@ def _holding(table: pa.Table, pairs: Sequence[str]) -> npt.NDArray[np.bool_]:
     if not pairs:
         return keep
     kv = table.column(METADATA_KV_COLUMN).combine_chunks()
-    parents = pc.list_parent_indices(kv).to_numpy(zero_copy_only=False)
-    values = pc.list_flatten(kv)
+    offsets = kv.offsets.to_numpy()  # into `values`, whatever a NULL list's slot spans
+    parents = np.repeat(np.arange(len(kv)), np.diff(offsets))
+    values = kv.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    valid = kv.is_valid().to_numpy(zero_copy_only=False)
     for pair in pairs:
         hit = pc.fill_null(pc.equal(values, pair), False).to_numpy(zero_copy_only=False)
         has = np.zeros(table.num_rows, dtype=np.bool_)
         has[parents[hit]] = True
-        keep &= has
+        keep &= has & valid
     return keep
 
 

@@ -374,3 +374,27 @@ def test_spans_committed_during_a_delete_and_deleted_by_it_are_not_held(
         _pages_match(s, _queries(39))
     finally:
         s.close()
+
+
+def test_a_small_memory_limit_holds_fewer_rows_and_builds_the_summaries(tmp_path: Path) -> None:
+    """Filling the held rows at the open reads them a few hundred at a time: a top-N over
+    4,096 full rows of 8 kB (32 MB) failed the whole summaries' build at a 16 MB limit."""
+    path = tmp_path / "events.duckdb"
+    s = DuckDBEventStore(path, journal=False)
+    rng = random.Random(40)
+    for first in range(0, 5000, 1000):
+        text = "".join(rng.choices("abcdefgh ", k=4000))
+        s.append_spans([replace(make_span(i), input_value=text, output_value=text)
+                        for i in range(first, first + 1000)])  # fmt: skip
+    s.close()
+    s = DuckDBEventStore(path, journal=False, memory_limit="16MB", search_index=False)
+    try:
+        assert s.summary_upkeep.wait_built()  # usable
+        held = sum(t.num_rows for ts in s.recent_rows._held.values() for t in ts)
+        assert 0 < held < 5000
+        assert sum(t.nbytes for ts in s.recent_rows._held.values() for t in ts) <= (
+            recent_rows.KEEP_BYTES + 256 * 9000
+        )
+        _pages_match(s, [SpanQuery(ProjectName("default"), limit=20)])
+    finally:
+        s.close()

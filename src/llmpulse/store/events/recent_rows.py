@@ -28,6 +28,7 @@ over held rows that came without their pairs) reads the statement.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from datetime import datetime
@@ -44,6 +45,8 @@ from llmpulse.store.events.arrow_numpy import arrow_column, codes
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
 from llmpulse.store.events.edge_spans import EdgeState, backlog_chunk
 from llmpulse.store.events.layout import METADATA_KV_COLUMN
+
+log = logging.getLogger(__name__)
 
 I64 = npt.NDArray[np.int64]
 Rows = list[tuple[Any, ...]]
@@ -171,15 +174,37 @@ class RecentRows:
 
 
 def fill_from(cur: duckdb.DuckDBPyConnection, recent: RecentRows) -> None:
-    """Hold each project's newest `KEEP_SPANS` stored spans, read on ``cur`` (the summaries'
-    build, on the snapshot it pinned when it cleared what `RecentRows` held)."""
+    """Hold each project's newest `KEEP_SPANS` stored spans (within `KEEP_BYTES`), read on
+    ``cur`` (the summaries' build, on the snapshot it pinned when it cleared what
+    `RecentRows` held).
+
+    The newest rows are picked by a top-N over start times and row ids alone, then read by
+    row id `_FILL_ROWS` at a time: a top-N over the full rows holds every one of them in
+    DuckDB's buffer pool at once (32 MB for 4,096 spans of 8 kB), which a store opened with
+    a small memory limit shares with the queries running meanwhile."""
     projects = [r[0] for r in cur.execute("SELECT DISTINCT project FROM spans").fetchall()]
-    sql = (
-        f"SELECT {', '.join(_WITH_PAIRS)} FROM spans WHERE project = ? "
-        "ORDER BY start_time DESC LIMIT ?"
-    )
+    newest = "SELECT rowid FROM spans WHERE project = ? ORDER BY start_time DESC LIMIT ?"
+    columns = ", ".join(_WITH_PAIRS)
     for project in projects:
-        recent.fill(cur.sql(sql, params=[project, KEEP_SPANS]).to_arrow_table())
+        try:
+            ids = [int(r[0]) for r in cur.execute(newest, [project, KEEP_SPANS]).fetchall()]
+            parts, size = [], 0
+            for i in range(0, len(ids), _FILL_ROWS):
+                chunk = ", ".join(str(r) for r in ids[i : i + _FILL_ROWS])
+                sql = f"SELECT {columns} FROM spans WHERE rowid IN ({chunk})"
+                parts.append(cur.sql(sql).to_arrow_table())
+                size += parts[-1].nbytes
+                if size > KEEP_BYTES:  # the newest first: the rest would be trimmed
+                    break
+        except duckdb.OutOfMemoryException:  # held rows are optional: the summaries are not
+            log.warning("holding no rows of %s in memory: the store's memory limit", project)
+            continue
+        if parts:
+            recent.fill(pa.concat_tables(parts))
+
+
+_FILL_ROWS = 256
+"""Rows `fill_from` reads at once."""
 
 
 def _count(starts: I64, lo: int, hi: int | None) -> int:

@@ -21,6 +21,10 @@ def test_spans_use_16k_row_groups_when_file_is_reopened(tmp_path: Path) -> None:
     assert _row_groups(store) == 2
     store.close()
     reopened = DuckDBEventStore(path)
+    # The summaries' build behind the open reads the file on a snapshot of its own; with it
+    # still reading during the append and checkpoint, CI once saw 4 row groups. The size of
+    # the groups is what this checks, so the build ends first.
+    assert reopened.summary_upkeep.wait_built()
     reopened.append_spans([make_span(i) for i in range(20_000, 40_000)])
     reopened.checkpoint()
     assert _row_groups(reopened) == 3

@@ -34,8 +34,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from llmpulse.store.api import AttrEquals
 from llmpulse.store.events import summary_row
-from llmpulse.store.events.columns import KEY_PATTERN, SPAN_COLUMN_NAMES, Column, ColumnType
+from llmpulse.store.events.columns import (
+    KEY_PATTERN,
+    SPAN_COLUMN_NAMES,
+    Column,
+    ColumnType,
+    resolve_attribute_key,
+)
 
 METADATA_KV_COLUMN = "metadata_kv"
 METADATA_KV_SEP = "\x1f"
@@ -107,3 +114,16 @@ def derived_select(brought: tuple[str, ...]) -> str | None:
 def metadata_pair(key: str, value: str) -> str:
     """The ``metadata_kv`` element that stands for ``metadata.<key> = value``."""
     return f"{key}{METADATA_KV_SEP}{value}"
+
+
+def pair_of(cond: AttrEquals, path: str) -> str | None:
+    """The ``metadata_kv`` element of an attribute filter on ``metadata.<key>`` (SQL tests
+    it by ``list_contains``), or None for a filter on anything else.
+
+    Raises:
+        InvalidInput: the key is not acceptable (``path`` names it).
+    """
+    ref = resolve_attribute_key(cond.key, path)
+    if ref.is_tag or ref.column != "metadata" or ref.json_key is None:
+        return None
+    return metadata_pair(ref.json_key, cond.value)

@@ -25,19 +25,15 @@ from dataclasses import replace
 
 from llmpulse.store.api import SpanQuery, TimeRange
 from llmpulse.store.events import sketch
-from llmpulse.store.events.columns import resolve_attribute_key
 from llmpulse.store.events.compiler import MAX_LIMIT
-from llmpulse.store.events.layout import metadata_pair
+from llmpulse.store.events.layout import pair_of
 from llmpulse.store.events.sketch import Counted
 
 
 def bound_sql(q: SpanQuery, counted: Counted) -> tuple[str, list[object]] | None:
     """SQL giving the slot ``s*`` of the module docstring for ``q`` (no row: no bound), or
     None when ``q`` has filters the summaries do not count (or a cursor)."""
-    if q.sort != "time" or not q.descending:
-        return None
-    plain = replace(q, time=TimeRange(), attributes=(), limit=100)
-    if plain != SpanQuery(q.project):
+    if not _newest_with_attributes(q):
         return None  # a cursor, ranges or filters other than one metadata pair
     params: list[object] = [q.project]
     table, cond = sketch.TABLE, ""
@@ -64,19 +60,20 @@ def held_pairs(q: SpanQuery) -> tuple[str, ...] | None:
     (`recent_rows`, ADR 0067) must hold: () with no filter, one per ``metadata.<key>``
     filter (each is ``list_contains(metadata_kv, pair)`` in SQL); None for any other filter,
     a cursor, another order or a limit the statement refuses (it says why)."""
-    if q.sort != "time" or not q.descending or q.fields != "full":
+    if q.fields != "full" or not 1 <= q.limit <= MAX_LIMIT or not _newest_with_attributes(q):
         return None
-    if not 1 <= q.limit <= MAX_LIMIT:
-        return None
-    if replace(q, time=TimeRange(), attributes=(), limit=100) != SpanQuery(q.project):
-        return None
-    pairs = []
-    for i, cond in enumerate(q.attributes):
-        ref = resolve_attribute_key(cond.key, f"attributes[{i}].key")
-        if ref.is_tag or ref.column != "metadata" or ref.json_key is None:
-            return None
-        pairs.append(metadata_pair(ref.json_key, cond.value))
-    return tuple(pairs)
+    pairs = [pair_of(cond, f"attributes[{i}].key") for i, cond in enumerate(q.attributes)]
+    return None if None in pairs else tuple(p for p in pairs if p is not None)
+
+
+def _newest_with_attributes(q: SpanQuery) -> bool:
+    """Whether ``q`` is a newest-first page with no filter but its time range and
+    attributes (no cursor, ranges, search or other filter)."""
+    return (
+        q.sort == "time"
+        and q.descending
+        and (replace(q, time=TimeRange(), attributes=(), limit=100) == SpanQuery(q.project))
+    )
 
 
 def full(rows: list[tuple[object, ...]], limit: int) -> bool:

@@ -189,7 +189,7 @@ def test_over_the_limit_no_spans_are_kept_and_the_statement_answers(
 @pytest.mark.parametrize("seed", range(3))
 def test_appended_chunks_merge_into_sorted_chunks_of_every_span(seed: int) -> None:
     """Batches in any order, appended one by one: the chunks hold every span once, each
-    sorted by start, O(log n) of them."""
+    sorted by start, O(log n) of them, and each chunk's root spans again on their own."""
     rng = np.random.default_rng(seed)
     chunks: tuple[edge_spans.Chunk, ...] = ()
     every = []
@@ -205,6 +205,8 @@ def test_appended_chunks_merge_into_sorted_chunks_of_every_span(seed: int) -> No
     for c in chunks:
         assert bool(np.all(c.start[1:] >= c.start[:-1]))
         assert c.bin.dtype == np.int16
+        assert c.root_start.tolist() == c.start[c.root].tolist()
+        assert c.root_bin.tolist() == c.bin[c.root].tolist()
     got = sorted(
         (int(s), int(b), bool(r))
         for c in chunks
@@ -228,6 +230,8 @@ def test_bins_beyond_int16_are_kept_as_int32() -> None:
     near = edge_spans.Chunk.of(np.array([1, 2]), np.array([-3, 7]), np.array([True, True]))
     merged = near.merged(far)
     assert merged.start.tolist() == [1, 1, 2, 2, 3]
+    assert merged.root_start.tolist() == [1, 2, 2, 3]
+    assert sorted(edge_spans._wide(merged.root_bin).tolist()) == [-5, -3, 7, 40_000]
     assert sorted(edge_spans._wide(merged.bin).tolist()) == sorted(
         [-3, 7, sketch.ZERO_BIN, -5, 40_000]
     )

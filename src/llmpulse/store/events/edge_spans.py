@@ -7,7 +7,9 @@ window. Those were read with one statement (ADR 0064): after an idle moment its 
 alone is 1.5 ms or more on a 2-core machine, and at 1M spans an edge slot holds ~7,000 spans.
 `EdgeSpans` holds what that statement read, for every span the sketch counts: per project,
 chunks of three arrays sorted by start (epoch microseconds, int64; the sketch bin, int16
-where every bin fits; the root flag), 11 bytes a span.
+where every bin fits; the root flag), 11 bytes a span, and the root spans' starts and bins
+again on their own (10 bytes a root span), which a root-span answer searches instead of
+masking every span of its edge slots (ADR 0069).
 
 It changes with the sketch, inside the same changes of the summaries (`summaries`): built from
 the same snapshot behind the open, each applied backlog appended as a chunk (chunks of
@@ -43,7 +45,8 @@ Bins = npt.NDArray[Any]
 Bools = npt.NDArray[np.bool_]
 
 MAX_SPANS = 40_000_000
-"""Above this many spans no state is kept (~440 MB): the edge statement answers."""
+"""Above this many spans no state is kept (~440 MB, plus 10 bytes a root span): the edge
+statement answers."""
 _ZERO16 = np.iinfo(np.int16).min
 """`sketch.ZERO_BIN` in an int16 chunk (every other bin of a latency of 10^-250 to 10^280 ms
 fits an int16)."""
@@ -51,11 +54,14 @@ fits an int16)."""
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """Spans sorted by start: start (epoch microseconds), sketch bin, root flag."""
+    """Spans sorted by start: start (epoch microseconds), sketch bin, root flag; and the root
+    spans' starts and bins on their own, so that a root-span answer searches only those."""
 
     start: I64
     bin: Bins
     root: Bools
+    root_start: I64
+    root_bin: Bins
 
     @classmethod
     def of(cls, start: I64, bin_: npt.NDArray[np.integer], root: Bools) -> Chunk:
@@ -63,7 +69,13 @@ class Chunk:
         if len(start) > 1 and bool(np.any(start[1:] < start[:-1])):
             order = np.argsort(start, kind="stable")
             start, bin_, root = start[order], bin_[order], root[order]
-        return cls(start.astype(np.int64, copy=False), _narrow(bin_), root.astype(bool))
+        return cls.of_sorted(start.astype(np.int64, copy=False), _narrow(bin_), root)
+
+    @classmethod
+    def of_sorted(cls, start: I64, bin_: Bins, root: Bools) -> Chunk:
+        """A chunk of spans already sorted by start, their bins already narrowed."""
+        root = root.astype(bool, copy=False)
+        return cls(start, bin_, root, start[root], bin_[root])
 
     def __len__(self) -> int:
         return len(self.start)
@@ -83,7 +95,7 @@ class Chunk:
         bin_[mine], bin_[at] = self.bin, other.bin
         root = np.empty(len(mine), dtype=bool)
         root[mine], root[at] = self.root, other.root
-        return Chunk(start, bin_, root)
+        return Chunk.of_sorted(start, bin_, root)
 
 
 def _narrow(bins: npt.NDArray[np.integer]) -> Bins:
@@ -153,23 +165,23 @@ class EdgeState:
         return _cat(slots), _cat(bins), _cat(ns)
 
 
-def _range(c: Chunk, lo: int, hi: int) -> tuple[int, int]:
-    """The positions of ``c``'s spans that start in ``[lo, hi)``."""
-    i0, i1 = np.searchsorted(c.start, (lo, hi), side="left").tolist()
+def _range(starts: I64, lo: int, hi: int) -> tuple[int, int]:
+    """The positions of the sorted ``starts`` in ``[lo, hi)``."""
+    i0, i1 = np.searchsorted(starts, (lo, hi), side="left").tolist()
     return int(i0), int(i1)
 
 
 def _bins_in(c: Chunk, lo: int, hi: int, root: bool) -> I64:
     """The bins of ``c``'s spans (its root spans with ``root``) that start in ``[lo, hi)``."""
-    i0, i1 = _range(c, lo, hi)
-    b = c.bin[i0:i1]
-    return _wide(b[c.root[i0:i1]] if root else b)
+    starts, bins = (c.root_start, c.root_bin) if root else (c.start, c.bin)
+    i0, i1 = _range(starts, lo, hi)
+    return _wide(bins[i0:i1])
 
 
 def _count_in(c: Chunk, lo: int, hi: int, root: bool) -> int:
     """How many of ``c``'s spans (root spans with ``root``) start in ``[lo, hi)``."""
-    i0, i1 = _range(c, lo, hi)
-    return int(np.count_nonzero(c.root[i0:i1])) if root else i1 - i0
+    i0, i1 = _range(c.root_start if root else c.start, lo, hi)
+    return i1 - i0
 
 
 def _count(bins: I64) -> tuple[I64, I64]:
@@ -295,4 +307,4 @@ def _read(cur: duckdb.DuckDBPyConnection, project: str) -> tuple[Chunk, ...]:
     if not len(start):
         return ()
     root = np.asarray(cols["root"], dtype=bool)
-    return (Chunk(start, _narrow(np.asarray(cols["bin"], dtype=np.int64)), root),)
+    return (Chunk.of_sorted(start, _narrow(np.asarray(cols["bin"], dtype=np.int64)), root),)

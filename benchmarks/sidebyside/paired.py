@@ -58,6 +58,21 @@ def _timed(fn: QueryFn, client: QueryClient, k: int) -> float:
     return client.wire_s * 1000.0
 
 
+def timed_runs(
+    ours: dict[str, QueryFn], runs: Sequence[int], pause_s: float = 0.0
+) -> dict[str, list[float]]:
+    """Run numbers ``runs`` of every query kind on one system, the kinds in turn inside a
+    run, ``pause_s`` before every query, on one keep-alive connection: wire times in ms."""
+    out: dict[str, list[float]] = {name: [] for name in ours}
+    with QueryClient() as client:
+        for k in runs:
+            for name, samples in out.items():
+                if pause_s:
+                    time.sleep(pause_s)
+                samples.append(_timed(ours[name], client, k))
+    return out
+
+
 def interleave(
     peer: dict[str, QueryFn],
     ours: dict[str, QueryFn],

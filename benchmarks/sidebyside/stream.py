@@ -23,6 +23,8 @@ class StreamStats:
     """What the stream sent while it ran."""
 
     spans_per_s_asked: float
+    requests: int = 0
+    """Requests posted (acknowledged or not): the next stream's ``after``."""
     spans_sent: int = 0
     seconds: float = 0.0
     errors: int = 0
@@ -36,13 +38,14 @@ class StreamStats:
 class IngestStream:
     """Posts the continuation of ``spec`` to ``url`` at a steady rate until stopped."""
 
-    def __init__(self, url: str, spec: WorkloadSpec, spans_per_s: float) -> None:
-        """Nothing is sent before `start`."""
+    def __init__(self, url: str, spec: WorkloadSpec, spans_per_s: float, after: int = 0) -> None:
+        """Nothing is sent before `start`; ``after``: requests an earlier stream of the same
+        run posted (`StreamStats.requests`), which this one continues."""
         self.url = url
         self.stats = StreamStats(spans_per_s)
         extra = 10_000_000 // SPANS_PER_TRACE  # more than any run streams
         self._source = RequestSource(replace(spec, num_traces=spec.num_traces + extra))
-        self._first = spec.num_requests
+        self._first = spec.num_requests + after
         self._period_s = spec.traces_per_request * SPANS_PER_TRACE / spans_per_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-stream", daemon=True)
@@ -76,4 +79,5 @@ class IngestStream:
                 except httpx.HTTPError:
                     self.stats.errors += 1
                 r += 1
+                self.stats.requests += 1
         self.stats.seconds = time.perf_counter() - t0

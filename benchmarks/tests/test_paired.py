@@ -52,3 +52,42 @@ def test_pooled_series_keep_their_runs_in_order() -> None:
     assert p.peer_ms == [100.0, 90.0, 80.0]
     assert p.ours_ms == [10.0, 9.0, 20.0]
     assert p.summary()["runs_at_least_10x"] == pytest.approx(2 / 3)
+
+
+def test_timed_runs_ask_every_kind_in_turn_on_one_system() -> None:
+    calls: list[tuple[str, int]] = []
+
+    def fn(kind: str, ms: float):  # type: ignore[no-untyped-def]
+        def ask(client: QueryClient, k: int | None) -> int:
+            assert k is not None
+            calls.append((kind, k))
+            client.wire_s += ms / 1000
+            return 1
+
+        return ask
+
+    got = paired.timed_runs({"a": fn("a", 2.0), "b": fn("b", 5.0)}, [3, 4])
+    assert calls == [("a", 3), ("b", 3), ("a", 4), ("b", 4)]
+    assert got == {"a": pytest.approx([2.0, 2.0]), "b": pytest.approx([5.0, 5.0])}
+
+
+def test_stream_tail_table_puts_each_kinds_p95_against_its_median() -> None:
+    import stream_tail
+
+    quiet = [float(x) for x in range(1, 21)]  # median 10.5, p95 (nearest rank) 19
+    table = stream_tail.tail_table({"quiet": {"a": quiet}, "stream": {"a": [2.0, 2.0, 8.0]}})
+    assert table["quiet"]["a"] == {
+        "runs": 20, "median_ms": 10.5, "p95_ms": 19.0, "p95_over_median": pytest.approx(19 / 10.5)
+    }  # fmt: skip
+    assert table["stream"]["a"]["p95_over_median"] == pytest.approx(4.0)
+    md = stream_tail.render(
+        {
+            "meta": {
+                "llmpulse_spans": 1000, "stamp": "s", "command": "c", "machine": "m",
+                "llmpulse_version": "v", "blocks": 2, "repeat": 3, "pause_s": 0.05,
+                "stream": {"spans_per_s": 300.0, "errors": 0},
+            },
+            "table": table,
+        }
+    )  # fmt: skip
+    assert "| a | 10.50 (19.00) | 1.81 | 2.00 (8.00) | 4.00 |" in md

@@ -13,8 +13,9 @@ of the machine. Run ``k`` asks the four kinds in turn with run ``k``'s parameter
 (`sidebyside.variants`: no cache can answer), ``--pause-s`` before each; a streaming block
 asks the runs of the quiet block before it (the stream's commits leave the cache nothing
 to answer them from), so both conditions ask the same pages, and every stream block
-continues the spans of the one before. Keep ``--blocks`` / 2 times ``--repeat`` under 157 for
-newest pages that all end after the loaded data's newest span (`sidebyside.variants`). Writes
+continues the spans of the one before (`sidebyside.stream`: they start inside the loaded
+day). Keep ``--blocks`` / 2 (rounded up) times ``--repeat`` at most 156 for newest pages
+that all end after the loaded data's newest span (`sidebyside.variants`). Writes
 ``results/<stamp>-stream-tail[-label].{json,md}`` and prints the table.
 """
 

@@ -1,9 +1,13 @@
 """A steady background ingest stream, to time queries while spans keep arriving.
 
 The stream continues the loaded workload (the same spec with more traces), so its spans have
-fresh ids and start times just after the loaded ones. It posts one request at a time from a
-thread, paced to ``spans_per_s``; a request that fails is counted, never retried for long
-(the stream is load, not a measurement of ingest).
+fresh ids. The longer workload spreads its traces over the same day, so the stream's start
+times fall inside the loaded day, not after its newest span: ~2.2 h after its start at 1M
+spans, ~12 h at 10M, each request ~2.4 s (1M) or ~1.3 s (10M) of start time after the one
+before. The newest pages that `sidebyside.variants` asks (ending after the loaded data's
+newest span) are therefore the loaded data's while the stream commits. It posts one request
+at a time from a thread, paced to ``spans_per_s``; a request that fails is counted, never
+retried for long (the stream is load, not a measurement of ingest).
 """
 
 from __future__ import annotations

@@ -227,14 +227,20 @@ def test_bins_beyond_int16_are_kept_as_int32() -> None:
     assert far.bin.dtype == np.int32
     assert edge_spans._wide(far.bin).tolist() == [sketch.ZERO_BIN, -5, 40_000]
     assert far.start.tolist() == [1, 2, 3]
-    near = edge_spans.Chunk.of(np.array([1, 2]), np.array([-3, 7]), np.array([True, True]))
-    merged = near.merged(far)
-    assert merged.start.tolist() == [1, 1, 2, 2, 3]
-    assert merged.root_start.tolist() == [1, 2, 2, 3]
-    assert sorted(edge_spans._wide(merged.root_bin).tolist()) == [-5, -3, 7, 40_000]
-    assert sorted(edge_spans._wide(merged.bin).tolist()) == sorted(
-        [-3, 7, sketch.ZERO_BIN, -5, 40_000]
+    near = edge_spans.Chunk.of(
+        np.array([1, 2, 4]), np.array([-3, 7, sketch.ZERO_BIN]), np.array([True, True, True])
     )
+    assert near.bin.dtype == np.int16
+    for merged in (near.merged(far), far.merged(near)):  # int16 into int32, and the reverse
+        assert merged.bin.dtype == np.int32
+        assert merged.start.tolist() == [1, 1, 2, 2, 3, 4]
+        assert merged.root_start.tolist() == [1, 2, 2, 3, 4]
+        assert sorted(edge_spans._wide(merged.root_bin).tolist()) == sorted(
+            [-5, -3, 7, 40_000, sketch.ZERO_BIN]
+        )
+        assert sorted(edge_spans._wide(merged.bin).tolist()) == sorted(
+            [-3, 7, sketch.ZERO_BIN, sketch.ZERO_BIN, -5, 40_000]
+        )
 
 
 def test_in_memory_answers_are_the_statements_and_read_nothing(held: None) -> None:

@@ -91,8 +91,9 @@ class Chunk:
         mine[at] = False
         start = np.empty(len(mine), dtype=np.int64)
         start[mine], start[at] = self.start, other.start
-        bin_ = np.empty(len(mine), dtype=np.result_type(self.bin, other.bin))
-        bin_[mine], bin_[at] = self.bin, other.bin
+        wide = np.result_type(self.bin, other.bin)
+        bin_ = np.empty(len(mine), dtype=wide)
+        bin_[mine], bin_[at] = _as(self.bin, wide), _as(other.bin, wide)
         root = np.empty(len(mine), dtype=bool)
         root[mine], root[at] = self.root, other.root
         return Chunk.of_sorted(start, bin_, root)
@@ -106,6 +107,11 @@ def _narrow(bins: npt.NDArray[np.integer]) -> Bins:
     if len(rest) and (rest.min() <= _ZERO16 or rest.max() > np.iinfo(np.int16).max):
         return b.astype(np.int32)
     return np.where(zero, _ZERO16, b).astype(np.int16)
+
+
+def _as(bins: Bins, dtype: np.dtype[Any]) -> Bins:
+    """Chunk bins in ``dtype`` (an int16 chunk's `_ZERO16` as `sketch.ZERO_BIN` in int32)."""
+    return bins if bins.dtype == dtype else _wide(bins).astype(dtype)
 
 
 def _wide(bins: Bins) -> I64:

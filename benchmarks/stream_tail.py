@@ -31,12 +31,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sidebyside.llmpulse_side import LlmpulseSystem
+from sidebyside.llmpulse_side import LlmpulseSystem, iso
 from sidebyside.measure import QueryTiming
 from sidebyside.output import machine, say, write_results
 from sidebyside.paired import timed_runs
+from sidebyside.query_client import QueryClient
 from sidebyside.run import llmpulse_version
 from sidebyside.stream import IngestStream
+from sidebyside.system import QueryFn
 from sidebyside.workload import WorkloadSpec
 
 HERE = Path(__file__).resolve().parent
@@ -52,10 +54,34 @@ def _args() -> argparse.Namespace:
     p.add_argument("--blocks", type=int, default=4, help="blocks, quiet and stream in turn")
     p.add_argument("--pause-s", type=float, default=0.05, help="pause before every query")
     p.add_argument("--settle-s", type=float, default=15.0, help="wait after the start")
+    p.add_argument(
+        "--head",
+        action="store_true",
+        help="the stream's spans start after the newest span, and the newest page asks for "
+        "the newest spans of all (an end far ahead, a microsecond earlier each run)",
+    )
     p.add_argument("--llmpulse-bin", type=Path, help="default: llmpulse beside this python")
     p.add_argument("--out-dir", type=Path, default=HERE / "results")
     p.add_argument("--label", default="")
     return p.parse_args()
+
+
+FAR_AHEAD_NS = 10 * 365 * 86_400 * 10**9
+"""How far past the loaded data's newest span the ``--head`` newest page ends."""
+
+
+def head_queries(ours: LlmpulseSystem) -> dict[str, QueryFn]:
+    """`LlmpulseSystem.queries` with the newest page of all spans, streamed ones included:
+    run ``k`` ends ``k`` microseconds before `FAR_AHEAD_NS` past the loaded data (no cache
+    answers it again)."""
+    spec = ours.spec
+
+    def newest(client: QueryClient, k: int | None = None) -> int:
+        end = spec.base_ns + spec.duration_ns + FAR_AHEAD_NS - 1000 * (k or 0)
+        url = f"{ours.base}/api/v1/projects/{spec.project}/spans"
+        return len(client.get(url, [("limit", "100"), ("end", iso(end))]).json()["data"])
+
+    return {**ours.queries(), "list_latest_100": newest}
 
 
 def tail_table(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, Any]]:
@@ -88,8 +114,14 @@ def render(res: dict[str, Any]) -> str:
         f"{m['machine']}; llmpulse {m['llmpulse_version']}. {m['blocks']} blocks of "
         f"{m['repeat']} runs, quiet and streaming in turn; a pause of "
         f"{m['pause_s'] * 1000:.0f} ms before every query. The stream sent "
-        f"{st['spans_per_s']:.0f} spans/s while it ran ({st['errors']} errors). Wire times "
-        "in ms.",
+        f"{st['spans_per_s']:.0f} spans/s while it ran ({st['errors']} errors)"
+        + (
+            ", its spans starting after the newest span; the newest page asks for the newest "
+            "of all spans"
+            if m.get("head")
+            else ", its spans starting inside the loaded day"
+        )
+        + ". Wire times in ms.",
         "",
         "| kind | quiet median (p95) | p95 / median | streaming median (p95) | p95 / median |",
         "|---|---|---|---|---|",
@@ -113,11 +145,12 @@ def main() -> None:
     ours.prepare()
     server = ours.make_server(a.data_dir, a.data_dir.parent / f"{a.data_dir.name}-tail.log")
     server.start()
+    queries = head_queries(ours) if a.head else ours.queries()
     samples: dict[str, dict[str, list[float]]] = {c: {} for c in CONDITIONS}
     sent = {"spans": 0.0, "seconds": 0.0, "errors": 0, "requests": 0}
     try:
         time.sleep(a.settle_s)
-        timed_runs(ours.queries(), [(a.blocks + 1) // 2 * a.repeat], a.pause_s)  # untimed
+        timed_runs(queries, [(a.blocks + 1) // 2 * a.repeat], a.pause_s)  # untimed
         load0 = os.getloadavg()[0]
         for b in range(a.blocks):
             condition = CONDITIONS[b % 2]
@@ -125,12 +158,13 @@ def main() -> None:
             say(f"block {b + 1}/{a.blocks} ({condition}): runs {runs[0]}..{runs[-1]}")
             stream = None
             if b % 2:
-                stream = IngestStream(ours.otlp_url(), spec, a.stream, int(sent["requests"]))
+                after = int(sent["requests"])
+                stream = IngestStream(ours.otlp_url(), spec, a.stream, after, head=a.head)
             if stream is not None:
                 stream.start()
                 time.sleep(2.0)  # into its pace
             try:
-                block = timed_runs(ours.queries(), runs, a.pause_s)
+                block = timed_runs(queries, runs, a.pause_s)
             finally:
                 if stream is not None:
                     done = stream.stop()
@@ -155,6 +189,7 @@ def main() -> None:
             "repeat": a.repeat,
             "blocks": a.blocks,
             "pause_s": a.pause_s,
+            "head": a.head,
             "stream": {
                 "asked": a.stream,
                 "spans_per_s": sent["spans"] / sent["seconds"] if sent["seconds"] else 0.0,

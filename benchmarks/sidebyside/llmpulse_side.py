@@ -27,12 +27,13 @@ REPO = Path(__file__).resolve().parents[2]
 INSTALL_SIZE_SCRIPT = str(Path(__file__).with_name("install_size.py"))
 
 
-def _iso(ns: int) -> str:
+def iso(ns: int) -> str:
+    """Epoch nanoseconds as an ISO 8601 UTC timestamp (a query parameter)."""
     return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat()
 
 
 def _window(window: tuple[int, int]) -> list[tuple[str, str]]:
-    return [("start", _iso(window[0])), ("end", _iso(window[1]))]
+    return [("start", iso(window[0])), ("end", iso(window[1]))]
 
 
 class LlmpulseSystem:
@@ -88,7 +89,7 @@ class LlmpulseSystem:
     def list_latest(self, client: QueryClient, k: int | None = None) -> int:
         """REST: the 100 newest spans (run ``k``: starting before a varying end)."""
         end = params_for(self.spec, k).list_end
-        return self._spans(client, [] if end is None else [("end", _iso(end))])
+        return self._spans(client, [] if end is None else [("end", iso(end))])
 
     def metadata_filter(self, client: QueryClient, k: int | None = None) -> int:
         """``attr=metadata.<key>:<value>`` over a window: the count and the 100 newest."""

@@ -5,7 +5,8 @@ fresh ids. The longer workload spreads its traces over the same day, so the stre
 times fall inside the loaded day, not after its newest span: ~2.2 h after its start at 1M
 spans, ~12 h at 10M, each request ~2.4 s (1M) or ~1.3 s (10M) of start time after the one
 before. The newest pages that `sidebyside.variants` asks (ending after the loaded data's
-newest span) are therefore the loaded data's while the stream commits. It posts one request
+newest span) are therefore the loaded data's while the stream commits. With ``head`` the
+traces keep the loaded ones' pace and start after the newest span instead. It posts one request
 at a time from a thread, paced to ``spans_per_s``; a request that fails is counted, never
 retried for long (the stream is load, not a measurement of ingest).
 """
@@ -42,13 +43,25 @@ class StreamStats:
 class IngestStream:
     """Posts the continuation of ``spec`` to ``url`` at a steady rate until stopped."""
 
-    def __init__(self, url: str, spec: WorkloadSpec, spans_per_s: float, after: int = 0) -> None:
+    def __init__(
+        self,
+        url: str,
+        spec: WorkloadSpec,
+        spans_per_s: float,
+        after: int = 0,
+        *,
+        head: bool = False,
+    ) -> None:
         """Nothing is sent before `start`; ``after``: requests an earlier stream of the same
-        run posted (`StreamStats.requests`), which this one continues."""
+        run posted (`StreamStats.requests`), which this one continues; ``head``: its traces
+        keep the loaded ones' pace, so they start after the loaded data's newest span (the
+        stream is then the head of the data, as live traffic is)."""
         self.url = url
         self.stats = StreamStats(spans_per_s)
         extra = 10_000_000 // SPANS_PER_TRACE  # more than any run streams
-        self._source = RequestSource(replace(spec, num_traces=spec.num_traces + extra))
+        traces = spec.num_traces + extra
+        longer = spec.interval_ns * traces if head else spec.duration_ns
+        self._source = RequestSource(replace(spec, num_traces=traces, duration_ns=longer))
         self._first = spec.num_requests + after
         self._period_s = spec.traces_per_request * SPANS_PER_TRACE / spans_per_s
         self._stop = threading.Event()

@@ -55,6 +55,13 @@ def _args() -> argparse.Namespace:
     p.add_argument("--pause-s", type=float, default=0.05, help="pause before every query")
     p.add_argument("--settle-s", type=float, default=15.0, help="wait after the start")
     p.add_argument(
+        "--after",
+        type=int,
+        default=0,
+        help="stream requests an earlier run into DATA_DIR sent (spans sent again are "
+        "duplicates, which ingest drops: no commit)",
+    )
+    p.add_argument(
         "--head",
         action="store_true",
         help="the stream's spans start after the newest span, and the newest page asks for "
@@ -147,7 +154,7 @@ def main() -> None:
     server.start()
     queries = head_queries(ours) if a.head else ours.queries()
     samples: dict[str, dict[str, list[float]]] = {c: {} for c in CONDITIONS}
-    sent = {"spans": 0.0, "seconds": 0.0, "errors": 0, "requests": 0}
+    sent = {"spans": 0.0, "seconds": 0.0, "errors": 0, "requests": a.after}
     try:
         time.sleep(a.settle_s)
         timed_runs(queries, [(a.blocks + 1) // 2 * a.repeat], a.pause_s)  # untimed
@@ -190,6 +197,7 @@ def main() -> None:
             "blocks": a.blocks,
             "pause_s": a.pause_s,
             "head": a.head,
+            "after": a.after,
             "stream": {
                 "asked": a.stream,
                 "spans_per_s": sent["spans"] / sent["seconds"] if sent["seconds"] else 0.0,

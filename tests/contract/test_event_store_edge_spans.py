@@ -10,9 +10,11 @@ spans turned off (the statement answers, the same).
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,7 +25,7 @@ from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
 from llmpulse.store.api import SpanFilter, TimeRange
-from llmpulse.store.events import edge_spans, sketch, sketch_copy
+from llmpulse.store.events import edge_spans, sketch, sketch_copy, trace_sums
 from llmpulse.store.events.duckdb import DuckDBEventStore
 from llmpulse.store.events.summary_upkeep import query_with
 from llmpulse.store.metric_api import MetricFrame, MetricQuery
@@ -287,5 +289,52 @@ def test_in_memory_answers_are_the_statements_and_read_nothing(held: None) -> No
             except InvalidInput:
                 refused += 1
         assert refused >= 1
+    finally:
+        s.close()
+
+
+def test_in_memory_answers_do_not_wait_for_the_traces_totals_statements() -> None:
+    """A round of the summaries' upkeep runs the traces' totals' statements before its
+    change of the summaries begins, uncommitted (ADR 0070): while they run, the in-memory
+    answer is given, and the totals read as before the round; after it, the totals hold
+    the round's spans."""
+    s = _store()
+    try:
+        q0 = replace(_queries(8)[0], time=TimeRange())
+        s.metric(q0)  # takes the copy
+        staging, release = threading.Event(), threading.Event()
+        real = trace_sums.merge
+
+        def held_merge(con: Any, batch: Any) -> None:
+            staging.set()
+            assert release.wait(10)
+            real(con, batch)
+
+        new = _spans(300, seed=11, offset=90_000)
+        s.append_spans(new)
+        tid = str(new[0].trace_id)
+        before = s.trace_totals([tid])[tid]  # (the backlog's spans included)
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(trace_sums, "merge", held_merge)
+            worker = threading.Thread(target=s.summary_upkeep.catch_up)
+            worker.start()
+            try:
+                assert staging.wait(10)
+                assert s.summary_upkeep.pending() is not None  # the round has not applied
+                assert s.metric_in_memory(q0) == _by_statement(s, q0)
+                assert s.trace_totals([tid])[tid] == before
+            finally:
+                release.set()
+                worker.join(10)
+        assert s.summary_upkeep.pending() is None
+        assert s.sketch_guard.usable
+        assert s.trace_totals([tid])[tid] == before  # now from the table alone
+        stored = s._read(
+            lambda cur: cur.execute(
+                f"SELECT spans FROM {trace_sums.TABLE} WHERE tkey = ?",
+                [int(tid, 16) & ((1 << 64) - 1)],
+            ).fetchall()
+        )
+        assert [r[0] for r in stored] == [before.num_spans]
     finally:
         s.close()

@@ -12,7 +12,7 @@ connection attaches the traces' totals' file as it is.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import duckdb
@@ -69,15 +69,22 @@ def add(
     batch: pa.Table,
     totals_commit: AbstractContextManager[object] | None = None,
     edges: EdgeSpans | None = None,
+    sums: duckdb.DuckDBPyConnection | None = None,
 ) -> None:
     """Add a committed batch of spans (Arrow, the logical span columns) to every summary
-    (``totals_commit``: entered around the COMMIT of the traces' totals, `trace_sums.add`)."""
+    (``totals_commit``: entered around the COMMIT of the traces' totals, `trace_sums.add`;
+    ``sums``: a cursor whose open transaction already merged the batch into the traces'
+    totals, `trace_sums.staged`, committed here instead)."""
     sketch.add(con, batch)
     if edges is not None:
         edges.add(batch)
     trace_slots.add(con, batch)
     pair_sketch.add(con, keys, texts, batch)
-    trace_sums.add(con, batch, totals_commit)
+    if sums is None:
+        trace_sums.add(con, batch, totals_commit)
+        return
+    with totals_commit if totals_commit is not None else nullcontext():
+        sums.execute("COMMIT")
 
 
 def rebuild_project(

@@ -32,7 +32,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
@@ -190,27 +190,45 @@ def add(
     of its traces already there grow, its other traces get a row (one transaction: one
     write of the file's log). ``committing`` is entered around the transaction's COMMIT
     alone: readers of the table see it change only then (ADR 0055)."""
+    with transaction(con, committing):
+        merge(con, batch)
+
+
+def staged(cur: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
+    """`add`'s statements in a transaction begun on ``cur`` (a cursor of its own) and left
+    open: no reader sees them, so none waits for them, until ``cur`` commits (ADR 0070).
+    Rolled back if a statement fails."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        merge(cur, batch)
+    except BaseException:
+        with suppress(duckdb.Error):
+            cur.execute("ROLLBACK")
+        raise
+
+
+def merge(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
+    """The statements of `add`, in the caller's transaction."""
     con.register(_BATCH, batch)
     try:
         parts = _parts(_BATCH)
-        with transaction(con, committing):
-            con.execute(
-                f"UPDATE {TABLE} AS t SET roots = t.roots + b.roots, "
-                "root_sid = least(t.root_sid, b.root_sid), "
-                "root_us = least(t.root_us, b.root_us), "
-                "root_status = least(t.root_status, b.root_status), "
-                "tokens = t.tokens + b.tokens, cost = t.cost + b.cost, "
-                "cost_v = (t.cost + b.cost)::DOUBLE, "
-                "first_us = least(t.first_us, b.first_us), "
-                "last_us = greatest(t.last_us, b.last_us), "
-                "errors = t.errors + b.errors, spans = t.spans + b.spans, "
-                f"odd = t.odd + b.odd FROM ({parts}) AS b "
-                "WHERE t.project = b.project AND t.tid = b.tid"
-            )
-            con.execute(
-                f"INSERT INTO {TABLE} SELECT * FROM ({parts}) AS b WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {TABLE} AS t WHERE t.project = b.project AND t.tid = b.tid)"
-            )
+        con.execute(
+            f"UPDATE {TABLE} AS t SET roots = t.roots + b.roots, "
+            "root_sid = least(t.root_sid, b.root_sid), "
+            "root_us = least(t.root_us, b.root_us), "
+            "root_status = least(t.root_status, b.root_status), "
+            "tokens = t.tokens + b.tokens, cost = t.cost + b.cost, "
+            "cost_v = (t.cost + b.cost)::DOUBLE, "
+            "first_us = least(t.first_us, b.first_us), "
+            "last_us = greatest(t.last_us, b.last_us), "
+            "errors = t.errors + b.errors, spans = t.spans + b.spans, "
+            f"odd = t.odd + b.odd FROM ({parts}) AS b "
+            "WHERE t.project = b.project AND t.tid = b.tid"
+        )
+        con.execute(
+            f"INSERT INTO {TABLE} SELECT * FROM ({parts}) AS b WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {TABLE} AS t WHERE t.project = b.project AND t.tid = b.tid)"
+        )
     finally:
         con.unregister(_BATCH)
 

@@ -26,7 +26,6 @@ import os
 import shutil
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sidebyside.ingest import ingest
 from sidebyside.llmpulse_side import LlmpulseSystem
-from sidebyside.output import machine, say, write_results
+from sidebyside.output import say, write_results
 from sidebyside.paired import Paired, interleave, pooled
 from sidebyside.phoenix import PhoenixSystem
 from sidebyside.procmon import ServerProcess
 from sidebyside.requests import RequestSource
-from sidebyside.run import llmpulse_version
+from sidebyside.run import run_meta
 from sidebyside.stream import IngestStream
 from sidebyside.workload import WorkloadSpec
 
@@ -219,12 +218,7 @@ def main() -> None:
     every = {name: pooled([part[name] for part in series]) for name in series[0]}
     results = {
         "meta": {
-            "stamp": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "command": "benchmarks/paired_phoenix.py "
-            + " ".join(x if not x.startswith("/") else Path(x).name for x in sys.argv[1:]),
-            "machine": machine(),
-            "llmpulse_version": llmpulse_version(),
-            "llmpulse_spans": a.spans,
+            **run_meta("paired_phoenix.py", a.spans),
             "phoenix": peer_info,
             "pause_s": a.pause_s,
             "settle_s": a.settle_s,

@@ -25,7 +25,6 @@ import argparse
 import os
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sidebyside.llmpulse_side import LlmpulseSystem, iso
 from sidebyside.measure import QueryTiming
-from sidebyside.output import machine, say, write_results
+from sidebyside.output import say, write_results
 from sidebyside.paired import timed_runs
 from sidebyside.query_client import QueryClient
-from sidebyside.run import llmpulse_version
+from sidebyside.run import run_meta
 from sidebyside.stream import IngestStream
 from sidebyside.system import QueryFn
 from sidebyside.workload import WorkloadSpec
@@ -187,12 +186,7 @@ def main() -> None:
         server.stop()
     results = {
         "meta": {
-            "stamp": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "command": "benchmarks/stream_tail.py "
-            + " ".join(x if not x.startswith("/") else Path(x).name for x in sys.argv[1:]),
-            "machine": machine(),
-            "llmpulse_version": llmpulse_version(),
-            "llmpulse_spans": a.spans,
+            **run_meta("stream_tail.py", a.spans),
             "repeat": a.repeat,
             "blocks": a.blocks,
             "pause_s": a.pause_s,

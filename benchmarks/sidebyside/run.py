@@ -72,6 +72,20 @@ def llmpulse_version() -> str:
     return f"{version} ({rev or 'uncommitted tree'})"
 
 
+def run_meta(script: str, spans: int) -> dict[str, Any]:
+    """The head of a results file's ``meta``: when, the command (``script`` and this
+    process's arguments, paths by their last part), the machine, llmpulse's version and
+    size."""
+    return {
+        "stamp": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": f"benchmarks/{script} "
+        + " ".join(x if not x.startswith("/") else Path(x).name for x in sys.argv[1:]),
+        "machine": machine(),
+        "llmpulse_version": llmpulse_version(),
+        "llmpulse_spans": spans,
+    }
+
+
 def _measure(system: System, spec: WorkloadSpec, args: argparse.Namespace, results: Run) -> None:
     """Measure one system at one size; a failure becomes a note, not a crash."""
     try:

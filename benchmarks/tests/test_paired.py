@@ -91,3 +91,15 @@ def test_stream_tail_table_puts_each_kinds_p95_against_its_median() -> None:
         }
     )  # fmt: skip
     assert "| a | 10.50 (19.00) | 1.81 | 2.00 (8.00) | 4.00 |" in md
+
+
+def test_run_meta_names_the_command_without_the_machines_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sidebyside.run import run_meta
+
+    monkeypatch.setattr("sys.argv", ["x.py", "/some/where/d1m", "--spans", "1000"])
+    meta = run_meta("stream_tail.py", 1000)
+    assert meta["command"] == "benchmarks/stream_tail.py d1m --spans 1000"
+    assert meta["llmpulse_spans"] == 1000
+    assert {"stamp", "machine", "llmpulse_version"} <= set(meta)

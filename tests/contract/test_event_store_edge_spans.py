@@ -293,7 +293,7 @@ def test_in_memory_answers_are_the_statements_and_read_nothing(held: None) -> No
         s.close()
 
 
-def test_in_memory_answers_do_not_wait_for_the_traces_totals_statements() -> None:
+def test_in_memory_answers_do_not_wait_for_the_traces_totals_statements(held: None) -> None:
     """A round of the summaries' upkeep runs the traces' totals' statements before its
     change of the summaries begins, uncommitted (ADR 0070): while they run, the in-memory
     answer is given, and the totals read as before the round; after it, the totals hold

@@ -231,7 +231,9 @@ class SummaryUpkeep:
             # no reader sees them, so none waits for them (at 10M spans they take tens of
             # milliseconds, ADR 0070). Then the in-memory summaries: readers of the totals
             # need not wait for them, only for the totals' COMMIT and the backlog's removal
-            # (ADR 0055).
+            # (ADR 0055). Nothing may checkpoint the totals' database meanwhile (DuckDB
+            # refuses it while a write transaction is open); the writer's lock, held for
+            # the whole round, keeps every checkpoint and compaction out.
             try:
                 trace_sums.staged(sums, batch)
             except BaseException:

@@ -234,11 +234,7 @@ class SummaryUpkeep:
             # (ADR 0055). Nothing may checkpoint the totals' database meanwhile (DuckDB
             # refuses it while a write transaction is open); the writer's lock, held for
             # the whole round, keeps every checkpoint and compaction out.
-            try:
-                trace_sums.staged(sums, batch)
-            except BaseException:
-                self.guard.spoil()
-                raise
+            trace_sums.staged(sums, batch)
             with self.guard.changing(totals=False):
                 summaries.add(
                     con,
@@ -252,7 +248,8 @@ class SummaryUpkeep:
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 sums.execute("ROLLBACK")  # (none open once committed)
-            self.backlog.clear()
+            self.guard.spoil()  # (before the backlog is cleared, ADR 0055; a failed change
+            self.backlog.clear()  # spoiled them already, a failed staging not yet)
             raise
         finally:
             sums.close()

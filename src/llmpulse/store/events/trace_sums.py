@@ -32,7 +32,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, suppress
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
@@ -196,15 +196,10 @@ def add(
 
 def staged(cur: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
     """`add`'s statements in a transaction begun on ``cur`` (a cursor of its own) and left
-    open: no reader sees them, so none waits for them, until ``cur`` commits (ADR 0070).
-    Rolled back if a statement fails."""
+    open: no reader sees them, so none waits for them, until the caller commits it (ADR
+    0070). The caller also rolls it back when this or anything after it fails."""
     cur.execute("BEGIN TRANSACTION")
-    try:
-        merge(cur, batch)
-    except BaseException:
-        with suppress(duckdb.Error):
-            cur.execute("ROLLBACK")
-        raise
+    merge(cur, batch)
 
 
 def merge(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:

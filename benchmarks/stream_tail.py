@@ -22,11 +22,14 @@ that all end after the loaded data's newest span (`sidebyside.variants`). Writes
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -84,10 +87,47 @@ def head_queries(ours: LlmpulseSystem) -> dict[str, QueryFn]:
 
     def newest(client: QueryClient, k: int | None = None) -> int:
         end = spec.base_ns + spec.duration_ns + FAR_AHEAD_NS - 1000 * (k or 0)
-        url = f"{ours.base}/api/v1/projects/{spec.project}/spans"
-        return len(client.get(url, [("limit", "100"), ("end", iso(end))]).json()["data"])
+        return ours.spans_page(client, [("end", iso(end))])
 
     return {**ours.queries(), "list_latest_100": newest}
+
+
+def _streaming(
+    a: argparse.Namespace,
+    ours: LlmpulseSystem,
+    queries: dict[str, QueryFn],
+    runs: range,
+    sent: dict[str, float],
+) -> dict[str, list[float]]:
+    """``runs`` timed while the stream runs, continuing the spans of the streams before
+    (``sent``, which this adds to). A stream that stored no span (its spans were sent
+    before, and ingest dropped them as duplicates) fails the run: with no commit, the cache
+    would answer the quiet block's questions again."""
+    before = _stored(ours)
+    stream = IngestStream(ours.otlp_url(), ours.spec, a.stream, int(sent["requests"]), head=a.head)
+    stream.start()
+    try:
+        time.sleep(2.0)  # into its pace
+        block = timed_runs(queries, runs, a.pause_s)
+    finally:
+        done = stream.stop()
+        sent["spans"] += done.spans_sent
+        sent["seconds"] += done.seconds
+        sent["errors"] += done.errors
+        sent["requests"] += done.requests
+    if _stored(ours) <= before:
+        raise RuntimeError("the stream stored no span: sent before? (see --after)")
+    return block
+
+
+def _stored(ours: LlmpulseSystem) -> int:
+    """The project's span count (`LlmpulseSystem.count_spans`)."""
+
+    async def count() -> int:
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            return await ours.count_spans(client)
+
+    return asyncio.run(count())
 
 
 def tail_table(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, Any]]:
@@ -162,22 +202,10 @@ def main() -> None:
             condition = CONDITIONS[b % 2]
             runs = range((b // 2) * a.repeat, (b // 2 + 1) * a.repeat)
             say(f"block {b + 1}/{a.blocks} ({condition}): runs {runs[0]}..{runs[-1]}")
-            stream = None
-            if b % 2:
-                after = int(sent["requests"])
-                stream = IngestStream(ours.otlp_url(), spec, a.stream, after, head=a.head)
-            if stream is not None:
-                stream.start()
-                time.sleep(2.0)  # into its pace
-            try:
+            if not b % 2:
                 block = timed_runs(queries, runs, a.pause_s)
-            finally:
-                if stream is not None:
-                    done = stream.stop()
-                    sent["spans"] += done.spans_sent
-                    sent["seconds"] += done.seconds
-                    sent["errors"] += done.errors
-                    sent["requests"] += done.requests
+            else:
+                block = _streaming(a, ours, queries, runs, sent)
             for kind, ms in block.items():
                 samples[condition].setdefault(kind, []).extend(ms)
             time.sleep(1.0)

@@ -82,14 +82,15 @@ class LlmpulseSystem:
             return 0
         return int(rows[0]["n"]) if rows else 0
 
-    def _spans(self, client: QueryClient, params: list[tuple[str, str]]) -> int:
+    def spans_page(self, client: QueryClient, params: list[tuple[str, str]]) -> int:
+        """How many spans a page of 100 with ``params`` lists."""
         url = f"{self.base}/api/v1/projects/{self.spec.project}/spans"
         return len(client.get(url, [("limit", "100"), *params]).json()["data"])
 
     def list_latest(self, client: QueryClient, k: int | None = None) -> int:
         """REST: the 100 newest spans (run ``k``: starting before a varying end)."""
         end = params_for(self.spec, k).list_end
-        return self._spans(client, [] if end is None else [("end", iso(end))])
+        return self.spans_page(client, [] if end is None else [("end", iso(end))])
 
     def metadata_filter(self, client: QueryClient, k: int | None = None) -> int:
         """``attr=metadata.<key>:<value>`` over a window: the count and the 100 newest."""
@@ -97,7 +98,7 @@ class LlmpulseSystem:
         scope = [("attr", f"metadata.region:{p.region}"), *_window(p.metadata_window)]
         body = self._metrics(client, [("metric", "count"), *scope])
         count = int(body["rows"][0]["n"]) if body["rows"] else 0
-        listed = self._spans(client, scope)
+        listed = self.spans_page(client, scope)
         if count < listed:
             raise RuntimeError(f"count {count} below the {listed} spans listed")
         return listed

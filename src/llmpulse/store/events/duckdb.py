@@ -51,7 +51,7 @@ from llmpulse.store.events.metrics import (
 )
 from llmpulse.store.events.per_unit import UNPRICED_SQL
 from llmpulse.store.events.results import _aware, metric_frame, slice_frame
-from llmpulse.store.events.summary_upkeep import query_with
+from llmpulse.store.events.summary_upkeep import Moment, query_with
 from llmpulse.store.events.units import compile_units, unit_frame
 from llmpulse.store.memory import size_bytes
 from llmpulse.store.metric_api import (
@@ -205,27 +205,27 @@ class DuckDBEventStore(ListingEngine):
         """`metric`'s answer from the span sketch's copy and the kept spans alone (ADRs
         0040, 0066) when both are held at the sketch's version now and no change of the
         summaries nor a commit's queueing is in flight (a commit's write to the spans does
-        not matter: it reads no stored span, ADR 0068); None otherwise, without running a
-        statement or waiting (the server asks it on its event loop, saving the hop to a
-        worker thread)."""
+        not matter: it reads no stored span, ADR 0068), or at the moment a round of the
+        summaries kept, while it runs and until the copy is taken again (ADR 0071); None
+        otherwise, without running a statement or waiting (the server asks it on its event
+        loop, saving the hop to a worker thread)."""
         p = sketch_copy.span_plan(q)
-        if p is None or not self._sketch_copy.is_current(q.project):
+        if p is None:
             return None
         check_metric_query(q)  # `compile_metric`'s checks (its fields and filters are the
         # sketch's: a count or latency over the project or its root spans, never refused)
 
-        def read() -> MetricFrame | None:
-            edges = self.edge_spans.state
-            if edges is None:
+        def read(kept: Moment | None) -> MetricFrame | None:
+            m = self.summary_upkeep.moment(kept)
+            if m.edges is None:
                 return None
-            version = self.sketch_guard.sketch_version
-            pending = self.summary_upkeep.pending()
             try:
-                return self._sketch_copy.frame(_no_statement, q, p, version, pending, edges)
+                return self._sketch_copy.frame(_no_statement, q, p, m.version, m.pending, m.edges)
             except _WouldRead:
                 return None
 
-        answer = self.sketch_guard.read(read, wait=False, memory=True)  # (ADR 0068)
+        live = self._sketch_copy.is_current(q.project)
+        answer = self.sketch_guard.read_memory(read, live=live)  # (ADRs 0068, 0071)
         if answer is not None:
             self.metrics_summarized += 1
         return answer

@@ -37,7 +37,7 @@ from llmpulse.store.events.duckdb_dialect import DIALECT
 from llmpulse.store.events.duckdb_faults import invalidated
 from llmpulse.store.events.duckdb_open import CATALOG
 from llmpulse.store.events.search_terms import lowered
-from llmpulse.store.events.summary_upkeep import query_with
+from llmpulse.store.events.summary_upkeep import Moment, query_with
 
 NEWEST_FIRST = "ORDER BY start_time DESC, span_id DESC"
 FILTERED_FIRST = 4
@@ -285,18 +285,18 @@ class ListingEngine(CompactingEngine):
         `newest.held_pairs`) from `RecentRows`, read at a quiet moment of the summaries'
         guard (``wait``: for one to come, see `SketchGuard.read`); None when they do not
         hold every row of it."""
-        edges = self.edge_spans
 
-        def read() -> list[tuple[Any, ...]] | None:
-            state = edges.state
-            if state is None:
+        def read(kept: Moment | None) -> list[tuple[Any, ...]] | None:
+            m = self.summary_upkeep.moment(kept)
+            if m.edges is None:
                 return None
             return self.recent_rows.page(
-                q.project, q.time.start, q.time.end, q.limit + 1, state,
-                self.summary_upkeep.pending(), pairs,
-            )  # fmt: skip
+                q.project, q.time.start, q.time.end, q.limit + 1, m.edges, m.pending, pairs
+            )
 
-        return self.sketch_guard.read(read, wait=wait, memory=True)  # a commit's write aside
+        if not wait:  # (or the moment a round kept, while it runs, ADR 0071)
+            return self.sketch_guard.read_memory(read)
+        return self.sketch_guard.read(lambda: read(None), memory=True)  # a commit's write aside
 
     @functools.cached_property
     def _sketch_copy(self) -> sketch_copy.SketchCopy:

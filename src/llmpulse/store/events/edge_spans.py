@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -213,9 +214,43 @@ def _cat(parts: list[I64]) -> I64:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
+class _BacklogChunks:
+    """`backlog_chunk`'s chunks of the last few backlogs, per backlog table and project: a
+    backlog stays the same table from one commit or round to the next (`Backlog.pending`),
+    and every in-memory answer asked meanwhile adds its spans (0.6 ms a read for 300 spans
+    at 10M, ADR 0071)."""
+
+    def __init__(self, tables: int) -> None:
+        self._tables = tables
+        self._held: OrderedDict[int, tuple[pa.Table, dict[str, Chunk | None]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, batch: pa.Table, project: str) -> Chunk | None:
+        with self._lock:  # (keyed by identity: the table is held, so its id is not reused)
+            held = self._held.get(id(batch))
+            if held is not None and project in held[1]:
+                return held[1][project]
+        chunk = _project_chunk(batch, project)
+        with self._lock:
+            held = self._held.get(id(batch))
+            if held is None:
+                held = self._held[id(batch)] = (batch, {})
+                while len(self._held) > self._tables:
+                    self._held.popitem(last=False)
+            held[1][project] = chunk
+        return chunk
+
+
+_BACKLOG_CHUNKS = _BacklogChunks(4)
+
+
 def backlog_chunk(batch: pa.Table, project: str) -> Chunk | None:
     """The project's spans of a batch (`summary_upkeep.KEPT_SCHEMA`) as a chunk; None when
-    it has none."""
+    it has none. Taken once per table and project (`_BacklogChunks`): keep a table as it is."""
+    return _BACKLOG_CHUNKS.get(batch, project)
+
+
+def _project_chunk(batch: pa.Table, project: str) -> Chunk | None:
     index, known, names = codes(batch.column("project"))
     if project not in names:
         return None

@@ -33,12 +33,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from llmpulse.clock import from_unix_us, to_unix_us
 from llmpulse.store.api import SpanFilter
 from llmpulse.store.events import sketch
-from llmpulse.store.events.arrow_numpy import arrow_column, codes
 from llmpulse.store.events.duckdb_dialect import bucket_offset
 from llmpulse.store.events.edge_spans import Chunk, EdgeState, backlog_chunk
 from llmpulse.store.events.sketch import bins_of
@@ -135,22 +133,13 @@ def _arrays(cols: dict[str, Any], version: int) -> _Project:
 def backlog_slots(pending: pa.Table | None, project: str) -> tuple[I64, I64] | None:
     """The slots (ascending) of the spans of ``project`` in the summaries' backlog
     (`SummaryUpkeep.pending`) and how many spans each holds; None when it has none."""
-    spans = None if pending is None else _of_project(pending, project)
-    if spans is None or not spans[0].any():
+    spans = None if pending is None else backlog_chunk(pending, project)
+    if spans is None:
         return None
-    slots, counts = np.unique(spans[1][spans[0]], return_counts=True)
+    slots, counts = np.unique(
+        (spans.start + sketch.OFFSET_US) // sketch.SLOT_US, return_counts=True
+    )
     return slots.astype(np.int64), counts.astype(np.int64)
-
-
-def _of_project(backlog: pa.Table, project: str) -> tuple[npt.NDArray[np.bool_], I64] | None:
-    """Which of the backlog's spans are ``project``'s, and every span's slot; None when the
-    backlog holds none of the project's."""
-    index, known, names = codes(backlog.column("project"))  # (`pc.equal` imports pandas)
-    if project not in names:
-        return None
-    us, valid = arrow_column(pc.cast(backlog.column("start_time"), pa.int64()))
-    keep = (index == names.index(project)) & known & valid
-    return keep, (us + sketch.OFFSET_US) // sketch.SLOT_US
 
 
 class SketchCopy:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 _T = TypeVar("_T")
 _P = TypeVar("_P")
+_M = TypeVar("_M")
 
 
 class SketchGuard:
@@ -42,6 +43,12 @@ class SketchGuard:
     milliseconds after a bulk load), then to the totals, whose statements other cursors do
     not see before their COMMIT: only that COMMIT and the backlog's removal make a
     ``commits=False`` reader wait (ADR 0055).
+
+    Applying a backlog (a round) moves spans from the backlog into the summaries: what the
+    two hold together stays the same. Readers of memory alone (ADR 0068) therefore read, while
+    a round is in flight and until the copies of the summaries are taken again after it,
+    what they would have read when it began (`keep`, `read_memory`, ADR 0071), as long as no
+    commit was queued and nothing else changed since.
     """
 
     ATTEMPTS = 2
@@ -64,6 +71,9 @@ class SketchGuard:
         self._sketch_seq = 0  # changes of the summaries (not commits) begun or ended
         self._memory_busy = 0  # changes of the summaries and commits' queueing in flight
         self._memory_seq = 0  # ... begun or ended
+        self._content_busy = 0  # changes of what the summaries and backlog hold together in
+        self._content_seq = 0  # flight (commits' queueing, deletes; not rounds), begun or ended
+        self._kept: tuple[Any, int] | None = None  # (a moment `keep` kept, its content seq)
         self._ready = ready
         self._spoiled = False
 
@@ -74,9 +84,14 @@ class SketchGuard:
         own: bool = True,
         totals: bool = True,
         summaries: bool = True,
+        content: bool = True,
     ) -> None:
         with self._cond:
             self._busy += busy
+            if summaries and content:
+                self._content_busy += busy
+            if (summaries and content) or spoil:
+                self._content_seq += 1
             if totals:
                 self._totals_busy += busy
             self._seq += 1
@@ -112,23 +127,29 @@ class SketchGuard:
             self._own_seq += 1
             self._sketch_seq += 1
             self._memory_seq += 1
+            self._content_seq += 1
+            self._kept = None
             self._ready = True
 
     @contextmanager
-    def changing(self, summaries: bool = True, totals: bool = True) -> Iterator[None]:
+    def changing(
+        self, summaries: bool = True, totals: bool = True, content: bool = True
+    ) -> Iterator[None]:
         """Bracket a change of the spans or of the summaries (``summaries``: False for a
         commit, which only adds spans and queues them; ``totals``: False for a change of
         the in-memory summaries that leaves the traces' totals and the backlog as they are,
-        which ``commits=False`` readers do not wait for)."""
+        which ``commits=False`` readers do not wait for; ``content``: False for a round's
+        changes, which move spans from the backlog into the summaries, see `keep`)."""
         own = summaries and totals
         waits = totals or not summaries
-        self._step(+1, own=own, totals=waits, summaries=summaries)
+        flags = {"own": own, "totals": waits, "summaries": summaries, "content": content}
+        self._step(+1, **flags)
         try:
             yield
         except BaseException:
-            self._step(-1, spoil=True, own=own, totals=waits, summaries=summaries)
+            self._step(-1, spoil=True, **flags)
             raise
-        self._step(-1, own=own, totals=waits, summaries=summaries)
+        self._step(-1, **flags)
 
     @contextmanager
     def queueing(self) -> Iterator[None]:
@@ -138,12 +159,16 @@ class SketchGuard:
         with self._cond:
             self._memory_busy += 1
             self._memory_seq += 1
+            self._content_busy += 1
+            self._content_seq += 1
         try:
             yield
         finally:
             with self._cond:
                 self._memory_busy -= 1
                 self._memory_seq += 1
+                self._content_busy -= 1
+                self._content_seq += 1
                 if not self._memory_busy:
                     self._cond.notify_all()
 
@@ -193,6 +218,50 @@ class SketchGuard:
             if seq() == before:
                 return answer
         return None
+
+    def keep(self, moment: object | None) -> None:
+        """Keep ``moment``: what readers of memory alone read (the backlog, the edge spans,
+        the span sketch's version), taken by a round before its first change, under the
+        writer's lock (no commit is queued meanwhile). `read_memory` answers from it while
+        that round's changes are in flight and after them, until a commit is queued or
+        anything else changes what the summaries and the backlog hold together (a delete, a
+        spoil). None: keep none (a moment is kept only when no such change is in flight)."""
+        with self._cond:
+            usable = moment is not None and self.usable and not self._content_busy
+            self._kept = (moment, self._content_seq) if usable else None
+
+    def _kept_now(self) -> tuple[Any, int] | None:
+        """(Under ``_cond``.) The kept moment and its content seq when it still holds what
+        the summaries and the backlog hold together now, else None."""
+        if self._kept is None or self._content_busy or not self.usable:
+            return None
+        return self._kept if self._kept[1] == self._content_seq else None
+
+    def read_memory(self, query: Callable[[_M | None], _T], *, live: bool = True) -> _T | None:
+        """A reader of memory alone (``read(memory=True, wait=False)``, ADR 0068) that need
+        not wait for a round: ``query(None)`` reads the summaries and the backlog as they are,
+        at a quiet moment (no change of the summaries nor commit's queueing in flight);
+        while a round's change is in flight or moved the state meanwhile (or ``live`` is
+        False: the caller's copies of the summaries are not taken again yet after a round),
+        ``query(kept)`` reads the moment a round kept (`keep`, ADR 0071), when it still
+        holds. None when neither can answer; no wait (the event loop asks it)."""
+        with self._cond:
+            if not self.usable:
+                return None
+            quiet = live and not self._memory_busy
+            before = self._memory_seq
+            kept = None if quiet else self._kept_now()
+        if quiet:
+            answer = query(None)
+            if self._memory_seq == before:
+                return answer
+            with self._cond:
+                kept = self._kept_now()
+        if kept is None:
+            return None
+        answer = query(kept[0])
+        with self._cond:  # (a commit's rows held meanwhile must not meet the kept backlog)
+            return answer if self._content_seq == kept[1] else None
 
     def read_pinned(
         self, pin: Callable[[int, bool], _P], query: Callable[[_P], _T]

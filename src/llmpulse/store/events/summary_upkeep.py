@@ -33,6 +33,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -41,7 +42,7 @@ import pyarrow as pa
 from llmpulse.clock import SystemClock
 from llmpulse.store.events import recent_rows, summaries, trace_sums
 from llmpulse.store.events.duckdb_open import CATALOG
-from llmpulse.store.events.edge_spans import EdgeSpans
+from llmpulse.store.events.edge_spans import EdgeSpans, EdgeState
 from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
 from llmpulse.store.events.recent_rows import RecentRows
 from llmpulse.store.events.sketch import PENDING
@@ -84,6 +85,7 @@ class Backlog:
         """An empty backlog."""
         self._lock = threading.Lock()
         self._batches: list[pa.Table] = []
+        self._pending: pa.Table | None = None  # (their concatenation, once asked)
         self._spans = 0
         self._first = 0.0
         self._last = 0.0
@@ -97,6 +99,7 @@ class Backlog:
             if not self._batches:
                 self._first = now
             self._batches.append(kept)
+            self._pending = None
             self._spans += kept.num_rows
             self._last = now
             return len(self._batches) == 1 or self._spans >= MAX_PENDING_SPANS
@@ -111,6 +114,7 @@ class Backlog:
         with self._lock:
             self._spans -= sum(b.num_rows for b in self._batches[:n])
             del self._batches[:n]
+            self._pending = None
 
     def clear(self) -> None:
         """Forget every batch."""
@@ -132,10 +136,13 @@ class Backlog:
 
     def pending(self) -> pa.Table | None:
         """The queued spans as one table (readers select their project in SQL: pyarrow's
-        filters import pandas, which the server keeps out); None when there are none."""
+        filters import pandas, which the server keeps out); None when there are none. The
+        same table until the backlog changes (readers' work on it is kept per table,
+        `edge_spans.backlog_chunk`)."""
         with self._lock:
-            batches = list(self._batches)
-        return pa.concat_tables(batches) if batches else None
+            if self._pending is None and self._batches:
+                self._pending = pa.concat_tables(self._batches)
+            return self._pending
 
 
 def query_with(
@@ -149,6 +156,17 @@ def query_with(
         return cur.execute(sql, list(params)).fetchall()
     finally:
         cur.unregister(PENDING)
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """What readers of memory alone read besides the rows held (ADR 0068), at one moment:
+    the span sketch's version (its copies are taken at one), the backlog and the sketch's
+    spans (`EdgeSpans.state`). A round keeps the moment before its changes (ADR 0071)."""
+
+    version: int
+    pending: pa.Table | None
+    edges: EdgeState | None
 
 
 class SummaryUpkeep:
@@ -211,6 +229,13 @@ class SummaryUpkeep:
         """The committed spans the summaries lack (see `Backlog.pending`)."""
         return self.backlog.pending()
 
+    def moment(self, kept: Moment | None = None) -> Moment:
+        """``kept``, else the moment now (read it at a quiet moment of the guard)."""
+        if kept is not None:
+            return kept
+        edges = None if self.edges is None else self.edges.state
+        return Moment(self.guard.sketch_version, self.pending(), edges)
+
     @property
     def caught_up(self) -> bool:
         """Whether no committed span waits to be added (the tables alone answer)."""
@@ -225,6 +250,10 @@ class SummaryUpkeep:
         if not batches:
             return 0
         batch = pa.concat_tables(batches)
+        # Readers of memory alone read this moment until the copies are taken again after
+        # the round (what the summaries and the backlog hold together does not change).
+        edges = None if self.edges is None else self.edges.state
+        self.guard.keep(Moment(self.guard.sketch_version, self.backlog.pending(), edges))
         sums = con.cursor()
         try:
             # The traces' totals' statements first, uncommitted on a cursor of their own:
@@ -235,7 +264,7 @@ class SummaryUpkeep:
             # refuses it while a write transaction is open); the writer's lock, held for
             # the whole round, keeps every checkpoint and compaction out.
             trace_sums.staged(sums, batch)
-            with self.guard.changing(totals=False):
+            with self.guard.changing(totals=False, content=False):
                 summaries.add(
                     con,
                     self._keys,
@@ -260,7 +289,7 @@ class SummaryUpkeep:
     def _totals_applied(self, batches: int) -> Iterator[None]:
         """Around the COMMIT of the backlog's first ``batches`` to the traces' totals: a
         change of the totals, which then leave the backlog in the same change."""
-        with self.guard.changing():
+        with self.guard.changing(content=False):
             yield
             self.backlog.drop(batches)
 
@@ -331,6 +360,7 @@ class SummaryUpkeep:
             else:
                 if applied:
                     self._applied()
+                    self.guard.keep(None)  # the copies are current: live reads answer
 
     def _applied(self) -> None:
         """Run ``after_apply``; a failure there only costs the next query the work."""

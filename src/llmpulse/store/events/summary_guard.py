@@ -75,6 +75,7 @@ class SketchGuard:
         self._content_seq = 0  # flight (commits' queueing, deletes; not rounds), begun or ended
         self._kept: tuple[Any, int] | None = None  # (a moment `keep` kept, its content seq)
         self._ready = ready
+        self._totals_ready = ready  # (built after the others, ADR 0072)
         self._spoiled = False
 
     def _step(
@@ -120,8 +121,11 @@ class SketchGuard:
         """Put the summaries out of use for good."""
         self._step(0, spoil=True)
 
-    def set_ready(self) -> None:
-        """The summaries were built and hold every committed span."""
+    def set_ready(self, totals: bool = True) -> None:
+        """The summaries were built and hold, with the backlog, every committed span
+        (``totals``: the traces' totals too; False: those are still being built, and
+        ``read(commits=False)``, their readers' read, declines until this is called again,
+        ADR 0072)."""
         with self._cond:
             self._seq += 1
             self._own_seq += 1
@@ -130,6 +134,7 @@ class SketchGuard:
             self._content_seq += 1
             self._kept = None
             self._ready = True
+            self._totals_ready = totals
 
     @contextmanager
     def changing(
@@ -200,6 +205,8 @@ class SketchGuard:
         reads only what commits change in their queueing (the backlog, the rows held in
         memory, besides the summaries' own state, ADR 0068), so only the summaries' changes
         and commits' queueing matter to it, not a commit's write to the spans."""
+        if not commits and not self._totals_ready:
+            return None  # (the traces' totals are still being built)
         wait_s = (self.WAIT_S if commits else self.APPLY_WAIT_S) if wait else 0.0
 
         def seq() -> int:

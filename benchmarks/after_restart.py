@@ -29,7 +29,6 @@ from sidebyside.llmpulse_side import LlmpulseSystem
 from sidebyside.output import say, write_results
 from sidebyside.query_client import QueryClient
 from sidebyside.run import run_meta
-from sidebyside.workload import WorkloadSpec
 
 HERE = Path(__file__).resolve().parent
 SETTLED_FACTOR = 2.0
@@ -97,11 +96,7 @@ def render(res: dict[str, Any]) -> str:
 
 def main() -> None:
     a = _args()
-    spec = WorkloadSpec.for_spans(
-        a.spans, traces_per_request=100, base_ns=int((a.data_dir / "base_ns").read_text())
-    )
-    ours = LlmpulseSystem(spec, a.llmpulse_bin)
-    ours.prepare()
+    ours = LlmpulseSystem.on_loaded(a.data_dir, a.spans, a.llmpulse_bin)
     server = ours.make_server(a.data_dir, a.data_dir.parent / f"{a.data_dir.name}-restart.log")
     t0 = time.perf_counter()
     healthy_s = server.start()

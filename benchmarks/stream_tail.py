@@ -41,7 +41,6 @@ from sidebyside.query_client import QueryClient
 from sidebyside.run import run_meta
 from sidebyside.stream import IngestStream
 from sidebyside.system import QueryFn
-from sidebyside.workload import WorkloadSpec
 
 HERE = Path(__file__).resolve().parent
 CONDITIONS = ("quiet", "stream")
@@ -184,11 +183,7 @@ def render(res: dict[str, Any]) -> str:
 
 def main() -> None:
     a = _args()
-    spec = WorkloadSpec.for_spans(
-        a.spans, traces_per_request=100, base_ns=int((a.data_dir / "base_ns").read_text())
-    )
-    ours = LlmpulseSystem(spec, a.llmpulse_bin)
-    ours.prepare()
+    ours = LlmpulseSystem.on_loaded(a.data_dir, a.spans, a.llmpulse_bin)
     server = ours.make_server(a.data_dir, a.data_dir.parent / f"{a.data_dir.name}-tail.log")
     server.start()
     queries = head_queries(ours) if a.head else ours.queries()

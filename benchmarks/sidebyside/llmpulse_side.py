@@ -52,6 +52,19 @@ class LlmpulseSystem:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
 
+    @classmethod
+    def on_loaded(
+        cls, data_dir: Path, spans: int, executable: Path | None = None
+    ) -> LlmpulseSystem:
+        """The system for ``data_dir``, loaded with ``spans`` spans by an earlier run (its
+        ``base_ns`` file names the workload's start), its executable checked (`prepare`)."""
+        base_ns = int((data_dir / "base_ns").read_text())
+        ours = cls(
+            WorkloadSpec.for_spans(spans, traces_per_request=100, base_ns=base_ns), executable
+        )
+        ours.prepare()
+        return ours
+
     def prepare(self) -> None:
         """Check the executable exists (the project's venv provides it)."""
         if not self.exe.exists():

@@ -205,3 +205,16 @@ def stored_in_commits(spans: list[Span], per_commit: int, path: Any = None) -> A
         s.append_spans(spans[i : i + per_commit])
     s.catch_up()
     return s
+
+
+def sketch_statement(store: Any, q: Any) -> Any:
+    """The frame of `sketch.plan`'s statement for the metric query ``q`` on ``store`` (a
+    `DuckDBEventStore`), with the summaries' backlog as it is: what the in-memory answers
+    must equal."""
+    from llmpulse.store.events import sketch
+    from llmpulse.store.events.summary_upkeep import query_with
+
+    pending = store.summary_upkeep.pending()
+    p = sketch.plan(q, store.pair_keys.counted, pending=pending is not None)
+    assert p is not None
+    return sketch.frame(q, p, store._read(lambda cur: query_with(cur, pending, p.sql, p.params)))

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from store_factories import stored_in_commits, timed_span
+from store_factories import sketch_statement, stored_in_commits, timed_span
 
 from llmpulse.domain.errors import InvalidInput
 from llmpulse.domain.ids import ProjectName
@@ -27,8 +27,7 @@ from llmpulse.domain.spans import Span
 from llmpulse.store.api import SpanFilter, TimeRange
 from llmpulse.store.events import edge_spans, sketch, sketch_copy, trace_sums
 from llmpulse.store.events.duckdb import DuckDBEventStore
-from llmpulse.store.events.summary_upkeep import query_with
-from llmpulse.store.metric_api import MetricFrame, MetricQuery
+from llmpulse.store.metric_api import MetricQuery
 
 P = ProjectName("edges")
 T0 = datetime(2026, 11, 2, 5, 4, 33, 250_001, tzinfo=UTC)  # not on a slot edge
@@ -78,14 +77,6 @@ def _queries(seed: int) -> list[MetricQuery]:
     return [replace(q, approximate=True) for q in out]
 
 
-def _by_statement(store: DuckDBEventStore, q: MetricQuery) -> MetricFrame:
-    """The frame of `sketch.plan`'s statement with the backlog as it is."""
-    pending = store.summary_upkeep.pending()
-    p = sketch.plan(q, store.pair_keys.counted, pending=pending is not None)
-    assert p is not None
-    return sketch.frame(q, p, store._read(lambda cur: query_with(cur, pending, p.sql, p.params)))
-
-
 def _answers_without_the_edge_statement(store: DuckDBEventStore, seed: int) -> None:
     def statement(*args: object, **kwargs: object) -> None:
         raise AssertionError("the edge slots were read by a statement")
@@ -93,7 +84,7 @@ def _answers_without_the_edge_statement(store: DuckDBEventStore, seed: int) -> N
     summarized = store.metrics_summarized
     qs = _queries(seed)
     for q in qs:
-        want = _by_statement(store, q)
+        want = sketch_statement(store, q)
         with pytest.MonkeyPatch.context() as m:
             m.setattr(sketch_copy, "_edge_spans", statement)
             assert store.metric(q) == want, q
@@ -182,7 +173,7 @@ def test_over_the_limit_no_spans_are_kept_and_the_statement_answers(
 
         monkeypatch.setattr(sketch_copy, "_edge_spans", statement)
         for q in _queries(7):
-            assert s.metric(q) == _by_statement(s, q), q
+            assert s.metric(q) == sketch_statement(s, q), q
         assert used
     finally:
         s.close()
@@ -261,7 +252,7 @@ def test_in_memory_answers_are_the_statements_and_read_nothing(held: None) -> No
 
         def check(seed: int) -> None:
             for q in _queries(seed):
-                want = _by_statement(s, q)
+                want = sketch_statement(s, q)
                 with pytest.MonkeyPatch.context() as m:
                     m.setattr(s, "_read", no_reads)
                     m.setattr(s, "_numpy", no_reads)
@@ -271,7 +262,7 @@ def test_in_memory_answers_are_the_statements_and_read_nothing(held: None) -> No
         s.append_spans(_spans(600, seed=9, offset=70_000))
         assert s.summary_upkeep.pending() is not None
         check(9)
-        want = _by_statement(s, q0)
+        want = sketch_statement(s, q0)
         with s.sketch_guard.changing(summaries=False):  # a commit writing its spans
             assert s.metric_in_memory(q0) == want  # reads none of them (ADR 0068)
         guard = s.sketch_guard
@@ -321,7 +312,7 @@ def test_in_memory_answers_do_not_wait_for_the_traces_totals_statements(held: No
             try:
                 assert staging.wait(10)
                 assert s.summary_upkeep.pending() is not None  # the round has not applied
-                assert s.metric_in_memory(q0) == _by_statement(s, q0)
+                assert s.metric_in_memory(q0) == sketch_statement(s, q0)
                 assert s.trace_totals([tid])[tid] == before
             finally:
                 release.set()

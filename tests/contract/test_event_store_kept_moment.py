@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from store_factories import stored_in_commits, timed_span
+from store_factories import sketch_statement, stored_in_commits, timed_span
 
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_metric
@@ -26,8 +26,8 @@ from llmpulse.domain.spans import Span
 from llmpulse.store.api import SpanFilter, SpanQuery, TimeRange
 from llmpulse.store.events import sketch, trace_slots
 from llmpulse.store.events.duckdb import DuckDBEventStore
-from llmpulse.store.events.summary_upkeep import query_with
-from llmpulse.store.metric_api import MetricFrame, MetricQuery
+from llmpulse.store.events.summary_upkeep import Moment
+from llmpulse.store.metric_api import MetricQuery
 
 P = ProjectName("kept")
 T0 = datetime(2026, 11, 2, 5, 4, 33, 250_001, tzinfo=UTC)
@@ -58,14 +58,6 @@ def _metric_queries() -> list[MetricQuery]:
     return [replace(q, approximate=True) for q in out]
 
 
-def _by_statement(store: DuckDBEventStore, q: MetricQuery) -> MetricFrame:
-    """The frame of `sketch.plan`'s statement with the backlog as it is."""
-    pending = store.summary_upkeep.pending()
-    p = sketch.plan(q, store.pair_keys.counted, pending=pending is not None)
-    assert p is not None
-    return sketch.frame(q, p, store._read(lambda cur: query_with(cur, pending, p.sql, p.params)))
-
-
 def _answers(store: DuckDBEventStore, qs: list[MetricQuery], page: SpanQuery) -> list[Any]:
     """The in-memory answers, reading nothing from the store."""
 
@@ -86,7 +78,7 @@ def test_a_round_in_flight_and_its_stale_copy_answer_from_the_kept_moment(held: 
         for q in qs:
             s.metric(q)  # takes the copy
         s.append_spans(_spans(600, seed=2, offset=10_000))  # the backlog the round applies
-        want = [*(_by_statement(s, q) for q in qs), s.list_span_rows(page)]
+        want = [*(sketch_statement(s, q) for q in qs), s.list_span_rows(page)]
         assert _answers(s, qs, page) == want  # (live, at a quiet moment)
         inside, release = threading.Event(), threading.Event()
         real = trace_slots.add
@@ -115,7 +107,7 @@ def test_a_round_in_flight_and_its_stale_copy_answer_from_the_kept_moment(held: 
         for q in qs:
             s.metric(q)  # takes it again
         assert _answers(s, qs, page) == [
-            *(_by_statement(s, q) for q in qs),
+            *(sketch_statement(s, q) for q in qs),
             s.list_span_rows(page),
         ]
     finally:
@@ -141,6 +133,51 @@ def test_the_thread_retires_the_moment_once_the_copy_is_taken_again() -> None:
                 break
             threading.Event().wait(0.02)
         assert s.sketch_guard._kept is None
-        assert s.metric_in_memory(q) == _by_statement(s, q)
+        assert s.metric_in_memory(q) == sketch_statement(s, q)
+    finally:
+        s.close()
+
+
+def test_a_copy_read_during_a_round_is_not_kept_under_the_version_before_it(held: None) -> None:
+    """A worker thread's first pinned attempt reads the sketch as it is, not in a snapshot:
+    if a round changed the sketch meanwhile, the copy it read must not be kept under the
+    version it pinned, which is the kept moment's: a reader of that moment would add the
+    backlog's spans to a copy that holds them already."""
+    s: DuckDBEventStore = stored_in_commits(_spans(2000, seed=6), 250)
+    try:
+        q = _metric_queries()[0]
+        s.append_spans(_spans(600, seed=7, offset=40_000))
+        want = sketch_statement(s, q)
+        version = s.sketch_guard.sketch_version  # what a pinned attempt pins before the round
+        s._sketch_copy._projects.clear()  # no copy held: the attempt loads one
+        inside, release = threading.Event(), threading.Event()
+        real = trace_slots.add
+
+        def held_add(con: Any, batch: Any) -> None:  # after `sketch.add`, inside the change
+            inside.set()
+            assert release.wait(10)
+            real(con, batch)
+
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(trace_slots, "add", held_add)
+            worker = threading.Thread(target=s.summary_upkeep.catch_up)
+            worker.start()
+            try:
+                assert inside.wait(10)
+                kept = s.sketch_guard.kept
+                assert isinstance(kept, Moment)
+                assert kept.version == version
+                p = sketch.plan(q, s.pair_keys.counted)
+                assert p is not None
+                s._sketch_copy.frame(s._numpy, q, p, version, kept.pending, kept.edges)
+                answer = s.metric_in_memory(q)
+                assert answer is None or answer == want
+            finally:
+                release.set()
+                worker.join(10)
+        answer = s.metric_in_memory(q)
+        assert answer is None or answer == want
+        s.metric(q)
+        assert s.metric_in_memory(q) == want
     finally:
         s.close()

@@ -332,7 +332,9 @@ def test_a_newest_page_is_exact_when_the_counts_are_too_high(store: DuckDBEventS
 def test_a_copy_whose_sketch_moved_while_it_was_read_is_not_kept(store: DuckDBEventStore) -> None:
     """A load that a change overlapped may hold the sketch after the change: it must not be
     kept under the version it started at, where a read pinned at that version would take it
-    (ADR 0050); a pinned load is kept under its version, and never replaces a newer copy."""
+    (ADR 0050); a load in a snapshot pinned at a version is kept under it, and never
+    replaces a newer copy; one pinned at a version but read without a snapshot is kept only
+    if the sketch is still there (a round's kept moment reads that version, ADR 0071)."""
     version = [5]
     copy = sketch_copy.SketchCopy(lambda: version[0])
     loads: list[int] = []
@@ -352,8 +354,8 @@ def test_a_copy_whose_sketch_moved_while_it_was_read_is_not_kept(store: DuckDBEv
     moves[0] = True
     copy.newest_slot(query, P, None, 10)  # loaded at 5, the guard at 6 after it: not kept
     moves[0] = False
-    copy.frame(query, q, p, 5)  # a read pinned at 5 loads its own copy, kept at 5
-    copy.frame(query, q, p, 5)  # ... and finds it
+    copy.frame(query, q, p, 5, snapshot=True)  # a snapshot pinned at 5 loads a copy, kept at 5
+    copy.frame(query, q, p, 5)  # ... and a read pinned at 5 finds it
     assert loads == [5, 6]
     moves[0] = True
     copy.frame(query, q, p)  # loaded at 6, the guard at 7 after it: not kept
@@ -362,9 +364,16 @@ def test_a_copy_whose_sketch_moved_while_it_was_read_is_not_kept(store: DuckDBEv
     assert loads == [5, 6, 6]
     version[0] = 9
     copy.frame(query, q, p)  # kept at 9
-    copy.frame(query, q, p, 8)  # an older pinned load does not replace it
+    copy.frame(query, q, p, 8, snapshot=True)  # an older pinned load does not replace it
     copy.frame(query, q, p)
     assert loads == [5, 6, 6, 9, 9]
+    copy._projects.clear()
+    copy.frame(query, q, p, 8)  # pinned at 8 without a snapshot, the sketch at 9: not kept
+    copy.frame(query, q, p, 8)
+    assert loads == [5, 6, 6, 9, 9, 9, 9]
+    copy.frame(query, q, p, 9)  # pinned at 9 without a snapshot, the sketch still at 9: kept
+    copy.frame(query, q, p)
+    assert loads == [5, 6, 6, 9, 9, 9, 9, 9]
 
 
 def test_a_newest_bound_counts_the_held_copy_after_the_sketch_moved(held: None) -> None:

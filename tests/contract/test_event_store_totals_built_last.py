@@ -19,16 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_factories import stored_in_commits, timed_span, trace_id
+from store_factories import sketch_statement, stored_in_commits, timed_span, trace_id
 
 from llmpulse.domain.ids import ProjectName, TraceId
 from llmpulse.domain.metrics import parse_metric
 from llmpulse.domain.spans import Span
 from llmpulse.store.api import SpanFilter, SpanQuery, TimeRange
-from llmpulse.store.events import listing, sketch, trace_sums
+from llmpulse.store.events import listing, trace_sums
 from llmpulse.store.events.duckdb import DuckDBEventStore
-from llmpulse.store.events.summary_upkeep import query_with
-from llmpulse.store.metric_api import MetricFrame, MetricQuery
+from llmpulse.store.metric_api import MetricQuery
 
 P = ProjectName("built")
 T0 = datetime(2026, 11, 2, 5, 4, 33, 250_001, tzinfo=UTC)
@@ -44,13 +43,6 @@ def _spans(n: int, seed: int, offset: int = 0) -> list[Span]:
         span = timed_span(i + offset, P, start, rng.lognormvariate(5, 1.5), root=i % 3 == 0)
         out.append(replace(span, trace_id=trace_id((i + offset) // 3)))
     return out
-
-
-def _by_statement(store: DuckDBEventStore, q: MetricQuery) -> MetricFrame:
-    pending = store.summary_upkeep.pending()
-    p = sketch.plan(q, store.pair_keys.counted, pending=pending is not None)
-    assert p is not None
-    return sketch.frame(q, p, store._read(lambda cur: query_with(cur, pending, p.sql, p.params)))
 
 
 def test_the_other_summaries_answer_while_the_traces_totals_are_built(tmp_path: Path) -> None:
@@ -86,9 +78,9 @@ def test_the_other_summaries_answer_while_the_traces_totals_are_built(tmp_path: 
         s.append_spans(later)  # committed while the totals are built
         for q in qs:
             summarized = s.metrics_summarized
-            assert s.metric(q) == _by_statement(s, q)
+            assert s.metric(q) == sketch_statement(s, q)
             assert s.metrics_summarized == summarized + 1  # from the sketch, not the spans
-            assert s.metric_in_memory(q) == _by_statement(s, q)
+            assert s.metric_in_memory(q) == sketch_statement(s, q)
         held = s.list_span_rows_in_memory(page)
         assert held is not None
         assert held == s.list_span_rows(page)
@@ -105,7 +97,7 @@ def test_the_other_summaries_answer_while_the_traces_totals_are_built(tmp_path: 
         assert s.trace_totals(ids) == listing.trace_totals(s._query, ids)
         assert s.trace_totals_summed == summed + 1  # now from the totals
         for q in qs:
-            assert s.metric(q) == _by_statement(s, q)
+            assert s.metric(q) == sketch_statement(s, q)
     finally:
         s.close()
 

@@ -114,3 +114,16 @@ def test_keep_none_and_a_spoil_retire_it() -> None:
     guard.spoil()
     assert guard.read_memory(_reader([]), live=False) is None
     assert guard.read_memory(_reader([])) is None
+
+
+def test_forget_retires_only_the_moment_named() -> None:
+    guard = SketchGuard()
+    first, second = "first round", "second round"
+    guard.keep(first)
+    assert guard.kept is first
+    guard.keep(second)  # a round on another thread kept its own meanwhile
+    guard.forget(first)
+    assert guard.read_memory(_reader([]), live=False) == second
+    guard.forget(second)
+    assert guard.kept is None
+    assert guard.read_memory(_reader([]), live=False) is None

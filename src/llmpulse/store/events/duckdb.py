@@ -238,7 +238,7 @@ class DuckDBEventStore(ListingEngine):
         p = sketch_copy.span_plan(q)  # (the pair sketch's plans are not the copy's)
         if p is not None:
             return self._sketch_copy.frame(
-                self._numpy, q, p, pin.sketch_version, pin.pending, pin.edges
+                self._numpy, q, p, pin.sketch_version, pin.pending, pin.edges, pin.snapshot
             )
         answer = self._sketch_rows(q, pin.pending, pin.counted)
         return None if answer is None else sketch.frame(q, *answer)

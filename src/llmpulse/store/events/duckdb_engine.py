@@ -88,6 +88,9 @@ class Pinned:
     """Which metadata keys the pair sketch counted then (`PairKeys.counted`)."""
     edges: EdgeState | None = None
     """The span sketch's spans' starts and bins at that moment (ADR 0066); None: none kept."""
+    snapshot: bool = False
+    """Whether the read runs in a DuckDB snapshot taken at that moment (ADR 0050); False:
+    it reads the tables as they are (`SketchGuard.read_pinned`'s first attempt)."""
 
 
 class DuckDBEngine:
@@ -299,7 +302,7 @@ class DuckDBEngine:
                 cur.execute(pin_sql).fetchall()
                 keys = self.pair_keys.as_of_now()
                 pending = self.summary_upkeep.pending()
-                return Pinned(pending, sketch_version, keys, self.edge_spans.state)
+                return Pinned(pending, sketch_version, keys, self.edge_spans.state, snapshot=True)
 
             self._local.pinned = True
             try:

@@ -229,6 +229,7 @@ class _BacklogChunks:
         with self._lock:  # (keyed by identity: the table is held, so its id is not reused)
             held = self._held.get(id(batch))
             if held is not None and project in held[1]:
+                self._held.move_to_end(id(batch))
                 return held[1][project]
         chunk = _project_chunk(batch, project)
         with self._lock:

@@ -151,21 +151,26 @@ class SketchCopy:
         self._projects: dict[str, _Project] = {}
         self._lock = threading.Lock()
 
-    def _project(self, query: Query, project: str, version: int | None = None) -> _Project:
+    def _project(
+        self, query: Query, project: str, version: int | None = None, snapshot: bool = False
+    ) -> _Project:
         """The project's rows at the current version, taken again when the sketch moved.
 
         A copy taken while a change was in flight carries a version that no later read
         sees (every change moves the version when it begins and when it ends). With
-        ``version``: the rows at that version, which ``query`` reads (a snapshot pinned
-        then, ADR 0050)."""
-        pinned = version is not None
+        ``version``: the rows at that version, which ``query`` reads (``snapshot``: in a
+        snapshot pinned then, ADR 0050). A copy is kept only when it was read in that
+        snapshot or the sketch stayed at its version while it was read: a copy kept under a
+        version the sketch had left would hold spans that a reader at that version adds
+        from the backlog again (a round's kept moment is read at the version before the
+        round, ADR 0071)."""
         if version is None:
             version = self._version()
         held = self._projects.get(project)
         if held is not None and held.version == version:
             return held
         fresh = _arrays(query(_LOAD_SQL, [project]), version)
-        if not pinned and self._version() != version:
+        if not snapshot and self._version() != version:
             return fresh  # the sketch may have moved before the load read it: not kept
         with self._lock:
             held = self._projects.get(project)
@@ -246,11 +251,12 @@ class SketchCopy:
         version: int | None = None,
         backlog: pa.Table | None = None,
         edges: EdgeState | None = None,
+        snapshot: bool = False,
     ) -> MetricFrame:
         """The frame of `sketch.plan`'s statement for ``q`` (``p``: its plan or
         `sketch.shape`), from `_rows`; an unbucketed quantile from its per-bin counts in
         numpy (`sketch.frame_of_bins`), without a row per bin."""
-        got = self._rows(query, q, version, backlog, edges)
+        got = self._rows(query, q, version, backlog, edges, snapshot)
         return (
             sketch.frame(q, p, got) if isinstance(got, list) else sketch.frame_of_bins(q, p, *got)
         )
@@ -262,6 +268,7 @@ class SketchCopy:
         version: int | None = None,
         backlog: pa.Table | None = None,
         edges: EdgeState | None = None,
+        snapshot: bool = False,
     ) -> Rows | tuple[I64, I64]:
         """The rows of `sketch.plan`'s statement for ``q`` (a span-sketch plan, see
         `answers`): ``(bucket number or None, bin or None, n)`` ordered by both, or for an
@@ -289,7 +296,7 @@ class SketchCopy:
                 edges_us.append((_slot_start_us(hi), to_unix_us(end)))
         needs_bins = any(m.quantile is not None for m in q.metrics)
         width = int(q.bucket.total_seconds()) if q.bucket is not None else None
-        rows = self._project(query, q.project, version) if whole else None
+        rows = self._project(query, q.project, version, snapshot) if whole else None
         sketch_rows = None if rows is None else (rows.roots if root else rows.every)
         pending = None if backlog is None else backlog_chunk(backlog, q.project)  # decoded once
         if edges is not None:

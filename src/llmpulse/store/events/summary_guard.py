@@ -237,6 +237,18 @@ class SketchGuard:
             usable = moment is not None and self.usable and not self._content_busy
             self._kept = (moment, self._content_seq) if usable else None
 
+    @property
+    def kept(self) -> object | None:
+        """The moment `keep` kept last (None: none), whether it still holds or not."""
+        kept = self._kept
+        return None if kept is None else kept[0]
+
+    def forget(self, moment: object | None) -> None:
+        """Keep no moment if the one kept is ``moment`` (a moment kept since stays)."""
+        with self._cond:
+            if moment is not None and self._kept is not None and self._kept[0] is moment:
+                self._kept = None
+
     def _kept_now(self) -> tuple[Any, int] | None:
         """(Under ``_cond``.) The kept moment and its content seq when it still holds what
         the summaries and the backlog hold together now, else None."""

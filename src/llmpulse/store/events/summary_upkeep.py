@@ -332,6 +332,8 @@ class SummaryUpkeep:
     def _run(self) -> None:
         try:
             self._build()
+            if self.guard.usable:
+                self._applied()  # (before `wait_built` returns: the copies are taken then)
         except Exception:
             self.guard.spoil()
             self.backlog.clear()
@@ -340,8 +342,6 @@ class SummaryUpkeep:
                 log.debug("summary build", exc_info=True)
         finally:
             self._built.set()
-        if self.guard.usable:
-            self._applied()
         clock = SystemClock()
         while not self._stop.is_set() and self.guard.usable:
             self._wake.clear()
@@ -362,14 +362,16 @@ class SummaryUpkeep:
                     self._applied()
 
     def _applied(self) -> None:
-        """Run ``after_apply``, then keep no round's moment (the copies are taken again:
-        live reads answer, ADR 0071); a failure there only costs the next query the work."""
+        """Run ``after_apply``, then forget the round's moment kept before it (the copies
+        are taken again: live reads answer, ADR 0071; a moment a round on another thread
+        kept meanwhile stays); a failure there only costs the next query the work."""
+        kept = self.guard.kept
         try:
             if self._after_apply is not None and not self._stop.is_set():
                 self._after_apply()
         except Exception:
             log.debug("after applying the summaries", exc_info=True)
-        self.guard.keep(None)
+        self.guard.forget(kept)
 
     def _builds(self) -> list[Callable[[duckdb.DuckDBPyConnection], None]]:
         """What `_build` runs, one pinned transaction each; the traces' totals last (the
@@ -409,11 +411,11 @@ class SummaryUpkeep:
         try:
             self._write(pin)
             for i, (cur, build) in enumerate(zip(opened, builds, strict=True)):
-                if i == len(builds) - 1:  # all but the totals: open them to readers
-                    self._write(lambda con: self.guard.set_ready(totals=False))
                 self._build_cursor = cur  # before the check: `stop` interrupts this one
                 if self._stop.is_set():
                     raise duckdb.InterruptException("the store is closing")
+                if i == len(builds) - 1:  # all but the totals: open them to readers
+                    self._write(lambda con: self.guard.set_ready(totals=False))
                 build(cur)
                 cur.commit()
         finally:

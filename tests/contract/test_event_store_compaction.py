@@ -14,7 +14,7 @@ from store_factories import make_annotation, make_rag_span
 from llmpulse.domain.errors import Conflict
 from llmpulse.domain.ids import ProjectName
 from llmpulse.domain.metrics import parse_field
-from llmpulse.store.api import SpanQuery
+from llmpulse.store.api import AttrEquals, SpanQuery
 from llmpulse.store.events import compaction
 from llmpulse.store.events.codec import spans_to_arrow
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
@@ -243,7 +243,10 @@ def test_spilled_sorts_go_beside_the_database(tmp_path: Path) -> None:
 
 
 def _list(store: DuckDBEventStore) -> object:
-    return store.list_spans(SpanQuery(ProjectName("proj-2"), limit=5))
+    """A page the rows held in memory cannot answer (a filter on an attribute that is not a
+    metadata value, ADR 0068): it reads the file."""
+    q = SpanQuery(ProjectName("proj-2"), limit=5, attributes=(AttrEquals("tag", "x"),))
+    return store.list_spans(q)
 
 
 def _units(store: DuckDBEventStore) -> object:
@@ -266,6 +269,23 @@ def test_a_query_waits_while_compaction_swaps_the_file(
         assert answered.wait(30)
     finally:
         thread.join()
+        store.close()
+
+
+def test_a_newest_page_held_in_memory_answers_during_a_swap(tmp_path: Path) -> None:
+    """A newest page that the rows held in memory answer (ADR 0067) reads no connection, so
+    a swap does not hold it back; its rows are the file's."""
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    try:
+        store.append_spans([make_rag_span(k) for k in range(40)])
+        assert store.summary_upkeep.wait_built()
+        q = SpanQuery(ProjectName("proj-2"), limit=5)
+        held = store.pages_held
+        with store._swap.exclusive():
+            during = store.list_spans(q)
+        assert store.pages_held == held + 1
+        assert during == store.list_spans(q)
+    finally:
         store.close()
 
 

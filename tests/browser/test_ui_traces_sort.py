@@ -72,6 +72,8 @@ def test_latency_sort_flips_to_ascending_and_pages_without_repeats(page: Page, d
     first = _latencies(page)
     ids = page.locator("#traces tbody tr").evaluate_all("rows => rows.map(r => r.dataset.href)")
     page.locator("#next-page").click()
+    expect(page).to_have_url(re.compile(r"order=asc.*cursor=|cursor=.*order=asc"))
+    expect(page.locator("#traces tbody tr")).not_to_have_count(0)  # (the next page rendered)
     second = _latencies(page)
     more = page.locator("#traces tbody tr").evaluate_all("rows => rows.map(r => r.dataset.href)")
     assert first == sorted(first)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,6 +73,30 @@ def _answers(store: DuckDBEventStore, qs: list[MetricQuery], page: SpanQuery) ->
         return [*(store.metric_in_memory(q) for q in qs), store.list_span_rows_in_memory(page)]
 
 
+@contextmanager
+def _round_held(store: DuckDBEventStore) -> Iterator[None]:
+    """A round of the store's upkeep on a thread of its own, held inside its change (after
+    `sketch.add`, in `trace_slots.add`) while the block runs."""
+    inside, release = threading.Event(), threading.Event()
+    real = trace_slots.add
+
+    def held_add(con: Any, batch: Any) -> None:
+        inside.set()
+        assert release.wait(10)
+        real(con, batch)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(trace_slots, "add", held_add)
+        worker = threading.Thread(target=store.summary_upkeep.catch_up)
+        worker.start()
+        try:
+            assert inside.wait(10)
+            yield
+        finally:
+            release.set()
+            worker.join(10)
+
+
 def test_a_round_in_flight_and_its_stale_copy_answer_from_the_kept_moment(held: None) -> None:
     s: DuckDBEventStore = stored_in_commits(_spans(2000, seed=1), 250)
     try:
@@ -80,25 +106,9 @@ def test_a_round_in_flight_and_its_stale_copy_answer_from_the_kept_moment(held: 
         s.append_spans(_spans(600, seed=2, offset=10_000))  # the backlog the round applies
         want = [*(sketch_statement(s, q) for q in qs), s.list_span_rows(page)]
         assert _answers(s, qs, page) == want  # (live, at a quiet moment)
-        inside, release = threading.Event(), threading.Event()
-        real = trace_slots.add
-
-        def held_add(con: Any, batch: Any) -> None:  # inside the round's change
-            inside.set()
-            assert release.wait(10)
-            real(con, batch)
-
-        with pytest.MonkeyPatch.context() as m:
-            m.setattr(trace_slots, "add", held_add)
-            worker = threading.Thread(target=s.summary_upkeep.catch_up)
-            worker.start()
-            try:
-                assert inside.wait(10)
-                assert s.sketch_guard.read(lambda: 1, memory=True, wait=False) is None  # busy
-                assert _answers(s, qs, page) == want
-            finally:
-                release.set()
-                worker.join(10)
+        with _round_held(s):
+            assert s.sketch_guard.read(lambda: 1, memory=True, wait=False) is None  # busy
+            assert _answers(s, qs, page) == want
         assert s.summary_upkeep.pending() is None
         assert not s._sketch_copy.is_current(P)  # (`catch_up` does not take it again)
         assert _answers(s, qs, page) == want
@@ -150,31 +160,15 @@ def test_a_copy_read_during_a_round_is_not_kept_under_the_version_before_it(held
         want = sketch_statement(s, q)
         version = s.sketch_guard.sketch_version  # what a pinned attempt pins before the round
         s._sketch_copy._projects.clear()  # no copy held: the attempt loads one
-        inside, release = threading.Event(), threading.Event()
-        real = trace_slots.add
-
-        def held_add(con: Any, batch: Any) -> None:  # after `sketch.add`, inside the change
-            inside.set()
-            assert release.wait(10)
-            real(con, batch)
-
-        with pytest.MonkeyPatch.context() as m:
-            m.setattr(trace_slots, "add", held_add)
-            worker = threading.Thread(target=s.summary_upkeep.catch_up)
-            worker.start()
-            try:
-                assert inside.wait(10)
-                kept = s.sketch_guard.kept
-                assert isinstance(kept, Moment)
-                assert kept.version == version
-                p = sketch.plan(q, s.pair_keys.counted)
-                assert p is not None
-                s._sketch_copy.frame(s._numpy, q, p, version, kept.pending, kept.edges)
-                answer = s.metric_in_memory(q)
-                assert answer is None or answer == want
-            finally:
-                release.set()
-                worker.join(10)
+        with _round_held(s):
+            kept = s.sketch_guard.kept
+            assert isinstance(kept, Moment)
+            assert kept.version == version
+            p = sketch.plan(q, s.pair_keys.counted)
+            assert p is not None
+            s._sketch_copy.frame(s._numpy, q, p, version, kept.pending, kept.edges)
+            answer = s.metric_in_memory(q)
+            assert answer is None or answer == want
         answer = s.metric_in_memory(q)
         assert answer is None or answer == want
         s.metric(q)

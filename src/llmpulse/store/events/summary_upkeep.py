@@ -246,14 +246,15 @@ class SummaryUpkeep:
         lock); returns how many batches. A failure spoils the summaries for good."""
         if not self.guard.usable:
             return 0
-        batches = self.backlog.batches()
-        if not batches:
-            return 0
-        batch = pa.concat_tables(batches)
         # Readers of memory alone read this moment until the copies are taken again after
-        # the round (what the summaries and the backlog hold together does not change).
-        edges = None if self.edges is None else self.edges.state
-        self.guard.keep(Moment(self.guard.sketch_version, self.backlog.pending(), edges))
+        # the round (what the summaries and the backlog hold together does not change);
+        # its backlog is the round's batch (no commit meanwhile: the writer's lock is held).
+        batches = len(self.backlog.batches())
+        kept = self.moment()
+        batch = kept.pending
+        if batch is None:
+            return 0
+        self.guard.keep(kept)
         sums = con.cursor()
         try:
             # The traces' totals' statements first, uncommitted on a cursor of their own:
@@ -270,7 +271,7 @@ class SummaryUpkeep:
                     self._keys,
                     self._texts,
                     batch,
-                    self._totals_applied(len(batches)),
+                    self._totals_applied(batches),
                     self.edges,
                     sums,
                 )
@@ -283,7 +284,7 @@ class SummaryUpkeep:
         finally:
             sums.close()
         self.applied_rounds += 1
-        return len(batches)
+        return batches
 
     @contextlib.contextmanager
     def _totals_applied(self, batches: int) -> Iterator[None]:

@@ -5,8 +5,9 @@ Every page of every trace sort, both directions, three page sizes, followed thro
 cursors, is checked against a brute-force order: with every batch in the totals, with
 batches waiting in the summaries' backlog (new traces, children of stored traces, roots that
 arrive after their children), after a delete, a compaction and a reopen. Traces the totals
-cannot answer (an id that is not hex, two roots) send the project's pages to the spans, which
-answer the same order. A counter shows which of the two answered each page.
+cannot answer (an id that is not hex) send the project's pages to the spans, which answer the
+same order; traces with several roots are ranked from the totals, their roots read from the
+spans (ADR 0073). A counter shows which of the two answered each page.
 """
 
 from __future__ import annotations
@@ -215,7 +216,6 @@ def test_pages_from_the_totals_equal_the_planted_order_through_every_change(
     [
         pytest.param(False, {"trace_id": TraceId("trace-not-hex")}, False, id="trace-id-not-hex"),
         pytest.param(True, {"span_id": SpanId("SPAN00000000000A")}, False, id="root-id-uppercase"),
-        pytest.param(False, {"parent_span_id": None}, True, id="two-roots"),
     ],
 )
 def test_a_trace_the_totals_cannot_answer_sends_the_pages_to_the_spans(
@@ -234,6 +234,124 @@ def test_a_trace_the_totals_cannot_answer_sends_the_pages_to_the_spans(
     store.append_spans(traces[0])
     store.catch_up()
     _check(store, rest, ranked=True)
+    store.close()
+
+
+def _second_root(root: Span, rng: random.Random, after: timedelta) -> Span:
+    """A second root of ``root``'s trace, with a new id, starting ``after`` it."""
+    return replace(
+        root,
+        span_id=SpanId(f"{rng.getrandbits(64):016x}"),
+        start_time=root.start_time + after,
+        end_time=root.end_time + after if root.end_time is not None else None,
+        cost_usd=rng.choice([None, rng.randrange(1, 400) / 10_000]),
+    )
+
+
+def _several_roots(seed: int, n: int) -> list[list[Span]]:
+    """`_traces` of which every third has a second root: a child made a root, or a new root
+    an hour later (often outside the shorter window)."""
+    rng = random.Random(seed + 1)
+    out = []
+    for i, t in enumerate(_traces(seed=seed, n=n)):
+        if i % 6 == 1 and len(t) > 1:
+            t = [t[0], replace(t[1], parent_span_id=None), *t[2:]]
+        elif i % 6 == 4:
+            t = [*t, _second_root(t[0], rng, timedelta(hours=1))]
+        out.append(t)
+    return out
+
+
+def test_traces_with_several_roots_are_ranked_from_the_totals_their_roots_from_the_spans(
+    tmp_path: Path, held: None
+) -> None:
+    # Before ADR 0073 one such trace sent every page of the project to the spans.
+    traces = _several_roots(seed=31, n=90)
+    early = [s for t in traces[:60] for s in t]
+    store = _store(tmp_path, early)
+    store.catch_up()
+    _check(store, early, ranked=True)
+    # In the backlog: new traces, and second roots of stored traces.
+    rng = random.Random(33)
+    again = [_second_root(t[0], rng, timedelta(seconds=40)) for t in traces[:60:5]]
+    late = [s for t in traces[60:] for s in t] + again
+    store.append_spans(late)
+    assert not store.summary_upkeep.caught_up
+    stored = early + late
+    _check(store, stored, ranked=True)
+    for status in (StatusCode.OK, StatusCode.ERROR):  # each root passes by its own status
+        before = store.trace_pages_ranked
+        q = SpanQuery(P, sort="trace_cost", status=status, limit=500)
+        want = _expected(
+            stored, "trace_cost", True, TimeRange(), lambda s, st=status: s.status_code is st
+        )
+        assert [s.span_id for s in store.list_spans(q).items] == want
+        assert store.trace_pages_ranked == before + 1
+    store.catch_up()
+    _check(store, stored, ranked=True)
+    store.close()
+
+
+def _costliest_with(
+    tmp_path: Path, seed: int, extra: Callable[[list[Span]], list[Span]]
+) -> tuple[DuckDBEventStore, list[Span]]:
+    """A store of `_traces` where the costliest trace of ``P`` also holds ``extra(it)``."""
+    traces = _traces(seed=seed, n=40)
+    top = max((t for t in traces if t[0].project == P), key=lambda t: _value("trace_cost", t))
+    spans = [s for t in traces for s in t] + extra(top)
+    store = _store(tmp_path, spans)
+    store.catch_up()
+    return store, spans
+
+
+def _first_pages(store: DuckDBEventStore, spans: list[Span]) -> tuple[int, int]:
+    """The first 5 traces by cost, descending then ascending, equal the planted order; how
+    many of the two pages the totals ranked, in that order."""
+    ranked = []
+    for descending in (True, False):
+        before = store.trace_pages_ranked
+        q = SpanQuery(P, sort="trace_cost", descending=descending, limit=5)
+        got = [s.span_id for s in store.list_spans(q).items]
+        assert got == _expected(spans, "trace_cost", descending, TimeRange())[:5]
+        ranked.append(store.trace_pages_ranked - before)
+    return ranked[0], ranked[1]
+
+
+def test_a_root_stored_twice_sends_the_page_its_trace_may_join_to_the_spans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same root at two starts (not a retry's copy: another start) is two root rows of one
+    # key: the page its trace would join is the spans' page, the other page the totals'.
+    later = timedelta(minutes=3)
+    store, spans = _costliest_with(
+        tmp_path, 37, lambda t: [replace(t[0], start_time=t[0].start_time + later)]
+    )
+    got = {}
+    for descending in (True, False):
+        before = store.trace_pages_ranked
+        q = SpanQuery(P, sort="trace_cost", descending=descending, limit=5)
+        ids = [s.span_id for s in store.list_spans(q).items]
+        got[descending] = (ids, store.trace_pages_ranked - before)
+    assert got[False] == (_expected(spans, "trace_cost", False, TimeRange())[:5], 1)
+    monkeypatch.setattr(trace_sums, "plan", lambda q, filtered=False: None)  # the spans alone
+    q = SpanQuery(P, sort="trace_cost", limit=5)
+    from_spans = [s.span_id for s in store.list_spans(q).items]
+    assert from_spans[0] == spans[-1].span_id
+    assert got[True] == (from_spans, 0)
+    store.close()
+
+
+def test_too_many_traces_with_several_roots_send_the_page_to_the_spans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(trace_sums, "SEVERAL_MOST", 0)
+    rng = random.Random(41)
+    store, spans = _costliest_with(
+        tmp_path, 41, lambda t: [_second_root(t[0], rng, timedelta(minutes=2))]
+    )
+    assert _first_pages(store, spans) == (0, 1)
+    monkeypatch.setattr(trace_sums, "SEVERAL_MOST", 1)
+    assert _first_pages(store, spans) == (1, 1)
     store.close()
 
 

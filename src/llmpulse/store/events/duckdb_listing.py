@@ -163,7 +163,8 @@ class ListingEngine(CompactingEngine):
 
         def ranked() -> list[trace_sums.Candidate] | None:
             pending = self.summary_upkeep.pending()
-            return self._sums_read(lambda cur: trace_sums.page(cur, pending, p, roots))
+            got = self._sums_read(lambda cur: trace_sums.page(cur, pending, p, roots))
+            return None if got is None else trace_sort.join_several(self._query, p, got)
 
         return self.sketch_guard.read(ranked, commits=False)  # the page of that moment
 

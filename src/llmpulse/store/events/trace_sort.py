@@ -12,7 +12,9 @@ A trace whose spans are still arriving can change its value between pages; it th
 where its new total puts it.
 
 A view with no filter but its time range is ranked from the traces' totals kept behind
-ingest (`trace_sums`, ADR 0046) and only its page's root rows are read (`fetch_roots`).
+ingest (`trace_sums`, ADR 0046) and only its page's root rows are read (`fetch_roots`); the
+roots of traces with several roots that may join the page are read from the spans
+(`join_several`, ADR 0073).
 Any other view is ranked from the spans with the root rows' ids alone (`ranked_roots`) and
 its page's rows read the same way (ADR 0048); `sorted_roots` answers a search's view, and
 any page whose rows changed between the two reads.
@@ -35,7 +37,7 @@ from llmpulse.store.events.listing import (
     add_sorted_cursor,
     encode_sorted_cursor,
 )
-from llmpulse.store.events.trace_sums import Candidate
+from llmpulse.store.events.trace_sums import HEX_SPAN, Candidate, Plan, Ranked
 
 SORTS: dict[str, str] = {  # the keys are `store.api.TRACE_SORTS`
     "trace_cost": "t.cost",
@@ -210,6 +212,47 @@ def _at_starts(
         [*starts, *([] if where is None else where.params), most + 1],
     )
     return None if len(rows) > most else rows
+
+
+def join_several(query: Query, p: Plan, ranked: Ranked) -> list[Candidate] | None:
+    """The page of `trace_sums.page`'s ``ranked`` answer for ``p``: its traces with one root
+    and the roots of its traces with several (read from the spans: those in the view's window
+    and status, past its cursor), in the page's order, ``limit + 1`` at most. None when a
+    span of those traces is stored twice as a root, or a root's id is not hex (the spans
+    answer the page then)."""
+    if not ranked.several:
+        return ranked.found
+    value = {s.trace_id: s.value for s in ranked.several}
+    where = ["project = ?", "parent_span_id IS NULL", "start_time >= ?"]
+    args: list[Any] = [p.project, _naive(min(s.first_root_us for s in ranked.several))]
+    for op, us in ((">=", p.start_us), ("<", p.end_us)):
+        if us is not None:
+            where.append(f"start_time {op} ?")
+            args.append(_naive(us))
+    if p.status is not None:
+        where.append("status_code = ?")
+        args.append(p.status)
+    rows = query(
+        f"SELECT epoch_us(start_time), trace_id, span_id FROM spans WHERE {' AND '.join(where)} "
+        "AND trace_id IN (SELECT unnest(?::VARCHAR[]))",
+        [*args, list(value)],
+    )
+    joined: dict[tuple[str, str], Candidate] = {}
+    for us, trace, span in rows:
+        if (trace, span) in joined or not HEX_SPAN.fullmatch(span):
+            return None
+        joined[(trace, span)] = Candidate(int(us), trace, span, value[trace])
+    page = [*ranked.found, *(c for c in joined.values() if _past(c, p))]
+    page.sort(key=lambda c: (c.value, int(c.span_id, 16)), reverse=p.descending)
+    return page[: p.limit + 1]
+
+
+def _past(c: Candidate, p: Plan) -> bool:
+    """Whether ``c`` comes after ``p``'s cursor in its order (True without a cursor)."""
+    if p.after is None:
+        return True
+    key, after = (c.value, int(c.span_id, 16)), p.after
+    return key < after if p.descending else key > after
 
 
 def _naive(us: int) -> datetime:

@@ -21,8 +21,10 @@ A page of a plain view (project and time range, no other filter) is then a top-N
 rows (`page`), and the page's root rows are read from the spans (`trace_sort.fetch_roots`);
 a root row's totals are a lookup (`totals`). Traces this cannot answer exactly are counted in
 ``odd`` (an id that is not lowercase hex of its length, kept under trace key 0; a cost no
-``DECIMAL`` holds) or have ``roots`` > 1; a project with any of them is answered from the
-spans, as is a view with any other filter.
+``DECIMAL`` holds); a project with any of them is answered from the spans, as is a view
+with any other filter. A trace with several roots (``roots`` > 1) has right totals but
+not its roots' ids and starts: `page` ranks the others and names those that may join the
+page (`Several`), whose roots the spans give (`trace_sort.join_several`, ADR 0073).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ _SPAN_HEX = "[0-9a-f]{16}"
 """A span id the table keeps as an integer: 16 lowercase hex digits (SQL and Python)."""
 _TRACE_HEX = "[0-9a-f]{32}"
 """A trace id the table keeps as an integer: 32 lowercase hex digits (SQL and Python)."""
-_HEX_SPAN = re.compile(_SPAN_HEX)
+HEX_SPAN = re.compile(_SPAN_HEX)
 _HEX_TRACE = re.compile(_TRACE_HEX)
 
 _COLUMNS = (
@@ -270,7 +272,7 @@ def plan(q: SpanQuery, *, filtered: bool = False) -> Plan | None:
     after = None
     cursor = decode_sorted_cursor(q)
     if cursor is not None:
-        if not _HEX_SPAN.fullmatch(cursor[1]):
+        if not HEX_SPAN.fullmatch(cursor[1]):
             return None
         after = (cursor[0], int(cursor[1], 16))
     status = None if q.status is None else str(q.status)
@@ -308,26 +310,47 @@ class Candidate:
     value: Any
 
 
+@dataclass(frozen=True, slots=True)
+class Several:
+    """A trace with several roots that may join a page: its id, its sort value, and the start
+    of its first root (no root of it starts before)."""
+
+    trace_id: str
+    value: Any
+    first_root_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """`page`'s answer: the page's traces with one root (``limit + 1`` at most, in order),
+    and the traces with several roots that may join it (`trace_sort.join_several`)."""
+
+    found: list[Candidate]
+    several: list[Several]
+
+
 def page(
     cur: duckdb.DuckDBPyConnection,
     pending: pa.Table | None,
     p: Plan,
     roots: tuple[str, list[Any]] | None = None,
-) -> list[Candidate] | None:
-    """The page's traces (``limit + 1`` at most, in the page's order), from the table and
-    the backlog's spans (``pending``, committed spans the table lacks); None when the project
-    holds a trace the table does not answer (see the module). ``roots``: SQL selecting the
-    ``trace_id`` of the root rows that pass a view's filters, and its parameters; only those
-    traces are ranked (ADR 0052)."""
+) -> Ranked | None:
+    """The page's traces with one root (``limit + 1`` at most, in the page's order), from
+    the table and the backlog's spans (``pending``, committed spans the table lacks), and
+    those with several roots that may join it; None when the project holds a trace the table
+    does not answer (see the module), or too many with several roots. ``roots``: SQL
+    selecting the ``trace_id`` of the root rows that pass a view's filters, and its
+    parameters; only those traces are ranked (ADR 0052), and none may have several roots."""
     sources, params = _merged(p.project, pending is not None)
     if pending is not None:
         cur.register(PENDING, pending)
     try:
-        (odd,) = cur.execute(
-            f"WITH m AS ({sources}) SELECT count(*) FROM m WHERE odd > 0 OR roots > 1",
+        odd, several = cur.execute(
+            f"WITH m AS ({sources}) SELECT count(*) FILTER (WHERE odd > 0), "
+            "count(*) FILTER (WHERE roots > 1) FROM m WHERE odd > 0 OR roots > 1",
             params,
         ).fetchall()[0]
-        if odd:
+        if odd or (several and roots is not None):
             return None
         where, args = ["roots = 1"], list(params)
         if p.start_us is not None:
@@ -363,10 +386,47 @@ def page(
             f"FROM top LEFT JOIN ids USING (rid) {order}",
             [*args, p.limit + 1],
         ).fetchall()
+        found = [Candidate(int(r[0]), r[1], r[2], r[3]) for r in rows]
+        joining = _several(cur, sources, params, p, found) if several else []
     finally:
         if pending is not None:
             cur.unregister(PENDING)
-    return [Candidate(int(r[0]), r[1], r[2], r[3]) for r in rows]
+    return None if joining is None else Ranked(found, joining)
+
+
+SEVERAL_MOST = 256
+"""`page` names at most this many traces with several roots that may join a page; past it
+the spans answer the page (reading that many traces' roots costs about what ranking from the
+spans does)."""
+
+
+def _several(
+    cur: duckdb.DuckDBPyConnection,
+    sources: str,
+    params: list[Any],
+    p: Plan,
+    found: list[Candidate],
+) -> list[Several] | None:
+    """The traces with several roots (`sources`' rows, their parameters ``params``) whose
+    value may put a root of theirs on ``p``'s page beside the ranked traces ``found``: not
+    before the cursor's value, and, when ``found`` fills the page, not past its last value
+    (ties kept: the span ids order them). None past `SEVERAL_MOST` of them."""
+    where, args = ["roots > 1"], list(params)
+    first, last = ("<=", ">=") if p.descending else (">=", "<=")
+    if p.after is not None:
+        where.append(f"v {first} ?")
+        args.append(p.after[0])
+    if len(found) > p.limit:
+        where.append(f"v {last} ?")
+        args.append(found[-1].value)
+    rows = cur.execute(
+        f"WITH m AS ({sources}) SELECT {_hex('coalesce(mtid, tid)', 32)}, v, root_us "
+        f"FROM (SELECT *, {p.value} AS v FROM m) WHERE {' AND '.join(where)} LIMIT ?",
+        [*args, SEVERAL_MOST + 1],
+    ).fetchall()
+    if len(rows) > SEVERAL_MOST:
+        return None
+    return [Several(r[0], r[1], int(r[2])) for r in rows]
 
 
 def _merged(project: str, pending: bool) -> tuple[str, list[Any]]:
@@ -490,7 +550,7 @@ def _add_backlog(sums: dict[str, list[Any]], pending: pa.Table, wanted: list[str
             zip(*(mine.column(c).to_pylist() for c in _PENDING_READ[:6]), strict=True)
         ):
             exact = Decimal(0) if cost is None else cost_decimal(cost)
-            if exact is None or (parent is None and not _HEX_SPAN.fullmatch(sid or "")):
+            if exact is None or (parent is None and not HEX_SPAN.fullmatch(sid or "")):
                 return False
             first, last = times[0][i], times[1][i]
             t = sums.setdefault(tid, [0, Decimal(0), 0, 0, first, last, None])

@@ -12,6 +12,7 @@ spans (ADR 0073). A counter shows which of the two answered each page.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -250,7 +251,7 @@ def _second_root(root: Span, rng: random.Random, after: timedelta) -> Span:
 
 def _several_roots(seed: int, n: int) -> list[list[Span]]:
     """`_traces` of which every third has a second root: a child made a root, or a new root
-    an hour later (often outside the shorter window)."""
+    an hour later (often outside the shorter window); one has ten roots over an hour."""
     rng = random.Random(seed + 1)
     out = []
     for i, t in enumerate(_traces(seed=seed, n=n)):
@@ -258,6 +259,8 @@ def _several_roots(seed: int, n: int) -> list[list[Span]]:
             t = [t[0], replace(t[1], parent_span_id=None), *t[2:]]
         elif i % 6 == 4:
             t = [*t, _second_root(t[0], rng, timedelta(hours=1))]
+        elif i == 2:  # many roots, over an hour: they span pages
+            t = [*t, *(_second_root(t[0], rng, timedelta(minutes=7 * k)) for k in range(1, 10))]
         out.append(t)
     return out
 
@@ -279,14 +282,16 @@ def test_traces_with_several_roots_are_ranked_from_the_totals_their_roots_from_t
     assert not store.summary_upkeep.caught_up
     stored = early + late
     _check(store, stored, ranked=True)
-    for status in (StatusCode.OK, StatusCode.ERROR):  # each root passes by its own status
+    for status, window in itertools.product((StatusCode.OK, StatusCode.ERROR), WINDOWS):
+        # Each root passes by its own status.
         before = store.trace_pages_ranked
-        q = SpanQuery(P, sort="trace_cost", status=status, limit=500)
+        q = SpanQuery(P, time=window, sort="trace_cost", status=status, limit=7)
+        pages = list(_pages(store, q))
         want = _expected(
-            stored, "trace_cost", True, TimeRange(), lambda s, st=status: s.status_code is st
+            stored, "trace_cost", True, window, lambda s, st=status: s.status_code is st
         )
-        assert [s.span_id for s in store.list_spans(q).items] == want
-        assert store.trace_pages_ranked == before + 1
+        assert [s.span_id for page in pages for s in page.items] == want
+        assert store.trace_pages_ranked == before + len(pages)
     store.catch_up()
     _check(store, stored, ranked=True)
     store.close()
@@ -351,6 +356,46 @@ def test_too_many_traces_with_several_roots_send_the_page_to_the_spans(
     )
     assert _first_pages(store, spans) == (0, 1)
     monkeypatch.setattr(trace_sums, "SEVERAL_MOST", 1)
+    assert _first_pages(store, spans) == (1, 1)
+    store.close()
+
+
+def test_traces_whose_first_root_is_past_the_window_are_not_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two traces with several roots, one of them past the window's end: within the window
+    # only the other may join (one named, at most one allowed), so the totals rank it.
+    monkeypatch.setattr(trace_sums, "SEVERAL_MOST", 1)
+    rng = random.Random(43)
+    end = T0 + timedelta(minutes=60)
+    traces = [t for t in _traces(seed=43, n=40) if t[0].project == P]
+    inside = next(t for t in traces if t[0].start_time < end - timedelta(minutes=5))
+    past = next(t for t in traces if t[0].start_time >= end)
+    spans = [s for t in traces for s in t]
+    spans += [_second_root(t[0], rng, timedelta(minutes=2)) for t in (inside, past)]
+    store = _store(tmp_path, spans)
+    store.catch_up()
+    for window, ranked in ((TimeRange(T0, end), 1), (TimeRange(), 0)):
+        before = store.trace_pages_ranked
+        q = SpanQuery(P, time=window, sort="trace_tokens", limit=500)
+        got = [s.span_id for s in store.list_spans(q).items]
+        assert got == _expected(spans, "trace_tokens", True, window)
+        assert store.trace_pages_ranked - before == ranked
+    store.close()
+
+
+def test_more_joined_roots_than_allowed_send_the_page_to_the_spans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmpulse.store.events import trace_sort
+
+    rng = random.Random(47)
+    store, spans = _costliest_with(
+        tmp_path, 47, lambda t: [_second_root(t[0], rng, timedelta(minutes=k)) for k in (1, 2)]
+    )
+    monkeypatch.setattr(trace_sort, "JOINED_MOST", 2)  # the trace has three roots
+    assert _first_pages(store, spans) == (0, 1)
+    monkeypatch.setattr(trace_sort, "JOINED_MOST", 3)
     assert _first_pages(store, spans) == (1, 1)
     store.close()
 

@@ -214,12 +214,17 @@ def _at_starts(
     return None if len(rows) > most else rows
 
 
+JOINED_MOST = 4096
+"""`join_several` reads at most this many roots of the traces with several roots; past it (a
+trace whose every span is a root, say) the spans answer the page."""
+
+
 def join_several(query: Query, p: Plan, ranked: Ranked) -> list[Candidate] | None:
     """The page of `trace_sums.page`'s ``ranked`` answer for ``p``: its traces with one root
     and the roots of its traces with several (read from the spans: those in the view's window
     and status, past its cursor), in the page's order, ``limit + 1`` at most. None when a
-    span of those traces is stored twice as a root, or a root's id is not hex (the spans
-    answer the page then)."""
+    span of those traces is stored twice as a root, a root's id is not hex, or they have
+    more than `JOINED_MOST` such roots (the spans answer the page then)."""
     if not ranked.several:
         return ranked.found
     value = {s.trace_id: s.value for s in ranked.several}
@@ -234,9 +239,11 @@ def join_several(query: Query, p: Plan, ranked: Ranked) -> list[Candidate] | Non
         args.append(p.status)
     rows = query(
         f"SELECT epoch_us(start_time), trace_id, span_id FROM spans WHERE {' AND '.join(where)} "
-        "AND trace_id IN (SELECT unnest(?::VARCHAR[]))",
-        [*args, list(value)],
+        "AND trace_id IN (SELECT unnest(?::VARCHAR[])) LIMIT ?",
+        [*args, list(value), JOINED_MOST + 1],
     )
+    if len(rows) > JOINED_MOST:
+        return None
     joined: dict[tuple[str, str], Candidate] = {}
     for us, trace, span in rows:
         if (trace, span) in joined or not HEX_SPAN.fullmatch(span):

@@ -76,8 +76,9 @@ _COLUMNS = (
 scans it (8 bytes a trace) before the 16-byte key (7 ms instead of 16 at 3.3M traces).
 ``cost_v`` is ``cost`` as the double a page is ranked by (casting the decimal of every trace
 of a window cost 15 ms of a 47 ms ranking at 3.3M traces). ``root_status`` is the root span's
-status code (the least of them when a trace has several roots, which the spans answer): a
-view filtered on the status ranks from the table alone (ADR 0053)."""
+status code (the least of them when a trace has several roots, whose roots the spans give,
+each with its own status, ADR 0073): a view filtered on the status ranks from the table
+alone (ADR 0053)."""
 
 
 def _hex(key: str, digits: int) -> str:
@@ -408,10 +409,14 @@ def _several(
     found: list[Candidate],
 ) -> list[Several] | None:
     """The traces with several roots (`sources`' rows, their parameters ``params``) whose
-    value may put a root of theirs on ``p``'s page beside the ranked traces ``found``: not
-    before the cursor's value, and, when ``found`` fills the page, not past its last value
-    (ties kept: the span ids order them). None past `SEVERAL_MOST` of them."""
+    value may put a root of theirs on ``p``'s page beside the ranked traces ``found``: a
+    first root before the window's end, a value not before the cursor's, and, when ``found``
+    fills the page, not past its last value (ties kept: the span ids order them). None past
+    `SEVERAL_MOST` of them."""
     where, args = ["roots > 1"], list(params)
+    if p.end_us is not None:  # (no root of a trace starts before its first)
+        where.append("root_us < ?")
+        args.append(p.end_us)
     first, last = ("<=", ">=") if p.descending else (">=", "<=")
     if p.after is not None:
         where.append(f"v {first} ?")

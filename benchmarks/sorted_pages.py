@@ -2,7 +2,8 @@
 and with the summary rows the table shows (ADR 0045).
 
     .venv/bin/python benchmarks/sorted_pages.py DATA_DIR [--repeat 20] [--offset 0]
-        [--url http://127.0.0.1:7600 [--stream 300] [--kinds]] [--status OK] [--sorts a,b]
+        [--url http://127.0.0.1:7600 [--stream 300] [--kinds]] [--status OK] [--name N]
+        [--sorts a,b]
 
 DATA_DIR is an llmpulse data directory (``events.duckdb`` and ``base_ns``, as
 `load_bench_dir.py` writes it). Each run asks the first page (100 rows) of every sort with a
@@ -19,9 +20,10 @@ stay in DATA_DIR). With ``--kinds`` (and ``--url``), each run also asks issue 14
 kinds as `ingest_query.py` does (newest 100, root p50 + p99, metadata count + newest 100,
 hourly counts; parameters varied per run by `sidebyside.variants`, run numbers after the
 sorts' so that no kind asks a page a sort asked). With ``--status``,
-every page filters on the span status (a trace sort: of its root rows), so trace sorts are
-ranked from the spans, not from the traces' totals (ADR 0048). ``--sorts`` picks the sorts
-(none: ``--sorts ''``).
+every page filters on the span status (a trace sort: of its root rows; ranked from the
+traces' totals, ADR 0053). With ``--name``, on the span name: a trace sort's view whose
+filters pick the roots (ADR 0052; with ``--status ERROR``, one that few roots pass).
+``--sorts`` picks the sorts (none: ``--sorts ''``).
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def _http_page(client: httpx.Client, url: str, q: SpanQuery) -> int:
     params = {"sort": q.sort, "fields": q.fields, "end": q.time.end.isoformat(), "limit": "100"}
     if q.status is not None:
         params["status"] = q.status.value
+    if q.names:
+        params["name"] = q.names[0]
     r = client.get(f"{url}/api/v1/projects/{P}/spans", params=params)
     r.raise_for_status()
     return len(r.json()["data"])
@@ -90,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=[c.value for c in StatusCode],
         help="a filtered view: only spans (for trace sorts, root rows) of this status",
     )
+    ap.add_argument("--name", help="a filtered view: only spans (root rows) of this name")
     ap.add_argument(
         "--stream",
         type=float,
@@ -140,6 +145,7 @@ def main() -> None:
         n = a.spans
     spec = WorkloadSpec.for_spans(n, traces_per_request=100, base_ns=base_ns)
     status = None if a.status is None else StatusCode(a.status)
+    names = () if a.name is None else (a.name,)
     samples: dict[tuple[str, str], list[float]] = {(s, f): [] for s in sorts for f in FIELDS}
     kinds = _kinds(spec, a.url, a.kinds)
     kind_samples: dict[str, list[float]] = {k: [] for k in kinds}
@@ -162,13 +168,14 @@ def main() -> None:
             window = TimeRange(None, datetime.fromtimestamp(end / 1e9, tz=UTC))
             for sort in sorts:
                 for fields in FIELDS if i % 2 == 0 else FIELDS[::-1]:
-                    q = SpanQuery(P, window, sort=sort, fields=fields, status=status)
+                    q = SpanQuery(P, window, sort=sort, fields=fields, status=status, names=names)
                     t = time.perf_counter()
                     rows = _http_page(client, a.url, q) if client else _page(store, q)  # type: ignore[arg-type]
                     samples[sort, fields].append(1000 * (time.perf_counter() - t))
                     assert rows == 100, (sort, fields, rows)
         where = "over HTTP" if client else "store level"
         view = "" if status is None else f", status {status.value}"
+        view += "" if a.name is None else f", name {a.name}"
         if stream is not None:
             sent = stream.stop()
             stream = None

@@ -31,7 +31,7 @@ from llmpulse.store.events import (
 )
 from llmpulse.store.events.codec import row_to_span
 from llmpulse.store.events.columns import SPAN_COLUMN_NAMES
-from llmpulse.store.events.compiler import add_cursor, compile_filters, encode_cursor
+from llmpulse.store.events.compiler import Where, add_cursor, compile_filters, encode_cursor
 from llmpulse.store.events.duckdb_compact import CompactingEngine
 from llmpulse.store.events.duckdb_dialect import DIALECT
 from llmpulse.store.events.duckdb_faults import invalidated
@@ -149,22 +149,23 @@ class ListingEngine(CompactingEngine):
             return self._filtered_trace_page(q, columns)
         if not self.sketch_guard.usable:
             return None
-        found = self._ranked(p)
+        found = self._ranked(p, _roots_where(q))
         page = None if found is None else self._roots(q, found, columns)
         if page is not None:
             self.trace_pages_ranked += 1
         return page
 
     def _ranked(
-        self, p: trace_sums.Plan, roots: tuple[str, list[Any]] | None = None
+        self, p: trace_sums.Plan, where: Where, roots: tuple[str, list[Any]] | None = None
     ) -> list[trace_sums.Candidate] | None:
         """The traces `trace_sums.page` ranks for ``p`` (only those whose root ``roots``
-        selects, when given), as of one moment."""
+        selects, when given), as of one moment, with the roots that pass ``where`` (the
+        view's root filters, `_roots_where`) of its traces with several roots (ADR 0073)."""
 
         def ranked() -> list[trace_sums.Candidate] | None:
             pending = self.summary_upkeep.pending()
             got = self._sums_read(lambda cur: trace_sums.page(cur, pending, p, roots))
-            return None if got is None else trace_sort.join_several(self._query, p, got)
+            return None if got is None else trace_sort.join_several(self._query, p, got, where)
 
         return self.sketch_guard.read(ranked, commits=False)  # the page of that moment
 
@@ -180,11 +181,9 @@ class ListingEngine(CompactingEngine):
         p = trace_sums.plan(q, filtered=True)
         if p is None or not self.sketch_guard.usable:
             return None
-        roots = trace_sort.roots_query(q)
-        where = compile_filters(roots, DIALECT)
-        listing.add_ranges(where, roots)
+        where = _roots_where(q)
         ranked = FILTERED_FIRST * (q.limit + 1)
-        found = self._ranked(replace(p, limit=ranked - 1))
+        found = self._ranked(replace(p, limit=ranked - 1), where)
         if found is None:
             return None
         passing: list[trace_sums.Candidate] = []
@@ -207,7 +206,7 @@ class ListingEngine(CompactingEngine):
         whole = checked == len(found) < ranked  # every trace ranked, every root checked
         if len(passing) <= q.limit and not whole:  # too few pass: rank only those
             sql = f"SELECT trace_id FROM {CATALOG}.main.spans WHERE {where.sql()}"
-            ranked_passing = self._ranked(p, (sql, list(where.params)))
+            ranked_passing = self._ranked(p, where, (sql, list(where.params)))
             if ranked_passing is None:
                 return None
             passing, roots_at = ranked_passing, None
@@ -405,6 +404,14 @@ class ListingEngine(CompactingEngine):
 
         answer = self.sketch_guard.read(bounded)
         return listing.trace_totals(self._query, ids) if answer is None else answer
+
+
+def _roots_where(q: SpanQuery) -> Where:
+    """The compiled filters of ``q``'s root rows (one per trace), ranges added."""
+    roots = trace_sort.roots_query(q)
+    where = compile_filters(roots, DIALECT)
+    listing.add_ranges(where, roots)
+    return where
 
 
 def _paged(q: SpanQuery, rows: list[tuple[Any, ...]]) -> Page[tuple[Any, ...]]:

@@ -219,28 +219,21 @@ JOINED_MOST = 4096
 trace whose every span is a root, say) the spans answer the page."""
 
 
-def join_several(query: Query, p: Plan, ranked: Ranked) -> list[Candidate] | None:
+def join_several(query: Query, p: Plan, ranked: Ranked, where: Where) -> list[Candidate] | None:
     """The page of `trace_sums.page`'s ``ranked`` answer for ``p``: its traces with one root
-    and the roots of its traces with several (read from the spans: those in the view's window
-    and status, past its cursor), in the page's order, ``limit + 1`` at most. None when a
-    span of those traces is stored twice as a root, a root's id is not hex, or they have
-    more than `JOINED_MOST` such roots (the spans answer the page then)."""
+    and the roots of its traces with several that pass ``where`` (the compiled filters of the
+    view's root rows, ranges added: read from the spans) past its cursor, in the page's
+    order, ``limit + 1`` at most. None when a span of those traces is stored twice as a
+    root, a root's id is not hex, or they have more than `JOINED_MOST` such roots (the spans
+    answer the page then)."""
     if not ranked.several:
         return ranked.found
     value = {s.trace_id: s.value for s in ranked.several}
-    where = ["project = ?", "parent_span_id IS NULL", "start_time >= ?"]
-    args: list[Any] = [p.project, _naive(min(s.first_root_us for s in ranked.several))]
-    for op, us in ((">=", p.start_us), ("<", p.end_us)):
-        if us is not None:
-            where.append(f"start_time {op} ?")
-            args.append(_naive(us))
-    if p.status is not None:
-        where.append("status_code = ?")
-        args.append(p.status)
+    first = _naive(min(s.first_root_us for s in ranked.several))
     rows = query(
-        f"SELECT epoch_us(start_time), trace_id, span_id FROM spans WHERE {' AND '.join(where)} "
-        "AND trace_id IN (SELECT unnest(?::VARCHAR[])) LIMIT ?",
-        [*args, list(value), JOINED_MOST + 1],
+        f"SELECT epoch_us(start_time), trace_id, span_id FROM spans WHERE {where.sql()} "
+        "AND start_time >= ? AND trace_id IN (SELECT unnest(?::VARCHAR[])) LIMIT ?",
+        [*where.params, first, list(value), JOINED_MOST + 1],
     )
     if len(rows) > JOINED_MOST:
         return None

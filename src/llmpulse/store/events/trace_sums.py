@@ -341,7 +341,7 @@ def page(
     those with several roots that may join it; None when the project holds a trace the table
     does not answer (see the module), or too many with several roots. ``roots``: SQL
     selecting the ``trace_id`` of the root rows that pass a view's filters, and its
-    parameters; only those traces are ranked (ADR 0052), and none may have several roots."""
+    parameters; only those traces are ranked and named (ADR 0052)."""
     sources, params = _merged(p.project, pending is not None)
     if pending is not None:
         cur.register(PENDING, pending)
@@ -351,7 +351,7 @@ def page(
             "count(*) FILTER (WHERE roots > 1) FROM m WHERE odd > 0 OR roots > 1",
             params,
         ).fetchall()[0]
-        if odd or (several and roots is not None):
+        if odd:
             return None
         where, args = ["roots = 1"], list(params)
         if p.start_us is not None:
@@ -368,9 +368,7 @@ def page(
             where.append(f"(v {op} ? OR (v = ? AND root_sid {op} ?))")
             args += [p.after[0], p.after[0], p.after[1]]
         if roots is not None:  # every trace id of the project is hex (no odd trace above)
-            where.append(
-                f"tid IN (SELECT TRY_CAST('0x' || trace_id AS UHUGEINT) FROM ({roots[0]}))"
-            )
+            where.append(_PASSING.format(roots[0]))
             args += roots[1]
         # The top-N carries a stored row's row id, not its 16-byte key (18 ms instead of 32
         # at 3.3M traces); the page's keys are then read by row id and made hex (in the
@@ -388,12 +386,16 @@ def page(
             [*args, p.limit + 1],
         ).fetchall()
         found = [Candidate(int(r[0]), r[1], r[2], r[3]) for r in rows]
-        joining = _several(cur, sources, params, p, found) if several else []
+        joining = _several(cur, sources, params, p, found, roots) if several else []
     finally:
         if pending is not None:
             cur.unregister(PENDING)
     return None if joining is None else Ranked(found, joining)
 
+
+_PASSING = "tid IN (SELECT TRY_CAST('0x' || trace_id AS UHUGEINT) FROM ({}))"
+"""SQL: the trace is one of those whose root rows a view's filters pass (`page`'s ``roots``,
+a statement with ``trace_id`` in its select list)."""
 
 SEVERAL_MOST = 256
 """`page` names at most this many traces with several roots that may join a page; past it
@@ -407,12 +409,14 @@ def _several(
     params: list[Any],
     p: Plan,
     found: list[Candidate],
+    roots: tuple[str, list[Any]] | None,
 ) -> list[Several] | None:
     """The traces with several roots (`sources`' rows, their parameters ``params``) whose
     value may put a root of theirs on ``p``'s page beside the ranked traces ``found``: a
     first root before the window's end, a value not before the cursor's, and, when ``found``
-    fills the page, not past its last value (ties kept: the span ids order them). None past
-    `SEVERAL_MOST` of them."""
+    fills the page, not past its last value (ties kept: the span ids order them); with
+    ``roots`` (`page`'s), a root that passes the view's filters. None past `SEVERAL_MOST` of
+    them."""
     where, args = ["roots > 1"], list(params)
     if p.end_us is not None:  # (no root of a trace starts before its first)
         where.append("root_us < ?")
@@ -424,6 +428,9 @@ def _several(
     if len(found) > p.limit:
         where.append(f"v {last} ?")
         args.append(found[-1].value)
+    if roots is not None:
+        where.append(_PASSING.format(roots[0]))
+        args += roots[1]
     rows = cur.execute(
         f"WITH m AS ({sources}) SELECT {_hex('coalesce(mtid, tid)', 32)}, v, root_us "
         f"FROM (SELECT *, {p.value} AS v FROM m) WHERE {' AND '.join(where)} LIMIT ?",

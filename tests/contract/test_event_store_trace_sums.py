@@ -360,27 +360,29 @@ def test_too_many_traces_with_several_roots_send_the_page_to_the_spans(
     store.close()
 
 
-def test_traces_whose_first_root_is_past_the_window_are_not_named(
+def test_traces_whose_roots_all_start_outside_the_window_are_not_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Two traces with several roots, one of them past the window's end: within the window
-    # only the other may join (one named, at most one allowed), so the totals rank it.
+    # Three traces with several roots: one before the window (its last root too), one in
+    # it, one past its end. Within the window only one may join (one named, at most one
+    # allowed), so the totals rank it; unbounded, all three are named and the spans answer.
     monkeypatch.setattr(trace_sums, "SEVERAL_MOST", 1)
     rng = random.Random(43)
-    end = T0 + timedelta(minutes=60)
-    traces = [t for t in _traces(seed=43, n=40) if t[0].project == P]
-    inside = next(t for t in traces if t[0].start_time < end - timedelta(minutes=5))
+    start, end = T0 + timedelta(minutes=30), T0 + timedelta(minutes=60)
+    traces = [t for t in _traces(seed=43, n=60) if t[0].project == P]
+    before = next(t for t in traces if t[0].start_time < start - timedelta(minutes=3))
+    inside = next(t for t in traces if start <= t[0].start_time < end - timedelta(minutes=3))
     past = next(t for t in traces if t[0].start_time >= end)
     spans = [s for t in traces for s in t]
-    spans += [_second_root(t[0], rng, timedelta(minutes=2)) for t in (inside, past)]
+    spans += [_second_root(t[0], rng, timedelta(minutes=2)) for t in (before, inside, past)]
     store = _store(tmp_path, spans)
     store.catch_up()
-    for window, ranked in ((TimeRange(T0, end), 1), (TimeRange(), 0)):
-        before = store.trace_pages_ranked
+    for window, ranked in ((TimeRange(start, end), 1), (TimeRange(), 0)):
+        was = store.trace_pages_ranked
         q = SpanQuery(P, time=window, sort="trace_tokens", limit=500)
         got = [s.span_id for s in store.list_spans(q).items]
         assert got == _expected(spans, "trace_tokens", True, window)
-        assert store.trace_pages_ranked - before == ranked
+        assert store.trace_pages_ranked - was == ranked
     store.close()
 
 
@@ -550,7 +552,7 @@ def _plant_stale_totals(file: Path, like: Span) -> None:
     stale.execute(
         "INSERT INTO trace_sums VALUES (?, ('0x' || ?)::UHUGEINT, 1, ('0x' || ?)::UBIGINT, "
         "epoch_us(?::TIMESTAMP), 1e30, 1e9, epoch_us(?::TIMESTAMP), epoch_us(?::TIMESTAMP) "
-        "+ 1e12, 0, 1, 0, ('0x' || ?)::UBIGINT, 1e30, 'OK')",
+        "+ 1e12, 0, 1, 0, NULL, ('0x' || ?)::UBIGINT, 1e30, 'OK')",
         [P, "f" * 32, "f" * 16, *[like.start_time.replace(tzinfo=None)] * 3, "f" * 16],
     )
     stale.close()

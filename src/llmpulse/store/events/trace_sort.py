@@ -230,10 +230,11 @@ def join_several(query: Query, p: Plan, ranked: Ranked, where: Where) -> list[Ca
         return ranked.found
     value = {s.trace_id: s.value for s in ranked.several}
     first = _naive(min(s.first_root_us for s in ranked.several))
+    last = _naive(max(s.last_root_us for s in ranked.several))
     rows = query(
         f"SELECT epoch_us(start_time), trace_id, span_id FROM spans WHERE {where.sql()} "
-        "AND start_time >= ? AND trace_id IN (SELECT unnest(?::VARCHAR[])) LIMIT ?",
-        [*where.params, first, list(value), JOINED_MOST + 1],
+        "AND start_time BETWEEN ? AND ? AND trace_id IN (SELECT unnest(?::VARCHAR[])) LIMIT ?",
+        [*where.params, first, last, list(value), JOINED_MOST + 1],
     )
     if len(rows) > JOINED_MOST:
         return None

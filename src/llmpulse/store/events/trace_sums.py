@@ -70,7 +70,7 @@ _COLUMNS = (
     "project VARCHAR NOT NULL, tid UHUGEINT NOT NULL, roots UINTEGER NOT NULL, root_sid UBIGINT, "
     "root_us BIGINT, tokens HUGEINT NOT NULL, cost DECIMAL(38, 12) NOT NULL, first_us BIGINT, "
     "last_us BIGINT, errors UINTEGER NOT NULL, spans UINTEGER NOT NULL, odd UINTEGER NOT NULL, "
-    "tkey UBIGINT NOT NULL, cost_v DOUBLE NOT NULL, root_status VARCHAR"
+    "last_root_us BIGINT, tkey UBIGINT NOT NULL, cost_v DOUBLE NOT NULL, root_status VARCHAR"
 )
 """The table's columns. ``tkey`` is the trace key's low 64 bits: a lookup of a page's traces
 scans it (8 bytes a trace) before the 16-byte key (7 ms instead of 16 at 3.3M traces).
@@ -114,7 +114,8 @@ _PARTS = (
     "count_if(status_code = 'ERROR')::UINTEGER AS errors, count(*)::UINTEGER AS spans, "
     f"count(*) FILTER (WHERE NOT {_TRACE_OK} OR ({_ROOT} AND NOT coalesce("
     f"regexp_full_match(span_id, '{_SPAN_HEX}'), false)) "
-    f"OR (cost_usd IS NOT NULL AND {_COST} IS NULL))::UINTEGER AS odd "
+    f"OR (cost_usd IS NOT NULL AND {_COST} IS NULL))::UINTEGER AS odd, "
+    f"max(epoch_us(start_time)) FILTER (WHERE {_ROOT}) AS last_root_us "
     "FROM {source} GROUP BY project, tid)"
 )
 
@@ -127,7 +128,8 @@ def _parts(source: str) -> str:
 _MERGED = (
     "project, tid, sum(roots)::UINTEGER, min(root_sid), min(root_us), sum(tokens)::HUGEINT, "
     "sum(cost)::DECIMAL(38, 12), min(first_us), max(last_us), sum(errors)::UINTEGER, "
-    "sum(spans)::UINTEGER, sum(odd)::UINTEGER, min(tkey), sum(cost)::DECIMAL(38, 12)::DOUBLE, "
+    "sum(spans)::UINTEGER, sum(odd)::UINTEGER, max(last_root_us), min(tkey), "
+    "sum(cost)::DECIMAL(38, 12)::DOUBLE, "
     "min(root_status)"
 )
 """The select list of rows of one trace merged into one (grouped by project, tid)."""
@@ -220,6 +222,7 @@ def merge(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
             "first_us = least(t.first_us, b.first_us), "
             "last_us = greatest(t.last_us, b.last_us), "
             "errors = t.errors + b.errors, spans = t.spans + b.spans, "
+            "last_root_us = greatest(t.last_root_us, b.last_root_us), "
             f"odd = t.odd + b.odd FROM ({parts}) AS b "
             "WHERE t.project = b.project AND t.tid = b.tid"
         )
@@ -313,12 +316,13 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Several:
-    """A trace with several roots that may join a page: its id, its sort value, and the start
-    of its first root (no root of it starts before)."""
+    """A trace with several roots that may join a page: its id, its sort value, and the starts
+    of its first and last roots (every root of it starts between them)."""
 
     trace_id: str
     value: Any
     first_root_us: int
+    last_root_us: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,7 +417,8 @@ def _several(
 ) -> list[Several] | None:
     """The traces with several roots (`sources`' rows, their parameters ``params``) whose
     value may put a root of theirs on ``p``'s page beside the ranked traces ``found``: a
-    first root before the window's end, a value not before the cursor's, and, when ``found``
+    first root before the window's end and a last one not before its start, a value not
+    before the cursor's, and, when ``found``
     fills the page, not past its last value (ties kept: the span ids order them); with
     ``roots`` (`page`'s), a root that passes the view's filters. None past `SEVERAL_MOST` of
     them."""
@@ -421,6 +426,9 @@ def _several(
     if p.end_us is not None:  # (no root of a trace starts before its first)
         where.append("root_us < ?")
         args.append(p.end_us)
+    if p.start_us is not None:  # (nor after its last)
+        where.append("last_root_us >= ?")
+        args.append(p.start_us)
     first, last = ("<=", ">=") if p.descending else (">=", "<=")
     if p.after is not None:
         where.append(f"v {first} ?")
@@ -432,13 +440,14 @@ def _several(
         where.append(_PASSING.format(roots[0]))
         args += roots[1]
     rows = cur.execute(
-        f"WITH m AS ({sources}) SELECT {_hex('coalesce(mtid, tid)', 32)}, v, root_us "
+        f"WITH m AS ({sources}) SELECT {_hex('coalesce(mtid, tid)', 32)}, v, root_us, "
+        "last_root_us "
         f"FROM (SELECT *, {p.value} AS v FROM m) WHERE {' AND '.join(where)} LIMIT ?",
         [*args, SEVERAL_MOST + 1],
     ).fetchall()
     if len(rows) > SEVERAL_MOST:
         return None
-    return [Several(r[0], r[1], int(r[2])) for r in rows]
+    return [Several(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
 
 def _merged(project: str, pending: bool) -> tuple[str, list[Any]]:

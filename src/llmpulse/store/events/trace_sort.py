@@ -229,12 +229,18 @@ def join_several(query: Query, p: Plan, ranked: Ranked, where: Where) -> list[Ca
     if not ranked.several:
         return ranked.found
     value = {s.trace_id: s.value for s in ranked.several}
-    first = _naive(min(s.first_root_us for s in ranked.several))
-    last = _naive(max(s.last_root_us for s in ranked.several))
+    # Each trace between its first and last roots' starts: DuckDB skips the row groups outside
+    # every range (3 traces at 10M spans: 2 ms, where one range over them all read 49).
+    ranges = " OR ".join(["(start_time BETWEEN ? AND ? AND trace_id = ?)"] * len(ranked.several))
+    bounds = [
+        x
+        for s in ranked.several
+        for x in (_naive(s.first_root_us), _naive(s.last_root_us), s.trace_id)
+    ]
     rows = query(
         f"SELECT epoch_us(start_time), trace_id, span_id FROM spans WHERE {where.sql()} "
-        "AND start_time BETWEEN ? AND ? AND trace_id IN (SELECT unnest(?::VARCHAR[])) LIMIT ?",
-        [*where.params, first, last, list(value), JOINED_MOST + 1],
+        f"AND ({ranges}) LIMIT ?",
+        [*where.params, *bounds, JOINED_MOST + 1],
     )
     if len(rows) > JOINED_MOST:
         return None

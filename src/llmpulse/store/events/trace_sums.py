@@ -403,8 +403,7 @@ a statement with ``trace_id`` in its select list)."""
 
 SEVERAL_MOST = 256
 """`page` names at most this many traces with several roots that may join a page; past it
-the spans answer the page (reading that many traces' roots costs about what ranking from the
-spans does)."""
+the spans answer the page."""
 
 
 def _several(

@@ -297,12 +297,12 @@ def test_traces_with_several_roots_are_ranked_from_the_totals_their_roots_from_t
     store.close()
 
 
-def test_many_traces_with_several_roots_are_read_within_one_range(
+def test_the_roots_of_many_traces_with_several_roots_are_read_in_parts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from llmpulse.store.events import trace_sort
 
-    monkeypatch.setattr(trace_sort, "RANGES_MOST", 0)  # (not a range per trace)
+    monkeypatch.setattr(trace_sort, "RANGES_MOST", 2)  # (statements of two traces each)
     spans = [s for t in _several_roots(seed=53, n=45) for s in t]
     store = _store(tmp_path, spans)
     store.catch_up()

@@ -215,9 +215,9 @@ def _at_starts(
 
 
 RANGES_MOST = 16
-"""`join_several` reads up to this many traces each within its own roots' starts, in one
-`OR`; past it, within one range over all of them (DuckDB's plan of an `OR` of 256 ranges took
-~220 ms, and grows with the square of their number)."""
+"""`join_several` reads the roots of this many traces at most in one statement, each within
+its own roots' starts (one `OR`); more are read in several statements (DuckDB's plan of an
+`OR` of 256 ranges took ~220 ms, and grows with the square of their number)."""
 
 JOINED_MOST = 4096
 """`join_several` reads at most this many roots of the traces with several roots; past it (a
@@ -234,27 +234,22 @@ def join_several(query: Query, p: Plan, ranked: Ranked, where: Where) -> list[Ca
     if not ranked.several:
         return ranked.found
     value = {s.trace_id: s.value for s in ranked.several}
-    several = ranked.several
-    if len(several) <= RANGES_MOST:
+    rows: list[tuple[Any, ...]] = []
+    for at in range(0, len(ranked.several), RANGES_MOST):
+        part = ranked.several[at : at + RANGES_MOST]
         # Each trace between its first and last roots' starts: DuckDB skips the row groups
         # outside every range (3 traces at 10M spans: 2 ms; one range over them all: 49).
-        within = " OR ".join(["(start_time BETWEEN ? AND ? AND trace_id = ?)"] * len(several))
-        bounds: list[Any] = [
-            x
-            for s in several
-            for x in (_naive(s.first_root_us), _naive(s.last_root_us), s.trace_id)
+        within = " OR ".join(["(start_time BETWEEN ? AND ? AND trace_id = ?)"] * len(part))
+        bounds = [
+            x for s in part for x in (_naive(s.first_root_us), _naive(s.last_root_us), s.trace_id)
         ]
-    else:
-        within = "start_time BETWEEN ? AND ? AND trace_id IN (SELECT unnest(?::VARCHAR[]))"
-        first, last = min(s.first_root_us for s in several), max(s.last_root_us for s in several)
-        bounds = [_naive(first), _naive(last), list(value)]
-    rows = query(
-        f"SELECT epoch_us(start_time), trace_id, span_id FROM spans WHERE {where.sql()} "
-        f"AND ({within}) LIMIT ?",
-        [*where.params, *bounds, JOINED_MOST + 1],
-    )
-    if len(rows) > JOINED_MOST:
-        return None
+        rows += query(
+            f"SELECT epoch_us(start_time), trace_id, span_id FROM spans WHERE {where.sql()} "
+            f"AND ({within}) LIMIT ?",
+            [*where.params, *bounds, JOINED_MOST + 1 - len(rows)],
+        )
+        if len(rows) > JOINED_MOST:
+            return None
     joined: dict[tuple[str, str], Candidate] = {}
     for us, trace, span in rows:
         if (trace, span) in joined or not HEX_SPAN.fullmatch(span):

@@ -93,8 +93,7 @@ def test_filtered_views_with_traces_of_several_roots_equal_the_planted_order(
     tmp_path: Path,
 ) -> None:
     spans = [s for t in _several_roots(seed=51, n=120) for s in t]
-    store = _store(tmp_path, spans)
-    store.catch_up()
+    store = _store(tmp_path, spans, caught_up=True)
     _check(store, spans, limits=(1, 7, 50))  # (their roots joined by the view's filters)
     store.close()
 
@@ -104,8 +103,7 @@ def test_filtered_views_count_the_backlog(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(summary_upkeep, "MAX_LAG_S", 1e9)
     traces = _traces(seed=12, n=100)
     early = [s for t in traces[:70] for s in t]
-    store = _store(tmp_path, early)
-    store.catch_up()
+    store = _store(tmp_path, early, caught_up=True)
     late = [s for t in traces[70:] for s in t]
     store.append_spans(late)
     assert not store.summary_upkeep.caught_up
@@ -125,8 +123,7 @@ def test_a_filter_only_the_last_ranked_trace_passes_finds_it(
         else s
         for s in spans
     ]
-    store = _store(tmp_path, spans)
-    store.catch_up()
+    store = _store(tmp_path, spans, caught_up=True)
     name = next(s.name for s in spans if s.span_id == last)
     for filters in ({}, {"names": (name,)}):  # the status alone, and with a filter of the spans
         q = SpanQuery(P, sort="trace_cost", status=StatusCode.ERROR, limit=1, **filters)  # type: ignore[arg-type]

@@ -162,15 +162,19 @@ def _check_totals(store: DuckDBEventStore, stored: list[Span], *, summed: bool) 
 def _caught_up(path: Path, *, seed: int, n: int) -> tuple[DuckDBEventStore, list[Span]]:
     """A store of ``n`` planted traces, every batch in the summaries, and their spans."""
     spans = [s for t in _traces(seed=seed, n=n) for s in t]
-    store = _store(path, spans)
-    store.catch_up()
-    return store, spans
+    return _store(path, spans, caught_up=True), spans
 
 
-def _store(path: Path, spans: list[Span], batch: int = 37) -> DuckDBEventStore:
+def _store(
+    path: Path, spans: list[Span], batch: int = 37, *, caught_up: bool = False
+) -> DuckDBEventStore:
+    """A store of ``spans``, appended ``batch`` at a time (``caught_up``: every batch added
+    to the summaries)."""
     store = DuckDBEventStore(path / "events.duckdb", search_index=False)
     for i in range(0, len(spans), batch):
         store.append_spans(spans[i : i + batch])
+    if caught_up:
+        store.catch_up()
     return store
 
 
@@ -179,8 +183,7 @@ def test_pages_from_the_totals_equal_the_planted_order_through_every_change(
 ) -> None:
     traces = _traces(seed=3, n=120)
     early = [s for t in traces[:80] for s in t]
-    store = _store(tmp_path, early)
-    store.catch_up()
+    store = _store(tmp_path, early, caught_up=True)
     _check(store, early, ranked=True)
 
     # In the backlog: new traces, children of stored traces, roots after their children.
@@ -226,8 +229,7 @@ def test_a_trace_the_totals_cannot_answer_sends_the_pages_to_the_spans(
     spans = [s for t in traces[1:] for s in t]
     one = next(s for s in spans if (s.parent_span_id is None) is root and s.project == P)
     spans[spans.index(one)] = replace(one, **odd)  # type: ignore[arg-type]
-    store = _store(tmp_path, spans)
-    store.catch_up()
+    store = _store(tmp_path, spans, caught_up=True)
     _check(store, spans, ranked=False, summed=summed)
     # Without that trace, the totals answer again (the delete recounts the project).
     store.delete_spans(P)
@@ -271,8 +273,7 @@ def test_traces_with_several_roots_are_ranked_from_the_totals_their_roots_from_t
     # Before ADR 0073 one such trace sent every page of the project to the spans.
     traces = _several_roots(seed=31, n=90)
     early = [s for t in traces[:60] for s in t]
-    store = _store(tmp_path, early)
-    store.catch_up()
+    store = _store(tmp_path, early, caught_up=True)
     _check(store, early, ranked=True)
     # In the backlog: new traces, and second roots of stored traces.
     rng = random.Random(33)
@@ -304,8 +305,7 @@ def test_the_roots_of_many_traces_with_several_roots_are_read_in_parts(
 
     monkeypatch.setattr(trace_sort, "RANGES_MOST", 2)  # (statements of two traces each)
     spans = [s for t in _several_roots(seed=53, n=45) for s in t]
-    store = _store(tmp_path, spans)
-    store.catch_up()
+    store = _store(tmp_path, spans, caught_up=True)
     _check(store, spans, ranked=True)
     store.close()
 
@@ -317,8 +317,7 @@ def _costliest_with(
     traces = _traces(seed=seed, n=40)
     top = max((t for t in traces if t[0].project == P), key=lambda t: _value("trace_cost", t))
     spans = [s for t in traces for s in t] + extra(top)
-    store = _store(tmp_path, spans)
-    store.catch_up()
+    store = _store(tmp_path, spans, caught_up=True)
     return store, spans
 
 
@@ -388,8 +387,7 @@ def test_traces_whose_roots_all_start_outside_the_window_are_not_named(
     past = next(t for t in traces if t[0].start_time >= end)
     spans = [s for t in traces for s in t]
     spans += [_second_root(t[0], rng, timedelta(minutes=2)) for t in (before, inside, past)]
-    store = _store(tmp_path, spans)
-    store.catch_up()
+    store = _store(tmp_path, spans, caught_up=True)
     for window, ranked in ((TimeRange(start, end), 1), (TimeRange(), 0)):
         was = store.trace_pages_ranked
         q = SpanQuery(P, time=window, sort="trace_tokens", limit=500)
@@ -467,8 +465,7 @@ def test_spans_that_start_with_a_root_leave_its_page_to_the_totals(tmp_path: Pat
         if t[0].project == P:  # stored first: its row comes first
             spans.append(replace(t[0], project=OTHER, cost_usd=0.5, total_tokens=7))
         spans += [t[0], *(replace(s, start_time=t[0].start_time) for s in t[1:])]
-    store = _store(tmp_path, spans)
-    store.catch_up()
+    store = _store(tmp_path, spans, caught_up=True)
     _check(store, spans, ranked=True)
     store.close()
 
@@ -483,8 +480,7 @@ def test_too_many_spans_starting_with_the_roots_send_the_pages_to_the_spans(
     for t in _traces(seed=23, n=40):
         spans += [t[0], *(replace(s, start_time=t[0].start_time) for s in t[1:])]
     assert any(len(t) > 1 for t in _traces(seed=23, n=40))
-    store = _store(tmp_path, spans)
-    store.catch_up()
+    store = _store(tmp_path, spans, caught_up=True)
     ranked, narrow = store.trace_pages_ranked, store.trace_pages_narrow
     for sort in SORTS:
         q = SpanQuery(P, sort=sort, limit=500)
@@ -576,8 +572,7 @@ def test_the_totals_live_in_a_file_that_every_open_rebuilds(tmp_path: Path, left
     path = tmp_path / "events.duckdb"
     traces = _traces(seed=11, n=40)
     stored = [s for t in traces for s in t]
-    store = _store(tmp_path, stored)
-    store.catch_up()
+    store = _store(tmp_path, stored, caught_up=True)
     assert trace_sums.file_of(path).exists()
     _check(store, stored, ranked=True)
     store.close()
@@ -672,8 +667,7 @@ def test_totals_read_row_by_row_equal_the_grouped_ones(tmp_path: Path) -> None:
                 cost_usd=0.001 * (n + 1),
             )
         )
-    store = _store(tmp_path, spans)
-    store.catch_up()
+    store = _store(tmp_path, spans, caught_up=True)
     by_trace = _by_trace(spans)
     for asked in ([twins[0]], [twins[1]], twins, [trace_id(3)], [*twins, trace_id(3)]):
         before = store.trace_totals_summed

@@ -48,6 +48,7 @@ def _spans(n: int, seed: int, offset: int = 0) -> list[Span]:
 def test_the_other_summaries_answer_while_the_traces_totals_are_built(tmp_path: Path) -> None:
     path = tmp_path / "events.duckdb"
     stored_in_commits(_spans(1800, seed=1), 300, path).close()
+    trace_sums.remove(path)  # (no totals kept from the close: the open builds them, ADR 0074)
     building, release = threading.Event(), threading.Event()
     real = trace_sums.build
 
@@ -105,6 +106,7 @@ def test_the_other_summaries_answer_while_the_traces_totals_are_built(tmp_path: 
 def test_a_failed_totals_build_leaves_every_answer_to_the_spans(tmp_path: Path) -> None:
     path = tmp_path / "events.duckdb"
     stored_in_commits(_spans(900, seed=3), 300, path).close()
+    trace_sums.remove(path)  # (no totals kept from the close: the open builds them)
 
     def failing(cur: Any) -> None:
         raise RuntimeError("the totals' build failed")

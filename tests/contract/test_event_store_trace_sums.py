@@ -555,38 +555,6 @@ def test_a_limit_out_of_range_is_refused_as_on_the_spans(tmp_path: Path) -> None
     store.close()
 
 
-def _plant_stale_totals(file: Path, like: Span) -> None:
-    stale = duckdb.connect(str(file))
-    stale.execute(f"CREATE TABLE trace_sums ({trace_sums._COLUMNS})")
-    stale.execute(
-        "INSERT INTO trace_sums VALUES (?, ('0x' || ?)::UHUGEINT, 1, ('0x' || ?)::UBIGINT, "
-        "epoch_us(?::TIMESTAMP), 1e30, 1e9, epoch_us(?::TIMESTAMP), epoch_us(?::TIMESTAMP) "
-        "+ 1e12, 0, 1, 0, NULL, ('0x' || ?)::UBIGINT, 1e30, 'OK')",
-        [P, "f" * 32, "f" * 16, *[like.start_time.replace(tzinfo=None)] * 3, "f" * 16],
-    )
-    stale.close()
-
-
-@pytest.mark.parametrize("left", ["stale totals", "a torn file"])
-def test_the_totals_live_in_a_file_that_every_open_rebuilds(tmp_path: Path, left: str) -> None:
-    path = tmp_path / "events.duckdb"
-    traces = _traces(seed=11, n=40)
-    stored = [s for t in traces for s in t]
-    store = _store(tmp_path, stored, caught_up=True)
-    assert trace_sums.file_of(path).exists()
-    _check(store, stored, ranked=True)
-    store.close()
-    assert not trace_sums.file_of(path).exists()  # derived: removed at close
-    if left == "a torn file":  # a crash in mid-write: the open neither fails nor reads it
-        trace_sums.file_of(path).write_bytes(random.Random(3).randbytes(70_000))
-    else:  # a file left by a crash with totals the spans do not hold: one that ranks first
-        _plant_stale_totals(trace_sums.file_of(path), traces[0][0])
-    store = DuckDBEventStore(path, search_index=False)
-    store.catch_up()
-    _check(store, stored, ranked=True)
-    store.close()
-
-
 def test_a_compaction_that_cannot_carry_the_summaries_over_puts_them_out_of_use(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

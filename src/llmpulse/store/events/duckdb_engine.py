@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from llmpulse.domain.errors import Unavailable
 from llmpulse.store.activity import QUERIES, QueryActivity
-from llmpulse.store.events import summary_row, trace_sums
+from llmpulse.store.events import kept_totals, summary_row, trace_sums
 from llmpulse.store.events.columns import ANNOTATION_COLUMN_NAMES
 from llmpulse.store.events.compaction import SwapLock, file_size, recover
 from llmpulse.store.events.dedupe import RetryFilter
@@ -135,7 +135,8 @@ class DuckDBEngine:
             recover(path)  # finish or undo a compaction that a crash interrupted
         self._con, self._schema_version, recovery = connect(path, memory_limit)
         try:
-            trace_sums.attach(self._con, path, fresh=True)
+            # (Before anything writes the events: a crash from here on leaves no stamp.)
+            stamp = None if path is None else kept_totals.take(self._con)
         except BaseException:
             self._con.close()
             raise
@@ -156,6 +157,16 @@ class DuckDBEngine:
                 self._con.close()
                 raise
             self._wal_size = file_size(wal_path(path))
+        restored = self.journal_restore is not None and self.journal_restore.spans > 0
+        try:
+            kept = kept_totals.reopen(
+                self._con, path, None if recovery is not None or restored else stamp
+            )
+        except BaseException:
+            self._con.close()
+            raise
+        self.totals_kept = kept
+        """Whether the traces' totals were kept from the last clean close (ADR 0074)."""
         self._retries = RetryFilter(self._con)
         self.pair_keys = PairKeys()
         """Which metadata keys the pair sketch counts (ADR 0036)."""
@@ -179,6 +190,7 @@ class DuckDBEngine:
             after_apply=self._after_summaries,
             edges=self.edge_spans,
             recent=self.recent_rows,
+            totals_kept=kept,
         )
         """The summaries (ADRs 0021, 0035, 0036) in memory, built from the stored spans behind
         the open and kept behind ingest (ADR 0039)."""
@@ -516,8 +528,13 @@ class DuckDBEngine:
         self._side_reads.shutdown(cancel_futures=True)  # (outside the writer's lock, which
         # a side read may wait for; it finds the store closed)
         with self._write_lock:
+            kept = (
+                self._path is not None
+                and not self.reattaches  # (after an invalidated file: built again)
+                and self.summary_upkeep.keep_totals(self._con)
+            )
             self._close_engine()
-            if self._path is not None:
+            if self._path is not None and not kept:
                 trace_sums.remove(self._path)  # rebuilt behind the next open
             if self._journal is not None and self._path is not None:
                 if not file_size(wal_path(self._path)):

@@ -40,7 +40,8 @@ import duckdb
 import pyarrow as pa
 
 from llmpulse.clock import SystemClock
-from llmpulse.store.events import recent_rows, summaries, trace_sums
+from llmpulse.domain.errors import Unavailable
+from llmpulse.store.events import kept_totals, recent_rows, summaries, trace_sums
 from llmpulse.store.events.duckdb_open import CATALOG
 from llmpulse.store.events.edge_spans import EdgeSpans, EdgeState
 from llmpulse.store.events.pair_sketch import PairKeys, PairsOfText
@@ -181,6 +182,7 @@ class SummaryUpkeep:
         after_apply: Callable[[], None] | None = None,
         edges: EdgeSpans | None = None,
         recent: RecentRows | None = None,
+        totals_kept: bool = False,
     ) -> None:
         """Args:
         guard: the summaries' guard (not ready until `start` has built them).
@@ -193,6 +195,8 @@ class SummaryUpkeep:
         edges: the sketch's spans' starts and bins, kept with it (ADR 0066).
         recent: stored spans' rows held for newest pages (ADR 0067): cleared when the build
             pins its snapshot, then filled from it.
+        totals_kept: the traces' totals were kept from the last clean close and hold every
+            stored span (ADR 0074): the build leaves them as they are.
         """
         self.recent = recent
         self._after_apply = after_apply
@@ -207,6 +211,10 @@ class SummaryUpkeep:
         self._built = threading.Event()
         self._thread: threading.Thread | None = None
         self._build_cursor: duckdb.DuckDBPyConnection | None = None
+        self._totals_kept = totals_kept
+        self._totals_whole = totals_kept
+        """Whether the traces' totals and the backlog hold every committed span together
+        (kept from the last close, or built and committed)."""
         self.applied_rounds = 0
         """How many times the backlog was applied (tests, benchmarks)."""
 
@@ -305,6 +313,24 @@ class SummaryUpkeep:
         self._write(apply)
         return done[0]
 
+    def keep_totals(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """At a clean close (after `stop`, under the writer's lock, no commit to come): add
+        the backlog to the traces' totals and stamp them to be kept for the next open
+        (`kept_totals.keep`); False when they do not hold every committed span (not built,
+        or a change failed) or could not be kept."""
+        if not self._totals_whole or self.guard.spoiled:
+            return False
+        try:
+            batch = self.backlog.pending()
+            if batch is not None:
+                trace_sums.add(con, batch)
+                self.backlog.clear()
+            return kept_totals.keep(con)
+        except duckdb.Error:
+            log.warning("the traces' totals could not be kept; the next open builds them")
+            log.debug("keeping the totals", exc_info=True)
+            return False
+
     def wait_built(self) -> bool:
         """Wait until the build behind the open ended; whether the summaries are usable."""
         self._built.wait()
@@ -335,12 +361,15 @@ class SummaryUpkeep:
             self._build()
             if self.guard.usable:
                 self._applied()  # (before `wait_built` returns: the copies are taken then)
-        except Exception:
-            self.guard.spoil()
-            self.backlog.clear()
-            if not self._stop.is_set():
+        except Exception as exc:
+            if not (self._stop.is_set() or isinstance(exc, Unavailable)):
+                self.guard.spoil()
+                self.backlog.clear()
                 log.warning("building the summaries failed; counts come from the spans")
                 log.debug("summary build", exc_info=True)
+            # (Else the close interrupted it, or closed the store to its writes: nobody reads
+            # the summaries again, and the totals, when kept or built, with the backlog still
+            # hold every committed span for `keep_totals`.)
         finally:
             self._built.set()
         clock = SystemClock()
@@ -381,7 +410,8 @@ class SummaryUpkeep:
         recent = self.recent
         if recent is not None:
             builds.append(lambda cur: recent_rows.fill_from(cur, recent))
-        builds.append(trace_sums.build)
+        if not self._totals_kept:
+            builds.append(trace_sums.build)
         return builds
 
     def _build(self) -> None:
@@ -399,6 +429,11 @@ class SummaryUpkeep:
         def pin(con: duckdb.DuckDBPyConnection) -> None:
             # A transaction per build on one snapshot: one DuckDB transaction writes one
             # database, and the traces' totals have their own (`trace_sums.CATALOG`).
+            batch = self.backlog.pending()
+            if self._totals_kept and batch is not None:
+                self._totals_whole = False  # (until the batch is in)
+                trace_sums.add(con, batch)  # the kept totals lack what came since the open
+                self._totals_whole = True
             for _ in builds:
                 cur = con.cursor()
                 opened.append(cur)
@@ -411,14 +446,15 @@ class SummaryUpkeep:
 
         try:
             self._write(pin)
-            for i, (cur, build) in enumerate(zip(opened, builds, strict=True)):
+            for cur, build in zip(opened, builds, strict=True):
                 self._build_cursor = cur  # before the check: `stop` interrupts this one
                 if self._stop.is_set():
                     raise duckdb.InterruptException("the store is closing")
-                if i == len(builds) - 1:  # all but the totals: open them to readers
+                if build is trace_sums.build:  # all but the totals: open them to readers
                     self._write(lambda con: self.guard.set_ready(totals=False))
                 build(cur)
                 cur.commit()
+                self._totals_whole |= build is trace_sums.build
         finally:
             self._build_cursor = None
             for cur in opened:

@@ -30,6 +30,7 @@ page (`Several`), whose roots the spans give (`trace_sort.join_several`, ADR 007
 from __future__ import annotations
 
 import decimal
+import hashlib
 import logging
 import math
 import re
@@ -133,6 +134,11 @@ _MERGED = (
     "min(root_status)"
 )
 """The select list of rows of one trace merged into one (grouped by project, tid)."""
+
+SHAPE = hashlib.sha256("\n".join(("1", _COLUMNS, _PARTS, _MERGED)).encode()).hexdigest()[:16]
+"""The table's definition, as a kept file records it (ADR 0074): a file built by code with
+other columns or sums is built again. (The leading "1" is `merge`'s version: raise it when
+its statements change what a row holds.)"""
 
 VALUES: dict[str, str] = {  # the keys are `trace_sort.SORTS`' keys
     "trace_cost": "cost_v",

@@ -27,3 +27,25 @@ def test_totals_readers_decline_until_the_totals_are_built() -> None:
 
 def test_a_guard_made_ready_has_its_totals_ready() -> None:
     assert SketchGuard().read(lambda: "totals", commits=False) == "totals"
+
+
+def test_kept_totals_open_before_the_other_summaries() -> None:
+    """`open_totals` (ADR 0074): totals kept from the last close answer their readers while
+    every other reader declines, until the others are built; a spoil ends both."""
+    guard = SketchGuard(ready=False)
+    guard.open_totals()
+    assert guard.totals_usable
+    assert not guard.usable
+    assert guard.read(lambda: "totals", commits=False) == "totals"
+    assert guard.read(lambda: "totals", commits=False, wait=False) == "totals"
+    assert guard.read(lambda: "answer") is None
+    assert guard.read(lambda: "answer", memory=True, wait=False) is None
+    assert guard.read_memory(lambda kept: "answer") is None
+    with guard.changing(content=False):  # a change of the totals: their readers wait
+        assert guard.read(lambda: "totals", commits=False, wait=False) is None
+    guard.set_ready()
+    assert guard.read(lambda: "answer") == "answer"
+    assert guard.read(lambda: "totals", commits=False) == "totals"
+    guard.spoil()
+    assert not guard.totals_usable
+    assert guard.read(lambda: "totals", commits=False) is None

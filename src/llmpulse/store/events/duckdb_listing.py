@@ -147,7 +147,7 @@ class ListingEngine(CompactingEngine):
         p = trace_sums.plan(q)
         if p is None:
             return self._filtered_trace_page(q, columns)
-        if not self.sketch_guard.usable:
+        if not self.sketch_guard.totals_usable:
             return None
         found = self._ranked(p, _roots_where(q))
         page = None if found is None else self._roots(q, found, columns)
@@ -179,7 +179,7 @@ class ListingEngine(CompactingEngine):
         in the same statement). None when the totals cannot answer (a search, the summaries
         not usable, an odd trace)."""
         p = trace_sums.plan(q, filtered=True)
-        if p is None or not self.sketch_guard.usable:
+        if p is None or not self.sketch_guard.totals_usable:
             return None
         where = _roots_where(q)
         ranked = FILTERED_FIRST * (q.limit + 1)

@@ -70,7 +70,9 @@ def reopen(con: duckdb.DuckDBPyConnection, events: Path | None, stamp: str | Non
             log.info("the kept traces' totals could not be attached; they are built again")
         else:
             if _holds(con, stamp):
+                log.info("the traces' totals kept from the last close are used")
                 return True
+            log.info("the kept traces' totals do not prove to hold the spans; built again")
             con.execute(f"DETACH {trace_sums.CATALOG}")
     trace_sums.attach(con, events, fresh=True)
     return False

@@ -76,6 +76,7 @@ class SketchGuard:
         self._kept: tuple[Any, int] | None = None  # (a moment `keep` kept, its content seq)
         self._ready = ready
         self._totals_ready = ready  # (built after the others, ADR 0072)
+        self._totals_early = False  # (kept, open before the others, ADR 0074)
         self._spoiled = False
 
     def _step(
@@ -111,6 +112,19 @@ class SketchGuard:
     def usable(self) -> bool:
         """Built and never spoiled (a change in flight aside)."""
         return self._ready and not self._spoiled
+
+    @property
+    def totals_usable(self) -> bool:
+        """The traces' totals answer: built (or kept from the last close and opened before
+        the other summaries, `open_totals`) and never spoiled."""
+        return self._totals_ready and (self._ready or self._totals_early) and not self._spoiled
+
+    def open_totals(self) -> None:
+        """The traces' totals hold, with the backlog, every committed span before the other
+        summaries are built (kept from the last close, ADR 0074): their readers may read."""
+        with self._cond:
+            self._totals_early = True
+            self._totals_ready = True
 
     @property
     def spoiled(self) -> bool:
@@ -205,7 +219,7 @@ class SketchGuard:
         reads only what commits change in their queueing (the backlog, the rows held in
         memory, besides the summaries' own state, ADR 0068), so only the summaries' changes
         and commits' queueing matter to it, not a commit's write to the spans."""
-        if not commits and not self._totals_ready:
+        if not commits and not self.totals_usable:
             return None  # (the traces' totals are still being built)
         wait_s = (self.WAIT_S if commits else self.APPLY_WAIT_S) if wait else 0.0
 
@@ -217,7 +231,7 @@ class SketchGuard:
         for _ in range(self.ATTEMPTS if wait else 1):
             with self._cond:
                 if not self._quiet(wait_s, totals=not commits, memory=memory):
-                    if not self.usable:
+                    if not (self.usable if commits else self.totals_usable):
                         return None
                     continue
                 before = seq()
@@ -320,6 +334,7 @@ class SketchGuard:
                 return not self._memory_busy
             return not (self._totals_busy if totals else self._busy)
 
-        if self.usable:
+        usable = self.totals_usable if totals else self.usable
+        if usable:
             self._cond.wait_for(idle, timeout=wait_s)
-        return self.usable and idle()
+        return (self.totals_usable if totals else self.usable) and idle()

@@ -212,6 +212,8 @@ class SummaryUpkeep:
         self._thread: threading.Thread | None = None
         self._build_cursor: duckdb.DuckDBPyConnection | None = None
         self._totals_kept = totals_kept
+        if totals_kept:
+            guard.open_totals()  # (their readers need not wait for the build, ADR 0074)
         self._totals_whole = totals_kept
         """Whether the traces' totals and the backlog hold every committed span together
         (kept from the last close, or built and committed)."""
@@ -431,8 +433,10 @@ class SummaryUpkeep:
             # database, and the traces' totals have their own (`trace_sums.CATALOG`).
             batch = self.backlog.pending()
             if self._totals_kept and batch is not None:
+                # The kept totals lack what came since the open: added, and taken out of
+                # the backlog, in one change of the totals (their readers are in, ADR 0074).
                 self._totals_whole = False  # (until the batch is in)
-                trace_sums.add(con, batch)  # the kept totals lack what came since the open
+                trace_sums.add(con, batch, self._totals_applied(len(self.backlog.batches())))
                 self._totals_whole = True
             for _ in builds:
                 cur = con.cursor()

@@ -13,9 +13,10 @@ the traces already there, an insert of the others; no index, whose deletes held 
 lock ~0.8 µs a row in a recount), recounted after a delete; ADR 0039), but in a database of
 its own (`CATALOG`): a file beside the events, compressed and paged by DuckDB's buffer pool,
 so it holds every trace (3.3M traces at 10M spans: 83 MB; ADR 0049). The file is derived:
-removed at close, rebuilt behind every open, and attached as it is by a compaction's new
-connection. Ids are kept as integers (a trace id's 32 hex digits as ``UHUGEINT``, a span
-id's 16 as ``UBIGINT``); their order is the hex strings' order.
+kept by a clean close when it provably holds every stored span and used by the next open
+(`kept_totals`, ADR 0074), else removed and built behind the open; a compaction's new
+connection attaches it as it is. Ids are kept as integers (a trace id's 32 hex digits as
+``UHUGEINT``, a span id's 16 as ``UBIGINT``); their order is the hex strings' order.
 
 A page of a plain view (project and time range, no other filter) is then a top-N over these
 rows (`page`), and the page's root rows are read from the spans (`trace_sort.fetch_roots`);
@@ -156,7 +157,8 @@ def file_of(events: Path) -> Path:
 def attach(con: duckdb.DuckDBPyConnection, events: Path | None, *, fresh: bool) -> None:
     """ATTACH the table's database as `CATALOG`: in memory for an in-memory store, else the
     file beside ``events``. ``fresh``: remove what an earlier process left there first (the
-    table is rebuilt behind every open; a compaction's new connection keeps it)."""
+    table is then built behind the open; `kept_totals.reopen` keeps a file a clean close
+    stamped, and a compaction's new connection keeps it as it is)."""
     if events is None:
         con.execute(f"ATTACH ':memory:' AS {CATALOG}")
         return

@@ -14,12 +14,14 @@ import random
 import shutil
 import threading
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from test_event_store_trace_sums import _check, _store, _traces
+from store_factories import T0
+from test_event_store_trace_sums import P, _check, _store, _traces
 
 from llmpulse.domain.spans import Span
 from llmpulse.store.events import kept_totals, summaries, summary_upkeep, trace_sums
@@ -73,28 +75,65 @@ def test_a_clean_close_keeps_the_totals_and_the_next_open_does_not_build_them(
     more = _spans(seed=22, n=20, first=500)
     store.append_spans(more)
     _check(store, stored + more, ranked=True)  # (the backlog's spans added to the totals)
+    cut = T0 + timedelta(minutes=45)
+    store.delete_spans(P, before=cut)  # (the project's totals summed again)
+    stored = [s for s in stored + more if s.project != P or s.start_time >= cut]
+    assert store.compact() is not None  # (the new connection attaches the totals' file)
     store.close()
 
-    store = _open(tmp_path)  # kept again, with what the last session added
+    store = _open(tmp_path)  # kept again, with what the last session changed
     assert store.totals_kept
     store.catch_up()
     assert builds == [1]
-    _check(store, stored + more, ranked=True)
+    _check(store, stored, ranked=True)
     store.close()
 
 
-def _hold(m: pytest.MonkeyPatch, owner: Any, name: str) -> threading.Event:
-    """``owner.name`` waits until the returned event is set (120 s at most: a check of
-    every page may take a while)."""
-    release = threading.Event()
+def test_a_close_that_interrupts_the_first_build_keeps_nothing(
+    tmp_path: Path, builds: list[int]
+) -> None:
+    stored = _spans(seed=35, n=60)
+    reached, release = threading.Event(), threading.Event()
+
+    def interrupted(con: duckdb.DuckDBPyConnection) -> None:
+        builds.append(1)
+        reached.set()
+        assert release.wait(20)
+        raise duckdb.InterruptException("INTERRUPT Error: interrupted")  # (as `stop` does)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(trace_sums, "build", interrupted)
+        store = _store(tmp_path, stored)
+        assert reached.wait(20)
+        closing = threading.Thread(target=store.close)
+        closing.start()
+        while not store.summary_upkeep._stop.wait(0.01):
+            pass
+        release.set()
+        closing.join(10)
+        assert not closing.is_alive()
+    assert not trace_sums.file_of(tmp_path / "events.duckdb").exists()  # (not kept)
+    store = _open(tmp_path)
+    assert not store.totals_kept
+    store.catch_up()
+    assert builds == [1, 1]
+    _check(store, stored, ranked=True)
+    store.close()
+
+
+def _hold(m: pytest.MonkeyPatch, owner: Any, name: str) -> tuple[threading.Event, threading.Event]:
+    """``owner.name`` waits until the second event returned is set (120 s at most: a check of
+    every page may take a while); the first is set once it is reached."""
+    reached, release = threading.Event(), threading.Event()
     real = getattr(owner, name)
 
     def held(*args: Any, **kwargs: Any) -> Any:
+        reached.set()
         assert release.wait(120)
         return real(*args, **kwargs)
 
     m.setattr(owner, name, held)
-    return release
+    return reached, release
 
 
 HOLDS = [
@@ -111,9 +150,10 @@ def test_spans_committed_while_the_kept_totals_open_are_added_to_them(
     _closed_store(tmp_path, stored)
     early = _spans(seed=24, n=20, first=500)
     with pytest.MonkeyPatch.context() as m:
-        release = _hold(m, owner, name)
+        reached, release = _hold(m, owner, name)
         store = _open(tmp_path)
         assert store.totals_kept
+        assert reached.wait(20)
         store.append_spans(early)
         assert not store.sketch_guard.usable  # the other summaries are not built yet ...
         _check(store, stored + early, ranked=True)  # ... the kept totals answer already
@@ -132,8 +172,9 @@ def test_a_close_during_the_build_still_keeps_the_totals_and_what_came_since(
     _closed_store(tmp_path, stored)
     early = _spans(seed=26, n=20, first=500)
     with pytest.MonkeyPatch.context() as m:
-        release = _hold(m, owner, name)
+        reached, release = _hold(m, owner, name)
         store = _open(tmp_path)
+        assert reached.wait(20)
         store.append_spans(early)
         closing = threading.Thread(target=store.close)
         closing.start()
@@ -204,6 +245,13 @@ def _other_definition(tmp_path: Path, events: Path) -> None:
     con.close()
 
 
+def _another_schema(tmp_path: Path, events: Path) -> None:
+    """As if closed at the schema before: the open's migration may have rewritten spans."""
+    con = duckdb.connect(str(trace_sums.file_of(events)))
+    con.execute("UPDATE kept_stamp SET schema = schema - 1")
+    con.close()
+
+
 def _span_deleted_outside(tmp_path: Path, events: Path) -> None:
     con = duckdb.connect(str(events))
     con.execute("DELETE FROM spans WHERE span_id = ?", [str(_STORED[7].span_id)])
@@ -223,7 +271,14 @@ _STORED = _spans(seed=29, n=60)
 
 @pytest.mark.parametrize(
     "change",
-    [_other_stores_file, _other_definition, _span_deleted_outside, _torn, _spoiled],
+    [
+        _other_stores_file,
+        _other_definition,
+        _another_schema,
+        _span_deleted_outside,
+        _torn,
+        _spoiled,
+    ],
     ids=lambda f: f.__name__.strip("_").replace("_", "-"),
 )
 def test_totals_that_do_not_prove_to_hold_the_spans_are_built_again(

@@ -168,8 +168,9 @@ def _spans(n: int) -> list[Span]:
 
 
 def test_the_store_opens_on_a_full_disk_and_ranks_traces_all_the_same(small_fs: Path) -> None:
-    """The traces' totals' file (rebuilt at every open) finds no room: they are kept in
-    memory, and the store opens, reads and ranks as before (space can then be freed)."""
+    """The traces' totals' file (built behind an open that keeps none) finds no room: they
+    are kept in memory, and the store opens, reads and ranks as before (space can then be
+    freed)."""
     path = small_fs / "events.duckdb"
     store = DuckDBEventStore(path, search_index=False)
     spans = _spans(300)

@@ -7,8 +7,8 @@
     │                      events.duckdb.tmp/ (spilled sorts) and, during a compaction,
     │                      events.duckdb.compact (ADR 0019)
     ├── events.duckdb.journal  the ingest journal: batches since the last checkpoint
-    ├── events.duckdb.sums     every trace's totals, derived: rebuilt behind every open,
-    │                          removed at close (ADR 0049)
+    ├── events.duckdb.sums     every trace's totals, derived: kept by a clean close that
+    │                          stamps it, else built behind the open (ADRs 0049, 0074)
     ├── state.sqlite       projects, monitors, ... (SqlStateStore, Alembic-migrated)
     ├── llmpulse.lock      flock()ed while a process has the directory open
     └── VERSION            layout version of the directory, one integer

@@ -23,6 +23,7 @@ the file is removed and built again, as before.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from pathlib import Path
@@ -49,13 +50,19 @@ def take(con: duckdb.DuckDBPyConnection) -> str | None:
     ).fetchall()[0][0]
     if not exists:
         return None
-    with transaction(con):
-        rows = con.execute(f"SELECT stamp FROM {STAMPS}").fetchall()
-        con.execute(f"DELETE FROM {STAMPS}")
+    try:
+        with transaction(con):
+            rows = con.execute(f"SELECT stamp FROM {STAMPS}").fetchall()
+            con.execute(f"DELETE FROM {STAMPS}")
+    except duckdb.Error:  # (a full disk: the store must still open; no totals are kept,
+        log.warning("the events' stamp could not be taken; the traces' totals are built")
+        return None  # and a fresh file has no stamp that a later open could match)
     if rows:
         # Into the file at once: with the delete left in the log, a store of a 16 MB memory
-        # limit then ran out of memory reading a page of 20 full rows of 8 kB.
-        con.execute(f"CHECKPOINT {CATALOG}")
+        # limit then ran out of memory reading a page of 20 full rows of 8 kB. (The delete
+        # is committed: a failed checkpoint changes nothing here.)
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"CHECKPOINT {CATALOG}")
     return str(rows[0][0]) if len(rows) == 1 else None
 
 
@@ -82,12 +89,20 @@ def _holds(con: duckdb.DuckDBPyConnection, stamp: str) -> bool:
     """Whether the attached totals are those the events' ``stamp`` names, of this code's
     definition, and sum every stored span."""
     try:
-        own = con.execute(f"SELECT stamp, shape, spans FROM {_OWN}").fetchall()
+        own = con.execute(f"SELECT stamp, shape, spans, schema FROM {_OWN}").fetchall()
         totals = con.execute(f"SELECT sum(spans) FROM {trace_sums.TABLE}").fetchall()[0][0]
     except duckdb.Error:
         return False
     spans = _spans(con)
-    return own == [(stamp, trace_sums.SHAPE, spans)] and (totals or 0) == spans
+    return own == [(stamp, trace_sums.SHAPE, spans, _schema(con))] and (totals or 0) == spans
+
+
+def _schema(con: duckdb.DuckDBPyConnection) -> int:
+    """The events' schema version: a migration run by the open (before `take`) may rewrite
+    the spans."""
+    return int(
+        con.execute(f"SELECT max(version) FROM {CATALOG}.main.schema_version").fetchall()[0][0]
+    )
 
 
 def _spans(con: duckdb.DuckDBPyConnection) -> int:
@@ -106,8 +121,14 @@ def keep(con: duckdb.DuckDBPyConnection) -> bool:
     stamp = uuid.uuid4().hex
     spans = _spans(con)
     with transaction(con):
-        con.execute(f"CREATE OR REPLACE TABLE {_OWN} (stamp VARCHAR, shape VARCHAR, spans BIGINT)")
-        con.execute(f"INSERT INTO {_OWN} VALUES (?, ?, ?)", [stamp, trace_sums.SHAPE, spans])
+        con.execute(
+            f"CREATE OR REPLACE TABLE {_OWN} "
+            "(stamp VARCHAR, shape VARCHAR, spans BIGINT, schema INTEGER)"
+        )
+        con.execute(
+            f"INSERT INTO {_OWN} VALUES (?, ?, ?, ?)",
+            [stamp, trace_sums.SHAPE, spans, _schema(con)],
+        )
     con.execute(f"CHECKPOINT {trace_sums.CATALOG}")
     with transaction(con):  # (last: a close cut short before this leaves no stamp)
         con.execute(f"CREATE TABLE IF NOT EXISTS {STAMPS} (stamp VARCHAR NOT NULL)")

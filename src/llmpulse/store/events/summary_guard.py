@@ -29,7 +29,8 @@ class SketchGuard:
     spoils the summaries for good: the spans may have changed (DuckDB can fail a commit after
     writing it, e.g. at a checkpoint on a full disk) while the summaries did not, so counts
     come from the spans until the store is opened again and the summaries rebuilt. Until
-    `ready` (the summaries are built behind the open, ADR 0039) nothing reads them either.
+    `ready` (the summaries are built behind the open, ADR 0039) nothing reads them either,
+    but the traces' totals kept from the last close (`open_totals`, ADR 0074).
 
     A commit is a change of the spans alone (``changing(summaries=False)``): it adds spans
     and queues them for the summaries. A reader whose answer comes from one summary and the

@@ -23,6 +23,8 @@ for `PAUSE_S`, when `MAX_PENDING_SPANS` wait, or when the oldest has waited `MAX
 in one read snapshot pinned under the writer's lock (the backlog is emptied at that moment:
 the snapshot holds those batches); batches committed meanwhile queue up and are applied
 when the build is done, and the guard lets readers use the summaries only from then on.
+Traces' totals kept from the last clean close are not built: their readers read them from
+the open, and the snapshot adds the backlog to them (ADR 0074).
 """
 
 from __future__ import annotations
@@ -324,9 +326,8 @@ class SummaryUpkeep:
             return False
         try:
             batch = self.backlog.pending()
-            if batch is not None:
-                trace_sums.add(con, batch)
-                self.backlog.clear()
+            if batch is not None:  # (in a change of the totals: a reader may be in still)
+                trace_sums.add(con, batch, self._totals_applied(len(self.backlog.batches())))
             return kept_totals.keep(con)
         except duckdb.Error:
             log.warning("the traces' totals could not be kept; the next open builds them")
@@ -347,7 +348,8 @@ class SummaryUpkeep:
         _RUNNING.add(self)
 
     def stop(self) -> None:
-        """Stop the thread (an unfinished build is interrupted; the backlog is dropped)."""
+        """Stop the thread (an unfinished build is interrupted; the backlog stays, for
+        `keep_totals`)."""
         self._stop.set()
         self._wake.set()
         cur = self._build_cursor
@@ -383,6 +385,8 @@ class SummaryUpkeep:
                 continue
             try:
                 applied = self.catch_up()
+            except Unavailable:
+                return  # the store is closed (`stop` follows)
             except Exception:
                 if not self._stop.is_set():
                     log.warning(
@@ -424,7 +428,9 @@ class SummaryUpkeep:
         (readers add the backlog: every batch committed after the snapshot), while the
         traces' totals are built; at 10M spans those take 3.9 of the build's 6.4 s, during
         which every other reader read the spans (80-950 ms a query, ADR 0072). The totals'
-        readers wait for the backlog's round that ends the build."""
+        readers wait for the backlog's round that ends the build, unless the totals were
+        kept from the last close: those are not built, and their readers read them from the
+        open (ADR 0074)."""
         opened: list[duckdb.DuckDBPyConnection] = []
         builds = self._builds()
 

@@ -136,10 +136,31 @@ _MERGED = (
 )
 """The select list of rows of one trace merged into one (grouped by project, tid)."""
 
-SHAPE = hashlib.sha256("\n".join(("1", _COLUMNS, _PARTS, _MERGED)).encode()).hexdigest()[:16]
-"""The table's definition, as a kept file records it (ADR 0074): a file built by code with
-other columns or sums is built again. (The leading "1" is `merge`'s version: raise it when
-its statements change what a row holds.)"""
+_MERGE_UPDATE = (
+    f"UPDATE {TABLE} AS t SET roots = t.roots + b.roots, "
+    "root_sid = least(t.root_sid, b.root_sid), "
+    "root_us = least(t.root_us, b.root_us), "
+    "root_status = least(t.root_status, b.root_status), "
+    "tokens = t.tokens + b.tokens, cost = t.cost + b.cost, "
+    "cost_v = (t.cost + b.cost)::DOUBLE, "
+    "first_us = least(t.first_us, b.first_us), "
+    "last_us = greatest(t.last_us, b.last_us), "
+    "errors = t.errors + b.errors, spans = t.spans + b.spans, "
+    "last_root_us = greatest(t.last_root_us, b.last_root_us), "
+    "odd = t.odd + b.odd FROM ({parts}) AS b "
+    "WHERE t.project = b.project AND t.tid = b.tid"
+)
+"""`merge`'s update of the traces already there by a batch's rows (``{parts}``)."""
+_MERGE_INSERT = (
+    f"INSERT INTO {TABLE} SELECT * FROM ({{parts}}) AS b WHERE NOT EXISTS "
+    f"(SELECT 1 FROM {TABLE} AS t WHERE t.project = b.project AND t.tid = b.tid)"
+)
+"""`merge`'s insert of a batch's other traces."""
+SHAPE = hashlib.sha256(
+    "\n".join((_COLUMNS, _PARTS, _MERGED, _MERGE_UPDATE, _MERGE_INSERT)).encode()
+).hexdigest()[:16]
+"""The table's definition, as a kept file records it (ADR 0074): a file built or merged by
+code with other columns or sums is built again."""
 
 VALUES: dict[str, str] = {  # the keys are `trace_sort.SORTS`' keys
     "trace_cost": "cost_v",
@@ -220,24 +241,8 @@ def merge(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
     con.register(_BATCH, batch)
     try:
         parts = _parts(_BATCH)
-        con.execute(
-            f"UPDATE {TABLE} AS t SET roots = t.roots + b.roots, "
-            "root_sid = least(t.root_sid, b.root_sid), "
-            "root_us = least(t.root_us, b.root_us), "
-            "root_status = least(t.root_status, b.root_status), "
-            "tokens = t.tokens + b.tokens, cost = t.cost + b.cost, "
-            "cost_v = (t.cost + b.cost)::DOUBLE, "
-            "first_us = least(t.first_us, b.first_us), "
-            "last_us = greatest(t.last_us, b.last_us), "
-            "errors = t.errors + b.errors, spans = t.spans + b.spans, "
-            "last_root_us = greatest(t.last_root_us, b.last_root_us), "
-            f"odd = t.odd + b.odd FROM ({parts}) AS b "
-            "WHERE t.project = b.project AND t.tid = b.tid"
-        )
-        con.execute(
-            f"INSERT INTO {TABLE} SELECT * FROM ({parts}) AS b WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {TABLE} AS t WHERE t.project = b.project AND t.tid = b.tid)"
-        )
+        con.execute(_MERGE_UPDATE.replace("{parts}", parts))
+        con.execute(_MERGE_INSERT.replace("{parts}", parts))
     finally:
         con.unregister(_BATCH)
 

@@ -2,10 +2,12 @@
 directory: when each becomes as fast as it stays.
 
     .venv/bin/python benchmarks/after_restart.py DATA_DIR [--spans 10000000] [--seconds 14]
-        [--every-s 0.5] [--label L]
+        [--every-s 0.5] [--label L] [--build-totals]
 
 The summaries are built behind the open (ADRs 0039, 0072); until the in-memory ones are
 built every query reads the spans, and until the traces' totals are built, their readers do.
+A clean close keeps the totals for the next open (ADR 0074); ``--build-totals`` removes them
+first, as a crash would leave the open to build them.
 This starts ``llmpulse serve`` on ``DATA_DIR`` (stop any server on it first), waits for
 ``/healthz``, then asks the four kinds (`LlmpulseSystem.queries`, new parameters every
 round: no cache answers) every ``--every-s`` seconds for ``--seconds`` after the start,
@@ -44,7 +46,24 @@ def _args() -> argparse.Namespace:
     p.add_argument("--llmpulse-bin", type=Path, help="default: llmpulse beside this python")
     p.add_argument("--out-dir", type=Path, default=HERE / "results")
     p.add_argument("--label", default="")
+    p.add_argument(
+        "--build-totals",
+        action="store_true",
+        help="remove the traces' totals kept by the last clean close first: the open builds "
+        "them, as after a crash (ADR 0074)",
+    )
     return p.parse_args()
+
+
+def drop_kept_totals(data_dir: Path) -> bool:
+    """Remove the traces' totals' file (and its log) that a clean close kept in
+    ``data_dir``; whether there was one."""
+    found = False
+    for name in ("events.duckdb.sums", "events.duckdb.sums.wal"):
+        path = data_dir / name
+        found |= path.exists()
+        path.unlink(missing_ok=True)
+    return found
 
 
 def settled(rounds: list[dict[str, Any]], kind: str) -> float | None:
@@ -97,6 +116,8 @@ def render(res: dict[str, Any]) -> str:
 def main() -> None:
     a = _args()
     ours = LlmpulseSystem.on_loaded(a.data_dir, a.spans, a.llmpulse_bin)
+    if a.build_totals:
+        drop_kept_totals(a.data_dir)
     server = ours.make_server(a.data_dir, a.data_dir.parent / f"{a.data_dir.name}-restart.log")
     t0 = time.perf_counter()
     healthy_s = server.start()
@@ -123,6 +144,7 @@ def main() -> None:
             "healthy_s": healthy_s,
             "every_s": a.every_s,
             "seconds": a.seconds,
+            "build_totals": a.build_totals,
         },
         "rounds": rounds,
     }

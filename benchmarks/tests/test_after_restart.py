@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import after_restart
 
 
@@ -30,3 +32,11 @@ def test_the_report_names_the_first_answer_and_when_each_kind_settled() -> None:
     assert "| a | 400.0 | 4.0 | 2.0 |" in md
     assert "`/healthz` answered 3.2 s after the start" in md
     assert "| 3.0 | 400.0 |" in md
+
+
+def test_build_totals_removes_the_kept_totals_and_nothing_else(tmp_path: Path) -> None:
+    for name in ("events.duckdb", "events.duckdb.sums", "events.duckdb.sums.wal", "state.sqlite"):
+        (tmp_path / name).write_bytes(b"x")
+    assert after_restart.drop_kept_totals(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.duckdb", "state.sqlite"]
+    assert not after_restart.drop_kept_totals(tmp_path)

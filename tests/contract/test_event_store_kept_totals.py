@@ -157,11 +157,29 @@ def test_spans_committed_while_the_kept_totals_open_are_added_to_them(
         store.append_spans(early)
         assert not store.sketch_guard.usable  # the other summaries are not built yet ...
         _check(store, stored + early, ranked=True)  # ... the kept totals answer already
+        assert _state(store) == {
+            "summaries_ready": 0,
+            "trace_totals_ready": 1,
+            "trace_totals_kept": 1,
+            "summaries_backlog_spans": len(early),
+        }  # (as `/metrics` shows them)
         release.set()
         store.catch_up()
     assert builds == [1]
     _check(store, stored + early, ranked=True)
+    assert _state(store) == {
+        "summaries_ready": 1,
+        "trace_totals_ready": 1,
+        "trace_totals_kept": 1,
+        "summaries_backlog_spans": 0,
+    }
     store.close()
+
+
+def _state(store: DuckDBEventStore) -> dict[str, int]:
+    keys = ("summaries_ready", "trace_totals_ready", "trace_totals_kept", "summaries_backlog_spans")
+    extra = store.stats().extra
+    return {k: extra[k] for k in keys}
 
 
 @pytest.mark.parametrize(("owner", "name"), HOLDS)
@@ -287,7 +305,10 @@ def test_totals_that_do_not_prove_to_hold_the_spans_are_built_again(
     events = tmp_path / "events.duckdb"
     store = _store(tmp_path, _STORED, caught_up=True)
     if change is _spoiled:  # a change failed: the summaries are out of use for good
+        assert not any("out of use" in w for w in store.warnings())
         store.sketch_guard.spoil()
+        assert any("out of use" in w for w in store.warnings())
+        assert _state(store)["summaries_ready"] == _state(store)["trace_totals_ready"] == 0
     store.close()
     assert trace_sums.file_of(events).exists() is (change is not _spoiled)
     change(tmp_path, events)

@@ -84,3 +84,6 @@ def test_scrape_has_slo_and_ingest_figures(live_server: ServerProcess) -> None:
     assert 0 < used <= _value(fams, "llmpulse_store_memory_limit_bytes") == 512e6
     pending = _value(fams, "llmpulse_search_index_pending_blocks")
     assert pending == int(pending) >= 0  # its value: test_event_store_search_index
+    for flag in ("summaries_ready", "trace_totals_ready", "trace_totals_kept"):
+        assert _value(fams, f"llmpulse_{flag}") in (0, 1)  # its value: test_event_store_kept_totals
+    assert _value(fams, "llmpulse_summaries_backlog_spans") >= 0

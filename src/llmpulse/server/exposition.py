@@ -204,6 +204,15 @@ _STORE_EXTRAS = (
     ("memory_bytes", "llmpulse_store_memory_bytes", "Memory the event store's buffer pool holds"),
     ("search_pending_blocks", "llmpulse_search_index_pending_blocks",
      "Five-minute blocks of spans the search index has not caught up with (searches scan them)"),
+    ("summaries_ready", "llmpulse_summaries_ready",
+     "1 when the in-memory summaries answer counts and quantiles (0: built after a start, or "
+     "out of use: the spans answer, slower)"),
+    ("trace_totals_ready", "llmpulse_trace_totals_ready",
+     "1 when the traces' totals answer trace-sorted pages and trace totals"),
+    ("trace_totals_kept", "llmpulse_trace_totals_kept",
+     "1 when this start used the traces' totals kept by the last clean close"),
+    ("summaries_backlog_spans", "llmpulse_summaries_backlog_spans",
+     "Committed spans the summaries have not taken in yet (readers add them)"),
 )  # fmt: skip
 
 

@@ -366,7 +366,9 @@ class DuckDBEventStore(ListingEngine):
 
     def stats(self) -> StoreStats:
         """Row counts, bytes on disk (database file plus WAL), the buffer pool's bound (as
-        set) and use, and the blocks the search index has not caught up with (``extra``)."""
+        set) and use, the blocks the search index has not caught up with, and the summaries'
+        state: whether they and the traces' totals answer, whether the totals were kept from
+        the last close (ADR 0074), and the committed spans they lack (``extra``)."""
         num_spans, num_annotations, used = self._query(
             "SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM annotations), "
             "(SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory())"
@@ -388,6 +390,10 @@ class DuckDBEventStore(ListingEngine):
                 "wal_recovered_spans": r.spans_recovered if (r := self.wal_recovery) else 0,
                 "wal_lost_bytes": r.lost_bytes if (r := self.wal_recovery) else 0,
                 "search_pending_blocks": self.search_index.pending(),
+                "summaries_ready": int(self.sketch_guard.usable),
+                "trace_totals_ready": int(self.sketch_guard.totals_usable),
+                "trace_totals_kept": int(self.totals_kept),
+                "summaries_backlog_spans": self.summary_upkeep.backlog.spans,
             },
         )
 

@@ -474,7 +474,8 @@ class DuckDBEngine:
         return write_error(exc)
 
     def warnings(self) -> list[str]:
-        """The damaged-log report of this open, and re-attaches after invalidation."""
+        """The damaged-log report of this open, re-attaches after invalidation, and summaries
+        put out of use."""
         notes = [self.wal_recovery.message()] if self.wal_recovery else []
         if self.journal_restore is not None:
             notes.extend(self.journal_restore.messages())
@@ -482,6 +483,12 @@ class DuckDBEngine:
             notes.append(
                 f"the event store was re-attached {self.reattaches} time(s) after DuckDB "
                 "invalidated it (a checkpoint failed, e.g. on a full disk)"
+            )
+        if self.sketch_guard.spoiled and not self._closed:
+            notes.append(
+                "the summaries are out of use since a change of them failed (see the log): "
+                "counts, quantiles and trace-sorted pages read the spans, slower, until the "
+                "next start builds them again"
             )
         return notes
 

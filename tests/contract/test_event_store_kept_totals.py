@@ -10,6 +10,7 @@ again, and the pages are right either way.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shutil
 import threading
@@ -23,6 +24,7 @@ import pytest
 from store_factories import T0
 from test_event_store_trace_sums import P, _check, _store, _traces
 
+from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.spans import Span
 from llmpulse.store.events import kept_totals, summaries, summary_upkeep, trace_sums
 from llmpulse.store.events.duckdb import DuckDBEventStore
@@ -207,6 +209,38 @@ def test_a_close_during_the_build_still_keeps_the_totals_and_what_came_since(
     assert builds == [1]
     _check(store, stored + early, ranked=True)
     store.close()
+
+
+def test_a_close_while_a_delete_is_in_flight_keeps_nothing(
+    tmp_path: Path, builds: list[int]
+) -> None:
+    """A delete's chunks run outside the writer's lock: the close does not stamp totals that
+    a chunk still in flight might change after it."""
+    stored = _spans(seed=37, n=60)
+    store = _store(tmp_path, stored, caught_up=True)
+    with pytest.MonkeyPatch.context() as m:
+        reached, release = _hold(m, store, "_delete_sql")
+        deleting = threading.Thread(target=lambda: _deleted_or_closed(store))
+        deleting.start()
+        assert reached.wait(20)
+        closing = threading.Thread(target=store.close)
+        closing.start()
+        closing.join(10)
+        assert not closing.is_alive()
+        release.set()
+        deleting.join(10)
+        assert not deleting.is_alive()
+    assert not trace_sums.file_of(tmp_path / "events.duckdb").exists()  # (not kept)
+    store = _open(tmp_path)
+    assert not store.totals_kept
+    store.catch_up()
+    _check(store, stored, ranked=True)  # (the delete never ran: the store closed first)
+    store.close()
+
+
+def _deleted_or_closed(store: DuckDBEventStore) -> None:
+    with contextlib.suppress(Unavailable):
+        store.delete_spans(P)
 
 
 def _plant_stale_totals(file: Path, like: Span) -> None:

@@ -128,6 +128,12 @@ class SketchGuard:
             self._totals_ready = True
 
     @property
+    def changes_in_flight(self) -> bool:
+        """Whether a change of the spans or of the summaries (a commit, a round, a delete and
+        its recount) has begun and not ended."""
+        return self._busy > 0
+
+    @property
     def spoiled(self) -> bool:
         """A change failed (or the build did): the summaries are out of use for good."""
         return self._spoiled

@@ -321,9 +321,9 @@ class SummaryUpkeep:
         """At a clean close (after `stop`, under the writer's lock, no commit to come): add
         the backlog to the traces' totals and stamp them to be kept for the next open
         (`kept_totals.keep`); False when they do not hold every committed span (not built,
-        or a change failed) or could not be kept."""
-        if not self._totals_whole or self.guard.spoiled:
-            return False
+        a change failed, or a delete is still in flight) or could not be kept."""
+        if not self._totals_whole or self.guard.spoiled or self.guard.changes_in_flight:
+            return False  # (in flight: a delete, whose chunks run outside the writer's lock)
         try:
             batch = self.backlog.pending()
             if batch is not None:  # (in a change of the totals: a reader may be in still)

@@ -107,13 +107,7 @@ def test_a_close_that_interrupts_the_first_build_keeps_nothing(
         m.setattr(trace_sums, "build", interrupted)
         store = _store(tmp_path, stored)
         assert reached.wait(20)
-        closing = threading.Thread(target=store.close)
-        closing.start()
-        while not store.summary_upkeep._stop.wait(0.01):
-            pass
-        release.set()
-        closing.join(10)
-        assert not closing.is_alive()
+        _close_during_hold(store, release)
     assert not trace_sums.file_of(tmp_path / "events.duckdb").exists()  # (not kept)
     store = _open(tmp_path)
     assert not store.totals_kept
@@ -144,19 +138,39 @@ HOLDS = [
 ]
 
 
+def _reopened_held(
+    m: pytest.MonkeyPatch, path: Path, owner: Any, name: str, seed: int
+) -> tuple[DuckDBEventStore, list[Span], list[Span], threading.Event]:
+    """A store closed cleanly, then opened with its build held at ``owner.name``, and spans
+    committed during the hold: the store, the spans before and during, the hold's release."""
+    stored = _spans(seed=seed, n=60)
+    _closed_store(path, stored)
+    early = _spans(seed=seed + 1, n=20, first=500)
+    reached, release = _hold(m, owner, name)
+    store = _open(path)
+    assert store.totals_kept
+    assert reached.wait(20)
+    store.append_spans(early)
+    return store, stored, early, release
+
+
+def _close_during_hold(store: DuckDBEventStore, release: threading.Event) -> None:
+    """Close ``store`` while its build is held, then let the build go on (interrupted)."""
+    closing = threading.Thread(target=store.close)
+    closing.start()
+    while not store.summary_upkeep._stop.wait(0.01):  # (close stops the build ...)
+        pass
+    release.set()  # (... which then goes on, interrupted)
+    closing.join(10)
+    assert not closing.is_alive()
+
+
 @pytest.mark.parametrize(("owner", "name"), HOLDS)
 def test_spans_committed_while_the_kept_totals_open_are_added_to_them(
     tmp_path: Path, builds: list[int], owner: Any, name: str
 ) -> None:
-    stored = _spans(seed=23, n=60)
-    _closed_store(tmp_path, stored)
-    early = _spans(seed=24, n=20, first=500)
     with pytest.MonkeyPatch.context() as m:
-        reached, release = _hold(m, owner, name)
-        store = _open(tmp_path)
-        assert store.totals_kept
-        assert reached.wait(20)
-        store.append_spans(early)
+        store, stored, early, release = _reopened_held(m, tmp_path, owner, name, seed=23)
         assert not store.sketch_guard.usable  # the other summaries are not built yet ...
         _check(store, stored + early, ranked=True)  # ... the kept totals answer already
         assert _state(store) == {
@@ -188,21 +202,9 @@ def _state(store: DuckDBEventStore) -> dict[str, int]:
 def test_a_close_during_the_build_still_keeps_the_totals_and_what_came_since(
     tmp_path: Path, builds: list[int], owner: Any, name: str
 ) -> None:
-    stored = _spans(seed=25, n=60)
-    _closed_store(tmp_path, stored)
-    early = _spans(seed=26, n=20, first=500)
     with pytest.MonkeyPatch.context() as m:
-        reached, release = _hold(m, owner, name)
-        store = _open(tmp_path)
-        assert reached.wait(20)
-        store.append_spans(early)
-        closing = threading.Thread(target=store.close)
-        closing.start()
-        while not store.summary_upkeep._stop.wait(0.01):  # (close stops the build ...)
-            pass
-        release.set()  # (... which then goes on, interrupted)
-        closing.join(10)
-        assert not closing.is_alive()
+        store, stored, early, release = _reopened_held(m, tmp_path, owner, name, seed=25)
+        _close_during_hold(store, release)
     store = _open(tmp_path)
     assert store.totals_kept
     store.catch_up()

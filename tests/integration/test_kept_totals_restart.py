@@ -13,7 +13,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from support.otlp import BASE_NS, make_request, make_span, new_trace_id
+from support.otlp import BASE_NS, make_span, new_trace_id, post_spans
 from support.server import ServerProcess, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -40,14 +40,7 @@ def _post_traces(server: ServerProcess, first: int, n: int) -> list[tuple[str, f
             )
             spans.append(child)
         costs.append((f"root{t}", 0.001 * t + 0.0003))
-    body = make_request(spans, PROJECT).SerializeToString()
-    r = httpx.post(
-        f"{server.url}/v1/traces",
-        content=body,
-        headers={"content-type": "application/x-protobuf"},
-        timeout=30,
-    )
-    assert r.status_code == 200, r.text
+    post_spans(server.url, spans, PROJECT)
     return costs
 
 

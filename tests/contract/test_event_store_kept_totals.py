@@ -55,10 +55,13 @@ def _open(path: Path) -> DuckDBEventStore:
 def _closed_store(path: Path, spans: list[Span]) -> None:
     """A store of ``spans``, closed cleanly (its totals kept), with a last batch still in the
     summaries' backlog at the close."""
-    store = _store(path, spans[:-30], caught_up=True)
-    store.append_spans(spans[-30:])
-    assert not store.summary_upkeep.caught_up
-    store.close()
+    with pytest.MonkeyPatch.context() as m:  # (the upkeep leaves the last batch waiting)
+        m.setattr(summary_upkeep, "PAUSE_S", 1e9)
+        m.setattr(summary_upkeep, "MAX_LAG_S", 1e9)
+        store = _store(path, spans[:-30], caught_up=True)
+        store.append_spans(spans[-30:])
+        assert not store.summary_upkeep.caught_up
+        store.close()
 
 
 def test_a_clean_close_keeps_the_totals_and_the_next_open_does_not_build_them(
@@ -158,8 +161,7 @@ def _close_during_hold(store: DuckDBEventStore, release: threading.Event) -> Non
     """Close ``store`` while its build is held, then let the build go on (interrupted)."""
     closing = threading.Thread(target=store.close)
     closing.start()
-    while not store.summary_upkeep._stop.wait(0.01):  # (close stops the build ...)
-        pass
+    assert store.summary_upkeep._stop.wait(20)  # (close stops the build ...)
     release.set()  # (... which then goes on, interrupted)
     closing.join(10)
     assert not closing.is_alive()

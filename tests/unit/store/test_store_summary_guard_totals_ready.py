@@ -7,6 +7,8 @@ totals reader answers before `set_ready()`, or if another reader is held back me
 
 from __future__ import annotations
 
+import pytest
+
 from llmpulse.store.events.summary_guard import SketchGuard
 
 
@@ -49,3 +51,25 @@ def test_kept_totals_open_before_the_other_summaries() -> None:
     guard.spoil()
     assert not guard.totals_usable
     assert guard.read(lambda: "totals", commits=False) is None
+
+
+def test_a_change_that_raised_is_no_longer_in_flight() -> None:
+    """`changes_in_flight` (the close keeps no totals while it holds, ADR 0074) counts a change
+    from its start to its end, also when it raised (and spoiled the summaries)."""
+    guard = SketchGuard()
+    assert not guard.changes_in_flight
+    with guard.changing():
+        assert guard.changes_in_flight
+    assert not guard.changes_in_flight
+    seen: list[bool] = []
+
+    def failing() -> None:
+        with guard.changing():
+            seen.append(guard.changes_in_flight)
+            raise RuntimeError("a delete failed")
+
+    with pytest.raises(RuntimeError):
+        failing()
+    assert seen == [True]
+    assert not guard.changes_in_flight
+    assert guard.spoiled

@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from llmpulse.clock import to_unix_us
+from llmpulse.domain.errors import Unavailable
 from llmpulse.domain.ids import PredictionId, ProjectName, SpanId, TraceId
 from llmpulse.domain.spans import Annotation, Span
 from llmpulse.store.api import ProjectStats, StoreStats
@@ -133,6 +134,8 @@ class DuckDBEventStore(ListingEngine):
             self.recent_rows.forget(project)
             if n and usable:
                 with self._write_lock:  # no append adds to the sketch while it is recounted
+                    if self._closed:  # (closed meanwhile: the next start counts afresh)
+                        raise Unavailable("event store is closed")
                     # The backlog first: the recount covers its spans, so none counts twice.
                     self.summary_upkeep.apply_locked(self._con)
                     if self.sketch_guard.usable:  # (a compaction meanwhile may have spoiled

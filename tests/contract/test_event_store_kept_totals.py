@@ -14,6 +14,7 @@ import contextlib
 import random
 import shutil
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -356,6 +357,35 @@ def test_totals_that_do_not_prove_to_hold_the_spans_are_built_again(
     store.catch_up()
     _check(store, stored, ranked=True)
     assert builds.count(1) == (3 if change is _other_stores_file else 2)
+    store.close()
+
+
+def test_an_open_that_cannot_take_the_stamp_builds_the_totals_and_opens(
+    tmp_path: Path, builds: list[int]
+) -> None:
+    """A full disk at the open: deleting the events' stamp fails. The store still opens and
+    builds the totals (its fresh file has no stamp a later open could match); the next clean
+    close stamps again."""
+    stored = _spans(seed=39, n=40)
+    _closed_store(tmp_path, stored)
+
+    @contextlib.contextmanager
+    def full_disk(con: Any, committing: Any = None) -> Iterator[None]:
+        raise duckdb.IOException("IO Error: No space left on device")
+        yield  # (a generator: the context manager's shape)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(kept_totals, "transaction", full_disk)
+        store = _open(tmp_path)
+    assert not store.totals_kept
+    store.catch_up()
+    assert builds == [1, 1]
+    _check(store, stored, ranked=True)
+    store.close()
+    store = _open(tmp_path)
+    assert store.totals_kept
+    store.catch_up()
+    _check(store, stored, ranked=True)
     store.close()
 
 

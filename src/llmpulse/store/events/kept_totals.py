@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 STAMPS = f"{CATALOG}.main.trace_sums_kept"
 """The events' stamp: one row written by a clean close, deleted by the next open."""
 _OWN = f"{trace_sums.CATALOG}.main.kept_stamp"
-"""The totals' own stamp, with the definition they were built by and the spans' count."""
+"""The totals' own stamp, with the definition they were built by, the stored spans' count
+and the events' schema version."""
 
 
 def take(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -87,7 +88,7 @@ def reopen(con: duckdb.DuckDBPyConnection, events: Path | None, stamp: str | Non
 
 def _holds(con: duckdb.DuckDBPyConnection, stamp: str) -> bool:
     """Whether the attached totals are those the events' ``stamp`` names, of this code's
-    definition, and sum every stored span."""
+    definition and the events' schema version, and sum every stored span."""
     try:
         own = con.execute(f"SELECT stamp, shape, spans, schema FROM {_OWN}").fetchall()
         totals = con.execute(f"SELECT sum(spans) FROM {trace_sums.TABLE}").fetchall()[0][0]

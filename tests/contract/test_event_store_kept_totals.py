@@ -53,6 +53,16 @@ def _open(path: Path) -> DuckDBEventStore:
     return DuckDBEventStore(path / "events.duckdb", search_index=False)
 
 
+def _reopened_right(path: Path, stored: list[Span], *, kept: bool) -> None:
+    """Open the store at ``path``: its totals kept (or built, not ``kept``), and every page
+    and trace's totals right once the build is done; then close it."""
+    store = _open(path)
+    assert store.totals_kept is kept
+    store.catch_up()
+    _check(store, stored, ranked=True)
+    store.close()
+
+
 def _closed_store(path: Path, spans: list[Span]) -> None:
     """A store of ``spans``, closed cleanly (its totals kept), with a last batch still in the
     summaries' backlog at the close."""
@@ -113,12 +123,8 @@ def test_a_close_that_interrupts_the_first_build_keeps_nothing(
         assert reached.wait(20)
         _close_during_hold(store, release)
     assert not trace_sums.file_of(tmp_path / "events.duckdb").exists()  # (not kept)
-    store = _open(tmp_path)
-    assert not store.totals_kept
-    store.catch_up()
+    _reopened_right(tmp_path, stored, kept=False)
     assert builds == [1, 1]
-    _check(store, stored, ranked=True)
-    store.close()
 
 
 def _hold(m: pytest.MonkeyPatch, owner: Any, name: str) -> tuple[threading.Event, threading.Event]:
@@ -208,12 +214,8 @@ def test_a_close_during_the_build_still_keeps_the_totals_and_what_came_since(
     with pytest.MonkeyPatch.context() as m:
         store, stored, early, release = _reopened_held(m, tmp_path, owner, name, seed=25)
         _close_during_hold(store, release)
-    store = _open(tmp_path)
-    assert store.totals_kept
-    store.catch_up()
+    _reopened_right(tmp_path, stored + early, kept=True)
     assert builds == [1]
-    _check(store, stored + early, ranked=True)
-    store.close()
 
 
 def test_a_close_while_a_delete_is_in_flight_keeps_nothing(
@@ -280,12 +282,8 @@ def test_after_a_crash_the_totals_are_built_again(
         sums.write_bytes(random.Random(3).randbytes(70_000))
     elif left == "stale totals":
         _plant_stale_totals(sums, stored[0])
-    store = _open(crashed)
-    assert not store.totals_kept
-    store.catch_up()
+    _reopened_right(crashed, stored + more, kept=False)
     assert builds == [1, 1]
-    _check(store, stored + more, ranked=True)
-    store.close()
 
 
 def _other_stores_file(tmp_path: Path, events: Path) -> None:
@@ -379,14 +377,10 @@ def test_an_open_that_cannot_take_the_stamp_builds_the_totals_and_opens(
         store = _open(tmp_path)
     assert not store.totals_kept
     store.catch_up()
+    _check(store, stored, ranked=True)
+    store.close()  # (stamps again: the disk has room by then)
     assert builds == [1, 1]
-    _check(store, stored, ranked=True)
-    store.close()
-    store = _open(tmp_path)
-    assert store.totals_kept
-    store.catch_up()
-    _check(store, stored, ranked=True)
-    store.close()
+    _reopened_right(tmp_path, stored, kept=True)
 
 
 def test_the_stamp_is_taken_by_the_open(tmp_path: Path) -> None:

@@ -77,7 +77,6 @@ class SketchGuard:
         self._kept: tuple[Any, int] | None = None  # (a moment `keep` kept, its content seq)
         self._ready = ready
         self._totals_ready = ready  # (built after the others, ADR 0072)
-        self._totals_early = False  # (kept, open before the others, ADR 0074)
         self._spoiled = False
 
     def _step(
@@ -118,13 +117,12 @@ class SketchGuard:
     def totals_usable(self) -> bool:
         """The traces' totals answer: built (or kept from the last close and opened before
         the other summaries, `open_totals`) and never spoiled."""
-        return self._totals_ready and (self._ready or self._totals_early) and not self._spoiled
+        return self._totals_ready and not self._spoiled  # (ready before the others: kept)
 
     def open_totals(self) -> None:
         """The traces' totals hold, with the backlog, every committed span before the other
         summaries are built (kept from the last close, ADR 0074): their readers may read."""
         with self._cond:
-            self._totals_early = True
             self._totals_ready = True
 
     @property

@@ -325,14 +325,20 @@ class SummaryUpkeep:
         if not self._totals_whole or self.guard.spoiled or self.guard.changes_in_flight:
             return False  # (in flight: a delete, whose chunks run outside the writer's lock)
         try:
-            batch = self.backlog.pending()
-            if batch is not None:  # (in a change of the totals: a reader may be in still)
-                trace_sums.add(con, batch, self._totals_applied(len(self.backlog.batches())))
+            self._backlog_to_totals(con)
             return kept_totals.keep(con)
         except duckdb.Error:
             log.warning("the traces' totals could not be kept; the next open builds them")
             log.debug("keeping the totals", exc_info=True)
             return False
+
+    def _backlog_to_totals(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Add the backlog to the traces' totals alone and take it out of the backlog, in one
+        change of the totals: their readers may be in (under the writer's lock: no commit is
+        queued meanwhile)."""
+        batch = self.backlog.pending()
+        if batch is not None:
+            trace_sums.add(con, batch, self._totals_applied(len(self.backlog.batches())))
 
     def wait_built(self) -> bool:
         """Wait until the build behind the open ended; whether the summaries are usable."""
@@ -437,12 +443,9 @@ class SummaryUpkeep:
         def pin(con: duckdb.DuckDBPyConnection) -> None:
             # A transaction per build on one snapshot: one DuckDB transaction writes one
             # database, and the traces' totals have their own (`trace_sums.CATALOG`).
-            batch = self.backlog.pending()
-            if self._totals_kept and batch is not None:
-                # The kept totals lack what came since the open: added, and taken out of
-                # the backlog, in one change of the totals (their readers are in, ADR 0074).
-                self._totals_whole = False  # (until the batch is in)
-                trace_sums.add(con, batch, self._totals_applied(len(self.backlog.batches())))
+            if self._totals_kept:  # they lack what came since the open (ADR 0074)
+                self._totals_whole = False  # (until it is in)
+                self._backlog_to_totals(con)
                 self._totals_whole = True
             for _ in builds:
                 cur = con.cursor()
